@@ -1,0 +1,43 @@
+# Every target is also an npm script; npm scripts are what CI and the README use.
+CLARIFAI_PROTO := node_modules/clarifai-nodejs-grpc/proto/clarifai
+PROTO_FILES := api/service.proto api/resources.proto api/status/status.proto api/status/status_code.proto \
+	api/utils/extensions.proto api/utils/matrix.proto auth/scope/scope.proto auth/types/types.proto \
+	auth/util/extension.proto
+RPC := clarifai.api.V2.PostAuditLogSearches
+
+.PHONY: proto generate build lint test bench check-generated clean
+
+# Refresh the vendored protos from the pinned clarifai-nodejs-grpc devDependency (the closure of
+# service.proto only: service_processed.proto redeclares every message and cannot be built beside it).
+proto:
+	rm -rf proto
+	mkdir -p proto/proto/clarifai proto/google/api
+	cd $(CLARIFAI_PROTO) && cp --parents $(PROTO_FILES) $(CURDIR)/proto/proto/clarifai/
+	cp node_modules/clarifai-nodejs-grpc/LICENCE proto/proto/LICENCE
+	cp node_modules/google-proto-files/google/api/annotations.proto node_modules/google-proto-files/google/api/http.proto proto/google/api/
+
+# ts-proto stubs pruned to the RPC's closure, plus the descriptor image used for proto3 JSON.
+generate:
+	rm -rf generated
+	npx buf generate --type $(RPC)
+	npx buf build --type $(RPC) --exclude-source-info -o generated/audit_log_descriptor.binpb
+	node scripts/embed-descriptor.mjs generated/audit_log_descriptor.binpb > generated/audit_log_descriptor.ts
+
+check-generated: generate
+	git diff --exit-code --stat -- generated
+	@test -z "$$(git status --porcelain -- generated)" || { echo "generated/ differs from make generate"; exit 1; }
+
+build:
+	npx tsc -p tsconfig.build.json
+
+lint:
+	npx biome ci .
+
+test:
+	npm test
+
+bench:
+	npm run bench
+
+clean:
+	rm -rf dist
