@@ -1,0 +1,4 @@
+import type { Command } from "commander";
+
+// Placeholder until the CLI issue lands; replaced wholesale by its implementation.
+export function registerTailCommand(_program: Command): void {}

@@ -1,0 +1,5 @@
+/**
+ * clarifai-audit: a typed, lossless client for Clarifai's Audit Log API.
+ * @packageDocumentation
+ */
+export { auditLogEntryFromJson, auditLogEntryToJson } from "./protoJson.js";
