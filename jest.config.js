@@ -8,4 +8,6 @@ export default {
   },
   testMatch: ["<rootDir>/test/**/*.test.ts"],
   testTimeout: 60000,
+  // Most suites wait on sockets and child processes, so both cores of the CI machine are worth using.
+  maxWorkers: 2,
 };
