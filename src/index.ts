@@ -2,4 +2,74 @@
  * clarifai-audit: a typed, lossless client for Clarifai's Audit Log API.
  * @packageDocumentation
  */
+
+export { AuditLogClient, type AuditLogPage, type CallOptions } from "./client.js";
+export {
+  type AuditLogClientOptions,
+  DEFAULT_CHANNEL_OPTIONS,
+  DEFAULT_ENDPOINT,
+  DEFAULT_TIMEOUT_MS,
+  ENV,
+  isLoopbackHost,
+  parseEndpoint,
+  type ResolvedConfig,
+  resolveConfig,
+} from "./config.js";
+export { type AuditEntry, toAuditEntry } from "./entry.js";
+export {
+  AuthenticationError,
+  CanceledError,
+  ClarifaiError,
+  type ClarifaiErrorInit,
+  errorClassForCode,
+  errorFromGrpc,
+  errorFromStatus,
+  InvalidRequestError,
+  isRetryableCode,
+  PermissionError,
+  RateLimitError,
+  ServerError,
+  statusCodeName,
+  TimeoutError,
+  UnavailableError,
+  ValidationError,
+} from "./errors.js";
+export {
+  closestNames,
+  OPERATIONS,
+  type OperationInput,
+  operationName,
+  parseOperation,
+} from "./operations.js";
+export { pinOpenRange } from "./pagination.js";
 export { auditLogEntryFromJson, auditLogEntryToJson } from "./protoJson.js";
+export {
+  type AuditLogSearchQuery,
+  type BoolValueLike,
+  buildSearchRequest,
+  DEFAULT_PER_PAGE,
+  MAX_PER_PAGE,
+  requestFromValidated,
+  type ValidatedQuery,
+  validateQuery,
+} from "./query.js";
+export { REDACTED, redact } from "./redact.js";
+export { backoffDelay, DEFAULT_RETRY, type RetryOptions, sleep, withRetry } from "./retry.js";
+export {
+  parseTarget,
+  TARGET_KINDS,
+  type TargetFields,
+  type TargetInput,
+  type TargetKind,
+} from "./targets.js";
+export {
+  compareTimestamps,
+  formatTimestamp,
+  MAX_TIMESTAMP_SECONDS,
+  MIN_TIMESTAMP_SECONDS,
+  nowTimestamp,
+  parseTimestamp,
+  type TimeInput,
+  type Timestamp,
+  type TimestampLike,
+} from "./time.js";

@@ -1,0 +1,271 @@
+/**
+ * `AuditLogClient`: the facade backend services use. One gRPC channel per client, validated queries,
+ * typed errors, retries that see Clarifai's in-band throttling codes, deadlines, AbortSignal, and
+ * async-iterator pagination.
+ */
+import { inspect } from "node:util";
+import { Client, credentials, Metadata, type ServiceError } from "@grpc/grpc-js";
+import type {
+  MultiAuditLogEntryResponse,
+  PostAuditLogSearchesRequest,
+} from "../generated/proto/clarifai/api/service.js";
+import { StatusCode } from "../generated/proto/clarifai/api/status/status_code.js";
+import { decodeSearchResponse, encodeSearchRequest } from "./codec.js";
+import { type AuditLogClientOptions, type ResolvedConfig, resolveConfig } from "./config.js";
+import { type AuditEntry, toAuditEntry } from "./entry.js";
+import { CanceledError, errorFromGrpc, errorFromStatus, ServerError, ValidationError } from "./errors.js";
+import { pinOpenRange } from "./pagination.js";
+import {
+  type AuditLogSearchQuery,
+  requestFromValidated,
+  type ValidatedQuery,
+  validateQuery,
+} from "./query.js";
+import { REDACTED } from "./redact.js";
+import { withRetry } from "./retry.js";
+
+/** The one RPC. */
+export const SEARCH_METHOD_PATH = "/clarifai.api.V2/PostAuditLogSearches";
+
+/** Options of one call. */
+export interface CallOptions {
+  /** Aborts the call (and any retry backoff) at once; the call rejects with a `CanceledError`. */
+  signal?: AbortSignal;
+  /** Overall deadline of this search (all attempts), in ms; overrides the client's `timeoutMs`. */
+  timeoutMs?: number;
+  /** Extra request metadata (`authorization` is the client's and cannot be overridden). */
+  metadata?: Record<string, string> | Metadata;
+}
+
+/** One page of results. */
+export interface AuditLogPage {
+  entries: AuditEntry[];
+  /** Clarifai's request id of the successful attempt (`status.req_id`). */
+  reqId: string;
+  page: number;
+  perPage: number;
+  /** Attempts this page took (1 = no retry). */
+  attempts: number;
+}
+
+function canceled(attempts: number): CanceledError {
+  return new CanceledError({
+    code: StatusCode.REQUEST_CANCELED_BY_USER,
+    description: "the call was aborted by its AbortSignal",
+    attempts,
+  });
+}
+
+/**
+ * A client for `V2/PostAuditLogSearches`.
+ *
+ * ```ts
+ * const client = new AuditLogClient(); // CLARIFAI_PAT, CLARIFAI_USER_ID from the environment
+ * for await (const e of client.entries({ operations: ["MODEL_CREATE"], from: "2025-01-01T00:00:00Z" })) {
+ *   console.log(e.timestampIso, e.operationName, e.user?.id);
+ * }
+ * client.close();
+ * ```
+ */
+export class AuditLogClient {
+  readonly #config: ResolvedConfig;
+  readonly #grpc: Client;
+  #closed = false;
+
+  /**
+   * @throws ValidationError when the PAT or user id is missing, the endpoint is malformed, or
+   * plaintext to a non-loopback host is requested without `allowInsecureRemote`.
+   */
+  constructor(options: AuditLogClientOptions = {}) {
+    this.#config = resolveConfig(options);
+    const creds = this.#config.insecure
+      ? credentials.createInsecure()
+      : credentials.createSsl(this.#config.rootCerts ?? null);
+    this.#grpc = new Client(this.#config.address, creds, this.#config.channelOptions);
+  }
+
+  /** The user whose audit log this client searches. */
+  get userId(): string {
+    return this.#config.userId;
+  }
+
+  /** The `host:port` this client talks to. */
+  get endpoint(): string {
+    return this.#config.address;
+  }
+
+  /** Whether the channel is plaintext. */
+  get insecure(): boolean {
+    return this.#config.insecure;
+  }
+
+  /**
+   * Fetches one page.
+   * @throws ValidationError on bad input (before any network call); a `ClarifaiError` subclass when
+   * the server or transport fails.
+   */
+  async search(query: AuditLogSearchQuery = {}, options: CallOptions = {}): Promise<AuditLogPage> {
+    const validated = validateQuery(query);
+    return this.#execute(validated, options);
+  }
+
+  /**
+   * Pages through every result, from `query.page` (default 1), stopping after the first short page.
+   *
+   * When `query.to` is absent it is pinned to the time of the first request, so entries logged while
+   * iterating cannot shift later pages (and are not returned). Each page is one `search`, with its own
+   * deadline and retries. The query is validated when `pages` is called.
+   */
+  pages(query: AuditLogSearchQuery = {}, options: CallOptions = {}): AsyncGenerator<AuditLogPage> {
+    const validated = validateQuery(query);
+    return this.#pages(validated, options);
+  }
+
+  /** Every matching entry, page after page (see {@link pages}), for `for await … of`. */
+  entries(query: AuditLogSearchQuery = {}, options: CallOptions = {}): AsyncIterable<AuditEntry> {
+    const pages = this.pages(query, options);
+    return (async function* () {
+      for await (const page of pages) yield* page.entries;
+    })();
+  }
+
+  /** Closes the channel. Calls made afterwards fail; calls in flight are cancelled. */
+  close(): void {
+    this.#closed = true;
+    this.#grpc.close();
+  }
+
+  async *#pages(validated: ValidatedQuery, options: CallOptions): AsyncGenerator<AuditLogPage> {
+    const query = pinOpenRange(validated);
+    for (let page = query.page; ; page++) {
+      const result = await this.#execute({ ...query, page }, options);
+      yield result;
+      if (result.entries.length < query.perPage) return;
+    }
+  }
+
+  async #execute(validated: ValidatedQuery, options: CallOptions): Promise<AuditLogPage> {
+    if (this.#closed) throw new ValidationError("client", "closed", "an open client", "the client is closed");
+    const timeoutMs = options.timeoutMs ?? this.#config.timeoutMs;
+    if (typeof timeoutMs !== "number" || !Number.isInteger(timeoutMs) || timeoutMs < 1) {
+      throw new ValidationError(
+        "timeoutMs",
+        timeoutMs,
+        "a positive integer number of milliseconds",
+        "invalid deadline",
+      );
+    }
+    const metadata = this.#metadata(options.metadata);
+    const request = requestFromValidated(validated, this.#config.userId);
+    const { signal } = options;
+    if (signal?.aborted) throw canceled(0);
+    const deadline = Date.now() + timeoutMs;
+    const { value, attempts } = await withRetry(
+      (n) => this.#attempt(request, metadata, deadline, n, signal),
+      {
+        policy: this.#config.retry,
+        deadline,
+        signal,
+      },
+    );
+    return {
+      entries: value.entries.map(toAuditEntry),
+      reqId: value.status?.reqId ?? "",
+      page: validated.page,
+      perPage: validated.perPage,
+      attempts,
+    };
+  }
+
+  #metadata(extra: CallOptions["metadata"]): Metadata {
+    const md = new Metadata();
+    if (extra !== undefined) {
+      const entries =
+        extra instanceof Metadata
+          ? Object.entries(extra.getMap())
+          : Object.entries(extra as Record<string, unknown>);
+      for (const [key, value] of entries) {
+        if (key.toLowerCase() === "authorization") {
+          throw new ValidationError(
+            "metadata.authorization",
+            REDACTED,
+            "any metadata key but authorization",
+            "the client sets authorization from its PAT",
+          );
+        }
+        if (typeof value !== "string" && !Buffer.isBuffer(value)) {
+          throw new ValidationError(`metadata.${key}`, value, "a string value", "not a string");
+        }
+        md.set(key, value);
+      }
+    }
+    md.set("authorization", `Key ${this.#config.pat}`);
+    return md;
+  }
+
+  #attempt(
+    request: PostAuditLogSearchesRequest,
+    metadata: Metadata,
+    deadline: number,
+    attempt: number,
+    signal: AbortSignal | undefined,
+  ): Promise<MultiAuditLogEntryResponse> {
+    const secret = this.#config.pat;
+    return new Promise((resolve, reject) => {
+      if (signal?.aborted) {
+        reject(canceled(attempt));
+        return;
+      }
+      const onAbort = () => call.cancel();
+      const call = this.#grpc.makeUnaryRequest<PostAuditLogSearchesRequest, MultiAuditLogEntryResponse>(
+        SEARCH_METHOD_PATH,
+        encodeSearchRequest,
+        decodeSearchResponse,
+        request,
+        metadata,
+        { deadline: new Date(deadline) },
+        (err: ServiceError | null, response?: MultiAuditLogEntryResponse) => {
+          signal?.removeEventListener("abort", onAbort);
+          if (err) {
+            reject(errorFromGrpc(err, { attempts: attempt, secret, aborted: signal?.aborted === true }));
+          } else if (response === undefined || response.status === undefined) {
+            reject(
+              new ServerError({
+                code: StatusCode.INTERNAL_SERVER_ISSUE,
+                description: "reply without a status",
+                attempts: attempt,
+              }),
+            );
+          } else if (response.status.code !== StatusCode.SUCCESS) {
+            reject(errorFromStatus(response.status, { attempts: attempt, secret }));
+          } else {
+            resolve(response);
+          }
+        },
+      );
+      signal?.addEventListener("abort", onAbort, { once: true });
+    });
+  }
+
+  #publicView(): Record<string, unknown> {
+    return {
+      endpoint: this.#config.address,
+      userId: this.#config.userId,
+      insecure: this.#config.insecure,
+      pat: REDACTED,
+    };
+  }
+
+  /** A PAT-free description. */
+  toJSON(): Record<string, unknown> {
+    return this.#publicView();
+  }
+
+  toString(): string {
+    return `AuditLogClient(${this.#config.address}, user ${this.#config.userId})`;
+  }
+
+  [inspect.custom](): string {
+    return `AuditLogClient ${inspect(this.#publicView())}`;
+  }
+}

@@ -1,0 +1,216 @@
+/**
+ * Client configuration: the one place where explicit options, environment variables and defaults
+ * are merged (explicit option > environment > default), and where transport safety is decided.
+ */
+import { isIP } from "node:net";
+import type { ChannelOptions } from "@grpc/grpc-js";
+import { ValidationError } from "./errors.js";
+import { DEFAULT_RETRY, type RetryOptions, validateRetry } from "./retry.js";
+
+/** Options of {@link AuditLogClient}. Every field is optional. */
+export interface AuditLogClientOptions {
+  /** Personal Access Token. Default: `CLARIFAI_PAT`. Never printed. */
+  pat?: string;
+  /** User id whose audit log is searched. Default: `CLARIFAI_USER_ID`. */
+  userId?: string;
+  /** gRPC endpoint `host[:port]`. Default: `CLARIFAI_GRPC_BASE`, else `api.clarifai.com:443`. */
+  endpoint?: string;
+  /** Plaintext gRPC instead of TLS. Allowed only to loopback hosts unless {@link allowInsecureRemote}. */
+  insecure?: boolean;
+  /** Send the PAT in plaintext to a non-loopback host anyway. Only for trusted private networks. */
+  allowInsecureRemote?: boolean;
+  /** Overall deadline of one `search` (all its attempts), in ms. Default 60000. */
+  timeoutMs?: number;
+  /** Retry policy, merged over {@link DEFAULT_RETRY}; `false` disables retries. */
+  retry?: Partial<RetryOptions> | false;
+  /** Extra grpc-js channel options (override the defaults). */
+  channelOptions?: ChannelOptions;
+  /** PEM root certificates to trust instead of the system ones (private CAs, TLS tests). */
+  rootCerts?: Buffer;
+}
+
+/** Environment variables read, as Clarifai's own SDKs name them. */
+export const ENV = {
+  pat: "CLARIFAI_PAT",
+  userId: "CLARIFAI_USER_ID",
+  endpoint: "CLARIFAI_GRPC_BASE",
+} as const;
+
+/** Clarifai's public gRPC endpoint. */
+export const DEFAULT_ENDPOINT = "api.clarifai.com:443";
+/** Default overall deadline of one search, in ms. */
+export const DEFAULT_TIMEOUT_MS = 60_000;
+/**
+ * Default channel options. A 1000-entry page with nested users and targets can exceed grpc-js's
+ * 4 MiB receive limit, so it is raised to 64 MiB.
+ */
+export const DEFAULT_CHANNEL_OPTIONS: ChannelOptions = {
+  "grpc.max_receive_message_length": 64 * 1024 * 1024,
+  "grpc.max_send_message_length": 16 * 1024 * 1024,
+};
+
+/** A fully resolved configuration (what a client actually uses). */
+export interface ResolvedConfig {
+  pat: string;
+  userId: string;
+  /** `host:port` as given to grpc-js. */
+  address: string;
+  host: string;
+  port: number;
+  insecure: boolean;
+  timeoutMs: number;
+  retry: RetryOptions;
+  channelOptions: ChannelOptions;
+  rootCerts?: Buffer;
+}
+
+function fromEnv(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const v = env[name];
+  return v === undefined || v.trim() === "" ? undefined : v.trim();
+}
+
+/** Parses `host`, `host:port`, `[v6]:port` or a bare IPv6 address. */
+export function parseEndpoint(endpoint: string, field = "endpoint"): { host: string; port: number } {
+  const allowed = 'host[:port], e.g. "api.clarifai.com:443", "127.0.0.1:50051" or "[::1]:50051" (no scheme)';
+  if (typeof endpoint !== "string" || endpoint.trim() === "") {
+    throw new ValidationError(field, endpoint, allowed, "empty endpoint");
+  }
+  const e = endpoint.trim();
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(e)) {
+    throw new ValidationError(
+      field,
+      endpoint,
+      allowed,
+      "a gRPC endpoint has no URL scheme; use insecure: true for plaintext",
+    );
+  }
+  let host: string;
+  let portText: string | undefined;
+  const bracket = /^\[([^\]]+)\](?::(\d+))?$/.exec(e);
+  if (bracket) {
+    host = bracket[1];
+    portText = bracket[2];
+  } else if (isIP(e) === 6) {
+    host = e;
+  } else {
+    const i = e.lastIndexOf(":");
+    host = i < 0 ? e : e.slice(0, i);
+    portText = i < 0 ? undefined : e.slice(i + 1);
+  }
+  if (host === "" || /[\s/]/.test(host) || (host.includes(":") && isIP(host) !== 6)) {
+    throw new ValidationError(field, endpoint, allowed, "invalid host");
+  }
+  const port = portText === undefined ? 443 : Number(portText);
+  if (!/^\d*$/.test(portText ?? "") || !Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new ValidationError(field, endpoint, allowed, "port must be 1-65535");
+  }
+  return { host, port };
+}
+
+/** Whether `host` is loopback: 127.0.0.0/8, ::1 or localhost. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.toLowerCase();
+  if (h === "localhost" || h === "::1" || h === "0:0:0:0:0:0:0:1") return true;
+  if (isIP(h) === 4) return h.startsWith("127.");
+  if (h.startsWith("::ffff:") && isIP(h.slice(7)) === 4) return h.slice(7).startsWith("127.");
+  return false;
+}
+
+function positiveInt(value: unknown, field: string): number {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 1) {
+    throw new ValidationError(field, value, "a positive integer number of milliseconds", "invalid duration");
+  }
+  return value;
+}
+
+const OPTION_KEYS: ReadonlySet<string> = new Set([
+  "pat",
+  "userId",
+  "endpoint",
+  "insecure",
+  "allowInsecureRemote",
+  "timeoutMs",
+  "retry",
+  "channelOptions",
+  "rootCerts",
+]);
+
+/**
+ * Merges options over the environment over defaults, and enforces the transport rules.
+ * @throws ValidationError for a missing PAT or user id (naming both ways to give them), a bad
+ * endpoint, or plaintext to a remote host without `allowInsecureRemote`.
+ */
+export function resolveConfig(
+  options: AuditLogClientOptions = {},
+  env: NodeJS.ProcessEnv = process.env,
+): ResolvedConfig {
+  for (const key of Object.keys(options)) {
+    if (!OPTION_KEYS.has(key)) {
+      throw new ValidationError(
+        key,
+        key === "pat" ? undefined : (options as Record<string, unknown>)[key],
+        [...OPTION_KEYS].join(", "),
+        "unknown client option",
+      );
+    }
+  }
+  const pat = options.pat ?? fromEnv(env, ENV.pat);
+  if (typeof pat !== "string" || pat.trim() === "") {
+    throw new ValidationError(
+      "pat",
+      undefined,
+      `the pat option or the ${ENV.pat} environment variable`,
+      "no Personal Access Token: pass { pat } or set " + ENV.pat,
+    );
+  }
+  if (/[\r\n\0]/.test(pat) || pat !== pat.trim()) {
+    throw new ValidationError(
+      "pat",
+      undefined,
+      "a PAT without whitespace or control characters",
+      "malformed PAT",
+    );
+  }
+  const userId = options.userId ?? fromEnv(env, ENV.userId);
+  if (typeof userId !== "string" || userId.trim() === "") {
+    throw new ValidationError(
+      "userId",
+      userId,
+      `the userId option or the ${ENV.userId} environment variable`,
+      "no user id: pass { userId } or set " + ENV.userId,
+    );
+  }
+  const endpointField = options.endpoint !== undefined ? "endpoint" : ENV.endpoint;
+  const endpoint = options.endpoint ?? fromEnv(env, ENV.endpoint) ?? DEFAULT_ENDPOINT;
+  const { host, port } = parseEndpoint(endpoint, endpointField);
+  const insecure = options.insecure ?? false;
+  if (typeof insecure !== "boolean")
+    throw new ValidationError("insecure", insecure, "true or false", "not a boolean");
+  if (insecure && !isLoopbackHost(host) && options.allowInsecureRemote !== true) {
+    throw new ValidationError(
+      "insecure",
+      endpoint,
+      "TLS (the default), plaintext to a loopback host (127.0.0.0/8, ::1, localhost), or allowInsecureRemote: true",
+      `refusing to send the PAT in plaintext to the non-loopback host ${host}`,
+    );
+  }
+  if (options.rootCerts !== undefined && !Buffer.isBuffer(options.rootCerts)) {
+    throw new ValidationError("rootCerts", "(not a Buffer)", "a Buffer of PEM certificates", "not a Buffer");
+  }
+  return {
+    pat,
+    userId,
+    address: host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`,
+    host,
+    port,
+    insecure,
+    timeoutMs:
+      options.timeoutMs === undefined ? DEFAULT_TIMEOUT_MS : positiveInt(options.timeoutMs, "timeoutMs"),
+    retry:
+      options.retry === false
+        ? { ...DEFAULT_RETRY, maxAttempts: 1 }
+        : validateRetry({ ...DEFAULT_RETRY, ...options.retry }),
+    channelOptions: { ...DEFAULT_CHANNEL_OPTIONS, ...options.channelOptions },
+    rootCerts: options.rootCerts,
+  };
+}

@@ -1,0 +1,309 @@
+/**
+ * The error hierarchy. Every failure of a call is a {@link ClarifaiError} subclass chosen by family,
+ * whether Clarifai reported it in `status.code` of a gRPC-OK reply or gRPC itself failed; bad input
+ * is a {@link ValidationError}, raised before any network call.
+ */
+import { status as GrpcStatus } from "@grpc/grpc-js";
+import { StatusCode } from "../generated/proto/clarifai/api/status/status_code.js";
+import { redact } from "./redact.js";
+
+/** Fields of a {@link ClarifaiError}, as passed to its constructor. */
+export interface ClarifaiErrorInit {
+  /** Clarifai status code (`StatusCode`); for transport failures, the nearest Clarifai code. */
+  code: number;
+  /** A short description (Clarifai's `status.description`, or gRPC's details). */
+  description: string;
+  /** Clarifai's `status.details`. */
+  details?: string;
+  /** Clarifai's `status.req_id`, when the server sent one. */
+  reqId?: string;
+  /** Clarifai's `status.developer_notes`. */
+  developerNotes?: string;
+  /** How many attempts the call made (1 = no retry). */
+  attempts?: number;
+  /** gRPC status code, for transport-level failures only. */
+  grpcCode?: number;
+  /** Whether a retry could succeed; defaults by family. */
+  retryable?: boolean;
+  /** The PAT, so that it is removed from any server text. */
+  secret?: string;
+  cause?: unknown;
+}
+
+/** Name of a Clarifai status code, e.g. `CONN_THROTTLED`; `UNKNOWN_STATUS_<n>` for unknown codes. */
+export function statusCodeName(code: number): string {
+  const name = (StatusCode as unknown as Record<number, string | undefined>)[code];
+  return name !== undefined && name !== "UNRECOGNIZED" ? name : `UNKNOWN_STATUS_${code}`;
+}
+
+/**
+ * Base class of every error a call can end with. Fields are stable; `message` reads
+ * `CODE_NAME (code): description — details [req_id=…]`.
+ */
+export class ClarifaiError extends Error {
+  override name = "ClarifaiError";
+  /** Clarifai status code; for transport failures the nearest Clarifai code (see {@link grpcCode}). */
+  readonly code: number;
+  /** `StatusCode` name of {@link code}. */
+  readonly codeName: string;
+  readonly description: string;
+  readonly details: string;
+  readonly reqId: string;
+  readonly developerNotes: string;
+  /** Whether the client would retry this error (rate limit or unavailable). */
+  readonly retryable: boolean;
+  /** Attempts made before giving up. */
+  attempts: number;
+  /** gRPC status code when gRPC itself failed (UNAVAILABLE, DEADLINE_EXCEEDED, …). */
+  readonly grpcCode?: number;
+
+  constructor(init: ClarifaiErrorInit) {
+    const description = redact(init.description, init.secret);
+    const details = redact(init.details ?? "", init.secret);
+    const codeName = statusCodeName(init.code);
+    const reqId = init.reqId ?? "";
+    super(
+      `${codeName} (${init.code}): ${description}${details && details !== description ? ` — ${details}` : ""}${
+        reqId ? ` [req_id=${reqId}]` : ""
+      }`,
+      init.cause === undefined ? undefined : { cause: init.cause },
+    );
+    this.code = init.code;
+    this.codeName = codeName;
+    this.description = description;
+    this.details = details;
+    this.reqId = reqId;
+    this.developerNotes = redact(init.developerNotes ?? "", init.secret);
+    this.retryable = init.retryable ?? false;
+    this.attempts = init.attempts ?? 1;
+    if (init.grpcCode !== undefined) this.grpcCode = init.grpcCode;
+  }
+
+  /** Plain fields, so `JSON.stringify(error)` is useful (and, like every field, PAT-free). */
+  toJSON(): Record<string, unknown> {
+    const out: Record<string, unknown> = {
+      name: this.name,
+      message: this.message,
+      code: this.code,
+      codeName: this.codeName,
+      description: this.description,
+      details: this.details,
+      reqId: this.reqId,
+      developerNotes: this.developerNotes,
+      retryable: this.retryable,
+      attempts: this.attempts,
+    };
+    if (this.grpcCode !== undefined) out.grpcCode = this.grpcCode;
+    return out;
+  }
+}
+
+/** The PAT is missing, invalid or not accepted (11001, 11002, 11008, 11009, 11200, gRPC UNAUTHENTICATED). */
+export class AuthenticationError extends ClarifaiError {
+  override name = "AuthenticationError";
+}
+/** The PAT lacks a scope, or the resource is not the caller's (11007, `*_PERMISSION_DENIED`). */
+export class PermissionError extends ClarifaiError {
+  override name = "PermissionError";
+}
+/** Throttled or over a limit (11003–11006). 11005/11006 are retried; quota exhaustion is not. */
+export class RateLimitError extends ClarifaiError {
+  override name = "RateLimitError";
+}
+/** The server refused the request (11100–11105, gRPC INVALID_ARGUMENT). */
+export class InvalidRequestError extends ClarifaiError {
+  override name = "InvalidRequestError";
+}
+/** The service could not take the request (40030, 40031, gRPC UNAVAILABLE); retried. */
+export class UnavailableError extends ClarifaiError {
+  override name = "UnavailableError";
+}
+/** The call's deadline passed (40032, gRPC DEADLINE_EXCEEDED). */
+export class TimeoutError extends ClarifaiError {
+  override name = "TimeoutError";
+}
+/** The caller aborted the call through its `AbortSignal`. */
+export class CanceledError extends ClarifaiError {
+  override name = "CanceledError";
+}
+/** Any other failure. */
+export class ServerError extends ClarifaiError {
+  override name = "ServerError";
+}
+
+type ErrorClass = new (init: ClarifaiErrorInit) => ClarifaiError;
+
+const AUTH_CODES = new Set<number>([
+  StatusCode.CONN_TOKEN_INVALID,
+  StatusCode.CONN_CREDENTIALS_INVALID,
+  StatusCode.CONN_KEY_INVALID,
+  StatusCode.CONN_KEY_NOT_FOUND,
+  StatusCode.CONN_AUTH_METHOD_DISABLED,
+]);
+/** 11007 and every `*_PERMISSION_DENIED` code, derived from the enum so new codes join by name. */
+const PERMISSION_CODES = new Set<number>([
+  StatusCode.CONN_INSUFFICIENT_SCOPES,
+  ...Object.entries(StatusCode)
+    .filter(([name, value]) => typeof value === "number" && name.endsWith("_PERMISSION_DENIED"))
+    .map(([, value]) => value as number),
+]);
+const RATE_LIMIT_CODES = new Set<number>([
+  StatusCode.CONN_EXCEED_HOURLY_LIMIT,
+  StatusCode.CONN_EXCEED_MONTHLY_LIMIT,
+  StatusCode.CONN_THROTTLED,
+  StatusCode.CONN_EXCEEDS_LIMITS,
+]);
+/**
+ * Hourly and monthly quota exhaustion will not clear within a retry window of seconds, so only
+ * throttling proper is retried.
+ */
+const RETRYABLE_CODES = new Set<number>([
+  StatusCode.CONN_THROTTLED,
+  StatusCode.CONN_EXCEEDS_LIMITS,
+  StatusCode.RPC_REQUEST_QUEUE_FULL,
+  StatusCode.RPC_SERVER_UNAVAILABLE,
+]);
+
+/** The error class for a Clarifai status code. */
+export function errorClassForCode(code: number): ErrorClass {
+  if (AUTH_CODES.has(code)) return AuthenticationError;
+  if (PERMISSION_CODES.has(code)) return PermissionError;
+  if (RATE_LIMIT_CODES.has(code)) return RateLimitError;
+  if (code >= StatusCode.CONN_BAD_REQUEST_FORMAT && code <= StatusCode.CONN_INVALID_RANGE) {
+    return InvalidRequestError;
+  }
+  if (code === StatusCode.RPC_REQUEST_QUEUE_FULL || code === StatusCode.RPC_SERVER_UNAVAILABLE) {
+    return UnavailableError;
+  }
+  if (code === StatusCode.RPC_REQUEST_TIMEOUT) return TimeoutError;
+  if (code === StatusCode.REQUEST_CANCELED_BY_USER) return CanceledError;
+  return ServerError;
+}
+
+/** Whether the client retries a Clarifai status code. */
+export function isRetryableCode(code: number): boolean {
+  return RETRYABLE_CODES.has(code);
+}
+
+/** A Clarifai `status` of a gRPC-OK reply (any object with these fields). */
+export interface StatusLike {
+  code: number;
+  description?: string;
+  details?: string;
+  reqId?: string;
+  developerNotes?: string;
+}
+
+/** Builds the error for a non-success `status` of a gRPC-OK reply. */
+export function errorFromStatus(
+  status: StatusLike,
+  context: { attempts?: number; secret?: string } = {},
+): ClarifaiError {
+  const Cls = errorClassForCode(status.code);
+  return new Cls({
+    code: status.code,
+    description: status.description || statusCodeName(status.code),
+    details: status.details ?? "",
+    reqId: status.reqId ?? "",
+    developerNotes: status.developerNotes ?? "",
+    retryable: isRetryableCode(status.code),
+    attempts: context.attempts,
+    secret: context.secret,
+  });
+}
+
+/** A grpc-js `ServiceError`-like object. */
+export interface GrpcErrorLike {
+  code?: number;
+  details?: string;
+  message?: string;
+}
+
+/**
+ * Maps a gRPC failure into the same hierarchy. `code` is the nearest Clarifai code so that callers
+ * can switch on one field; `grpcCode` keeps the original.
+ */
+export function errorFromGrpc(
+  err: GrpcErrorLike,
+  context: { attempts?: number; secret?: string; aborted?: boolean } = {},
+): ClarifaiError {
+  const grpcCode = typeof err.code === "number" ? err.code : GrpcStatus.UNKNOWN;
+  const description = err.details || err.message || "gRPC call failed";
+  const base = {
+    description,
+    grpcCode,
+    attempts: context.attempts,
+    secret: context.secret,
+    cause: undefined,
+  };
+  if (context.aborted || grpcCode === GrpcStatus.CANCELLED) {
+    return new CanceledError({
+      ...base,
+      code: context.aborted ? StatusCode.REQUEST_CANCELED_BY_USER : StatusCode.RPC_CANCELED,
+      description: context.aborted ? "the call was aborted by its AbortSignal" : description,
+    });
+  }
+  switch (grpcCode) {
+    case GrpcStatus.UNAVAILABLE:
+      return new UnavailableError({ ...base, code: StatusCode.RPC_SERVER_UNAVAILABLE, retryable: true });
+    case GrpcStatus.DEADLINE_EXCEEDED:
+      return new TimeoutError({ ...base, code: StatusCode.RPC_REQUEST_TIMEOUT });
+    case GrpcStatus.UNAUTHENTICATED:
+      return new AuthenticationError({ ...base, code: StatusCode.CONN_KEY_INVALID });
+    case GrpcStatus.PERMISSION_DENIED:
+      return new PermissionError({ ...base, code: StatusCode.CONN_INSUFFICIENT_SCOPES });
+    case GrpcStatus.INVALID_ARGUMENT:
+      return new InvalidRequestError({ ...base, code: StatusCode.CONN_INVALID_REQUEST });
+    case GrpcStatus.RESOURCE_EXHAUSTED:
+      // grpc-js reports an over-size message as RESOURCE_EXHAUSTED; that is no rate limit.
+      if (/message larger than max|exceeds.*max/i.test(description)) {
+        return new ServerError({ ...base, code: StatusCode.RPC_MAX_MESSAGE_SIZE_EXCEEDED });
+      }
+      return new RateLimitError({ ...base, code: StatusCode.CONN_THROTTLED, retryable: true });
+    case GrpcStatus.UNIMPLEMENTED:
+      return new ServerError({ ...base, code: StatusCode.RPC_UNKNOWN_METHOD });
+    default:
+      return new ServerError({ ...base, code: StatusCode.INTERNAL_SERVER_ISSUE });
+  }
+}
+
+function show(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value);
+  if (typeof value === "bigint") return `${value}n`;
+  if (value instanceof Date)
+    return Number.isNaN(value.getTime()) ? "Invalid Date" : `Date(${value.toISOString()})`;
+  if (typeof value === "object" && value !== null) {
+    try {
+      const s = JSON.stringify(value);
+      if (s !== undefined) return s.length > 200 ? `${s.slice(0, 200)}…` : s;
+    } catch {
+      // cyclic or exotic objects fall through to String()
+    }
+  }
+  return String(value);
+}
+
+/**
+ * Bad input, refused before any network call: which field, the offending value, and what is allowed.
+ * Not a {@link ClarifaiError}: nothing was sent, so there is no status, request id or retry.
+ */
+export class ValidationError extends Error {
+  override name = "ValidationError";
+  /** The option or query field, e.g. `from`, `operations[2]`, `targets[0].model.appId`. */
+  readonly field: string;
+  /** The refused value (never a credential: PAT problems report `undefined`). */
+  readonly value: unknown;
+  /** What the field accepts. */
+  readonly allowed: string;
+
+  constructor(field: string, value: unknown, allowed: string, problem?: string) {
+    super(`${field}: ${problem ?? "invalid value"} (got ${show(value)}; allowed: ${allowed})`);
+    this.field = field;
+    this.value = value;
+    this.allowed = allowed;
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { name: this.name, message: this.message, field: this.field, allowed: this.allowed };
+  }
+}

@@ -1,0 +1,123 @@
+/**
+ * Retries with capped exponential backoff and full jitter. Clarifai reports throttling in
+ * `status.code` of a gRPC-OK reply, which grpc-js's own retry policy cannot see, so the client
+ * retries here, on {@link ClarifaiError.retryable} errors, within the call's overall deadline.
+ */
+import { StatusCode } from "../generated/proto/clarifai/api/status/status_code.js";
+import { CanceledError, ClarifaiError, ValidationError } from "./errors.js";
+
+/** Retry policy. */
+export interface RetryOptions {
+  /** Attempts in total, including the first (1 = no retry). */
+  maxAttempts: number;
+  /** Backoff cap before the first retry, in ms. */
+  initialDelayMs: number;
+  /** Largest backoff cap, in ms. */
+  maxDelayMs: number;
+  /** Growth of the backoff cap per retry. */
+  multiplier: number;
+}
+
+/** Defaults: 5 attempts, backoff caps 200 ms, 400 ms, 800 ms, 1.6 s (… up to 10 s). */
+export const DEFAULT_RETRY: Readonly<RetryOptions> = Object.freeze({
+  maxAttempts: 5,
+  initialDelayMs: 200,
+  maxDelayMs: 10_000,
+  multiplier: 2,
+});
+
+/** Checks a merged retry policy. */
+export function validateRetry(r: RetryOptions): RetryOptions {
+  const check = (field: keyof RetryOptions, ok: boolean, allowed: string) => {
+    if (!ok) throw new ValidationError(`retry.${field}`, r[field], allowed, "invalid retry option");
+  };
+  check(
+    "maxAttempts",
+    Number.isInteger(r.maxAttempts) && r.maxAttempts >= 1 && r.maxAttempts <= 100,
+    "an integer 1-100",
+  );
+  check("initialDelayMs", Number.isFinite(r.initialDelayMs) && r.initialDelayMs >= 0, "a number of ms ≥ 0");
+  check(
+    "maxDelayMs",
+    Number.isFinite(r.maxDelayMs) && r.maxDelayMs >= r.initialDelayMs,
+    "a number of ms ≥ initialDelayMs",
+  );
+  check("multiplier", Number.isFinite(r.multiplier) && r.multiplier >= 1, "a number ≥ 1");
+  return {
+    maxAttempts: r.maxAttempts,
+    initialDelayMs: r.initialDelayMs,
+    maxDelayMs: r.maxDelayMs,
+    multiplier: r.multiplier,
+  };
+}
+
+/**
+ * Full-jitter backoff before retry number `retry` (1 = first retry): uniform in
+ * [0, min(maxDelayMs, initialDelayMs × multiplier^(retry−1))).
+ */
+export function backoffDelay(
+  retry: number,
+  policy: RetryOptions,
+  random: () => number = Math.random,
+): number {
+  const cap = Math.min(policy.maxDelayMs, policy.initialDelayMs * policy.multiplier ** (retry - 1));
+  return Math.floor(random() * cap);
+}
+
+/** Waits `ms`, or rejects with a {@link CanceledError} as soon as `signal` aborts. */
+export function sleep(ms: number, signal?: AbortSignal, attempts = 1): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const canceled = () =>
+      new CanceledError({
+        code: StatusCode.REQUEST_CANCELED_BY_USER,
+        description: "the call was aborted by its AbortSignal during a retry backoff",
+        attempts,
+      });
+    if (signal?.aborted) {
+      reject(canceled());
+      return;
+    }
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(canceled());
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+/** What {@link withRetry} needs to know about the call. */
+export interface RetryContext {
+  policy: RetryOptions;
+  /** Epoch ms after which no attempt may start or wait. */
+  deadline: number;
+  signal?: AbortSignal;
+  random?: () => number;
+}
+
+/**
+ * Runs `attempt(n)` (n = 1, 2, …) until it succeeds, fails with a non-retryable error, runs out of
+ * attempts, or the next backoff would end past the deadline. The error thrown carries the attempts
+ * made; the result is returned with them.
+ */
+export async function withRetry<T>(
+  attempt: (n: number) => Promise<T>,
+  ctx: RetryContext,
+): Promise<{ value: T; attempts: number }> {
+  for (let n = 1; ; n++) {
+    try {
+      return { value: await attempt(n), attempts: n };
+    } catch (err) {
+      if (!(err instanceof ClarifaiError)) throw err;
+      err.attempts = n;
+      if (!err.retryable || n >= ctx.policy.maxAttempts) throw err;
+      const delay = backoffDelay(n, ctx.policy, ctx.random);
+      // A wait that would outlive the deadline cannot lead to a successful attempt.
+      if (Date.now() + delay >= ctx.deadline) throw err;
+      await sleep(delay, ctx.signal, n);
+    }
+  }
+}
