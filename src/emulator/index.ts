@@ -1,0 +1,26 @@
+/**
+ * `clarifai-audit/emulator`: a local, faithful server for Clarifai's audit-log search
+ * (`clarifai.api.V2/PostAuditLogSearches` over gRPC, `POST /v2/users/{user_id}/audit_log/searches`
+ * over REST), with auth, query semantics, fault injection and growing logs. See the README.
+ * @packageDocumentation
+ */
+export { DataFileError, loadEntriesFile } from "./dataFile.js";
+export {
+  ALL_EVENT_TYPES,
+  EntryGenerator,
+  type GenerateOptions,
+  generateEntries,
+  generateEntryStream,
+} from "./generate.js";
+export { type EmulatorOptions, type FaultOptions, NO_FAULTS, validateFaults } from "./options.js";
+export {
+  type CompiledQuery,
+  compileQuery,
+  DEFAULT_PER_PAGE,
+  InvalidRequest,
+  MAX_PER_PAGE,
+  runQuery,
+} from "./query.js";
+export { type PreparedResponse, serializePreparedResponse } from "./responseCodec.js";
+export { type EmulatorHandle, startEmulator } from "./server.js";
+export { AuditLog } from "./store.js";

@@ -1,0 +1,201 @@
+/**
+ * Query semantics of PostAuditLogSearches (the spec is in the README's emulator section):
+ * validation of a request into a compiled query, and the page scan over an {@link AuditLog}.
+ */
+import type { Timestamp } from "../../generated/google/protobuf/timestamp.js";
+import { EventType } from "../../generated/proto/clarifai/api/resources.js";
+import type { PostAuditLogSearchesRequest } from "../../generated/proto/clarifai/api/service.js";
+import type { AuditLog } from "./store.js";
+import { TARGET_KIND_JSON_NAMES, TARGET_KINDS, type TargetKey, targetKey } from "./targets.js";
+
+export const DEFAULT_PER_PAGE = 128;
+export const MAX_PER_PAGE = 1000;
+const MIN_SECONDS = -62135596800;
+const MAX_SECONDS = 253402300799;
+
+const KNOWN_EVENT_TYPES = new Set<number>(
+  Object.values(EventType).filter((v): v is number => typeof v === "number" && v >= 0),
+);
+
+/** A validated query. */
+export interface CompiledQuery {
+  from: Timestamp | undefined;
+  to: Timestamp | undefined;
+  userIds: string[];
+  operations: number[];
+  targets: TargetKey[];
+  success: boolean | undefined;
+  sourceIps: string[];
+  ascending: boolean;
+  page: number;
+  perPage: number;
+}
+
+/** A request the emulator refuses, with the reason as Clarifai would describe it. */
+export class InvalidRequest extends Error {}
+
+function checkTimestamp(name: string, t: Timestamp | undefined): void {
+  if (t === undefined) return;
+  if (!Number.isInteger(t.seconds) || t.seconds < MIN_SECONDS || t.seconds > MAX_SECONDS) {
+    throw new InvalidRequest(`${name}.seconds ${t.seconds} is outside 0001-01-01..9999-12-31`);
+  }
+  if (!Number.isInteger(t.nanos) || t.nanos < 0 || t.nanos > 999_999_999) {
+    throw new InvalidRequest(`${name}.nanos ${t.nanos} is outside 0..999999999`);
+  }
+}
+
+function compare(a: Timestamp, b: Timestamp): number {
+  return a.seconds !== b.seconds ? a.seconds - b.seconds : a.nanos - b.nanos;
+}
+
+/** Validates a request; throws {@link InvalidRequest} saying which field is wrong and why. */
+export function compileQuery(req: PostAuditLogSearchesRequest): CompiledQuery {
+  const q = req.query;
+  const from = q?.timestampFrom;
+  const to = q?.timestampTo;
+  checkTimestamp("query.timestamp_from", from);
+  checkTimestamp("query.timestamp_to", to);
+  if (from !== undefined && to !== undefined && compare(from, to) > 0) {
+    throw new InvalidRequest("query.timestamp_from is after query.timestamp_to");
+  }
+  const operations: number[] = [];
+  (q?.operations ?? []).forEach((op, i) => {
+    if (!KNOWN_EVENT_TYPES.has(op)) {
+      throw new InvalidRequest(`query.operations[${i}]: ${op} is not an EventType`);
+    }
+    if (op !== EventType.EVENT_TYPE_NOT_SET) operations.push(op);
+  });
+  const targets: TargetKey[] = [];
+  (q?.targets ?? []).forEach((t, i) => {
+    const k = targetKey(t);
+    if (k === undefined) {
+      throw new InvalidRequest(
+        `query.targets[${i}] sets no target; set one of ${Object.values(TARGET_KIND_JSON_NAMES).join(", ")}`,
+      );
+    }
+    if (k.id === "") {
+      const kind = TARGET_KIND_JSON_NAMES[TARGET_KINDS[k.kind] as keyof typeof TARGET_KIND_JSON_NAMES];
+      throw new InvalidRequest(`query.targets[${i}].${kind}.id is empty; a target is matched by its id`);
+    }
+    targets.push(k);
+  });
+  const page = req.pagination?.page ?? 0;
+  const perPage = req.pagination?.perPage ?? 0;
+  if (perPage > MAX_PER_PAGE) {
+    throw new InvalidRequest(
+      `pagination.per_page ${perPage} is too large: at most ${MAX_PER_PAGE} (0 or unset means ${DEFAULT_PER_PAGE})`,
+    );
+  }
+  return {
+    from,
+    to,
+    userIds: q?.userIds ?? [],
+    operations,
+    targets,
+    success: q?.success,
+    sourceIps: q?.sourceIps ?? [],
+    ascending: req.sortAscending,
+    page: page === 0 ? 1 : page,
+    perPage: perPage === 0 ? DEFAULT_PER_PAGE : perPage,
+  };
+}
+
+type Predicate = (id: number) => boolean;
+
+function targetPredicate(log: AuditLog, wanted: TargetKey[]): Predicate {
+  const cache = new Map<number, boolean>();
+  const matches = (t: number): boolean => {
+    let m = cache.get(t);
+    if (m === undefined) {
+      const k = log.targets[t] as TargetKey;
+      m = wanted.some(
+        (w) =>
+          w.kind === k.kind &&
+          w.id === k.id &&
+          (w.appId === "" || w.appId === k.appId) &&
+          (w.userId === "" || w.userId === k.userId) &&
+          (w.parentId === "" || w.parentId === k.parentId),
+      );
+      cache.set(t, m);
+    }
+    return m;
+  };
+  return (id) => {
+    const start = log.tStart[id] as number;
+    const end = start + (log.tCount[id] as number);
+    for (let i = start; i < end; i++) if (matches(log.tpool[i] as number)) return true;
+    return false;
+  };
+}
+
+/** AND of the non-time filters, or undefined when there are none. "never" when nothing can match. */
+function filterOf(log: AuditLog, q: CompiledQuery): Predicate | undefined | "never" {
+  const preds: Predicate[] = [];
+  if (q.userIds.length > 0) {
+    const ids = q.userIds.map((u) => log.users.lookup(u)).filter((v): v is number => v !== undefined);
+    if (ids.length === 0) return "never";
+    const set = new Set(ids);
+    const col = log.user;
+    preds.push((id) => set.has(col[id] as number));
+  }
+  if (q.operations.length > 0) {
+    const set = new Set(q.operations);
+    const col = log.op;
+    preds.push((id) => set.has(col[id] as number));
+  }
+  if (q.success !== undefined) {
+    const want = q.success ? 1 : 0;
+    const col = log.success;
+    preds.push((id) => col[id] === want);
+  }
+  if (q.sourceIps.length > 0) {
+    const ids = q.sourceIps.map((s) => log.ips.lookup(s)).filter((v): v is number => v !== undefined);
+    if (ids.length === 0) return "never";
+    const set = new Set(ids);
+    const col = log.ip;
+    preds.push((id) => set.has(col[id] as number));
+  }
+  if (q.targets.length > 0) preds.push(targetPredicate(log, q.targets));
+  if (preds.length === 0) return undefined;
+  if (preds.length === 1) return preds[0];
+  return (id) => {
+    for (const p of preds) if (!p(id)) return false;
+    return true;
+  };
+}
+
+/**
+ * Ids of the entries on the requested page, in reply order. Only the time range's slice of the
+ * log is visited, and the scan stops as soon as the page is full.
+ */
+export function runQuery(log: AuditLog | undefined, q: CompiledQuery): number[] {
+  if (log === undefined || log.size === 0) return [];
+  const lo = q.from === undefined ? 0 : log.lowerBound(q.from.seconds, q.from.nanos);
+  const hi = q.to === undefined ? log.size : log.upperBound(q.to.seconds, q.to.nanos);
+  const out: number[] = [];
+  if (lo >= hi) return out;
+  const skip = (q.page - 1) * q.perPage;
+  const filter = filterOf(log, q);
+  if (filter === "never") return out;
+  const order = log.order;
+  if (filter === undefined) {
+    if (skip >= hi - lo) return out;
+    const n = Math.min(q.perPage, hi - lo - skip);
+    if (q.ascending) for (let i = 0; i < n; i++) out.push(order[lo + skip + i] as number);
+    else for (let i = 0; i < n; i++) out.push(order[hi - 1 - skip - i] as number);
+    return out;
+  }
+  let skipped = 0;
+  const step = q.ascending ? 1 : -1;
+  for (let p = q.ascending ? lo : hi - 1; p >= lo && p < hi; p += step) {
+    const id = order[p] as number;
+    if (!filter(id)) continue;
+    if (skipped < skip) {
+      skipped++;
+      continue;
+    }
+    out.push(id);
+    if (out.length === q.perPage) break;
+  }
+  return out;
+}

@@ -1,0 +1,59 @@
+/**
+ * Server-side encoding of MultiAuditLogEntryResponse from the entries' cached bytes. The generated
+ * serializer would re-encode every entry object on each page; this writes the status, then each
+ * entry as field 2 (tag 0x12, varint length, cached bytes) into one buffer. The result is byte for
+ * byte what `MultiAuditLogEntryResponse.encode` produces (test/emulator/responseCodec.test.ts).
+ */
+import { V2Service } from "../../generated/proto/clarifai/api/service.js";
+import { Status } from "../../generated/proto/clarifai/api/status/status.js";
+
+/** A reply ready to serialize: the status and the encoded entries, in reply order. */
+export interface PreparedResponse {
+  status: Status;
+  entries: Uint8Array[];
+}
+
+function varintSize(n: number): number {
+  let size = 1;
+  while (n >= 0x80) {
+    n = Math.floor(n / 128);
+    size++;
+  }
+  return size;
+}
+
+function writeVarint(buf: Buffer, pos: number, n: number): number {
+  while (n >= 0x80) {
+    buf[pos++] = (n & 0x7f) | 0x80;
+    n = Math.floor(n / 128);
+  }
+  buf[pos++] = n;
+  return pos;
+}
+
+/** Encodes a {@link PreparedResponse} as a MultiAuditLogEntryResponse. */
+export function serializePreparedResponse(r: PreparedResponse): Buffer {
+  const status = Status.encode(r.status).finish();
+  let total = 1 + varintSize(status.length) + status.length;
+  for (const e of r.entries) total += 1 + varintSize(e.length) + e.length;
+  const out = Buffer.allocUnsafe(total);
+  out[0] = 0x0a;
+  let pos = writeVarint(out, 1, status.length);
+  out.set(status, pos);
+  pos += status.length;
+  for (const e of r.entries) {
+    out[pos++] = 0x12;
+    pos = writeVarint(out, pos, e.length);
+    out.set(e, pos);
+    pos += e.length;
+  }
+  return out;
+}
+
+/** The generated V2 service definition with the server-side response serializer swapped in. */
+export const EmulatorV2Service = {
+  postAuditLogSearches: {
+    ...V2Service.postAuditLogSearches,
+    responseSerialize: serializePreparedResponse,
+  },
+} as const;

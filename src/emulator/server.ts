@@ -1,0 +1,194 @@
+/**
+ * `startEmulator`: the data, the fault controller and both transports, wired together.
+ */
+import type * as http from "node:http";
+import { ServerCredentials } from "@grpc/grpc-js";
+import type { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
+import { loadEntriesFile } from "./dataFile.js";
+import { FaultController } from "./faults.js";
+import { EntryGenerator, generateEntryStream } from "./generate.js";
+import { startGrpcServer, stopGrpcServer } from "./grpcServer.js";
+import { DEFAULT_PATS, type EmulatorOptions, type FaultOptions } from "./options.js";
+import { startRestServer, stopRestServer } from "./restServer.js";
+import { SearchService } from "./searchService.js";
+import { AuditLog } from "./store.js";
+
+/** A running emulator. */
+export interface EmulatorHandle {
+  /** `host:port` of the gRPC server, e.g. `"127.0.0.1:41234"`. */
+  grpcAddress: string;
+  /** Base URL of the REST server (`https://` with TLS), or undefined when REST is off. */
+  restUrl: string | undefined;
+  /** PAT → user id in use. */
+  pats: Record<string, string>;
+  /** Merges fault settings (validated; throws RangeError naming the bad field). */
+  setFaults(f: Partial<FaultOptions>): void;
+  /** Back to no faults (stops growth too). */
+  resetFaults(): void;
+  /** Appends entries to a user's log (default: the data user), late ones merged into place. */
+  append(entries: AuditLogEntry[], userId?: string): void;
+  /** Number of entries in a user's log (default: the data user). */
+  size(userId?: string): number;
+  /** Search calls served (gRPC + REST), including faulted and refused ones. */
+  readonly calls: number;
+  /** The in-memory log of a user, for benchmarks that drive the store directly. */
+  log(userId?: string): AuditLog | undefined;
+  /** Stops both servers and the growth timer. */
+  close(): Promise<void>;
+}
+
+const GENERATE_BATCH = 8192;
+
+function checkPort(name: string, v: unknown): void {
+  if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > 65535) {
+    throw new RangeError(`${name} must be an integer port between 0 and 65535, got ${String(v)}`);
+  }
+}
+
+/** Loads the initial data of a log; all sources are read before anything is stored. */
+function loadData(log: AuditLog, options: EmulatorOptions): void {
+  const fromFiles = (options.dataFiles ?? []).map((f) => loadEntriesFile(f));
+  if (options.entries) log.add(options.entries);
+  for (const entries of fromFiles) log.add(entries);
+  if (options.generate) {
+    const { count, seed } = options.generate;
+    if (!Number.isInteger(count) || count < 0) {
+      throw new RangeError(`generate.count must be a non-negative integer, got ${String(count)}`);
+    }
+    let batch: AuditLogEntry[] = [];
+    for (const e of generateEntryStream(count, seed)) {
+      batch.push(e);
+      if (batch.length === GENERATE_BATCH) {
+        log.add(batch);
+        batch = [];
+      }
+    }
+    log.add(batch);
+  }
+}
+
+/** Appends growth batches: most after the newest entry, `lateFraction` inside the existing span. */
+class Growth {
+  private timer: NodeJS.Timeout | undefined;
+  private gen: EntryGenerator | undefined;
+
+  constructor(private readonly log: AuditLog) {}
+
+  set(g: FaultOptions["growth"], seed: number): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    if (g === undefined) return;
+    const gen = new EntryGenerator(seed);
+    this.gen = gen;
+    this.timer = setInterval(() => this.tick(gen, g.count, g.lateFraction, seed), g.everyMs);
+    this.timer.unref();
+  }
+
+  private tick(gen: EntryGenerator, count: number, lateFraction: number, seed: number): void {
+    const batch: AuditLogEntry[] = [];
+    // The late/new split draws from its own stream so it stays deterministic for a seed.
+    let k = 0;
+    while (batch.length < count) {
+      const span = this.log.span();
+      const late = span !== undefined && (k++ * 0.6180339887 + seed) % 1 < lateFraction;
+      if (late && span) {
+        const a = span.first.seconds;
+        const b = span.last.seconds;
+        const secs = a + Math.floor(((k * 0.7548776662) % 1) * (b - a + 1));
+        batch.push(...gen.at(Math.min(secs, b), Math.floor(((k * 0.5698402909) % 1) * 1_000_000)));
+      } else {
+        if (span) gen.advanceTo(span.last);
+        batch.push(...gen.next());
+      }
+    }
+    this.log.add(batch.slice(0, count));
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    this.gen = undefined;
+  }
+}
+
+/**
+ * Starts the emulator: gRPC (and REST unless `restPort: false`) on `host`, with the data loaded
+ * into the data user's log. Resolves once both servers listen.
+ */
+export async function startEmulator(options: EmulatorOptions = {}): Promise<EmulatorHandle> {
+  const host = options.host ?? "127.0.0.1";
+  const port = options.port ?? 0;
+  const restPort = options.restPort ?? 0;
+  checkPort("port", port);
+  if (restPort !== false) checkPort("restPort", restPort);
+  const pats = { ...(options.pats ?? DEFAULT_PATS) };
+  const patUsers = Object.values(pats);
+  if (patUsers.length === 0) throw new RangeError("pats must map at least one PAT to a user id");
+  for (const [pat, user] of Object.entries(pats)) {
+    if (pat === "" || /\s/.test(pat))
+      throw new RangeError("pats: a PAT must be non-empty and contain no whitespace");
+    if (user === "") throw new RangeError("pats: a user id must be non-empty");
+  }
+  const dataUserId = options.dataUserId ?? (patUsers[0] as string);
+  const logs = new Map<string, AuditLog>();
+  const logOf = (userId: string): AuditLog => {
+    let log = logs.get(userId);
+    if (log === undefined) {
+      log = new AuditLog();
+      logs.set(userId, log);
+    }
+    return log;
+  };
+  const dataLog = logOf(dataUserId);
+  loadData(dataLog, options);
+
+  const faults = new FaultController();
+  const growth = new Growth(dataLog);
+  faults.onGrowthChange = (g, seed) => growth.set(g, seed);
+  if (options.faults) faults.set(options.faults);
+  const service = new SearchService(pats, logs, faults);
+
+  const creds = options.tls
+    ? ServerCredentials.createSsl(
+        null,
+        [{ cert_chain: Buffer.from(options.tls.cert), private_key: Buffer.from(options.tls.key) }],
+        false,
+      )
+    : ServerCredentials.createInsecure();
+  const grpc = await startGrpcServer(service, host, port, creds).catch((e: unknown) => {
+    growth.stop();
+    throw e;
+  });
+  let rest: { server: http.Server; port: number } | undefined;
+  if (restPort !== false) {
+    try {
+      rest = await startRestServer(service, host, restPort, options.tls);
+    } catch (e) {
+      growth.stop();
+      await stopGrpcServer(grpc.server);
+      throw e;
+    }
+  }
+  const hostPart = host.includes(":") ? `[${host}]` : host;
+  let closed: Promise<void> | undefined;
+  return {
+    grpcAddress: `${hostPart}:${grpc.port}`,
+    restUrl: rest ? `${options.tls ? "https" : "http"}://${hostPart}:${rest.port}` : undefined,
+    pats,
+    setFaults: (f) => faults.set(f),
+    resetFaults: () => faults.reset(),
+    append: (entries, userId) => logOf(userId ?? dataUserId).add(entries),
+    size: (userId) => logs.get(userId ?? dataUserId)?.size ?? 0,
+    get calls() {
+      return service.calls;
+    },
+    log: (userId) => logs.get(userId ?? dataUserId),
+    close: () => {
+      closed ??= (async () => {
+        growth.stop();
+        await Promise.all([stopGrpcServer(grpc.server), rest ? stopRestServer(rest.server) : undefined]);
+      })();
+      return closed;
+    },
+  };
+}
