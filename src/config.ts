@@ -148,7 +148,7 @@ export function resolveConfig(
     if (!OPTION_KEYS.has(key)) {
       throw new ValidationError(
         key,
-        key === "pat" ? undefined : (options as Record<string, unknown>)[key],
+        (options as Record<string, unknown>)[key],
         [...OPTION_KEYS].join(", "),
         "unknown client option",
       );
