@@ -1,0 +1,20 @@
+/**
+ * Audit-log entries carry no id, and one `req_id` is shared by every entry a request produced, so the
+ * exporter and `tail` recognise an entry they have already written by a composite key: a hash of its
+ * timestamp (to the nanosecond), req_id, operation, targets and details, plus the remaining fields so
+ * that two entries differing anywhere are never merged. Byte-identical entries are one entry.
+ */
+import { createHash } from "node:crypto";
+import type { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
+import { entryToJsonLine } from "../entryJson.js";
+
+/**
+ * The dedupe key of `entry`: base64url SHA-256 (first 128 bits) of its canonical JSON line. Pass the
+ * line when it is already at hand to avoid printing the entry twice.
+ */
+export function entryKey(entry: AuditLogEntry, line?: string): string {
+  return createHash("sha256")
+    .update(line ?? entryToJsonLine(entry))
+    .digest("base64url")
+    .slice(0, 22);
+}

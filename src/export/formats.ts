@@ -1,0 +1,110 @@
+/**
+ * The output formats shared by `export`, `search` and `tail`: JSON Lines, CSV and one JSON array.
+ * Each is split into header / entries / footer text so that a writer can stream, commit and resume
+ * at any page boundary.
+ */
+import { stringify } from "csv-stringify/sync";
+import {
+  type AuditLogEntry,
+  type AuditLogTarget,
+  EventType,
+} from "../../generated/proto/clarifai/api/resources.js";
+import { entryToJsonLine } from "../entryJson.js";
+import { formatTs } from "./timestamps.js";
+
+/** Machine-readable output formats. */
+export type DataFormat = "jsonl" | "csv" | "json";
+
+/** The fixed CSV columns, in order. */
+export const CSV_COLUMNS = [
+  "timestamp",
+  "operation",
+  "operation_name",
+  "user_id",
+  "description",
+  "targets",
+  "details",
+  "success",
+  "req_id",
+  "source_ip",
+] as const;
+
+const TARGET_KINDS: ReadonlyArray<[keyof AuditLogTarget, string]> = [
+  ["user", "user"],
+  ["role", "role"],
+  ["team", "team"],
+  ["app", "app"],
+  ["module", "module"],
+  ["moduleVersion", "module_version"],
+  ["workflow", "workflow"],
+  ["workflowVersion", "workflow_version"],
+  ["model", "model"],
+  ["modelVersion", "model_version"],
+  ["computeCluster", "compute_cluster"],
+  ["nodepool", "nodepool"],
+  ["deployment", "deployment"],
+];
+
+/** `kind:id`, or `kind:app_id/id` when the target names its app. */
+export function targetToText(target: AuditLogTarget): string {
+  for (const [field, kind] of TARGET_KINDS) {
+    const value = target[field] as { id?: string; appId?: string } | undefined;
+    if (value !== undefined) {
+      const app = value.appId ? `${value.appId}/` : "";
+      return `${kind}:${app}${value.id ?? ""}`;
+    }
+  }
+  return "";
+}
+
+/** Operation name as in the EventType enum, or the number when this build does not know it. */
+export function operationName(operation: number): string {
+  const name = (EventType as unknown as Record<number, string | undefined>)[operation];
+  return name === undefined || name === "UNRECOGNIZED" ? String(operation) : name;
+}
+
+/** One entry as the CSV record of {@link CSV_COLUMNS}. */
+export function entryToCsvRecord(entry: AuditLogEntry): string[] {
+  return [
+    entry.timestamp ? formatTs(entry.timestamp) : "",
+    String(entry.operation),
+    operationName(entry.operation),
+    entry.user?.id ?? "",
+    entry.description,
+    entry.targets.map(targetToText).join(";"),
+    JSON.stringify(entry.details),
+    entry.success ? "true" : "false",
+    entry.reqId,
+    entry.sourceIp,
+  ];
+}
+
+/** Text that opens a file of `format`. */
+export function formatHeader(format: DataFormat): string {
+  if (format === "csv") return stringify([[...CSV_COLUMNS]]);
+  if (format === "json") return "[";
+  return "";
+}
+
+/**
+ * Text for `entries`, given how many entries were written before them (JSON needs it for commas).
+ * `lines` may hold the entries' JSON lines when the caller already has them.
+ */
+export function formatEntries(
+  format: DataFormat,
+  entries: readonly AuditLogEntry[],
+  writtenBefore: number,
+  lines?: readonly string[],
+): string {
+  if (entries.length === 0) return "";
+  if (format === "csv") return stringify(entries.map(entryToCsvRecord));
+  const json = lines ?? entries.map(entryToJsonLine);
+  if (format === "jsonl") return `${json.join("\n")}\n`;
+  return `${writtenBefore === 0 ? "\n" : ",\n"}${json.join(",\n")}`;
+}
+
+/** Text that closes a file of `format` holding `total` entries. */
+export function formatFooter(format: DataFormat, total: number): string {
+  if (format === "json") return total > 0 ? "\n]\n" : "]\n";
+  return "";
+}
