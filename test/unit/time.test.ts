@@ -153,7 +153,7 @@ describe("parseTimestamp / formatTimestamp", () => {
     [1.5],
     [Number.NaN],
     [253402300800000],
-    [{ getSeconds: () => 1, getNanos: () => 1e9 }],
+    [{ getSeconds: (): number => 1, getNanos: (): number => 1e9 }],
     [null],
     [{}],
     [true],
