@@ -1,0 +1,666 @@
+/**
+ * Protobuf bytes of an `AuditLogEntry` → its JSON line, with no intermediate objects.
+ *
+ * The reference is `JSON.stringify(auditLogEntryToJson(AuditLogEntry.decode(bytes)))` (ts-proto
+ * decode, then src/protoJson.ts). That path builds three object trees per entry; this one reads the
+ * wire bytes once and writes UTF-8 JSON bytes into a reusable buffer. The code is generated at module
+ * load from the descriptors (one specialised function per message type, compiled with `new Function`),
+ * so every field of the large AuditLogEntry closure is covered without hand-written code.
+ *
+ * Anything the generated code does not handle exactly — map entries, Struct/Value/ListValue,
+ * two members of one oneof, wire-type mismatches, invalid UTF-8, int64 beyond 2^53, out-of-range
+ * timestamps, truncated input — makes it abandon the entry and print it through the reference path
+ * instead, so the output is always byte-identical to the reference (test/fast/jsonTranscoder.test.ts).
+ */
+import { isUtf8 } from "node:buffer";
+import type { DescField, DescMessage } from "@bufbuild/protobuf";
+import { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
+import { MultiAuditLogEntryResponse } from "../../generated/proto/clarifai/api/service.js";
+import { Status } from "../../generated/proto/clarifai/api/status/status.js";
+import { auditLogEntryToJson } from "../protoJson.js";
+import { emptyPrint, fastMessageDesc, messageClosure } from "./descriptors.js";
+
+/** Scalar type numbers (google.protobuf.FieldDescriptorProto.Type). */
+const T = {
+  DOUBLE: 1,
+  FLOAT: 2,
+  INT64: 3,
+  UINT64: 4,
+  INT32: 5,
+  FIXED64: 6,
+  FIXED32: 7,
+  BOOL: 8,
+  STRING: 9,
+  BYTES: 12,
+  UINT32: 13,
+  SFIXED32: 15,
+  SFIXED64: 16,
+  SINT32: 17,
+  SINT64: 18,
+} as const;
+
+const WRAPPERS: Record<string, number> = {
+  "google.protobuf.DoubleValue": T.DOUBLE,
+  "google.protobuf.FloatValue": T.FLOAT,
+  "google.protobuf.Int64Value": T.INT64,
+  "google.protobuf.UInt64Value": T.UINT64,
+  "google.protobuf.Int32Value": T.INT32,
+  "google.protobuf.UInt32Value": T.UINT32,
+  "google.protobuf.BoolValue": T.BOOL,
+  "google.protobuf.StringValue": T.STRING,
+  "google.protobuf.BytesValue": T.BYTES,
+};
+
+/** Scalar kinds the generated code reads; anything else is abandoned to the reference path. */
+function wireTypeOf(scalar: number): number | undefined {
+  switch (scalar) {
+    case T.INT32:
+    case T.UINT32:
+    case T.INT64:
+    case T.UINT64:
+    case T.BOOL:
+      return 0;
+    case T.DOUBLE:
+      return 1;
+    case T.STRING:
+    case T.BYTES:
+      return 2;
+    case T.FLOAT:
+      return 5;
+    default:
+      return undefined;
+  }
+}
+
+/** JS expression that reads one value of `scalar` at `rp` and writes its JSON; `v` is scratch. */
+function scalarWrite(scalar: number): string {
+  switch (scalar) {
+    case T.INT32:
+      return "wi(rv() | 0);";
+    case T.UINT32:
+      return "wi(rv());";
+    case T.INT64:
+      return "wq(r64(true));";
+    case T.UINT64:
+      return "wq(r64(false));";
+    case T.BOOL:
+      return "wb(rv() !== 0);";
+    case T.DOUBLE:
+      return "wn(rd());";
+    case T.FLOAT:
+      return "wn(rf());";
+    default:
+      throw new Error(`unsupported scalar ${scalar}`);
+  }
+}
+
+/** Expression true when the implicit-presence scalar value just read into `v` is its zero value. */
+function scalarRead(scalar: number): string {
+  switch (scalar) {
+    case T.INT32:
+      return "rv() | 0";
+    case T.UINT32:
+      return "rv()";
+    case T.INT64:
+      return "r64(true)";
+    case T.UINT64:
+      return "r64(false)";
+    case T.BOOL:
+      return "rv() !== 0";
+    case T.DOUBLE:
+      return "rd()";
+    case T.FLOAT:
+      return "rf()";
+    default:
+      throw new Error(`unsupported scalar ${scalar}`);
+  }
+}
+
+function valueWriteOf(scalar: number, v: string): string {
+  switch (scalar) {
+    case T.INT32:
+    case T.UINT32:
+      return `wi(${v});`;
+    case T.INT64:
+    case T.UINT64:
+      return `wq(${v});`;
+    case T.BOOL:
+      return `wb(${v});`;
+    default:
+      return `wn(${v});`;
+  }
+}
+
+interface Gen {
+  names: Map<string, string>;
+  keys: Uint8Array[];
+}
+
+function keyIndex(gen: Gen, text: string): number {
+  gen.keys.push(new Uint8Array(Buffer.from(text, "utf8")));
+  return gen.keys.length - 1;
+}
+
+function fnName(gen: Gen, desc: DescMessage): string {
+  const wrapper = WRAPPERS[desc.typeName];
+  if (wrapper !== undefined) return `w_${wrapper}`;
+  if (desc.typeName === "google.protobuf.Timestamp") return "tsw";
+  if (
+    desc.typeName === "google.protobuf.Struct" ||
+    desc.typeName === "google.protobuf.Value" ||
+    desc.typeName === "google.protobuf.ListValue" ||
+    desc.typeName.startsWith("google.protobuf.")
+  ) {
+    return "fb";
+  }
+  let name = gen.names.get(desc.typeName);
+  if (name === undefined) {
+    name = `m_${gen.names.size}`;
+    gen.names.set(desc.typeName, name);
+  }
+  return name;
+}
+
+/** Source of the transcoder function for one (non-WKT) message type. */
+function genMessage(gen: Gen, desc: DescMessage): string {
+  const empty = emptyPrint(desc);
+  const fields = desc.fields;
+  const known = new Set<number>();
+  const scan: string[] = [];
+  const emit: string[] = [];
+  const decl: string[] = [];
+  // Oneofs: only one member may appear (two members decode differently in ts-proto and bufbuild).
+  const oneofIds = new Map<unknown, number>();
+  for (const f of fields) if (f.oneof && !oneofIds.has(f.oneof)) oneofIds.set(f.oneof, oneofIds.size);
+  for (const id of oneofIds.values()) decl.push(`let o${id} = 0;`);
+
+  fields.forEach((f: DescField, i: number) => {
+    known.add(f.number);
+    const key = keyIndex(gen, `,${JSON.stringify(f.name)}:`);
+    const emptyValue = Object.hasOwn(empty, f.name) ? empty[f.name] : undefined;
+    const absent =
+      emptyValue === undefined
+        ? ""
+        : `wk(${keyIndex(gen, `,${JSON.stringify(f.name)}:${JSON.stringify(emptyValue)}`)});`;
+    const oneofCheck =
+      f.oneof !== undefined
+        ? `if (o${oneofIds.get(f.oneof)} !== 0 && o${oneofIds.get(f.oneof)} !== ${f.number}) throw FB; o${oneofIds.get(f.oneof)} = ${f.number};`
+        : "";
+    const explicit = f.oneof !== undefined;
+    const a = `a${i}`;
+    const b = `b${i}`;
+    if (f.fieldKind === "map") {
+      // Map entries: JS object key order decides the printed order; left to the reference path.
+      scan.push(`case ${(f.number << 3) | 2}: throw FB;`);
+      emit.push(absent);
+      return;
+    }
+    if (f.fieldKind === "list") {
+      decl.push(`let ${a} = -1, ${b} = 0;`);
+      if (f.listKind === "message") {
+        const msg = f.message as DescMessage;
+        const tag = (f.number << 3) | 2;
+        scan.push(`case ${tag}: { if (${a} < 0) ${a} = tp; const l = rv(); rp += l; ${b} = rp; break; }`);
+        emit.push(
+          `if (${a} >= 0) { const k0 = op; wk(${key}); const st = op; rp = ${a}; while (rp < ${b}) { const t = rv(); if (t === ${tag}) { const l = rv(); ens(1); o[op++] = 44; ${fnName(gen, msg)}(rp + l); } else sk(t); } if (op === st) { op = k0; ${absent} } else { o[st] = 91; ens(1); o[op++] = 93; } } else { ${absent} }`,
+        );
+        return;
+      }
+      const scalar = f.listKind === "enum" ? T.INT32 : (f.scalar as number);
+      const wt = wireTypeOf(scalar);
+      if (wt === undefined) {
+        scan.push(
+          `case ${(f.number << 3) | 2}: case ${(f.number << 3) | 0}: case ${(f.number << 3) | 1}: case ${(f.number << 3) | 5}: throw FB;`,
+        );
+        emit.push(absent);
+        return;
+      }
+      const tag = (f.number << 3) | wt;
+      if (wt === 2) {
+        // repeated string / bytes
+        const write = scalar === T.STRING ? "ws(rp, rp + l); rp += l;" : "w64(rp, rp + l); rp += l;";
+        scan.push(`case ${tag}: { if (${a} < 0) ${a} = tp; const l = rv(); rp += l; ${b} = rp; break; }`);
+        emit.push(
+          `if (${a} >= 0) { const k0 = op; wk(${key}); const st = op; rp = ${a}; while (rp < ${b}) { const t = rv(); if (t === ${tag}) { const l = rv(); ens(1); o[op++] = 44; ${write} } else sk(t); } if (op === st) { op = k0; ${absent} } else { o[st] = 91; ens(1); o[op++] = 93; } } else { ${absent} }`,
+        );
+        return;
+      }
+      const packed = (f.number << 3) | 2;
+      const skipOne = wt === 0 ? "sv();" : wt === 1 ? "rp += 8;" : "rp += 4;";
+      scan.push(
+        `case ${tag}: { if (${a} < 0) ${a} = tp; ${skipOne} ${b} = rp; break; }`,
+        `case ${packed}: { if (${a} < 0) ${a} = tp; const l = rv(); rp += l; ${b} = rp; break; }`,
+      );
+      const one = `ens(40); o[op++] = 44; ${scalarWrite(scalar)}`;
+      emit.push(
+        `if (${a} >= 0) { const k0 = op; wk(${key}); const st = op; rp = ${a}; while (rp < ${b}) { const t = rv(); if (t === ${tag}) { ${one} } else if (t === ${packed}) { const e = rv() + rp; while (rp < e) { ${one} } if (rp !== e) throw FB; } else sk(t); } if (op === st) { op = k0; ${absent} } else { o[st] = 91; ens(1); o[op++] = 93; } } else { ${absent} }`,
+      );
+      return;
+    }
+    if (f.fieldKind === "message") {
+      const msg = f.message as DescMessage;
+      const tag = (f.number << 3) | 2;
+      decl.push(`let ${a} = -1, ${b} = 0;`);
+      // ts-proto decodes a repeated singular message field as "last one wins"; so do we.
+      scan.push(`case ${tag}: { ${oneofCheck} const l = rv(); ${a} = rp; rp += l; ${b} = rp; break; }`);
+      emit.push(`if (${a} >= 0) { wk(${key}); rp = ${a}; ${fnName(gen, msg)}(${b}); } else { ${absent} }`);
+      return;
+    }
+    const scalar = f.fieldKind === "enum" ? T.INT32 : (f.scalar as number);
+    const wt = wireTypeOf(scalar);
+    if (wt === undefined) {
+      scan.push(
+        `case ${(f.number << 3) | 2}: case ${(f.number << 3) | 0}: case ${(f.number << 3) | 1}: case ${(f.number << 3) | 5}: throw FB;`,
+      );
+      emit.push(absent);
+      return;
+    }
+    const tag = (f.number << 3) | wt;
+    decl.push(`let ${a} = -1, ${b} = 0;`);
+    if (wt === 2) {
+      scan.push(`case ${tag}: { ${oneofCheck} const l = rv(); ${a} = rp; rp += l; ${b} = rp; break; }`);
+      const write = scalar === T.STRING ? `ws(${a}, ${b});` : `w64(${a}, ${b});`;
+      emit.push(
+        explicit
+          ? `if (${a} >= 0) { wk(${key}); ${write} } else { ${absent} }`
+          : `if (${a} >= 0 && ${b} > ${a}) { wk(${key}); ${write} } else { ${absent} }`,
+      );
+      return;
+    }
+    const skipOne = wt === 0 ? "sv();" : wt === 1 ? "rp += 8;" : "rp += 4;";
+    scan.push(`case ${tag}: { ${oneofCheck} ${a} = rp; ${skipOne} break; }`);
+    const isZero = scalar === T.BOOL ? "v === false" : "v === 0";
+    emit.push(
+      explicit
+        ? `if (${a} >= 0) { rp = ${a}; const v = ${scalarRead(scalar)}; wk(${key}); ens(40); ${valueWriteOf(scalar, "v")} } else { ${absent} }`
+        : `if (${a} >= 0) { rp = ${a}; const v = ${scalarRead(scalar)}; if (${isZero}) { ${absent} } else { wk(${key}); ens(40); ${valueWriteOf(scalar, "v")} } } else { ${absent} }`,
+    );
+  });
+
+  const knownList = [...known].sort((x, y) => x - y);
+  const knownCheck =
+    knownList.length === 0
+      ? ""
+      : `switch (t >>> 3) { ${knownList.map((n) => `case ${n}:`).join(" ")} throw FB; }`;
+  return `function ${fnName(gen, desc)}(end) {
+  ${decl.join("\n  ")}
+  while (rp < end) {
+    const tp = rp;
+    const t = rv();
+    switch (t) {
+      ${scan.join("\n      ")}
+      default: ${knownCheck} sk(t);
+    }
+  }
+  if (rp !== end) throw FB;
+  const st = op;
+  ${emit.join("\n  ")}
+  if (op === st) { ens(2); o[op++] = 123; o[op++] = 125; } else { o[st] = 123; ens(1); o[op++] = 125; }
+  rp = end;
+}`;
+}
+
+/** Runtime helpers shared by every generated function (one closure: `o`, `op`, `s`, `rp`). */
+const RUNTIME = `
+const FB = FALLBACK;
+let s = EMPTY, rp = 0, o = Buffer.allocUnsafe(1 << 16), op = 0, na = false;
+const f32 = new Float32Array(1), f32b = new Uint8Array(f32.buffer);
+const f64 = new Float64Array(1), f64b = new Uint8Array(f64.buffer);
+const HEX = "0123456789abcdef";
+function ens(n) {
+  if (op + n > o.length) {
+    const next = Buffer.allocUnsafe(Math.max(o.length * 2, op + n));
+    o.copy(next, 0, 0, op);
+    o = next;
+  }
+}
+function rv() {
+  let b = s[rp++];
+  if (b < 128) return b;
+  let r = b & 127;
+  b = s[rp++]; r |= (b & 127) << 7; if (b < 128) return r;
+  b = s[rp++]; r |= (b & 127) << 14; if (b < 128) return r;
+  b = s[rp++]; r |= (b & 127) << 21; if (b < 128) return r;
+  b = s[rp++]; r = (r | ((b & 15) << 28)) >>> 0; if (b < 128) return r;
+  for (let i = 0; i < 5; i++) { b = s[rp++]; if (b < 128) return r; }
+  throw FB;
+}
+function sv() {
+  for (let i = 0; i < 10; i++) { if (s[rp++] < 128) return; }
+  throw FB;
+}
+function sk(t) {
+  // Field number 0 ends a ts-proto decode loop early; leave such bytes to the reference path.
+  if (t < 8) throw FB;
+  switch (t & 7) {
+    case 0: sv(); return;
+    case 1: rp += 8; return;
+    case 2: { const l = rv(); rp += l; return; }
+    case 5: rp += 4; return;
+    default: throw FB;
+  }
+}
+function r64(signed) {
+  let lo = 0, hi = 0, b = 0, i = 0;
+  for (; i < 4; i++) { b = s[rp++]; lo += (b & 127) * 2 ** (7 * i); if (b < 128) return lo; }
+  for (; i < 10; i++) {
+    b = s[rp++];
+    hi += (b & 127) * 2 ** (7 * (i - 4));
+    if (b < 128) {
+      if (i === 9 && b > 1) throw FB;
+      const v = hi * 268435456 + lo;
+      if (v <= 9007199254740991) return v;
+      if (!signed || hi < 34359738368) throw FB;
+      const m = (68719476736 - hi) * 268435456 - lo;
+      if (m > 9007199254740991) throw FB;
+      return -m;
+    }
+  }
+  throw FB;
+}
+function rf() {
+  f32b[0] = s[rp]; f32b[1] = s[rp + 1]; f32b[2] = s[rp + 2]; f32b[3] = s[rp + 3];
+  rp += 4;
+  return f32[0];
+}
+function rd() {
+  for (let i = 0; i < 8; i++) f64b[i] = s[rp + i];
+  rp += 8;
+  return f64[0];
+}
+function wk(i) {
+  const k = K[i];
+  const n = k.length;
+  ens(n);
+  for (let j = 0; j < n; j++) o[op++] = k[j];
+}
+function wa(str) {
+  const n = str.length;
+  ens(n + 2);
+  for (let j = 0; j < n; j++) o[op++] = str.charCodeAt(j);
+}
+function wi(v) {
+  if (v < 0) { o[op++] = 45; v = -v; }
+  if (v < 10) { o[op++] = 48 + v; return; }
+  if (v > 4294967295) { wa(String(v)); return; }
+  let d = 1;
+  for (let x = v; x >= 10; x = (x / 10) >>> 0) d++;
+  op += d;
+  for (let p = op - 1; d > 0; d--, p--) { const q = (v / 10) >>> 0; o[p] = 48 + v - q * 10; v = q; }
+}
+function wq(v) { o[op++] = 34; wi(v); o[op++] = 34; }
+function wb(v) {
+  if (v) { o[op++] = 116; o[op++] = 114; o[op++] = 117; o[op++] = 101; }
+  else { o[op++] = 102; o[op++] = 97; o[op++] = 108; o[op++] = 115; o[op++] = 101; }
+}
+function wn(v) {
+  if (Number.isInteger(v) && v <= 4294967295 && v >= -4294967295) { wi(v === 0 ? 0 : v); return; }
+  if (v !== v) { wa('"NaN"'); return; }
+  if (v === Infinity) { wa('"Infinity"'); return; }
+  if (v === -Infinity) { wa('"-Infinity"'); return; }
+  wa(String(v));
+}
+function ws(a, b) {
+  ens((b - a) * 6 + 2);
+  o[op++] = 34;
+  let hi = 0;
+  for (let i = a; i < b; i++) {
+    const x = s[i];
+    if (x >= 32 && x !== 34 && x !== 92) { o[op++] = x; hi |= x; continue; }
+    o[op++] = 92;
+    switch (x) {
+      case 34: o[op++] = 34; break;
+      case 92: o[op++] = 92; break;
+      case 8: o[op++] = 98; break;
+      case 12: o[op++] = 102; break;
+      case 10: o[op++] = 110; break;
+      case 13: o[op++] = 114; break;
+      case 9: o[op++] = 116; break;
+      default:
+        o[op++] = 117; o[op++] = 48; o[op++] = 48;
+        o[op++] = HEX.charCodeAt(x >> 4); o[op++] = HEX.charCodeAt(x & 15);
+    }
+  }
+  if (hi & 128) {
+    if (b > s.length || !isUtf8(s.subarray(a, b))) throw FB;
+    na = true;
+  }
+  o[op++] = 34;
+}
+function w64(a, b) {
+  if (b > s.length) throw FB;
+  const t = s.base64Slice(a, b);
+  ens(t.length + 2);
+  o[op++] = 34;
+  op += o.latin1Write(t, op);
+  o[op++] = 34;
+}
+function fb() { throw FB; }
+let dayN = NaN, dayS = "";
+function two(v) { o[op++] = 48 + ((v / 10) | 0); o[op++] = 48 + (v % 10); }
+function tsw(end) {
+  let sec = 0, nanos = 0;
+  while (rp < end) {
+    const t = rv();
+    if (t === 8) sec = r64(true);
+    else if (t === 16) nanos = rv() | 0;
+    else if ((t >>> 3) === 1 || (t >>> 3) === 2) throw FB;
+    else sk(t);
+  }
+  if (rp !== end) throw FB;
+  const ms = sec * 1000;
+  if (ms < -62135596800000 || ms > 253402300799000 || nanos < 0 || nanos > 999999999) throw FB;
+  const day = Math.floor(sec / 86400);
+  if (day !== dayN) { dayN = day; dayS = new Date(day * 86400000).toISOString().slice(0, 11); }
+  ens(40);
+  o[op++] = 34;
+  for (let j = 0; j < 11; j++) o[op++] = dayS.charCodeAt(j);
+  let r = sec - day * 86400;
+  const hh = (r / 3600) | 0; r -= hh * 3600;
+  const mm = (r / 60) | 0;
+  two(hh); o[op++] = 58; two(mm); o[op++] = 58; two(r - mm * 60);
+  if (nanos > 0) {
+    o[op++] = 46;
+    let digits = 9, n = nanos;
+    if (n % 1000000 === 0) { digits = 3; n = n / 1000000; }
+    else if (n % 1000 === 0) { digits = 6; n = n / 1000; }
+    for (let p = op + digits - 1; p >= op; p--) { const q = (n / 10) | 0; o[p] = 48 + n - q * 10; n = q; }
+    op += digits;
+  }
+  o[op++] = 90;
+  o[op++] = 34;
+  rp = end;
+}
+function wrapper(end, kind) {
+  let a = -1;
+  while (rp < end) {
+    const t = rv();
+    if (t === 8 && kind !== 1 && kind !== 2 && kind !== 9 && kind !== 12) { a = rp; sv(); }
+    else if (t === 9 && kind === 1) { a = rp; rp += 8; }
+    else if (t === 13 && kind === 2) { a = rp; rp += 4; }
+    else if (t === 10 && (kind === 9 || kind === 12)) { const l = rv(); a = rp; rp += l; if (kind === 9) a = -2 - a; }
+    else if ((t >>> 3) === 1) throw FB;
+    else sk(t);
+  }
+  if (rp !== end) throw FB;
+  ens(40);
+  if (a === -1) {
+    if (kind === 8) wb(false); else if (kind === 3 || kind === 4) wq(0); else if (kind === 9 || kind === 12) { o[op++] = 34; o[op++] = 34; } else wi(0);
+  } else {
+    rp = a;
+    switch (kind) {
+      case 1: wn(rd()); break;
+      case 2: wn(rf()); break;
+      case 3: wq(r64(true)); break;
+      case 4: wq(r64(false)); break;
+      case 5: wi(rv() | 0); break;
+      case 13: wi(rv()); break;
+      case 8: wb(rv() !== 0); break;
+      default: throw FB;
+    }
+  }
+  rp = end;
+}
+function w_1(end) { wrapper(end, 1); }
+function w_2(end) { wrapper(end, 2); }
+function w_3(end) { wrapper(end, 3); }
+function w_4(end) { wrapper(end, 4); }
+function w_5(end) { wrapper(end, 5); }
+function w_13(end) { wrapper(end, 13); }
+function w_8(end) { wrapper(end, 8); }
+function w_9(end) { throw FB; }
+function w_12(end) { throw FB; }
+`;
+
+interface Compiled {
+  /** Appends the JSON of the entry in `src[start, end)` to the output; throws FALLBACK to give up. */
+  entry(src: Buffer, start: number, end: number): void;
+  /** Undoes the output of the last `entry` call (after it threw). */
+  rollback(): void;
+  /** Empties the output. */
+  clear(): void;
+  /** The output so far, decoded. */
+  text(): string;
+  /** A copy of the output so far. */
+  copy(): Buffer;
+  /** Appends raw bytes (UTF-8) to the output; `ascii` false when they may hold non-ASCII. */
+  append(bytes: Uint8Array, ascii: boolean): void;
+}
+
+/** Thrown by the generated code to hand an entry to the reference path. */
+const FALLBACK: unique symbol = Symbol("fallback to the reference printer");
+
+function compile(): Compiled {
+  const gen: Gen = { names: new Map(), keys: [] };
+  const root = fastMessageDesc("clarifai.api.AuditLogEntry");
+  const bodies: string[] = [];
+  fnName(gen, root);
+  for (const desc of messageClosure(root)) {
+    if (fnName(gen, desc).startsWith("m_")) bodies.push(genMessage(gen, desc));
+  }
+  const rootFn = fnName(gen, root);
+  const source = `${RUNTIME}
+${bodies.join("\n")}
+let op0 = 0, na0 = false;
+return {
+  entry(src, start, end) { s = src; rp = start; op0 = op; na0 = na; ${rootFn}(end); },
+  rollback() { op = op0; na = na0; },
+  clear() { op = 0; na = false; },
+  text() { return na ? o.utf8Slice(0, op) : o.latin1Slice(0, op); },
+  copy() { return Buffer.from(o.subarray(0, op)); },
+  append(bytes, ascii) { ens(bytes.length); o.set(bytes, op); op += bytes.length; if (!ascii) na = true; },
+};`;
+  const factory = new Function("FALLBACK", "K", "isUtf8", "EMPTY", source) as (
+    fallback: symbol,
+    keys: Uint8Array[],
+    utf8: typeof isUtf8,
+    empty: Buffer,
+  ) => Compiled;
+  return factory(FALLBACK, gen.keys, isUtf8, Buffer.alloc(0));
+}
+
+const compiled = compile();
+
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+const encoder = new TextEncoder();
+
+/** The reference printer for raw entry bytes: ts-proto decode, then protoJson. */
+export function referenceEntryJson(bytes: Uint8Array): string {
+  return JSON.stringify(auditLogEntryToJson(AuditLogEntry.decode(bytes)));
+}
+
+/** Counters of entries printed by the generated code and by the reference path (for the bench). */
+export const transcodeStats = { fast: 0, fallback: 0 };
+
+/** Appends one entry's JSON (no newline) to the shared output; returns nothing, throws as the reference does. */
+function appendEntry(src: Buffer, start: number, end: number): void {
+  try {
+    compiled.entry(src, start, end);
+    transcodeStats.fast++;
+  } catch (e) {
+    if (e !== FALLBACK) throw e;
+    compiled.rollback();
+    transcodeStats.fallback++;
+    const line = referenceEntryJson(src.subarray(start, end));
+    compiled.append(encoder.encode(line), /^[\x00-\x7f]*$/.test(line));
+  }
+}
+
+/**
+ * One serialized `AuditLogEntry` → its JSON line (no trailing newline), byte-identical to
+ * `JSON.stringify(auditLogEntryToJson(AuditLogEntry.decode(bytes)))`.
+ */
+export function auditLogEntryBytesToJson(bytes: Uint8Array): string {
+  compiled.clear();
+  appendEntry(asBuffer(bytes), 0, bytes.byteLength);
+  return compiled.text();
+}
+
+/** A `MultiAuditLogEntryResponse` transcoded to JSONL without decoding its entries to objects. */
+export interface JsonlPage {
+  /** The reply's status (decoded), or undefined when the reply has none. */
+  status: Status | undefined;
+  /** Number of entries in the page. */
+  count: number;
+  /** One JSON line per entry, each ending in "\n" (UTF-8); a fresh copy the caller owns. */
+  jsonl: Buffer;
+}
+
+function readVarint(src: Buffer, pos: number): [number, number] {
+  let v = 0;
+  let shift = 0;
+  for (let i = 0; i < 5; i++) {
+    const b = src[pos++];
+    if (b === undefined) throw new Error("truncated MultiAuditLogEntryResponse");
+    v += (b & 127) * 2 ** shift;
+    if (b < 128) return [v, pos];
+    shift += 7;
+  }
+  throw new Error("varint too long in MultiAuditLogEntryResponse");
+}
+
+/**
+ * Serialized `MultiAuditLogEntryResponse` (the gRPC reply bytes) → status + JSONL of its entries.
+ * Each line is byte-identical to `entryToJsonLine` of the ts-proto-decoded entry.
+ */
+export function searchResponseBytesToJsonl(bytes: Uint8Array): JsonlPage {
+  const src = asBuffer(bytes);
+  const end = src.byteLength;
+  compiled.clear();
+  let status: Status | undefined;
+  let count = 0;
+  let pos = 0;
+  while (pos < end) {
+    const [tag, p1] = readVarint(src, pos);
+    pos = p1;
+    const wt = tag & 7;
+    if (wt === 2) {
+      const [len, p2] = readVarint(src, pos);
+      const s = p2;
+      const e = p2 + len;
+      if (e > end) throw new Error("truncated MultiAuditLogEntryResponse");
+      if (tag === 10) status = Status.decode(src.subarray(s, e));
+      else if (tag === 18) {
+        appendEntry(src, s, e);
+        compiled.append(NEWLINE, true);
+        count++;
+      }
+      pos = e;
+    } else {
+      // Unknown non-length-delimited field: let ts-proto's reader skip or reject it.
+      return slowPage(bytes);
+    }
+  }
+  return { status, count, jsonl: compiled.copy() };
+}
+
+const NEWLINE = new Uint8Array([10]);
+
+function slowPage(bytes: Uint8Array): JsonlPage {
+  const r = MultiAuditLogEntryResponse.decode(bytes);
+  const lines = r.entries.map((e) => `${JSON.stringify(auditLogEntryToJson(e))}\n`).join("");
+  return { status: r.status, count: r.entries.length, jsonl: Buffer.from(lines, "utf8") };
+}
