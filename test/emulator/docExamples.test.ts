@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
 import {
   type AuditLogEntry,
   AuditLogQuery,
+  type DeepPartial,
   EventType,
 } from "../../generated/proto/clarifai/api/resources.js";
 import type { PostAuditLogSearchesRequest, V2Client } from "../../generated/proto/clarifai/api/service.js";
@@ -65,7 +66,7 @@ interface Case {
   expected: string[];
 }
 
-const q = (p: Parameters<typeof AuditLogQuery.fromPartial>[0]) => AuditLogQuery.fromPartial(p);
+const q = (p: DeepPartial<AuditLogQuery>): AuditLogQuery => AuditLogQuery.fromPartial(p);
 
 const CASES: Case[] = [
   { name: "list all (empty request)", grpc: {}, rest: {}, expected: ALL },
