@@ -17,6 +17,7 @@ import { CanceledError, errorFromGrpc, errorFromStatus, ServerError, ValidationE
 import { pinOpenRange } from "./pagination.js";
 import {
   type AuditLogSearchQuery,
+  DEFAULT_PER_PAGE,
   requestFromValidated,
   type ValidatedQuery,
   validateQuery,
@@ -110,6 +111,21 @@ export class AuditLogClient {
   }
 
   /**
+   * Sends a prebuilt request (e.g. from {@link buildSearchRequest}, with pagination adjusted) as is,
+   * with this client's auth, deadline and retries. No validation: use it for requests built by this
+   * library. An unset `userAppId` is filled with this client's user id.
+   */
+  async searchRequest(
+    request: PostAuditLogSearchesRequest,
+    options: CallOptions = {},
+  ): Promise<AuditLogPage> {
+    const req = request.userAppId?.userId
+      ? request
+      : { ...request, userAppId: { userId: this.#config.userId, appId: "" } };
+    return this.#send(req, req.pagination?.page || 1, req.pagination?.perPage || DEFAULT_PER_PAGE, options);
+  }
+
+  /**
    * Pages through every result, from `query.page` (default 1), stopping after the first short page.
    *
    * When `query.to` is absent it is pinned to the time of the first request, so entries logged while
@@ -144,7 +160,21 @@ export class AuditLogClient {
     }
   }
 
-  async #execute(validated: ValidatedQuery, options: CallOptions): Promise<AuditLogPage> {
+  #execute(validated: ValidatedQuery, options: CallOptions): Promise<AuditLogPage> {
+    return this.#send(
+      requestFromValidated(validated, this.#config.userId),
+      validated.page,
+      validated.perPage,
+      options,
+    );
+  }
+
+  async #send(
+    request: PostAuditLogSearchesRequest,
+    page: number,
+    perPage: number,
+    options: CallOptions,
+  ): Promise<AuditLogPage> {
     if (this.#closed) throw new ValidationError("client", "closed", "an open client", "the client is closed");
     const timeoutMs = options.timeoutMs ?? this.#config.timeoutMs;
     if (typeof timeoutMs !== "number" || !Number.isInteger(timeoutMs) || timeoutMs < 1) {
@@ -156,7 +186,6 @@ export class AuditLogClient {
       );
     }
     const metadata = this.#metadata(options.metadata);
-    const request = requestFromValidated(validated, this.#config.userId);
     const { signal } = options;
     if (signal?.aborted) throw canceled(0);
     const deadline = Date.now() + timeoutMs;
@@ -171,8 +200,8 @@ export class AuditLogClient {
     return {
       entries: value.entries.map(toAuditEntry),
       reqId: value.status?.reqId ?? "",
-      page: validated.page,
-      perPage: validated.perPage,
+      page,
+      perPage,
       attempts,
     };
   }
