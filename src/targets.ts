@@ -46,7 +46,13 @@ export type TargetKind = keyof TargetFields;
  * Field names may also be snake_case (`app_id`). A decoded `AuditLogTarget` is accepted as well,
  * as long as it sets nothing but these fields.
  */
-export type TargetInput = { [K in TargetKind]?: string | TargetFields[K] } | AuditLogTarget;
+export type TargetInput =
+  | { [K in TargetKind]?: string | TargetFields[K] }
+  | { [K in SnakeTargetKind]?: string | Record<string, string | { id: string } | undefined> }
+  | AuditLogTarget;
+
+/** The snake_case spellings of the two-word kinds, as the protos and REST JSON write them. */
+export type SnakeTargetKind = "module_version" | "workflow_version" | "model_version" | "compute_cluster";
 
 /** Every target kind, in the oneof's order. */
 export const TARGET_KINDS: readonly TargetKind[] = [

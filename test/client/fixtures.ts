@@ -15,11 +15,9 @@ export const PAT = "pat-LEAKCHECK-3f9a1c7e5b2d4068a1b2";
 export const OTHER_PAT = "pat-OTHER-USER-0123456789abcdef";
 export const SEED_FILE = "test/fixtures/seed-entries.jsonl";
 
-const e = (o: Parameters<typeof AuditLogEntry.fromPartial>[0]) => AuditLogEntry.fromPartial(o);
-
 /** Four entries besides the documentation's (timestamps chosen around its 2025-01-15..17 span). */
 export const EXTRA_ENTRIES: AuditLogEntry[] = [
-  e({
+  AuditLogEntry.fromPartial({
     timestamp: { seconds: 1737018000, nanos: 1 }, // 2025-01-16T09:00:00.000000001Z
     user: { id: "bob" },
     operation: 302,
@@ -30,7 +28,7 @@ export const EXTRA_ENTRIES: AuditLogEntry[] = [
     reqId: "req-bob-delete",
     sourceIp: "2001:db8::7",
   }),
-  e({
+  AuditLogEntry.fromPartial({
     timestamp: { seconds: 1737158400, nanos: 0 }, // 2025-01-18T00:00:00Z
     user: { id: "bob" },
     operation: 303,
@@ -44,7 +42,7 @@ export const EXTRA_ENTRIES: AuditLogEntry[] = [
     reqId: "req-bob-version",
     sourceIp: "10.1.2.3",
   }),
-  e({
+  AuditLogEntry.fromPartial({
     timestamp: { seconds: 1737158400, nanos: 0 }, // same instant: a tie
     user: { id: "carol" },
     operation: 1000,
@@ -58,7 +56,7 @@ export const EXTRA_ENTRIES: AuditLogEntry[] = [
     reqId: "req-carol-nodepool",
     sourceIp: "10.1.2.3",
   }),
-  e({
+  AuditLogEntry.fromPartial({
     timestamp: { seconds: 1737021600, nanos: 500_000_000 }, // 2025-01-16T10:00:00.5Z
     user: { id: "alfrick" },
     operation: 110,
