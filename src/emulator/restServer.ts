@@ -72,6 +72,31 @@ function readBody(req: IncomingMessage): Promise<string | undefined> {
   });
 }
 
+/**
+ * The JSON path of the first field that fails to decode (e.g. `query.timestamp_from`), found by
+ * decoding the request one field at a time; the JSON mapping's own errors do not name it.
+ */
+function failingPath(json: JsonValue): string | undefined {
+  if (json === null || typeof json !== "object" || Array.isArray(json)) return undefined;
+  for (const [key, value] of Object.entries(json)) {
+    try {
+      searchRequestFromJson({ [key]: value } as JsonValue);
+    } catch {
+      if (value !== null && typeof value === "object" && !Array.isArray(value)) {
+        for (const [sub, v] of Object.entries(value)) {
+          try {
+            searchRequestFromJson({ [key]: { [sub]: v } } as JsonValue);
+          } catch {
+            return `${key}.${sub}`;
+          }
+        }
+      }
+      return key;
+    }
+  }
+  return undefined;
+}
+
 async function handle(service: SearchService, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = req.url ?? "/";
   const m = PATH.exec(url.split("?")[0] as string);
@@ -105,7 +130,8 @@ async function handle(service: SearchService, req: IncomingMessage, res: ServerR
   try {
     request = searchRequestFromJson(json);
   } catch (e) {
-    const why = e instanceof Error ? e.message : String(e);
+    const path = failingPath(json);
+    const why = `${path === undefined ? "" : `${path}: `}${e instanceof Error ? e.message : String(e)}`;
     sendError(res, StatusCode.CONN_INVALID_REQUEST, `Invalid request: ${why}`, why);
     return;
   }

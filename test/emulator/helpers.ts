@@ -42,10 +42,10 @@ export function grpcClient(address: string): V2Client {
 export function grpcSearch(
   client: V2Client,
   req: PostAuditLogSearchesRequest,
-  pat: string | undefined = PAT,
+  pat: string | null = PAT,
 ): Promise<MultiAuditLogEntryResponse> {
   const md = new Metadata();
-  if (pat !== undefined) md.set("authorization", `Key ${pat}`);
+  if (pat !== null) md.set("authorization", `Key ${pat}`);
   return new Promise((resolve, reject) => {
     client.postAuditLogSearches(req, md, (err, res) => (err ? reject(err) : resolve(res)));
   });
