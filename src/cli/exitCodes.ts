@@ -1,0 +1,76 @@
+/**
+ * Exit codes and the one-line error report of every command. A failure prints exactly one line on
+ * stderr (`clarifai-audit: <message>`), with the req_id when the server gave one, and never a stack.
+ */
+import { CommanderError } from "commander";
+import { ExportInterruptedError, ExportUsageError } from "../export/exporter.js";
+import {
+  AuthenticationError,
+  CanceledError,
+  ClarifaiError,
+  InvalidRequestError,
+  PermissionError,
+  RateLimitError,
+  redact,
+  ValidationError,
+} from "../index.js";
+
+/** Documented exit codes. */
+export const EXIT = {
+  ok: 0,
+  /** Anything else: server error, unavailable after retries, I/O error. */
+  error: 1,
+  /** Bad flag or flag value, bad query, refused resume — nothing was sent (or the server said INVALID). */
+  usage: 2,
+  /** Authentication or permission failure (bad or missing-scope PAT). */
+  auth: 3,
+  /** Rate limited, retries exhausted. */
+  rateLimit: 4,
+  /** Interrupted by SIGINT/SIGTERM (export: a resumable manifest was committed). */
+  interrupted: 130,
+} as const;
+
+/** A bad command line found by our own checks (commander's are CommanderErrors). */
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+/** Exit code for `error`. */
+export function exitCodeOf(error: unknown): number {
+  if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+  if (error instanceof UsageError || error instanceof ValidationError || error instanceof ExportUsageError) {
+    return EXIT.usage;
+  }
+  if (error instanceof ExportInterruptedError || error instanceof CanceledError) return EXIT.interrupted;
+  if (error instanceof AuthenticationError || error instanceof PermissionError) return EXIT.auth;
+  if (error instanceof RateLimitError) return EXIT.rateLimit;
+  if (error instanceof InvalidRequestError) return EXIT.usage;
+  return EXIT.error;
+}
+
+/** One line, whatever the message holds; PATs redacted. */
+export function oneLine(text: string, secret?: string): string {
+  return redact(text, secret)
+    .replace(/\s*[\r\n]+\s*/g, " ")
+    .trim();
+}
+
+/** The line printed for `error`. */
+export function errorLine(error: unknown, secret?: string): string {
+  let message: string;
+  if (error instanceof ClarifaiError) {
+    const retries = error.attempts > 1 ? ` (after ${error.attempts} attempts)` : "";
+    message = `${error.message}${retries}`;
+  } else if (error instanceof Error) {
+    message = error.message;
+  } else {
+    message = String(error);
+  }
+  return `clarifai-audit: error: ${oneLine(message, secret)}`;
+}
+
+/** Prints the error line (unless commander already did) and returns the exit code. */
+export function reportError(error: unknown, secret = process.env.CLARIFAI_PAT): number {
+  if (!(error instanceof CommanderError)) process.stderr.write(`${errorLine(error, secret)}\n`);
+  return exitCodeOf(error);
+}

@@ -1,0 +1,214 @@
+/**
+ * The flags every command shares — filters, time window, connection — and their conversion into an
+ * `AuditLogSearchQuery` and an `AuditLogClient`. Everything is validated here, before any network call.
+ */
+import { type Command, Option } from "commander";
+import {
+  AuditLogClient,
+  type AuditLogSearchQuery,
+  formatTimestamp,
+  parseTimestamp,
+  type TargetInput,
+  type Timestamp,
+  ValidationError,
+  validateQuery,
+} from "../index.js";
+import { collect, durationOption, integerOption } from "./duration.js";
+import { UsageError } from "./exitCodes.js";
+
+/** Parsed filter and window flags. */
+export interface FilterFlags {
+  from?: string;
+  to?: string;
+  since?: number;
+  until?: number;
+  operation?: string[];
+  user?: string[];
+  target?: string[];
+  success?: boolean;
+  failed?: boolean;
+  sourceIp?: string[];
+}
+
+/** Parsed connection flags. */
+export interface ConnectionFlags {
+  endpoint?: string;
+  insecure?: boolean;
+  userId?: string;
+  timeout?: number;
+  maxAttempts?: number;
+}
+
+/** Adds the filter flags (and, unless `window` is false, the time-window flags). */
+export function addFilterOptions(cmd: Command, window = true): Command {
+  if (window) {
+    cmd
+      .option("--from <time>", "earliest entry time, RFC 3339 (e.g. 2025-01-17T12:04:55.449860Z); inclusive")
+      .option("--to <time>", "latest entry time, RFC 3339; inclusive")
+      .option("--since <duration>", "from = now − duration (e.g. 24h, 30m, 7d)", durationOption("--since"))
+      .option("--until <duration>", "to = now − duration", durationOption("--until"));
+  }
+  return cmd
+    .option("--operation <op>", "operation name (MODEL_CREATE) or code (300); repeatable", collect)
+    .option("--user <id>", "only operations performed by this user; repeatable", collect)
+    .option(
+      "--target <kind=id>",
+      "only operations on this resource, e.g. model=my-model, model=app1/my-model, app=user1/app1; repeatable",
+      collect,
+    )
+    .addOption(new Option("--success", "only successful operations").conflicts("failed"))
+    .addOption(new Option("--failed", "only failed operations").conflicts("success"))
+    .option("--source-ip <ip>", "only requests from this IP address; repeatable", collect);
+}
+
+/** Adds the connection flags. The PAT comes from CLARIFAI_PAT only, so it never shows in `ps`. */
+export function addConnectionOptions(cmd: Command): Command {
+  return cmd
+    .option("--endpoint <host:port>", "gRPC endpoint (default: CLARIFAI_GRPC_BASE or api.clarifai.com:443)")
+    .option("--insecure", "plaintext gRPC (loopback hosts only, e.g. the local emulator)")
+    .option("--user-id <id>", "whose audit log to search (default: CLARIFAI_USER_ID)")
+    .option(
+      "--timeout <duration>",
+      "deadline of one page request, retries included (default 60s)",
+      durationOption("--timeout"),
+    )
+    .option(
+      "--max-attempts <n>",
+      "attempts per page request, retries included (default 5)",
+      integerOption("--max-attempts", 1, 100),
+    );
+}
+
+/** Id paths accepted per target kind: the trailing segment is the id, the others scope it. */
+const TARGET_SCOPES: Record<string, readonly (readonly string[])[]> = {
+  user: [[]],
+  role: [[]],
+  team: [[]],
+  app: [[], ["userId"]],
+  computeCluster: [[], ["userId"]],
+  deployment: [[], ["userId"]],
+  model: [[], ["appId"], ["userId", "appId"]],
+  modelVersion: [[], ["appId"], ["userId", "appId"]],
+  workflow: [[], ["appId"], ["userId", "appId"]],
+  module: [[], ["appId"], ["userId", "appId"]],
+  workflowVersion: [[], ["appId", "workflowId"], ["userId", "appId", "workflowId"]],
+  moduleVersion: [[], ["appId", "moduleId"], ["userId", "appId", "moduleId"]],
+  nodepool: [[], ["computeClusterId"]],
+};
+
+function camel(name: string): string {
+  return name.replace(/[_-]([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+function snake(name: string): string {
+  return name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+}
+
+/** The id-path forms of each kind, for help and errors. */
+export function targetForms(): string {
+  return Object.entries(TARGET_SCOPES)
+    .map(([kind, forms]) =>
+      forms.map((f) => `${snake(kind)}=${[...f.map(snake), "id"].join("/")}`).join(" | "),
+    )
+    .join(", ");
+}
+
+/** Parses `--target kind=[scope/…]id` into the client's short target form. */
+export function parseTargetFlag(text: string): TargetInput {
+  const eq = text.indexOf("=");
+  if (eq <= 0) throw new UsageError(`--target: "${text}" is not kind=id (forms: ${targetForms()})`);
+  const rawKind = text.slice(0, eq).trim();
+  const kind = camel(rawKind);
+  const forms = TARGET_SCOPES[kind];
+  if (forms === undefined) {
+    throw new UsageError(
+      `--target: unknown kind "${rawKind}" (kinds: ${Object.keys(TARGET_SCOPES).map(snake).join(", ")})`,
+    );
+  }
+  const parts = text.slice(eq + 1).split("/");
+  if (parts.some((p) => p.trim() === "")) throw new UsageError(`--target: empty id segment in "${text}"`);
+  const scope = forms.find((f) => f.length === parts.length - 1);
+  if (scope === undefined) {
+    throw new UsageError(
+      `--target: "${text}" has ${parts.length} segments; ${snake(kind)} accepts ${forms
+        .map((f) => [...f.map(snake), "id"].join("/"))
+        .join(" or ")}`,
+    );
+  }
+  const fields: Record<string, string> = { id: parts[parts.length - 1] as string };
+  scope.forEach((name, i) => {
+    fields[name] = parts[i] as string;
+  });
+  return { [kind]: scope.length === 0 ? fields.id : fields } as TargetInput;
+}
+
+/** A resolved window; bounds absent when not asked for. */
+export interface ResolvedWindow {
+  from?: Timestamp;
+  to?: Timestamp;
+}
+
+/** Resolves --from/--to/--since/--until against `nowMs` (relative flags are relative to it). */
+export function resolveWindow(flags: FilterFlags, nowMs: number = Date.now()): ResolvedWindow {
+  if (flags.from !== undefined && flags.since !== undefined)
+    throw new UsageError("--from and --since cannot be combined");
+  if (flags.to !== undefined && flags.until !== undefined)
+    throw new UsageError("--to and --until cannot be combined");
+  const rel = (ms: number): Timestamp => parseTimestamp(nowMs - ms, "now");
+  const window: ResolvedWindow = {};
+  if (flags.from !== undefined) window.from = parseTimestamp(flags.from, "--from");
+  if (flags.since !== undefined) window.from = rel(flags.since);
+  if (flags.to !== undefined) window.to = parseTimestamp(flags.to, "--to");
+  if (flags.until !== undefined) window.to = rel(flags.until);
+  if (window.from && window.to) {
+    const f = window.from;
+    const t = window.to;
+    if (f.seconds > t.seconds || (f.seconds === t.seconds && f.nanos > t.nanos)) {
+      throw new UsageError(`empty window: from ${formatTimestamp(f)} is after to ${formatTimestamp(t)}`);
+    }
+  }
+  return window;
+}
+
+/** `from … to …` in UTC, for stderr. */
+export function describeWindow(from: Timestamp | undefined, to: Timestamp | undefined): string {
+  return `from ${from ? formatTimestamp(from) : "(beginning)"} to ${to ? formatTimestamp(to) : "(now)"} (UTC)`;
+}
+
+/** The filter part of a query (no window, no paging), validated. */
+export function filtersToQuery(flags: FilterFlags): AuditLogSearchQuery {
+  const query: AuditLogSearchQuery = {};
+  if (flags.user?.length) query.userIds = flags.user;
+  if (flags.operation?.length) query.operations = flags.operation;
+  if (flags.target?.length) query.targets = flags.target.map(parseTargetFlag);
+  if (flags.success) query.success = true;
+  if (flags.failed) query.success = false;
+  if (flags.sourceIp?.length) query.sourceIps = flags.sourceIp;
+  try {
+    validateQuery(query);
+  } catch (error) {
+    if (error instanceof ValidationError) throw new UsageError(flagName(error.message));
+    throw error;
+  }
+  return query;
+}
+
+/** Rewrites the client's field names in a validation message to the flags that set them. */
+function flagName(message: string): string {
+  return message
+    .replace(/^operations\[\d+\]/, "--operation")
+    .replace(/^userIds\[\d+\]/, "--user")
+    .replace(/^targets\[\d+\]/, "--target")
+    .replace(/^sourceIps\[\d+\]/, "--source-ip");
+}
+
+/** A client from the connection flags (PAT from CLARIFAI_PAT). */
+export function clientFromFlags(flags: ConnectionFlags): AuditLogClient {
+  return new AuditLogClient({
+    ...(flags.endpoint !== undefined ? { endpoint: flags.endpoint } : {}),
+    ...(flags.insecure ? { insecure: true } : {}),
+    ...(flags.userId !== undefined ? { userId: flags.userId } : {}),
+    ...(flags.timeout !== undefined ? { timeoutMs: Math.max(1, flags.timeout) } : {}),
+    ...(flags.maxAttempts !== undefined ? { retry: { maxAttempts: flags.maxAttempts } } : {}),
+  });
+}
