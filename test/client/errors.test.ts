@@ -1,0 +1,252 @@
+/**
+ * Error families, retries, deadlines and cancellation over real gRPC against the emulator, and the
+ * PAT's absence from everything a caller could print.
+ */
+import { inspect } from "node:util";
+import { status as GrpcStatus } from "@grpc/grpc-js";
+import { AuditLogClient } from "../../src/client.js";
+import {
+  AuthenticationError,
+  CanceledError,
+  ClarifaiError,
+  InvalidRequestError,
+  PermissionError,
+  RateLimitError,
+  TimeoutError,
+  UnavailableError,
+  ValidationError,
+} from "../../src/errors.js";
+import { buildSearchRequest } from "../../src/query.js";
+import { type Harness, harness, PAT } from "./fixtures.js";
+
+const WRONG_PAT = "pat-WRONGKEY-77aa88bb99cc00dd";
+
+let h: Harness;
+const seen: unknown[] = [];
+
+beforeAll(async () => {
+  h = await harness();
+});
+afterAll(async () => {
+  await h.close();
+});
+afterEach(() => h.emu.resetFaults());
+
+async function failure(p: Promise<unknown>): Promise<ClarifaiError> {
+  try {
+    await p;
+  } catch (e) {
+    seen.push(e);
+    return e as ClarifaiError;
+  }
+  throw new Error("expected the call to fail");
+}
+
+describe("error families", () => {
+  it("unknown PAT → AuthenticationError with Clarifai's fields", async () => {
+    const client = h.client({ pat: WRONG_PAT });
+    const e = await failure(client.search());
+    expect(e).toBeInstanceOf(AuthenticationError);
+    expect(e).toBeInstanceOf(ClarifaiError);
+    expect(e.codeName).toMatch(/^CONN_KEY_/);
+    expect(e.code).toBeGreaterThanOrEqual(11008);
+    expect(e.retryable).toBe(false);
+    expect(e.attempts).toBe(1);
+    expect(e.reqId).not.toBe("");
+    expect(e.grpcCode).toBeUndefined();
+    for (const text of [e.message, String(e), JSON.stringify(e), inspect(e), e.stack ?? ""]) {
+      expect(text).not.toContain(WRONG_PAT);
+    }
+    seen.push(client);
+  });
+
+  it("another user's log → PermissionError (CONN_INSUFFICIENT_SCOPES)", async () => {
+    const e = await failure(h.client({ userId: "bob" }).search());
+    expect(e).toBeInstanceOf(PermissionError);
+    expect(e.code).toBe(11007);
+    expect(e.codeName).toBe("CONN_INSUFFICIENT_SCOPES");
+  });
+
+  it("a request the server refuses → InvalidRequestError", async () => {
+    const client = h.client();
+    const request = buildSearchRequest({}, "alfrick");
+    request.pagination = { page: 1, perPage: 5000 };
+    const e = await failure(client.searchRequest(request));
+    expect(e).toBeInstanceOf(InvalidRequestError);
+    expect(e.code).toBe(11102);
+    expect(e.description + e.details).toContain("per_page");
+  });
+
+  it("bad input is refused before any network call", async () => {
+    const client = h.client();
+    const before = h.emu.calls;
+    for (const q of [{ perPage: 0 }, { from: "2025-02-30T00:00:00Z" }, { operations: ["MODEL_CRATE"] }]) {
+      const e = await failure(client.search(q));
+      expect(e).toBeInstanceOf(ValidationError);
+    }
+    expect(() => client.entries({ targets: [{ dataset: "x" } as never] })).toThrow(ValidationError);
+    expect(h.emu.calls).toBe(before);
+  });
+
+  it("refuses plaintext to a remote host before any connection", () => {
+    const before = h.emu.calls;
+    let error: unknown;
+    try {
+      new AuditLogClient({ pat: PAT, userId: "alfrick", endpoint: "audit.example.com:443", insecure: true });
+    } catch (e) {
+      error = e;
+    }
+    seen.push(error);
+    expect(error).toBeInstanceOf(ValidationError);
+    expect((error as ValidationError).field).toBe("insecure");
+    expect(h.emu.calls).toBe(before);
+  });
+});
+
+describe("retries", () => {
+  it("throttling (status 11005 in a gRPC-OK reply), then success: attempts counted", async () => {
+    h.emu.setFaults({ throttleBurst: 2 });
+    const before = h.emu.calls;
+    const page = await h.client().search({ perPage: 2 });
+    expect(page.attempts).toBe(3);
+    expect(page.entries).toHaveLength(2);
+    expect(h.emu.calls - before).toBe(3);
+  });
+
+  it("gRPC UNAVAILABLE, then success", async () => {
+    h.emu.setFaults({ unavailableBurst: 1 });
+    const page = await h.client().search({ perPage: 1 });
+    expect(page.attempts).toBe(2);
+  });
+
+  it("retries exhausted: the last error, with its attempts", async () => {
+    h.emu.setFaults({ throttleBurst: 10 });
+    const before = h.emu.calls;
+    const e = await failure(
+      h.client({ retry: { maxAttempts: 3, initialDelayMs: 1, maxDelayMs: 5 } }).search(),
+    );
+    expect(e).toBeInstanceOf(RateLimitError);
+    expect(e.codeName).toBe("CONN_THROTTLED");
+    expect(e.retryable).toBe(true);
+    expect(e.attempts).toBe(3);
+    expect(h.emu.calls - before).toBe(3);
+
+    h.emu.setFaults({ throttleBurst: 0, unavailableBurst: 10 });
+    const u = await failure(
+      h.client({ retry: { maxAttempts: 2, initialDelayMs: 1, maxDelayMs: 5 } }).search(),
+    );
+    expect(u).toBeInstanceOf(UnavailableError);
+    expect(u.grpcCode).toBe(GrpcStatus.UNAVAILABLE);
+    expect(u.attempts).toBe(2);
+  });
+
+  it("retry: false makes one attempt", async () => {
+    h.emu.setFaults({ throttleBurst: 1 });
+    const e = await failure(h.client({ retry: false }).search());
+    expect(e).toBeInstanceOf(RateLimitError);
+    expect(e.attempts).toBe(1);
+  });
+
+  it("a dropped connection is retried on a new one", async () => {
+    h.emu.setFaults({ dropConnectionEvery: 1 });
+    const e = await failure(h.client({ retry: false }).search());
+    expect(e).toBeInstanceOf(UnavailableError);
+    h.emu.setFaults({ dropConnectionEvery: 2 });
+    const client = h.client();
+    // Calls 1, 3, 5… succeed and 2, 4… drop: every search succeeds, some after a retry.
+    const attempts: number[] = [];
+    for (let i = 0; i < 4; i++) attempts.push((await client.search({ perPage: 1 })).attempts);
+    expect(attempts.some((a) => a === 2)).toBe(true);
+  });
+});
+
+describe("deadlines and cancellation", () => {
+  it("deadline hit: TimeoutError (DEADLINE_EXCEEDED)", async () => {
+    h.emu.setFaults({ latencyMs: 800 });
+    const e = await failure(h.client({ timeoutMs: 100 }).search());
+    expect(e).toBeInstanceOf(TimeoutError);
+    expect(e.grpcCode).toBe(GrpcStatus.DEADLINE_EXCEEDED);
+    const perCall = await failure(h.client().search({}, { timeoutMs: 100 }));
+    expect(perCall).toBeInstanceOf(TimeoutError);
+  });
+
+  it("no retry is started when its backoff would outlive the deadline", async () => {
+    h.emu.setFaults({ throttleBurst: 10 });
+    const before = h.emu.calls;
+    const e = await failure(
+      h.client({ timeoutMs: 50, retry: { initialDelayMs: 1_000_000, maxDelayMs: 1_000_000 } }).search(),
+    );
+    // A backoff of up to 1000 s fits in 50 ms only if the jitter draws nearly 0.
+    expect(e).toBeInstanceOf(RateLimitError);
+    expect(h.emu.calls - before).toBeLessThanOrEqual(2);
+  });
+
+  it("an abort during a backoff ends the wait at once", async () => {
+    h.emu.setFaults({ throttleBurst: 100 });
+    const ac = new AbortController();
+    const client = h.client({
+      retry: { initialDelayMs: 600_000, maxDelayMs: 600_000 },
+      timeoutMs: 3_600_000,
+    });
+    const before = h.emu.calls;
+    const call = failure(client.search({}, { signal: ac.signal }));
+    while (h.emu.calls === before) await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setTimeout(r, 20));
+    ac.abort();
+    let timer: NodeJS.Timeout | undefined;
+    const settled = await Promise.race([
+      call,
+      new Promise((r) => {
+        timer = setTimeout(() => r("still waiting"), 10_000);
+      }),
+    ]);
+    clearTimeout(timer);
+    expect(settled).toBeInstanceOf(CanceledError);
+    expect((settled as CanceledError).codeName).toBe("REQUEST_CANCELED_BY_USER");
+    expect((settled as CanceledError).attempts).toBeGreaterThanOrEqual(1);
+  });
+
+  it("an abort cancels a call in flight; an aborted signal sends nothing", async () => {
+    h.emu.setFaults({ latencyMs: 800 });
+    const ac = new AbortController();
+    const call = failure(h.client().search({}, { signal: ac.signal }));
+    setTimeout(() => ac.abort(), 50);
+    const e = await call;
+    expect(e).toBeInstanceOf(CanceledError);
+    expect(e.grpcCode).toBe(GrpcStatus.CANCELLED);
+    const before = h.emu.calls;
+    const pre = await failure(h.client().search({}, { signal: AbortSignal.abort() }));
+    expect(pre).toBeInstanceOf(CanceledError);
+    expect(h.emu.calls).toBe(before);
+  });
+
+  it("an abort stops entries() iteration", async () => {
+    const ac = new AbortController();
+    const seenKeys: string[] = [];
+    const run = (async () => {
+      for await (const entry of h.client().entries({ perPage: 2 }, { signal: ac.signal })) {
+        seenKeys.push(entry.timestampIso);
+        if (seenKeys.length === 3) ac.abort();
+      }
+    })();
+    const e = await failure(run);
+    expect(e).toBeInstanceOf(CanceledError);
+    expect(seenKeys).toHaveLength(4); // the page in hand is finished; the next request is not sent
+  });
+});
+
+describe("the PAT never shows", () => {
+  it("in any error or client text", () => {
+    seen.push(h.client());
+    expect(seen.length).toBeGreaterThan(10);
+    for (const item of seen) {
+      const texts = [
+        String(item),
+        JSON.stringify(item) ?? "",
+        inspect(item, { depth: 10, showHidden: true }),
+      ];
+      if (item instanceof Error) texts.push(item.message, item.stack ?? "");
+      for (const text of texts) expect(text).not.toContain(PAT);
+    }
+  });
+});
