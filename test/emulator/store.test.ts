@@ -1,0 +1,162 @@
+/**
+ * The store and the server-side codec: cached-bytes responses are byte-identical to the generated
+ * encoder's; pages over a log full of timestamp ties never overlap or skip, in either order, with
+ * or without filters; late appends merge into place.
+ */
+import { describe, expect, test } from "@jest/globals";
+import {
+  type AuditLogEntry,
+  AuditLogEntry as AuditLogEntryCodec,
+  EventType,
+} from "../../generated/proto/clarifai/api/resources.js";
+import { MultiAuditLogEntryResponse } from "../../generated/proto/clarifai/api/service.js";
+import { StatusCode } from "../../generated/proto/clarifai/api/status/status_code.js";
+import {
+  AuditLog,
+  compileQuery,
+  generateEntries,
+  runQuery,
+  serializePreparedResponse,
+} from "../../src/emulator/index.js";
+import { fixtureEntries, request } from "./helpers.js";
+
+function status(reqId: string) {
+  return {
+    code: StatusCode.SUCCESS,
+    description: "Ok",
+    details: "",
+    stackTrace: [],
+    percentCompleted: 0,
+    timeRemaining: 0,
+    reqId,
+    internalDetails: "",
+    redirectInfo: undefined,
+    developerNotes: "",
+    url: "",
+    resourceType: "",
+  };
+}
+
+describe("server-side response serializer", () => {
+  test.each([
+    ["the documentation's entries", fixtureEntries()],
+    ["generated entries", generateEntries(700, 21)],
+    ["no entries", [] as AuditLogEntry[]],
+  ])("is byte-identical to MultiAuditLogEntryResponse.encode for %s", (_name, entries) => {
+    const st = status("c0c3788f56734a07ac468cffc9f96b82");
+    const mine = serializePreparedResponse({
+      status: st,
+      entries: entries.map((e) => AuditLogEntryCodec.encode(e).finish()),
+    });
+    const reference = MultiAuditLogEntryResponse.encode({ status: st, entries }).finish();
+    expect(Buffer.from(mine).equals(Buffer.from(reference))).toBe(true);
+    expect(MultiAuditLogEntryResponse.decode(mine)).toEqual(MultiAuditLogEntryResponse.decode(reference));
+  });
+});
+
+/** A log where 2000 entries share only 7 distinct timestamps. */
+function tiedLog(): { log: AuditLog; entries: AuditLogEntry[] } {
+  const stamps = [0, 1, 1000, 1000, 5_000_000, 999_999_999, 7].map((nanos, i) => ({
+    seconds: 1_700_000_000 + (i % 3),
+    nanos,
+  }));
+  const entries = generateEntries(2000, 8).map((e, i) => ({
+    ...e,
+    timestamp: stamps[(i * 7919) % stamps.length],
+    reqId: `req-${i}`,
+  }));
+  const log = new AuditLog();
+  // Out of order and in several batches, so that merging is exercised too.
+  log.add(entries.slice(1000));
+  log.add(entries.slice(0, 500));
+  log.add(entries.slice(500, 1000));
+  return { log, entries };
+}
+
+function walk(log: AuditLog, asc: boolean, perPage: number, operations: EventType[] = []): string[] {
+  const out: string[] = [];
+  for (let page = 1; ; page++) {
+    const ids = runQuery(
+      log,
+      compileQuery(
+        request({
+          sortAscending: asc,
+          pagination: { page, perPage },
+          query: operations.length
+            ? {
+                timestampFrom: undefined,
+                timestampTo: undefined,
+                userIds: [],
+                operations,
+                targets: [],
+                success: undefined,
+                sourceIps: [],
+              }
+            : undefined,
+        }),
+      ),
+    );
+    out.push(...ids.map((id) => log.entry(id).reqId));
+    if (ids.length < perPage) return out;
+  }
+}
+
+describe("pagination over timestamp ties", () => {
+  const { log, entries } = tiedLog();
+  test.each([
+    [true, 37],
+    [false, 37],
+    [true, 1000],
+    [false, 1],
+  ])("ascending=%s per_page=%i: pages partition the log", (asc, perPage) => {
+    const seen = walk(log, asc, perPage);
+    expect(seen.length).toBe(entries.length);
+    expect(new Set(seen).size).toBe(entries.length);
+  });
+  test("descending order is exactly the reverse of ascending order", () => {
+    expect(walk(log, false, 64)).toEqual(walk(log, true, 64).reverse());
+  });
+  test("ascending pages are in non-decreasing timestamp order across ties", () => {
+    const asc = walk(log, true, 500).map((r) => Number(r.slice(4)));
+    const ts = asc.map((i) => entries[i]?.timestamp as { seconds: number; nanos: number });
+    for (let i = 1; i < asc.length; i++) {
+      const a = ts[i - 1] as { seconds: number; nanos: number };
+      const b = ts[i] as { seconds: number; nanos: number };
+      expect(a.seconds < b.seconds || (a.seconds === b.seconds && a.nanos <= b.nanos)).toBe(true);
+    }
+  });
+  test("with a filter, pages partition exactly the matching entries", () => {
+    const ops = [EventType.MODEL_CREATE, EventType.APPLICATION_DELETE, EventType.NODEPOOL_UPDATE];
+    const expected = entries.filter((e) => ops.includes(e.operation)).map((e) => e.reqId);
+    const seen = walk(log, false, 9, ops);
+    expect(new Set(seen)).toEqual(new Set(expected));
+    expect(seen.length).toBe(expected.length);
+    expect(walk(log, true, 13, ops)).toEqual(seen.reverse());
+  });
+});
+
+test("time range bounds are inclusive to the nanosecond", () => {
+  const { log } = tiedLog();
+  const q = (from: [number, number], to: [number, number]) =>
+    runQuery(
+      log,
+      compileQuery(
+        request({
+          pagination: { page: 1, perPage: 1000 },
+          query: {
+            timestampFrom: { seconds: from[0], nanos: from[1] },
+            timestampTo: { seconds: to[0], nanos: to[1] },
+            userIds: [],
+            operations: [],
+            targets: [],
+            success: undefined,
+            sourceIps: [],
+          },
+        }),
+      ),
+    ).map((id) => log.entry(id).timestamp);
+  const hits = q([1_700_000_001, 1], [1_700_000_001, 1]);
+  expect(hits.length).toBeGreaterThan(0);
+  for (const t of hits) expect(t).toEqual({ seconds: 1_700_000_001, nanos: 1 });
+  expect(q([1_700_000_001, 2], [1_700_000_001, 999])).toEqual([]);
+});
