@@ -212,6 +212,8 @@ export function errorFromStatus(
   });
 }
 
+const TLS_FAILURE = /certificate|self[- ]signed|handshake|SSL routines|wrong version number/i;
+
 /** A grpc-js `ServiceError`-like object. */
 export interface GrpcErrorLike {
   code?: number;
@@ -245,7 +247,12 @@ export function errorFromGrpc(
   }
   switch (grpcCode) {
     case GrpcStatus.UNAVAILABLE:
-      return new UnavailableError({ ...base, code: StatusCode.RPC_SERVER_UNAVAILABLE, retryable: true });
+      // A certificate the client cannot verify will not become valid on retry.
+      return new UnavailableError({
+        ...base,
+        code: StatusCode.RPC_SERVER_UNAVAILABLE,
+        retryable: !TLS_FAILURE.test(description),
+      });
     case GrpcStatus.DEADLINE_EXCEEDED:
       return new TimeoutError({ ...base, code: StatusCode.RPC_REQUEST_TIMEOUT });
     case GrpcStatus.UNAUTHENTICATED:
