@@ -1,0 +1,122 @@
+/**
+ * `clarifai-audit emulator` as a user runs it: the built CLI (dist/, `npm test` builds first) in a
+ * child process, the one JSON ready line, a real search, clean exit 0 on SIGTERM; bad flags and bad
+ * data files give one readable stderr line and a non-zero exit.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, expect, test } from "@jest/globals";
+import { grpcClient, grpcSearch, request, restSearch } from "./helpers.js";
+
+const MAIN = new URL("../../dist/src/cli/main.js", import.meta.url).pathname;
+const FIXTURE = new URL("../fixtures/seed-entries.jsonl", import.meta.url).pathname;
+const dir = mkdtempSync(join(tmpdir(), "clarifai-audit-cli-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function start(args: string[]): { child: ChildProcess; stderr: () => string; exit: Promise<number | null> } {
+  const child = spawn(process.execPath, [MAIN, "emulator", ...args], {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, NODE_OPTIONS: "" },
+  });
+  let err = "";
+  child.stderr?.on("data", (c: Buffer) => {
+    err += c.toString();
+  });
+  const exit = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  return { child, stderr: () => err, exit };
+}
+
+function firstLine(child: ChildProcess): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let out = "";
+    child.stdout?.on("data", (c: Buffer) => {
+      out += c.toString();
+      const nl = out.indexOf("\n");
+      if (nl >= 0) resolve(out.slice(0, nl));
+    });
+    child.on("exit", (code) => reject(new Error(`emulator exited (${code}) before printing its address`)));
+  });
+}
+
+test("prints one JSON line, serves gRPC and REST, exits 0 on SIGTERM", async () => {
+  const { child, exit, stderr } = start([
+    "--port",
+    "0",
+    "--rest-port",
+    "0",
+    "--data",
+    FIXTURE,
+    "--generate",
+    "50",
+    "--seed",
+    "4",
+    "--pat",
+    "cli-pat=emulator-user",
+    "--pat",
+    "second=someone",
+    "--throttle-every",
+    "1000",
+  ]);
+  try {
+    const ready = JSON.parse(await firstLine(child)) as {
+      grpc: string;
+      rest: string;
+      pats: Record<string, string>;
+    };
+    expect(ready.grpc).toMatch(/^127\.0\.0\.1:\d+$/);
+    expect(ready.rest).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(ready.pats).toEqual({ "cli-pat": "emulator-user", second: "someone" });
+    const client = grpcClient(ready.grpc);
+    const res = await grpcSearch(client, request({ pagination: { page: 1, perPage: 1000 } }), "cli-pat");
+    client.close();
+    expect(res.status?.code).toBe(10000);
+    expect(res.entries.length).toBe(60);
+    const rest = await restSearch(ready.rest, { pagination: { per_page: 3 } }, { pat: "cli-pat" });
+    expect(rest.json.entries?.length).toBe(3);
+  } finally {
+    child.kill("SIGTERM");
+  }
+  expect(await exit).toBe(0);
+  expect(stderr()).not.toContain("cli-pat");
+});
+
+test("--no-rest prints rest: null", async () => {
+  const { child, exit } = start(["--no-rest"]);
+  try {
+    const ready = JSON.parse(await firstLine(child)) as { rest: unknown; pats: unknown };
+    expect(ready.rest).toBeNull();
+    expect(ready.pats).toEqual({ "emulator-pat": "emulator-user" });
+  } finally {
+    child.kill("SIGINT");
+  }
+  expect(await exit).toBe(0);
+});
+
+test.each([
+  [["--port", "70000"], /--port must be an integer between 0 and 65535/],
+  [["--pat", "no-equals-sign"], /TOKEN=USER_ID/],
+  [["--throttle-probability", "1.5"], /--throttle-probability must be a number between 0 and 1/],
+  [["--tls-cert", "/nonexistent.pem"], /--tls-cert and --tls-key go together/],
+  [
+    ["--tls-cert", "/nonexistent.pem", "--tls-key", "/nonexistent.key"],
+    /--tls-cert \/nonexistent\.pem: cannot read/,
+  ],
+  [["--growth-count", "5"], /--growth-count and --growth-every-ms go together/],
+])("bad flags %j → one stderr line, non-zero exit", async (args, why) => {
+  const { exit, stderr } = start(args);
+  const code = await exit;
+  expect(code).not.toBe(0);
+  expect(stderr()).toMatch(why);
+  expect(stderr().trim().split("\n").length).toBe(1);
+});
+
+test("a malformed --data line → file:line: reason on one stderr line, non-zero exit", async () => {
+  const bad = join(dir, "bad.jsonl");
+  writeFileSync(bad, '{"timestamp":"2025-01-17T12:04:55.449860Z"}\n{"operation":"NOPE"}\n');
+  const { exit, stderr } = start(["--data", FIXTURE, "--data", bad]);
+  expect(await exit).not.toBe(0);
+  expect(stderr()).toContain(`${bad}:2: not an AuditLogEntry`);
+  expect(stderr().trim().split("\n").length).toBe(1);
+});
