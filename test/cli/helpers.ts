@@ -1,0 +1,138 @@
+/**
+ * Helpers for the CLI tests: the built CLI (`node dist/src/cli/main.js`, built by `npm test` before
+ * jest) run as a child process against an in-process emulator on an ephemeral loopback port.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export const CLI = join(process.cwd(), "dist", "src", "cli", "main.js");
+export const PAT = "cli-test-pat-0123456789abcdef";
+export const USER = "cli-user";
+
+/** Result of one CLI run. */
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Environment of the child: the PAT and user id, nothing inherited that could point elsewhere. */
+export function cliEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    CLARIFAI_PAT: PAT,
+    CLARIFAI_USER_ID: USER,
+    ...extra,
+  };
+  return env;
+}
+
+/** Spawns the CLI; the caller owns the child. */
+export function spawnCli(args: string[], env: NodeJS.ProcessEnv = cliEnv(), cwd?: string): ChildProcess {
+  return spawn(process.execPath, [CLI, ...args], { env, cwd, stdio: ["ignore", "pipe", "pipe"] });
+}
+
+/** Collects a child's output and exit. */
+export function collect(child: ChildProcess): Promise<CliResult> {
+  let stdout = "";
+  let stderr = "";
+  child.stdout?.setEncoding("utf8").on("data", (d: string) => {
+    stdout += d;
+  });
+  child.stderr?.setEncoding("utf8").on("data", (d: string) => {
+    stderr += d;
+  });
+  return new Promise((resolve, reject) => {
+    child.on("error", reject);
+    child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+}
+
+/** Runs the CLI to completion. */
+export function runCli(args: string[], env?: NodeJS.ProcessEnv, cwd?: string): Promise<CliResult> {
+  return collect(spawnCli(args, env, cwd));
+}
+
+/** `--endpoint ADDR --insecure`. */
+export function connection(grpcAddress: string): string[] {
+  return ["--endpoint", grpcAddress, "--insecure"];
+}
+
+/** A fresh temporary directory, removed by the returned cleanup. */
+export function tempDir(): { dir: string; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), "clarifai-audit-cli-"));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Count and SHA-256 of the sorted lines: the order-independent identity of a set of JSON lines. */
+export function setDigest(lines: string[]): { count: number; sha256: string } {
+  const sorted = [...lines].sort();
+  const hash = createHash("sha256");
+  for (const l of sorted) hash.update(`${l}\n`);
+  return { count: sorted.length, sha256: hash.digest("hex") };
+}
+
+/** Non-empty lines of a file. */
+export function fileLines(path: string): string[] {
+  return readFileSync(path, "utf8")
+    .split("\n")
+    .filter((l) => l.length > 0);
+}
+
+/** A deterministic PRNG (mulberry32) for seeded kill points. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Resolves when `pred(stderr so far)` holds or the child exits. */
+export function waitForStderr(child: ChildProcess, pred: (text: string) => boolean): Promise<void> {
+  let text = "";
+  return new Promise((resolve) => {
+    child.stderr?.on("data", (d: Buffer | string) => {
+      text += d.toString();
+      if (pred(text)) resolve();
+    });
+    child.on("close", () => resolve());
+  });
+}
+
+/** RFC 4180 CSV → rows (quoted fields, doubled quotes, CRLF or LF), to check what csv-stringify wrote. */
+export function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let field = "";
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i] as string;
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (c === '"') quoted = false;
+      else field += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ",") {
+      row.push(field);
+      field = "";
+    } else if (c === "\n" || c === "\r") {
+      if (c === "\r" && text[i + 1] === "\n") i++;
+      row.push(field);
+      rows.push(row);
+      row = [];
+      field = "";
+    } else field += c;
+  }
+  if (field !== "" || row.length > 0) rows.push([...row, field]);
+  return rows;
+}
