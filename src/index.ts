@@ -61,6 +61,7 @@ export {
   type TargetFields,
   type TargetInput,
   type TargetKind,
+  targetKindAndId,
 } from "./targets.js";
 export {
   compareTimestamps,
