@@ -49,6 +49,8 @@ export interface AuditLogPage {
   attempts: number;
 }
 
+const CALL_OPTION_KEYS: ReadonlySet<string> = new Set(["signal", "timeoutMs", "metadata"]);
+
 function canceled(attempts: number): CanceledError {
   return new CanceledError({
     code: StatusCode.REQUEST_CANCELED_BY_USER,
@@ -134,6 +136,7 @@ export class AuditLogClient {
    */
   pages(query: AuditLogSearchQuery = {}, options: CallOptions = {}): AsyncGenerator<AuditLogPage> {
     const validated = validateQuery(query);
+    this.#checkCallOptions(options);
     return this.#pages(validated, options);
   }
 
@@ -169,6 +172,22 @@ export class AuditLogClient {
     );
   }
 
+  #checkCallOptions(options: CallOptions): void {
+    if (typeof options !== "object" || options === null) {
+      throw new ValidationError("options", options, "{ signal?, timeoutMs?, metadata? }", "not an object");
+    }
+    for (const key of Object.keys(options)) {
+      if (!CALL_OPTION_KEYS.has(key)) {
+        throw new ValidationError(
+          key,
+          (options as Record<string, unknown>)[key],
+          "signal, timeoutMs, metadata",
+          "unknown call option",
+        );
+      }
+    }
+  }
+
   async #send(
     request: PostAuditLogSearchesRequest,
     page: number,
@@ -176,6 +195,7 @@ export class AuditLogClient {
     options: CallOptions,
   ): Promise<AuditLogPage> {
     if (this.#closed) throw new ValidationError("client", "closed", "an open client", "the client is closed");
+    this.#checkCallOptions(options);
     const timeoutMs = options.timeoutMs ?? this.#config.timeoutMs;
     if (typeof timeoutMs !== "number" || !Number.isInteger(timeoutMs) || timeoutMs < 1) {
       throw new ValidationError(

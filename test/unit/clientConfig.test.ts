@@ -245,3 +245,16 @@ describe("AuditLogClient construction", () => {
     client.close();
   });
 });
+
+describe("call options", () => {
+  it("refuses unknown call options before any network call", async () => {
+    const client = new AuditLogClient({ pat: PAT, userId: "alice", endpoint: "127.0.0.1:1", insecure: true });
+    await expect(client.search({}, { timeout: 5 } as never)).rejects.toThrow(/timeout: unknown call option/);
+    expect(() => client.pages({}, { deadline: 1 } as never)).toThrow(ValidationError);
+    await expect(client.search({}, { metadata: { authorization: "Key x" } })).rejects.toThrow(
+      /metadata.authorization/,
+    );
+    client.close();
+    await expect(client.search()).rejects.toThrow(/closed/);
+  });
+});
