@@ -174,9 +174,9 @@ describe("deadlines and cancellation", () => {
     h.emu.setFaults({ throttleBurst: 10 });
     const before = h.emu.calls;
     const e = await failure(
-      h.client({ timeoutMs: 50, retry: { initialDelayMs: 1_000_000, maxDelayMs: 1_000_000 } }).search(),
+      h.client({ timeoutMs: 10_000, retry: { initialDelayMs: 1e9, maxDelayMs: 1e9 } }).search(),
     );
-    // A backoff of up to 1000 s fits in 50 ms only if the jitter draws nearly 0.
+    // A full-jitter backoff of up to 1e9 ms fits in the 10 s deadline only if it draws below 1e-5.
     expect(e).toBeInstanceOf(RateLimitError);
     expect(h.emu.calls - before).toBeLessThanOrEqual(2);
   });
