@@ -7,7 +7,7 @@
 /** What a redacted secret is replaced with. */
 export const REDACTED = "[REDACTED]";
 
-const AUTH_PHRASE = /\b(Key|Bearer)\s+(?!\[REDACTED\])[A-Za-z0-9._~+/=-]{8,}/g;
+const AUTH_PHRASE = /\b(Key|Bearer)\s+(?!\[REDACTED\])[A-Za-z0-9._~+/=-]{16,}/g;
 
 /**
  * Replaces every occurrence of `secret` in `text`, and the credential of any `Key <token>` /

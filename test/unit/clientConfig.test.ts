@@ -171,6 +171,7 @@ describe("errors", () => {
       expect(text).not.toContain(PAT);
     }
     expect(redact("authorization: Key abcdefgh12345678")).toBe("authorization: Key [REDACTED]");
+    expect(redact("Key rotation required")).toBe("Key rotation required");
   });
 });
 
