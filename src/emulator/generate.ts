@@ -108,6 +108,14 @@ export const ALL_EVENT_TYPES: readonly EventType[] = Object.values(EventType).fi
   (v): v is EventType => typeof v === "number" && v > 0,
 );
 
+/** "Create", "Update", … per EventType, for the details line. */
+const VERBS = new Map<number, string>(
+  ALL_EVENT_TYPES.map((op) => {
+    const verb = (EventType[op] ?? "").split("_").pop()?.toLowerCase() ?? "change";
+    return [op, verb.charAt(0).toUpperCase() + verb.slice(1)];
+  }),
+);
+
 /** Follow-up operations one request commonly records after the first (same req_id). */
 const FOLLOW_UPS: Partial<Record<number, EventType[]>> = {
   [EventType.APPLICATION_CREATE]: [EventType.WORKFLOW_CREATE, EventType.WORKFLOW_VERSION_CREATE],
@@ -229,8 +237,7 @@ function shape(w: World, rng: Rng, op: EventType, actor: User): Shaped {
   const app = (id: string) => w.target(`app:${id}`, () => ({ app: { id } }));
   const user = (id: string) => w.target(`user:${id}`, () => ({ user: { id } }));
   const family = Math.floor(op / 100);
-  const verb = EventType[op]?.split("_").pop()?.toLowerCase() ?? "change";
-  const Verb = verb.charAt(0).toUpperCase() + verb.slice(1);
+  const Verb = VERBS.get(op) ?? "Change";
   switch (family) {
     case 1: {
       if (op >= EventType.ORGANIZATION_TEAM_CREATE) {

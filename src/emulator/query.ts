@@ -103,12 +103,13 @@ export function compileQuery(req: PostAuditLogSearchesRequest): CompiledQuery {
 type Predicate = (id: number) => boolean;
 
 function targetPredicate(log: AuditLog, wanted: TargetKey[]): Predicate {
-  const cache = new Map<number, boolean>();
+  // Per distinct target: 0 = not evaluated yet, 1 = matches, 2 = does not.
+  const verdict = new Uint8Array(log.targets.length);
   const matches = (t: number): boolean => {
-    let m = cache.get(t);
-    if (m === undefined) {
+    let v = verdict[t] as number;
+    if (v === 0) {
       const k = log.targets[t] as TargetKey;
-      m = wanted.some(
+      const m = wanted.some(
         (w) =>
           w.kind === k.kind &&
           w.id === k.id &&
@@ -116,16 +117,25 @@ function targetPredicate(log: AuditLog, wanted: TargetKey[]): Predicate {
           (w.userId === "" || w.userId === k.userId) &&
           (w.parentId === "" || w.parentId === k.parentId),
       );
-      cache.set(t, m);
+      v = m ? 1 : 2;
+      verdict[t] = v;
     }
-    return m;
+    return v === 1;
   };
+  const { tStart, tCount, tpool } = log;
   return (id) => {
-    const start = log.tStart[id] as number;
-    const end = start + (log.tCount[id] as number);
-    for (let i = start; i < end; i++) if (matches(log.tpool[i] as number)) return true;
+    const start = tStart[id] as number;
+    const end = start + (tCount[id] as number);
+    for (let i = start; i < end; i++) if (matches(tpool[i] as number)) return true;
     return false;
   };
+}
+
+/** Membership flags over an interned domain (users, IPs, operations): one array read per test. */
+function flags(size: number, members: Iterable<number>): Uint8Array {
+  const f = new Uint8Array(size);
+  for (const m of members) if (m >= 0 && m < size) f[m] = 1;
+  return f;
 }
 
 /** AND of the non-time filters, or undefined when there are none. "never" when nothing can match. */
@@ -134,14 +144,14 @@ function filterOf(log: AuditLog, q: CompiledQuery): Predicate | undefined | "nev
   if (q.userIds.length > 0) {
     const ids = q.userIds.map((u) => log.users.lookup(u)).filter((v): v is number => v !== undefined);
     if (ids.length === 0) return "never";
-    const set = new Set(ids);
+    const f = flags(log.users.values.length, ids);
     const col = log.user;
-    preds.push((id) => set.has(col[id] as number));
+    preds.push((id) => f[col[id] as number] === 1);
   }
   if (q.operations.length > 0) {
-    const set = new Set(q.operations);
+    const f = flags(Math.max(...q.operations) + 1, q.operations);
     const col = log.op;
-    preds.push((id) => set.has(col[id] as number));
+    preds.push((id) => f[col[id] as number] === 1);
   }
   if (q.success !== undefined) {
     const want = q.success ? 1 : 0;
@@ -151,13 +161,17 @@ function filterOf(log: AuditLog, q: CompiledQuery): Predicate | undefined | "nev
   if (q.sourceIps.length > 0) {
     const ids = q.sourceIps.map((s) => log.ips.lookup(s)).filter((v): v is number => v !== undefined);
     if (ids.length === 0) return "never";
-    const set = new Set(ids);
+    const f = flags(log.ips.values.length, ids);
     const col = log.ip;
-    preds.push((id) => set.has(col[id] as number));
+    preds.push((id) => f[col[id] as number] === 1);
   }
   if (q.targets.length > 0) preds.push(targetPredicate(log, q.targets));
   if (preds.length === 0) return undefined;
   if (preds.length === 1) return preds[0];
+  if (preds.length === 2) {
+    const [a, b] = preds as [Predicate, Predicate];
+    return (id) => a(id) && b(id);
+  }
   return (id) => {
     for (const p of preds) if (!p(id)) return false;
     return true;

@@ -2,6 +2,8 @@
  * A small seeded PRNG (mulberry32). The emulator's generated data and fault decisions must be
  * reproducible from a seed, which Math.random cannot give.
  */
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+
 export class Rng {
   private state: number;
 
@@ -33,7 +35,10 @@ export class Rng {
 
   hex(chars: number): string {
     let s = "";
-    while (s.length < chars) s += ((this.next() * 0x100000000) >>> 0).toString(16).padStart(8, "0");
-    return s.slice(0, chars);
+    while (s.length < chars) {
+      const v = (this.next() * 0x100000000) >>> 0;
+      s += (HEX[v >>> 24] as string) + HEX[(v >>> 16) & 0xff] + HEX[(v >>> 8) & 0xff] + HEX[v & 0xff];
+    }
+    return s.length === chars ? s : s.slice(0, chars);
   }
 }

@@ -4,7 +4,8 @@
  * response) plus the few columns the query filters read. `order` lists entry ids sorted by
  * (timestamp, insertion sequence), so a time range is two binary searches and a page is a slice.
  */
-import { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
+import { AuditLogEntry, type AuditLogTarget } from "../../generated/proto/clarifai/api/resources.js";
+import { encodeEntryTransient } from "./entryEncoder.js";
 import { type TargetKey, targetKey } from "./targets.js";
 
 const CHUNK_BYTES = 16 * 1024 * 1024;
@@ -69,11 +70,13 @@ export class AuditLog {
   /** Distinct targets, by interned key. */
   readonly targets: TargetKey[] = [];
   private readonly targetIds = new Map<string, number>();
+  /** Shared target objects (the generator pools them) skip the key building. */
+  private readonly targetObjects = new WeakMap<AuditLogTarget, number>();
 
   /** Adds entries; late ones (older than the newest stored) are merged into place. */
   add(entries: Iterable<AuditLogEntry>): void {
     const first = this.size;
-    for (const e of entries) this.addOne(e, AuditLogEntry.encode(e).finish());
+    for (const e of entries) this.addOne(e, encodeEntryTransient(e));
     this.placeNew(first);
   }
 
@@ -190,8 +193,13 @@ export class AuditLog {
     this.tStart[id] = this.tpoolLen;
     let count = 0;
     for (const t of e.targets) {
-      const k = targetKey(t);
-      if (k !== undefined) this.tpool[this.tpoolLen + count++] = this.internTarget(k);
+      let ti = this.targetObjects.get(t);
+      if (ti === undefined) {
+        const k = targetKey(t);
+        ti = k === undefined ? -1 : this.internTarget(k);
+        this.targetObjects.set(t, ti);
+      }
+      if (ti >= 0) this.tpool[this.tpoolLen + count++] = ti;
     }
     this.tCount[id] = count;
     this.tpoolLen += count;

@@ -11,6 +11,7 @@ import {
 } from "../../generated/proto/clarifai/api/resources.js";
 import { MultiAuditLogEntryResponse } from "../../generated/proto/clarifai/api/service.js";
 import { StatusCode } from "../../generated/proto/clarifai/api/status/status_code.js";
+import { encodeEntry } from "../../src/emulator/entryEncoder.js";
 import {
   AuditLog,
   compileQuery,
@@ -51,6 +52,32 @@ describe("server-side response serializer", () => {
     const reference = MultiAuditLogEntryResponse.encode({ status: st, entries }).finish();
     expect(Buffer.from(mine).equals(Buffer.from(reference))).toBe(true);
     expect(MultiAuditLogEntryResponse.decode(mine)).toEqual(MultiAuditLogEntryResponse.decode(reference));
+  });
+});
+
+describe("cached-parts entry encoder", () => {
+  test("is byte-identical to AuditLogEntry.encode, edge cases included", () => {
+    const [first] = fixtureEntries() as [AuditLogEntry];
+    const edge: AuditLogEntry[] = [
+      { ...first, timestamp: { seconds: -62135596800, nanos: 0 } },
+      { ...first, timestamp: { seconds: 0, nanos: 0 }, operation: -1 as EventType },
+      {
+        ...first,
+        timestamp: undefined,
+        user: undefined,
+        description: "",
+        reqId: "",
+        sourceIp: "",
+        success: false,
+      },
+      { ...first, description: "Modèle créé — 模型 ✓ 🚀", details: ["x".repeat(300), "é".repeat(200), ""] },
+      { ...first, timestamp: { seconds: 253402300799, nanos: 999999999 } },
+    ];
+    for (const e of [...fixtureEntries(), ...generateEntries(2000, 3), ...edge]) {
+      expect(Buffer.from(encodeEntry(e)).equals(Buffer.from(AuditLogEntryCodec.encode(e).finish()))).toBe(
+        true,
+      );
+    }
   });
 });
 
