@@ -10,6 +10,7 @@ import { EntryGenerator, generateEntryStream } from "./generate.js";
 import { startGrpcServer, stopGrpcServer } from "./grpcServer.js";
 import { DEFAULT_PATS, type EmulatorOptions, type FaultOptions } from "./options.js";
 import { startRestServer, stopRestServer } from "./restServer.js";
+import { Rng } from "./rng.js";
 import { SearchService } from "./searchService.js";
 import { AuditLog } from "./store.js";
 
@@ -70,34 +71,29 @@ function loadData(log: AuditLog, options: EmulatorOptions): void {
 /** Appends growth batches: most after the newest entry, `lateFraction` inside the existing span. */
 class Growth {
   private timer: NodeJS.Timeout | undefined;
-  private gen: EntryGenerator | undefined;
 
   constructor(private readonly log: AuditLog) {}
 
   set(g: FaultOptions["growth"], seed: number): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
+    this.stop();
     if (g === undefined) return;
     const gen = new EntryGenerator(seed);
-    this.gen = gen;
-    this.timer = setInterval(() => this.tick(gen, g.count, g.lateFraction, seed), g.everyMs);
+    // Its own stream, so that the late/new split and late times are reproducible for a seed.
+    const rng = new Rng(seed ^ 0x6a09e667);
+    this.timer = setInterval(() => this.tick(gen, rng, g.count, g.lateFraction), g.everyMs);
     this.timer.unref();
   }
 
-  private tick(gen: EntryGenerator, count: number, lateFraction: number, seed: number): void {
+  private tick(gen: EntryGenerator, rng: Rng, count: number, lateFraction: number): void {
     const batch: AuditLogEntry[] = [];
-    // The late/new split draws from its own stream so it stays deterministic for a seed.
-    let k = 0;
+    const span = this.log.span();
     while (batch.length < count) {
-      const span = this.log.span();
-      const late = span !== undefined && (k++ * 0.6180339887 + seed) % 1 < lateFraction;
-      if (late && span) {
+      if (span !== undefined && rng.chance(lateFraction)) {
         const a = span.first.seconds;
         const b = span.last.seconds;
-        const secs = a + Math.floor(((k * 0.7548776662) % 1) * (b - a + 1));
-        batch.push(...gen.at(Math.min(secs, b), Math.floor(((k * 0.5698402909) % 1) * 1_000_000)));
+        batch.push(...gen.at(a + rng.int(b - a + 1), b > a ? rng.int(1_000_000) : 0));
       } else {
-        if (span) gen.advanceTo(span.last);
+        if (span !== undefined) gen.advanceTo(span.last);
         batch.push(...gen.next());
       }
     }
@@ -107,7 +103,6 @@ class Growth {
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
-    this.gen = undefined;
   }
 }
 
