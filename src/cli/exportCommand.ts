@@ -54,7 +54,7 @@ function summaryLine(out: string, s: ExportSummary): string {
   return (
     `exported ${s.entries} entries in ${s.pages} pages to ${out}${s.resumed ? " (resumed)" : ""}: ` +
     `${s.bytes} bytes, sha256 ${s.sha256}; retries ${s.retries}, shifted pages ${s.shiftedPages} ` +
-    `(repeats dropped ${s.repeated}, behind-the-walk ${s.stale}), slices ${s.slices} (splits ${s.splits}); ` +
+    `(${s.repeated + s.stale} overlapping entries dropped), slices ${s.slices} (splits ${s.splits}); ` +
     `${seconds.toFixed(2)} s, ${rate} entries/s`
   );
 }

@@ -3,14 +3,12 @@
  * reference set (count and SHA-256 of the sorted canonical lines), oldest first. Smaller exports
  * (other concurrency levels, formats, round trip, refusals) are in exportFormats.test.ts.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { gunzipSync } from "node:zlib";
 import type { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
 import { type EmulatorHandle, generateEntries, startEmulator } from "../../src/emulator/index.js";
 import { entryToJsonLine } from "../../src/entryJson.js";
-import { CSV_COLUMNS } from "../../src/export/formats.js";
-import { connection, fileLines, PAT, parseCsv, runCli, setDigest, tempDir, USER } from "./helpers.js";
+import { connection, fileLines, isoToNs, PAT, runCli, setDigest, tempDir, USER } from "./helpers.js";
 
 const COUNT = 100_000;
 const SEED = 5;
@@ -22,7 +20,6 @@ let tmp: ReturnType<typeof tempDir>;
 function byTime(a: AuditLogEntry, b: AuditLogEntry): number {
   return a.timestamp!.seconds - b.timestamp!.seconds || a.timestamp!.nanos - b.timestamp!.nanos;
 }
-const iso = (e: AuditLogEntry) => JSON.parse(entryToJsonLine(e)).timestamp as string;
 
 beforeAll(async () => {
   tmp = tempDir();
@@ -45,12 +42,8 @@ function expectOrdered(lines: string[]): void {
     // RFC 3339 with a variable fraction does not sort as text; compare as exact numbers.
     const a = ts[i - 1] as string;
     const b = ts[i] as string;
-    expect(toNs(a) <= toNs(b)).toBe(true);
+    expect(isoToNs(a) <= isoToNs(b)).toBe(true);
   }
-}
-function toNs(text: string): bigint {
-  const m = /^(.*T\d\d:\d\d:\d\d)(?:\.(\d+))?Z$/.exec(text)!;
-  return BigInt(Date.parse(`${m[1]}Z`)) * 1_000_000n + BigInt((m[2] ?? "").padEnd(9, "0"));
 }
 
 it(`exports all ${COUNT} entries, equal to the reference set, oldest first`, async () => {

@@ -3,14 +3,24 @@
  * byte-identical at concurrency 1 and 8, every format, gzip, the JSONL → emulator round trip, and
  * the refusals.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import type { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
 import { type EmulatorHandle, generateEntries, startEmulator } from "../../src/emulator/index.js";
 import { entryToJsonLine } from "../../src/entryJson.js";
 import { CSV_COLUMNS } from "../../src/export/formats.js";
-import { connection, fileLines, PAT, parseCsv, runCli, setDigest, tempDir, USER } from "./helpers.js";
+import {
+  connection,
+  fileLines,
+  isoToNs,
+  PAT,
+  parseCsv,
+  runCli,
+  setDigest,
+  tempDir,
+  USER,
+} from "./helpers.js";
 
 const COUNT = 20_000;
 const SEED = 6;
@@ -51,12 +61,8 @@ function expectOrdered(lines: string[]): void {
     // RFC 3339 with a variable fraction does not sort as text; compare as exact numbers.
     const a = ts[i - 1] as string;
     const b = ts[i] as string;
-    expect(toNs(a) <= toNs(b)).toBe(true);
+    expect(isoToNs(a) <= isoToNs(b)).toBe(true);
   }
-}
-function toNs(text: string): bigint {
-  const m = /^(.*T\d\d:\d\d:\d\d)(?:\.(\d+))?Z$/.exec(text)!;
-  return BigInt(Date.parse(`${m[1]}Z`)) * 1_000_000n + BigInt((m[2] ?? "").padEnd(9, "0"));
 }
 
 it("gives byte-identical windows at concurrency 1 and 8, equal to the reference subset", async () => {

@@ -136,3 +136,10 @@ export function parseCsv(text: string): string[][] {
   if (field !== "" || row.length > 0) rows.push([...row, field]);
   return rows;
 }
+
+/** An RFC 3339 UTC timestamp as exact nanoseconds since the epoch (text order is not time order). */
+export function isoToNs(text: string): bigint {
+  const m = /^(.*T\d\d:\d\d:\d\d)(?:\.(\d+))?Z$/.exec(text);
+  if (!m) throw new Error(`not an RFC 3339 UTC timestamp: ${text}`);
+  return BigInt(Date.parse(`${m[1]}Z`)) * 1_000_000n + BigInt((m[2] ?? "").padEnd(9, "0"));
+}

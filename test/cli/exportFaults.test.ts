@@ -1,0 +1,46 @@
+/**
+ * Throttling (in-band 11005) and gRPC UNAVAILABLE bursts during an export: it finishes, complete, and
+ * reports its retries.
+ */
+import { join } from "node:path";
+import { generateEntries, startEmulator } from "../../src/emulator/index.js";
+import { entryToJsonLine } from "../../src/entryJson.js";
+import { connection, fileLines, PAT, runCli, tempDir, USER } from "./helpers.js";
+
+let tmp: ReturnType<typeof tempDir>;
+beforeAll(() => {
+  tmp = tempDir();
+});
+afterAll(() => tmp.cleanup());
+
+describe("throttling and UNAVAILABLE", () => {
+  it("finishes through bursts and reports its retries", async () => {
+    const emu = await startEmulator({
+      pats: { [PAT]: USER },
+      generate: { count: 6_000, seed: 44 },
+      restPort: false,
+      faults: { throttleBurst: 2, throttleEvery: 5, unavailableEvery: 7, seed: 3 },
+    });
+    try {
+      const out = join(tmp.dir, "faults.jsonl");
+      const r = await runCli([
+        "export",
+        ...connection(emu.grpcAddress),
+        "--out",
+        out,
+        "--per-page",
+        "200",
+        "--concurrency",
+        "4",
+      ]);
+      expect(r.code).toBe(0);
+      const retries = Number(/retries (\d+)/.exec(r.stderr)![1]);
+      expect(retries).toBeGreaterThanOrEqual(5);
+      const expected = generateEntries(6_000, 44).map(entryToJsonLine);
+      expect(new Set(fileLines(out))).toEqual(new Set(expected));
+      expect(fileLines(out)).toHaveLength(expected.length);
+    } finally {
+      await emu.close();
+    }
+  });
+});
