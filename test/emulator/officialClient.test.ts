@@ -6,6 +6,7 @@
  */
 import { execFile } from "node:child_process";
 import { rmSync } from "node:fs";
+import { request as httpsRequest } from "node:https";
 import { promisify } from "node:util";
 import { credentials, Metadata } from "@grpc/grpc-js";
 import { afterAll, beforeAll, expect, test } from "@jest/globals";
@@ -33,7 +34,6 @@ beforeAll(async () => {
   tls = makeTestTls();
   emu = await startEmulator({
     tls: { cert: tls.cert, key: tls.key },
-    restPort: false,
     entries: [...fixtureEntries(), ...generateEntries(600, 11)],
   });
 });
@@ -145,4 +145,27 @@ test("the official clarifai-nodejs-grpc client and our generated client get the 
   } finally {
     client.close();
   }
+});
+
+test("REST is served over https with the same certificate", async () => {
+  const url = new URL(`${emu.restUrl}/v2/users/${USER}/audit_log/searches`);
+  expect(url.protocol).toBe("https:");
+  const body = await new Promise<string>((resolve, reject) => {
+    const req = httpsRequest(
+      url,
+      { method: "POST", ca: tls.ca, servername: "localhost", headers: { authorization: `Key ${PAT}` } },
+      (res) => {
+        let text = "";
+        res.on("data", (c: Buffer) => {
+          text += c.toString();
+        });
+        res.on("end", () => resolve(text));
+      },
+    );
+    req.on("error", reject);
+    req.end(JSON.stringify({ pagination: { per_page: 5 } }));
+  });
+  const json = JSON.parse(body) as { status: { code: number }; entries: unknown[] };
+  expect(json.status.code).toBe(10000);
+  expect(json.entries.length).toBe(5);
 });
