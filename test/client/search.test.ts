@@ -3,6 +3,7 @@
  */
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
+import { Metadata } from "@grpc/grpc-js";
 import type { AuditLogClient } from "../../src/client.js";
 import { auditLogEntryToJson } from "../../src/protoJson.js";
 import type { AuditLogSearchQuery } from "../../src/query.js";
@@ -235,5 +236,10 @@ describe("search against the emulator", () => {
   it("sends per-call metadata alongside the PAT", async () => {
     const page = await client.search({ perPage: 1 }, { metadata: { "x-request-tag": "audit-test" } });
     expect(page.entries.map(key)).toEqual([CAROL_NODEPOOL]);
+    const md = new Metadata();
+    md.set("x-request-tag", "audit-test");
+    expect((await client.search({ perPage: 1 }, { metadata: md })).entries.map(key)).toEqual([
+      CAROL_NODEPOOL,
+    ]);
   });
 });
