@@ -1,13 +1,14 @@
 /**
  * One audit-log entry as one line of JSON, in the REST form Clarifai prints (see protoJson.ts).
  * This is the exporter's hot path; the reference is `JSON.stringify(auditLogEntryToJson(entry))`.
- * The entry is encoded once and printed by the generated transcoder (src/fast/jsonTranscoder.ts),
- * which is proven byte-identical to the reference by test/fast/jsonTranscoder.test.ts.
+ * The generated printer of src/fast/objectJson.ts reads the ts-proto object directly; it is proven
+ * byte-identical to the reference by test/fast/objectJson.test.ts and falls back to it on anything
+ * unusual.
  */
-import { AuditLogEntry } from "../generated/proto/clarifai/api/resources.js";
-import { auditLogEntryBytesToJson } from "./fast/jsonTranscoder.js";
+import type { AuditLogEntry } from "../generated/proto/clarifai/api/resources.js";
+import { auditLogEntryObjectToJson } from "./fast/objectJson.js";
 
 /** One entry as one JSON line (no trailing newline), byte-identical to the reference printer. */
 export function entryToJsonLine(entry: AuditLogEntry): string {
-  return auditLogEntryBytesToJson(AuditLogEntry.encode(entry).finish());
+  return auditLogEntryObjectToJson(entry);
 }

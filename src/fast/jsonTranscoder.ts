@@ -84,7 +84,7 @@ function scalarWrite(scalar: number): string {
     case T.UINT64:
       return "wq(r64(false));";
     case T.BOOL:
-      return "wb(rv() !== 0);";
+      return "wb(rbool());";
     case T.DOUBLE:
       return "wn(rd());";
     case T.FLOAT:
@@ -106,7 +106,7 @@ function scalarRead(scalar: number): string {
     case T.UINT64:
       return "r64(false)";
     case T.BOOL:
-      return "rv() !== 0";
+      return "rbool()";
     case T.DOUBLE:
       return "rd()";
     case T.FLOAT:
@@ -315,14 +315,26 @@ function ens(n) {
   }
 }
 function rv() {
-  let b = s[rp++];
-  if (b < 128) return b;
+  const src = s;
+  let p = rp;
+  let b = src[p++];
+  if (b < 128) { rp = p; return b; }
   let r = b & 127;
-  b = s[rp++]; r |= (b & 127) << 7; if (b < 128) return r;
-  b = s[rp++]; r |= (b & 127) << 14; if (b < 128) return r;
-  b = s[rp++]; r |= (b & 127) << 21; if (b < 128) return r;
-  b = s[rp++]; r = (r | ((b & 15) << 28)) >>> 0; if (b < 128) return r;
-  for (let i = 0; i < 5; i++) { b = s[rp++]; if (b < 128) return r; }
+  b = src[p++]; r |= (b & 127) << 7; if (b < 128) { rp = p; return r; }
+  b = src[p++]; r |= (b & 127) << 14; if (b < 128) { rp = p; return r; }
+  b = src[p++]; r |= (b & 127) << 21; if (b < 128) { rp = p; return r; }
+  b = src[p++]; r = (r | ((b & 15) << 28)) >>> 0; if (b < 128) { rp = p; return r; }
+  for (let i = 0; i < 5; i++) { b = src[p++]; if (b < 128) { rp = p; return r; } }
+  throw FB;
+}
+/** A varint as ts-proto's reader.bool() sees it: true when any of its 64 bits is set. */
+function rbool() {
+  let nz = false;
+  for (let i = 0; i < 10; i++) {
+    const b = s[rp++];
+    if ((b & 127) !== 0 && (i < 9 || (b & 1) !== 0)) nz = true;
+    if (b < 128) return nz;
+  }
   throw FB;
 }
 function sv() {
@@ -341,22 +353,27 @@ function sk(t) {
   }
 }
 function r64(signed) {
-  let lo = 0, hi = 0, b = 0, i = 0;
-  for (; i < 4; i++) { b = s[rp++]; lo += (b & 127) * 2 ** (7 * i); if (b < 128) return lo; }
+  let b = s[rp++];
+  if (b < 128) return b;
+  let lo = b & 127;
+  b = s[rp++]; lo |= (b & 127) << 7; if (b < 128) return lo;
+  b = s[rp++]; lo |= (b & 127) << 14; if (b < 128) return lo;
+  b = s[rp++]; lo |= (b & 127) << 21; if (b < 128) return lo;
+  // Bits 28 and up, as a float (exact up to 2^53 of the total).
+  let hi = 0, m = 1, i = 4;
   for (; i < 10; i++) {
     b = s[rp++];
-    hi += (b & 127) * 2 ** (7 * (i - 4));
-    if (b < 128) {
-      if (i === 9 && b > 1) throw FB;
-      const v = hi * 268435456 + lo;
-      if (v <= 9007199254740991) return v;
-      if (!signed || hi < 34359738368) throw FB;
-      const m = (68719476736 - hi) * 268435456 - lo;
-      if (m > 9007199254740991) throw FB;
-      return -m;
-    }
+    hi += (b & 127) * m;
+    m *= 128;
+    if (b < 128) break;
   }
-  throw FB;
+  if (i === 10 || (i === 9 && b > 1)) throw FB;
+  const v = hi * 268435456 + lo;
+  if (v <= 9007199254740991) return v;
+  if (!signed || hi < 34359738368) throw FB;
+  const mag = (68719476736 - hi) * 268435456 - lo;
+  if (mag > 9007199254740991) throw FB;
+  return -mag;
 }
 function rf() {
   f32b[0] = s[rp]; f32b[1] = s[rp + 1]; f32b[2] = s[rp + 2]; f32b[3] = s[rp + 3];
@@ -372,7 +389,10 @@ function wk(i) {
   const k = K[i];
   const n = k.length;
   ens(n);
-  for (let j = 0; j < n; j++) o[op++] = k[j];
+  const out = o;
+  let p = op;
+  for (let j = 0; j < n; j++) out[p++] = k[j];
+  op = p;
 }
 function wa(str) {
   const n = str.length;
@@ -402,30 +422,33 @@ function wn(v) {
 }
 function ws(a, b) {
   ens((b - a) * 6 + 2);
-  o[op++] = 34;
+  const out = o, src = s;
+  let p = op;
+  out[p++] = 34;
   let hi = 0;
   for (let i = a; i < b; i++) {
-    const x = s[i];
-    if (x >= 32 && x !== 34 && x !== 92) { o[op++] = x; hi |= x; continue; }
-    o[op++] = 92;
+    const x = src[i];
+    if (x >= 32 && x !== 34 && x !== 92) { out[p++] = x; hi |= x; continue; }
+    out[p++] = 92;
     switch (x) {
-      case 34: o[op++] = 34; break;
-      case 92: o[op++] = 92; break;
-      case 8: o[op++] = 98; break;
-      case 12: o[op++] = 102; break;
-      case 10: o[op++] = 110; break;
-      case 13: o[op++] = 114; break;
-      case 9: o[op++] = 116; break;
+      case 34: out[p++] = 34; break;
+      case 92: out[p++] = 92; break;
+      case 8: out[p++] = 98; break;
+      case 12: out[p++] = 102; break;
+      case 10: out[p++] = 110; break;
+      case 13: out[p++] = 114; break;
+      case 9: out[p++] = 116; break;
       default:
-        o[op++] = 117; o[op++] = 48; o[op++] = 48;
-        o[op++] = HEX.charCodeAt(x >> 4); o[op++] = HEX.charCodeAt(x & 15);
+        out[p++] = 117; out[p++] = 48; out[p++] = 48;
+        out[p++] = HEX.charCodeAt(x >> 4); out[p++] = HEX.charCodeAt(x & 15);
     }
   }
+  out[p++] = 34;
+  op = p;
   if (hi & 128) {
-    if (b > s.length || !isUtf8(s.subarray(a, b))) throw FB;
+    if (b > src.length || !isUtf8(src.subarray(a, b))) throw FB;
     na = true;
   }
-  o[op++] = 34;
 }
 function w64(a, b) {
   if (b > s.length) throw FB;
@@ -436,7 +459,6 @@ function w64(a, b) {
   o[op++] = 34;
 }
 function fb() { throw FB; }
-let dayN = NaN, dayS = "";
 function two(v) { o[op++] = 48 + ((v / 10) | 0); o[op++] = 48 + (v % 10); }
 function tsw(end) {
   let sec = 0, nanos = 0;
@@ -451,10 +473,19 @@ function tsw(end) {
   const ms = sec * 1000;
   if (ms < -62135596800000 || ms > 253402300799000 || nanos < 0 || nanos > 999999999) throw FB;
   const day = Math.floor(sec / 86400);
-  if (day !== dayN) { dayN = day; dayS = new Date(day * 86400000).toISOString().slice(0, 11); }
   ens(40);
   o[op++] = 34;
-  for (let j = 0; j < 11; j++) o[op++] = dayS.charCodeAt(j);
+  // Civil date from days since 1970-01-01 (H. Hinnant's algorithm; exact for years 1..9999).
+  const z = day + 719468;
+  const era = Math.floor(z / 146097);
+  const doe = z - era * 146097;
+  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365);
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153);
+  const dd = doy - Math.floor((153 * mp + 2) / 5) + 1;
+  const mo = mp < 10 ? mp + 3 : mp - 9;
+  const yy = yoe + era * 400 + (mo <= 2 ? 1 : 0);
+  two((yy / 100) | 0); two(yy % 100); o[op++] = 45; two(mo); o[op++] = 45; two(dd); o[op++] = 84;
   let r = sec - day * 86400;
   const hh = (r / 3600) | 0; r -= hh * 3600;
   const mm = (r / 60) | 0;
@@ -495,7 +526,7 @@ function wrapper(end, kind) {
       case 4: wq(r64(false)); break;
       case 5: wi(rv() | 0); break;
       case 13: wi(rv()); break;
-      case 8: wb(rv() !== 0); break;
+      case 8: wb(rbool()); break;
       default: throw FB;
     }
   }
