@@ -5,6 +5,7 @@
 import { isIP } from "node:net";
 import type { ChannelOptions } from "@grpc/grpc-js";
 import { ValidationError } from "./errors.js";
+import { REDACTED } from "./redact.js";
 import { DEFAULT_RETRY, type RetryOptions, validateRetry } from "./retry.js";
 
 /** Options of {@link AuditLogClient}. Every field is optional. */
@@ -146,12 +147,8 @@ export function resolveConfig(
 ): ResolvedConfig {
   for (const key of Object.keys(options)) {
     if (!OPTION_KEYS.has(key)) {
-      throw new ValidationError(
-        key,
-        (options as Record<string, unknown>)[key],
-        [...OPTION_KEYS].join(", "),
-        "unknown client option",
-      );
+      // The value is not echoed: a misspelled `pat` option would carry the token.
+      throw new ValidationError(key, REDACTED, [...OPTION_KEYS].join(", "), "unknown client option");
     }
   }
   const pat = options.pat ?? fromEnv(env, ENV.pat);

@@ -93,6 +93,16 @@ describe("resolveConfig", () => {
     expect(() => resolveConfig({ pat: PAT, userId: "u", timeout: 5 } as never, {})).toThrow(
       /timeout: unknown client option/,
     );
+    // A misspelled pat option must not echo the token.
+    let misspelled: unknown;
+    try {
+      resolveConfig({ token: PAT, userId: "u" } as never, {});
+    } catch (e) {
+      misspelled = e;
+    }
+    expect(misspelled).toBeInstanceOf(ValidationError);
+    expect(inspect(misspelled)).not.toContain(PAT);
+    expect(JSON.stringify(misspelled)).not.toContain(PAT);
     expect(() => resolveConfig({ pat: PAT, userId: "u", retry: { maxAttempts: 0 } }, {})).toThrow(
       /retry.maxAttempts/,
     );
