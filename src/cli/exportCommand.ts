@@ -131,6 +131,8 @@ export function registerExportCommand(program: Command): void {
         format,
         gzip: flags.out.toLowerCase().endsWith(".gz"),
         query: {
+          userId: client.userId,
+          endpoint: client.endpoint,
           filters,
           from: flags.from ?? null,
           to: flags.to ?? null,

@@ -200,8 +200,26 @@ export async function runExport(request: ExportRequest): Promise<ExportSummary> 
         `refusing to resume: ${manifestPath(out)} was written for a different query (${canonical(previous.query)})`,
       );
     }
-    if (!(await exists(partial))) throw new ExportUsageError(`cannot resume: ${partial} is missing`);
     committed = previous.committed;
+    if (!(await exists(partial))) {
+      if (committed.complete && (await exists(out))) {
+        // Crashed between the final rename and removing the manifest: the export is done.
+        await removeManifest(out);
+        return {
+          entries: committed.entries,
+          pages: committed.pages,
+          bytes: committed.bytes,
+          sha256: committed.sha256,
+          ...committed.stats,
+          slices: 0,
+          splits: 0,
+          durationMs: performance.now() - started,
+          resumed: true,
+          window: { from: previous.window.from, to: previous.window.to },
+        };
+      }
+      throw new ExportUsageError(`cannot resume: ${partial} is missing`);
+    }
     pinnedAt = previous.window.pinnedAt;
     window = {
       from: mustParse(previous.window.from, "window.from"),
@@ -213,7 +231,9 @@ export async function runExport(request: ExportRequest): Promise<ExportSummary> 
       last: committed.slice.last,
     };
     slices = [];
-    if (!committed.sliceDone) {
+    if (committed.complete) {
+      // Only the finishing step was left; nothing to fetch.
+    } else if (!committed.sliceDone) {
       slices.push(slice);
       firstCursor = {
         page: committed.cursor.page,
@@ -223,7 +243,8 @@ export async function runExport(request: ExportRequest): Promise<ExportSummary> 
         boundaryKeys: committed.cursor.boundaryKeys,
       };
     }
-    if (!slice.last) slices.push(...planSlices(slice.to, window.to, 1).map((s) => ({ ...s, last: true })));
+    if (!slice.last && !committed.complete)
+      slices.push(...planSlices(slice.to, window.to, 1).map((s) => ({ ...s, last: true })));
     request.onWindow?.({ ...window, resumed: true });
   } else {
     if (previous !== undefined && !request.force) {
@@ -296,6 +317,7 @@ export async function runExport(request: ExportRequest): Promise<ExportSummary> 
     await writer.write(formatHeader(format));
   }
 
+  let complete = committed?.complete ?? false;
   let position = {
     slice: slices[0]
       ? sliceToManifest(slices[0])
@@ -313,6 +335,7 @@ export async function runExport(request: ExportRequest): Promise<ExportSummary> 
         entries,
         pages,
         ...position,
+        ...(complete ? { complete } : {}),
         stats: { ...stats },
       },
       updatedAt: new Date(now()).toISOString(),
@@ -387,8 +410,11 @@ export async function runExport(request: ExportRequest): Promise<ExportSummary> 
     throw new ExportInterruptedError(summary());
   }
 
-  await writer.write(formatFooter(format, entries));
-  await commit();
+  if (!complete) {
+    await writer.write(formatFooter(format, entries));
+    complete = true;
+    await commit();
+  }
   await writer.close();
   if (request.gzip) {
     const tmp = `${out}.gz-partial`;

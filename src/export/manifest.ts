@@ -31,6 +31,8 @@ export interface ManifestCommit {
   cursor: { page: number; boundary?: string; boundaryKeys: string[] };
   /** True when the slice above was walked to its end. */
   sliceDone: boolean;
+  /** True once the footer is written: only the final rename (or gzip) is left. */
+  complete?: boolean;
   stats: { retries: number; shiftedPages: number; repeated: number; stale: number };
 }
 
