@@ -5,6 +5,7 @@
 import type { Timestamp } from "../../generated/google/protobuf/timestamp.js";
 import { EventType } from "../../generated/proto/clarifai/api/resources.js";
 import type { PostAuditLogSearchesRequest } from "../../generated/proto/clarifai/api/service.js";
+import { lowerIndex, type PostingColumn } from "./postings.js";
 import type { AuditLog } from "./store.js";
 import { TARGET_KIND_JSON_NAMES, TARGET_KINDS, type TargetKey, targetKey } from "./targets.js";
 
@@ -108,16 +109,7 @@ function targetPredicate(log: AuditLog, wanted: TargetKey[]): Predicate {
   const matches = (t: number): boolean => {
     let v = verdict[t] as number;
     if (v === 0) {
-      const k = log.targets[t] as TargetKey;
-      const m = wanted.some(
-        (w) =>
-          w.kind === k.kind &&
-          w.id === k.id &&
-          (w.appId === "" || w.appId === k.appId) &&
-          (w.userId === "" || w.userId === k.userId) &&
-          (w.parentId === "" || w.parentId === k.parentId),
-      );
-      v = m ? 1 : 2;
+      v = matchesTarget(log.targets[t] as TargetKey, wanted) ? 1 : 2;
       verdict[t] = v;
     }
     return v === 1;
@@ -178,9 +170,162 @@ function filterOf(log: AuditLog, q: CompiledQuery): Predicate | undefined | "nev
   };
 }
 
+/** Scans positions of the range in reply order; undefined when `budget` positions did not settle the page. */
+function scanPage(
+  log: AuditLog,
+  q: CompiledQuery,
+  lo: number,
+  hi: number,
+  filter: Predicate,
+  budget: number,
+): number[] | undefined {
+  const out: number[] = [];
+  const skip = (q.page - 1) * q.perPage;
+  const order = log.order;
+  let skipped = 0;
+  let visited = 0;
+  const step = q.ascending ? 1 : -1;
+  for (let p = q.ascending ? lo : hi - 1; p >= lo && p < hi; p += step) {
+    if (++visited > budget) return undefined;
+    const id = order[p] as number;
+    if (!filter(id)) continue;
+    if (skipped < skip) {
+      skipped++;
+      continue;
+    }
+    out.push(id);
+    if (out.length === q.perPage) break;
+  }
+  return out;
+}
+
+function matchesTarget(k: TargetKey, wanted: TargetKey[]): boolean {
+  return wanted.some(
+    (w) =>
+      w.kind === k.kind &&
+      w.id === k.id &&
+      (w.appId === "" || w.appId === k.appId) &&
+      (w.userId === "" || w.userId === k.userId) &&
+      (w.parentId === "" || w.parentId === k.parentId),
+  );
+}
+
+/** The posting slices (restricted to positions [lo, hi)) of one filter field's values. */
+interface Candidates {
+  positions: Int32Array;
+  from: number[];
+  to: number[];
+  count: number;
+}
+
+function candidates(
+  log: AuditLog,
+  column: PostingColumn,
+  values: number[],
+  lo: number,
+  hi: number,
+): Candidates | undefined {
+  const postings = log.postings(column);
+  if (postings === undefined) return undefined;
+  const { starts, positions } = postings;
+  const c: Candidates = { positions, from: [], to: [], count: 0 };
+  for (const v of new Set(values)) {
+    if (v < 0 || v + 1 >= starts.length) continue;
+    const s = starts[v] as number;
+    const e = starts[v + 1] as number;
+    const f = lowerIndex(positions, s, e, lo);
+    const t = lowerIndex(positions, f, e, hi);
+    if (t > f) {
+      c.from.push(f);
+      c.to.push(t);
+      c.count += t - f;
+    }
+  }
+  return c;
+}
+
 /**
- * Ids of the entries on the requested page, in reply order. Only the time range's slice of the
- * log is visited, and the scan stops as soon as the page is full.
+ * Walks the candidates of the most selective indexed field, merged in reply order, and applies the
+ * full filter to each. Undefined when no field is selective enough to beat a scan.
+ */
+function indexPage(
+  log: AuditLog,
+  q: CompiledQuery,
+  lo: number,
+  hi: number,
+  filter: Predicate,
+): number[] | undefined {
+  const lookup = (names: string[], interner: AuditLog["users"]) =>
+    names.map((n) => interner.lookup(n)).filter((v): v is number => v !== undefined);
+  const fields: [PostingColumn, number[]][] = [];
+  if (q.userIds.length > 0) fields.push(["user", lookup(q.userIds, log.users)]);
+  if (q.operations.length > 0) fields.push(["op", q.operations]);
+  if (q.sourceIps.length > 0) fields.push(["ip", lookup(q.sourceIps, log.ips)]);
+  if (q.targets.length > 0) {
+    const matching: number[] = [];
+    log.targets.forEach((k, i) => {
+      if (matchesTarget(k, q.targets)) matching.push(i);
+    });
+    fields.push(["target", matching]);
+  }
+  // Whole-log counts pick the field, so that only its postings need (re)building.
+  let chosen: [PostingColumn, number[]] | undefined;
+  let fewest = Number.POSITIVE_INFINITY;
+  for (const f of fields) {
+    const counts = log.valueCounts[f[0]];
+    let n = 0;
+    for (const v of new Set(f[1])) n += counts[v] ?? 0;
+    if (n < fewest) {
+      fewest = n;
+      chosen = f;
+    }
+  }
+  if (chosen === undefined || fewest * 2 >= log.size) return undefined;
+  const best = candidates(log, chosen[0], chosen[1], lo, hi);
+  if (best === undefined || best.count * 2 >= hi - lo) return undefined;
+  const { positions, from, to } = best;
+  const k = from.length;
+  const cur = q.ascending ? [...from] : to.map((t) => t - 1);
+  const out: number[] = [];
+  const skip = (q.page - 1) * q.perPage;
+  let skipped = 0;
+  let last = -1;
+  const order = log.order;
+  for (;;) {
+    // k-way merge: the next position in reply order among the slices (ties = one entry, two targets).
+    let pick = -1;
+    let pos = 0;
+    for (let i = 0; i < k; i++) {
+      const c = cur[i] as number;
+      if (q.ascending ? c >= (to[i] as number) : c < (from[i] as number)) continue;
+      const p = positions[c] as number;
+      if (pick < 0 || (q.ascending ? p < pos : p > pos)) {
+        pick = i;
+        pos = p;
+      }
+    }
+    if (pick < 0) return out;
+    cur[pick] = (cur[pick] as number) + (q.ascending ? 1 : -1);
+    if (pos === last) continue;
+    last = pos;
+    const id = order[pos] as number;
+    if (!filter(id)) continue;
+    if (skipped < skip) {
+      skipped++;
+      continue;
+    }
+    out.push(id);
+    if (out.length === q.perPage) return out;
+  }
+}
+
+/** Positions a scan visits before it tries the postings instead. */
+const SCAN_BUDGET = 32768;
+
+/**
+ * Ids of the entries on the requested page, in reply order. A time range is two binary searches.
+ * Other filters scan from the range's start and stop when the page is full; when that takes more
+ * than a short budget, the walk switches to the candidates of the most selective field.
  */
 export function runQuery(log: AuditLog | undefined, q: CompiledQuery): number[] {
   if (log === undefined || log.size === 0) return [];
@@ -199,17 +344,20 @@ export function runQuery(log: AuditLog | undefined, q: CompiledQuery): number[] 
     else for (let i = 0; i < n; i++) out.push(order[hi - 1 - skip - i] as number);
     return out;
   }
-  let skipped = 0;
-  const step = q.ascending ? 1 : -1;
-  for (let p = q.ascending ? lo : hi - 1; p >= lo && p < hi; p += step) {
-    const id = order[p] as number;
-    if (!filter(id)) continue;
-    if (skipped < skip) {
-      skipped++;
-      continue;
-    }
-    out.push(id);
-    if (out.length === q.perPage) break;
-  }
-  return out;
+  return (
+    scanPage(log, q, lo, hi, filter, SCAN_BUDGET) ??
+    indexPage(log, q, lo, hi, filter) ??
+    (scanPage(log, q, lo, hi, filter, Number.POSITIVE_INFINITY) as number[])
+  );
+}
+
+/** The same page by a full scan only: the reference the index path is tested against. */
+export function runQueryByScan(log: AuditLog | undefined, q: CompiledQuery): number[] {
+  if (log === undefined || log.size === 0) return [];
+  const lo = q.from === undefined ? 0 : log.lowerBound(q.from.seconds, q.from.nanos);
+  const hi = q.to === undefined ? log.size : log.upperBound(q.to.seconds, q.to.nanos);
+  if (lo >= hi) return [];
+  const filter = filterOf(log, q);
+  if (filter === "never") return [];
+  return scanPage(log, q, lo, hi, filter ?? (() => true), Number.POSITIVE_INFINITY) as number[];
 }

@@ -6,6 +6,7 @@
  */
 import { AuditLogEntry, type AuditLogTarget } from "../../generated/proto/clarifai/api/resources.js";
 import { encodeEntryTransient } from "./entryEncoder.js";
+import { buildPostings, type PostingColumn, type Postings } from "./postings.js";
 import { type TargetKey, targetKey } from "./targets.js";
 
 const CHUNK_BYTES = 16 * 1024 * 1024;
@@ -72,6 +73,23 @@ export class AuditLog {
   private readonly targetIds = new Map<string, number>();
   /** Shared target objects (the generator pools them) skip the key building. */
   private readonly targetObjects = new WeakMap<AuditLogTarget, number>();
+  /** Entries per value of each indexed column, kept current on add; picks the column to index. */
+  readonly valueCounts: Record<PostingColumn, number[]> = { user: [], op: [], ip: [], target: [] };
+  /** Bumped whenever entries are added; cached postings of an older version are stale. */
+  private version = 0;
+  private readonly postingCache = new Map<
+    PostingColumn,
+    { version: number; postings: Postings | undefined }
+  >();
+
+  /** Position lists of a column, built on first use after each change of the log. */
+  postings(column: PostingColumn): Postings | undefined {
+    const hit = this.postingCache.get(column);
+    if (hit !== undefined && hit.version === this.version) return hit.postings;
+    const postings = buildPostings(this, column);
+    this.postingCache.set(column, { version: this.version, postings });
+    return postings;
+  }
 
   /** Adds entries; late ones (older than the newest stored) are merged into place. */
   add(entries: Iterable<AuditLogEntry>): void {
@@ -184,10 +202,16 @@ export class AuditLog {
     }
     this.secs[id] = e.timestamp?.seconds ?? 0;
     this.nanos[id] = e.timestamp?.nanos ?? 0;
-    this.user[id] = this.users.intern(e.user?.id ?? "");
+    const counts = this.valueCounts;
+    const u = this.users.intern(e.user?.id ?? "");
+    this.user[id] = u;
+    counts.user[u] = (counts.user[u] ?? 0) + 1;
     this.op[id] = e.operation;
+    if (e.operation >= 0 && e.operation < 1 << 16) counts.op[e.operation] = (counts.op[e.operation] ?? 0) + 1;
     this.success[id] = e.success ? 1 : 0;
-    this.ip[id] = this.ips.intern(e.sourceIp);
+    const ip = this.ips.intern(e.sourceIp);
+    this.ip[id] = ip;
+    counts.ip[ip] = (counts.ip[ip] ?? 0) + 1;
     const n = e.targets.length;
     this.tpool = grow(this.tpool, this.tpoolLen + n);
     this.tStart[id] = this.tpoolLen;
@@ -199,7 +223,10 @@ export class AuditLog {
         ti = k === undefined ? -1 : this.internTarget(k);
         this.targetObjects.set(t, ti);
       }
-      if (ti >= 0) this.tpool[this.tpoolLen + count++] = ti;
+      if (ti >= 0) {
+        this.tpool[this.tpoolLen + count++] = ti;
+        counts.target[ti] = (counts.target[ti] ?? 0) + 1;
+      }
     }
     this.tCount[id] = count;
     this.tpoolLen += count;
@@ -211,6 +238,7 @@ export class AuditLog {
   private placeNew(first: number): void {
     const end = this.size;
     if (first === end) return;
+    this.version++;
     const fresh: number[] = [];
     for (let id = first; id < end; id++) fresh.push(id);
     fresh.sort((a, b) => (this.before(a, b) ? -1 : this.before(b, a) ? 1 : 0));
