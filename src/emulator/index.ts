@@ -5,6 +5,7 @@
  * @packageDocumentation
  */
 export { DataFileError, loadEntriesFile } from "./dataFile.js";
+export { encodeEntry } from "./entryEncoder.js";
 export {
   ALL_EVENT_TYPES,
   EntryGenerator,

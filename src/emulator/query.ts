@@ -9,7 +9,9 @@ import { lowerIndex, type PostingColumn } from "./postings.js";
 import type { AuditLog } from "./store.js";
 import { TARGET_KIND_JSON_NAMES, TARGET_KINDS, type TargetKey, targetKey } from "./targets.js";
 
+/** Page size when `pagination.per_page` is 0 or unset. */
 export const DEFAULT_PER_PAGE = 128;
+/** Largest accepted `pagination.per_page`. */
 export const MAX_PER_PAGE = 1000;
 const MIN_SECONDS = -62135596800;
 const MAX_SECONDS = 253402300799;

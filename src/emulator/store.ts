@@ -43,7 +43,10 @@ function grow<T extends Float64Array | Int32Array | Uint32Array | Uint8Array | U
   return b;
 }
 
-/** Where an entry sits in `order` and how to get its bytes: see {@link AuditLog.bytesOf}. */
+/**
+ * One account's audit log (see the module comment). Entries are treated as immutable once added:
+ * their bytes, and the user and target objects they share, are cached.
+ */
 export class AuditLog {
   /** Number of entries. */
   size = 0;
