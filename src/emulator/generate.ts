@@ -37,6 +37,7 @@ const DEFAULT_USER_IDS = [
   "ci-deploy-bot",
 ];
 const FIRST = [
+  "Emulator",
   "Alfrick",
   "Maria",
   "Kwame",
@@ -47,10 +48,11 @@ const FIRST = [
   "Amara",
   "Deploy",
   "Ana",
-  "Tom",
 ];
-const LAST = ["Opidi", "Chen", "Mensah", "Rossi", "Li", "Nair", "Berg", "Okafor", "Bot", "Silva", "Reed"];
+const LAST = ["User", "Opidi", "Chen", "Mensah", "Rossi", "Li", "Nair", "Berg", "Okafor", "Bot", "Silva"];
 const ROLES = ["Data Science / Machine Learning", "Engineering", "Product", "Operations", "Research"];
+
+/* FIRST[i] LAST[i] is the name of DEFAULT_USER_IDS[i]; custom user ids reuse the names in turn. */
 
 /** Descriptions as the documentation's event-type table words them. */
 const DESCRIPTIONS: Record<number, string> = {
