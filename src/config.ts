@@ -157,7 +157,7 @@ export function resolveConfig(
       "pat",
       undefined,
       `the pat option or the ${ENV.pat} environment variable`,
-      "no Personal Access Token: pass { pat } or set " + ENV.pat,
+      `no Personal Access Token: pass { pat } or set ${ENV.pat}`,
     );
   }
   if (/[\r\n\0]/.test(pat) || pat !== pat.trim()) {
@@ -174,7 +174,7 @@ export function resolveConfig(
       "userId",
       userId,
       `the userId option or the ${ENV.userId} environment variable`,
-      "no user id: pass { userId } or set " + ENV.userId,
+      `no user id: pass { userId } or set ${ENV.userId}`,
     );
   }
   const endpointField = options.endpoint !== undefined ? "endpoint" : ENV.endpoint;
