@@ -66,7 +66,8 @@ export class SearchService {
   ): Promise<SearchOutcome> {
     this.calls++;
     const fault = this.faults.next();
-    if (fault.delayMs > 0) await new Promise((r) => setTimeout(r, fault.delayMs));
+    // Unref'd: open sockets keep a serving emulator alive; a pending delay must not outlive close().
+    if (fault.delayMs > 0) await new Promise((r) => setTimeout(r, fault.delayMs).unref());
     if (fault.drop) return { kind: "drop" };
     if (fault.unavailable) return { kind: "unavailable" };
     const reqId = newReqId();
