@@ -1,0 +1,54 @@
+/** Part 1: decode of a MultiAuditLogEntryResponse page, ours vs the official paths. */
+import { MultiAuditLogEntryResponse } from "../generated/proto/clarifai/api/service.js";
+import { decodeSearchResponse } from "../src/codec.js";
+import { benchEntries, pageBytes } from "./entries.js";
+import { compare, type Measured } from "./measure.js";
+import { officialGoogleProtobuf, officialProtoLoaderDeserialize, protobufjsDecodeOnly } from "./official.js";
+
+export interface Rate {
+  name: string;
+  entriesPerSec: number;
+  mbPerSec: number;
+  /** Median microseconds per page. */
+  usPerPage: number;
+}
+
+export function toRates(measured: Measured[], entries: number, bytes: number): Rate[] {
+  return measured.map((m) => ({
+    name: m.name,
+    entriesPerSec: entries / m.seconds,
+    mbPerSec: bytes / m.seconds / 1e6,
+    usPerPage: m.seconds * 1e6,
+  }));
+}
+
+export interface DecodeResult {
+  pageSize: number;
+  pageBytes: number;
+  rates: Rate[];
+}
+
+export function decodeBench(pageSize: number, rounds: number, sliceMs: number): DecodeResult {
+  const bytes = pageBytes(benchEntries(pageSize, pageSize));
+  const protoLoader = officialProtoLoaderDeserialize();
+  const googlePb = officialGoogleProtobuf();
+  const pbjs = protobufjsDecodeOnly();
+  const measured = compare(
+    [
+      { name: "ours: decodeSearchResponse (src/codec.ts)", run: () => decodeSearchResponse(bytes) },
+      {
+        name: "ts-proto MultiAuditLogEntryResponse.decode",
+        run: () => MultiAuditLogEntryResponse.decode(bytes),
+      },
+      {
+        name: "official ClarifaiStub.grpc() (proto-loader responseDeserialize)",
+        run: () => protoLoader(bytes),
+      },
+      { name: "official google-protobuf deserializeBinary + toObject", run: () => googlePb(bytes) },
+      { name: "protobufjs Type.decode only", run: () => pbjs(bytes) },
+    ],
+    rounds,
+    sliceMs,
+  );
+  return { pageSize, pageBytes: bytes.length, rates: toRates(measured, pageSize, bytes.length) };
+}

@@ -1,0 +1,77 @@
+/** Part 2: the exporter's hot path, page bytes → JSONL / CSV text, per entry. */
+import { MultiAuditLogEntryResponse } from "../generated/proto/clarifai/api/service.js";
+import { decodeSearchResponse } from "../src/codec.js";
+import { entryToJsonLine } from "../src/entryJson.js";
+import { formatEntries } from "../src/export/formats.js";
+import { searchResponseBytesToJsonl, transcodeStats } from "../src/fast/jsonTranscoder.js";
+import { auditLogEntryToJson } from "../src/protoJson.js";
+import { type DecodeResult, toRates } from "./decodeBench.js";
+import { benchEntries, pageBytes } from "./entries.js";
+import { compare } from "./measure.js";
+import { officialProtoLoaderDeserialize } from "./official.js";
+
+export const BASELINE = "baseline: ts-proto decode + JSON.stringify per entry";
+
+function joinLines(lines: string[]): string {
+  return `${lines.join("\n")}\n`;
+}
+
+export function hotPathBench(
+  pageSize: number,
+  rounds: number,
+  sliceMs: number,
+): DecodeResult & { fallbacks: number } {
+  const bytes = pageBytes(benchEntries(pageSize, pageSize + 1));
+  const protoLoader = officialProtoLoaderDeserialize();
+  const fallbackBefore = transcodeStats.fallback;
+  // Sanity: every path prints the same lines before anything is timed.
+  const ref = joinLines(
+    MultiAuditLogEntryResponse.decode(bytes).entries.map((e) => JSON.stringify(auditLogEntryToJson(e))),
+  );
+  if (searchResponseBytesToJsonl(bytes).jsonl.toString("utf8") !== ref)
+    throw new Error("transcoder output differs");
+  if (joinLines(decodeSearchResponse(bytes).entries.map(entryToJsonLine)) !== ref)
+    throw new Error("entryToJsonLine differs");
+  const measured = compare(
+    [
+      {
+        name: BASELINE,
+        run: () => joinLines(MultiAuditLogEntryResponse.decode(bytes).entries.map((e) => JSON.stringify(e))),
+      },
+      {
+        name: "reference: ts-proto decode + JSON.stringify(auditLogEntryToJson) (protoJson)",
+        run: () =>
+          joinLines(
+            MultiAuditLogEntryResponse.decode(bytes).entries.map((e) =>
+              JSON.stringify(auditLogEntryToJson(e)),
+            ),
+          ),
+      },
+      {
+        name: "official proto-loader decode + JSON.stringify per entry",
+        run: () =>
+          joinLines((protoLoader(bytes) as { entries: unknown[] }).entries.map((e) => JSON.stringify(e))),
+      },
+      {
+        name: "ours: decodeSearchResponse + entryToJsonLine (object path)",
+        run: () => joinLines(decodeSearchResponse(bytes).entries.map(entryToJsonLine)),
+      },
+      {
+        name: "ours: searchResponseBytesToJsonl (bytes → JSONL transcoder)",
+        run: () => searchResponseBytesToJsonl(bytes).jsonl,
+      },
+      {
+        name: "ours: decodeSearchResponse + formatEntries(csv)",
+        run: () => formatEntries("csv", decodeSearchResponse(bytes).entries, 0),
+      },
+    ],
+    rounds,
+    sliceMs,
+  );
+  return {
+    pageSize,
+    pageBytes: bytes.length,
+    rates: toRates(measured, pageSize, bytes.length),
+    fallbacks: transcodeStats.fallback - fallbackBefore,
+  };
+}

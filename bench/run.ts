@@ -1,0 +1,241 @@
+/**
+ * `npm run bench`: every measurement side by side in one run, printed as markdown, written to
+ * bench/results/latest.json and into the README between the bench markers.
+ *
+ * Environment: BENCH_QUICK=1 (small sizes, smoke run), BENCH_PARTS=1,2,3,4 (subset),
+ * BENCH_ROUNDS (alternating rounds, default 9), BENCH_E2E_ENTRIES (default 200000),
+ * BENCH_MEM_SIZES (default 100000,1000000), BENCH_EMU_LOG (default 1000000),
+ * BENCH_NO_README=1 (do not touch README.md).
+ */
+import { execFileSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import { cpus, loadavg } from "node:os";
+import { performance } from "node:perf_hooks";
+import { type DecodeResult, decodeBench } from "./decodeBench.js";
+import { emulatorBench, type ServeResult } from "./emulatorBench.js";
+import {
+  cpuSeconds,
+  killEmulators,
+  makeCerts,
+  type RunResult,
+  runNaiveOfficial,
+  runOurExport,
+  startEmulatorProcess,
+  stopEmulator,
+  tempDir,
+} from "./endToEnd.js";
+import { BASELINE, hotPathBench } from "./hotPathBench.js";
+import { median } from "./measure.js";
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+const quick = process.env.BENCH_QUICK === "1";
+const parts = new Set((process.env.BENCH_PARTS ?? "1,2,3,4").split(",").map((s) => s.trim()));
+const rounds = Number(process.env.BENCH_ROUNDS ?? (quick ? 3 : 9));
+const sliceMs = quick ? 40 : 150;
+const e2eEntries = Number(process.env.BENCH_E2E_ENTRIES ?? (quick ? 20000 : 200000));
+const e2eRepeats = quick ? 1 : 3;
+const memSizes = (process.env.BENCH_MEM_SIZES ?? (quick ? "10000,50000" : "100000,1000000"))
+  .split(",")
+  .map(Number);
+const emuLog = Number(process.env.BENCH_EMU_LOG ?? (quick ? 100000 : 1000000));
+
+function machine() {
+  const cpuModel =
+    /model name\s*:\s*(.*)/.exec(readFileSync("/proc/cpuinfo", "utf8"))?.[1] ?? cpus()[0]?.model ?? "?";
+  let nproc = cpus().length;
+  try {
+    nproc = Number(execFileSync("nproc").toString().trim());
+  } catch {}
+  return {
+    nproc,
+    cpuModel,
+    node: process.version,
+    loadAvgAtStart: loadavg().map((x) => Number(x.toFixed(2))),
+  };
+}
+
+const fmt = (n: number, digits = 0) =>
+  Number.isFinite(n)
+    ? n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits })
+    : "n/a";
+
+function decodeTable(title: string, r: DecodeResult, base: string): string {
+  const baseRate = r.rates.find((x) => x.name === base)?.entriesPerSec ?? Number.NaN;
+  const rows = r.rates.map(
+    (x) =>
+      `| ${x.name} | ${fmt(x.entriesPerSec)} | ${fmt(x.mbPerSec, 1)} | ${fmt(x.entriesPerSec / baseRate, 2)}× |`,
+  );
+  return [
+    `**${title}** (${r.pageSize} entries, ${fmt(r.pageBytes)} bytes; ratio vs ${base})`,
+    "",
+    "| path | entries/s | MB/s | ratio |",
+    "| --- | ---: | ---: | ---: |",
+    ...rows,
+    "",
+  ].join("\n");
+}
+
+function runTable(title: string, rs: RunResult[]): string {
+  const rows = rs.map(
+    (x) =>
+      `| ${x.name}${x.note ? ` ⚠ ${x.note}` : ""} | ${fmt(x.entries)} | ${fmt(x.seconds, 2)} | ${fmt(x.entriesPerSec)} | ${fmt(x.maxRssMb, 1)} | ${x.emulatorCpuSeconds === undefined ? "" : fmt(x.emulatorCpuSeconds, 2)} |`,
+  );
+  return [
+    `**${title}**`,
+    "",
+    "| run | entries | seconds | entries/s | peak RSS MB | emulator CPU s |",
+    "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ...rows,
+    "",
+  ].join("\n");
+}
+
+function medianRun(name: string, runs: RunResult[]): RunResult {
+  const pick = [...runs].sort((a, b) => a.seconds - b.seconds)[runs.length >> 1] as RunResult;
+  return {
+    ...pick,
+    name,
+    seconds: median(runs.map((r) => r.seconds)),
+    entriesPerSec: median(runs.map((r) => r.entriesPerSec)),
+    maxRssMb: Math.max(...runs.map((r) => r.maxRssMb)),
+    ...(runs.some((r) => r.note)
+      ? {
+          note: runs
+            .map((r) => r.note)
+            .filter(Boolean)
+            .join("; "),
+        }
+      : {}),
+  };
+}
+
+async function withEmuCpu(pid: number | undefined, f: () => Promise<RunResult>): Promise<RunResult> {
+  const before = cpuSeconds(pid);
+  const r = await f();
+  const after = cpuSeconds(pid);
+  return before === undefined || after === undefined ? r : { ...r, emulatorCpuSeconds: after - before };
+}
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  const info = machine();
+  const results: Record<string, unknown> = { machine: info, quick, rounds, date: new Date().toISOString() };
+  const md: string[] = [];
+  const log = (s: string) => process.stderr.write(`bench: ${s}\n`);
+
+  if (parts.has("1")) {
+    const decode: DecodeResult[] = [];
+    for (const n of [1000, 128]) {
+      log(`part 1: decode, ${n}-entry page`);
+      decode.push(decodeBench(n, rounds, sliceMs));
+    }
+    results.decode = decode;
+    md.push("### 1. Decode of a MultiAuditLogEntryResponse", "");
+    for (const d of decode)
+      md.push(decodeTable(`${d.pageSize}-entry page`, d, "protobufjs Type.decode only"));
+  }
+
+  if (parts.has("2")) {
+    const hot: Array<DecodeResult & { fallbacks: number }> = [];
+    for (const n of [1000, 128]) {
+      log(`part 2: hot path, ${n}-entry page`);
+      hot.push(hotPathBench(n, rounds, sliceMs));
+    }
+    results.hotPath = hot;
+    md.push("### 2. Exporter hot path: page bytes → JSONL / CSV text", "");
+    for (const h of hot) md.push(decodeTable(`${h.pageSize}-entry page`, h, BASELINE));
+  }
+
+  if (parts.has("3")) {
+    const dir = tempDir();
+    const tls = makeCerts(dir);
+    const e2e: Record<string, RunResult[]> = {};
+    for (const latency of [0, 20]) {
+      log(`part 3: end to end, ${e2eEntries} entries, ${latency} ms latency`);
+      const emu = await startEmulatorProcess(e2eEntries, latency, tls);
+      const ours: RunResult[] = [];
+      const naive: RunResult[] = [];
+      for (let i = 0; i < e2eRepeats; i++) {
+        ours.push(
+          await withEmuCpu(emu.child.pid, () => runOurExport("ours", emu, dir, tls.cert, e2eEntries)),
+        );
+        naive.push(
+          await withEmuCpu(emu.child.pid, () => runNaiveOfficial("naive", emu, dir, tls.cert, e2eEntries)),
+        );
+      }
+      await stopEmulator(emu);
+      e2e[`${latency}ms`] = [
+        medianRun(`clarifai-audit export, ${latency} ms/page`, ours),
+        medianRun(`naive ClarifaiStub.grpc() loop + JSON.stringify, ${latency} ms/page`, naive),
+      ];
+    }
+    const mem: RunResult[] = [];
+    for (const n of memSizes) {
+      log(`part 3: memory, export of ${n} entries`);
+      const emu = await startEmulatorProcess(n, 0, tls);
+      mem.push(
+        await withEmuCpu(emu.child.pid, () =>
+          runOurExport(`clarifai-audit export, ${fmt(n)} entries`, emu, dir, tls.cert, n),
+        ),
+      );
+      await stopEmulator(emu);
+    }
+    results.endToEnd = e2e;
+    results.memory = mem;
+    md.push("### 3. End to end on loopback TLS (emulator in its own process)", "");
+    for (const [k, rs] of Object.entries(e2e)) {
+      const [a, b] = rs as [RunResult, RunResult];
+      md.push(
+        runTable(
+          `${fmt(e2eEntries)} entries, ${k} injected latency per page (median of ${e2eRepeats}; export ${fmt(a.entriesPerSec / b.entriesPerSec, 2)}× the naive loop)`,
+          rs,
+        ),
+      );
+    }
+    md.push(runTable("Peak RSS of an export vs size", mem));
+  }
+
+  if (parts.has("4")) {
+    log(`part 4: emulator serve time, ${emuLog}-entry log`);
+    const emu = await emulatorBench(emuLog, quick ? 5 : 20);
+    results.emulator = emu;
+    md.push(
+      `### 4. Emulator: server time per page from a ${fmt(emu.logSize)}-entry log (search service + serialization, in-process; log built in ${fmt(emu.buildSeconds, 1)} s)`,
+      "",
+      "| request | entries | µs/page | bytes |",
+      "| --- | ---: | ---: | ---: |",
+      ...emu.results.map(
+        (r: ServeResult) => `| ${r.name} | ${fmt(r.entries)} | ${fmt(r.usPerPage)} | ${fmt(r.bytes)} |`,
+      ),
+      "",
+    );
+  }
+
+  const elapsed = (performance.now() - started) / 1000;
+  results.elapsedSeconds = elapsed;
+  const header = [
+    `Measured by \`${quick ? "BENCH_QUICK=1 " : ""}npm run bench\` on ${info.nproc} × ${info.cpuModel}, Node ${info.node}, ${results.date} (load average at start ${info.loadAvgAtStart.join(" / ")}; ${fmt(elapsed)} s). Rates are medians of ${rounds} alternating rounds.`,
+    "",
+  ];
+  const table = [...header, ...md].join("\n");
+  process.stdout.write(`${table}\n`);
+  writeFileSync(`${ROOT}bench/results/latest.json`, `${JSON.stringify(results, null, 2)}\n`);
+  if (process.env.BENCH_NO_README !== "1" && !quick) {
+    const readme = readFileSync(`${ROOT}README.md`, "utf8");
+    const start = readme.indexOf("<!-- bench:start -->");
+    const end = readme.indexOf("<!-- bench:end -->");
+    if (start !== -1 && end > start) {
+      const next = `${readme.slice(0, start)}<!-- bench:start -->\n${table}\n${readme.slice(end)}`;
+      writeFileSync(`${ROOT}README.md`, next);
+    }
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (e: unknown) => {
+    killEmulators();
+    process.stderr.write(`bench failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    process.exit(1);
+  },
+);
