@@ -1,0 +1,121 @@
+import fc from "fast-check";
+import { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
+import { MultiAuditLogEntryResponse } from "../../generated/proto/clarifai/api/service.js";
+import { Status } from "../../generated/proto/clarifai/api/status/status.js";
+import { decoderStats, decodeSearchResponseFast } from "../../src/fast/decoder.js";
+import { fastMessageDesc } from "../../src/fast/descriptors.js";
+import { WireArbitraries } from "./wireArbitrary.js";
+
+/** FAST_CHECK_RUNS=N multiplies the runs for a deeper local check (N / 100 times the default). */
+function runs(n: number): number {
+  return Math.round((n * Number(process.env.FAST_CHECK_RUNS ?? 100)) / 100);
+}
+
+type Outcome = { ok: MultiAuditLogEntryResponse } | { threw: true };
+
+function outcome(f: () => MultiAuditLogEntryResponse): Outcome {
+  try {
+    return { ok: f() };
+  } catch {
+    return { threw: true };
+  }
+}
+
+const entryDesc = fastMessageDesc("clarifai.api.AuditLogEntry");
+const status = Status.encode(Status.fromPartial({ code: 10000, description: "Ok", reqId: "r" })).finish();
+
+/** A response holding `entries` as raw entry bytes (so malformed entries stay malformed). */
+function response(entries: Uint8Array[], asBuffer: boolean): Uint8Array {
+  const parts: number[] = [10, status.length, ...status];
+  for (const e of entries) {
+    let n = e.length;
+    const len: number[] = [];
+    do {
+      len.push((n & 127) | (n > 127 ? 128 : 0));
+      n >>>= 7;
+    } while (n > 0);
+    parts.push(18, ...len, ...e);
+  }
+  return asBuffer ? Buffer.from(parts) : Uint8Array.from(parts);
+}
+
+function check(bytes: Uint8Array): void {
+  const ours = outcome(() => decodeSearchResponseFast(bytes));
+  const theirs = outcome(() => MultiAuditLogEntryResponse.decode(bytes));
+  expect(ours).toStrictEqual(theirs);
+}
+
+describe("generated decoder (src/fast/decoder.ts)", () => {
+  it("decodes every field but maps and Struct itself, strictly equal to ts-proto (depth 4)", () => {
+    const arbs = new WireArbitraries({ depth: 4, wild: false, sparse: 1, fastOnly: true });
+    const before = decoderStats.fallback;
+    fc.assert(
+      fc.property(fc.array(arbs.bytes(entryDesc), { maxLength: 4 }), fc.boolean(), (entries, asBuffer) => {
+        check(response(entries, asBuffer));
+      }),
+      { numRuns: runs(200) },
+    );
+    expect(decoderStats.fallback - before).toBe(0);
+  });
+
+  it("equals ts-proto on random entries with maps and Struct, and on rare wire shapes", () => {
+    const plain = new WireArbitraries({ depth: 3, wild: false, sparse: 2 });
+    const wild = new WireArbitraries({ depth: 2, wild: true, sparse: 2 });
+    fc.assert(
+      fc.property(
+        fc.array(fc.oneof(plain.bytes(entryDesc), wild.bytes(entryDesc)), { maxLength: 4 }),
+        fc.boolean(),
+        (entries, asBuffer) => {
+          check(response(entries, asBuffer));
+        },
+      ),
+      { numRuns: runs(300) },
+    );
+  });
+
+  it("equals ts-proto on truncated and corrupted responses", () => {
+    const arbs = new WireArbitraries({ depth: 2, wild: false, sparse: 2 });
+    fc.assert(
+      fc.property(
+        fc.array(arbs.bytes(entryDesc), { minLength: 1, maxLength: 3 }),
+        fc.nat(),
+        fc.nat(255),
+        (entries, at, value) => {
+          const bytes = response(entries, true);
+          check(bytes.subarray(0, at % (bytes.length + 1)));
+          const bad = Buffer.from(bytes);
+          bad[at % bad.length] = value;
+          check(bad);
+        },
+      ),
+      { numRuns: runs(300) },
+    );
+  });
+
+  it("decodes a realistic page without handing anything to ts-proto", () => {
+    const entry = AuditLogEntry.fromPartial({
+      timestamp: { seconds: 1737115495, nanos: 449860000 },
+      user: {
+        id: "alfrick",
+        firstName: "Alfrick",
+        createdAt: { seconds: 1704951406, nanos: 977773000 },
+        visibility: { gettable: 10 },
+      },
+      operation: 403,
+      description: "Workflow versions created",
+      targets: [{ workflow: { id: "w", useCases: [], checkConsents: [] } }, { app: { id: "testapp1" } }],
+      details: ["Create workflow version 'a72a'"],
+      success: true,
+      reqId: "webportal-74e9",
+      sourceIp: "3.234.120.41",
+    });
+    const bytes = MultiAuditLogEntryResponse.encode({
+      status: Status.fromPartial({ code: 10000 }),
+      entries: [entry, entry],
+    }).finish();
+    const before = { ...decoderStats };
+    expect(decodeSearchResponseFast(bytes)).toStrictEqual(MultiAuditLogEntryResponse.decode(bytes));
+    expect(decoderStats.fast - before.fast).toBe(2);
+    expect(decoderStats.fallback).toBe(before.fallback);
+  });
+});
