@@ -1,13 +1,17 @@
 /**
- * Concurrent, ordered page pipeline. The pinned window is cut into time slices; up to `concurrency`
- * slices are walked at once (each one sequentially, which is what keeps it consistent — see
- * sliceWalk.ts), and their pages are yielded strictly in window order. When a worker runs out of
- * slices it splits the widest slice still being walked at a timestamp beyond what that walk has
- * emitted, so a dense stretch of the log does not serialise the export.
+ * Concurrent, ordered page pipeline. The pinned window is cut into time slices; each slice is walked
+ * strictly one page after the other (which is what keeps it consistent — see sliceWalk.ts), up to
+ * `concurrency` slices at a time, and pages are yielded strictly in window order.
  *
- * Memory is bounded by pages, not by the export: a worker stops fetching while its slice already has
- * a page waiting and the buffer holds `bufferPages` pages, so at most bufferPages + concurrency pages
- * are held, whatever the size of the window.
+ * Workers always take the earliest slice that has no page in flight. When there is none, a worker
+ * splits the earliest slice being fetched, about one page's span past what that walk has emitted
+ * (learned from the pages seen), and walks the remainder: the window is handed out in page-sized
+ * pieces next to the writer, so the pages in flight are the next ones to be written and a dense log
+ * is fetched in parallel, not slice after slice.
+ *
+ * Memory is bounded by pages, not by the export: once `bufferPages` pages wait for the writer, only
+ * the slice the writer is on may fetch (and only when none of its pages waits), so at most
+ * bufferPages + concurrency pages are held, whatever the size of the window.
  */
 import {
   type FetchPage,
@@ -37,10 +41,11 @@ export interface OrderedPage extends WalkedPage {
 
 interface Task {
   slice: Slice;
-  cursor: SliceCursor;
-  state: "pending" | "running" | "done";
+  walk: AsyncGenerator<WalkedPage>;
+  /** A worker is fetching this task's next page (a walk is strictly sequential). */
+  busy: boolean;
+  done: boolean;
   queue: WalkedPage[];
-  fullPages: number;
 }
 
 class Notifier {
@@ -78,70 +83,114 @@ export async function* orderedPages(
   const controller = new AbortController();
   const onAbort = () => controller.abort(options.signal?.reason);
   options.signal?.addEventListener("abort", onAbort, { once: true });
-  const tasks: Task[] = slices.map((slice, i) => ({
+  const newTask = (slice: Slice, cursor: SliceCursor): Task => ({
     slice,
-    cursor: i === 0 ? firstCursor : { page: 1, boundaryKeys: [] },
-    state: "pending",
+    walk: walkSlice(slice, cursor, fetchPage, options.perPage, controller.signal),
+    busy: false,
+    done: false,
     queue: [],
-    fullPages: 0,
-  }));
+  });
+  const tasks: Task[] = slices.map((slice, i) =>
+    newTask(slice, i === 0 ? firstCursor : { page: 1, boundaryKeys: [] }),
+  );
   stats.slices = tasks.length;
   const changed = new Notifier();
   let buffered = 0;
+  let head = 0;
   let failure: { error: unknown } | undefined;
+  /** Nanoseconds one full page is expected to span (see learnSpan). */
+  let pageSpan: bigint | undefined;
 
-  const trySplit = (): Task | undefined => {
+  /**
+   * Peels the work after the in-flight page off `task` (being fetched): it keeps about one page's
+   * span past what it has emitted, a new task right after it takes the rest. Undefined when the
+   * task is too narrow to split.
+   */
+  const splitAfter = (task: Task, index: number): Task | undefined => {
     if (!split) return undefined;
-    let best: { task: Task; index: number; width: bigint } | undefined;
-    tasks.forEach((task, index) => {
-      if (task.state !== "running" || task.fullPages < 1) return;
-      const start = tsToNs(task.slice.reached ?? task.slice.from);
-      const width = tsToNs(task.slice.to) - start;
-      if (width >= 2n && (best === undefined || width > best.width)) best = { task, index, width };
-    });
-    if (best === undefined) return undefined;
-    const { task, index, width } = best;
     const start = tsToNs(task.slice.reached ?? task.slice.from);
-    const mid = nsToTs(start + width / 2n);
-    const tail: Slice = { from: mid, to: task.slice.to, last: task.slice.last };
+    const width = tsToNs(task.slice.to) - start;
+    if (width < 2n) return undefined;
+    // 7/8 of a page: the page in flight then usually reaches past the cut and ends the task.
+    let step = pageSpan === undefined ? width / 2n : (pageSpan * 7n) / 8n;
+    if (step < 1n) step = 1n;
+    if (step >= width) return undefined;
+    const cut = nsToTs(start + step);
+    const tail: Slice = { from: cut, to: task.slice.to, last: task.slice.last };
     // Shrinking `to` is safe: the walk applies it to every page that arrives from now on, and
-    // everything it emitted so far is at or before `reached` < mid.
-    task.slice.to = mid;
+    // everything it emitted so far is at or before `reached` < cut.
+    task.slice.to = cut;
     task.slice.last = false;
-    const added: Task = {
-      slice: tail,
-      cursor: { page: 1, boundaryKeys: [] },
-      state: "pending",
-      queue: [],
-      fullPages: 0,
-    };
+    const added = newTask(tail, { page: 1, boundaryKeys: [] });
     tasks.splice(index + 1, 0, added);
     stats.slices++;
     stats.splits++;
     return added;
   };
 
+  /**
+   * The work nearest to the writer: the earliest task with no page in flight, or a piece split off
+   * an earlier task that is being fetched — so workers gather next to the writer instead of running
+   * ahead on later slices. Past `bufferPages` waiting pages only the writer's task may fetch.
+   */
+  const pick = (): Task | undefined => {
+    const room = buffered < capacity;
+    for (let index = head; index < tasks.length; index++) {
+      const task = tasks[index] as Task;
+      if (task.done) continue;
+      if (task.busy) {
+        const piece = room ? splitAfter(task, index) : undefined;
+        if (piece !== undefined) return piece;
+        continue;
+      }
+      if (room || (index === head && task.queue.length === 0)) return task;
+      return undefined;
+    }
+    return undefined;
+  };
+
+  /**
+   * A full page sets the span to what it covered; a nearly empty last page doubles it, so a sparse
+   * stretch (or the tail after the newest entry) is covered in a few growing pieces, not thousands.
+   */
+  const learnSpan = (page: WalkedPage): void => {
+    const first = page.entries[0]?.timestamp;
+    const last = page.entries[page.entries.length - 1]?.timestamp;
+    if (
+      !page.done &&
+      first !== undefined &&
+      last !== undefined &&
+      page.entries.length >= options.perPage / 2
+    ) {
+      const span = tsToNs(last) - tsToNs(first);
+      pageSpan = span > 0n ? span : 1n;
+    } else if (page.done && pageSpan !== undefined && page.entries.length < options.perPage / 4) {
+      pageSpan *= 2n;
+    }
+  };
+
   const worker = async (): Promise<void> => {
     while (!controller.signal.aborted) {
-      const task = tasks.find((t) => t.state === "pending") ?? trySplit();
-      if (task === undefined) return;
-      task.state = "running";
-      for await (const page of walkSlice(
-        task.slice,
-        task.cursor,
-        fetchPage,
-        options.perPage,
-        controller.signal,
-      )) {
-        if (!page.done) task.fullPages++;
-        task.queue.push(page);
-        buffered++;
-        changed.notify();
-        while (buffered >= capacity && task.queue.length > 0 && !controller.signal.aborted)
-          await changed.wait();
-        if (controller.signal.aborted) break;
+      const task = pick();
+      if (task === undefined) {
+        if (head >= tasks.length) return;
+        await changed.wait();
+        continue;
       }
-      task.state = "done";
+      task.busy = true;
+      const step = await task.walk.next();
+      task.busy = false;
+      if (step.done) {
+        task.done = true;
+      } else {
+        learnSpan(step.value);
+        task.queue.push(step.value);
+        buffered++;
+        if (step.value.done) {
+          task.done = true;
+          await task.walk.return(undefined);
+        }
+      }
       changed.notify();
     }
   };
@@ -155,7 +204,7 @@ export async function* orderedPages(
   );
 
   try {
-    for (let head = 0; ; ) {
+    for (;;) {
       if (failure !== undefined) throw failure.error;
       options.signal?.throwIfAborted();
       const task = tasks[head];
@@ -167,8 +216,9 @@ export async function* orderedPages(
         yield { ...page, slice: task.slice };
         continue;
       }
-      if (task.state === "done") {
+      if (task.done) {
         head++;
+        changed.notify();
         continue;
       }
       if (controller.signal.aborted && failure === undefined) options.signal?.throwIfAborted();

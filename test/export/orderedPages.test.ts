@@ -70,6 +70,7 @@ describe("applyPage", () => {
 
 describe("orderedPages over a growing log", () => {
   it("emits every pre-existing entry exactly once, in order", async () => {
+    let splits = 0;
     await fc.assert(
       fc.asyncProperty(
         fc.array(fc.tuple(fc.integer({ min: 0, max: 60 }), fc.integer({ min: 0, max: 2 })), {
@@ -82,7 +83,8 @@ describe("orderedPages over a growing log", () => {
         fc.integer({ min: 1, max: 5 }),
         fc.integer({ min: 1, max: 7 }),
         fc.integer({ min: 0, max: 1000 }),
-        async (initial, late, concurrency, perPage, seed) => {
+        fc.integer({ min: 1, max: 4 }),
+        async (initial, late, concurrency, perPage, seed, sliceCount) => {
           const log = new MemoryLog();
           initial.forEach(([s, n], i) => log.add(entry(s, n, `i${i}`)));
           const present = new Set(log.entries.map((e) => entryKey(e)));
@@ -103,15 +105,20 @@ describe("orderedPages over a growing log", () => {
             for (let i = next() % 3; i > 0; i--) await tick();
             return { entries, attempts: 1 };
           };
-          const slices = planSlices({ seconds: 0, nanos: 0 }, { seconds: 61, nanos: 0 }, concurrency);
+          const slices = planSlices({ seconds: 0, nanos: 0 }, { seconds: 61, nanos: 0 }, sliceCount);
           const seen: AuditLogEntry[] = [];
-          for await (const page of orderedPages(slices, { page: 1, boundaryKeys: [] }, fetchPage, {
-            concurrency,
-            perPage,
-            bufferPages: 2,
-          })) {
+          const stats = { slices: 0, splits: 0 };
+          const options = { concurrency, perPage, bufferPages: 2 };
+          for await (const page of orderedPages(
+            slices,
+            { page: 1, boundaryKeys: [] },
+            fetchPage,
+            options,
+            stats,
+          )) {
             seen.push(...page.entries);
           }
+          splits += stats.splits;
           const keys = seen.map((e) => entryKey(e));
           expect(new Set(keys).size).toBe(keys.length);
           for (const k of present) expect(keys).toContain(k);
@@ -125,7 +132,9 @@ describe("orderedPages over a growing log", () => {
           }
         },
       ),
-      { numRuns: 300, seed: 20261126 },
+      { numRuns: 400, seed: 20261126 },
     );
+    // The runs must have exercised slice splitting, the subtle part of the scheduler.
+    expect(splits).toBeGreaterThan(100);
   });
 });
