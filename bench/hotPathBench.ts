@@ -4,6 +4,7 @@ import { decodeSearchResponse } from "../src/codec.js";
 import { entryToJsonLine } from "../src/entryJson.js";
 import { formatEntries } from "../src/export/formats.js";
 import { searchResponseBytesToJsonl, transcodeStats } from "../src/fast/jsonTranscoder.js";
+import { auditLogEntriesToJsonl } from "../src/fast/objectJson.js";
 import { auditLogEntryToJson } from "../src/protoJson.js";
 import { type DecodeResult, toRates } from "./decodeBench.js";
 import { benchEntries, pageBytes } from "./entries.js";
@@ -55,6 +56,10 @@ export function hotPathBench(
       {
         name: "ours: decodeSearchResponse + entryToJsonLine (object path)",
         run: () => joinLines(decodeSearchResponse(bytes).entries.map(entryToJsonLine)),
+      },
+      {
+        name: "ours: decodeSearchResponse + auditLogEntriesToJsonl (batch object path)",
+        run: () => auditLogEntriesToJsonl(decodeSearchResponse(bytes).entries),
       },
       {
         name: "ours: searchResponseBytesToJsonl (bytes → JSONL transcoder)",

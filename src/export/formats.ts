@@ -10,6 +10,7 @@ import {
   EventType,
 } from "../../generated/proto/clarifai/api/resources.js";
 import { entryToJsonLine } from "../entryJson.js";
+import { auditLogEntriesToJsonl } from "../fast/objectJson.js";
 import { formatTs } from "./timestamps.js";
 
 /** Machine-readable output formats. */
@@ -98,6 +99,8 @@ export function formatEntries(
 ): string {
   if (entries.length === 0) return "";
   if (format === "csv") return stringify(entries.map(entryToCsvRecord));
+  // One buffer for the whole page (src/fast/objectJson.ts): same text as joining entryToJsonLine.
+  if (format === "jsonl" && lines === undefined) return auditLogEntriesToJsonl(entries);
   const json = lines ?? entries.map(entryToJsonLine);
   if (format === "jsonl") return `${json.join("\n")}\n`;
   return `${writtenBefore === 0 ? "\n" : ",\n"}${json.join(",\n")}`;
