@@ -83,13 +83,17 @@ export async function* orderedPages(
   const controller = new AbortController();
   const onAbort = () => controller.abort(options.signal?.reason);
   options.signal?.addEventListener("abort", onAbort, { once: true });
-  const newTask = (slice: Slice, cursor: SliceCursor): Task => ({
-    slice,
-    walk: walkSlice(slice, cursor, fetchPage, options.perPage, controller.signal),
-    busy: false,
-    done: false,
-    queue: [],
-  });
+  const newTask = (slice: Slice, cursor: SliceCursor): Task => {
+    // A walk resumed mid-slice has already emitted up to its cursor's boundary; splits must cut after it.
+    if (cursor.boundary !== undefined) slice.reached = cursor.boundary;
+    return {
+      slice,
+      walk: walkSlice(slice, cursor, fetchPage, options.perPage, controller.signal),
+      busy: false,
+      done: false,
+      queue: [],
+    };
+  };
   const tasks: Task[] = slices.map((slice, i) =>
     newTask(slice, i === 0 ? firstCursor : { page: 1, boundaryKeys: [] }),
   );

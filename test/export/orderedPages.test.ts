@@ -8,7 +8,7 @@ import fc from "fast-check";
 import { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
 import { entryKey } from "../../src/export/entryKey.js";
 import { orderedPages, planSlices } from "../../src/export/orderedPages.js";
-import { applyPage, type FetchPage, type Slice } from "../../src/export/sliceWalk.js";
+import { applyPage, type FetchPage, type Slice, type SliceCursor } from "../../src/export/sliceWalk.js";
 import { compareTs, type Ts } from "../../src/export/timestamps.js";
 
 function entry(seconds: number, nanos: number, tag: string): AuditLogEntry {
@@ -136,5 +136,74 @@ describe("orderedPages over a growing log", () => {
     );
     // The runs must have exercised slice splitting, the subtle part of the scheduler.
     expect(splits).toBeGreaterThan(100);
+  });
+});
+
+describe("orderedPages resumed from a committed page", () => {
+  it("continues exactly where the cursor stands (as the exporter's --resume does)", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 60 }), fc.integer({ min: 0, max: 2 })), {
+          minLength: 1,
+          maxLength: 150,
+        }),
+        fc.integer({ min: 1, max: 5 }),
+        fc.integer({ min: 1, max: 7 }),
+        fc.integer({ min: 1, max: 4 }),
+        fc.nat(),
+        async (initial, concurrency, perPage, sliceCount, stopAt) => {
+          const log = new MemoryLog();
+          initial.forEach(([s, n], i) => log.add(entry(s, n, `i${i}`)));
+          const fetchPage: FetchPage = async (req) => {
+            await tick();
+            return { entries: log.page(req.from, req.to, req.page, req.perPage, req.ascending), attempts: 1 };
+          };
+          const end = { seconds: 61, nanos: 0 };
+          const options = { concurrency, perPage, bufferPages: 2 };
+          const all: string[] = [];
+          for await (const page of orderedPages(
+            planSlices({ seconds: 0, nanos: 0 }, end, sliceCount),
+            { page: 1, boundaryKeys: [] },
+            fetchPage,
+            options,
+          )) {
+            all.push(...page.entries.map((e) => e.reqId));
+          }
+          const before: string[] = [];
+          let state: { slice: Slice; cursor: SliceCursor; done: boolean } | undefined;
+          let pages = 0;
+          for await (const page of orderedPages(
+            planSlices({ seconds: 0, nanos: 0 }, end, sliceCount),
+            { page: 1, boundaryKeys: [] },
+            fetchPage,
+            options,
+          )) {
+            before.push(...page.entries.map((e) => e.reqId));
+            // What the manifest keeps: the slice's bounds now, the cursor after the page.
+            state = {
+              slice: { from: page.slice.from, to: page.slice.to, last: page.slice.last },
+              cursor: page.cursor,
+              done: page.done,
+            };
+            if (++pages > stopAt % 12) break;
+          }
+          const { slice, cursor, done } = state as { slice: Slice; cursor: SliceCursor; done: boolean };
+          const rest: Slice[] = [];
+          if (!done) rest.push(slice);
+          if (!slice.last) rest.push({ from: slice.to, to: end, last: true });
+          const after: string[] = [];
+          for await (const page of orderedPages(
+            rest,
+            done ? { page: 1, boundaryKeys: [] } : cursor,
+            fetchPage,
+            options,
+          )) {
+            after.push(...page.entries.map((e) => e.reqId));
+          }
+          expect([...before, ...after]).toEqual(all);
+        },
+      ),
+      { numRuns: 300, seed: 7 },
+    );
   });
 });
