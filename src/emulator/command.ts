@@ -142,14 +142,17 @@ async function run(flags: Flags): Promise<void> {
     process.exitCode = 2;
     return;
   }
+  // Handlers go in before the ready line: whoever reads it may signal at once, and a signal that
+  // finds no handler kills the process without the clean shutdown.
+  const stopped = new Promise<NodeJS.Signals>((resolve) => {
+    process.once("SIGINT", () => resolve("SIGINT"));
+    process.once("SIGTERM", () => resolve("SIGTERM"));
+  });
   process.stdout.write(
     `${JSON.stringify({ grpc: handle.grpcAddress, rest: handle.restUrl ?? null, pats: handle.pats })}\n`,
   );
   process.stderr.write(`clarifai-audit emulator: serving ${handle.size()} entries; Ctrl-C to stop\n`);
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once("SIGINT", () => resolve("SIGINT"));
-    process.once("SIGTERM", () => resolve("SIGTERM"));
-  });
+  const signal = await stopped;
   process.stderr.write(`clarifai-audit emulator: ${signal}, shutting down\n`);
   await handle.close();
 }
