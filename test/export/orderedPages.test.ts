@@ -86,7 +86,7 @@ describe("orderedPages over a growing log", () => {
         fc.integer({ min: 1, max: 4 }),
         async (initial, late, concurrency, perPage, seed, sliceCount) => {
           const log = new MemoryLog();
-          initial.forEach(([s, n], i) => log.add(entry(s, n, `i${i}`)));
+          for (const [i, [s, n]] of initial.entries()) log.add(entry(s, n, `i${i}`));
           const present = new Set(log.entries.map((e) => entryKey(e)));
           let rnd = seed;
           const next = () => {
@@ -153,7 +153,7 @@ describe("orderedPages resumed from a committed page", () => {
         fc.nat(),
         async (initial, concurrency, perPage, sliceCount, stopAt) => {
           const log = new MemoryLog();
-          initial.forEach(([s, n], i) => log.add(entry(s, n, `i${i}`)));
+          for (const [i, [s, n]] of initial.entries()) log.add(entry(s, n, `i${i}`));
           const fetchPage: FetchPage = async (req) => {
             await tick();
             return { entries: log.page(req.from, req.to, req.page, req.perPage, req.ascending), attempts: 1 };
