@@ -2,7 +2,7 @@
 import { MultiAuditLogEntryResponse } from "../generated/proto/clarifai/api/service.js";
 import { decodeSearchResponse } from "../src/codec.js";
 import { benchEntries, pageBytes } from "./entries.js";
-import { compare, type Measured } from "./measure.js";
+import { compare, type Measured, median } from "./measure.js";
 import { officialGoogleProtobuf, officialProtoLoaderDeserialize, protobufjsDecodeOnly } from "./official.js";
 
 export interface Rate {
@@ -11,6 +11,8 @@ export interface Rate {
   mbPerSec: number;
   /** Median microseconds per page. */
   usPerPage: number;
+  /** Seconds per page in each round (same order for every contender). */
+  samples: number[];
 }
 
 export function toRates(measured: Measured[], entries: number, bytes: number): Rate[] {
@@ -19,7 +21,16 @@ export function toRates(measured: Measured[], entries: number, bytes: number): R
     entriesPerSec: entries / m.seconds,
     mbPerSec: bytes / m.seconds / 1e6,
     usPerPage: m.seconds * 1e6,
+    samples: m.samples,
   }));
+}
+
+/**
+ * Speed of `a` relative to `b`: the median over rounds of b's time / a's time in the same round,
+ * which cancels most of the drift a shared, busy machine adds between rounds.
+ */
+export function pairedRatio(a: Rate, b: Rate): number {
+  return median(a.samples.map((s, i) => (b.samples[i] as number) / s));
 }
 
 export interface DecodeResult {

@@ -11,7 +11,7 @@ import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { performance } from "node:perf_hooks";
-import { type DecodeResult, decodeBench } from "./decodeBench.js";
+import { type DecodeResult, decodeBench, pairedRatio } from "./decodeBench.js";
 import { emulatorBench, type ServeResult } from "./emulatorBench.js";
 import {
   cpuSeconds,
@@ -60,13 +60,13 @@ const fmt = (n: number, digits = 0) =>
     : "n/a";
 
 function decodeTable(title: string, r: DecodeResult, base: string): string {
-  const baseRate = r.rates.find((x) => x.name === base)?.entriesPerSec ?? Number.NaN;
+  const baseRate = r.rates.find((x) => x.name === base);
   const rows = r.rates.map(
     (x) =>
-      `| ${x.name} | ${fmt(x.entriesPerSec)} | ${fmt(x.mbPerSec, 1)} | ${fmt(x.entriesPerSec / baseRate, 2)}× |`,
+      `| ${x.name} | ${fmt(x.entriesPerSec)} | ${fmt(x.mbPerSec, 1)} | ${baseRate ? fmt(pairedRatio(x, baseRate), 2) : "n/a"}× |`,
   );
   return [
-    `**${title}** (${r.pageSize} entries, ${fmt(r.pageBytes)} bytes; ratio vs ${base})`,
+    `**${title}** (${r.pageSize} entries, ${fmt(r.pageBytes)} bytes; ratio = median over rounds of the same-round speed ratio vs ${base})`,
     "",
     "| path | entries/s | MB/s | ratio |",
     "| --- | ---: | ---: | ---: |",
@@ -114,6 +114,56 @@ async function withEmuCpu(pid: number | undefined, f: () => Promise<RunResult>):
   const r = await f();
   const after = cpuSeconds(pid);
   return before === undefined || after === undefined ? r : { ...r, emulatorCpuSeconds: after - before };
+}
+
+type HotResult = DecodeResult & { fallbacks: number };
+
+/** The issue's targets, each with the measured figure and whether it is met. */
+function targets(results: Record<string, unknown>): string[] {
+  const rows: string[] = [];
+  const mark = (ok: boolean) => (ok ? "met" : "**not met**");
+  const hot = (results.hotPath as HotResult[] | undefined)?.find((h) => h.pageSize === 1000);
+  if (hot) {
+    const base = hot.rates.find((r) => r.name === BASELINE);
+    for (const r of hot.rates.filter((x) => x.name.startsWith("ours") && !x.name.includes("csv"))) {
+      const ratio = base ? pairedRatio(r, base) : Number.NaN;
+      rows.push(`| decode + JSONL ≥ 2× baseline — ${r.name} | ${fmt(ratio, 2)}× | ${mark(ratio >= 2)} |`);
+    }
+  }
+  const dec = (results.decode as DecodeResult[] | undefined)?.find((d) => d.pageSize === 1000);
+  if (dec) {
+    const ours = dec.rates.find((r) => r.name.startsWith("ours"));
+    const pbjs = dec.rates.find((r) => r.name.startsWith("protobufjs"));
+    if (ours && pbjs) {
+      const ratio = pairedRatio(ours, pbjs);
+      rows.push(`| our decode ≥ 1.0× protobufjs decode-only | ${fmt(ratio, 2)}× | ${mark(ratio >= 1)} |`);
+    }
+  }
+  const e2e = results.endToEnd as Record<string, RunResult[]> | undefined;
+  for (const [k, need] of [
+    ["0ms", 2],
+    ["20ms", 5],
+  ] as const) {
+    const rs = e2e?.[k];
+    if (rs?.[0] && rs[1]) {
+      const ratio = rs[0].entriesPerSec / rs[1].entriesPerSec;
+      rows.push(
+        `| export ≥ ${need}× the naive official loop at ${k} | ${fmt(ratio, 2)}× | ${mark(ratio >= need)} |`,
+      );
+    }
+  }
+  const mem = results.memory as RunResult[] | undefined;
+  if (mem && mem.length > 0) {
+    const peak = Math.max(...mem.map((m) => m.maxRssMb));
+    const first = mem[0] as RunResult;
+    const last = mem[mem.length - 1] as RunResult;
+    rows.push(`| export peak RSS ≤ 150 MB | ${fmt(peak, 1)} MB | ${mark(peak <= 150)} |`);
+    rows.push(
+      `| peak RSS flat from ${fmt(first.entries)} to ${fmt(last.entries)} entries (≤ +10%) | ${fmt(first.maxRssMb, 1)} → ${fmt(last.maxRssMb, 1)} MB | ${mark(last.maxRssMb <= first.maxRssMb * 1.1)} |`,
+    );
+  }
+  if (rows.length === 0) return [];
+  return ["### Targets", "", "| target | measured | |", "| --- | ---: | --- |", ...rows, ""];
 }
 
 async function main(): Promise<void> {
@@ -210,6 +260,11 @@ async function main(): Promise<void> {
       "",
     );
   }
+
+  md.push(...targets(results));
+  try {
+    md.push(readFileSync(`${ROOT}bench/notes.md`, "utf8").trim(), "");
+  } catch {}
 
   const elapsed = (performance.now() - started) / 1000;
   results.elapsedSeconds = elapsed;
