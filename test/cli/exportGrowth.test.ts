@@ -45,7 +45,7 @@ describe("a log that grows during the export", () => {
         String(concurrency),
       ]);
       emu.resetFaults();
-      expect(r.code).toBe(0);
+      expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: expect.any(String) });
       expect(emu.size()).toBeGreaterThan(before);
       const lines = fileLines(out);
       expect(new Set(lines).size).toBe(lines.length);

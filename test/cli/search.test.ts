@@ -147,9 +147,11 @@ describe("errors: one line, documented exit code, no stack, no PAT", () => {
   ];
   it.each(usage)("usage error %# exits 2", async (...flags) => {
     const r = await runCli(["search", ...conn, ...flags]);
-    expect(r.code).toBe(2);
-    expect(r.stdout).toBe("");
-    expect(r.stderr).toMatch(/^clarifai-audit: error: [^\n]+\n$/);
+    expect({ code: r.code, stdout: r.stdout, stderr: r.stderr }).toEqual({
+      code: 2,
+      stdout: "",
+      stderr: expect.stringMatching(/^clarifai-audit: error: [^\n]+\n$/),
+    });
   });
   it("an unknown command and a missing PAT exit 2", async () => {
     const unknown = await runCli(["serch"]);
