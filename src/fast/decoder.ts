@@ -278,11 +278,10 @@ function rstr() {
   const a = rp, e = a + l;
   if (e > s.length) throw FB;
   rp = e;
-  const src = s;
-  for (let i = a; i < e; i++) {
-    if (src[i] > 127) return td.decode(src.subarray(a, e));
-  }
-  return src.latin1Slice(a, e);
+  // Valid UTF-8 decodes the same in every decoder; for invalid bytes (seen as U+FFFD) ts-proto's
+  // TextDecoder decides how many replacement characters there are.
+  const str = s.utf8Slice(a, e);
+  return str.indexOf("\ufffd") === -1 ? str : td.decode(s.subarray(a, e));
 }
 function rbytes() {
   const l = rv();

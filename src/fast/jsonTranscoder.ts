@@ -241,8 +241,11 @@ function genMessage(gen: Gen, desc: DescMessage): string {
       const msg = f.message as DescMessage;
       const tag = (f.number << 3) | 2;
       decl.push(`let ${a} = -1, ${b} = 0;`);
-      // ts-proto decodes a repeated singular message field as "last one wins"; so do we.
-      scan.push(`case ${tag}: { ${oneofCheck} const l = rv(); ${a} = rp; rp += l; ${b} = rp; break; }`);
+      // ts-proto decodes every occurrence of a singular message field (last one wins), so a
+      // malformed earlier one changes its result: a second occurrence goes to the reference path.
+      scan.push(
+        `case ${tag}: { if (${a} >= 0) throw FB; ${oneofCheck} const l = rv(); ${a} = rp; rp += l; ${b} = rp; break; }`,
+      );
       emit.push(`if (${a} >= 0) { wk(${key}); rp = ${a}; ${fnName(gen, msg)}(${b}); } else { ${absent} }`);
       return;
     }

@@ -1,3 +1,4 @@
+import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import fc from "fast-check";
 import { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
 import { MultiAuditLogEntryResponse } from "../../generated/proto/clarifai/api/service.js";
@@ -117,5 +118,20 @@ describe("generated decoder (src/fast/decoder.ts)", () => {
     expect(decodeSearchResponseFast(bytes)).toStrictEqual(MultiAuditLogEntryResponse.decode(bytes));
     expect(decoderStats.fast - before.fast).toBe(2);
     expect(decoderStats.fallback).toBe(before.fallback);
+  });
+
+  it("decodes strings with invalid UTF-8 exactly like ts-proto's TextDecoder", () => {
+    const bad = fc.uint8Array({ minLength: 0, maxLength: 12 }).map((b) => {
+      const w = new BinaryWriter();
+      w.tag(4, WireType.LengthDelimited).bytes(b); // description: raw bytes, often not UTF-8
+      w.tag(9, WireType.LengthDelimited).bytes(Uint8Array.from([0xef, 0xbb, 0xbf, ...b])); // leading BOM
+      return w.finish();
+    });
+    fc.assert(
+      fc.property(fc.array(bad, { maxLength: 3 }), (entries) => {
+        check(response(entries, true));
+      }),
+      { numRuns: runs(300) },
+    );
   });
 });
