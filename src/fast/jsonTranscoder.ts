@@ -619,7 +619,8 @@ function appendEntry(src: Buffer, start: number, end: number): void {
     compiled.rollback();
     transcodeStats.fallback++;
     const line = referenceEntryJson(src.subarray(start, end));
-    compiled.append(encoder.encode(line), /^[\x00-\x7f]*$/.test(line));
+    const bytes = encoder.encode(line);
+    compiled.append(bytes, bytes.length === line.length);
   }
 }
 

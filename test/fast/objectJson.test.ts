@@ -74,10 +74,8 @@ describe("ts-proto object → JSON printer (src/fast/objectJson.ts)", () => {
     fc.assert(
       fc.property(entries(2, true), odd, odd, odd, timestampArb, (e, a, b, c, t) => {
         const entry = structuredClone(e);
-        const u = (entry.user ??= AuditLogEntry.fromPartial({ user: {} }).user) as unknown as Record<
-          string,
-          unknown
-        >;
+        if (entry.user === undefined) entry.user = AuditLogEntry.fromPartial({ user: {} }).user;
+        const u = entry.user as unknown as Record<string, unknown>;
         u.teamsCount = a;
         u.starCount = b;
         entry.description = c as string;
