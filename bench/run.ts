@@ -152,7 +152,7 @@ function targets(results: Record<string, unknown>): string[] {
       );
     }
   }
-  const mem = results.memory as RunResult[] | undefined;
+  const mem = (results.memory as RunResult[] | undefined)?.filter((m) => m.name.startsWith("clarifai-audit"));
   if (mem && mem.length > 0) {
     const peak = Math.max(...mem.map((m) => m.maxRssMb));
     const first = mem[0] as RunResult;
@@ -226,6 +226,11 @@ async function main(): Promise<void> {
       mem.push(
         await withEmuCpu(emu.child.pid, () =>
           runOurExport(`clarifai-audit export, ${fmt(n)} entries`, emu, dir, tls.cert, n),
+        ),
+      );
+      mem.push(
+        await withEmuCpu(emu.child.pid, () =>
+          runNaiveOfficial(`naive official loop, ${fmt(n)} entries`, emu, dir, tls.cert, n),
         ),
       );
       await stopEmulator(emu);
