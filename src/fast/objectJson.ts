@@ -309,7 +309,6 @@ function wsj(v) {
   out[p++] = 34;
   op = p;
 }
-function two(v) { o[op++] = 48 + ((v / 10) | 0); o[op++] = 48 + (v % 10); }
 function ts(t) {
   if (t === null || typeof t !== "object") throw FB;
   const sec = t.seconds, nanos = t.nanos;
@@ -318,7 +317,9 @@ function ts(t) {
   if (ms < -62135596800000 || ms > 253402300799000 || nanos < 0 || nanos > 999999999) throw FB;
   const day = Math.floor(sec / 86400);
   ens(40);
-  o[op++] = 34;
+  const out = o;
+  let p = op;
+  out[p++] = 34;
   // Civil date from days since 1970-01-01 (H. Hinnant's algorithm; exact for years 1..9999).
   const z = day + 719468;
   const era = Math.floor(z / 146097);
@@ -329,21 +330,28 @@ function ts(t) {
   const dd = doy - Math.floor((153 * mp + 2) / 5) + 1;
   const mo = mp < 10 ? mp + 3 : mp - 9;
   const yy = yoe + era * 400 + (mo <= 2 ? 1 : 0);
-  two((yy / 100) | 0); two(yy % 100); o[op++] = 45; two(mo); o[op++] = 45; two(dd); o[op++] = 84;
+  const y1 = (yy / 100) | 0, y2 = yy - y1 * 100;
   let r = sec - day * 86400;
   const hh = (r / 3600) | 0; r -= hh * 3600;
-  const mm = (r / 60) | 0;
-  two(hh); o[op++] = 58; two(mm); o[op++] = 58; two(r - mm * 60);
+  const mm = (r / 60) | 0; r -= mm * 60;
+  out[p++] = 48 + ((y1 / 10) | 0); out[p++] = 48 + (y1 % 10);
+  out[p++] = 48 + ((y2 / 10) | 0); out[p++] = 48 + (y2 % 10); out[p++] = 45;
+  out[p++] = 48 + ((mo / 10) | 0); out[p++] = 48 + (mo % 10); out[p++] = 45;
+  out[p++] = 48 + ((dd / 10) | 0); out[p++] = 48 + (dd % 10); out[p++] = 84;
+  out[p++] = 48 + ((hh / 10) | 0); out[p++] = 48 + (hh % 10); out[p++] = 58;
+  out[p++] = 48 + ((mm / 10) | 0); out[p++] = 48 + (mm % 10); out[p++] = 58;
+  out[p++] = 48 + ((r / 10) | 0); out[p++] = 48 + (r % 10);
   if (nanos > 0) {
-    o[op++] = 46;
+    out[p++] = 46;
     let digits = 9, x = nanos;
     if (x % 1000000 === 0) { digits = 3; x = x / 1000000; }
     else if (x % 1000 === 0) { digits = 6; x = x / 1000; }
-    for (let p = op + digits - 1; p >= op; p--) { const q = (x / 10) | 0; o[p] = 48 + x - q * 10; x = q; }
-    op += digits;
+    for (let q = p + digits - 1; q >= p; q--) { const d = (x / 10) | 0; out[q] = 48 + x - d * 10; x = d; }
+    p += digits;
   }
-  o[op++] = 90;
-  o[op++] = 34;
+  out[p++] = 90;
+  out[p++] = 34;
+  op = p;
 }
 function wr_bool(v) { if (typeof v !== "boolean") throw FB; wb(v); }
 function wr_int32(v) { if (!isI32(v)) throw FB; wi(v); }
