@@ -14,6 +14,7 @@
  */
 import { isUtf8 } from "node:buffer";
 import type { DescField, DescMessage } from "@bufbuild/protobuf";
+import { BinaryReader } from "@bufbuild/protobuf/wire";
 import { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
 import { MultiAuditLogEntryResponse } from "../../generated/proto/clarifai/api/service.js";
 import { Status } from "../../generated/proto/clarifai/api/status/status.js";
@@ -286,6 +287,8 @@ function genMessage(gen: Gen, desc: DescMessage): string {
       ? ""
       : `switch (t >>> 3) { ${knownList.map((n) => `case ${n}:`).join(" ")} throw FB; }`;
   return `function ${fnName(gen, desc)}(end) {
+  // ts-proto refuses nesting 100 deep; far below that, leave such data to the reference.
+  if (++depth > 50) throw FB;
   ${decl.join("\n  ")}
   while (rp < end) {
     const tp = rp;
@@ -300,13 +303,14 @@ function genMessage(gen: Gen, desc: DescMessage): string {
   ${emit.join("\n  ")}
   if (op === st) { ens(2); o[op++] = 123; o[op++] = 125; } else { o[st] = 123; ens(1); o[op++] = 125; }
   rp = end;
+  depth--;
 }`;
 }
 
 /** Runtime helpers shared by every generated function (one closure: `o`, `op`, `s`, `rp`). */
 const RUNTIME = `
 const FB = FALLBACK;
-let s = EMPTY, rp = 0, o = Buffer.allocUnsafe(1 << 16), op = 0, na = false;
+let s = EMPTY, rp = 0, o = Buffer.allocUnsafe(1 << 16), op = 0, na = false, depth = 0;
 const f32 = new Float32Array(1), f32b = new Uint8Array(f32.buffer);
 const f64 = new Float64Array(1), f64b = new Uint8Array(f64.buffer);
 const HEX = "0123456789abcdef";
@@ -585,7 +589,7 @@ function compile(): Compiled {
 ${bodies.join("\n")}
 let op0 = 0, na0 = false;
 return {
-  entry(src, start, end) { s = src; rp = start; op0 = op; na0 = na; ${rootFn}(end); },
+  entry(src, start, end) { s = src; rp = start; op0 = op; na0 = na; depth = 0; ${rootFn}(end); },
   rollback() { op = op0; na = na0; },
   clear() { op = 0; na = false; },
   text() { return na ? o.utf8Slice(0, op) : o.latin1Slice(0, op); },
@@ -614,7 +618,7 @@ export function referenceEntryJson(bytes: Uint8Array): string {
   return JSON.stringify(auditLogEntryToJson(AuditLogEntry.decode(bytes)));
 }
 
-/** Counters of entries printed by the generated code and by the reference path (for the bench). */
+/** Entries printed by the generated code, and entries/replies printed by the reference path. */
 export const transcodeStats = { fast: 0, fallback: 0 };
 
 /** Appends one entry's JSON (no newline) to the shared output; returns nothing, throws as the reference does. */
@@ -652,22 +656,28 @@ export interface JsonlPage {
   jsonl: Buffer;
 }
 
-function readVarint(src: Buffer, pos: number): [number, number] {
+let varintEnd = 0;
+/** A varint of at most 5 bytes at `pos` (its end in `varintEnd`), or -1 when malformed/truncated. */
+function readVarint(src: Buffer, pos: number): number {
   let v = 0;
-  let shift = 0;
+  let m = 1;
   for (let i = 0; i < 5; i++) {
     const b = src[pos++];
-    if (b === undefined) throw new Error("truncated MultiAuditLogEntryResponse");
-    v += (b & 127) * 2 ** shift;
-    if (b < 128) return [v, pos];
-    shift += 7;
+    if (b === undefined) return -1;
+    v += (b & 127) * m;
+    if (b < 128) {
+      varintEnd = pos;
+      return v;
+    }
+    m *= 128;
   }
-  throw new Error("varint too long in MultiAuditLogEntryResponse");
+  return -1;
 }
 
 /**
  * Serialized `MultiAuditLogEntryResponse` (the gRPC reply bytes) → status + JSONL of its entries.
- * Each line is byte-identical to `entryToJsonLine` of the ts-proto-decoded entry.
+ * Each line is byte-identical to the reference printing of the entry ts-proto decodes from the
+ * reply; a reply with anything the generated code does not handle is decoded and printed that way.
  */
 export function searchResponseBytesToJsonl(bytes: Uint8Array): JsonlPage {
   const src = asBuffer(bytes);
@@ -677,32 +687,45 @@ export function searchResponseBytesToJsonl(bytes: Uint8Array): JsonlPage {
   let count = 0;
   let pos = 0;
   while (pos < end) {
-    const [tag, p1] = readVarint(src, pos);
-    pos = p1;
-    const wt = tag & 7;
-    if (wt === 2) {
-      const [len, p2] = readVarint(src, pos);
-      const s = p2;
-      const e = p2 + len;
-      if (e > end) throw new Error("truncated MultiAuditLogEntryResponse");
-      if (tag === 10) status = Status.decode(src.subarray(s, e));
-      else if (tag === 18) {
-        appendEntry(src, s, e);
-        compiled.append(NEWLINE, true);
-        count++;
+    const tag = readVarint(src, pos);
+    if (tag < 8 || (tag & 7) !== 2) return slowPage(bytes);
+    const len = readVarint(src, varintEnd);
+    if (len < 0) return slowPage(bytes);
+    const s = varintEnd;
+    const e = s + len;
+    if (e > end) return slowPage(bytes);
+    if (tag === 10) {
+      // Through a reader over the whole reply, as ts-proto does, so that malformed status bytes are
+      // caught by the position check.
+      const reader = new BinaryReader(src);
+      reader.pos = s;
+      try {
+        status = Status.decode(reader, len);
+      } catch {
+        return slowPage(bytes);
       }
-      pos = e;
-    } else {
-      // Unknown non-length-delimited field: let ts-proto's reader skip or reject it.
-      return slowPage(bytes);
+      if (reader.pos !== e) return slowPage(bytes);
+    } else if (tag === 18) {
+      try {
+        compiled.entry(src, s, e);
+      } catch (err) {
+        if (err !== FALLBACK) throw err;
+        return slowPage(bytes);
+      }
+      transcodeStats.fast++;
+      compiled.append(NEWLINE, true);
+      count++;
     }
+    pos = e;
   }
   return { status, count, jsonl: compiled.copy() };
 }
 
 const NEWLINE = new Uint8Array([10]);
 
+/** The reference path for a whole reply: ts-proto decode, then protoJson per entry. */
 function slowPage(bytes: Uint8Array): JsonlPage {
+  transcodeStats.fallback++;
   const r = MultiAuditLogEntryResponse.decode(bytes);
   const lines = r.entries.map((e) => `${JSON.stringify(auditLogEntryToJson(e))}\n`).join("");
   return { status: r.status, count: r.entries.length, jsonl: Buffer.from(lines, "utf8") };

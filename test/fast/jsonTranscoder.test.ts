@@ -121,4 +121,40 @@ describe("protobuf → JSON transcoder (src/fast/jsonTranscoder.ts)", () => {
       { numRuns: runs(100) },
     );
   });
+
+  it("transcodes truncated and corrupted replies exactly as ts-proto decode + reference would print them", () => {
+    const arbs = new WireArbitraries({ depth: 2, wild: false, sparse: 2 });
+    const page = (bytes: Uint8Array): Outcome =>
+      outcome(() => {
+        const p = searchResponseBytesToJsonl(bytes);
+        return JSON.stringify([p.status ?? null, p.count, p.jsonl.toString("utf8")]);
+      });
+    const referencePage = (bytes: Uint8Array): Outcome =>
+      outcome(() => {
+        const r = MultiAuditLogEntryResponse.decode(bytes);
+        const lines = r.entries.map((e) => `${JSON.stringify(auditLogEntryToJson(e))}\n`).join("");
+        return JSON.stringify([r.status ?? null, r.entries.length, lines]);
+      });
+    fc.assert(
+      fc.property(
+        fc.array(arbs.bytes(entryDesc), { minLength: 1, maxLength: 3 }),
+        fc.nat(),
+        fc.nat(255),
+        (entries, at, value) => {
+          const bytes = Buffer.from(
+            MultiAuditLogEntryResponse.encode({
+              status: Status.fromPartial({ code: 10000, description: "Ok", reqId: "r" }),
+              entries: entries.map((b) => AuditLogEntry.decode(b)),
+            }).finish(),
+          );
+          const cut = bytes.subarray(0, at % (bytes.length + 1));
+          expect(page(cut)).toEqual(referencePage(cut));
+          const bad = Buffer.from(bytes);
+          bad[at % bad.length] = value;
+          expect(page(bad)).toEqual(referencePage(bad));
+        },
+      ),
+      { numRuns: runs(300) },
+    );
+  });
 });
