@@ -203,16 +203,19 @@ function genMessage(gen: Gen, desc: DescMessage): string {
   }
   return `function ${name}(m) {
   if (m === null || typeof m !== "object") throw FB;
+  // bufbuild's decode in the reference stops at nesting 100; far below that, the reference decides.
+  if (++depth > 50) throw FB;
   const st = op;
   let v;
   ${lines.join("\n  ")}
   if (op === st) { ens(2); o[op++] = 123; o[op++] = 125; } else { o[st] = 123; ens(1); o[op++] = 125; }
+  depth--;
 }`;
 }
 
 const RUNTIME = `
 const FB = FALLBACK;
-let o = Buffer.allocUnsafe(1 << 16), op = 0, na = false;
+let o = Buffer.allocUnsafe(1 << 16), op = 0, na = false, depth = 0;
 function ens(n) {
   if (op + n > o.length) {
     const next = Buffer.allocUnsafe(Math.max(o.length * 2, op + n));
@@ -392,10 +395,10 @@ ${bodies.join("\n")}
 let op0 = 0, na0 = false;
 function text() { return na ? o.utf8Slice(0, op) : o.latin1Slice(0, op); }
 return {
-  one(entry) { op = 0; na = false; ${rootFn}(entry); return text(); },
+  one(entry) { op = 0; na = false; depth = 0; ${rootFn}(entry); return text(); },
   begin() { op = 0; na = false; },
   add(entry) {
-    op0 = op; na0 = na;
+    op0 = op; na0 = na; depth = 0;
     try { ${rootFn}(entry); ens(1); o[op++] = 10; } catch (e) { op = op0; na = na0; throw e; }
   },
   addText(line) { const n = Buffer.byteLength(line); ens(n + 1); op += o.utf8Write(line, op); o[op++] = 10; if (n !== line.length) na = true; },
