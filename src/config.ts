@@ -48,6 +48,9 @@ export const DEFAULT_TIMEOUT_MS = 60_000;
 export const DEFAULT_CHANNEL_OPTIONS: ChannelOptions = {
   "grpc.max_receive_message_length": 64 * 1024 * 1024,
   "grpc.max_send_message_length": 16 * 1024 * 1024,
+  // A 1000-entry page is ~0.4-6 MB; an 8 MiB HTTP/2 window lets a page stream without waiting on
+  // window updates (bench: exports 5-8% faster, bench/notes.md).
+  "grpc-node.flow_control_window": 8 * 1024 * 1024,
 };
 
 /** A fully resolved configuration (what a client actually uses). */
