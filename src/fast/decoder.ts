@@ -14,7 +14,8 @@ import { BinaryReader } from "@bufbuild/protobuf/wire";
 import type { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
 import { MultiAuditLogEntryResponse } from "../../generated/proto/clarifai/api/service.js";
 import { Status } from "../../generated/proto/clarifai/api/status/status.js";
-import { fastMessageDesc, messageClosure } from "./descriptors.js";
+import { fastMessageDesc, messageClosure, tsProtoName } from "./descriptors.js";
+import { WIRE_READERS } from "./wire.js";
 
 const WRAPPERS: Record<string, string> = {
   "google.protobuf.BoolValue": "rbool()",
@@ -70,19 +71,6 @@ function scalarDefault(scalar: number): string {
     default:
       return "0";
   }
-}
-
-/** ts-proto's property name for a proto field (its snakeToCamel). */
-function tsProtoName(name: string): string {
-  if (!name.includes("_")) return name;
-  const hasLower = /[a-z]/.test(name);
-  return name
-    .split("_")
-    .map((w, i) => {
-      const word = hasLower ? w : w.toLowerCase();
-      return i === 0 ? word : word.charAt(0).toUpperCase() + word.slice(1);
-    })
-    .join("");
 }
 
 interface Gen {
@@ -203,64 +191,7 @@ let s = EMPTY, u8 = EMPTY, rp = 0, depth = 0;
 const f32 = new Float32Array(1), f32b = new Uint8Array(f32.buffer);
 const f64 = new Float64Array(1), f64b = new Uint8Array(f64.buffer);
 const td = new TextDecoder("utf-8", { ignoreBOM: true });
-function rv() {
-  const src = s;
-  let p = rp;
-  let b = src[p++];
-  if (b < 128) { rp = p; return b; }
-  let r = b & 127;
-  b = src[p++]; r |= (b & 127) << 7; if (b < 128) { rp = p; return r; }
-  b = src[p++]; r |= (b & 127) << 14; if (b < 128) { rp = p; return r; }
-  b = src[p++]; r |= (b & 127) << 21; if (b < 128) { rp = p; return r; }
-  b = src[p++]; r = (r | ((b & 15) << 28)) >>> 0; if (b < 128) { rp = p; return r; }
-  for (let i = 0; i < 5; i++) { b = src[p++]; if (b < 128) { rp = p; return r; } }
-  throw FB;
-}
-function rbool() {
-  let nz = false;
-  for (let i = 0; i < 10; i++) {
-    const b = s[rp++];
-    if ((b & 127) !== 0 && (i < 9 || (b & 1) !== 0)) nz = true;
-    if (b < 128) return nz;
-  }
-  throw FB;
-}
-function sv() {
-  for (let i = 0; i < 10; i++) { if (s[rp++] < 128) return; }
-  throw FB;
-}
-function sk(t) {
-  if (t < 8) throw FB;
-  switch (t & 7) {
-    case 0: sv(); return;
-    case 1: rp += 8; return;
-    case 2: { const l = rv(); rp += l; return; }
-    case 5: rp += 4; return;
-    default: throw FB;
-  }
-}
-function r64(signed) {
-  let b = s[rp++];
-  if (b < 128) return b;
-  let lo = b & 127;
-  b = s[rp++]; lo |= (b & 127) << 7; if (b < 128) return lo;
-  b = s[rp++]; lo |= (b & 127) << 14; if (b < 128) return lo;
-  b = s[rp++]; lo |= (b & 127) << 21; if (b < 128) return lo;
-  let hi = 0, m = 1, i = 4;
-  for (; i < 10; i++) {
-    b = s[rp++];
-    hi += (b & 127) * m;
-    m *= 128;
-    if (b < 128) break;
-  }
-  if (i === 10 || (i === 9 && b > 1)) throw FB;
-  const v = hi * 268435456 + lo;
-  if (v <= 9007199254740991) return v;
-  if (!signed || hi < 34359738368) throw FB;
-  const mag = (68719476736 - hi) * 268435456 - lo;
-  if (mag > 9007199254740991) throw FB;
-  return -mag;
-}
+${WIRE_READERS}
 function rf() {
   if (rp + 4 > s.length) throw FB;
   f32b[0] = s[rp]; f32b[1] = s[rp + 1]; f32b[2] = s[rp + 2]; f32b[3] = s[rp + 3];

@@ -51,3 +51,16 @@ export function messageClosure(root: DescMessage): DescMessage[] {
   visit(root);
   return [...seen.values()];
 }
+
+/** ts-proto's property name for a proto field (its snakeToCamel). */
+export function tsProtoName(name: string): string {
+  if (!name.includes("_")) return name;
+  const hasLower = /[a-z]/.test(name);
+  return name
+    .split("_")
+    .map((w, i) => {
+      const word = hasLower ? w : w.toLowerCase();
+      return i === 0 ? word : word.charAt(0).toUpperCase() + word.slice(1);
+    })
+    .join("");
+}

@@ -18,20 +18,7 @@ import * as resources from "../../generated/proto/clarifai/api/resources.js";
 import * as status from "../../generated/proto/clarifai/api/status/status.js";
 import * as matrix from "../../generated/proto/clarifai/api/utils/matrix.js";
 import { auditLogEntryToJson } from "../protoJson.js";
-import { emptyPrint, fastMessageDesc, messageClosure } from "./descriptors.js";
-
-/** ts-proto's property name for a proto field (its snakeToCamel). */
-function tsProtoName(name: string): string {
-  if (!name.includes("_")) return name;
-  const hasLower = /[a-z]/.test(name);
-  return name
-    .split("_")
-    .map((w, i) => {
-      const word = hasLower ? w : w.toLowerCase();
-      return i === 0 ? word : word.charAt(0).toUpperCase() + word.slice(1);
-    })
-    .join("");
-}
+import { emptyPrint, fastMessageDesc, messageClosure, tsProtoName } from "./descriptors.js";
 
 /** Field names ts-proto's `createBase…` gives a message, or undefined when we cannot tell. */
 const TS_PROTO_MODULES: Readonly<Record<string, unknown>> = {
