@@ -20,6 +20,7 @@ import { MultiAuditLogEntryResponse } from "../../generated/proto/clarifai/api/s
 import { Status } from "../../generated/proto/clarifai/api/status/status.js";
 import { auditLogEntryToJson } from "../protoJson.js";
 import { emptyPrint, fastMessageDesc, messageClosure } from "./descriptors.js";
+import { escapeAsciiSource, JSON_WRITERS, keyIndex, TIMESTAMP_JSON } from "./jsonWriters.js";
 import { WIRE_READERS } from "./wire.js";
 
 /** Scalar type numbers (google.protobuf.FieldDescriptorProto.Type). */
@@ -74,29 +75,12 @@ function wireTypeOf(scalar: number): number | undefined {
   }
 }
 
-/** JS expression that reads one value of `scalar` at `rp` and writes its JSON; `v` is scratch. */
+/** JS statement that reads one value of `scalar` at `rp` and writes its JSON. */
 function scalarWrite(scalar: number): string {
-  switch (scalar) {
-    case T.INT32:
-      return "wi(rv() | 0);";
-    case T.UINT32:
-      return "wi(rv());";
-    case T.INT64:
-      return "wq(r64(true));";
-    case T.UINT64:
-      return "wq(r64(false));";
-    case T.BOOL:
-      return "wb(rbool());";
-    case T.DOUBLE:
-      return "wn(rd());";
-    case T.FLOAT:
-      return "wn(rf());";
-    default:
-      throw new Error(`unsupported scalar ${scalar}`);
-  }
+  return valueWriteOf(scalar, scalarRead(scalar));
 }
 
-/** Expression true when the implicit-presence scalar value just read into `v` is its zero value. */
+/** JS expression that reads one value of `scalar` (a kind `wireTypeOf` accepts, not string/bytes) at `rp`. */
 function scalarRead(scalar: number): string {
   switch (scalar) {
     case T.INT32:
@@ -138,11 +122,6 @@ interface Gen {
   keys: Uint8Array[];
 }
 
-function keyIndex(gen: Gen, text: string): number {
-  gen.keys.push(new Uint8Array(Buffer.from(text, "utf8")));
-  return gen.keys.length - 1;
-}
-
 function fnName(gen: Gen, desc: DescMessage): string {
   const wrapper = WRAPPERS[desc.typeName];
   if (wrapper !== undefined) return `w_${wrapper}`;
@@ -161,6 +140,24 @@ function fnName(gen: Gen, desc: DescMessage): string {
     gen.names.set(desc.typeName, name);
   }
   return name;
+}
+
+/** Scan case for a field the generated code never reads (any wire type): the reference path prints it. */
+function refuseField(num: number): string {
+  return `case ${(num << 3) | 2}: case ${(num << 3) | 0}: case ${(num << 3) | 1}: case ${(num << 3) | 5}: throw FB;`;
+}
+
+/** Scan case for a length-delimited occurrence of list `tag`: notes where the list's occurrences start (a) and end (b). */
+function listScanLen(tag: number, a: string, b: string): string {
+  return `case ${tag}: { if (${a} < 0) ${a} = tp; const l = rv(); rp += l; ${b} = rp; break; }`;
+}
+
+/**
+ * Emit code for a list whose occurrences lie in [a, b): a JSON array of what `match` (an
+ * `if (t === …) { … }` chain over the tag `t`, writing ",item") prints, or the absent form when empty.
+ */
+function listEmit(a: string, b: string, key: number, absent: string, match: string): string {
+  return `if (${a} >= 0) { const k0 = op; wk(${key}); const st = op; rp = ${a}; while (rp < ${b}) { const t = rv(); ${match} else sk(t); } if (op === st) { op = k0; ${absent} } else { o[st] = 91; ens(1); o[op++] = 93; } } else { ${absent} }`;
 }
 
 /** Source of the transcoder function for one (non-WKT) message type. */
@@ -202,18 +199,22 @@ function genMessage(gen: Gen, desc: DescMessage): string {
       if (f.listKind === "message") {
         const msg = f.message as DescMessage;
         const tag = (f.number << 3) | 2;
-        scan.push(`case ${tag}: { if (${a} < 0) ${a} = tp; const l = rv(); rp += l; ${b} = rp; break; }`);
+        scan.push(listScanLen(tag, a, b));
         emit.push(
-          `if (${a} >= 0) { const k0 = op; wk(${key}); const st = op; rp = ${a}; while (rp < ${b}) { const t = rv(); if (t === ${tag}) { const l = rv(); ens(1); o[op++] = 44; ${fnName(gen, msg)}(rp + l); } else sk(t); } if (op === st) { op = k0; ${absent} } else { o[st] = 91; ens(1); o[op++] = 93; } } else { ${absent} }`,
+          listEmit(
+            a,
+            b,
+            key,
+            absent,
+            `if (t === ${tag}) { const l = rv(); ens(1); o[op++] = 44; ${fnName(gen, msg)}(rp + l); }`,
+          ),
         );
         return;
       }
       const scalar = f.listKind === "enum" ? T.INT32 : (f.scalar as number);
       const wt = wireTypeOf(scalar);
       if (wt === undefined) {
-        scan.push(
-          `case ${(f.number << 3) | 2}: case ${(f.number << 3) | 0}: case ${(f.number << 3) | 1}: case ${(f.number << 3) | 5}: throw FB;`,
-        );
+        scan.push(refuseField(f.number));
         emit.push(absent);
         return;
       }
@@ -221,9 +222,9 @@ function genMessage(gen: Gen, desc: DescMessage): string {
       if (wt === 2) {
         // repeated string / bytes
         const write = scalar === T.STRING ? "ws(rp, rp + l); rp += l;" : "w64(rp, rp + l); rp += l;";
-        scan.push(`case ${tag}: { if (${a} < 0) ${a} = tp; const l = rv(); rp += l; ${b} = rp; break; }`);
+        scan.push(listScanLen(tag, a, b));
         emit.push(
-          `if (${a} >= 0) { const k0 = op; wk(${key}); const st = op; rp = ${a}; while (rp < ${b}) { const t = rv(); if (t === ${tag}) { const l = rv(); ens(1); o[op++] = 44; ${write} } else sk(t); } if (op === st) { op = k0; ${absent} } else { o[st] = 91; ens(1); o[op++] = 93; } } else { ${absent} }`,
+          listEmit(a, b, key, absent, `if (t === ${tag}) { const l = rv(); ens(1); o[op++] = 44; ${write} }`),
         );
         return;
       }
@@ -231,11 +232,17 @@ function genMessage(gen: Gen, desc: DescMessage): string {
       const skipOne = wt === 0 ? "sv();" : wt === 1 ? "rp += 8;" : "rp += 4;";
       scan.push(
         `case ${tag}: { if (${a} < 0) ${a} = tp; ${skipOne} ${b} = rp; break; }`,
-        `case ${packed}: { if (${a} < 0) ${a} = tp; const l = rv(); rp += l; ${b} = rp; break; }`,
+        listScanLen(packed, a, b),
       );
       const one = `ens(40); o[op++] = 44; ${scalarWrite(scalar)}`;
       emit.push(
-        `if (${a} >= 0) { const k0 = op; wk(${key}); const st = op; rp = ${a}; while (rp < ${b}) { const t = rv(); if (t === ${tag}) { ${one} } else if (t === ${packed}) { const e = rv() + rp; while (rp < e) { ${one} } if (rp !== e) throw FB; } else sk(t); } if (op === st) { op = k0; ${absent} } else { o[st] = 91; ens(1); o[op++] = 93; } } else { ${absent} }`,
+        listEmit(
+          a,
+          b,
+          key,
+          absent,
+          `if (t === ${tag}) { ${one} } else if (t === ${packed}) { const e = rv() + rp; while (rp < e) { ${one} } if (rp !== e) throw FB; }`,
+        ),
       );
       return;
     }
@@ -254,9 +261,7 @@ function genMessage(gen: Gen, desc: DescMessage): string {
     const scalar = f.fieldKind === "enum" ? T.INT32 : (f.scalar as number);
     const wt = wireTypeOf(scalar);
     if (wt === undefined) {
-      scan.push(
-        `case ${(f.number << 3) | 2}: case ${(f.number << 3) | 0}: case ${(f.number << 3) | 1}: case ${(f.number << 3) | 5}: throw FB;`,
-      );
+      scan.push(refuseField(f.number));
       emit.push(absent);
       return;
     }
@@ -314,14 +319,7 @@ const FB = FALLBACK;
 let s = EMPTY, rp = 0, o = Buffer.allocUnsafe(1 << 16), op = 0, na = false, depth = 0;
 const f32 = new Float32Array(1), f32b = new Uint8Array(f32.buffer);
 const f64 = new Float64Array(1), f64b = new Uint8Array(f64.buffer);
-const HEX = "0123456789abcdef";
-function ens(n) {
-  if (op + n > o.length) {
-    const next = Buffer.allocUnsafe(Math.max(o.length * 2, op + n));
-    o.copy(next, 0, 0, op);
-    o = next;
-  }
-}
+${JSON_WRITERS}
 ${WIRE_READERS}
 function rf() {
   f32b[0] = s[rp]; f32b[1] = s[rp + 1]; f32b[2] = s[rp + 2]; f32b[3] = s[rp + 3];
@@ -332,15 +330,6 @@ function rd() {
   for (let i = 0; i < 8; i++) f64b[i] = s[rp + i];
   rp += 8;
   return f64[0];
-}
-function wk(i) {
-  const k = K[i];
-  const n = k.length;
-  ens(n);
-  const out = o;
-  let p = op;
-  for (let j = 0; j < n; j++) out[p++] = k[j];
-  op = p;
 }
 function wa(str) {
   const n = str.length;
@@ -361,13 +350,6 @@ function wb(v) {
   if (v) { o[op++] = 116; o[op++] = 114; o[op++] = 117; o[op++] = 101; }
   else { o[op++] = 102; o[op++] = 97; o[op++] = 108; o[op++] = 115; o[op++] = 101; }
 }
-function wn(v) {
-  if (Number.isInteger(v) && v <= 4294967295 && v >= -4294967295) { wi(v === 0 ? 0 : v); return; }
-  if (v !== v) { wa('"NaN"'); return; }
-  if (v === Infinity) { wa('"Infinity"'); return; }
-  if (v === -Infinity) { wa('"-Infinity"'); return; }
-  wa(String(v));
-}
 function ws(a, b) {
   ens((b - a) * 6 + 2);
   const out = o, src = s;
@@ -377,19 +359,7 @@ function ws(a, b) {
   for (let i = a; i < b; i++) {
     const x = src[i];
     if (x >= 32 && x !== 34 && x !== 92) { out[p++] = x; hi |= x; continue; }
-    out[p++] = 92;
-    switch (x) {
-      case 34: out[p++] = 34; break;
-      case 92: out[p++] = 92; break;
-      case 8: out[p++] = 98; break;
-      case 12: out[p++] = 102; break;
-      case 10: out[p++] = 110; break;
-      case 13: out[p++] = 114; break;
-      case 9: out[p++] = 116; break;
-      default:
-        out[p++] = 117; out[p++] = 48; out[p++] = 48;
-        out[p++] = HEX.charCodeAt(x >> 4); out[p++] = HEX.charCodeAt(x & 15);
-    }
+    ${escapeAsciiSource("x")}
   }
   out[p++] = 34;
   op = p;
@@ -406,7 +376,6 @@ function w64(a, b) {
   op += o.latin1Write(t, op);
   o[op++] = 34;
 }
-function fb() { throw FB; }
 function tsw(end) {
   let sec = 0, nanos = 0;
   while (rp < end) {
@@ -417,45 +386,7 @@ function tsw(end) {
     else sk(t);
   }
   if (rp !== end) throw FB;
-  const ms = sec * 1000;
-  if (ms < -62135596800000 || ms > 253402300799000 || nanos < 0 || nanos > 999999999) throw FB;
-  const day = Math.floor(sec / 86400);
-  ens(40);
-  const out = o;
-  let p = op;
-  out[p++] = 34;
-  // Civil date from days since 1970-01-01 (H. Hinnant's algorithm; exact for years 1..9999).
-  const z = day + 719468;
-  const era = Math.floor(z / 146097);
-  const doe = z - era * 146097;
-  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365);
-  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
-  const mp = Math.floor((5 * doy + 2) / 153);
-  const dd = doy - Math.floor((153 * mp + 2) / 5) + 1;
-  const mo = mp < 10 ? mp + 3 : mp - 9;
-  const yy = yoe + era * 400 + (mo <= 2 ? 1 : 0);
-  const y1 = (yy / 100) | 0, y2 = yy - y1 * 100;
-  let r = sec - day * 86400;
-  const hh = (r / 3600) | 0; r -= hh * 3600;
-  const mm = (r / 60) | 0; r -= mm * 60;
-  out[p++] = 48 + ((y1 / 10) | 0); out[p++] = 48 + (y1 % 10);
-  out[p++] = 48 + ((y2 / 10) | 0); out[p++] = 48 + (y2 % 10); out[p++] = 45;
-  out[p++] = 48 + ((mo / 10) | 0); out[p++] = 48 + (mo % 10); out[p++] = 45;
-  out[p++] = 48 + ((dd / 10) | 0); out[p++] = 48 + (dd % 10); out[p++] = 84;
-  out[p++] = 48 + ((hh / 10) | 0); out[p++] = 48 + (hh % 10); out[p++] = 58;
-  out[p++] = 48 + ((mm / 10) | 0); out[p++] = 48 + (mm % 10); out[p++] = 58;
-  out[p++] = 48 + ((r / 10) | 0); out[p++] = 48 + (r % 10);
-  if (nanos > 0) {
-    out[p++] = 46;
-    let digits = 9, x = nanos;
-    if (x % 1000000 === 0) { digits = 3; x = x / 1000000; }
-    else if (x % 1000 === 0) { digits = 6; x = x / 1000; }
-    for (let q = p + digits - 1; q >= p; q--) { const d = (x / 10) | 0; out[q] = 48 + x - d * 10; x = d; }
-    p += digits;
-  }
-  out[p++] = 90;
-  out[p++] = 34;
-  op = p;
+${TIMESTAMP_JSON}
   rp = end;
 }
 function wrapper(end, kind) {

@@ -19,6 +19,7 @@ import * as status from "../../generated/proto/clarifai/api/status/status.js";
 import * as matrix from "../../generated/proto/clarifai/api/utils/matrix.js";
 import { auditLogEntryToJson } from "../protoJson.js";
 import { emptyPrint, fastMessageDesc, messageClosure, tsProtoName } from "./descriptors.js";
+import { escapeAsciiSource, JSON_WRITERS, keyIndex, TIMESTAMP_JSON } from "./jsonWriters.js";
 
 /** Field names ts-proto's `createBase…` gives a message, or undefined when we cannot tell. */
 const TS_PROTO_MODULES: Readonly<Record<string, unknown>> = {
@@ -96,11 +97,6 @@ function scalarAbsent(scalar: number, v: string): string {
 interface Gen {
   names: Map<string, string>;
   keys: Uint8Array[];
-}
-
-function keyIndex(gen: Gen, text: string): number {
-  gen.keys.push(new Uint8Array(Buffer.from(text, "utf8")));
-  return gen.keys.length - 1;
 }
 
 function fnName(gen: Gen, desc: DescMessage): string {
@@ -203,27 +199,10 @@ function genMessage(gen: Gen, desc: DescMessage): string {
 const RUNTIME = `
 const FB = FALLBACK;
 let o = Buffer.allocUnsafe(1 << 16), op = 0, na = false, depth = 0;
-function ens(n) {
-  if (op + n > o.length) {
-    const next = Buffer.allocUnsafe(Math.max(o.length * 2, op + n));
-    o.copy(next, 0, 0, op);
-    o = next;
-  }
-}
+${JSON_WRITERS}
 function isI32(v) { return typeof v === "number" && (v | 0) === v; }
 function isU32(v) { return typeof v === "number" && v >>> 0 === v; }
 function isEmptyObj(x) { for (const k in x) if (Object.hasOwn(x, k)) return false; return true; }
-function fb() { throw FB; }
-const HEX = "0123456789abcdef";
-function wk(i) {
-  const k = K[i];
-  const n = k.length;
-  ens(n);
-  const out = o;
-  let p = op;
-  for (let j = 0; j < n; j++) out[p++] = k[j];
-  op = p;
-}
 function wa(str) {
   const n = str.length;
   ens(n);
@@ -248,13 +227,6 @@ function wb(v) {
   if (v) { o[op++] = 116; o[op++] = 114; o[op++] = 117; o[op++] = 101; }
   else { o[op++] = 102; o[op++] = 97; o[op++] = 108; o[op++] = 115; o[op++] = 101; }
 }
-function wn(v) {
-  if (Number.isInteger(v) && v <= 4294967295 && v >= -4294967295) { wi(v === 0 ? 0 : v); return; }
-  if (v !== v) { wa('"NaN"'); return; }
-  if (v === Infinity) { wa('"Infinity"'); return; }
-  if (v === -Infinity) { wa('"-Infinity"'); return; }
-  wa(String(v));
-}
 function w64(v) { wa('"' + Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString("base64") + '"'); }
 /** A JS string as a JSON string in UTF-8; lone surrogates (which ts-proto's encode would turn into U+FFFD) give up. */
 function wsj(v) {
@@ -268,19 +240,7 @@ function wsj(v) {
     const c = v.charCodeAt(i);
     if (c < 128) {
       if (c >= 32 && c !== 34 && c !== 92) { out[p++] = c; continue; }
-      out[p++] = 92;
-      switch (c) {
-        case 34: out[p++] = 34; break;
-        case 92: out[p++] = 92; break;
-        case 8: out[p++] = 98; break;
-        case 12: out[p++] = 102; break;
-        case 10: out[p++] = 110; break;
-        case 13: out[p++] = 114; break;
-        case 9: out[p++] = 116; break;
-        default:
-          out[p++] = 117; out[p++] = 48; out[p++] = 48;
-          out[p++] = HEX.charCodeAt(c >> 4); out[p++] = HEX.charCodeAt(c & 15);
-      }
+      ${escapeAsciiSource("c")}
       continue;
     }
     na = true;
@@ -303,45 +263,7 @@ function ts(t) {
   if (t === null || typeof t !== "object") throw FB;
   const sec = t.seconds, nanos = t.nanos;
   if (!Number.isSafeInteger(sec) || !isI32(nanos)) throw FB;
-  const ms = sec * 1000;
-  if (ms < -62135596800000 || ms > 253402300799000 || nanos < 0 || nanos > 999999999) throw FB;
-  const day = Math.floor(sec / 86400);
-  ens(40);
-  const out = o;
-  let p = op;
-  out[p++] = 34;
-  // Civil date from days since 1970-01-01 (H. Hinnant's algorithm; exact for years 1..9999).
-  const z = day + 719468;
-  const era = Math.floor(z / 146097);
-  const doe = z - era * 146097;
-  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365);
-  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
-  const mp = Math.floor((5 * doy + 2) / 153);
-  const dd = doy - Math.floor((153 * mp + 2) / 5) + 1;
-  const mo = mp < 10 ? mp + 3 : mp - 9;
-  const yy = yoe + era * 400 + (mo <= 2 ? 1 : 0);
-  const y1 = (yy / 100) | 0, y2 = yy - y1 * 100;
-  let r = sec - day * 86400;
-  const hh = (r / 3600) | 0; r -= hh * 3600;
-  const mm = (r / 60) | 0; r -= mm * 60;
-  out[p++] = 48 + ((y1 / 10) | 0); out[p++] = 48 + (y1 % 10);
-  out[p++] = 48 + ((y2 / 10) | 0); out[p++] = 48 + (y2 % 10); out[p++] = 45;
-  out[p++] = 48 + ((mo / 10) | 0); out[p++] = 48 + (mo % 10); out[p++] = 45;
-  out[p++] = 48 + ((dd / 10) | 0); out[p++] = 48 + (dd % 10); out[p++] = 84;
-  out[p++] = 48 + ((hh / 10) | 0); out[p++] = 48 + (hh % 10); out[p++] = 58;
-  out[p++] = 48 + ((mm / 10) | 0); out[p++] = 48 + (mm % 10); out[p++] = 58;
-  out[p++] = 48 + ((r / 10) | 0); out[p++] = 48 + (r % 10);
-  if (nanos > 0) {
-    out[p++] = 46;
-    let digits = 9, x = nanos;
-    if (x % 1000000 === 0) { digits = 3; x = x / 1000000; }
-    else if (x % 1000 === 0) { digits = 6; x = x / 1000; }
-    for (let q = p + digits - 1; q >= p; q--) { const d = (x / 10) | 0; out[q] = 48 + x - d * 10; x = d; }
-    p += digits;
-  }
-  out[p++] = 90;
-  out[p++] = 34;
-  op = p;
+${TIMESTAMP_JSON}
 }
 function wr_bool(v) { if (typeof v !== "boolean") throw FB; wb(v); }
 function wr_int32(v) { if (!isI32(v)) throw FB; wi(v); }
