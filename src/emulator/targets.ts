@@ -3,24 +3,11 @@
  * store and the query matcher both reduce a target to (kind, id, app id, user id, parent id).
  */
 import type { AuditLogTarget } from "../../generated/proto/clarifai/api/resources.js";
+import { TARGET_KINDS, type TargetKind } from "../targets.js";
 
-export const TARGET_KINDS = [
-  "user",
-  "role",
-  "team",
-  "app",
-  "module",
-  "moduleVersion",
-  "workflow",
-  "workflowVersion",
-  "model",
-  "modelVersion",
-  "computeCluster",
-  "nodepool",
-  "deployment",
-] as const;
-
-export type TargetKind = (typeof TARGET_KINDS)[number];
+// One table of kinds (in the oneof's order) for the client and the emulator; re-exported so the
+// emulator's modules keep importing it from here.
+export { TARGET_KINDS, type TargetKind };
 
 /** snake_case names, as the proto and the REST JSON spell them. */
 export const TARGET_KIND_JSON_NAMES: Readonly<Record<TargetKind, string>> = {
