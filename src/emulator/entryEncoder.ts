@@ -6,6 +6,7 @@
  */
 import { Timestamp } from "../../generated/google/protobuf/timestamp.js";
 import { type AuditLogEntry, AuditLogTarget, User } from "../../generated/proto/clarifai/api/resources.js";
+import { varintSize } from "./varint.js";
 
 const userBytes = new WeakMap<User, Uint8Array>();
 const targetBytes = new WeakMap<AuditLogTarget, Uint8Array>();
@@ -103,15 +104,6 @@ class Out {
 }
 
 const out = new Out();
-
-function varintSize(n: number): number {
-  let size = 1;
-  while (n >= 0x80) {
-    n = Math.floor(n / 128);
-    size++;
-  }
-  return size;
-}
 
 /** AuditLogEntry.encode(e).finish(), faster when users and targets are shared objects. */
 export function encodeEntry(e: AuditLogEntry): Uint8Array {

@@ -6,20 +6,12 @@
  */
 import { V2Service } from "../../generated/proto/clarifai/api/service.js";
 import { Status } from "../../generated/proto/clarifai/api/status/status.js";
+import { varintSize } from "./varint.js";
 
 /** A reply ready to serialize: the status and the encoded entries, in reply order. */
 export interface PreparedResponse {
   status: Status;
   entries: Uint8Array[];
-}
-
-function varintSize(n: number): number {
-  let size = 1;
-  while (n >= 0x80) {
-    n = Math.floor(n / 128);
-    size++;
-  }
-  return size;
 }
 
 function writeVarint(buf: Buffer, pos: number, n: number): number {
