@@ -14,6 +14,7 @@ import { decodeSearchResponse, encodeSearchRequest } from "./codec.js";
 import { type AuditLogClientOptions, type ResolvedConfig, resolveConfig } from "./config.js";
 import { type AuditEntry, toAuditEntry } from "./entry.js";
 import { CanceledError, errorFromGrpc, errorFromStatus, ServerError, ValidationError } from "./errors.js";
+import { type RawEntry, type RawReply, splitSearchReply } from "./fast/replyBytes.js";
 import { pinOpenRange } from "./pagination.js";
 import {
   type AuditLogSearchQuery,
@@ -47,6 +48,14 @@ export interface AuditLogPage {
   perPage: number;
   /** Attempts this page took (1 = no retry). */
   attempts: number;
+}
+
+/**
+ * One page of results with its entries left serialized (see {@link AuditLogClient.searchRaw}): each
+ * entry's timestamp and its `AuditLogEntry` bytes.
+ */
+export interface RawAuditLogPage extends Omit<AuditLogPage, "entries"> {
+  entries: RawEntry[];
 }
 
 const CALL_OPTION_KEYS: ReadonlySet<string> = new Set(["signal", "timeoutMs", "metadata"]);
@@ -110,6 +119,27 @@ export class AuditLogClient {
   async search(query: AuditLogSearchQuery = {}, options: CallOptions = {}): Promise<AuditLogPage> {
     const validated = validateQuery(query);
     return this.#execute(validated, options);
+  }
+
+  /**
+   * {@link search} without decoding the entries: same validation, auth, deadline, retries and errors,
+   * but each entry comes back as its timestamp and serialized bytes (for transcoding them as bytes,
+   * e.g. with `auditLogEntriesBytesToJsonl`).
+   */
+  async searchRaw(query: AuditLogSearchQuery = {}, options: CallOptions = {}): Promise<RawAuditLogPage> {
+    const v = validateQuery(query);
+    const { value, attempts } = await this.#call(
+      requestFromValidated(v, this.#config.userId),
+      options,
+      splitSearchReply,
+    );
+    return {
+      entries: value.entries,
+      reqId: value.status?.reqId ?? "",
+      page: v.page,
+      perPage: v.perPage,
+      attempts,
+    };
   }
 
   /**
@@ -194,6 +224,21 @@ export class AuditLogClient {
     perPage: number,
     options: CallOptions,
   ): Promise<AuditLogPage> {
+    const { value, attempts } = await this.#call(request, options, decodeSearchResponse);
+    return {
+      entries: value.entries.map(toAuditEntry),
+      reqId: value.status?.reqId ?? "",
+      page,
+      perPage,
+      attempts,
+    };
+  }
+
+  async #call<R extends MultiAuditLogEntryResponse | RawReply>(
+    request: PostAuditLogSearchesRequest,
+    options: CallOptions,
+    deserialize: (bytes: Buffer) => R,
+  ): Promise<{ value: R; attempts: number }> {
     if (this.#closed) throw new ValidationError("client", "closed", "an open client", "the client is closed");
     this.#checkCallOptions(options);
     const timeoutMs = options.timeoutMs ?? this.#config.timeoutMs;
@@ -209,21 +254,11 @@ export class AuditLogClient {
     const { signal } = options;
     if (signal?.aborted) throw canceled(0);
     const deadline = Date.now() + timeoutMs;
-    const { value, attempts } = await withRetry(
-      (n) => this.#attempt(request, metadata, deadline, n, signal),
-      {
-        policy: this.#config.retry,
-        deadline,
-        signal,
-      },
-    );
-    return {
-      entries: value.entries.map(toAuditEntry),
-      reqId: value.status?.reqId ?? "",
-      page,
-      perPage,
-      attempts,
-    };
+    return withRetry((n) => this.#attempt(request, metadata, deadline, n, signal, deserialize), {
+      policy: this.#config.retry,
+      deadline,
+      signal,
+    });
   }
 
   #metadata(extra: CallOptions["metadata"]): Metadata {
@@ -252,13 +287,14 @@ export class AuditLogClient {
     return md;
   }
 
-  #attempt(
+  #attempt<R extends MultiAuditLogEntryResponse | RawReply>(
     request: PostAuditLogSearchesRequest,
     metadata: Metadata,
     deadline: number,
     attempt: number,
     signal: AbortSignal | undefined,
-  ): Promise<MultiAuditLogEntryResponse> {
+    deserialize: (bytes: Buffer) => R,
+  ): Promise<R> {
     const secret = this.#config.pat;
     return new Promise((resolve, reject) => {
       if (signal?.aborted) {
@@ -266,14 +302,14 @@ export class AuditLogClient {
         return;
       }
       const onAbort = () => call.cancel();
-      const call = this.#grpc.makeUnaryRequest<PostAuditLogSearchesRequest, MultiAuditLogEntryResponse>(
+      const call = this.#grpc.makeUnaryRequest<PostAuditLogSearchesRequest, R>(
         SEARCH_METHOD_PATH,
         encodeSearchRequest,
-        decodeSearchResponse,
+        deserialize,
         request,
         metadata,
         { deadline: new Date(deadline) },
-        (err: ServiceError | null, response?: MultiAuditLogEntryResponse) => {
+        (err: ServiceError | null, response?: R) => {
           signal?.removeEventListener("abort", onAbort);
           if (err) {
             reject(errorFromGrpc(err, { attempts: attempt, secret, aborted: signal?.aborted === true }));

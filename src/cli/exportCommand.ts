@@ -4,8 +4,9 @@
 import type { Command } from "commander";
 import { type ExportSummary, runExport } from "../export/exporter.js";
 import type { DataFormat } from "../export/formats.js";
-import type { FetchPage } from "../export/sliceWalk.js";
+import type { FetchPage, PageRequest } from "../export/sliceWalk.js";
 import { formatTs } from "../export/timestamps.js";
+import type { RawEntry } from "../fast/replyBytes.js";
 import { MAX_PER_PAGE } from "../index.js";
 import { durationOption, integerOption } from "./duration.js";
 import { UsageError } from "./exitCodes.js";
@@ -110,18 +111,21 @@ export function registerExportCommand(program: Command): void {
     };
     process.on("SIGINT", onSignal);
     process.on("SIGTERM", onSignal);
+    const pageQuery = (req: PageRequest) => ({
+      ...filters,
+      ...(req.from ? { from: req.from } : {}),
+      to: req.to,
+      page: req.page,
+      perPage: req.perPage,
+      sortAscending: req.ascending,
+    });
     const fetchPage: FetchPage = async (req) => {
-      const page = await client.search(
-        {
-          ...filters,
-          ...(req.from ? { from: req.from } : {}),
-          to: req.to,
-          page: req.page,
-          perPage: req.perPage,
-          sortAscending: req.ascending,
-        },
-        req.signal ? { signal: req.signal } : {},
-      );
+      const page = await client.search(pageQuery(req), req.signal ? { signal: req.signal } : {});
+      return { entries: page.entries, attempts: page.attempts };
+    };
+    // JSONL exports work on entry bytes (no decoded objects); csv/json use fetchPage.
+    const fetchRawPage: FetchPage<RawEntry> = async (req) => {
+      const page = await client.searchRaw(pageQuery(req), req.signal ? { signal: req.signal } : {});
       return { entries: page.entries, attempts: page.attempts };
     };
     const progress = progressView(!flags.quiet);
@@ -148,6 +152,7 @@ export function registerExportCommand(program: Command): void {
         resume: flags.resume ?? false,
         force: flags.force ?? false,
         fetchPage,
+        fetchRawPage,
         signal: controller.signal,
         onWindow: (w) => {
           if (!flags.quiet) {

@@ -13,8 +13,10 @@ import { entryToJsonLine } from "../entryJson.js";
  * line when it is already at hand to avoid printing the entry twice.
  */
 export function entryKey(entry: AuditLogEntry, line?: string): string {
-  return createHash("sha256")
-    .update(line ?? entryToJsonLine(entry))
-    .digest("base64url")
-    .slice(0, 22);
+  return lineKey(line ?? entryToJsonLine(entry));
+}
+
+/** The dedupe key of the entry whose canonical JSON line is `line` (see {@link entryKey}). */
+export function lineKey(line: string): string {
+  return createHash("sha256").update(line).digest("base64url").slice(0, 22);
 }

@@ -10,6 +10,10 @@ import { access, type FileHandle, open, rename, unlink } from "node:fs/promises"
 import { dirname } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { createGzip } from "node:zlib";
+import type { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
+import { auditLogEntriesBytesToJsonl, auditLogEntryBytesToJson } from "../fast/jsonTranscoder.js";
+import type { RawEntry } from "../fast/replyBytes.js";
+import { lineKey } from "./entryKey.js";
 import { type DataFormat, formatEntries, formatFooter, formatHeader } from "./formats.js";
 import {
   fsyncDir,
@@ -22,7 +26,7 @@ import {
   removeManifest,
   writeManifest,
 } from "./manifest.js";
-import { orderedPages, type PipelineStats, planSlices } from "./orderedPages.js";
+import { type OrderedPage, orderedPages, type PipelineStats, planSlices } from "./orderedPages.js";
 import { type FetchPage, type Slice, type SliceCursor, sliceQueryBounds } from "./sliceWalk.js";
 import { compareTs, formatTs, nowTs, nsToTs, parseTs, type Ts, tsToNs } from "./timestamps.js";
 
@@ -58,6 +62,12 @@ export interface ExportRequest {
   /** Overwrite an existing output file or discard an interrupted export. */
   force: boolean;
   fetchPage: FetchPage;
+  /**
+   * Optional: fetches pages with their entries left serialized. When given, a JSONL export walks
+   * and writes entry bytes (transcoded straight to JSON) instead of decoded objects; the output and
+   * the manifest are the same.
+   */
+  fetchRawPage?: FetchPage<RawEntry>;
   signal?: AbortSignal;
   onWindow?: (window: { from: Ts; to: Ts; resumed: boolean }) => void;
   onProgress?: (progress: ExportProgress) => void;
@@ -124,9 +134,9 @@ class PartialWriter {
     public bytes: number,
     private readonly hash: Hash,
   ) {}
-  async write(text: string): Promise<void> {
+  async write(text: string | Buffer): Promise<void> {
     if (text.length === 0) return;
-    const buf = Buffer.from(text, "utf8");
+    const buf = typeof text === "string" ? Buffer.from(text, "utf8") : text;
     let off = 0;
     // Awaiting each write is the backpressure: the next page is taken only once this one is on disk.
     while (off < buf.length) {
@@ -362,15 +372,27 @@ export async function runExport(request: ExportRequest): Promise<ExportSummary> 
   let lastCommit = now();
   let interrupted = false;
   try {
-    const stream = orderedPages(
-      slices,
-      firstCursor,
-      request.fetchPage,
-      { concurrency: request.concurrency, perPage: request.perPage, signal: request.signal },
-      pipelineStats,
-    );
+    const options = { concurrency: request.concurrency, perPage: request.perPage, signal: request.signal };
+    // JSONL from entry bytes: no decoded objects; the boundary keys are those of the same JSON lines.
+    const raw = format === "jsonl" && request.fetchRawPage !== undefined;
+    const stream: AsyncGenerator<OrderedPage<AuditLogEntry> | OrderedPage<RawEntry>> =
+      raw && request.fetchRawPage !== undefined
+        ? orderedPages(
+            slices,
+            firstCursor,
+            request.fetchRawPage,
+            { ...options, keyOf: (e) => lineKey(auditLogEntryBytesToJson(e.bytes)) },
+            pipelineStats,
+          )
+        : orderedPages(slices, firstCursor, request.fetchPage, options, pipelineStats);
     for await (const page of stream) {
-      await writer.write(formatEntries(format, page.entries, entries));
+      await writer.write(
+        raw
+          ? page.entries.length === 0
+            ? ""
+            : auditLogEntriesBytesToJsonl((page.entries as RawEntry[]).map((e) => e.bytes))
+          : formatEntries(format, page.entries as AuditLogEntry[], entries),
+      );
       entries += page.entries.length;
       pages++;
       stats.retries += page.retries;

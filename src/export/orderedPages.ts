@@ -13,18 +13,21 @@
  * the slice the writer is on may fetch (and only when none of its pages waits), so at most
  * bufferPages + concurrency pages are held, whatever the size of the window.
  */
+import type { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
 import {
+  type EntryKeyOf,
   type FetchPage,
   type Slice,
   type SliceCursor,
   sliceQueryBounds,
+  type WalkEntry,
   type WalkedPage,
   walkSlice,
 } from "./sliceWalk.js";
 import { compareTs, nsToTs, type Ts, tsToNs } from "./timestamps.js";
 
 /** Scheduling knobs. */
-export interface OrderedPagesOptions {
+export interface OrderedPagesOptions<E extends WalkEntry = AuditLogEntry> {
   concurrency: number;
   perPage: number;
   /** Pages buffered ahead of the writer before workers pause (default 2 × concurrency). */
@@ -32,20 +35,22 @@ export interface OrderedPagesOptions {
   /** Split slices when workers go idle (default true). */
   split?: boolean;
   signal?: AbortSignal;
+  /** Dedupe key of an entry (default: entryKey of a decoded entry). */
+  keyOf?: EntryKeyOf<E>;
 }
 
 /** A page in window order, with the slice it belongs to. */
-export interface OrderedPage extends WalkedPage {
+export interface OrderedPage<E extends WalkEntry = AuditLogEntry> extends WalkedPage<E> {
   slice: Slice;
 }
 
-interface Task {
+interface Task<E extends WalkEntry> {
   slice: Slice;
-  walk: AsyncGenerator<WalkedPage>;
+  walk: AsyncGenerator<WalkedPage<E>>;
   /** A worker is fetching this task's next page (a walk is strictly sequential). */
   busy: boolean;
   done: boolean;
-  queue: WalkedPage[];
+  queue: WalkedPage<E>[];
 }
 
 class Notifier {
@@ -70,31 +75,31 @@ export interface PipelineStats {
  * Yields the pages of `slices` (consecutive, in window order) in order. `firstCursor` resumes the
  * first slice mid-walk. Stopping the iteration early (break, return, error) stops every worker.
  */
-export async function* orderedPages(
+export async function* orderedPages<E extends WalkEntry = AuditLogEntry>(
   slices: Slice[],
   firstCursor: SliceCursor,
-  fetchPage: FetchPage,
-  options: OrderedPagesOptions,
+  fetchPage: FetchPage<E>,
+  options: OrderedPagesOptions<E>,
   stats: PipelineStats = { slices: 0, splits: 0 },
-): AsyncGenerator<OrderedPage> {
+): AsyncGenerator<OrderedPage<E>> {
   const concurrency = Math.max(1, options.concurrency);
   const capacity = Math.max(1, options.bufferPages ?? 2 * concurrency);
   const split = options.split ?? true;
   const controller = new AbortController();
   const onAbort = () => controller.abort(options.signal?.reason);
   options.signal?.addEventListener("abort", onAbort, { once: true });
-  const newTask = (slice: Slice, cursor: SliceCursor): Task => {
+  const newTask = (slice: Slice, cursor: SliceCursor): Task<E> => {
     // A walk resumed mid-slice has already emitted up to its cursor's boundary; splits must cut after it.
     if (cursor.boundary !== undefined) slice.reached = cursor.boundary;
     return {
       slice,
-      walk: walkSlice(slice, cursor, fetchPage, options.perPage, controller.signal),
+      walk: walkSlice(slice, cursor, fetchPage, options.perPage, controller.signal, options.keyOf),
       busy: false,
       done: false,
       queue: [],
     };
   };
-  const tasks: Task[] = slices.map((slice, i) =>
+  const tasks: Task<E>[] = slices.map((slice, i) =>
     newTask(slice, i === 0 ? firstCursor : { page: 1, boundaryKeys: [] }),
   );
   stats.slices = tasks.length;
@@ -110,7 +115,7 @@ export async function* orderedPages(
    * span past what it has emitted, a new task right after it takes the rest. Undefined when the
    * task is too narrow to split.
    */
-  const splitAfter = (task: Task, index: number): Task | undefined => {
+  const splitAfter = (task: Task<E>, index: number): Task<E> | undefined => {
     if (!split) return undefined;
     const start = tsToNs(task.slice.reached ?? task.slice.from);
     const width = tsToNs(task.slice.to) - start;
@@ -137,10 +142,10 @@ export async function* orderedPages(
    * an earlier task that is being fetched — so workers gather next to the writer instead of running
    * ahead on later slices. Past `bufferPages` waiting pages only the writer's task may fetch.
    */
-  const pick = (): Task | undefined => {
+  const pick = (): Task<E> | undefined => {
     const room = buffered < capacity;
     for (let index = head; index < tasks.length; index++) {
-      const task = tasks[index] as Task;
+      const task = tasks[index] as Task<E>;
       if (task.done) continue;
       if (task.busy) {
         const piece = room ? splitAfter(task, index) : undefined;
@@ -157,7 +162,7 @@ export async function* orderedPages(
    * A full page sets the span to what it covered; a nearly empty last page doubles it, so a sparse
    * stretch (or the tail after the newest entry) is covered in a few growing pieces, not thousands.
    */
-  const learnSpan = (page: WalkedPage): void => {
+  const learnSpan = (page: WalkedPage<E>): void => {
     const first = page.entries[0]?.timestamp;
     const last = page.entries[page.entries.length - 1]?.timestamp;
     if (

@@ -25,14 +25,27 @@ export interface PageRequest {
   signal?: AbortSignal;
 }
 
-/** What a page fetch returns; `attempts` counts the RPCs it took (1 without retries). */
-export interface FetchedPage {
-  entries: AuditLogEntry[];
+/** What the walk needs of an entry: its timestamp (absent reads as the epoch). */
+export interface WalkEntry {
+  timestamp?: Ts | undefined;
+}
+
+/** The dedupe key of an entry (see entryKey.ts); called only for entries at boundary timestamps. */
+export type EntryKeyOf<E> = (entry: E) => string;
+
+/**
+ * What a page fetch returns; `attempts` counts the RPCs it took (1 without retries). Entries are
+ * decoded objects by default, or anything with a timestamp (e.g. undecoded entry bytes).
+ */
+export interface FetchedPage<E extends WalkEntry = AuditLogEntry> {
+  entries: E[];
   attempts: number;
 }
 
 /** Fetches one page; injected so the exporter can be driven by any client (or a test). */
-export type FetchPage = (request: PageRequest) => Promise<FetchedPage>;
+export type FetchPage<E extends WalkEntry = AuditLogEntry> = (
+  request: PageRequest,
+) => Promise<FetchedPage<E>>;
 
 /**
  * A time slice: entries with `from ≤ timestamp < to`, or `≤ to` for the window's last slice. `to` may
@@ -58,8 +71,8 @@ export interface SliceCursor {
 }
 
 /** One fetched page after dedupe, with the cursor that follows it. */
-export interface WalkedPage {
-  entries: AuditLogEntry[];
+export interface WalkedPage<E extends WalkEntry = AuditLogEntry> {
+  entries: E[];
   cursor: SliceCursor;
   /** Entries dropped because they had already been emitted (pushed forward by growth). */
   repeated: number;
@@ -89,12 +102,13 @@ function inSlice(slice: Slice, ts: Ts): "before" | "in" | "after" {
  * Applies one raw page to the cursor: returns the entries to emit and the next cursor. Pure, so the
  * dedupe rule is unit-testable without a server.
  */
-export function applyPage(
+export function applyPage<E extends WalkEntry = AuditLogEntry>(
   slice: Slice,
   cursor: SliceCursor,
-  raw: readonly AuditLogEntry[],
+  raw: readonly E[],
   perPage: number,
-): Omit<WalkedPage, "retries"> {
+  keyOf: EntryKeyOf<E> = entryKey as unknown as EntryKeyOf<E>,
+): Omit<WalkedPage<E>, "retries"> {
   const t0 = cursor.boundary;
   const keys0 = new Set(cursor.boundaryKeys);
   let finalT = t0;
@@ -107,7 +121,7 @@ export function applyPage(
   }
   const newKeys =
     finalT !== undefined && t0 !== undefined && compareTs(finalT, t0) === 0 ? keys0 : new Set<string>();
-  const out: AuditLogEntry[] = [];
+  const out: E[] = [];
   let running = t0;
   let repeated = 0;
   let stale = 0;
@@ -120,7 +134,7 @@ export function applyPage(
     }
     const atT0 = t0 !== undefined && compareTs(ts, t0) === 0;
     const atFinal = finalT !== undefined && compareTs(ts, finalT) === 0;
-    const key = atT0 || atFinal ? entryKey(e) : undefined;
+    const key = atT0 || atFinal ? keyOf(e) : undefined;
     if (atT0 && key !== undefined && keys0.has(key)) {
       repeated++;
       continue;
@@ -148,19 +162,20 @@ export function applyPage(
  * is re-read before every fetch and applied to each page as it arrives, so the scheduler can shrink
  * it in between.
  */
-export async function* walkSlice(
+export async function* walkSlice<E extends WalkEntry = AuditLogEntry>(
   slice: Slice,
   cursor: SliceCursor,
-  fetchPage: FetchPage,
+  fetchPage: FetchPage<E>,
   perPage: number,
   signal?: AbortSignal,
-): AsyncGenerator<WalkedPage> {
+  keyOf?: EntryKeyOf<E>,
+): AsyncGenerator<WalkedPage<E>> {
   let at = cursor;
   for (;;) {
     signal?.throwIfAborted();
     const bounds = sliceQueryBounds(slice);
     const fetched = await fetchPage({ ...bounds, page: at.page, perPage, ascending: true, signal });
-    const walked = applyPage(slice, at, fetched.entries, perPage);
+    const walked = applyPage(slice, at, fetched.entries, perPage, keyOf);
     at = walked.cursor;
     slice.reached = walked.cursor.boundary;
     yield { ...walked, retries: Math.max(0, fetched.attempts - 1) };

@@ -518,6 +518,19 @@ export function auditLogEntryBytesToJson(bytes: Uint8Array): string {
   return compiled.text();
 }
 
+/**
+ * Serialized `AuditLogEntry`s → their JSON lines, each ending in "\n", as one fresh UTF-8 Buffer:
+ * the concatenation of {@link auditLogEntryBytesToJson} of each plus a newline.
+ */
+export function auditLogEntriesBytesToJsonl(entries: readonly Uint8Array[]): Buffer {
+  compiled.clear();
+  for (const bytes of entries) {
+    appendEntry(asBuffer(bytes), 0, bytes.byteLength);
+    compiled.append(NEWLINE, true);
+  }
+  return compiled.copy();
+}
+
 /** A `MultiAuditLogEntryResponse` transcoded to JSONL without decoding its entries to objects. */
 export interface JsonlPage {
   /** The reply's status (decoded), or undefined when the reply has none. */

@@ -1,0 +1,166 @@
+/**
+ * A `PostAuditLogSearches` reply split into its status and the byte ranges of its entries, without
+ * decoding the entries: the exporter's JSONL path only needs each entry's timestamp (to walk slices)
+ * and its bytes (to transcode them with src/fast/jsonTranscoder.ts), and building ts-proto objects
+ * for a million entries is most of an export's CPU and garbage.
+ *
+ * Anything unusual in the framing (or a timestamp this reader does not take exactly) is handed to
+ * ts-proto, so a well-formed reply yields ts-proto's status and timestamps, and a truncated one
+ * throws as ts-proto would (test/fast/replyBytes.test.ts). One difference on corrupt input: a
+ * field-number-0 or end-group tag inside an entry makes ts-proto stop that entry early and read its
+ * remaining bytes as reply fields; here the reply's framing decides where each entry ends, and the
+ * entry's own bytes are printed (or refused) by the transcoder.
+ */
+import { BinaryReader } from "@bufbuild/protobuf/wire";
+import { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
+import { Status } from "../../generated/proto/clarifai/api/status/status.js";
+import { decodeSearchResponse } from "../codec.js";
+
+/** One entry of a reply: its timestamp (as ts-proto decodes it) and its serialized bytes. */
+export interface RawEntry {
+  timestamp: { seconds: number; nanos: number } | undefined;
+  /** The serialized `AuditLogEntry` (a view into the reply). */
+  bytes: Uint8Array;
+}
+
+/** A reply's status (decoded) and its entries (undecoded). */
+export interface RawReply {
+  status: Status | undefined;
+  entries: RawEntry[];
+}
+
+const SLOW: unique symbol = Symbol("use ts-proto");
+
+let at = 0;
+/** A varint of at most 7 bytes (< 2^49) at `pos`, its end in `at`; throws SLOW otherwise. */
+function varint(src: Uint8Array, pos: number, end: number): number {
+  let v = 0;
+  let m = 1;
+  for (let i = 0; i < 7 && pos < end; i++) {
+    const b = src[pos++] as number;
+    v += (b & 127) * m;
+    if (b < 128) {
+      at = pos;
+      return v;
+    }
+    m *= 128;
+  }
+  throw SLOW;
+}
+
+/** Timestamp `{1: int64 seconds, 2: int32 nanos}` in `[pos, end)`; only non-negative values. */
+function timestamp(src: Uint8Array, pos: number, end: number): { seconds: number; nanos: number } {
+  let seconds = 0;
+  let nanos = 0;
+  while (pos < end) {
+    const tag = varint(src, pos, end);
+    if (tag === 8) seconds = varint(src, at, end);
+    else if (tag === 16) {
+      nanos = varint(src, at, end);
+      if (nanos > 0x7fffffff) throw SLOW;
+    } else throw SLOW;
+    pos = at;
+  }
+  if (pos !== end) throw SLOW;
+  return { seconds, nanos };
+}
+
+/** The timestamp of the entry in `src[start, end)`: field 1, last occurrence wins (as ts-proto). */
+function entryTimestamp(src: Uint8Array, start: number, end: number): RawEntry["timestamp"] {
+  let ts: RawEntry["timestamp"];
+  let pos = start;
+  while (pos < end) {
+    const tag = varint(src, pos, end);
+    if (tag < 8) throw SLOW;
+    pos = at;
+    switch (tag & 7) {
+      case 0:
+        varint(src, pos, end);
+        pos = at;
+        break;
+      case 1:
+        pos += 8;
+        break;
+      case 2: {
+        const len = varint(src, pos, end);
+        if (tag === 10) ts = timestamp(src, at, at + len);
+        pos = at + len;
+        break;
+      }
+      case 5:
+        pos += 4;
+        break;
+      default:
+        throw SLOW;
+    }
+  }
+  if (pos !== end) throw SLOW;
+  return ts;
+}
+
+function slowEntry(bytes: Uint8Array): RawEntry {
+  const ts = AuditLogEntry.decode(bytes).timestamp;
+  return { timestamp: ts === undefined ? undefined : { seconds: ts.seconds, nanos: ts.nanos }, bytes };
+}
+
+/** The reference path: ts-proto decodes the reply, each entry is re-encoded. */
+function slowReply(bytes: Uint8Array): RawReply {
+  const r = decodeSearchResponse(bytes);
+  return {
+    status: r.status,
+    entries: r.entries.map((e) => ({
+      timestamp:
+        e.timestamp === undefined ? undefined : { seconds: e.timestamp.seconds, nanos: e.timestamp.nanos },
+      bytes: AuditLogEntry.encode(e).finish(),
+    })),
+  };
+}
+
+/**
+ * Splits serialized `MultiAuditLogEntryResponse` bytes (the gRPC reply) into status and entries.
+ * Throws where ts-proto's decode would.
+ */
+export function splitSearchReply(bytes: Uint8Array): RawReply {
+  const end = bytes.byteLength;
+  let status: Status | undefined;
+  const entries: RawEntry[] = [];
+  let pos = 0;
+  try {
+    while (pos < end) {
+      const tag = varint(bytes, pos, end);
+      if (tag < 8 || (tag & 7) !== 2) throw SLOW;
+      const len = varint(bytes, at, end);
+      const s = at;
+      const e = s + len;
+      if (e > end) throw SLOW;
+      if (tag === 10) {
+        // Through a reader over the whole reply, as ts-proto does, so malformed status bytes are caught.
+        const reader = new BinaryReader(bytes);
+        reader.pos = s;
+        try {
+          status = Status.decode(reader, len);
+        } catch {
+          throw SLOW;
+        }
+        if (reader.pos !== e) throw SLOW;
+      } else if (tag === 18) {
+        const entry = bytes.subarray(s, e);
+        let ts: RawEntry["timestamp"];
+        try {
+          ts = entryTimestamp(bytes, s, e);
+        } catch (err) {
+          if (err !== SLOW) throw err;
+          entries.push(slowEntry(entry));
+          pos = e;
+          continue;
+        }
+        entries.push({ timestamp: ts, bytes: entry });
+      }
+      pos = e;
+    }
+  } catch (err) {
+    if (err !== SLOW) throw err;
+    return slowReply(bytes);
+  }
+  return { status, entries };
+}
