@@ -8,7 +8,17 @@ import { join } from "node:path";
 import type { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
 import { type EmulatorHandle, generateEntries, startEmulator } from "../../src/emulator/index.js";
 import { entryToJsonLine } from "../../src/entryJson.js";
-import { connection, fileLines, isoToNs, PAT, runCli, setDigest, tempDir, USER } from "./helpers.js";
+import {
+  byTime,
+  connection,
+  expectOrdered,
+  fileLines,
+  PAT,
+  runCli,
+  setDigest,
+  tempDir,
+  USER,
+} from "./helpers.js";
 
 const COUNT = 100_000;
 const SEED = 5;
@@ -16,10 +26,6 @@ let emu: EmulatorHandle;
 let conn: string[];
 let sorted: AuditLogEntry[];
 let tmp: ReturnType<typeof tempDir>;
-
-function byTime(a: AuditLogEntry, b: AuditLogEntry): number {
-  return a.timestamp!.seconds - b.timestamp!.seconds || a.timestamp!.nanos - b.timestamp!.nanos;
-}
 
 beforeAll(async () => {
   tmp = tempDir();
@@ -35,16 +41,6 @@ afterAll(async () => {
   await emu.close();
   tmp.cleanup();
 });
-
-function expectOrdered(lines: string[]): void {
-  const ts = lines.map((l) => (JSON.parse(l) as { timestamp: string }).timestamp);
-  for (let i = 1; i < ts.length; i++) {
-    // RFC 3339 with a variable fraction does not sort as text; compare as exact numbers.
-    const a = ts[i - 1] as string;
-    const b = ts[i] as string;
-    expect(isoToNs(a) <= isoToNs(b)).toBe(true);
-  }
-}
 
 it(`exports all ${COUNT} entries, equal to the reference set, oldest first`, async () => {
   const out = join(tmp.dir, "all.jsonl");

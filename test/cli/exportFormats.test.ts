@@ -11,9 +11,10 @@ import { type EmulatorHandle, generateEntries, startEmulator } from "../../src/e
 import { entryToJsonLine } from "../../src/entryJson.js";
 import { CSV_COLUMNS } from "../../src/export/formats.js";
 import {
+  byTime,
   connection,
+  expectOrdered,
   fileLines,
-  isoToNs,
   PAT,
   parseCsv,
   runCli,
@@ -29,9 +30,6 @@ let conn: string[];
 let sorted: AuditLogEntry[];
 let tmp: ReturnType<typeof tempDir>;
 
-function byTime(a: AuditLogEntry, b: AuditLogEntry): number {
-  return a.timestamp!.seconds - b.timestamp!.seconds || a.timestamp!.nanos - b.timestamp!.nanos;
-}
 const iso = (e: AuditLogEntry) => JSON.parse(entryToJsonLine(e)).timestamp as string;
 /** Entries from sorted[a] to sorted[b], widened to every entry sharing the end timestamps (inclusive window). */
 function between(a: number, b: number): AuditLogEntry[] {
@@ -54,16 +52,6 @@ afterAll(async () => {
   await emu.close();
   tmp.cleanup();
 });
-
-function expectOrdered(lines: string[]): void {
-  const ts = lines.map((l) => (JSON.parse(l) as { timestamp: string }).timestamp);
-  for (let i = 1; i < ts.length; i++) {
-    // RFC 3339 with a variable fraction does not sort as text; compare as exact numbers.
-    const a = ts[i - 1] as string;
-    const b = ts[i] as string;
-    expect(isoToNs(a) <= isoToNs(b)).toBe(true);
-  }
-}
 
 it("gives byte-identical windows at concurrency 1 and 8, equal to the reference subset", async () => {
   const part = between(2_000, 16_999);

@@ -7,6 +7,8 @@ import { createHash } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { expect } from "@jest/globals";
+import type { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
 
 export const CLI = join(process.cwd(), "dist", "src", "cli", "main.js");
 export const PAT = "cli-test-pat-0123456789abcdef";
@@ -142,4 +144,17 @@ export function isoToNs(text: string): bigint {
   const m = /^(.*T\d\d:\d\d:\d\d)(?:\.(\d+))?Z$/.exec(text);
   if (!m) throw new Error(`not an RFC 3339 UTC timestamp: ${text}`);
   return BigInt(Date.parse(`${m[1]}Z`)) * 1_000_000n + BigInt((m[2] ?? "").padEnd(9, "0"));
+}
+
+/** Orders entries oldest first, to the nanosecond. */
+export function byTime(a: AuditLogEntry, b: AuditLogEntry): number {
+  return a.timestamp!.seconds - b.timestamp!.seconds || a.timestamp!.nanos - b.timestamp!.nanos;
+}
+
+/** Asserts JSONL lines are oldest first (RFC 3339 with a variable fraction does not sort as text). */
+export function expectOrdered(lines: string[]): void {
+  const ts = lines.map((l) => (JSON.parse(l) as { timestamp: string }).timestamp);
+  for (let i = 1; i < ts.length; i++) {
+    expect(isoToNs(ts[i - 1] as string) <= isoToNs(ts[i] as string)).toBe(true);
+  }
 }

@@ -7,7 +7,17 @@ import { join } from "node:path";
 import type { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
 import { type EmulatorHandle, generateEntries, startEmulator } from "../../src/emulator/index.js";
 import { entryToJsonLine } from "../../src/entryJson.js";
-import { collect, connection, PAT, runCli, spawnCli, tempDir, USER, waitForStderr } from "./helpers.js";
+import {
+  byTime,
+  collect,
+  connection,
+  PAT,
+  runCli,
+  spawnCli,
+  tempDir,
+  USER,
+  waitForStderr,
+} from "./helpers.js";
 
 let emu: EmulatorHandle;
 let tmp: ReturnType<typeof tempDir>;
@@ -15,9 +25,6 @@ const initial = generateEntries(400, 51);
 let newest = initial.reduce((m, e) => (byTime(e, m) > 0 ? e : m));
 let serial = 0;
 
-function byTime(a: AuditLogEntry, b: AuditLogEntry): number {
-  return a.timestamp!.seconds - b.timestamp!.seconds || a.timestamp!.nanos - b.timestamp!.nanos;
-}
 function sortedLines(entries: AuditLogEntry[]): string[] {
   return [...entries].sort(byTime).map(entryToJsonLine);
 }
