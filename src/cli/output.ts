@@ -11,10 +11,10 @@ import {
   formatEntries,
   formatFooter,
   formatHeader,
-  operationName,
   targetToText,
 } from "../export/formats.js";
 import { formatTs } from "../export/timestamps.js";
+import { operationName } from "../operations.js";
 import { UsageError } from "./exitCodes.js";
 
 /** Output formats of `search` and `tail`. */

@@ -39,7 +39,7 @@ export function errorStatus(code: StatusCode, description: string, details: stri
   } as Status;
 }
 
-function okStatus(reqId: string): Status {
+export function okStatus(reqId: string): Status {
   return { ...errorStatus(StatusCode.SUCCESS, "Ok", "", reqId) };
 }
 

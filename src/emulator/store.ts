@@ -133,21 +133,16 @@ export class AuditLog {
 
   /** First position in `order` whose timestamp is ≥ (s, n). */
   lowerBound(s: number, n: number): number {
-    let lo = 0;
-    let hi = this.size;
-    const { order, secs, nanos } = this;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      const id = order[mid] as number;
-      const si = secs[id] as number;
-      if (si < s || (si === s && (nanos[id] as number) < n)) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
+    return this.bound(s, n, false);
   }
 
   /** First position in `order` whose timestamp is > (s, n). */
   upperBound(s: number, n: number): number {
+    return this.bound(s, n, true);
+  }
+
+  /** Binary search over `order`: first position past every timestamp < (s, n), or ≤ with `orEqual`. */
+  private bound(s: number, n: number, orEqual: boolean): number {
     let lo = 0;
     let hi = this.size;
     const { order, secs, nanos } = this;
@@ -155,7 +150,8 @@ export class AuditLog {
       const mid = (lo + hi) >>> 1;
       const id = order[mid] as number;
       const si = secs[id] as number;
-      if (si < s || (si === s && (nanos[id] as number) <= n)) lo = mid + 1;
+      const ni = nanos[id] as number;
+      if (si < s || (si === s && (ni < n || (orEqual && ni === n)))) lo = mid + 1;
       else hi = mid;
     }
     return lo;

@@ -4,13 +4,10 @@
  * at any page boundary.
  */
 import { stringify } from "csv-stringify/sync";
-import {
-  type AuditLogEntry,
-  type AuditLogTarget,
-  EventType,
-} from "../../generated/proto/clarifai/api/resources.js";
+import type { AuditLogEntry, AuditLogTarget } from "../../generated/proto/clarifai/api/resources.js";
 import { entryToJsonLine } from "../entryJson.js";
 import { auditLogEntriesToJsonl } from "../fast/objectJson.js";
+import { operationName } from "../operations.js";
 import { formatTs } from "./timestamps.js";
 
 /** Machine-readable output formats. */
@@ -56,12 +53,6 @@ export function targetToText(target: AuditLogTarget): string {
     }
   }
   return "";
-}
-
-/** Operation name as in the EventType enum, or the number when this build does not know it. */
-export function operationName(operation: number): string {
-  const name = (EventType as unknown as Record<number, string | undefined>)[operation];
-  return name === undefined || name === "UNRECOGNIZED" ? String(operation) : name;
 }
 
 /** One entry as the CSV record of {@link CSV_COLUMNS}. */
