@@ -6,41 +6,29 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
-import { type EmulatorHandle, generateEntries, startEmulator } from "../../src/emulator/index.js";
 import { entryToJsonLine } from "../../src/entryJson.js";
 import {
-  byTime,
-  connection,
   expectOrdered,
   fileLines,
-  PAT,
+  type GeneratedEmulator,
   runCli,
   setDigest,
-  tempDir,
-  USER,
+  startGeneratedEmulator,
+  type tempDir,
 } from "./helpers.js";
 
 const COUNT = 100_000;
 const SEED = 5;
-let emu: EmulatorHandle;
 let conn: string[];
 let sorted: AuditLogEntry[];
 let tmp: ReturnType<typeof tempDir>;
 
+let generated: GeneratedEmulator;
 beforeAll(async () => {
-  tmp = tempDir();
-  emu = await startEmulator({
-    pats: { [PAT]: USER },
-    generate: { count: COUNT, seed: SEED },
-    restPort: false,
-  });
-  conn = connection(emu.grpcAddress);
-  sorted = generateEntries(COUNT, SEED).sort(byTime);
+  generated = await startGeneratedEmulator(COUNT, SEED);
+  ({ conn, sorted, tmp } = generated);
 });
-afterAll(async () => {
-  await emu.close();
-  tmp.cleanup();
-});
+afterAll(() => generated.close());
 
 it(`exports all ${COUNT} entries, equal to the reference set, oldest first`, async () => {
   const out = join(tmp.dir, "all.jsonl");

@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import type { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
-import { type EmulatorHandle, generateEntries, startEmulator } from "../../src/emulator/index.js";
+import { startEmulator } from "../../src/emulator/index.js";
 import { entryToJsonLine } from "../../src/entryJson.js";
 import { CSV_COLUMNS } from "../../src/export/formats.js";
 import {
@@ -15,17 +15,18 @@ import {
   connection,
   expectOrdered,
   fileLines,
+  type GeneratedEmulator,
   PAT,
   parseCsv,
   runCli,
   setDigest,
-  tempDir,
+  startGeneratedEmulator,
+  type tempDir,
   USER,
 } from "./helpers.js";
 
 const COUNT = 20_000;
 const SEED = 6;
-let emu: EmulatorHandle;
 let conn: string[];
 let sorted: AuditLogEntry[];
 let tmp: ReturnType<typeof tempDir>;
@@ -38,20 +39,12 @@ function between(a: number, b: number): AuditLogEntry[] {
   return sorted.filter((e) => byTime(e, lo) >= 0 && byTime(e, hi) <= 0);
 }
 
+let generated: GeneratedEmulator;
 beforeAll(async () => {
-  tmp = tempDir();
-  emu = await startEmulator({
-    pats: { [PAT]: USER },
-    generate: { count: COUNT, seed: SEED },
-    restPort: false,
-  });
-  conn = connection(emu.grpcAddress);
-  sorted = generateEntries(COUNT, SEED).sort(byTime);
+  generated = await startGeneratedEmulator(COUNT, SEED);
+  ({ conn, sorted, tmp } = generated);
 });
-afterAll(async () => {
-  await emu.close();
-  tmp.cleanup();
-});
+afterAll(() => generated.close());
 
 it("gives byte-identical windows at concurrency 1 and 8, equal to the reference subset", async () => {
   const part = between(2_000, 16_999);

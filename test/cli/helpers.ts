@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "@jest/globals";
 import type { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
+import { type EmulatorHandle, generateEntries, startEmulator } from "../../src/emulator/index.js";
 
 export const CLI = join(process.cwd(), "dist", "src", "cli", "main.js");
 export const PAT = "cli-test-pat-0123456789abcdef";
@@ -157,4 +158,29 @@ export function expectOrdered(lines: string[]): void {
   for (let i = 1; i < ts.length; i++) {
     expect(isoToNs(ts[i - 1] as string) <= isoToNs(ts[i] as string)).toBe(true);
   }
+}
+
+/** An in-process emulator serving `count` generated entries, with the CLI flags to reach it. */
+export interface GeneratedEmulator {
+  emu: EmulatorHandle;
+  conn: string[];
+  /** The same entries, oldest first. */
+  sorted: AuditLogEntry[];
+  tmp: { dir: string; cleanup: () => void };
+  close(): Promise<void>;
+}
+
+export async function startGeneratedEmulator(count: number, seed: number): Promise<GeneratedEmulator> {
+  const tmp = tempDir();
+  const emu = await startEmulator({ pats: { [PAT]: USER }, generate: { count, seed }, restPort: false });
+  return {
+    emu,
+    conn: connection(emu.grpcAddress),
+    sorted: generateEntries(count, seed).sort(byTime),
+    tmp,
+    async close() {
+      await emu.close();
+      tmp.cleanup();
+    },
+  };
 }

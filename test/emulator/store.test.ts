@@ -10,7 +10,6 @@ import {
   EventType,
 } from "../../generated/proto/clarifai/api/resources.js";
 import { MultiAuditLogEntryResponse } from "../../generated/proto/clarifai/api/service.js";
-import { StatusCode } from "../../generated/proto/clarifai/api/status/status_code.js";
 import { encodeEntry } from "../../src/emulator/entryEncoder.js";
 import { ALL_EVENT_TYPES } from "../../src/emulator/generate.js";
 import {
@@ -22,24 +21,10 @@ import {
 } from "../../src/emulator/index.js";
 import { runQueryByScan } from "../../src/emulator/query.js";
 import { Rng } from "../../src/emulator/rng.js";
+import { okStatus } from "../../src/emulator/searchService.js";
 import { fixtureEntries, request } from "./helpers.js";
 
-function status(reqId: string) {
-  return {
-    code: StatusCode.SUCCESS,
-    description: "Ok",
-    details: "",
-    stackTrace: [],
-    percentCompleted: 0,
-    timeRemaining: 0,
-    reqId,
-    internalDetails: "",
-    redirectInfo: undefined,
-    developerNotes: "",
-    url: "",
-    resourceType: "",
-  };
-}
+const status = okStatus;
 
 describe("server-side response serializer", () => {
   test.each([

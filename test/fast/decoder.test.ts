@@ -5,22 +5,7 @@ import { MultiAuditLogEntryResponse } from "../../generated/proto/clarifai/api/s
 import { Status } from "../../generated/proto/clarifai/api/status/status.js";
 import { decoderStats, decodeSearchResponseFast } from "../../src/fast/decoder.js";
 import { fastMessageDesc } from "../../src/fast/descriptors.js";
-import { WireArbitraries } from "./wireArbitrary.js";
-
-/** FAST_CHECK_RUNS=N multiplies the runs for a deeper local check (N / 100 times the default). */
-function runs(n: number): number {
-  return Math.round((n * Number(process.env.FAST_CHECK_RUNS ?? 100)) / 100);
-}
-
-type Outcome = { ok: MultiAuditLogEntryResponse } | { threw: true };
-
-function outcome(f: () => MultiAuditLogEntryResponse): Outcome {
-  try {
-    return { ok: f() };
-  } catch {
-    return { threw: true };
-  }
-}
+import { outcome, runs, WireArbitraries } from "./wireArbitrary.js";
 
 const entryDesc = fastMessageDesc("clarifai.api.AuditLogEntry");
 const status = Status.encode(Status.fromPartial({ code: 10000, description: "Ok", reqId: "r" })).finish();

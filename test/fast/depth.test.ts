@@ -7,15 +7,7 @@ import { fastMessageDesc } from "../../src/fast/descriptors.js";
 import { auditLogEntryBytesToJson } from "../../src/fast/jsonTranscoder.js";
 import { auditLogEntryObjectToJson } from "../../src/fast/objectJson.js";
 import { auditLogEntryToJson } from "../../src/protoJson.js";
-
-type Outcome = { ok: unknown } | { threw: true };
-function outcome(f: () => unknown): Outcome {
-  try {
-    return { ok: f() };
-  } catch {
-    return { threw: true };
-  }
-}
+import { outcome } from "./wireArbitrary.js";
 
 /** Fields from AuditLogEntry into a message cycle (e.g. through clarifai.api.Data), then the cycle. */
 function cyclePath(): { prefix: DescField[]; cycle: DescField[] } {

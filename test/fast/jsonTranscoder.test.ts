@@ -11,25 +11,10 @@ import {
   transcodeStats,
 } from "../../src/fast/jsonTranscoder.js";
 import { auditLogEntryFromJson, auditLogEntryToJson } from "../../src/protoJson.js";
-import { WireArbitraries } from "./wireArbitrary.js";
-
-/** FAST_CHECK_RUNS=N multiplies the runs for a deeper local check (N / 100 times the default). */
-function runs(n: number): number {
-  return Math.round((n * Number(process.env.FAST_CHECK_RUNS ?? 100)) / 100);
-}
-
-type Outcome = { ok: string } | { threw: true };
-
-function outcome(f: () => string): Outcome {
-  try {
-    return { ok: f() };
-  } catch {
-    return { threw: true };
-  }
-}
+import { type Outcome, outcome, runs, WireArbitraries } from "./wireArbitrary.js";
 
 /** The reference for raw entry bytes: ts-proto decode, then protoJson. */
-function reference(bytes: Uint8Array): Outcome {
+function reference(bytes: Uint8Array): Outcome<string> {
   return outcome(() => JSON.stringify(auditLogEntryToJson(AuditLogEntry.decode(bytes))));
 }
 
@@ -124,12 +109,12 @@ describe("protobuf → JSON transcoder (src/fast/jsonTranscoder.ts)", () => {
 
   it("transcodes truncated and corrupted replies exactly as ts-proto decode + reference would print them", () => {
     const arbs = new WireArbitraries({ depth: 2, wild: false, sparse: 2 });
-    const page = (bytes: Uint8Array): Outcome =>
+    const page = (bytes: Uint8Array): Outcome<string> =>
       outcome(() => {
         const p = searchResponseBytesToJsonl(bytes);
         return JSON.stringify([p.status ?? null, p.count, p.jsonl.toString("utf8")]);
       });
-    const referencePage = (bytes: Uint8Array): Outcome =>
+    const referencePage = (bytes: Uint8Array): Outcome<string> =>
       outcome(() => {
         const r = MultiAuditLogEntryResponse.decode(bytes);
         const lines = r.entries.map((e) => `${JSON.stringify(auditLogEntryToJson(e))}\n`).join("");

@@ -8,24 +8,10 @@ import {
   objectJsonStats,
 } from "../../src/fast/objectJson.js";
 import { auditLogEntryFromJson, auditLogEntryToJson } from "../../src/protoJson.js";
-import { stringArb, timestampArb, WireArbitraries } from "./wireArbitrary.js";
+import { type Outcome, outcome, runs, stringArb, timestampArb, WireArbitraries } from "./wireArbitrary.js";
 
-/** FAST_CHECK_RUNS=N multiplies the runs for a deeper local check (N / 100 times the default). */
-function runs(n: number): number {
-  return Math.round((n * Number(process.env.FAST_CHECK_RUNS ?? 100)) / 100);
-}
-
-type Outcome = { ok: string } | { threw: true };
-
-function outcome(f: () => string): Outcome {
-  try {
-    return { ok: f() };
-  } catch {
-    return { threw: true };
-  }
-}
-
-const reference = (e: AuditLogEntry): Outcome => outcome(() => JSON.stringify(auditLogEntryToJson(e)));
+const reference = (e: AuditLogEntry): Outcome<string> =>
+  outcome(() => JSON.stringify(auditLogEntryToJson(e)));
 const entryDesc = fastMessageDesc("clarifai.api.AuditLogEntry");
 
 /** ts-proto entries decoded from random wire bytes (every field of the closure). */

@@ -6,20 +6,10 @@ import { fastMessageDesc } from "../../src/fast/descriptors.js";
 import { auditLogEntriesBytesToJsonl } from "../../src/fast/jsonTranscoder.js";
 import { splitSearchReply } from "../../src/fast/replyBytes.js";
 import { auditLogEntryToJson } from "../../src/protoJson.js";
-import { WireArbitraries } from "./wireArbitrary.js";
-
-type Outcome = { ok: string } | { threw: true };
-
-function outcome(f: () => string): Outcome {
-  try {
-    return { ok: f() };
-  } catch {
-    return { threw: true };
-  }
-}
+import { type Outcome, outcome, WireArbitraries } from "./wireArbitrary.js";
 
 /** What the exporter sees of a reply through the split path: status, timestamps, JSONL. */
-function viaBytes(bytes: Uint8Array): Outcome {
+function viaBytes(bytes: Uint8Array): Outcome<string> {
   return outcome(() => {
     const r = splitSearchReply(bytes);
     const jsonl = auditLogEntriesBytesToJsonl(r.entries.map((e) => e.bytes)).toString("utf8");
@@ -28,7 +18,7 @@ function viaBytes(bytes: Uint8Array): Outcome {
 }
 
 /** The same through ts-proto decode and the reference printer. */
-function viaObjects(bytes: Uint8Array): Outcome {
+function viaObjects(bytes: Uint8Array): Outcome<string> {
   return outcome(() => {
     const r = MultiAuditLogEntryResponse.decode(bytes);
     const jsonl = r.entries.map((e) => `${JSON.stringify(auditLogEntryToJson(e))}\n`).join("");

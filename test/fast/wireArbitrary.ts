@@ -286,3 +286,19 @@ export class WireArbitraries {
     }
   }
 }
+
+/** FAST_CHECK_RUNS=N multiplies the runs for a deeper local check (N / 100 times the default). */
+export function runs(n: number): number {
+  return Math.round((n * Number(process.env.FAST_CHECK_RUNS ?? 100)) / 100);
+}
+
+/** What a path did with an input: its result, or that it threw (paths must agree on both). */
+export type Outcome<T> = { ok: T } | { threw: true };
+
+export function outcome<T>(f: () => T): Outcome<T> {
+  try {
+    return { ok: f() };
+  } catch {
+    return { threw: true };
+  }
+}
