@@ -48,6 +48,17 @@ function varint(src: Uint8Array, pos: number, end: number): number {
   throw SLOW;
 }
 
+/** Skips a varint of up to 10 bytes (negative int32/int64 values take 10), its end in `at`. */
+function skipVarint(src: Uint8Array, pos: number, end: number): void {
+  for (let i = 0; i < 10 && pos < end; i++) {
+    if ((src[pos++] as number) < 128) {
+      at = pos;
+      return;
+    }
+  }
+  throw SLOW;
+}
+
 /** Timestamp `{1: int64 seconds, 2: int32 nanos}` in `[pos, end)`; only non-negative values. */
 function timestamp(src: Uint8Array, pos: number, end: number): { seconds: number; nanos: number } {
   let seconds = 0;
@@ -75,7 +86,7 @@ function entryTimestamp(src: Uint8Array, start: number, end: number): RawEntry["
     pos = at;
     switch (tag & 7) {
       case 0:
-        varint(src, pos, end);
+        skipVarint(src, pos, end);
         pos = at;
         break;
       case 1:
@@ -83,8 +94,12 @@ function entryTimestamp(src: Uint8Array, start: number, end: number): RawEntry["
         break;
       case 2: {
         const len = varint(src, pos, end);
-        if (tag === 10) ts = timestamp(src, at, at + len);
-        pos = at + len;
+        // `at` is shared with timestamp(), which moves it: keep this field's bounds first.
+        const s = at;
+        const e = s + len;
+        if (e > end) throw SLOW;
+        if (tag === 10) ts = timestamp(src, s, e);
+        pos = e;
         break;
       }
       case 5:
@@ -96,6 +111,19 @@ function entryTimestamp(src: Uint8Array, start: number, end: number): RawEntry["
   }
   if (pos !== end) throw SLOW;
   return ts;
+}
+
+/**
+ * The entry's timestamp as the fast reader takes it, or `"slow"` when it hands the entry to ts-proto.
+ * For tests: well-formed entries must never need the slow path.
+ */
+export function fastEntryTimestamp(entry: Uint8Array): RawEntry["timestamp"] | "slow" {
+  try {
+    return entryTimestamp(entry, 0, entry.byteLength);
+  } catch (err) {
+    if (err !== SLOW) throw err;
+    return "slow";
+  }
 }
 
 function slowEntry(bytes: Uint8Array): RawEntry {
