@@ -302,12 +302,15 @@ export class ValidationError extends Error {
   readonly value: unknown;
   /** What the field accepts. */
   readonly allowed: string;
+  /** What is wrong with the value, e.g. `2025-02 has days 01-28`. */
+  readonly problem: string;
 
-  constructor(field: string, value: unknown, allowed: string, problem?: string) {
-    super(`${field}: ${problem ?? "invalid value"} (got ${show(value)}; allowed: ${allowed})`);
+  constructor(field: string, value: unknown, allowed: string, problem = "invalid value") {
+    super(`${field}: ${problem} (got ${show(value)}; allowed: ${allowed})`);
     this.field = field;
     this.value = value;
     this.allowed = allowed;
+    this.problem = problem;
   }
 
   toJSON(): Record<string, unknown> {

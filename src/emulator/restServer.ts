@@ -8,6 +8,7 @@ import * as https from "node:https";
 import type { AddressInfo } from "node:net";
 import { StatusCode } from "../../generated/proto/clarifai/api/status/status_code.js";
 import { binaryToClarifaiJson, type JsonValue, searchRequestFromJson } from "../protoJson.js";
+import { checkJsonTimestamps } from "./jsonTimestamps.js";
 import { type PreparedResponse, serializePreparedResponse } from "./responseCodec.js";
 import { errorStatus, newReqId, type SearchService } from "./searchService.js";
 
@@ -132,6 +133,13 @@ async function handle(service: SearchService, req: IncomingMessage, res: ServerR
   } catch (e) {
     const path = failingPath(json);
     const why = `${path === undefined ? "" : `${path}: `}${e instanceof Error ? e.message : String(e)}`;
+    sendError(res, StatusCode.CONN_INVALID_REQUEST, `Invalid request: ${why}`, why);
+    return;
+  }
+  try {
+    checkJsonTimestamps("clarifai.api.PostAuditLogSearchesRequest", json);
+  } catch (e) {
+    const why = (e as Error).message;
     sendError(res, StatusCode.CONN_INVALID_REQUEST, `Invalid request: ${why}`, why);
     return;
   }

@@ -37,6 +37,17 @@ describe("loadEntriesFile", () => {
     ["unknown field", '{"colour": "red"}', /:3: not an AuditLogEntry: .*colour/],
     ["bad timestamp", '{"timestamp": "2025-13-45T00:00:00Z"}', /:3: not an AuditLogEntry: .*RFC 3339/],
     ["not an object", "[1, 2]", /:3: expected one AuditLogEntry JSON object per line/],
+    // Date.parse rolls these over (March 2, the next day); they must not load as other instants.
+    [
+      "impossible date",
+      '{"timestamp": "2025-02-30T12:00:00Z"}',
+      /:3: not an AuditLogEntry: timestamp: 2025-02/,
+    ],
+    [
+      "impossible nested date",
+      '{"timestamp": "2025-01-17T12:00:00Z", "user": {"id": "u", "created_at": "2025-01-17T24:00:00Z"}}',
+      /:3: not an AuditLogEntry: user\.created_at: hour must be 00-23/,
+    ],
   ])("%s → `file:line: reason`, nothing returned", (_name, bad, why) => {
     const p = file("bad.jsonl", `${lines[0]}\n${lines[1]}\n${bad}\n${lines[2]}\n`);
     expect(() => loadEntriesFile(p)).toThrow(DataFileError);

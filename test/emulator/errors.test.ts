@@ -165,6 +165,19 @@ describe("malformed REST requests", () => {
       StatusCode.CONN_INVALID_REQUEST,
       /timestamp/,
     ],
+    // Date.parse would roll these over to March 2 and the next day: they must be refused instead.
+    [
+      "impossible date",
+      { body: { query: { timestamp_from: "2025-02-30T00:00:00Z" } } },
+      StatusCode.CONN_INVALID_REQUEST,
+      /query\.timestamp_from: 2025-02 has days 01-28/,
+    ],
+    [
+      "hour 24 (camelCase field)",
+      { body: { query: { timestampTo: "2025-01-17T24:00:00Z" } } },
+      StatusCode.CONN_INVALID_REQUEST,
+      /query\.timestampTo: hour must be 00-23/,
+    ],
     [
       "negative page",
       { body: { pagination: { page: -1 } } },

@@ -1,0 +1,67 @@
+/**
+ * Strict timestamps in proto3 JSON input. The JSON mapping (src/protoJson.ts, via
+ * @bufbuild/protobuf) checks a Timestamp's shape with a regex and then converts it with
+ * `Date.parse`, which rolls impossible dates over: "2025-02-30" becomes March 2 and "24:00:00" the
+ * next day. The emulator must refuse those (in REST requests and data files) instead of silently
+ * querying or storing another instant, so every Timestamp field of a decoded JSON object is
+ * checked again with the exact civil-calendar parser of src/time.ts.
+ */
+import { createFileRegistry, type DescMessage, fromBinary } from "@bufbuild/protobuf";
+import { FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
+import { auditLogDescriptorSetBase64 } from "../../generated/audit_log_descriptor.js";
+import { ValidationError } from "../errors.js";
+import { parseTimestamp } from "../time.js";
+
+const registry = createFileRegistry(
+  fromBinary(FileDescriptorSetSchema, Buffer.from(auditLogDescriptorSetBase64, "base64")),
+);
+
+function messageDesc(typeName: string): DescMessage {
+  const desc = registry.getMessage(typeName);
+  if (!desc) throw new Error(`descriptor image lacks ${typeName}; run make generate`);
+  return desc;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === "object" && !Array.isArray(v);
+}
+
+function visit(desc: DescMessage, value: unknown, path: string): void {
+  if (desc.typeName === "google.protobuf.Timestamp") {
+    if (typeof value !== "string") return;
+    try {
+      parseTimestamp(value, path);
+    } catch (e) {
+      if (!(e instanceof ValidationError)) throw e;
+      throw new Error(`${path}: ${e.problem}: ${JSON.stringify(value)}`);
+    }
+    return;
+  }
+  // Other well-known types (Struct, Value, wrappers) carry no Timestamp fields.
+  if (desc.typeName.startsWith("google.protobuf.") || !isObject(value)) return;
+  for (const field of desc.fields) {
+    const child = field.message;
+    if (child === undefined) continue;
+    for (const key of new Set([field.name, field.jsonName])) {
+      const v = value[key];
+      if (v === undefined || v === null) continue;
+      const p = path === "" ? key : `${path}.${key}`;
+      if (field.fieldKind === "list") {
+        if (Array.isArray(v)) for (const [i, item] of v.entries()) visit(child, item, `${p}[${i}]`);
+      } else if (field.fieldKind === "map") {
+        if (isObject(v)) for (const [k, item] of Object.entries(v)) visit(child, item, `${p}.${k}`);
+      } else {
+        visit(child, v, p);
+      }
+    }
+  }
+}
+
+/**
+ * Checks every Timestamp string in `json`, a proto3 JSON object of message `typeName` that the
+ * JSON mapping already accepted.
+ * @throws Error `path: reason: "value"` for an impossible date or time (e.g. `2025-02-30`).
+ */
+export function checkJsonTimestamps(typeName: string, json: unknown): void {
+  visit(messageDesc(typeName), json, "");
+}
