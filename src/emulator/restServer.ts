@@ -59,16 +59,13 @@ function readBody(req: IncomingMessage): Promise<string | undefined> {
   return new Promise((resolve, reject) => {
     const parts: Buffer[] = [];
     let size = 0;
+    // An over-size body is read to its end and dropped: closing the socket mid-upload would reset
+    // the connection before the client could read the error reply.
     req.on("data", (c: Buffer) => {
       size += c.length;
-      if (size > MAX_BODY_BYTES) {
-        resolve(undefined);
-        req.destroy();
-        return;
-      }
-      parts.push(c);
+      if (size <= MAX_BODY_BYTES) parts.push(c);
     });
-    req.on("end", () => resolve(Buffer.concat(parts).toString("utf8")));
+    req.on("end", () => resolve(size > MAX_BODY_BYTES ? undefined : Buffer.concat(parts).toString("utf8")));
     req.on("error", reject);
   });
 }
@@ -114,6 +111,18 @@ async function handle(service: SearchService, req: IncomingMessage, res: ServerR
     );
     return;
   }
+  let pathUserId: string;
+  try {
+    pathUserId = decodeURIComponent(m[1] as string);
+  } catch {
+    sendError(
+      res,
+      StatusCode.CONN_BAD_REQUEST_FORMAT,
+      "Bad request format",
+      `the user id in ${url} is not valid percent-encoding`,
+    );
+    return;
+  }
   const body = await readBody(req);
   if (body === undefined) {
     sendError(res, StatusCode.CONN_BAD_REQUEST_FORMAT, "Bad request format", "request body is over 1 MiB");
@@ -143,11 +152,7 @@ async function handle(service: SearchService, req: IncomingMessage, res: ServerR
     sendError(res, StatusCode.CONN_INVALID_REQUEST, `Invalid request: ${why}`, why);
     return;
   }
-  const outcome = await service.search(
-    request,
-    req.headers.authorization,
-    decodeURIComponent(m[1] as string),
-  );
+  const outcome = await service.search(request, req.headers.authorization, pathUserId);
   if (outcome.kind === "reply") send(res, outcome.response);
   else if (outcome.kind === "unavailable") {
     sendError(

@@ -204,6 +204,20 @@ describe("malformed REST requests", () => {
       StatusCode.CONN_DOES_NOT_EXIST,
     );
   });
+  test("a body over 1 MiB gets a CONN_BAD_REQUEST_FORMAT reply, not a reset connection", async () => {
+    const { http, json } = await restSearch(emu.restUrl as string, undefined, {
+      raw: `{"query": {"user_ids": ["${"x".repeat(2 * 1024 * 1024)}"]}}`,
+    });
+    expect(http).toBe(400);
+    expect(json.status.code).toBe(StatusCode.CONN_BAD_REQUEST_FORMAT);
+    expect(String(json.status.details)).toContain("1 MiB");
+  });
+  test("a user id that is not valid percent-encoding is a bad request, not an internal error", async () => {
+    const { http, json } = await restSearch(emu.restUrl as string, {}, { user: "%E0%A4%A" });
+    expect(http).toBe(400);
+    expect(json.status.code).toBe(StatusCode.CONN_BAD_REQUEST_FORMAT);
+    expect(String(json.status.details)).toContain("percent-encoding");
+  });
   test("the REST path's user id wins over user_app_id in the body", async () => {
     const { http, json } = await restSearch(emu.restUrl as string, {
       user_app_id: { user_id: "other-user" },
