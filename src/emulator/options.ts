@@ -97,8 +97,19 @@ function checkProbability(name: string, v: unknown): void {
   }
 }
 
+/** Refuses keys outside `allowed`: a misspelled knob would otherwise be ignored without a word. */
+export function checkKeys(what: string, value: object, allowed: readonly string[]): void {
+  for (const key of Object.keys(value)) {
+    if (!allowed.includes(key)) {
+      throw new RangeError(`${what}: unknown option '${key}'; allowed: ${allowed.join(", ")}`);
+    }
+  }
+}
+
 /** Validates a partial fault set; throws a RangeError naming the field and the allowed values. */
 export function validateFaults(f: Partial<FaultOptions>): void {
+  if (typeof f !== "object" || f === null) throw new RangeError(`faults must be an object, got ${String(f)}`);
+  checkKeys("faults", f, Object.keys(NO_FAULTS));
   for (const k of ["latencyMs", "jitterMs"] as const) if (k in f) checkNumber(k, f[k]);
   for (const k of [
     "throttleEvery",
@@ -117,6 +128,12 @@ export function validateFaults(f: Partial<FaultOptions>): void {
   }
   const g = f.growth;
   if (g !== undefined) {
+    if (typeof g !== "object" || g === null) {
+      throw new RangeError(
+        `faults.growth must be { count, everyMs, lateFraction } or undefined, got ${String(g)}`,
+      );
+    }
+    checkKeys("faults.growth", g, ["count", "everyMs", "lateFraction"]);
     if (!Number.isInteger(g.count) || g.count < 1) {
       throw new RangeError(`faults.growth.count must be a positive integer, got ${String(g.count)}`);
     }

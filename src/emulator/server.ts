@@ -8,7 +8,7 @@ import { loadEntriesFile } from "./dataFile.js";
 import { FaultController } from "./faults.js";
 import { EntryGenerator, generateEntryStream } from "./generate.js";
 import { startGrpcServer, stopGrpcServer } from "./grpcServer.js";
-import { DEFAULT_PATS, type EmulatorOptions, type FaultOptions } from "./options.js";
+import { checkKeys, DEFAULT_PATS, type EmulatorOptions, type FaultOptions } from "./options.js";
 import { startRestServer, stopRestServer } from "./restServer.js";
 import { Rng } from "./rng.js";
 import { SearchService } from "./searchService.js";
@@ -39,6 +39,19 @@ export interface EmulatorHandle {
 }
 
 const GENERATE_BATCH = 8192;
+
+const EMULATOR_OPTION_KEYS: readonly (keyof EmulatorOptions)[] = [
+  "host",
+  "port",
+  "restPort",
+  "tls",
+  "pats",
+  "entries",
+  "dataFiles",
+  "generate",
+  "dataUserId",
+  "faults",
+];
 
 function checkPort(name: string, v: unknown): void {
   if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > 65535) {
@@ -111,6 +124,7 @@ class Growth {
  * into the data user's log. Resolves once both servers listen.
  */
 export async function startEmulator(options: EmulatorOptions = {}): Promise<EmulatorHandle> {
+  checkKeys("startEmulator", options, EMULATOR_OPTION_KEYS);
   const host = options.host ?? "127.0.0.1";
   const port = options.port ?? 0;
   const restPort = options.restPort ?? 0;

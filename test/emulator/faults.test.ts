@@ -196,6 +196,20 @@ describe("controls", () => {
       /growth\.count/,
     );
   });
+  test("a misspelled knob or option is refused, not silently ignored", async () => {
+    expect(() => emu.setFaults({ throttleEvry: 3 } as never)).toThrow(
+      /unknown option 'throttleEvry'.*throttleEvery/,
+    );
+    expect(() => emu.setFaults({ growth: null } as never)).toThrow(/faults\.growth must be/);
+    expect(() =>
+      emu.setFaults({ growth: { count: 1, everyMs: 5, lateFraction: 0, late: 1 } } as never),
+    ).toThrow(/faults\.growth: unknown option 'late'/);
+    await expect(startEmulator({ dataFile: "x.jsonl" } as never)).rejects.toThrow(
+      /unknown option 'dataFile'.*dataFiles/,
+    );
+    await expect(startEmulator({ faults: { latency: 5 } } as never)).rejects.toThrow(/'latency'/);
+    expect(await outcomes(3)).toEqual(["ok", "ok", "ok"]);
+  });
   test("calls counts gRPC and REST searches, faulted ones included", async () => {
     const before = emu.calls;
     emu.setFaults({ throttleBurst: 1 });
