@@ -206,6 +206,19 @@ export function parseTarget(input: TargetInput, field: string): AuditLogTarget {
       let clusterId = fields.computeClusterId;
       const cc = fields.computeCluster;
       if (cc !== undefined && !isEmpty(cc)) {
+        if (typeof cc === "object" && cc !== null) {
+          // Only the cluster's id identifies a nodepool target; anything else would be dropped.
+          for (const [k, v] of Object.entries(cc)) {
+            if (k !== "id" && !isEmpty(v)) {
+              throw new ValidationError(
+                `${kindField}.computeCluster.${k}`,
+                v,
+                allowedText,
+                "a nodepool target filter matches its compute cluster by id only",
+              );
+            }
+          }
+        }
         const ccId = typeof cc === "object" && cc !== null ? (cc as { id?: unknown }).id : cc;
         if (clusterId !== undefined && clusterId !== ccId) {
           throw new ValidationError(

@@ -103,6 +103,12 @@ describe("targets", () => {
     validationError(() => parseTarget({ model: "" } as never, "t"));
     validationError(() => parseTarget({ model: { appId: "a" } } as never, "t"));
     validationError(() => parseTarget("model" as never, "t"));
+    // A nodepool matches its compute cluster by id only: a cluster's user id must not vanish.
+    const cc = validationError(() =>
+      parseTarget({ nodepool: { id: "np", computeCluster: { id: "cc", userId: "u" } } }, "t"),
+    );
+    expect(cc.field).toBe("t.nodepool.computeCluster.userId");
+    expect(cc.message).toContain("by id only");
   });
   it("accepts a decoded target whose other fields are empty", () => {
     const decoded = parseTarget({ model: { id: "m" } }, "t");
