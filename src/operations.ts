@@ -61,7 +61,13 @@ export function parseOperation(input: OperationInput, field: string): EventType 
       );
     }
     if (NAME_BY_CODE.has(code)) return code as EventType;
-    throw new ValidationError(field, input, ALLOWED, "unknown operation code");
+    // Codes are grouped by resource (300s models, 400s workflows…): the nearest ones are the hint.
+    const hint = [...NAME_BY_CODE]
+      .sort(([a], [b]) => Math.abs(a - code) - Math.abs(b - code) || a - b)
+      .slice(0, 3)
+      .map(([c, name]) => `${name} (${c})`)
+      .join(", ");
+    throw new ValidationError(field, input, ALLOWED, `unknown operation code; did you mean ${hint}?`);
   }
   if (typeof input === "string") {
     const name = input.trim().toUpperCase().replace(/[-\s]/g, "_");

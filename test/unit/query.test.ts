@@ -34,6 +34,10 @@ describe("operations", () => {
   });
   it("refuses unknown codes, EVENT_TYPE_NOT_SET and non-operations", () => {
     expect(validationError(() => parseOperation(999, "op")).message).toContain("unknown operation code");
+    // Unknown codes get the names of the nearest codes as suggestions, like unknown names do.
+    expect(validationError(() => parseOperation(306, "op")).message).toContain(
+      "did you mean MODEL_VERSION_DELETE (305), MODEL_VERSION_UPDATE (304), MODEL_VERSION_CREATE (303)?",
+    );
     expect(validationError(() => parseOperation(0, "op")).message).toContain("EVENT_TYPE_NOT_SET");
     expect(validationError(() => parseOperation("EVENT_TYPE_NOT_SET", "op")).message).toContain(
       "leave operations empty",
