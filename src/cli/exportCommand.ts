@@ -78,7 +78,7 @@ export function registerExportCommand(program: Command): void {
       durationOption("--settle"),
       60_000,
     )
-    .option("--concurrency <n>", "pages fetched in parallel", integerOption("--concurrency", 1, 64), 4)
+    .option("--concurrency <n>", "pages fetched in parallel", integerOption("--concurrency", 1, 64), 8)
     .option(
       "--per-page <n>",
       `entries per page, 1-${MAX_PER_PAGE}`,

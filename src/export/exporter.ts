@@ -278,8 +278,8 @@ export async function runExport(request: ExportRequest): Promise<ExportSummary> 
     const probe = async (ascending: boolean) =>
       (await request.fetchPage({ ...bounds, page: 1, perPage: 1, ascending, signal: request.signal }))
         .entries[0]?.timestamp;
-    const first = await probe(true);
-    const last = first === undefined ? undefined : await probe(false);
+    // Both ends at once: on a remote service each probe is a full round trip before any page moves.
+    const [first, last] = await Promise.all([probe(true), probe(false)]);
     window = { from: request.from ?? first ?? to, to };
     slices =
       first === undefined || last === undefined
