@@ -23,7 +23,7 @@ import {
   type ValidatedQuery,
   validateQuery,
 } from "./query.js";
-import { REDACTED } from "./redact.js";
+import { REDACTED, redact } from "./redact.js";
 import { withRetry } from "./retry.js";
 
 /** The one RPC. */
@@ -264,11 +264,12 @@ export class AuditLogClient {
   #metadata(extra: CallOptions["metadata"]): Metadata {
     const md = new Metadata();
     if (extra !== undefined) {
-      const entries =
+      // toJSON keeps every value of a repeated key (getMap would keep only the first).
+      const entries: [string, unknown[]][] =
         extra instanceof Metadata
-          ? Object.entries(extra.getMap())
-          : Object.entries(extra as Record<string, unknown>);
-      for (const [key, value] of entries) {
+          ? Object.entries(extra.toJSON())
+          : Object.entries(extra as Record<string, unknown>).map(([k, v]) => [k, [v]]);
+      for (const [key, values] of entries) {
         if (key.toLowerCase() === "authorization") {
           throw new ValidationError(
             "metadata.authorization",
@@ -277,10 +278,22 @@ export class AuditLogClient {
             "the client sets authorization from its PAT",
           );
         }
-        if (typeof value !== "string" && !Buffer.isBuffer(value)) {
-          throw new ValidationError(`metadata.${key}`, value, "a string value", "not a string");
+        for (const value of values) {
+          if (typeof value !== "string" && !Buffer.isBuffer(value)) {
+            throw new ValidationError(`metadata.${key}`, value, "a string value", "not a string");
+          }
+          try {
+            md.add(key, value);
+          } catch (e) {
+            // grpc-js refuses illegal keys and values (non-ASCII, newlines, "-bin" without a Buffer).
+            throw new ValidationError(
+              `metadata.${key}`,
+              typeof value === "string" ? redact(value, this.#config.pat) : "(Buffer)",
+              "keys of letters, digits, _ . - (sent lowercase); printable ASCII string values; Buffer values for keys ending in -bin",
+              e instanceof Error ? e.message.split("\n")[0] : "refused by grpc-js",
+            );
+          }
         }
-        md.set(key, value);
       }
     }
     md.set("authorization", `Key ${this.#config.pat}`);

@@ -3,11 +3,12 @@
  */
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { Metadata } from "@grpc/grpc-js";
+import { InterceptingCall, type Interceptor, Metadata } from "@grpc/grpc-js";
 import type { AuditLogClient } from "../../src/client.js";
+import { ValidationError } from "../../src/errors.js";
 import { auditLogEntryToJson } from "../../src/protoJson.js";
 import type { AuditLogSearchQuery } from "../../src/query.js";
-import { type Harness, harness, key, SEED_FILE } from "./fixtures.js";
+import { type Harness, harness, key, PAT, SEED_FILE } from "./fixtures.js";
 
 const require = createRequire(import.meta.url);
 const { Timestamp } = require("google-protobuf/google/protobuf/timestamp_pb.js");
@@ -231,6 +232,44 @@ describe("search against the emulator", () => {
     for await (const page of client.pages({ perPage: 7 })) sizes.push(page.entries.length);
     // 14 entries in pages of 7: the second page is full, so a third (empty) one confirms the end.
     expect(sizes).toEqual([7, 7, 0]);
+  });
+
+  it("sends every value of per-call metadata, as the server receives it", async () => {
+    // A client interceptor (a grpc-js channel option) sees the metadata that goes on the wire.
+    const sent: Metadata[] = [];
+    const interceptor: Interceptor = (options, nextCall) =>
+      new InterceptingCall(nextCall(options), {
+        start(metadata, listener, next) {
+          sent.push(metadata.clone());
+          next(metadata, listener);
+        },
+      });
+    const c = h.client({ channelOptions: { interceptors: [interceptor] } as never });
+    const md = new Metadata();
+    md.add("x-multi", "a");
+    md.add("x-multi", "b");
+    await c.search({ perPage: 1 }, { metadata: md });
+    await c.search({ perPage: 1 }, { metadata: { "x-request-tag": "audit-test" } });
+    expect(sent.map((m) => [m.get("x-multi"), m.get("x-request-tag")])).toEqual([
+      [["a", "b"], []],
+      [[], ["audit-test"]],
+    ]);
+    expect(sent.every((m) => m.get("authorization")[0] === `Key ${PAT}`)).toBe(true);
+  });
+
+  it("refuses metadata grpc-js cannot send with a ValidationError, before any call", async () => {
+    const before = h.emu.calls;
+    for (const [metadata, field] of [
+      [{ "bad key": "x" }, "metadata.bad key"],
+      [{ "x-tag": "two\nlines" }, "metadata.x-tag"],
+      [{ "x-bin": "not a Buffer" }, "metadata.x-bin"],
+    ] as const) {
+      const e = await client.search({}, { metadata }).catch((err: unknown) => err);
+      expect(e).toBeInstanceOf(ValidationError);
+      expect((e as ValidationError).field).toBe(field);
+      expect((e as ValidationError).allowed).toContain("printable ASCII");
+    }
+    expect(h.emu.calls).toBe(before);
   });
 
   it("sends per-call metadata alongside the PAT", async () => {
