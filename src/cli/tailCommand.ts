@@ -117,6 +117,10 @@ export function registerTailCommand(program: Command): void {
         const fresh = [];
         for (const e of result.entries) {
           const ts = e.timestamp ?? { seconds: 0, nanos: 0 };
+          // Keys behind the lookback are forgotten, so such an entry met later in the same poll (pushed
+          // to a later page by entries landing before it) cannot be told from one already printed; it
+          // is a repeat, or a late arrival beyond the lookback, which tail does not promise to print.
+          if (tsToNs(ts) < tsToNs(state.position) - lookbackNs) continue;
           const key = entryKey(e);
           if (state.seen.has(key)) continue;
           state.seen.set(key, tsToNs(ts));

@@ -115,6 +115,52 @@ it("prints every new entry exactly once across runs and a --follow restart", asy
   expect(printed.sort()).toEqual(everything.sort());
 });
 
+it("repeats nothing when entries land behind a poll that spans more than the lookback", async () => {
+  // Every served page gets entries inserted before all others, so each next page starts a few
+  // entries earlier than where the previous one ended: those already printed come back.
+  const base = generateEntries(240, 58);
+  const oldest = [...base].sort(byTime)[0]!;
+  const grow = await startEmulator({
+    pats: { [PAT]: USER },
+    entries: base,
+    restPort: false,
+    faults: { latencyMs: 40 },
+  });
+  const inserted: AuditLogEntry[] = [];
+  let served = 0;
+  const timer = setInterval(() => {
+    if (grow.calls === served) return;
+    served = grow.calls;
+    const front = [1, 2, 3].map((i) => at(oldest, oldest.timestamp!.seconds - 3600, i));
+    inserted.push(...front);
+    grow.append(front);
+  }, 1);
+  try {
+    const r = await runCli([
+      "tail",
+      ...connection(grow.grpcAddress),
+      "--from",
+      "2024-12-31T00:00:00Z",
+      "--lookback",
+      "1ms",
+      "--per-page",
+      "10",
+      "--quiet",
+    ]);
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: "" });
+    const out = lines(r.stdout);
+    expect(inserted.length).toBeGreaterThan(30);
+    expect(out.length - new Set(out).size).toBe(0);
+    const known = new Set([...base, ...inserted].map(entryToJsonLine));
+    expect(out.filter((l) => !known.has(l))).toEqual([]);
+    const printed = new Set(out);
+    expect(base.map(entryToJsonLine).filter((l) => !printed.has(l))).toEqual([]);
+  } finally {
+    clearInterval(timer);
+    await grow.close();
+  }
+});
+
 it("refuses a checkpoint written for another query, and bad flags, with exit 2", async () => {
   const checkpoint = join(tmp.dir, "other.checkpoint.json");
   const base = ["tail", ...connection(emu.grpcAddress), "--since", "1h", "--checkpoint", checkpoint];
