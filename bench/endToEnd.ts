@@ -171,6 +171,7 @@ export async function runOurExport(
   certFile: string,
   expected: number,
   extra: string[] = [],
+  env: NodeJS.ProcessEnv = {},
 ): Promise<RunResult> {
   const out = join(dir, `ours-${Date.now()}.jsonl`);
   const keep = process.env.BENCH_KEEP_OUTPUT === "1";
@@ -190,7 +191,7 @@ export async function runOurExport(
       "2020-01-01T00:00:00Z",
       ...extra,
     ],
-    { CLARIFAI_PAT: PAT, GRPC_DEFAULT_SSL_ROOTS_FILE_PATH: certFile },
+    { CLARIFAI_PAT: PAT, GRPC_DEFAULT_SSL_ROOTS_FILE_PATH: certFile, ...env },
   );
   const { lines: entries, unique } = await countLines(out);
   let note: string | undefined;
