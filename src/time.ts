@@ -197,11 +197,15 @@ export function formatTimestamp(ts: Timestamp): string {
   return `${pad(y, 4)}-${pad(mo, 2)}-${pad(d, 2)}T${pad(hh, 2)}:${pad(mi, 2)}:${pad(ss, 2)}${frac}Z`;
 }
 
-/** The current time with sub-millisecond precision (from the monotonic clock's origin). */
+/**
+ * The current wall-clock time (`Date.now()`, millisecond precision). Not `performance.timeOrigin +
+ * performance.now()`: the monotonic clock does not follow steps of the system clock (NTP, resume
+ * from suspend), so in a long-running process it drifts from the time the server stamps entries with.
+ */
 export function nowTimestamp(): Timestamp {
-  const micros = Math.round((performance.timeOrigin + performance.now()) * 1000);
-  const seconds = Math.floor(micros / 1_000_000);
-  return { seconds, nanos: (micros - seconds * 1_000_000) * 1000 };
+  const ms = Date.now();
+  const seconds = Math.floor(ms / 1000);
+  return { seconds, nanos: (ms - seconds * 1000) * 1_000_000 };
 }
 
 /** Orders two timestamps: negative, zero or positive. */

@@ -1,3 +1,4 @@
+import { jest } from "@jest/globals";
 import fc from "fast-check";
 import { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
 import { ValidationError } from "../../src/errors.js";
@@ -9,6 +10,7 @@ import {
   formatTimestamp,
   MAX_TIMESTAMP_SECONDS,
   MIN_TIMESTAMP_SECONDS,
+  nowTimestamp,
   parseTimestamp,
 } from "../../src/time.js";
 
@@ -238,5 +240,18 @@ describe("parseTimestamp / formatTimestamp", () => {
         expect(daysFromCivil(y, m, d)).toBe(days);
       }),
     );
+  });
+});
+
+describe("nowTimestamp", () => {
+  it("follows the wall clock, even when it was stepped after the process started", () => {
+    // Fake timers step Date.now() to 2030 while performance keeps the real monotonic clock, as an
+    // NTP step or a resume from suspend does to a long-running service.
+    jest.useFakeTimers({ now: new Date("2030-01-01T00:00:00.123Z"), doNotFake: ["performance"] });
+    try {
+      expect(nowTimestamp()).toEqual({ seconds: 1893456000, nanos: 123_000_000 });
+    } finally {
+      jest.useRealTimers();
+    }
   });
 });
