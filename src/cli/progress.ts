@@ -22,9 +22,14 @@ export function progressView(enabled: boolean, stream: NodeJS.WriteStream = proc
     hideCursor: true,
     fps: 5,
   });
-  bar.start(0, 0, { entries: 0, pages: 0, rate: 0, elapsed: "0.0", retries: 0, shifted: 0 });
+  // Drawn from the first page on: lines printed before it (the resolved window) keep their own line.
+  let running = false;
   return {
     update(p) {
+      if (!running) {
+        running = true;
+        bar.start(0, 0, { entries: 0, pages: 0, rate: 0, elapsed: "0.0", retries: 0, shifted: 0 });
+      }
       const seconds = (performance.now() - started) / 1000;
       bar.update({
         entries: p.entries,
@@ -36,7 +41,8 @@ export function progressView(enabled: boolean, stream: NodeJS.WriteStream = proc
       });
     },
     stop() {
-      bar.stop();
+      if (running) bar.stop();
+      running = false;
     },
   };
 }

@@ -1,0 +1,80 @@
+/**
+ * The export progress line: drawn on stderr when stderr is a terminal (the CLI runs under
+ * util-linux `script`, which gives it a pseudo-terminal), below the resolved window line; never with
+ * --quiet or when stderr is a pipe; stdout stays empty either way.
+ */
+import { spawn, spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import {
+  CLI,
+  type CliResult,
+  cliEnv,
+  collect,
+  type GeneratedEmulator,
+  runCli,
+  startGeneratedEmulator,
+} from "./helpers.js";
+
+const hasScript = spawnSync("script", ["--version"]).status === 0;
+const ESC = "\u001b[";
+
+let generated: GeneratedEmulator;
+beforeAll(async () => {
+  generated = await startGeneratedEmulator(3_000, 71);
+});
+afterAll(() => generated.close());
+
+const args = (out: string, extra: string[] = []) => [
+  "export",
+  ...generated.conn,
+  "--out",
+  out,
+  "--per-page",
+  "100",
+  ...extra,
+];
+
+/** Runs the CLI with stderr on a pseudo-terminal and stdout redirected to `stdoutFile`. */
+function runOnTerminal(cliArgs: string[], stdoutFile: string): Promise<CliResult> {
+  const command = [process.execPath, CLI, ...cliArgs].map((a) => `'${a}'`).join(" ");
+  const child = spawn("script", ["-qec", `${command} > '${stdoutFile}'`, "/dev/null"], {
+    env: cliEnv(),
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  return collect(child);
+}
+
+(hasScript ? describe : describe.skip)("on a terminal", () => {
+  it("draws the progress line below the window line; stdout stays empty", async () => {
+    const dir = generated.tmp.dir;
+    const r = await runOnTerminal(args(join(dir, "tty.jsonl")), join(dir, "tty.stdout"));
+    expect(r.code).toBe(0);
+    const screen = r.stdout.replace(/\r/g, "");
+    expect(screen).toMatch(
+      /\d+ entries \| \d+ pages \| \d+ entries\/s \| [\d.]+ s \| retries 0 \| shifted 0/,
+    );
+    // The window line starts a line of its own (the bar must not be drawn before it).
+    expect(screen).toMatch(/(^|\n)exporting window from \S+ to \S+ \(UTC, oldest first\)\n/);
+    expect(screen).toMatch(/\nexported 3000 entries in \d+ pages/);
+    expect(readFileSync(join(dir, "tty.stdout"), "utf8")).toBe("");
+  });
+
+  it("draws nothing with --quiet", async () => {
+    const dir = generated.tmp.dir;
+    const r = await runOnTerminal(args(join(dir, "quiet.jsonl"), ["--quiet"]), join(dir, "quiet.stdout"));
+    expect(r.code).toBe(0);
+    const screen = r.stdout.replace(/\r/g, "");
+    expect(screen).not.toContain(ESC);
+    expect(screen).toMatch(/^exported 3000 entries in \d+ pages[^\n]*\n$/);
+    expect(readFileSync(join(dir, "quiet.stdout"), "utf8")).toBe("");
+  });
+});
+
+it("draws nothing when stderr is not a terminal", async () => {
+  const r = await runCli(args(join(generated.tmp.dir, "pipe.jsonl")));
+  expect(r.code).toBe(0);
+  expect(r.stdout).toBe("");
+  expect(r.stderr).not.toContain(ESC);
+  expect(r.stderr).toMatch(/^exporting window from [^\n]+\nexported 3000 entries in \d+ pages[^\n]*\n$/);
+});
