@@ -11,7 +11,12 @@ import type {
 } from "../generated/proto/clarifai/api/service.js";
 import { StatusCode } from "../generated/proto/clarifai/api/status/status_code.js";
 import { decodeSearchResponse, encodeSearchRequest } from "./codec.js";
-import { type AuditLogClientOptions, type ResolvedConfig, resolveConfig } from "./config.js";
+import {
+  type AuditLogClientOptions,
+  type ResolvedConfig,
+  resolveConfig,
+  validateTimeoutMs,
+} from "./config.js";
 import { type AuditEntry, toAuditEntry } from "./entry.js";
 import { CanceledError, errorFromGrpc, errorFromStatus, ServerError, ValidationError } from "./errors.js";
 import { type RawEntry, type RawReply, splitSearchReply } from "./fast/replyBytes.js";
@@ -241,15 +246,7 @@ export class AuditLogClient {
   ): Promise<{ value: R; attempts: number }> {
     if (this.#closed) throw new ValidationError("client", "closed", "an open client", "the client is closed");
     this.#checkCallOptions(options);
-    const timeoutMs = options.timeoutMs ?? this.#config.timeoutMs;
-    if (typeof timeoutMs !== "number" || !Number.isInteger(timeoutMs) || timeoutMs < 1) {
-      throw new ValidationError(
-        "timeoutMs",
-        timeoutMs,
-        "a positive integer number of milliseconds",
-        "invalid deadline",
-      );
-    }
+    const timeoutMs = validateTimeoutMs(options.timeoutMs ?? this.#config.timeoutMs);
     const metadata = this.#metadata(options.metadata);
     const { signal } = options;
     if (signal?.aborted) throw canceled(0);

@@ -120,11 +120,48 @@ export function isLoopbackHost(host: string): boolean {
   return false;
 }
 
-function positiveInt(value: unknown, field: string): number {
-  if (typeof value !== "number" || !Number.isInteger(value) || value < 1) {
-    throw new ValidationError(field, value, "a positive integer number of milliseconds", "invalid duration");
+/**
+ * Longest deadline accepted, in ms (2^31 − 1, about 24.8 days): the largest delay a Node timer can
+ * wait. grpc-js cannot even encode deadlines beyond ~10^14 ms and throws from inside the call
+ * (an uncaught exception), and a Date cannot hold ~10^16 ms.
+ */
+export const MAX_TIMEOUT_MS = 2_147_483_647;
+
+/** Checks a deadline in ms (the client's `timeoutMs` or a call's). */
+export function validateTimeoutMs(value: unknown, field = "timeoutMs"): number {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 1 || value > MAX_TIMEOUT_MS) {
+    throw new ValidationError(
+      field,
+      value,
+      `an integer number of milliseconds, 1-${MAX_TIMEOUT_MS}`,
+      "invalid deadline",
+    );
   }
   return value;
+}
+
+const RETRY_KEYS: readonly string[] = ["maxAttempts", "initialDelayMs", "maxDelayMs", "multiplier"];
+
+function checkRetryOption(retry: unknown): void {
+  if (retry === undefined || retry === false) return;
+  if (typeof retry !== "object" || retry === null || Array.isArray(retry)) {
+    throw new ValidationError(
+      "retry",
+      retry,
+      `false, or an object with any of ${RETRY_KEYS.join(", ")}`,
+      "not a retry policy",
+    );
+  }
+  for (const key of Object.keys(retry)) {
+    if (!RETRY_KEYS.includes(key)) {
+      throw new ValidationError(
+        `retry.${key}`,
+        (retry as Record<string, unknown>)[key],
+        RETRY_KEYS.join(", "),
+        "unknown retry option",
+      );
+    }
+  }
 }
 
 const OPTION_KEYS: ReadonlySet<string> = new Set([
@@ -194,6 +231,19 @@ export function resolveConfig(
       `refusing to send the PAT in plaintext to the non-loopback host ${host}`,
     );
   }
+  checkRetryOption(options.retry);
+  const channelOptions = options.channelOptions as unknown;
+  if (
+    channelOptions !== undefined &&
+    (typeof channelOptions !== "object" || channelOptions === null || Array.isArray(channelOptions))
+  ) {
+    throw new ValidationError(
+      "channelOptions",
+      channelOptions,
+      'an object of grpc-js channel options, e.g. { "grpc.keepalive_time_ms": 30000 }',
+      "not an object",
+    );
+  }
   if (options.rootCerts !== undefined && !Buffer.isBuffer(options.rootCerts)) {
     throw new ValidationError("rootCerts", "(not a Buffer)", "a Buffer of PEM certificates", "not a Buffer");
   }
@@ -204,8 +254,7 @@ export function resolveConfig(
     host,
     port,
     insecure,
-    timeoutMs:
-      options.timeoutMs === undefined ? DEFAULT_TIMEOUT_MS : positiveInt(options.timeoutMs, "timeoutMs"),
+    timeoutMs: options.timeoutMs === undefined ? DEFAULT_TIMEOUT_MS : validateTimeoutMs(options.timeoutMs),
     retry:
       options.retry === false
         ? { ...DEFAULT_RETRY, maxAttempts: 1 }

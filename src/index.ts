@@ -11,6 +11,7 @@ export {
   DEFAULT_TIMEOUT_MS,
   ENV,
   isLoopbackHost,
+  MAX_TIMEOUT_MS,
   parseEndpoint,
   type ResolvedConfig,
   resolveConfig,

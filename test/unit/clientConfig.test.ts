@@ -1,7 +1,7 @@
 import { inspect } from "node:util";
 import { status as GrpcStatus } from "@grpc/grpc-js";
 import { AuditLogClient } from "../../src/client.js";
-import { isLoopbackHost, parseEndpoint, resolveConfig } from "../../src/config.js";
+import { isLoopbackHost, MAX_TIMEOUT_MS, parseEndpoint, resolveConfig } from "../../src/config.js";
 import {
   AuthenticationError,
   CanceledError,
@@ -107,6 +107,24 @@ describe("resolveConfig", () => {
       /retry.maxAttempts/,
     );
     expect(() => resolveConfig({ pat: PAT, userId: "u", timeoutMs: -1 }, {})).toThrow(/timeoutMs/);
+  });
+  it("refuses a misspelled or malformed retry policy or channelOptions instead of ignoring it", () => {
+    const cfg = (o: object) => () => resolveConfig({ pat: PAT, userId: "u", ...o } as never, {});
+    expect(cfg({ retry: { maxAttempt: 3 } })).toThrow(/retry\.maxAttempt: unknown retry option.*maxAttempts/);
+    expect(cfg({ retry: true })).toThrow(/retry: not a retry policy/);
+    expect(cfg({ retry: null })).toThrow(/retry: not a retry policy/);
+    expect(cfg({ retry: "none" })).toThrow(/retry: not a retry policy/);
+    expect(cfg({ channelOptions: "x" })).toThrow(/channelOptions: not an object/);
+  });
+  it("refuses deadlines grpc-js or a Date cannot represent (they crashed the process or timed out at once)", () => {
+    expect(resolveConfig({ pat: PAT, userId: "u", timeoutMs: MAX_TIMEOUT_MS }, {}).timeoutMs).toBe(
+      MAX_TIMEOUT_MS,
+    );
+    for (const timeoutMs of [MAX_TIMEOUT_MS + 1, 8.64e15, 1e20]) {
+      expect(() => resolveConfig({ pat: PAT, userId: "u", timeoutMs }, {})).toThrow(
+        /timeoutMs: invalid deadline.*1-2147483647/,
+      );
+    }
   });
 });
 
@@ -265,6 +283,7 @@ describe("call options", () => {
     await expect(client.search({}, { metadata: { authorization: "Key x" } })).rejects.toThrow(
       /metadata.authorization/,
     );
+    await expect(client.search({}, { timeoutMs: 1e15 })).rejects.toThrow(/timeoutMs: invalid deadline/);
     client.close();
     await expect(client.search()).rejects.toThrow(/closed/);
   });
