@@ -69,8 +69,12 @@ export function errorLine(error: unknown, secret?: string): string {
   return `clarifai-audit: error: ${oneLine(message, secret)}`;
 }
 
-/** Prints the error line (unless commander already did) and returns the exit code. */
-export function reportError(error: unknown, secret = process.env.CLARIFAI_PAT): number {
+/**
+ * Prints the error line (unless commander already did) and returns the exit code. The secret is the
+ * PAT as the client uses it: CLARIFAI_PAT trimmed (untrimmed, a PAT read with a trailing newline
+ * would not match where it is echoed, and a blank one would match every space).
+ */
+export function reportError(error: unknown, secret = process.env.CLARIFAI_PAT?.trim()): number {
   if (!(error instanceof CommanderError)) process.stderr.write(`${errorLine(error, secret)}\n`);
   return exitCodeOf(error);
 }

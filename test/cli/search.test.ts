@@ -173,6 +173,17 @@ describe("errors: one line, documented exit code, no stack, no PAT", () => {
     expect(r.stderr).toMatch(/^clarifai-audit: error: .*req_id=[0-9a-f]+.*\n$/);
     expect(r.stderr).not.toContain(secret);
   });
+  it("a PAT with surrounding whitespace is redacted where an error echoes it; a blank one is no PAT", async () => {
+    // grpc-js refuses the non-ASCII header value and quotes it in its error.
+    const secret = "pat-\u00e9-0123456789abcdef";
+    const r = await runCli(["search", ...conn], cliEnv({ CLARIFAI_PAT: `${secret}\n` }));
+    expect(r.stderr).toMatch(/^clarifai-audit: error: [^\n]+\n$/);
+    expect(r.stderr).not.toContain(secret);
+    const blank = await runCli(["search", ...conn], cliEnv({ CLARIFAI_PAT: " " }));
+    expect(blank.code).toBe(2);
+    expect(blank.stderr).toMatch(/^clarifai-audit: error: pat: no Personal Access Token[^\n]*\n$/);
+    expect(blank.stderr).not.toContain("[REDACTED]");
+  });
   it("rate limit with retries exhausted exits 4; UNAVAILABLE exhausted exits 1", async () => {
     emu.setFaults({ throttleEvery: 1 });
     const throttled = await runCli(["search", ...conn, "--max-attempts", "2"]);
