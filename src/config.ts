@@ -121,11 +121,11 @@ export function isLoopbackHost(host: string): boolean {
 }
 
 /**
- * Longest deadline accepted, in ms (2^31 − 1, about 24.8 days): the largest delay a Node timer can
- * wait. grpc-js cannot even encode deadlines beyond ~10^14 ms and throws from inside the call
- * (an uncaught exception), and a Date cannot hold ~10^16 ms.
+ * Longest deadline accepted, in ms: 99,999,999 hours, the largest timeout grpc-js can encode in the
+ * `grpc-timeout` header. Beyond it grpc-js throws from inside the call, an uncaught exception that
+ * ends the process (and a Date cannot hold deadlines past ~8.64e15 ms at all).
  */
-export const MAX_TIMEOUT_MS = 2_147_483_647;
+export const MAX_TIMEOUT_MS = 99_999_999 * 3_600_000;
 
 /** Checks a deadline in ms (the client's `timeoutMs` or a call's). */
 export function validateTimeoutMs(value: unknown, field = "timeoutMs"): number {

@@ -26,6 +26,9 @@ export const DEFAULT_RETRY: Readonly<RetryOptions> = Object.freeze({
   multiplier: 2,
 });
 
+/** The longest wait a Node timer can make, in ms. */
+const MAX_TIMER_MS = 2_147_483_647;
+
 /** Checks a merged retry policy. */
 export function validateRetry(r: RetryOptions): RetryOptions {
   const check = (field: keyof RetryOptions, ok: boolean, allowed: string) => {
@@ -37,10 +40,11 @@ export function validateRetry(r: RetryOptions): RetryOptions {
     "an integer 1-100",
   );
   check("initialDelayMs", Number.isFinite(r.initialDelayMs) && r.initialDelayMs >= 0, "a number of ms ≥ 0");
+  // A Node timer fires at once when asked to wait longer than 2^31 - 1 ms.
   check(
     "maxDelayMs",
-    Number.isFinite(r.maxDelayMs) && r.maxDelayMs >= r.initialDelayMs,
-    "a number of ms ≥ initialDelayMs",
+    Number.isFinite(r.maxDelayMs) && r.maxDelayMs >= r.initialDelayMs && r.maxDelayMs <= MAX_TIMER_MS,
+    `a number of ms ≥ initialDelayMs and ≤ ${MAX_TIMER_MS}`,
   );
   check("multiplier", Number.isFinite(r.multiplier) && r.multiplier >= 1, "a number ≥ 1");
   return {

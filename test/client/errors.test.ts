@@ -5,6 +5,7 @@
 import { inspect } from "node:util";
 import { status as GrpcStatus } from "@grpc/grpc-js";
 import { AuditLogClient } from "../../src/client.js";
+import { MAX_TIMEOUT_MS } from "../../src/config.js";
 import {
   AuthenticationError,
   CanceledError,
@@ -168,6 +169,13 @@ describe("deadlines and cancellation", () => {
     expect(e.grpcCode).toBe(GrpcStatus.DEADLINE_EXCEEDED);
     const perCall = await failure(h.client().search({}, { timeoutMs: 100 }));
     expect(perCall).toBeInstanceOf(TimeoutError);
+  });
+
+  it("the longest accepted deadline works end to end (grpc-js can encode it)", async () => {
+    const page = await h.client({ timeoutMs: MAX_TIMEOUT_MS }).search({ perPage: 1 });
+    expect(page.entries).toHaveLength(1);
+    const perCall = await h.client().search({ perPage: 1 }, { timeoutMs: MAX_TIMEOUT_MS });
+    expect(perCall.entries).toHaveLength(1);
   });
 
   it("no retry is started when its backoff would outlive the deadline", async () => {

@@ -115,6 +115,8 @@ describe("resolveConfig", () => {
     expect(cfg({ retry: null })).toThrow(/retry: not a retry policy/);
     expect(cfg({ retry: "none" })).toThrow(/retry: not a retry policy/);
     expect(cfg({ channelOptions: "x" })).toThrow(/channelOptions: not an object/);
+    // A longer timer wait fires at once (Node's TimeoutOverflowWarning): retries would not back off.
+    expect(cfg({ retry: { maxDelayMs: 2 ** 31 } })).toThrow(/retry\.maxDelayMs.*2147483647/);
   });
   it("refuses deadlines grpc-js or a Date cannot represent (they crashed the process or timed out at once)", () => {
     expect(resolveConfig({ pat: PAT, userId: "u", timeoutMs: MAX_TIMEOUT_MS }, {}).timeoutMs).toBe(
@@ -122,7 +124,7 @@ describe("resolveConfig", () => {
     );
     for (const timeoutMs of [MAX_TIMEOUT_MS + 1, 8.64e15, 1e20]) {
       expect(() => resolveConfig({ pat: PAT, userId: "u", timeoutMs }, {})).toThrow(
-        /timeoutMs: invalid deadline.*1-2147483647/,
+        /timeoutMs: invalid deadline.*1-359999996400000/,
       );
     }
   });
