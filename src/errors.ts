@@ -281,7 +281,7 @@ function show(value: unknown): string {
     return Number.isNaN(value.getTime()) ? "Invalid Date" : `Date(${value.toISOString()})`;
   if (typeof value === "object" && value !== null) {
     try {
-      const s = JSON.stringify(value);
+      const s = JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? `${v}n` : v));
       if (s !== undefined) return s.length > 200 ? `${s.slice(0, 200)}…` : s;
     } catch {
       // cyclic or exotic objects fall through to String()

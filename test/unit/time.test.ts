@@ -111,6 +111,10 @@ describe("parseTimestamp / formatTimestamp", () => {
     expect(parseTimestamp(-1, "from")).toEqual({ seconds: -1, nanos: 999_000_000 });
     expect(parseTimestamp({ seconds: 5, nanos: 7 }, "from")).toEqual({ seconds: 5, nanos: 7 });
     expect(parseTimestamp({ seconds: 5n }, "from")).toEqual({ seconds: 5, nanos: 0 });
+    // The refused value is shown, BigInt included (JSON.stringify alone throws on it).
+    expect(() => parseTimestamp({ seconds: 10n ** 20n }, "to")).toThrow(
+      'to: seconds must be an integer (got {"seconds":"100000000000000000000n"}',
+    );
     expect(parseTimestamp({ getSeconds: () => 1714521600, getNanos: () => 0 }, "from")).toEqual({
       seconds: 1714521600,
       nanos: 0,
