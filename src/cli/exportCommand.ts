@@ -1,6 +1,9 @@
 /**
  * `clarifai-audit export --out FILE`: the bulk exporter on the command line (see src/export/).
  */
+import { constants } from "node:fs";
+import { access, stat } from "node:fs/promises";
+import { dirname } from "node:path";
 import type { Command } from "commander";
 import { type ExportSummary, runExport } from "../export/exporter.js";
 import type { DataFormat } from "../export/formats.js";
@@ -47,6 +50,20 @@ export function exportFormat(out: string, flag: string | undefined): DataFormat 
   if (name.endsWith(".csv")) return "csv";
   if (name.endsWith(".json")) return "json";
   return "jsonl";
+}
+
+/** Refuses an --out whose directory cannot take the output, before the window is pinned and fetched. */
+async function checkOutDir(out: string): Promise<void> {
+  const dir = dirname(out);
+  let problem: string | undefined;
+  try {
+    if (!(await stat(dir)).isDirectory()) problem = "not a directory";
+    else await access(dir, constants.W_OK | constants.X_OK);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    problem = code === "ENOENT" ? "no such directory" : code === "EACCES" ? "not writable" : String(code);
+  }
+  if (problem !== undefined) throw new UsageError(`--out: cannot write ${out} (${dir}: ${problem})`);
 }
 
 function summaryLine(out: string, s: ExportSummary): string {
@@ -101,6 +118,7 @@ export function registerExportCommand(program: Command): void {
     const format = exportFormat(flags.out, flags.format);
     const filters = filtersToQuery(flags);
     const window = resolveWindow(flags);
+    await checkOutDir(flags.out);
     const client = clientFromFlags({ maxAttempts: 10, ...flags });
     const controller = new AbortController();
     let interrupts = 0;

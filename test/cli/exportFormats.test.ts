@@ -172,6 +172,15 @@ describe("refusals (exit 2, one line)", () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/^clarifai-audit: error: [^\n]+\n$/);
   });
+  it("an --out in a missing directory, before any request", async () => {
+    const calls = generated.emu.calls;
+    const r = await runCli(["export", ...conn, "--out", join(tmp.dir, "missing", "x.jsonl")]);
+    expect({ code: r.code, stderr: r.stderr }).toEqual({
+      code: 2,
+      stderr: expect.stringMatching(/^clarifai-audit: error: --out: [^\n]*missing: no such directory\)\n$/),
+    });
+    expect(generated.emu.calls).toBe(calls);
+  });
   it("--out is required", async () => {
     const r = await runCli(["export", ...conn]);
     expect(r.code).toBe(2);
