@@ -201,6 +201,8 @@ export async function runExport(request: ExportRequest): Promise<ExportSummary> 
   let firstCursor: SliceCursor = { page: 1, boundaryKeys: [] };
   let committed: ManifestCommit | undefined;
   let pinnedAt: string;
+  /** Retries of the two window probes, reported with those of the pages. */
+  let probeRetries = 0;
 
   if (request.resume) {
     if (previous === undefined)
@@ -275,9 +277,17 @@ export async function runExport(request: ExportRequest): Promise<ExportSummary> 
       );
     }
     const bounds = sliceQueryBounds({ from: probeFrom, to, last: true });
-    const probe = async (ascending: boolean) =>
-      (await request.fetchPage({ ...bounds, page: 1, perPage: 1, ascending, signal: request.signal }))
-        .entries[0]?.timestamp;
+    const probe = async (ascending: boolean) => {
+      const page = await request.fetchPage({
+        ...bounds,
+        page: 1,
+        perPage: 1,
+        ascending,
+        signal: request.signal,
+      });
+      probeRetries += Math.max(0, page.attempts - 1);
+      return page.entries[0]?.timestamp;
+    };
     // Both ends at once: on a remote service each probe is a full round trip before any page moves.
     const [first, last] = await Promise.all([probe(true), probe(false)]);
     window = { from: request.from ?? first ?? to, to };
@@ -300,7 +310,7 @@ export async function runExport(request: ExportRequest): Promise<ExportSummary> 
 
   let fh: FileHandle;
   let writer: PartialWriter;
-  const stats = committed?.stats ?? { retries: 0, shiftedPages: 0, repeated: 0, stale: 0 };
+  const stats = committed?.stats ?? { retries: probeRetries, shiftedPages: 0, repeated: 0, stale: 0 };
   let entries = committed?.entries ?? 0;
   let pages = committed?.pages ?? 0;
   if (committed !== undefined) {

@@ -43,4 +43,22 @@ describe("throttling and UNAVAILABLE", () => {
       await emu.close();
     }
   });
+
+  it("counts the retries of the window probes too", async () => {
+    // The burst hits the first calls an export makes: the two 1-entry probes that pin the window.
+    const emu = await startEmulator({
+      pats: { [PAT]: USER },
+      generate: { count: 500, seed: 45 },
+      restPort: false,
+      faults: { throttleBurst: 3 },
+    });
+    try {
+      const out = join(tmp.dir, "probe-faults.jsonl");
+      const r = await runCli(["export", ...connection(emu.grpcAddress), "--out", out, "--concurrency", "1"]);
+      expect(r.code).toBe(0);
+      expect(r.stderr).toMatch(/exported 500 entries in \d+ pages? .*; retries 3, /);
+    } finally {
+      await emu.close();
+    }
+  });
 });
