@@ -221,6 +221,24 @@ export class AuditLogClient {
         );
       }
     }
+    // Checked here, not when used: a bad signal would otherwise throw only after the request left.
+    if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
+      throw new ValidationError("signal", options.signal, "an AbortSignal", "not an AbortSignal");
+    }
+    const md = options.metadata as unknown;
+    if (
+      md !== undefined &&
+      !(md instanceof Metadata) &&
+      (typeof md !== "object" || md === null || Array.isArray(md))
+    ) {
+      throw new ValidationError(
+        "metadata",
+        md,
+        "a grpc-js Metadata or an object of header names to string values",
+        "not metadata",
+      );
+    }
+    if (options.timeoutMs !== undefined) validateTimeoutMs(options.timeoutMs);
   }
 
   async #send(

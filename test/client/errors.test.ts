@@ -86,6 +86,10 @@ describe("error families", () => {
       expect(e).toBeInstanceOf(ValidationError);
     }
     expect(() => client.entries({ targets: [{ dataset: "x" } as never] })).toThrow(ValidationError);
+    // Bad call options too (a non-AbortSignal signal used to fail only after the request was sent).
+    for (const options of [{ signal: {} }, { metadata: "x" }, { timeoutMs: 0 }]) {
+      expect(await failure(client.search({}, options as never))).toBeInstanceOf(ValidationError);
+    }
     expect(h.emu.calls).toBe(before);
   });
 

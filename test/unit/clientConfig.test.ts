@@ -286,6 +286,12 @@ describe("call options", () => {
       /metadata.authorization/,
     );
     await expect(client.search({}, { timeoutMs: 1e15 })).rejects.toThrow(/timeoutMs: invalid deadline/);
+    // A signal that is no AbortSignal used to throw a TypeError only after the request was sent.
+    await expect(client.search({}, { signal: {} as never })).rejects.toThrow(/signal: not an AbortSignal/);
+    await expect(client.search({}, { metadata: "x-tag: a" as never })).rejects.toThrow(
+      /metadata: not metadata/,
+    );
+    expect(() => client.pages({}, { timeoutMs: 0 })).toThrow(/timeoutMs: invalid deadline/);
     client.close();
     await expect(client.search()).rejects.toThrow(/closed/);
   });
