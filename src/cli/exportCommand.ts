@@ -52,7 +52,7 @@ export function exportFormat(out: string, flag: string | undefined): DataFormat 
   return "jsonl";
 }
 
-/** Refuses an --out whose directory cannot take the output, before the window is pinned and fetched. */
+/** Refuses an --out that cannot take the output (a directory, or in a missing or read-only one) before any request. */
 async function checkOutDir(out: string): Promise<void> {
   const dir = dirname(out);
   let problem: string | undefined;
@@ -64,6 +64,8 @@ async function checkOutDir(out: string): Promise<void> {
     problem = code === "ENOENT" ? "no such directory" : code === "EACCES" ? "not writable" : String(code);
   }
   if (problem !== undefined) throw new UsageError(`--out: cannot write ${out} (${dir}: ${problem})`);
+  const target = await stat(out).catch(() => undefined);
+  if (target?.isDirectory()) throw new UsageError(`--out: ${out} is a directory; name the output file`);
 }
 
 function summaryLine(out: string, s: ExportSummary): string {

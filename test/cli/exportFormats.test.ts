@@ -172,12 +172,19 @@ describe("refusals (exit 2, one line)", () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/^clarifai-audit: error: [^\n]+\n$/);
   });
-  it("an --out in a missing directory, before any request", async () => {
+  it("an --out in a missing directory, or that is a directory, before any request", async () => {
     const calls = generated.emu.calls;
     const r = await runCli(["export", ...conn, "--out", join(tmp.dir, "missing", "x.jsonl")]);
     expect({ code: r.code, stderr: r.stderr }).toEqual({
       code: 2,
       stderr: expect.stringMatching(/^clarifai-audit: error: --out: [^\n]*missing: no such directory\)\n$/),
+    });
+    const dir = await runCli(["export", ...conn, "--out", tmp.dir, "--force"]);
+    expect({ code: dir.code, stderr: dir.stderr }).toEqual({
+      code: 2,
+      stderr: expect.stringMatching(
+        /^clarifai-audit: error: --out: [^\n]* is a directory; name the output file\n$/,
+      ),
     });
     expect(generated.emu.calls).toBe(calls);
   });
