@@ -31,6 +31,7 @@ import {
   MultiAuditLogEntryResponse,
   PostAuditLogSearchesRequest,
 } from "../generated/proto/clarifai/api/service.js";
+import { checkJsonTimestamps } from "./jsonTimestamps.js";
 
 export type { JsonObject, JsonValue };
 
@@ -148,7 +149,9 @@ export function binaryToClarifaiJson(typeName: string, bytes: Uint8Array): JsonV
  */
 export function clarifaiJsonToBinary(typeName: string, json: JsonValue): Uint8Array {
   const desc = messageDesc(typeName);
-  return toBinary(desc, fromJson(desc, json, { registry, ignoreUnknownFields: false }));
+  const message = fromJson(desc, json, { registry, ignoreUnknownFields: false });
+  checkJsonTimestamps(desc, json);
+  return toBinary(desc, message);
 }
 
 /** An audit-log entry as Clarifai's REST API prints it (the documentation's "Output Example"). */

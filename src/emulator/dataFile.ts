@@ -5,7 +5,6 @@
 import { readFileSync } from "node:fs";
 import type { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
 import { auditLogEntryFromJson, type JsonValue } from "../protoJson.js";
-import { checkJsonTimestamps } from "./jsonTimestamps.js";
 
 /** A data file that cannot be loaded; the message is `file:line: reason`. */
 export class DataFileError extends Error {
@@ -46,7 +45,6 @@ export function loadEntriesFile(path: string): AuditLogEntry[] {
     }
     try {
       const entry = auditLogEntryFromJson(json);
-      checkJsonTimestamps("clarifai.api.AuditLogEntry", json);
       out.push(entry);
     } catch (e) {
       throw new DataFileError(path, i + 1, `not an AuditLogEntry: ${(e as Error).message}`);

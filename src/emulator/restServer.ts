@@ -8,7 +8,6 @@ import * as https from "node:https";
 import type { AddressInfo } from "node:net";
 import { StatusCode } from "../../generated/proto/clarifai/api/status/status_code.js";
 import { binaryToClarifaiJson, type JsonValue, searchRequestFromJson } from "../protoJson.js";
-import { checkJsonTimestamps } from "./jsonTimestamps.js";
 import { type PreparedResponse, serializePreparedResponse } from "./responseCodec.js";
 import { errorStatus, newReqId, type SearchService } from "./searchService.js";
 
@@ -141,14 +140,9 @@ async function handle(service: SearchService, req: IncomingMessage, res: ServerR
     request = searchRequestFromJson(json);
   } catch (e) {
     const path = failingPath(json);
-    const why = `${path === undefined ? "" : `${path}: `}${e instanceof Error ? e.message : String(e)}`;
-    sendError(res, StatusCode.CONN_INVALID_REQUEST, `Invalid request: ${why}`, why);
-    return;
-  }
-  try {
-    checkJsonTimestamps("clarifai.api.PostAuditLogSearchesRequest", json);
-  } catch (e) {
-    const why = (e as Error).message;
+    const message = e instanceof Error ? e.message : String(e);
+    // Timestamp errors already start with their path; the JSON mapping's own errors do not.
+    const why = path === undefined || message.startsWith(`${path}:`) ? message : `${path}: ${message}`;
     sendError(res, StatusCode.CONN_INVALID_REQUEST, `Invalid request: ${why}`, why);
     return;
   }

@@ -67,4 +67,26 @@ describe("Clarifai-style proto3 JSON", () => {
   it("refuses unknown fields with a message naming them", () => {
     expect(() => searchRequestFromJson({ query: { operation: [300] } })).toThrow(/operation/);
   });
+
+  // The JSON mapping converts with Date.parse, which rolls these over to another instant.
+  it("refuses impossible timestamps wherever they are, naming the field", () => {
+    expect(() => auditLogEntryFromJson({ timestamp: "2025-02-30T00:00:00Z" })).toThrow(
+      /^timestamp: 2025-02 has days 01-28/,
+    );
+    expect(() =>
+      auditLogEntryFromJson({
+        timestamp: "2025-01-01T00:00:00Z",
+        user: { created_at: "2025-01-17T24:00:00Z" },
+      }),
+    ).toThrow(/^user\.created_at: hour must be 00-23/);
+    expect(() => searchRequestFromJson({ query: { timestampTo: "2023-02-29T12:00:00Z" } })).toThrow(
+      /^query\.timestampTo: /,
+    );
+    expect(
+      searchRequestFromJson({ query: { timestamp_to: "2024-02-29T23:59:59.999999999Z" } }).query?.timestampTo,
+    ).toEqual({
+      seconds: 1709251199,
+      nanos: 999999999,
+    });
+  });
 });

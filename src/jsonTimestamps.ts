@@ -2,25 +2,13 @@
  * Strict timestamps in proto3 JSON input. The JSON mapping (src/protoJson.ts, via
  * @bufbuild/protobuf) checks a Timestamp's shape with a regex and then converts it with
  * `Date.parse`, which rolls impossible dates over: "2025-02-30" becomes March 2 and "24:00:00" the
- * next day. The emulator must refuse those (in REST requests and data files) instead of silently
- * querying or storing another instant, so every Timestamp field of a decoded JSON object is
- * checked again with the exact civil-calendar parser of src/time.ts.
+ * next day. Parsing JSON must refuse those (library callers, REST requests and data files of the
+ * emulator) instead of silently yielding another instant, so every Timestamp field of a JSON object
+ * is checked again with the exact civil-calendar parser of src/time.ts.
  */
-import { createFileRegistry, type DescMessage, fromBinary } from "@bufbuild/protobuf";
-import { FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
-import { auditLogDescriptorSetBase64 } from "../../generated/audit_log_descriptor.js";
-import { ValidationError } from "../errors.js";
-import { parseTimestamp } from "../time.js";
-
-const registry = createFileRegistry(
-  fromBinary(FileDescriptorSetSchema, Buffer.from(auditLogDescriptorSetBase64, "base64")),
-);
-
-function messageDesc(typeName: string): DescMessage {
-  const desc = registry.getMessage(typeName);
-  if (!desc) throw new Error(`descriptor image lacks ${typeName}; run make generate`);
-  return desc;
-}
+import type { DescMessage } from "@bufbuild/protobuf";
+import { ValidationError } from "./errors.js";
+import { parseTimestamp } from "./time.js";
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === "object" && !Array.isArray(v);
@@ -58,10 +46,10 @@ function visit(desc: DescMessage, value: unknown, path: string): void {
 }
 
 /**
- * Checks every Timestamp string in `json`, a proto3 JSON object of message `typeName` that the
- * JSON mapping already accepted.
+ * Checks every Timestamp string in `json`, a proto3 JSON object of message `desc` that the JSON
+ * mapping already accepted.
  * @throws Error `path: reason: "value"` for an impossible date or time (e.g. `2025-02-30`).
  */
-export function checkJsonTimestamps(typeName: string, json: unknown): void {
-  visit(messageDesc(typeName), json, "");
+export function checkJsonTimestamps(desc: DescMessage, json: unknown): void {
+  visit(desc, json, "");
 }
