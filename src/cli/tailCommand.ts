@@ -35,8 +35,13 @@ interface TailFlags extends FilterFlags, ConnectionFlags {
   quiet?: boolean;
 }
 
-function canonicalQuery(query: AuditLogSearchQuery, lookbackMs: number): string {
-  return JSON.stringify({ ...query, lookbackMs });
+/** What a checkpoint belongs to: the log (user id, endpoint), the filters and the lookback. */
+function canonicalQuery(
+  query: AuditLogSearchQuery,
+  lookbackMs: number,
+  log: { userId: string; endpoint: string },
+): string {
+  return JSON.stringify({ ...query, lookbackMs, userId: log.userId, endpoint: log.endpoint });
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
@@ -87,12 +92,13 @@ export function registerTailCommand(program: Command): void {
       throw new UsageError("--format json needs an end; use jsonl (or csv/table) with --follow");
     const filters = filtersToQuery(flags);
     const window = resolveWindow(flags);
-    const queryId = canonicalQuery(filters, flags.lookback);
+    const client = clientFromFlags(flags);
+    // Another log's checkpoint would silently skip everything before its position.
+    const queryId = canonicalQuery(filters, flags.lookback, client);
     const saved = flags.checkpoint ? await readCheckpoint(flags.checkpoint, queryId) : undefined;
     const start = window.from ?? nowTs();
     const state: TailState = saved ?? { start, position: start, seen: new Map() };
     const lookbackNs = BigInt(flags.lookback) * 1_000_000n;
-    const client = clientFromFlags(flags);
     const controller = new AbortController();
     const onSignal = () => controller.abort();
     process.on("SIGINT", onSignal);

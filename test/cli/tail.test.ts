@@ -168,6 +168,16 @@ it("refuses a checkpoint written for another query, and bad flags, with exit 2",
   const other = await runCli([...base, "--operation", "MODEL_CREATE"]);
   expect(other.code).toBe(2);
   expect(other.stderr).toMatch(/^clarifai-audit: error: --checkpoint: .* different query/m);
+  // The same filters against another log (another emulator) would skip its entries silently.
+  const elsewhere = await startEmulator({ pats: { [PAT]: USER }, entries: initial, restPort: false });
+  try {
+    const args = ["tail", ...connection(elsewhere.grpcAddress), "--since", "1h", "--checkpoint", checkpoint];
+    const moved = await runCli(args);
+    expect(moved.code).toBe(2);
+    expect(moved.stderr).toMatch(/^clarifai-audit: error: --checkpoint: .* different query/m);
+  } finally {
+    await elsewhere.close();
+  }
   for (const bad of [
     ["--interval", "soon"],
     ["--to", "2025-01-01T00:00:00Z"],
