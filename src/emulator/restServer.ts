@@ -66,6 +66,10 @@ function readBody(req: IncomingMessage): Promise<string | undefined> {
     });
     req.on("end", () => resolve(size > MAX_BODY_BYTES ? undefined : Buffer.concat(parts).toString("utf8")));
     req.on("error", reject);
+    // A client gone mid-upload never sends "end": settle, so the handler does not wait forever.
+    req.on("close", () => {
+      if (!req.complete) reject(new Error("client closed the connection before the end of the body"));
+    });
   });
 }
 
