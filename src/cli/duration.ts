@@ -14,6 +14,7 @@ const UNIT_MS: Record<string, number> = {
 };
 
 const PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d|w)/y;
+const MAX_MS = 100 * 365 * 86_400_000;
 
 /** Milliseconds in `text`, or undefined when it is not a duration. */
 export function parseDurationMs(text: string): number | undefined {
@@ -28,13 +29,16 @@ export function parseDurationMs(text: string): number | undefined {
     if (!m || m.index !== at) return undefined;
     total += Number(m[1]) * (UNIT_MS[m[2] as string] as number);
   }
-  return Number.isFinite(total) && total <= 100 * 365 * 86_400_000 ? Math.round(total) : undefined;
+  return Number.isFinite(total) && total <= MAX_MS ? Math.round(total) : undefined;
 }
 
 /** A commander argument parser for duration flags. */
 export function durationOption(flag: string): (value: string) => number {
   return (value: string) => {
     const ms = parseDurationMs(value);
+    if (ms === undefined && parseDurationMs(value.replace(/\d+(?:\.\d+)?/g, "1")) !== undefined) {
+      throw new InvalidArgumentError(`${flag}: "${value}" is longer than the limit of 100 years`);
+    }
     if (ms === undefined) {
       throw new InvalidArgumentError(
         `${flag}: not a duration: "${value}" (use a number with a unit: ms, s, m, h, d, w — e.g. 90s, 24h, 1h30m)`,

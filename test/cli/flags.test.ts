@@ -1,6 +1,6 @@
 /** Flag parsers of the CLI: durations, --target paths, export format inference, error lines. */
 import { CommanderError } from "commander";
-import { parseDurationMs } from "../../src/cli/duration.js";
+import { durationOption, parseDurationMs } from "../../src/cli/duration.js";
 import { EXIT, errorLine, exitCodeOf, UsageError } from "../../src/cli/exitCodes.js";
 import { exportFormat } from "../../src/cli/exportCommand.js";
 import { parseTargetFlag, resolveWindow } from "../../src/cli/queryOptions.js";
@@ -21,6 +21,12 @@ describe("parseDurationMs", () => {
   it.each(["", "5", "h", "5x", "-1s", "1h 30m", "s5", "1e3s"])("refuses %j", (text) =>
     expect(parseDurationMs(text)).toBeUndefined(),
   );
+  it("says why: not a duration, or too long", () => {
+    expect(() => durationOption("--since")("5x")).toThrow(/--since: not a duration: "5x"/);
+    expect(() => durationOption("--since")("100000d")).toThrow(
+      /--since: "100000d" is longer than .*100 years/,
+    );
+  });
 });
 
 describe("parseTargetFlag", () => {
