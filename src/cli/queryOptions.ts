@@ -204,11 +204,14 @@ function flagName(message: string): string {
 
 /** A client from the connection flags (PAT from CLARIFAI_PAT). */
 export function clientFromFlags(flags: ConnectionFlags): AuditLogClient {
+  // 0 would read as "no deadline"; the client takes it as an already expired one.
+  if (flags.timeout !== undefined && flags.timeout < 1)
+    throw new UsageError(`--timeout: must be at least 1ms (got ${flags.timeout} ms)`);
   return new AuditLogClient({
     ...(flags.endpoint !== undefined ? { endpoint: flags.endpoint } : {}),
     ...(flags.insecure ? { insecure: true } : {}),
     ...(flags.userId !== undefined ? { userId: flags.userId } : {}),
-    ...(flags.timeout !== undefined ? { timeoutMs: Math.max(1, flags.timeout) } : {}),
+    ...(flags.timeout !== undefined ? { timeoutMs: flags.timeout } : {}),
     ...(flags.maxAttempts !== undefined ? { retry: { maxAttempts: flags.maxAttempts } } : {}),
   });
 }

@@ -144,6 +144,7 @@ describe("errors: one line, documented exit code, no stack, no PAT", () => {
     ["--format", "xml"],
     ["--bogus"],
     ["--endpoint", "nope:99999"],
+    ["--timeout", "0"],
   ];
   it.each(usage)("usage error %# exits 2", async (...flags) => {
     const r = await runCli(["search", ...conn, ...flags]);
