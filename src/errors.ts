@@ -214,6 +214,13 @@ export function errorFromStatus(
 
 const TLS_FAILURE = /certificate|self[- ]signed|handshake|SSL routines|wrong version number/i;
 
+/**
+ * How grpc-js reports a call cut off by the transport (its connection dropped or its stream reset
+ * before the trailers): as INTERNAL, though nothing failed on the server. A search is a read, so
+ * it is as safe to retry as UNAVAILABLE.
+ */
+const STREAM_CUT = /^(Received RST_STREAM with code \d+|Connection dropped|Call ended without gRPC status)/;
+
 /** A grpc-js `ServiceError`-like object. */
 export interface GrpcErrorLike {
   code?: number;
@@ -269,6 +276,11 @@ export function errorFromGrpc(
       return new RateLimitError({ ...base, code: StatusCode.CONN_THROTTLED, retryable: true });
     case GrpcStatus.UNIMPLEMENTED:
       return new ServerError({ ...base, code: StatusCode.RPC_UNKNOWN_METHOD });
+    case GrpcStatus.INTERNAL:
+      if (STREAM_CUT.test(description)) {
+        return new UnavailableError({ ...base, code: StatusCode.RPC_SERVER_UNAVAILABLE, retryable: true });
+      }
+      return new ServerError({ ...base, code: StatusCode.INTERNAL_SERVER_ISSUE });
     default:
       return new ServerError({ ...base, code: StatusCode.INTERNAL_SERVER_ISSUE });
   }

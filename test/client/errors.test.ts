@@ -163,6 +163,19 @@ describe("retries", () => {
     for (let i = 0; i < 4; i++) attempts.push((await client.search({ perPage: 1 })).attempts);
     expect(attempts.some((a) => a === 2)).toBe(true);
   });
+
+  // The other calls on a dropped connection end with RST_STREAM (grpc-js: INTERNAL), not UNAVAILABLE.
+  it("calls in flight on a dropped connection are retried too", async () => {
+    h.emu.setFaults({ dropConnectionEvery: 6 });
+    const client = h.client({ retry: { maxAttempts: 8, initialDelayMs: 1, maxDelayMs: 20 } });
+    const attempts: number[] = [];
+    for (let round = 0; round < 3; round++) {
+      const pages = await Promise.all(Array.from({ length: 4 }, () => client.search({ perPage: 1 })));
+      expect(pages.map((p) => p.entries.length)).toEqual([1, 1, 1, 1]);
+      attempts.push(...pages.map((p) => p.attempts));
+    }
+    expect(attempts.some((a) => a > 1)).toBe(true);
+  });
 });
 
 describe("deadlines and cancellation", () => {
