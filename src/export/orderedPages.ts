@@ -51,6 +51,8 @@ interface Task<E extends WalkEntry> {
   busy: boolean;
   done: boolean;
   queue: WalkedPage<E>[];
+  /** Entries its walk has emitted (for the density learned when it ends). */
+  emitted: number;
 }
 
 class Notifier {
@@ -97,6 +99,7 @@ export async function* orderedPages<E extends WalkEntry = AuditLogEntry>(
       busy: false,
       done: false,
       queue: [],
+      emitted: 0,
     };
   };
   const tasks: Task<E>[] = slices.map((slice, i) =>
@@ -158,10 +161,7 @@ export async function* orderedPages<E extends WalkEntry = AuditLogEntry>(
     return undefined;
   };
 
-  /**
-   * A full page sets the span to what it covered; a nearly empty last page doubles it, so a sparse
-   * stretch (or the tail after the newest entry) is covered in a few growing pieces, not thousands.
-   */
+  /** A full page sets the span to what it covered. */
   const learnSpan = (page: WalkedPage<E>): void => {
     const first = page.entries[0]?.timestamp;
     const last = page.entries[page.entries.length - 1]?.timestamp;
@@ -173,9 +173,20 @@ export async function* orderedPages<E extends WalkEntry = AuditLogEntry>(
     ) {
       const span = tsToNs(last) - tsToNs(first);
       pageSpan = span > 0n ? span : 1n;
-    } else if (page.done && pageSpan !== undefined && page.entries.length < options.perPage / 4) {
-      pageSpan *= 2n;
     }
+  };
+
+  /**
+   * A finished task tells how many entries its width held: a page there spans about width × perPage
+   * / entries. Where that is wider than the span learned so far (a sparse stretch, the tail after
+   * the newest entry, a small export), splitting stops paying: pieces would come back nearly empty,
+   * one request each. Full pages in a dense stretch set the span back (learnSpan).
+   */
+  const learnDensity = (task: Task<E>): void => {
+    const width = tsToNs(task.slice.to) - tsToNs(task.slice.from);
+    if (width <= 0n) return;
+    const span = (width * BigInt(options.perPage)) / BigInt(Math.max(1, task.emitted));
+    if (pageSpan === undefined || span > pageSpan) pageSpan = span;
   };
 
   const worker = async (): Promise<void> => {
@@ -191,12 +202,15 @@ export async function* orderedPages<E extends WalkEntry = AuditLogEntry>(
       task.busy = false;
       if (step.done) {
         task.done = true;
+        learnDensity(task);
       } else {
         learnSpan(step.value);
+        task.emitted += step.value.entries.length;
         task.queue.push(step.value);
         buffered++;
         if (step.value.done) {
           task.done = true;
+          learnDensity(task);
           await task.walk.return(undefined);
         }
       }

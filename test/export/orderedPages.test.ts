@@ -207,3 +207,43 @@ describe("orderedPages resumed from a committed page", () => {
     );
   });
 });
+
+describe("orderedPages scheduling cost", () => {
+  /** Pages fetched to walk `count` entries spread evenly over `spanSeconds`, cut into `concurrency` slices. */
+  async function pagesFetched(count: number, spanSeconds: number, concurrency: number, perPage: number) {
+    const log = new MemoryLog();
+    const step = (spanSeconds * 1e9) / count;
+    for (let i = 0; i < count; i++) {
+      const ns = Math.floor(i * step);
+      log.add(entry(Math.floor(ns / 1e9), ns % 1e9, `e${i}`));
+    }
+    let fetches = 0;
+    const fetchPage: FetchPage = async (req) => {
+      fetches++;
+      for (let i = 0; i < 3; i++) await tick();
+      return { entries: log.page(req.from, req.to, req.page, req.perPage, req.ascending), attempts: 1 };
+    };
+    const slices = planSlices({ seconds: 0, nanos: 0 }, { seconds: spanSeconds, nanos: 0 }, concurrency);
+    let emitted = 0;
+    for await (const page of orderedPages(slices, { page: 1, boundaryKeys: [] }, fetchPage, {
+      concurrency,
+      perPage,
+    }))
+      emitted += page.entries.length;
+    expect(emitted).toBe(count);
+    return fetches;
+  }
+
+  // Splitting pays only where a slice holds more than a page; idle workers used to keep halving
+  // sparse slices into empty pages (8 entries took ~200 requests).
+  it("does not split a sparse or small window into many nearly empty pages", async () => {
+    expect(await pagesFetched(8, 600, 8, 1000)).toBeLessThanOrEqual(16);
+    expect(await pagesFetched(5000, 5000, 8, 1000)).toBeLessThanOrEqual(24);
+  });
+
+  it("still spreads a dense window over the workers with few extra pages", async () => {
+    const fetches = await pagesFetched(50_000, 500, 8, 1000);
+    expect(fetches).toBeGreaterThanOrEqual(50);
+    expect(fetches).toBeLessThanOrEqual(80);
+  });
+});
