@@ -122,9 +122,9 @@ export async function* orderedPages<E extends WalkEntry = AuditLogEntry>(
     if (!split) return undefined;
     const start = tsToNs(task.slice.reached ?? task.slice.from);
     const width = tsToNs(task.slice.to) - start;
-    if (width < 2n) return undefined;
+    if (width < 2n || pageSpan === undefined) return undefined;
     // 7/8 of a page: the page in flight then usually reaches past the cut and ends the task.
-    let step = pageSpan === undefined ? width / 2n : (pageSpan * 7n) / 8n;
+    let step = (pageSpan * 7n) / 8n;
     if (step < 1n) step = 1n;
     if (step >= width) return undefined;
     const cut = nsToTs(start + step);
@@ -151,7 +151,9 @@ export async function* orderedPages<E extends WalkEntry = AuditLogEntry>(
       const task = tasks[index] as Task<E>;
       if (task.done) continue;
       if (task.busy) {
-        const piece = room ? splitAfter(task, index) : undefined;
+        // Until a page has told how dense the log is, cutting blind would halve the first slice
+        // into empty pieces: take the planned slices first.
+        const piece = room && pageSpan !== undefined ? splitAfter(task, index) : undefined;
         if (piece !== undefined) return piece;
         continue;
       }
@@ -180,12 +182,16 @@ export async function* orderedPages<E extends WalkEntry = AuditLogEntry>(
    * A finished task tells how many entries its width held: a page there spans about width × perPage
    * / entries. Where that is wider than the span learned so far (a sparse stretch, the tail after
    * the newest entry, a small export), splitting stops paying: pieces would come back nearly empty,
-   * one request each. Full pages in a dense stretch set the span back (learnSpan).
+   * one request each. A nearly empty piece at least doubles the span, so a stretch cut too fine
+   * (a span learned from ties can be 1 ns) is covered in a few growing pieces, not billions. Full
+   * pages in a dense stretch set the span back (learnSpan).
    */
   const learnDensity = (task: Task<E>): void => {
     const width = tsToNs(task.slice.to) - tsToNs(task.slice.from);
     if (width <= 0n) return;
-    const span = (width * BigInt(options.perPage)) / BigInt(Math.max(1, task.emitted));
+    let span = (width * BigInt(options.perPage)) / BigInt(Math.max(1, task.emitted));
+    if (pageSpan !== undefined && task.emitted < options.perPage / 4 && span < pageSpan * 2n)
+      span = pageSpan * 2n;
     if (pageSpan === undefined || span > pageSpan) pageSpan = span;
   };
 
