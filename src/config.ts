@@ -200,11 +200,12 @@ export function resolveConfig(
       `no Personal Access Token: pass { pat } or set ${ENV.pat}`,
     );
   }
-  if (/[\r\n\0]/.test(pat) || pat !== pat.trim()) {
+  // A header value grpc-js refuses ends up quoted in its error; a space inside is never a PAT.
+  if (!/^[\x21-\x7e]+$/.test(pat)) {
     throw new ValidationError(
       "pat",
       undefined,
-      "a PAT without whitespace or control characters",
+      "printable ASCII without spaces or control characters",
       "malformed PAT",
     );
   }

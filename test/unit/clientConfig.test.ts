@@ -49,6 +49,19 @@ describe("resolveConfig", () => {
       200,
     );
   });
+  it("refuses a PAT that is not one printable ASCII word, without echoing it", () => {
+    for (const bad of ["abc def", "abc\tdef", "tökén", "abc\n", "abc\u0000"]) {
+      let message = "";
+      try {
+        resolveConfig({ pat: bad, userId: "u" }, {});
+      } catch (e) {
+        message = (e as Error).message;
+      }
+      expect(message).toMatch(/^pat: malformed PAT/);
+      expect(message).not.toContain(bad.trim());
+    }
+  });
+
   it("names both ways to provide a missing PAT or user id", () => {
     expect(() => resolveConfig({ userId: "u" }, {})).toThrow(/pat.*CLARIFAI_PAT/);
     expect(() => resolveConfig({ pat: PAT }, {})).toThrow(/userId.*CLARIFAI_USER_ID/);
