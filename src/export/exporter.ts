@@ -278,13 +278,12 @@ export async function runExport(request: ExportRequest): Promise<ExportSummary> 
     }
     const bounds = sliceQueryBounds({ from: probeFrom, to, last: true });
     const probe = async (ascending: boolean) => {
-      const page = await request.fetchPage({
-        ...bounds,
-        page: 1,
-        perPage: 1,
-        ascending,
-        signal: request.signal,
-      });
+      const probeRequest = { ...bounds, page: 1, perPage: 1, ascending, signal: request.signal };
+      // On the raw path the probes need no decoder either (it is compiled on first use).
+      const page =
+        format === "jsonl" && request.fetchRawPage !== undefined
+          ? await request.fetchRawPage(probeRequest)
+          : await request.fetchPage(probeRequest);
       probeRetries += Math.max(0, page.attempts - 1);
       return page.entries[0]?.timestamp;
     };

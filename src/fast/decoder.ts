@@ -262,7 +262,9 @@ return { entry(src, input, start, end) { s = src; u8 = input; rp = start; depth 
   return new Function("FALLBACK", "EMPTY", source)(FALLBACK, Buffer.alloc(0)) as Compiled;
 }
 
-const compiled = compile();
+// Compiled on first use: a JSONL export never decodes to objects, and compiling costs ~35 ms of
+// every CLI start.
+let compiled: Compiled | undefined;
 
 /** Entries decoded by the generated code, and responses handed whole to ts-proto (for the bench). */
 export const decoderStats = { fast: 0, fallback: 0 };
@@ -312,7 +314,7 @@ export function decodeSearchResponseFast(bytes: Uint8Array): MultiAuditLogEntryR
     } else if (tag[0] === 18) {
       let entry: AuditLogEntry;
       try {
-        entry = compiled.entry(src, bytes, a, e);
+        entry = (compiled ??= compile()).entry(src, bytes, a, e);
       } catch {
         // Something the generated code does not reproduce (or malformed data): ts-proto decides,
         // over the whole response so that errors and depth limits are exactly its own.
