@@ -265,6 +265,10 @@ return { entry(src, input, start, end) { s = src; u8 = input; rp = start; depth 
 // Compiled on first use: a JSONL export never decodes to objects, and compiling costs ~35 ms of
 // every CLI start.
 let compiled: Compiled | undefined;
+function generated(): Compiled {
+  if (compiled === undefined) compiled = compile();
+  return compiled;
+}
 
 /** Entries decoded by the generated code, and responses handed whole to ts-proto (for the bench). */
 export const decoderStats = { fast: 0, fallback: 0 };
@@ -314,7 +318,7 @@ export function decodeSearchResponseFast(bytes: Uint8Array): MultiAuditLogEntryR
     } else if (tag[0] === 18) {
       let entry: AuditLogEntry;
       try {
-        entry = (compiled ??= compile()).entry(src, bytes, a, e);
+        entry = generated().entry(src, bytes, a, e);
       } catch {
         // Something the generated code does not reproduce (or malformed data): ts-proto decides,
         // over the whole response so that errors and depth limits are exactly its own.

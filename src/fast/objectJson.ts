@@ -319,7 +319,10 @@ return {
 // Compiled on first use: a JSONL export never prints objects, and compiling costs ~20 ms of every
 // CLI start.
 let compiledPrinter: Printer | undefined;
-const printer = (): Printer => (compiledPrinter ??= compile());
+function printer(): Printer {
+  if (compiledPrinter === undefined) compiledPrinter = compile();
+  return compiledPrinter;
+}
 
 /** Counters of entries printed by the generated code and by the reference path (for the bench). */
 export const objectJsonStats = { fast: 0, fallback: 0 };
