@@ -28,7 +28,7 @@ check-generated: generate
 	@test -z "$$(git status --porcelain -- generated)" || { echo "generated/ differs from make generate"; exit 1; }
 
 build:
-	npx tsc -p tsconfig.build.json
+	npm run build
 
 lint:
 	npx biome ci .

@@ -1,0 +1,16 @@
+/**
+ * The package's bin is the built CLI itself: npm (and `npx clarifai-audit` inside this repository)
+ * execute the file through its shebang, so the build must leave it executable.
+ */
+import { spawnSync } from "node:child_process";
+import { accessSync, constants, readFileSync } from "node:fs";
+import { CLI } from "./helpers.js";
+
+it("runs as an executable through its shebang, right after the build", () => {
+  accessSync(CLI, constants.X_OK);
+  const run = spawnSync(CLI, ["--version"], { encoding: "utf8" });
+  expect(run.error).toBeUndefined();
+  expect(run.status).toBe(0);
+  const { version } = JSON.parse(readFileSync("package.json", "utf8")) as { version: string };
+  expect(run.stdout.trim()).toBe(version);
+});
