@@ -58,7 +58,10 @@ export async function startGrpcServer(
             callback({ code: status.UNAVAILABLE, details: "emulated fault: service unavailable" });
           } else {
             const session = sessionOf(call);
-            if (session !== undefined) session.destroy();
+            // Not from here: this continuation can run as a microtask inside Node's HTTP/2 receive
+            // loop (nghttp2_session_mem_recv), and destroying the session re-entrantly corrupts
+            // the heap ("corrupted size vs. prev_size", test/emulator/dropChurn.test.ts).
+            if (session !== undefined) setImmediate(() => session.destroy());
             else callback({ code: status.UNAVAILABLE, details: "emulated fault: connection dropped" });
           }
         },
