@@ -204,7 +204,7 @@ export function resolveConfig(
   if (!/^[\x21-\x7e]+$/.test(pat)) {
     throw new ValidationError(
       "pat",
-      undefined,
+      REDACTED,
       "printable ASCII without spaces or control characters",
       "malformed PAT",
     );
