@@ -10,17 +10,12 @@ import {
 } from "../generated/proto/clarifai/api/resources.js";
 import { MultiAuditLogEntryResponse } from "../generated/proto/clarifai/api/service.js";
 import { Status } from "../generated/proto/clarifai/api/status/status.js";
+import { Rng } from "../src/emulator/rng.js";
 
-/** Small deterministic PRNG (mulberry32). */
+/** The emulator's seeded PRNG, as a function. */
 function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const g = new Rng(seed);
+  return () => g.next();
 }
 
 const FIRST = ["Alfrick", "Maria", "Kwame", "Sofia", "Wei", "Priya", "Jonas", "Amara", "Ana", "Tom"];

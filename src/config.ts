@@ -73,6 +73,11 @@ function fromEnv(env: NodeJS.ProcessEnv, name: string): string | undefined {
   return v === undefined || v.trim() === "" ? undefined : v.trim();
 }
 
+/** The PAT exactly as a client without a `pat` option sends it (for redacting it where it may be echoed). */
+export function patFromEnv(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return fromEnv(env, ENV.pat);
+}
+
 /** Parses `host`, `host:port`, `[v6]:port` or a bare IPv6 address. */
 export function parseEndpoint(endpoint: string, field = "endpoint"): { host: string; port: number } {
   const allowed = 'host[:port], e.g. "api.clarifai.com:443", "127.0.0.1:50051" or "[::1]:50051" (no scheme)';

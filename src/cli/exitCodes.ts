@@ -3,6 +3,7 @@
  * stderr (`clarifai-audit: <message>`), with the req_id when the server gave one, and never a stack.
  */
 import { CommanderError } from "commander";
+import { patFromEnv } from "../config.js";
 import { ExportInterruptedError, ExportUsageError } from "../export/exporter.js";
 import {
   AuthenticationError,
@@ -71,10 +72,10 @@ export function errorLine(error: unknown, secret?: string): string {
 
 /**
  * Prints the error line (unless commander already did) and returns the exit code. The secret is the
- * PAT as the client uses it: CLARIFAI_PAT trimmed (untrimmed, a PAT read with a trailing newline
- * would not match where it is echoed, and a blank one would match every space).
+ * PAT as the client reads it from CLARIFAI_PAT (trimmed: untrimmed, a PAT read with a trailing
+ * newline would not match where it is echoed, and a blank one would match every space).
  */
-export function reportError(error: unknown, secret = process.env.CLARIFAI_PAT?.trim()): number {
+export function reportError(error: unknown, secret = patFromEnv()): number {
   if (!(error instanceof CommanderError)) process.stderr.write(`${errorLine(error, secret)}\n`);
   return exitCodeOf(error);
 }

@@ -14,13 +14,13 @@
  */
 import { isUtf8 } from "node:buffer";
 import type { DescField, DescMessage } from "@bufbuild/protobuf";
-import { BinaryReader } from "@bufbuild/protobuf/wire";
 import { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
 import { MultiAuditLogEntryResponse } from "../../generated/proto/clarifai/api/service.js";
-import { Status } from "../../generated/proto/clarifai/api/status/status.js";
+import type { Status } from "../../generated/proto/clarifai/api/status/status.js";
 import { auditLogEntryToJson } from "../protoJson.js";
 import { emptyPrint, fastMessageDesc, messageClosure } from "./descriptors.js";
 import { escapeAsciiSource, JSON_WRITERS, keyIndex, TIMESTAMP_JSON } from "./jsonWriters.js";
+import { walkReplyFraming } from "./replyBytes.js";
 import { WIRE_READERS } from "./wire.js";
 
 /** Scalar type numbers (google.protobuf.FieldDescriptorProto.Type). */
@@ -541,24 +541,6 @@ export interface JsonlPage {
   jsonl: Buffer;
 }
 
-let varintEnd = 0;
-/** A varint of at most 5 bytes at `pos` (its end in `varintEnd`), or -1 when malformed/truncated. */
-function readVarint(src: Buffer, pos: number): number {
-  let v = 0;
-  let m = 1;
-  for (let i = 0; i < 5; i++) {
-    const b = src[pos++];
-    if (b === undefined) return -1;
-    v += (b & 127) * m;
-    if (b < 128) {
-      varintEnd = pos;
-      return v;
-    }
-    m *= 128;
-  }
-  return -1;
-}
-
 /**
  * Serialized `MultiAuditLogEntryResponse` (the gRPC reply bytes) → status + JSONL of its entries.
  * Each line is byte-identical to the reference printing of the entry ts-proto decodes from the
@@ -566,44 +548,22 @@ function readVarint(src: Buffer, pos: number): number {
  */
 export function searchResponseBytesToJsonl(bytes: Uint8Array): JsonlPage {
   const src = asBuffer(bytes);
-  const end = src.byteLength;
   compiled.clear();
-  let status: Status | undefined;
   let count = 0;
-  let pos = 0;
-  while (pos < end) {
-    const tag = readVarint(src, pos);
-    if (tag < 8 || (tag & 7) !== 2) return slowPage(bytes);
-    const len = readVarint(src, varintEnd);
-    if (len < 0) return slowPage(bytes);
-    const s = varintEnd;
-    const e = s + len;
-    if (e > end) return slowPage(bytes);
-    if (tag === 10) {
-      // Through a reader over the whole reply, as ts-proto does, so that malformed status bytes are
-      // caught by the position check.
-      const reader = new BinaryReader(src);
-      reader.pos = s;
-      try {
-        status = Status.decode(reader, len);
-      } catch {
-        return slowPage(bytes);
-      }
-      if (reader.pos !== e) return slowPage(bytes);
-    } else if (tag === 18) {
-      try {
-        compiled.entry(src, s, e);
-      } catch (err) {
-        if (err !== FALLBACK) throw err;
-        return slowPage(bytes);
-      }
-      transcodeStats.fast++;
-      compiled.append(NEWLINE, true);
-      count++;
+  const framed = walkReplyFraming(src, (start, end) => {
+    try {
+      compiled.entry(src, start, end);
+    } catch (err) {
+      if (err !== FALLBACK) throw err;
+      return false;
     }
-    pos = e;
-  }
-  return { status, count, jsonl: compiled.copy() };
+    transcodeStats.fast++;
+    compiled.append(NEWLINE, true);
+    count++;
+    return true;
+  });
+  if (framed === undefined) return slowPage(bytes);
+  return { status: framed.status, count, jsonl: compiled.copy() };
 }
 
 const NEWLINE = new Uint8Array([10]);

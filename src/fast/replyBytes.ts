@@ -145,24 +145,28 @@ function slowReply(bytes: Uint8Array): RawReply {
 }
 
 /**
- * Splits serialized `MultiAuditLogEntryResponse` bytes (the gRPC reply) into status and entries.
- * Throws where ts-proto's decode would.
+ * The framing of a reply, shared by every path that reads reply bytes without ts-proto: field 1
+ * (the status) is decoded through a reader over the whole reply, as ts-proto does, so malformed
+ * status bytes are caught by the position check; each field-2 entry's byte range goes to `entry`;
+ * other fields are skipped. Returns undefined where the reply needs ts-proto: malformed framing or
+ * status, a tag beyond 32 bits (ts-proto truncates those), or `entry` returning false.
  */
-export function splitSearchReply(bytes: Uint8Array): RawReply {
+export function walkReplyFraming(
+  bytes: Uint8Array,
+  entry: (start: number, end: number) => boolean,
+): { status: Status | undefined } | undefined {
   const end = bytes.byteLength;
   let status: Status | undefined;
-  const entries: RawEntry[] = [];
   let pos = 0;
   try {
     while (pos < end) {
       const tag = varint(bytes, pos, end);
-      if (tag < 8 || (tag & 7) !== 2) throw SLOW;
+      if (tag < 8 || tag > 0xffffffff || (tag & 7) !== 2) throw SLOW;
       const len = varint(bytes, at, end);
       const s = at;
       const e = s + len;
       if (e > end) throw SLOW;
       if (tag === 10) {
-        // Through a reader over the whole reply, as ts-proto does, so malformed status bytes are caught.
         const reader = new BinaryReader(bytes);
         reader.pos = s;
         try {
@@ -171,24 +175,29 @@ export function splitSearchReply(bytes: Uint8Array): RawReply {
           throw SLOW;
         }
         if (reader.pos !== e) throw SLOW;
-      } else if (tag === 18) {
-        const entry = bytes.subarray(s, e);
-        let ts: RawEntry["timestamp"];
-        try {
-          ts = entryTimestamp(bytes, s, e);
-        } catch (err) {
-          if (err !== SLOW) throw err;
-          entries.push(slowEntry(entry));
-          pos = e;
-          continue;
-        }
-        entries.push({ timestamp: ts, bytes: entry });
+      } else if (tag === 18 && !entry(s, e)) {
+        throw SLOW;
       }
       pos = e;
     }
   } catch (err) {
     if (err !== SLOW) throw err;
-    return slowReply(bytes);
+    return undefined;
   }
-  return { status, entries };
+  return { status };
+}
+
+/**
+ * Splits serialized `MultiAuditLogEntryResponse` bytes (the gRPC reply) into status and entries.
+ * Throws where ts-proto's decode would.
+ */
+export function splitSearchReply(bytes: Uint8Array): RawReply {
+  const entries: RawEntry[] = [];
+  const framed = walkReplyFraming(bytes, (s, e) => {
+    const entry = bytes.subarray(s, e);
+    const ts = fastEntryTimestamp(entry);
+    entries.push(ts === "slow" ? slowEntry(entry) : { timestamp: ts, bytes: entry });
+    return true;
+  });
+  return framed === undefined ? slowReply(bytes) : { status: framed.status, entries };
 }

@@ -7,7 +7,8 @@ import type { ChildProcess } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type EmulatorHandle, startEmulator } from "../../src/emulator/index.js";
-import { collect, connection, PAT, prng, runCli, spawnCli, tempDir, USER } from "./helpers.js";
+import { Rng } from "../../src/emulator/rng.js";
+import { collect, connection, PAT, runCli, spawnCli, tempDir, USER } from "./helpers.js";
 
 let tmp: ReturnType<typeof tempDir>;
 beforeAll(() => {
@@ -65,7 +66,7 @@ describe("crash and resume", () => {
    * completes; returns how many kills left an interrupted export behind.
    */
   async function killAndResume(out: string, seed: number): Promise<number> {
-    const rnd = prng(seed);
+    const rnd = new Rng(seed);
     let kills = 0;
     for (let attempt = 0; attempt < 8; attempt++) {
       const resume = attempt > 0 && existsSync(`${out}.manifest.json`);
@@ -73,7 +74,7 @@ describe("crash and resume", () => {
       const done = collect(child);
       if (attempt < 3) {
         const from = Math.max(0, committedEntries(out));
-        await committedAtLeast(child, out, from + Math.floor(rnd() * (TOTAL - from) * 0.6));
+        await committedAtLeast(child, out, from + Math.floor(rnd.next() * (TOTAL - from) * 0.6));
         child.kill("SIGKILL");
       }
       const r = await done;

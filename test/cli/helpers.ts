@@ -86,18 +86,6 @@ export function fileLines(path: string): string[] {
     .filter((l) => l.length > 0);
 }
 
-/** A deterministic PRNG (mulberry32) for seeded kill points. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Resolves when `pred(stderr so far)` holds or the child exits. */
 export function waitForStderr(child: ChildProcess, pred: (text: string) => boolean): Promise<void> {
   let text = "";

@@ -5,26 +5,9 @@ import { MultiAuditLogEntryResponse } from "../../generated/proto/clarifai/api/s
 import { Status } from "../../generated/proto/clarifai/api/status/status.js";
 import { decoderStats, decodeSearchResponseFast } from "../../src/fast/decoder.js";
 import { fastMessageDesc } from "../../src/fast/descriptors.js";
-import { outcome, runs, WireArbitraries } from "./wireArbitrary.js";
+import { outcome, replyOf, runs, WireArbitraries } from "./wireArbitrary.js";
 
 const entryDesc = fastMessageDesc("clarifai.api.AuditLogEntry");
-const status = Status.encode(Status.fromPartial({ code: 10000, description: "Ok", reqId: "r" })).finish();
-
-/** A response holding `entries` as raw entry bytes (so malformed entries stay malformed). */
-function response(entries: Uint8Array[], asBuffer: boolean): Uint8Array {
-  const parts: number[] = [10, status.length, ...status];
-  for (const e of entries) {
-    let n = e.length;
-    const len: number[] = [];
-    do {
-      len.push((n & 127) | (n > 127 ? 128 : 0));
-      n >>>= 7;
-    } while (n > 0);
-    parts.push(18, ...len, ...e);
-  }
-  return asBuffer ? Buffer.from(parts) : Uint8Array.from(parts);
-}
-
 function check(bytes: Uint8Array): void {
   const ours = outcome(() => decodeSearchResponseFast(bytes));
   const theirs = outcome(() => MultiAuditLogEntryResponse.decode(bytes));
@@ -37,7 +20,7 @@ describe("generated decoder (src/fast/decoder.ts)", () => {
     const before = decoderStats.fallback;
     fc.assert(
       fc.property(fc.array(arbs.bytes(entryDesc), { maxLength: 4 }), fc.boolean(), (entries, asBuffer) => {
-        check(response(entries, asBuffer));
+        check(replyOf(entries, asBuffer));
       }),
       { numRuns: runs(200) },
     );
@@ -52,7 +35,7 @@ describe("generated decoder (src/fast/decoder.ts)", () => {
         fc.array(fc.oneof(plain.bytes(entryDesc), wild.bytes(entryDesc)), { maxLength: 4 }),
         fc.boolean(),
         (entries, asBuffer) => {
-          check(response(entries, asBuffer));
+          check(replyOf(entries, asBuffer));
         },
       ),
       { numRuns: runs(300) },
@@ -67,7 +50,7 @@ describe("generated decoder (src/fast/decoder.ts)", () => {
         fc.nat(),
         fc.nat(255),
         (entries, at, value) => {
-          const bytes = response(entries, true);
+          const bytes = replyOf(entries);
           check(bytes.subarray(0, at % (bytes.length + 1)));
           const bad = Buffer.from(bytes);
           bad[at % bad.length] = value;
@@ -114,7 +97,7 @@ describe("generated decoder (src/fast/decoder.ts)", () => {
     });
     fc.assert(
       fc.property(fc.array(bad, { maxLength: 3 }), (entries) => {
-        check(response(entries, true));
+        check(replyOf(entries));
       }),
       { numRuns: runs(300) },
     );

@@ -1,14 +1,12 @@
-import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import fc from "fast-check";
 import { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
 import { MultiAuditLogEntryResponse } from "../../generated/proto/clarifai/api/service.js";
-import { Status } from "../../generated/proto/clarifai/api/status/status.js";
 import { generateEntries } from "../../src/emulator/generate.js";
 import { fastMessageDesc } from "../../src/fast/descriptors.js";
 import { auditLogEntriesBytesToJsonl } from "../../src/fast/jsonTranscoder.js";
 import { fastEntryTimestamp, splitSearchReply } from "../../src/fast/replyBytes.js";
 import { auditLogEntryToJson } from "../../src/protoJson.js";
-import { type Outcome, outcome, runs, WireArbitraries } from "./wireArbitrary.js";
+import { type Outcome, outcome, replyOf, runs, WireArbitraries } from "./wireArbitrary.js";
 
 /** What the exporter sees of a reply through the split path: status, timestamps, JSONL. */
 function viaBytes(bytes: Uint8Array): Outcome<string> {
@@ -28,16 +26,6 @@ function viaObjects(bytes: Uint8Array): Outcome<string> {
   });
 }
 
-/** A reply whose entries keep their exact wire bytes (duplicates, unknown fields, field order). */
-function reply(entries: Uint8Array[]): Buffer {
-  const w = new BinaryWriter();
-  w.tag(1, WireType.LengthDelimited).bytes(
-    Status.encode(Status.fromPartial({ code: 10000, description: "Ok", reqId: "r" })).finish(),
-  );
-  for (const e of entries) w.tag(2, WireType.LengthDelimited).bytes(e);
-  return Buffer.from(w.finish());
-}
-
 const entryDesc = fastMessageDesc("clarifai.api.AuditLogEntry");
 
 describe("reply split into entry bytes (src/fast/replyBytes.ts)", () => {
@@ -45,7 +33,7 @@ describe("reply split into entry bytes (src/fast/replyBytes.ts)", () => {
     const arbs = new WireArbitraries({ depth: 2, wild: true, sparse: 2 });
     fc.assert(
       fc.property(fc.array(arbs.bytes(entryDesc), { maxLength: 4 }), (entries) => {
-        const bytes = reply(entries);
+        const bytes = replyOf(entries);
         expect(viaBytes(bytes)).toEqual(viaObjects(bytes));
       }),
       { numRuns: runs(150) },
@@ -62,7 +50,7 @@ describe("reply split into entry bytes (src/fast/replyBytes.ts)", () => {
         fc.array(arbs.bytes(entryDesc), { minLength: 1, maxLength: 3 }),
         fc.nat(),
         (entries, at) => {
-          const bytes = reply(entries);
+          const bytes = replyOf(entries);
           const cut = bytes.subarray(0, at % (bytes.length + 1));
           expect(viaBytes(cut)).toEqual(viaObjects(cut));
         },
@@ -81,7 +69,7 @@ describe("reply split into entry bytes (src/fast/replyBytes.ts)", () => {
     ]);
     const want = { seconds: 2 ** 35, nanos: 100_000_000 };
     expect(fastEntryTimestamp(entry)).toEqual(want);
-    expect(splitSearchReply(reply([entry])).entries.map((e) => e.timestamp)).toEqual([want]);
+    expect(splitSearchReply(replyOf([entry])).entries.map((e) => e.timestamp)).toEqual([want]);
   });
 
   // The split exists to skip ts-proto: a fallback that quietly handles every entry is still correct,

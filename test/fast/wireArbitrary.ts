@@ -6,6 +6,7 @@
 import { type DescField, type DescMessage, ScalarType } from "@bufbuild/protobuf";
 import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import fc from "fast-check";
+import { Status } from "../../generated/proto/clarifai/api/status/status.js";
 
 /** A field value to write; `raw` writes pre-encoded bytes as-is. */
 type Plan = Array<{ field: DescField; value: unknown }>;
@@ -301,4 +302,18 @@ export function outcome<T>(f: () => T): Outcome<T> {
   } catch {
     return { threw: true };
   }
+}
+
+const OK_STATUS = Status.encode(Status.fromPartial({ code: 10000, description: "Ok", reqId: "r" })).finish();
+
+/**
+ * A `MultiAuditLogEntryResponse` with an OK status holding `entries` as they are (duplicates,
+ * unknown fields, field order and malformed bytes stay), as a Buffer or a plain Uint8Array.
+ */
+export function replyOf(entries: readonly Uint8Array[], asBuffer = true): Uint8Array {
+  const w = new BinaryWriter();
+  w.tag(1, WireType.LengthDelimited).bytes(OK_STATUS);
+  for (const e of entries) w.tag(2, WireType.LengthDelimited).bytes(e);
+  const bytes = w.finish();
+  return asBuffer ? Buffer.from(bytes) : bytes;
 }
