@@ -11,7 +11,7 @@ import { dirname } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { createGzip } from "node:zlib";
 import type { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
-import { auditLogEntriesBytesToJsonl, auditLogEntryBytesToJson } from "../fast/jsonTranscoder.js";
+import { auditLogEntryBytesToJson, JsonlPageEncoder } from "../fast/jsonTranscoder.js";
 import type { RawEntry } from "../fast/replyBytes.js";
 import { lineKey } from "./entryKey.js";
 import { type DataFormat, formatEntries, formatFooter, formatHeader } from "./formats.js";
@@ -384,6 +384,8 @@ export async function runExport(request: ExportRequest): Promise<ExportSummary> 
     const options = { concurrency: request.concurrency, perPage: request.perPage, signal: request.signal };
     // JSONL from entry bytes: no decoded objects; the boundary keys are those of the same JSON lines.
     const raw = format === "jsonl" && request.fetchRawPage !== undefined;
+    // Safe to reuse: each page is written (awaited) before the next one is encoded.
+    const jsonl = new JsonlPageEncoder();
     const stream: AsyncGenerator<OrderedPage<AuditLogEntry> | OrderedPage<RawEntry>> =
       raw && request.fetchRawPage !== undefined
         ? orderedPages(
@@ -399,7 +401,7 @@ export async function runExport(request: ExportRequest): Promise<ExportSummary> 
         raw
           ? page.entries.length === 0
             ? ""
-            : auditLogEntriesBytesToJsonl((page.entries as RawEntry[]).map((e) => e.bytes))
+            : jsonl.encode(page.entries as RawEntry[])
           : formatEntries(format, page.entries as AuditLogEntry[], entries),
       );
       entries += page.entries.length;

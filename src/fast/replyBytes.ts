@@ -16,11 +16,26 @@ import { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
 import { Status } from "../../generated/proto/clarifai/api/status/status.js";
 import { decodeSearchResponse } from "../codec.js";
 
-/** One entry of a reply: its timestamp (as ts-proto decodes it) and its serialized bytes. */
-export interface RawEntry {
-  timestamp: { seconds: number; nanos: number } | undefined;
-  /** The serialized `AuditLogEntry` (a view into the reply). */
-  bytes: Uint8Array;
+/**
+ * One entry of a reply: its timestamp (as ts-proto decodes it) and where its serialized bytes are.
+ * An export holds a few thousand of these at a time, so each is one small object: its bytes are a
+ * range of the reply, and a view of them is made only when asked for (`bytes`).
+ */
+export class RawEntry {
+  constructor(
+    /** The buffer holding the entry: the reply, shared by the entries of a page. */
+    readonly source: Uint8Array,
+    /** Where the serialized `AuditLogEntry` starts in `source`. */
+    readonly start: number,
+    /** Where it ends (exclusive). */
+    readonly end: number,
+    readonly timestamp: { seconds: number; nanos: number } | undefined,
+  ) {}
+
+  /** The serialized `AuditLogEntry` (a new view into `source` on each access). */
+  get bytes(): Uint8Array {
+    return this.source.subarray(this.start, this.end);
+  }
 }
 
 /** A reply's status (decoded) and its entries (undecoded). */
@@ -126,9 +141,14 @@ export function fastEntryTimestamp(entry: Uint8Array): RawEntry["timestamp"] | "
   }
 }
 
-function slowEntry(bytes: Uint8Array): RawEntry {
-  const ts = AuditLogEntry.decode(bytes).timestamp;
-  return { timestamp: ts === undefined ? undefined : { seconds: ts.seconds, nanos: ts.nanos }, bytes };
+function slowEntry(reply: Uint8Array, start: number, end: number): RawEntry {
+  const ts = AuditLogEntry.decode(reply.subarray(start, end)).timestamp;
+  return new RawEntry(
+    reply,
+    start,
+    end,
+    ts === undefined ? undefined : { seconds: ts.seconds, nanos: ts.nanos },
+  );
 }
 
 /** The reference path: ts-proto decodes the reply, each entry is re-encoded. */
@@ -136,11 +156,15 @@ function slowReply(bytes: Uint8Array): RawReply {
   const r = decodeSearchResponse(bytes);
   return {
     status: r.status,
-    entries: r.entries.map((e) => ({
-      timestamp:
+    entries: r.entries.map((e) => {
+      const bytes = AuditLogEntry.encode(e).finish();
+      return new RawEntry(
+        bytes,
+        0,
+        bytes.byteLength,
         e.timestamp === undefined ? undefined : { seconds: e.timestamp.seconds, nanos: e.timestamp.nanos },
-      bytes: AuditLogEntry.encode(e).finish(),
-    })),
+      );
+    }),
   };
 }
 
@@ -194,9 +218,15 @@ export function walkReplyFraming(
 export function splitSearchReply(bytes: Uint8Array): RawReply {
   const entries: RawEntry[] = [];
   const framed = walkReplyFraming(bytes, (s, e) => {
-    const entry = bytes.subarray(s, e);
-    const ts = fastEntryTimestamp(entry);
-    entries.push(ts === "slow" ? slowEntry(entry) : { timestamp: ts, bytes: entry });
+    let ts: RawEntry["timestamp"];
+    try {
+      ts = entryTimestamp(bytes, s, e);
+    } catch (err) {
+      if (err !== SLOW) throw err;
+      entries.push(slowEntry(bytes, s, e));
+      return true;
+    }
+    entries.push(new RawEntry(bytes, s, e, ts));
     return true;
   });
   return framed === undefined ? slowReply(bytes) : { status: framed.status, entries };

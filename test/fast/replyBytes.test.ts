@@ -3,16 +3,23 @@ import { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
 import { MultiAuditLogEntryResponse } from "../../generated/proto/clarifai/api/service.js";
 import { generateEntries } from "../../src/emulator/generate.js";
 import { fastMessageDesc } from "../../src/fast/descriptors.js";
-import { auditLogEntriesBytesToJsonl } from "../../src/fast/jsonTranscoder.js";
+import { auditLogEntriesBytesToJsonl, JsonlPageEncoder } from "../../src/fast/jsonTranscoder.js";
 import { fastEntryTimestamp, splitSearchReply } from "../../src/fast/replyBytes.js";
 import { auditLogEntryToJson } from "../../src/protoJson.js";
 import { type Outcome, outcome, replyOf, runs, WireArbitraries } from "./wireArbitrary.js";
+
+// One encoder for every run, as the exporter keeps one for a whole export: pages of every size go
+// through the same reused buffer.
+const pageEncoder = new JsonlPageEncoder();
 
 /** What the exporter sees of a reply through the split path: status, timestamps, JSONL. */
 function viaBytes(bytes: Uint8Array): Outcome<string> {
   return outcome(() => {
     const r = splitSearchReply(bytes);
-    const jsonl = auditLogEntriesBytesToJsonl(r.entries.map((e) => e.bytes)).toString("utf8");
+    const jsonl = pageEncoder.encode(r.entries).toString("utf8");
+    // The entries' own bytes, transcoded one by one, print the same lines.
+    const perEntry = auditLogEntriesBytesToJsonl(r.entries.map((e) => e.bytes)).toString("utf8");
+    if (perEntry !== jsonl) return `encoder and per-entry paths differ: ${jsonl} vs ${perEntry}`;
     return JSON.stringify([r.status ?? null, r.entries.map((e) => e.timestamp ?? null), jsonl]);
   });
 }
@@ -94,5 +101,17 @@ describe("reply split into entry bytes (src/fast/replyBytes.ts)", () => {
       }),
       { numRuns: runs(300) },
     );
+  });
+
+  it("encodes pages of growing and shrinking sizes through one reused buffer, as the exporter does", () => {
+    const encoder = new JsonlPageEncoder();
+    const all = generateEntries(1200, 11).map((e) => AuditLogEntry.encode(e).finish());
+    for (const size of [3, 1000, 1, 0, 1200, 50]) {
+      const entries = all.slice(0, size);
+      const r = splitSearchReply(replyOf(entries));
+      expect(r.entries.map((e) => Buffer.from(e.bytes))).toEqual(entries.map((b) => Buffer.from(b)));
+      const want = entries.map((b) => `${JSON.stringify(auditLogEntryToJson(AuditLogEntry.decode(b)))}\n`);
+      expect(encoder.encode(r.entries).toString("utf8")).toBe(want.join(""));
+    }
   });
 });
