@@ -15,6 +15,7 @@ import {
   type DescExtension,
   type DescField,
   type DescMessage,
+  type FileRegistry,
   fromBinary,
   fromJson,
   getOption,
@@ -35,23 +36,38 @@ import { checkJsonTimestamps } from "./jsonTimestamps.js";
 
 export type { JsonObject, JsonValue };
 
-const registry = createFileRegistry(
-  fromBinary(FileDescriptorSetSchema, Buffer.from(auditLogDescriptorSetBase64, "base64")),
-);
+// Parsed on first use (~25 ms and a few MB): importing the client or the CLI must not pay for it.
+let registry: FileRegistry | undefined;
+
+/**
+ * The registry of the descriptor image that `make generate` embeds (the RPC's closure). One
+ * instance, built on first use, shared with the fast paths (src/fast/descriptors.ts).
+ */
+export function auditLogRegistry(): FileRegistry {
+  if (registry === undefined) {
+    registry = createFileRegistry(
+      fromBinary(FileDescriptorSetSchema, Buffer.from(auditLogDescriptorSetBase64, "base64")),
+    );
+  }
+  return registry;
+}
 
 function messageDesc(typeName: string): DescMessage {
-  const desc = registry.getMessage(typeName);
+  const desc = auditLogRegistry().getMessage(typeName);
   if (!desc) throw new Error(`descriptor image lacks ${typeName}; run make generate`);
   return desc;
 }
 
+let showIfEmptyExtension: DescExtension | undefined;
 function showIfEmptyOption(): DescExtension {
-  const ext = registry.getExtension("clarifai.api.utils.cl_show_if_empty");
-  if (!ext) throw new Error("descriptor image lacks clarifai.api.utils.cl_show_if_empty");
-  return ext;
+  if (showIfEmptyExtension === undefined) {
+    const ext = auditLogRegistry().getExtension("clarifai.api.utils.cl_show_if_empty");
+    if (!ext) throw new Error("descriptor image lacks clarifai.api.utils.cl_show_if_empty");
+    showIfEmptyExtension = ext;
+  }
+  return showIfEmptyExtension;
 }
 
-const showIfEmpty = showIfEmptyOption();
 const showIfEmptyCache = new Map<DescField, boolean>();
 
 /**
@@ -66,6 +82,7 @@ const ALWAYS_PRINTED: Readonly<Record<string, readonly string[]>> = {
 function isShowIfEmpty(field: DescField): boolean {
   let v = showIfEmptyCache.get(field);
   if (v === undefined) {
+    const showIfEmpty = showIfEmptyOption();
     v =
       field.oneof === undefined &&
       ((hasOption(field, showIfEmpty) && getOption(field, showIfEmpty) === true) ||
@@ -138,7 +155,7 @@ export function binaryToClarifaiJson(typeName: string, bytes: Uint8Array): JsonV
   const json = toJson(desc, fromBinary(desc, bytes), {
     useProtoFieldName: true,
     enumAsInteger: true,
-    registry,
+    registry: auditLogRegistry(),
   });
   return applyClarifaiPresence(desc, json);
 }
@@ -149,7 +166,7 @@ export function binaryToClarifaiJson(typeName: string, bytes: Uint8Array): JsonV
  */
 export function clarifaiJsonToBinary(typeName: string, json: JsonValue): Uint8Array {
   const desc = messageDesc(typeName);
-  const message = fromJson(desc, json, { registry, ignoreUnknownFields: false });
+  const message = fromJson(desc, json, { registry: auditLogRegistry(), ignoreUnknownFields: false });
   checkJsonTimestamps(desc, json);
   return toBinary(desc, message);
 }

@@ -4,19 +4,14 @@
 import { constants } from "node:fs";
 import { access, stat } from "node:fs/promises";
 import { dirname } from "node:path";
-import type { Command } from "commander";
 import { type ExportSummary, runExport } from "../export/exporter.js";
 import type { DataFormat } from "../export/formats.js";
 import type { FetchPage, PageRequest } from "../export/sliceWalk.js";
 import { formatTs } from "../export/timestamps.js";
 import type { RawEntry } from "../fast/replyBytes.js";
-import { MAX_PER_PAGE } from "../index.js";
-import { durationOption, integerOption } from "./duration.js";
 import { UsageError } from "./exitCodes.js";
 import { progressView } from "./progress.js";
 import {
-  addConnectionOptions,
-  addFilterOptions,
   type ConnectionFlags,
   clientFromFlags,
   type FilterFlags,
@@ -24,7 +19,8 @@ import {
   resolveWindow,
 } from "./queryOptions.js";
 
-interface ExportFlags extends FilterFlags, ConnectionFlags {
+/** The flags of `export`, as commander parses them. */
+export interface ExportFlags extends FilterFlags, ConnectionFlags {
   out: string;
   format?: string;
   settle: number;
@@ -79,119 +75,83 @@ function summaryLine(out: string, s: ExportSummary): string {
   );
 }
 
-/** Registers `export`. */
-export function registerExportCommand(program: Command): void {
-  const cmd = program
-    .command("export")
-    .description(
-      "Export a pinned window of the audit log to a file: parallel, ordered, deduplicated, resumable.",
-    )
-    .requiredOption(
-      "--out <file>",
-      "output file; .gz compresses; FILE.partial and FILE.manifest.json live beside it",
-    )
-    .option("--format <format>", "jsonl | csv | json (default: from the file name, else jsonl)")
-    .option(
-      "--settle <duration>",
-      "leave out the last duration before now (entries still landing)",
-      durationOption("--settle"),
-      60_000,
-    )
-    .option("--concurrency <n>", "pages fetched in parallel", integerOption("--concurrency", 1, 64), 8)
-    .option(
-      "--per-page <n>",
-      `entries per page, 1-${MAX_PER_PAGE}`,
-      integerOption("--per-page", 1, MAX_PER_PAGE),
-      MAX_PER_PAGE,
-    )
-    .option(
-      "--commit-interval <duration>",
-      "how often progress is made durable in the manifest (0 = every page)",
-      durationOption("--commit-interval"),
-      1000,
-    )
-    .option("--resume", "continue the interrupted export of FILE (same query required)")
-    .option("--force", "overwrite FILE, or discard an interrupted export of it")
-    .option("-q, --quiet", "no progress bar and no window line (the summary line stays)");
-  addFilterOptions(cmd);
-  addConnectionOptions(cmd);
-  cmd.action(async (flags: ExportFlags) => {
-    if (flags.resume && flags.force) throw new UsageError("--resume and --force cannot be combined");
-    const format = exportFormat(flags.out, flags.format);
-    const filters = filtersToQuery(flags);
-    const window = resolveWindow(flags);
-    await checkOutDir(flags.out);
-    const client = clientFromFlags({ maxAttempts: 10, ...flags });
-    const controller = new AbortController();
-    let interrupts = 0;
-    const onSignal = () => {
-      interrupts++;
-      if (interrupts > 1) process.exit(130);
-      controller.abort();
-    };
-    process.on("SIGINT", onSignal);
-    process.on("SIGTERM", onSignal);
-    const pageQuery = (req: PageRequest) => ({
-      ...filters,
-      ...(req.from ? { from: req.from } : {}),
-      to: req.to,
-      page: req.page,
-      perPage: req.perPage,
-      sortAscending: req.ascending,
-    });
-    const fetchPage: FetchPage = async (req) => {
-      const page = await client.search(pageQuery(req), req.signal ? { signal: req.signal } : {});
-      return { entries: page.entries, attempts: page.attempts };
-    };
-    // JSONL exports work on entry bytes (no decoded objects); csv/json use fetchPage.
-    const fetchRawPage: FetchPage<RawEntry> = async (req) => {
-      const page = await client.searchRaw(pageQuery(req), req.signal ? { signal: req.signal } : {});
-      return { entries: page.entries, attempts: page.attempts };
-    };
-    const progress = progressView(!flags.quiet);
-    try {
-      const summary = await runExport({
-        out: flags.out,
-        format,
-        gzip: flags.out.toLowerCase().endsWith(".gz"),
-        query: {
-          userId: client.userId,
-          endpoint: client.endpoint,
-          filters,
-          from: flags.from ?? null,
-          to: flags.to ?? null,
-          since: flags.since ?? null,
-          until: flags.until ?? null,
-        },
-        ...(window.from ? { from: window.from } : {}),
-        ...(window.to ? { to: window.to } : {}),
-        settleMs: flags.settle,
-        concurrency: flags.concurrency,
-        perPage: flags.perPage,
-        commitIntervalMs: flags.commitInterval,
-        resume: flags.resume ?? false,
-        force: flags.force ?? false,
-        fetchPage,
-        fetchRawPage,
-        signal: controller.signal,
-        onWindow: (w) => {
-          if (!flags.quiet) {
-            process.stderr.write(
-              `${w.resumed ? "resuming" : "exporting"} window from ${formatTs(w.from)} to ${formatTs(w.to)} (UTC, oldest first)\n`,
-            );
-          }
-        },
-        onProgress: (p) => progress.update(p),
-      });
-      progress.stop();
-      process.stderr.write(`${summaryLine(flags.out, summary)}\n`);
-    } catch (error) {
-      progress.stop();
-      throw error;
-    } finally {
-      process.off("SIGINT", onSignal);
-      process.off("SIGTERM", onSignal);
-      client.close();
-    }
+/** Runs `export` with its parsed flags (defined in src/cli/commands.ts). */
+export async function runExportCommand(flags: ExportFlags): Promise<void> {
+  if (flags.resume && flags.force) throw new UsageError("--resume and --force cannot be combined");
+  const format = exportFormat(flags.out, flags.format);
+  const filters = filtersToQuery(flags);
+  const window = resolveWindow(flags);
+  await checkOutDir(flags.out);
+  const client = clientFromFlags({ maxAttempts: 10, ...flags });
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSignal = () => {
+    interrupts++;
+    if (interrupts > 1) process.exit(130);
+    controller.abort();
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  const pageQuery = (req: PageRequest) => ({
+    ...filters,
+    ...(req.from ? { from: req.from } : {}),
+    to: req.to,
+    page: req.page,
+    perPage: req.perPage,
+    sortAscending: req.ascending,
   });
+  const fetchPage: FetchPage = async (req) => {
+    const page = await client.search(pageQuery(req), req.signal ? { signal: req.signal } : {});
+    return { entries: page.entries, attempts: page.attempts };
+  };
+  // JSONL exports work on entry bytes (no decoded objects); csv/json use fetchPage.
+  const fetchRawPage: FetchPage<RawEntry> = async (req) => {
+    const page = await client.searchRaw(pageQuery(req), req.signal ? { signal: req.signal } : {});
+    return { entries: page.entries, attempts: page.attempts };
+  };
+  const progress = progressView(!flags.quiet);
+  try {
+    const summary = await runExport({
+      out: flags.out,
+      format,
+      gzip: flags.out.toLowerCase().endsWith(".gz"),
+      query: {
+        userId: client.userId,
+        endpoint: client.endpoint,
+        filters,
+        from: flags.from ?? null,
+        to: flags.to ?? null,
+        since: flags.since ?? null,
+        until: flags.until ?? null,
+      },
+      ...(window.from ? { from: window.from } : {}),
+      ...(window.to ? { to: window.to } : {}),
+      settleMs: flags.settle,
+      concurrency: flags.concurrency,
+      perPage: flags.perPage,
+      commitIntervalMs: flags.commitInterval,
+      resume: flags.resume ?? false,
+      force: flags.force ?? false,
+      fetchPage,
+      fetchRawPage,
+      signal: controller.signal,
+      onWindow: (w) => {
+        if (!flags.quiet) {
+          process.stderr.write(
+            `${w.resumed ? "resuming" : "exporting"} window from ${formatTs(w.from)} to ${formatTs(w.to)} (UTC, oldest first)\n`,
+          );
+        }
+      },
+      onProgress: (p) => progress.update(p),
+    });
+    progress.stop();
+    process.stderr.write(`${summaryLine(flags.out, summary)}\n`);
+  } catch (error) {
+    progress.stop();
+    throw error;
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    client.close();
+  }
 }

@@ -1,24 +1,48 @@
 #!/usr/bin/env node
 /**
- * `clarifai-audit`: search, export, tail and the local emulator. Each subcommand lives in its own
- * module and registers itself here; this file owns only the program and the top-level error exit.
+ * `clarifai-audit`: search, export, tail and the local emulator. The subcommands are declared from
+ * src/cli/commands.ts and src/emulator/command.ts, which load nothing but commander; each action
+ * imports its implementation when it runs. This file owns only the program and the top-level error exit.
  */
 import { readFileSync } from "node:fs";
-import { Command } from "commander";
+import { Command, CommanderError } from "commander";
 import { registerEmulatorCommand } from "../emulator/command.js";
-import { oneLine, reportError } from "./exitCodes.js";
-import { registerExportCommand } from "./exportCommand.js";
-import { registerSearchCommand } from "./searchCommand.js";
-import { registerTailCommand } from "./tailCommand.js";
+import { registerExportCommand, registerSearchCommand, registerTailCommand } from "./commands.js";
+
+type ErrorReporting = typeof import("./exitCodes.js");
+
+// exitCodes.js knows the client's and the exporter's error classes, so importing it loads both: it is
+// imported before a client command's action runs, or when an error is to be reported — never for
+// --help or --version.
+let errorReporting: ErrorReporting | undefined;
+async function loadErrorReporting(): Promise<ErrorReporting> {
+  if (errorReporting === undefined) errorReporting = await import("./exitCodes.js");
+  return errorReporting;
+}
+
+/** Prints the one-line report of `error` and exits with its code (at once when the reporting is loaded). */
+function exitOnError(error: unknown): void {
+  if (errorReporting !== undefined) process.exit(errorReporting.reportError(error));
+  loadErrorReporting().then(
+    (reporting) => process.exit(reporting.reportError(error)),
+    (loadError: unknown) => {
+      process.stderr.write(`clarifai-audit: error: cannot load the error reporting: ${String(loadError)}\n`);
+      process.exit(1);
+    },
+  );
+}
 
 // No stack trace, ever: anything that escapes becomes the one-line report and its exit code.
-process.on("uncaughtException", (error) => process.exit(reportError(error)));
-process.on("unhandledRejection", (error) => process.exit(reportError(error)));
+process.on("uncaughtException", exitOnError);
+process.on("unhandledRejection", exitOnError);
 
 // The CLI always runs built: dist/src/cli/main.js is three levels below the package root.
 const { version } = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as {
   version: string;
 };
+
+// Commander's own messages (bad flags), held until the error reporting is loaded to print them.
+const usageMessages: [text: string, write: (text: string) => void][] = [];
 
 const program = new Command("clarifai-audit")
   .version(version)
@@ -26,15 +50,26 @@ const program = new Command("clarifai-audit")
   .showHelpAfterError(false)
   // Usage errors exit 2 with one line; inherited by the subcommands registered below.
   .exitOverride()
-  .configureOutput({ outputError: (text, write) => write(`clarifai-audit: ${oneLine(text)}\n`) });
+  .configureOutput({ outputError: (text, write) => usageMessages.push([text, write]) });
 
-registerSearchCommand(program);
-registerExportCommand(program);
-registerTailCommand(program);
+for (const command of [
+  registerSearchCommand(program),
+  registerExportCommand(program),
+  registerTailCommand(program),
+]) {
+  // Their implementations load the reporting anyway; loaded first, it reports what escapes at once.
+  command.hook("preAction", async () => {
+    await loadErrorReporting();
+  });
+}
 registerEmulatorCommand(program);
 
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
-  process.exit(reportError(error));
+  // --help and --version end here.
+  if (error instanceof CommanderError && error.exitCode === 0) process.exit(0);
+  const { oneLine } = await loadErrorReporting();
+  for (const [text, write] of usageMessages) write(`clarifai-audit: ${oneLine(text)}\n`);
+  exitOnError(error);
 }

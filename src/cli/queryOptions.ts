@@ -2,7 +2,6 @@
  * The flags every command shares — filters, time window, connection — and their conversion into an
  * `AuditLogSearchQuery` and an `AuditLogClient`. Everything is validated here, before any network call.
  */
-import { type Command, Option } from "commander";
 import {
   AuditLogClient,
   type AuditLogSearchQuery,
@@ -13,7 +12,6 @@ import {
   ValidationError,
   validateQuery,
 } from "../index.js";
-import { collect, durationOption, integerOption } from "./duration.js";
 import { UsageError } from "./exitCodes.js";
 
 /** Parsed filter and window flags. */
@@ -39,45 +37,8 @@ export interface ConnectionFlags {
   maxAttempts?: number;
 }
 
-/** Adds the filter flags (and, unless `window` is false, the time-window flags). */
-export function addFilterOptions(cmd: Command, window = true): Command {
-  if (window) {
-    cmd
-      .option("--from <time>", "earliest entry time, RFC 3339 (e.g. 2025-01-17T12:04:55.449860Z); inclusive")
-      .option("--to <time>", "latest entry time, RFC 3339; inclusive")
-      .option("--since <duration>", "from = now − duration (e.g. 24h, 30m, 7d)", durationOption("--since"))
-      .option("--until <duration>", "to = now − duration", durationOption("--until"));
-  }
-  return cmd
-    .option("--operation <op>", "operation name (MODEL_CREATE) or code (300); repeatable", collect)
-    .option("--user <id>", "only operations performed by this user; repeatable", collect)
-    .option(
-      "--target <kind=id>",
-      "only operations on this resource, e.g. model=my-model, model=app1/my-model, app=user1/app1; repeatable",
-      collect,
-    )
-    .addOption(new Option("--success", "only successful operations").conflicts("failed"))
-    .addOption(new Option("--failed", "only failed operations").conflicts("success"))
-    .option("--source-ip <ip>", "only requests from this IP address; repeatable", collect);
-}
-
-/** Adds the connection flags. The PAT comes from CLARIFAI_PAT only, so it never shows in `ps`. */
-export function addConnectionOptions(cmd: Command): Command {
-  return cmd
-    .option("--endpoint <host:port>", "gRPC endpoint (default: CLARIFAI_GRPC_BASE or api.clarifai.com:443)")
-    .option("--insecure", "plaintext gRPC (loopback hosts only, e.g. the local emulator)")
-    .option("--user-id <id>", "whose audit log to search (default: CLARIFAI_USER_ID)")
-    .option(
-      "--timeout <duration>",
-      "deadline of one page request, retries included (default 60s)",
-      durationOption("--timeout"),
-    )
-    .option(
-      "--max-attempts <n>",
-      "attempts per page request, retries included (default 5)",
-      integerOption("--max-attempts", 1, 100),
-    );
-}
+// Defined apart so that declaring the CLI does not load the client (src/cli/sharedFlags.ts).
+export { addConnectionOptions, addFilterOptions } from "./sharedFlags.js";
 
 /** Id paths accepted per target kind: the trailing segment is the id, the others scope it. */
 const TARGET_SCOPES: Record<string, readonly (readonly string[])[]> = {

@@ -7,16 +7,12 @@
  * newest printed one — are thus printed exactly once, and pages that shift while a poll reads them
  * cannot hide entries (the walk is sequential; see src/export/sliceWalk.ts).
  */
-import type { Command } from "commander";
 import { entryKey } from "../export/entryKey.js";
 import { compareTs, nowTs, nsToTs, type Ts, tsToNs } from "../export/timestamps.js";
-import { type AuditLogSearchQuery, formatTimestamp, MAX_PER_PAGE } from "../index.js";
-import { durationOption, integerOption } from "./duration.js";
+import { type AuditLogSearchQuery, formatTimestamp } from "../index.js";
 import { UsageError } from "./exitCodes.js";
 import { chooseFormat, EntrySink, exitOnEpipe } from "./output.js";
 import {
-  addConnectionOptions,
-  addFilterOptions,
   type ConnectionFlags,
   clientFromFlags,
   type FilterFlags,
@@ -25,7 +21,8 @@ import {
 } from "./queryOptions.js";
 import { readCheckpoint, type TailState, writeCheckpoint } from "./tailCheckpoint.js";
 
-interface TailFlags extends FilterFlags, ConnectionFlags {
+/** The flags of `tail`, as commander parses them. */
+export interface TailFlags extends FilterFlags, ConnectionFlags {
   follow?: boolean;
   interval: number;
   lookback: number;
@@ -57,107 +54,81 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
-/** Registers `tail`. */
-export function registerTailCommand(program: Command): void {
-  const cmd = program
-    .command("tail")
-    .description(
-      "Print new entries oldest first; with --follow keep polling. Exactly once across restarts with --checkpoint.",
-    )
-    .option("-f, --follow", "keep polling until interrupted (SIGINT/SIGTERM end it cleanly, exit 0)")
-    .option("--interval <duration>", "time between polls with --follow", durationOption("--interval"), 10_000)
-    .option(
-      "--lookback <duration>",
-      "re-read this far behind the newest printed entry, for entries that land late",
-      durationOption("--lookback"),
-      60_000,
-    )
-    .option("--checkpoint <file>", "resume from and save progress to this file (written atomically)")
-    .option(
-      "--per-page <n>",
-      `entries per page, 1-${MAX_PER_PAGE}`,
-      integerOption("--per-page", 1, MAX_PER_PAGE),
-      MAX_PER_PAGE,
-    )
-    .option("--format <format>", "table | json | jsonl | csv (default: table on a terminal, else jsonl)")
-    .option("-q, --quiet", "no informational lines on stderr");
-  addFilterOptions(cmd);
-  addConnectionOptions(cmd);
-  cmd.action(async (flags: TailFlags) => {
-    if (flags.to !== undefined || flags.until !== undefined)
-      throw new UsageError("tail reads up to now; --to and --until do not apply");
-    if (flags.interval < 1) throw new UsageError("--interval must be at least 1ms");
-    const format = chooseFormat(flags.format);
-    if (format === "json" && flags.follow)
-      throw new UsageError("--format json needs an end; use jsonl (or csv/table) with --follow");
-    const filters = filtersToQuery(flags);
-    const window = resolveWindow(flags);
-    const client = clientFromFlags(flags);
-    // Another log's checkpoint would silently skip everything before its position.
-    const queryId = canonicalQuery(filters, flags.lookback, client);
-    const saved = flags.checkpoint ? await readCheckpoint(flags.checkpoint, queryId) : undefined;
-    const start = window.from ?? nowTs();
-    const state: TailState = saved ?? { start, position: start, seen: new Map() };
-    const lookbackNs = BigInt(flags.lookback) * 1_000_000n;
-    const controller = new AbortController();
-    const onSignal = () => controller.abort();
-    process.on("SIGINT", onSignal);
-    process.on("SIGTERM", onSignal);
-    exitOnEpipe();
-    const sink = new EntrySink(format);
-    if (!flags.quiet) {
-      process.stderr.write(
-        `tail ${saved ? "resuming" : "starting"} at ${formatTimestamp(state.position)} (UTC), lookback ${flags.lookback} ms\n`,
+/** Runs `tail` with its parsed flags (defined in src/cli/commands.ts). */
+export async function runTail(flags: TailFlags): Promise<void> {
+  if (flags.to !== undefined || flags.until !== undefined)
+    throw new UsageError("tail reads up to now; --to and --until do not apply");
+  if (flags.interval < 1) throw new UsageError("--interval must be at least 1ms");
+  const format = chooseFormat(flags.format);
+  if (format === "json" && flags.follow)
+    throw new UsageError("--format json needs an end; use jsonl (or csv/table) with --follow");
+  const filters = filtersToQuery(flags);
+  const window = resolveWindow(flags);
+  const client = clientFromFlags(flags);
+  // Another log's checkpoint would silently skip everything before its position.
+  const queryId = canonicalQuery(filters, flags.lookback, client);
+  const saved = flags.checkpoint ? await readCheckpoint(flags.checkpoint, queryId) : undefined;
+  const start = window.from ?? nowTs();
+  const state: TailState = saved ?? { start, position: start, seen: new Map() };
+  const lookbackNs = BigInt(flags.lookback) * 1_000_000n;
+  const controller = new AbortController();
+  const onSignal = () => controller.abort();
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  exitOnEpipe();
+  const sink = new EntrySink(format);
+  if (!flags.quiet) {
+    process.stderr.write(
+      `tail ${saved ? "resuming" : "starting"} at ${formatTimestamp(state.position)} (UTC), lookback ${flags.lookback} ms\n`,
+    );
+  }
+  const poll = async (): Promise<void> => {
+    const to = nowTs();
+    const back = nsToTs(tsToNs(state.position) - lookbackNs);
+    const from: Ts = compareTs(back, state.start) > 0 ? back : state.start;
+    if (compareTs(from, to) > 0) return;
+    for (let page = 1; ; page++) {
+      const result = await client.search(
+        { ...filters, from, to, page, perPage: flags.perPage, sortAscending: true },
+        { signal: controller.signal },
       );
-    }
-    const poll = async (): Promise<void> => {
-      const to = nowTs();
-      const back = nsToTs(tsToNs(state.position) - lookbackNs);
-      const from: Ts = compareTs(back, state.start) > 0 ? back : state.start;
-      if (compareTs(from, to) > 0) return;
-      for (let page = 1; ; page++) {
-        const result = await client.search(
-          { ...filters, from, to, page, perPage: flags.perPage, sortAscending: true },
-          { signal: controller.signal },
-        );
-        const fresh = [];
-        for (const e of result.entries) {
-          const ts = e.timestamp ?? { seconds: 0, nanos: 0 };
-          // Keys behind the lookback are forgotten, so such an entry met later in the same poll (pushed
-          // to a later page by entries landing before it) cannot be told from one already printed; it
-          // is a repeat, or a late arrival beyond the lookback, which tail does not promise to print.
-          if (tsToNs(ts) < tsToNs(state.position) - lookbackNs) continue;
-          const key = entryKey(e);
-          if (state.seen.has(key)) continue;
-          state.seen.set(key, tsToNs(ts));
-          if (compareTs(ts, state.position) > 0) state.position = ts;
-          fresh.push(e);
-        }
-        await sink.write(fresh);
-        const floor = tsToNs(state.position) - lookbackNs;
-        for (const [key, ns] of state.seen) if (ns < floor) state.seen.delete(key);
-        if (flags.checkpoint && fresh.length > 0) await writeCheckpoint(flags.checkpoint, queryId, state);
-        if (result.entries.length < flags.perPage) break;
+      const fresh = [];
+      for (const e of result.entries) {
+        const ts = e.timestamp ?? { seconds: 0, nanos: 0 };
+        // Keys behind the lookback are forgotten, so such an entry met later in the same poll (pushed
+        // to a later page by entries landing before it) cannot be told from one already printed; it
+        // is a repeat, or a late arrival beyond the lookback, which tail does not promise to print.
+        if (tsToNs(ts) < tsToNs(state.position) - lookbackNs) continue;
+        const key = entryKey(e);
+        if (state.seen.has(key)) continue;
+        state.seen.set(key, tsToNs(ts));
+        if (compareTs(ts, state.position) > 0) state.position = ts;
+        fresh.push(e);
       }
-      if (flags.checkpoint) await writeCheckpoint(flags.checkpoint, queryId, state);
-    };
-    try {
-      for (;;) {
-        try {
-          await poll();
-        } catch (error) {
-          if (controller.signal.aborted) break;
-          throw error;
-        }
-        if (!flags.follow || controller.signal.aborted) break;
-        await sleep(flags.interval, controller.signal);
+      await sink.write(fresh);
+      const floor = tsToNs(state.position) - lookbackNs;
+      for (const [key, ns] of state.seen) if (ns < floor) state.seen.delete(key);
+      if (flags.checkpoint && fresh.length > 0) await writeCheckpoint(flags.checkpoint, queryId, state);
+      if (result.entries.length < flags.perPage) break;
+    }
+    if (flags.checkpoint) await writeCheckpoint(flags.checkpoint, queryId, state);
+  };
+  try {
+    for (;;) {
+      try {
+        await poll();
+      } catch (error) {
         if (controller.signal.aborted) break;
+        throw error;
       }
-      await sink.end();
-    } finally {
-      process.off("SIGINT", onSignal);
-      process.off("SIGTERM", onSignal);
-      client.close();
+      if (!flags.follow || controller.signal.aborted) break;
+      await sleep(flags.interval, controller.signal);
+      if (controller.signal.aborted) break;
     }
-  });
+    await sink.end();
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    client.close();
+  }
 }

@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import type { EmulatorOptions, FaultOptions } from "./options.js";
-import { startEmulator } from "./server.js";
+import type { EmulatorHandle } from "./server.js";
 
 function intArg(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
   return (v: string): number => {
@@ -134,9 +134,12 @@ export function emulatorOptionsFromFlags(f: Flags): EmulatorOptions {
 }
 
 async function run(flags: Flags): Promise<void> {
-  let handle: Awaited<ReturnType<typeof startEmulator>>;
+  let handle: EmulatorHandle;
   try {
-    handle = await startEmulator(emulatorOptionsFromFlags(flags));
+    const options = emulatorOptionsFromFlags(flags);
+    // Loaded here, not at import: the CLI declares this command on every start.
+    const { startEmulator } = await import("./server.js");
+    handle = await startEmulator(options);
   } catch (e) {
     process.stderr.write(`clarifai-audit emulator: ${e instanceof Error ? e.message : String(e)}\n`);
     process.exitCode = 2;

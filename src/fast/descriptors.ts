@@ -7,19 +7,15 @@
  * empty message, and print exactly those keys with exactly those values when a field is absent.
  * A change to the rules in protoJson.ts therefore reaches the fast paths without a code change.
  */
-import { createFileRegistry, type DescMessage, fromBinary, type JsonObject } from "@bufbuild/protobuf";
-import { FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
-import { auditLogDescriptorSetBase64 } from "../../generated/audit_log_descriptor.js";
-import { binaryToClarifaiJson } from "../protoJson.js";
+import type { DescMessage, JsonObject } from "@bufbuild/protobuf";
+import { auditLogRegistry, binaryToClarifaiJson } from "../protoJson.js";
 
-/** The registry of the RPC's closure, parsed from the same image as protoJson.ts uses. */
-export const fastRegistry = createFileRegistry(
-  fromBinary(FileDescriptorSetSchema, Buffer.from(auditLogDescriptorSetBase64, "base64")),
-);
-
-/** The descriptor of `typeName`; throws when the image lacks it. */
+/**
+ * The descriptor of `typeName`, from the reference printer's registry (one parse of the image, on
+ * first use); throws when the image lacks it.
+ */
 export function fastMessageDesc(typeName: string): DescMessage {
-  const desc = fastRegistry.getMessage(typeName);
+  const desc = auditLogRegistry().getMessage(typeName);
   if (!desc) throw new Error(`descriptor image lacks ${typeName}; run make generate`);
   return desc;
 }
