@@ -4,9 +4,10 @@
  * runs, so `--help`, `--version` and a usage error load neither the client nor the exporter, and each
  * command loads only its own implementation.
  */
-import type { Command } from "commander";
+import { type Command, Option } from "commander";
 import { durationOption, integerOption } from "./duration.js";
 import type { ExportFlags } from "./exportCommand.js";
+import { MEMORY_MODES } from "./exportMemory.js";
 import type { SearchFlags } from "./searchCommand.js";
 import { addConnectionOptions, addFilterOptions } from "./sharedFlags.js";
 import type { TailFlags } from "./tailCommand.js";
@@ -67,6 +68,14 @@ export function registerExportCommand(program: Command): Command {
       "how often progress is made durable in the manifest (0 = every page)",
       durationOption("--commit-interval"),
       1000,
+    )
+    .addOption(
+      new Option(
+        "--memory <mode>",
+        "lean: tune V8's garbage collector for a small, steady footprint; fast: V8's defaults (more RSS, a little less CPU)",
+      )
+        .choices(MEMORY_MODES)
+        .default("lean"),
     )
     .option("--resume", "continue the interrupted export of FILE (same query required)")
     .option("--force", "overwrite FILE, or discard an interrupted export of it")

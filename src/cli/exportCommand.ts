@@ -10,6 +10,7 @@ import type { FetchPage, PageRequest } from "../export/sliceWalk.js";
 import { formatTs } from "../export/timestamps.js";
 import type { RawEntry } from "../fast/replyBytes.js";
 import { UsageError } from "./exitCodes.js";
+import { type MemoryMode, tuneMemoryForExport } from "./exportMemory.js";
 import { progressView } from "./progress.js";
 import {
   type ConnectionFlags,
@@ -27,6 +28,7 @@ export interface ExportFlags extends FilterFlags, ConnectionFlags {
   concurrency: number;
   perPage: number;
   commitInterval: number;
+  memory: MemoryMode;
   resume?: boolean;
   force?: boolean;
   quiet?: boolean;
@@ -110,6 +112,8 @@ export async function runExportCommand(flags: ExportFlags): Promise<void> {
     return { entries: page.entries, attempts: page.attempts };
   };
   const progress = progressView(!flags.quiet);
+  // After the modules have loaded: their one-off allocations need no tight GC.
+  const memory = tuneMemoryForExport(flags.memory);
   try {
     const summary = await runExport({
       out: flags.out,
@@ -142,7 +146,10 @@ export async function runExportCommand(flags: ExportFlags): Promise<void> {
           );
         }
       },
-      onProgress: (p) => progress.update(p),
+      onProgress: (p) => {
+        memory.afterPage();
+        progress.update(p);
+      },
     });
     progress.stop();
     process.stderr.write(`${summaryLine(flags.out, summary)}\n`);

@@ -167,6 +167,7 @@ describe("refusals (exit 2, one line)", () => {
     [["--resume", "--force"]],
     [["--commit-interval", "-1s"]],
     [["--since", "1h", "--from", "2025-01-01T00:00:00Z"]],
+    [["--memory", "small"]],
   ])("bad flags %j", async (flags) => {
     const r = await runCli(["export", ...conn, "--out", join(tmp.dir, "bad.jsonl"), ...flags]);
     expect(r.code).toBe(2);
