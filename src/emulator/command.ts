@@ -63,6 +63,7 @@ interface Flags {
   throttleEvery?: number;
   throttleProbability?: number;
   throttleBurst?: number;
+  throttleAboveInFlight?: number;
   unavailableEvery?: number;
   unavailableProbability?: number;
   unavailableBurst?: number;
@@ -102,6 +103,7 @@ export function emulatorOptionsFromFlags(f: Flags): EmulatorOptions {
     "throttleEvery",
     "throttleProbability",
     "throttleBurst",
+    "throttleAboveInFlight",
     "unavailableEvery",
     "unavailableProbability",
     "unavailableBurst",
@@ -194,6 +196,12 @@ export function registerEmulatorCommand(program: Command): void {
       new Option("--throttle-burst <k>", "throttle the first K calls").argParser(
         intArg("--throttle-burst", 0),
       ),
+    )
+    .addOption(
+      new Option(
+        "--throttle-above-in-flight <n>",
+        "throttle calls arriving while N calls are being served (a concurrency limit)",
+      ).argParser(intArg("--throttle-above-in-flight", 0)),
     )
     .addOption(
       new Option("--unavailable-every <n>", "fail every Nth call with gRPC UNAVAILABLE").argParser(

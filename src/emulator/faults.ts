@@ -51,8 +51,11 @@ export class FaultController {
     this.onGrowthChange?.(undefined, NO_FAULTS.seed);
   }
 
-  /** Decides the faults of the next call; every knob counts every call. */
-  next(): FaultDecision {
+  /**
+   * Decides the faults of the next call; every knob counts every call. `othersInFlight`: calls
+   * being served when this one arrives (for `throttleAboveInFlight`).
+   */
+  next(othersInFlight = 0): FaultDecision {
     const f = this.faults;
     const delayMs = f.latencyMs + (f.jitterMs > 0 ? this.rng.next() * f.jitterMs : 0);
     this.dropCount++;
@@ -67,6 +70,7 @@ export class FaultController {
     this.throttleCount++;
     let throttle = f.throttleEvery > 0 && this.throttleCount % f.throttleEvery === 0;
     if (f.throttleProbability > 0 && this.rng.chance(f.throttleProbability)) throttle = true;
+    if (f.throttleAboveInFlight > 0 && othersInFlight >= f.throttleAboveInFlight) throttle = true;
     if (this.throttleBurstLeft > 0) {
       this.throttleBurstLeft--;
       throttle = true;

@@ -45,6 +45,12 @@ export interface FaultOptions {
   throttleEvery: number;
   throttleProbability: number;
   throttleBurst: number;
+  /**
+   * Throttle every call that arrives while N or more calls are being served, so that at most N are
+   * served at a time: a per-account concurrency limit, as rate-limited APIs enforce. Latency counts
+   * as serving.
+   */
+  throttleAboveInFlight: number;
   /** Fail every Nth call with gRPC status UNAVAILABLE (REST: HTTP 503). */
   unavailableEvery: number;
   unavailableProbability: number;
@@ -67,6 +73,7 @@ export const NO_FAULTS: Readonly<FaultOptions> = Object.freeze({
   throttleEvery: 0,
   throttleProbability: 0,
   throttleBurst: 0,
+  throttleAboveInFlight: 0,
   unavailableEvery: 0,
   unavailableProbability: 0,
   unavailableBurst: 0,
@@ -114,6 +121,7 @@ export function validateFaults(f: Partial<FaultOptions>): void {
   for (const k of [
     "throttleEvery",
     "throttleBurst",
+    "throttleAboveInFlight",
     "unavailableEvery",
     "unavailableBurst",
     "dropConnectionEvery",

@@ -6,7 +6,7 @@ import { randomBytes } from "node:crypto";
 import type { PostAuditLogSearchesRequest } from "../../generated/proto/clarifai/api/service.js";
 import type { Status } from "../../generated/proto/clarifai/api/status/status.js";
 import { StatusCode } from "../../generated/proto/clarifai/api/status/status_code.js";
-import type { FaultController } from "./faults.js";
+import type { FaultController, FaultDecision } from "./faults.js";
 import { compileQuery, InvalidRequest, runQuery } from "./query.js";
 import type { PreparedResponse } from "./responseCodec.js";
 import type { AuditLog } from "./store.js";
@@ -48,6 +48,8 @@ const AUTH_PREFIX = /^key\s+(\S+)\s*$/i;
 export class SearchService {
   /** Search calls seen, including faulted and refused ones. */
   calls = 0;
+  /** Calls being served (their latency included). */
+  private inFlight = 0;
 
   constructor(
     private readonly pats: Readonly<Record<string, string>>,
@@ -65,7 +67,21 @@ export class SearchService {
     pathUserId?: string,
   ): Promise<SearchOutcome> {
     this.calls++;
-    const fault = this.faults.next();
+    const fault = this.faults.next(this.inFlight);
+    this.inFlight++;
+    try {
+      return await this.serve(request, authorization, pathUserId, fault);
+    } finally {
+      this.inFlight--;
+    }
+  }
+
+  private async serve(
+    request: PostAuditLogSearchesRequest,
+    authorization: string | undefined,
+    pathUserId: string | undefined,
+    fault: FaultDecision,
+  ): Promise<SearchOutcome> {
     // Unref'd: open sockets keep a serving emulator alive; a pending delay must not outlive close().
     if (fault.delayMs > 0) await new Promise((r) => setTimeout(r, fault.delayMs).unref());
     if (fault.drop) return { kind: "drop" };

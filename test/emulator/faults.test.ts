@@ -55,6 +55,15 @@ describe("throttling", () => {
     expect(res.status?.reqId).toMatch(/^[0-9a-f]{32}$/);
     expect(res.entries).toEqual([]);
   });
+  test("a concurrency limit: calls arriving while N are being served are throttled", async () => {
+    // The latency keeps the first calls in service while the others arrive.
+    emu.setFaults({ throttleAboveInFlight: 2, latencyMs: 200 });
+    const all = await Promise.all(Array.from({ length: 5 }, () => outcome()));
+    expect(all.sort()).toEqual(["ok", "ok", "throttled", "throttled", "throttled"]);
+    // Once they are served, calls one at a time are never throttled.
+    emu.setFaults({ latencyMs: 0 });
+    expect(await outcomes(3)).toEqual(["ok", "ok", "ok"]);
+  });
   test("a burst of K calls, then the burst is spent", async () => {
     emu.setFaults({ throttleBurst: 3 });
     expect(await outcomes(5)).toEqual(["throttled", "throttled", "throttled", "ok", "ok"]);
