@@ -56,7 +56,12 @@ export function registerExportCommand(program: Command): Command {
       durationOption("--settle"),
       60_000,
     )
-    .option("--concurrency <n>", "pages fetched in parallel", integerOption("--concurrency", 1, 64), 8)
+    .option(
+      "--concurrency <n>",
+      "most pages fetched in parallel (fewer while the server throttles)",
+      integerOption("--concurrency", 1, 64),
+      8,
+    )
     .option(
       "--per-page <n>",
       `entries per page, 1-${MAX_PER_PAGE}`,

@@ -66,13 +66,16 @@ async function checkOutDir(out: string): Promise<void> {
   if (target?.isDirectory()) throw new UsageError(`--out: ${out} is a directory; name the output file`);
 }
 
-function summaryLine(out: string, s: ExportSummary): string {
+function summaryLine(out: string, s: ExportSummary, concurrency: number): string {
   const seconds = s.durationMs / 1000;
   const rate = seconds > 0 ? Math.round(s.entries / seconds) : s.entries;
   return (
     `exported ${s.entries} entries in ${s.pages} pages to ${out}${s.resumed ? " (resumed)" : ""}: ` +
     `${s.bytes} bytes, sha256 ${s.sha256}; retries ${s.retries}, shifted pages ${s.shiftedPages} ` +
     `(${s.repeated + s.stale} overlapping entries dropped), slices ${s.slices} (splits ${s.splits}); ` +
+    (s.lowestConcurrency < concurrency
+      ? `pages in flight lowered to ${s.lowestConcurrency} of ${concurrency} after retries; `
+      : "") +
     `${seconds.toFixed(2)} s, ${rate} entries/s`
   );
 }
@@ -152,7 +155,7 @@ export async function runExportCommand(flags: ExportFlags): Promise<void> {
       },
     });
     progress.stop();
-    process.stderr.write(`${summaryLine(flags.out, summary)}\n`);
+    process.stderr.write(`${summaryLine(flags.out, summary, flags.concurrency)}\n`);
   } catch (error) {
     progress.stop();
     throw error;

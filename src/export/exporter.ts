@@ -91,6 +91,11 @@ export interface ExportSummary extends ExportProgress {
   stale: number;
   slices: number;
   splits: number;
+  /**
+   * Fewest pages allowed in flight during this run: below the requested concurrency when pages
+   * needed retries (throttling or server errors) and the exporter backed off.
+   */
+  lowestConcurrency: number;
   /** SHA-256 (hex) of the uncompressed output. */
   sha256: string;
   durationMs: number;
@@ -225,6 +230,7 @@ export async function runExport(request: ExportRequest): Promise<ExportSummary> 
           ...committed.stats,
           slices: 0,
           splits: 0,
+          lowestConcurrency: request.concurrency,
           durationMs: performance.now() - started,
           resumed: true,
           window: { from: previous.window.from, to: previous.window.to },
@@ -370,6 +376,7 @@ export async function runExport(request: ExportRequest): Promise<ExportSummary> 
     bytes: writer.bytes,
     slices: pipelineStats.slices,
     splits: pipelineStats.splits,
+    lowestConcurrency: pipelineStats.lowestConcurrency ?? request.concurrency,
     sha256: writer.digest(),
     durationMs: performance.now() - started,
     resumed: committed !== undefined,

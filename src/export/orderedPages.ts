@@ -12,6 +12,11 @@
  * Memory is bounded by pages, not by the export: once `bufferPages` pages wait for the writer, only
  * the slice the writer is on may fetch (and only when none of its pages waits), so at most
  * bufferPages + concurrency pages are held, whatever the size of the window.
+ *
+ * `concurrency` is a ceiling, not a quota: a page that needed retries (the server throttled or
+ * failed it) halves the pages allowed in flight, and each run of as many clean pages as are allowed
+ * adds one back (additive increase, multiplicative decrease, as TCP and the AWS SDKs' adaptive
+ * retry mode do). An account's rate limit then costs a few throttled calls, not one per page.
  */
 import type { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
 import {
@@ -71,6 +76,10 @@ class Notifier {
 export interface PipelineStats {
   slices: number;
   splits: number;
+  /** Times the pages allowed in flight were halved after a page needed retries. */
+  backoffs?: number;
+  /** Fewest pages allowed in flight at any time (the concurrency when never lowered). */
+  lowestConcurrency?: number;
 }
 
 /**
@@ -112,6 +121,33 @@ export async function* orderedPages<E extends WalkEntry = AuditLogEntry>(
   let failure: { error: unknown } | undefined;
   /** Nanoseconds one full page is expected to span (see learnSpan). */
   let pageSpan: bigint | undefined;
+  /** Pages allowed in flight now, and how many are (see adapt). */
+  let limit = concurrency;
+  let inFlight = 0;
+  let cleanRun = 0;
+  /** Bumped at each decrease: pages sent before it were sent at the old limit. */
+  let epoch = 0;
+  stats.backoffs = 0;
+  stats.lowestConcurrency = concurrency;
+
+  /**
+   * A page that needed retries halves the limit, unless it was sent before the last decrease (its
+   * trouble was already answered); `limit` clean pages in a row add one back, up to `concurrency`.
+   */
+  const adapt = (retried: boolean, sentAt: number): void => {
+    if (retried) {
+      cleanRun = 0;
+      if (sentAt === epoch && limit > 1) {
+        limit = Math.max(1, Math.floor(limit / 2));
+        epoch++;
+        stats.backoffs = (stats.backoffs ?? 0) + 1;
+        stats.lowestConcurrency = Math.min(stats.lowestConcurrency ?? limit, limit);
+      }
+    } else if (limit < concurrency && ++cleanRun >= limit) {
+      limit++;
+      cleanRun = 0;
+    }
+  };
 
   /**
    * Peels the work after the in-flight page off `task` (being fetched): it keeps about one page's
@@ -197,15 +233,23 @@ export async function* orderedPages<E extends WalkEntry = AuditLogEntry>(
 
   const worker = async (): Promise<void> => {
     while (!controller.signal.aborted) {
-      const task = pick();
+      const task = inFlight < limit ? pick() : undefined;
       if (task === undefined) {
         if (head >= tasks.length) return;
         await changed.wait();
         continue;
       }
       task.busy = true;
-      const step = await task.walk.next();
+      inFlight++;
+      const sentAt = epoch;
+      let step: IteratorResult<WalkedPage<E>>;
+      try {
+        step = await task.walk.next();
+      } finally {
+        inFlight--;
+      }
       task.busy = false;
+      if (!step.done) adapt(step.value.retries > 0, sentAt);
       if (step.done) {
         task.done = true;
         learnDensity(task);

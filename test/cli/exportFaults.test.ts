@@ -1,6 +1,6 @@
 /**
  * Throttling (in-band 11005) and gRPC UNAVAILABLE bursts during an export: it finishes, complete, and
- * reports its retries.
+ * reports its retries; against an account's concurrency limit it lowers the pages in flight.
  */
 import { join } from "node:path";
 import { generateEntries, startEmulator } from "../../src/emulator/index.js";
@@ -57,6 +57,28 @@ describe("throttling and UNAVAILABLE", () => {
       const r = await runCli(["export", ...connection(emu.grpcAddress), "--out", out, "--concurrency", "1"]);
       expect(r.code).toBe(0);
       expect(r.stderr).toMatch(/exported 500 entries in \d+ pages? .*; retries 3, /);
+    } finally {
+      await emu.close();
+    }
+  });
+
+  it("lowers the pages in flight to an account's concurrency limit, and says so", async () => {
+    const emu = await startEmulator({
+      pats: { [PAT]: USER },
+      generate: { count: 20_000, seed: 46 },
+      restPort: false,
+      faults: { throttleAboveInFlight: 3, latencyMs: 5 },
+    });
+    try {
+      const out = join(tmp.dir, "limit.jsonl");
+      const r = await runCli(["export", ...connection(emu.grpcAddress), "--out", out, "--per-page", "200"]);
+      expect(r.code).toBe(0);
+      const m = /pages in flight lowered to (\d+) of 8 after retries; /.exec(r.stderr);
+      expect(m).not.toBeNull();
+      expect(Number(m![1])).toBeLessThanOrEqual(3);
+      const expected = generateEntries(20_000, 46).map(entryToJsonLine);
+      expect(new Set(fileLines(out))).toEqual(new Set(expected));
+      expect(fileLines(out)).toHaveLength(expected.length);
     } finally {
       await emu.close();
     }

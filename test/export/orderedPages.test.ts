@@ -7,7 +7,7 @@
 import fc from "fast-check";
 import { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
 import { entryKey } from "../../src/export/entryKey.js";
-import { orderedPages, planSlices } from "../../src/export/orderedPages.js";
+import { orderedPages, type PipelineStats, planSlices } from "../../src/export/orderedPages.js";
 import { applyPage, type FetchPage, type Slice, type SliceCursor } from "../../src/export/sliceWalk.js";
 import { compareTs, type Ts } from "../../src/export/timestamps.js";
 
@@ -245,5 +245,65 @@ describe("orderedPages scheduling cost", () => {
     const fetches = await pagesFetched(50_000, 500, 8, 1000);
     expect(fetches).toBeGreaterThanOrEqual(50);
     expect(fetches).toBeLessThanOrEqual(80);
+  });
+});
+
+describe("orderedPages under an account's concurrency limit", () => {
+  /**
+   * Walks 20,000 entries against a server that serves at most `serverLimit` calls at a time and
+   * throttles the rest; the fetcher retries throttled calls as the client does (attempts > 1).
+   */
+  async function walk(concurrency: number, serverLimit: number) {
+    const log = new MemoryLog();
+    for (let i = 0; i < 20_000; i++) log.add(entry(Math.floor(i / 100), (i % 100) * 1000, `e${i}`));
+    let serving = 0;
+    let calls = 0;
+    let throttled = 0;
+    const fetchPage: FetchPage = async (req) => {
+      for (let attempts = 1; ; attempts++) {
+        calls++;
+        if (serving >= serverLimit) {
+          throttled++;
+          // The client's exponential backoff (its delays are long next to a call).
+          for (let i = 0; i < 4 * 2 ** Math.min(attempts, 5); i++) await tick();
+          continue;
+        }
+        serving++;
+        try {
+          for (let i = 0; i < 3; i++) await tick();
+          return { entries: log.page(req.from, req.to, req.page, req.perPage, req.ascending), attempts };
+        } finally {
+          serving--;
+        }
+      }
+    };
+    const stats: PipelineStats = { slices: 0, splits: 0 };
+    const slices = planSlices({ seconds: 0, nanos: 0 }, { seconds: 200, nanos: 0 }, concurrency);
+    const seen: string[] = [];
+    for await (const page of orderedPages(
+      slices,
+      { page: 1, boundaryKeys: [] },
+      fetchPage,
+      { concurrency, perPage: 100 },
+      stats,
+    ))
+      seen.push(...page.entries.map((e) => e.reqId));
+    expect(seen).toEqual(log.entries.map((e) => e.reqId));
+    return { calls, throttled, stats };
+  }
+
+  it("keeps its concurrency when nothing is throttled", async () => {
+    const r = await walk(16, 1000);
+    expect(r.throttled).toBe(0);
+    expect(r.stats).toMatchObject({ backoffs: 0, lowestConcurrency: 16 });
+  });
+
+  it("backs off to the server's limit: a few throttled calls, not most of them", async () => {
+    const r = await walk(16, 2);
+    expect(r.stats.backoffs).toBeGreaterThan(0);
+    expect(r.stats.lowestConcurrency).toBeLessThanOrEqual(2);
+    // Measured while writing this test: 221 throttled calls for 475 served; the same walk without
+    // backing off (16 in flight throughout) had 757 throttled calls for 579 served.
+    expect(r.throttled).toBeLessThan((r.calls - r.throttled) * 0.6);
   });
 });
