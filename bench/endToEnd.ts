@@ -13,7 +13,8 @@ import { performance } from "node:perf_hooks";
 import { createInterface } from "node:readline";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
-const CLI = join(ROOT, "dist/src/cli/main.js");
+/** The package's bin (the bundled CLI), as users run it. */
+const CLI = join(ROOT, "dist/src/cli/clarifai-audit.mjs");
 const NAIVE = join(ROOT, "dist/bench/naiveOfficial.js");
 const PAT = "emulator-pat";
 const USER = "emulator-user";

@@ -36,7 +36,8 @@ function exitOnError(error: unknown): void {
 process.on("uncaughtException", exitOnError);
 process.on("unhandledRejection", exitOnError);
 
-// The CLI always runs built: dist/src/cli/main.js is three levels below the package root.
+// The CLI always runs built: dist/src/cli/main.js, and the bundled bin beside it
+// (clarifai-audit.mjs), are three levels below the package root.
 const { version } = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as {
   version: string;
 };

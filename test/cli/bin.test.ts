@@ -4,7 +4,13 @@
  */
 import { spawnSync } from "node:child_process";
 import { accessSync, constants, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { CLI } from "./helpers.js";
+
+it("is the package's bin", () => {
+  const { bin } = JSON.parse(readFileSync("package.json", "utf8")) as { bin: Record<string, string> };
+  expect(join(process.cwd(), bin["clarifai-audit"] as string)).toBe(CLI);
+});
 
 it("runs as an executable through its shebang, right after the build", () => {
   accessSync(CLI, constants.X_OK);

@@ -1,6 +1,7 @@
 /**
- * Helpers for the CLI tests: the built CLI (`node dist/src/cli/main.js`, built by `npm test` before
- * jest) run as a child process against an in-process emulator on an ephemeral loopback port.
+ * Helpers for the CLI tests: the built CLI (the package's bin, bundled by `npm run build`, which
+ * `npm test` runs before jest) run as a child process against an in-process emulator on an
+ * ephemeral loopback port.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -11,7 +12,10 @@ import { expect } from "@jest/globals";
 import type { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
 import { type EmulatorHandle, generateEntries, startEmulator } from "../../src/emulator/index.js";
 
-export const CLI = join(process.cwd(), "dist", "src", "cli", "main.js");
+/** The package's bin: the bundled CLI (scripts/bundle-cli.mjs). */
+export const CLI = join(process.cwd(), "dist", "src", "cli", "clarifai-audit.mjs");
+/** The CLI as tsc emits it, one module per source file (for tests of what loads when). */
+export const CLI_MODULES = join(process.cwd(), "dist", "src", "cli", "main.js");
 export const PAT = "cli-test-pat-0123456789abcdef";
 export const USER = "cli-user";
 

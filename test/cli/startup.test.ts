@@ -1,7 +1,9 @@
 /**
  * What the built CLI loads: `--version`, `--help` and usage errors load neither the client (grpc-js),
  * the descriptor runtime (@bufbuild/protobuf), the exporter nor the emulator; search, export and
- * tail never load the emulator. A module-load hook in the child logs every module it loads.
+ * tail never load the emulator. A module-load hook in the child logs every module it loads. It runs
+ * the CLI as tsc emits it, one module per source file; the bin is the same graph bundled with code
+ * splitting (scripts/bundle-cli.mjs), so what stays unloaded here stays an unloaded chunk there.
  */
 
 import { spawn } from "node:child_process";
@@ -12,7 +14,7 @@ import { pathToFileURL } from "node:url";
 import { MAX_PER_PAGE as CLI_MAX_PER_PAGE } from "../../src/cli/commands.js";
 import { type EmulatorHandle, generateEntries, startEmulator } from "../../src/emulator/index.js";
 import { MAX_PER_PAGE } from "../../src/query.js";
-import { CLI, type CliResult, cliEnv, collect, connection, PAT, USER } from "./helpers.js";
+import { CLI_MODULES, type CliResult, cliEnv, collect, connection, PAT, USER } from "./helpers.js";
 
 const HOOKS = `import { appendFileSync } from "node:fs";
 let log;
@@ -50,7 +52,7 @@ async function runLogged(args: string[]): Promise<CliResult & { loaded: string[]
 register(${JSON.stringify(pathToFileURL(join(dir, "hooks.mjs")).href)}, { data: { log: ${JSON.stringify(log)} } });
 `,
   );
-  const child = spawn(process.execPath, ["--import", pathToFileURL(register).href, CLI, ...args], {
+  const child = spawn(process.execPath, ["--import", pathToFileURL(register).href, CLI_MODULES, ...args], {
     env: cliEnv(),
     stdio: ["ignore", "pipe", "pipe"],
   });
