@@ -11,7 +11,7 @@ import { dirname } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { createGzip } from "node:zlib";
 import type { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
-import { auditLogEntryBytesToJson, JsonlPageEncoder } from "../fast/jsonTranscoder.js";
+import { auditLogEntryBytesToJson, JsonlPageEncoder, prepareJsonTranscoder } from "../fast/jsonTranscoder.js";
 import type { RawEntry } from "../fast/replyBytes.js";
 import { lineKey } from "./entryKey.js";
 import { type DataFormat, formatEntries, formatFooter, formatHeader } from "./formats.js";
@@ -294,7 +294,10 @@ export async function runExport(request: ExportRequest): Promise<ExportSummary> 
       return page.entries[0]?.timestamp;
     };
     // Both ends at once: on a remote service each probe is a full round trip before any page moves.
-    const [first, last] = await Promise.all([probe(true), probe(false)]);
+    const probes = Promise.all([probe(true), probe(false)]);
+    // The JSONL transcoder compiles while the probes are on the network, not on the first page.
+    if (format === "jsonl" && request.fetchRawPage !== undefined) prepareJsonTranscoder();
+    const [first, last] = await probes;
     window = { from: request.from ?? first ?? to, to };
     slices =
       first === undefined || last === undefined

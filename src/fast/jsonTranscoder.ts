@@ -483,7 +483,20 @@ return {
   return factory(FALLBACK, gen.keys, isUtf8, Buffer.alloc(0));
 }
 
-const compiled = compile();
+let compiledOnce: Compiled | undefined;
+/** The generated transcoder, compiled on first use: `search` and `tail` never need it. */
+function transcoder(): Compiled {
+  compiledOnce ??= compile();
+  return compiledOnce;
+}
+
+/**
+ * Compiles the transcoder now (tens of milliseconds) instead of on the first page: the exporter
+ * calls it while its first requests are on the network.
+ */
+export function prepareJsonTranscoder(): void {
+  transcoder();
+}
 
 function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -500,7 +513,7 @@ export function referenceEntryJson(bytes: Uint8Array): string {
 export const transcodeStats = { fast: 0, fallback: 0 };
 
 /** Appends one entry's JSON (no newline) to the shared output; returns nothing, throws as the reference does. */
-function appendEntry(src: Buffer, start: number, end: number): void {
+function appendEntry(compiled: Compiled, src: Buffer, start: number, end: number): void {
   try {
     compiled.entry(src, start, end);
     transcodeStats.fast++;
@@ -519,8 +532,9 @@ function appendEntry(src: Buffer, start: number, end: number): void {
  * `JSON.stringify(auditLogEntryToJson(AuditLogEntry.decode(bytes)))`.
  */
 export function auditLogEntryBytesToJson(bytes: Uint8Array): string {
+  const compiled = transcoder();
   compiled.clear();
-  appendEntry(asBuffer(bytes), 0, bytes.byteLength);
+  appendEntry(compiled, asBuffer(bytes), 0, bytes.byteLength);
   return compiled.text();
 }
 
@@ -529,9 +543,10 @@ export function auditLogEntryBytesToJson(bytes: Uint8Array): string {
  * the concatenation of {@link auditLogEntryBytesToJson} of each plus a newline.
  */
 export function auditLogEntriesBytesToJsonl(entries: readonly Uint8Array[]): Buffer {
+  const compiled = transcoder();
   compiled.clear();
   for (const bytes of entries) {
-    appendEntry(asBuffer(bytes), 0, bytes.byteLength);
+    appendEntry(compiled, asBuffer(bytes), 0, bytes.byteLength);
     compiled.append(NEWLINE, true);
   }
   return compiled.copy();
@@ -560,9 +575,10 @@ export class JsonlPageEncoder {
    * next call, so write it out before encoding the next page.
    */
   encode(entries: readonly EntryRange[]): Buffer {
+    const compiled = transcoder();
     compiled.clear();
     for (const e of entries) {
-      appendEntry(asBuffer(e.source), e.start, e.end);
+      appendEntry(compiled, asBuffer(e.source), e.start, e.end);
       compiled.append(NEWLINE, true);
     }
     const n = compiled.size();
@@ -588,6 +604,7 @@ export interface JsonlPage {
  * reply; a reply with anything the generated code does not handle is decoded and printed that way.
  */
 export function searchResponseBytesToJsonl(bytes: Uint8Array): JsonlPage {
+  const compiled = transcoder();
   const src = asBuffer(bytes);
   compiled.clear();
   let count = 0;
