@@ -30,6 +30,8 @@ export interface RunResult {
   note?: string;
   /** CPU seconds the emulator process spent during the run (it shares the machine's cores). */
   emulatorCpuSeconds?: number;
+  /** Wall seconds of each run, when this row is the median of several. */
+  samples?: number[];
 }
 
 /** utime + stime of a process, in seconds (Linux /proc), or undefined elsewhere. */

@@ -60,7 +60,7 @@ export function registerExportCommand(program: Command): Command {
       "--concurrency <n>",
       "most pages fetched in parallel (fewer while the server throttles)",
       integerOption("--concurrency", 1, 64),
-      8,
+      12,
     )
     .option(
       "--per-page <n>",

@@ -73,7 +73,7 @@ describe("throttling and UNAVAILABLE", () => {
       const out = join(tmp.dir, "limit.jsonl");
       const r = await runCli(["export", ...connection(emu.grpcAddress), "--out", out, "--per-page", "200"]);
       expect(r.code).toBe(0);
-      const m = /pages in flight lowered to (\d+) of 8 after retries; /.exec(r.stderr);
+      const m = /pages in flight lowered to (\d+) of 12 after retries; /.exec(r.stderr);
       expect(m).not.toBeNull();
       expect(Number(m![1])).toBeLessThanOrEqual(3);
       const expected = generateEntries(20_000, 46).map(entryToJsonLine);
