@@ -4,7 +4,7 @@
  */
 import { CommanderError } from "commander";
 import { patFromEnv } from "../config.js";
-import { ExportInterruptedError, ExportUsageError } from "../export/exporter.js";
+import { ExportInterruptedError, ExportUsageError } from "../export/errors.js";
 import {
   AuthenticationError,
   CanceledError,

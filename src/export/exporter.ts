@@ -14,6 +14,7 @@ import type { AuditLogEntry } from "../../generated/proto/clarifai/api/resources
 import { auditLogEntryBytesToJson, JsonlPageEncoder, prepareJsonTranscoder } from "../fast/jsonTranscoder.js";
 import type { RawEntry } from "../fast/replyBytes.js";
 import { lineKey } from "./entryKey.js";
+import { ExportInterruptedError, ExportUsageError } from "./errors.js";
 import { type DataFormat, formatEntries, formatFooter, formatHeader } from "./formats.js";
 import {
   fsyncDir,
@@ -30,18 +31,7 @@ import { type OrderedPage, orderedPages, type PipelineStats, planSlices } from "
 import { type FetchPage, type Slice, type SliceCursor, sliceQueryBounds } from "./sliceWalk.js";
 import { compareTs, formatTs, nowTs, nsToTs, parseTs, type Ts, tsToNs } from "./timestamps.js";
 
-/** A problem with the request or the files on disk, found before or without talking to the server. */
-export class ExportUsageError extends Error {
-  override name = "ExportUsageError";
-}
-
-/** Raised when the export was stopped by its AbortSignal; a resumable manifest was committed. */
-export class ExportInterruptedError extends Error {
-  override name = "ExportInterruptedError";
-  constructor(readonly summary: ExportSummary) {
-    super(`export interrupted after ${summary.entries} entries; rerun with --resume to continue`);
-  }
-}
+export { ExportInterruptedError, ExportUsageError };
 
 /** Everything the exporter needs; the CLI fills it from flags. */
 export interface ExportRequest {

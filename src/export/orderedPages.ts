@@ -18,6 +18,7 @@
  * adds one back (additive increase, multiplicative decrease, as TCP and the AWS SDKs' adaptive
  * retry mode do). An account's rate limit then costs a few throttled calls, not one per page.
  */
+import { setMaxListeners } from "node:events";
 import type { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
 import {
   type EntryKeyOf,
@@ -97,6 +98,9 @@ export async function* orderedPages<E extends WalkEntry = AuditLogEntry>(
   const capacity = Math.max(1, options.bufferPages ?? 2 * concurrency);
   const split = options.split ?? true;
   const controller = new AbortController();
+  // Each page in flight listens on this signal (its call, and its retry's backoff), so past ten in
+  // flight Node would warn of a listener leak that is not one.
+  setMaxListeners(Math.max(10, 2 * concurrency + 2), controller.signal);
   const onAbort = () => controller.abort(options.signal?.reason);
   options.signal?.addEventListener("abort", onAbort, { once: true });
   const newTask = (slice: Slice, cursor: SliceCursor): Task<E> => {

@@ -119,6 +119,8 @@ describe("client commands load their implementation, never the emulator", () => 
     expect(r.loaded).toContain("dist/src/cli/searchCommand.js");
     expect(r.loaded).not.toContain("dist/src/cli/exportCommand.js");
     expect(r.loaded).not.toContain("dist/src/cli/tailCommand.js");
+    // The error reporting knows the exporter's errors without loading the exporter.
+    expect(r.loaded).not.toContain("dist/src/export/exporter.js");
     expect(matching(r.loaded, [EMULATOR])).toEqual([]);
   });
   it("tail", async () => {
@@ -128,6 +130,7 @@ describe("client commands load their implementation, never the emulator", () => 
     expect(r.stdout.trim().split("\n")).toHaveLength(50);
     expect(r.loaded).toContain("dist/src/cli/tailCommand.js");
     expect(r.loaded).not.toContain("dist/src/cli/exportCommand.js");
+    expect(r.loaded).not.toContain("dist/src/export/exporter.js");
     expect(matching(r.loaded, [EMULATOR])).toEqual([]);
   });
   it("export", async () => {
