@@ -19,7 +19,7 @@ import { MultiAuditLogEntryResponse } from "../../generated/proto/clarifai/api/s
 import type { Status } from "../../generated/proto/clarifai/api/status/status.js";
 import { auditLogEntryToJson } from "../protoJson.js";
 import { emptyPrint, fastMessageDesc, messageClosure } from "./descriptors.js";
-import { escapeAsciiSource, JSON_WRITERS, keyIndex, TIMESTAMP_JSON } from "./jsonWriters.js";
+import { escapeAsciiSource, JSON_WRITERS, keyIndex, keyWriterSource, TIMESTAMP_JSON } from "./jsonWriters.js";
 import { walkReplyFraming } from "./replyBytes.js";
 import { WIRE_READERS } from "./wire.js";
 
@@ -430,16 +430,6 @@ function w_9(end) { throw FB; }
 function w_12(end) { throw FB; }
 `;
 
-/**
- * Generated source of `k<i>()`, which writes key `i` (its bytes are constants in the code): the
- * generic `wk(i)` copies the key byte by byte from the key table, and keys are a fifth of an
- * export's transcoding time.
- */
-function keyWriter(bytes: Uint8Array, i: number): string {
-  const stores = Array.from(bytes, (b, j) => `out[p + ${j}] = ${b};`).join(" ");
-  return `function k${i}() { ens(${bytes.length}); const out = o, p = op; ${stores} op = p + ${bytes.length}; }`;
-}
-
 interface Compiled {
   /** Appends the JSON of the entry in `src[start, end)` to the output; throws FALLBACK to give up. */
   entry(src: Buffer, start: number, end: number): void;
@@ -473,7 +463,7 @@ function compile(): Compiled {
   const rootFn = fnName(gen, root);
   const source = `${RUNTIME}
 ${bodies.join("\n")}
-${gen.keys.map(keyWriter).join("\n")}
+${gen.keys.map(keyWriterSource).join("\n")}
 let op0 = 0, na0 = false;
 return {
   entry(src, start, end) { s = src; rp = start; op0 = op; na0 = na; depth = 0; ${rootFn}(end); },

@@ -19,7 +19,7 @@ import * as status from "../../generated/proto/clarifai/api/status/status.js";
 import * as matrix from "../../generated/proto/clarifai/api/utils/matrix.js";
 import { auditLogEntryToJson } from "../protoJson.js";
 import { emptyPrint, fastMessageDesc, messageClosure, tsProtoName } from "./descriptors.js";
-import { escapeAsciiSource, JSON_WRITERS, keyIndex, TIMESTAMP_JSON } from "./jsonWriters.js";
+import { escapeAsciiSource, JSON_WRITERS, keyIndex, keyWriterSource, TIMESTAMP_JSON } from "./jsonWriters.js";
 
 /** Field names ts-proto's `createBase…` gives a message, or undefined when we cannot tell. */
 const TS_PROTO_MODULES: Readonly<Record<string, unknown>> = {
@@ -136,12 +136,12 @@ function genMessage(gen: Gen, desc: DescMessage): string {
   }
   for (const f of desc.fields) {
     const prop = `m.${tsProtoName(f.name)}`;
-    const open = `wk(${keyIndex(gen, `,${JSON.stringify(f.name)}:`)});`;
+    const open = `k${keyIndex(gen, `,${JSON.stringify(f.name)}:`)}();`;
     const emptyValue = Object.hasOwn(empty, f.name) ? empty[f.name] : undefined;
     const absent =
       emptyValue === undefined
         ? ""
-        : `wk(${keyIndex(gen, `,${JSON.stringify(f.name)}:${JSON.stringify(emptyValue)}`)});`;
+        : `k${keyIndex(gen, `,${JSON.stringify(f.name)}:${JSON.stringify(emptyValue)}`)}();`;
     if (f.fieldKind === "map") {
       lines.push(
         `v = ${prop}; if (v === null || typeof v !== "object" || !isEmptyObj(v)) throw FB; ${absent}`,
@@ -301,6 +301,7 @@ function compile(): Printer {
   }
   const source = `${RUNTIME}
 ${bodies.join("\n")}
+${gen.keys.map(keyWriterSource).join("\n")}
 let op0 = 0, na0 = false;
 function text() { return na ? o.utf8Slice(0, op) : o.latin1Slice(0, op); }
 return {
