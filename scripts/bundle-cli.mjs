@@ -31,5 +31,7 @@ await build({
     js: 'import { createRequire as __createRequire } from "node:module";\nconst require = __createRequire(import.meta.url);',
   },
 });
-// npx and npm's bin links run the file through its shebang.
+// npx and npm's bin links run the file through its shebang. main.js stays runnable the same way
+// (it was the bin before the bundle, and links made then still point at it).
 chmodSync(`${outdir}/clarifai-audit.mjs`, 0o755);
+chmodSync(`${outdir}/main.js`, 0o755);
