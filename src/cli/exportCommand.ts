@@ -105,12 +105,8 @@ export async function runExportCommand(flags: ExportFlags): Promise<void> {
     perPage: req.perPage,
     sortAscending: req.ascending,
   });
-  const fetchPage: FetchPage = async (req) => {
-    const page = await client.search(pageQuery(req), req.signal ? { signal: req.signal } : {});
-    return { entries: page.entries, attempts: page.attempts };
-  };
-  // JSONL exports work on entry bytes (no decoded objects); csv/json use fetchPage.
-  const fetchRawPage: FetchPage<RawEntry> = async (req) => {
+  // Exports walk entry bytes, not decoded objects (see ExportRequest.fetchPage).
+  const fetchPage: FetchPage<RawEntry> = async (req) => {
     const page = await client.searchRaw(pageQuery(req), req.signal ? { signal: req.signal } : {});
     return { entries: page.entries, attempts: page.attempts };
   };
@@ -140,7 +136,6 @@ export async function runExportCommand(flags: ExportFlags): Promise<void> {
       resume: flags.resume ?? false,
       force: flags.force ?? false,
       fetchPage,
-      fetchRawPage,
       signal: controller.signal,
       onWindow: (w) => {
         if (!flags.quiet) {

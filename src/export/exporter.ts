@@ -10,7 +10,7 @@ import { access, type FileHandle, open, rename, unlink } from "node:fs/promises"
 import { dirname } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { createGzip } from "node:zlib";
-import type { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
+import { decodeAuditLogEntryFast } from "../fast/decoder.js";
 import { auditLogEntryBytesToJson, JsonlPageEncoder, prepareJsonTranscoder } from "../fast/jsonTranscoder.js";
 import type { RawEntry } from "../fast/replyBytes.js";
 import { lineKey } from "./entryKey.js";
@@ -27,7 +27,7 @@ import {
   removeManifest,
   writeManifest,
 } from "./manifest.js";
-import { type OrderedPage, orderedPages, type PipelineStats, planSlices } from "./orderedPages.js";
+import { orderedPages, type PipelineStats, planSlices } from "./orderedPages.js";
 import { type FetchPage, type Slice, type SliceCursor, sliceQueryBounds } from "./sliceWalk.js";
 import { compareTs, formatTs, nowTs, nsToTs, parseTs, type Ts, tsToNs } from "./timestamps.js";
 
@@ -51,13 +51,12 @@ export interface ExportRequest {
   resume: boolean;
   /** Overwrite an existing output file or discard an interrupted export. */
   force: boolean;
-  fetchPage: FetchPage;
   /**
-   * Optional: fetches pages with their entries left serialized. When given, a JSONL export walks
-   * and writes entry bytes (transcoded straight to JSON) instead of decoded objects; the output and
-   * the manifest are the same.
+   * Fetches pages with their entries left serialized: the export walks entry bytes, not decoded
+   * objects (JSONL is transcoded straight from them; csv and json decode each page as it is
+   * written), so pages waiting for the writer stay small.
    */
-  fetchRawPage?: FetchPage<RawEntry>;
+  fetchPage: FetchPage<RawEntry>;
   signal?: AbortSignal;
   onWindow?: (window: { from: Ts; to: Ts; resumed: boolean }) => void;
   onProgress?: (progress: ExportProgress) => void;
@@ -275,18 +274,15 @@ export async function runExport(request: ExportRequest): Promise<ExportSummary> 
     const bounds = sliceQueryBounds({ from: probeFrom, to, last: true });
     const probe = async (ascending: boolean) => {
       const probeRequest = { ...bounds, page: 1, perPage: 1, ascending, signal: request.signal };
-      // On the raw path the probes need no decoder either (it is compiled on first use).
-      const page =
-        format === "jsonl" && request.fetchRawPage !== undefined
-          ? await request.fetchRawPage(probeRequest)
-          : await request.fetchPage(probeRequest);
+      // The probes need no decoder either (it is compiled on first use).
+      const page = await request.fetchPage(probeRequest);
       probeRetries += Math.max(0, page.attempts - 1);
       return page.entries[0]?.timestamp;
     };
     // Both ends at once: on a remote service each probe is a full round trip before any page moves.
     const probes = Promise.all([probe(true), probe(false)]);
     // The JSONL transcoder compiles while the probes are on the network, not on the first page.
-    if (format === "jsonl" && request.fetchRawPage !== undefined) prepareJsonTranscoder();
+    if (format === "jsonl") prepareJsonTranscoder();
     const [first, last] = await probes;
     window = { from: request.from ?? first ?? to, to };
     slices =
@@ -382,27 +378,27 @@ export async function runExport(request: ExportRequest): Promise<ExportSummary> 
   let interrupted = false;
   try {
     const options = { concurrency: request.concurrency, perPage: request.perPage, signal: request.signal };
-    // JSONL from entry bytes: no decoded objects; the boundary keys are those of the same JSON lines.
-    const raw = format === "jsonl" && request.fetchRawPage !== undefined;
     // Safe to reuse: each page is written (awaited) before the next one is encoded.
     const jsonl = new JsonlPageEncoder();
-    const stream: AsyncGenerator<OrderedPage<AuditLogEntry> | OrderedPage<RawEntry>> =
-      raw && request.fetchRawPage !== undefined
-        ? orderedPages(
-            slices,
-            firstCursor,
-            request.fetchRawPage,
-            { ...options, keyOf: (e) => lineKey(auditLogEntryBytesToJson(e.bytes)) },
-            pipelineStats,
-          )
-        : orderedPages(slices, firstCursor, request.fetchPage, options, pipelineStats);
+    // The boundary keys are those of the entries' JSON lines, whatever the output format.
+    const stream = orderedPages(
+      slices,
+      firstCursor,
+      request.fetchPage,
+      { ...options, keyOf: (e) => lineKey(auditLogEntryBytesToJson(e.bytes)) },
+      pipelineStats,
+    );
     for await (const page of stream) {
       await writer.write(
-        raw
-          ? page.entries.length === 0
-            ? ""
-            : jsonl.encode(page.entries as RawEntry[])
-          : formatEntries(format, page.entries as AuditLogEntry[], entries),
+        page.entries.length === 0
+          ? ""
+          : format === "jsonl"
+            ? jsonl.encode(page.entries)
+            : formatEntries(
+                format,
+                page.entries.map((e) => decodeAuditLogEntryFast(e.source, e.start, e.end)),
+                entries,
+              ),
       );
       entries += page.entries.length;
       pages++;

@@ -3,8 +3,9 @@ import fc from "fast-check";
 import { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
 import { MultiAuditLogEntryResponse } from "../../generated/proto/clarifai/api/service.js";
 import { Status } from "../../generated/proto/clarifai/api/status/status.js";
-import { decoderStats, decodeSearchResponseFast } from "../../src/fast/decoder.js";
+import { decodeAuditLogEntryFast, decoderStats, decodeSearchResponseFast } from "../../src/fast/decoder.js";
 import { fastMessageDesc } from "../../src/fast/descriptors.js";
+import { splitSearchReply } from "../../src/fast/replyBytes.js";
 import { outcome, replyOf, runs, WireArbitraries } from "./wireArbitrary.js";
 
 const entryDesc = fastMessageDesc("clarifai.api.AuditLogEntry");
@@ -100,6 +101,29 @@ describe("generated decoder (src/fast/decoder.ts)", () => {
         check(replyOf(entries));
       }),
       { numRuns: runs(300) },
+    );
+  });
+
+  // The csv/json exports decode each entry from its range of the reply, one page at a time.
+  it("decodes one entry from its range of a reply, strictly equal to ts-proto (or both throw)", () => {
+    const plain = new WireArbitraries({ depth: 3, wild: false, sparse: 2 });
+    const wild = new WireArbitraries({ depth: 2, wild: true, sparse: 2 });
+    fc.assert(
+      fc.property(
+        fc.array(fc.oneof(plain.bytes(entryDesc), wild.bytes(entryDesc)), { minLength: 1, maxLength: 3 }),
+        fc.boolean(),
+        (entries, asBuffer) => {
+          const reply = replyOf(entries, asBuffer);
+          const split = outcome(() => splitSearchReply(reply));
+          if (!("ok" in split)) return;
+          for (const e of split.ok.entries) {
+            expect(outcome(() => decodeAuditLogEntryFast(e.source, e.start, e.end))).toStrictEqual(
+              outcome(() => AuditLogEntry.decode(e.bytes)),
+            );
+          }
+        },
+      ),
+      { numRuns: runs(200) },
     );
   });
 });
