@@ -273,9 +273,13 @@ export async function runExport(request: ExportRequest): Promise<ExportSummary> 
     }
     const bounds = sliceQueryBounds({ from: probeFrom, to, last: true });
     const probe = async (ascending: boolean) => {
-      const probeRequest = { ...bounds, page: 1, perPage: 1, ascending, signal: request.signal };
-      // The probes need no decoder either (it is compiled on first use).
-      const page = await request.fetchPage(probeRequest);
+      const page = await request.fetchPage({
+        ...bounds,
+        page: 1,
+        perPage: 1,
+        ascending,
+        signal: request.signal,
+      });
       probeRetries += Math.max(0, page.attempts - 1);
       return page.entries[0]?.timestamp;
     };
@@ -377,15 +381,19 @@ export async function runExport(request: ExportRequest): Promise<ExportSummary> 
   let lastCommit = now();
   let interrupted = false;
   try {
-    const options = { concurrency: request.concurrency, perPage: request.perPage, signal: request.signal };
     // Safe to reuse: each page is written (awaited) before the next one is encoded.
     const jsonl = new JsonlPageEncoder();
-    // The boundary keys are those of the entries' JSON lines, whatever the output format.
     const stream = orderedPages(
       slices,
       firstCursor,
       request.fetchPage,
-      { ...options, keyOf: (e) => lineKey(auditLogEntryBytesToJson(e.bytes)) },
+      {
+        concurrency: request.concurrency,
+        perPage: request.perPage,
+        signal: request.signal,
+        // The boundary keys are those of the entries' JSON lines, whatever the output format.
+        keyOf: (e) => lineKey(auditLogEntryBytesToJson(e.bytes)),
+      },
       pipelineStats,
     );
     for await (const page of stream) {
