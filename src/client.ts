@@ -21,6 +21,7 @@ import { type AuditEntry, toAuditEntry } from "./entry.js";
 import { CanceledError, errorFromGrpc, errorFromStatus, ServerError, ValidationError } from "./errors.js";
 import { type RawEntry, type RawReply, splitSearchReply } from "./fast/replyBytes.js";
 import { pinOpenRange } from "./pagination.js";
+import { isPlainObject } from "./plainObject.js";
 import {
   type AuditLogSearchQuery,
   DEFAULT_PER_PAGE,
@@ -226,11 +227,7 @@ export class AuditLogClient {
       throw new ValidationError("signal", options.signal, "an AbortSignal", "not an AbortSignal");
     }
     const md = options.metadata as unknown;
-    if (
-      md !== undefined &&
-      !(md instanceof Metadata) &&
-      (typeof md !== "object" || md === null || Array.isArray(md))
-    ) {
+    if (md !== undefined && !(md instanceof Metadata) && !isPlainObject(md)) {
       throw new ValidationError(
         "metadata",
         md,

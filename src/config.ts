@@ -5,6 +5,7 @@
 import { isIP } from "node:net";
 import type { ChannelOptions } from "@grpc/grpc-js";
 import { ValidationError } from "./errors.js";
+import { isPlainObject } from "./plainObject.js";
 import { REDACTED } from "./redact.js";
 import { DEFAULT_RETRY, type RetryOptions, validateRetry } from "./retry.js";
 
@@ -149,7 +150,7 @@ const RETRY_KEYS: readonly string[] = ["maxAttempts", "initialDelayMs", "maxDela
 
 function checkRetryOption(retry: unknown): void {
   if (retry === undefined || retry === false) return;
-  if (typeof retry !== "object" || retry === null || Array.isArray(retry)) {
+  if (!isPlainObject(retry)) {
     throw new ValidationError(
       "retry",
       retry,
@@ -239,10 +240,7 @@ export function resolveConfig(
   }
   checkRetryOption(options.retry);
   const channelOptions = options.channelOptions as unknown;
-  if (
-    channelOptions !== undefined &&
-    (typeof channelOptions !== "object" || channelOptions === null || Array.isArray(channelOptions))
-  ) {
+  if (channelOptions !== undefined && !isPlainObject(channelOptions)) {
     throw new ValidationError(
       "channelOptions",
       channelOptions,

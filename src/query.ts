@@ -7,6 +7,7 @@ import type { AuditLogTarget, EventType } from "../generated/proto/clarifai/api/
 import type { PostAuditLogSearchesRequest } from "../generated/proto/clarifai/api/service.js";
 import { ValidationError } from "./errors.js";
 import { type OperationInput, parseOperation } from "./operations.js";
+import { isPlainObject } from "./plainObject.js";
 import { parseTarget, type TargetInput } from "./targets.js";
 import {
   compareTimestamps,
@@ -104,7 +105,8 @@ export interface ValidatedQuery {
  * @throws ValidationError naming the field, the bad value and what is allowed.
  */
 export function validateQuery(query: AuditLogSearchQuery = {}): ValidatedQuery {
-  if (typeof query !== "object" || query === null || Array.isArray(query)) {
+  // Checked as unknown: the guard would otherwise narrow every field of the query to unknown.
+  if (!isPlainObject(query as unknown)) {
     throw new ValidationError("query", query, "an AuditLogSearchQuery object", "not an object");
   }
   for (const key of Object.keys(query)) {

@@ -19,6 +19,7 @@ import {
   WorkflowVersion,
 } from "../generated/proto/clarifai/api/resources.js";
 import { ValidationError } from "./errors.js";
+import { isPlainObject } from "./plainObject.js";
 
 /** The id-like fields each target kind carries in the API (per `resources.proto`). */
 export interface TargetFields {
@@ -121,7 +122,7 @@ function idString(field: string, value: unknown, allowed: string): string {
  * @throws ValidationError naming the kind, field and allowed alternatives.
  */
 export function parseTarget(input: TargetInput, field: string): AuditLogTarget {
-  if (typeof input !== "object" || input === null || Array.isArray(input)) {
+  if (!isPlainObject(input)) {
     throw new ValidationError(field, input, `an object with one of: ${KIND_LIST}`, "not a target object");
   }
   const present = Object.entries(input).filter(([, v]) => v !== undefined);
@@ -146,8 +147,8 @@ export function parseTarget(input: TargetInput, field: string): AuditLogTarget {
   const fields: Record<string, unknown> = {};
   if (typeof rawValue === "string") {
     fields.id = rawValue;
-  } else if (typeof rawValue === "object" && rawValue !== null && !Array.isArray(rawValue)) {
-    for (const [k, v] of Object.entries(rawValue as Record<string, unknown>)) {
+  } else if (isPlainObject(rawValue)) {
+    for (const [k, v] of Object.entries(rawValue)) {
       const name = camel(k);
       if (allowedFields.includes(name)) {
         if (v !== undefined && !(name !== "id" && v === "")) fields[name] = v;

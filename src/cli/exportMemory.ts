@@ -60,7 +60,9 @@ export function tuneMemoryForExport(mode: MemoryMode): ExportMemory {
   return {
     afterPage() {
       if (!capped && youngGenerationSize() >= YOUNG_GENERATION_CAP) {
-        capped = setFlag("--semi-space-growth-factor=1") || true;
+        // Once, whether or not the runtime takes it: asking again would not change its answer.
+        setFlag("--semi-space-growth-factor=1");
+        capped = true;
       }
     },
   };

@@ -129,10 +129,11 @@ export async function* orderedPages<E extends WalkEntry = AuditLogEntry>(
   let limit = concurrency;
   let inFlight = 0;
   let cleanRun = 0;
-  /** Bumped at each decrease: pages sent before it were sent at the old limit. */
+  /** Decreases so far; pages sent before the last one were sent at an older limit. */
   let epoch = 0;
+  let lowest = concurrency;
   stats.backoffs = 0;
-  stats.lowestConcurrency = concurrency;
+  stats.lowestConcurrency = lowest;
 
   /**
    * A page that needed retries halves the limit, unless it was sent before the last decrease (its
@@ -142,10 +143,11 @@ export async function* orderedPages<E extends WalkEntry = AuditLogEntry>(
     if (retried) {
       cleanRun = 0;
       if (sentAt === epoch && limit > 1) {
-        limit = Math.max(1, Math.floor(limit / 2));
+        limit = Math.floor(limit / 2);
         epoch++;
-        stats.backoffs = (stats.backoffs ?? 0) + 1;
-        stats.lowestConcurrency = Math.min(stats.lowestConcurrency ?? limit, limit);
+        lowest = Math.min(lowest, limit);
+        stats.backoffs = epoch;
+        stats.lowestConcurrency = lowest;
       }
     } else if (limit < concurrency && ++cleanRun >= limit) {
       limit++;

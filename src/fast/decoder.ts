@@ -10,11 +10,10 @@
  * proves the result deep-equal to ts-proto's on random responses.
  */
 import type { DescField, DescMessage } from "@bufbuild/protobuf";
-import { BinaryReader } from "@bufbuild/protobuf/wire";
 import { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
 import { MultiAuditLogEntryResponse } from "../../generated/proto/clarifai/api/service.js";
-import { Status } from "../../generated/proto/clarifai/api/status/status.js";
 import { fastMessageDesc, messageClosure, tsProtoName } from "./descriptors.js";
+import { walkReplyFraming } from "./replyBytes.js";
 import { WIRE_READERS } from "./wire.js";
 
 const WRAPPERS: Record<string, string> = {
@@ -273,17 +272,6 @@ function generated(): Compiled {
 /** Entries decoded by the generated code, and responses handed whole to ts-proto (for the bench). */
 export const decoderStats = { fast: 0, fallback: 0 };
 
-function readVarint(src: Uint8Array, pos: number): [number, number] | undefined {
-  let v = 0;
-  for (let i = 0; i < 5; i++) {
-    const b = src[pos++];
-    if (b === undefined) return undefined;
-    v += (b & 127) * 2 ** (7 * i);
-    if (b < 128) return [v, pos];
-  }
-  return undefined;
-}
-
 /**
  * The `AuditLogEntry` serialized in `source[start, end)` (e.g. one entry's range of a reply): the
  * same object as ts-proto's `AuditLogEntry.decode` of those bytes, and the same error when that
@@ -305,51 +293,23 @@ export function decodeAuditLogEntryFast(source: Uint8Array, start: number, end: 
 
 /**
  * Serialized `MultiAuditLogEntryResponse` → the same object as ts-proto's
- * `MultiAuditLogEntryResponse.decode(bytes)` (and the same error when that throws).
+ * `MultiAuditLogEntryResponse.decode(bytes)` (and the same error when that throws). The reply's
+ * framing is read by the walk the transcoder and the exporter share (`walkReplyFraming`); a reply
+ * it declines, or an entry the generated code does not reproduce, goes to ts-proto whole, so that
+ * errors and depth limits are exactly its own.
  */
 export function decodeSearchResponseFast(bytes: Uint8Array): MultiAuditLogEntryResponse {
   const src = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const end = src.byteLength;
-  const out: MultiAuditLogEntryResponse = { status: undefined, entries: [] };
-  let pos = 0;
-  while (pos < end) {
-    const tag = readVarint(src, pos);
-    if (tag === undefined || tag[0] < 8) return MultiAuditLogEntryResponse.decode(bytes);
-    pos = tag[1];
-    const wt = tag[0] & 7;
-    if (wt !== 2) return MultiAuditLogEntryResponse.decode(bytes);
-    const len = readVarint(src, pos);
-    if (len === undefined) return MultiAuditLogEntryResponse.decode(bytes);
-    const a = len[1];
-    const e = a + len[0];
-    if (e > end) return MultiAuditLogEntryResponse.decode(bytes);
-    if (tag[0] === 10) {
-      // Through a reader over the whole response, as ts-proto does, so that malformed status bytes
-      // (an early end-group tag, a nested length past its end) are caught by the position check.
-      const reader = new BinaryReader(bytes);
-      reader.pos = a;
-      try {
-        out.status = Status.decode(reader, len[0]);
-      } catch {
-        return MultiAuditLogEntryResponse.decode(bytes);
-      }
-      if (reader.pos !== e) return MultiAuditLogEntryResponse.decode(bytes);
-    } else if (tag[0] === 18) {
-      let entry: AuditLogEntry;
-      try {
-        entry = generated().entry(src, bytes, a, e);
-      } catch {
-        // Something the generated code does not reproduce (or malformed data): ts-proto decides,
-        // over the whole response so that errors and depth limits are exactly its own.
-        decoderStats.fallback++;
-        return MultiAuditLogEntryResponse.decode(bytes);
-      }
-      decoderStats.fast++;
-      out.entries.push(entry);
-    } else if (tag[0] >>> 3 === 1 || tag[0] >>> 3 === 2) {
-      return MultiAuditLogEntryResponse.decode(bytes);
+  const entries: AuditLogEntry[] = [];
+  const framed = walkReplyFraming(src, (start, end) => {
+    try {
+      entries.push(generated().entry(src, bytes, start, end));
+    } catch {
+      decoderStats.fallback++;
+      return false;
     }
-    pos = e;
-  }
-  return out;
+    decoderStats.fast++;
+    return true;
+  });
+  return framed === undefined ? MultiAuditLogEntryResponse.decode(bytes) : { status: framed.status, entries };
 }

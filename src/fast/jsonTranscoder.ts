@@ -475,13 +475,12 @@ return {
   copyTo(target) { o.copy(target, 0, 0, op); },
   append(bytes, ascii) { ens(bytes.length); o.set(bytes, op); op += bytes.length; if (!ascii) na = true; },
 };`;
-  const factory = new Function("FALLBACK", "K", "isUtf8", "EMPTY", source) as (
+  const factory = new Function("FALLBACK", "isUtf8", "EMPTY", source) as (
     fallback: symbol,
-    keys: Uint8Array[],
     utf8: typeof isUtf8,
     empty: Buffer,
   ) => Compiled;
-  return factory(FALLBACK, gen.keys, isUtf8, Buffer.alloc(0));
+  return factory(FALLBACK, isUtf8, Buffer.alloc(0));
 }
 
 let compiledOnce: Compiled | undefined;
@@ -545,11 +544,10 @@ export function auditLogEntryBytesToJson(bytes: Uint8Array): string {
  */
 export function auditLogEntriesBytesToJsonl(entries: readonly Uint8Array[]): Buffer {
   const compiled = transcoder();
-  compiled.clear();
-  for (const bytes of entries) {
-    appendEntry(compiled, asBuffer(bytes), 0, bytes.byteLength);
-    compiled.append(NEWLINE, true);
-  }
+  appendLines(
+    compiled,
+    entries.map((source) => ({ source, start: 0, end: source.byteLength })),
+  );
   return compiled.copy();
 }
 
@@ -558,6 +556,15 @@ export interface EntryRange {
   readonly source: Uint8Array;
   readonly start: number;
   readonly end: number;
+}
+
+/** Empties the output, then appends each entry's JSON line and a newline. */
+function appendLines(compiled: Compiled, entries: readonly EntryRange[]): void {
+  compiled.clear();
+  for (const e of entries) {
+    appendEntry(compiled, asBuffer(e.source), e.start, e.end);
+    compiled.append(NEWLINE, true);
+  }
 }
 
 /**
@@ -577,11 +584,7 @@ export class JsonlPageEncoder {
    */
   encode(entries: readonly EntryRange[]): Buffer {
     const compiled = transcoder();
-    compiled.clear();
-    for (const e of entries) {
-      appendEntry(compiled, asBuffer(e.source), e.start, e.end);
-      compiled.append(NEWLINE, true);
-    }
+    appendLines(compiled, entries);
     const n = compiled.size();
     if (this.#out.length < n) this.#out = Buffer.allocUnsafeSlow(Math.max(n, 2 * this.#out.length));
     compiled.copyTo(this.#out);

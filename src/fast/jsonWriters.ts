@@ -3,14 +3,13 @@
  * src/fast/objectJson.ts).
  *
  * Like src/fast/wire.ts, it is spliced into each module's generated source, not called from here:
- * the helpers must be local functions of the closure that owns the output buffer (`o`, `op`), the
- * key table `K` and the fallback signal `FB`, so that the generated code stays exactly what each
- * module had before. Each module still defines its own `wi`/`wa`/`wq`/`wb` (they differ in who
+ * the helpers must be local functions of the closure that owns the output buffer (`o`, `op`) and
+ * the fallback signal `FB`, so that the generated code stays exactly what each module had before. Each module still defines its own `wi`/`wa`/`wq`/`wb` (they differ in who
  * reserves space), which the functions here call.
  */
 
 /**
- * Adds `text` (UTF-8) to the key table and returns its index: the generated code writes it with
+ * Adds `text` (UTF-8) to the module's keys and returns its index: the generated code writes it with
  * `k<index>()` (see {@link keyWriterSource}).
  */
 export function keyIndex(gen: { keys: Uint8Array[] }, text: string): number {
@@ -19,7 +18,7 @@ export function keyIndex(gen: { keys: Uint8Array[] }, text: string): number {
 }
 
 /**
- * Generated source of `k<i>()`, which writes key `i` of the key table (its bytes are constants in
+ * Generated source of `k<i>()`, which writes key `i` (its bytes are constants in
  * the code). Copying keys byte by byte from the table took a fifth of an export's transcoding
  * time; with these, bytes → JSONL went from 3.26× to 3.85× the baseline.
  */

@@ -314,7 +314,7 @@ return {
   addText(line) { const n = Buffer.byteLength(line); ens(n + 1); op += o.utf8Write(line, op); o[op++] = 10; if (n !== line.length) na = true; },
   end() { return text(); },
 };`;
-  return new Function("FALLBACK", "K", source)(FALLBACK, gen.keys) as Printer;
+  return new Function("FALLBACK", source)(FALLBACK) as Printer;
 }
 
 // Compiled on first use: a JSONL export never prints objects, and compiling costs ~20 ms of every

@@ -13,8 +13,8 @@
  */
 import { BinaryReader } from "@bufbuild/protobuf/wire";
 import { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
+import { MultiAuditLogEntryResponse } from "../../generated/proto/clarifai/api/service.js";
 import { Status } from "../../generated/proto/clarifai/api/status/status.js";
-import { decodeSearchResponse } from "../codec.js";
 
 /**
  * One entry of a reply: its timestamp (as ts-proto decodes it) and where its serialized bytes are.
@@ -153,7 +153,7 @@ function slowEntry(reply: Uint8Array, start: number, end: number): RawEntry {
 
 /** The reference path: ts-proto decodes the reply, each entry is re-encoded. */
 function slowReply(bytes: Uint8Array): RawReply {
-  const r = decodeSearchResponse(bytes);
+  const r = MultiAuditLogEntryResponse.decode(bytes);
   return {
     status: r.status,
     entries: r.entries.map((e) => {
