@@ -67,7 +67,8 @@ describe("throttling and UNAVAILABLE", () => {
       pats: { [PAT]: USER },
       generate: { count: 20_000, seed: 46 },
       restPort: false,
-      faults: { throttleAboveInFlight: 3, latencyMs: 5 },
+      // Calls spend their latency in service, so what the client has in flight is what the server counts.
+      faults: { throttleAboveInFlight: 3, latencyMs: 50 },
     });
     try {
       const out = join(tmp.dir, "limit.jsonl");
