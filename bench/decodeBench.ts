@@ -1,6 +1,6 @@
 /** Part 1: decode of a MultiAuditLogEntryResponse page, ours vs the official paths. */
 import { MultiAuditLogEntryResponse } from "../generated/proto/clarifai/api/service.js";
-import { decodeSearchResponse } from "../src/codec.js";
+import { decodeSearchResponse } from "../src/codec/searchCodec.js";
 import { benchEntries, pageBytes } from "./entries.js";
 import { compare, type Measured, median } from "./measure.js";
 import { officialGoogleProtobuf, officialProtoLoaderDeserialize, protobufjsDecodeOnly } from "./official.js";
@@ -46,7 +46,10 @@ export function decodeBench(pageSize: number, rounds: number, sliceMs: number): 
   const pbjs = protobufjsDecodeOnly();
   const measured = compare(
     [
-      { name: "ours: decodeSearchResponse (src/codec.ts)", run: () => decodeSearchResponse(bytes) },
+      {
+        name: "ours: decodeSearchResponse (src/codec/searchCodec.ts)",
+        run: () => decodeSearchResponse(bytes),
+      },
       {
         name: "ts-proto MultiAuditLogEntryResponse.decode",
         run: () => MultiAuditLogEntryResponse.decode(bytes),

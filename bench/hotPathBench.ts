@@ -1,13 +1,13 @@
 /** Part 2: the exporter's hot path, page bytes → JSONL / CSV text, per entry. */
 import { MultiAuditLogEntryResponse } from "../generated/proto/clarifai/api/service.js";
-import { decodeSearchResponse } from "../src/codec.js";
-import { entryToJsonLine } from "../src/entryJson.js";
+import { decodeAuditLogEntryFast } from "../src/codec/decoder.js";
+import { entryToJsonLine } from "../src/codec/entryJson.js";
+import { JsonlPageEncoder, transcodeStats } from "../src/codec/jsonTranscoder.js";
+import { auditLogEntriesToJsonl } from "../src/codec/objectJson.js";
+import { auditLogEntryToJson } from "../src/codec/protoJson.js";
+import { splitSearchReply } from "../src/codec/replyBytes.js";
+import { decodeSearchResponse } from "../src/codec/searchCodec.js";
 import { formatEntries } from "../src/export/formats.js";
-import { decodeAuditLogEntryFast } from "../src/fast/decoder.js";
-import { JsonlPageEncoder, transcodeStats } from "../src/fast/jsonTranscoder.js";
-import { auditLogEntriesToJsonl } from "../src/fast/objectJson.js";
-import { splitSearchReply } from "../src/fast/replyBytes.js";
-import { auditLogEntryToJson } from "../src/protoJson.js";
 import { type DecodeResult, toRates } from "./decodeBench.js";
 import { benchEntries, pageBytes } from "./entries.js";
 import { compare } from "./measure.js";

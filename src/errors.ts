@@ -5,7 +5,7 @@
  */
 import { status as GrpcStatus } from "@grpc/grpc-js";
 import { StatusCode } from "../generated/proto/clarifai/api/status/status_code.js";
-import { redact } from "./redact.js";
+import { redact } from "./domain/redact.js";
 
 /** Fields of a {@link ClarifaiError}, as passed to its constructor. */
 export interface ClarifaiErrorInit {

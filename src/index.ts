@@ -3,7 +3,7 @@
  * @packageDocumentation
  */
 
-export { AuditLogClient, type AuditLogPage, type CallOptions } from "./client.js";
+export { AuditLogClient, type AuditLogPage, type CallOptions } from "./client/client.js";
 export {
   type AuditLogClientOptions,
   DEFAULT_CHANNEL_OPTIONS,
@@ -15,8 +15,48 @@ export {
   parseEndpoint,
   type ResolvedConfig,
   resolveConfig,
-} from "./config.js";
-export { type AuditEntry, toAuditEntry } from "./entry.js";
+} from "./client/config.js";
+export { pinOpenRange } from "./client/pagination.js";
+export {
+  type AuditLogSearchQuery,
+  type BoolValueLike,
+  buildSearchRequest,
+  DEFAULT_PER_PAGE,
+  MAX_PER_PAGE,
+  requestFromValidated,
+  type ValidatedQuery,
+  validateQuery,
+} from "./client/query.js";
+export { backoffDelay, DEFAULT_RETRY, type RetryOptions, sleep, withRetry } from "./client/retry.js";
+export { auditLogEntryFromJson, auditLogEntryToJson } from "./codec/protoJson.js";
+export { type AuditEntry, toAuditEntry } from "./domain/entry.js";
+export {
+  closestNames,
+  OPERATIONS,
+  type OperationInput,
+  operationName,
+  parseOperation,
+} from "./domain/operations.js";
+export { REDACTED, redact } from "./domain/redact.js";
+export {
+  parseTarget,
+  TARGET_KINDS,
+  type TargetFields,
+  type TargetInput,
+  type TargetKind,
+  targetKindAndId,
+} from "./domain/targets.js";
+export {
+  compareTimestamps,
+  formatTimestamp,
+  MAX_TIMESTAMP_SECONDS,
+  MIN_TIMESTAMP_SECONDS,
+  nowTimestamp,
+  parseTimestamp,
+  type TimeInput,
+  type Timestamp,
+  type TimestampLike,
+} from "./domain/time.js";
 export {
   AuthenticationError,
   CanceledError,
@@ -35,43 +75,3 @@ export {
   UnavailableError,
   ValidationError,
 } from "./errors.js";
-export {
-  closestNames,
-  OPERATIONS,
-  type OperationInput,
-  operationName,
-  parseOperation,
-} from "./operations.js";
-export { pinOpenRange } from "./pagination.js";
-export { auditLogEntryFromJson, auditLogEntryToJson } from "./protoJson.js";
-export {
-  type AuditLogSearchQuery,
-  type BoolValueLike,
-  buildSearchRequest,
-  DEFAULT_PER_PAGE,
-  MAX_PER_PAGE,
-  requestFromValidated,
-  type ValidatedQuery,
-  validateQuery,
-} from "./query.js";
-export { REDACTED, redact } from "./redact.js";
-export { backoffDelay, DEFAULT_RETRY, type RetryOptions, sleep, withRetry } from "./retry.js";
-export {
-  parseTarget,
-  TARGET_KINDS,
-  type TargetFields,
-  type TargetInput,
-  type TargetKind,
-  targetKindAndId,
-} from "./targets.js";
-export {
-  compareTimestamps,
-  formatTimestamp,
-  MAX_TIMESTAMP_SECONDS,
-  MIN_TIMESTAMP_SECONDS,
-  nowTimestamp,
-  parseTimestamp,
-  type TimeInput,
-  type Timestamp,
-  type TimestampLike,
-} from "./time.js";

@@ -13,7 +13,7 @@ import { addConnectionOptions, addFilterOptions } from "./sharedFlags.js";
 import type { TailFlags } from "./tailCommand.js";
 
 /**
- * src/query.ts's MAX_PER_PAGE (test/cli/startup.test.ts proves them equal): importing query.ts
+ * src/client/query.ts's MAX_PER_PAGE (test/cli/startup.test.ts proves them equal): importing query.ts
  * would load grpc-js and the generated code just to print the help.
  */
 export const MAX_PER_PAGE = 1000;

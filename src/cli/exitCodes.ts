@@ -3,7 +3,7 @@
  * stderr (`clarifai-audit: <message>`), with the req_id when the server gave one, and never a stack.
  */
 import { CommanderError } from "commander";
-import { patFromEnv } from "../config.js";
+import { patFromEnv } from "../client/config.js";
 import { ExportInterruptedError, ExportUsageError } from "../export/errors.js";
 import {
   AuthenticationError,

@@ -4,11 +4,11 @@
 import { constants } from "node:fs";
 import { access, stat } from "node:fs/promises";
 import { dirname } from "node:path";
+import type { RawEntry } from "../codec/replyBytes.js";
+import { formatTs } from "../domain/timestamps.js";
 import { type ExportSummary, runExport } from "../export/exporter.js";
 import type { DataFormat } from "../export/formats.js";
 import type { FetchPage, PageRequest } from "../export/sliceWalk.js";
-import { formatTs } from "../export/timestamps.js";
-import type { RawEntry } from "../fast/replyBytes.js";
 import { UsageError } from "./exitCodes.js";
 import { type MemoryMode, tuneMemoryForExport } from "./exportMemory.js";
 import { progressView } from "./progress.js";

@@ -6,6 +6,8 @@
 import { once } from "node:events";
 import type { Writable } from "node:stream";
 import type { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
+import { operationName } from "../domain/operations.js";
+import { formatTs } from "../domain/timestamps.js";
 import {
   type DataFormat,
   formatEntries,
@@ -13,8 +15,6 @@ import {
   formatHeader,
   targetToText,
 } from "../export/formats.js";
-import { formatTs } from "../export/timestamps.js";
-import { operationName } from "../operations.js";
 import { UsageError } from "./exitCodes.js";
 
 /** Output formats of `search` and `tail`. */

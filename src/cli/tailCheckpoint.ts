@@ -4,8 +4,8 @@
  * every entry exactly once.
  */
 import { readFile } from "node:fs/promises";
+import { formatTs, parseTs, type Ts, tsToNs } from "../domain/timestamps.js";
 import { writeFileAtomic } from "../export/manifest.js";
-import { formatTs, parseTs, type Ts, tsToNs } from "../export/timestamps.js";
 import { UsageError } from "./exitCodes.js";
 
 /** Tail progress. */

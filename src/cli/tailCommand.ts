@@ -7,8 +7,8 @@
  * newest printed one — are thus printed exactly once, and pages that shift while a poll reads them
  * cannot hide entries (the walk is sequential; see src/export/sliceWalk.ts).
  */
-import { entryKey } from "../export/entryKey.js";
-import { compareTs, nowTs, nsToTs, type Ts, tsToNs } from "../export/timestamps.js";
+import { entryKey } from "../domain/entryKey.js";
+import { compareTs, nowTs, nsToTs, type Ts, tsToNs } from "../domain/timestamps.js";
 import { type AuditLogSearchQuery, formatTimestamp } from "../index.js";
 import { UsageError } from "./exitCodes.js";
 import { chooseFormat, EntrySink, exitOnEpipe } from "./output.js";

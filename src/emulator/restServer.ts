@@ -1,13 +1,13 @@
 /**
  * The REST transport: `POST /v2/users/{user_id}/audit_log/searches` with Clarifai's proto3 JSON,
- * on node:http or node:https. Request parsing and response printing go through src/protoJson.ts.
+ * on node:http or node:https. Request parsing and response printing go through src/codec/protoJson.ts.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import * as http from "node:http";
 import * as https from "node:https";
 import type { AddressInfo } from "node:net";
 import { StatusCode } from "../../generated/proto/clarifai/api/status/status_code.js";
-import { binaryToClarifaiJson, type JsonValue, searchRequestFromJson } from "../protoJson.js";
+import { binaryToClarifaiJson, type JsonValue, searchRequestFromJson } from "../codec/protoJson.js";
 import { type PreparedResponse, serializePreparedResponse } from "./responseCodec.js";
 import { errorStatus, newReqId, type SearchService } from "./searchService.js";
 

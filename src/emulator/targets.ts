@@ -3,7 +3,7 @@
  * store and the query matcher both reduce a target to (kind, id, app id, user id, parent id).
  */
 import type { AuditLogTarget } from "../../generated/proto/clarifai/api/resources.js";
-import { TARGET_KINDS, type TargetKind } from "../targets.js";
+import { TARGET_KINDS, type TargetKind } from "../domain/targets.js";
 
 // One table of kinds (in the oneof's order) for the client and the emulator; re-exported so the
 // emulator's modules keep importing it from here.

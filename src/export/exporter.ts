@@ -10,10 +10,15 @@ import { access, type FileHandle, open, rename, unlink } from "node:fs/promises"
 import { dirname } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { createGzip } from "node:zlib";
-import { decodeAuditLogEntryFast } from "../fast/decoder.js";
-import { auditLogEntryBytesToJson, JsonlPageEncoder, prepareJsonTranscoder } from "../fast/jsonTranscoder.js";
-import type { RawEntry } from "../fast/replyBytes.js";
-import { lineKey } from "./entryKey.js";
+import { decodeAuditLogEntryFast } from "../codec/decoder.js";
+import {
+  auditLogEntryBytesToJson,
+  JsonlPageEncoder,
+  prepareJsonTranscoder,
+} from "../codec/jsonTranscoder.js";
+import type { RawEntry } from "../codec/replyBytes.js";
+import { lineKey } from "../domain/entryKey.js";
+import { compareTs, formatTs, nowTs, nsToTs, parseTs, type Ts, tsToNs } from "../domain/timestamps.js";
 import { ExportInterruptedError, ExportUsageError } from "./errors.js";
 import { type DataFormat, formatEntries, formatFooter, formatHeader } from "./formats.js";
 import {
@@ -29,7 +34,6 @@ import {
 } from "./manifest.js";
 import { orderedPages, type PipelineStats, planSlices } from "./orderedPages.js";
 import { type FetchPage, type Slice, type SliceCursor, sliceQueryBounds } from "./sliceWalk.js";
-import { compareTs, formatTs, nowTs, nsToTs, parseTs, type Ts, tsToNs } from "./timestamps.js";
 
 export { ExportInterruptedError, ExportUsageError };
 

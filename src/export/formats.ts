@@ -5,10 +5,10 @@
  */
 import { stringify } from "csv-stringify/sync";
 import type { AuditLogEntry, AuditLogTarget } from "../../generated/proto/clarifai/api/resources.js";
-import { entryToJsonLine } from "../entryJson.js";
-import { auditLogEntriesToJsonl } from "../fast/objectJson.js";
-import { operationName } from "../operations.js";
-import { formatTs } from "./timestamps.js";
+import { entryToJsonLine } from "../codec/entryJson.js";
+import { auditLogEntriesToJsonl } from "../codec/objectJson.js";
+import { operationName } from "../domain/operations.js";
+import { formatTs } from "../domain/timestamps.js";
 
 /** Machine-readable output formats. */
 export type DataFormat = "jsonl" | "csv" | "json";
@@ -90,7 +90,7 @@ export function formatEntries(
 ): string {
   if (entries.length === 0) return "";
   if (format === "csv") return stringify(entries.map(entryToCsvRecord));
-  // One buffer for the whole page (src/fast/objectJson.ts): same text as joining entryToJsonLine.
+  // One buffer for the whole page (src/codec/objectJson.ts): same text as joining entryToJsonLine.
   if (format === "jsonl" && lines === undefined) return auditLogEntriesToJsonl(entries);
   const json = lines ?? entries.map(entryToJsonLine);
   if (format === "jsonl") return `${json.join("\n")}\n`;

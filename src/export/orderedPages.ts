@@ -20,6 +20,7 @@
  */
 import { setMaxListeners } from "node:events";
 import type { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
+import { compareTs, nsToTs, type Ts, tsToNs } from "../domain/timestamps.js";
 import {
   type EntryKeyOf,
   type FetchPage,
@@ -30,7 +31,6 @@ import {
   type WalkedPage,
   walkSlice,
 } from "./sliceWalk.js";
-import { compareTs, nsToTs, type Ts, tsToNs } from "./timestamps.js";
 
 /** Scheduling knobs. */
 export interface OrderedPagesOptions<E extends WalkEntry = AuditLogEntry> {

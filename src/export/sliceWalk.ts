@@ -12,8 +12,8 @@
  * those keys are kept, so memory does not grow with the size of the slice.
  */
 import type { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
-import { entryKey } from "./entryKey.js";
-import { compareTs, nsToTs, type Ts, tsToNs } from "./timestamps.js";
+import { entryKey } from "../domain/entryKey.js";
+import { compareTs, nsToTs, type Ts, tsToNs } from "../domain/timestamps.js";
 
 /** One page request over `[from, to]` (bounds as sent); oldest first unless `ascending` is false. */
 export interface PageRequest {

@@ -5,8 +5,8 @@
  */
 import { join } from "node:path";
 import type { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
+import { entryToJsonLine } from "../../src/codec/entryJson.js";
 import { type EmulatorHandle, generateEntries, startEmulator } from "../../src/emulator/index.js";
-import { entryToJsonLine } from "../../src/entryJson.js";
 import { connection, fileLines, isoToNs, PAT, runCli, tempDir, USER } from "./helpers.js";
 
 let tmp: ReturnType<typeof tempDir>;

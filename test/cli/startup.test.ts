@@ -12,8 +12,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { MAX_PER_PAGE as CLI_MAX_PER_PAGE } from "../../src/cli/commands.js";
+import { MAX_PER_PAGE } from "../../src/client/query.js";
 import { type EmulatorHandle, generateEntries, startEmulator } from "../../src/emulator/index.js";
-import { MAX_PER_PAGE } from "../../src/query.js";
 import { CLI_MODULES, type CliResult, cliEnv, collect, connection, PAT, USER } from "./helpers.js";
 
 const HOOKS = `import { appendFileSync } from "node:fs";
@@ -69,7 +69,7 @@ const HEAVY = [
   /^node_modules\/@grpc\//,
   /^node_modules\/@bufbuild\//,
   /^dist\/generated\//,
-  /^dist\/src\/client\.js$/,
+  /^dist\/src\/client\/client\.js$/,
   /^dist\/src\/cli\/exitCodes\.js$/,
   /^dist\/src\/export\//,
 ];

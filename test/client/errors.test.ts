@@ -4,8 +4,9 @@
  */
 import { inspect } from "node:util";
 import { status as GrpcStatus } from "@grpc/grpc-js";
-import { AuditLogClient } from "../../src/client.js";
-import { MAX_TIMEOUT_MS } from "../../src/config.js";
+import { AuditLogClient } from "../../src/client/client.js";
+import { MAX_TIMEOUT_MS } from "../../src/client/config.js";
+import { buildSearchRequest } from "../../src/client/query.js";
 import {
   AuthenticationError,
   CanceledError,
@@ -17,7 +18,6 @@ import {
   UnavailableError,
   ValidationError,
 } from "../../src/errors.js";
-import { buildSearchRequest } from "../../src/query.js";
 import { type Harness, harness, PAT } from "./fixtures.js";
 
 const WRONG_PAT = "pat-WRONGKEY-77aa88bb99cc00dd";

@@ -4,11 +4,11 @@
  * uniform (other users, failures, IPv6, ties, nanoseconds, nodepool/team/user targets).
  */
 import { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
-import { AuditLogClient } from "../../src/client.js";
-import type { AuditLogClientOptions } from "../../src/config.js";
+import { AuditLogClient } from "../../src/client/client.js";
+import type { AuditLogClientOptions } from "../../src/client/config.js";
+import type { AuditEntry } from "../../src/domain/entry.js";
 import { type EmulatorHandle, startEmulator } from "../../src/emulator/index.js";
 import type { FaultOptions } from "../../src/emulator/options.js";
-import type { AuditEntry } from "../../src/entry.js";
 
 /** Distinctive, so a leak anywhere is found by a substring search. */
 export const PAT = "pat-LEAKCHECK-3f9a1c7e5b2d4068a1b2";

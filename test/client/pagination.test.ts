@@ -3,9 +3,9 @@
  * timestamp, both sort orders, and the pinned `to` that keeps new entries from shifting pages.
  */
 import type { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
-import type { AuditLogClient } from "../../src/client.js";
+import type { AuditLogClient } from "../../src/client/client.js";
+import { compareTimestamps, formatTimestamp, nowTimestamp } from "../../src/domain/time.js";
 import { generateEntries } from "../../src/emulator/index.js";
-import { compareTimestamps, formatTimestamp, nowTimestamp } from "../../src/time.js";
 import { type Harness, harness } from "./fixtures.js";
 
 const COUNT = 700;

@@ -4,10 +4,10 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { InterceptingCall, type Interceptor, Metadata } from "@grpc/grpc-js";
-import type { AuditLogClient } from "../../src/client.js";
+import type { AuditLogClient } from "../../src/client/client.js";
+import type { AuditLogSearchQuery } from "../../src/client/query.js";
+import { auditLogEntryToJson } from "../../src/codec/protoJson.js";
 import { ValidationError } from "../../src/errors.js";
-import { auditLogEntryToJson } from "../../src/protoJson.js";
-import type { AuditLogSearchQuery } from "../../src/query.js";
 import { type Harness, harness, key, PAT, SEED_FILE } from "./fixtures.js";
 
 const require = createRequire(import.meta.url);

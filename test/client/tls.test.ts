@@ -2,7 +2,7 @@
  * TLS is the default transport: against the emulator serving TLS with a throwaway CA.
  */
 import { rmSync } from "node:fs";
-import { AuditLogClient } from "../../src/client.js";
+import { AuditLogClient } from "../../src/client/client.js";
 import { type EmulatorHandle, startEmulator } from "../../src/emulator/index.js";
 import { UnavailableError } from "../../src/errors.js";
 import { makeTestTls, type TestTls } from "../helpers/tls.js";

@@ -12,8 +12,8 @@ import {
   EventType,
 } from "../../generated/proto/clarifai/api/resources.js";
 import type { PostAuditLogSearchesRequest, V2Client } from "../../generated/proto/clarifai/api/service.js";
+import { auditLogEntryFromJson, auditLogEntryToJson } from "../../src/codec/protoJson.js";
 import { type EmulatorHandle, startEmulator } from "../../src/emulator/index.js";
-import { auditLogEntryFromJson, auditLogEntryToJson } from "../../src/protoJson.js";
 import { fixtureEntries, grpcClient, grpcSearch, request, restSearch } from "./helpers.js";
 
 const F = fixtureEntries();

@@ -6,10 +6,10 @@
  */
 import fc from "fast-check";
 import { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
-import { entryKey } from "../../src/export/entryKey.js";
+import { entryKey } from "../../src/domain/entryKey.js";
+import { compareTs, type Ts } from "../../src/domain/timestamps.js";
 import { orderedPages, type PipelineStats, planSlices } from "../../src/export/orderedPages.js";
 import { applyPage, type FetchPage, type Slice, type SliceCursor } from "../../src/export/sliceWalk.js";
-import { compareTs, type Ts } from "../../src/export/timestamps.js";
 
 function entry(seconds: number, nanos: number, tag: string): AuditLogEntry {
   return AuditLogEntry.fromPartial({

@@ -1,7 +1,9 @@
 import { inspect } from "node:util";
 import { status as GrpcStatus } from "@grpc/grpc-js";
-import { AuditLogClient } from "../../src/client.js";
-import { isLoopbackHost, MAX_TIMEOUT_MS, parseEndpoint, resolveConfig } from "../../src/config.js";
+import { AuditLogClient } from "../../src/client/client.js";
+import { isLoopbackHost, MAX_TIMEOUT_MS, parseEndpoint, resolveConfig } from "../../src/client/config.js";
+import { backoffDelay, DEFAULT_RETRY, sleep, withRetry } from "../../src/client/retry.js";
+import { redact } from "../../src/domain/redact.js";
 import {
   AuthenticationError,
   CanceledError,
@@ -16,8 +18,6 @@ import {
   UnavailableError,
   ValidationError,
 } from "../../src/errors.js";
-import { redact } from "../../src/redact.js";
-import { backoffDelay, DEFAULT_RETRY, sleep, withRetry } from "../../src/retry.js";
 
 const PAT = "pat-SECRET-7f3a9c1e5b2d4f60";
 

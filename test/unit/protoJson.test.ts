@@ -5,7 +5,7 @@ import {
   auditLogEntryToJson,
   searchRequestFromJson,
   searchResponseToJson,
-} from "../../src/protoJson.js";
+} from "../../src/codec/protoJson.js";
 
 const seed = JSON.parse(readFileSync(new URL("../fixtures/seed-response.json", import.meta.url), "utf8"));
 

@@ -1,9 +1,9 @@
 import { EventType } from "../../generated/proto/clarifai/api/resources.js";
+import { pinOpenRange } from "../../src/client/pagination.js";
+import { buildSearchRequest, validateQuery } from "../../src/client/query.js";
+import { closestNames, levenshtein, operationName, parseOperation } from "../../src/domain/operations.js";
+import { parseTarget, TARGET_KINDS } from "../../src/domain/targets.js";
 import { ValidationError } from "../../src/errors.js";
-import { closestNames, levenshtein, operationName, parseOperation } from "../../src/operations.js";
-import { pinOpenRange } from "../../src/pagination.js";
-import { buildSearchRequest, validateQuery } from "../../src/query.js";
-import { parseTarget, TARGET_KINDS } from "../../src/targets.js";
 
 function validationError(fn: () => unknown): ValidationError {
   try {

@@ -1,8 +1,7 @@
 import { jest } from "@jest/globals";
 import fc from "fast-check";
 import { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
-import { ValidationError } from "../../src/errors.js";
-import { auditLogEntryToJson } from "../../src/protoJson.js";
+import { auditLogEntryToJson } from "../../src/codec/protoJson.js";
 import {
   civilFromDays,
   daysFromCivil,
@@ -12,7 +11,8 @@ import {
   MIN_TIMESTAMP_SECONDS,
   nowTimestamp,
   parseTimestamp,
-} from "../../src/time.js";
+} from "../../src/domain/time.js";
+import { ValidationError } from "../../src/errors.js";
 
 const pad = (n: number, w: number) => String(n).padStart(w, "0");
 

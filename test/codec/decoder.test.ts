@@ -3,9 +3,9 @@ import fc from "fast-check";
 import { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
 import { MultiAuditLogEntryResponse } from "../../generated/proto/clarifai/api/service.js";
 import { Status } from "../../generated/proto/clarifai/api/status/status.js";
-import { decodeAuditLogEntryFast, decoderStats, decodeSearchResponseFast } from "../../src/fast/decoder.js";
-import { fastMessageDesc } from "../../src/fast/descriptors.js";
-import { splitSearchReply } from "../../src/fast/replyBytes.js";
+import { decodeAuditLogEntryFast, decoderStats, decodeSearchResponseFast } from "../../src/codec/decoder.js";
+import { fastMessageDesc } from "../../src/codec/descriptors.js";
+import { splitSearchReply } from "../../src/codec/replyBytes.js";
 import { outcome, replyOf, runs, WireArbitraries } from "./wireArbitrary.js";
 
 const entryDesc = fastMessageDesc("clarifai.api.AuditLogEntry");
@@ -15,7 +15,7 @@ function check(bytes: Uint8Array): void {
   expect(ours).toStrictEqual(theirs);
 }
 
-describe("generated decoder (src/fast/decoder.ts)", () => {
+describe("generated decoder (src/codec/decoder.ts)", () => {
   it("decodes every field but maps and Struct itself, strictly equal to ts-proto (depth 4)", () => {
     const arbs = new WireArbitraries({ depth: 4, wild: false, sparse: 1, fastOnly: true });
     const before = decoderStats.fallback;

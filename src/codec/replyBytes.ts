@@ -1,12 +1,12 @@
 /**
  * A `PostAuditLogSearches` reply split into its status and the byte ranges of its entries, without
  * decoding the entries: the exporter's JSONL path only needs each entry's timestamp (to walk slices)
- * and its bytes (to transcode them with src/fast/jsonTranscoder.ts), and building ts-proto objects
+ * and its bytes (to transcode them with src/codec/jsonTranscoder.ts), and building ts-proto objects
  * for a million entries is most of an export's CPU and garbage.
  *
  * Anything unusual in the framing (or a timestamp this reader does not take exactly) is handed to
  * ts-proto, so a well-formed reply yields ts-proto's status and timestamps, and a truncated one
- * throws as ts-proto would (test/fast/replyBytes.test.ts). One difference on corrupt input: a
+ * throws as ts-proto would (test/codec/replyBytes.test.ts). One difference on corrupt input: a
  * field-number-0 or end-group tag inside an entry makes ts-proto stop that entry early and read its
  * remaining bytes as reply fields; here the reply's framing decides where each entry ends, and the
  * entry's own bytes are printed (or refused) by the transcoder.

@@ -8,20 +8,21 @@ import { Client, credentials, Metadata, type ServiceError } from "@grpc/grpc-js"
 import type {
   MultiAuditLogEntryResponse,
   PostAuditLogSearchesRequest,
-} from "../generated/proto/clarifai/api/service.js";
-import { StatusCode } from "../generated/proto/clarifai/api/status/status_code.js";
-import { decodeSearchResponse, encodeSearchRequest } from "./codec.js";
+} from "../../generated/proto/clarifai/api/service.js";
+import { StatusCode } from "../../generated/proto/clarifai/api/status/status_code.js";
+import { type RawEntry, type RawReply, splitSearchReply } from "../codec/replyBytes.js";
+import { decodeSearchResponse, encodeSearchRequest } from "../codec/searchCodec.js";
+import { type AuditEntry, toAuditEntry } from "../domain/entry.js";
+import { isPlainObject } from "../domain/plainObject.js";
+import { REDACTED, redact } from "../domain/redact.js";
+import { CanceledError, errorFromGrpc, errorFromStatus, ServerError, ValidationError } from "../errors.js";
 import {
   type AuditLogClientOptions,
   type ResolvedConfig,
   resolveConfig,
   validateTimeoutMs,
 } from "./config.js";
-import { type AuditEntry, toAuditEntry } from "./entry.js";
-import { CanceledError, errorFromGrpc, errorFromStatus, ServerError, ValidationError } from "./errors.js";
-import { type RawEntry, type RawReply, splitSearchReply } from "./fast/replyBytes.js";
 import { pinOpenRange } from "./pagination.js";
-import { isPlainObject } from "./plainObject.js";
 import {
   type AuditLogSearchQuery,
   DEFAULT_PER_PAGE,
@@ -29,7 +30,6 @@ import {
   type ValidatedQuery,
   validateQuery,
 } from "./query.js";
-import { REDACTED, redact } from "./redact.js";
 import { withRetry } from "./retry.js";
 
 /** The one RPC. */

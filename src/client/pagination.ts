@@ -1,8 +1,9 @@
 /**
  * Snapshot rules for multi-page iteration.
  */
+
+import { compareTimestamps, nowTimestamp, type Timestamp } from "../domain/time.js";
 import type { ValidatedQuery } from "./query.js";
-import { compareTimestamps, nowTimestamp, type Timestamp } from "./time.js";
 
 /**
  * Pins an open `to` to now, so that pages requested later see the same set of entries: with an

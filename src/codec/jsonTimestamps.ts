@@ -1,14 +1,14 @@
 /**
- * Strict timestamps in proto3 JSON input. The JSON mapping (src/protoJson.ts, via
+ * Strict timestamps in proto3 JSON input. The JSON mapping (src/codec/protoJson.ts, via
  * @bufbuild/protobuf) checks a Timestamp's shape with a regex and then converts it with
  * `Date.parse`, which rolls impossible dates over: "2025-02-30" becomes March 2 and "24:00:00" the
  * next day. Parsing JSON must refuse those (library callers, REST requests and data files of the
  * emulator) instead of silently yielding another instant, so every Timestamp field of a JSON object
- * is checked again with the exact civil-calendar parser of src/time.ts.
+ * is checked again with the exact civil-calendar parser of src/domain/time.ts.
  */
 import type { DescMessage } from "@bufbuild/protobuf";
-import { ValidationError } from "./errors.js";
-import { parseTimestamp } from "./time.js";
+import { parseTimestamp } from "../domain/time.js";
+import { ValidationError } from "../errors.js";
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === "object" && !Array.isArray(v);

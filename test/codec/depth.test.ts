@@ -2,11 +2,11 @@ import type { DescField, DescMessage } from "@bufbuild/protobuf";
 import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
 import { MultiAuditLogEntryResponse } from "../../generated/proto/clarifai/api/service.js";
-import { decodeSearchResponseFast } from "../../src/fast/decoder.js";
-import { fastMessageDesc } from "../../src/fast/descriptors.js";
-import { auditLogEntryBytesToJson } from "../../src/fast/jsonTranscoder.js";
-import { auditLogEntryObjectToJson } from "../../src/fast/objectJson.js";
-import { auditLogEntryToJson } from "../../src/protoJson.js";
+import { decodeSearchResponseFast } from "../../src/codec/decoder.js";
+import { fastMessageDesc } from "../../src/codec/descriptors.js";
+import { auditLogEntryBytesToJson } from "../../src/codec/jsonTranscoder.js";
+import { auditLogEntryObjectToJson } from "../../src/codec/objectJson.js";
+import { auditLogEntryToJson } from "../../src/codec/protoJson.js";
 import { outcome } from "./wireArbitrary.js";
 
 /** Fields from AuditLogEntry into a message cycle (e.g. through clarifai.api.Data), then the cycle. */

@@ -3,13 +3,13 @@
  * decoder can replace the generated one in a single place, proven equal by property tests.
  */
 
-import type { MultiAuditLogEntryResponse } from "../generated/proto/clarifai/api/service.js";
-import { PostAuditLogSearchesRequest } from "../generated/proto/clarifai/api/service.js";
-import { decodeSearchResponseFast } from "./fast/decoder.js";
+import type { MultiAuditLogEntryResponse } from "../../generated/proto/clarifai/api/service.js";
+import { PostAuditLogSearchesRequest } from "../../generated/proto/clarifai/api/service.js";
+import { decodeSearchResponseFast } from "./decoder.js";
 
 /**
  * Decodes a PostAuditLogSearches reply. Same objects as ts-proto's
- * `MultiAuditLogEntryResponse.decode` (test/fast/decoder.test.ts), from a decoder generated from the
+ * `MultiAuditLogEntryResponse.decode` (test/codec/decoder.test.ts), from a decoder generated from the
  * descriptors that hands anything unusual back to ts-proto.
  */
 export function decodeSearchResponse(bytes: Uint8Array): MultiAuditLogEntryResponse {

@@ -1,7 +1,7 @@
 /**
  * Entries as the client returns them: every protobuf field, plus lossless conveniences.
  */
-import type { AuditLogEntry } from "../generated/proto/clarifai/api/resources.js";
+import type { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
 import { operationName } from "./operations.js";
 import { formatTimestamp } from "./time.js";
 

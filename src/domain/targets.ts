@@ -17,8 +17,8 @@ import {
   User,
   Workflow,
   WorkflowVersion,
-} from "../generated/proto/clarifai/api/resources.js";
-import { ValidationError } from "./errors.js";
+} from "../../generated/proto/clarifai/api/resources.js";
+import { ValidationError } from "../errors.js";
 import { isPlainObject } from "./plainObject.js";
 
 /** The id-like fields each target kind carries in the API (per `resources.proto`). */

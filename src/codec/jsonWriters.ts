@@ -1,8 +1,8 @@
 /**
- * Source text of the JSON output helpers shared by the generated printers (src/fast/jsonTranscoder.ts,
- * src/fast/objectJson.ts).
+ * Source text of the JSON output helpers shared by the generated printers (src/codec/jsonTranscoder.ts,
+ * src/codec/objectJson.ts).
  *
- * Like src/fast/wire.ts, it is spliced into each module's generated source, not called from here:
+ * Like src/codec/wire.ts, it is spliced into each module's generated source, not called from here:
  * the helpers must be local functions of the closure that owns the output buffer (`o`, `op`) and
  * the fallback signal `FB`, so that the generated code stays exactly what each module had before. Each module still defines its own `wi`/`wa`/`wq`/`wb` (they differ in who
  * reserves space), which the functions here call.

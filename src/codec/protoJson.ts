@@ -26,12 +26,12 @@ import {
   toJson,
 } from "@bufbuild/protobuf";
 import { FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
-import { auditLogDescriptorSetBase64 } from "../generated/audit_log_descriptor.js";
-import { AuditLogEntry } from "../generated/proto/clarifai/api/resources.js";
+import { auditLogDescriptorSetBase64 } from "../../generated/audit_log_descriptor.js";
+import { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
 import {
   MultiAuditLogEntryResponse,
   PostAuditLogSearchesRequest,
-} from "../generated/proto/clarifai/api/service.js";
+} from "../../generated/proto/clarifai/api/service.js";
 import { checkJsonTimestamps } from "./jsonTimestamps.js";
 
 export type { JsonObject, JsonValue };
@@ -41,7 +41,7 @@ let registry: FileRegistry | undefined;
 
 /**
  * The registry of the descriptor image that `make generate` embeds (the RPC's closure). One
- * instance, built on first use, shared with the fast paths (src/fast/descriptors.ts).
+ * instance, built on first use, shared with the fast paths (src/codec/descriptors.ts).
  */
 export function auditLogRegistry(): FileRegistry {
   if (registry === undefined) {

@@ -3,14 +3,14 @@ import fc from "fast-check";
 import { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
 import { MultiAuditLogEntryResponse } from "../../generated/proto/clarifai/api/service.js";
 import { Status } from "../../generated/proto/clarifai/api/status/status.js";
-import { entryToJsonLine } from "../../src/entryJson.js";
-import { fastMessageDesc } from "../../src/fast/descriptors.js";
+import { fastMessageDesc } from "../../src/codec/descriptors.js";
+import { entryToJsonLine } from "../../src/codec/entryJson.js";
 import {
   auditLogEntryBytesToJson,
   searchResponseBytesToJsonl,
   transcodeStats,
-} from "../../src/fast/jsonTranscoder.js";
-import { auditLogEntryFromJson, auditLogEntryToJson } from "../../src/protoJson.js";
+} from "../../src/codec/jsonTranscoder.js";
+import { auditLogEntryFromJson, auditLogEntryToJson } from "../../src/codec/protoJson.js";
 import { type Outcome, outcome, runs, WireArbitraries } from "./wireArbitrary.js";
 
 /** The reference for raw entry bytes: ts-proto decode, then protoJson. */
@@ -23,7 +23,7 @@ const seedLines = readFileSync(new URL("../fixtures/seed-entries.jsonl", import.
   .trim()
   .split("\n");
 
-describe("protobuf → JSON transcoder (src/fast/jsonTranscoder.ts)", () => {
+describe("protobuf → JSON transcoder (src/codec/jsonTranscoder.ts)", () => {
   it("reprints the documentation's entries byte for byte", () => {
     for (const line of seedLines) {
       const entry = auditLogEntryFromJson(JSON.parse(line));

@@ -3,19 +3,19 @@
  * network call, and turned into a `PostAuditLogSearchesRequest`.
  */
 import { isIP } from "node:net";
-import type { AuditLogTarget, EventType } from "../generated/proto/clarifai/api/resources.js";
-import type { PostAuditLogSearchesRequest } from "../generated/proto/clarifai/api/service.js";
-import { ValidationError } from "./errors.js";
-import { type OperationInput, parseOperation } from "./operations.js";
-import { isPlainObject } from "./plainObject.js";
-import { parseTarget, type TargetInput } from "./targets.js";
+import type { AuditLogTarget, EventType } from "../../generated/proto/clarifai/api/resources.js";
+import type { PostAuditLogSearchesRequest } from "../../generated/proto/clarifai/api/service.js";
+import { type OperationInput, parseOperation } from "../domain/operations.js";
+import { isPlainObject } from "../domain/plainObject.js";
+import { parseTarget, type TargetInput } from "../domain/targets.js";
 import {
   compareTimestamps,
   formatTimestamp,
   parseTimestamp,
   type TimeInput,
   type Timestamp,
-} from "./time.js";
+} from "../domain/time.js";
+import { ValidationError } from "../errors.js";
 
 /** Page size the API uses when none is given. */
 export const DEFAULT_PER_PAGE = 128;

@@ -2,7 +2,7 @@
  * Protobuf bytes of an `AuditLogEntry` → its JSON line, with no intermediate objects.
  *
  * The reference is `JSON.stringify(auditLogEntryToJson(AuditLogEntry.decode(bytes)))` (ts-proto
- * decode, then src/protoJson.ts). That path builds three object trees per entry; this one reads the
+ * decode, then src/codec/protoJson.ts). That path builds three object trees per entry; this one reads the
  * wire bytes once and writes UTF-8 JSON bytes into a reusable buffer. The code is generated at module
  * load from the descriptors (one specialised function per message type, compiled with `new Function`),
  * so every field of the large AuditLogEntry closure is covered without hand-written code.
@@ -10,16 +10,16 @@
  * Anything the generated code does not handle exactly — map entries, Struct/Value/ListValue,
  * two members of one oneof, wire-type mismatches, invalid UTF-8, int64 beyond 2^53, out-of-range
  * timestamps, truncated input — makes it abandon the entry and print it through the reference path
- * instead, so the output is always byte-identical to the reference (test/fast/jsonTranscoder.test.ts).
+ * instead, so the output is always byte-identical to the reference (test/codec/jsonTranscoder.test.ts).
  */
 import { isUtf8 } from "node:buffer";
 import type { DescField, DescMessage } from "@bufbuild/protobuf";
 import { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
 import { MultiAuditLogEntryResponse } from "../../generated/proto/clarifai/api/service.js";
 import type { Status } from "../../generated/proto/clarifai/api/status/status.js";
-import { auditLogEntryToJson } from "../protoJson.js";
 import { emptyPrint, fastMessageDesc, messageClosure } from "./descriptors.js";
 import { escapeAsciiSource, JSON_WRITERS, keyIndex, keyWriterSource, TIMESTAMP_JSON } from "./jsonWriters.js";
+import { auditLogEntryToJson } from "./protoJson.js";
 import { walkReplyFraming } from "./replyBytes.js";
 import { WIRE_READERS } from "./wire.js";
 

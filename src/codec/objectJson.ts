@@ -10,16 +10,16 @@
  * Whatever it cannot reproduce exactly — values of the wrong JS type, integers out of range, lone
  * surrogates, Struct/Value/ListValue, map entries, several members of one oneof, out-of-range
  * timestamps — makes it hand the entry to the reference printer, so the output is always identical
- * (test/fast/objectJson.test.ts).
+ * (test/codec/objectJson.test.ts).
  */
 import type { DescField, DescMessage } from "@bufbuild/protobuf";
 import type { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
 import * as resources from "../../generated/proto/clarifai/api/resources.js";
 import * as status from "../../generated/proto/clarifai/api/status/status.js";
 import * as matrix from "../../generated/proto/clarifai/api/utils/matrix.js";
-import { auditLogEntryToJson } from "../protoJson.js";
 import { emptyPrint, fastMessageDesc, messageClosure, tsProtoName } from "./descriptors.js";
 import { escapeAsciiSource, JSON_WRITERS, keyIndex, keyWriterSource, TIMESTAMP_JSON } from "./jsonWriters.js";
+import { auditLogEntryToJson } from "./protoJson.js";
 
 /** Field names ts-proto's `createBase…` gives a message, or undefined when we cannot tell. */
 const TS_PROTO_MODULES: Readonly<Record<string, unknown>> = {

@@ -6,7 +6,7 @@
  * It is faster than ts-proto's generated decode because it reads varints, tags and ASCII strings
  * inline from the buffer instead of through BinaryReader method calls. Any entry holding something
  * it does not reproduce exactly (maps, Struct/Value/ListValue, wire-type mismatches, int64 beyond
- * 2^53, malformed or deeply nested data) sends the whole response to ts-proto instead; test/fast/decoder.test.ts
+ * 2^53, malformed or deeply nested data) sends the whole response to ts-proto instead; test/codec/decoder.test.ts
  * proves the result deep-equal to ts-proto's on random responses.
  */
 import type { DescField, DescMessage } from "@bufbuild/protobuf";

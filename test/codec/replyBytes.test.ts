@@ -1,11 +1,11 @@
 import fc from "fast-check";
 import { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
 import { MultiAuditLogEntryResponse } from "../../generated/proto/clarifai/api/service.js";
+import { fastMessageDesc } from "../../src/codec/descriptors.js";
+import { auditLogEntriesBytesToJsonl, JsonlPageEncoder } from "../../src/codec/jsonTranscoder.js";
+import { auditLogEntryToJson } from "../../src/codec/protoJson.js";
+import { fastEntryTimestamp, splitSearchReply } from "../../src/codec/replyBytes.js";
 import { generateEntries } from "../../src/emulator/generate.js";
-import { fastMessageDesc } from "../../src/fast/descriptors.js";
-import { auditLogEntriesBytesToJsonl, JsonlPageEncoder } from "../../src/fast/jsonTranscoder.js";
-import { fastEntryTimestamp, splitSearchReply } from "../../src/fast/replyBytes.js";
-import { auditLogEntryToJson } from "../../src/protoJson.js";
 import { type Outcome, outcome, replyOf, runs, WireArbitraries } from "./wireArbitrary.js";
 
 // One encoder for every run, as the exporter keeps one for a whole export: pages of every size go
@@ -35,7 +35,7 @@ function viaObjects(bytes: Uint8Array): Outcome<string> {
 
 const entryDesc = fastMessageDesc("clarifai.api.AuditLogEntry");
 
-describe("reply split into entry bytes (src/fast/replyBytes.ts)", () => {
+describe("reply split into entry bytes (src/codec/replyBytes.ts)", () => {
   it("yields ts-proto's status and timestamps, and the reference JSONL, for wild entries", () => {
     const arbs = new WireArbitraries({ depth: 2, wild: true, sparse: 2 });
     fc.assert(

@@ -3,8 +3,8 @@
  * `status.code` of a gRPC-OK reply, which grpc-js's own retry policy cannot see, so the client
  * retries here, on {@link ClarifaiError.retryable} errors, within the call's overall deadline.
  */
-import { StatusCode } from "../generated/proto/clarifai/api/status/status_code.js";
-import { CanceledError, ClarifaiError, ValidationError } from "./errors.js";
+import { StatusCode } from "../../generated/proto/clarifai/api/status/status_code.js";
+import { CanceledError, ClarifaiError, ValidationError } from "../errors.js";
 
 /** Retry policy. */
 export interface RetryOptions {

@@ -1,13 +1,13 @@
 import { readFileSync } from "node:fs";
 import fc from "fast-check";
 import { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
-import { fastMessageDesc } from "../../src/fast/descriptors.js";
+import { fastMessageDesc } from "../../src/codec/descriptors.js";
 import {
   auditLogEntriesToJsonl,
   auditLogEntryObjectToJson,
   objectJsonStats,
-} from "../../src/fast/objectJson.js";
-import { auditLogEntryFromJson, auditLogEntryToJson } from "../../src/protoJson.js";
+} from "../../src/codec/objectJson.js";
+import { auditLogEntryFromJson, auditLogEntryToJson } from "../../src/codec/protoJson.js";
 import { type Outcome, outcome, runs, stringArb, timestampArb, WireArbitraries } from "./wireArbitrary.js";
 
 const reference = (e: AuditLogEntry): Outcome<string> =>
@@ -20,7 +20,7 @@ function entries(depth: number, fastOnly: boolean): fc.Arbitrary<AuditLogEntry> 
   return arbs.bytes(entryDesc).map((b) => AuditLogEntry.decode(b));
 }
 
-describe("ts-proto object → JSON printer (src/fast/objectJson.ts)", () => {
+describe("ts-proto object → JSON printer (src/codec/objectJson.ts)", () => {
   it("reprints the documentation's entries byte for byte", () => {
     const lines = readFileSync(new URL("../fixtures/seed-entries.jsonl", import.meta.url), "utf8")
       .trim()

@@ -1,6 +1,6 @@
 /**
- * Source text of the protobuf wire readers shared by the generated fast paths (src/fast/decoder.ts,
- * src/fast/jsonTranscoder.ts).
+ * Source text of the protobuf wire readers shared by the generated fast paths (src/codec/decoder.ts,
+ * src/codec/jsonTranscoder.ts).
  *
  * It is spliced into each module's generated source rather than called from here, so every reader
  * stays a local function of the one closure that holds the input state (`s`: the Buffer, `rp`: the

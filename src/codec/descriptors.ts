@@ -1,6 +1,6 @@
 /**
  * The descriptors the generated fast paths are built from, and what the reference printer
- * (src/protoJson.ts) prints for an empty message of each type.
+ * (src/codec/protoJson.ts) prints for an empty message of each type.
  *
  * The fast paths never re-implement Clarifai's presence rules (`cl_show_if_empty`, the always
  * printed model lists): they ask the reference printer once per message type what it prints for an
@@ -8,7 +8,7 @@
  * A change to the rules in protoJson.ts therefore reaches the fast paths without a code change.
  */
 import type { DescMessage, JsonObject } from "@bufbuild/protobuf";
-import { auditLogRegistry, binaryToClarifaiJson } from "../protoJson.js";
+import { auditLogRegistry, binaryToClarifaiJson } from "./protoJson.js";
 
 /**
  * The descriptor of `typeName`, from the reference printer's registry (one parse of the image, on

@@ -4,9 +4,9 @@
  */
 import { isIP } from "node:net";
 import type { ChannelOptions } from "@grpc/grpc-js";
-import { ValidationError } from "./errors.js";
-import { isPlainObject } from "./plainObject.js";
-import { REDACTED } from "./redact.js";
+import { isPlainObject } from "../domain/plainObject.js";
+import { REDACTED } from "../domain/redact.js";
+import { ValidationError } from "../errors.js";
 import { DEFAULT_RETRY, type RetryOptions, validateRetry } from "./retry.js";
 
 /** Options of {@link AuditLogClient}. Every field is optional. */

@@ -10,11 +10,11 @@ export interface Ts {
 }
 
 import { ValidationError } from "../errors.js";
-import { compareTimestamps, formatTimestamp, parseTimestamp } from "../time.js";
+import { compareTimestamps, formatTimestamp, parseTimestamp } from "./time.js";
 
 /** Orders two timestamps (sign only): the client's comparison under the exporter's short name. */
 export const compareTs: (a: Ts, b: Ts) => number = compareTimestamps;
-/** RFC 3339 UTC with 0, 3, 6 or 9 fractional digits, exactly as Clarifai prints (src/time.ts). */
+/** RFC 3339 UTC with 0, 3, 6 or 9 fractional digits, exactly as Clarifai prints (src/domain/time.ts). */
 export const formatTs: (ts: Ts) => string = formatTimestamp;
 
 const NS_PER_S = 1_000_000_000n;
