@@ -1,0 +1,72 @@
+/**
+ * The contract between `sync` (src/sync/sync.ts: runs, reconcile window, settle, follow) and a
+ * destination that keeps a complete copy of the log: the Parquet lake (src/sync/lake/) and
+ * PostgreSQL (src/sync/postgres/). A store commits rows and the sync state in one atomic step and
+ * skips entries it already holds (by entry key), which is what makes re-reading the reconcile
+ * window exactly once.
+ */
+import type { ExportCursor, ExportEntry } from "../export/sink.js";
+
+/** Whose log a destination holds; a store refuses state written for another identity. */
+export interface SyncIdentity {
+  userId: string;
+  endpoint: string;
+  /** Canonical filters of the synced query ({} for the whole log). */
+  query: Record<string, unknown>;
+}
+
+/** What a store keeps beside its rows, committed with them. */
+export interface SyncState {
+  version: 1;
+  identity: SyncIdentity;
+  /**
+   * Every entry dated at or before this instant (RFC 3339, up to 9 fractional digits) that the
+   * server held when a run walked it is stored. Absent before the first run completes.
+   */
+  highWater?: string;
+  /** The run in progress: its engine cursor (pinned window included). Absent between runs. */
+  run?: { cursor: ExportCursor; startedAt: string };
+  totals: {
+    /** Entries stored. */
+    entries: number;
+    /** Of those, entries stored by a reconcile pass (dated before the high-water mark they arrived behind). */
+    late: number;
+    /** Runs completed. */
+    runs: number;
+  };
+  /** Last commit (ISO 8601). */
+  updatedAt: string;
+}
+
+/** One atomic step: rows (in window order) and the state that follows them. */
+export interface SyncCommit {
+  /** May hold entries the store already has (the reconcile overlap): the store skips those by key. */
+  entries: readonly ExportEntry[];
+  state: SyncState;
+  /**
+   * Entries dated before this instant will never be offered again (they are older than any future
+   * reconcile window): a store that keeps entry keys for dedupe may forget theirs.
+   */
+  forgetKeysBefore?: string;
+}
+
+/** A destination `sync` can keep up to date. */
+export interface SyncStore {
+  /** Human-readable destination (no password), for messages. */
+  readonly description: string;
+  /**
+   * Creates or migrates the destination, takes its lock (a second sync of it is refused with
+   * {@link SyncUsageError}), and returns its state (undefined when empty). Throws SyncUsageError
+   * for another identity's state or a newer schema, before writing anything.
+   */
+  open(identity: SyncIdentity): Promise<SyncState | undefined>;
+  /** Stores the entries it does not hold yet and the new state, atomically; says how many were new. */
+  commit(commit: SyncCommit): Promise<{ inserted: number }>;
+  /** Releases the lock and connections. */
+  close(): Promise<void>;
+}
+
+/** Bad input or a refused destination: one line for the user, exit 2. */
+export class SyncUsageError extends Error {
+  override name = "SyncUsageError";
+}
