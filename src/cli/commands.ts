@@ -5,7 +5,7 @@
  * command loads only its own implementation.
  */
 import { type Command, Option } from "commander";
-import { durationOption, integerOption } from "./duration.js";
+import { durationOption, formatDurationMs, integerOption } from "./duration.js";
 import type { ExportFlags } from "./exportCommand.js";
 import { MEMORY_MODES } from "./exportMemory.js";
 import type { SearchFlags } from "./searchCommand.js";
@@ -17,6 +17,17 @@ import type { TailFlags } from "./tailCommand.js";
  * would load grpc-js and the generated code just to print the help.
  */
 export const MAX_PER_PAGE = 1000;
+
+/** `export`'s default --max-attempts (src/cli/exportCommand.ts passes it to the client). */
+export const EXPORT_MAX_ATTEMPTS = 10;
+
+/** A duration flag whose help prints its default as a duration the flag accepts back (`60s`). */
+function durationFlag(flags: string, description: string, defaultMs: number): Option {
+  const name = flags.split(" ")[0] as string;
+  return new Option(flags, description)
+    .argParser(durationOption(name))
+    .default(defaultMs, formatDurationMs(defaultMs));
+}
 
 /** Registers `search`. */
 export function registerSearchCommand(program: Command): Command {
@@ -50,11 +61,12 @@ export function registerExportCommand(program: Command): Command {
       "output file; .gz compresses; FILE.partial and FILE.manifest.json live beside it",
     )
     .option("--format <format>", "jsonl | csv | json (default: from the file name, else jsonl)")
-    .option(
-      "--settle <duration>",
-      "leave out the last duration before now (entries still landing)",
-      durationOption("--settle"),
-      60_000,
+    .addOption(
+      durationFlag(
+        "--settle <duration>",
+        "leave out the last duration before now (entries still landing)",
+        60_000,
+      ),
     )
     .option(
       "--concurrency <n>",
@@ -68,11 +80,12 @@ export function registerExportCommand(program: Command): Command {
       integerOption("--per-page", 1, MAX_PER_PAGE),
       MAX_PER_PAGE,
     )
-    .option(
-      "--commit-interval <duration>",
-      "how often progress is made durable in the manifest (0 = every page)",
-      durationOption("--commit-interval"),
-      1000,
+    .addOption(
+      durationFlag(
+        "--commit-interval <duration>",
+        "how often progress is made durable in the manifest (0 = every page)",
+        1000,
+      ),
     )
     .addOption(
       new Option(
@@ -86,7 +99,7 @@ export function registerExportCommand(program: Command): Command {
     .option("--force", "overwrite FILE, or discard an interrupted export of it")
     .option("-q, --quiet", "no progress bar and no window line (the summary line stays)");
   addFilterOptions(cmd);
-  addConnectionOptions(cmd);
+  addConnectionOptions(cmd, { maxAttempts: EXPORT_MAX_ATTEMPTS });
   return cmd.action(async (flags: ExportFlags) =>
     (await import("./exportCommand.js")).runExportCommand(flags),
   );
@@ -100,12 +113,13 @@ export function registerTailCommand(program: Command): Command {
       "Print new entries oldest first; with --follow keep polling. Exactly once across restarts with --checkpoint.",
     )
     .option("-f, --follow", "keep polling until interrupted (SIGINT/SIGTERM end it cleanly, exit 0)")
-    .option("--interval <duration>", "time between polls with --follow", durationOption("--interval"), 10_000)
-    .option(
-      "--lookback <duration>",
-      "re-read this far behind the newest printed entry, for entries that land late",
-      durationOption("--lookback"),
-      60_000,
+    .addOption(durationFlag("--interval <duration>", "time between polls with --follow", 10_000))
+    .addOption(
+      durationFlag(
+        "--lookback <duration>",
+        "re-read this far behind the newest printed entry, for entries that land late (later ones are counted on stderr)",
+        60_000,
+      ),
     )
     .option("--checkpoint <file>", "resume from and save progress to this file (written atomically)")
     .option(
@@ -116,7 +130,7 @@ export function registerTailCommand(program: Command): Command {
     )
     .option("--format <format>", "table | json | jsonl | csv (default: table on a terminal, else jsonl)")
     .option("-q, --quiet", "no informational lines on stderr");
-  addFilterOptions(cmd);
+  addFilterOptions(cmd, "start");
   addConnectionOptions(cmd);
   return cmd.action(async (flags: TailFlags) => (await import("./tailCommand.js")).runTail(flags));
 }

@@ -12,6 +12,7 @@ import {
   ValidationError,
   validateQuery,
 } from "../index.js";
+import { connectionError, reworded, timeFlagError } from "./cliWording.js";
 import { UsageError } from "./exitCodes.js";
 
 /** Parsed filter and window flags. */
@@ -117,9 +118,14 @@ export function resolveWindow(flags: FilterFlags, nowMs: number = Date.now()): R
     throw new UsageError("--to and --until cannot be combined");
   const rel = (ms: number): Timestamp => parseTimestamp(nowMs - ms, "now");
   const window: ResolvedWindow = {};
-  if (flags.from !== undefined) window.from = parseTimestamp(flags.from, "--from");
+  const at = (text: string, flag: string) =>
+    reworded(
+      () => parseTimestamp(text, flag),
+      (e) => timeFlagError(flag, e),
+    );
+  if (flags.from !== undefined) window.from = at(flags.from, "--from");
   if (flags.since !== undefined) window.from = rel(flags.since);
-  if (flags.to !== undefined) window.to = parseTimestamp(flags.to, "--to");
+  if (flags.to !== undefined) window.to = at(flags.to, "--to");
   if (flags.until !== undefined) window.to = rel(flags.until);
   if (window.from && window.to) {
     const f = window.from;
@@ -168,6 +174,10 @@ export function clientFromFlags(flags: ConnectionFlags): AuditLogClient {
   // 0 would read as "no deadline"; the client takes it as an already expired one.
   if (flags.timeout !== undefined && flags.timeout < 1)
     throw new UsageError(`--timeout: must be at least 1ms (got ${flags.timeout} ms)`);
+  return reworded(() => newClient(flags), connectionError);
+}
+
+function newClient(flags: ConnectionFlags): AuditLogClient {
   return new AuditLogClient({
     ...(flags.endpoint !== undefined ? { endpoint: flags.endpoint } : {}),
     ...(flags.insecure ? { insecure: true } : {}),

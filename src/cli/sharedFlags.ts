@@ -6,14 +6,25 @@
 import { type Command, Option } from "commander";
 import { collect, durationOption, integerOption } from "./duration.js";
 
-/** Adds the filter flags (and, unless `window` is false, the time-window flags). */
-export function addFilterOptions(cmd: Command, window = true): Command {
-  if (window) {
+/**
+ * Adds the filter flags and the time-window flags: all of them (`window` true), none (false), or
+ * only the start (`"start"`, for commands that read up to now: `--to`/`--until` are then accepted
+ * only to be refused with a reason, and the help does not list them).
+ */
+export function addFilterOptions(cmd: Command, window: boolean | "start" = true): Command {
+  if (window !== false) {
     cmd
       .option("--from <time>", "earliest entry time, RFC 3339 (e.g. 2025-01-17T12:04:55.449860Z); inclusive")
-      .option("--to <time>", "latest entry time, RFC 3339; inclusive")
+      .addOption(
+        hideIf(window === "start", new Option("--to <time>", "latest entry time, RFC 3339; inclusive")),
+      )
       .option("--since <duration>", "from = now − duration (e.g. 24h, 30m, 7d)", durationOption("--since"))
-      .option("--until <duration>", "to = now − duration", durationOption("--until"));
+      .addOption(
+        hideIf(
+          window === "start",
+          new Option("--until <duration>", "to = now − duration").argParser(durationOption("--until")),
+        ),
+      );
   }
   return cmd
     .option("--operation <op>", "operation name (MODEL_CREATE) or code (300); repeatable", collect)
@@ -28,9 +39,24 @@ export function addFilterOptions(cmd: Command, window = true): Command {
     .option("--source-ip <ip>", "only requests from this IP address; repeatable", collect);
 }
 
-/** Adds the connection flags. The PAT comes from CLARIFAI_PAT only, so it never shows in `ps`. */
-export function addConnectionOptions(cmd: Command): Command {
+function hideIf(hide: boolean, option: Option): Option {
+  return hide ? option.hideHelp() : option;
+}
+
+/** The help's note on the environment: where the PAT comes from. */
+export const ENVIRONMENT_HELP = `
+Environment:
+  CLARIFAI_PAT        Personal Access Token (required; there is no flag, so it never shows in ps)
+  CLARIFAI_USER_ID    default of --user-id
+  CLARIFAI_GRPC_BASE  default of --endpoint`;
+
+/**
+ * Adds the connection flags. The PAT comes from CLARIFAI_PAT only, so it never shows in `ps`.
+ * `maxAttempts` is the command's default of --max-attempts, as its help prints it (the client's is 5).
+ */
+export function addConnectionOptions(cmd: Command, defaults: { maxAttempts?: number } = {}): Command {
   return cmd
+    .addHelpText("after", ENVIRONMENT_HELP)
     .option("--endpoint <host:port>", "gRPC endpoint (default: CLARIFAI_GRPC_BASE or api.clarifai.com:443)")
     .option("--insecure", "plaintext gRPC (loopback hosts only, e.g. the local emulator)")
     .option("--user-id <id>", "whose audit log to search (default: CLARIFAI_USER_ID)")
@@ -41,7 +67,7 @@ export function addConnectionOptions(cmd: Command): Command {
     )
     .option(
       "--max-attempts <n>",
-      "attempts per page request, retries included (default 5)",
+      `attempts per page request, retries included (default ${defaults.maxAttempts ?? 5})`,
       integerOption("--max-attempts", 1, 100),
     );
 }

@@ -10,6 +10,7 @@
 import { entryKey } from "../domain/entryKey.js";
 import { compareTs, nowTs, nsToTs, type Ts, tsToNs } from "../domain/timestamps.js";
 import { type AuditLogSearchQuery, formatTimestamp } from "../index.js";
+import { formatDurationMs } from "./duration.js";
 import { UsageError } from "./exitCodes.js";
 import { chooseFormat, EntrySink, exitOnEpipe } from "./output.js";
 import {
@@ -19,7 +20,9 @@ import {
   filtersToQuery,
   resolveWindow,
 } from "./queryOptions.js";
+import { lockStatePath } from "./statePaths.js";
 import { readCheckpoint, type TailState, writeCheckpoint } from "./tailCheckpoint.js";
+import { countEntries, lateLine } from "./tailLate.js";
 
 /** The flags of `tail`, as commander parses them. */
 export interface TailFlags extends FilterFlags, ConnectionFlags {
@@ -67,9 +70,18 @@ export async function runTail(flags: TailFlags): Promise<void> {
   const client = clientFromFlags(flags);
   // Another log's checkpoint would silently skip everything before its position.
   const queryId = canonicalQuery(filters, flags.lookback, client);
-  const saved = flags.checkpoint ? await readCheckpoint(flags.checkpoint, queryId) : undefined;
+  // Locked before it is read: a second tail on one checkpoint would print the same entries again.
+  const lock =
+    flags.checkpoint !== undefined ? await lockStatePath("--checkpoint", flags.checkpoint) : undefined;
+  const saved = flags.checkpoint !== undefined ? await readCheckpoint(flags.checkpoint, queryId) : undefined;
   const start = window.from ?? nowTs();
-  const state: TailState = saved ?? { start, position: start, seen: new Map() };
+  const state: TailState = saved ?? {
+    start,
+    position: start,
+    seen: new Map(),
+    printedBehind: 0,
+    lateSkipped: 0,
+  };
   const lookbackNs = BigInt(flags.lookback) * 1_000_000n;
   const controller = new AbortController();
   const onSignal = () => controller.abort();
@@ -79,7 +91,7 @@ export async function runTail(flags: TailFlags): Promise<void> {
   const sink = new EntrySink(format);
   if (!flags.quiet) {
     process.stderr.write(
-      `tail ${saved ? "resuming" : "starting"} at ${formatTimestamp(state.position)} (UTC), lookback ${flags.lookback} ms\n`,
+      `tail ${saved ? "resuming" : "starting"} at ${formatTimestamp(state.position)} (UTC), lookback ${formatDurationMs(flags.lookback)}\n`,
     );
   }
   const poll = async (): Promise<void> => {
@@ -107,11 +119,45 @@ export async function runTail(flags: TailFlags): Promise<void> {
       }
       await sink.write(fresh);
       const floor = tsToNs(state.position) - lookbackNs;
-      for (const [key, ns] of state.seen) if (ns < floor) state.seen.delete(key);
-      if (flags.checkpoint && fresh.length > 0) await writeCheckpoint(flags.checkpoint, queryId, state);
+      for (const [key, ns] of state.seen) {
+        if (ns >= floor) continue;
+        state.seen.delete(key);
+        if (state.printedBehind !== undefined) state.printedBehind++;
+      }
+      if (flags.checkpoint !== undefined && fresh.length > 0)
+        await writeCheckpoint(flags.checkpoint, queryId, state);
       if (result.entries.length < flags.perPage) break;
     }
-    if (flags.checkpoint) await writeCheckpoint(flags.checkpoint, queryId, state);
+    await checkLate();
+    if (flags.checkpoint !== undefined) await writeCheckpoint(flags.checkpoint, queryId, state);
+  };
+  // See src/cli/tailLate.ts.
+  const checkLate = async (): Promise<void> => {
+    const floorNs = tsToNs(state.position) - lookbackNs;
+    if (floorNs <= tsToNs(state.start)) return;
+    const known = state.printedBehind === undefined ? 0 : state.printedBehind + state.lateSkipped;
+    const n = await countEntries(
+      client,
+      filters,
+      state.start,
+      nsToTs(floorNs - 1n),
+      known,
+      controller.signal,
+    );
+    if (state.printedBehind === undefined) {
+      state.printedBehind = n - state.lateSkipped;
+      return;
+    }
+    if (n <= known) return;
+    state.lateSkipped += n - known;
+    process.stderr.write(
+      lateLine(
+        n - known,
+        state.lateSkipped,
+        formatDurationMs(flags.lookback),
+        formatTimestamp(nsToTs(floorNs)),
+      ),
+    );
   };
   try {
     for (;;) {
@@ -130,5 +176,6 @@ export async function runTail(flags: TailFlags): Promise<void> {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
     client.close();
+    await lock?.release();
   }
 }
