@@ -5,6 +5,7 @@
  */
 import type pg from "pg";
 import { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
+import { compareTimestamps, formatTimestamp } from "../../src/domain/time.js";
 import { generateEntries } from "../../src/emulator/generate.js";
 import { exportEntryFromMessage } from "../../src/export/exportEntry.js";
 import type { ExportEntry } from "../../src/export/sink.js";
@@ -47,7 +48,9 @@ function entries(n: number, seed: number): ExportEntry[] {
   return generateEntries(n, seed).map(exportEntryFromMessage);
 }
 
-function state(entriesStored: number, runs = 0, identity = ID): SyncState {
+/** The state a commit hands over: totals as they were before it (the store adds what it inserts). */
+function state(entriesBefore: number, runs = 0, identity = ID): SyncState {
+  const entriesStored = entriesBefore;
   return {
     version: 1,
     identity,
@@ -115,7 +118,7 @@ describe("schema", () => {
     const { url, db } = await freshDb();
     const store = createPostgresStore({ url: `${url}?schema=audit&table=clarifai_log` });
     await store.open(ID);
-    await store.commit({ entries: entries(5, 1), state: state(5) });
+    await store.commit({ entries: entries(5, 1), state: state(0) });
     await store.close();
     expect(store.tableName).toBe('"audit"."clarifai_log"');
     expect(await count(db, "audit.clarifai_log")).toBe(5);
@@ -183,8 +186,9 @@ describe("commit", () => {
     base[5] = { ...base[5], success: false, targets: [], details: [], sourceIp: "" };
     const list = base.map(exportEntryFromMessage);
     const store = await opened(url);
-    expect(await store.commit({ entries: list, state: state(list.length) })).toEqual({
+    expect(await store.commit({ entries: list, state: state(0) })).toEqual({
       inserted: list.length,
+      late: 0,
     });
     await store.close();
     const rows = await db.query(
@@ -227,10 +231,10 @@ describe("commit", () => {
     const { url, db } = await freshDb();
     const all = entries(300, 3);
     const store = await opened(url);
-    expect((await store.commit({ entries: all.slice(0, 200), state: state(200) })).inserted).toBe(200);
+    expect((await store.commit({ entries: all.slice(0, 200), state: state(0) })).inserted).toBe(200);
     // The reconcile overlap: 100 already held, 100 new, and a duplicate inside the batch.
     const overlap = [...all.slice(100, 300), all[250]];
-    expect((await store.commit({ entries: overlap, state: state(300) })).inserted).toBe(100);
+    expect((await store.commit({ entries: overlap, state: state(200) })).inserted).toBe(100);
     expect((await store.commit({ entries: [], state: state(300, 1) })).inserted).toBe(0);
     await store.close();
     expect(await count(db)).toBe(300);
@@ -241,22 +245,45 @@ describe("commit", () => {
     await db.end();
   });
 
+  it("counts late arrivals (inserted rows dated at or before lateAtOrBefore) into the stored totals", async () => {
+    const { url, db } = await freshDb();
+    const all = entries(150, 13);
+    const store = await opened(url);
+    const first = [...all.slice(0, 40), ...all.slice(60, 100)];
+    await store.commit({ entries: first, state: state(0) });
+    const bound = all[99].timestamp;
+    const fresh = [...all.slice(40, 60), ...all.slice(100)];
+    const expectedLate = fresh.filter((e) => compareTimestamps(e.timestamp, bound) <= 0).length;
+    expect(expectedLate).toBeGreaterThanOrEqual(20);
+    const r = await store.commit({
+      entries: [...all.slice(30, 150)],
+      state: { ...state(80), highWater: formatTimestamp(bound) },
+      lateAtOrBefore: formatTimestamp(bound),
+    });
+    expect(r).toEqual({ inserted: 70, late: expectedLate });
+    await store.close();
+    const st = await db.query("SELECT state, inserted, late FROM clarifai_audit_sync_state");
+    expect(st.rows[0].state.totals).toEqual({ entries: 150, late: expectedLate, runs: 0 });
+    expect(st.rows[0]).toMatchObject({ inserted: "70", late: String(expectedLate) });
+    await db.end();
+  });
+
   it("is one transaction: a batch that fails part-way stores neither its rows nor its state", async () => {
     const { url, db } = await freshDb();
     const all = entries(50, 4);
     const store = await opened(url);
-    await store.commit({ entries: all.slice(0, 10), state: state(10) });
+    await store.commit({ entries: all.slice(0, 10), state: state(0) });
     // A constraint the 40th entry of the next batch breaks: the INSERT fails after COPY and after
     // 29 rows were written in the transaction.
     const poison = all[39].key();
     await db.query(`ALTER TABLE audit_log ADD CONSTRAINT no_poison CHECK (entry_key <> '${poison}')`);
-    await expect(store.commit({ entries: all.slice(10), state: state(50) })).rejects.toThrow(/no_poison/);
+    await expect(store.commit({ entries: all.slice(10), state: state(10) })).rejects.toThrow(/no_poison/);
     expect(await count(db)).toBe(10);
     const st = await db.query("SELECT state FROM clarifai_audit_sync_state");
     expect(st.rows[0].state.totals.entries).toBe(10);
     // The session is still usable: the same store commits once the obstacle is gone.
     await db.query("ALTER TABLE audit_log DROP CONSTRAINT no_poison");
-    expect((await store.commit({ entries: all.slice(10), state: state(50) })).inserted).toBe(40);
+    expect((await store.commit({ entries: all.slice(10), state: state(10) })).inserted).toBe(40);
     await store.close();
     expect(await count(db)).toBe(50);
     await db.end();
@@ -268,7 +295,7 @@ describe("commit", () => {
     const nul = exportEntryFromMessage({ ...a, description: "bad\u0000byte \\u0000 kept" });
     const slashes = exportEntryFromMessage({ ...b, description: 'C:\\path\\"quoted"\ttab\nnl' });
     const store = await opened(url);
-    expect((await store.commit({ entries: [nul, slashes], state: state(2) })).inserted).toBe(2);
+    expect((await store.commit({ entries: [nul, slashes], state: state(0) })).inserted).toBe(2);
     await store.close();
     const r = await db.query("SELECT entry_key, description, entry FROM audit_log");
     const byKey = new Map(r.rows.map((x) => [x.entry_key, x]));
@@ -303,7 +330,7 @@ describe("one sync per log", () => {
   it("refuses another user's or endpoint's state in the same table", async () => {
     const { url, db } = await freshDb();
     const store = await opened(url);
-    await store.commit({ entries: entries(3, 1), state: state(3) });
+    await store.commit({ entries: entries(3, 1), state: state(0) });
     await store.close();
     for (const id of [
       { ...ID, userId: "org-2" },
@@ -327,14 +354,14 @@ describe("dropped connections", () => {
     const { url, db } = await freshDb();
     const all = entries(400, 9);
     const store = await opened(url);
-    await store.commit({ entries: all.slice(0, 100), state: state(100) });
+    await store.commit({ entries: all.slice(0, 100), state: state(0) });
     // Hold a lock the commit's INSERT waits for, so the backend is inside its transaction (rows
     // copied, nothing committed) when it is terminated.
     const blocker = await server.client(db.database);
     await blocker.query("BEGIN");
     await blocker.query("LOCK TABLE audit_log IN SHARE MODE");
     const pid = store.backendPid;
-    const pending = store.commit({ entries: all.slice(50, 300), state: state(300) });
+    const pending = store.commit({ entries: all.slice(50, 300), state: state(100) });
     for (let i = 0; ; i++) {
       const w = await db.query("SELECT wait_event_type FROM pg_stat_activity WHERE pid = $1", [pid]);
       if (w.rows[0]?.wait_event_type === "Lock") break;
@@ -344,12 +371,15 @@ describe("dropped connections", () => {
     await db.query("SELECT pg_terminate_backend($1)", [pid]);
     await blocker.query("COMMIT");
     await blocker.end();
-    expect(await pending).toEqual({ inserted: 200 });
+    expect(await pending).toEqual({ inserted: 200, late: 0 });
     expect(store.backendPid).not.toBe(pid);
     // An idle session dropped between commits: the next commit reconnects too.
     await db.query("SELECT pg_terminate_backend($1)", [store.backendPid]);
     await new Promise((r) => setTimeout(r, 100));
-    expect(await store.commit({ entries: all.slice(250), state: state(400) })).toEqual({ inserted: 100 });
+    expect(await store.commit({ entries: all.slice(250), state: state(300) })).toEqual({
+      inserted: 100,
+      late: 0,
+    });
     await store.close();
     expect(await count(db)).toBe(400);
     const keys = await db.query("SELECT count(DISTINCT entry_key)::int AS n FROM audit_log");
@@ -363,16 +393,16 @@ describe("dropped connections", () => {
     const { url, db } = await freshDb();
     const all = entries(30, 2);
     const a = await opened(url);
-    await a.commit({ entries: all.slice(0, 10), state: state(10) });
+    await a.commit({ entries: all.slice(0, 10), state: state(0) });
     await db.query("SELECT pg_terminate_backend($1)", [a.backendPid]);
     await new Promise((r) => setTimeout(r, 100));
     // Another sync takes over while it runs: a cannot take the lock back.
     const b = await opened(url);
-    await expect(a.commit({ entries: all.slice(10, 20), state: state(20) })).rejects.toThrow(SyncUsageError);
-    await b.commit({ entries: all.slice(10, 30), state: state(30, 1) });
+    await expect(a.commit({ entries: all.slice(10, 20), state: state(10) })).rejects.toThrow(SyncUsageError);
+    await b.commit({ entries: all.slice(10, 30), state: state(10, 1) });
     await b.close();
     // It has ended: a gets the lock but the state is no longer the one it last wrote.
-    await expect(a.commit({ entries: all.slice(10, 20), state: state(20) })).rejects.toThrow(
+    await expect(a.commit({ entries: all.slice(10, 20), state: state(10) })).rejects.toThrow(
       SyncConflictError,
     );
     await a.close();

@@ -17,6 +17,7 @@ import pg from "pg";
 import { operationName } from "../../domain/operations.js";
 import { redact } from "../../domain/redact.js";
 import { formatTimestamp, type Timestamp } from "../../domain/time.js";
+import { parseTs, tsToNs } from "../../domain/timestamps.js";
 import type { ExportEntry } from "../../export/sink.js";
 import {
   type SyncCommit,
@@ -101,6 +102,7 @@ const MIGRATIONS: ((n: Names) => string[])[] = [
       state jsonb NOT NULL,
       commit_id text NOT NULL,
       inserted bigint NOT NULL,
+      late bigint NOT NULL,
       updated_at timestamptz NOT NULL,
       PRIMARY KEY (table_name, user_id, endpoint, query)
     )`,
@@ -193,15 +195,20 @@ class Store implements PostgresStore {
     }
   }
 
-  async commit(commit: SyncCommit): Promise<{ inserted: number }> {
+  /**
+   * As the contract says, `commit.state.totals` are the totals before this commit: the stored state
+   * adds the rows actually inserted and, of those, the late ones (dated at or before
+   * `lateAtOrBefore`), both counted by PostgreSQL inside the transaction.
+   */
+  async commit(commit: SyncCommit): Promise<{ inserted: number; late: number }> {
     // No client here is a session lost earlier: #commitOnce fails as a lost connection and reconnects.
     if (!this.#names || !this.#identity) throw new Error("PostgreSQL store used before open()");
     const chunks = copyChunks(commit.entries);
     const commitId = randomUUID();
-    const stateJson = JSON.stringify(commit.state);
+    const bound = lateBound(commit.lateAtOrBefore);
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.#commitOnce(chunks, commit.entries.length, stateJson, commitId);
+        return await this.#commitOnce(chunks, commit.entries.length, commit.state, bound, commitId);
       } catch (err) {
         if (err instanceof SyncConflictError) throw err;
         if (await this.#rollback()) throw this.#mapError(err);
@@ -225,7 +232,7 @@ class Store implements PostgresStore {
         const row = await this.#stateRow();
         if (row?.commit_id === commitId) {
           this.#lastCommitId = commitId;
-          return { inserted: Number(row.inserted) };
+          return { inserted: Number(row.inserted), late: Number(row.late) };
         }
         if ((row?.commit_id ?? null) !== this.#lastCommitId) throw this.#conflict();
       }
@@ -242,14 +249,16 @@ class Store implements PostgresStore {
   async #commitOnce(
     chunks: Buffer[],
     count: number,
-    stateJson: string,
+    before: SyncState,
+    bound: [string, string] | [null, null],
     commitId: string,
-  ): Promise<{ inserted: number }> {
+  ): Promise<{ inserted: number; late: number }> {
     const c = this.#live();
     const n = this.#names as Names;
     const id = this.#identity as SyncIdentity;
     await c.query("BEGIN");
     let inserted = 0;
+    let late = 0;
     if (count > 0) {
       const copy = new CopyIn(
         `COPY pg_temp.${INCOMING} (entry_key, timestamp_ns, ts, operation, operation_name, entry) FROM STDIN`,
@@ -257,8 +266,9 @@ class Store implements PostgresStore {
       );
       c.query(copy);
       await copy.done;
-      const r = await c.query(
-        `INSERT INTO ${n.table} (entry_key, "timestamp", timestamp_ns, operation, operation_name, user_id,
+      // timestamp_ns is NULL only outside BIGINT's years (1677-2262): there the µs column decides.
+      const r = await c.query<{ inserted: number; late: number }>(
+        `WITH ins AS (INSERT INTO ${n.table} (entry_key, "timestamp", timestamp_ns, operation, operation_name, user_id,
            description, targets, details, success, req_id, source_ip, entry)
          SELECT entry_key, ts, timestamp_ns, operation, operation_name,
            coalesce(entry->'user'->>'id', ''), coalesce(entry->>'description', ''),
@@ -266,22 +276,34 @@ class Store implements PostgresStore {
            coalesce((entry->>'success')::boolean, false), coalesce(entry->>'req_id', ''),
            coalesce(entry->>'source_ip', ''), entry
          FROM pg_temp.${INCOMING}
-         ON CONFLICT (entry_key) DO NOTHING`,
+         ON CONFLICT (entry_key) DO NOTHING
+         RETURNING timestamp_ns, "timestamp")
+         SELECT count(*)::int AS inserted,
+           count(*) FILTER (WHERE CASE WHEN timestamp_ns IS NOT NULL THEN timestamp_ns::numeric <= $1::numeric
+             ELSE "timestamp" <= $2::timestamptz END)::int AS late
+         FROM ins`,
+        bound,
       );
-      inserted = r.rowCount ?? 0;
+      inserted = r.rows[0]?.inserted ?? 0;
+      late = r.rows[0]?.late ?? 0;
     }
+    const t = before.totals;
+    const stateJson = JSON.stringify({
+      ...before,
+      totals: { entries: t.entries + inserted, late: t.late + late, runs: t.runs },
+    });
     const key = [n.bare, id.userId, id.endpoint, this.#queryKey];
     const r =
       this.#lastCommitId === null
         ? await c.query(
-            `INSERT INTO ${n.state} (table_name, user_id, endpoint, query, state, commit_id, inserted, updated_at)
-             VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, now()) ON CONFLICT DO NOTHING`,
-            [...key, stateJson, commitId, inserted],
+            `INSERT INTO ${n.state} (table_name, user_id, endpoint, query, state, commit_id, inserted, late, updated_at)
+             VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8, now()) ON CONFLICT DO NOTHING`,
+            [...key, stateJson, commitId, inserted, late],
           )
         : await c.query(
-            `UPDATE ${n.state} SET state = $5::jsonb, commit_id = $6, inserted = $7, updated_at = now()
-             WHERE table_name = $1 AND user_id = $2 AND endpoint = $3 AND query = $4 AND commit_id = $8`,
-            [...key, stateJson, commitId, inserted, this.#lastCommitId],
+            `UPDATE ${n.state} SET state = $5::jsonb, commit_id = $6, inserted = $7, late = $8, updated_at = now()
+             WHERE table_name = $1 AND user_id = $2 AND endpoint = $3 AND query = $4 AND commit_id = $9`,
+            [...key, stateJson, commitId, inserted, late, this.#lastCommitId],
           );
     if (r.rowCount !== 1) {
       await c.query("ROLLBACK");
@@ -289,7 +311,7 @@ class Store implements PostgresStore {
     }
     await c.query("COMMIT");
     this.#lastCommitId = commitId;
-    return { inserted };
+    return { inserted, late };
   }
 
   /** True when ROLLBACK ran (the error was the statement's, the session is fine). */
@@ -492,11 +514,18 @@ class Store implements PostgresStore {
     );
   }
 
-  async #stateRow(): Promise<{ state: SyncState; commit_id: string; inserted: string } | undefined> {
+  async #stateRow(): Promise<
+    { state: SyncState; commit_id: string; inserted: string; late: string } | undefined
+  > {
     const n = this.#names as Names;
     const id = this.#identity as SyncIdentity;
-    const r = await this.#live().query<{ state: SyncState; commit_id: string; inserted: string }>(
-      `SELECT state, commit_id, inserted FROM ${n.state}
+    const r = await this.#live().query<{
+      state: SyncState;
+      commit_id: string;
+      inserted: string;
+      late: string;
+    }>(
+      `SELECT state, commit_id, inserted, late FROM ${n.state}
        WHERE table_name = $1 AND user_id = $2 AND endpoint = $3 AND query = $4`,
       [n.bare, id.userId, id.endpoint, this.#queryKey],
     );
@@ -548,6 +577,14 @@ class Store implements PostgresStore {
     if (err instanceof Error && err.message === msg) return err;
     return new Error(msg);
   }
+}
+
+/** `lateAtOrBefore` as exact nanoseconds (numeric text) and as a TIMESTAMPTZ text; nulls when absent. */
+function lateBound(text: string | undefined): [string, string] | [null, null] {
+  if (text === undefined) return [null, null];
+  const ts = parseTs(text);
+  if (ts === undefined) throw new Error(`lateAtOrBefore is not an RFC 3339 timestamp: ${text}`);
+  return [tsToNs(ts).toString(), timestampText(ts)];
 }
 
 function sleep(ms: number): Promise<void> {
