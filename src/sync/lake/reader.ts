@@ -68,7 +68,9 @@ export async function openLakeReader(dir: string): Promise<LakeReader> {
       try {
         extracted = await db.extractStatements(sql);
       } catch (error) {
-        throw new SyncUsageError(`query: ${(error as Error).message}`);
+        throw new SyncUsageError(
+          `query: ${(error as Error).message.replace(/^Failed to extract statements: /, "")}`,
+        );
       }
       if (extracted.count !== 1)
         throw new SyncUsageError(`query: give exactly one SQL statement (got ${extracted.count})`);

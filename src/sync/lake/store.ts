@@ -83,7 +83,7 @@ export async function parquetProblem(path: string, bytes?: number): Promise<stri
   try {
     fh = await open(path, "r");
     const size = (await fh.stat()).size;
-    if (bytes !== undefined && size !== bytes) return `${size} bytes, the state file says ${bytes}`;
+    if (bytes !== undefined && size !== bytes) return `${size} bytes, the state file says ${bytes} bytes`;
     if (size < 12) return `${size} bytes is too short`;
     const head = Buffer.alloc(4);
     const tail = Buffer.alloc(4);
