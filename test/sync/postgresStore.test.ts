@@ -3,8 +3,11 @@
  * this file): schema and migrations, exact columns, one transaction per commit, dedupe by entry
  * key, the advisory lock, a backend terminated mid-transaction, and the refusals.
  */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import type pg from "pg";
 import { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
+import { operationName } from "../../src/domain/operations.js";
 import { compareTimestamps, formatTimestamp } from "../../src/domain/time.js";
 import { generateEntries } from "../../src/emulator/generate.js";
 import { exportEntryFromMessage } from "../../src/export/exportEntry.js";
@@ -302,6 +305,41 @@ describe("commit", () => {
     expect(byKey.get(nul.key()).description).toBe("bad\ufffdbyte \\u0000 kept");
     expect(byKey.get(slashes.key()).description).toBe('C:\\path\\"quoted"\ttab\nnl');
     expect(byKey.get(slashes.key()).entry).toEqual(JSON.parse(slashes.json()));
+    await db.end();
+  });
+});
+
+describe("docs/postgres.md", () => {
+  it("its example queries run and answer what they say", async () => {
+    const { url, db } = await freshDb();
+    const startSeconds = Math.floor(Date.now() / 1000) - 20 * 3600;
+    const msgs = generateEntries(3000, 21, { startSeconds });
+    const store = await opened(url);
+    await store.commit({ entries: msgs.map(exportEntryFromMessage), state: state(0) });
+    await store.close();
+    const doc = readFileSync(join(process.cwd(), "docs", "postgres.md"), "utf8");
+    const sql = /```sql\n([\s\S]*?)```/.exec(doc)?.[1] ?? "";
+    const statements = sql
+      .split(";")
+      .map((x) => x.replace(/--.*$/gm, "").trim())
+      .filter(Boolean);
+    expect(statements).toHaveLength(4);
+    const deletes = await db.query(statements[0]);
+    const failures = await db.query(statements[1]);
+    const model = await db.query(statements[2]);
+    const dayAgo = Date.now() / 1000 - 86400;
+    const isDelete = (m: AuditLogEntry) => /_DELETE$/.test(operationName(m.operation));
+    const expected = msgs.filter((m) => isDelete(m) && (m.timestamp?.seconds ?? 0) > dayAgo);
+    expect(expected.length).toBeGreaterThan(0);
+    expect(deletes.rowCount).toBe(expected.length);
+    expect(failures.rows.reduce((a, r) => a + Number(r.failures), 0)).toBe(
+      msgs.filter((m) => !m.success).length,
+    );
+    expect(model.rowCount).toBe(
+      msgs.filter((m) => m.targets.some((t) => t.model?.id === "general-embedder-408")).length,
+    );
+    await db.query(statements[3]);
+    expect(await count(db)).toBe(3000);
     await db.end();
   });
 });
