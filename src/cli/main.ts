@@ -64,7 +64,6 @@ for (const command of [
   registerExportCommand(program),
   registerTailCommand(program),
   registerSyncCommand(program),
-  registerQueryCommand(program),
 ]) {
   // Their implementations load the reporting anyway; loaded first, it reports what escapes at once.
   command.hook("preAction", async () => {
@@ -72,6 +71,8 @@ for (const command of [
   });
 }
 registerEmulatorCommand(program);
+// Reads a local lake only: the client that the error reporting loads would be dead weight.
+registerQueryCommand(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -7,7 +7,6 @@ import type { DuckDBMaterializedResult } from "@duckdb/node-api";
 import { stringify } from "csv-stringify/sync";
 import { openLakeReader } from "../sync/lake/reader.js";
 import { SyncUsageError } from "../sync/store.js";
-import { UsageError } from "./exitCodes.js";
 
 /** The flags of `query`, as commander parses them. */
 export interface QueryFlags {
@@ -62,19 +61,28 @@ async function write(text: string): Promise<void> {
   if (!process.stdout.write(text)) await once(process.stdout, "drain");
 }
 
+/**
+ * A usage error (exit 2). The error reporting loads the client, which `query` never needs, so it is
+ * imported only on this path.
+ */
+async function usage(message: string): Promise<Error> {
+  const { UsageError } = await import("./exitCodes.js");
+  return new UsageError(message);
+}
+
 /** Runs `query` (defined in src/cli/commands.ts). */
 export async function runQueryCommand(sql: string, flags: QueryFlags): Promise<void> {
   const format = (flags.format ?? (process.stdout.isTTY ? "table" : "jsonl")) as QueryFormat;
   if (!FORMATS.includes(format))
-    throw new UsageError(`--format: "${flags.format}" is not one of ${FORMATS.join(", ")}`);
-  if (sql.trim() === "") throw new UsageError("query: the SQL statement is empty");
+    throw await usage(`--format: "${flags.format}" is not one of ${FORMATS.join(", ")}`);
+  if (sql.trim() === "") throw await usage("query: the SQL statement is empty");
   let reader: Awaited<ReturnType<typeof openLakeReader>>;
   let rows: Row[];
   let names: string[];
   try {
     reader = await openLakeReader(flags.lake);
   } catch (error) {
-    if (error instanceof SyncUsageError) throw new UsageError(error.message);
+    if (error instanceof SyncUsageError) throw await usage(error.message);
     throw error;
   }
   try {
@@ -82,7 +90,7 @@ export async function runQueryCommand(sql: string, flags: QueryFlags): Promise<v
     names = result.columnNames();
     rows = await jsonRows(result);
   } catch (error) {
-    if (error instanceof SyncUsageError) throw new UsageError(error.message);
+    if (error instanceof SyncUsageError) throw await usage(error.message);
     throw error;
   } finally {
     reader.close();

@@ -5,7 +5,7 @@
  * atomically (write a temporary file, fsync, rename, fsync the directory), so a reader sees the
  * previous commit or the next one.
  */
-import { open, readFile, rename } from "node:fs/promises";
+import { access, open, readFile, rename } from "node:fs/promises";
 import { join } from "node:path";
 import { type SyncState, SyncUsageError } from "../store.js";
 import { LAKE_SCHEMA_VERSION } from "./schema.js";
@@ -152,4 +152,44 @@ export async function writeManifest(dir: string, manifest: LakeManifest): Promis
   }
   await rename(tmp, path);
   await fsyncDir(dir);
+}
+
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+/**
+ * Checks that `path` is a complete Parquet file of `bytes` bytes (size, and the `PAR1` magic at both
+ * ends: a torn or truncated file fails); returns what is wrong, or undefined.
+ */
+export async function parquetProblem(path: string, bytes?: number): Promise<string | undefined> {
+  let fh: Awaited<ReturnType<typeof open>> | undefined;
+  try {
+    fh = await open(path, "r");
+    const size = (await fh.stat()).size;
+    if (bytes !== undefined && size !== bytes) return `${size} bytes, the state file says ${bytes} bytes`;
+    if (size < 12) return `${size} bytes is too short`;
+    const head = Buffer.alloc(4);
+    const tail = Buffer.alloc(4);
+    await fh.read(head, 0, 4, 0);
+    await fh.read(tail, 0, 4, size - 4);
+    if (head.toString("latin1") !== "PAR1" || tail.toString("latin1") !== "PAR1")
+      return "no Parquet magic bytes";
+    return undefined;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return code === "ENOENT" ? "missing" : String(code ?? (error as Error).message);
+  } finally {
+    await fh?.close();
+  }
+}
+
+/** Where a listed file is right now: its final name, or its temporary one while pending. */
+export async function locateFile(dir: string, file: LakeFile, pending: readonly string[]): Promise<string> {
+  const final = join(dir, file.path);
+  if (!pending.includes(file.path) || (await exists(final))) return final;
+  return join(dir, tempPath(file.path));
 }

@@ -12,9 +12,8 @@ import {
   StatementType,
 } from "@duckdb/node-api";
 import { SyncUsageError } from "../store.js";
-import { readManifest, STATE_FILE } from "./manifest.js";
+import { locateFile, parquetProblem, readManifest, STATE_FILE } from "./manifest.js";
 import { emptyTableSql, LAKE_COLUMNS, sqlString } from "./schema.js";
-import { locateFile, parquetProblem } from "./store.js";
 
 /** An open lake, ready for {@link LakeReader.query}. */
 export interface LakeReader {

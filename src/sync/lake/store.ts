@@ -31,6 +31,8 @@ import {
   type KeyTable,
   type LakeFile,
   type LakeManifest,
+  locateFile,
+  parquetProblem,
   readManifest,
   STATE_FILE,
   TABLE_DIR,
@@ -74,32 +76,6 @@ async function exists(path: string): Promise<boolean> {
   );
 }
 
-/**
- * Checks that `path` is a complete Parquet file of `bytes` bytes (size, and the `PAR1` magic at both
- * ends: a torn or truncated file fails); returns what is wrong, or undefined.
- */
-export async function parquetProblem(path: string, bytes?: number): Promise<string | undefined> {
-  let fh: Awaited<ReturnType<typeof open>> | undefined;
-  try {
-    fh = await open(path, "r");
-    const size = (await fh.stat()).size;
-    if (bytes !== undefined && size !== bytes) return `${size} bytes, the state file says ${bytes} bytes`;
-    if (size < 12) return `${size} bytes is too short`;
-    const head = Buffer.alloc(4);
-    const tail = Buffer.alloc(4);
-    await fh.read(head, 0, 4, 0);
-    await fh.read(tail, 0, 4, size - 4);
-    if (head.toString("latin1") !== "PAR1" || tail.toString("latin1") !== "PAR1")
-      return "no Parquet magic bytes";
-    return undefined;
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    return code === "ENOENT" ? "missing" : String(code ?? (error as Error).message);
-  } finally {
-    await fh?.close();
-  }
-}
-
 async function fsyncFile(path: string): Promise<void> {
   const fh = await open(path, "r+");
   try {
@@ -107,13 +83,6 @@ async function fsyncFile(path: string): Promise<void> {
   } finally {
     await fh.close();
   }
-}
-
-/** Where a listed file is right now: its final name, or its temporary one while pending. */
-export async function locateFile(dir: string, file: LakeFile, pending: readonly string[]): Promise<string> {
-  const final = join(dir, file.path);
-  if (!pending.includes(file.path) || (await exists(final))) return final;
-  return join(dir, tempPath(file.path));
 }
 
 function describeIdentity(identity: SyncIdentity): string {
