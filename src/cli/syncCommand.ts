@@ -96,9 +96,12 @@ export async function runSyncCommand(flags: SyncFlags): Promise<void> {
   process.on("SIGTERM", onSignal);
   try {
     for (;;) {
-      const store = await openStore(flags);
       let summary: SyncRunSummary;
+      // The store's own description: a PostgreSQL URL without its password.
+      let description = "";
       try {
+        const store = await openStore(flags);
+        description = store.description;
         summary = await runSync({
           client,
           store,
@@ -113,7 +116,7 @@ export async function runSyncCommand(flags: SyncFlags): Promise<void> {
           onWindow: (w) => {
             if (!flags.quiet)
               process.stderr.write(
-                `${w.resumed ? "resuming" : "syncing"} window from ${formatTs(w.from)} to ${formatTs(w.to)} (UTC) into ${store.description}\n`,
+                `${w.resumed ? "resuming" : "syncing"} window from ${formatTs(w.from)} to ${formatTs(w.to)} (UTC) into ${description}\n`,
               );
           },
         });
@@ -123,7 +126,7 @@ export async function runSyncCommand(flags: SyncFlags): Promise<void> {
         if (error instanceof ExportInterruptedError && flags.follow) return;
         throw error;
       }
-      process.stderr.write(`${summaryLine(store.description, summary)}\n`);
+      process.stderr.write(`${summaryLine(description, summary)}\n`);
       if (!flags.follow || controller.signal.aborted) return;
       await sleep(flags.interval, controller.signal);
       if (controller.signal.aborted) return;
