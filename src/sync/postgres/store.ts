@@ -27,7 +27,7 @@ import {
   SyncUsageError,
 } from "../store.js";
 import { CopyIn } from "./copy.js";
-import { type PostgresTarget, parsePostgresUrl } from "./url.js";
+import { type PostgresTarget, parsePostgresUrl, redactUrl } from "./url.js";
 
 /** Schema version of the tables this build writes (row `clarifai_audit_migrations.version`). */
 export const POSTGRES_SCHEMA_VERSION = 1;
@@ -64,11 +64,40 @@ export class SyncConflictError extends Error {
 }
 
 /**
- * A {@link SyncStore} for a PostgreSQL database. Checks the URL at once (throws
- * {@link SyncUsageError}); connects in `open`.
+ * A {@link SyncStore} for a PostgreSQL database; connects in `open`. A malformed URL or table name
+ * makes `open` reject with {@link SyncUsageError} before any connection (not this function throw:
+ * callers map open's refusals to exit 2 in one place). Call {@link parsePostgresUrl} to check a
+ * URL alone.
  */
 export function createPostgresStore(opts: PostgresStoreOptions): PostgresStore {
-  return new Store(parsePostgresUrl(opts.url, opts.env ?? {}, opts.table), opts.connectTimeoutMs ?? 10_000);
+  let target: PostgresTarget;
+  try {
+    target = parsePostgresUrl(opts.url, opts.env ?? {}, opts.table);
+  } catch (err) {
+    if (!(err instanceof SyncUsageError)) throw err;
+    return new RefusedStore(redactUrl(opts.url), err);
+  }
+  return new Store(target, opts.connectTimeoutMs ?? 10_000);
+}
+
+/** The store of a URL that did not parse: refuses in `open`, holds nothing. */
+class RefusedStore implements PostgresStore {
+  readonly tableName = "";
+  readonly backendPid = undefined;
+  constructor(
+    readonly description: string,
+    readonly error: SyncUsageError,
+  ) {}
+  get target(): PostgresTarget {
+    throw this.error;
+  }
+  async open(): Promise<SyncState | undefined> {
+    throw this.error;
+  }
+  async commit(): Promise<{ inserted: number; late: number }> {
+    throw this.error;
+  }
+  async close(): Promise<void> {}
 }
 
 const q = (ident: string) => `"${ident}"`;
