@@ -25,6 +25,8 @@ await build({
   format: "esm",
   target: "node20",
   logLevel: "warning",
+  // A native addon (DuckDB's binary): loaded from node_modules at run time, never bundled.
+  external: ["@duckdb/node-api"],
   // grpc-js and other CommonJS dependencies call require() for Node's built-ins; an ES module
   // has no require of its own.
   banner: {

@@ -8,8 +8,10 @@ import { type Command, Option } from "commander";
 import { durationOption, formatDurationMs, integerOption } from "./duration.js";
 import type { ExportFlags } from "./exportCommand.js";
 import { MEMORY_MODES } from "./exportMemory.js";
+import type { QueryFlags } from "./queryCommand.js";
 import type { SearchFlags } from "./searchCommand.js";
 import { addConnectionOptions, addFilterOptions } from "./sharedFlags.js";
+import type { SyncFlags } from "./syncCommand.js";
 import type { TailFlags } from "./tailCommand.js";
 
 /**
@@ -133,4 +135,75 @@ export function registerTailCommand(program: Command): Command {
   addFilterOptions(cmd, "start");
   addConnectionOptions(cmd);
   return cmd.action(async (flags: TailFlags) => (await import("./tailCommand.js")).runTail(flags));
+}
+
+/** Registers `sync` (DuckDB or pg load only in its action, for the destination chosen). */
+export function registerSyncCommand(program: Command): Command {
+  const cmd = program
+    .command("sync")
+    .description(
+      "Keep a Parquet lake (a folder) or a PostgreSQL table a complete copy of the audit log: exactly once, late arrivals included.",
+    )
+    .requiredOption(
+      "--to <dir|url>",
+      "a folder (Hive-partitioned Parquet lake + state file) or postgres://user@host:port/db[?schema=…]",
+    )
+    .option("--table <name>", "PostgreSQL only: the table (default audit_log)")
+    .option(
+      "--from <time>",
+      "first run only: oldest entry to sync, RFC 3339 (default: the oldest the server holds)",
+    )
+    .option("--since <duration>", "first run only: from = now − duration", durationOption("--since"))
+    .option(
+      "--settle <duration>",
+      "leave out the last duration before now (entries still landing)",
+      durationOption("--settle"),
+      60_000,
+    )
+    .option(
+      "--reconcile <duration>",
+      "re-read this far behind the last run's end for entries that land late",
+      durationOption("--reconcile"),
+      3_600_000,
+    )
+    .option("-f, --follow", "run again every --interval until interrupted (SIGINT/SIGTERM end it cleanly)")
+    .option("--interval <duration>", "time between runs with --follow", durationOption("--interval"), 60_000)
+    .option(
+      "--concurrency <n>",
+      "most pages fetched in parallel (fewer while the server throttles)",
+      integerOption("--concurrency", 1, 64),
+      12,
+    )
+    .option(
+      "--per-page <n>",
+      `entries per page, 1-${MAX_PER_PAGE}`,
+      integerOption("--per-page", 1, MAX_PER_PAGE),
+      MAX_PER_PAGE,
+    )
+    .option(
+      "--commit-interval <duration>",
+      "least time between commits (each commit adds a file per partition to a lake)",
+      durationOption("--commit-interval"),
+      5000,
+    )
+    .option("-q, --quiet", "no window line (the summary line of each run stays)");
+  addFilterOptions(cmd, false);
+  addConnectionOptions(cmd);
+  return cmd.action(async (flags: SyncFlags) => (await import("./syncCommand.js")).runSyncCommand(flags));
+}
+
+/** Registers `query`. */
+export function registerQueryCommand(program: Command): Command {
+  return program
+    .command("query")
+    .description("Read-only SQL over a synced lake's view audit_log (embedded DuckDB).")
+    .argument(
+      "<sql>",
+      'one SELECT statement, e.g. "SELECT operation_name, count(*) FROM audit_log GROUP BY 1"',
+    )
+    .requiredOption("--lake <dir>", "the folder `sync --to` writes")
+    .option("--format <format>", "table | csv | json | jsonl (default: table on a terminal, else jsonl)")
+    .action(async (sql: string, flags: QueryFlags) =>
+      (await import("./queryCommand.js")).runQueryCommand(sql, flags),
+    );
 }

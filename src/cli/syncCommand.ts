@@ -1,0 +1,139 @@
+/**
+ * `clarifai-audit sync --to DIR | postgres://…`: keeps a Parquet lake (src/sync/lake/) or a
+ * PostgreSQL table (src/sync/postgres/) a complete copy of the log (src/sync/sync.ts). Each store is
+ * imported when chosen, so DuckDB and pg load only for the destination in use.
+ */
+import { formatTs } from "../domain/timestamps.js";
+import { ExportInterruptedError } from "../export/errors.js";
+import { type SyncStore, SyncUsageError } from "../sync/store.js";
+import { runSync, type SyncRunSummary } from "../sync/sync.js";
+import { UsageError } from "./exitCodes.js";
+import {
+  type ConnectionFlags,
+  clientFromFlags,
+  type FilterFlags,
+  filtersToQuery,
+  resolveWindow,
+} from "./queryOptions.js";
+
+/** The flags of `sync`, as commander parses them. */
+export interface SyncFlags extends Omit<FilterFlags, "to" | "until">, ConnectionFlags {
+  to: string;
+  table?: string;
+  settle: number;
+  reconcile: number;
+  follow?: boolean;
+  interval: number;
+  concurrency: number;
+  perPage: number;
+  commitInterval: number;
+  quiet?: boolean;
+}
+
+/** Whether `--to` names a PostgreSQL database rather than a folder. */
+export function isPostgresUrl(to: string): boolean {
+  return /^postgres(?:ql)?:\/\//i.test(to);
+}
+
+async function openStore(flags: SyncFlags): Promise<SyncStore> {
+  if (isPostgresUrl(flags.to)) {
+    const { createPostgresStore } = await import("../sync/postgres/store.js");
+    return createPostgresStore({
+      url: flags.to,
+      ...(flags.table !== undefined ? { table: flags.table } : {}),
+      env: process.env,
+    });
+  }
+  if (flags.table !== undefined)
+    throw new UsageError("--table: only for a PostgreSQL destination (--to postgres://…)");
+  const { createLakeStore } = await import("../sync/lake/store.js");
+  return createLakeStore({ dir: flags.to });
+}
+
+function summaryLine(to: string, s: SyncRunSummary): string {
+  const seconds = s.durationMs / 1000;
+  const window = s.window
+    ? ` (window ${s.window.from} to ${s.window.to}${s.resumed ? ", resumed" : ""})`
+    : "";
+  return (
+    `synced ${s.inserted} new entries (${s.late} late) to ${to}${window}: ` +
+    `${s.walked} walked, ${s.requests} requests, ${seconds.toFixed(2)} s; ` +
+    `the destination holds ${s.totals.entries} entries, up to ${s.highWater ?? "(nothing yet)"}`
+  );
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    }
+    signal.addEventListener("abort", done, { once: true });
+  });
+}
+
+/** Runs `sync` with its parsed flags (defined in src/cli/commands.ts). */
+export async function runSyncCommand(flags: SyncFlags): Promise<void> {
+  if (flags.to.trim() === "") throw new UsageError("--to: name a folder or a postgres:// URL");
+  const query = filtersToQuery(flags);
+  // --to is the destination here, not a window bound.
+  const window = resolveWindow({
+    ...(flags.from !== undefined ? { from: flags.from } : {}),
+    ...(flags.since !== undefined ? { since: flags.since } : {}),
+  });
+  const client = clientFromFlags({ maxAttempts: 10, ...flags });
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSignal = () => {
+    interrupts++;
+    if (interrupts > 1) process.exit(130);
+    controller.abort();
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  try {
+    for (;;) {
+      let summary: SyncRunSummary;
+      // The store's own description: a PostgreSQL URL without its password.
+      let description = "";
+      try {
+        const store = await openStore(flags);
+        description = store.description;
+        summary = await runSync({
+          client,
+          store,
+          query,
+          ...(window.from !== undefined ? { origin: window.from } : {}),
+          settleMs: flags.settle,
+          reconcileMs: flags.reconcile,
+          concurrency: flags.concurrency,
+          perPage: flags.perPage,
+          commitIntervalMs: flags.commitInterval,
+          signal: controller.signal,
+          onWindow: (w) => {
+            if (!flags.quiet)
+              process.stderr.write(
+                `${w.resumed ? "resuming" : "syncing"} window from ${formatTs(w.from)} to ${formatTs(w.to)} (UTC) into ${description}\n`,
+              );
+          },
+        });
+      } catch (error) {
+        if (error instanceof SyncUsageError) throw new UsageError(error.message);
+        // With --follow, an interrupt between or during runs is the normal way to stop.
+        if (error instanceof ExportInterruptedError && flags.follow) return;
+        throw error;
+      }
+      process.stderr.write(`${summaryLine(description, summary)}\n`);
+      if (!flags.follow || controller.signal.aborted) return;
+      await sleep(flags.interval, controller.signal);
+      if (controller.signal.aborted) return;
+    }
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    client.close();
+  }
+}

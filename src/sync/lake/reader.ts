@@ -1,0 +1,97 @@
+/**
+ * Read-only SQL over a lake: an in-memory DuckDB with the view `audit_log` over the files the state
+ * file lists (never a glob, so a compaction or a commit in progress is invisible), with file access
+ * limited to the lake's folder and every statement but a query refused.
+ */
+import { stat } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import {
+  type DuckDBConnection,
+  DuckDBInstance,
+  type DuckDBMaterializedResult,
+  StatementType,
+} from "@duckdb/node-api";
+import { SyncUsageError } from "../store.js";
+import { locateFile, parquetProblem, readManifest, STATE_FILE } from "./manifest.js";
+import { emptyTableSql, LAKE_COLUMNS, sqlString } from "./schema.js";
+
+/** An open lake, ready for {@link LakeReader.query}. */
+export interface LakeReader {
+  /** Runs one read-only statement; throws {@link SyncUsageError} for a refused or bad one. */
+  query(sql: string): Promise<DuckDBMaterializedResult>;
+  close(): void;
+}
+
+const READ_ONLY = new Set<StatementType>([StatementType.SELECT, StatementType.EXPLAIN]);
+
+/** Opens the lake in `dir` for queries (no lock: a running sync is not disturbed). */
+export async function openLakeReader(dir: string): Promise<LakeReader> {
+  const root = resolve(dir);
+  const info = await stat(root).catch(() => undefined);
+  if (info === undefined) throw new SyncUsageError(`--lake: ${dir} does not exist`);
+  if (!info.isDirectory()) throw new SyncUsageError(`--lake: ${dir} is not a directory`);
+  const manifest = await readManifest(root);
+  if (manifest === undefined)
+    throw new SyncUsageError(
+      `--lake: ${dir} has no ${STATE_FILE}; it is not a lake written by clarifai-audit sync`,
+    );
+  const paths: string[] = [];
+  for (const file of manifest.files) {
+    const at = await locateFile(root, file, manifest.pending);
+    const problem = await parquetProblem(at, file.bytes);
+    if (problem !== undefined)
+      throw new SyncUsageError(`${at} is not a valid Parquet file of this lake (${problem})`);
+    paths.push(at);
+  }
+  const instance = await DuckDBInstance.create(":memory:");
+  const db: DuckDBConnection = await instance.connect();
+  try {
+    const columns = LAKE_COLUMNS.map(([name]) => `"${name}"`).join(", ");
+    // The partition column comes from the file's folder, as Hive-aware engines read it.
+    const select =
+      paths.length === 0
+        ? emptyTableSql()
+        : `SELECT ${columns}, CAST(regexp_extract(filename, 'date=([0-9-]+)', 1) AS DATE) AS "date" FROM read_parquet([${paths.map(sqlString).join(", ")}], filename = true, hive_partitioning = false)`;
+    await db.run(`CREATE VIEW audit_log AS ${select}`);
+    await db.run(`SET allowed_directories = [${sqlString(join(root, "/"))}]`);
+    await db.run("SET enable_external_access = false");
+    await db.run("SET lock_configuration = true");
+  } catch (error) {
+    db.closeSync();
+    instance.closeSync();
+    throw error;
+  }
+  return {
+    async query(sql: string): Promise<DuckDBMaterializedResult> {
+      let extracted: Awaited<ReturnType<DuckDBConnection["extractStatements"]>>;
+      try {
+        extracted = await db.extractStatements(sql);
+      } catch (error) {
+        throw new SyncUsageError(
+          `query: ${(error as Error).message.replace(/^Failed to extract statements: /, "")}`,
+        );
+      }
+      if (extracted.count !== 1)
+        throw new SyncUsageError(`query: give exactly one SQL statement (got ${extracted.count})`);
+      let prepared: Awaited<ReturnType<typeof extracted.prepare>>;
+      try {
+        prepared = await extracted.prepare(0);
+      } catch (error) {
+        throw new SyncUsageError(`query: ${(error as Error).message}`);
+      }
+      if (!READ_ONLY.has(prepared.statementType))
+        throw new SyncUsageError(
+          `query: only read-only statements (SELECT, WITH, EXPLAIN) are allowed; this one is ${StatementType[prepared.statementType]}`,
+        );
+      try {
+        return await prepared.run();
+      } catch (error) {
+        throw new SyncUsageError(`query: ${(error as Error).message}`);
+      }
+    },
+    close() {
+      db.closeSync();
+      instance.closeSync();
+    },
+  };
+}

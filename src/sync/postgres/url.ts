@@ -1,0 +1,140 @@
+/**
+ * `sync --to postgres://…`: the destination URL and PG* environment variables, checked before any
+ * connection. Light on purpose (no `pg`): the sync command reads it to choose a store.
+ */
+import { SyncUsageError } from "../store.js";
+
+/** The default table of entries. */
+export const DEFAULT_TABLE = "audit_log";
+
+/** A checked PostgreSQL destination. */
+export interface PostgresTarget {
+  host: string;
+  port: number;
+  user: string;
+  /** From the URL, else PGPASSWORD; undefined lets node-postgres read ~/.pgpass. Never printed. */
+  password?: string;
+  database: string;
+  /** Undefined: the connection's current schema (the first of its search_path, usually `public`). */
+  schema?: string;
+  table: string;
+  /** node-postgres `ssl` from sslmode (URL `sslmode` or PGSSLMODE). */
+  ssl: false | { rejectUnauthorized: boolean };
+  /** Shown in pg_stat_activity (URL `application_name`, default `clarifai-audit sync`). */
+  applicationName: string;
+  /** The destination without the password, for messages. */
+  description: string;
+}
+
+/** True when `to` names a PostgreSQL destination rather than a directory. */
+export function isPostgresUrl(to: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(to);
+}
+
+// Lower case only, so the name needs no quoting and means the same in psql as here; short enough
+// that the index names derived from it stay within PostgreSQL's 63 bytes.
+const IDENTIFIER = /^[a-z_][a-z0-9_]{0,39}$/;
+const IDENTIFIER_ALLOWED = "lower-case letters, digits and _ (not first), at most 40 characters";
+const PARAMS = ["schema", "table", "sslmode", "application_name"];
+const SSLMODES = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full", "no-verify"];
+
+function usage(message: string): SyncUsageError {
+  return new SyncUsageError(message);
+}
+
+function checkIdentifier(what: string, value: string): string {
+  if (!IDENTIFIER.test(value)) {
+    throw usage(`--to: ${what} ${JSON.stringify(value)} is not allowed: use ${IDENTIFIER_ALLOWED}`);
+  }
+  return value;
+}
+
+/** The URL as printed: scheme, user, host, port, database, never the password. */
+function describe(t: Omit<PostgresTarget, "description">): string {
+  const where = `${t.schema ? `${t.schema}.` : ""}${t.table}`;
+  const host = t.host.includes(":") ? `[${t.host}]` : t.host;
+  return `postgres://${encodeURIComponent(t.user)}@${host}:${t.port}/${encodeURIComponent(t.database)} (table ${where})`;
+}
+
+/**
+ * Parses `postgres://user:pass@host:port/db[?schema=…&table=…&sslmode=…]`. Parts the URL leaves
+ * out come from PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE and PGSSLMODE in `env`, then
+ * libpq's defaults (localhost, 5432, the user name as database). `table` overrides the URL's.
+ * Throws {@link SyncUsageError} (one line, password never included) for anything malformed.
+ */
+export function parsePostgresUrl(
+  url: string,
+  env: Record<string, string | undefined> = {},
+  table?: string,
+): PostgresTarget {
+  if (!isPostgresUrl(url)) {
+    throw usage(`--to: ${JSON.stringify(redactUrl(url))} is not a postgres:// or postgresql:// URL`);
+  }
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw usage(
+      `--to: ${JSON.stringify(redactUrl(url))} is not a valid URL: expected postgres://user:password@host:port/database[?schema=…]`,
+    );
+  }
+  if (u.hash) throw usage("--to: a postgres URL takes no #fragment");
+  for (const key of u.searchParams.keys()) {
+    if (!PARAMS.includes(key)) {
+      throw usage(`--to: unknown URL parameter ${JSON.stringify(key)}: allowed ${PARAMS.join(", ")}`);
+    }
+  }
+  const decode = (s: string, what: string) => {
+    try {
+      return decodeURIComponent(s);
+    } catch {
+      throw usage(`--to: the URL's ${what} has a malformed %-escape`);
+    }
+  };
+  let host = u.hostname || env.PGHOST || "localhost";
+  if (host.startsWith("[") && host.endsWith("]")) host = host.slice(1, -1);
+  if (host.startsWith("/"))
+    throw usage("--to: Unix-socket hosts are not supported: give a TCP host name or address");
+  const portText = u.port || env.PGPORT || "5432";
+  const port = Number(portText);
+  if (!/^\d{1,5}$/.test(portText) || port < 1 || port > 65535) {
+    throw usage(`--to: port ${JSON.stringify(portText)} is not a TCP port (1-65535)`);
+  }
+  const user = u.username ? decode(u.username, "user name") : env.PGUSER || env.USER || "postgres";
+  const password = u.password ? decode(u.password, "password") : env.PGPASSWORD || undefined;
+  const path = u.pathname.replace(/^\//, "");
+  if (path.includes("/"))
+    throw usage(`--to: the URL's path must be one database name, not ${JSON.stringify(path)}`);
+  const database = path ? decode(path, "database name") : env.PGDATABASE || user;
+  const schemaParam = u.searchParams.get("schema");
+  const schema = schemaParam === null ? undefined : checkIdentifier("schema", schemaParam);
+  const tableName = checkIdentifier("table", table ?? u.searchParams.get("table") ?? DEFAULT_TABLE);
+  const sslmode = u.searchParams.get("sslmode") ?? env.PGSSLMODE ?? "disable";
+  if (!SSLMODES.includes(sslmode))
+    throw usage(`--to: sslmode ${JSON.stringify(sslmode)}: allowed ${SSLMODES.join(", ")}`);
+  // node-postgres cannot fall back from TLS to plain (allow/prefer): those connect without TLS.
+  const ssl =
+    sslmode === "require" || sslmode === "no-verify"
+      ? { rejectUnauthorized: false }
+      : sslmode === "verify-ca" || sslmode === "verify-full"
+        ? { rejectUnauthorized: true }
+        : (false as const);
+  const applicationName = u.searchParams.get("application_name") ?? "clarifai-audit sync";
+  const t = { host, port, user, password, database, schema, table: tableName, ssl, applicationName };
+  return { ...t, description: describe(t) };
+}
+
+/** `url` with any password replaced, for messages about a URL that did not parse. */
+export function redactUrl(url: string): string {
+  const start = url.indexOf("://");
+  if (start < 0) return url;
+  const rest = url.slice(start + 3);
+  // The authority ends at the first / ? or #; its user info at the last @ in it (an unescaped @ in
+  // a password would otherwise leave the password's tail visible).
+  const end = rest.search(/[/?#]/);
+  const authority = end < 0 ? rest : rest.slice(0, end);
+  const at = authority.lastIndexOf("@");
+  const colon = authority.indexOf(":");
+  if (at < 0 || colon < 0 || colon > at) return url;
+  return `${url.slice(0, start + 3)}${authority.slice(0, colon)}:[REDACTED]${rest.slice(at)}`;
+}

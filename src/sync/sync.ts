@@ -1,0 +1,264 @@
+/**
+ * `sync`: keeps a {@link SyncStore} (the Parquet lake, PostgreSQL) a complete copy of a log.
+ *
+ * A run opens the store, then either resumes the run a crash interrupted (its cursor, pinned window
+ * included, is in the store's state) or pins a new window `[max(origin, highWater − reconcile),
+ * now − settle]` and walks it with the export engine. The engine's batches and their cursor go to
+ * `store.commit` together, so a SIGKILL at any instant resumes where the last commit ended; the
+ * trailing `reconcile` part re-reads what an earlier run already stored, and the store skips those
+ * entries by key, so late arrivals are added and nothing is added twice. When the window has been
+ * walked, its end becomes the new high-water mark.
+ */
+import type { AuditLogClient } from "../client/client.js";
+import type { AuditLogSearchQuery } from "../client/query.js";
+import { compareTs, formatTs, nowTs, nsToTs, parseTs, type Ts, tsToNs } from "../domain/timestamps.js";
+import { exportToSink } from "../export/engine.js";
+import type { ExportBatch, ExportCursor, ExportEntry, ExportSink } from "../export/sink.js";
+import type { SyncIdentity, SyncState, SyncStore } from "./store.js";
+
+/** Options of {@link runSync}. */
+export interface SyncOptions {
+  /** The client whose log is synced. */
+  client: AuditLogClient;
+  store: SyncStore;
+  /** Filters of the synced query (part of the store's identity). */
+  query?: AuditLogSearchQuery;
+  /** Oldest entry to sync on the first run (default: the oldest the server holds). */
+  origin?: Ts;
+  /** Entries younger than this may still be landing: a window ends at now − settle. */
+  settleMs: number;
+  /** How far behind the high-water mark each run re-reads for late arrivals. */
+  reconcileMs: number;
+  /** Commit once this many entries are buffered (default 50 000), besides the engine's interval. */
+  commitEntries?: number;
+  /** Least time between commits (default 5 s): fewer, larger files. */
+  commitIntervalMs?: number;
+  concurrency?: number;
+  perPage?: number;
+  signal?: AbortSignal;
+  onWindow?: (window: { from: Ts; to: Ts; resumed: boolean }) => void;
+  onProgress?: (progress: { entries: number; pages: number; requests: number }) => void;
+  now?: () => number;
+}
+
+/** What one run did. */
+export interface SyncRunSummary {
+  /** Entries stored by this run (new to the store). */
+  inserted: number;
+  /** Of those, late arrivals: dated at or before the high-water mark the run started from. */
+  late: number;
+  /** Entries the walk handed over (new or already stored). */
+  walked: number;
+  requests: number;
+  durationMs: number;
+  resumed: boolean;
+  /** The walked window; absent when there was nothing to walk. */
+  window?: { from: string; to: string };
+  /** The store's high-water mark after the run. */
+  highWater?: string;
+  totals: SyncState["totals"];
+}
+
+function ms(ns: bigint): bigint {
+  return ns * 1_000_000n;
+}
+
+function minTs(a: Ts, b: Ts): Ts {
+  return compareTs(a, b) <= 0 ? a : b;
+}
+
+function mustTs(text: string, what: string): Ts {
+  const ts = parseTs(text);
+  if (ts === undefined) throw new Error(`the store's state is damaged: ${what} is not a timestamp (${text})`);
+  return ts;
+}
+
+/** The identity a store keeps for `client` and `query`. */
+export function syncIdentity(client: AuditLogClient, query: AuditLogSearchQuery = {}): SyncIdentity {
+  return { userId: client.userId, endpoint: client.endpoint, query: { ...query } };
+}
+
+/**
+ * Adapts the engine's sink contract to {@link SyncStore.commit}: batches are buffered and committed
+ * with the cursor of the last one (at the engine's flush, or when the buffer is full), and the end of
+ * the window commits the new high-water mark.
+ */
+class StoreSink implements ExportSink {
+  #buffer: ExportEntry[] = [];
+  #cursor: ExportCursor | undefined;
+  #dirty = false;
+  /** Newest timestamp committed in this run: what is older is never offered again by this run. */
+  #position: Ts | undefined;
+  inserted = 0;
+  late = 0;
+  walked = 0;
+
+  constructor(
+    private state: SyncState,
+    private readonly store: SyncStore,
+    private readonly reconcileNs: bigint,
+    private readonly commitEntries: number,
+    private readonly startedAt: string,
+    private readonly now: () => number,
+  ) {}
+
+  get current(): SyncState {
+    return this.state;
+  }
+
+  async open(): Promise<ExportCursor | undefined> {
+    return this.state.run?.cursor;
+  }
+
+  async start(cursor: ExportCursor): Promise<void> {
+    // The pinned window is stored before the first page: a crash resumes this window, not a new one.
+    this.#cursor = cursor;
+    this.#dirty = true;
+    await this.#commit();
+  }
+
+  async write(batch: ExportBatch): Promise<void> {
+    for (const e of batch.entries) this.#buffer.push(e);
+    this.walked += batch.entries.length;
+    this.#cursor = batch.cursor;
+    this.#dirty = true;
+    if (this.#buffer.length >= this.commitEntries) await this.#commit();
+  }
+
+  async flush(): Promise<void> {
+    if (this.#dirty) await this.#commit();
+  }
+
+  async close(outcome: { complete: boolean }): Promise<void> {
+    if (!outcome.complete) return;
+    const cursor = this.#cursor ?? this.state.run?.cursor;
+    if (cursor === undefined) return;
+    const end = mustTs(cursor.window.to, "window.to");
+    const { run: _run, ...rest } = this.state;
+    await this.#commit({
+      ...rest,
+      highWater: cursor.window.to,
+      totals: { ...this.state.totals, runs: this.state.totals.runs + 1 },
+      updatedAt: new Date(this.now()).toISOString(),
+      forget: formatTs(nsToTs(tsToNs(end) - this.reconcileNs)),
+    });
+  }
+
+  async #commit(final?: SyncState & { forget: string }): Promise<void> {
+    const entries = this.#buffer;
+    this.#buffer = [];
+    const last = entries[entries.length - 1];
+    if (last !== undefined) this.#position = last.timestamp;
+    const cursor = this.#cursor as ExportCursor;
+    const windowEnd = mustTs(cursor.window.to, "window.to");
+    // Older than both what this run has passed and the next run's reconcile window: never offered again.
+    const nextFrom = nsToTs(tsToNs(windowEnd) - this.reconcileNs);
+    const forget =
+      final?.forget ??
+      formatTs(
+        this.#position
+          ? minTs(this.#position, nextFrom)
+          : minTs(mustTs(cursor.window.from, "window.from"), nextFrom),
+      );
+    let state: SyncState;
+    if (final !== undefined) {
+      const { forget: _f, ...s } = final;
+      state = s;
+    } else {
+      state = {
+        ...this.state,
+        run: { cursor, startedAt: this.state.run?.startedAt ?? this.startedAt },
+        updatedAt: new Date(this.now()).toISOString(),
+      };
+    }
+    const result = await this.store.commit({
+      entries,
+      state,
+      forgetKeysBefore: forget,
+      ...(this.state.highWater !== undefined ? { lateAtOrBefore: this.state.highWater } : {}),
+    });
+    const late = result.late ?? 0;
+    this.inserted += result.inserted;
+    this.late += late;
+    this.state = {
+      ...state,
+      totals: {
+        entries: state.totals.entries + result.inserted,
+        late: state.totals.late + late,
+        runs: state.totals.runs,
+      },
+    };
+    this.#dirty = false;
+  }
+}
+
+/**
+ * One sync run (see the module comment). The store is opened and closed here. Rejects with the
+ * engine's ExportInterruptedError when `signal` stops it (after committing what was walked).
+ */
+export async function runSync(options: SyncOptions): Promise<SyncRunSummary> {
+  const started = performance.now();
+  const now = options.now ?? Date.now;
+  const { store, client } = options;
+  const identity = syncIdentity(client, options.query);
+  const previous = await store.open(identity);
+  try {
+    const state: SyncState = previous ?? {
+      version: 1,
+      identity,
+      totals: { entries: 0, late: 0, runs: 0 },
+      updatedAt: new Date(now()).toISOString(),
+    };
+    const reconcileNs = ms(BigInt(Math.round(options.reconcileMs)));
+    const resumed = state.run !== undefined;
+    let from: Ts | undefined = options.origin;
+    if (!resumed && state.highWater !== undefined) {
+      const settled = nsToTs(tsToNs(nowTs(now())) - ms(BigInt(Math.round(options.settleMs))));
+      let back = nsToTs(tsToNs(mustTs(state.highWater, "highWater")) - reconcileNs);
+      if (from !== undefined && compareTs(from, back) > 0) back = from;
+      // A settle longer than the reconcile window: the window still re-reads back to now − settle.
+      from = minTs(back, settled);
+    }
+    const sink = new StoreSink(
+      state,
+      store,
+      reconcileNs,
+      options.commitEntries ?? 50_000,
+      new Date(now()).toISOString(),
+      now,
+    );
+    const summary = await exportToSink({
+      sink,
+      client,
+      ...(options.query !== undefined ? { query: options.query } : {}),
+      ...(from !== undefined ? { from } : {}),
+      settleMs: options.settleMs,
+      commitIntervalMs: options.commitIntervalMs ?? 5000,
+      ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
+      ...(options.perPage !== undefined ? { perPage: options.perPage } : {}),
+      ...(options.signal !== undefined ? { signal: options.signal } : {}),
+      ...(options.onWindow !== undefined ? { onWindow: options.onWindow } : {}),
+      ...(options.onProgress !== undefined
+        ? {
+            onProgress: (p: { entries: number; pages: number; requests: number }) =>
+              options.onProgress?.({ entries: p.entries, pages: p.pages, requests: p.requests }),
+          }
+        : {}),
+      now,
+    });
+    const after = sink.current;
+    return {
+      inserted: sink.inserted,
+      late: sink.late,
+      walked: sink.walked,
+      requests: summary.requests,
+      durationMs: performance.now() - started,
+      resumed,
+      ...(summary.window ? { window: summary.window } : {}),
+      ...(after.highWater !== undefined ? { highWater: after.highWater } : {}),
+      totals: after.totals,
+    };
+  } finally {
+    await store.close();
+  }
+}
