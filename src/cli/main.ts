@@ -7,7 +7,13 @@
 import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { registerEmulatorCommand } from "../emulator/command.js";
-import { registerExportCommand, registerSearchCommand, registerTailCommand } from "./commands.js";
+import {
+  registerExportCommand,
+  registerRulesCommand,
+  registerSearchCommand,
+  registerTailCommand,
+  registerWatchCommand,
+} from "./commands.js";
 
 type ErrorReporting = typeof import("./exitCodes.js");
 
@@ -57,6 +63,8 @@ for (const command of [
   registerSearchCommand(program),
   registerExportCommand(program),
   registerTailCommand(program),
+  registerWatchCommand(program),
+  ...registerRulesCommand(program),
 ]) {
   // Their implementations load the reporting anyway; loaded first, it reports what escapes at once.
   command.hook("preAction", async () => {
