@@ -11,7 +11,7 @@ import { parseDocument } from "yaml";
 import { parseDurationMs } from "../cli/duration.js";
 import { UsageError } from "../cli/exitCodes.js";
 import { parseTargetFlag } from "../cli/queryOptions.js";
-import { closestNames, parseOperation } from "../domain/operations.js";
+import { closestNames, levenshtein, parseOperation } from "../domain/operations.js";
 import { ValidationError } from "../errors.js";
 import { BUILTIN_NAME, BUILTIN_PACK } from "./builtinPack.js";
 import { type CidrSet, parseCidrSet } from "./cidr.js";
@@ -140,7 +140,10 @@ interface RawRule {
 
 let validator: ReturnType<Ajv["compile"]> | undefined;
 function validate(doc: unknown): ErrorObject | undefined {
-  if (validator === undefined) validator = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true, verbose: true }).compile(RULES_SCHEMA);
+  if (validator === undefined)
+    validator = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true, verbose: true }).compile(
+      RULES_SCHEMA,
+    );
   if (validator(doc)) return undefined;
   // A misspelt key also makes a required one missing: the misspelling is the error to show.
   const errors = validator.errors ?? [];
@@ -180,7 +183,9 @@ function describeSchemaError(file: string, doc: unknown, error: ErrorObject): st
         schemaKeys.map((k) => k.toUpperCase()),
         1,
       )[0]?.toLowerCase();
-      problem = `unknown key "${key}" (allowed: ${schemaKeys.join(", ")}${near ? `; did you mean "${near}"?` : ""})`;
+      // Only a near miss is worth suggesting.
+      const close = near !== undefined && levenshtein(key.toLowerCase(), near) <= Math.max(2, key.length / 3);
+      problem = `unknown key "${key}" (allowed: ${schemaKeys.join(", ")}${close ? `; did you mean "${near}"?` : ""})`;
       return `${where}: ${field ? `${field}.` : ""}${key}: ${problem}`;
     }
     case "required":
@@ -347,7 +352,9 @@ export function parseRules(source: string, text: string): CompiledRule[] {
   if (problem !== undefined) {
     const pos = problem.linePos?.[0];
     const at = pos ? `:${pos.line}:${pos.col}` : "";
-    throw new RulesError(`${source}${at}: not valid YAML: ${(problem.message.split("\n")[0] as string).replace(/ at line \d+, column \d+:?$/, "")}`);
+    throw new RulesError(
+      `${source}${at}: not valid YAML: ${(problem.message.split("\n")[0] as string).replace(/ at line \d+, column \d+:?$/, "")}`,
+    );
   }
   const value: unknown = doc.toJS();
   const error = validate(value);
