@@ -37,47 +37,50 @@ export async function* readExportLines(path: string): AsyncGenerator<string[]> {
   let carry = "";
   let mode: "unknown" | "jsonl" | "array" = "unknown";
   let fallback = false;
+  /** The entry text of a line; undefined for layout lines; sets `fallback` for an unknown layout. */
+  const entryOf = (raw: string): string | undefined => {
+    let line = raw.endsWith("\r") ? raw.slice(0, -1) : raw;
+    if (mode === "unknown") {
+      const t = line.trim();
+      if (t === "") return undefined;
+      mode = t.startsWith("[") ? "array" : "jsonl";
+      if (mode === "array") {
+        if (t !== "[") fallback = true;
+        return undefined;
+      }
+    }
+    if (mode === "array") {
+      if (line === "]" || line === "") return undefined;
+      if (line.endsWith(",")) line = line.slice(0, -1);
+      if (line.charCodeAt(0) !== 0x7b) {
+        fallback = true;
+        return undefined;
+      }
+      return line;
+    }
+    return line === "" ? undefined : line;
+  };
   try {
     for await (const chunk of stream as AsyncIterable<string>) {
-      const text = carry + chunk;
-      const parts = text.split("\n");
+      const parts = (carry + chunk).split("\n");
       carry = parts.pop() as string;
       const batch: string[] = [];
-      for (let line of parts) {
-        if (line.endsWith("\r")) line = line.slice(0, -1);
-        if (mode === "unknown") {
-          const t = line.trim();
-          if (t === "") continue;
-          mode = t.startsWith("[") ? "array" : "jsonl";
-          if (mode === "array") {
-            if (t !== "[") {
-              fallback = true;
-              break;
-            }
-            continue;
-          }
-        }
-        if (mode === "array") {
-          if (line === "]" || line === "") continue;
-          if (line.endsWith(",")) line = line.slice(0, -1);
-          if (line.charCodeAt(0) !== 0x7b) {
-            fallback = true;
-            break;
-          }
-        } else if (line === "") continue;
-        batch.push(line);
+      for (const raw of parts) {
+        const line = entryOf(raw);
+        if (fallback) break;
+        if (line !== undefined) batch.push(line);
       }
       if (fallback) break;
       if (batch.length > 0) yield batch;
     }
+    if (!fallback && carry !== "") {
+      const line = entryOf(carry);
+      if (!fallback && line !== undefined) yield [line];
+    }
   } finally {
     file.destroy();
   }
-  if (fallback) {
-    yield* readWholeArray(path, gz);
-    return;
-  }
-  if (carry.trim() !== "" && carry.trim() !== "]") yield [carry];
+  if (fallback) yield* readWholeArray(path, gz);
 }
 
 async function* readWholeArray(path: string, gz: boolean): AsyncGenerator<string[]> {
