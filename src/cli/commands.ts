@@ -1,18 +1,20 @@
 /**
- * The definitions of `search`, `export` and `tail`: flags, help texts and argument parsers. An
- * action imports its command's module (searchCommand.ts, exportCommand.ts, tailCommand.ts) when it
+ * The definitions of `search`, `export`, `tail`, `watch` and `rules`: flags, help texts and argument
+ * parsers. An action imports its command's module (searchCommand.ts, exportCommand.ts, …) when it
  * runs, so `--help`, `--version` and a usage error load neither the client nor the exporter, and each
  * command loads only its own implementation.
  */
 import { type Command, Option } from "commander";
-import { durationOption, formatDurationMs, integerOption } from "./duration.js";
+import { collect, durationOption, formatDurationMs, integerOption } from "./duration.js";
 import type { ExportFlags } from "./exportCommand.js";
 import { MEMORY_MODES } from "./exportMemory.js";
 import type { QueryFlags } from "./queryCommand.js";
+import type { RulesTestFlags } from "./rulesCommand.js";
 import type { SearchFlags } from "./searchCommand.js";
 import { addConnectionOptions, addFilterOptions } from "./sharedFlags.js";
 import type { SyncFlags } from "./syncCommand.js";
 import type { TailFlags } from "./tailCommand.js";
+import type { WatchFlags } from "./watchCommand.js";
 
 /**
  * src/client/query.ts's MAX_PER_PAGE (test/cli/startup.test.ts proves them equal): importing query.ts
@@ -206,4 +208,107 @@ export function registerQueryCommand(program: Command): Command {
     .action(async (sql: string, flags: QueryFlags) =>
       (await import("./queryCommand.js")).runQueryCommand(sql, flags),
     );
+}
+
+/** Registers `watch` (yaml and ajv load only when it runs). */
+export function registerWatchCommand(program: Command): Command {
+  const cmd = program
+    .command("watch")
+    .description(
+      "Evaluate detection rules on new audit-log entries as they arrive; alerts to stdout, webhooks, Slack or a command. Exactly once across restarts with --checkpoint.",
+    )
+    .requiredOption(
+      "--rules <file>",
+      "rules file (YAML), or builtin for the built-in pack; repeatable",
+      collect,
+    )
+    .option(
+      "--checkpoint <file>",
+      "resume from and save progress, rule state and pending alerts to this file",
+    )
+    .option("--interval <duration>", "time between polls", durationOption("--interval"), 10_000)
+    .option(
+      "--lookback <duration>",
+      "re-read this far behind the newest entry seen, for entries that land late",
+      durationOption("--lookback"),
+      60_000,
+    )
+    .option("--from <time>", "first run: evaluate entries from this time (RFC 3339; default now)")
+    .option(
+      "--since <duration>",
+      "first run: evaluate entries from now − duration",
+      durationOption("--since"),
+    )
+    .option(
+      "--per-page <n>",
+      `entries per page, 1-${MAX_PER_PAGE}`,
+      integerOption("--per-page", 1, MAX_PER_PAGE),
+      MAX_PER_PAGE,
+    )
+    .option("--once", "poll once and exit (for cron), instead of polling until interrupted")
+    .option("--alert-webhook <url>", "POST each alert as JSON to this URL; repeatable", collect)
+    .option("--alert-slack <url>", "post each alert to this Slack incoming-webhook URL; repeatable", collect)
+    .option(
+      "--alert-exec <command>",
+      "run this shell command with each alert as JSON on stdin; repeatable",
+      collect,
+    )
+    .option(
+      "--alert-secret <secret>",
+      "sign webhook bodies: X-Clarifai-Audit-Signature: sha256=HMAC (default: CLARIFAI_AUDIT_ALERT_SECRET)",
+    )
+    .option(
+      "--alert-timeout <duration>",
+      "deadline of one delivery attempt",
+      durationOption("--alert-timeout"),
+      10_000,
+    )
+    .option(
+      "--alert-attempts <n>",
+      "delivery attempts per alert and destination",
+      integerOption("--alert-attempts", 1, 100),
+      5,
+    )
+    .option(
+      "--alert-backoff <duration>",
+      "delay before the first retry, doubled for each next one",
+      durationOption("--alert-backoff"),
+      1000,
+    )
+    .option(
+      "--dead-letter <file>",
+      "alerts that could not be delivered (default: CHECKPOINT.dead-letter.jsonl, else ./clarifai-audit-watch.dead-letter.jsonl)",
+    )
+    .option("--no-destination-check", "skip the start-up TCP connect check of webhook URLs")
+    .addOption(
+      new Option("--format <format>", "alerts on stdout").choices(["jsonl", "text"]).default("jsonl"),
+    )
+    .option("-q, --quiet", "no informational lines on stderr");
+  addConnectionOptions(cmd);
+  return cmd.action(async (flags: WatchFlags) => (await import("./watchCommand.js")).runWatch(flags));
+}
+
+/** Registers `rules check` and `rules test` (yaml and ajv load only when they run). */
+export function registerRulesCommand(program: Command): Command[] {
+  const rules = program.command("rules").description("Validate rules files and backtest them on exports.");
+  const check = rules
+    .command("check")
+    .description(
+      "Validate rules files (or builtin): exit 0 when valid, else one line naming file, rule and field, exit 2.",
+    )
+    .argument("<file...>", "rules files, or builtin")
+    .action(async (files: string[]) => (await import("./rulesCommand.js")).runRulesCheck(files));
+  const test = rules
+    .command("test")
+    .description(
+      "Replay an export (JSON Lines or JSON array, optionally gzipped) and print the alerts that would have fired.",
+    )
+    .requiredOption("--rules <file>", "rules file, or builtin; repeatable", collect)
+    .requiredOption("--input <file>", "an export: .jsonl, .json, either .gz")
+    .addOption(
+      new Option("--format <format>", "alerts on stdout").choices(["jsonl", "text"]).default("jsonl"),
+    )
+    .option("-q, --quiet", "no summary line on stderr")
+    .action(async (flags: RulesTestFlags) => (await import("./rulesCommand.js")).runRulesTest(flags));
+  return [check, test];
 }

@@ -10,9 +10,11 @@ import { registerEmulatorCommand } from "../emulator/command.js";
 import {
   registerExportCommand,
   registerQueryCommand,
+  registerRulesCommand,
   registerSearchCommand,
   registerSyncCommand,
   registerTailCommand,
+  registerWatchCommand,
 } from "./commands.js";
 
 type ErrorReporting = typeof import("./exitCodes.js");
@@ -64,6 +66,8 @@ for (const command of [
   registerExportCommand(program),
   registerTailCommand(program),
   registerSyncCommand(program),
+  registerWatchCommand(program),
+  ...registerRulesCommand(program),
 ]) {
   // Their implementations load the reporting anyway; loaded first, it reports what escapes at once.
   command.hook("preAction", async () => {

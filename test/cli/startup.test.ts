@@ -1,7 +1,7 @@
 /**
  * What the built CLI loads: `--version`, `--help` and usage errors load neither the client (grpc-js),
  * the descriptor runtime (@bufbuild/protobuf), the exporter nor the emulator; search, export and
- * tail never load the emulator. A module-load hook in the child logs every module it loads. It runs
+ * tail never load the emulator; only watch and rules load yaml, ajv and src/watch. A module-load hook in the child logs every module it loads. It runs
  * the CLI as tsc emits it, one module per source file; the bin is the same graph bundled with code
  * splitting (scripts/bundle-cli.mjs), so what stays unloaded here stays an unloaded chunk there.
  */
@@ -59,8 +59,14 @@ register(${JSON.stringify(pathToFileURL(join(dir, "hooks.mjs")).href)}, { data: 
   const result = await collect(child);
   const root = pathToFileURL(process.cwd()).href;
   const urls = readFileSync(log, "utf8").split("\n");
-  const loaded = urls.filter((url) => url.startsWith(root)).map((url) => url.slice(root.length + 1));
-  // Wherever node_modules resolves to (a worktree may link it from elsewhere).
+  // node_modules may be a symlink out of the tree (a git worktree sharing one install).
+  const loaded = urls
+    .map((url) => {
+      const nm = url.indexOf("/node_modules/");
+      if (nm >= 0) return url.slice(nm + 1);
+      return url.startsWith(root) ? url.slice(root.length + 1) : "";
+    })
+    .filter((path) => path !== "");
   return { ...result, loaded, duckdb: urls.some((url) => DUCKDB.test(url)) };
 }
 
@@ -75,6 +81,8 @@ const HEAVY = [
 const EMULATOR = /^dist\/src\/emulator\/(?!command\.js$)/;
 /** DuckDB (a native addon of ~60 MB): only `sync` to a lake and `query` load it. */
 const DUCKDB = /\/node_modules\/@duckdb\//;
+/** What only watch and rules load: the YAML parser, the JSON Schema validator and src/watch. */
+const RULES_DEPS = [/^node_modules\/yaml\//, /^node_modules\/ajv\//, /^dist\/src\/watch\//];
 
 function matching(loaded: string[], patterns: RegExp[]): string[] {
   return loaded.filter((path) => patterns.some((p) => p.test(path)));
@@ -94,14 +102,17 @@ describe("help and version load only the command definitions", () => {
     [["emulator", "--help"]],
     [["sync", "--help"]],
     [["query", "--help"]],
+    [["watch", "--help"]],
+    [["rules", "--help"]],
+    [["rules", "test", "--help"]],
   ])("%j", async (args) => {
     const r = await runLogged(args);
     expect(r.code).toBe(0);
     expect(r.stdout).not.toBe("");
     // The hook works: the CLI's own entry point is in the log.
     expect(r.loaded).toContain("dist/src/cli/main.js");
-    expect(matching(r.loaded, [...HEAVY, EMULATOR])).toEqual([]);
     expect(r.duckdb).toBe(false);
+    expect(matching(r.loaded, [...HEAVY, EMULATOR, ...RULES_DEPS])).toEqual([]);
   });
 });
 
@@ -168,6 +179,34 @@ describe("client commands load their implementation, never the emulator", () => 
     expect(q.stdout).toBe("n\n50\n");
     expect(q.duckdb).toBe(true);
     expect(q.loaded).not.toContain("dist/src/client/client.js");
+  });
+  it("search, tail and export never load yaml, ajv or the watch modules", async () => {
+    for (const args of [
+      ["search", ...conn, "--per-page", "1"],
+      ["tail", ...conn, "--since", "1m", "--quiet"],
+    ]) {
+      const r = await runLogged(args);
+      expect(r.code).toBe(0);
+      expect(matching(r.loaded, RULES_DEPS)).toEqual([]);
+    }
+  });
+  it("rules check loads yaml, ajv and its own module, never the emulator or the exporter", async () => {
+    const r = await runLogged(["rules", "check", "builtin"]);
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: "" });
+    expect(r.loaded).toContain("dist/src/cli/rulesCommand.js");
+    expect(r.loaded).not.toContain("dist/src/cli/watchCommand.js");
+    expect(r.loaded.some((p) => /^node_modules\/yaml\//.test(p))).toBe(true);
+    expect(r.loaded.some((p) => /^node_modules\/ajv\//.test(p))).toBe(true);
+    expect(r.loaded).not.toContain("dist/src/export/exporter.js");
+    expect(matching(r.loaded, [EMULATOR])).toEqual([]);
+  });
+  it("watch loads its implementation, never the emulator or the exporter", async () => {
+    const r = await runLogged(["watch", ...conn, "--rules", "builtin", "--once", "--quiet"]);
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: "" });
+    expect(r.loaded).toContain("dist/src/cli/watchCommand.js");
+    expect(r.loaded).not.toContain("dist/src/cli/rulesCommand.js");
+    expect(r.loaded).not.toContain("dist/src/export/exporter.js");
+    expect(matching(r.loaded, [EMULATOR])).toEqual([]);
   });
 });
 

@@ -1,0 +1,211 @@
+/**
+ * `clarifai-audit watch`: polls the live log like `tail --follow` and evaluates detection rules on
+ * every new entry; each alert goes to stdout and every destination. With --checkpoint, exactly once
+ * across restarts: see src/watch/checkpoint.ts and docs/watch.md.
+ */
+import { formatTs, nowTs, tsToNs } from "../domain/timestamps.js";
+import { acquireLock, type HeldLock, LockHeldError } from "../state/lock.js";
+import type { Alert } from "../watch/alert.js";
+import { readWatchCheckpoint, type WatchState, writeWatchCheckpoint } from "../watch/checkpoint.js";
+import {
+  checkWebhook,
+  DeadLetter,
+  DeliveryJournal,
+  type DeliveryOptions,
+  type Destination,
+  execDestination,
+  webhookDestination,
+} from "../watch/destinations.js";
+import { type AlertFormat, Dispatcher } from "../watch/dispatcher.js";
+import { Evaluator } from "../watch/evaluator.js";
+import { type PollState, pollOnce } from "../watch/poll.js";
+import { loadRules } from "../watch/rules.js";
+import { UsageError } from "./exitCodes.js";
+import { exitOnEpipe } from "./output.js";
+import { type ConnectionFlags, clientFromFlags, resolveWindow } from "./queryOptions.js";
+
+/** The flags of `watch`, as commander parses them. */
+export interface WatchFlags extends ConnectionFlags {
+  rules: string[];
+  checkpoint?: string;
+  interval: number;
+  lookback: number;
+  from?: string;
+  since?: number;
+  perPage: number;
+  once?: boolean;
+  alertWebhook?: string[];
+  alertSlack?: string[];
+  alertExec?: string[];
+  alertSecret?: string;
+  alertTimeout: number;
+  alertAttempts: number;
+  alertBackoff: number;
+  deadLetter?: string;
+  destinationCheck: boolean;
+  format: string;
+  quiet?: boolean;
+}
+
+/** The environment variable read for --alert-secret (keeps the secret out of `ps`). */
+export const ALERT_SECRET_ENV = "CLARIFAI_AUDIT_ALERT_SECRET";
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    }
+    signal.addEventListener("abort", done, { once: true });
+  });
+}
+
+/** Runs `watch` with its parsed flags (defined in src/cli/commands.ts). */
+export async function runWatch(flags: WatchFlags): Promise<void> {
+  if (flags.format !== "jsonl" && flags.format !== "text")
+    throw new UsageError(`--format: "${flags.format}" is not one of jsonl, text`);
+  if (flags.interval < 1) throw new UsageError("--interval must be at least 1ms");
+  if (flags.alertTimeout < 1) throw new UsageError("--alert-timeout must be at least 1ms");
+  const rules = await loadRules(flags.rules);
+  const secret = flags.alertSecret ?? process.env[ALERT_SECRET_ENV];
+  if (secret !== undefined && secret.trim() === "")
+    throw new UsageError(`--alert-secret (or ${ALERT_SECRET_ENV}): must not be empty`);
+  const options: DeliveryOptions = {
+    attempts: flags.alertAttempts,
+    backoffMs: flags.alertBackoff,
+    timeoutMs: flags.alertTimeout,
+    ...(secret !== undefined ? { secret } : {}),
+  };
+  const destinations: Destination[] = [];
+  const hooks: Array<[flag: string, url: string, flavour: "json" | "slack"]> = [
+    ...(flags.alertWebhook ?? []).map((u): [string, string, "json"] => ["--alert-webhook", u, "json"]),
+    ...(flags.alertSlack ?? []).map((u): [string, string, "slack"] => ["--alert-slack", u, "slack"]),
+  ];
+  for (const [flag, url, flavour] of hooks) {
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(url);
+    } catch {}
+    if (parsed === undefined || (parsed.protocol !== "http:" && parsed.protocol !== "https:"))
+      throw new UsageError(`${flag}: "${url}" is not an http(s) URL`);
+    destinations.push(webhookDestination(url, flavour, options));
+  }
+  for (const cmd of flags.alertExec ?? []) {
+    if (cmd.trim() === "") throw new UsageError("--alert-exec: the command is empty");
+    destinations.push(execDestination(cmd, options));
+  }
+  const window = resolveWindow(flags);
+  const client = clientFromFlags(flags);
+  if (flags.destinationCheck) {
+    const problems = await Promise.all(hooks.map(([, url]) => checkWebhook(url, options.timeoutMs)));
+    problems.forEach((problem, i) => {
+      if (problem === undefined) return;
+      const [flag, url] = hooks[i] as [string, string, string];
+      const shown = flag === "--alert-slack" ? new URL(url).origin : url;
+      throw new UsageError(
+        `${flag}: ${shown}: ${problem} (start it, fix the URL, or pass --no-destination-check)`,
+      );
+    });
+  }
+  let lock: HeldLock | undefined;
+  const checkpoint = flags.checkpoint;
+  if (checkpoint !== undefined) {
+    try {
+      lock = await acquireLock(checkpoint);
+    } catch (error) {
+      if (error instanceof LockHeldError) throw new UsageError(`--checkpoint: ${error.message}`);
+      throw error;
+    }
+  }
+  const controller = new AbortController();
+  const onSignal = () => controller.abort();
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  try {
+    const queryId = JSON.stringify({
+      lookbackMs: flags.lookback,
+      userId: client.userId,
+      endpoint: client.endpoint,
+    });
+    const saved = checkpoint ? await readWatchCheckpoint(checkpoint, queryId) : undefined;
+    const start = window.from ?? nowTs();
+    const poll: PollState = saved?.poll ?? { start, position: start, seen: new Map() };
+    const evaluator = new Evaluator(rules, saved?.rules);
+    const journal = checkpoint ? new DeliveryJournal(`${checkpoint}.delivered`) : undefined;
+    await journal?.load();
+    const deadLetter = new DeadLetter(
+      flags.deadLetter ??
+        (checkpoint ? `${checkpoint}.dead-letter.jsonl` : "clarifai-audit-watch.dead-letter.jsonl"),
+    );
+    exitOnEpipe();
+    const dispatcher = new Dispatcher(
+      process.stdout,
+      flags.format as AlertFormat,
+      destinations,
+      options,
+      deadLetter,
+      journal,
+    );
+    const info = (line: string) => {
+      if (!flags.quiet) process.stderr.write(`${line}\n`);
+    };
+    info(
+      `watch ${saved ? "resuming" : "starting"} at ${formatTs(poll.position)} (UTC): ${rules.length} rules, ${
+        destinations.length
+      } destination(s)${saved?.outbox.length ? `, ${saved.outbox.length} alert(s) to finish delivering` : ""}`,
+    );
+    for (const id of evaluator.reset)
+      info(`watch: rule ${id} changed since the checkpoint; its state starts afresh`);
+    const lookbackNs = BigInt(flags.lookback) * 1_000_000n;
+    let outboxWritten = saved?.outbox.length ?? 0;
+    let written = false;
+    const save = async (outbox: Alert[]): Promise<void> => {
+      if (checkpoint === undefined) return;
+      const state: WatchState = { poll, rules: evaluator.snapshot(), outbox };
+      await writeWatchCheckpoint(checkpoint, queryId, state);
+      // The journal only matters for alerts of the checkpoint's outbox, none of which is sent yet.
+      await journal?.clear();
+      outboxWritten = outbox.length;
+      written = true;
+    };
+    // Alerts of the last run's checkpoint not yet delivered everywhere come first.
+    for (const alert of saved?.outbox ?? []) await dispatcher.deliver(alert);
+    const onPage = async (fresh: { line: string }[]): Promise<void> => {
+      const alerts: Alert[] = [];
+      for (const f of fresh) {
+        for (const a of evaluator.evaluate({ json: JSON.parse(f.line), line: f.line })) alerts.push(a);
+      }
+      evaluator.prune(tsToNs(poll.position));
+      if (fresh.length > 0 || alerts.length > 0) await save(alerts);
+      for (const alert of alerts) await dispatcher.deliver(alert);
+    };
+    for (;;) {
+      try {
+        await pollOnce(
+          client,
+          {},
+          poll,
+          { lookbackNs, perPage: flags.perPage, signal: controller.signal },
+          onPage,
+        );
+      } catch (error) {
+        if (controller.signal.aborted) break;
+        throw error;
+      }
+      // Nothing to write after a quiet poll, unless an outbox is on disk (now delivered) or no file yet.
+      if (outboxWritten > 0 || !written) await save([]);
+      if (flags.once || controller.signal.aborted) break;
+      await sleep(flags.interval, controller.signal);
+      if (controller.signal.aborted) break;
+    }
+    info(`watch: ${dispatcher.alerts} alert(s), ${dispatcher.deadLettered} dead-lettered`);
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    client.close();
+    await lock?.release();
+  }
+}
