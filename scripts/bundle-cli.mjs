@@ -25,6 +25,9 @@ await build({
   format: "esm",
   target: "node20",
   logLevel: "warning",
+  // Loaded from node_modules when `report` runs: vega's and puppeteer's module graphs are large, use
+  // dynamic requires and data files, and only one command needs them.
+  external: ["vega", "vega-lite", "puppeteer-core"],
   // grpc-js and other CommonJS dependencies call require() for Node's built-ins; an ES module
   // has no require of its own.
   banner: {

@@ -1,13 +1,14 @@
 /**
- * The definitions of `search`, `export` and `tail`: flags, help texts and argument parsers. An
- * action imports its command's module (searchCommand.ts, exportCommand.ts, tailCommand.ts) when it
- * runs, so `--help`, `--version` and a usage error load neither the client nor the exporter, and each
+ * The definitions of `search`, `export`, `tail` and `report`: flags, help texts and argument parsers.
+ * An action imports its command's module (searchCommand.ts, exportCommand.ts, tailCommand.ts,
+ * reportCommand.ts) when it runs, so `--help`, `--version` and a usage error load neither the client nor the exporter, and each
  * command loads only its own implementation.
  */
 import { type Command, Option } from "commander";
 import { durationOption, integerOption } from "./duration.js";
 import type { ExportFlags } from "./exportCommand.js";
 import { MEMORY_MODES } from "./exportMemory.js";
+import type { ReportFlags } from "./reportCommand.js";
 import type { SearchFlags } from "./searchCommand.js";
 import { addConnectionOptions, addFilterOptions } from "./sharedFlags.js";
 import type { TailFlags } from "./tailCommand.js";
@@ -119,4 +120,26 @@ export function registerTailCommand(program: Command): Command {
   addFilterOptions(cmd);
   addConnectionOptions(cmd);
   return cmd.action(async (flags: TailFlags) => (await import("./tailCommand.js")).runTail(flags));
+}
+
+/** Registers `report`. */
+export function registerReportCommand(program: Command): Command {
+  const cmd = program
+    .command("report")
+    .description(
+      "Build an activity report (one self-contained HTML page with charts and tables; optionally a PDF) from an export file.",
+    )
+    .requiredOption("--out <file>", "the HTML report to write")
+    .option(
+      "--pdf <file>",
+      "also print the report to this PDF (needs Chromium: chromium on PATH, or CHROMIUM_PATH)",
+    )
+    .option("--title <text>", "the report's title (default: Audit-log activity report)")
+    .option("--input <file>", "an export file: JSONL or JSON (export --format jsonl|json), .gz too")
+    .option("-q, --quiet", "no summary line on stderr");
+  addFilterOptions(cmd);
+  addConnectionOptions(cmd);
+  return cmd.action(async (flags: ReportFlags, command: Command) =>
+    (await import("./reportCommand.js")).runReport(flags, command.parent?.version() ?? ""),
+  );
 }

@@ -1,13 +1,18 @@
 #!/usr/bin/env node
 /**
- * `clarifai-audit`: search, export, tail and the local emulator. The subcommands are declared from
+ * `clarifai-audit`: search, export, tail, report and the local emulator. The subcommands are declared from
  * src/cli/commands.ts and src/emulator/command.ts, which load nothing but commander; each action
  * imports its implementation when it runs. This file owns only the program and the top-level error exit.
  */
 import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { registerEmulatorCommand } from "../emulator/command.js";
-import { registerExportCommand, registerSearchCommand, registerTailCommand } from "./commands.js";
+import {
+  registerExportCommand,
+  registerReportCommand,
+  registerSearchCommand,
+  registerTailCommand,
+} from "./commands.js";
 
 type ErrorReporting = typeof import("./exitCodes.js");
 
@@ -57,6 +62,7 @@ for (const command of [
   registerSearchCommand(program),
   registerExportCommand(program),
   registerTailCommand(program),
+  registerReportCommand(program),
 ]) {
   // Their implementations load the reporting anyway; loaded first, it reports what escapes at once.
   command.hook("preAction", async () => {
