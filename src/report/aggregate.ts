@@ -22,7 +22,7 @@ export interface ReportLimits {
 
 /** The limits `report` uses. */
 export const DEFAULT_LIMITS: ReportLimits = {
-  tableRows: 50,
+  tableRows: 30,
   distinctCap: 100_000,
   firstSeenCap: 20_000,
   topN: 15,
@@ -355,7 +355,7 @@ export class ReportAggregator {
     }
     seen.sort((a, b) => (a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : compareTimestamps(a.ts, b.ts)));
     const firstSeenRows: FirstSeenRow[] = seen.map(({ ts: _, ...row }) => row);
-    const shown = 2 * this.limits.tableRows * 5;
+    const shown = 10 * this.limits.tableRows;
     return {
       totals: {
         entries: this.#entries,

@@ -81,6 +81,9 @@ footer { margin-top: 32px; color: #777; font-size: 11px; }
   body { background: #fff; font-size: 11px; }
   main { max-width: none; padding: 0; }
   h2 { margin-top: 18px; }
+  th, td { padding: 2px 4px; }
+  table { font-size: 10px; }
+  table.entries td, .mono, td.ts { font-size: 9.5px; }
   section { break-inside: auto; }
   summary { color: #333; }
   * { -webkit-print-color-adjust: exact; print-color-adjust: exact; }

@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { MAX_PER_PAGE as CLI_MAX_PER_PAGE } from "../../src/cli/commands.js";
 import { MAX_PER_PAGE } from "../../src/client/query.js";
+import { entryToJsonLine } from "../../src/codec/entryJson.js";
 import { type EmulatorHandle, generateEntries, startEmulator } from "../../src/emulator/index.js";
 import { CLI_MODULES, type CliResult, cliEnv, collect, connection, PAT, USER } from "./helpers.js";
 
@@ -42,7 +43,7 @@ afterAll(async () => {
 });
 
 /** Runs the CLI with the hook; returns its result and the package-relative paths of what it loaded. */
-async function runLogged(args: string[]): Promise<CliResult & { loaded: string[] }> {
+async function runLogged(args: string[]): Promise<CliResult & { loaded: string[]; urls: string[] }> {
   const log = join(dir, `load-${++runs}.log`);
   writeFileSync(log, "");
   const register = join(dir, `register-${runs}.mjs`);
@@ -58,11 +59,9 @@ register(${JSON.stringify(pathToFileURL(join(dir, "hooks.mjs")).href)}, { data: 
   });
   const result = await collect(child);
   const root = pathToFileURL(process.cwd()).href;
-  const loaded = readFileSync(log, "utf8")
-    .split("\n")
-    .filter((url) => url.startsWith(root))
-    .map((url) => url.slice(root.length + 1));
-  return { ...result, loaded };
+  const urls = readFileSync(log, "utf8").split("\n");
+  const loaded = urls.filter((url) => url.startsWith(root)).map((url) => url.slice(root.length + 1));
+  return { ...result, loaded, urls };
 }
 
 const HEAVY = [
@@ -74,6 +73,9 @@ const HEAVY = [
   /^dist\/src\/export\//,
 ];
 const EMULATOR = /^dist\/src\/emulator\/(?!command\.js$)/;
+// Matched on the whole URL: node_modules may be a symlink that resolves outside the package.
+const CHARTS_AND_BROWSER = /\/node_modules\/(vega[^/]*|puppeteer-core)\//;
+const BROWSER = /\/node_modules\/puppeteer-core\//;
 
 function matching(loaded: string[], patterns: RegExp[]): string[] {
   return loaded.filter((path) => patterns.some((p) => p.test(path)));
@@ -90,6 +92,7 @@ describe("help and version load only the command definitions", () => {
     [["search", "--help"]],
     [["export", "--help"]],
     [["tail", "--help"]],
+    [["report", "--help"]],
     [["emulator", "--help"]],
   ])("%j", async (args) => {
     const r = await runLogged(args);
@@ -98,6 +101,7 @@ describe("help and version load only the command definitions", () => {
     // The hook works: the CLI's own entry point is in the log.
     expect(r.loaded).toContain("dist/src/cli/main.js");
     expect(matching(r.loaded, [...HEAVY, EMULATOR])).toEqual([]);
+    expect(r.urls.filter((url) => CHARTS_AND_BROWSER.test(url))).toEqual([]);
   });
 });
 
@@ -122,6 +126,7 @@ describe("client commands load their implementation, never the emulator", () => 
     // The error reporting knows the exporter's errors without loading the exporter.
     expect(r.loaded).not.toContain("dist/src/export/exporter.js");
     expect(matching(r.loaded, [EMULATOR])).toEqual([]);
+    expect(r.urls.filter((url) => CHARTS_AND_BROWSER.test(url))).toEqual([]);
   });
   it("tail", async () => {
     const r = await runLogged(["tail", ...conn, "--from", "2000-01-01T00:00:00Z", "--quiet"]);
@@ -132,6 +137,7 @@ describe("client commands load their implementation, never the emulator", () => 
     expect(r.loaded).not.toContain("dist/src/cli/exportCommand.js");
     expect(r.loaded).not.toContain("dist/src/export/exporter.js");
     expect(matching(r.loaded, [EMULATOR])).toEqual([]);
+    expect(r.urls.filter((url) => CHARTS_AND_BROWSER.test(url))).toEqual([]);
   });
   it("export", async () => {
     const out = join(dir, "out.jsonl");
@@ -143,4 +149,19 @@ describe("client commands load their implementation, never the emulator", () => 
     expect(r.loaded).not.toContain("dist/src/cli/searchCommand.js");
     expect(matching(r.loaded, [EMULATOR])).toEqual([]);
   });
+});
+
+it("report loads vega and vega-lite, and puppeteer-core only for --pdf", async () => {
+  const input = join(dir, "report-input.jsonl");
+  writeFileSync(input, `${generateEntries(20, 5).map(entryToJsonLine).join("\n")}\n`);
+  const r = await runLogged(["report", "--input", input, "--out", join(dir, "report.html"), "--quiet"]);
+  expect(r.stderr).toBe("");
+  expect(r.code).toBe(0);
+  expect(r.loaded).toContain("dist/src/cli/reportCommand.js");
+  expect(r.urls.some((url) => /\/node_modules\/vega\//.test(url))).toBe(true);
+  expect(r.urls.some((url) => /\/node_modules\/vega-lite\//.test(url))).toBe(true);
+  expect(r.urls.filter((url) => BROWSER.test(url))).toEqual([]);
+  expect(r.loaded).not.toContain("dist/src/report/pdf.js");
+  expect(r.loaded).not.toContain("dist/src/cli/exportCommand.js");
+  expect(matching(r.loaded, [EMULATOR])).toEqual([]);
 });
