@@ -127,7 +127,7 @@ export function registerReportCommand(program: Command): Command {
   const cmd = program
     .command("report")
     .description(
-      "Build an activity report (one self-contained HTML page with charts and tables; optionally a PDF) from an export file.",
+      "Build an activity report (one self-contained HTML page with charts and tables; optionally a PDF) of a window of the audit log or of an export file.",
     )
     .requiredOption("--out <file>", "the HTML report to write")
     .option(
@@ -135,8 +135,29 @@ export function registerReportCommand(program: Command): Command {
       "also print the report to this PDF (needs Chromium: chromium on PATH, or CHROMIUM_PATH)",
     )
     .option("--title <text>", "the report's title (default: Audit-log activity report)")
-    .option("--input <file>", "an export file: JSONL or JSON (export --format jsonl|json), .gz too")
-    .option("-q, --quiet", "no summary line on stderr");
+    .option(
+      "--input <file>",
+      "report on an export file: JSONL or JSON (export --format jsonl|json), .gz too; without it, the live window the filters select",
+    )
+    .option(
+      "--settle <duration>",
+      "live window: leave out the last duration before now (entries still landing)",
+      durationOption("--settle"),
+      60_000,
+    )
+    .option(
+      "--concurrency <n>",
+      "live window: most pages fetched in parallel",
+      integerOption("--concurrency", 1, 64),
+      12,
+    )
+    .option(
+      "--per-page <n>",
+      `live window: entries per page, 1-${MAX_PER_PAGE}`,
+      integerOption("--per-page", 1, MAX_PER_PAGE),
+      MAX_PER_PAGE,
+    )
+    .option("-q, --quiet", "no window and summary lines on stderr");
   addFilterOptions(cmd);
   addConnectionOptions(cmd);
   return cmd.action(async (flags: ReportFlags, command: Command) =>

@@ -173,6 +173,24 @@ it("reports a JSONL export: totals equal to a count of the file, five charts, no
   passed = true;
 });
 
+it("reports a live window through the export engine, with its filters on the page", async () => {
+  const lines = fileLines(jsonl);
+  const user = (JSON.parse(lines[0] as string) as { user: { id: string } }).user.id;
+  const mine = lines.filter((l) => (JSON.parse(l) as { user?: { id?: string } }).user?.id === user);
+  const html = join(out, "live.html");
+  const r = await runCli(["report", ...generated.conn, "--settle", "0", "--user", user, "--out", html]);
+  expect(r.code).toBe(0);
+  expect(r.stderr).toMatch(/^reporting on the window from \S+ to \S+ \(UTC\)\nreport: /);
+  const page = await open(html);
+  expect(page.errors).toEqual([]);
+  expect(page.blocked).toEqual([]);
+  expect(page.totals).toEqual(expectedTotals(mine));
+  expect(page.totals.users).toBe("1");
+  expect(page.text).toContain(`--user ${user}`);
+  expect(page.text).toMatch(/Window\S* to \S+ \(UTC\)/);
+  passed = true;
+});
+
 it("reports the gzipped JSON export alike, and prints it to PDF", async () => {
   const html = join(out, "from-json.html");
   const pdf = join(out, "report.pdf");
@@ -270,7 +288,7 @@ it("bad input: one line, exit 2, nothing written", async () => {
       /^--input: .*notes\.jsonl: line 3: not an audit-log entry: unknown field "hello"/,
     ],
     [["--input", csv], /^--input: .*export\.csv: line 1: a CSV export; report reads JSONL or JSON exports/],
-    [[], /^report needs --input FILE/],
+    [["--input", jsonl, "--title", " "], /^--title: must not be empty$/],
     [["--input", jsonl, "--user", "x"], /^--user: filters and connection flags select a live window/],
     [
       ["--input", jsonl, "--pdf", join(out, "x.pdf")],
