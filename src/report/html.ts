@@ -52,7 +52,7 @@ thead { display: table-header-group; }
 tr { break-inside: avoid; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; overflow-wrap: normal; }
 .mono, td.ts { font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size: 11px; }
-td.ts { white-space: nowrap; overflow-wrap: normal; }
+td.ts { overflow-wrap: normal; }
 td.pre { white-space: pre-wrap; }
 .meta th { width: 150px; background: none; font-weight: 600; color: #444; }
 .meta td, .meta th { border: none; padding: 2px 6px 2px 0; font-size: 13px; }
@@ -71,6 +71,7 @@ details table { margin-top: 6px; }
 table.entries { table-layout: fixed; }
 table.entries td { font-size: 11px; }
 .op { font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size: 10px; font-weight: 600; }
+.req { font-size: 9px; color: #555; }
 td.outcome { white-space: nowrap; overflow-wrap: normal; }
 .fail { color: #b3261e; font-weight: 600; }
 .ok { color: #2e7d32; }
@@ -117,16 +118,16 @@ function entryRowsTable(rows: TableRows<EntryRow>, withOutcome: boolean, what: s
     ...(withOutcome ? ["Outcome"] : []),
     "Source IP / request",
   ];
-  // Widths in percent, in column order: the timestamp never wraps, operation names wrap at "_".
-  const widths = withOutcome ? [19, 10, 17, 17, 18, 8, 11] : [19, 10, 18, 18, 22, 13];
+  // Widths in percent, in column order: a timestamp wraps only between date and time, operation names at "_".
+  const widths = withOutcome ? [14, 10, 18, 18, 20, 8, 12] : [14, 10, 19, 19, 24, 14];
   const tr = (r: EntryRow) =>
-    `<tr><td class="ts">${e(r.timestamp)}</td><td>${e(r.userId) || "<i>(none)</i>"}</td>` +
+    `<tr><td class="ts">${e(r.timestamp).replace("T", "<wbr>T")}</td><td>${e(r.userId) || "<i>(none)</i>"}</td>` +
     `<td><span class="op">${e(r.operation).replace(/_/g, "_<wbr>")}</span><br>${e(r.description)}</td>` +
     `<td class="mono">${e(r.targets)}</td><td class="pre">${e(r.details)}</td>` +
     (withOutcome
       ? `<td class="outcome">${r.success ? '<span class="ok">succeeded</span>' : '<span class="fail">failed</span>'}</td>`
       : "") +
-    `<td class="mono">${e(r.sourceIp)}<br>${e(r.reqId)}</td></tr>`;
+    `<td class="mono">${e(r.sourceIp)}<br><span class="req">${e(r.reqId)}</span></td></tr>`;
   const more =
     rows.omitted > 0
       ? `<tr class="more"><td colspan="${headers.length}">… and ${n(rows.omitted)} more between these (${n(rows.total)} in all; the export holds every one) …</td></tr>`
