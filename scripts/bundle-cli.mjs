@@ -26,7 +26,9 @@ await build({
   target: "node20",
   logLevel: "warning",
   // A native addon (DuckDB's binary): loaded from node_modules at run time, never bundled.
-  external: ["@duckdb/node-api"],
+  // Loaded from node_modules when `report` runs: vega's and puppeteer's module graphs are large, use
+  // dynamic requires and data files, and only one command needs them.
+  external: ["@duckdb/node-api", "vega", "vega-lite", "puppeteer-core"],
   // grpc-js and other CommonJS dependencies call require() for Node's built-ins; an ES module
   // has no require of its own.
   banner: {

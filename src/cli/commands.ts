@@ -2,6 +2,9 @@
  * The definitions of `search`, `export`, `tail`, `watch` and `rules`: flags, help texts and argument
  * parsers. An action imports its command's module (searchCommand.ts, exportCommand.ts, …) when it
  * runs, so `--help`, `--version` and a usage error load neither the client nor the exporter, and each
+ * The definitions of `search`, `export`, `tail` and `report`: flags, help texts and argument parsers.
+ * An action imports its command's module (searchCommand.ts, exportCommand.ts, tailCommand.ts,
+ * reportCommand.ts) when it runs, so `--help`, `--version` and a usage error load neither the client nor the exporter, and each
  * command loads only its own implementation.
  */
 import { type Command, Option } from "commander";
@@ -9,6 +12,7 @@ import { collect, durationOption, formatDurationMs, integerOption } from "./dura
 import type { ExportFlags } from "./exportCommand.js";
 import { MEMORY_MODES } from "./exportMemory.js";
 import type { QueryFlags } from "./queryCommand.js";
+import type { ReportFlags } from "./reportCommand.js";
 import type { RulesTestFlags } from "./rulesCommand.js";
 import type { SearchFlags } from "./searchCommand.js";
 import { addConnectionOptions, addFilterOptions } from "./sharedFlags.js";
@@ -311,4 +315,47 @@ export function registerRulesCommand(program: Command): Command[] {
     .option("-q, --quiet", "no summary line on stderr")
     .action(async (flags: RulesTestFlags) => (await import("./rulesCommand.js")).runRulesTest(flags));
   return [check, test];
+}
+
+/** Registers `report`. */
+export function registerReportCommand(program: Command): Command {
+  const cmd = program
+    .command("report")
+    .description(
+      "Build an activity report (one self-contained HTML page with charts and tables; optionally a PDF) of a window of the audit log or of an export file.",
+    )
+    .requiredOption("--out <file>", "the HTML report to write")
+    .option(
+      "--pdf <file>",
+      "also print the report to this PDF (needs Chromium: chromium on PATH, or CHROMIUM_PATH)",
+    )
+    .option("--title <text>", "the report's title (default: Audit-log activity report)")
+    .option(
+      "--input <file>",
+      "report on an export file: JSONL or JSON (export --format jsonl|json), .gz too; without it, the live window the filters select",
+    )
+    .option(
+      "--settle <duration>",
+      "live window: leave out the last duration before now (entries still landing)",
+      durationOption("--settle"),
+      60_000,
+    )
+    .option(
+      "--concurrency <n>",
+      "live window: most pages fetched in parallel",
+      integerOption("--concurrency", 1, 64),
+      12,
+    )
+    .option(
+      "--per-page <n>",
+      `live window: entries per page, 1-${MAX_PER_PAGE}`,
+      integerOption("--per-page", 1, MAX_PER_PAGE),
+      MAX_PER_PAGE,
+    )
+    .option("-q, --quiet", "no window and summary lines on stderr");
+  addFilterOptions(cmd);
+  addConnectionOptions(cmd);
+  return cmd.action(async (flags: ReportFlags, command: Command) =>
+    (await import("./reportCommand.js")).runReport(flags, command.parent?.version() ?? ""),
+  );
 }

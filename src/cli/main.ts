@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * `clarifai-audit`: search, export, tail and the local emulator. The subcommands are declared from
+ * `clarifai-audit`: search, export, tail, report and the local emulator. The subcommands are declared from
  * src/cli/commands.ts and src/emulator/command.ts, which load nothing but commander; each action
  * imports its implementation when it runs. This file owns only the program and the top-level error exit.
  */
@@ -10,6 +10,7 @@ import { registerEmulatorCommand } from "../emulator/command.js";
 import {
   registerExportCommand,
   registerQueryCommand,
+  registerReportCommand,
   registerRulesCommand,
   registerSearchCommand,
   registerSyncCommand,
@@ -68,6 +69,7 @@ for (const command of [
   registerSyncCommand(program),
   registerWatchCommand(program),
   ...registerRulesCommand(program),
+  registerReportCommand(program),
 ]) {
   // Their implementations load the reporting anyway; loaded first, it reports what escapes at once.
   command.hook("preAction", async () => {

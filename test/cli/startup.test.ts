@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { MAX_PER_PAGE as CLI_MAX_PER_PAGE } from "../../src/cli/commands.js";
 import { MAX_PER_PAGE } from "../../src/client/query.js";
+import { entryToJsonLine } from "../../src/codec/entryJson.js";
 import { type EmulatorHandle, generateEntries, startEmulator } from "../../src/emulator/index.js";
 import { CLI_MODULES, type CliResult, cliEnv, collect, connection, PAT, USER } from "./helpers.js";
 
@@ -42,7 +43,9 @@ afterAll(async () => {
 });
 
 /** Runs the CLI with the hook; returns its result and the package-relative paths of what it loaded. */
-async function runLogged(args: string[]): Promise<CliResult & { loaded: string[]; duckdb: boolean }> {
+async function runLogged(
+  args: string[],
+): Promise<CliResult & { loaded: string[]; duckdb: boolean; urls: string[] }> {
   const log = join(dir, `load-${++runs}.log`);
   writeFileSync(log, "");
   const register = join(dir, `register-${runs}.mjs`);
@@ -67,7 +70,7 @@ register(${JSON.stringify(pathToFileURL(join(dir, "hooks.mjs")).href)}, { data: 
       return url.startsWith(root) ? url.slice(root.length + 1) : "";
     })
     .filter((path) => path !== "");
-  return { ...result, loaded, duckdb: urls.some((url) => DUCKDB.test(url)) };
+  return { ...result, loaded, urls, duckdb: urls.some((url) => DUCKDB.test(url)) };
 }
 
 const HEAVY = [
@@ -83,6 +86,9 @@ const EMULATOR = /^dist\/src\/emulator\/(?!command\.js$)/;
 const DUCKDB = /\/node_modules\/@duckdb\//;
 /** What only watch and rules load: the YAML parser, the JSON Schema validator and src/watch. */
 const RULES_DEPS = [/^node_modules\/yaml\//, /^node_modules\/ajv\//, /^dist\/src\/watch\//];
+// Matched on the whole URL: node_modules may be a symlink that resolves outside the package.
+const CHARTS_AND_BROWSER = /\/node_modules\/(vega[^/]*|puppeteer-core)\//;
+const BROWSER = /\/node_modules\/puppeteer-core\//;
 
 function matching(loaded: string[], patterns: RegExp[]): string[] {
   return loaded.filter((path) => patterns.some((p) => p.test(path)));
@@ -99,6 +105,7 @@ describe("help and version load only the command definitions", () => {
     [["search", "--help"]],
     [["export", "--help"]],
     [["tail", "--help"]],
+    [["report", "--help"]],
     [["emulator", "--help"]],
     [["sync", "--help"]],
     [["query", "--help"]],
@@ -113,6 +120,7 @@ describe("help and version load only the command definitions", () => {
     expect(r.loaded).toContain("dist/src/cli/main.js");
     expect(r.duckdb).toBe(false);
     expect(matching(r.loaded, [...HEAVY, EMULATOR, ...RULES_DEPS])).toEqual([]);
+    expect(r.urls.filter((url) => CHARTS_AND_BROWSER.test(url))).toEqual([]);
   });
 });
 
@@ -138,6 +146,7 @@ describe("client commands load their implementation, never the emulator", () => 
     expect(r.loaded).not.toContain("dist/src/export/exporter.js");
     expect(matching(r.loaded, [EMULATOR])).toEqual([]);
     expect(r.duckdb).toBe(false);
+    expect(r.urls.filter((url) => CHARTS_AND_BROWSER.test(url))).toEqual([]);
   });
   it("tail", async () => {
     const r = await runLogged(["tail", ...conn, "--from", "2000-01-01T00:00:00Z", "--quiet"]);
@@ -149,6 +158,7 @@ describe("client commands load their implementation, never the emulator", () => 
     expect(r.loaded).not.toContain("dist/src/export/exporter.js");
     expect(matching(r.loaded, [EMULATOR])).toEqual([]);
     expect(r.duckdb).toBe(false);
+    expect(r.urls.filter((url) => CHARTS_AND_BROWSER.test(url))).toEqual([]);
   });
   it("export", async () => {
     const out = join(dir, "out.jsonl");
@@ -239,4 +249,18 @@ register(${JSON.stringify(pathToFileURL(join(dir, "hooks.mjs")).href)}, { data: 
   expect(loaded).toContain("dist/src/index.js");
   expect(matching(loaded, [/^dist\/src\/sync\//])).toEqual([]);
   expect(urls.some((url) => DUCKDB.test(url))).toBe(false);
+});
+
+it("report loads vega and vega-lite, and puppeteer-core only for --pdf", async () => {
+  const input = join(dir, "report-input.jsonl");
+  writeFileSync(input, `${generateEntries(20, 5).map(entryToJsonLine).join("\n")}\n`);
+  const r = await runLogged(["report", "--input", input, "--out", join(dir, "report.html"), "--quiet"]);
+  expect(r.stderr).toBe("");
+  expect(r.loaded).toContain("dist/src/cli/reportCommand.js");
+  expect(r.urls.some((url) => /\/node_modules\/vega\//.test(url))).toBe(true);
+  expect(r.urls.some((url) => /\/node_modules\/vega-lite\//.test(url))).toBe(true);
+  expect(r.urls.filter((url) => BROWSER.test(url))).toEqual([]);
+  expect(r.loaded).not.toContain("dist/src/report/pdf.js");
+  expect(r.loaded).not.toContain("dist/src/cli/exportCommand.js");
+  expect(matching(r.loaded, [EMULATOR])).toEqual([]);
 });

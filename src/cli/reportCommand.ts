@@ -1,0 +1,218 @@
+/**
+ * `clarifai-audit report --out FILE.html`: an activity report of an export file, or of a live window
+ * walked by the export engine into an aggregating sink (see src/report/). Loaded only when `report`
+ * runs; vega and vega-lite load with it, the client and the engine only for a live window,
+ * puppeteer-core only for --pdf.
+ */
+import { constants } from "node:fs";
+import { access, open, rename, rm, stat } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+import { formatTimestamp, nowTimestamp } from "../domain/time.js";
+import { formatTs } from "../domain/timestamps.js";
+import { DEFAULT_LIMITS, ReportAggregator, type ReportData } from "../report/aggregate.js";
+import { renderCharts } from "../report/charts.js";
+import { type ReportMeta, renderHtml } from "../report/html.js";
+import { InputError, readExportFile } from "../report/input.js";
+import { UsageError } from "./exitCodes.js";
+import type { ConnectionFlags, FilterFlags } from "./queryOptions.js";
+
+/** The flags of `report`, as commander parses them. */
+export interface ReportFlags extends FilterFlags, ConnectionFlags {
+  out: string;
+  settle: number;
+  concurrency: number;
+  perPage: number;
+  pdf?: string;
+  title?: string;
+  input?: string;
+  quiet?: boolean;
+}
+
+const FILTER_FLAGS: [keyof FilterFlags, string][] = [
+  ["from", "--from"],
+  ["to", "--to"],
+  ["since", "--since"],
+  ["until", "--until"],
+  ["operation", "--operation"],
+  ["user", "--user"],
+  ["target", "--target"],
+  ["success", "--success"],
+  ["failed", "--failed"],
+  ["sourceIp", "--source-ip"],
+];
+const CONNECTION_FLAGS: [keyof ConnectionFlags, string][] = [
+  ["endpoint", "--endpoint"],
+  ["insecure", "--insecure"],
+  ["userId", "--user-id"],
+  ["timeout", "--timeout"],
+  ["maxAttempts", "--max-attempts"],
+];
+
+/** Refuses an output path that cannot be written (missing or read-only directory, a directory itself). */
+async function checkOut(flag: string, path: string): Promise<void> {
+  const dir = dirname(path);
+  let problem: string | undefined;
+  try {
+    if (!(await stat(dir)).isDirectory()) problem = "not a directory";
+    else await access(dir, constants.W_OK | constants.X_OK);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    problem = code === "ENOENT" ? "no such directory" : code === "EACCES" ? "not writable" : String(code);
+  }
+  if (problem !== undefined) throw new UsageError(`${flag}: cannot write ${path} (${dir}: ${problem})`);
+  if ((await stat(path).catch(() => undefined))?.isDirectory()) {
+    throw new UsageError(`${flag}: ${path} is a directory; name the output file`);
+  }
+}
+
+/** Writes `text` to `path` through a temporary file and a rename, so a reader never sees half a report. */
+async function writeAtomic(path: string, text: string): Promise<void> {
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+  try {
+    const fh = await open(tmp, "w");
+    try {
+      await fh.writeFile(text);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, path);
+  } finally {
+    await rm(tmp, { force: true });
+  }
+}
+
+function sizeText(bytes: number): string {
+  return bytes < 1024 * 1024 ? `${Math.ceil(bytes / 1024)} KiB` : `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+/** The filter flags as given, for the page: flag → values. */
+function filterList(flags: ReportFlags): [string, string][] {
+  const list: [string, string][] = [];
+  for (const [key, flag] of FILTER_FLAGS) {
+    const value = flags[key];
+    if (value === undefined || key === "from" || key === "to" || key === "since" || key === "until") continue;
+    if (value === true) list.push([flag, ""]);
+    else if (Array.isArray(value)) for (const v of value) list.push([flag, v]);
+    else list.push([flag, String(value)]);
+  }
+  return list;
+}
+
+/** Walks a live window through the export engine into the aggregator; returns the pinned window and the source. */
+async function aggregateLive(
+  flags: ReportFlags,
+  aggregator: ReportAggregator,
+): Promise<{ window?: { from: string; to: string }; source: string }> {
+  const { clientFromFlags, filtersToQuery, resolveWindow } = await import("./queryOptions.js");
+  const { exportToSink } = await import("../export/engine.js");
+  const { ReportSink } = await import("../report/sink.js");
+  const filters = filtersToQuery(flags);
+  const window = resolveWindow(flags);
+  const client = clientFromFlags({ maxAttempts: 10, ...flags });
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSignal = () => {
+    interrupts++;
+    if (interrupts > 1) process.exit(130);
+    controller.abort();
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  const sink = new ReportSink(aggregator);
+  let pinned: { from: string; to: string } | undefined;
+  try {
+    await exportToSink({
+      sink,
+      client,
+      query: filters,
+      ...(window.from ? { from: window.from } : {}),
+      ...(window.to ? { to: window.to } : {}),
+      settleMs: flags.settle,
+      concurrency: flags.concurrency,
+      perPage: flags.perPage,
+      signal: controller.signal,
+      onWindow: (w) => {
+        pinned = { from: formatTs(w.from), to: formatTs(w.to) };
+        if (!flags.quiet) {
+          process.stderr.write(`reporting on the window from ${pinned.from} to ${pinned.to} (UTC)\n`);
+        }
+      },
+    });
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    client.close();
+  }
+  return { ...(pinned ? { window: pinned } : {}), source: `${client.endpoint}, user ${client.userId}` };
+}
+
+/** Runs `report` with its parsed flags (defined in src/cli/commands.ts). */
+export async function runReport(flags: ReportFlags, version: string): Promise<void> {
+  if (flags.input !== undefined) {
+    const given = [...FILTER_FLAGS, ...CONNECTION_FLAGS].filter(([key]) => flags[key] !== undefined);
+    if (given.length > 0) {
+      throw new UsageError(
+        `${(given[0] as [string, string])[1]}: filters and connection flags select a live window; with --input the report covers the whole file (export the window you want first)`,
+      );
+    }
+  }
+  if (flags.title !== undefined && flags.title.trim() === "")
+    throw new UsageError("--title: must not be empty");
+  await checkOut("--out", flags.out);
+  if (flags.pdf !== undefined) await checkOut("--pdf", flags.pdf);
+  let chromium: string | undefined;
+  if (flags.pdf !== undefined) {
+    const { ChromiumMissingError, findChromium } = await import("../report/pdf.js");
+    try {
+      chromium = await findChromium();
+    } catch (error) {
+      if (error instanceof ChromiumMissingError) throw new UsageError(error.message);
+      throw error;
+    }
+  }
+
+  const aggregator = new ReportAggregator(DEFAULT_LIMITS);
+  let source: string;
+  let window: { from: string; to: string } | undefined;
+  if (flags.input !== undefined) {
+    source = flags.input;
+    try {
+      await readExportFile(flags.input, (entry) => aggregator.add(entry));
+    } catch (error) {
+      if (error instanceof InputError) throw new UsageError(error.message);
+      throw error;
+    }
+  } else {
+    ({ source, window } = await aggregateLive(flags, aggregator));
+  }
+  const data: ReportData = aggregator.result();
+  const meta: ReportMeta = {
+    title: flags.title ?? "Audit-log activity report",
+    generatedAt: formatTimestamp(nowTimestamp()),
+    source,
+    ...(window ? { window } : {}),
+    filters: filterList(flags),
+    version,
+  };
+  const charts = data.totals.entries > 0 ? await renderCharts(data) : {};
+  const html = renderHtml(data, meta, charts);
+  await writeAtomic(flags.out, html);
+  let pdfNote = "";
+  if (flags.pdf !== undefined && chromium !== undefined) {
+    const { printPdf } = await import("../report/pdf.js");
+    await printPdf(renderHtml(data, meta, charts, { openDetails: true }), flags.pdf, chromium, meta.title);
+    pdfNote = ` and ${flags.pdf} (${sizeText((await stat(flags.pdf)).size)})`;
+  }
+  if (!flags.quiet) {
+    const t = data.totals;
+    const span = data.span
+      ? ` from ${data.span.earliest} to ${data.span.latest}`
+      : " (no entries: the report says so)";
+    process.stderr.write(
+      `report: ${t.entries.toLocaleString("en-US")} entries${span}; ${t.failed.toLocaleString("en-US")} failed, ` +
+        `${t.deletions.toLocaleString("en-US")} deletions, ${t.users.toLocaleString("en-US")} users → ` +
+        `${flags.out} (${sizeText(Buffer.byteLength(html))})${pdfNote}\n`,
+    );
+  }
+}

@@ -1,0 +1,248 @@
+/**
+ * Reads an export file as a stream of entries: JSON Lines or one JSON array (what `export` writes),
+ * gzip-compressed or not (told by the file's first bytes, not its name). Memory holds one chunk and
+ * one entry at a time, whatever the file's size.
+ */
+import type { FileHandle } from "node:fs/promises";
+import { open } from "node:fs/promises";
+import { createGunzip } from "node:zlib";
+import { NotAnEntryError, type ReportEntry, reportEntryFromJson } from "./entry.js";
+
+/** A file that cannot be read, or is not an export: the message names the file and, when it helps, the line. */
+export class InputError extends Error {
+  override name = "InputError";
+}
+
+/** What was read. */
+export interface InputSummary {
+  format: "jsonl" | "json";
+  gzip: boolean;
+  entries: number;
+}
+
+/** One line or one array element longer than this is not an entry (and would otherwise fill memory). */
+const MAX_ENTRY_CHARS = 64 * 1024 * 1024;
+
+function describeOpenError(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === "ENOENT") return "no such file";
+  if (code === "EACCES" || code === "EPERM") return "permission denied";
+  if (code === "EISDIR") return "is a directory";
+  return code ?? String(error);
+}
+
+async function openInput(path: string): Promise<{ fh: FileHandle; gzip: boolean }> {
+  let fh: FileHandle;
+  try {
+    fh = await open(path, "r");
+  } catch (error) {
+    throw new InputError(`--input: cannot read ${path} (${describeOpenError(error)})`);
+  }
+  try {
+    const head = Buffer.alloc(2);
+    const { bytesRead } = await fh.read(head, 0, 2, 0);
+    return { fh, gzip: bytesRead === 2 && head[0] === 0x1f && head[1] === 0x8b };
+  } catch (error) {
+    await fh.close();
+    throw new InputError(`--input: cannot read ${path} (${describeOpenError(error)})`);
+  }
+}
+
+/** Text chunks of the file, decompressed when it is gzip. */
+async function* textChunks(fh: FileHandle, gzip: boolean, path: string): AsyncGenerator<string> {
+  const raw = fh.createReadStream({ start: 0, highWaterMark: 256 * 1024 });
+  const stream = gzip ? raw.pipe(createGunzip()) : raw;
+  if (gzip) raw.on("error", (error) => stream.destroy(error));
+  stream.setEncoding("utf8");
+  try {
+    for await (const chunk of stream) yield chunk as string;
+  } catch (error) {
+    if (error instanceof InputError) throw error;
+    const code = (error as NodeJS.ErrnoException).code ?? "";
+    if (gzip && code.startsWith("Z_")) {
+      throw new InputError(`--input: ${path} is not a valid gzip file (${(error as Error).message})`);
+    }
+    throw new InputError(`--input: cannot read ${path} (${describeOpenError(error)})`);
+  } finally {
+    raw.destroy();
+    if (gzip) stream.destroy();
+  }
+}
+
+function entryAt(path: string, where: string, text: string): ReportEntry {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new InputError(`--input: ${path}: ${where}: not JSON (${(error as Error).message}); not an export`);
+  }
+  try {
+    return reportEntryFromJson(value);
+  } catch (error) {
+    if (error instanceof NotAnEntryError) {
+      throw new InputError(`--input: ${path}: ${where}: not an audit-log entry: ${error.message}`);
+    }
+    throw error;
+  }
+}
+
+/** Splits a JSON array's text, fed in chunks, into the text of its elements (each an object). */
+class ArraySplitter {
+  #depth = 0;
+  #inString = false;
+  #escape = false;
+  #closed = false;
+  /** An element ended and no comma has followed yet. */
+  #needComma = false;
+  #parts: string[] = [];
+  #partChars = 0;
+  #inElement = false;
+  #line = 1;
+  #elementLine = 0;
+  constructor(
+    readonly path: string,
+    readonly emit: (text: string, line: number) => void,
+  ) {}
+
+  #fail(what: string): never {
+    throw new InputError(`--input: ${this.path}: line ${this.#line}: ${what}; not a JSON array of entries`);
+  }
+
+  push(chunk: string): void {
+    let start = this.#inElement ? 0 : -1;
+    for (let i = 0; i < chunk.length; i++) {
+      const c = chunk.charCodeAt(i);
+      if (c === 10) this.#line++;
+      if (this.#inString) {
+        if (this.#escape) this.#escape = false;
+        else if (c === 92) this.#escape = true;
+        else if (c === 34) this.#inString = false;
+        continue;
+      }
+      if (this.#inElement) {
+        if (c === 34) this.#inString = true;
+        else if (c === 123 || c === 91) this.#depth++;
+        else if (c === 125 || c === 93) {
+          this.#depth--;
+          if (this.#depth === 1) {
+            this.#parts.push(chunk.slice(start, i + 1));
+            const text = this.#parts.join("");
+            this.#parts = [];
+            this.#partChars = 0;
+            this.#inElement = false;
+            this.#needComma = true;
+            start = -1;
+            this.emit(text, this.#elementLine);
+          }
+        }
+        continue;
+      }
+      // Outside elements: only whitespace and the array's punctuation.
+      if (c === 32 || c === 10 || c === 13 || c === 9) continue;
+      if (this.#closed) this.#fail("text after the array's closing ]");
+      if (this.#depth === 0) {
+        if (c !== 91) this.#fail("expected [");
+        this.#depth = 1;
+      } else if (c === 44) {
+        if (!this.#needComma) this.#fail("unexpected ,");
+        this.#needComma = false;
+      } else if (c === 93) {
+        this.#depth = 0;
+        this.#closed = true;
+      } else if (c === 123) {
+        if (this.#needComma) this.#fail("expected , or ] between elements");
+        this.#inElement = true;
+        this.#depth = 2;
+        this.#elementLine = this.#line;
+        start = i;
+      } else {
+        this.#fail("an element that is not an object (an export's array holds one object per entry)");
+      }
+    }
+    if (this.#inElement) {
+      this.#parts.push(chunk.slice(start));
+      this.#partChars += chunk.length - start;
+      if (this.#partChars > MAX_ENTRY_CHARS) {
+        throw new InputError(
+          `--input: ${this.path}: line ${this.#elementLine}: an element longer than 64 MiB; not an entry`,
+        );
+      }
+    }
+  }
+
+  end(): void {
+    if (this.#inElement || (this.#depth > 0 && !this.#closed))
+      this.#fail("the array is not closed (a truncated file?)");
+  }
+}
+
+/**
+ * Streams the entries of an export file to `onEntry`, in file order.
+ * @throws InputError when the file cannot be read or is not an export (naming the line).
+ */
+export async function readExportFile(
+  path: string,
+  onEntry: (entry: ReportEntry) => void,
+): Promise<InputSummary> {
+  const { fh, gzip } = await openInput(path);
+  let format: "jsonl" | "json" | undefined;
+  let entries = 0;
+  try {
+    let rest = "";
+    let line = 0;
+    let splitter: ArraySplitter | undefined;
+    const onLine = (text: string) => {
+      line++;
+      const t = text.endsWith("\r") ? text.slice(0, -1) : text;
+      if (t.trim() === "") return;
+      onEntry(entryAt(path, `line ${line}`, t));
+      entries++;
+    };
+    for await (const chunk of textChunks(fh, gzip, path)) {
+      if (format === undefined) {
+        const first = (rest + chunk).trimStart();
+        if (first === "") {
+          rest += chunk;
+          continue;
+        }
+        if (first.startsWith("[")) {
+          format = "json";
+          splitter = new ArraySplitter(path, (text, at) => {
+            onEntry(entryAt(path, `line ${at}`, text));
+            entries++;
+          });
+          splitter.push(rest);
+          rest = "";
+        } else if (first.startsWith("{")) {
+          format = "jsonl";
+        } else {
+          const startLine = (rest + chunk).slice(0, (rest + chunk).length - first.length).split("\n").length;
+          const hint = /^"?timestamp"?,/.test(first)
+            ? "a CSV export; report reads JSONL or JSON exports (export --format jsonl)"
+            : `not an export (JSON Lines or a JSON array of audit-log entries); it starts with ${JSON.stringify(first.slice(0, 40))}`;
+          throw new InputError(`--input: ${path}: line ${startLine}: ${hint}`);
+        }
+      }
+      if (splitter !== undefined) {
+        splitter.push(chunk);
+        continue;
+      }
+      let text = rest + chunk;
+      let from = 0;
+      for (let nl = text.indexOf("\n"); nl !== -1; nl = text.indexOf("\n", from)) {
+        onLine(text.slice(from, nl));
+        from = nl + 1;
+      }
+      text = text.slice(from);
+      if (text.length > MAX_ENTRY_CHARS) {
+        throw new InputError(`--input: ${path}: line ${line + 1}: longer than 64 MiB; not an export`);
+      }
+      rest = text;
+    }
+    if (splitter !== undefined) splitter.end();
+    else if (rest !== "") onLine(rest);
+  } finally {
+    await fh.close();
+  }
+  return { format: format ?? "jsonl", gzip, entries };
+}

@@ -1,0 +1,122 @@
+/**
+ * `--pdf`: the report page printed by headless Chromium (Debian's `chromium`, driven by
+ * puppeteer-core, which is imported only here and only when a PDF is asked for). The browser gets a
+ * fresh profile and no network: every request that is not the page itself or a data: URL is aborted.
+ */
+import { constants } from "node:fs";
+import { access, mkdtemp, rename, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { basename, delimiter, dirname, join } from "node:path";
+
+/** No Chromium to print with. */
+export class ChromiumMissingError extends Error {
+  override name = "ChromiumMissingError";
+}
+
+const NAMES = ["chromium", "chromium-browser", "google-chrome", "google-chrome-stable"];
+
+async function executable(path: string): Promise<boolean> {
+  try {
+    await access(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The Chromium to print with: `CHROMIUM_PATH` when set (and only it), else the first of chromium,
+ * chromium-browser, google-chrome on PATH.
+ * @throws ChromiumMissingError with a one-line message saying what was looked for.
+ */
+export async function findChromium(env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  const explicit = env.CHROMIUM_PATH;
+  if (explicit !== undefined && explicit !== "") {
+    if (await executable(explicit)) return explicit;
+    throw new ChromiumMissingError(
+      `--pdf needs Chromium: CHROMIUM_PATH=${explicit} is not an executable file (install it with: apt-get install chromium)`,
+    );
+  }
+  for (const dir of (env.PATH ?? "").split(delimiter)) {
+    if (dir === "") continue;
+    for (const name of NAMES) {
+      const path = join(dir, name);
+      if (await executable(path)) return path;
+    }
+  }
+  throw new ChromiumMissingError(
+    `--pdf needs Chromium and none was found (looked for ${NAMES.join(", ")} on PATH; set CHROMIUM_PATH, or install it with: apt-get install chromium)`,
+  );
+}
+
+/** The flags the browser runs with: headless, no sandbox (containers, root), nothing phoning home. */
+export function chromiumArgs(userDataDir: string): string[] {
+  return [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    `--user-data-dir=${userDataDir}`,
+  ];
+}
+
+/**
+ * Prints `html` (a self-contained page) to `pdfPath`, A4 with page numbers, written atomically.
+ * @returns how many requests the page tried to make beyond itself (0 for a self-contained page).
+ */
+export async function printPdf(
+  html: string,
+  pdfPath: string,
+  chromium: string,
+  title: string,
+): Promise<number> {
+  const { launch } = await import("puppeteer-core");
+  const profile = await mkdtemp(join(tmpdir(), "clarifai-audit-chromium-"));
+  const tmp = join(dirname(pdfPath), `.${basename(pdfPath)}.${process.pid}.tmp`);
+  let blocked = 0;
+  const browser = await launch({
+    executablePath: chromium,
+    headless: true,
+    args: chromiumArgs(profile),
+    // Puppeteer's own defaults add flags of their own; ours are the whole list.
+    ignoreDefaultArgs: true,
+    timeout: 60_000,
+    protocolTimeout: 120_000,
+  });
+  try {
+    const page = await browser.newPage();
+    await page.setRequestInterception(true);
+    page.on("request", (request) => {
+      const url = request.url();
+      if (url.startsWith("data:") || url === "about:blank") void request.continue();
+      else {
+        blocked++;
+        void request.abort();
+      }
+    });
+    await page.setContent(html, { waitUntil: "load" });
+    await page.pdf({
+      path: tmp,
+      format: "A4",
+      printBackground: true,
+      margin: { top: "14mm", bottom: "16mm", left: "12mm", right: "12mm" },
+      displayHeaderFooter: true,
+      headerTemplate: "<span></span>",
+      footerTemplate: `<div style="font-size:8px;width:100%;padding:0 12mm;color:#666;font-family:Helvetica,Arial,sans-serif;display:flex;justify-content:space-between"><span>${escapeForTemplate(title)}</span><span>page <span class="pageNumber"></span> of <span class="totalPages"></span></span></div>`,
+    });
+    await rename(tmp, pdfPath);
+  } finally {
+    await browser.close().catch(() => undefined);
+    await rm(tmp, { force: true });
+    await rm(profile, { recursive: true, force: true });
+  }
+  return blocked;
+}
+
+function escapeForTemplate(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
