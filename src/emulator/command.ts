@@ -7,6 +7,7 @@ import { createPrivateKey, X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createSecureContext } from "node:tls";
 import { type Command, InvalidArgumentError, Option } from "commander";
+import { durationOption } from "../cli/duration.js";
 // options.js holds types and limits only: light enough to load for the declaration.
 import { type EmulatorOptions, type FaultOptions, KNOB_LIMITS, MAX_GENERATE } from "./options.js";
 import type { EmulatorHandle } from "./server.js";
@@ -71,6 +72,7 @@ interface Flags {
   pat?: Record<string, string>;
   data?: string[];
   generate?: number;
+  generateSince?: number;
   seed: number;
   dataUser?: string;
   latencyMs?: number;
@@ -128,6 +130,9 @@ export function emulatorOptionsFromFlags(f: Flags): EmulatorOptions {
   if ((f.growthCount === undefined) !== (f.growthEveryMs === undefined)) {
     throw new Error("--growth-count and --growth-every-ms go together; give both or neither");
   }
+  if (f.generateSince !== undefined && f.generate === undefined) {
+    throw new Error("--generate-since needs --generate");
+  }
   if (f.growthLateFraction !== undefined && f.growthCount === undefined) {
     throw new Error("--growth-late-fraction needs --growth-count and --growth-every-ms");
   }
@@ -164,7 +169,16 @@ export function emulatorOptionsFromFlags(f: Flags): EmulatorOptions {
     tls: f.tlsCert !== undefined && f.tlsKey !== undefined ? readTls(f.tlsCert, f.tlsKey) : undefined,
     pats: f.pat,
     dataFiles: f.data,
-    generate: f.generate !== undefined ? { count: f.generate, seed: f.seed } : undefined,
+    generate:
+      f.generate !== undefined
+        ? {
+            count: f.generate,
+            seed: f.seed,
+            ...(f.generateSince !== undefined
+              ? { startSeconds: Math.floor((Date.now() - f.generateSince) / 1000) }
+              : {}),
+          }
+        : undefined,
     dataUserId: f.dataUser,
     faults,
   };
@@ -228,6 +242,11 @@ export function registerEmulatorCommand(program: Command): void {
       "--generate <n>",
       `generate N synthetic entries, 0-${GENERATE_MAX}`,
       intArg("--generate", 0, GENERATE_MAX),
+    )
+    .option(
+      "--generate-since <duration>",
+      "start the generated entries this long before now (e.g. 1h; about 15 s apart), so --since and tail show them (default: from 2025-01-01)",
+      durationOption("--generate-since"),
     )
     .option("--seed <s>", "seed of --generate", seedArg, 1)
     .option("--data-user <user_id>", "whose audit log the data goes to (default: the first PAT's user)")

@@ -20,7 +20,12 @@ export interface EmulatorOptions {
   /** JSONL files (one entry per line, REST JSON form) loaded into the same log. */
   dataFiles?: string[];
   /** Deterministic synthetic entries (see {@link generateEntries}) loaded into the same log. */
-  generate?: { count: number; seed: number };
+  generate?: {
+    count: number;
+    seed: number;
+    /** Unix seconds of the first entry; default 2025-01-01T00:00:00Z. */
+    startSeconds?: number;
+  };
   /** Whose audit log the data goes to. Default: the user of the first PAT. */
   dataUserId?: string;
   /** Initial faults; change them later with {@link EmulatorHandle.setFaults}. */

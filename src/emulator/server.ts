@@ -75,9 +75,13 @@ async function loadData(log: AuditLog, options: EmulatorOptions): Promise<void> 
   if (options.entries) log.add(options.entries);
   for (const file of options.dataFiles ?? []) await streamEntriesFile(file, (batch) => log.add(batch));
   if (options.generate) {
-    const { count, seed } = options.generate;
+    const { count, seed, startSeconds } = options.generate;
     let batch: AuditLogEntry[] = [];
-    for (const e of generateEntryStream(count, seed)) {
+    for (const e of generateEntryStream(
+      count,
+      seed,
+      startSeconds === undefined ? undefined : { startSeconds },
+    )) {
       batch.push(e);
       if (batch.length === GENERATE_BATCH) {
         log.add(batch);
