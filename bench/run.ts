@@ -5,12 +5,13 @@
  * Environment: BENCH_QUICK=1 (small sizes, smoke run), BENCH_PARTS=1,2,3,4 (subset),
  * BENCH_ROUNDS (alternating rounds, default 9), BENCH_E2E_ENTRIES (default 200000),
  * BENCH_MEM_SIZES (default 100000,1000000), BENCH_EMU_LOG (default 1000000),
- * BENCH_NO_README=1 (do not touch README.md).
+ * BENCH_DATA_ENTRIES (part 5, default 370000: a ~243 MB export), BENCH_NO_README=1 (do not touch README.md).
  */
 import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { performance } from "node:perf_hooks";
+import { dataLoadBench, dataLoadTable } from "./dataLoadBench.js";
 import { type DecodeResult, decodeBench, pairedRatio } from "./decodeBench.js";
 import { emulatorBench, type ServeResult } from "./emulatorBench.js";
 import {
@@ -29,7 +30,7 @@ import { median } from "./measure.js";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const quick = process.env.BENCH_QUICK === "1";
-const parts = new Set((process.env.BENCH_PARTS ?? "1,2,3,4").split(",").map((s) => s.trim()));
+const parts = new Set((process.env.BENCH_PARTS ?? "1,2,3,4,5").split(",").map((s) => s.trim()));
 const rounds = Number(process.env.BENCH_ROUNDS ?? (quick ? 3 : 9));
 const sliceMs = quick ? 40 : 150;
 const e2eEntries = Number(process.env.BENCH_E2E_ENTRIES ?? (quick ? 20000 : 200000));
@@ -312,6 +313,13 @@ async function main(): Promise<void> {
       ),
       "",
     );
+  }
+
+  if (parts.has("5")) {
+    const count = Number(process.env.BENCH_DATA_ENTRIES ?? (quick ? 20000 : 370000));
+    log(`part 5: emulator --data load, ${count} entries`);
+    results.dataLoad = await dataLoadBench(count, quick ? 1 : 3);
+    md.push(...dataLoadTable(results.dataLoad as Awaited<ReturnType<typeof dataLoadBench>>));
   }
 
   md.push(...targets(results));

@@ -214,6 +214,13 @@ export function errorFromStatus(
 
 const TLS_FAILURE = /certificate|self[- ]signed|handshake|SSL routines|wrong version number/i;
 
+/** OpenSSL's words for a TLS handshake answered in plaintext: the server does not speak TLS. */
+const PLAINTEXT_PEER = /wrong version number|packet length too long|http request/i;
+
+/** What the client says instead of OpenSSL's record-layer error. */
+export const PLAINTEXT_PEER_MESSAGE =
+  "the server does not speak TLS (a plaintext endpoint, such as the local emulator): connect with --insecure (the client's insecure option)";
+
 /**
  * How grpc-js reports a call cut off by the transport (its connection dropped or its stream reset
  * before the trailers): as INTERNAL, though nothing failed on the server. A search is a read, so
@@ -237,7 +244,9 @@ export function errorFromGrpc(
   context: { attempts?: number; secret?: string; aborted?: boolean } = {},
 ): ClarifaiError {
   const grpcCode = typeof err.code === "number" ? err.code : GrpcStatus.UNKNOWN;
-  const description = err.details || err.message || "gRPC call failed";
+  const raw = err.details || err.message || "gRPC call failed";
+  const description =
+    err.code === GrpcStatus.UNAVAILABLE && PLAINTEXT_PEER.test(raw) ? PLAINTEXT_PEER_MESSAGE : raw;
   const base = {
     description,
     grpcCode,
@@ -258,7 +267,7 @@ export function errorFromGrpc(
       return new UnavailableError({
         ...base,
         code: StatusCode.RPC_SERVER_UNAVAILABLE,
-        retryable: !TLS_FAILURE.test(description),
+        retryable: !TLS_FAILURE.test(raw),
       });
     case GrpcStatus.DEADLINE_EXCEEDED:
       return new TimeoutError({ ...base, code: StatusCode.RPC_REQUEST_TIMEOUT });

@@ -30,14 +30,17 @@ export function connectionError(error: ValidationError): UsageError {
           : "no Personal Access Token: set CLARIFAI_PAT (the CLI reads the PAT from the environment only)",
       );
     case "userId":
-      return new UsageError("no user id: give --user-id or set CLARIFAI_USER_ID");
+      return new UsageError(
+        error.value === undefined
+          ? "no user id: give --user-id or set CLARIFAI_USER_ID"
+          : `--user-id: ${error.problem} (got ${shown(error.value)})`,
+      );
     case "endpoint":
     case "CLARIFAI_GRPC_BASE": {
       const name = error.field === "endpoint" ? "--endpoint" : "CLARIFAI_GRPC_BASE";
-      const problem = error.problem.replace(
-        "use insecure: true for plaintext",
-        "give host:port, with --insecure for plaintext",
-      );
+      const problem = error.problem
+        .replace("use insecure: true for plaintext", "give host:port, with --insecure for plaintext")
+        .replace("CLARIFAI_PAT or the pat option", "CLARIFAI_PAT");
       return new UsageError(`${name}: ${problem} (got ${shown(error.value)}; allowed: ${error.allowed})`);
     }
     case "insecure":

@@ -4,6 +4,7 @@
  * src/cli/commands.ts and src/emulator/command.ts, which load nothing but commander; each action
  * imports its implementation when it runs. This file owns only the program and the top-level error exit.
  */
+import "./warnings.js";
 import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { registerEmulatorCommand } from "../emulator/command.js";

@@ -89,6 +89,7 @@ export function parseTargetFlag(text: string): TargetInput {
   }
   const parts = text.slice(eq + 1).split("/");
   if (parts.some((p) => p.trim() === "")) throw new UsageError(`--target: empty id segment in "${text}"`);
+  if (/\s/.test(text.slice(eq + 1))) throw new UsageError(`--target: "${text}": an id has no whitespace`);
   const scope = forms.find((f) => f.length === parts.length - 1);
   if (scope === undefined) {
     throw new UsageError(

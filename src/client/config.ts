@@ -86,6 +86,21 @@ export function parseEndpoint(endpoint: string, field = "endpoint"): { host: str
     throw new ValidationError(field, endpoint, allowed, "empty endpoint");
   }
   const e = endpoint.trim();
+  // grpc-js would take these as its own target syntax, or fail on them with a message about a port.
+  if (/^unix(-abstract)?:/i.test(e)) {
+    throw new ValidationError(field, endpoint, allowed, "unix: socket endpoints are not supported");
+  }
+  if (e.includes("@")) {
+    throw new ValidationError(
+      field,
+      endpoint,
+      allowed,
+      "an endpoint carries no user info (user@host); the PAT goes in CLARIFAI_PAT or the pat option",
+    );
+  }
+  if (/[?#]/.test(e)) {
+    throw new ValidationError(field, endpoint, allowed, "an endpoint has no query (?) or fragment (#)");
+  }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(e)) {
     throw new ValidationError(
       field,
@@ -223,6 +238,9 @@ export function resolveConfig(
       `the userId option or the ${ENV.userId} environment variable`,
       `no user id: pass { userId } or set ${ENV.userId}`,
     );
+  }
+  if (/\s/.test(userId)) {
+    throw new ValidationError("userId", userId, "a Clarifai user id", "a user id has no whitespace");
   }
   const endpointField = options.endpoint !== undefined ? "endpoint" : ENV.endpoint;
   const endpoint = options.endpoint ?? fromEnv(env, ENV.endpoint) ?? DEFAULT_ENDPOINT;

@@ -78,6 +78,12 @@ function nonEmptyString(value: unknown, field: string, allowed: string): string 
   return value;
 }
 
+/** Ids never hold whitespace: a filter on one would match nothing, silently. */
+function noWhitespace(value: string, field: string, allowed: string): string {
+  if (/\s/.test(value)) throw new ValidationError(field, value, allowed, "an id has no whitespace");
+  return value;
+}
+
 function integerIn(value: unknown, field: string, min: number, max: number): number {
   if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
     throw new ValidationError(field, value, `an integer ${min}–${max}`, "out of range or not an integer");
@@ -130,7 +136,7 @@ export function validateQuery(query: AuditLogSearchQuery = {}): ValidatedQuery {
     );
   }
   const userIds = list<unknown>(query.userIds, "userIds", "user ids").map((u, i) =>
-    nonEmptyString(u, `userIds[${i}]`, "a user id"),
+    noWhitespace(nonEmptyString(u, `userIds[${i}]`, "a user id"), `userIds[${i}]`, "a user id"),
   );
   const operations = list<OperationInput>(query.operations, "operations", "operations").map((o, i) =>
     parseOperation(o, `operations[${i}]`),

@@ -113,6 +113,8 @@ function idString(field: string, value: unknown, allowed: string): string {
   if (typeof value !== "string" || value.trim() === "") {
     throw new ValidationError(field, value, allowed, "must be a non-empty string");
   }
+  // No Clarifai id holds whitespace: such a filter would match nothing, silently.
+  if (/\s/.test(value)) throw new ValidationError(field, value, allowed, "an id has no whitespace");
   return value;
 }
 

@@ -3,10 +3,20 @@
  * prints exactly one JSON line on stdout — `{"grpc":…,"rest":…,"pats":{…}}` — so scripts and tests
  * can read the ephemeral ports. The PATs printed are the emulator's own test tokens.
  */
+import { createPrivateKey, X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { createSecureContext } from "node:tls";
 import { type Command, InvalidArgumentError, Option } from "commander";
-import type { EmulatorOptions, FaultOptions } from "./options.js";
+import { durationOption } from "../cli/duration.js";
+// options.js holds types and limits only: light enough to load for the declaration.
+import { type EmulatorOptions, type FaultOptions, KNOB_LIMITS, MAX_GENERATE } from "./options.js";
 import type { EmulatorHandle } from "./server.js";
+
+const GENERATE_MAX = MAX_GENERATE;
+const DELAY_MAX = KNOB_LIMITS.delayMs;
+const COUNT_MAX = KNOB_LIMITS.count;
+const GROWTH_COUNT_MAX = KNOB_LIMITS.growthCount;
+const GROWTH_EVERY_MAX = KNOB_LIMITS.growthEveryMs;
 
 function intArg(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
   return (v: string): number => {
@@ -39,6 +49,12 @@ function patArg(v: string, prev: Record<string, string> | undefined): Record<str
   if (eq <= 0 || eq === v.length - 1 || /\s/.test(v)) {
     throw new InvalidArgumentError("expected TOKEN=USER_ID with a non-empty token and user id, no spaces.");
   }
+  // The client sends only such PATs (src/client/config.ts): another one could never be used.
+  if (!/^[\x21-\x7e]+$/.test(v.slice(0, eq))) {
+    throw new InvalidArgumentError(
+      "the token must be printable ASCII without spaces, as the client requires.",
+    );
+  }
   return { ...(prev ?? {}), [v.slice(0, eq)]: v.slice(eq + 1) };
 }
 
@@ -56,6 +72,7 @@ interface Flags {
   pat?: Record<string, string>;
   data?: string[];
   generate?: number;
+  generateSince?: number;
   seed: number;
   dataUser?: string;
   latencyMs?: number;
@@ -75,11 +92,34 @@ interface Flags {
 }
 
 function readPem(flag: string, path: string): Buffer {
+  let pem: Buffer;
   try {
-    return readFileSync(path);
+    pem = readFileSync(path);
   } catch (e) {
     throw new Error(`${flag} ${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
   }
+  // Checked here, per file: OpenSSL's error from the server credentials names neither.
+  try {
+    if (flag === "--tls-cert") new X509Certificate(pem);
+    else createPrivateKey(pem);
+  } catch (e) {
+    const what = flag === "--tls-cert" ? "a PEM certificate" : "a PEM private key";
+    throw new Error(`${flag} ${path}: not ${what} (${(e as Error).message})`);
+  }
+  return pem;
+}
+
+function readTls(certPath: string, keyPath: string): { cert: Buffer; key: Buffer } {
+  const cert = readPem("--tls-cert", certPath);
+  const key = readPem("--tls-key", keyPath);
+  try {
+    createSecureContext({ cert, key });
+  } catch (e) {
+    throw new Error(
+      `--tls-cert ${certPath} and --tls-key ${keyPath} do not go together (${(e as Error).message})`,
+    );
+  }
+  return { cert, key };
 }
 
 /** Flags → options; throws an Error with a one-line message on inconsistent flags. */
@@ -89,6 +129,9 @@ export function emulatorOptionsFromFlags(f: Flags): EmulatorOptions {
   }
   if ((f.growthCount === undefined) !== (f.growthEveryMs === undefined)) {
     throw new Error("--growth-count and --growth-every-ms go together; give both or neither");
+  }
+  if (f.generateSince !== undefined && f.generate === undefined) {
+    throw new Error("--generate-since needs --generate");
   }
   if (f.growthLateFraction !== undefined && f.growthCount === undefined) {
     throw new Error("--growth-late-fraction needs --growth-count and --growth-every-ms");
@@ -123,16 +166,34 @@ export function emulatorOptionsFromFlags(f: Flags): EmulatorOptions {
     host: f.host,
     port: f.port,
     restPort: f.rest ? f.restPort : false,
-    tls:
-      f.tlsCert !== undefined && f.tlsKey !== undefined
-        ? { cert: readPem("--tls-cert", f.tlsCert), key: readPem("--tls-key", f.tlsKey) }
-        : undefined,
+    tls: f.tlsCert !== undefined && f.tlsKey !== undefined ? readTls(f.tlsCert, f.tlsKey) : undefined,
     pats: f.pat,
     dataFiles: f.data,
-    generate: f.generate !== undefined ? { count: f.generate, seed: f.seed } : undefined,
+    generate:
+      f.generate !== undefined
+        ? {
+            count: f.generate,
+            seed: f.seed,
+            ...(f.generateSince !== undefined
+              ? { startSeconds: Math.floor((Date.now() - f.generateSince) / 1000) }
+              : {}),
+          }
+        : undefined,
     dataUserId: f.dataUser,
     faults,
   };
+}
+
+/** One line for a failed start; a busy port names the flag and what to do. */
+function startError(e: unknown, flags: Flags): string {
+  const message = e instanceof Error ? e.message : String(e);
+  const busy = /EADDRINUSE: address already in use ([^\s\]]+)/.exec(message);
+  if (busy) {
+    const grpc = /No address added/.test(message);
+    const flag = grpc ? `--port ${flags.port}` : `--rest-port ${flags.restPort}`;
+    return `${flag}: ${busy[1]} is already in use (another emulator?); stop it, pick another port, or use 0 for an ephemeral one`;
+  }
+  return message;
 }
 
 async function run(flags: Flags): Promise<void> {
@@ -140,10 +201,12 @@ async function run(flags: Flags): Promise<void> {
   try {
     const options = emulatorOptionsFromFlags(flags);
     // Loaded here, not at import: the CLI declares this command on every start.
-    const { startEmulator } = await import("./server.js");
+    const { startEmulator, quietGrpcLogs } = await import("./server.js");
+    // grpc-js logs a failed bind itself; the one line below says it better.
+    quietGrpcLogs();
     handle = await startEmulator(options);
   } catch (e) {
-    process.stderr.write(`clarifai-audit emulator: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.stderr.write(`clarifai-audit emulator: ${startError(e, flags)}\n`);
     process.exitCode = 2;
     return;
   }
@@ -175,16 +238,31 @@ export function registerEmulatorCommand(program: Command): void {
     .option("--tls-key <file>", "PEM private key")
     .option("--pat <token=user_id>", "accept PAT TOKEN for user USER_ID (repeatable)", patArg)
     .option("--data <file>", "JSONL file of entries (REST JSON form) to load (repeatable)", collect)
-    .option("--generate <n>", "generate N synthetic entries", intArg("--generate", 0))
+    .option(
+      "--generate <n>",
+      `generate N synthetic entries, 0-${GENERATE_MAX}`,
+      intArg("--generate", 0, GENERATE_MAX),
+    )
+    .option(
+      "--generate-since <duration>",
+      "start the generated entries this long before now (e.g. 1h; about 15 s apart), so --since and tail show them (default: from 2025-01-01)",
+      durationOption("--generate-since"),
+    )
     .option("--seed <s>", "seed of --generate", seedArg, 1)
     .option("--data-user <user_id>", "whose audit log the data goes to (default: the first PAT's user)")
-    .addOption(new Option("--latency-ms <ms>", "fixed delay per call").argParser(numberArg("--latency-ms")))
     .addOption(
-      new Option("--jitter-ms <ms>", "extra random delay per call").argParser(numberArg("--jitter-ms")),
+      new Option("--latency-ms <ms>", `fixed delay per call, 0-${DELAY_MAX} ms`).argParser(
+        numberArg("--latency-ms", DELAY_MAX),
+      ),
+    )
+    .addOption(
+      new Option("--jitter-ms <ms>", `extra random delay per call, 0-${DELAY_MAX} ms`).argParser(
+        numberArg("--jitter-ms", DELAY_MAX),
+      ),
     )
     .addOption(
       new Option("--throttle-every <n>", "throttle every Nth call (status 11005)").argParser(
-        intArg("--throttle-every", 0),
+        intArg("--throttle-every", 0, COUNT_MAX),
       ),
     )
     .addOption(
@@ -194,18 +272,18 @@ export function registerEmulatorCommand(program: Command): void {
     )
     .addOption(
       new Option("--throttle-burst <k>", "throttle the first K calls").argParser(
-        intArg("--throttle-burst", 0),
+        intArg("--throttle-burst", 0, COUNT_MAX),
       ),
     )
     .addOption(
       new Option(
         "--throttle-above-in-flight <n>",
         "throttle calls arriving while N calls are being served (a concurrency limit)",
-      ).argParser(intArg("--throttle-above-in-flight", 0)),
+      ).argParser(intArg("--throttle-above-in-flight", 0, COUNT_MAX)),
     )
     .addOption(
       new Option("--unavailable-every <n>", "fail every Nth call with gRPC UNAVAILABLE").argParser(
-        intArg("--unavailable-every", 0),
+        intArg("--unavailable-every", 0, COUNT_MAX),
       ),
     )
     .addOption(
@@ -216,21 +294,23 @@ export function registerEmulatorCommand(program: Command): void {
     )
     .addOption(
       new Option("--unavailable-burst <k>", "fail the first K calls with UNAVAILABLE").argParser(
-        intArg("--unavailable-burst", 0),
+        intArg("--unavailable-burst", 0, COUNT_MAX),
       ),
     )
     .addOption(
       new Option("--drop-connection-every <n>", "drop the connection of every Nth call").argParser(
-        intArg("--drop-connection-every", 0),
+        intArg("--drop-connection-every", 0, COUNT_MAX),
       ),
     )
     .addOption(
       new Option("--growth-count <k>", "append K entries every --growth-every-ms").argParser(
-        intArg("--growth-count", 1),
+        intArg("--growth-count", 1, GROWTH_COUNT_MAX),
       ),
     )
     .addOption(
-      new Option("--growth-every-ms <ms>", "growth period").argParser(intArg("--growth-every-ms", 1)),
+      new Option("--growth-every-ms <ms>", "growth period").argParser(
+        intArg("--growth-every-ms", 1, GROWTH_EVERY_MAX),
+      ),
     )
     .addOption(
       new Option("--growth-late-fraction <f>", "fraction of grown entries timestamped in the past").argParser(

@@ -15,6 +15,12 @@ import type { SearchService } from "./searchService.js";
 
 /** Big enough for 1000-entry pages with large entries; matches the official client's limit. */
 export const MAX_MESSAGE_BYTES = 1024 * 1024 * 1024;
+/**
+ * Largest request accepted: a search request is a few hundred bytes, and a server that buffers
+ * 1 GiB per request can be pushed out of memory by a handful of them. grpc-js's own default, 4 MiB,
+ * is what Clarifai's gRPC front end enforces as well (RESOURCE_EXHAUSTED beyond it).
+ */
+export const MAX_REQUEST_BYTES = 4 * 1024 * 1024;
 
 /**
  * The HTTP/2 session under a unary call. grpc-js does not expose it, so this walks its (stable
@@ -43,7 +49,7 @@ export async function startGrpcServer(
   credentials: ServerCredentials,
 ): Promise<{ server: Server; port: number }> {
   const server = new Server({
-    "grpc.max_receive_message_length": MAX_MESSAGE_BYTES,
+    "grpc.max_receive_message_length": MAX_REQUEST_BYTES,
     "grpc.max_send_message_length": MAX_MESSAGE_BYTES,
   });
   server.addService(EmulatorV2Service as never, {

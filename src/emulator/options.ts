@@ -20,7 +20,12 @@ export interface EmulatorOptions {
   /** JSONL files (one entry per line, REST JSON form) loaded into the same log. */
   dataFiles?: string[];
   /** Deterministic synthetic entries (see {@link generateEntries}) loaded into the same log. */
-  generate?: { count: number; seed: number };
+  generate?: {
+    count: number;
+    seed: number;
+    /** Unix seconds of the first entry; default 2025-01-01T00:00:00Z. */
+    startSeconds?: number;
+  };
   /** Whose audit log the data goes to. Default: the user of the first PAT. */
   dataUserId?: string;
   /** Initial faults; change them later with {@link EmulatorHandle.setFaults}. */
@@ -86,15 +91,37 @@ export const DEFAULT_PATS: Readonly<Record<string, string>> = Object.freeze({
   "emulator-pat": "emulator-user",
 });
 
+/** Largest `generate.count` (`--generate`): a log of this many entries takes about 2 GB. */
+export const MAX_GENERATE = 5_000_000;
+
+/**
+ * The documented range of each knob. Delays stay far below setTimeout's limit (2^31 − 1 ms, beyond
+ * which Node silently waits 1 ms instead).
+ */
+export const KNOB_LIMITS = {
+  /** latencyMs, jitterMs: up to 10 minutes. */
+  delayMs: 600_000,
+  /** …Every, …Burst, throttleAboveInFlight. */
+  count: 1_000_000_000,
+  /** growth.count per tick. */
+  growthCount: 100_000,
+  /** growth.everyMs: up to a day. */
+  growthEveryMs: 86_400_000,
+} as const;
+
 function checkCount(name: string, v: unknown): void {
-  if (typeof v !== "number" || !Number.isInteger(v) || v < 0) {
-    throw new RangeError(`faults.${name} must be a non-negative integer, got ${String(v)}`);
+  if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > KNOB_LIMITS.count) {
+    throw new RangeError(
+      `faults.${name} must be an integer from 0 to ${KNOB_LIMITS.count}, got ${String(v)}`,
+    );
   }
 }
 
 function checkNumber(name: string, v: unknown): void {
-  if (typeof v !== "number" || !Number.isFinite(v) || v < 0) {
-    throw new RangeError(`faults.${name} must be a non-negative number, got ${String(v)}`);
+  if (typeof v !== "number" || !Number.isFinite(v) || v < 0 || v > KNOB_LIMITS.delayMs) {
+    throw new RangeError(
+      `faults.${name} must be a number of ms from 0 to ${KNOB_LIMITS.delayMs}, got ${String(v)}`,
+    );
   }
 }
 
@@ -142,11 +169,15 @@ export function validateFaults(f: Partial<FaultOptions>): void {
       );
     }
     checkKeys("faults.growth", g, ["count", "everyMs", "lateFraction"]);
-    if (!Number.isInteger(g.count) || g.count < 1) {
-      throw new RangeError(`faults.growth.count must be a positive integer, got ${String(g.count)}`);
+    if (!Number.isInteger(g.count) || g.count < 1 || g.count > KNOB_LIMITS.growthCount) {
+      throw new RangeError(
+        `faults.growth.count must be an integer from 1 to ${KNOB_LIMITS.growthCount}, got ${String(g.count)}`,
+      );
     }
-    if (!Number.isFinite(g.everyMs) || g.everyMs < 1) {
-      throw new RangeError(`faults.growth.everyMs must be at least 1, got ${String(g.everyMs)}`);
+    if (!Number.isFinite(g.everyMs) || g.everyMs < 1 || g.everyMs > KNOB_LIMITS.growthEveryMs) {
+      throw new RangeError(
+        `faults.growth.everyMs must be from 1 to ${KNOB_LIMITS.growthEveryMs}, got ${String(g.everyMs)}`,
+      );
     }
     checkProbability("growth.lateFraction", g.lateFraction);
   }

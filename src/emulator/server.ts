@@ -2,13 +2,13 @@
  * `startEmulator`: the data, the fault controller and both transports, wired together.
  */
 import type * as http from "node:http";
-import { ServerCredentials } from "@grpc/grpc-js";
+import { logVerbosity, ServerCredentials, setLogVerbosity } from "@grpc/grpc-js";
 import type { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
-import { loadEntriesFile } from "./dataFile.js";
+import { streamEntriesFile } from "./dataFile.js";
 import { FaultController } from "./faults.js";
 import { EntryGenerator, generateEntryStream } from "./generate.js";
 import { startGrpcServer, stopGrpcServer } from "./grpcServer.js";
-import { checkKeys, DEFAULT_PATS, type EmulatorOptions, type FaultOptions } from "./options.js";
+import { checkKeys, DEFAULT_PATS, type EmulatorOptions, type FaultOptions, MAX_GENERATE } from "./options.js";
 import { startRestServer, stopRestServer } from "./restServer.js";
 import { Rng } from "./rng.js";
 import { SearchService } from "./searchService.js";
@@ -59,18 +59,29 @@ function checkPort(name: string, v: unknown): void {
   }
 }
 
-/** Loads the initial data of a log; all sources are read before anything is stored. */
-function loadData(log: AuditLog, options: EmulatorOptions): void {
-  const fromFiles = (options.dataFiles ?? []).map((f) => loadEntriesFile(f));
-  if (options.entries) log.add(options.entries);
-  for (const entries of fromFiles) log.add(entries);
+/**
+ * Loads the initial data of a log. Files are streamed into it batch by batch; a bad line rejects,
+ * and the caller then discards the log (nothing is bound).
+ */
+async function loadData(log: AuditLog, options: EmulatorOptions): Promise<void> {
   if (options.generate) {
-    const { count, seed } = options.generate;
-    if (!Number.isInteger(count) || count < 0) {
-      throw new RangeError(`generate.count must be a non-negative integer, got ${String(count)}`);
+    const { count } = options.generate;
+    if (!Number.isInteger(count) || count < 0 || count > MAX_GENERATE) {
+      throw new RangeError(
+        `generate.count must be an integer from 0 to ${MAX_GENERATE}, got ${String(count)}`,
+      );
     }
+  }
+  if (options.entries) log.add(options.entries);
+  for (const file of options.dataFiles ?? []) await streamEntriesFile(file, (batch) => log.add(batch));
+  if (options.generate) {
+    const { count, seed, startSeconds } = options.generate;
     let batch: AuditLogEntry[] = [];
-    for (const e of generateEntryStream(count, seed)) {
+    for (const e of generateEntryStream(
+      count,
+      seed,
+      startSeconds === undefined ? undefined : { startSeconds },
+    )) {
       batch.push(e);
       if (batch.length === GENERATE_BATCH) {
         log.add(batch);
@@ -120,6 +131,14 @@ class Growth {
 }
 
 /**
+ * Silences grpc-js's own log lines (process-wide): the emulator's CLI reports every failure itself,
+ * in one line.
+ */
+export function quietGrpcLogs(): void {
+  setLogVerbosity(logVerbosity.NONE);
+}
+
+/**
  * Starts the emulator: gRPC (and REST unless `restPort: false`) on `host`, with the data loaded
  * into the data user's log. Resolves once both servers listen.
  */
@@ -134,8 +153,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const patUsers = Object.values(pats);
   if (patUsers.length === 0) throw new RangeError("pats must map at least one PAT to a user id");
   for (const [pat, user] of Object.entries(pats)) {
-    if (pat === "" || /\s/.test(pat))
-      throw new RangeError("pats: a PAT must be non-empty and contain no whitespace");
+    // The client's rule (src/client/config.ts): a PAT it would never send is refused here too.
+    if (!/^[\x21-\x7e]+$/.test(pat))
+      throw new RangeError("pats: a PAT must be printable ASCII without spaces or control characters");
     if (user === "") throw new RangeError("pats: a user id must be non-empty");
   }
   const dataUserId = options.dataUserId ?? (patUsers[0] as string);
@@ -149,7 +169,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     return log;
   };
   const dataLog = logOf(dataUserId);
-  loadData(dataLog, options);
+  await loadData(dataLog, options);
 
   const faults = new FaultController();
   const growth = new Growth(dataLog);
