@@ -26,6 +26,7 @@ import {
   tempDir,
 } from "./endToEnd.js";
 import { BASELINE, hotPathBench } from "./hotPathBench.js";
+import { lakeBench } from "./lakeBench.js";
 import { median } from "./measure.js";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -320,6 +321,13 @@ async function main(): Promise<void> {
     log(`part 5: emulator --data load, ${count} entries`);
     results.dataLoad = await dataLoadBench(count, quick ? 1 : 3);
     md.push(...dataLoadTable(results.dataLoad as Awaited<ReturnType<typeof dataLoadBench>>));
+  }
+
+  // The Parquet lake (sync vs export, size, query vs jq, RSS): BENCH_PARTS=lake alone; BENCH_LAKE_ENTRIES.
+  if (parts.has("lake") || process.env.BENCH_PARTS === undefined) {
+    const lake = await lakeBench(Number(process.env.BENCH_LAKE_ENTRIES ?? (quick ? 20000 : 1000000)));
+    results.lake = lake;
+    md.push(lake.markdown);
   }
 
   md.push(...targets(results));

@@ -87,6 +87,7 @@ class StoreSink implements ExportSink {
   #buffer: ExportEntry[] = [];
   #cursor: ExportCursor | undefined;
   #dirty = false;
+  #inflight: Promise<void> | undefined;
   /** Newest timestamp committed in this run: what is older is never offered again by this run. */
   #position: Ts | undefined;
   inserted = 0;
@@ -122,14 +123,29 @@ class StoreSink implements ExportSink {
     this.walked += batch.entries.length;
     this.#cursor = batch.cursor;
     this.#dirty = true;
-    if (this.#buffer.length >= this.commitEntries) await this.#commit();
+    if (this.#buffer.length >= this.commitEntries) {
+      // One commit in the background while the walk goes on (the store's file writing overlaps the
+      // next pages), at most one at a time: the buffer holds at most two commits' worth.
+      await this.#settle();
+      this.#inflight = this.#commit();
+      this.#inflight.catch(() => undefined);
+    }
   }
 
   async flush(): Promise<void> {
+    await this.#settle();
     if (this.#dirty) await this.#commit();
   }
 
+  /** Waits for the background commit; its failure fails the walk. */
+  async #settle(): Promise<void> {
+    const inflight = this.#inflight;
+    this.#inflight = undefined;
+    await inflight;
+  }
+
   async close(outcome: { complete: boolean }): Promise<void> {
+    await this.#settle();
     if (!outcome.complete) return;
     const cursor = this.#cursor ?? this.state.run?.cursor;
     if (cursor === undefined) return;
@@ -145,8 +161,11 @@ class StoreSink implements ExportSink {
   }
 
   async #commit(final?: SyncState & { forget: string }): Promise<void> {
+    // Everything this commit stores is taken before its first await (a background commit runs while
+    // later batches arrive).
     const entries = this.#buffer;
     this.#buffer = [];
+    this.#dirty = false;
     const last = entries[entries.length - 1];
     if (last !== undefined) this.#position = last.timestamp;
     const cursor = this.#cursor as ExportCursor;
@@ -188,7 +207,6 @@ class StoreSink implements ExportSink {
         runs: state.totals.runs,
       },
     };
-    this.#dirty = false;
   }
 }
 

@@ -154,7 +154,8 @@ it("sessions terminated by the server during a sync lose and repeat nothing", as
 
 it("a second sync of the same log is refused at once while one runs; another table is not blocked", async () => {
   const { url, db } = await freshDb();
-  emu.setFaults({ latencyMs: 60 });
+  // Long enough that the first is still walking when the second has tried the lock for its 1 s.
+  emu.setFaults({ latencyMs: 250 });
   const first = spawnCli(["sync", ...conn, "--to", url, ...SYNC_FLAGS]);
   const firstDone = collect(first);
   await waitForStderr(first, (t) => t.includes("syncing window"));

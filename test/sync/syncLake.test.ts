@@ -28,7 +28,7 @@ let conn: string[];
 
 beforeAll(async () => {
   tmp = tempDir();
-  emu = await startEmulator({ pats: { [PAT]: USER }, entries: generateEntries(2_500, 31), restPort: false });
+  emu = await startEmulator({ pats: { [PAT]: USER }, entries: generateEntries(1_500, 31), restPort: false });
   conn = connection(emu.grpcAddress);
 });
 afterAll(async () => {
@@ -81,7 +81,7 @@ it("killed at random points while the log grows with late entries, the lake ends
   const random = rng(20261201);
   emu.setFaults({ latencyMs: 4, growth: { count: 15, everyMs: 40, lateFraction: 0.4 }, seed: 5 });
   let killed = 0;
-  for (let i = 0; i < 6; i++) {
+  for (let i = 0; i < 4; i++) {
     const child = spawnCli(["sync", ...conn, "--to", dir, ...SYNC_FLAGS, "--commit-interval", "0", "-q"]);
     const done = collect(child);
     const delay = 150 + Math.floor(random() * 1200);
@@ -126,7 +126,52 @@ it("killed at random points while the log grows with late entries, the lake ends
     "json",
   ]);
   expect(JSON.parse(count.stdout)).toEqual([{ n: expected.length, d: expected.length }]);
-});
+}, 300_000);
+
+it("--follow runs until SIGTERM (exit 0); its many small files are compacted; nothing lost or repeated", async () => {
+  const dir = join(tmp.dir, "lake-follow");
+  emu.setFaults({ growth: { count: 10, everyMs: 30, lateFraction: 0.3 }, seed: 9 });
+  const child = spawnCli([
+    "sync",
+    ...conn,
+    "--to",
+    dir,
+    ...SYNC_FLAGS,
+    "--follow",
+    "--interval",
+    "50ms",
+    "-q",
+  ]);
+  const done = collect(child);
+  const runsIn = (text: string) => text.split("\n").filter((l) => l.startsWith("synced ")).length;
+  await waitForStderr(child, (t) => runsIn(t) >= 10);
+  child.kill("SIGTERM");
+  const r = await done;
+  emu.resetFaults();
+  expect(r.code).toBe(0);
+  expect(runsIn(r.stderr)).toBeGreaterThanOrEqual(10);
+  const state = JSON.parse(readFileSync(join(dir, "_clarifai_sync.json"), "utf8")) as {
+    files: { path: string }[];
+    state: { totals: { runs: number; late: number } };
+  };
+  // 10+ commits of new entries into one partition, merged once 8 small files pile up.
+  const perPartition = new Map<string, number>();
+  for (const f of state.files) {
+    const p = f.path.split("/")[1] as string;
+    perPartition.set(p, (perPartition.get(p) ?? 0) + 1);
+  }
+  expect(Math.max(...perPartition.values())).toBeLessThan(8);
+  expect(state.files.some((f) => /-c-[0-9a-f]+\.parquet$/.test(f.path))).toBe(true);
+  expect(state.state.totals.late).toBeGreaterThan(0);
+  const final = await runCli(["sync", ...conn, "--to", dir, ...SYNC_FLAGS, "-q"]);
+  expect(final.code).toBe(0);
+  const full = join(tmp.dir, "full-follow.jsonl");
+  expect((await runCli(["export", ...conn, "--out", full, "--settle", "0", "--quiet"])).code).toBe(0);
+  const expected = fileLines(full);
+  const got = await lakeEntries(dir);
+  expect(got.length).toBe(expected.length);
+  expect(digest(got)).toBe(digest(expected));
+}, 240_000);
 
 it("refuses a second sync on the same DIR while one runs", async () => {
   const dir = join(tmp.dir, "lake-busy");
@@ -140,7 +185,7 @@ it("refuses a second sync on the same DIR while one runs", async () => {
   expect(second.stderr).toMatch(/^clarifai-audit: error: --to: another sync is running on .*\n$/);
   const r = await firstDone;
   expect(r.code).toBe(0);
-});
+}, 180_000);
 
 describe("bad input: one line, exit 2, nothing changed", () => {
   let lake: string;
@@ -148,7 +193,7 @@ describe("bad input: one line, exit 2, nothing changed", () => {
     lake = join(tmp.dir, "lake-ok");
     const r = await runCli(["sync", ...conn, "--to", lake, "--settle", "0s", "-q"]);
     expect(r.code).toBe(0);
-  });
+  }, 120_000);
   const state = () => readFileSync(join(lake, "_clarifai_sync.json"), "utf8");
 
   it("a DIR that is a file", async () => {

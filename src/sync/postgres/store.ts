@@ -171,6 +171,9 @@ const NETWORK = new Set([
   "EPIPE",
 ]);
 const RECONNECTS = 3;
+/** How long a held lock is retried before the sync is refused. */
+const LOCK_GRACE_MS = 1000;
+const LOCK_POLL_MS = 100;
 
 class Store implements PostgresStore {
   readonly description: string;
@@ -417,11 +420,17 @@ class Store implements PostgresStore {
   async #lock(): Promise<void> {
     const c = this.#live();
     const [k1, k2] = this.#lockKey;
-    const r = await c.query<{ ok: boolean }>("SELECT pg_try_advisory_lock($1::int4, $2::int4) AS ok", [
-      k1,
-      k2,
-    ]);
-    if (r.rows[0]?.ok) return;
+    // A sync killed mid-statement leaves its backend running until that statement ends and it finds
+    // the client gone; a short grace lets a restart after a kill take over instead of being refused.
+    for (let waited = 0; ; waited += LOCK_POLL_MS) {
+      const r = await c.query<{ ok: boolean }>("SELECT pg_try_advisory_lock($1::int4, $2::int4) AS ok", [
+        k1,
+        k2,
+      ]);
+      if (r.rows[0]?.ok) return;
+      if (waited >= LOCK_GRACE_MS) break;
+      await sleep(LOCK_POLL_MS);
+    }
     const holder = await c
       .query<{ pid: number; addr: string | null; since: string | null; app: string | null }>(
         `SELECT a.pid, host(a.client_addr) AS addr, to_char(a.backend_start AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS since,
