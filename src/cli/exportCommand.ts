@@ -4,11 +4,10 @@
 import { constants } from "node:fs";
 import { access, stat } from "node:fs/promises";
 import { dirname } from "node:path";
-import type { RawEntry } from "../codec/replyBytes.js";
 import { formatTs } from "../domain/timestamps.js";
-import { type ExportSummary, runExport } from "../export/exporter.js";
+import { type ExportSummary, exportToSink } from "../export/engine.js";
 import type { DataFormat } from "../export/formats.js";
-import type { FetchPage, PageRequest } from "../export/sliceWalk.js";
+import { FileSink, type FileSinkResult } from "../export/sinks/fileSink.js";
 import { UsageError } from "./exitCodes.js";
 import { type MemoryMode, tuneMemoryForExport } from "./exportMemory.js";
 import { progressView } from "./progress.js";
@@ -66,7 +65,7 @@ async function checkOutDir(out: string): Promise<void> {
   if (target?.isDirectory()) throw new UsageError(`--out: ${out} is a directory; name the output file`);
 }
 
-function summaryLine(out: string, s: ExportSummary, concurrency: number): string {
+function summaryLine(out: string, s: ExportSummary & FileSinkResult, concurrency: number): string {
   const seconds = s.durationMs / 1000;
   const rate = seconds > 0 ? Math.round(s.entries / seconds) : s.entries;
   return (
@@ -97,31 +96,23 @@ export async function runExportCommand(flags: ExportFlags): Promise<void> {
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
-  const pageQuery = (req: PageRequest) => ({
-    ...filters,
-    ...(req.from ? { from: req.from } : {}),
-    to: req.to,
-    page: req.page,
-    perPage: req.perPage,
-    sortAscending: req.ascending,
+  const sink = new FileSink({
+    out: flags.out,
+    format,
+    gzip: flags.out.toLowerCase().endsWith(".gz"),
+    resume: flags.resume ?? false,
+    force: flags.force ?? false,
   });
-  // Exports walk entry bytes, not decoded objects (see ExportRequest.fetchPage).
-  const fetchPage: FetchPage<RawEntry> = async (req) => {
-    const page = await client.searchRaw(pageQuery(req), req.signal ? { signal: req.signal } : {});
-    return { entries: page.entries, attempts: page.attempts };
-  };
   const progress = progressView(!flags.quiet);
   // After the modules have loaded: their one-off allocations need no tight GC.
   const memory = tuneMemoryForExport(flags.memory);
   try {
-    const summary = await runExport({
-      out: flags.out,
-      format,
-      gzip: flags.out.toLowerCase().endsWith(".gz"),
-      query: {
-        userId: client.userId,
-        endpoint: client.endpoint,
-        filters,
+    const summary = await exportToSink({
+      sink,
+      client,
+      query: filters,
+      // The window as written, so a resume with --since 24h is the same export a day later.
+      identity: {
         from: flags.from ?? null,
         to: flags.to ?? null,
         since: flags.since ?? null,
@@ -133,9 +124,6 @@ export async function runExportCommand(flags: ExportFlags): Promise<void> {
       concurrency: flags.concurrency,
       perPage: flags.perPage,
       commitIntervalMs: flags.commitInterval,
-      resume: flags.resume ?? false,
-      force: flags.force ?? false,
-      fetchPage,
       signal: controller.signal,
       onWindow: (w) => {
         if (!flags.quiet) {
@@ -150,7 +138,7 @@ export async function runExportCommand(flags: ExportFlags): Promise<void> {
       },
     });
     progress.stop();
-    process.stderr.write(`${summaryLine(flags.out, summary, flags.concurrency)}\n`);
+    process.stderr.write(`${summaryLine(flags.out, { ...summary, ...sink.result }, flags.concurrency)}\n`);
   } catch (error) {
     progress.stop();
     throw error;

@@ -3,7 +3,7 @@
  * so stdout and redirected stderr stay clean. The total is unknown, so it shows counts and rate.
  */
 import { SingleBar } from "cli-progress";
-import type { ExportProgress } from "../export/exporter.js";
+import type { ExportProgress } from "../export/engine.js";
 
 /** Progress reporter; a no-op when disabled. */
 export interface ProgressView {

@@ -149,6 +149,27 @@ export class AuditLogClient {
   }
 
   /**
+   * {@link searchRaw} for a prebuilt request (see {@link searchRequest}): no validation, so a caller
+   * that sends many pages of one query (the export engine) validates it once.
+   */
+  async searchRawRequest(
+    request: PostAuditLogSearchesRequest,
+    options: CallOptions = {},
+  ): Promise<RawAuditLogPage> {
+    const req = request.userAppId?.userId
+      ? request
+      : { ...request, userAppId: { userId: this.#config.userId, appId: "" } };
+    const { value, attempts } = await this.#call(req, options, splitSearchReply);
+    return {
+      entries: value.entries,
+      reqId: value.status?.reqId ?? "",
+      page: req.pagination?.page || 1,
+      perPage: req.pagination?.perPage || DEFAULT_PER_PAGE,
+      attempts,
+    };
+  }
+
+  /**
    * Sends a prebuilt request (e.g. from {@link buildSearchRequest}, with pagination adjusted) as is,
    * with this client's auth, deadline and retries. No validation: use it for requests built by this
    * library. An unset `userAppId` is filled with this client's user id.

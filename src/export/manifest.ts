@@ -33,7 +33,7 @@ export interface ManifestCommit {
   sliceDone: boolean;
   /** True once the footer is written: only the final rename (or gzip) is left. */
   complete?: boolean;
-  stats: { retries: number; shiftedPages: number; repeated: number; stale: number };
+  stats: { retries: number; shiftedPages: number; repeated: number; stale: number; requests?: number };
 }
 
 /** The whole manifest. */

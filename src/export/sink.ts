@@ -26,6 +26,29 @@ export interface ExportCursor {
   sliceDone: boolean;
   /** The whole window was walked: resuming from this cursor fetches nothing. */
   complete: boolean;
+  /** Running totals of the walk up to this cursor, so a resumed run reports the whole export. */
+  stats?: ExportCursorStats;
+}
+
+/** Totals carried by a cursor (see {@link ExportCursor.stats}). */
+export interface ExportCursorStats {
+  entries: number;
+  pages: number;
+  /** RPC attempts beyond the first. */
+  retries: number;
+  /** Pages that repeated entries already handed over (the log grew under the walk). */
+  shiftedPages: number;
+  repeated: number;
+  stale: number;
+  /** RPCs sent (probes, pages and their retries). */
+  requests?: number;
+}
+
+/** An entry as a byte range of the reply that carried it (for encoders that work on bytes). */
+export interface ExportEntryRange {
+  readonly source: Uint8Array;
+  readonly start: number;
+  readonly end: number;
 }
 
 /** One entry as the engine hands it over: exact timestamp, its protobuf bytes, and lazy views. */
@@ -46,6 +69,11 @@ export interface ExportEntry {
 export interface ExportBatch {
   readonly entries: readonly ExportEntry[];
   readonly cursor: ExportCursor;
+  /**
+   * The same entries as byte ranges of their replies, when the engine walked raw replies: lets a
+   * byte-level encoder (the file sink's JSONL path) skip the per-entry views.
+   */
+  readonly raw?: readonly ExportEntryRange[];
 }
 
 /** What the engine tells a sink when it opens it. */
@@ -61,6 +89,12 @@ export interface SinkOpenInfo {
 export interface ExportSink {
   /** The cursor to resume from (the last durable one), or undefined to start a new walk. */
   open(info: SinkOpenInfo): Promise<ExportCursor | undefined>;
+  /**
+   * Called once the window of a new walk is pinned (after the probes, before the first page), with
+   * the walk's starting cursor: a sink that stores the cursor on its own can record it now, so a
+   * crash before the first batch still resumes the same window. Not called when resuming.
+   */
+  start?(cursor: ExportCursor): Promise<void>;
   /** Takes a batch. Before it resolves, the batch's entries and cursor are durable together, or buffered to be made durable together later. */
   write(batch: ExportBatch): Promise<void>;
   /** Makes every batch written so far durable (called at the engine's commit interval and at the end). */

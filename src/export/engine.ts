@@ -1,0 +1,341 @@
+/**
+ * The export engine (public: `clarifai-audit/export`): pins a window, walks it oldest first through
+ * the ordered concurrent pipeline (orderedPages.ts, sliceWalk.ts), dedupes at page boundaries, and
+ * hands each page to a sink as one batch with the cursor that follows it. Where the data and the
+ * cursor go is the sink's business (sink.ts); resuming is `open` returning the last durable cursor.
+ */
+import type { AuditLogClient } from "../client/client.js";
+import { type AuditLogSearchQuery, requestFromValidated, validateQuery } from "../client/query.js";
+import { prepareJsonTranscoder } from "../codec/jsonTranscoder.js";
+import type { RawEntry } from "../codec/replyBytes.js";
+import { parseTimestamp, type TimeInput } from "../domain/time.js";
+import { compareTs, formatTs, nowTs, nsToTs, parseTs, type Ts, tsToNs } from "../domain/timestamps.js";
+import { ExportInterruptedError, ExportUsageError } from "./errors.js";
+import { type EngineEntry, exportEntryFromRaw } from "./exportEntry.js";
+import { orderedPages, type PipelineStats, planSlices } from "./orderedPages.js";
+import type { ExportCursor, ExportCursorStats, ExportSink } from "./sink.js";
+import { type FetchPage, type Slice, type SliceCursor, sliceQueryBounds } from "./sliceWalk.js";
+
+/** Running counters, reported after each page. */
+export interface ExportProgress {
+  entries: number;
+  pages: number;
+  retries: number;
+  shiftedPages: number;
+  /** RPCs sent so far (probes, pages, retries). */
+  requests: number;
+}
+
+/** The outcome of a walk (also carried by {@link ExportInterruptedError}). */
+export interface ExportSummary extends ExportProgress {
+  /** Entries dropped because a page repeated them after the log grew. */
+  repeated: number;
+  /** Entries older than the walk's position (repeats or late arrivals behind it), dropped. */
+  stale: number;
+  slices: number;
+  splits: number;
+  /**
+   * Fewest pages allowed in flight during this run: below the requested concurrency when pages
+   * needed retries (throttling or server errors) and the engine backed off.
+   */
+  lowestConcurrency: number;
+  durationMs: number;
+  resumed: boolean;
+  window?: { from: string; to: string };
+}
+
+/** Options of {@link exportToSink}. */
+export interface ExportToSinkOptions {
+  /** Where batches and cursors go. */
+  sink: ExportSink;
+  /** The client whose log is exported; the engine sends its pages with `searchRawRequest`. */
+  client?: AuditLogClient;
+  /** Instead of `client`: fetches one page (tests, other transports). */
+  fetchPage?: FetchPage<RawEntry>;
+  /** Filters (user ids, operations, targets, success, source IPs); the window is `from`/`to`. */
+  query?: AuditLogSearchQuery;
+  /** Oldest timestamp to export (inclusive); default: the oldest entry the server holds. */
+  from?: TimeInput;
+  /** Newest timestamp (inclusive); the window never ends later than now − `settleMs`. */
+  to?: TimeInput;
+  /** Entries younger than this may still be landing and are left out (default 60 000 ms). */
+  settleMs?: number;
+  /** Most pages in flight (default 12; fewer while the server throttles). */
+  concurrency?: number;
+  /** Entries per page, 1–1000 (default 1000). */
+  perPage?: number;
+  /** Least time between `sink.flush` calls (default 1000 ms; 0 = after every batch). */
+  commitIntervalMs?: number;
+  /** More fields for the walk's identity (see {@link SinkOpenInfo.identity}), e.g. a window as the user wrote it. */
+  identity?: Record<string, unknown>;
+  /** Stops the walk: the sink is flushed and closed, and the call rejects with {@link ExportInterruptedError}. */
+  signal?: AbortSignal;
+  onWindow?: (window: { from: Ts; to: Ts; resumed: boolean }) => void;
+  onProgress?: (progress: ExportProgress) => void;
+  /** The clock (ms since the epoch), for tests. */
+  now?: () => number;
+}
+
+const EPOCH: Ts = { seconds: 0, nanos: 0 };
+const WINDOW_KEYS = ["from", "to", "page", "perPage", "sortAscending"] as const;
+
+function positiveInteger(value: number, name: string, max: number): number {
+  if (!Number.isInteger(value) || value < 1 || value > max)
+    throw new ExportUsageError(`${name}: ${value} is not an integer from 1 to ${max}`);
+  return value;
+}
+
+function nonNegative(value: number, name: string): number {
+  if (!Number.isFinite(value) || value < 0)
+    throw new ExportUsageError(`${name}: ${value} is not a number of milliseconds ≥ 0`);
+  return value;
+}
+
+/** Plans slices over `[from, to]`, spacing the inner boundaries over where the data actually is. */
+export function planWindow(from: Ts, to: Ts, first: Ts, last: Ts, count: number): Slice[] {
+  const lo = compareTs(first, from) > 0 ? first : from;
+  const hi = compareTs(last, to) < 0 ? last : to;
+  if (count <= 1 || compareTs(lo, hi) >= 0) return [{ from, to, last: true }];
+  const slices = planSlices(lo, nsToTs(tsToNs(hi) + 1n), count);
+  slices[0] = { ...(slices[0] as Slice), from };
+  const end = slices[slices.length - 1] as Slice;
+  slices[slices.length - 1] = { ...end, to, last: true };
+  return slices;
+}
+
+function cursorTs(text: string, what: string): Ts {
+  const ts = parseTs(text);
+  if (ts === undefined)
+    throw new ExportUsageError(`the sink's cursor is corrupt: ${what} is not a timestamp: ${text}`);
+  return ts;
+}
+
+function fetcherOf(options: ExportToSinkOptions, perPage: number): FetchPage<RawEntry> {
+  if (options.fetchPage !== undefined) return options.fetchPage;
+  const client = options.client;
+  if (client === undefined) throw new ExportUsageError("exportToSink: pass a client or a fetchPage");
+  // Validated once: each page only sets the bounds and the page number of this request.
+  const template = requestFromValidated(validateQuery({ ...options.query, perPage }), client.userId);
+  return async (req) => {
+    const page = await client.searchRawRequest(
+      {
+        ...template,
+        query: {
+          ...(template.query as NonNullable<typeof template.query>),
+          timestampFrom: req.from,
+          timestampTo: req.to,
+        },
+        sortAscending: req.ascending,
+        pagination: { page: req.page, perPage: req.perPage },
+      },
+      req.signal ? { signal: req.signal } : {},
+    );
+    return { entries: page.entries, attempts: page.attempts };
+  };
+}
+
+/**
+ * Runs (or resumes, from the cursor `sink.open` returns) a snapshot-consistent walk of the query's
+ * window, handing the sink one batch per page in window order. Every entry the server holds in the
+ * pinned window reaches the sink exactly once across interruptions, provided the sink makes each
+ * batch and its cursor durable together.
+ *
+ * @throws ExportUsageError for options refused before any request (or a cursor the engine cannot use);
+ * ExportInterruptedError when stopped by `signal` (after flushing and closing the sink); otherwise
+ * the error that stopped the walk (after flushing what was written, and closing the sink).
+ */
+export async function exportToSink(options: ExportToSinkOptions): Promise<ExportSummary> {
+  const started = performance.now();
+  const now = options.now ?? Date.now;
+  const { sink, signal } = options;
+  const concurrency = positiveInteger(options.concurrency ?? 12, "concurrency", 64);
+  const perPage = positiveInteger(options.perPage ?? 1000, "perPage", 1000);
+  const settleMs = nonNegative(options.settleMs ?? 60_000, "settleMs");
+  const commitIntervalMs = nonNegative(options.commitIntervalMs ?? 1000, "commitIntervalMs");
+  for (const key of WINDOW_KEYS) {
+    if (options.query !== undefined && key in options.query)
+      throw new ExportUsageError(
+        `query.${key}: the engine sets it; pass the window as options.from / options.to`,
+      );
+  }
+  const from = options.from === undefined ? undefined : parseTimestamp(options.from, "from");
+  const to = options.to === undefined ? undefined : parseTimestamp(options.to, "to");
+  const fetchPage = fetcherOf(options, perPage);
+  const identity: Record<string, unknown> = {
+    ...(options.client ? { endpoint: options.client.endpoint, userId: options.client.userId } : {}),
+    filters: options.query ?? {},
+    perPage,
+    from: from ? formatTs(from) : null,
+    to: to ? formatTs(to) : null,
+    ...options.identity,
+  };
+
+  const resumeFrom = await sink.open({ identity });
+  const before = resumeFrom?.stats;
+  const stats: Required<ExportCursorStats> = {
+    entries: before?.entries ?? 0,
+    pages: before?.pages ?? 0,
+    retries: before?.retries ?? 0,
+    shiftedPages: before?.shiftedPages ?? 0,
+    repeated: before?.repeated ?? 0,
+    stale: before?.stale ?? 0,
+    requests: before?.requests ?? 0,
+  };
+  const pipelineStats: PipelineStats = { slices: 0, splits: 0 };
+  let window: { from: Ts; to: Ts };
+  let pinnedAt: string;
+  let slices: Slice[];
+  let firstCursor: SliceCursor = { page: 1, boundaryKeys: [] };
+
+  const summary = (): ExportSummary => ({
+    entries: stats.entries,
+    pages: stats.pages,
+    retries: stats.retries,
+    shiftedPages: stats.shiftedPages,
+    requests: stats.requests,
+    repeated: stats.repeated,
+    stale: stats.stale,
+    slices: pipelineStats.slices,
+    splits: pipelineStats.splits,
+    lowestConcurrency: pipelineStats.lowestConcurrency ?? concurrency,
+    durationMs: performance.now() - started,
+    resumed: resumeFrom !== undefined,
+    window: { from: formatTs(window.from), to: formatTs(window.to) },
+  });
+  const cursorAt = (slice: Slice, at: SliceCursor, sliceDone: boolean, complete: boolean): ExportCursor => ({
+    version: 1,
+    window: { from: formatTs(window.from), to: formatTs(window.to), pinnedAt },
+    slice: { from: formatTs(slice.from), to: formatTs(slice.to), last: slice.last },
+    page: at.page,
+    ...(at.boundary ? { boundary: formatTs(at.boundary) } : {}),
+    boundaryKeys: [...at.boundaryKeys],
+    sliceDone,
+    complete,
+    stats: { ...stats },
+  });
+
+  try {
+    if (resumeFrom !== undefined) {
+      if (resumeFrom.version !== 1 || typeof resumeFrom.window !== "object")
+        throw new ExportUsageError("the sink's cursor is not a version 1 export cursor");
+      pinnedAt = resumeFrom.window.pinnedAt;
+      window = {
+        from: cursorTs(resumeFrom.window.from, "window.from"),
+        to: cursorTs(resumeFrom.window.to, "window.to"),
+      };
+      const slice: Slice = {
+        from: cursorTs(resumeFrom.slice.from, "slice.from"),
+        to: cursorTs(resumeFrom.slice.to, "slice.to"),
+        last: resumeFrom.slice.last,
+      };
+      slices = [];
+      if (resumeFrom.complete) {
+        // Only the sink's finishing step was left; nothing to fetch.
+      } else if (!resumeFrom.sliceDone) {
+        slices.push(slice);
+        firstCursor = {
+          page: resumeFrom.page,
+          ...(resumeFrom.boundary ? { boundary: cursorTs(resumeFrom.boundary, "boundary") } : {}),
+          boundaryKeys: resumeFrom.boundaryKeys,
+        };
+      }
+      if (!slice.last && !resumeFrom.complete)
+        slices.push(...planSlices(slice.to, window.to, 1).map((s) => ({ ...s, last: true })));
+      options.onWindow?.({ ...window, resumed: true });
+    } else {
+      const nowNs = tsToNs(nowTs(now()));
+      const settled = nsToTs(nowNs - BigInt(Math.round(settleMs)) * 1_000_000n);
+      const end = to !== undefined && compareTs(to, settled) < 0 ? to : settled;
+      pinnedAt = formatTs(nsToTs(nowNs));
+      const probeFrom = from ?? EPOCH;
+      if (compareTs(probeFrom, end) > 0) {
+        throw new ExportUsageError(
+          `empty window: from ${formatTs(probeFrom)} is after to ${formatTs(end)} (to = min(--to, now − settle ${settleMs} ms))`,
+        );
+      }
+      const bounds = sliceQueryBounds({ from: probeFrom, to: end, last: true });
+      const probe = async (ascending: boolean) => {
+        const page = await fetchPage({ ...bounds, page: 1, perPage: 1, ascending, signal });
+        stats.retries += Math.max(0, page.attempts - 1);
+        stats.requests += page.attempts;
+        return page.entries[0]?.timestamp;
+      };
+      // Both ends at once: on a remote service each probe is a full round trip before any page moves.
+      const probes = Promise.all([probe(true), probe(false)]);
+      // The JSONL transcoder compiles while the probes are on the network, not on the first page.
+      prepareJsonTranscoder();
+      const [first, last] = await probes;
+      window = { from: from ?? first ?? end, to: end };
+      slices =
+        first === undefined || last === undefined
+          ? [{ ...window, last: true }]
+          : planWindow(window.from, end, first, last, concurrency);
+      options.onWindow?.({ ...window, resumed: false });
+      await sink.start?.(cursorAt(slices[0] as Slice, firstCursor, false, false));
+    }
+  } catch (error) {
+    await sink.close({ complete: false, error }).catch(() => undefined);
+    throw error;
+  }
+
+  let lastCommit = now();
+  let interrupted = false;
+  const counted: FetchPage<RawEntry> = async (req) => {
+    const page = await fetchPage(req);
+    stats.requests += page.attempts;
+    return page;
+  };
+  try {
+    const stream = orderedPages<EngineEntry>(
+      slices,
+      firstCursor,
+      async (req) => {
+        const page = await counted(req);
+        return { entries: page.entries.map(exportEntryFromRaw), attempts: page.attempts };
+      },
+      { concurrency, perPage, signal, keyOf: (e) => e.key() },
+      pipelineStats,
+    );
+    for await (const page of stream) {
+      stats.entries += page.entries.length;
+      stats.pages++;
+      stats.retries += page.retries;
+      stats.repeated += page.repeated;
+      stats.stale += page.stale;
+      if (page.repeated + page.stale > 0) stats.shiftedPages++;
+      const cursor = cursorAt(page.slice, page.cursor, page.done, page.done && page.slice.last);
+      await sink.write({ entries: page.entries, cursor, raw: page.entries });
+      options.onProgress?.({
+        entries: stats.entries,
+        pages: stats.pages,
+        retries: stats.retries,
+        shiftedPages: stats.shiftedPages,
+        requests: stats.requests,
+      });
+      if (now() - lastCommit >= commitIntervalMs) {
+        await sink.flush?.();
+        lastCommit = now();
+      }
+      if (signal?.aborted) break;
+    }
+    if (signal?.aborted) interrupted = true;
+  } catch (error) {
+    if (!signal?.aborted) {
+      await sink
+        .flush?.()
+        .catch(() => undefined)
+        .then(() => sink.close({ complete: false, error }))
+        .catch(() => undefined);
+      throw error;
+    }
+    interrupted = true;
+  }
+  if (interrupted) {
+    await sink.flush?.();
+    await sink.close({ complete: false });
+    throw new ExportInterruptedError(summary());
+  }
+  await sink.flush?.();
+  await sink.close({ complete: true });
+  return summary();
+}

@@ -1,0 +1,42 @@
+/**
+ * `clarifai-audit/export`: the export engine as a library. {@link exportToSink} pins a window of a
+ * query, walks it oldest first (ordered, concurrent, deduplicated at page boundaries) and hands the
+ * entries to an {@link ExportSink} in batches, each with the {@link ExportCursor} that follows it; a
+ * sink that stores each batch with its cursor, and returns the last stored cursor from `open`, gets
+ * every entry of the window exactly once across crashes and restarts. {@link FileSink} is the sink
+ * behind `clarifai-audit export` (`FILE.partial` + `FILE.manifest.json`). See docs/engine.md.
+ *
+ * ```ts
+ * import { AuditLogClient } from "clarifai-audit";
+ * import { type ExportCursor, type ExportSink, exportToSink } from "clarifai-audit/export";
+ *
+ * let saved: ExportCursor | undefined; // keep it where the rows go, in the same transaction
+ * const sink: ExportSink = {
+ *   async open() { return saved; },
+ *   async write(batch) { for (const e of batch.entries) console.log(e.json()); saved = batch.cursor; },
+ *   async close() {},
+ * };
+ * await exportToSink({ client: new AuditLogClient(), sink, from: "2025-01-01T00:00:00Z" });
+ * ```
+ * @packageDocumentation
+ */
+export {
+  type ExportProgress,
+  type ExportSummary,
+  type ExportToSinkOptions,
+  exportToSink,
+} from "./engine.js";
+export { ExportInterruptedError, ExportUsageError } from "./errors.js";
+export { exportEntryFromBytes, exportEntryFromMessage, exportEntryFromRaw } from "./exportEntry.js";
+export type { DataFormat } from "./formats.js";
+export type {
+  ExportBatch,
+  ExportCursor,
+  ExportCursorStats,
+  ExportEntry,
+  ExportEntryRange,
+  ExportSink,
+  SinkOpenInfo,
+} from "./sink.js";
+export { createFileSink, FileSink, type FileSinkOptions, type FileSinkResult } from "./sinks/fileSink.js";
+export type { FetchedPage, FetchPage, PageRequest } from "./sliceWalk.js";

@@ -1,0 +1,321 @@
+/**
+ * The file sink: streams batches into `FILE.partial`, commits durable progress (length, SHA-256 and
+ * the engine's cursor) to `FILE.manifest.json`, and at the end renames (or gzips) the result into
+ * place. A commit only ever records data that was fsynced first, so after a crash at any point the
+ * manifest never points past the data, and `resume` continues exactly after the last commit.
+ */
+import { createReadStream, createWriteStream } from "node:fs";
+import { access, open, rename, unlink } from "node:fs/promises";
+import { dirname } from "node:path";
+import { pipeline } from "node:stream/promises";
+import { createGzip } from "node:zlib";
+import { decodeAuditLogEntryFast } from "../../codec/decoder.js";
+import { JsonlPageEncoder } from "../../codec/jsonTranscoder.js";
+import { acquireLock, type HeldLock, LockHeldError } from "../../state/lock.js";
+import { ExportUsageError } from "../errors.js";
+import { type DataFormat, formatEntries, formatFooter, formatHeader } from "../formats.js";
+import {
+  fsyncDir,
+  MANIFEST_VERSION,
+  type Manifest,
+  manifestPath,
+  partialPath,
+  readManifest,
+  removeManifest,
+  writeManifest,
+} from "../manifest.js";
+import type { ExportBatch, ExportCursor, ExportSink, SinkOpenInfo } from "../sink.js";
+import { PartialWriter } from "./partialWriter.js";
+
+/** Options of {@link FileSink}. */
+export interface FileSinkOptions {
+  /** The output file; `FILE.partial`, `FILE.manifest.json` and `FILE.lock` live beside it. */
+  out: string;
+  format: DataFormat;
+  /** Gzip the finished file (the partial file and its hash stay uncompressed). */
+  gzip?: boolean;
+  /** Continue the interrupted export described by `FILE.manifest.json` (same identity required). */
+  resume?: boolean;
+  /** Overwrite an existing output file or discard an interrupted export. */
+  force?: boolean;
+  /** The clock for the manifest's `updatedAt`. */
+  now?: () => number;
+}
+
+/** What the file holds: its uncompressed length and SHA-256. */
+export interface FileSinkResult {
+  bytes: number;
+  sha256: string;
+}
+
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** JSON with object keys sorted, so two equal identities compare equal as text. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_k, v: unknown) =>
+    v !== null && typeof v === "object" && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1)))
+      : v,
+  );
+}
+
+function cursorFromManifest(m: Manifest): ExportCursor {
+  const c = m.committed;
+  return {
+    version: 1,
+    window: { ...m.window },
+    slice: { ...c.slice },
+    page: c.cursor.page,
+    ...(c.cursor.boundary !== undefined ? { boundary: c.cursor.boundary } : {}),
+    boundaryKeys: [...c.cursor.boundaryKeys],
+    sliceDone: c.sliceDone,
+    complete: c.complete ?? false,
+    stats: { entries: c.entries, pages: c.pages, ...c.stats },
+  };
+}
+
+/** An {@link ExportSink} writing one file (jsonl, csv or json, optionally gzipped) with a resumable manifest. */
+export class FileSink implements ExportSink {
+  readonly #o: Required<Omit<FileSinkOptions, "now">> & { now: () => number };
+  #lock: HeldLock | undefined;
+  #writer: PartialWriter | undefined;
+  #identity: Record<string, unknown> = {};
+  #cursor: ExportCursor | undefined;
+  /** Entries in the file (JSON needs the count for its commas). */
+  #entries = 0;
+  #dirty = false;
+  /** The footer is written: only the rename (or gzip) is left. */
+  #complete = false;
+  /** A previous run already put the file in place; closing only removes the manifest. */
+  #finished: FileSinkResult | undefined;
+  // Safe to reuse: each page is written (awaited) before the next one is encoded.
+  readonly #jsonl = new JsonlPageEncoder();
+
+  constructor(options: FileSinkOptions) {
+    this.#o = {
+      gzip: false,
+      resume: false,
+      force: false,
+      ...options,
+      now: options.now ?? Date.now,
+    };
+    if (this.#o.out === "") throw new ExportUsageError("out: the output file name is empty");
+    if (this.#o.resume && this.#o.force) throw new ExportUsageError("resume and force cannot be combined");
+  }
+
+  /** Bytes and SHA-256 of the (uncompressed) output so far. */
+  get result(): FileSinkResult {
+    if (this.#finished) return this.#finished;
+    return { bytes: this.#writer?.bytes ?? 0, sha256: this.#writer?.digest() ?? "" };
+  }
+
+  async open(info: SinkOpenInfo): Promise<ExportCursor | undefined> {
+    const { out } = this.#o;
+    try {
+      this.#lock = await acquireLock(out);
+    } catch (error) {
+      if (error instanceof LockHeldError)
+        throw new ExportUsageError(
+          `another export of ${out} is running (${error.path} held by pid ${error.owner.pid} on ${error.owner.host}); wait for it to finish or stop it`,
+        );
+      throw error;
+    }
+    try {
+      return await this.#open(info);
+    } catch (error) {
+      await this.#release();
+      throw error;
+    }
+  }
+
+  async #open(info: SinkOpenInfo): Promise<ExportCursor | undefined> {
+    const { out, format, gzip } = this.#o;
+    this.#identity = { ...info.identity, format, gzip };
+    const partial = partialPath(out);
+    const previous = await readManifest(out).catch((error: unknown) => {
+      throw new ExportUsageError(`cannot read ${manifestPath(out)}: ${(error as Error).message}`);
+    });
+    if (!this.#o.resume) {
+      if (previous !== undefined && !this.#o.force) {
+        throw new ExportUsageError(
+          `an interrupted export of ${out} exists (${manifestPath(out)}); pass --resume to continue it or --force to start over`,
+        );
+      }
+      if ((await exists(out)) && !this.#o.force)
+        throw new ExportUsageError(`${out} already exists; pass --force to overwrite it`);
+      return undefined;
+    }
+    if (previous === undefined)
+      throw new ExportUsageError(`nothing to resume: ${manifestPath(out)} does not exist`);
+    if (canonicalJson(previous.query) !== canonicalJson(this.#identity)) {
+      throw new ExportUsageError(
+        `refusing to resume: ${manifestPath(out)} was written for a different query (${canonicalJson(previous.query)})`,
+      );
+    }
+    const committed = previous.committed;
+    const cursor = cursorFromManifest(previous);
+    this.#cursor = cursor;
+    this.#entries = committed.entries;
+    this.#complete = committed.complete ?? false;
+    if (!(await exists(partial))) {
+      if (committed.complete && (await exists(out))) {
+        // Crashed between the final rename and removing the manifest: the export is done.
+        this.#finished = { bytes: committed.bytes, sha256: committed.sha256 };
+        return cursor;
+      }
+      throw new ExportUsageError(`cannot resume: ${partial} is missing`);
+    }
+    const writer = await PartialWriter.resume(partial, committed.bytes, committed.sha256);
+    if (!(writer instanceof PartialWriter)) {
+      throw new ExportUsageError(
+        writer.kind === "short"
+          ? `cannot resume: ${partial} has ${writer.size} bytes, the manifest committed ${committed.bytes}`
+          : `cannot resume: the committed part of ${partial} does not match its SHA-256 in the manifest`,
+      );
+    }
+    this.#writer = writer;
+    return cursor;
+  }
+
+  async start(cursor: ExportCursor): Promise<void> {
+    this.#cursor = cursor;
+    this.#writer = await PartialWriter.create(partialPath(this.#o.out));
+    await this.#writer.write(formatHeader(this.#o.format));
+    await this.#commit();
+  }
+
+  async write(batch: ExportBatch): Promise<void> {
+    const writer = this.#writer;
+    if (writer === undefined) throw new Error("FileSink.write before open/start");
+    const { format } = this.#o;
+    const n = batch.entries.length;
+    if (n > 0) {
+      if (format === "jsonl") {
+        await writer.write(
+          batch.raw !== undefined
+            ? this.#jsonl.encode(batch.raw)
+            : `${batch.entries.map((e) => e.json()).join("\n")}\n`,
+        );
+      } else {
+        const decoded =
+          batch.raw !== undefined
+            ? batch.raw.map((r) => decodeAuditLogEntryFast(r.source, r.start, r.end))
+            : batch.entries.map((e) => e.decode());
+        await writer.write(formatEntries(format, decoded, this.#entries));
+      }
+    }
+    this.#entries += n;
+    this.#cursor = batch.cursor;
+    this.#dirty = true;
+  }
+
+  async flush(): Promise<void> {
+    if (this.#dirty) await this.#commit();
+  }
+
+  async close(outcome: { complete: boolean; error?: unknown }): Promise<void> {
+    try {
+      if (this.#finished) {
+        if (outcome.complete) await removeManifest(this.#o.out);
+        return;
+      }
+      const writer = this.#writer;
+      if (writer === undefined) return;
+      if (!outcome.complete) {
+        try {
+          if (this.#dirty) await this.#commit();
+        } finally {
+          await writer.close();
+        }
+        return;
+      }
+      if (!this.#complete) {
+        await writer.write(formatFooter(this.#o.format, this.#entries));
+        this.#complete = true;
+        await this.#commit();
+      }
+      await writer.close();
+      await this.#finish();
+    } finally {
+      await this.#release();
+    }
+  }
+
+  async #finish(): Promise<void> {
+    const { out } = this.#o;
+    const partial = partialPath(out);
+    if (this.#o.gzip) {
+      const tmp = `${out}.gz-partial`;
+      try {
+        await pipeline(createReadStream(partial), createGzip(), createWriteStream(tmp));
+        const gz = await open(tmp, "r+");
+        await gz.sync();
+        await gz.close();
+        await rename(tmp, out);
+      } catch (error) {
+        await unlink(tmp).catch(() => undefined);
+        throw error;
+      }
+      await unlink(partial);
+    } else {
+      await rename(partial, out);
+    }
+    await fsyncDir(dirname(out));
+    await removeManifest(out);
+  }
+
+  async #commit(): Promise<void> {
+    const writer = this.#writer as PartialWriter;
+    const cursor = this.#cursor as ExportCursor;
+    const stats = cursor.stats;
+    await writer.sync();
+    await writeManifest(this.#o.out, {
+      version: MANIFEST_VERSION,
+      kind: "clarifai-audit-export",
+      query: this.#identity,
+      format: this.#o.format,
+      gzip: this.#o.gzip,
+      perPage: Number(this.#identity.perPage),
+      window: { ...cursor.window },
+      committed: {
+        bytes: writer.bytes,
+        sha256: writer.digest(),
+        entries: this.#entries,
+        pages: stats?.pages ?? 0,
+        slice: { ...cursor.slice },
+        cursor: {
+          page: cursor.page,
+          ...(cursor.boundary !== undefined ? { boundary: cursor.boundary } : {}),
+          boundaryKeys: cursor.boundaryKeys,
+        },
+        sliceDone: cursor.sliceDone,
+        ...(this.#complete ? { complete: true } : {}),
+        stats: {
+          retries: stats?.retries ?? 0,
+          shiftedPages: stats?.shiftedPages ?? 0,
+          repeated: stats?.repeated ?? 0,
+          stale: stats?.stale ?? 0,
+          ...(stats?.requests !== undefined ? { requests: stats.requests } : {}),
+        },
+      },
+      updatedAt: new Date(this.#o.now()).toISOString(),
+    });
+    this.#dirty = false;
+  }
+
+  async #release(): Promise<void> {
+    const lock = this.#lock;
+    this.#lock = undefined;
+    await lock?.release();
+  }
+}
+
+/** A {@link FileSink} (see there). */
+export function createFileSink(options: FileSinkOptions): FileSink {
+  return new FileSink(options);
+}
