@@ -197,7 +197,7 @@ describe("across SIGKILL and restart", () => {
       stderr: "",
     });
     expect(receiver.received).toHaveLength(3);
-  });
+  }, 120_000);
 
   it("kills at random points lose no alert and repeat at most the one in flight", async () => {
     const checkpoint = join(tmp.dir, "random.checkpoint.json");
@@ -247,7 +247,7 @@ describe("across SIGKILL and restart", () => {
     const printed = stdout.map(keyOf);
     expect([...new Set(printed)].sort()).toEqual([...new Set(expected)].sort());
     expect(printed.length - new Set(printed).size).toBeLessThanOrEqual(kills);
-  });
+  }, 120_000);
 });
 
 describe("destinations", () => {
@@ -397,5 +397,5 @@ describe("destinations", () => {
     expect(held.code).toBe(2);
     expect(held.stderr).toMatch(/^clarifai-audit: error: --checkpoint: .* is locked by another process/);
     expect(existsSync(checkpoint)).toBe(false);
-  });
+  }, 120_000);
 });
