@@ -238,6 +238,7 @@ async function appendDurable(path: string, text: string): Promise<void> {
 export class DeadLetter {
   constructor(readonly path: string) {}
 
+  /** Appends one undeliverable (alert, destination) and fsyncs it. */
   async append(
     destination: string,
     failure: { error: string; attempts: number },
@@ -275,10 +276,12 @@ export class DeliveryJournal {
     }
   }
 
+  /** True when the alert `key` was delivered (or dead-lettered) to `dest`. */
   has(key: string, dest: string): boolean {
     return this.done.has(`${key} ${dest}`);
   }
 
+  /** Records a delivery durably (appended, fsynced). */
   async record(key: string, dest: string): Promise<void> {
     this.done.add(`${key} ${dest}`);
     await appendDurable(this.path, `${JSON.stringify({ key, dest })}\n`);

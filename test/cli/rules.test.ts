@@ -76,4 +76,4 @@ it("rules test: JSON Lines, a JSON array and gzip give the evaluator's alerts", 
   const b = await runCli(["rules", "test", "--rules", "builtin", "--input", broken]);
   expect(b.code).toBe(2);
   expect(b.stderr).toBe(`clarifai-audit: error: --input: ${broken}: entry 2 is not valid JSON\n`);
-});
+}, 180_000);
