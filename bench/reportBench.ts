@@ -23,7 +23,10 @@ const CLI = join(ROOT, "dist/src/cli/clarifai-audit.mjs");
 export interface ReportBenchResult {
   entries: number;
   inputMb: number;
+  /** Wall seconds, process start to exit (startup included). */
   seconds: number;
+  /** CPU seconds of the CLI process (user + system): on a shared machine, the steadier figure. */
+  cpuSeconds: number;
   entriesPerSec: number;
   /** Peak resident set size of the CLI process (process.resourceUsage().maxRSS at exit). */
   maxRssMb: number;
@@ -52,12 +55,12 @@ async function runReport(
   input: string,
   html: string,
   dir: string,
-): Promise<{ seconds: number; maxRssKb: number }> {
+): Promise<{ seconds: number; maxRssKb: number; cpuSeconds: number }> {
   const rssFile = join(dir, "rss.txt");
   const preload = join(dir, "rss.mjs");
   writeFileSync(
     preload,
-    `import { writeFileSync } from "node:fs";\nprocess.on("exit", () => writeFileSync(${JSON.stringify(rssFile)}, String(process.resourceUsage().maxRSS)));\n`,
+    `import { writeFileSync } from "node:fs";\nprocess.on("exit", () => { const u = process.resourceUsage(); writeFileSync(${JSON.stringify(rssFile)}, JSON.stringify([u.maxRSS, (u.userCPUTime + u.systemCPUTime) / 1e6])); });\n`,
   );
   const t0 = performance.now();
   const child = spawn(
@@ -72,7 +75,8 @@ async function runReport(
   const code = await new Promise<number | null>((r) => child.once("exit", r));
   const seconds = (performance.now() - t0) / 1000;
   if (code !== 0) throw new Error(`report exited with ${code}: ${stderr.slice(-2000)}`);
-  return { seconds, maxRssKb: Number(readFileSync(rssFile, "utf8")) };
+  const [maxRssKb, cpuSeconds] = JSON.parse(readFileSync(rssFile, "utf8")) as [number, number];
+  return { seconds, maxRssKb, cpuSeconds };
 }
 
 /** Measures `report --input` at each size (one run each: the point is the memory, which does not vary). */
@@ -92,6 +96,7 @@ export async function reportBench(
         entries,
         inputMb: statSync(input).size / 1024 / 1024,
         seconds: r.seconds,
+        cpuSeconds: r.cpuSeconds,
         entriesPerSec: entries / r.seconds,
         maxRssMb: r.maxRssKb / 1024,
         htmlKb: statSync(html).size / 1024,
@@ -109,11 +114,11 @@ export function reportBenchTable(results: ReportBenchResult[]): string {
   const f = (n: number, d = 0) =>
     n.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d });
   return [
-    "| entries | input MB | seconds | entries/s | peak RSS MB | report KB |",
-    "| ---: | ---: | ---: | ---: | ---: | ---: |",
+    "| entries | input MB | wall s | CPU s | entries/s (wall) | peak RSS MB | report KB |",
+    "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ...results.map(
       (r) =>
-        `| ${f(r.entries)} | ${f(r.inputMb, 1)} | ${f(r.seconds, 2)} | ${f(r.entriesPerSec)} | ${f(r.maxRssMb, 1)} | ${f(r.htmlKb)} |`,
+        `| ${f(r.entries)} | ${f(r.inputMb, 1)} | ${f(r.seconds, 2)} | ${f(r.cpuSeconds, 2)} | ${f(r.entriesPerSec)} | ${f(r.maxRssMb, 1)} | ${f(r.htmlKb)} |`,
     ),
   ].join("\n");
 }

@@ -14,6 +14,7 @@ import { renderCharts } from "../report/charts.js";
 import { type ReportMeta, renderHtml } from "../report/html.js";
 import { InputError, readExportFile } from "../report/input.js";
 import { UsageError } from "./exitCodes.js";
+import { type ExportMemory, tuneMemoryForExport } from "./exportMemory.js";
 import type { ConnectionFlags, FilterFlags } from "./queryOptions.js";
 
 /** The flags of `report`, as commander parses them. */
@@ -103,6 +104,7 @@ function filterList(flags: ReportFlags): [string, string][] {
 async function aggregateLive(
   flags: ReportFlags,
   aggregator: ReportAggregator,
+  memory: ExportMemory,
 ): Promise<{ window?: { from: string; to: string }; source: string }> {
   const { clientFromFlags, filtersToQuery, resolveWindow } = await import("./queryOptions.js");
   const { exportToSink } = await import("../export/engine.js");
@@ -132,6 +134,7 @@ async function aggregateLive(
       concurrency: flags.concurrency,
       perPage: flags.perPage,
       signal: controller.signal,
+      onProgress: () => memory.afterPage(),
       onWindow: (w) => {
         pinned = { from: formatTs(w.from), to: formatTs(w.to) };
         if (!flags.quiet) {
@@ -173,18 +176,24 @@ export async function runReport(flags: ReportFlags, version: string): Promise<vo
   }
 
   const aggregator = new ReportAggregator(DEFAULT_LIMITS);
+  // The export's GC tuning (src/cli/exportMemory.ts): the same stream of short-lived entry objects
+  // over a small steady heap, which V8's defaults let grow with the input.
+  const memory = tuneMemoryForExport("lean");
   let source: string;
   let window: { from: string; to: string } | undefined;
   if (flags.input !== undefined) {
     source = flags.input;
     try {
-      await readExportFile(flags.input, (entry) => aggregator.add(entry));
+      await readExportFile(flags.input, (entry) => {
+        aggregator.add(entry);
+        if (aggregator.entries % 1000 === 0) memory.afterPage();
+      });
     } catch (error) {
       if (error instanceof InputError) throw new UsageError(error.message);
       throw error;
     }
   } else {
-    ({ source, window } = await aggregateLive(flags, aggregator));
+    ({ source, window } = await aggregateLive(flags, aggregator, memory));
   }
   const data: ReportData = aggregator.result();
   const meta: ReportMeta = {

@@ -198,8 +198,10 @@ export async function readExportFile(
       onEntry(entryAt(path, `line ${line}`, t));
       entries++;
     };
-    for await (const chunk of textChunks(fh, gzip, path)) {
+    for await (let chunk of textChunks(fh, gzip, path)) {
       if (format === undefined) {
+        // A byte-order mark (some editors and Windows tools write one) is not part of the first entry.
+        if (rest === "" && chunk.charCodeAt(0) === 0xfeff) chunk = chunk.slice(1);
         const first = (rest + chunk).trimStart();
         if (first === "") {
           rest += chunk;

@@ -272,6 +272,24 @@ it("an empty export gives a report that says so", async () => {
   expect(page.errors).toEqual([]);
   expect(page.text).toContain("No entries in this window");
   expect(page.totals.entries).toBe("0");
+  // A live window that matches nothing: the same report, with the window and filter it covered.
+  const live = join(out, "empty-live.html");
+  const l = await runCli([
+    "report",
+    ...generated.conn,
+    "--settle",
+    "0",
+    "--user",
+    "nobody",
+    "--out",
+    live,
+    "-q",
+  ]);
+  expect([l.code, l.stderr]).toEqual([0, ""]);
+  const livePage = await open(live);
+  expect(livePage.errors).toEqual([]);
+  expect(livePage.text).toContain("No entries in this window");
+  expect(livePage.text).toContain("--user nobody");
   passed = true;
 });
 

@@ -113,6 +113,9 @@ describe("readExportFile", () => {
       format: "json",
       gzip: true,
     });
+    expect((await read(file("bom.jsonl", `\ufeff${lines.slice(0, 2).join("\n")}`))).got).toEqual(
+      expected.slice(0, 2),
+    );
     // CRLF and blank lines.
     expect((await read(file("f.jsonl", `\r\n${lines.slice(0, 3).join("\r\n")}\r\n\r\n`))).got).toEqual(
       expected.slice(0, 3),
