@@ -19,6 +19,7 @@ import {
   filtersToQuery,
   resolveWindow,
 } from "./queryOptions.js";
+import { requestSummary } from "./requestStats.js";
 
 /** The flags of `export`, as commander parses them. */
 export interface ExportFlags extends FilterFlags, ConnectionFlags {
@@ -150,7 +151,9 @@ export async function runExportCommand(flags: ExportFlags): Promise<void> {
       },
     });
     progress.stop();
-    process.stderr.write(`${summaryLine(flags.out, summary, flags.concurrency)}\n`);
+    process.stderr.write(
+      `${summaryLine(flags.out, summary, flags.concurrency)}; ${requestSummary(client.stats())}\n`,
+    );
   } catch (error) {
     progress.stop();
     throw error;

@@ -35,6 +35,7 @@ export interface ConnectionFlags {
   userId?: string;
   timeout?: number;
   maxAttempts?: number;
+  rateLimit?: number;
 }
 
 // Defined apart so that declaring the CLI does not load the client (src/cli/sharedFlags.ts).
@@ -174,5 +175,6 @@ export function clientFromFlags(flags: ConnectionFlags): AuditLogClient {
     ...(flags.userId !== undefined ? { userId: flags.userId } : {}),
     ...(flags.timeout !== undefined ? { timeoutMs: flags.timeout } : {}),
     ...(flags.maxAttempts !== undefined ? { retry: { maxAttempts: flags.maxAttempts } } : {}),
+    ...(flags.rateLimit !== undefined ? { rateLimit: flags.rateLimit } : {}),
   });
 }
