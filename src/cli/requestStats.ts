@@ -4,13 +4,13 @@
  */
 import type { RequestStats } from "../client/rateBudget.js";
 
-/** E.g. `requests 65 (served 65, throttled 0), 14.6 requests/s, limit 15/s`. */
+/** E.g. `requests 65 (served 65, throttled 0), 14.6 requests/s over 4.45 s, limit 15/s`. */
 export function requestSummary(s: RequestStats): string {
   const limit =
     s.limit === undefined
       ? "no limit known"
       : `limit ${trim(s.limit)}/s${s.learnedLimit !== undefined ? " (named by the server)" : ""}`;
-  return `requests ${s.requests} (served ${s.served}, throttled ${s.throttled}), ${s.averageRate.toFixed(1)} requests/s, ${limit}`;
+  return `requests ${s.requests} (served ${s.served}, throttled ${s.throttled}), ${s.averageRate.toFixed(1)} requests/s over ${s.seconds.toFixed(2)} s (${(s.idleMs / 1000).toFixed(2)} s with none waiting), ${limit}`;
 }
 
 function trim(n: number): string {

@@ -7,12 +7,14 @@
  * {@link PACE} × the limit), in arrival order. Two guards keep it exact against a server that counts
  * in a one-second sliding window, as Clarifai's gateway and the emulator do: a window guard (never
  * more than ⌊limit⌋ of this client's not-throttled calls within 1 s + {@link WINDOW_MARGIN_MS}),
- * and a timer that fires late only delays the next call by what it could not catch up.
+ * and a release that came late may be caught up by one turn (two calls in a row at most).
  *
  * Adapting: a throttled reply ("exceeded limit of N requests per second") teaches the limit when
  * its details name one: the budget then paces at that limit (or keeps a lower one it was given). A
- * throttle while already pacing under the limit means someone else spends the same account's
- * budget (another process on the same PAT): the rate is cut by {@link DECREASE} and grows back by
+ * throttle that this client's own calls explain (a full window of them) is jitter: the window
+ * guard's margin widens. A throttle while this client had fewer calls in the window than the limit
+ * means someone else spends the same account's budget (another process on the same PAT): the rate
+ * is cut by {@link DECREASE} and grows back by
  * {@link INCREASE_SHARE} of the limit per second of clean replies (additive increase,
  * multiplicative decrease). A call sent before the last cut does not cut again: its trouble was
  * already answered.
@@ -27,8 +29,15 @@ export const CLARIFAI_DEFAULT_RATE_LIMIT = 15;
 export const MAX_RATE_LIMIT = 10_000;
 /** Share of the limit the budget paces at: the rest absorbs network jitter between calls. */
 export const PACE = 0.97;
-/** Added to the server's one-second window by the window guard, in ms (jitter between arrivals). */
+/**
+ * Added to the server's one-second window by the window guard, in ms, to start with: the jitter
+ * between two calls' trips to the server. A throttle that this client's own calls explain (it had
+ * a full window's worth in flight or served) widens it by {@link MARGIN_STEP_MS}, up to
+ * {@link MAX_MARGIN_MS}; clean replies narrow it back slowly.
+ */
 export const WINDOW_MARGIN_MS = 25;
+export const MARGIN_STEP_MS = 15;
+export const MAX_MARGIN_MS = 250;
 /** Factor the rate is cut by when throttled while pacing under the limit. */
 export const DECREASE = 0.7;
 /** Share of the limit the rate grows back by per second of clean replies. */
@@ -62,6 +71,11 @@ export interface RequestStats {
   averageRate: number;
   /** Summed time calls waited for their turn, in ms. */
   waitedMs: number;
+  /**
+   * Time, in ms, when no call was waiting although one could have gone: the budget left unused by
+   * the caller (nothing to fetch, or busy elsewhere), not by the pacing.
+   */
+  idleMs: number;
   /** The limit the budget keeps under (given, or learned), or undefined when unknown (unpaced). */
   limit: number | undefined;
   /** The limit a throttled reply named last, if any did. */
@@ -70,6 +84,8 @@ export interface RequestStats {
   rate: number;
   /** Times the rate was cut because the server throttled while the budget paced under the limit. */
   decreases: number;
+  /** Times the window guard's margin widened (throttles this client's own calls explained). */
+  widenings: number;
 }
 
 /** How a budget starts. */
@@ -115,11 +131,17 @@ export class RateBudget {
   #queue: Waiter[] = [];
   #timer: NodeJS.Timeout | undefined;
   #lastCutAt = Number.NEGATIVE_INFINITY;
+  #graceUntil = Number.NEGATIVE_INFINITY;
+  #margin = WINDOW_MARGIN_MS;
+  #widenings = 0;
   #requests = 0;
   #served = 0;
   #throttled = 0;
   #decreases = 0;
   #waitedMs = 0;
+  #idleMs = 0;
+  /** Since when no call has been waiting. */
+  #emptySince: number | undefined;
   #firstSentAt: number | undefined;
   #lastReplyAt: number | undefined;
 
@@ -137,8 +159,14 @@ export class RateBudget {
    */
   acquire(signal?: AbortSignal, attempts = 0): Promise<Ticket> {
     if (signal?.aborted) return Promise.reject(canceled(attempts));
-    if (!this.#enabled || (this.#queue.length === 0 && this.#nextAt(this.#clock()) <= this.#clock())) {
-      return Promise.resolve(this.#release(this.#clock()));
+    const now = this.#clock();
+    if (this.#queue.length === 0 && this.#emptySince !== undefined) {
+      const at = this.#nextAt(now);
+      if (at < now) this.#idleMs += now - Math.max(at, this.#emptySince);
+    }
+    if (!this.#enabled || (this.#queue.length === 0 && this.#nextAt(now) <= now)) {
+      this.#emptySince = now;
+      return Promise.resolve(this.#release(now));
     }
     return new Promise<Ticket>((resolve, reject) => {
       const waiter: Waiter = {
@@ -170,7 +198,10 @@ export class RateBudget {
     this.#lastReplyAt = now;
     if (outcome === "served") {
       this.#served++;
-      if (this.#enabled) this.#grow();
+      if (this.#enabled) {
+        this.#grow();
+        if (this.#margin > WINDOW_MARGIN_MS) this.#margin = Math.max(WINDOW_MARGIN_MS, this.#margin - 0.2);
+      }
       return;
     }
     this.#throttled++;
@@ -180,14 +211,32 @@ export class RateBudget {
     const named = limitFromDetails(details);
     if (named !== undefined) {
       this.#learned = named;
-      if (this.#limit === undefined || named < this.#limit) this.#limit = named;
+      if (this.#limit === undefined || named < this.#limit) {
+        this.#limit = named;
+        // The calls of the burst that taught the limit (some sent before it, on a channel still
+        // connecting) may still be throttled for one window: they do not cut the rate.
+        this.#graceUntil = now + WINDOW_MS + this.#margin;
+      }
     }
     const limit = this.#limit;
     // Unknown and not named (e.g. a concurrency limit): nothing to pace at; the retry backs off.
-    if (limit === undefined || ticket.sentAt < this.#lastCutAt) return;
+    if (limit === undefined) return;
+    if (ticket.sentAt < this.#lastCutAt || ticket.sentAt < this.#graceUntil) {
+      if (this.#rate > PACE * limit) this.#rate = PACE * limit;
+      this.#due = Math.max(this.#due, now + 1000 / this.#rate);
+      this.#pump();
+      return;
+    }
     if (this.#rate > PACE * limit) {
       // Faster than the limit (unpaced, or the limit just learned): pace at it, no further cut.
       this.#rate = PACE * limit;
+    } else if (
+      this.#countedIn(ticket.sentAt - WINDOW_MS - this.#margin, ticket.sentAt) >=
+      Math.floor(limit) - 1
+    ) {
+      // Our own calls fill the window: their trips to the server varied more than the margin.
+      this.#margin = Math.min(MAX_MARGIN_MS, this.#margin + MARGIN_STEP_MS);
+      this.#widenings++;
     } else {
       this.#rate = Math.max(MIN_RATE, this.#rate * DECREASE);
       this.#decreases++;
@@ -216,10 +265,12 @@ export class RateBudget {
       seconds,
       averageRate: seconds > 0 ? this.#requests / seconds : 0,
       waitedMs: this.#waitedMs,
+      idleMs: this.#idleMs,
       limit: this.#limit,
       learnedLimit: this.#learned,
       rate: this.#rate,
       decreases: this.#decreases,
+      widenings: this.#widenings,
     };
   }
 
@@ -231,15 +282,19 @@ export class RateBudget {
     this.#rate = Math.min(ceiling, this.#rate + step / this.#rate);
   }
 
+  /** Drops tickets no window can need any more (kept two windows, for {@link countedIn}). */
   #prune(now: number): void {
-    const horizon = now - WINDOW_MS - WINDOW_MARGIN_MS;
+    const horizon = now - 2 * WINDOW_MS - MAX_MARGIN_MS;
     let drop = 0;
-    while (drop < this.#window.length) {
-      const t = this.#window[drop] as Ticket;
-      if (t.counted && t.sentAt > horizon) break;
-      drop++;
-    }
+    while (drop < this.#window.length && (this.#window[drop] as Ticket).sentAt <= horizon) drop++;
     if (drop > 0) this.#window.splice(0, drop);
+  }
+
+  /** Counted tickets sent in (from, to). */
+  #countedIn(from: number, to: number): number {
+    let n = 0;
+    for (const t of this.#window) if (t.counted && t.sentAt > from && t.sentAt < to) n++;
+    return n;
   }
 
   /** The earliest time the next call may go. */
@@ -250,10 +305,11 @@ export class RateBudget {
     if (limit !== undefined && limit >= 1) {
       this.#prune(now);
       const room = Math.floor(limit);
-      const counted = this.#window.filter((t) => t.counted);
+      const span = WINDOW_MS + this.#margin;
+      const counted = this.#window.filter((t) => t.counted && t.sentAt > now - span);
       if (counted.length >= room) {
         const leaving = counted[counted.length - room] as Ticket;
-        at = Math.max(at, leaving.sentAt + WINDOW_MS + WINDOW_MARGIN_MS);
+        at = Math.max(at, leaving.sentAt + span);
       }
     }
     return at;
@@ -266,9 +322,10 @@ export class RateBudget {
     if (!this.#enabled) return ticket;
     if (Number.isFinite(this.#rate)) {
       const interval = 1000 / this.#rate;
-      const late = now - this.#due;
-      // A timer that fired a little late is caught up on the next call; idle time is not saved up.
-      this.#due = (late >= 0 && late <= interval / 2 ? this.#due : Math.max(now, this.#due)) + interval;
+      // A release that came late (a busy event loop, a caller with nothing to send) may be caught up
+      // by at most one turn: the next call can follow at once, never more than two in a row; the
+      // window guard still holds the count to the limit.
+      this.#due = Math.max(this.#due, now - interval) + interval;
     }
     this.#prune(now);
     this.#window.push(ticket);
@@ -291,6 +348,7 @@ export class RateBudget {
       waiter.signal?.removeEventListener("abort", waiter.onAbort);
       this.#waitedMs += now - waiter.queuedAt;
       waiter.resolve(this.#release(now));
+      if (this.#queue.length === 0) this.#emptySince = now;
     }
   }
 }
