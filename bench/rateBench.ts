@@ -31,7 +31,12 @@ export interface RateRow {
   emulatorCalls: number;
   /** Seconds from the client's first request to its last reply. */
   requestSeconds: number;
+  /** served / (limit × requestSeconds). */
   budgetShare: number;
+  /** Seconds in which the export had no request waiting for the budget. */
+  idleSeconds: number;
+  /** served / (limit × (requestSeconds − idleSeconds)): the budget's own share, while calls waited. */
+  pacedShare: number;
   throttledShare: number;
   slices: number;
   bound: number;
@@ -72,7 +77,7 @@ function runExport(
 }
 
 const SUMMARY =
-  /exported (\d+) entries in (\d+) pages.*slices (\d+) \(splits \d+\).*?([\d.]+) s, \d+ entries\/s; requests (\d+) \(served (\d+), throttled (\d+)\), [\d.]+ requests\/s over ([\d.]+) s, (.*)$/m;
+  /exported (\d+) entries in (\d+) pages.*slices (\d+) \(splits \d+\).*?([\d.]+) s, \d+ entries\/s; requests (\d+) \(served (\d+), throttled (\d+)\), [\d.]+ requests\/s over ([\d.]+) s \(([\d.]+) s with none waiting\), (.*)$/m;
 
 async function row(
   emu: EmulatorHandle,
@@ -117,7 +122,9 @@ async function row(
     throttledShare: emulatorThrottled / emulatorCalls,
     slices,
     bound: Math.ceil(got / PER_PAGE) + slices + 2,
-    limitSeen: (m[9] as string).trim(),
+    idleSeconds: Number(m[9]),
+    pacedShare: served / (serverLimit * Math.max(1e-3, requestSeconds - Number(m[9]))),
+    limitSeen: (m[10] as string).trim(),
     ...(got !== entries ? { note: `expected ${entries} entries, got ${got}` } : {}),
   };
 }

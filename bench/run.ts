@@ -343,11 +343,11 @@ async function main(): Promise<void> {
     md.push(
       "### 5. Export against the emulator's rate limit (sliding 1 s window; per-page 1000, plaintext loopback, one run each)",
       "",
-      "| run | entries | export s | requests (bound) | throttled | budget used while there is data | client's limit at the end |",
-      "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
+      "| run | entries | export s | requests (bound) | throttled | budget used (first request to last reply) | budget used while calls waited | client's limit at the end |",
+      "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
       ...rows.map(
         (r) =>
-          `| ${r.name}${r.note ? ` ⚠ ${r.note}` : ""} | ${fmt(r.entries)} | ${fmt(r.exportSeconds, 2)} | ${r.requests} (${r.bound}) | ${r.emulatorThrottled} (${fmt(r.throttledShare * 100, 1)}%) | ${fmt(r.budgetShare * 100, 1)}% | ${r.limitSeen} |`,
+          `| ${r.name}${r.note ? ` ⚠ ${r.note}` : ""} | ${fmt(r.entries)} | ${fmt(r.exportSeconds, 2)} | ${r.requests} (${r.bound}) | ${r.emulatorThrottled} (${fmt(r.throttledShare * 100, 1)}%) | ${fmt(r.budgetShare * 100, 1)}% | ${fmt(r.pacedShare * 100, 1)}% (idle ${fmt(r.idleSeconds, 2)} s) | ${r.limitSeen} |`,
       ),
       "",
     );
