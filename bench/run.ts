@@ -2,10 +2,11 @@
  * `npm run bench`: every measurement side by side in one run, printed as markdown, written to
  * bench/results/latest.json and into the README between the bench markers.
  *
- * Environment: BENCH_QUICK=1 (small sizes, smoke run), BENCH_PARTS=1,2,3,4 (subset),
+ * Environment: BENCH_QUICK=1 (small sizes, smoke run), BENCH_PARTS=1,2,3,4,5,6 (subset),
  * BENCH_ROUNDS (alternating rounds, default 9), BENCH_E2E_ENTRIES (default 200000),
  * BENCH_MEM_SIZES (default 100000,1000000), BENCH_EMU_LOG (default 1000000),
- * BENCH_DATA_ENTRIES (part 5, default 370000: a ~243 MB export), BENCH_NO_README=1 (do not touch README.md).
+ * BENCH_DATA_ENTRIES (part 5, default 370000: a ~243 MB export), BENCH_RATE_SIZES (part 6, default
+ * 60000,200000), BENCH_NO_README=1 (do not touch README.md).
  */
 import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
@@ -28,10 +29,11 @@ import {
 import { BASELINE, hotPathBench } from "./hotPathBench.js";
 import { lakeBench } from "./lakeBench.js";
 import { median } from "./measure.js";
+import { type RateRow, rateBench } from "./rateBench.js";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const quick = process.env.BENCH_QUICK === "1";
-const parts = new Set((process.env.BENCH_PARTS ?? "1,2,3,4,5").split(",").map((s) => s.trim()));
+const parts = new Set((process.env.BENCH_PARTS ?? "1,2,3,4,5,6").split(",").map((s) => s.trim()));
 const rounds = Number(process.env.BENCH_ROUNDS ?? (quick ? 3 : 9));
 const sliceMs = quick ? 40 : 150;
 const e2eEntries = Number(process.env.BENCH_E2E_ENTRIES ?? (quick ? 20000 : 200000));
@@ -41,6 +43,7 @@ const memSizes = (process.env.BENCH_MEM_SIZES ?? (quick ? "10000,50000" : "10000
   .split(",")
   .map(Number);
 const emuLog = Number(process.env.BENCH_EMU_LOG ?? (quick ? 100000 : 1000000));
+const rateSizes = (process.env.BENCH_RATE_SIZES ?? (quick ? "10000" : "60000,200000")).split(",").map(Number);
 
 function machine() {
   const cpuModel =
@@ -165,6 +168,27 @@ function targets(results: Record<string, unknown>): string[] {
     rows.push(`| export peak RSS ≤ 150 MB | ${fmt(peak, 1)} MB | ${mark(peak <= 150)} |`);
     rows.push(
       `| peak RSS flat from ${fmt(first.entries)} to ${fmt(last.entries)} entries (≤ +10%) | ${fmt(first.maxRssMb, 1)} → ${fmt(last.maxRssMb, 1)} MB | ${mark(last.maxRssMb <= first.maxRssMb * 1.1)} |`,
+    );
+  }
+  const rate = results.rateLimit as RateRow[] | undefined;
+  if (rate && rate.length > 0) {
+    const told = rate.filter((r) => r.told !== undefined);
+    const minShare = Math.min(...told.map((r) => r.budgetShare));
+    rows.push(
+      `| ≥ 95% of the request budget used while there is data (told the limit) | lowest ${fmt(minShare * 100, 1)}% | ${mark(minShare >= 0.95)} |`,
+    );
+    const maxTold = Math.max(...told.map((r) => r.throttledShare));
+    rows.push(
+      `| ≤ 2% of calls throttled, budget set to the server's limit | highest ${fmt(maxTold * 100, 1)}% | ${mark(maxTold <= 0.02)} |`,
+    );
+    const notTold = rate.filter((r) => r.told === undefined);
+    const maxNotTold = Math.max(...notTold.map((r) => r.throttledShare));
+    rows.push(
+      `| ≤ 10% of calls throttled, client not told (limit 5/s and 15/s) | highest ${fmt(maxNotTold * 100, 1)}% | ${mark(maxNotTold <= 0.1)} |`,
+    );
+    const over = rate.filter((r) => r.requests > r.bound).length;
+    rows.push(
+      `| requests ≤ ⌈entries / per_page⌉ + slices + 2 | ${rate.length - over} of ${rate.length} rows | ${mark(over === 0)} |`,
     );
   }
   if (rows.length === 0) return [];
@@ -328,6 +352,22 @@ async function main(): Promise<void> {
     const lake = await lakeBench(Number(process.env.BENCH_LAKE_ENTRIES ?? (quick ? 20000 : 1000000)));
     results.lake = lake;
     md.push(lake.markdown);
+  }
+
+  if (parts.has("6")) {
+    const rows = await rateBench(rateSizes, tempDir(), log);
+    results.rateLimit = rows;
+    md.push(
+      "### 6. Export against the emulator's rate limit (sliding 1 s window; per-page 1000, plaintext loopback, one run each)",
+      "",
+      "| run | entries | export s | requests (bound) | throttled | budget used (first request to last reply) | budget used while calls waited | client's limit at the end |",
+      "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+      ...rows.map(
+        (r) =>
+          `| ${r.name}${r.note ? ` ⚠ ${r.note}` : ""} | ${fmt(r.entries)} | ${fmt(r.exportSeconds, 2)} | ${r.requests} (${r.bound}) | ${r.emulatorThrottled} (${fmt(r.throttledShare * 100, 1)}%) | ${fmt(r.budgetShare * 100, 1)}% | ${fmt(r.pacedShare * 100, 1)}% (idle ${fmt(r.idleSeconds, 2)} s) | ${r.limitSeen} |`,
+      ),
+      "",
+    );
   }
 
   md.push(...targets(results));

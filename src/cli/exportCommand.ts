@@ -18,6 +18,7 @@ import {
   filtersToQuery,
   resolveWindow,
 } from "./queryOptions.js";
+import { requestSummary } from "./requestStats.js";
 
 /** The flags of `export`, as commander parses them. */
 export interface ExportFlags extends FilterFlags, ConnectionFlags {
@@ -138,7 +139,9 @@ export async function runExportCommand(flags: ExportFlags): Promise<void> {
       },
     });
     progress.stop();
-    process.stderr.write(`${summaryLine(flags.out, { ...summary, ...sink.result }, flags.concurrency)}\n`);
+    process.stderr.write(
+      `${summaryLine(flags.out, { ...summary, ...sink.result }, flags.concurrency)}; ${requestSummary(client.stats())}\n`,
+    );
   } catch (error) {
     progress.stop();
     throw error;

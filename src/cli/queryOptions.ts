@@ -36,6 +36,7 @@ export interface ConnectionFlags {
   userId?: string;
   timeout?: number;
   maxAttempts?: number;
+  rateLimit?: number;
 }
 
 // Defined apart so that declaring the CLI does not load the client (src/cli/sharedFlags.ts).
@@ -185,5 +186,6 @@ function newClient(flags: ConnectionFlags): AuditLogClient {
     ...(flags.userId !== undefined ? { userId: flags.userId } : {}),
     ...(flags.timeout !== undefined ? { timeoutMs: flags.timeout } : {}),
     ...(flags.maxAttempts !== undefined ? { retry: { maxAttempts: flags.maxAttempts } } : {}),
+    ...(flags.rateLimit !== undefined ? { rateLimit: flags.rateLimit } : {}),
   });
 }

@@ -12,6 +12,7 @@ import {
   filtersToQuery,
   resolveWindow,
 } from "./queryOptions.js";
+import { requestSummary } from "./requestStats.js";
 
 /** The flags of `search`, as commander parses them. */
 export interface SearchFlags extends FilterFlags, ConnectionFlags {
@@ -44,6 +45,8 @@ export async function runSearch(flags: SearchFlags): Promise<void> {
     const sink = new EntrySink(format);
     if (flags.all) {
       for await (const page of client.pages(query)) await sink.write(page.entries);
+      if (!flags.quiet)
+        process.stderr.write(`search: ${sink.count} entries; ${requestSummary(client.stats())}\n`);
     } else {
       const page = await client.search(query);
       await sink.write(page.entries);

@@ -3,7 +3,7 @@
  * depend on commander and duration.js only, so that declaring the CLI loads neither the client nor
  * the exporter; src/cli/queryOptions.ts turns the parsed flags into a query and a client.
  */
-import { type Command, Option } from "commander";
+import { type Command, InvalidArgumentError, Option } from "commander";
 import { collect, durationOption, integerOption } from "./duration.js";
 
 /**
@@ -69,5 +69,26 @@ export function addConnectionOptions(cmd: Command, defaults: { maxAttempts?: num
       "--max-attempts <n>",
       `attempts per page request, retries included (default ${defaults.maxAttempts ?? 5})`,
       integerOption("--max-attempts", 1, 100),
+    )
+    .option(
+      "--rate-limit <n>",
+      `requests per second this run may make, shared by all its calls, > 0 and ≤ ${MAX_RATE_LIMIT_FLAG} (default: CLARIFAI_RATE_LIMIT, else Clarifai's 15/s; a loopback endpoint is not paced until it throttles)`,
+      rateLimitOption("--rate-limit"),
     );
+}
+
+/** src/client/rateBudget.ts's MAX_RATE_LIMIT (importing it would load the client to print the help). */
+export const MAX_RATE_LIMIT_FLAG = 10_000;
+
+/** A commander argument parser for a rate in requests per second: > 0 and ≤ 10000, decimals allowed. */
+export function rateLimitOption(flag: string): (value: string) => number {
+  return (value: string) => {
+    const n = Number(value);
+    if (!/^\d+(\.\d+)?$/.test(value.trim()) || !(n > 0) || n > MAX_RATE_LIMIT_FLAG) {
+      throw new InvalidArgumentError(
+        `${flag}: "${value}" is not a number of requests per second above 0 and at most ${MAX_RATE_LIMIT_FLAG}`,
+      );
+    }
+    return n;
+  };
 }

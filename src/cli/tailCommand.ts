@@ -20,6 +20,7 @@ import {
   filtersToQuery,
   resolveWindow,
 } from "./queryOptions.js";
+import { requestSummary } from "./requestStats.js";
 import { lockStatePath } from "./statePaths.js";
 import { readCheckpoint, type TailState, writeCheckpoint } from "./tailCheckpoint.js";
 import { countEntries, lateLine } from "./tailLate.js";
@@ -172,6 +173,8 @@ export async function runTail(flags: TailFlags): Promise<void> {
       if (controller.signal.aborted) break;
     }
     await sink.end();
+    if (!flags.quiet)
+      process.stderr.write(`tail: ${sink.count} entries; ${requestSummary(client.stats())}\n`);
   } finally {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);

@@ -15,7 +15,14 @@ import { decodeSearchResponse, encodeSearchRequest } from "../codec/searchCodec.
 import { type AuditEntry, toAuditEntry } from "../domain/entry.js";
 import { isPlainObject } from "../domain/plainObject.js";
 import { REDACTED, redact } from "../domain/redact.js";
-import { CanceledError, errorFromGrpc, errorFromStatus, ServerError, ValidationError } from "../errors.js";
+import {
+  CanceledError,
+  errorFromGrpc,
+  errorFromStatus,
+  RateLimitError,
+  ServerError,
+  ValidationError,
+} from "../errors.js";
 import {
   type AuditLogClientOptions,
   type ResolvedConfig,
@@ -30,6 +37,7 @@ import {
   type ValidatedQuery,
   validateQuery,
 } from "./query.js";
+import { RateBudget, type RequestStats } from "./rateBudget.js";
 import { withRetry } from "./retry.js";
 
 /** The one RPC. */
@@ -88,6 +96,7 @@ function canceled(attempts: number): CanceledError {
 export class AuditLogClient {
   readonly #config: ResolvedConfig;
   readonly #grpc: Client;
+  readonly #budget: RateBudget;
   #closed = false;
 
   /**
@@ -100,6 +109,15 @@ export class AuditLogClient {
       ? credentials.createInsecure()
       : credentials.createSsl(this.#config.rootCerts ?? null);
     this.#grpc = new Client(this.#config.address, creds, this.#config.channelOptions);
+    this.#budget = new RateBudget(this.#config.rateLimit);
+  }
+
+  /**
+   * This client's request counters: attempts sent, served and throttled, their average rate, and
+   * the limit its request budget keeps under (given, or learned from throttled replies).
+   */
+  stats(): RequestStats {
+    return this.#budget.stats();
   }
 
   /** The user whose audit log this client searches. */
@@ -287,11 +305,34 @@ export class AuditLogClient {
     const { signal } = options;
     if (signal?.aborted) throw canceled(0);
     const deadline = Date.now() + timeoutMs;
-    return withRetry((n) => this.#attempt(request, metadata, deadline, n, signal, deserialize), {
+    return withRetry((n) => this.#paced(request, metadata, deadline, n, signal, deserialize), {
       policy: this.#config.retry,
       deadline,
       signal,
+      // The budget spaces a throttled call's retry (after learning the limit); no backoff on top.
+      delayFor: (err) => (err instanceof RateLimitError && this.#budget.paced ? 0 : undefined),
     });
+  }
+
+  /** One attempt, in its turn of the request budget; its reply is reported back to the budget. */
+  async #paced<R extends MultiAuditLogEntryResponse | RawReply>(
+    request: PostAuditLogSearchesRequest,
+    metadata: Metadata,
+    deadline: number,
+    attempt: number,
+    signal: AbortSignal | undefined,
+    deserialize: (bytes: Buffer) => R,
+  ): Promise<R> {
+    const ticket = await this.#budget.acquire(signal, attempt - 1);
+    try {
+      const value = await this.#attempt(request, metadata, deadline, attempt, signal, deserialize);
+      this.#budget.settle(ticket, "served");
+      return value;
+    } catch (error) {
+      if (error instanceof RateLimitError) this.#budget.settle(ticket, "throttled", error.details);
+      else this.#budget.settle(ticket, "served");
+      throw error;
+    }
   }
 
   #metadata(extra: CallOptions["metadata"]): Metadata {

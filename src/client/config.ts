@@ -7,6 +7,7 @@ import type { ChannelOptions } from "@grpc/grpc-js";
 import { isPlainObject } from "../domain/plainObject.js";
 import { REDACTED } from "../domain/redact.js";
 import { ValidationError } from "../errors.js";
+import { CLARIFAI_DEFAULT_RATE_LIMIT, MAX_RATE_LIMIT } from "./rateBudget.js";
 import { DEFAULT_RETRY, type RetryOptions, validateRetry } from "./retry.js";
 
 /** Options of {@link AuditLogClient}. Every field is optional. */
@@ -29,6 +30,14 @@ export interface AuditLogClientOptions {
   channelOptions?: ChannelOptions;
   /** PEM root certificates to trust instead of the system ones (private CAs, TLS tests). */
   rootCerts?: Buffer;
+  /**
+   * The account's request limit, in requests per second (> 0, ≤ 10000), shared by every call of
+   * this client (src/client/rateBudget.ts); `false`: no budget (no pacing, no adapting). Default:
+   * `CLARIFAI_RATE_LIMIT` (a number, or `off`), else Clarifai's documented 15/s for every endpoint
+   * but a loopback one, where calls are not paced until the server throttles (the local emulator
+   * has no limit unless started with one; a throttled reply that names the limit teaches it).
+   */
+  rateLimit?: number | false;
 }
 
 /** Environment variables read, as Clarifai's own SDKs name them. */
@@ -36,6 +45,7 @@ export const ENV = {
   pat: "CLARIFAI_PAT",
   userId: "CLARIFAI_USER_ID",
   endpoint: "CLARIFAI_GRPC_BASE",
+  rateLimit: "CLARIFAI_RATE_LIMIT",
 } as const;
 
 /** Clarifai's public gRPC endpoint. */
@@ -67,6 +77,11 @@ export interface ResolvedConfig {
   retry: RetryOptions;
   channelOptions: ChannelOptions;
   rootCerts?: Buffer;
+  /**
+   * The request budget: `limit` in requests per second, undefined when unknown (not paced until the
+   * server throttles); `enabled` false for no budget at all.
+   */
+  rateLimit: { limit: number | undefined; enabled: boolean };
 }
 
 function fromEnv(env: NodeJS.ProcessEnv, name: string): string | undefined {
@@ -195,7 +210,42 @@ const OPTION_KEYS: ReadonlySet<string> = new Set([
   "retry",
   "channelOptions",
   "rootCerts",
+  "rateLimit",
 ]);
+
+const RATE_LIMIT_ALLOWED = `a number of requests per second, > 0 and ≤ ${MAX_RATE_LIMIT}, or false for no budget`;
+
+/** Checks a rate limit option (a number of requests per second, or false). */
+export function validateRateLimit(value: unknown, field = "rateLimit"): number | false {
+  if (value === false) return false;
+  if (typeof value !== "number" || !Number.isFinite(value) || value <= 0 || value > MAX_RATE_LIMIT) {
+    throw new ValidationError(field, value, RATE_LIMIT_ALLOWED, "invalid rate limit");
+  }
+  return value;
+}
+
+/** The budget: option > `CLARIFAI_RATE_LIMIT` > 15/s (Clarifai's default), unknown for loopback. */
+function resolveRateLimit(
+  option: unknown,
+  env: NodeJS.ProcessEnv,
+  host: string,
+): { limit: number | undefined; enabled: boolean } {
+  let value: number | false | undefined;
+  if (option !== undefined) value = validateRateLimit(option);
+  else {
+    const text = fromEnv(env, ENV.rateLimit);
+    if (text !== undefined) {
+      const n = Number(text);
+      value =
+        text.toLowerCase() === "off"
+          ? false
+          : validateRateLimit(/^\d+(\.\d+)?$/.test(text) ? n : text, ENV.rateLimit);
+    }
+  }
+  if (value === false) return { limit: undefined, enabled: false };
+  if (value !== undefined) return { limit: value, enabled: true };
+  return { limit: isLoopbackHost(host) ? undefined : CLARIFAI_DEFAULT_RATE_LIMIT, enabled: true };
+}
 
 /**
  * Merges options over the environment over defaults, and enforces the transport rules.
@@ -283,5 +333,6 @@ export function resolveConfig(
         : validateRetry({ ...DEFAULT_RETRY, ...options.retry }),
     channelOptions: { ...DEFAULT_CHANNEL_OPTIONS, ...options.channelOptions },
     rootCerts: options.rootCerts,
+    rateLimit: resolveRateLimit(options.rateLimit, env, host),
   };
 }

@@ -100,6 +100,12 @@ export interface RetryContext {
   deadline: number;
   signal?: AbortSignal;
   random?: () => number;
+  /**
+   * The wait before retrying after `err` (attempt `n` failed), when not the policy's backoff:
+   * return undefined for the backoff. The client returns 0 for a throttled call when its request
+   * budget paces the retry instead (src/client/rateBudget.ts).
+   */
+  delayFor?: (err: ClarifaiError, n: number) => number | undefined;
 }
 
 /**
@@ -118,7 +124,7 @@ export async function withRetry<T>(
       if (!(err instanceof ClarifaiError)) throw err;
       err.attempts = n;
       if (!err.retryable || n >= ctx.policy.maxAttempts) throw err;
-      const delay = backoffDelay(n, ctx.policy, ctx.random);
+      const delay = ctx.delayFor?.(err, n) ?? backoffDelay(n, ctx.policy, ctx.random);
       // A wait that would outlive the deadline cannot lead to a successful attempt.
       if (Date.now() + delay >= ctx.deadline) throw err;
       await sleep(delay, ctx.signal, n);

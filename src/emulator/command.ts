@@ -89,6 +89,8 @@ interface Flags {
   growthEveryMs?: number;
   growthLateFraction?: number;
   faultSeed?: number;
+  rateLimit?: number;
+  profile?: "clarifai";
 }
 
 function readPem(flag: string, path: string): Buffer {
@@ -181,6 +183,8 @@ export function emulatorOptionsFromFlags(f: Flags): EmulatorOptions {
         : undefined,
     dataUserId: f.dataUser,
     faults,
+    ...(f.rateLimit !== undefined ? { rateLimit: f.rateLimit } : {}),
+    ...(f.profile !== undefined ? { profile: f.profile } : {}),
   };
 }
 
@@ -316,6 +320,18 @@ export function registerEmulatorCommand(program: Command): void {
       new Option("--growth-late-fraction <f>", "fraction of grown entries timestamped in the past").argParser(
         numberArg("--growth-late-fraction", 1),
       ),
+    )
+    .addOption(
+      new Option(
+        "--rate-limit <n>",
+        "throttle calls over N requests per second per account (1-10000; sliding 1 s window; CONN_THROTTLED, REST 429)",
+      ).argParser(intArg("--rate-limit", 1, 10_000)),
+    )
+    .addOption(
+      new Option(
+        "--profile <name>",
+        "rehearse a real service: clarifai = 15 requests/s per account, 80-120 ms per call (flags given override it)",
+      ).choices(["clarifai"]),
     )
     .addOption(
       new Option("--fault-seed <s>", "seed of fault probabilities, jitter and growth").argParser(seedArg),

@@ -14,6 +14,7 @@ export {
   generateEntryStream,
 } from "./generate.js";
 export { type EmulatorOptions, type FaultOptions, NO_FAULTS, validateFaults } from "./options.js";
+export { EMULATOR_PROFILES, type EmulatorProfile, type EmulatorProfileName } from "./profiles.js";
 export {
   type CompiledQuery,
   compileQuery,
@@ -22,6 +23,7 @@ export {
   MAX_PER_PAGE,
   runQuery,
 } from "./query.js";
+export { MAX_EMULATOR_RATE_LIMIT, RATE_WINDOW_MS, throttledDetails } from "./rateLimit.js";
 export { type PreparedResponse, serializePreparedResponse } from "./responseCodec.js";
 export { type EmulatorHandle, startEmulator } from "./server.js";
 export { AuditLog } from "./store.js";

@@ -30,6 +30,13 @@ export interface EmulatorOptions {
   dataUserId?: string;
   /** Initial faults; change them later with {@link EmulatorHandle.setFaults}. */
   faults?: Partial<FaultOptions>;
+  /**
+   * Requests per second per account (an integer 1-10000): calls over it are throttled as Clarifai
+   * throttles them (src/emulator/rateLimit.ts). Default: no limit (or the profile's).
+   */
+  rateLimit?: number;
+  /** Settings of a named profile (src/emulator/profiles.ts), under the explicit ones. */
+  profile?: "clarifai";
 }
 
 /**

@@ -8,6 +8,7 @@ import type { Status } from "../../generated/proto/clarifai/api/status/status.js
 import { StatusCode } from "../../generated/proto/clarifai/api/status/status_code.js";
 import type { FaultController, FaultDecision } from "./faults.js";
 import { compileQuery, InvalidRequest, runQuery } from "./query.js";
+import { type RateLimiter, throttledDetails } from "./rateLimit.js";
 import type { PreparedResponse } from "./responseCodec.js";
 import type { AuditLog } from "./store.js";
 
@@ -55,7 +56,15 @@ export class SearchService {
     private readonly pats: Readonly<Record<string, string>>,
     private readonly logs: Map<string, AuditLog>,
     private readonly faults: FaultController,
+    private readonly rate?: RateLimiter,
   ) {}
+
+  /** The account a call is counted against by the rate limit: its PAT's user, if the PAT is known. */
+  private accountOf(authorization: string | undefined): string | undefined {
+    const m = authorization === undefined ? null : AUTH_PREFIX.exec(authorization);
+    const token = m?.[1];
+    return token !== undefined && Object.hasOwn(this.pats, token) ? this.pats[token] : undefined;
+  }
 
   /**
    * Serves one call. `authorization` is the raw header/metadata value; `pathUserId` the REST
@@ -68,9 +77,12 @@ export class SearchService {
   ): Promise<SearchOutcome> {
     this.calls++;
     const fault = this.faults.next(this.inFlight);
+    // Decided on arrival, before the injected latency, as a gateway in front of the service would.
+    const account = this.rate?.limit === undefined ? undefined : this.accountOf(authorization);
+    const overLimit = account !== undefined && this.rate?.admit(account) === false;
     this.inFlight++;
     try {
-      return await this.serve(request, authorization, pathUserId, fault);
+      return await this.serve(request, authorization, pathUserId, fault, overLimit);
     } finally {
       this.inFlight--;
     }
@@ -81,6 +93,7 @@ export class SearchService {
     authorization: string | undefined,
     pathUserId: string | undefined,
     fault: FaultDecision,
+    overLimit = false,
   ): Promise<SearchOutcome> {
     // Unref'd: open sockets keep a serving emulator alive; a pending delay must not outlive close().
     if (fault.delayMs > 0) await new Promise((r) => setTimeout(r, fault.delayMs).unref());
@@ -120,6 +133,16 @@ export class SearchService {
           StatusCode.CONN_KEY_INVALID,
           "Invalid API key or Invalid API key/application pair",
           "the PAT is not known to this server",
+          reqId,
+        ),
+      );
+    }
+    if (overLimit) {
+      return reply(
+        errorStatus(
+          StatusCode.CONN_THROTTLED,
+          "Making too many requests",
+          throttledDetails(this.rate?.limit ?? 0),
           reqId,
         ),
       );

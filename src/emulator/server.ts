@@ -9,6 +9,8 @@ import { FaultController } from "./faults.js";
 import { EntryGenerator, generateEntryStream } from "./generate.js";
 import { startGrpcServer, stopGrpcServer } from "./grpcServer.js";
 import { checkKeys, DEFAULT_PATS, type EmulatorOptions, type FaultOptions, MAX_GENERATE } from "./options.js";
+import { profileOf } from "./profiles.js";
+import { RateLimiter, validateRateLimit } from "./rateLimit.js";
 import { startRestServer, stopRestServer } from "./restServer.js";
 import { Rng } from "./rng.js";
 import { SearchService } from "./searchService.js";
@@ -32,6 +34,12 @@ export interface EmulatorHandle {
   size(userId?: string): number;
   /** Search calls served (gRPC + REST), including faulted and refused ones. */
   readonly calls: number;
+  /** The rate limit in requests per second per account, or undefined when there is none. */
+  readonly rateLimit: number | undefined;
+  /** Sets (an integer 1-10000) or removes (undefined) the rate limit; its windows restart empty. */
+  setRateLimit(limit: number | undefined): void;
+  /** Calls throttled by the rate limit since start-up (not those of the throttling faults). */
+  readonly rateLimited: number;
   /** The in-memory log of a user, for benchmarks that drive the store directly. */
   log(userId?: string): AuditLog | undefined;
   /** Stops both servers and the growth timer. */
@@ -51,6 +59,8 @@ const EMULATOR_OPTION_KEYS: readonly (keyof EmulatorOptions)[] = [
   "generate",
   "dataUserId",
   "faults",
+  "rateLimit",
+  "profile",
 ];
 
 function checkPort(name: string, v: unknown): void {
@@ -158,6 +168,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       throw new RangeError("pats: a PAT must be printable ASCII without spaces or control characters");
     if (user === "") throw new RangeError("pats: a user id must be non-empty");
   }
+  const profile = options.profile === undefined ? undefined : profileOf(options.profile);
+  const rate = new RateLimiter(validateRateLimit(options.rateLimit ?? profile?.rateLimit));
   const dataUserId = options.dataUserId ?? (patUsers[0] as string);
   const logs = new Map<string, AuditLog>();
   const logOf = (userId: string): AuditLog => {
@@ -174,8 +186,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const faults = new FaultController();
   const growth = new Growth(dataLog);
   faults.onGrowthChange = (g, seed) => growth.set(g, seed);
-  if (options.faults) faults.set(options.faults);
-  const service = new SearchService(pats, logs, faults);
+  if (profile !== undefined || options.faults) faults.set({ ...profile?.faults, ...options.faults });
+  const service = new SearchService(pats, logs, faults, rate);
 
   const creds = options.tls
     ? ServerCredentials.createSsl(
@@ -210,6 +222,13 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     size: (userId) => logs.get(userId ?? dataUserId)?.size ?? 0,
     get calls() {
       return service.calls;
+    },
+    get rateLimit() {
+      return rate.limit;
+    },
+    setRateLimit: (limit) => rate.set(limit),
+    get rateLimited() {
+      return rate.throttled;
     },
     log: (userId) => logs.get(userId ?? dataUserId),
     close: () => {
