@@ -65,7 +65,9 @@ export interface PostgresBenchOptions {
 
 function row(name: string, rows: number, seconds: number, note?: string): PostgresBenchRow {
   const r = { name, rows, seconds, rowsPerSec: rows / seconds, ...(note ? { note } : {}) };
-  process.stderr.write(`bench: postgres: ${name}: ${rows} rows in ${seconds.toFixed(2)} s${note ? ` (${note})` : ""}\n`);
+  process.stderr.write(
+    `bench: postgres: ${name}: ${rows} rows in ${seconds.toFixed(2)} s${note ? ` (${note})` : ""}\n`,
+  );
   return r;
 }
 
