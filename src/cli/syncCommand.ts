@@ -8,6 +8,7 @@ import { ExportInterruptedError } from "../export/errors.js";
 import { type SyncStore, SyncUsageError } from "../sync/store.js";
 import { runSync, type SyncRunSummary } from "../sync/sync.js";
 import { UsageError } from "./exitCodes.js";
+import { tuneMemoryForExport } from "./exportMemory.js";
 import {
   type ConnectionFlags,
   clientFromFlags,
@@ -94,6 +95,8 @@ export async function runSyncCommand(flags: SyncFlags): Promise<void> {
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
+  // As export's default: a small, steady heap (the entries of a commit are the only large live set).
+  const memory = tuneMemoryForExport("lean");
   try {
     for (;;) {
       let summary: SyncRunSummary;
@@ -113,6 +116,7 @@ export async function runSyncCommand(flags: SyncFlags): Promise<void> {
           perPage: flags.perPage,
           commitIntervalMs: flags.commitInterval,
           signal: controller.signal,
+          onProgress: () => memory.afterPage(),
           onWindow: (w) => {
             if (!flags.quiet)
               process.stderr.write(

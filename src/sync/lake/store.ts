@@ -189,6 +189,8 @@ class LakeStore implements SyncStore {
     await this.#recover();
     this.#instance = await DuckDBInstance.create(":memory:");
     this.#db = await this.#instance.connect();
+    // A commit's rows are all DuckDB holds; its default (80% of RAM) would let caches grow unchecked.
+    await this.#db.run("SET memory_limit = '192MB'");
     return manifest?.state;
   }
 
