@@ -75,7 +75,10 @@ it("runs the Quick start and the CLI examples as written", async () => {
       stderr += d;
     });
     const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
-    expect({ code, stderr: stderr.match(/error|^\s+at .*:\d+:\d+\)?$/gim) ?? [] }).toEqual({ code: 0, stderr: [] });
+    expect({ code, stderr: stderr.match(/error|^\s+at .*:\d+:\d+\)?$/gim) ?? [] }).toEqual({
+      code: 0,
+      stderr: [],
+    });
     const printed = new Map<number, string[]>();
     for (const part of stdout
       .split(/^@@block (\d+)@@\n/m)

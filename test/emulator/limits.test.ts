@@ -7,8 +7,10 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { entryToJsonLine } from "../../src/codec/entryJson.js";
 import { auditLogEntryFromJson, type JsonValue } from "../../src/codec/protoJson.js";
+import * as command from "../../src/emulator/command.js";
 import { streamEntriesFile } from "../../src/emulator/dataFile.js";
 import { generateEntries, startEmulator, validateFaults } from "../../src/emulator/index.js";
+import { KNOB_LIMITS, MAX_GENERATE } from "../../src/emulator/options.js";
 import { PAT, runCli, tempDir, USER } from "../cli/helpers.js";
 
 const tmp = tempDir();
@@ -40,6 +42,22 @@ it("refuses out-of-range knobs, a PAT the client would refuse, a bad PEM and a b
   }
   expect(() => validateFaults({ latencyMs: 2 ** 31 })).toThrow(/from 0 to 600000/);
   await expect(startEmulator({ pats: { ü: "u" } })).rejects.toThrow(/printable ASCII/);
+});
+
+it("declares the same ranges in the command as in the options", () => {
+  expect([
+    command.GENERATE_MAX,
+    command.DELAY_MAX,
+    command.COUNT_MAX,
+    command.GROWTH_COUNT_MAX,
+    command.GROWTH_EVERY_MAX,
+  ]).toEqual([
+    MAX_GENERATE,
+    KNOB_LIMITS.delayMs,
+    KNOB_LIMITS.count,
+    KNOB_LIMITS.growthCount,
+    KNOB_LIMITS.growthEveryMs,
+  ]);
 });
 
 it("says a plaintext server does not speak TLS, naming --insecure, in one line", async () => {
