@@ -8,15 +8,21 @@ import { readFileSync } from "node:fs";
 import { createSecureContext } from "node:tls";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { durationOption } from "../cli/duration.js";
-// options.js holds types and limits only: light enough to load for the declaration.
-import { type EmulatorOptions, type FaultOptions, KNOB_LIMITS, MAX_GENERATE } from "./options.js";
+import type { EmulatorOptions, FaultOptions } from "./options.js";
 import type { EmulatorHandle } from "./server.js";
 
-const GENERATE_MAX = MAX_GENERATE;
-const DELAY_MAX = KNOB_LIMITS.delayMs;
-const COUNT_MAX = KNOB_LIMITS.count;
-const GROWTH_COUNT_MAX = KNOB_LIMITS.growthCount;
-const GROWTH_EVERY_MAX = KNOB_LIMITS.growthEveryMs;
+// src/emulator/options.ts's MAX_GENERATE and KNOB_LIMITS, repeated so that declaring the command
+// loads nothing but commander (test/emulator/limits.test.ts proves them equal).
+/** Largest --generate. */
+export const GENERATE_MAX = 5_000_000;
+/** Largest --latency-ms / --jitter-ms. */
+export const DELAY_MAX = 600_000;
+/** Largest counting knob. */
+export const COUNT_MAX = 1_000_000_000;
+/** Largest --growth-count. */
+export const GROWTH_COUNT_MAX = 100_000;
+/** Largest --growth-every-ms. */
+export const GROWTH_EVERY_MAX = 86_400_000;
 
 function intArg(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
   return (v: string): number => {

@@ -4,7 +4,7 @@ import { durationOption, parseDurationMs } from "../../src/cli/duration.js";
 import { EXIT, errorLine, exitCodeOf, UsageError } from "../../src/cli/exitCodes.js";
 import { exportFormat } from "../../src/cli/exportCommand.js";
 import { parseTargetFlag, resolveWindow } from "../../src/cli/queryOptions.js";
-import { AuthenticationError, RateLimitError, ValidationError } from "../../src/errors.js";
+import { AuthenticationError, RateLimitError } from "../../src/errors.js";
 
 describe("parseDurationMs", () => {
   it.each([
@@ -58,7 +58,8 @@ describe("resolveWindow", () => {
     expect(() => resolveWindow({ since: 1, from: "2025-01-01T00:00:00Z" }, now)).toThrow(UsageError);
     expect(() => resolveWindow({ until: 1, to: "2025-01-01T00:00:00Z" }, now)).toThrow(UsageError);
     expect(() => resolveWindow({ since: 1000, until: 2000 }, now)).toThrow(/empty window/);
-    expect(() => resolveWindow({ from: "yesterday" }, now)).toThrow(ValidationError);
+    // In CLI words (src/cli/cliWording.ts): no "epoch milliseconds" among the allowed forms.
+    expect(() => resolveWindow({ from: "yesterday" }, now)).toThrow(UsageError);
   });
 });
 
