@@ -72,7 +72,8 @@ function summaryLine(out: string, s: ExportSummary & FileSinkResult, concurrency
   return (
     `exported ${s.entries} entries in ${s.pages} pages to ${out}${s.resumed ? " (resumed)" : ""}: ` +
     `${s.bytes} bytes, sha256 ${s.sha256}; retries ${s.retries}, shifted pages ${s.shiftedPages} ` +
-    `(${s.repeated + s.stale} overlapping entries dropped), slices ${s.slices} (splits ${s.splits}); ` +
+    `(${s.repeated + s.stale} overlapping entries dropped), slices ${s.slices} (splits ${s.splits}), ` +
+    `requests ${s.requests}; ` +
     (s.lowestConcurrency < concurrency
       ? `pages in flight lowered to ${s.lowestConcurrency} of ${concurrency} after retries; `
       : "") +
@@ -82,6 +83,7 @@ function summaryLine(out: string, s: ExportSummary & FileSinkResult, concurrency
 
 /** Runs `export` with its parsed flags (defined in src/cli/commands.ts). */
 export async function runExportCommand(flags: ExportFlags): Promise<void> {
+  if (flags.out === "") throw new UsageError("--out: the file name is empty; name the output file");
   if (flags.resume && flags.force) throw new UsageError("--resume and --force cannot be combined");
   const format = exportFormat(flags.out, flags.format);
   const filters = filtersToQuery(flags);

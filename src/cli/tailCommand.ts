@@ -9,6 +9,7 @@
  */
 import { entryKey } from "../domain/entryKey.js";
 import { compareTs, nowTs, nsToTs, type Ts, tsToNs } from "../domain/timestamps.js";
+import { type DedupeState, dedupeEntries } from "../export/dedupe.js";
 import { type AuditLogSearchQuery, formatTimestamp } from "../index.js";
 import { formatDurationMs } from "./duration.js";
 import { UsageError } from "./exitCodes.js";
@@ -105,26 +106,16 @@ export async function runTail(flags: TailFlags): Promise<void> {
         { ...filters, from, to, page, perPage: flags.perPage, sortAscending: true },
         { signal: controller.signal },
       );
-      const fresh = [];
-      for (const e of result.entries) {
-        const ts = e.timestamp ?? { seconds: 0, nanos: 0 };
-        // Keys behind the lookback are forgotten, so such an entry met later in the same poll (pushed
-        // to a later page by entries landing before it) cannot be told from one already printed; it
-        // is a repeat, or a late arrival beyond the lookback, which tail does not promise to print.
-        if (tsToNs(ts) < tsToNs(state.position) - lookbackNs) continue;
-        const key = entryKey(e);
-        if (state.seen.has(key)) continue;
-        state.seen.set(key, tsToNs(ts));
-        if (compareTs(ts, state.position) > 0) state.position = ts;
-        fresh.push(e);
-      }
+      // The export's boundary dedupe with tail's lookback: keys are remembered back to the lookback
+      // behind the newest printed entry, so an entry met later (pushed to a later page by entries
+      // landing before it, or re-read by the next poll) is printed once. One older than that cannot be
+      // told from one already printed; it is a repeat, or a late arrival beyond the lookback, which
+      // tail does not promise to print.
+      const dedupe: DedupeState = { position: state.position, keys: state.seen };
+      const { fresh, forgotten } = dedupeEntries(result.entries, dedupe, lookbackNs, (e) => entryKey(e));
+      state.position = dedupe.position ?? state.position;
       await sink.write(fresh);
-      const floor = tsToNs(state.position) - lookbackNs;
-      for (const [key, ns] of state.seen) {
-        if (ns >= floor) continue;
-        state.seen.delete(key);
-        if (state.printedBehind !== undefined) state.printedBehind++;
-      }
+      if (state.printedBehind !== undefined) state.printedBehind += forgotten;
       if (flags.checkpoint !== undefined && fresh.length > 0)
         await writeCheckpoint(flags.checkpoint, queryId, state);
       if (result.entries.length < flags.perPage) break;

@@ -8,13 +8,15 @@ import type { AuditLogClient } from "../client/client.js";
 import { type AuditLogSearchQuery, requestFromValidated, validateQuery } from "../client/query.js";
 import { prepareJsonTranscoder } from "../codec/jsonTranscoder.js";
 import type { RawEntry } from "../codec/replyBytes.js";
-import { parseTimestamp, type TimeInput } from "../domain/time.js";
+import { MIN_TIMESTAMP_SECONDS, parseTimestamp, type TimeInput } from "../domain/time.js";
 import { compareTs, formatTs, nowTs, nsToTs, parseTs, type Ts, tsToNs } from "../domain/timestamps.js";
+import { entryTime } from "./dedupe.js";
 import { ExportInterruptedError, ExportUsageError } from "./errors.js";
 import { type EngineEntry, exportEntryFromRaw } from "./exportEntry.js";
-import { orderedPages, type PipelineStats, planSlices } from "./orderedPages.js";
+import { orderedPages, type PipelineStats } from "./orderedPages.js";
 import type { ExportCursor, ExportCursorStats, ExportSink } from "./sink.js";
 import { type FetchPage, type Slice, type SliceCursor, sliceQueryBounds } from "./sliceWalk.js";
+import { planWindow, remainingSlices } from "./window.js";
 
 /** Running counters, reported after each page. */
 export interface ExportProgress {
@@ -76,7 +78,8 @@ export interface ExportToSinkOptions {
   now?: () => number;
 }
 
-const EPOCH: Ts = { seconds: 0, nanos: 0 };
+/** The oldest time a protobuf Timestamp holds: with no `from`, the probes look from there (entries before 1970 included). */
+const MIN_TS: Ts = { seconds: MIN_TIMESTAMP_SECONDS, nanos: 0 };
 const WINDOW_KEYS = ["from", "to", "page", "perPage", "sortAscending"] as const;
 
 function positiveInteger(value: number, name: string, max: number): number {
@@ -89,18 +92,6 @@ function nonNegative(value: number, name: string): number {
   if (!Number.isFinite(value) || value < 0)
     throw new ExportUsageError(`${name}: ${value} is not a number of milliseconds ≥ 0`);
   return value;
-}
-
-/** Plans slices over `[from, to]`, spacing the inner boundaries over where the data actually is. */
-export function planWindow(from: Ts, to: Ts, first: Ts, last: Ts, count: number): Slice[] {
-  const lo = compareTs(first, from) > 0 ? first : from;
-  const hi = compareTs(last, to) < 0 ? last : to;
-  if (count <= 1 || compareTs(lo, hi) >= 0) return [{ from, to, last: true }];
-  const slices = planSlices(lo, nsToTs(tsToNs(hi) + 1n), count);
-  slices[0] = { ...(slices[0] as Slice), from };
-  const end = slices[slices.length - 1] as Slice;
-  slices[slices.length - 1] = { ...end, to, last: true };
-  return slices;
 }
 
 function cursorTs(text: string, what: string): Ts {
@@ -228,26 +219,22 @@ export async function exportToSink(options: ExportToSinkOptions): Promise<Export
         to: cursorTs(resumeFrom.slice.to, "slice.to"),
         last: resumeFrom.slice.last,
       };
-      slices = [];
-      if (resumeFrom.complete) {
-        // Only the sink's finishing step was left; nothing to fetch.
-      } else if (!resumeFrom.sliceDone) {
-        slices.push(slice);
+      // A complete cursor leaves only the sink's finishing step: nothing to fetch.
+      slices = resumeFrom.complete ? [] : remainingSlices(slice, resumeFrom.sliceDone, window.to);
+      if (!resumeFrom.complete && !resumeFrom.sliceDone) {
         firstCursor = {
           page: resumeFrom.page,
           ...(resumeFrom.boundary ? { boundary: cursorTs(resumeFrom.boundary, "boundary") } : {}),
           boundaryKeys: resumeFrom.boundaryKeys,
         };
       }
-      if (!slice.last && !resumeFrom.complete)
-        slices.push(...planSlices(slice.to, window.to, 1).map((s) => ({ ...s, last: true })));
       options.onWindow?.({ ...window, resumed: true });
     } else {
       const nowNs = tsToNs(nowTs(now()));
       const settled = nsToTs(nowNs - BigInt(Math.round(settleMs)) * 1_000_000n);
       const end = to !== undefined && compareTs(to, settled) < 0 ? to : settled;
       pinnedAt = formatTs(nsToTs(nowNs));
-      const probeFrom = from ?? EPOCH;
+      const probeFrom = from ?? MIN_TS;
       if (compareTs(probeFrom, end) > 0) {
         throw new ExportUsageError(
           `empty window: from ${formatTs(probeFrom)} is after to ${formatTs(end)} (to = min(--to, now − settle ${settleMs} ms))`,
@@ -258,7 +245,9 @@ export async function exportToSink(options: ExportToSinkOptions): Promise<Export
         const page = await fetchPage({ ...bounds, page: 1, perPage: 1, ascending, signal });
         stats.retries += Math.max(0, page.attempts - 1);
         stats.requests += page.attempts;
-        return page.entries[0]?.timestamp;
+        const found = page.entries[0];
+        // An entry without a timestamp sorts (and is walked) as the epoch: it still bounds the window.
+        return found === undefined ? undefined : entryTime(found);
       };
       // Both ends at once: on a remote service each probe is a full round trip before any page moves.
       const probes = Promise.all([probe(true), probe(false)]);

@@ -13,7 +13,9 @@
  */
 import type { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
 import { entryKey } from "../domain/entryKey.js";
+import { MAX_TIMESTAMP_SECONDS, MIN_TIMESTAMP_SECONDS } from "../domain/time.js";
 import { compareTs, nsToTs, type Ts, tsToNs } from "../domain/timestamps.js";
+import { type DedupeState, dedupeEntries, entryTime } from "./dedupe.js";
 
 /** One page request over `[from, to]` (bounds as sent); oldest first unless `ascending` is false. */
 export interface PageRequest {
@@ -48,16 +50,13 @@ export type FetchPage<E extends WalkEntry = AuditLogEntry> = (
 ) => Promise<FetchedPage<E>>;
 
 /**
- * A time slice: entries with `from ≤ timestamp < to`, or `≤ to` for the window's last slice. `to` may
- * shrink while the slice is walked (the scheduler splits slow slices); it never shrinks below what the
- * walk has already emitted.
+ * A time slice: entries with `from ≤ timestamp < to`, or `≤ to` for the window's last slice. A value:
+ * the scheduler narrows a walk by giving it a new, narrower slice (see {@link SliceWalk.narrow}).
  */
 export interface Slice {
-  from: Ts;
-  to: Ts;
-  last: boolean;
-  /** Newest timestamp the walk has emitted; updated synchronously as each page is applied. */
-  reached?: Ts;
+  readonly from: Ts;
+  readonly to: Ts;
+  readonly last: boolean;
 }
 
 /** Where a slice walk stands between pages; persisted in the manifest so a walk can resume. */
@@ -86,9 +85,17 @@ export interface WalkedPage<E extends WalkEntry = AuditLogEntry> {
 
 const ONE_NS = 1n;
 
-/** The query bounds for a slice, widened by 1 ns so either inclusivity of the server is covered. */
+const MIN_NS = BigInt(MIN_TIMESTAMP_SECONDS) * 1_000_000_000n;
+const MAX_NS = BigInt(MAX_TIMESTAMP_SECONDS) * 1_000_000_000n + 999_999_999n;
+
+/**
+ * The query bounds for a slice, widened by 1 ns so either inclusivity of the server is covered
+ * (but never past what a protobuf Timestamp can hold, which the server would refuse).
+ */
 export function sliceQueryBounds(slice: Slice): { from: Ts; to: Ts } {
-  return { from: nsToTs(tsToNs(slice.from) - ONE_NS), to: nsToTs(tsToNs(slice.to) + ONE_NS) };
+  const from = tsToNs(slice.from) - ONE_NS;
+  const to = tsToNs(slice.to) + ONE_NS;
+  return { from: nsToTs(from < MIN_NS ? MIN_NS : from), to: nsToTs(to > MAX_NS ? MAX_NS : to) };
 }
 
 function inSlice(slice: Slice, ts: Ts): "before" | "in" | "after" {
@@ -100,7 +107,8 @@ function inSlice(slice: Slice, ts: Ts): "before" | "in" | "after" {
 
 /**
  * Applies one raw page to the cursor: returns the entries to emit and the next cursor. Pure, so the
- * dedupe rule is unit-testable without a server.
+ * dedupe rule is unit-testable without a server. The dedupe is the boundary rule of dedupe.ts with
+ * no lookback: only the keys of the entries at the newest timestamp emitted are carried.
  */
 export function applyPage<E extends WalkEntry = AuditLogEntry>(
   slice: Slice,
@@ -109,76 +117,99 @@ export function applyPage<E extends WalkEntry = AuditLogEntry>(
   perPage: number,
   keyOf: EntryKeyOf<E> = entryKey as unknown as EntryKeyOf<E>,
 ): Omit<WalkedPage<E>, "retries"> {
-  const t0 = cursor.boundary;
-  const keys0 = new Set(cursor.boundaryKeys);
-  let finalT = t0;
   let beyond = false;
+  const inside: E[] = [];
   for (const e of raw) {
-    const ts = e.timestamp ?? { seconds: 0, nanos: 0 };
-    const where = inSlice(slice, ts);
+    const where = inSlice(slice, entryTime(e));
     if (where === "after") beyond = true;
-    else if (where === "in" && (finalT === undefined || compareTs(ts, finalT) > 0)) finalT = ts;
+    else if (where === "in") inside.push(e);
   }
-  const newKeys =
-    finalT !== undefined && t0 !== undefined && compareTs(finalT, t0) === 0 ? keys0 : new Set<string>();
-  const out: E[] = [];
-  let running = t0;
-  let repeated = 0;
-  let stale = 0;
-  for (const e of raw) {
-    const ts = e.timestamp ?? { seconds: 0, nanos: 0 };
-    if (inSlice(slice, ts) !== "in") continue;
-    if (running !== undefined && compareTs(ts, running) < 0) {
-      stale++;
-      continue;
-    }
-    const atT0 = t0 !== undefined && compareTs(ts, t0) === 0;
-    const atFinal = finalT !== undefined && compareTs(ts, finalT) === 0;
-    const key = atT0 || atFinal ? keyOf(e) : undefined;
-    if (atT0 && key !== undefined && keys0.has(key)) {
-      repeated++;
-      continue;
-    }
-    running = ts;
-    out.push(e);
-    if (atFinal && key !== undefined) newKeys.add(key);
-  }
-  const done = raw.length < perPage || beyond;
+  const boundary = cursor.boundary;
+  const state: DedupeState = {
+    position: boundary,
+    keys: new Map(boundary === undefined ? [] : cursor.boundaryKeys.map((k) => [k, tsToNs(boundary)])),
+  };
+  const { fresh, repeated, stale } = dedupeEntries(inside, state, 0n, keyOf);
   return {
-    entries: out,
+    entries: fresh,
     cursor: {
       page: cursor.page + 1,
-      boundary: finalT,
-      boundaryKeys: finalT === undefined ? [] : [...newKeys],
+      boundary: state.position,
+      boundaryKeys: state.position === undefined ? [] : [...state.keys.keys()],
     },
     repeated,
     stale,
-    done,
+    done: raw.length < perPage || beyond,
   };
 }
 
 /**
- * Walks `slice` from `cursor` until its last page, yielding each page after dedupe. The slice's `to`
- * is re-read before every fetch and applied to each page as it arrives, so the scheduler can shrink
- * it in between.
+ * Walks one slice from a cursor, one page after the other. The scheduler may narrow the slice while
+ * a page is in flight ({@link narrow}); the page is then applied to the narrower slice, so the walk
+ * never emits what now belongs to the piece cut off.
  */
-export async function* walkSlice<E extends WalkEntry = AuditLogEntry>(
-  slice: Slice,
-  cursor: SliceCursor,
-  fetchPage: FetchPage<E>,
-  perPage: number,
-  signal?: AbortSignal,
-  keyOf?: EntryKeyOf<E>,
-): AsyncGenerator<WalkedPage<E>> {
-  let at = cursor;
-  for (;;) {
+export class SliceWalk<E extends WalkEntry = AuditLogEntry> {
+  #slice: Slice;
+  #cursor: SliceCursor;
+  #done = false;
+
+  constructor(
+    slice: Slice,
+    cursor: SliceCursor,
+    private readonly fetchPage: FetchPage<E>,
+    private readonly perPage: number,
+    private readonly keyOf?: EntryKeyOf<E>,
+  ) {
+    this.#slice = slice;
+    this.#cursor = cursor;
+  }
+
+  /** The slice as it stands now. */
+  get slice(): Slice {
+    return this.#slice;
+  }
+
+  /** Where the walk stands: the next page, the boundary and its keys. */
+  get cursor(): SliceCursor {
+    return this.#cursor;
+  }
+
+  /** Newest timestamp emitted (a walk resumed mid-slice has emitted up to its cursor's boundary). */
+  get reached(): Ts | undefined {
+    return this.#cursor.boundary;
+  }
+
+  /** The last page was fetched. */
+  get done(): boolean {
+    return this.#done;
+  }
+
+  /**
+   * Ends this walk's slice at `cut` (exclusive) and returns the slice cut off, `[cut, to]`, which
+   * takes over `last`. Safe while a page is in flight: everything emitted is at or before `reached`,
+   * and the caller cuts after it.
+   */
+  narrow(cut: Ts): Slice {
+    const old = this.#slice;
+    this.#slice = { from: old.from, to: cut, last: false };
+    return { from: cut, to: old.to, last: old.last };
+  }
+
+  /** Fetches and applies the next page. */
+  async next(signal?: AbortSignal): Promise<WalkedPage<E>> {
+    if (this.#done) throw new Error("SliceWalk.next after the last page");
     signal?.throwIfAborted();
-    const bounds = sliceQueryBounds(slice);
-    const fetched = await fetchPage({ ...bounds, page: at.page, perPage, ascending: true, signal });
-    const walked = applyPage(slice, at, fetched.entries, perPage, keyOf);
-    at = walked.cursor;
-    slice.reached = walked.cursor.boundary;
-    yield { ...walked, retries: Math.max(0, fetched.attempts - 1) };
-    if (walked.done) return;
+    const bounds = sliceQueryBounds(this.#slice);
+    const fetched = await this.fetchPage({
+      ...bounds,
+      page: this.#cursor.page,
+      perPage: this.perPage,
+      ascending: true,
+      signal,
+    });
+    const walked = applyPage(this.#slice, this.#cursor, fetched.entries, this.perPage, this.keyOf);
+    this.#cursor = walked.cursor;
+    this.#done = walked.done;
+    return { ...walked, retries: Math.max(0, fetched.attempts - 1) };
   }
 }

@@ -5,7 +5,7 @@
  * manifest never points past the data, and `resume` continues exactly after the last commit.
  */
 import { createReadStream, createWriteStream } from "node:fs";
-import { access, open, rename, unlink } from "node:fs/promises";
+import { access, open, rename, stat, unlink } from "node:fs/promises";
 import { dirname } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { createGzip } from "node:zlib";
@@ -15,9 +15,11 @@ import { acquireLock, type HeldLock, LockHeldError } from "../../state/lock.js";
 import { ExportUsageError } from "../errors.js";
 import { type DataFormat, formatEntries, formatFooter, formatHeader } from "../formats.js";
 import {
+  type ExportIdentity,
   fsyncDir,
   MANIFEST_VERSION,
   type Manifest,
+  ManifestError,
   manifestPath,
   partialPath,
   readManifest,
@@ -46,6 +48,15 @@ export interface FileSinkOptions {
 export interface FileSinkResult {
   bytes: number;
   sha256: string;
+}
+
+/** Refuses, before any request, a state or output path the sink could not write (a directory there). */
+async function checkPaths(paths: readonly string[]): Promise<void> {
+  for (const path of paths) {
+    const st = await stat(path).catch(() => undefined);
+    if (st?.isDirectory())
+      throw new ExportUsageError(`cannot export: ${path} is a directory; remove it or choose another --out`);
+  }
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -84,7 +95,7 @@ export class FileSink implements ExportSink {
   readonly #o: Required<Omit<FileSinkOptions, "now">> & { now: () => number };
   #lock: HeldLock | undefined;
   #writer: PartialWriter | undefined;
-  #identity: Record<string, unknown> = {};
+  #identity: ExportIdentity | undefined;
   #cursor: ExportCursor | undefined;
   /** Entries in the file (JSON needs the count for its commas). */
   #entries = 0;
@@ -121,7 +132,7 @@ export class FileSink implements ExportSink {
     } catch (error) {
       if (error instanceof LockHeldError)
         throw new ExportUsageError(
-          `another export of ${out} is running (${error.path} held by pid ${error.owner.pid} on ${error.owner.host}); wait for it to finish or stop it`,
+          `another export holds ${out} (${error.path}: pid ${error.owner.pid} on ${error.owner.host}); wait for it to finish or stop it`,
         );
       throw error;
     }
@@ -135,11 +146,27 @@ export class FileSink implements ExportSink {
 
   async #open(info: SinkOpenInfo): Promise<ExportCursor | undefined> {
     const { out, format, gzip } = this.#o;
-    this.#identity = { ...info.identity, format, gzip };
+    const perPage = info.identity.perPage;
+    this.#identity = {
+      filters: {},
+      ...info.identity,
+      perPage: typeof perPage === "number" ? perPage : 0,
+      format,
+      gzip,
+    };
     const partial = partialPath(out);
-    const previous = await readManifest(out).catch((error: unknown) => {
-      throw new ExportUsageError(`cannot read ${manifestPath(out)}: ${(error as Error).message}`);
-    });
+    await checkPaths([partial, manifestPath(out), `${out}.gz-partial`]);
+    let previous: Manifest | undefined;
+    try {
+      previous = await readManifest(out);
+    } catch (error) {
+      if (!(error instanceof ManifestError)) throw error;
+      // --force discards the interrupted export, whatever state its manifest is in.
+      if (!this.#o.force)
+        throw new ExportUsageError(
+          `cannot use ${error.path}: ${error.problem}; pass --force to discard it and start over`,
+        );
+    }
     if (!this.#o.resume) {
       if (previous !== undefined && !this.#o.force) {
         throw new ExportUsageError(
@@ -277,10 +304,10 @@ export class FileSink implements ExportSink {
     await writeManifest(this.#o.out, {
       version: MANIFEST_VERSION,
       kind: "clarifai-audit-export",
-      query: this.#identity,
+      query: this.#identity as ExportIdentity,
       format: this.#o.format,
       gzip: this.#o.gzip,
-      perPage: Number(this.#identity.perPage),
+      perPage: (this.#identity as ExportIdentity).perPage,
       window: { ...cursor.window },
       committed: {
         bytes: writer.bytes,

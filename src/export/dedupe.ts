@@ -1,0 +1,92 @@
+/**
+ * Boundary dedupe, shared by the export's slice walk and `tail`. Both read an append-mostly log
+ * oldest first and may meet an entry twice: a page boundary shifts when entries land before it, or a
+ * poll re-reads the overlap behind the newest entry it printed. Both keep a position (the newest
+ * timestamp handed over) and the keys of the entries handed over at or after `position − lookback`:
+ * an entry older than that floor is stale (dropped), one whose key is remembered is a repeat
+ * (dropped), anything else is new. The slice walk uses a lookback of 0 (only the keys at the
+ * boundary), `tail` its `--lookback`. Only those keys are kept, so memory does not grow with the log.
+ */
+import { compareTs, type Ts, tsToNs } from "../domain/timestamps.js";
+
+/** What dedupe needs of an entry: its timestamp (absent reads as the epoch). */
+export interface TimedEntry {
+  timestamp?: Ts | undefined;
+}
+
+const EPOCH: Ts = { seconds: 0, nanos: 0 };
+
+/** The timestamp dedupe reads for `entry`. */
+export function entryTime(entry: TimedEntry): Ts {
+  return entry.timestamp ?? EPOCH;
+}
+
+/** Where a reader stands: the newest timestamp handed over, and the keys it still remembers. */
+export interface DedupeState {
+  position: Ts | undefined;
+  /** Key → nanoseconds since the epoch of the entry it belongs to; all at or after the floor. */
+  keys: Map<string, bigint>;
+}
+
+/** The outcome of {@link dedupeEntries}. */
+export interface DedupeResult<E> {
+  fresh: E[];
+  /** Dropped: their key was remembered. */
+  repeated: number;
+  /** Dropped: older than position − lookback. */
+  stale: number;
+  /** Keys forgotten because their entries fell behind position − lookback (tail counts them). */
+  forgotten: number;
+}
+
+/**
+ * Filters `entries` (in the order read) against `state`, updating it. Keys are computed only where
+ * they can matter: for an entry at or behind the position (it may be a repeat), or within `lookback`
+ * of the newest timestamp of the batch (it will be remembered). Keys behind the floor are forgotten.
+ */
+export function dedupeEntries<E extends TimedEntry>(
+  entries: readonly E[],
+  state: DedupeState,
+  lookbackNs: bigint,
+  keyOf: (entry: E) => string,
+): DedupeResult<E> {
+  let newest = state.position;
+  for (const e of entries) {
+    const ts = entryTime(e);
+    if (newest === undefined || compareTs(ts, newest) > 0) newest = ts;
+  }
+  const rememberFrom = newest === undefined ? 0n : tsToNs(newest) - lookbackNs;
+  const fresh: E[] = [];
+  let repeated = 0;
+  let stale = 0;
+  let floor = state.position === undefined ? undefined : tsToNs(state.position) - lookbackNs;
+  for (const e of entries) {
+    const ts = entryTime(e);
+    const ns = tsToNs(ts);
+    if (floor !== undefined && ns < floor) {
+      stale++;
+      continue;
+    }
+    const behind = state.position !== undefined && compareTs(ts, state.position) <= 0;
+    const key = behind || ns >= rememberFrom ? keyOf(e) : undefined;
+    if (key !== undefined && state.keys.has(key)) {
+      repeated++;
+      continue;
+    }
+    fresh.push(e);
+    if (key !== undefined) state.keys.set(key, ns);
+    if (state.position === undefined || compareTs(ts, state.position) > 0) {
+      state.position = ts;
+      floor = ns - lookbackNs;
+    }
+  }
+  // Once per batch: entries behind the floor are stale whatever their key, so late pruning is safe.
+  let forgotten = 0;
+  if (floor !== undefined)
+    for (const [k, at] of state.keys)
+      if (at < floor) {
+        state.keys.delete(k);
+        forgotten++;
+      }
+  return { fresh, repeated, stale, forgotten };
+}
