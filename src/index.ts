@@ -21,8 +21,6 @@ export {
   type AuditLogSearchQuery,
   type BoolValueLike,
   buildSearchRequest,
-  DEFAULT_PER_PAGE,
-  MAX_PER_PAGE,
   requestFromValidated,
   type ValidatedQuery,
   validateQuery,
@@ -30,6 +28,7 @@ export {
 export { backoffDelay, DEFAULT_RETRY, type RetryOptions, sleep, withRetry } from "./client/retry.js";
 export { auditLogEntryFromJson, auditLogEntryToJson } from "./codec/protoJson.js";
 export { type AuditEntry, toAuditEntry } from "./domain/entry.js";
+export { DEFAULT_PER_PAGE, MAX_PER_PAGE } from "./domain/limits.js";
 export {
   closestNames,
   OPERATIONS,

@@ -5,18 +5,13 @@
  * command loads only its own implementation.
  */
 import { type Command, Option } from "commander";
+import { DEFAULT_PER_PAGE, MAX_PER_PAGE } from "../domain/limits.js";
 import { durationOption, integerOption } from "./duration.js";
 import type { ExportFlags } from "./exportCommand.js";
 import { MEMORY_MODES } from "./exportMemory.js";
 import type { SearchFlags } from "./searchCommand.js";
 import { addConnectionOptions, addFilterOptions } from "./sharedFlags.js";
 import type { TailFlags } from "./tailCommand.js";
-
-/**
- * src/client/query.ts's MAX_PER_PAGE (test/cli/startup.test.ts proves them equal): importing query.ts
- * would load grpc-js and the generated code just to print the help.
- */
-export const MAX_PER_PAGE = 1000;
 
 /** Registers `search`. */
 export function registerSearchCommand(program: Command): Command {
@@ -26,7 +21,7 @@ export function registerSearchCommand(program: Command): Command {
     .option("--page <n>", "page number, from 1 (default 1)", integerOption("--page", 1, 1_000_000_000))
     .option(
       "--per-page <n>",
-      `entries per page, 1-${MAX_PER_PAGE} (default 128)`,
+      `entries per page, 1-${MAX_PER_PAGE} (default ${DEFAULT_PER_PAGE})`,
       integerOption("--per-page", 1, MAX_PER_PAGE),
     )
     .option("--asc", "oldest first (default: newest first, as the API)")

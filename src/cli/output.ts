@@ -7,14 +7,9 @@ import { once } from "node:events";
 import type { Writable } from "node:stream";
 import type { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
 import { operationName } from "../domain/operations.js";
+import { targetToText } from "../domain/targets.js";
 import { formatTs } from "../domain/timestamps.js";
-import {
-  type DataFormat,
-  formatEntries,
-  formatFooter,
-  formatHeader,
-  targetToText,
-} from "../export/formats.js";
+import { type DataFormat, formatEntries, formatFooter, formatHeader } from "../export/formats.js";
 import { UsageError } from "./exitCodes.js";
 
 /** Output formats of `search` and `tail`. */

@@ -13,6 +13,7 @@ import { StatusCode } from "../../generated/proto/clarifai/api/status/status_cod
 import { type RawEntry, type RawReply, splitSearchReply } from "../codec/replyBytes.js";
 import { decodeSearchResponse, encodeSearchRequest } from "../codec/searchCodec.js";
 import { type AuditEntry, toAuditEntry } from "../domain/entry.js";
+import { DEFAULT_PER_PAGE } from "../domain/limits.js";
 import { isPlainObject } from "../domain/plainObject.js";
 import { REDACTED, redact } from "../domain/redact.js";
 import { CanceledError, errorFromGrpc, errorFromStatus, ServerError, ValidationError } from "../errors.js";
@@ -25,7 +26,6 @@ import {
 import { pinOpenRange } from "./pagination.js";
 import {
   type AuditLogSearchQuery,
-  DEFAULT_PER_PAGE,
   requestFromValidated,
   type ValidatedQuery,
   validateQuery,

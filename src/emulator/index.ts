@@ -4,6 +4,8 @@
  * over REST), with auth, query semantics, fault injection and growing logs. See the README.
  * @packageDocumentation
  */
+
+export { DEFAULT_PER_PAGE, MAX_PER_PAGE } from "../domain/limits.js";
 export { DataFileError, loadEntriesFile } from "./dataFile.js";
 export { encodeEntry } from "./entryEncoder.js";
 export {
@@ -14,14 +16,7 @@ export {
   generateEntryStream,
 } from "./generate.js";
 export { type EmulatorOptions, type FaultOptions, NO_FAULTS, validateFaults } from "./options.js";
-export {
-  type CompiledQuery,
-  compileQuery,
-  DEFAULT_PER_PAGE,
-  InvalidRequest,
-  MAX_PER_PAGE,
-  runQuery,
-} from "./query.js";
+export { type CompiledQuery, compileQuery, InvalidRequest, runQuery } from "./query.js";
 export { type PreparedResponse, serializePreparedResponse } from "./responseCodec.js";
 export { type EmulatorHandle, startEmulator } from "./server.js";
 export { AuditLog } from "./store.js";
