@@ -26,7 +26,7 @@ export {
   validateQuery,
 } from "./client/query.js";
 export { backoffDelay, DEFAULT_RETRY, type RetryOptions, sleep, withRetry } from "./client/retry.js";
-export { auditLogEntryFromJson, auditLogEntryToJson } from "./codec/protoJson.js";
+export { auditLogEntryFromJson, auditLogEntryToJson } from "./codec/index.js";
 export { type AuditEntry, toAuditEntry } from "./domain/entry.js";
 export { DEFAULT_PER_PAGE, MAX_PER_PAGE } from "./domain/limits.js";
 export {

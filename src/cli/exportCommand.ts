@@ -4,7 +4,7 @@
 import { constants } from "node:fs";
 import { access, stat } from "node:fs/promises";
 import { dirname } from "node:path";
-import type { RawEntry } from "../codec/replyBytes.js";
+import type { RawEntry } from "../codec/index.js";
 import { formatTs } from "../domain/timestamps.js";
 import { type ExportSummary, runExport } from "../export/exporter.js";
 import type { DataFormat } from "../export/formats.js";

@@ -10,8 +10,13 @@ import type {
   PostAuditLogSearchesRequest,
 } from "../../generated/proto/clarifai/api/service.js";
 import { StatusCode } from "../../generated/proto/clarifai/api/status/status_code.js";
-import { type RawEntry, type RawReply, splitSearchReply } from "../codec/replyBytes.js";
-import { decodeSearchResponse, encodeSearchRequest } from "../codec/searchCodec.js";
+import {
+  decodeSearchResponse,
+  encodeSearchRequest,
+  type RawEntry,
+  type RawReply,
+  splitSearchReply,
+} from "../codec/index.js";
 import { type AuditEntry, toAuditEntry } from "../domain/entry.js";
 import { DEFAULT_PER_PAGE } from "../domain/limits.js";
 import { isPlainObject } from "../domain/plainObject.js";

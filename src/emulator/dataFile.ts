@@ -4,7 +4,7 @@
  */
 import { readFileSync } from "node:fs";
 import type { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
-import { auditLogEntryFromJson, type JsonValue } from "../codec/protoJson.js";
+import { auditLogEntryFromJson, type JsonValue } from "../codec/index.js";
 
 /** A data file that cannot be loaded; the message is `file:line: reason`. */
 export class DataFileError extends Error {

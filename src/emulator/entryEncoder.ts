@@ -6,7 +6,7 @@
  */
 import { Timestamp } from "../../generated/google/protobuf/timestamp.js";
 import { type AuditLogEntry, AuditLogTarget, User } from "../../generated/proto/clarifai/api/resources.js";
-import { varintSize, writeVarint } from "../codec/varint.js";
+import { varintSize, writeVarint } from "../codec/index.js";
 
 const userBytes = new WeakMap<User, Uint8Array>();
 const targetBytes = new WeakMap<AuditLogTarget, Uint8Array>();

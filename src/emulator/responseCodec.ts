@@ -6,7 +6,7 @@
  */
 import { V2Service } from "../../generated/proto/clarifai/api/service.js";
 import { Status } from "../../generated/proto/clarifai/api/status/status.js";
-import { varintSize, writeVarint } from "../codec/varint.js";
+import { varintSize, writeVarint } from "../codec/index.js";
 
 /** A reply ready to serialize: the status and the encoded entries, in reply order. */
 export interface PreparedResponse {

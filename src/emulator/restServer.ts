@@ -7,7 +7,7 @@ import * as http from "node:http";
 import * as https from "node:https";
 import type { AddressInfo } from "node:net";
 import { StatusCode } from "../../generated/proto/clarifai/api/status/status_code.js";
-import { binaryToClarifaiJson, type JsonValue, searchRequestFromJson } from "../codec/protoJson.js";
+import { binaryToClarifaiJson, type JsonValue, searchRequestFromJson } from "../codec/index.js";
 import { type PreparedResponse, serializePreparedResponse } from "./responseCodec.js";
 import { errorStatus, newReqId, type SearchService } from "./searchService.js";
 

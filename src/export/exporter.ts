@@ -10,13 +10,13 @@ import { access, type FileHandle, open, rename, unlink } from "node:fs/promises"
 import { dirname } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { createGzip } from "node:zlib";
-import { decodeAuditLogEntryFast } from "../codec/decoder.js";
 import {
   auditLogEntryBytesToJson,
+  decodeAuditLogEntry,
   JsonlPageEncoder,
   prepareJsonTranscoder,
-} from "../codec/jsonTranscoder.js";
-import type { RawEntry } from "../codec/replyBytes.js";
+  type RawEntry,
+} from "../codec/index.js";
 import { lineKey } from "../domain/entryKey.js";
 import { compareTs, formatTs, nowTs, nsToTs, parseTs, type Ts, tsToNs } from "../domain/timestamps.js";
 import { ExportInterruptedError, ExportUsageError } from "./errors.js";
@@ -408,7 +408,7 @@ export async function runExport(request: ExportRequest): Promise<ExportSummary> 
             ? jsonl.encode(page.entries)
             : formatEntries(
                 format,
-                page.entries.map((e) => decodeAuditLogEntryFast(e.source, e.start, e.end)),
+                page.entries.map((e) => decodeAuditLogEntry(e.source, e.start, e.end)),
                 entries,
               ),
       );

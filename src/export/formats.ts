@@ -5,8 +5,7 @@
  */
 import { stringify } from "csv-stringify/sync";
 import type { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
-import { entryToJsonLine } from "../codec/entryJson.js";
-import { auditLogEntriesToJsonl } from "../codec/objectJson.js";
+import { entriesToJsonl, entryToJsonLine } from "../codec/index.js";
 import { operationName } from "../domain/operations.js";
 import { targetToText } from "../domain/targets.js";
 import { formatTs } from "../domain/timestamps.js";
@@ -63,8 +62,8 @@ export function formatEntries(
 ): string {
   if (entries.length === 0) return "";
   if (format === "csv") return stringify(entries.map(entryToCsvRecord));
-  // One buffer for the whole page (src/codec/objectJson.ts): same text as joining entryToJsonLine.
-  if (format === "jsonl" && lines === undefined) return auditLogEntriesToJsonl(entries);
+  // One buffer for the whole page (src/codec/entryPrinter.ts): same text as joining entryToJsonLine.
+  if (format === "jsonl" && lines === undefined) return entriesToJsonl(entries);
   const json = lines ?? entries.map(entryToJsonLine);
   if (format === "jsonl") return `${json.join("\n")}\n`;
   return `${writtenBefore === 0 ? "\n" : ",\n"}${json.join(",\n")}`;

@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "@jest/globals";
-import { auditLogEntryFromJson, auditLogEntryToJson } from "../../src/codec/protoJson.js";
+import { auditLogEntryFromJson, auditLogEntryToJson } from "../../src/codec/restJson.js";
 import { TARGET_KINDS } from "../../src/domain/targets.js";
 import { ALL_EVENT_TYPES } from "../../src/emulator/generate.js";
 import { DataFileError, generateEntries, loadEntriesFile, startEmulator } from "../../src/emulator/index.js";
