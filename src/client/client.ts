@@ -135,7 +135,7 @@ export class AuditLogClient {
   /**
    * {@link search} without decoding the entries: same validation, auth, deadline, retries and errors,
    * but each entry comes back as its timestamp and serialized bytes (for transcoding them as bytes,
-   * e.g. with `JsonlPageEncoder`).
+   * e.g. with `auditLogEntryBytesToJson`).
    */
   async searchRaw(query: AuditLogSearchQuery = {}, options: CallOptions = {}): Promise<RawAuditLogPage> {
     const v = validateQuery(query);
