@@ -9,7 +9,6 @@ export { DEFAULT_PER_PAGE, MAX_PER_PAGE } from "../domain/limits.js";
 export { DataFileError, loadEntriesFile } from "./dataFile.js";
 export { encodeEntry } from "./entryEncoder.js";
 export {
-  ALL_EVENT_TYPES,
   EntryGenerator,
   type GenerateOptions,
   generateEntries,
@@ -20,3 +19,4 @@ export { type CompiledQuery, compileQuery, InvalidRequest, runQuery } from "./qu
 export { type PreparedResponse, serializePreparedResponse } from "./responseCodec.js";
 export { type EmulatorHandle, startEmulator } from "./server.js";
 export { AuditLog } from "./store.js";
+export { ALL_EVENT_TYPES } from "./vocabulary.js";

@@ -9,8 +9,8 @@ import { join } from "node:path";
 import { afterAll, describe, expect, test } from "@jest/globals";
 import { auditLogEntryFromJson, auditLogEntryToJson } from "../../src/codec/restJson.js";
 import { TARGET_KINDS } from "../../src/domain/targets.js";
-import { ALL_EVENT_TYPES } from "../../src/emulator/generate.js";
 import { DataFileError, generateEntries, loadEntriesFile, startEmulator } from "../../src/emulator/index.js";
+import { ALL_EVENT_TYPES } from "../../src/emulator/vocabulary.js";
 import { FIXTURE } from "./helpers.js";
 
 const dir = mkdtempSync(join(tmpdir(), "clarifai-audit-data-"));
