@@ -16,7 +16,7 @@ import { UsageError } from "./exitCodes.js";
 export type OutputFormat = DataFormat | "table";
 
 /** Every accepted `--format`. */
-export const OUTPUT_FORMATS: readonly OutputFormat[] = ["table", "json", "jsonl", "csv"];
+const OUTPUT_FORMATS: readonly OutputFormat[] = ["table", "json", "jsonl", "csv"];
 
 /** `--format`, or the default: table on a terminal, JSON Lines otherwise. */
 export function chooseFormat(

@@ -37,7 +37,7 @@ export interface ConnectionFlags {
 export { addConnectionOptions, addFilterOptions } from "./sharedFlags.js";
 
 /** The id-path forms of each kind, for help and errors. */
-export function targetForms(): string {
+function targetForms(): string {
   return TARGET_KINDS.map((kind) =>
     TARGET_KIND_TABLE[kind].cliPaths.map((f) => `${camelToSnake(kind)}=${idPath(f)}`).join(" | "),
   ).join(", ");

@@ -38,7 +38,7 @@ import {
 import { withRetry } from "./retry.js";
 
 /** The one RPC. */
-export const SEARCH_METHOD_PATH = "/clarifai.api.V2/PostAuditLogSearches";
+const SEARCH_METHOD_PATH = "/clarifai.api.V2/PostAuditLogSearches";
 
 /** Options of one call. */
 export interface CallOptions {

@@ -37,7 +37,7 @@ function asBuffer(bytes: Uint8Array): Buffer {
 const encoder = new TextEncoder();
 
 /** The reference printer for raw entry bytes: ts-proto decode, then protoJson. */
-export function referenceEntryJson(bytes: Uint8Array): string {
+function referenceEntryJson(bytes: Uint8Array): string {
   return JSON.stringify(auditLogEntryToJson(AuditLogEntry.decode(bytes)));
 }
 

@@ -139,7 +139,7 @@ export function binaryToClarifaiJson(typeName: string, bytes: Uint8Array): JsonV
  * Proto3 JSON (either field-name spelling, enums by name or number, RFC 3339 timestamps) → binary.
  * Throws an Error whose message says which field was wrong; unknown fields are refused.
  */
-export function clarifaiJsonToBinary(typeName: string, json: JsonValue): Uint8Array {
+function clarifaiJsonToBinary(typeName: string, json: JsonValue): Uint8Array {
   const desc = messageDesc(typeName);
   const message = fromJson(desc, json, { registry: auditLogRegistry(), ignoreUnknownFields: false });
   checkJsonTimestamps(desc, json);
@@ -160,14 +160,6 @@ export function auditLogEntryFromJson(json: JsonValue): AuditLogEntry {
 export function searchRequestFromJson(json: JsonValue): PostAuditLogSearchesRequest {
   return PostAuditLogSearchesRequest.decode(
     clarifaiJsonToBinary("clarifai.api.PostAuditLogSearchesRequest", json),
-  );
-}
-
-/** Prints a search request in the REST JSON form. */
-export function searchRequestToJson(request: PostAuditLogSearchesRequest): JsonValue {
-  return binaryToClarifaiJson(
-    "clarifai.api.PostAuditLogSearchesRequest",
-    PostAuditLogSearchesRequest.encode(request).finish(),
   );
 }
 

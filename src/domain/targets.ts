@@ -222,20 +222,13 @@ export function parseTarget(input: TargetInput, field: string): AuditLogTarget {
 }
 
 /** The kind a target sets (the first in the oneof's order), or undefined when it sets none. */
-export function targetKindOf(target: AuditLogTarget): TargetKind | undefined {
+function targetKindOf(target: AuditLogTarget): TargetKind | undefined {
   const members = target as Record<string, unknown>;
   for (const kind of TARGET_KINDS) {
     const member = members[kind];
     if (member !== undefined && member !== null) return kind;
   }
   return undefined;
-}
-
-/** The kind and id of a target (for display), e.g. `["model", "general-image-recognition"]`. */
-export function targetKindAndId(target: AuditLogTarget): [TargetKind, string] | undefined {
-  const kind = targetKindOf(target);
-  if (kind === undefined) return undefined;
-  return [kind, (target[kind] as { id?: string }).id ?? ""];
 }
 
 /** `kind:id`, or `kind:app_id/id` when the target names its app (the CSV form); `""` when none is set. */

@@ -14,7 +14,7 @@ import { EmulatorV2Service, type PreparedResponse } from "./responseCodec.js";
 import type { SearchService } from "./searchService.js";
 
 /** Big enough for 1000-entry pages with large entries; matches the official client's limit. */
-export const MAX_MESSAGE_BYTES = 1024 * 1024 * 1024;
+const MAX_MESSAGE_BYTES = 1024 * 1024 * 1024;
 
 /**
  * The HTTP/2 session under a unary call. grpc-js does not expose it, so this walks its (stable

@@ -15,7 +15,7 @@ const PATH = /^\/v2\/users\/([^/?#]+)\/audit_log\/searches\/?$/;
 const MAX_BODY_BYTES = 1024 * 1024;
 
 /** HTTP status Clarifai's gateway uses for a status code. */
-export function httpStatusOf(code: StatusCode): number {
+function httpStatusOf(code: StatusCode): number {
   switch (code) {
     case StatusCode.SUCCESS:
       return 200;

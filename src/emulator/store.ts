@@ -12,7 +12,7 @@ import { buildPostings, type PostingColumn, type Postings } from "./postings.js"
 const CHUNK_BYTES = 16 * 1024 * 1024;
 
 /** Interns strings so that columns hold small integers. */
-export class Interner {
+class Interner {
   private readonly ids = new Map<string, number>();
   readonly values: string[] = [];
 
