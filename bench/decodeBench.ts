@@ -47,7 +47,7 @@ export function decodeBench(pageSize: number, rounds: number, sliceMs: number): 
   const measured = compare(
     [
       {
-        name: "ours: decodeSearchResponse (src/codec/searchCodec.ts)",
+        name: "ours: decodeSearchResponse (src/codec/searchCodec.ts, ts-proto)",
         run: () => decodeSearchResponse(bytes),
       },
       {

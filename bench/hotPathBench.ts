@@ -1,12 +1,10 @@
 /** Part 2: the exporter's hot path, page bytes → JSONL / CSV text, per entry. */
 import { MultiAuditLogEntryResponse } from "../generated/proto/clarifai/api/service.js";
-import { decodeAuditLogEntryFast } from "../src/codec/decoder.js";
-import { entryToJsonLine } from "../src/codec/entryJson.js";
-import { JsonlPageEncoder, transcodeStats } from "../src/codec/jsonTranscoder.js";
-import { auditLogEntriesToJsonl } from "../src/codec/objectJson.js";
-import { auditLogEntryToJson } from "../src/codec/protoJson.js";
+import { entriesToJsonl, entryToJsonLine } from "../src/codec/entryPrinter.js";
+import { JsonlPageEncoder, transcodeStats } from "../src/codec/jsonlTranscoder.js";
 import { splitSearchReply } from "../src/codec/replyBytes.js";
-import { decodeSearchResponse } from "../src/codec/searchCodec.js";
+import { auditLogEntryToJson } from "../src/codec/restJson.js";
+import { decodeAuditLogEntry, decodeSearchResponse } from "../src/codec/searchCodec.js";
 import { formatEntries } from "../src/export/formats.js";
 import { type DecodeResult, toRates } from "./decodeBench.js";
 import { benchEntries, pageBytes } from "./entries.js";
@@ -38,7 +36,7 @@ export function hotPathBench(
   const exportCsv = () =>
     formatEntries(
       "csv",
-      splitSearchReply(bytes).entries.map((e) => decodeAuditLogEntryFast(e.source, e.start, e.end)),
+      splitSearchReply(bytes).entries.map((e) => decodeAuditLogEntry(e.source, e.start, e.end)),
       0,
     );
   if (exportJsonl().toString("utf8") !== ref) throw new Error("transcoder output differs");
@@ -71,15 +69,15 @@ export function hotPathBench(
         run: () => joinLines(decodeSearchResponse(bytes).entries.map(entryToJsonLine)),
       },
       {
-        name: "ours: decodeSearchResponse + auditLogEntriesToJsonl (batch object path)",
-        run: () => auditLogEntriesToJsonl(decodeSearchResponse(bytes).entries),
+        name: "ours: decodeSearchResponse + entriesToJsonl (batch object path)",
+        run: () => entriesToJsonl(decodeSearchResponse(bytes).entries),
       },
       {
         name: "ours: splitSearchReply + JsonlPageEncoder (the exporter's JSONL path)",
         run: exportJsonl,
       },
       {
-        name: "ours: splitSearchReply + decodeAuditLogEntryFast + formatEntries(csv) (the exporter's csv path)",
+        name: "ours: splitSearchReply + decodeAuditLogEntry + formatEntries(csv) (the exporter's csv path)",
         run: exportCsv,
       },
     ],

@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { pathToFileURL } from "node:url";
-import { entryToJsonLine } from "../src/codec/entryJson.js";
+import { entryToJsonLine } from "../src/codec/index.js";
 import { generateEntryStream } from "../src/emulator/generate.js";
 
 const ROOT = new URL("../../", import.meta.url).pathname;

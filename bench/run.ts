@@ -370,10 +370,8 @@ async function main(): Promise<void> {
     );
   }
 
+  // What the figures mean stays in the README below the table; their history is bench/notes.md.
   md.push(...targets(results));
-  try {
-    md.push(readFileSync(`${ROOT}bench/notes.md`, "utf8").trim(), "");
-  } catch {}
 
   const elapsed = (performance.now() - started) / 1000;
   results.elapsedSeconds = elapsed;

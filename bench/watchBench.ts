@@ -11,7 +11,7 @@ import { createWriteStream, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { entryToJsonLine } from "../src/codec/entryJson.js";
+import { entryToJsonLine } from "../src/codec/index.js";
 import { generateEntryStream } from "../src/emulator/generate.js";
 import { BUILTIN_PACK } from "../src/watch/builtinPack.js";
 import { readExportLines } from "../src/watch/exportReader.js";

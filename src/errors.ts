@@ -31,7 +31,7 @@ export interface ClarifaiErrorInit {
 }
 
 /** Name of a Clarifai status code, e.g. `CONN_THROTTLED`; `UNKNOWN_STATUS_<n>` for unknown codes. */
-export function statusCodeName(code: number): string {
+function statusCodeName(code: number): string {
   const name = (StatusCode as unknown as Record<number, string | undefined>)[code];
   return name !== undefined && name !== "UNRECOGNIZED" ? name : `UNKNOWN_STATUS_${code}`;
 }
@@ -165,7 +165,7 @@ const RETRYABLE_CODES = new Set<number>([
 ]);
 
 /** The error class for a Clarifai status code. */
-export function errorClassForCode(code: number): ErrorClass {
+function errorClassForCode(code: number): ErrorClass {
   if (AUTH_CODES.has(code)) return AuthenticationError;
   if (PERMISSION_CODES.has(code)) return PermissionError;
   if (RATE_LIMIT_CODES.has(code)) return RateLimitError;
@@ -181,7 +181,7 @@ export function errorClassForCode(code: number): ErrorClass {
 }
 
 /** Whether the client retries a Clarifai status code. */
-export function isRetryableCode(code: number): boolean {
+function isRetryableCode(code: number): boolean {
   return RETRYABLE_CODES.has(code);
 }
 

@@ -1,76 +1,36 @@
 /**
- * clarifai-audit: a typed, lossless client for Clarifai's Audit Log API.
+ * clarifai-audit: a typed, lossless client for Clarifai's Audit Log API. The exporter is
+ * `clarifai-audit/export`, the local emulator `clarifai-audit/emulator`.
  * @packageDocumentation
  */
 
+// What integrators use: requests built without a call, pages left as entry bytes, the reference JSON.
+export type { RawAuditLogPage } from "./client/client.js";
+// What applications use: the client, its queries and pages, entries and their JSON, errors.
 export { AuditLogClient, type AuditLogPage, type CallOptions } from "./client/client.js";
+export type { AuditLogClientOptions } from "./client/config.js";
+export type { AuditLogSearchQuery } from "./client/query.js";
+export { buildSearchRequest } from "./client/query.js";
+export type { RetryOptions } from "./client/retry.js";
 export {
-  type AuditLogClientOptions,
-  DEFAULT_CHANNEL_OPTIONS,
-  DEFAULT_ENDPOINT,
-  DEFAULT_TIMEOUT_MS,
-  ENV,
-  isLoopbackHost,
-  MAX_TIMEOUT_MS,
-  parseEndpoint,
-  type ResolvedConfig,
-  resolveConfig,
-} from "./client/config.js";
-export { pinOpenRange } from "./client/pagination.js";
-export {
-  type AuditLogSearchQuery,
-  type BoolValueLike,
-  buildSearchRequest,
-  DEFAULT_PER_PAGE,
-  MAX_PER_PAGE,
-  requestFromValidated,
-  type ValidatedQuery,
-  validateQuery,
-} from "./client/query.js";
-export { backoffDelay, DEFAULT_RETRY, type RetryOptions, sleep, withRetry } from "./client/retry.js";
-export { auditLogEntryFromJson, auditLogEntryToJson } from "./codec/protoJson.js";
-export { type AuditEntry, toAuditEntry } from "./domain/entry.js";
-export {
-  closestNames,
-  OPERATIONS,
-  type OperationInput,
-  operationName,
-  parseOperation,
-} from "./domain/operations.js";
-export { REDACTED, redact } from "./domain/redact.js";
-export {
-  parseTarget,
-  TARGET_KINDS,
-  type TargetFields,
-  type TargetInput,
-  type TargetKind,
-  targetKindAndId,
-} from "./domain/targets.js";
-export {
-  compareTimestamps,
-  formatTimestamp,
-  MAX_TIMESTAMP_SECONDS,
-  MIN_TIMESTAMP_SECONDS,
-  nowTimestamp,
-  parseTimestamp,
-  type TimeInput,
-  type Timestamp,
-  type TimestampLike,
-} from "./domain/time.js";
+  auditLogEntryBytesToJson,
+  auditLogEntryFromJson,
+  auditLogEntryToJson,
+  entryToJsonLine,
+  type RawEntry,
+} from "./codec/index.js";
+export type { AuditEntry } from "./domain/entry.js";
+export type { OperationInput } from "./domain/operations.js";
+export type { TargetInput } from "./domain/targets.js";
+export { formatTimestamp, parseTimestamp, type TimeInput, type Timestamp } from "./domain/time.js";
 export {
   AuthenticationError,
   CanceledError,
   ClarifaiError,
-  type ClarifaiErrorInit,
-  errorClassForCode,
-  errorFromGrpc,
-  errorFromStatus,
   InvalidRequestError,
-  isRetryableCode,
   PermissionError,
   RateLimitError,
   ServerError,
-  statusCodeName,
   TimeoutError,
   UnavailableError,
   ValidationError,

@@ -8,6 +8,7 @@
  * command loads only its own implementation.
  */
 import { type Command, Option } from "commander";
+import { DEFAULT_PER_PAGE, MAX_PER_PAGE } from "../domain/limits.js";
 import { collect, durationOption, formatDurationMs, integerOption } from "./duration.js";
 import type { ExportFlags } from "./exportCommand.js";
 import { MEMORY_MODES } from "./exportMemory.js";
@@ -19,12 +20,6 @@ import { addConnectionOptions, addFilterOptions } from "./sharedFlags.js";
 import type { SyncFlags } from "./syncCommand.js";
 import type { TailFlags } from "./tailCommand.js";
 import type { WatchFlags } from "./watchCommand.js";
-
-/**
- * src/client/query.ts's MAX_PER_PAGE (test/cli/startup.test.ts proves them equal): importing query.ts
- * would load grpc-js and the generated code just to print the help.
- */
-export const MAX_PER_PAGE = 1000;
 
 /** `export`'s default --max-attempts (src/cli/exportCommand.ts passes it to the client). */
 export const EXPORT_MAX_ATTEMPTS = 10;
@@ -45,7 +40,7 @@ export function registerSearchCommand(program: Command): Command {
     .option("--page <n>", "page number, from 1 (default 1)", integerOption("--page", 1, 1_000_000_000))
     .option(
       "--per-page <n>",
-      `entries per page, 1-${MAX_PER_PAGE} (default 128)`,
+      `entries per page, 1-${MAX_PER_PAGE} (default ${DEFAULT_PER_PAGE})`,
       integerOption("--per-page", 1, MAX_PER_PAGE),
     )
     .option("--asc", "oldest first (default: newest first, as the API)")

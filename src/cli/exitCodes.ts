@@ -4,7 +4,7 @@
  */
 import { CommanderError } from "commander";
 import { patFromEnv } from "../client/config.js";
-import { ExportInterruptedError, ExportUsageError } from "../export/errors.js";
+import { redact } from "../domain/redact.js";
 import {
   AuthenticationError,
   CanceledError,
@@ -12,9 +12,9 @@ import {
   InvalidRequestError,
   PermissionError,
   RateLimitError,
-  redact,
   ValidationError,
-} from "../index.js";
+} from "../errors.js";
+import { ExportInterruptedError, ExportUsageError } from "../export/errors.js";
 
 /** Documented exit codes. */
 export const EXIT = {

@@ -24,7 +24,7 @@ export const MEMORY_MODES = ["lean", "fast"] as const;
 export type MemoryMode = (typeof MEMORY_MODES)[number];
 
 /** Old-generation growth allowed between full GCs, in percent, under `lean`. */
-export const HEAP_GROWING_PERCENT = 30;
+const HEAP_GROWING_PERCENT = 30;
 /** Size (both semi-spaces) at which the young generation stops growing under `lean`. */
 export const YOUNG_GENERATION_CAP = 16 * 1024 * 1024;
 

@@ -7,21 +7,16 @@ import { once } from "node:events";
 import type { Writable } from "node:stream";
 import type { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
 import { operationName } from "../domain/operations.js";
+import { targetToText } from "../domain/targets.js";
 import { formatTs } from "../domain/timestamps.js";
-import {
-  type DataFormat,
-  formatEntries,
-  formatFooter,
-  formatHeader,
-  targetToText,
-} from "../export/formats.js";
+import { type DataFormat, formatEntries, formatFooter, formatHeader } from "../export/formats.js";
 import { UsageError } from "./exitCodes.js";
 
 /** Output formats of `search` and `tail`. */
 export type OutputFormat = DataFormat | "table";
 
 /** Every accepted `--format`. */
-export const OUTPUT_FORMATS: readonly OutputFormat[] = ["table", "json", "jsonl", "csv"];
+const OUTPUT_FORMATS: readonly OutputFormat[] = ["table", "json", "jsonl", "csv"];
 
 /** `--format`, or the default: table on a terminal, JSON Lines otherwise. */
 export function chooseFormat(

@@ -2,16 +2,12 @@
  * The flags every command shares — filters, time window, connection — and their conversion into an
  * `AuditLogSearchQuery` and an `AuditLogClient`. Everything is validated here, before any network call.
  */
-import {
-  AuditLogClient,
-  type AuditLogSearchQuery,
-  formatTimestamp,
-  parseTimestamp,
-  type TargetInput,
-  type Timestamp,
-  ValidationError,
-  validateQuery,
-} from "../index.js";
+import { AuditLogClient } from "../client/client.js";
+import { type AuditLogSearchQuery, validateQuery } from "../client/query.js";
+import { camelToSnake, snakeToCamel } from "../domain/caseNames.js";
+import { TARGET_KIND_TABLE, TARGET_KINDS, type TargetInput, type TargetKind } from "../domain/targets.js";
+import { formatTimestamp, parseTimestamp, type Timestamp } from "../domain/time.js";
+import { ValidationError } from "../errors.js";
 import { connectionError, reworded, timeFlagError } from "./cliWording.js";
 import { UsageError } from "./exitCodes.js";
 
@@ -42,38 +38,15 @@ export interface ConnectionFlags {
 // Defined apart so that declaring the CLI does not load the client (src/cli/sharedFlags.ts).
 export { addConnectionOptions, addFilterOptions } from "./sharedFlags.js";
 
-/** Id paths accepted per target kind: the trailing segment is the id, the others scope it. */
-const TARGET_SCOPES: Record<string, readonly (readonly string[])[]> = {
-  user: [[]],
-  role: [[]],
-  team: [[]],
-  app: [[], ["userId"]],
-  computeCluster: [[], ["userId"]],
-  deployment: [[], ["userId"]],
-  model: [[], ["appId"], ["userId", "appId"]],
-  modelVersion: [[], ["appId"], ["userId", "appId"]],
-  workflow: [[], ["appId"], ["userId", "appId"]],
-  module: [[], ["appId"], ["userId", "appId"]],
-  workflowVersion: [[], ["appId", "workflowId"], ["userId", "appId", "workflowId"]],
-  moduleVersion: [[], ["appId", "moduleId"], ["userId", "appId", "moduleId"]],
-  nodepool: [[], ["computeClusterId"]],
-};
-
-function camel(name: string): string {
-  return name.replace(/[_-]([a-z])/g, (_, c: string) => c.toUpperCase());
-}
-
-function snake(name: string): string {
-  return name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-}
-
 /** The id-path forms of each kind, for help and errors. */
-export function targetForms(): string {
-  return Object.entries(TARGET_SCOPES)
-    .map(([kind, forms]) =>
-      forms.map((f) => `${snake(kind)}=${[...f.map(snake), "id"].join("/")}`).join(" | "),
-    )
-    .join(", ");
+function targetForms(): string {
+  return TARGET_KINDS.map((kind) =>
+    TARGET_KIND_TABLE[kind].cliPaths.map((f) => `${camelToSnake(kind)}=${idPath(f)}`).join(" | "),
+  ).join(", ");
+}
+
+function idPath(scope: readonly string[]): string {
+  return [...scope.map(camelToSnake), "id"].join("/");
 }
 
 /** Parses `--target kind=[scope/…]id` into the client's short target form. */
@@ -81,21 +54,22 @@ export function parseTargetFlag(text: string): TargetInput {
   const eq = text.indexOf("=");
   if (eq <= 0) throw new UsageError(`--target: "${text}" is not kind=id (forms: ${targetForms()})`);
   const rawKind = text.slice(0, eq).trim();
-  const kind = camel(rawKind);
-  const forms = TARGET_SCOPES[kind];
-  if (forms === undefined) {
+  // The CLI also takes kebab-case (`model-version`).
+  const kind = snakeToCamel(rawKind.replace(/-/g, "_"));
+  if (!Object.hasOwn(TARGET_KIND_TABLE, kind)) {
     throw new UsageError(
-      `--target: unknown kind "${rawKind}" (kinds: ${Object.keys(TARGET_SCOPES).map(snake).join(", ")})`,
+      `--target: unknown kind "${rawKind}" (kinds: ${TARGET_KINDS.map(camelToSnake).join(", ")})`,
     );
   }
+  const forms = TARGET_KIND_TABLE[kind as TargetKind].cliPaths;
   const parts = text.slice(eq + 1).split("/");
   if (parts.some((p) => p.trim() === "")) throw new UsageError(`--target: empty id segment in "${text}"`);
   if (/\s/.test(text.slice(eq + 1))) throw new UsageError(`--target: "${text}": an id has no whitespace`);
   const scope = forms.find((f) => f.length === parts.length - 1);
   if (scope === undefined) {
     throw new UsageError(
-      `--target: "${text}" has ${parts.length} segments; ${snake(kind)} accepts ${forms
-        .map((f) => [...f.map(snake), "id"].join("/"))
+      `--target: "${text}" has ${parts.length} segments; ${camelToSnake(kind)} accepts ${forms
+        .map(idPath)
         .join(" or ")}`,
     );
   }

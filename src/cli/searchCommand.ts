@@ -2,7 +2,7 @@
  * `clarifai-audit search`: one page (or, with --all, every page) of audit-log entries matching the
  * filter flags, as a table on a terminal or JSON Lines / CSV / one JSON array in a pipe.
  */
-import type { AuditLogSearchQuery } from "../index.js";
+import type { AuditLogSearchQuery } from "../client/query.js";
 import { chooseFormat, EntrySink, exitOnEpipe } from "./output.js";
 import {
   type ConnectionFlags,

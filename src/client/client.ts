@@ -10,9 +10,15 @@ import type {
   PostAuditLogSearchesRequest,
 } from "../../generated/proto/clarifai/api/service.js";
 import { StatusCode } from "../../generated/proto/clarifai/api/status/status_code.js";
-import { type RawEntry, type RawReply, splitSearchReply } from "../codec/replyBytes.js";
-import { decodeSearchResponse, encodeSearchRequest } from "../codec/searchCodec.js";
+import {
+  decodeSearchResponse,
+  encodeSearchRequest,
+  type RawEntry,
+  type RawReply,
+  splitSearchReply,
+} from "../codec/index.js";
 import { type AuditEntry, toAuditEntry } from "../domain/entry.js";
+import { DEFAULT_PER_PAGE } from "../domain/limits.js";
 import { isPlainObject } from "../domain/plainObject.js";
 import { REDACTED, redact } from "../domain/redact.js";
 import {
@@ -32,7 +38,6 @@ import {
 import { pinOpenRange } from "./pagination.js";
 import {
   type AuditLogSearchQuery,
-  DEFAULT_PER_PAGE,
   requestFromValidated,
   type ValidatedQuery,
   validateQuery,
@@ -41,7 +46,7 @@ import { RateBudget, type RequestStats } from "./rateBudget.js";
 import { withRetry } from "./retry.js";
 
 /** The one RPC. */
-export const SEARCH_METHOD_PATH = "/clarifai.api.V2/PostAuditLogSearches";
+const SEARCH_METHOD_PATH = "/clarifai.api.V2/PostAuditLogSearches";
 
 /** Options of one call. */
 export interface CallOptions {
@@ -148,7 +153,7 @@ export class AuditLogClient {
   /**
    * {@link search} without decoding the entries: same validation, auth, deadline, retries and errors,
    * but each entry comes back as its timestamp and serialized bytes (for transcoding them as bytes,
-   * e.g. with `JsonlPageEncoder`).
+   * e.g. with `auditLogEntryBytesToJson`).
    */
   async searchRaw(query: AuditLogSearchQuery = {}, options: CallOptions = {}): Promise<RawAuditLogPage> {
     const v = validateQuery(query);

@@ -41,7 +41,7 @@ export interface AuditLogClientOptions {
 }
 
 /** Environment variables read, as Clarifai's own SDKs name them. */
-export const ENV = {
+const ENV = {
   pat: "CLARIFAI_PAT",
   userId: "CLARIFAI_USER_ID",
   endpoint: "CLARIFAI_GRPC_BASE",
@@ -49,14 +49,14 @@ export const ENV = {
 } as const;
 
 /** Clarifai's public gRPC endpoint. */
-export const DEFAULT_ENDPOINT = "api.clarifai.com:443";
+const DEFAULT_ENDPOINT = "api.clarifai.com:443";
 /** Default overall deadline of one search, in ms. */
-export const DEFAULT_TIMEOUT_MS = 60_000;
+const DEFAULT_TIMEOUT_MS = 60_000;
 /**
  * Default channel options. A 1000-entry page with nested users and targets can exceed grpc-js's
  * 4 MiB receive limit, so it is raised to 64 MiB.
  */
-export const DEFAULT_CHANNEL_OPTIONS: ChannelOptions = {
+const DEFAULT_CHANNEL_OPTIONS: ChannelOptions = {
   "grpc.max_receive_message_length": 64 * 1024 * 1024,
   "grpc.max_send_message_length": 16 * 1024 * 1024,
   // A 1000-entry page is ~0.4-6 MB; an 8 MiB HTTP/2 window lets a page stream without waiting on

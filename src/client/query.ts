@@ -5,6 +5,7 @@
 import { isIP } from "node:net";
 import type { AuditLogTarget, EventType } from "../../generated/proto/clarifai/api/resources.js";
 import type { PostAuditLogSearchesRequest } from "../../generated/proto/clarifai/api/service.js";
+import { DEFAULT_PER_PAGE, MAX_PER_PAGE } from "../domain/limits.js";
 import { type OperationInput, parseOperation } from "../domain/operations.js";
 import { isPlainObject } from "../domain/plainObject.js";
 import { parseTarget, type TargetInput } from "../domain/targets.js";
@@ -16,11 +17,6 @@ import {
   type Timestamp,
 } from "../domain/time.js";
 import { ValidationError } from "../errors.js";
-
-/** Page size the API uses when none is given. */
-export const DEFAULT_PER_PAGE = 128;
-/** Largest page the API serves. */
-export const MAX_PER_PAGE = 1000;
 
 /** A google-protobuf `BoolValue` (as the documentation's Node example builds `success`). */
 export interface BoolValueLike {

@@ -1,31 +1,13 @@
 /**
- * Source text of the JSON output helpers shared by the generated printers (src/codec/jsonTranscoder.ts,
- * src/codec/objectJson.ts).
+ * Source text of the JSON output functions shared by the generated printers
+ * (src/codec/jsonlTranscoder.ts, src/codec/entryPrinter.ts).
  *
- * Like src/codec/wire.ts, it is spliced into each module's generated source, not called from here:
- * the helpers must be local functions of the closure that owns the output buffer (`o`, `op`) and
- * the fallback signal `FB`, so that the generated code stays exactly what each module had before. Each module still defines its own `wi`/`wa`/`wq`/`wb` (they differ in who
- * reserves space), which the functions here call.
+ * They are part of each printer's generated source, not called from here: they write to the output
+ * buffer (`o`, `op`) that the printer's closure owns, and a call across modules per value is what
+ * the printers exist to avoid. Each printer defines its own `wi`/`wa`/`wq`/`wb` (they differ in who
+ * reserves space), which the functions here call; `civilFromDays` is a helper passed in
+ * (src/codec/codegen.ts).
  */
-
-/**
- * Adds `text` (UTF-8) to the module's keys and returns its index: the generated code writes it with
- * `k<index>()` (see {@link keyWriterSource}).
- */
-export function keyIndex(gen: { keys: Uint8Array[] }, text: string): number {
-  gen.keys.push(new Uint8Array(Buffer.from(text, "utf8")));
-  return gen.keys.length - 1;
-}
-
-/**
- * Generated source of `k<i>()`, which writes key `i` (its bytes are constants in
- * the code). Copying keys byte by byte from the table took a fifth of an export's transcoding
- * time; with these, bytes → JSONL went from 3.26× to 3.85× the baseline.
- */
-export function keyWriterSource(bytes: Uint8Array, i: number): string {
-  const stores = Array.from(bytes, (b, j) => `out[p + ${j}] = ${b};`).join(" ");
-  return `function k${i}() { ens(${bytes.length}); const out = o, p = op; ${stores} op = p + ${bytes.length}; }`;
-}
 
 /**
  * Generated-source declarations: `HEX`, `ens(n)` (room for n more bytes), `wn(v)` (a double as
@@ -72,8 +54,9 @@ export function escapeAsciiSource(c: string): string {
 
 /**
  * Generated-source statements printing the Timestamp in `sec`/`nanos` (already read) as protobuf
- * JSON's quoted RFC 3339 string, with 0, 3, 6 or 9 fraction digits; out of the range JSON allows
- * (years 1..9999, nanos 0..999999999) they throw `FB`.
+ * JSON's quoted RFC 3339 string, with 0, 3, 6 or 9 fraction digits (the calendar is
+ * src/domain/time.ts's `civilFromDays`, passed in); out of the range JSON allows (years 1..9999,
+ * nanos 0..999999999) they throw `FB`.
  */
 export const TIMESTAMP_JSON = `
   const ms = sec * 1000;
@@ -83,16 +66,7 @@ export const TIMESTAMP_JSON = `
   const out = o;
   let p = op;
   out[p++] = 34;
-  // Civil date from days since 1970-01-01 (H. Hinnant's algorithm; exact for years 1..9999).
-  const z = day + 719468;
-  const era = Math.floor(z / 146097);
-  const doe = z - era * 146097;
-  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365);
-  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
-  const mp = Math.floor((5 * doy + 2) / 153);
-  const dd = doy - Math.floor((153 * mp + 2) / 5) + 1;
-  const mo = mp < 10 ? mp + 3 : mp - 9;
-  const yy = yoe + era * 400 + (mo <= 2 ? 1 : 0);
+  const [yy, mo, dd] = civilFromDays(day);
   const y1 = (yy / 100) | 0, y2 = yy - y1 * 100;
   let r = sec - day * 86400;
   const hh = (r / 3600) | 0; r -= hh * 3600;

@@ -15,6 +15,7 @@ import { BinaryReader } from "@bufbuild/protobuf/wire";
 import { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
 import { MultiAuditLogEntryResponse } from "../../generated/proto/clarifai/api/service.js";
 import { Status } from "../../generated/proto/clarifai/api/status/status.js";
+import { readVarint, skipVarint, UNREADABLE_VARINT, varintEnd } from "./varint.js";
 
 /**
  * One entry of a reply: its timestamp (as ts-proto decodes it) and where its serialized bytes are.
@@ -44,48 +45,21 @@ export interface RawReply {
   entries: RawEntry[];
 }
 
-const SLOW: unique symbol = Symbol("use ts-proto");
-
-let at = 0;
-/** A varint of at most 7 bytes (< 2^49) at `pos`, its end in `at`; throws SLOW otherwise. */
-function varint(src: Uint8Array, pos: number, end: number): number {
-  let v = 0;
-  let m = 1;
-  for (let i = 0; i < 7 && pos < end; i++) {
-    const b = src[pos++] as number;
-    v += (b & 127) * m;
-    if (b < 128) {
-      at = pos;
-      return v;
-    }
-    m *= 128;
-  }
-  throw SLOW;
-}
-
-/** Skips a varint of up to 10 bytes (negative int32/int64 values take 10), its end in `at`. */
-function skipVarint(src: Uint8Array, pos: number, end: number): void {
-  for (let i = 0; i < 10 && pos < end; i++) {
-    if ((src[pos++] as number) < 128) {
-      at = pos;
-      return;
-    }
-  }
-  throw SLOW;
-}
+/** Hands a reply or an entry to ts-proto: the varint reader's signal, so one check covers both. */
+const SLOW = UNREADABLE_VARINT;
 
 /** Timestamp `{1: int64 seconds, 2: int32 nanos}` in `[pos, end)`; only non-negative values. */
 function timestamp(src: Uint8Array, pos: number, end: number): { seconds: number; nanos: number } {
   let seconds = 0;
   let nanos = 0;
   while (pos < end) {
-    const tag = varint(src, pos, end);
-    if (tag === 8) seconds = varint(src, at, end);
+    const tag = readVarint(src, pos, end);
+    if (tag === 8) seconds = readVarint(src, varintEnd, end);
     else if (tag === 16) {
-      nanos = varint(src, at, end);
+      nanos = readVarint(src, varintEnd, end);
       if (nanos > 0x7fffffff) throw SLOW;
     } else throw SLOW;
-    pos = at;
+    pos = varintEnd;
   }
   if (pos !== end) throw SLOW;
   return { seconds, nanos };
@@ -96,21 +70,21 @@ function entryTimestamp(src: Uint8Array, start: number, end: number): RawEntry["
   let ts: RawEntry["timestamp"];
   let pos = start;
   while (pos < end) {
-    const tag = varint(src, pos, end);
+    const tag = readVarint(src, pos, end);
     if (tag < 8) throw SLOW;
-    pos = at;
+    pos = varintEnd;
     switch (tag & 7) {
       case 0:
         skipVarint(src, pos, end);
-        pos = at;
+        pos = varintEnd;
         break;
       case 1:
         pos += 8;
         break;
       case 2: {
-        const len = varint(src, pos, end);
-        // `at` is shared with timestamp(), which moves it: keep this field's bounds first.
-        const s = at;
+        const len = readVarint(src, pos, end);
+        // `varintEnd` is shared with timestamp(), which moves it: keep this field's bounds first.
+        const s = varintEnd;
         const e = s + len;
         if (e > end) throw SLOW;
         if (tag === 10) ts = timestamp(src, s, e);
@@ -184,10 +158,10 @@ export function walkReplyFraming(
   let pos = 0;
   try {
     while (pos < end) {
-      const tag = varint(bytes, pos, end);
+      const tag = readVarint(bytes, pos, end);
       if (tag < 8 || tag > 0xffffffff || (tag & 7) !== 2) throw SLOW;
-      const len = varint(bytes, at, end);
-      const s = at;
+      const len = readVarint(bytes, varintEnd, end);
+      const s = varintEnd;
       const e = s + len;
       if (e > end) throw SLOW;
       if (tag === 10) {

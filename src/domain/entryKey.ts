@@ -6,7 +6,7 @@
  */
 import { createHash } from "node:crypto";
 import type { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
-import { entryToJsonLine } from "../codec/entryJson.js";
+import { entryToJsonLine } from "../codec/index.js";
 
 /**
  * The dedupe key of `entry`: base64url SHA-256 (first 128 bits) of its canonical JSON line. Pass the

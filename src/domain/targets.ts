@@ -19,6 +19,7 @@ import {
   WorkflowVersion,
 } from "../../generated/proto/clarifai/api/resources.js";
 import { ValidationError } from "../errors.js";
+import { camelToSnake, snakeToCamel } from "./caseNames.js";
 import { isPlainObject } from "./plainObject.js";
 
 /** The id-like fields each target kind carries in the API (per `resources.proto`). */
@@ -55,48 +56,61 @@ export type TargetInput =
 /** The snake_case spellings of the two-word kinds, as the protos and REST JSON write them. */
 export type SnakeTargetKind = "module_version" | "workflow_version" | "model_version" | "compute_cluster";
 
-/** Every target kind, in the oneof's order. */
-export const TARGET_KINDS: readonly TargetKind[] = [
-  "user",
-  "role",
-  "team",
-  "app",
-  "module",
-  "moduleVersion",
-  "workflow",
-  "workflowVersion",
-  "model",
-  "modelVersion",
-  "computeCluster",
-  "nodepool",
-  "deployment",
-];
+/** What the project knows about one target kind: one table for parsing, the CLI, CSV and the emulator. */
+export interface TargetKindSpec {
+  /** The message class of the kind (ts-proto), which builds the filter. */
+  readonly message: { fromPartial(fields: Record<string, unknown>): unknown };
+  /** The id-like fields a short-form filter may set (camelCase), `id` first. */
+  readonly fields: readonly string[];
+  /** The field naming the target's parent (module, workflow, compute cluster), if the kind has one. */
+  readonly parent?: string;
+  /** The id paths `--target kind=…` accepts: the scope fields before the trailing id. */
+  readonly cliPaths: readonly (readonly string[])[];
+}
 
-const ALLOWED_FIELDS: Record<TargetKind, readonly string[]> = {
-  user: ["id"],
-  role: ["id"],
-  team: ["id"],
-  app: ["id", "userId"],
-  module: ["id", "appId", "userId"],
-  moduleVersion: ["id", "moduleId", "appId", "userId"],
-  workflow: ["id", "appId", "userId"],
-  workflowVersion: ["id", "workflowId", "appId", "userId"],
-  model: ["id", "appId", "userId"],
-  modelVersion: ["id", "appId", "userId"],
-  computeCluster: ["id", "userId"],
-  nodepool: ["id", "computeClusterId", "computeCluster"],
-  deployment: ["id", "userId"],
+const APP_SCOPED = [[], ["appId"], ["userId", "appId"]] as const;
+
+/** Every target kind, in the oneof's order (the key order of this table). */
+export const TARGET_KIND_TABLE: Readonly<Record<TargetKind, TargetKindSpec>> = {
+  user: { message: User, fields: ["id"], cliPaths: [[]] },
+  role: { message: Role, fields: ["id"], cliPaths: [[]] },
+  team: { message: Team, fields: ["id"], cliPaths: [[]] },
+  app: { message: App, fields: ["id", "userId"], cliPaths: [[], ["userId"]] },
+  module: { message: Module, fields: ["id", "appId", "userId"], cliPaths: APP_SCOPED },
+  moduleVersion: {
+    message: ModuleVersion,
+    fields: ["id", "moduleId", "appId", "userId"],
+    parent: "moduleId",
+    cliPaths: [[], ["appId", "moduleId"], ["userId", "appId", "moduleId"]],
+  },
+  workflow: { message: Workflow, fields: ["id", "appId", "userId"], cliPaths: APP_SCOPED },
+  workflowVersion: {
+    message: WorkflowVersion,
+    fields: ["id", "workflowId", "appId", "userId"],
+    parent: "workflowId",
+    cliPaths: [[], ["appId", "workflowId"], ["userId", "appId", "workflowId"]],
+  },
+  model: { message: Model, fields: ["id", "appId", "userId"], cliPaths: APP_SCOPED },
+  modelVersion: { message: ModelVersion, fields: ["id", "appId", "userId"], cliPaths: APP_SCOPED },
+  computeCluster: { message: ComputeCluster, fields: ["id", "userId"], cliPaths: [[], ["userId"]] },
+  nodepool: {
+    message: Nodepool,
+    fields: ["id", "computeClusterId", "computeCluster"],
+    parent: "computeCluster",
+    cliPaths: [[], ["computeClusterId"]],
+  },
+  deployment: { message: Deployment, fields: ["id", "userId"], cliPaths: [[], ["userId"]] },
 };
 
-function camel(name: string): string {
-  return name.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
-}
+/** Every target kind, in the oneof's order. */
+export const TARGET_KINDS: readonly TargetKind[] = Object.keys(TARGET_KIND_TABLE) as TargetKind[];
 
-function snake(name: string): string {
-  return name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-}
+/** snake_case names of the kinds, as the proto and the REST JSON spell them. */
+export const TARGET_KIND_JSON_NAMES: Readonly<Record<TargetKind, string>> = Object.fromEntries(
+  TARGET_KINDS.map((k) => [k, camelToSnake(k)]),
+) as Record<TargetKind, string>;
 
-const KIND_LIST = TARGET_KINDS.map((k) => `${k} (${snake(k)})`).join(", ");
+const KIND_LIST = TARGET_KINDS.map((k) => `${k} (${TARGET_KIND_JSON_NAMES[k]})`).join(", ");
 
 /** Default-valued fields of a decoded message carry no filter, so they may be present. */
 function isEmpty(v: unknown): boolean {
@@ -139,19 +153,20 @@ export function parseTarget(input: TargetInput, field: string): AuditLogTarget {
     );
   }
   const [rawKind, rawValue] = present[0];
-  const kind = camel(rawKind) as TargetKind;
-  if (!(kind in ALLOWED_FIELDS)) {
+  const kind = snakeToCamel(rawKind) as TargetKind;
+  if (!Object.hasOwn(TARGET_KIND_TABLE, kind)) {
     throw new ValidationError(`${field}.${rawKind}`, rawKind, KIND_LIST, `unknown target kind "${rawKind}"`);
   }
   const kindField = `${field}.${rawKind}`;
-  const allowedFields = ALLOWED_FIELDS[kind];
+  const spec = TARGET_KIND_TABLE[kind];
+  const allowedFields = spec.fields;
   const allowedText = `an id string or { ${allowedFields.join(", ")} } (snake_case names also accepted)`;
   const fields: Record<string, unknown> = {};
   if (typeof rawValue === "string") {
     fields.id = rawValue;
   } else if (isPlainObject(rawValue)) {
     for (const [k, v] of Object.entries(rawValue)) {
-      const name = camel(k);
+      const name = snakeToCamel(k);
       if (allowedFields.includes(name)) {
         if (v !== undefined && !(name !== "id" && v === "")) fields[name] = v;
       } else if (!isEmpty(v)) {
@@ -168,87 +183,94 @@ export function parseTarget(input: TargetInput, field: string): AuditLogTarget {
   const id = idString(`${kindField}.id`, fields.id, allowedText);
   const opt = (name: string): string =>
     fields[name] === undefined ? "" : idString(`${kindField}.${name}`, fields[name], allowedText);
-  switch (kind) {
-    case "user":
-      return { user: User.fromPartial({ id }) };
-    case "role":
-      return { role: Role.fromPartial({ id }) };
-    case "team":
-      return { team: Team.fromPartial({ id }) };
-    case "app":
-      return { app: App.fromPartial({ id, userId: opt("userId") }) };
-    case "module":
-      return { module: Module.fromPartial({ id, appId: opt("appId"), userId: opt("userId") }) };
-    case "moduleVersion":
-      return {
-        moduleVersion: ModuleVersion.fromPartial({
-          id,
-          moduleId: opt("moduleId"),
-          appId: opt("appId"),
-          userId: opt("userId"),
-        }),
-      };
-    case "workflow":
-      return { workflow: Workflow.fromPartial({ id, appId: opt("appId"), userId: opt("userId") }) };
-    case "workflowVersion":
-      return {
-        workflowVersion: WorkflowVersion.fromPartial({
-          id,
-          workflowId: opt("workflowId"),
-          appId: opt("appId"),
-          userId: opt("userId"),
-        }),
-      };
-    case "model":
-      return { model: Model.fromPartial({ id, appId: opt("appId"), userId: opt("userId") }) };
-    case "modelVersion":
-      return { modelVersion: ModelVersion.fromPartial({ id, appId: opt("appId"), userId: opt("userId") }) };
-    case "computeCluster":
-      return { computeCluster: ComputeCluster.fromPartial({ id, userId: opt("userId") }) };
-    case "nodepool": {
-      let clusterId = fields.computeClusterId;
-      const cc = fields.computeCluster;
-      if (cc !== undefined && !isEmpty(cc)) {
-        if (typeof cc === "object" && cc !== null) {
-          // Only the cluster's id identifies a nodepool target; anything else would be dropped.
-          for (const [k, v] of Object.entries(cc)) {
-            if (k !== "id" && !isEmpty(v)) {
-              throw new ValidationError(
-                `${kindField}.computeCluster.${k}`,
-                v,
-                allowedText,
-                "a nodepool target filter matches its compute cluster by id only",
-              );
-            }
+  if (kind === "nodepool")
+    return { nodepool: Nodepool.fromPartial({ id, computeCluster: nodepoolCluster() }) };
+  const message: Record<string, unknown> = { id };
+  for (const name of allowedFields) if (name !== "id") message[name] = opt(name);
+  return { [kind]: spec.message.fromPartial(message) } as AuditLogTarget;
+
+  function nodepoolCluster(): { id: string } | undefined {
+    let clusterId = fields.computeClusterId;
+    const cc = fields.computeCluster;
+    if (cc !== undefined && !isEmpty(cc)) {
+      if (typeof cc === "object" && cc !== null) {
+        // Only the cluster's id identifies a nodepool target; anything else would be dropped.
+        for (const [k, v] of Object.entries(cc)) {
+          if (k !== "id" && !isEmpty(v)) {
+            throw new ValidationError(
+              `${kindField}.computeCluster.${k}`,
+              v,
+              allowedText,
+              "a nodepool target filter matches its compute cluster by id only",
+            );
           }
         }
-        const ccId = typeof cc === "object" && cc !== null ? (cc as { id?: unknown }).id : cc;
-        if (clusterId !== undefined && clusterId !== ccId) {
-          throw new ValidationError(
-            `${kindField}.computeCluster`,
-            cc,
-            allowedText,
-            "conflicts with computeClusterId",
-          );
-        }
-        clusterId = ccId;
       }
-      const cluster =
-        clusterId === undefined || clusterId === ""
-          ? undefined
-          : { id: idString(`${kindField}.computeClusterId`, clusterId, allowedText) };
-      return { nodepool: Nodepool.fromPartial({ id, computeCluster: cluster }) };
+      const ccId = typeof cc === "object" && cc !== null ? (cc as { id?: unknown }).id : cc;
+      if (clusterId !== undefined && clusterId !== ccId) {
+        throw new ValidationError(
+          `${kindField}.computeCluster`,
+          cc,
+          allowedText,
+          "conflicts with computeClusterId",
+        );
+      }
+      clusterId = ccId;
     }
-    case "deployment":
-      return { deployment: Deployment.fromPartial({ id, userId: opt("userId") }) };
+    return clusterId === undefined || clusterId === ""
+      ? undefined
+      : { id: idString(`${kindField}.computeClusterId`, clusterId, allowedText) };
   }
 }
 
-/** The kind and id of a target (for display), e.g. `["model", "general-image-recognition"]`. */
-export function targetKindAndId(target: AuditLogTarget): [TargetKind, string] | undefined {
+/** The kind a target sets (the first in the oneof's order), or undefined when it sets none. */
+function targetKindOf(target: AuditLogTarget): TargetKind | undefined {
+  const members = target as Record<string, unknown>;
   for (const kind of TARGET_KINDS) {
-    const msg = (target as Record<string, { id?: string } | undefined>)[kind];
-    if (msg !== undefined) return [kind, msg.id ?? ""];
+    const member = members[kind];
+    if (member !== undefined && member !== null) return kind;
   }
   return undefined;
+}
+
+/** `kind:id`, or `kind:app_id/id` when the target names its app (the CSV form); `""` when none is set. */
+export function targetToText(target: AuditLogTarget): string {
+  const kind = targetKindOf(target);
+  if (kind === undefined) return "";
+  const value = target[kind] as { id?: string; appId?: string };
+  const app = value.appId ? `${value.appId}/` : "";
+  return `${TARGET_KIND_JSON_NAMES[kind]}:${app}${value.id ?? ""}`;
+}
+
+/** A target reduced to what identifies it, for the emulator's store and matcher. */
+export interface TargetKey {
+  /** Index of the kind in {@link TARGET_KINDS}. */
+  kind: number;
+  id: string;
+  appId: string;
+  userId: string;
+  /** The module, workflow or compute cluster id of a version or nodepool target; `""` otherwise. */
+  parentId: string;
+}
+
+function str(v: unknown): string {
+  return typeof v === "string" ? v : "";
+}
+
+/** The set kind of a target (index into TARGET_KINDS) and its ids; undefined when no kind is set. */
+export function targetKey(t: AuditLogTarget): TargetKey | undefined {
+  const kind = targetKindOf(t);
+  if (kind === undefined) return undefined;
+  const r = t[kind] as unknown as Record<string, unknown>;
+  const parentField = TARGET_KIND_TABLE[kind].parent;
+  const parent = parentField === undefined ? undefined : r[parentField];
+  const parentId =
+    typeof parent === "object" && parent !== null ? str((parent as { id?: unknown }).id) : str(parent);
+  return {
+    kind: TARGET_KINDS.indexOf(kind),
+    id: str(r.id),
+    appId: str(r.appId),
+    userId: str(r.userId),
+    parentId,
+  };
 }

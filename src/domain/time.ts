@@ -198,14 +198,14 @@ export function formatTimestamp(ts: Timestamp): string {
 }
 
 /**
- * The current wall-clock time (`Date.now()`, millisecond precision). Not `performance.timeOrigin +
- * performance.now()`: the monotonic clock does not follow steps of the system clock (NTP, resume
- * from suspend), so in a long-running process it drifts from the time the server stamps entries with.
+ * The wall-clock time `nowMs` (default `Date.now()`, millisecond precision) as a Timestamp. Not
+ * `performance.timeOrigin + performance.now()`: the monotonic clock does not follow steps of the
+ * system clock (NTP, resume from suspend), so in a long-running process it drifts from the time the
+ * server stamps entries with.
  */
-export function nowTimestamp(): Timestamp {
-  const ms = Date.now();
-  const seconds = Math.floor(ms / 1000);
-  return { seconds, nanos: (ms - seconds * 1000) * 1_000_000 };
+export function nowTimestamp(nowMs: number = Date.now()): Timestamp {
+  const seconds = Math.floor(nowMs / 1000);
+  return { seconds, nanos: (nowMs - seconds * 1000) * 1_000_000 };
 }
 
 /** Orders two timestamps: negative, zero or positive. */

@@ -131,7 +131,7 @@ function readTls(certPath: string, keyPath: string): { cert: Buffer; key: Buffer
 }
 
 /** Flags → options; throws an Error with a one-line message on inconsistent flags. */
-export function emulatorOptionsFromFlags(f: Flags): EmulatorOptions {
+function emulatorOptionsFromFlags(f: Flags): EmulatorOptions {
   if ((f.tlsCert === undefined) !== (f.tlsKey === undefined)) {
     throw new Error("--tls-cert and --tls-key go together; give both or neither");
   }

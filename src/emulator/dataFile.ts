@@ -5,7 +5,7 @@
  */
 import { createReadStream, readFileSync } from "node:fs";
 import type { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
-import { auditLogEntryFromJson, type JsonValue } from "../codec/protoJson.js";
+import { auditLogEntryFromJson, type JsonValue } from "../codec/index.js";
 import { fastEntryFromJson } from "./entryFromJson.js";
 
 /** A data file that cannot be loaded; the message is `file:line: reason`. */

@@ -6,7 +6,7 @@
  */
 import { Timestamp } from "../../generated/google/protobuf/timestamp.js";
 import { type AuditLogEntry, AuditLogTarget, User } from "../../generated/proto/clarifai/api/resources.js";
-import { varintSize } from "./varint.js";
+import { varintSize, writeVarint } from "../codec/index.js";
 
 const userBytes = new WeakMap<User, Uint8Array>();
 const targetBytes = new WeakMap<AuditLogTarget, Uint8Array>();
@@ -52,11 +52,7 @@ class Out {
       this.buf[this.pos++] = 1;
       return;
     }
-    while (n >= 0x80) {
-      this.buf[this.pos++] = (n & 0x7f) | 0x80;
-      n = Math.floor(n / 128);
-    }
-    this.buf[this.pos++] = n;
+    this.pos = writeVarint(this.buf, this.pos, n);
   }
 
   bytes(tag: number, b: Uint8Array): void {

@@ -10,8 +10,8 @@
  */
 import type { DescField, DescMessage } from "@bufbuild/protobuf";
 import { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
-import { entryToJsonLine } from "../codec/entryJson.js";
-import { auditLogRegistry } from "../codec/protoJson.js";
+import { entryToJsonLine } from "../codec/index.js";
+import { auditLogRegistry } from "../codec/registry.js";
 import { parseTimestamp } from "../domain/time.js";
 
 /** Thrown inside the fast path: hand the line to the reference. */

@@ -4,10 +4,11 @@
  * over REST), with auth, query semantics, fault injection and growing logs. See the README.
  * @packageDocumentation
  */
+
+export { DEFAULT_PER_PAGE, MAX_PER_PAGE } from "../domain/limits.js";
 export { DataFileError, loadEntriesFile } from "./dataFile.js";
 export { encodeEntry } from "./entryEncoder.js";
 export {
-  ALL_EVENT_TYPES,
   EntryGenerator,
   type GenerateOptions,
   generateEntries,
@@ -15,15 +16,9 @@ export {
 } from "./generate.js";
 export { type EmulatorOptions, type FaultOptions, NO_FAULTS, validateFaults } from "./options.js";
 export { EMULATOR_PROFILES, type EmulatorProfile, type EmulatorProfileName } from "./profiles.js";
-export {
-  type CompiledQuery,
-  compileQuery,
-  DEFAULT_PER_PAGE,
-  InvalidRequest,
-  MAX_PER_PAGE,
-  runQuery,
-} from "./query.js";
+export { type CompiledQuery, compileQuery, InvalidRequest, runQuery } from "./query.js";
 export { MAX_EMULATOR_RATE_LIMIT, RATE_WINDOW_MS, throttledDetails } from "./rateLimit.js";
 export { type PreparedResponse, serializePreparedResponse } from "./responseCodec.js";
 export { type EmulatorHandle, startEmulator } from "./server.js";
 export { AuditLog } from "./store.js";
+export { ALL_EVENT_TYPES } from "./vocabulary.js";

@@ -4,7 +4,23 @@
  * walks only the candidates of its most selective field. They are built lazily, in one O(n) pass
  * per column, and rebuilt after the log changes.
  */
-import type { AuditLog } from "./store.js";
+
+/** The columns of the store (src/emulator/store.ts's `AuditLog`) that postings are built from. */
+export interface PostingSource {
+  readonly size: number;
+  /** Entry ids in the store's sorted order. */
+  readonly order: Int32Array;
+  readonly user: Int32Array;
+  readonly op: Int32Array;
+  readonly ip: Int32Array;
+  /** Entry id → its targets' ids: `tpool[tStart[id] .. tStart[id] + tCount[id])`. */
+  readonly tStart: Uint32Array;
+  readonly tCount: Uint16Array;
+  readonly tpool: Int32Array;
+  readonly users: { readonly values: readonly string[] };
+  readonly ips: { readonly values: readonly string[] };
+  readonly targets: readonly unknown[];
+}
 
 /** Value v's positions (ascending) are `positions[starts[v] .. starts[v + 1])`. */
 export interface Postings {
@@ -17,7 +33,8 @@ export type PostingColumn = "user" | "op" | "ip" | "target";
 /** Operations are enum numbers; a column holding anything outside this domain is not indexed. */
 const MAX_OP_DOMAIN = 1 << 16;
 
-export function buildPostings(log: AuditLog, column: PostingColumn): Postings | undefined {
+/** The postings of `column` over `log`; undefined when the column cannot be indexed. */
+export function buildPostings(log: PostingSource, column: PostingColumn): Postings | undefined {
   const { order, size } = log;
   if (column === "target") {
     const { tStart, tCount, tpool } = log;

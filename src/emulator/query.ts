@@ -5,16 +5,14 @@
 import type { Timestamp } from "../../generated/google/protobuf/timestamp.js";
 import { EventType } from "../../generated/proto/clarifai/api/resources.js";
 import type { PostAuditLogSearchesRequest } from "../../generated/proto/clarifai/api/service.js";
+import { DEFAULT_PER_PAGE, MAX_PER_PAGE } from "../domain/limits.js";
+import { TARGET_KIND_JSON_NAMES, TARGET_KINDS, type TargetKey, targetKey } from "../domain/targets.js";
+import {
+  MAX_TIMESTAMP_SECONDS as MAX_SECONDS,
+  MIN_TIMESTAMP_SECONDS as MIN_SECONDS,
+} from "../domain/time.js";
 import { lowerIndex, type PostingColumn } from "./postings.js";
 import type { AuditLog } from "./store.js";
-import { TARGET_KIND_JSON_NAMES, TARGET_KINDS, type TargetKey, targetKey } from "./targets.js";
-
-/** Page size when `pagination.per_page` is 0 or unset. */
-export const DEFAULT_PER_PAGE = 128;
-/** Largest accepted `pagination.per_page`. */
-export const MAX_PER_PAGE = 1000;
-const MIN_SECONDS = -62135596800;
-const MAX_SECONDS = 253402300799;
 
 const KNOWN_EVENT_TYPES = new Set<number>(
   Object.values(EventType).filter((v): v is number => typeof v === "number" && v >= 0),

@@ -6,21 +6,12 @@
  */
 import { V2Service } from "../../generated/proto/clarifai/api/service.js";
 import { Status } from "../../generated/proto/clarifai/api/status/status.js";
-import { varintSize } from "./varint.js";
+import { varintSize, writeVarint } from "../codec/index.js";
 
 /** A reply ready to serialize: the status and the encoded entries, in reply order. */
 export interface PreparedResponse {
   status: Status;
   entries: Uint8Array[];
-}
-
-function writeVarint(buf: Buffer, pos: number, n: number): number {
-  while (n >= 0x80) {
-    buf[pos++] = (n & 0x7f) | 0x80;
-    n = Math.floor(n / 128);
-  }
-  buf[pos++] = n;
-  return pos;
 }
 
 /** Encodes a {@link PreparedResponse} as a MultiAuditLogEntryResponse. */

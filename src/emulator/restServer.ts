@@ -7,7 +7,7 @@ import * as http from "node:http";
 import * as https from "node:https";
 import type { AddressInfo } from "node:net";
 import { StatusCode } from "../../generated/proto/clarifai/api/status/status_code.js";
-import { binaryToClarifaiJson, type JsonValue, searchRequestFromJson } from "../codec/protoJson.js";
+import { binaryToClarifaiJson, type JsonValue, searchRequestFromJson } from "../codec/index.js";
 import { type PreparedResponse, serializePreparedResponse } from "./responseCodec.js";
 import { errorStatus, newReqId, type SearchService } from "./searchService.js";
 
@@ -15,7 +15,7 @@ const PATH = /^\/v2\/users\/([^/?#]+)\/audit_log\/searches\/?$/;
 const MAX_BODY_BYTES = 1024 * 1024;
 
 /** HTTP status Clarifai's gateway uses for a status code. */
-export function httpStatusOf(code: StatusCode): number {
+function httpStatusOf(code: StatusCode): number {
   switch (code) {
     case StatusCode.SUCCESS:
       return 200;

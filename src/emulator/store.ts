@@ -5,14 +5,14 @@
  * (timestamp, insertion sequence), so a time range is two binary searches and a page is a slice.
  */
 import { AuditLogEntry, type AuditLogTarget } from "../../generated/proto/clarifai/api/resources.js";
+import { type TargetKey, targetKey } from "../domain/targets.js";
 import { encodeEntryTransient } from "./entryEncoder.js";
 import { buildPostings, type PostingColumn, type Postings } from "./postings.js";
-import { type TargetKey, targetKey } from "./targets.js";
 
 const CHUNK_BYTES = 16 * 1024 * 1024;
 
 /** Interns strings so that columns hold small integers. */
-export class Interner {
+class Interner {
   private readonly ids = new Map<string, number>();
   readonly values: string[] = [];
 

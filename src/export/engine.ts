@@ -6,7 +6,7 @@
  */
 import type { AuditLogClient } from "../client/client.js";
 import { type AuditLogSearchQuery, requestFromValidated, validateQuery } from "../client/query.js";
-import { prepareJsonTranscoder } from "../codec/jsonTranscoder.js";
+import { prepareJsonTranscoder } from "../codec/index.js";
 import type { RawEntry } from "../codec/replyBytes.js";
 import { MIN_TIMESTAMP_SECONDS, parseTimestamp, type TimeInput } from "../domain/time.js";
 import { compareTs, formatTs, nowTs, nsToTs, parseTs, type Ts, tsToNs } from "../domain/timestamps.js";
@@ -16,35 +16,10 @@ import { type EngineEntry, exportEntryFromRaw } from "./exportEntry.js";
 import { orderedPages, type PipelineStats } from "./orderedPages.js";
 import type { ExportCursor, ExportCursorStats, ExportSink } from "./sink.js";
 import { type FetchPage, type Slice, type SliceCursor, sliceQueryBounds } from "./sliceWalk.js";
+import type { ExportProgress, ExportSummary } from "./summary.js";
 import { planWindow, remainingSlices } from "./window.js";
 
-/** Running counters, reported after each page. */
-export interface ExportProgress {
-  entries: number;
-  pages: number;
-  retries: number;
-  shiftedPages: number;
-  /** RPCs sent so far (probes, pages, retries). */
-  requests: number;
-}
-
-/** The outcome of a walk (also carried by {@link ExportInterruptedError}). */
-export interface ExportSummary extends ExportProgress {
-  /** Entries dropped because a page repeated them after the log grew. */
-  repeated: number;
-  /** Entries older than the walk's position (repeats or late arrivals behind it), dropped. */
-  stale: number;
-  slices: number;
-  splits: number;
-  /**
-   * Fewest pages allowed in flight during this run: below the requested concurrency when pages
-   * needed retries (throttling or server errors) and the engine backed off.
-   */
-  lowestConcurrency: number;
-  durationMs: number;
-  resumed: boolean;
-  window?: { from: string; to: string };
-}
+export type { ExportProgress, ExportSummary };
 
 /** Options of {@link exportToSink}. */
 export interface ExportToSinkOptions {

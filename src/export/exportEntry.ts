@@ -3,8 +3,7 @@
  * dedupe key, decoded object), so a sink pays only for the form it writes.
  */
 import { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
-import { auditLogEntryBytesToJson } from "../codec/jsonTranscoder.js";
-import type { RawEntry } from "../codec/replyBytes.js";
+import { auditLogEntryBytesToJson, type RawEntry } from "../codec/index.js";
 import { lineKey } from "../domain/entryKey.js";
 import type { Timestamp } from "../domain/time.js";
 import type { ExportEntry, ExportEntryRange } from "./sink.js";

@@ -4,10 +4,10 @@
  * at any page boundary.
  */
 import { stringify } from "csv-stringify/sync";
-import type { AuditLogEntry, AuditLogTarget } from "../../generated/proto/clarifai/api/resources.js";
-import { entryToJsonLine } from "../codec/entryJson.js";
-import { auditLogEntriesToJsonl } from "../codec/objectJson.js";
+import type { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
+import { entriesToJsonl, entryToJsonLine } from "../codec/index.js";
 import { operationName } from "../domain/operations.js";
+import { targetToText } from "../domain/targets.js";
 import { formatTs } from "../domain/timestamps.js";
 
 /** Machine-readable output formats. */
@@ -26,34 +26,6 @@ export const CSV_COLUMNS = [
   "req_id",
   "source_ip",
 ] as const;
-
-const TARGET_KINDS: ReadonlyArray<[keyof AuditLogTarget, string]> = [
-  ["user", "user"],
-  ["role", "role"],
-  ["team", "team"],
-  ["app", "app"],
-  ["module", "module"],
-  ["moduleVersion", "module_version"],
-  ["workflow", "workflow"],
-  ["workflowVersion", "workflow_version"],
-  ["model", "model"],
-  ["modelVersion", "model_version"],
-  ["computeCluster", "compute_cluster"],
-  ["nodepool", "nodepool"],
-  ["deployment", "deployment"],
-];
-
-/** `kind:id`, or `kind:app_id/id` when the target names its app. */
-export function targetToText(target: AuditLogTarget): string {
-  for (const [field, kind] of TARGET_KINDS) {
-    const value = target[field] as { id?: string; appId?: string } | undefined;
-    if (value !== undefined) {
-      const app = value.appId ? `${value.appId}/` : "";
-      return `${kind}:${app}${value.id ?? ""}`;
-    }
-  }
-  return "";
-}
 
 /** One entry as the CSV record of {@link CSV_COLUMNS}. */
 export function entryToCsvRecord(entry: AuditLogEntry): string[] {
@@ -90,8 +62,8 @@ export function formatEntries(
 ): string {
   if (entries.length === 0) return "";
   if (format === "csv") return stringify(entries.map(entryToCsvRecord));
-  // One buffer for the whole page (src/codec/objectJson.ts): same text as joining entryToJsonLine.
-  if (format === "jsonl" && lines === undefined) return auditLogEntriesToJsonl(entries);
+  // One buffer for the whole page (src/codec/entryPrinter.ts): same text as joining entryToJsonLine.
+  if (format === "jsonl" && lines === undefined) return entriesToJsonl(entries);
   const json = lines ?? entries.map(entryToJsonLine);
   if (format === "jsonl") return `${json.join("\n")}\n`;
   return `${writtenBefore === 0 ? "\n" : ",\n"}${json.join(",\n")}`;

@@ -7,7 +7,7 @@
 import type { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
 import type { AuditLogClient } from "../client/client.js";
 import type { AuditLogSearchQuery } from "../client/query.js";
-import { entryToJsonLine } from "../codec/entryJson.js";
+import { entryToJsonLine } from "../codec/index.js";
 import { entryKey } from "../domain/entryKey.js";
 import { compareTs, nowTs, nsToTs, type Ts, tsToNs } from "../domain/timestamps.js";
 

@@ -6,7 +6,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
-import { entryToJsonLine } from "../../src/codec/entryJson.js";
+import { entryToJsonLine } from "../../src/codec/entryPrinter.js";
 import {
   expectOrdered,
   fileLines,

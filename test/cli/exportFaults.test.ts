@@ -3,7 +3,7 @@
  * reports its retries; against an account's concurrency limit it lowers the pages in flight.
  */
 import { join } from "node:path";
-import { entryToJsonLine } from "../../src/codec/entryJson.js";
+import { entryToJsonLine } from "../../src/codec/entryPrinter.js";
 import { generateEntries, startEmulator } from "../../src/emulator/index.js";
 import { connection, fileLines, PAT, runCli, tempDir, USER } from "./helpers.js";
 

@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import type { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
-import { entryToJsonLine } from "../../src/codec/entryJson.js";
+import { entryToJsonLine } from "../../src/codec/entryPrinter.js";
 import { startEmulator } from "../../src/emulator/index.js";
 import { CSV_COLUMNS } from "../../src/export/formats.js";
 import {

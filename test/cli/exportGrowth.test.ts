@@ -5,7 +5,7 @@
  */
 import { join } from "node:path";
 import type { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
-import { entryToJsonLine } from "../../src/codec/entryJson.js";
+import { entryToJsonLine } from "../../src/codec/entryPrinter.js";
 import { type EmulatorHandle, generateEntries, startEmulator } from "../../src/emulator/index.js";
 import { connection, fileLines, isoToNs, PAT, runCli, tempDir, USER } from "./helpers.js";
 

@@ -6,7 +6,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
-import { entryToJsonLine } from "../../src/codec/entryJson.js";
+import { entryToJsonLine } from "../../src/codec/index.js";
 import { alertToJson } from "../../src/watch/alert.js";
 import { BUILTIN_PACK } from "../../src/watch/builtinPack.js";
 import { Evaluator } from "../../src/watch/evaluator.js";

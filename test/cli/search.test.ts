@@ -3,7 +3,7 @@
  * format, the filter flags, and the one-line error + exit code of each failure class.
  */
 
-import { entryToJsonLine } from "../../src/codec/entryJson.js";
+import { entryToJsonLine } from "../../src/codec/entryPrinter.js";
 import { type EmulatorHandle, generateEntries, startEmulator } from "../../src/emulator/index.js";
 import { CSV_COLUMNS } from "../../src/export/formats.js";
 import { cliEnv, connection, PAT, parseCsv, runCli, USER } from "./helpers.js";

@@ -11,10 +11,14 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { MAX_PER_PAGE as CLI_MAX_PER_PAGE } from "../../src/cli/commands.js";
-import { MAX_PER_PAGE } from "../../src/client/query.js";
-import { entryToJsonLine } from "../../src/codec/entryJson.js";
-import { type EmulatorHandle, generateEntries, startEmulator } from "../../src/emulator/index.js";
+import { entryToJsonLine } from "../../src/codec/index.js";
+import { MAX_PER_PAGE as CLI_MAX_PER_PAGE } from "../../src/domain/limits.js";
+import {
+  type EmulatorHandle,
+  generateEntries,
+  MAX_PER_PAGE,
+  startEmulator,
+} from "../../src/emulator/index.js";
 import { CLI_MODULES, type CliResult, cliEnv, collect, connection, PAT, USER } from "./helpers.js";
 
 const HOOKS = `import { appendFileSync } from "node:fs";

@@ -10,7 +10,7 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import type { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
-import { entryToJsonLine } from "../../src/codec/entryJson.js";
+import { entryToJsonLine } from "../../src/codec/index.js";
 import { type EmulatorHandle, startEmulator } from "../../src/emulator/index.js";
 import { Evaluator } from "../../src/watch/evaluator.js";
 import { parseRules } from "../../src/watch/rules.js";

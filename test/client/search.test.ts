@@ -6,7 +6,7 @@ import { createRequire } from "node:module";
 import { InterceptingCall, type Interceptor, Metadata } from "@grpc/grpc-js";
 import type { AuditLogClient } from "../../src/client/client.js";
 import type { AuditLogSearchQuery } from "../../src/client/query.js";
-import { auditLogEntryToJson } from "../../src/codec/protoJson.js";
+import { auditLogEntryToJson } from "../../src/codec/restJson.js";
 import { ValidationError } from "../../src/errors.js";
 import { type Harness, harness, key, PAT, SEED_FILE } from "./fixtures.js";
 

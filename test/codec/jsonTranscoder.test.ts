@@ -3,14 +3,14 @@ import fc from "fast-check";
 import { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
 import { MultiAuditLogEntryResponse } from "../../generated/proto/clarifai/api/service.js";
 import { Status } from "../../generated/proto/clarifai/api/status/status.js";
-import { fastMessageDesc } from "../../src/codec/descriptors.js";
-import { entryToJsonLine } from "../../src/codec/entryJson.js";
+import { entryToJsonLine } from "../../src/codec/entryPrinter.js";
 import {
   auditLogEntryBytesToJson,
   searchResponseBytesToJsonl,
   transcodeStats,
-} from "../../src/codec/jsonTranscoder.js";
-import { auditLogEntryFromJson, auditLogEntryToJson } from "../../src/codec/protoJson.js";
+} from "../../src/codec/jsonlTranscoder.js";
+import { messageDesc } from "../../src/codec/registry.js";
+import { auditLogEntryFromJson, auditLogEntryToJson } from "../../src/codec/restJson.js";
 import { type Outcome, outcome, runs, WireArbitraries } from "./wireArbitrary.js";
 
 /** The reference for raw entry bytes: ts-proto decode, then protoJson. */
@@ -18,7 +18,7 @@ function reference(bytes: Uint8Array): Outcome<string> {
   return outcome(() => JSON.stringify(auditLogEntryToJson(AuditLogEntry.decode(bytes))));
 }
 
-const entryDesc = fastMessageDesc("clarifai.api.AuditLogEntry");
+const entryDesc = messageDesc("clarifai.api.AuditLogEntry");
 const seedLines = readFileSync(new URL("../fixtures/seed-entries.jsonl", import.meta.url), "utf8")
   .trim()
   .split("\n");

@@ -1,18 +1,14 @@
 import { readFileSync } from "node:fs";
 import fc from "fast-check";
 import { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
-import { fastMessageDesc } from "../../src/codec/descriptors.js";
-import {
-  auditLogEntriesToJsonl,
-  auditLogEntryObjectToJson,
-  objectJsonStats,
-} from "../../src/codec/objectJson.js";
-import { auditLogEntryFromJson, auditLogEntryToJson } from "../../src/codec/protoJson.js";
+import { entriesToJsonl, entryPrinterStats, entryToJsonLine } from "../../src/codec/entryPrinter.js";
+import { messageDesc } from "../../src/codec/registry.js";
+import { auditLogEntryFromJson, auditLogEntryToJson } from "../../src/codec/restJson.js";
 import { type Outcome, outcome, runs, stringArb, timestampArb, WireArbitraries } from "./wireArbitrary.js";
 
 const reference = (e: AuditLogEntry): Outcome<string> =>
   outcome(() => JSON.stringify(auditLogEntryToJson(e)));
-const entryDesc = fastMessageDesc("clarifai.api.AuditLogEntry");
+const entryDesc = messageDesc("clarifai.api.AuditLogEntry");
 
 /** ts-proto entries decoded from random wire bytes (every field of the closure). */
 function entries(depth: number, fastOnly: boolean): fc.Arbitrary<AuditLogEntry> {
@@ -25,25 +21,24 @@ describe("ts-proto object → JSON printer (src/codec/objectJson.ts)", () => {
     const lines = readFileSync(new URL("../fixtures/seed-entries.jsonl", import.meta.url), "utf8")
       .trim()
       .split("\n");
-    for (const line of lines)
-      expect(auditLogEntryObjectToJson(auditLogEntryFromJson(JSON.parse(line)))).toBe(line);
+    for (const line of lines) expect(entryToJsonLine(auditLogEntryFromJson(JSON.parse(line)))).toBe(line);
   });
 
   it("prints every field but maps and Struct itself, equal to the reference (depth 4)", () => {
-    const before = objectJsonStats.fallback;
+    const before = entryPrinterStats.fallback;
     fc.assert(
       fc.property(entries(4, true), (e) => {
-        expect(outcome(() => auditLogEntryObjectToJson(e))).toEqual(reference(e));
+        expect(outcome(() => entryToJsonLine(e))).toEqual(reference(e));
       }),
       { numRuns: runs(300) },
     );
-    expect(objectJsonStats.fallback - before).toBe(0);
+    expect(entryPrinterStats.fallback - before).toBe(0);
   });
 
   it("equals the reference on random entries with maps and Struct (depth 3)", () => {
     fc.assert(
       fc.property(entries(3, false), (e) => {
-        expect(outcome(() => auditLogEntryObjectToJson(e))).toEqual(reference(e));
+        expect(outcome(() => entryToJsonLine(e))).toEqual(reference(e));
       }),
       { numRuns: runs(300) },
     );
@@ -66,7 +61,7 @@ describe("ts-proto object → JSON printer (src/codec/objectJson.ts)", () => {
         u.starCount = b;
         entry.description = c as string;
         entry.timestamp = { seconds: t.seconds, nanos: typeof a === "number" ? a : t.nanos };
-        expect(outcome(() => auditLogEntryObjectToJson(entry))).toEqual(reference(entry));
+        expect(outcome(() => entryToJsonLine(entry))).toEqual(reference(entry));
       }),
       { numRuns: runs(300) },
     );
@@ -82,7 +77,7 @@ describe("ts-proto object → JSON printer (src/codec/objectJson.ts)", () => {
           const t: Record<string, unknown> = {};
           for (const k of kinds) t[k] = { id: k };
           entry.targets.push(t as never);
-          expect(outcome(() => auditLogEntryObjectToJson(entry))).toEqual(reference(entry));
+          expect(outcome(() => entryToJsonLine(entry))).toEqual(reference(entry));
         },
       ),
       { numRuns: runs(100) },
@@ -98,7 +93,7 @@ describe("ts-proto object → JSON printer (src/codec/objectJson.ts)", () => {
         const lines = list.map((e) => reference(e));
         if (lines.some((l) => !("ok" in l))) return;
         const expected = lines.map((l) => `${(l as { ok: string }).ok}\n`).join("");
-        expect(auditLogEntriesToJsonl(list)).toBe(expected);
+        expect(entriesToJsonl(list)).toBe(expected);
       }),
       { numRuns: runs(100) },
     );
@@ -108,7 +103,7 @@ describe("ts-proto object → JSON printer (src/codec/objectJson.ts)", () => {
     fc.assert(
       fc.property(entries(2, true), (e) => {
         const entry = Object.assign(structuredClone(e), { timestampIso: "x", operationName: "MODEL_CREATE" });
-        expect(auditLogEntryObjectToJson(entry)).toBe(JSON.stringify(auditLogEntryToJson(e)));
+        expect(entryToJsonLine(entry)).toBe(JSON.stringify(auditLogEntryToJson(e)));
       }),
       { numRuns: runs(100) },
     );

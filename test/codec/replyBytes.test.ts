@@ -1,10 +1,10 @@
 import fc from "fast-check";
 import { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
 import { MultiAuditLogEntryResponse } from "../../generated/proto/clarifai/api/service.js";
-import { fastMessageDesc } from "../../src/codec/descriptors.js";
-import { auditLogEntriesBytesToJsonl, JsonlPageEncoder } from "../../src/codec/jsonTranscoder.js";
-import { auditLogEntryToJson } from "../../src/codec/protoJson.js";
+import { auditLogEntriesBytesToJsonl, JsonlPageEncoder } from "../../src/codec/jsonlTranscoder.js";
+import { messageDesc } from "../../src/codec/registry.js";
 import { fastEntryTimestamp, splitSearchReply } from "../../src/codec/replyBytes.js";
+import { auditLogEntryToJson } from "../../src/codec/restJson.js";
 import { generateEntries } from "../../src/emulator/generate.js";
 import { type Outcome, outcome, replyOf, runs, WireArbitraries } from "./wireArbitrary.js";
 
@@ -33,7 +33,7 @@ function viaObjects(bytes: Uint8Array): Outcome<string> {
   });
 }
 
-const entryDesc = fastMessageDesc("clarifai.api.AuditLogEntry");
+const entryDesc = messageDesc("clarifai.api.AuditLogEntry");
 
 describe("reply split into entry bytes (src/codec/replyBytes.ts)", () => {
   it("yields ts-proto's status and timestamps, and the reference JSONL, for wild entries", () => {

@@ -7,10 +7,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "@jest/globals";
-import { auditLogEntryFromJson, auditLogEntryToJson } from "../../src/codec/protoJson.js";
-import { ALL_EVENT_TYPES } from "../../src/emulator/generate.js";
+import { auditLogEntryFromJson, auditLogEntryToJson } from "../../src/codec/restJson.js";
+import { TARGET_KINDS } from "../../src/domain/targets.js";
 import { DataFileError, generateEntries, loadEntriesFile, startEmulator } from "../../src/emulator/index.js";
-import { TARGET_KINDS } from "../../src/emulator/targets.js";
+import { ALL_EVENT_TYPES } from "../../src/emulator/vocabulary.js";
 import { FIXTURE } from "./helpers.js";
 
 const dir = mkdtempSync(join(tmpdir(), "clarifai-audit-data-"));

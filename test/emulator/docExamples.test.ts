@@ -12,7 +12,7 @@ import {
   EventType,
 } from "../../generated/proto/clarifai/api/resources.js";
 import type { PostAuditLogSearchesRequest, V2Client } from "../../generated/proto/clarifai/api/service.js";
-import { auditLogEntryFromJson, auditLogEntryToJson } from "../../src/codec/protoJson.js";
+import { auditLogEntryFromJson, auditLogEntryToJson } from "../../src/codec/restJson.js";
 import { type EmulatorHandle, startEmulator } from "../../src/emulator/index.js";
 import { fixtureEntries, grpcClient, grpcSearch, request, restSearch } from "./helpers.js";
 

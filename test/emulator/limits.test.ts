@@ -5,8 +5,7 @@
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { entryToJsonLine } from "../../src/codec/entryJson.js";
-import { auditLogEntryFromJson, type JsonValue } from "../../src/codec/protoJson.js";
+import { auditLogEntryFromJson, entryToJsonLine, type JsonValue } from "../../src/codec/index.js";
 import * as command from "../../src/emulator/command.js";
 import { streamEntriesFile } from "../../src/emulator/dataFile.js";
 import { generateEntries, startEmulator, validateFaults } from "../../src/emulator/index.js";

@@ -20,8 +20,8 @@ import {
   type PostAuditLogSearchesRequest,
   V2Client,
 } from "../../generated/proto/clarifai/api/service.js";
+import { TARGET_KIND_JSON_NAMES, TARGET_KINDS } from "../../src/domain/targets.js";
 import { type EmulatorHandle, generateEntries, startEmulator } from "../../src/emulator/index.js";
-import { TARGET_KIND_JSON_NAMES, TARGET_KINDS } from "../../src/emulator/targets.js";
 import { makeTestTls, type TestTls } from "../helpers/tls.js";
 import { fixtureEntries, PAT, USER } from "./helpers.js";
 

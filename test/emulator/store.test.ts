@@ -11,7 +11,6 @@ import {
 } from "../../generated/proto/clarifai/api/resources.js";
 import { MultiAuditLogEntryResponse } from "../../generated/proto/clarifai/api/service.js";
 import { encodeEntry } from "../../src/emulator/entryEncoder.js";
-import { ALL_EVENT_TYPES } from "../../src/emulator/generate.js";
 import {
   AuditLog,
   compileQuery,
@@ -22,6 +21,7 @@ import {
 import { runQueryByScan } from "../../src/emulator/query.js";
 import { Rng } from "../../src/emulator/rng.js";
 import { okStatus } from "../../src/emulator/searchService.js";
+import { ALL_EVENT_TYPES } from "../../src/emulator/vocabulary.js";
 import { fixtureEntries, request } from "./helpers.js";
 
 const status = okStatus;

@@ -5,7 +5,7 @@
  */
 import type { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
 import { AuditLogClient } from "../../src/client/client.js";
-import { entryToJsonLine } from "../../src/codec/entryJson.js";
+import { entryToJsonLine } from "../../src/codec/index.js";
 import { type EmulatorHandle, generateEntries, startEmulator } from "../../src/emulator/index.js";
 import {
   type ExportBatch,

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import fc from "fast-check";
-import { entryToJsonLine } from "../../src/codec/entryJson.js";
+import { entryToJsonLine } from "../../src/codec/index.js";
 import { operationName } from "../../src/domain/operations.js";
 import { generateEntries } from "../../src/emulator/generate.js";
 import { EdgeRows, ReportAggregator } from "../../src/report/aggregate.js";

@@ -1,7 +1,7 @@
 import { jest } from "@jest/globals";
 import fc from "fast-check";
 import { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
-import { auditLogEntryToJson } from "../../src/codec/protoJson.js";
+import { auditLogEntryToJson } from "../../src/codec/restJson.js";
 import {
   civilFromDays,
   daysFromCivil,

@@ -3,7 +3,7 @@
  * semantics (AND across keys, OR within a list, CIDRs), thresholds, new_value learning, and a saved
  * and restored state that continues exactly as an uninterrupted run.
  */
-import { entryToJsonLine } from "../../src/codec/entryJson.js";
+import { entryToJsonLine } from "../../src/codec/index.js";
 import { generateEntries } from "../../src/emulator/index.js";
 import { BUILTIN_PACK } from "../../src/watch/builtinPack.js";
 import { parseCidrSet } from "../../src/watch/cidr.js";

@@ -10,7 +10,7 @@ import {
   MultiAuditLogEntryResponse,
   PostAuditLogSearchesRequest,
 } from "../../generated/proto/clarifai/api/service.js";
-import { auditLogEntryFromJson } from "../../src/codec/protoJson.js";
+import { auditLogEntryFromJson } from "../../src/codec/restJson.js";
 
 type Pb = any;
 

@@ -9,8 +9,7 @@ import { access, open, rename, stat, unlink } from "node:fs/promises";
 import { dirname } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { createGzip } from "node:zlib";
-import { decodeAuditLogEntryFast } from "../../codec/decoder.js";
-import { JsonlPageEncoder } from "../../codec/jsonTranscoder.js";
+import { decodeAuditLogEntry, JsonlPageEncoder } from "../../codec/index.js";
 import { acquireLock, type HeldLock, LockHeldError } from "../../state/lock.js";
 import { ExportUsageError } from "../errors.js";
 import { type DataFormat, formatEntries, formatFooter, formatHeader } from "../formats.js";
@@ -231,7 +230,7 @@ export class FileSink implements ExportSink {
       } else {
         const decoded =
           batch.raw !== undefined
-            ? batch.raw.map((r) => decodeAuditLogEntryFast(r.source, r.start, r.end))
+            ? batch.raw.map((r) => decodeAuditLogEntry(r.source, r.start, r.end))
             : batch.entries.map((e) => e.decode());
         await writer.write(formatEntries(format, decoded, this.#entries));
       }

@@ -2,10 +2,12 @@
  * A ts-proto `AuditLogEntry` object → its JSON line, without encoding it to bytes first.
  *
  * The reference is `JSON.stringify(auditLogEntryToJson(entry))`: ts-proto encode, bufbuild decode,
- * bufbuild toJson, Clarifai presence, JSON.stringify. This module generates (at load, from the
- * descriptors, one function per message type compiled with `new Function`) a printer that reads the
- * ts-proto object directly and reproduces what that chain prints, including what the encode step
- * does to values (float32 rounding, zero values dropped, empty packed lists).
+ * bufbuild toJson, Clarifai presence, JSON.stringify. This module generates (on first use, from the
+ * descriptors, one function per message type: src/codec/codegen.ts) a printer that reads the ts-proto
+ * object directly and reproduces what that chain prints, including what the encode step does to
+ * values (float32 rounding, zero values dropped, empty packed lists). It is what `search`, the csv
+ * and json exports and library users print entries with: about 8× the reference, and 2.5× encoding
+ * the object and transcoding its bytes (bench/notes.md).
  *
  * Whatever it cannot reproduce exactly — values of the wrong JS type, integers out of range, lone
  * surrogates, Struct/Value/ListValue, map entries, several members of one oneof, out-of-range
@@ -17,9 +19,11 @@ import type { AuditLogEntry } from "../../generated/proto/clarifai/api/resources
 import * as resources from "../../generated/proto/clarifai/api/resources.js";
 import * as status from "../../generated/proto/clarifai/api/status/status.js";
 import * as matrix from "../../generated/proto/clarifai/api/utils/matrix.js";
-import { emptyPrint, fastMessageDesc, messageClosure, tsProtoName } from "./descriptors.js";
-import { escapeAsciiSource, JSON_WRITERS, keyIndex, keyWriterSource, TIMESTAMP_JSON } from "./jsonWriters.js";
-import { auditLogEntryToJson } from "./protoJson.js";
+import { civilFromDays } from "../domain/time.js";
+import { emptyPrint, GeneratedCode, messageClosure, tsProtoName } from "./codegen.js";
+import { escapeAsciiSource, JSON_WRITERS, TIMESTAMP_JSON } from "./jsonWriters.js";
+import { messageDesc } from "./registry.js";
+import { auditLogEntryToJson } from "./restJson.js";
 
 /** Field names ts-proto's `createBase…` gives a message, or undefined when we cannot tell. */
 const TS_PROTO_MODULES: Readonly<Record<string, unknown>> = {
@@ -94,26 +98,27 @@ function scalarAbsent(scalar: number, v: string): string {
   }
 }
 
-interface Gen {
-  names: Map<string, string>;
-  keys: Uint8Array[];
+/** Thrown by the generated code to hand an entry to the reference path. */
+const FALLBACK: unique symbol = Symbol("fallback to the reference printer");
+
+/** What the generated source refers to from outside itself. */
+interface PrinterHelpers extends Record<string, unknown> {
+  FALLBACK: typeof FALLBACK;
+  civilFromDays: typeof civilFromDays;
 }
 
-function fnName(gen: Gen, desc: DescMessage): string {
+type PrinterCode = GeneratedCode<PrinterHelpers>;
+
+function fnName(code: PrinterCode, desc: DescMessage): string {
   if (desc.typeName === "google.protobuf.Timestamp") return "ts";
   const wrapper = WRAPPER_KIND[desc.typeName];
   if (wrapper !== undefined) return `wr_${wrapper}`;
   if (desc.typeName.startsWith("google.protobuf.")) return "fb";
-  let name = gen.names.get(desc.typeName);
-  if (name === undefined) {
-    name = `j_${gen.names.size}`;
-    gen.names.set(desc.typeName, name);
-  }
-  return name;
+  return code.functionName(desc, "j_");
 }
 
-function genMessage(gen: Gen, desc: DescMessage): string {
-  const name = fnName(gen, desc);
+function genMessage(code: PrinterCode, desc: DescMessage): string {
+  const name = fnName(code, desc);
   const keys = tsProtoKeys(desc);
   const empty = emptyPrint(desc);
   const lines: string[] = [];
@@ -136,12 +141,12 @@ function genMessage(gen: Gen, desc: DescMessage): string {
   }
   for (const f of desc.fields) {
     const prop = `m.${tsProtoName(f.name)}`;
-    const open = `k${keyIndex(gen, `,${JSON.stringify(f.name)}:`)}();`;
+    const open = code.writeKey(`,${JSON.stringify(f.name)}:`);
     const emptyValue = Object.hasOwn(empty, f.name) ? empty[f.name] : undefined;
     const absent =
       emptyValue === undefined
         ? ""
-        : `k${keyIndex(gen, `,${JSON.stringify(f.name)}:${JSON.stringify(emptyValue)}`)}();`;
+        : code.writeKey(`,${JSON.stringify(f.name)}:${JSON.stringify(emptyValue)}`);
     if (f.fieldKind === "map") {
       lines.push(
         `v = ${prop}; if (v === null || typeof v !== "object" || !isEmptyObj(v)) throw FB; ${absent}`,
@@ -151,7 +156,7 @@ function genMessage(gen: Gen, desc: DescMessage): string {
     if (f.fieldKind === "list") {
       let item: string | undefined;
       if (f.listKind === "message") {
-        item = `${fnName(gen, f.message as DescMessage)}(v[i]);`;
+        item = `${fnName(code, f.message as DescMessage)}(v[i]);`;
       } else {
         const scalar = f.listKind === "enum" ? 5 : (f.scalar as number);
         const print = scalarPrint(scalar, "e");
@@ -168,7 +173,7 @@ function genMessage(gen: Gen, desc: DescMessage): string {
     }
     if (f.fieldKind === "message") {
       lines.push(
-        `v = ${prop}; if (v === undefined) { ${absent} } else { ${open} ${fnName(gen, f.message as DescMessage)}(v); }`,
+        `v = ${prop}; if (v === undefined) { ${absent} } else { ${open} ${fnName(code, f.message as DescMessage)}(v); }`,
       );
       continue;
     }
@@ -288,21 +293,16 @@ interface Printer {
   end(): string;
 }
 
-/** Thrown by the generated code to hand an entry to the reference path. */
-const FALLBACK: unique symbol = Symbol("fallback to the reference printer");
-
-function compile(): Printer {
-  const gen: Gen = { names: new Map(), keys: [] };
-  const root = fastMessageDesc("clarifai.api.AuditLogEntry");
-  const rootFn = fnName(gen, root);
-  const bodies: string[] = [];
+/** The printer's source, built from the descriptors (compile it, or print it with `source()`). */
+export function entryPrinterCode(): PrinterCode {
+  const code: PrinterCode = new GeneratedCode<PrinterHelpers>({ FALLBACK, civilFromDays });
+  const root = messageDesc("clarifai.api.AuditLogEntry");
+  code.add(RUNTIME);
+  const rootFn = fnName(code, root);
   for (const desc of messageClosure(root)) {
-    if (fnName(gen, desc).startsWith("j_")) bodies.push(genMessage(gen, desc));
+    if (fnName(code, desc).startsWith("j_")) code.add(genMessage(code, desc));
   }
-  const source = `${RUNTIME}
-${bodies.join("\n")}
-${gen.keys.map(keyWriterSource).join("\n")}
-let op0 = 0, na0 = false;
+  return code.returns(`let op0 = 0, na0 = false;
 function text() { return na ? o.utf8Slice(0, op) : o.latin1Slice(0, op); }
 return {
   one(entry) { op = 0; na = false; depth = 0; ${rootFn}(entry); return text(); },
@@ -313,23 +313,22 @@ return {
   },
   addText(line) { const n = Buffer.byteLength(line); ens(n + 1); op += o.utf8Write(line, op); o[op++] = 10; if (n !== line.length) na = true; },
   end() { return text(); },
-};`;
-  return new Function("FALLBACK", source)(FALLBACK) as Printer;
+};`);
 }
 
 // Compiled on first use: a JSONL export never prints objects, and compiling costs ~20 ms of every
 // CLI start.
 let compiledPrinter: Printer | undefined;
 function printer(): Printer {
-  if (compiledPrinter === undefined) compiledPrinter = compile();
+  compiledPrinter ??= entryPrinterCode().compile<Printer>();
   return compiledPrinter;
 }
 
 /** Counters of entries printed by the generated code and by the reference path (for the bench). */
-export const objectJsonStats = { fast: 0, fallback: 0 };
+export const entryPrinterStats = { fast: 0, fallback: 0 };
 
 function referenceLine(entry: AuditLogEntry): string {
-  objectJsonStats.fallback++;
+  entryPrinterStats.fallback++;
   return JSON.stringify(auditLogEntryToJson(entry));
 }
 
@@ -337,10 +336,10 @@ function referenceLine(entry: AuditLogEntry): string {
  * A ts-proto `AuditLogEntry` → its JSON line (no trailing newline), byte-identical to
  * `JSON.stringify(auditLogEntryToJson(entry))`, and throwing whenever that throws.
  */
-export function auditLogEntryObjectToJson(entry: AuditLogEntry): string {
+export function entryToJsonLine(entry: AuditLogEntry): string {
   try {
     const line = printer().one(entry);
-    objectJsonStats.fast++;
+    entryPrinterStats.fast++;
     return line;
   } catch {
     // FALLBACK, or a TypeError on a malformed object: either way the reference decides.
@@ -352,12 +351,12 @@ export function auditLogEntryObjectToJson(entry: AuditLogEntry): string {
  * Entries → JSON Lines text (each line followed by "\n"), built in one buffer: equal to
  * `entries.map((e) => entryToJsonLine(e) + "\n").join("")`, without a string per entry.
  */
-export function auditLogEntriesToJsonl(entries: readonly AuditLogEntry[]): string {
+export function entriesToJsonl(entries: readonly AuditLogEntry[]): string {
   printer().begin();
   for (const entry of entries) {
     try {
       printer().add(entry);
-      objectJsonStats.fast++;
+      entryPrinterStats.fast++;
     } catch {
       printer().addText(referenceLine(entry));
     }

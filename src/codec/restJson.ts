@@ -11,11 +11,9 @@
  * field-number order, so a printed entry matches the documentation byte for byte.
  */
 import {
-  createFileRegistry,
   type DescExtension,
   type DescField,
   type DescMessage,
-  type FileRegistry,
   fromBinary,
   fromJson,
   getOption,
@@ -25,38 +23,15 @@ import {
   toBinary,
   toJson,
 } from "@bufbuild/protobuf";
-import { FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
-import { auditLogDescriptorSetBase64 } from "../../generated/audit_log_descriptor.js";
 import { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
 import {
   MultiAuditLogEntryResponse,
   PostAuditLogSearchesRequest,
 } from "../../generated/proto/clarifai/api/service.js";
-import { checkJsonTimestamps } from "./jsonTimestamps.js";
+import { auditLogRegistry, messageDesc } from "./registry.js";
+import { checkJsonTimestamps } from "./restJsonTimestamps.js";
 
 export type { JsonObject, JsonValue };
-
-// Parsed on first use (~25 ms and a few MB): importing the client or the CLI must not pay for it.
-let registry: FileRegistry | undefined;
-
-/**
- * The registry of the descriptor image that `make generate` embeds (the RPC's closure). One
- * instance, built on first use, shared with the fast paths (src/codec/descriptors.ts).
- */
-export function auditLogRegistry(): FileRegistry {
-  if (registry === undefined) {
-    registry = createFileRegistry(
-      fromBinary(FileDescriptorSetSchema, Buffer.from(auditLogDescriptorSetBase64, "base64")),
-    );
-  }
-  return registry;
-}
-
-function messageDesc(typeName: string): DescMessage {
-  const desc = auditLogRegistry().getMessage(typeName);
-  if (!desc) throw new Error(`descriptor image lacks ${typeName}; run make generate`);
-  return desc;
-}
 
 let showIfEmptyExtension: DescExtension | undefined;
 function showIfEmptyOption(): DescExtension {
@@ -164,7 +139,7 @@ export function binaryToClarifaiJson(typeName: string, bytes: Uint8Array): JsonV
  * Proto3 JSON (either field-name spelling, enums by name or number, RFC 3339 timestamps) → binary.
  * Throws an Error whose message says which field was wrong; unknown fields are refused.
  */
-export function clarifaiJsonToBinary(typeName: string, json: JsonValue): Uint8Array {
+function clarifaiJsonToBinary(typeName: string, json: JsonValue): Uint8Array {
   const desc = messageDesc(typeName);
   const message = fromJson(desc, json, { registry: auditLogRegistry(), ignoreUnknownFields: false });
   checkJsonTimestamps(desc, json);
@@ -185,14 +160,6 @@ export function auditLogEntryFromJson(json: JsonValue): AuditLogEntry {
 export function searchRequestFromJson(json: JsonValue): PostAuditLogSearchesRequest {
   return PostAuditLogSearchesRequest.decode(
     clarifaiJsonToBinary("clarifai.api.PostAuditLogSearchesRequest", json),
-  );
-}
-
-/** Prints a search request in the REST JSON form. */
-export function searchRequestToJson(request: PostAuditLogSearchesRequest): JsonValue {
-  return binaryToClarifaiJson(
-    "clarifai.api.PostAuditLogSearchesRequest",
-    PostAuditLogSearchesRequest.encode(request).finish(),
   );
 }
 

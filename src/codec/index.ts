@@ -1,0 +1,22 @@
+/**
+ * The codec: audit-log messages between protobuf bytes, ts-proto objects and Clarifai's REST JSON.
+ * Code outside src/codec imports it from here.
+ *
+ * - Binary (src/codec/searchCodec.ts): the RPC's request and reply, one entry from a range of a reply.
+ * - Reply bytes (src/codec/replyBytes.ts): a reply split into its status and undecoded entries.
+ * - REST JSON, the reference (src/codec/restJson.ts): any message to and from the JSON Clarifai prints.
+ * - JSON lines, fast (src/codec/entryPrinter.ts for objects, src/codec/jsonlTranscoder.ts for bytes):
+ *   byte-identical to the reference, generated from the descriptors (src/codec/codegen.ts).
+ */
+export { entriesToJsonl, entryToJsonLine } from "./entryPrinter.js";
+export { auditLogEntryBytesToJson, JsonlPageEncoder, prepareJsonTranscoder } from "./jsonlTranscoder.js";
+export { type RawEntry, type RawReply, splitSearchReply } from "./replyBytes.js";
+export {
+  auditLogEntryFromJson,
+  auditLogEntryToJson,
+  binaryToClarifaiJson,
+  type JsonValue,
+  searchRequestFromJson,
+} from "./restJson.js";
+export { decodeAuditLogEntry, decodeSearchResponse, encodeSearchRequest } from "./searchCodec.js";
+export { varintSize, writeVarint } from "./varint.js";
