@@ -2,7 +2,7 @@
  * `npm run bench`: every measurement side by side in one run, printed as markdown, written to
  * bench/results/latest.json and into the README between the bench markers.
  *
- * Environment: BENCH_QUICK=1 (small sizes, smoke run), BENCH_PARTS=1,2,3,4,5,6 (subset),
+ * Environment: BENCH_QUICK=1 (small sizes, smoke run), BENCH_PARTS=1,2,3,4,5,6,7,8,9,10 (subset),
  * BENCH_ROUNDS (alternating rounds, default 9), BENCH_E2E_ENTRIES (default 200000),
  * BENCH_MEM_SIZES (default 100000,1000000), BENCH_EMU_LOG (default 1000000),
  * BENCH_DATA_ENTRIES (part 5, default 370000: a ~243 MB export), BENCH_RATE_SIZES (part 6, default
@@ -29,11 +29,14 @@ import {
 import { BASELINE, hotPathBench } from "./hotPathBench.js";
 import { lakeBench } from "./lakeBench.js";
 import { median } from "./measure.js";
+import { postgresBench } from "./postgresBench.js";
 import { type RateRow, rateBench } from "./rateBench.js";
+import { reportBench, reportBenchTable } from "./reportBench.js";
+import { watchBench, watchBenchMarkdown } from "./watchBench.js";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const quick = process.env.BENCH_QUICK === "1";
-const parts = new Set((process.env.BENCH_PARTS ?? "1,2,3,4,5,6").split(",").map((s) => s.trim()));
+const parts = new Set((process.env.BENCH_PARTS ?? "1,2,3,4,5,6,7,8,9,10").split(",").map((s) => s.trim()));
 const rounds = Number(process.env.BENCH_ROUNDS ?? (quick ? 3 : 9));
 const sliceMs = quick ? 40 : 150;
 const e2eEntries = Number(process.env.BENCH_E2E_ENTRIES ?? (quick ? 20000 : 200000));
@@ -347,8 +350,8 @@ async function main(): Promise<void> {
     md.push(...dataLoadTable(results.dataLoad as Awaited<ReturnType<typeof dataLoadBench>>));
   }
 
-  // The Parquet lake (sync vs export, size, query vs jq, RSS): BENCH_PARTS=lake alone; BENCH_LAKE_ENTRIES.
-  if (parts.has("lake") || process.env.BENCH_PARTS === undefined) {
+  // The Parquet lake (sync vs export, size, query vs jq, RSS); BENCH_LAKE_ENTRIES.
+  if (parts.has("7")) {
     const lake = await lakeBench(Number(process.env.BENCH_LAKE_ENTRIES ?? (quick ? 20000 : 1000000)));
     results.lake = lake;
     md.push(lake.markdown);
@@ -371,6 +374,32 @@ async function main(): Promise<void> {
   }
 
   // What the figures mean stays in the README below the table; their history is bench/notes.md.
+  // PostgreSQL: store vs naive per-row INSERT vs export to JSONL; BENCH_PG_ENTRIES.
+  if (parts.has("8")) {
+    const pg = await postgresBench({
+      entries: Number(process.env.BENCH_PG_ENTRIES ?? (quick ? 20000 : 200000)),
+    });
+    results.postgres = pg;
+    md.push(pg.markdown, "");
+  }
+
+  // watch: `rules test` with the built-in pack vs reading + parsing the export; BENCH_WATCH_ENTRIES.
+  if (parts.has("9")) {
+    const w = await watchBench(
+      Number(process.env.BENCH_WATCH_ENTRIES ?? (quick ? 20000 : 1000000)),
+      quick ? 1 : 3,
+    );
+    results.watch = w;
+    md.push(watchBenchMarkdown(w), "");
+  }
+
+  // report: time and peak RSS over a 100k and a 1M entry export.
+  if (parts.has("10")) {
+    const r = await reportBench(quick ? [10000] : [100000, 1000000]);
+    results.report = r;
+    md.push(reportBenchTable(r), "");
+  }
+
   md.push(...targets(results));
 
   const elapsed = (performance.now() - started) / 1000;
