@@ -60,6 +60,8 @@ export function dedupeEntries<E extends TimedEntry>(
   let repeated = 0;
   let stale = 0;
   let floor = state.position === undefined ? undefined : tsToNs(state.position) - lookbackNs;
+  // Printed entries whose keys are not kept (older than the lookback already) count as forgotten.
+  let forgotten = 0;
   for (const e of entries) {
     const ts = entryTime(e);
     const ns = tsToNs(ts);
@@ -75,13 +77,13 @@ export function dedupeEntries<E extends TimedEntry>(
     }
     fresh.push(e);
     if (key !== undefined) state.keys.set(key, ns);
+    else forgotten++;
     if (state.position === undefined || compareTs(ts, state.position) > 0) {
       state.position = ts;
       floor = ns - lookbackNs;
     }
   }
   // Once per batch: entries behind the floor are stale whatever their key, so late pruning is safe.
-  let forgotten = 0;
   if (floor !== undefined)
     for (const [k, at] of state.keys)
       if (at < floor) {
