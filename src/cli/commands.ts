@@ -317,7 +317,7 @@ export function registerReportCommand(program: Command): Command {
   const cmd = program
     .command("report")
     .description(
-      "Build an activity report (one self-contained HTML page with charts and tables; optionally a PDF) of a window of the audit log or of an export file.",
+      "Build an activity report (one self-contained HTML page with charts and tables; optionally a PDF) of a window of the audit log, of an export file or of a Parquet lake.",
     )
     .requiredOption("--out <file>", "the HTML report to write")
     .option(
@@ -327,7 +327,11 @@ export function registerReportCommand(program: Command): Command {
     .option("--title <text>", "the report's title (default: Audit-log activity report)")
     .option(
       "--input <file>",
-      "report on an export file: JSONL or JSON (export --format jsonl|json), .gz too; without it, the live window the filters select",
+      "report on an export file: JSONL or JSON (export --format jsonl|json), .gz too; without it or --lake, the live window the filters select",
+    )
+    .option(
+      "--lake <dir>",
+      "report on every entry of a Parquet lake written by sync --to DIR (not with --input)",
     )
     .option(
       "--settle <duration>",

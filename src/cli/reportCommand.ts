@@ -1,8 +1,8 @@
 /**
- * `clarifai-audit report --out FILE.html`: an activity report of an export file, or of a live window
- * walked by the export engine into an aggregating sink (see src/report/). Loaded only when `report`
- * runs; vega and vega-lite load with it, the client and the engine only for a live window,
- * puppeteer-core only for --pdf.
+ * `clarifai-audit report --out FILE.html`: an activity report of an export file, of a Parquet lake, or
+ * of a live window walked by the export engine into an aggregating sink (see src/report/). Loaded only
+ * when `report` runs; vega and vega-lite load with it, the client and the engine only for a live
+ * window, DuckDB only for --lake, puppeteer-core only for --pdf.
  */
 import { constants } from "node:fs";
 import { access, open, rename, rm, stat } from "node:fs/promises";
@@ -26,6 +26,7 @@ export interface ReportFlags extends FilterFlags, ConnectionFlags {
   pdf?: string;
   title?: string;
   input?: string;
+  lake?: string;
   quiet?: boolean;
 }
 
@@ -152,6 +153,16 @@ async function aggregateLive(
 
 /** Runs `report` with its parsed flags (defined in src/cli/commands.ts). */
 export async function runReport(flags: ReportFlags, version: string): Promise<void> {
+  if (flags.lake !== undefined && flags.input !== undefined)
+    throw new UsageError("--lake: give one input, --lake DIR or --input FILE, not both");
+  if (flags.lake !== undefined) {
+    const given = [...FILTER_FLAGS, ...CONNECTION_FLAGS].filter(([key]) => flags[key] !== undefined);
+    if (given.length > 0) {
+      throw new UsageError(
+        `${(given[0] as [string, string])[1]}: filters and connection flags select a live window; with --lake the report covers the whole lake (query it, or export the window you want first)`,
+      );
+    }
+  }
   if (flags.input !== undefined) {
     const given = [...FILTER_FLAGS, ...CONNECTION_FLAGS].filter(([key]) => flags[key] !== undefined);
     if (given.length > 0) {
@@ -185,6 +196,18 @@ export async function runReport(flags: ReportFlags, version: string): Promise<vo
     source = flags.input;
     try {
       await readExportFile(flags.input, (entry) => {
+        aggregator.add(entry);
+        if (aggregator.entries % 1000 === 0) memory.afterPage();
+      });
+    } catch (error) {
+      if (error instanceof InputError) throw new UsageError(error.message);
+      throw error;
+    }
+  } else if (flags.lake !== undefined) {
+    source = flags.lake;
+    const { readLake } = await import("../report/lakeInput.js");
+    try {
+      await readLake(flags.lake, (entry) => {
         aggregator.add(entry);
         if (aggregator.entries % 1000 === 0) memory.afterPage();
       });

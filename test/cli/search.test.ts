@@ -182,7 +182,9 @@ describe("errors: one line, documented exit code, no stack, no PAT", () => {
     expect(r.stderr).not.toContain(secret);
     const blank = await runCli(["search", ...conn], cliEnv({ CLARIFAI_PAT: " " }));
     expect(blank.code).toBe(2);
-    expect(blank.stderr).toMatch(/^clarifai-audit: error: no Personal Access Token: set CLARIFAI_PAT[^\n]*\n$/);
+    expect(blank.stderr).toMatch(
+      /^clarifai-audit: error: no Personal Access Token: set CLARIFAI_PAT[^\n]*\n$/,
+    );
     expect(blank.stderr).not.toContain("[REDACTED]");
   });
   it("rate limit with retries exhausted exits 4; UNAVAILABLE exhausted exits 1", async () => {

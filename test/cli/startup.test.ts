@@ -193,6 +193,18 @@ describe("client commands load their implementation, never the emulator", () => 
     expect(q.stdout).toBe("n\n50\n");
     expect(q.duckdb).toBe(true);
     expect(q.loaded).not.toContain("dist/src/client/client.js");
+    const rep = await runLogged([
+      "report",
+      "--lake",
+      lake,
+      "--out",
+      join(dir, "lake-report.html"),
+      "--quiet",
+    ]);
+    expect([rep.code, rep.stderr]).toEqual([0, ""]);
+    expect(rep.duckdb).toBe(true);
+    expect(rep.loaded).toContain("dist/src/report/lakeInput.js");
+    expect(rep.loaded).not.toContain("dist/src/client/client.js");
   });
   it("search, tail and export never load yaml, ajv or the watch modules", async () => {
     for (const args of [
@@ -266,5 +278,7 @@ it("report loads vega and vega-lite, and puppeteer-core only for --pdf", async (
   expect(r.urls.filter((url) => BROWSER.test(url))).toEqual([]);
   expect(r.loaded).not.toContain("dist/src/report/pdf.js");
   expect(r.loaded).not.toContain("dist/src/cli/exportCommand.js");
+  expect(r.loaded).not.toContain("dist/src/report/lakeInput.js");
   expect(matching(r.loaded, [EMULATOR])).toEqual([]);
+  expect(r.duckdb).toBe(false);
 });

@@ -9,6 +9,8 @@ import {
   type DuckDBConnection,
   DuckDBInstance,
   type DuckDBMaterializedResult,
+  type DuckDBPreparedStatement,
+  type DuckDBResult,
   StatementType,
 } from "@duckdb/node-api";
 import { SyncUsageError } from "../store.js";
@@ -19,6 +21,11 @@ import { emptyTableSql, LAKE_COLUMNS, sqlString } from "./schema.js";
 export interface LakeReader {
   /** Runs one read-only statement; throws {@link SyncUsageError} for a refused or bad one. */
   query(sql: string): Promise<DuckDBMaterializedResult>;
+  /**
+   * Runs one read-only statement as a streaming result: rows arrive chunk by chunk
+   * (`fetchChunk()`), so memory does not grow with the number of rows. Throws as {@link query}.
+   */
+  stream(sql: string): Promise<DuckDBResult>;
   close(): void;
 }
 
@@ -61,30 +68,43 @@ export async function openLakeReader(dir: string): Promise<LakeReader> {
     instance.closeSync();
     throw error;
   }
+  /** One statement, prepared, and refused unless it is read-only. */
+  async function prepareReadOnly(sql: string): Promise<DuckDBPreparedStatement> {
+    let extracted: Awaited<ReturnType<DuckDBConnection["extractStatements"]>>;
+    try {
+      extracted = await db.extractStatements(sql);
+    } catch (error) {
+      throw new SyncUsageError(
+        `query: ${(error as Error).message.replace(/^Failed to extract statements: /, "")}`,
+      );
+    }
+    if (extracted.count !== 1)
+      throw new SyncUsageError(`query: give exactly one SQL statement (got ${extracted.count})`);
+    let prepared: DuckDBPreparedStatement;
+    try {
+      prepared = await extracted.prepare(0);
+    } catch (error) {
+      throw new SyncUsageError(`query: ${(error as Error).message}`);
+    }
+    if (!READ_ONLY.has(prepared.statementType))
+      throw new SyncUsageError(
+        `query: only read-only statements (SELECT, WITH, EXPLAIN) are allowed; this one is ${StatementType[prepared.statementType]}`,
+      );
+    return prepared;
+  }
   return {
     async query(sql: string): Promise<DuckDBMaterializedResult> {
-      let extracted: Awaited<ReturnType<DuckDBConnection["extractStatements"]>>;
+      const prepared = await prepareReadOnly(sql);
       try {
-        extracted = await db.extractStatements(sql);
-      } catch (error) {
-        throw new SyncUsageError(
-          `query: ${(error as Error).message.replace(/^Failed to extract statements: /, "")}`,
-        );
-      }
-      if (extracted.count !== 1)
-        throw new SyncUsageError(`query: give exactly one SQL statement (got ${extracted.count})`);
-      let prepared: Awaited<ReturnType<typeof extracted.prepare>>;
-      try {
-        prepared = await extracted.prepare(0);
+        return await prepared.run();
       } catch (error) {
         throw new SyncUsageError(`query: ${(error as Error).message}`);
       }
-      if (!READ_ONLY.has(prepared.statementType))
-        throw new SyncUsageError(
-          `query: only read-only statements (SELECT, WITH, EXPLAIN) are allowed; this one is ${StatementType[prepared.statementType]}`,
-        );
+    },
+    async stream(sql: string): Promise<DuckDBResult> {
+      const prepared = await prepareReadOnly(sql);
       try {
-        return await prepared.run();
+        return await prepared.stream();
       } catch (error) {
         throw new SyncUsageError(`query: ${(error as Error).message}`);
       }
