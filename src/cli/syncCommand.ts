@@ -3,12 +3,14 @@
  * PostgreSQL table (src/sync/postgres/) a complete copy of the log (src/sync/sync.ts). Each store is
  * imported when chosen, so DuckDB and pg load only for the destination in use.
  */
+
 import { formatTs } from "../domain/timestamps.js";
 import { ExportInterruptedError } from "../export/errors.js";
 import { type SyncStore, SyncUsageError } from "../sync/store.js";
 import { runSync, type SyncRunSummary } from "../sync/sync.js";
 import { UsageError } from "./exitCodes.js";
 import { tuneMemoryForExport } from "./exportMemory.js";
+import { pause } from "./pause.js";
 import {
   type ConnectionFlags,
   clientFromFlags,
@@ -61,19 +63,6 @@ function summaryLine(to: string, s: SyncRunSummary): string {
     `${s.walked} walked, ${s.requests} requests, ${seconds.toFixed(2)} s; ` +
     `the destination holds ${s.totals.entries} entries, up to ${s.highWater ?? "(nothing yet)"}`
   );
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
 }
 
 /** Runs `sync` with its parsed flags (defined in src/cli/commands.ts). */
@@ -132,7 +121,7 @@ export async function runSyncCommand(flags: SyncFlags): Promise<void> {
       }
       process.stderr.write(`${summaryLine(description, summary)}\n`);
       if (!flags.follow || controller.signal.aborted) return;
-      await sleep(flags.interval, controller.signal);
+      await pause(flags.interval, controller.signal);
       if (controller.signal.aborted) return;
     }
   } finally {

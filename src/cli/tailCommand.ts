@@ -7,6 +7,7 @@
  * newest printed one — are thus printed exactly once, and pages that shift while a poll reads them
  * cannot hide entries (the walk is sequential; see src/export/sliceWalk.ts).
  */
+
 import { entryKey } from "../domain/entryKey.js";
 import { compareTs, nowTs, nsToTs, type Ts, tsToNs } from "../domain/timestamps.js";
 import { type DedupeState, dedupeEntries } from "../export/dedupe.js";
@@ -14,6 +15,7 @@ import { type AuditLogSearchQuery, formatTimestamp } from "../index.js";
 import { formatDurationMs } from "./duration.js";
 import { UsageError } from "./exitCodes.js";
 import { chooseFormat, EntrySink, exitOnEpipe } from "./output.js";
+import { pause } from "./pause.js";
 import {
   type ConnectionFlags,
   clientFromFlags,
@@ -44,19 +46,6 @@ function canonicalQuery(
   log: { userId: string; endpoint: string },
 ): string {
   return JSON.stringify({ ...query, lookbackMs, userId: log.userId, endpoint: log.endpoint });
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
 }
 
 /** Runs `tail` with its parsed flags (defined in src/cli/commands.ts). */
@@ -160,7 +149,7 @@ export async function runTail(flags: TailFlags): Promise<void> {
         throw error;
       }
       if (!flags.follow || controller.signal.aborted) break;
-      await sleep(flags.interval, controller.signal);
+      await pause(flags.interval, controller.signal);
       if (controller.signal.aborted) break;
     }
     await sink.end();

@@ -3,6 +3,7 @@
  * every new entry; each alert goes to stdout and every destination. With --checkpoint, exactly once
  * across restarts: see src/watch/checkpoint.ts and the README (watch).
  */
+
 import { formatTs, nowTs, tsToNs } from "../domain/timestamps.js";
 import { acquireLock, type HeldLock, LockHeldError } from "../state/lock.js";
 import type { Alert } from "../watch/alert.js";
@@ -22,6 +23,7 @@ import { type PollState, pollOnce } from "../watch/poll.js";
 import { loadRules } from "../watch/rules.js";
 import { UsageError } from "./exitCodes.js";
 import { exitOnEpipe } from "./output.js";
+import { pause } from "./pause.js";
 import { type ConnectionFlags, clientFromFlags, resolveWindow } from "./queryOptions.js";
 
 /** The flags of `watch`, as commander parses them. */
@@ -49,19 +51,6 @@ export interface WatchFlags extends ConnectionFlags {
 
 /** The environment variable read for --alert-secret (keeps the secret out of `ps`). */
 export const ALERT_SECRET_ENV = "CLARIFAI_AUDIT_ALERT_SECRET";
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
-}
 
 /** Runs `watch` with its parsed flags (defined in src/cli/commands.ts). */
 export async function runWatch(flags: WatchFlags): Promise<void> {
@@ -198,7 +187,7 @@ export async function runWatch(flags: WatchFlags): Promise<void> {
       // Nothing to write after a quiet poll, unless an outbox is on disk (now delivered) or no file yet.
       if (outboxWritten > 0 || !written) await save([]);
       if (flags.once || controller.signal.aborted) break;
-      await sleep(flags.interval, controller.signal);
+      await pause(flags.interval, controller.signal);
       if (controller.signal.aborted) break;
     }
     info(`watch: ${dispatcher.alerts} alert(s), ${dispatcher.deadLettered} dead-lettered`);
