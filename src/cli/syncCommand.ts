@@ -120,7 +120,12 @@ export async function runSyncCommand(flags: SyncFlags): Promise<void> {
         throw error;
       }
       process.stderr.write(`${summaryLine(description, summary)}\n`);
-      if (!flags.follow || controller.signal.aborted) return;
+      if (controller.signal.aborted) return;
+      // A resumed run ends at the window a crashed run pinned; entries that landed behind its cursor
+      // meanwhile, and everything since, need a fresh run (its reconcile part re-reads them) before
+      // this invocation has brought the destination up to now − settle.
+      if (summary.resumed) continue;
+      if (!flags.follow) return;
       await pause(flags.interval, controller.signal);
       if (controller.signal.aborted) return;
     }
