@@ -12,13 +12,8 @@
  * holds the id this store last wrote: a sync that lost its lock (its connection dropped and another
  * sync took over) can never overwrite newer state.
  */
-import { createHash, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import pg from "pg";
-import { operationName } from "../../domain/operations.js";
-import { redact } from "../../domain/redact.js";
-import { formatTimestamp, type Timestamp } from "../../domain/time.js";
-import { parseTs, tsToNs } from "../../domain/timestamps.js";
-import type { ExportEntry } from "../../export/sink.js";
 import {
   type SyncCommit,
   type SyncIdentity,
@@ -27,14 +22,25 @@ import {
   SyncUsageError,
 } from "../store.js";
 import { CopyIn } from "./copy.js";
+import { connectError, mapError, pgMessage, SyncConflictError } from "./errors.js";
+import { lockKey } from "./locks.js";
+import { canonicalJson, copyChunks, lateBound, sleep } from "./rows.js";
+import {
+  INCOMING,
+  inspectTables,
+  MIGRATIONS_TABLE,
+  migrate,
+  type Names,
+  names,
+  type SchemaSession,
+  STATE_TABLE,
+} from "./schema.js";
 import { type PostgresTarget, parsePostgresUrl, redactUrl } from "./url.js";
 
-/** Schema version of the tables this build writes (row `clarifai_audit_migrations.version`). */
-export const POSTGRES_SCHEMA_VERSION = 1;
-/** The table of sync state (one row per table, user id, endpoint and query). */
-export const STATE_TABLE = "clarifai_audit_sync_state";
-/** The table of schema versions (one row per entries table). */
-export const MIGRATIONS_TABLE = "clarifai_audit_migrations";
+// The names tests, the bench and other modules import from here.
+export { SyncConflictError } from "./errors.js";
+export { canonicalJson, copyChunks, operationOf, timestampNsText, timestampText } from "./rows.js";
+export { MIGRATIONS_TABLE, POSTGRES_SCHEMA_VERSION, STATE_TABLE } from "./schema.js";
 
 /** Options of {@link createPostgresStore}. */
 export interface PostgresStoreOptions {
@@ -56,11 +62,6 @@ export interface PostgresStore extends SyncStore {
   readonly tableName: string;
   /** The backend pid of the store's session (after `open`), e.g. to terminate it in a test. */
   readonly backendPid: number | undefined;
-}
-
-/** The state was changed by another writer under this run (it lost its lock): nothing was stored. */
-export class SyncConflictError extends Error {
-  override name = "SyncConflictError";
 }
 
 /**
@@ -99,77 +100,6 @@ class RefusedStore implements PostgresStore {
   }
   async close(): Promise<void> {}
 }
-
-const q = (ident: string) => `"${ident}"`;
-
-/** What each migration runs, in order: entry i brings a table from version i to i + 1. */
-const MIGRATIONS: ((n: Names) => string[])[] = [
-  (n) => [
-    `CREATE TABLE ${n.table} (
-      entry_key text PRIMARY KEY,
-      "timestamp" timestamptz NOT NULL,
-      timestamp_ns bigint,
-      operation integer NOT NULL,
-      operation_name text NOT NULL,
-      user_id text NOT NULL,
-      description text NOT NULL,
-      targets jsonb NOT NULL,
-      details jsonb NOT NULL,
-      success boolean NOT NULL,
-      req_id text NOT NULL,
-      source_ip text NOT NULL,
-      entry jsonb NOT NULL
-    )`,
-    `CREATE INDEX ${n.index("timestamp")} ON ${n.table} ("timestamp")`,
-    `CREATE INDEX ${n.index("user")} ON ${n.table} (user_id, "timestamp")`,
-    `CREATE INDEX ${n.index("operation")} ON ${n.table} (operation, "timestamp")`,
-    `CREATE TABLE IF NOT EXISTS ${n.state} (
-      table_name text NOT NULL,
-      user_id text NOT NULL,
-      endpoint text NOT NULL,
-      query text NOT NULL,
-      state jsonb NOT NULL,
-      commit_id text NOT NULL,
-      inserted bigint NOT NULL,
-      late bigint NOT NULL,
-      updated_at timestamptz NOT NULL,
-      PRIMARY KEY (table_name, user_id, endpoint, query)
-    )`,
-  ],
-];
-
-interface Names {
-  schema: string;
-  bare: string;
-  table: string;
-  state: string;
-  migrations: string;
-  index(what: string): string;
-}
-
-function names(schema: string, table: string): Names {
-  return {
-    schema,
-    bare: table,
-    table: `${q(schema)}.${q(table)}`,
-    state: `${q(schema)}.${q(STATE_TABLE)}`,
-    migrations: `${q(schema)}.${q(MIGRATIONS_TABLE)}`,
-    index: (what) => q(`${table}_${what}_idx`),
-  };
-}
-
-const INCOMING = "clarifai_audit_incoming";
-const CONNECTION_LOST = new Set(["57P01", "57P02", "57P03", "08000", "08003", "08006", "08001", "08004"]);
-const NETWORK = new Set([
-  "ECONNREFUSED",
-  "ENOTFOUND",
-  "EAI_AGAIN",
-  "ETIMEDOUT",
-  "EHOSTUNREACH",
-  "ENETUNREACH",
-  "ECONNRESET",
-  "EPIPE",
-]);
 const RECONNECTS = 3;
 /** How long a held lock is retried before the sync is refused. */
 const LOCK_GRACE_MS = 1000;
@@ -215,8 +145,8 @@ class Store implements PostgresStore {
       }
       this.#lockKey = lockKey(this.target, schema, identity);
       await this.#lock();
-      await this.#inspect();
-      await this.#migrate();
+      await inspectTables(this.#schemaSession(), identity);
+      await migrate(this.#schemaSession());
       await this.#prepareSession();
       const row = await this.#stateRow();
       this.#lastCommitId = row?.commit_id ?? null;
@@ -452,97 +382,15 @@ class Store implements PostgresStore {
     );
   }
 
-  /** Refusals that must come before anything is written. */
-  async #inspect(): Promise<void> {
-    const c = this.#live();
-    const n = this.#names as Names;
-    const id = this.#identity as SyncIdentity;
-    const r = await c.query<{ t: string | null; s: string | null }>(
-      "SELECT to_regclass($1)::text AS t, to_regclass($2)::text AS s",
-      [n.table, n.state],
-    );
-    const { t, s } = r.rows[0] ?? { t: null, s: null };
-    const version = await this.#version();
-    if (version !== undefined && version > POSTGRES_SCHEMA_VERSION) {
-      throw new SyncUsageError(
-        `${this.description}: the table is at schema version ${version}, newer than this clarifai-audit knows ` +
-          `(${POSTGRES_SCHEMA_VERSION}): upgrade clarifai-audit`,
-      );
-    }
-    if (t && version === undefined) {
-      throw new SyncUsageError(
-        `${this.description}: table ${n.schema}.${n.bare} exists but was not created by clarifai-audit ` +
-          `(no row in ${MIGRATIONS_TABLE}): choose another table with ?table=… or drop it`,
-      );
-    }
-    if (s) {
-      const other = await c.query<{ user_id: string; endpoint: string }>(
-        `SELECT user_id, endpoint FROM ${n.state} WHERE table_name = $1 AND (user_id <> $2 OR endpoint <> $3) LIMIT 1`,
-        [n.bare, id.userId, id.endpoint],
-      );
-      const o = other.rows[0];
-      if (o) {
-        throw new SyncUsageError(
-          `${this.description} holds the log of user ${JSON.stringify(o.user_id)} at ${o.endpoint}, not of ` +
-            `${JSON.stringify(id.userId)} at ${id.endpoint}: sync each log into its own table (?table=…)`,
-        );
-      }
-    }
-  }
-
-  async #version(): Promise<number | undefined> {
-    const n = this.#names as Names;
-    const m = await this.#live().query<{ m: string | null }>("SELECT to_regclass($1)::text AS m", [
-      n.migrations,
-    ]);
-    if (!m.rows[0]?.m) return undefined;
-    const r = await this.#live().query<{ version: number }>(
-      `SELECT version FROM ${n.migrations} WHERE table_name = $1`,
-      [n.bare],
-    );
-    return r.rows[0]?.version;
-  }
-
-  /**
-   * Brings the tables to {@link POSTGRES_SCHEMA_VERSION} in one transaction, under a transaction
-   * lock so two first syncs of different logs cannot both create the shared tables. Runs no DDL
-   * when already current, so a role with only INSERT/UPDATE rights can sync an existing table.
-   */
-  async #migrate(): Promise<void> {
-    if ((await this.#version()) === POSTGRES_SCHEMA_VERSION) return;
-    const c = this.#live();
-    const n = this.#names as Names;
-    await c.query("BEGIN");
-    try {
-      await c.query("SELECT pg_advisory_xact_lock($1::int4, $2::int4)", migrationLockKey(n.schema));
-      if (this.target.schema) {
-        const exists = await c.query("SELECT 1 FROM pg_namespace WHERE nspname = $1", [n.schema]);
-        if (exists.rowCount === 0) await c.query(`CREATE SCHEMA ${q(n.schema)}`);
-      }
-      await c.query(
-        `CREATE TABLE IF NOT EXISTS ${n.migrations} (
-          table_name text PRIMARY KEY, version integer NOT NULL, migrated_at timestamptz NOT NULL)`,
-      );
-      const v = await c.query<{ version: number }>(
-        `SELECT version FROM ${n.migrations} WHERE table_name = $1 FOR UPDATE`,
-        [n.bare],
-      );
-      const from = v.rows[0]?.version ?? 0;
-      if (from > POSTGRES_SCHEMA_VERSION)
-        throw new SyncUsageError(`${this.description}: newer schema version ${from}`);
-      for (let i = from; i < POSTGRES_SCHEMA_VERSION; i++) {
-        for (const sql of MIGRATIONS[i](n)) await c.query(sql);
-      }
-      await c.query(
-        `INSERT INTO ${n.migrations} (table_name, version, migrated_at) VALUES ($1, $2, now())
-         ON CONFLICT (table_name) DO UPDATE SET version = excluded.version, migrated_at = excluded.migrated_at`,
-        [n.bare, POSTGRES_SCHEMA_VERSION],
-      );
-      await c.query("COMMIT");
-    } catch (err) {
-      await this.#rollback();
-      throw err;
-    }
+  /** What the open-time checks and the migration use of this session. */
+  #schemaSession(): SchemaSession {
+    return {
+      live: () => this.#live(),
+      rollback: () => this.#rollback(),
+      names: this.#names as Names,
+      description: this.description,
+      explicitSchema: this.target.schema,
+    };
   }
 
   async #prepareSession(): Promise<void> {
@@ -569,179 +417,15 @@ class Store implements PostgresStore {
     );
     return r.rows[0];
   }
-
   #message(err: unknown): string {
-    const m = err instanceof Error ? err.message : String(err);
-    return redact(m, this.target.password).replace(/\s*[\r\n]+\s*/g, " ");
+    return pgMessage(err, this.target);
   }
 
   #connectError(err: unknown): Error {
-    const t = this.target;
-    const code = (err as { code?: string }).code;
-    const msg = this.#message(err);
-    const at = `${t.host}:${t.port}`;
-    if (code === "28P01" || code === "28000") {
-      return new SyncUsageError(
-        `PostgreSQL at ${at} refused user ${JSON.stringify(t.user)} for database ${JSON.stringify(t.database)}: ${msg} ` +
-          "(check the password in the URL or PGPASSWORD)",
-      );
-    }
-    if (code === "3D000") return new SyncUsageError(`PostgreSQL at ${at}: ${msg}`);
-    if (/password must be a string|no password/i.test(msg)) {
-      return new SyncUsageError(
-        `PostgreSQL at ${at} asks user ${JSON.stringify(t.user)} for a password: give it in the URL or PGPASSWORD`,
-      );
-    }
-    if ((code && NETWORK.has(code)) || /timeout|terminated/i.test(msg)) {
-      return new Error(`cannot reach PostgreSQL at ${at}: ${msg}`);
-    }
-    return new Error(`cannot connect to ${this.description}: ${msg}`);
+    return connectError(err, this.target);
   }
 
-  /** One line for any error of open/commit: refusals for bad rights, the rest as is (password removed). */
   #mapError(err: unknown): Error {
-    if (err instanceof SyncUsageError || err instanceof SyncConflictError) return err;
-    const code = (err as { code?: string }).code;
-    const msg = this.#message(err);
-    if (code === "42501") {
-      return new SyncUsageError(
-        `${this.description}: user ${JSON.stringify(this.target.user)} lacks a right the sync needs (${msg}): ` +
-          "grant CREATE on the schema for the first sync (it creates the tables), then SELECT, INSERT, UPDATE on them",
-      );
-    }
-    if (code === "3F000" || code === "42P01") return new SyncUsageError(`${this.description}: ${msg}`);
-    if (code && CONNECTION_LOST.has(code))
-      return new Error(`lost the connection to ${this.description}: ${msg}`);
-    if (err instanceof Error && err.message === msg) return err;
-    return new Error(msg);
+    return mapError(err, this.target);
   }
-}
-
-/** `lateAtOrBefore` as exact nanoseconds (numeric text) and as a TIMESTAMPTZ text; nulls when absent. */
-function lateBound(text: string | undefined): [string, string] | [null, null] {
-  if (text === undefined) return [null, null];
-  const ts = parseTs(text);
-  if (ts === undefined) throw new Error(`lateAtOrBefore is not an RFC 3339 timestamp: ${text}`);
-  return [tsToNs(ts).toString(), timestampText(ts)];
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-/** JSON with object keys sorted at every level, so equal queries have one text. */
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(sortKeys(value));
-}
-
-function sortKeys(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(sortKeys);
-  if (v && typeof v === "object") {
-    const out: Record<string, unknown> = {};
-    for (const k of Object.keys(v).sort()) out[k] = sortKeys((v as Record<string, unknown>)[k]);
-    return out;
-  }
-  return v;
-}
-
-function hashInts(text: string): [number, number] {
-  const h = createHash("sha256").update(text).digest();
-  // Non-negative, so pg_locks' oid columns (unsigned) compare equal without sign games.
-  return [h.readInt32BE(0) & 0x7fffffff, h.readInt32BE(4) & 0x7fffffff];
-}
-
-function lockKey(t: PostgresTarget, schema: string, id: SyncIdentity): [number, number] {
-  return hashInts(`clarifai-audit sync\0${t.database}\0${schema}.${t.table}\0${id.userId}\0${id.endpoint}`);
-}
-
-function migrationLockKey(schema: string): [number, number] {
-  return hashInts(`clarifai-audit migrate\0${schema}`);
-}
-
-const INT64_MIN = -(2n ** 63n);
-const INT64_MAX = 2n ** 63n - 1n;
-
-/** Exact nanoseconds since the epoch as COPY text; `\N` (NULL) outside BIGINT (before 1677, after 2262). */
-export function timestampNsText(ts: Timestamp): string {
-  const ns = BigInt(ts.seconds) * 1_000_000_000n + BigInt(ts.nanos);
-  return ns < INT64_MIN || ns > INT64_MAX ? "\\N" : ns.toString();
-}
-
-/**
- * The TIMESTAMPTZ text of a timestamp, truncated to microseconds (PostgreSQL's precision, and
- * Clarifai's), printed with integer arithmetic: PostgreSQL parses it, no JS Date in between.
- */
-export function timestampText(ts: Timestamp): string {
-  return formatTimestamp({ seconds: ts.seconds, nanos: ts.nanos - (ts.nanos % 1000) });
-}
-
-/**
- * The `operation` field (3, an enum varint) of a serialized AuditLogEntry, read by walking the
- * top-level fields: decoding the whole entry for one number would cost more than the rest of the
- * row. The last occurrence wins, as in protobuf; absent is 0.
- */
-export function operationOf(bytes: Uint8Array): number {
-  let op = 0;
-  let i = 0;
-  const n = bytes.length;
-  const varint = (): number => {
-    let lo = 0;
-    let shift = 0;
-    let b: number;
-    do {
-      if (i >= n) throw new Error("truncated entry");
-      b = bytes[i++];
-      if (shift < 32) lo |= (b & 0x7f) << shift;
-      shift += 7;
-    } while (b & 0x80);
-    return lo;
-  };
-  while (i < n) {
-    const tag = varint() >>> 0;
-    const field = tag >>> 3;
-    const wire = tag & 7;
-    if (wire === 0) {
-      const v = varint();
-      if (field === 3) op = v;
-    } else if (wire === 2) {
-      const len = varint() >>> 0;
-      i += len;
-    } else if (wire === 1) i += 8;
-    else if (wire === 5) i += 4;
-    else throw new Error(`unexpected wire type ${wire}`);
-  }
-  return op;
-}
-
-// An odd run of backslashes before u0000 is an escaped NUL (an even run is escaped backslashes).
-const NUL_ESCAPE = /(?<!\\)((?:\\\\)*)\\u0000/g;
-const COPY_CHUNK = 1 << 20;
-
-/**
- * The COPY text rows of a batch: tab-separated, backslashes doubled (JSON lines hold no raw tabs or
- * newlines). PostgreSQL's text and jsonb cannot hold U+0000, so an escaped NUL in an entry's JSON
- * is stored as U+FFFD (the entry key, computed from the original line, is unchanged).
- */
-export function copyChunks(entries: readonly ExportEntry[]): Buffer[] {
-  const chunks: Buffer[] = [];
-  let parts: string[] = [];
-  let size = 0;
-  for (const e of entries) {
-    let json = e.json();
-    if (json.includes("\\")) {
-      if (json.includes("\\u0000")) json = json.replace(NUL_ESCAPE, "$1\\ufffd");
-      json = json.replaceAll("\\", "\\\\");
-    }
-    const op = operationOf(e.bytes);
-    const line = `${e.key()}\t${timestampNsText(e.timestamp)}\t${timestampText(e.timestamp)}\t${op}\t${operationName(op)}\t${json}\n`;
-    parts.push(line);
-    size += line.length;
-    if (size >= COPY_CHUNK) {
-      chunks.push(Buffer.from(parts.join("")));
-      parts = [];
-      size = 0;
-    }
-  }
-  if (parts.length > 0) chunks.push(Buffer.from(parts.join("")));
-  return chunks;
 }
