@@ -8,7 +8,7 @@
  * command loads only its own implementation.
  */
 import { type Command, Option } from "commander";
-import { DEFAULT_PER_PAGE, MAX_PER_PAGE } from "../domain/limits.js";
+import { DEFAULT_PER_PAGE, EXPORT_MAX_ATTEMPTS, MAX_PER_PAGE } from "../domain/limits.js";
 import { collect, durationOption, formatDurationMs, integerOption } from "./duration.js";
 import type { ExportFlags } from "./exportCommand.js";
 import { MEMORY_MODES } from "./exportMemory.js";
@@ -20,9 +20,6 @@ import { addConnectionOptions, addFilterOptions } from "./sharedFlags.js";
 import type { SyncFlags } from "./syncCommand.js";
 import type { TailFlags } from "./tailCommand.js";
 import type { WatchFlags } from "./watchCommand.js";
-
-/** `export`'s default --max-attempts (src/cli/exportCommand.ts passes it to the client). */
-export const EXPORT_MAX_ATTEMPTS = 10;
 
 /** A duration flag whose help prints its default as a duration the flag accepts back (`60s`). */
 function durationFlag(flags: string, description: string, defaultMs: number): Option {
@@ -189,7 +186,7 @@ export function registerSyncCommand(program: Command): Command {
     )
     .option("-q, --quiet", "no window line (the summary line of each run stays)");
   addFilterOptions(cmd, false);
-  addConnectionOptions(cmd);
+  addConnectionOptions(cmd, { maxAttempts: EXPORT_MAX_ATTEMPTS });
   return cmd.action(async (flags: SyncFlags) => (await import("./syncCommand.js")).runSyncCommand(flags));
 }
 
@@ -353,7 +350,7 @@ export function registerReportCommand(program: Command): Command {
     )
     .option("-q, --quiet", "no window and summary lines on stderr");
   addFilterOptions(cmd);
-  addConnectionOptions(cmd);
+  addConnectionOptions(cmd, { maxAttempts: EXPORT_MAX_ATTEMPTS });
   return cmd.action(async (flags: ReportFlags, command: Command) =>
     (await import("./reportCommand.js")).runReport(flags, command.parent?.version() ?? ""),
   );

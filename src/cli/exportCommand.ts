@@ -1,15 +1,18 @@
 /**
  * `clarifai-audit export --out FILE`: the bulk exporter on the command line (see src/export/).
  */
+
 import { constants } from "node:fs";
 import { access, stat } from "node:fs/promises";
 import { dirname } from "node:path";
+import { EXPORT_MAX_ATTEMPTS } from "../domain/limits.js";
 import { formatTs } from "../domain/timestamps.js";
 import { type ExportSummary, exportToSink } from "../export/engine.js";
 import type { DataFormat } from "../export/formats.js";
 import { FileSink, type FileSinkResult } from "../export/sinks/fileSink.js";
 import { UsageError } from "./exitCodes.js";
 import { type MemoryMode, tuneMemoryForExport } from "./exportMemory.js";
+import { abortOnSignals } from "./interrupt.js";
 import { progressView } from "./progress.js";
 import {
   type ConnectionFlags,
@@ -89,16 +92,9 @@ export async function runExportCommand(flags: ExportFlags): Promise<void> {
   const filters = filtersToQuery(flags);
   const window = resolveWindow(flags);
   await checkOutDir(flags.out);
-  const client = clientFromFlags({ maxAttempts: 10, ...flags });
+  const client = clientFromFlags({ maxAttempts: EXPORT_MAX_ATTEMPTS, ...flags });
   const controller = new AbortController();
-  let interrupts = 0;
-  const onSignal = () => {
-    interrupts++;
-    if (interrupts > 1) process.exit(130);
-    controller.abort();
-  };
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
+  const removeSignalHandlers = abortOnSignals(controller);
   const sink = new FileSink({
     out: flags.out,
     format,
@@ -148,8 +144,7 @@ export async function runExportCommand(flags: ExportFlags): Promise<void> {
     progress.stop();
     throw error;
   } finally {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
+    removeSignalHandlers();
     client.close();
   }
 }

@@ -4,9 +4,11 @@
  * when `report` runs; vega and vega-lite load with it, the client and the engine only for a live
  * window, DuckDB only for --lake, puppeteer-core only for --pdf.
  */
+
 import { constants } from "node:fs";
 import { access, open, rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
+import { EXPORT_MAX_ATTEMPTS } from "../domain/limits.js";
 import { formatTimestamp, nowTimestamp } from "../domain/time.js";
 import { formatTs } from "../domain/timestamps.js";
 import { DEFAULT_LIMITS, ReportAggregator, type ReportData } from "../report/aggregate.js";
@@ -15,6 +17,7 @@ import { type ReportMeta, renderHtml } from "../report/html.js";
 import { InputError, readExportFile } from "../report/input.js";
 import { UsageError } from "./exitCodes.js";
 import { type ExportMemory, tuneMemoryForExport } from "./exportMemory.js";
+import { abortOnSignals } from "./interrupt.js";
 import type { ConnectionFlags, FilterFlags } from "./queryOptions.js";
 
 /** The flags of `report`, as commander parses them. */
@@ -112,16 +115,9 @@ async function aggregateLive(
   const { ReportSink } = await import("../report/sink.js");
   const filters = filtersToQuery(flags);
   const window = resolveWindow(flags);
-  const client = clientFromFlags({ maxAttempts: 10, ...flags });
+  const client = clientFromFlags({ maxAttempts: EXPORT_MAX_ATTEMPTS, ...flags });
   const controller = new AbortController();
-  let interrupts = 0;
-  const onSignal = () => {
-    interrupts++;
-    if (interrupts > 1) process.exit(130);
-    controller.abort();
-  };
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
+  const removeSignalHandlers = abortOnSignals(controller);
   const sink = new ReportSink(aggregator);
   let pinned: { from: string; to: string } | undefined;
   try {
@@ -144,8 +140,7 @@ async function aggregateLive(
       },
     });
   } finally {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
+    removeSignalHandlers();
     client.close();
   }
   return { ...(pinned ? { window: pinned } : {}), source: `${client.endpoint}, user ${client.userId}` };

@@ -4,12 +4,14 @@
  * imported when chosen, so DuckDB and pg load only for the destination in use.
  */
 
+import { EXPORT_MAX_ATTEMPTS } from "../domain/limits.js";
 import { formatTs } from "../domain/timestamps.js";
 import { ExportInterruptedError } from "../export/errors.js";
 import { type SyncStore, SyncUsageError } from "../sync/store.js";
 import { runSync, type SyncRunSummary } from "../sync/sync.js";
 import { UsageError } from "./exitCodes.js";
 import { tuneMemoryForExport } from "./exportMemory.js";
+import { abortOnSignals } from "./interrupt.js";
 import { pause } from "./pause.js";
 import {
   type ConnectionFlags,
@@ -74,16 +76,9 @@ export async function runSyncCommand(flags: SyncFlags): Promise<void> {
     ...(flags.from !== undefined ? { from: flags.from } : {}),
     ...(flags.since !== undefined ? { since: flags.since } : {}),
   });
-  const client = clientFromFlags({ maxAttempts: 10, ...flags });
+  const client = clientFromFlags({ maxAttempts: EXPORT_MAX_ATTEMPTS, ...flags });
   const controller = new AbortController();
-  let interrupts = 0;
-  const onSignal = () => {
-    interrupts++;
-    if (interrupts > 1) process.exit(130);
-    controller.abort();
-  };
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
+  const removeSignalHandlers = abortOnSignals(controller);
   // As export's default: a small, steady heap (the entries of a commit are the only large live set).
   const memory = tuneMemoryForExport("lean");
   try {
@@ -130,8 +125,7 @@ export async function runSyncCommand(flags: SyncFlags): Promise<void> {
       if (controller.signal.aborted) return;
     }
   } finally {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
+    removeSignalHandlers();
     client.close();
   }
 }

@@ -7,3 +7,5 @@
 export const DEFAULT_PER_PAGE = 128;
 /** Largest page the API serves. */
 export const MAX_PER_PAGE = 1000;
+/** Attempts per call of the bulk commands (export, sync, live report): a long walk rides out more trouble. */
+export const EXPORT_MAX_ATTEMPTS = 10;
