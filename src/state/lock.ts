@@ -1,19 +1,34 @@
 /**
  * An exclusive lock on a state file (an export's output, a tail or watch checkpoint, a sync
- * destination): `PATH.lock`, created with O_EXCL and holding the owner's pid and host. A lock whose
- * owner is gone (killed with SIGKILL, say) is stale and is taken over, so a crash never blocks the
- * next `--resume`; a live owner makes the second process fail at once with {@link LockHeldError}.
+ * destination): `PATH.lock`, holding the owner's pid and host. A lock whose owner is gone (killed
+ * with SIGKILL, say) is stale and is taken over, so a crash never blocks the next `--resume`; a
+ * live owner makes the second process fail at once with {@link LockHeldError}.
+ *
+ * The lock file is written whole beside it first and published with link(2), which fails if the
+ * lock exists: a lock is never seen empty or half-written, so a process killed while taking it
+ * leaves either no lock or a complete one (and at worst a private temporary file, removed by the
+ * next taker once its pid is gone). A stale lock is moved aside with rename(2) before it is
+ * removed, and only if what was moved is the very file (same inode) judged stale: two processes
+ * taking over one stale lock at once cannot remove each other's new lock.
  */
 
-import { unlinkSync } from "node:fs";
-import { open, readFile, stat, unlink } from "node:fs/promises";
+import { statSync, unlinkSync } from "node:fs";
+import { link, open, readdir, readFile, rename, stat, unlink } from "node:fs/promises";
 import { hostname } from "node:os";
+import { basename, dirname, join } from "node:path";
+
+/** Who holds a lock, as its file says. */
+export interface LockOwner {
+  pid: number;
+  host: string;
+  startedAt?: string;
+}
 
 /** Raised when another live process holds the lock. */
 export class LockHeldError extends Error {
   constructor(
     readonly path: string,
-    readonly owner: { pid: number; host: string; startedAt?: string },
+    readonly owner: LockOwner,
   ) {
     super(
       `${path} is locked by another process (pid ${owner.pid} on ${owner.host}); wait for it to finish or stop it`,
@@ -28,6 +43,10 @@ export interface HeldLock {
   release(): Promise<void>;
 }
 
+/** Age under which an unparsable lock (not written by this module) is treated as held, in ms. */
+const UNPARSABLE_GRACE_MS = 5000;
+const TAKE_ATTEMPTS = 5;
+
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -38,69 +57,143 @@ function alive(pid: number): boolean {
   }
 }
 
+function code(error: unknown): string | undefined {
+  return (error as NodeJS.ErrnoException).code;
+}
+
+function parseOwner(text: string): LockOwner | undefined {
+  try {
+    const parsed = JSON.parse(text) as Partial<LockOwner> | null;
+    if (
+      parsed !== null &&
+      typeof parsed === "object" &&
+      Number.isInteger(parsed.pid) &&
+      typeof parsed.host === "string"
+    )
+      return parsed as LockOwner;
+  } catch {}
+  return undefined;
+}
+
+/** Private names of not-yet-published lock files: `.NAME.lock.PID.tmp` beside the lock. */
+function tempName(path: string, pid: number, tag: string): string {
+  return join(dirname(path), `.${basename(path)}.${pid}.${tag}`);
+}
+
+/** Removes private files of `path` left by takers that died before cleaning up. */
+async function sweepLeftovers(path: string): Promise<void> {
+  const prefix = `.${basename(path)}.`;
+  let names: string[];
+  try {
+    names = await readdir(dirname(path));
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!name.startsWith(prefix)) continue;
+    const m = /^(\d+)\.(?:tmp|stale)-[0-9a-z]+$/.exec(name.slice(prefix.length));
+    if (m === null || Number(m[1]) === process.pid || alive(Number(m[1]))) continue;
+    await unlink(join(dirname(path), name)).catch(() => undefined);
+  }
+}
+
+/** Writes the owner record to a private file and links it to `path`; false when `path` exists. */
+async function publish(path: string, me: LockOwner): Promise<{ ino: number } | false> {
+  const tmp = tempName(path, me.pid, `tmp-${Math.random().toString(36).slice(2, 10)}`);
+  const fh = await open(tmp, "wx");
+  try {
+    try {
+      await fh.writeFile(`${JSON.stringify(me)}\n`);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await link(tmp, path);
+    return { ino: (await stat(path)).ino };
+  } catch (error) {
+    if (code(error) === "EEXIST") return false;
+    throw error;
+  } finally {
+    await unlink(tmp).catch(() => undefined);
+  }
+}
+
+/**
+ * Removes the lock at `path` if it is still the file with inode `ino` (the one judged stale). When
+ * another taker's fresh lock was there instead, it is put back.
+ */
+async function removeIfSame(path: string, ino: number, pid: number): Promise<void> {
+  const aside = tempName(path, pid, `stale-${Math.random().toString(36).slice(2, 10)}`);
+  try {
+    await rename(path, aside);
+  } catch (error) {
+    if (code(error) === "ENOENT") return;
+    throw error;
+  }
+  if ((await stat(aside)).ino === ino) {
+    await unlink(aside).catch(() => undefined);
+    return;
+  }
+  // Another taker's fresh lock was moved: put it back unless a third one got in meanwhile.
+  await link(aside, path).catch(() => undefined);
+  await unlink(aside).catch(() => undefined);
+}
+
 /**
  * Takes the lock `target + ".lock"`. Throws {@link LockHeldError} when a live process (on this
  * host) holds it; a lock from another host is treated as held, since its owner cannot be checked.
  */
 export async function acquireLock(target: string): Promise<HeldLock> {
   const path = `${target}.lock`;
-  const me = { pid: process.pid, host: hostname(), startedAt: new Date().toISOString() };
-  for (let attempt = 0; attempt < 5; attempt++) {
+  const me: LockOwner = { pid: process.pid, host: hostname(), startedAt: new Date().toISOString() };
+  await sweepLeftovers(path);
+  for (let attempt = 0; attempt < TAKE_ATTEMPTS; attempt++) {
+    const published = await publish(path, me);
+    if (published !== false) return held(path, published.ino);
+    let text: string;
+    let ino: number;
     try {
-      const fh = await open(path, "wx");
-      try {
-        await fh.writeFile(`${JSON.stringify(me)}\n`);
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-      let released = false;
-      const onExit = () => {
-        if (!released) {
-          try {
-            // Sync on purpose: 'exit' handlers cannot await.
-            unlinkSync(path);
-          } catch {}
-        }
-      };
-      process.once("exit", onExit);
-      return {
-        path,
-        async release() {
-          if (released) return;
-          released = true;
-          process.removeListener("exit", onExit);
-          await unlink(path).catch(() => undefined);
-        },
-      };
+      ino = (await stat(path)).ino;
+      text = await readFile(path, "utf8");
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+      // Released between our link and our read: try again.
+      if (code(error) === "ENOENT") continue;
+      throw error;
     }
-    let owner: { pid: number; host: string; startedAt?: string } | undefined;
-    try {
-      const parsed = JSON.parse(await readFile(path, "utf8")) as unknown;
-      if (
-        parsed !== null &&
-        typeof parsed === "object" &&
-        Number.isInteger((parsed as { pid?: unknown }).pid) &&
-        typeof (parsed as { host?: unknown }).host === "string"
-      )
-        owner = parsed as { pid: number; host: string; startedAt?: string };
-    } catch (error) {
-      // Vanished between our open and read: try again.
-      if ((error as NodeJS.ErrnoException).code === "ENOENT") continue;
-      // Unreadable or half-written: its owner may be writing it right now.
-    }
+    const owner = parseOwner(text);
     if (owner === undefined) {
+      // Not written by this module (link publishing never shows a partial file): held while fresh.
       const age = await stat(path).then(
         (s) => Date.now() - s.mtimeMs,
         () => Number.POSITIVE_INFINITY,
       );
-      if (age < 5000) throw new LockHeldError(path, { pid: 0, host: "unknown" });
-    }
-    if (owner !== undefined && (owner.host !== me.host || alive(owner.pid)))
+      if (age < UNPARSABLE_GRACE_MS) throw new LockHeldError(path, { pid: 0, host: "unknown" });
+    } else if (owner.host !== me.host || alive(owner.pid)) {
       throw new LockHeldError(path, owner);
-    await unlink(path).catch(() => undefined);
+    }
+    await removeIfSame(path, ino, me.pid);
   }
   throw new Error(`could not take ${path}: it keeps changing`);
+}
+
+function held(path: string, ino: number): HeldLock {
+  let released = false;
+  const mine = async (): Promise<boolean> => (await stat(path).catch(() => undefined))?.ino === ino;
+  const onExit = () => {
+    if (released) return;
+    try {
+      // Sync on purpose: 'exit' handlers cannot await. Only our own file is removed.
+      if (statSync(path).ino === ino) unlinkSync(path);
+    } catch {}
+  };
+  process.once("exit", onExit);
+  return {
+    path,
+    async release() {
+      if (released) return;
+      released = true;
+      process.removeListener("exit", onExit);
+      if (await mine()) await unlink(path).catch(() => undefined);
+    },
+  };
 }
