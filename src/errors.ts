@@ -222,6 +222,17 @@ export const PLAINTEXT_PEER_MESSAGE =
   "the server does not speak TLS (a plaintext endpoint, such as the local emulator): connect with --insecure (the client's insecure option)";
 
 /**
+ * grpc-js's words when the server took the connection and closed it before HTTP/2 began (a refused
+ * connection says ECONNREFUSED instead). A plaintext gRPC server never does this; a TLS server
+ * does, on reading a plaintext HTTP/2 preface.
+ */
+const CLOSED_BEFORE_HTTP2 = /^No connection established\. Last error: Failed to connect\b/;
+
+/** What the client says when a plaintext connection was closed before HTTP/2 began. */
+export const CLOSED_PLAINTEXT_MESSAGE =
+  "the server closed the plaintext connection before HTTP/2 began: if it serves TLS (as Clarifai's endpoints do), connect without --insecure (the client's insecure option)";
+
+/**
  * How grpc-js reports a call cut off by the transport (its connection dropped or its stream reset
  * before the trailers): as INTERNAL, though nothing failed on the server. A search is a read, so
  * it is as safe to retry as UNAVAILABLE.
@@ -241,12 +252,16 @@ export interface GrpcErrorLike {
  */
 export function errorFromGrpc(
   err: GrpcErrorLike,
-  context: { attempts?: number; secret?: string; aborted?: boolean } = {},
+  context: { attempts?: number; secret?: string; aborted?: boolean; insecure?: boolean } = {},
 ): ClarifaiError {
   const grpcCode = typeof err.code === "number" ? err.code : GrpcStatus.UNKNOWN;
   const raw = err.details || err.message || "gRPC call failed";
-  const description =
-    err.code === GrpcStatus.UNAVAILABLE && PLAINTEXT_PEER.test(raw) ? PLAINTEXT_PEER_MESSAGE : raw;
+  let description = raw;
+  if (err.code === GrpcStatus.UNAVAILABLE) {
+    if (PLAINTEXT_PEER.test(raw)) description = PLAINTEXT_PEER_MESSAGE;
+    else if (context.insecure === true && CLOSED_BEFORE_HTTP2.test(raw))
+      description = CLOSED_PLAINTEXT_MESSAGE;
+  }
   const base = {
     description,
     grpcCode,

@@ -404,7 +404,14 @@ export class AuditLogClient {
         (err: ServiceError | null, response?: R) => {
           signal?.removeEventListener("abort", onAbort);
           if (err) {
-            reject(errorFromGrpc(err, { attempts: attempt, secret, aborted: signal?.aborted === true }));
+            reject(
+              errorFromGrpc(err, {
+                attempts: attempt,
+                secret,
+                aborted: signal?.aborted === true,
+                insecure: this.insecure,
+              }),
+            );
           } else if (response === undefined || response.status === undefined) {
             reject(
               new ServerError({

@@ -109,7 +109,10 @@ export class SearchService {
         errorStatus(
           StatusCode.CONN_THROTTLED,
           "Making too many requests",
-          "emulated throttling fault; retry after a backoff",
+          // With a rate limit set, in Clarifai's words (naming it), so a client paces its retries.
+          this.rate?.limit === undefined
+            ? "emulated throttling fault; retry after a backoff"
+            : throttledDetails(this.rate.limit),
           reqId,
         ),
       );

@@ -85,3 +85,57 @@ describe("throttling and UNAVAILABLE", () => {
     }
   });
 });
+
+describe("attempts per page request, as --help prints them", () => {
+  // Throttles that name a limit (a rate limit is set) are retried in the request budget's turn, not
+  // after a backoff, so ten attempts take well under a second. An export's first two calls are the
+  // window probes, sent at once: a burst of K throttles is shared between them.
+  let emu: Awaited<ReturnType<typeof startEmulator>>;
+  beforeAll(async () => {
+    emu = await startEmulator({
+      pats: { [PAT]: USER },
+      generate: { count: 50, seed: 47 },
+      restPort: false,
+      rateLimit: 1000,
+    });
+  });
+  afterAll(() => emu.close());
+  async function exportThrough(
+    faults: { throttleBurst?: number; throttleEvery?: number },
+    extra: string[] = [],
+  ) {
+    emu.setFaults(faults);
+    const before = emu.calls;
+    const out = join(tmp.dir, `attempts-${JSON.stringify(faults).replace(/\W/g, "")}-${extra.length}.jsonl`);
+    const r = await runCli([
+      "export",
+      ...connection(emu.grpcAddress),
+      "--out",
+      out,
+      "--concurrency",
+      "1",
+      ...extra,
+    ]);
+    emu.resetFaults();
+    return { ...r, calls: emu.calls - before };
+  }
+
+  it("export's default (10): nine throttles are survived whichever call gets them; always throttled, it ends after 10 attempts (exit 4)", async () => {
+    const survived = await exportThrough({ throttleBurst: 9 });
+    expect(survived.code).toBe(0);
+    expect(survived.stderr).toMatch(/exported 50 entries in \d+ pages? .*; retries 9, /);
+    const ended = await exportThrough({ throttleEvery: 1 });
+    expect(ended.code).toBe(4);
+    expect(ended.stderr).toMatch(/^clarifai-audit: error: .*11005.*after 10 attempts/m);
+    // Each probe gives up after its tenth attempt; the second may be cut short by the first's failure.
+    expect(ended.calls).toBeGreaterThanOrEqual(10);
+    expect(ended.calls).toBeLessThanOrEqual(20);
+  });
+
+  it("--max-attempts 5: nine throttles over the two probes give one of them five in a row, which ends it", async () => {
+    const ended = await exportThrough({ throttleBurst: 9 }, ["--max-attempts", "5"]);
+    expect(ended.code).toBe(4);
+    expect(ended.stderr).toMatch(/^clarifai-audit: error: .*11005.*after 5 attempts/m);
+    expect(ended.calls).toBeLessThanOrEqual(10);
+  });
+});

@@ -4,7 +4,7 @@
 import { rmSync } from "node:fs";
 import { AuditLogClient } from "../../src/client/client.js";
 import { type EmulatorHandle, startEmulator } from "../../src/emulator/index.js";
-import { UnavailableError } from "../../src/errors.js";
+import { CLOSED_PLAINTEXT_MESSAGE, UnavailableError } from "../../src/errors.js";
 import { makeTestTls, type TestTls } from "../helpers/tls.js";
 import { EXTRA_ENTRIES, PAT } from "./fixtures.js";
 
@@ -54,8 +54,19 @@ describe("TLS", () => {
   });
 
   it("plaintext against a TLS server fails rather than downgrading", async () => {
-    await expect(client({ endpoint: `127.0.0.1:${port}`, insecure: true }).search()).rejects.toBeInstanceOf(
-      UnavailableError,
-    );
+    const err = await client({ endpoint: `127.0.0.1:${port}`, insecure: true })
+      .search()
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UnavailableError);
+    // Said in words that name the cause, not grpc-js's "Failed to connect".
+    expect((err as UnavailableError).description).toBe(CLOSED_PLAINTEXT_MESSAGE);
+  });
+
+  it("a refused connection is not mistaken for a TLS server", async () => {
+    const err = await client({ endpoint: "127.0.0.1:1", insecure: true })
+      .search()
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UnavailableError);
+    expect((err as UnavailableError).description).toMatch(/ECONNREFUSED/);
   });
 });

@@ -1,9 +1,9 @@
 /**
- * The emulator's limits and start-up errors, and the client's hint for TLS to a plaintext server:
- * one line each, exit 2, naming the flag or file; `--data` streamed through the fast path gives
- * exactly the entries of the strict reference parse.
+ * The emulator's limits and start-up errors (one line each, exit 2, naming the flag or file); the
+ * client's hints for TLS to a plaintext server and plaintext to a TLS one (one line, exit 1);
+ * `--data` streamed through the fast path gives exactly the entries of the strict reference parse.
  */
-import { writeFileSync } from "node:fs";
+import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { auditLogEntryFromJson, entryToJsonLine, type JsonValue } from "../../src/codec/index.js";
 import * as command from "../../src/emulator/command.js";
@@ -11,6 +11,7 @@ import { streamEntriesFile } from "../../src/emulator/dataFile.js";
 import { generateEntries, startEmulator, validateFaults } from "../../src/emulator/index.js";
 import { KNOB_LIMITS, MAX_GENERATE } from "../../src/emulator/options.js";
 import { PAT, runCli, tempDir, USER } from "../cli/helpers.js";
+import { makeTestTls } from "../helpers/tls.js";
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
@@ -69,6 +70,24 @@ it("says a plaintext server does not speak TLS, naming --insecure, in one line",
     expect(r.stderr).not.toMatch(/DEP0123|ssl3_get_record|after \d+ attempts/);
   } finally {
     await emu.close();
+  }
+});
+
+it("says a TLS server was reached with --insecure, in one line", async () => {
+  const tls = makeTestTls();
+  const emu = await startEmulator({
+    pats: { [PAT]: USER },
+    restPort: false,
+    tls: { cert: tls.cert, key: tls.key },
+  });
+  try {
+    const r = await runCli(["search", "--endpoint", emu.grpcAddress, "--insecure", "--max-attempts", "1"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^clarifai-audit: error: [^\n]+\n$/);
+    expect(r.stderr).toMatch(/closed the plaintext connection.*if it serves TLS.*connect without --insecure/);
+  } finally {
+    await emu.close();
+    rmSync(tls.dir, { recursive: true, force: true });
   }
 });
 
