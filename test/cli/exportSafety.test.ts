@@ -1,13 +1,23 @@
 /**
  * Hardening of `export` (issue 11): one export per file (a lock, taken over from a killed owner), no
  * silent narrowing of the window (entries without a timestamp or before 1970), and state files
- * checked before the first request (a corrupt manifest, an empty --out).
+ * checked before the first request (a corrupt manifest, an empty --out, a folder it cannot write).
  */
 import { existsSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
 import { type EmulatorHandle, generateEntries, startEmulator } from "../../src/emulator/index.js";
-import { collect, connection, fileLines, PAT, runCli, spawnCli, tempDir, USER } from "./helpers.js";
+import {
+  collect,
+  connection,
+  fileLines,
+  PAT,
+  runCli,
+  runCliWithReadOnlyFolder,
+  spawnCli,
+  tempDir,
+  USER,
+} from "./helpers.js";
 
 let tmp: ReturnType<typeof tempDir>;
 let emu: EmulatorHandle;
@@ -101,4 +111,14 @@ it("--out '' is refused before any request", async () => {
   expect(r.code).toBe(2);
   expect(r.stderr).toMatch(/^clarifai-audit: error: --out: the file name is empty/);
   expect(emu.calls).toBe(calls);
+});
+
+it("--out in a folder the user cannot write is refused before any request", async () => {
+  const calls = emu.calls;
+  const r = await runCliWithReadOnlyFolder((dir) => args(join(dir, "x.jsonl")));
+  expect(r.code).toBe(2);
+  expect(r.stderr).toMatch(/^clarifai-audit: error: --out: [^\n]*\n$/);
+  expect(r.stderr).toContain(r.folder);
+  expect(emu.calls).toBe(calls);
+  expect(r.left).toEqual([]);
 });

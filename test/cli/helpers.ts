@@ -5,7 +5,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "@jest/globals";
@@ -57,6 +57,35 @@ export function collect(child: ChildProcess): Promise<CliResult> {
     child.on("error", reject);
     child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }));
   });
+}
+
+/**
+ * Runs the CLI as a user who cannot write into a fresh folder, which it passes to `args` (a
+ * function of the folder). As root, who may write anywhere, the CLI runs as nobody (setpriv) and
+ * the folder is root's 0755; otherwise the folder is made read-only. The folder is removed after.
+ */
+export async function runCliWithReadOnlyFolder(
+  args: (folder: string) => string[],
+): Promise<CliResult & { folder: string; left: string[] }> {
+  const outer = mkdtempSync(join(tmpdir(), "clarifai-audit-ro-"));
+  try {
+    chmodSync(outer, 0o755);
+    const folder = join(outer, "ro");
+    mkdirSync(folder, { mode: 0o755 });
+    const asRoot = process.getuid?.() === 0;
+    if (!asRoot) chmodSync(folder, 0o555);
+    const argv = [CLI, ...args(folder)];
+    const child = asRoot
+      ? spawn("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", process.execPath, ...argv], {
+          env: cliEnv(),
+          stdio: ["ignore", "pipe", "pipe"],
+        })
+      : spawn(process.execPath, argv, { env: cliEnv(), stdio: ["ignore", "pipe", "pipe"] });
+    const r = await collect(child);
+    return { ...r, folder, left: readdirSync(folder) };
+  } finally {
+    rmSync(outer, { recursive: true, force: true });
+  }
 }
 
 /** Runs the CLI to completion. */

@@ -13,6 +13,7 @@ import {
   connection,
   PAT,
   runCli,
+  runCliWithReadOnlyFolder,
   spawnCli,
   tempDir,
   USER,
@@ -96,6 +97,16 @@ it("refuses a checkpoint in a missing folder, or a folder, before the first requ
     expect(r.stderr).toMatch(why);
     expect(emu.calls).toBe(calls);
   }
+});
+
+it("refuses a checkpoint in a folder it cannot write, before the first request", async () => {
+  const calls = emu.calls;
+  const r = await runCliWithReadOnlyFolder((dir) => tailArgs(join(dir, "c.json")));
+  expect(r.code).toBe(2);
+  oneErrorLine(r.stderr);
+  expect(r.stderr).toContain(`--checkpoint: the folder ${r.folder} is not writable`);
+  expect(emu.calls).toBe(calls);
+  expect(r.left).toEqual([]);
 });
 
 it("counts entries that land further behind than the lookback, on stderr and in the checkpoint", async () => {

@@ -4,6 +4,7 @@
  * leaves every entry of the emulator's full listing in the lake exactly once (DuckDB and hyparquet
  * agree); a second sync on the same DIR is refused; bad input is one line and exit 2.
  */
+
 import { createHash } from "node:crypto";
 import { readFileSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -16,6 +17,7 @@ import {
   fileLines,
   PAT,
   runCli,
+  runCliWithReadOnlyFolder,
   spawnCli,
   tempDir,
   USER,
@@ -201,6 +203,16 @@ describe("bad input: one line, exit 2, nothing changed", () => {
     writeFileSync(file, "x");
     const r = await runCli(["sync", ...conn, "--to", file, "-q"]);
     expect(r).toMatchObject({ code: 2, stderr: `clarifai-audit: error: --to: ${file} is not a directory\n` });
+  });
+  it("a DIR that is not writable (by the user sync runs as)", async () => {
+    const calls = emu.calls;
+    const r = await runCliWithReadOnlyFolder((dir) => ["sync", ...conn, "--to", dir, "-q"]);
+    expect(r).toMatchObject({
+      code: 2,
+      stderr: `clarifai-audit: error: --to: ${r.folder} is not writable\n`,
+    });
+    expect(emu.calls).toBe(calls);
+    expect(r.left).toEqual([]);
   });
   it("another user's lake", async () => {
     const before = state();
