@@ -60,27 +60,31 @@ export function collect(child: ChildProcess): Promise<CliResult> {
 }
 
 /**
- * Runs the CLI as a user who cannot write into a fresh folder, which it passes to `args` (a
- * function of the folder). As root, who may write anywhere, the CLI runs as nobody (setpriv) and
- * the folder is root's 0755; otherwise the folder is made read-only. The folder is removed after.
+ * Runs the CLI where it cannot write into a fresh read-only (0555) folder, which it passes to `args`
+ * (a function of the folder); the folder is removed after. Root may write anywhere, so as root the
+ * CLI runs without the capabilities that let it (setpriv drops CAP_DAC_OVERRIDE and
+ * CAP_DAC_READ_SEARCH from its bounding set): still root, so it reads the checkout wherever it is.
  */
 export async function runCliWithReadOnlyFolder(
   args: (folder: string) => string[],
 ): Promise<CliResult & { folder: string; left: string[] }> {
   const outer = mkdtempSync(join(tmpdir(), "clarifai-audit-ro-"));
   try {
-    chmodSync(outer, 0o755);
     const folder = join(outer, "ro");
-    mkdirSync(folder, { mode: 0o755 });
-    const asRoot = process.getuid?.() === 0;
-    if (!asRoot) chmodSync(folder, 0o555);
+    mkdirSync(folder, { mode: 0o555 });
+    chmodSync(folder, 0o555);
     const argv = [CLI, ...args(folder)];
-    const child = asRoot
-      ? spawn("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", process.execPath, ...argv], {
-          env: cliEnv(),
-          stdio: ["ignore", "pipe", "pipe"],
-        })
-      : spawn(process.execPath, argv, { env: cliEnv(), stdio: ["ignore", "pipe", "pipe"] });
+    const child =
+      process.getuid?.() === 0
+        ? spawn(
+            "setpriv",
+            ["--bounding-set=-dac_override,-dac_read_search", "--", process.execPath, ...argv],
+            {
+              env: cliEnv(),
+              stdio: ["ignore", "pipe", "pipe"],
+            },
+          )
+        : spawn(process.execPath, argv, { env: cliEnv(), stdio: ["ignore", "pipe", "pipe"] });
     const r = await collect(child);
     return { ...r, folder, left: readdirSync(folder) };
   } finally {
