@@ -6,8 +6,8 @@
  */
 
 import { constants } from "node:fs";
-import { access, open, rename, rm, stat } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+import { access, stat } from "node:fs/promises";
+import { dirname } from "node:path";
 import { EXPORT_MAX_ATTEMPTS } from "../domain/limits.js";
 import { formatTimestamp, nowTimestamp } from "../domain/time.js";
 import { formatTs } from "../domain/timestamps.js";
@@ -15,6 +15,7 @@ import { DEFAULT_LIMITS, ReportAggregator, type ReportData } from "../report/agg
 import { renderCharts } from "../report/charts.js";
 import { type ReportMeta, renderHtml } from "../report/html.js";
 import { InputError, readExportFile } from "../report/input.js";
+import { writeFileAtomic } from "../state/durableFile.js";
 import { UsageError } from "./exitCodes.js";
 import { type ExportMemory, tuneMemoryForExport } from "./exportMemory.js";
 import { abortOnSignals } from "./interrupt.js";
@@ -67,23 +68,6 @@ async function checkOut(flag: string, path: string): Promise<void> {
   if (problem !== undefined) throw new UsageError(`${flag}: cannot write ${path} (${dir}: ${problem})`);
   if ((await stat(path).catch(() => undefined))?.isDirectory()) {
     throw new UsageError(`${flag}: ${path} is a directory; name the output file`);
-  }
-}
-
-/** Writes `text` to `path` through a temporary file and a rename, so a reader never sees half a report. */
-async function writeAtomic(path: string, text: string): Promise<void> {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
-  try {
-    const fh = await open(tmp, "w");
-    try {
-      await fh.writeFile(text);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, path);
-  } finally {
-    await rm(tmp, { force: true });
   }
 }
 
@@ -224,7 +208,7 @@ export async function runReport(flags: ReportFlags, version: string): Promise<vo
   };
   const charts = data.totals.entries > 0 ? await renderCharts(data) : {};
   const html = renderHtml(data, meta, charts);
-  await writeAtomic(flags.out, html);
+  await writeFileAtomic(flags.out, html);
   let pdfNote = "";
   if (flags.pdf !== undefined && chromium !== undefined) {
     const { printPdf } = await import("../report/pdf.js");

@@ -6,7 +6,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { formatTs, nsToTs, parseTs, type Ts, tsToNs } from "../domain/timestamps.js";
-import { writeFileAtomic } from "../export/manifest.js";
+import { writeFileAtomic } from "../state/durableFile.js";
 import { UsageError } from "./exitCodes.js";
 
 /** Tail progress. */

@@ -387,7 +387,7 @@ export class AuditLogClient {
     signal: AbortSignal | undefined,
     deserialize: (bytes: Buffer) => R,
   ): Promise<R> {
-    const secret = this.#config.pat;
+    const context = { attempts: attempt, secret: this.#config.pat, insecure: this.insecure };
     return new Promise((resolve, reject) => {
       if (signal?.aborted) {
         reject(canceled(attempt));
@@ -404,14 +404,7 @@ export class AuditLogClient {
         (err: ServiceError | null, response?: R) => {
           signal?.removeEventListener("abort", onAbort);
           if (err) {
-            reject(
-              errorFromGrpc(err, {
-                attempts: attempt,
-                secret,
-                aborted: signal?.aborted === true,
-                insecure: this.insecure,
-              }),
-            );
+            reject(errorFromGrpc(err, { ...context, aborted: signal?.aborted === true }));
           } else if (response === undefined || response.status === undefined) {
             reject(
               new ServerError({
@@ -421,7 +414,7 @@ export class AuditLogClient {
               }),
             );
           } else if (response.status.code !== StatusCode.SUCCESS) {
-            reject(errorFromStatus(response.status, { attempts: attempt, secret }));
+            reject(errorFromStatus(response.status, context));
           } else {
             resolve(response);
           }

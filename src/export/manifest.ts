@@ -4,9 +4,9 @@
  * stands. It is replaced atomically (temp file, fsync, rename, fsync of the directory) and only ever
  * describes data that was fsynced first, so after a crash the manifest never points past the data.
  */
-import { open, readFile, rename, unlink } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+import { readFile, unlink } from "node:fs/promises";
 import { parseTs } from "../domain/timestamps.js";
+import { writeFileAtomic } from "../state/durableFile.js";
 import type { DataFormat } from "./formats.js";
 
 /** Manifest format version; bumped on incompatible changes. */
@@ -76,39 +76,6 @@ export function manifestPath(out: string): string {
 /** `FILE.partial`: the uncompressed data while the export runs. */
 export function partialPath(out: string): string {
   return `${out}.partial`;
-}
-
-/** fsync a directory so a rename inside it is durable (no-op where directories cannot be opened). */
-export async function fsyncDir(dir: string): Promise<void> {
-  let fh: Awaited<ReturnType<typeof open>> | undefined;
-  try {
-    fh = await open(dir, "r");
-    await fh.sync();
-  } catch {
-    // Some platforms refuse fsync on directories; the rename is still atomic there.
-  } finally {
-    await fh?.close();
-  }
-}
-
-/** Atomically replaces `path` with `text`: temp file, fsync, rename, fsync of the directory. */
-export async function writeFileAtomic(path: string, text: string): Promise<void> {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
-  try {
-    const fh = await open(tmp, "w");
-    try {
-      await fh.writeFile(text);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, path);
-  } catch (error) {
-    // A failed write (a full disk, a path that became a directory) leaves no temp file behind.
-    await unlink(tmp).catch(() => undefined);
-    throw error;
-  }
-  await fsyncDir(dirname(path));
 }
 
 /** Writes the manifest atomically. */

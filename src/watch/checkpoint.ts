@@ -8,7 +8,7 @@
 import { readFile } from "node:fs/promises";
 import { UsageError } from "../cli/exitCodes.js";
 import { formatTs, parseTs, type Ts, tsToNs } from "../domain/timestamps.js";
-import { writeFileAtomic } from "../export/manifest.js";
+import { writeFileAtomic } from "../state/durableFile.js";
 import type { Alert } from "./alert.js";
 import type { EvaluatorState } from "./evaluator.js";
 import type { PollState } from "./poll.js";

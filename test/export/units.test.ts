@@ -8,12 +8,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { AdaptiveConcurrency } from "../../src/export/concurrency.js";
 import { dedupeEntries } from "../../src/export/dedupe.js";
-import { ManifestError, parseManifest, writeFileAtomic } from "../../src/export/manifest.js";
+import { ManifestError, parseManifest } from "../../src/export/manifest.js";
 import { PageScheduler, type PipelineStats } from "../../src/export/orderedPages.js";
 import { PageSpanEstimator } from "../../src/export/pageSpan.js";
 import { PartialWriter } from "../../src/export/sinks/partialWriter.js";
 import { type FetchPage, type Slice, SliceWalk } from "../../src/export/sliceWalk.js";
 import { planSlices, planWindow, remainingSlices } from "../../src/export/window.js";
+import { writeFileAtomic } from "../../src/state/durableFile.js";
 
 const ts = (seconds: number, nanos = 0) => ({ seconds, nanos });
 interface E {

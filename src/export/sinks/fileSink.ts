@@ -10,12 +10,12 @@ import { dirname } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { createGzip } from "node:zlib";
 import { decodeAuditLogEntry, JsonlPageEncoder } from "../../codec/index.js";
+import { fsyncDir } from "../../state/durableFile.js";
 import { acquireLock, type HeldLock, LockHeldError } from "../../state/lock.js";
 import { ExportUsageError } from "../errors.js";
 import { type DataFormat, formatEntries, formatFooter, formatHeader } from "../formats.js";
 import {
   type ExportIdentity,
-  fsyncDir,
   MANIFEST_VERSION,
   type Manifest,
   ManifestError,

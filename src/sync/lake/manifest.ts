@@ -7,6 +7,7 @@
  */
 import { access, open, readFile, rename } from "node:fs/promises";
 import { join } from "node:path";
+import { fsyncDir } from "../../state/durableFile.js";
 import { type SyncState, SyncUsageError } from "../store.js";
 import { LAKE_SCHEMA_VERSION } from "./schema.js";
 
@@ -124,19 +125,6 @@ export async function readManifest(dir: string): Promise<LakeManifest | undefine
   )
     throw new SyncUsageError(`${path} is damaged: a field is missing or of the wrong type`);
   return m;
-}
-
-/** fsync of a directory, so that a rename or a new file in it survives a crash. */
-export async function fsyncDir(dir: string): Promise<void> {
-  let fh: Awaited<ReturnType<typeof open>> | undefined;
-  try {
-    fh = await open(dir, "r");
-    await fh.sync();
-  } catch {
-    // Some platforms refuse fsync on directories; the rename is still atomic there.
-  } finally {
-    await fh?.close();
-  }
 }
 
 /** Replaces the state file atomically and durably. */

@@ -10,12 +10,13 @@
  * reads the state file's list, so nothing is lost or seen twice whatever instant a SIGKILL hits.
  */
 import { randomBytes } from "node:crypto";
-import { access, constants, mkdir, open, readdir, rename, stat, unlink } from "node:fs/promises";
+import { access, constants, mkdir, readdir, rename, stat, unlink } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { type DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
 import { operationName } from "../../domain/operations.js";
 import { parseTs, tsToNs } from "../../domain/timestamps.js";
 import type { ExportEntry } from "../../export/sink.js";
+import { fsyncDir, fsyncFile } from "../../state/durableFile.js";
 import { acquireLock, type HeldLock, LockHeldError } from "../../state/lock.js";
 import {
   type SyncCommit,
@@ -27,7 +28,6 @@ import {
 import {
   decodeKeys,
   encodeKeys,
-  fsyncDir,
   type KeyTable,
   type LakeFile,
   type LakeManifest,
@@ -74,15 +74,6 @@ async function exists(path: string): Promise<boolean> {
     () => true,
     () => false,
   );
-}
-
-async function fsyncFile(path: string): Promise<void> {
-  const fh = await open(path, "r+");
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
 }
 
 function describeIdentity(identity: SyncIdentity): string {
