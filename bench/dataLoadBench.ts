@@ -45,7 +45,7 @@ function referenceLoad(path: string): number {
 
 async function streamingLoad(path: string): Promise<number> {
   const log = new AuditLog();
-  await streamEntriesFile(path, (batch) => log.add(batch));
+  await streamEntriesFile(path, log);
   return log.size;
 }
 
