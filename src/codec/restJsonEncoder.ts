@@ -75,7 +75,7 @@ function scalarField(scalar: number, number: number, x: string): string | undefi
     case T.STRING:
       return `if (typeof ${x} !== "string") throw FB; if (${x} !== "") { ${tag(number, 2)} str(${x}); }`;
     case T.BOOL:
-      return `if (typeof ${x} !== "boolean") throw FB; if (${x}) { ${tag(number, 0)} o[op++] = 1; }`;
+      return `if (typeof ${x} !== "boolean") throw FB; if (${x}) { ${tag(number, 0)} ens(1); o[op++] = 1; }`;
     case T.INT32:
       return `if (i32(${x}) !== 0) { ${tag(number, 0)} v64(${x}); }`;
     case T.UINT32:

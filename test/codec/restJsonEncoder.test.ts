@@ -3,7 +3,11 @@ import fc from "fast-check";
 import { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
 import { messageDesc } from "../../src/codec/registry.js";
 import { auditLogEntryFromJson, auditLogEntryToJson, type JsonValue } from "../../src/codec/restJson.js";
-import { restJsonEncoder } from "../../src/codec/restJsonEncoder.js";
+import {
+  type RestJsonEncoder,
+  restJsonEncoder,
+  restJsonEncoderCode,
+} from "../../src/codec/restJsonEncoder.js";
 import { generateEntries } from "../../src/emulator/generate.js";
 import { type Outcome, outcome, runs, stringArb, WireArbitraries } from "./wireArbitrary.js";
 
@@ -182,6 +186,17 @@ describe("REST JSON → bytes encoder (src/codec/restJsonEncoder.ts)", () => {
       if (!("targets" in odd)) expect(fast(odd)).toBe("fallback");
     }
     expect({ ok: fast({ targets: [{}] }) }).toEqual(reference({ targets: [{}] }));
+  });
+
+  it("grows its buffer wherever an entry crosses the end (a fresh encoder each time)", () => {
+    // The buffer starts at 64 KiB: {description, success} ends there for a description of 65531
+    // characters ± the varints and tags around the boundary.
+    for (let len = 65526; len <= 65536; len++) {
+      const enc = restJsonEncoderCode().compile<RestJsonEncoder>();
+      const json = { description: "x".repeat(len), success: true, req_id: "r" };
+      const n = enc.encode(json);
+      expect({ ok: enc.buffer().subarray(0, n).toString("hex") }).toEqual(reference(json));
+    }
   });
 
   it("writes pre-1970 timestamps, long strings and large messages as the reference", () => {
