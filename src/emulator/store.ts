@@ -80,7 +80,11 @@ export class AuditLog {
   private chunkUsed = 0;
   /** Entries [0, placed) are in `order`; later ones were appended since the last commit. */
   private placed = 0;
-  /** Entry ids sorted ascending by (secs, nanos, id). Valid up to `size`. */
+  /**
+   * Entry ids sorted ascending by (secs, nanos, id). Valid up to `size` once committed: queries
+   * must not run between {@link append} and {@link commit} (the data loader commits before the
+   * servers bind; `add` commits at once).
+   */
   order = new Int32Array(0);
 
   readonly users = new Interner();
