@@ -1,6 +1,7 @@
 /**
  * The one builder of the generated printers (src/codec/jsonlTranscoder.ts, bytes → JSON lines, and
- * src/codec/entryPrinter.ts, objects → JSON lines), and what they are built from.
+ * src/codec/entryPrinter.ts, objects → JSON lines) and of the REST JSON → bytes encoder
+ * (src/codec/restJsonEncoder.ts), and what they are built from.
  *
  * A printer is JavaScript source generated from the descriptors, one specialised function per
  * message type, compiled once with `new Function`. The builder names those functions, interns the

@@ -7,6 +7,8 @@
  * - REST JSON, the reference (src/codec/restJson.ts): any message to and from the JSON Clarifai prints.
  * - JSON lines, fast (src/codec/entryPrinter.ts for objects, src/codec/jsonlTranscoder.ts for bytes):
  *   byte-identical to the reference, generated from the descriptors (src/codec/codegen.ts).
+ * - REST JSON → bytes, fast (src/codec/restJsonEncoder.ts): a parsed entry straight to its wire
+ *   bytes, byte-identical to the reference mapping plus ts-proto's encode, generated the same way.
  */
 export { entriesToJsonl, entryToJsonLine } from "./entryPrinter.js";
 export { auditLogEntryBytesToJson, JsonlPageEncoder, prepareJsonTranscoder } from "./jsonlTranscoder.js";
@@ -18,5 +20,6 @@ export {
   type JsonValue,
   searchRequestFromJson,
 } from "./restJson.js";
+export { type RestJsonEncoder, restJsonEncoder } from "./restJsonEncoder.js";
 export { decodeAuditLogEntry, decodeSearchResponse, encodeSearchRequest } from "./searchCodec.js";
 export { varintSize, writeVarint } from "./varint.js";

@@ -83,7 +83,7 @@ async function loadData(log: AuditLog, options: EmulatorOptions): Promise<void> 
     }
   }
   if (options.entries) log.add(options.entries);
-  for (const file of options.dataFiles ?? []) await streamEntriesFile(file, (batch) => log.add(batch));
+  for (const file of options.dataFiles ?? []) await streamEntriesFile(file, log);
   if (options.generate) {
     const { count, seed, startSeconds } = options.generate;
     let batch: AuditLogEntry[] = [];

@@ -11,6 +11,18 @@ import { buildPostings, type PostingColumn, type Postings } from "./postings.js"
 
 const CHUNK_BYTES = 16 * 1024 * 1024;
 
+/** What the filters read of one entry, for {@link AuditLog.appendEncoded} (taken from its JSON). */
+export interface EntryColumns {
+  seconds: number;
+  nanos: number;
+  userId: string;
+  operation: number;
+  success: boolean;
+  sourceIp: string;
+  /** One key per target; undefined for a target with no kind set. */
+  targets: readonly (TargetKey | undefined)[];
+}
+
 /** Interns strings so that columns hold small integers. */
 class Interner {
   private readonly ids = new Map<string, number>();
@@ -66,7 +78,13 @@ export class AuditLog {
   private length = new Uint32Array(0);
   private readonly chunks: Buffer[] = [];
   private chunkUsed = 0;
-  /** Entry ids sorted ascending by (secs, nanos, id). Valid up to `size`. */
+  /** Entries [0, placed) are in `order`; later ones were appended since the last commit. */
+  private placed = 0;
+  /**
+   * Entry ids sorted ascending by (secs, nanos, id). Valid up to `size` once committed: queries
+   * must not run between {@link append} and {@link commit} (the data loader commits before the
+   * servers bind; `add` commits at once).
+   */
   order = new Int32Array(0);
 
   readonly users = new Interner();
@@ -96,16 +114,45 @@ export class AuditLog {
 
   /** Adds entries; late ones (older than the newest stored) are merged into place. */
   add(entries: Iterable<AuditLogEntry>): void {
-    const first = this.size;
-    for (const e of entries) this.addOne(e, encodeEntryTransient(e));
-    this.placeNew(first);
+    for (const e of entries) this.append(e);
+    this.commit();
   }
 
-  /** Adds entries whose encoding the caller already holds (bytes must be AuditLogEntry.encode(e)). */
-  addEncoded(items: Iterable<{ entry: AuditLogEntry; bytes: Uint8Array }>): void {
-    const first = this.size;
-    for (const { entry, bytes } of items) this.addOne(entry, bytes);
-    this.placeNew(first);
+  /** Adds one entry, found by queries only after the next {@link commit} (or {@link add}). */
+  append(e: AuditLogEntry): void {
+    const id = this.row(
+      e.timestamp?.seconds ?? 0,
+      e.timestamp?.nanos ?? 0,
+      e.user?.id ?? "",
+      e.operation,
+      e.success,
+      e.sourceIp,
+    );
+    for (const t of e.targets) {
+      let ti = this.targetObjects.get(t);
+      if (ti === undefined) {
+        const k = targetKey(t);
+        ti = k === undefined ? -1 : this.internTarget(k);
+        this.targetObjects.set(t, ti);
+      }
+      this.pushTarget(ti);
+    }
+    this.endRow(id, encodeEntryTransient(e));
+  }
+
+  /**
+   * Adds one entry given as its encoding (`bytes[0, length)`, byte-identical to ts-proto's
+   * `AuditLogEntry.encode`) and the columns the filters read; found by queries after {@link commit}.
+   */
+  appendEncoded(bytes: Uint8Array, length: number, c: EntryColumns): void {
+    const id = this.row(c.seconds, c.nanos, c.userId, c.operation, c.success, c.sourceIp);
+    for (const k of c.targets) this.pushTarget(k === undefined ? -1 : this.internTarget(k));
+    this.endRow(id, length === bytes.length ? bytes : bytes.subarray(0, length));
+  }
+
+  /** Makes the entries appended since the last commit searchable; late ones are merged into place. */
+  commit(): void {
+    this.placeNew(this.placed);
   }
 
   /** The encoded bytes of entry `id` (a view into a shared chunk; do not modify). */
@@ -182,7 +229,8 @@ export class AuditLog {
     this.chunkUsed += bytes.length;
   }
 
-  private addOne(e: AuditLogEntry, bytes: Uint8Array): void {
+  /** Sets the scalar columns of a new entry; its targets follow, then {@link endRow}. */
+  private row(secs: number, nanos: number, userId: string, op: number, success: boolean, ip: string): number {
     const id = this.size;
     const need = id + 1;
     if (need > this.secs.length) {
@@ -199,44 +247,41 @@ export class AuditLog {
       this.offset = grow(this.offset, cap);
       this.length = grow(this.length, cap);
     }
-    this.secs[id] = e.timestamp?.seconds ?? 0;
-    this.nanos[id] = e.timestamp?.nanos ?? 0;
+    this.secs[id] = secs;
+    this.nanos[id] = nanos;
     const counts = this.valueCounts;
-    const u = this.users.intern(e.user?.id ?? "");
+    const u = this.users.intern(userId);
     this.user[id] = u;
     counts.user[u] = (counts.user[u] ?? 0) + 1;
-    this.op[id] = e.operation;
-    if (e.operation >= 0 && e.operation < 1 << 16) counts.op[e.operation] = (counts.op[e.operation] ?? 0) + 1;
-    this.success[id] = e.success ? 1 : 0;
-    const ip = this.ips.intern(e.sourceIp);
-    this.ip[id] = ip;
-    counts.ip[ip] = (counts.ip[ip] ?? 0) + 1;
-    const n = e.targets.length;
-    this.tpool = grow(this.tpool, this.tpoolLen + n);
+    this.op[id] = op;
+    if (op >= 0 && op < 1 << 16) counts.op[op] = (counts.op[op] ?? 0) + 1;
+    this.success[id] = success ? 1 : 0;
+    const ipId = this.ips.intern(ip);
+    this.ip[id] = ipId;
+    counts.ip[ipId] = (counts.ip[ipId] ?? 0) + 1;
     this.tStart[id] = this.tpoolLen;
-    let count = 0;
-    for (const t of e.targets) {
-      let ti = this.targetObjects.get(t);
-      if (ti === undefined) {
-        const k = targetKey(t);
-        ti = k === undefined ? -1 : this.internTarget(k);
-        this.targetObjects.set(t, ti);
-      }
-      if (ti >= 0) {
-        this.tpool[this.tpoolLen + count++] = ti;
-        counts.target[ti] = (counts.target[ti] ?? 0) + 1;
-      }
-    }
-    this.tCount[id] = count;
-    this.tpoolLen += count;
+    return id;
+  }
+
+  /** A target of the entry being added (-1: one with no kind set, which no filter matches). */
+  private pushTarget(ti: number): void {
+    if (ti < 0) return;
+    this.tpool = grow(this.tpool, this.tpoolLen + 1);
+    this.tpool[this.tpoolLen++] = ti;
+    this.valueCounts.target[ti] = (this.valueCounts.target[ti] ?? 0) + 1;
+  }
+
+  private endRow(id: number, bytes: Uint8Array): void {
+    this.tCount[id] = this.tpoolLen - (this.tStart[id] as number);
     this.storeBytes(id, bytes);
-    this.size = need;
+    this.size = id + 1;
   }
 
   /** Puts ids [first, size) into `order`: appended when they are all newest, merged otherwise. */
   private placeNew(first: number): void {
     const end = this.size;
     if (first === end) return;
+    this.placed = end;
     this.version++;
     const fresh: number[] = [];
     for (let id = first; id < end; id++) fresh.push(id);

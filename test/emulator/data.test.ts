@@ -9,7 +9,9 @@ import { join } from "node:path";
 import { afterAll, describe, expect, test } from "@jest/globals";
 import { auditLogEntryFromJson, auditLogEntryToJson } from "../../src/codec/restJson.js";
 import { TARGET_KINDS } from "../../src/domain/targets.js";
+import { streamEntriesFile } from "../../src/emulator/dataFile.js";
 import { DataFileError, generateEntries, loadEntriesFile, startEmulator } from "../../src/emulator/index.js";
+import { AuditLog } from "../../src/emulator/store.js";
 import { ALL_EVENT_TYPES } from "../../src/emulator/vocabulary.js";
 import { FIXTURE } from "./helpers.js";
 
@@ -81,6 +83,56 @@ describe("loadEntriesFile", () => {
     } finally {
       await emu.close();
     }
+  });
+});
+
+describe("streamEntriesFile", () => {
+  test("stores exactly what adding the decoded entries stores: bytes, columns, targets, order", async () => {
+    // Out of order (late entries merge), pre-1970 and nanosecond timestamps, every target kind,
+    // one line in another spelling (the reference path) among the exporter's lines.
+    const entries = generateEntries(3000, 29);
+    for (let i = 0; i < entries.length; i += 7) {
+      (entries[i] as { timestamp: { seconds: number; nanos: number } }).timestamp = {
+        seconds: -86400 * (i + 1),
+        nanos: i,
+      };
+    }
+    entries.reverse();
+    const printed = entries.map((e) => JSON.stringify(auditLogEntryToJson(e)));
+    const odd = JSON.parse(printed[3] as string) as Record<string, unknown>;
+    odd.sourceIp = odd.source_ip;
+    delete odd.source_ip;
+    printed[3] = JSON.stringify(odd);
+    const p = file("stream.jsonl", `${printed.join("\n")}\n`);
+    const streamed = new AuditLog();
+    expect(await streamEntriesFile(p, streamed, 256)).toBe(3000);
+    const added = new AuditLog();
+    for (let i = 0; i < entries.length; i += 256) added.add(entries.slice(i, i + 256));
+    expect(streamed.size).toBe(added.size);
+    const columns = (log: AuditLog) => ({
+      secs: log.secs.subarray(0, log.size),
+      nanos: log.nanos.subarray(0, log.size),
+      user: Array.from(log.user.subarray(0, log.size), (u) => log.users.values[u]),
+      ip: Array.from(log.ip.subarray(0, log.size), (u) => log.ips.values[u]),
+      op: log.op.subarray(0, log.size),
+      success: log.success.subarray(0, log.size),
+      targets: Array.from({ length: log.size }, (_, id) =>
+        Array.from(
+          log.tpool.subarray(log.tStart[id], (log.tStart[id] as number) + (log.tCount[id] as number)),
+          (t) => log.targets[t],
+        ),
+      ),
+      order: log.order.subarray(0, log.size),
+      bytes: Array.from({ length: log.size }, (_, id) => log.bytesOf(id).toString("hex")),
+    });
+    expect(columns(streamed)).toEqual(columns(added));
+    expect(
+      new Set(
+        columns(streamed)
+          .targets.flat()
+          .map((t) => t?.kind),
+      ).size,
+    ).toBe(TARGET_KINDS.length);
   });
 });
 

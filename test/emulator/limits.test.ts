@@ -5,11 +5,13 @@
  */
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
 import { auditLogEntryFromJson, entryToJsonLine, type JsonValue } from "../../src/codec/index.js";
 import * as command from "../../src/emulator/command.js";
 import { streamEntriesFile } from "../../src/emulator/dataFile.js";
 import { generateEntries, startEmulator, validateFaults } from "../../src/emulator/index.js";
 import { KNOB_LIMITS, MAX_GENERATE } from "../../src/emulator/options.js";
+import { AuditLog } from "../../src/emulator/store.js";
 import { PAT, runCli, tempDir, USER } from "../cli/helpers.js";
 import { makeTestTls } from "../helpers/tls.js";
 
@@ -101,10 +103,13 @@ it("streams a data file to exactly the entries of the strict parse, and names a 
   lines[5] = JSON.stringify(odd);
   const file = join(tmp.dir, "data.jsonl");
   writeFileSync(file, `${lines.join("\n")}\n\n`);
-  const got: unknown[] = [];
-  const n = await streamEntriesFile(file, (b) => got.push(...b), 64);
+  const log = new AuditLog();
+  const n = await streamEntriesFile(file, log, 64);
   expect(n).toBe(600);
-  expect(got).toEqual(lines.map((l) => auditLogEntryFromJson(JSON.parse(l) as JsonValue)));
+  const want = lines.map((l) => auditLogEntryFromJson(JSON.parse(l) as JsonValue));
+  expect(Array.from({ length: log.size }, (_, id) => log.entry(id))).toEqual(want);
+  for (let id = 0; id < 600; id++)
+    expect(log.bytesOf(id)).toEqual(Buffer.from(AuditLogEntry.encode(want[id] as AuditLogEntry).finish()));
   writeFileSync(file, `${lines[0]}\n{"timestamp":"2025-02-30T00:00:00Z"}\n`);
-  await expect(streamEntriesFile(file, () => undefined)).rejects.toThrow(`${file}:2: not an AuditLogEntry`);
+  await expect(streamEntriesFile(file, new AuditLog())).rejects.toThrow(`${file}:2: not an AuditLogEntry`);
 });
