@@ -411,7 +411,7 @@ async function main(): Promise<void> {
   const elapsed = (performance.now() - started) / 1000;
   results.elapsedSeconds = elapsed;
   const header = [
-    `Measured by \`${quick ? "BENCH_QUICK=1 " : ""}npm run bench\` on ${info.nproc} × ${info.cpuModel}, Node ${info.node}, ${results.date} (load average at start ${info.loadAvgAtStart.join(" / ")}; ${fmt(elapsed)} s). Rates are medians of ${rounds} alternating rounds.`,
+    `Measured by \`${quick ? "BENCH_QUICK=1 " : ""}npm run bench\` on ${info.nproc} × ${info.cpuModel}, Node ${info.node}, ${results.date} (load average at start ${info.loadAvgAtStart.join(" / ")}; ${fmt(elapsed)} s). Parts 1 and 2: rates are medians of ${rounds} alternating rounds; the other parts say how many runs each figure is.`,
     "",
   ];
   const table = [...header, ...md].join("\n");
