@@ -1,6 +1,7 @@
 /**
- * `npm run bench`: every measurement side by side in one run, printed as markdown, written to
- * bench/results/latest.json and into the README between the bench markers.
+ * `npm run bench`: every measurement side by side in one run, printed as markdown; a whole
+ * full-size run (no BENCH_QUICK, no BENCH_PARTS) is also written to bench/results/latest.json and
+ * into the README between the bench markers.
  *
  * Environment: BENCH_QUICK=1 (small sizes, smoke run), BENCH_PARTS=1,2,3,4,5,6,7,8,9,10 (subset),
  * BENCH_ROUNDS (alternating rounds, default 9), BENCH_E2E_ENTRIES (default 200000),
@@ -416,8 +417,11 @@ async function main(): Promise<void> {
   ];
   const table = [...header, ...md].join("\n");
   process.stdout.write(`${table}\n`);
+  // Only a whole, full-size run stands for the project: a subset or a smoke run is printed only.
+  const whole = !quick && process.env.BENCH_PARTS === undefined;
+  if (!whole) return;
   writeFileSync(`${ROOT}bench/results/latest.json`, `${JSON.stringify(results, null, 2)}\n`);
-  if (process.env.BENCH_NO_README !== "1" && !quick) {
+  if (process.env.BENCH_NO_README !== "1") {
     const readme = readFileSync(`${ROOT}README.md`, "utf8");
     const start = readme.indexOf("<!-- bench:start -->");
     const end = readme.indexOf("<!-- bench:end -->");
