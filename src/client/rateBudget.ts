@@ -45,6 +45,8 @@ export const INCREASE_SHARE = 0.05;
 /** Slowest the budget ever paces, in requests per second. */
 export const MIN_RATE = 0.1;
 const WINDOW_MS = 1000;
+/** Round trips kept for the shortest recent one (see {@link RateBudget.arrivalBound}). */
+const RTT_SAMPLES = 32;
 const LIMIT_IN_DETAILS = /exceeded (?:the )?limit of (\d+(?:\.\d+)?) requests? per second/i;
 
 /** The limit named by a throttled reply's details, e.g. "exceeded limit of 15 requests per second". */
@@ -107,6 +109,8 @@ export interface Ticket {
   /** Counted by the window guard until the server says it did not count it (throttled). */
   counted: boolean;
   settled: boolean;
+  /** When its reply came (set by {@link RateBudget.settle}). */
+  repliedAt?: number;
 }
 
 interface Waiter {
@@ -144,6 +148,10 @@ export class RateBudget {
   #emptySince: number | undefined;
   #firstSentAt: number | undefined;
   #lastReplyAt: number | undefined;
+  /** The last {@link RTT_SAMPLES} round trips (ring), and where the next goes. */
+  readonly #rtts: number[] = [];
+  #rttAt = 0;
+  #minRtt: number | undefined;
 
   constructor(options: RateBudgetOptions) {
     this.#enabled = options.enabled ?? true;
@@ -196,11 +204,15 @@ export class RateBudget {
     ticket.settled = true;
     const now = this.#clock();
     this.#lastReplyAt = now;
+    ticket.repliedAt = now;
+    this.#observeRtt(now - ticket.sentAt);
     if (outcome === "served") {
       this.#served++;
       if (this.#enabled) {
         this.#grow();
         if (this.#margin > WINDOW_MARGIN_MS) this.#margin = Math.max(WINDOW_MARGIN_MS, this.#margin - 0.2);
+        // A reply may move a late call's bound earlier than the timer assumed (see arrivalBound).
+        if (this.#queue.length > 0) this.#pump();
       }
       return;
     }
@@ -282,6 +294,29 @@ export class RateBudget {
     this.#rate = Math.min(ceiling, this.#rate + step / this.#rate);
   }
 
+  #observeRtt(rtt: number): void {
+    this.#rtts[this.#rttAt] = rtt;
+    this.#rttAt = (this.#rttAt + 1) % RTT_SAMPLES;
+    this.#minRtt = Math.min(...this.#rtts);
+  }
+
+  /**
+   * The latest time a counted call may have reached the server, as far as the window guard needs
+   * it: its release, moved later by how much its round trip exceeded the shortest recent one beyond
+   * the margin. A round trip that long means the call sat somewhere (a stalled event loop between
+   * release and the socket, a queue on the way) and may have arrived that much later; if it did,
+   * the server's window holds it that much longer, and a call released one window after its release
+   * would be throttled. A call not yet replied past that point holds its place until it is (its
+   * bound grows with the clock). Jitter within the margin moves nothing, so pacing at the limit is
+   * untouched while trips are steady.
+   */
+  #arrivalBound(t: Ticket, now: number): number {
+    const minRtt = this.#minRtt;
+    if (minRtt === undefined) return t.sentAt;
+    const late = (t.repliedAt ?? now) - t.sentAt - minRtt - this.#margin;
+    return late > 0 ? t.sentAt + late : t.sentAt;
+  }
+
   /** Drops tickets no window can need any more (kept two windows, for {@link countedIn}). */
   #prune(now: number): void {
     const horizon = now - 2 * WINDOW_MS - MAX_MARGIN_MS;
@@ -306,10 +341,16 @@ export class RateBudget {
       this.#prune(now);
       const room = Math.floor(limit);
       const span = WINDOW_MS + this.#margin;
-      const counted = this.#window.filter((t) => t.counted && t.sentAt > now - span);
-      if (counted.length >= room) {
-        const leaving = counted[counted.length - room] as Ticket;
-        at = Math.max(at, leaving.sentAt + span);
+      const bounds: number[] = [];
+      for (const t of this.#window) {
+        if (!t.counted) continue;
+        const bound = this.#arrivalBound(t, now);
+        if (bound > now - span) bounds.push(bound);
+      }
+      if (bounds.length >= room) {
+        bounds.sort((a, b) => b - a);
+        // The call whose leaving the window leaves room for one more.
+        at = Math.max(at, (bounds[room - 1] as number) + span);
       }
     }
     return at;
