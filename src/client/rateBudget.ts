@@ -44,6 +44,12 @@ export const DECREASE = 0.7;
 export const INCREASE_SHARE = 0.05;
 /** Slowest the budget ever paces, in requests per second. */
 export const MIN_RATE = 0.1;
+/**
+ * Calls in flight at most while the limit is unknown, for the first second (the server's window):
+ * if the endpoint has a limit that low, about this many calls are throttled before the first
+ * throttled reply names it, not the whole first burst. Past that second nothing is capped.
+ */
+export const START_IN_FLIGHT = 4;
 const WINDOW_MS = 1000;
 /** Round trips kept for the shortest recent one (see {@link RateBudget.arrivalBound}). */
 const RTT_SAMPLES = 32;
@@ -67,6 +73,8 @@ export interface RequestStats {
   throttled: number;
   /** Attempts still waiting for their reply. */
   inFlight: number;
+  /** Calls waiting for their turn now (not yet sent). */
+  waiting: number;
   /** Seconds from the first attempt sent to the last reply (0 before any reply). */
   seconds: number;
   /** requests / seconds (0 when no time has passed). */
@@ -114,6 +122,7 @@ export interface Ticket {
 }
 
 interface Waiter {
+  priority: number;
   resolve: (t: Ticket) => void;
   reject: (e: unknown) => void;
   signal: AbortSignal | undefined;
@@ -163,9 +172,11 @@ export class RateBudget {
 
   /**
    * Waits for the next call's turn. Rejects with a `CanceledError` as soon as `signal` aborts.
-   * `attempts`: the attempts the call has made so far (for that error).
+   * `attempts`: the attempts the call has made so far (for that error). Waiting calls go in order
+   * of `priority` (lower first; default 0), then of arrival: an export gives its pages their place
+   * in the window, so the turns go to the pages the writer needs next.
    */
-  acquire(signal?: AbortSignal, attempts = 0): Promise<Ticket> {
+  acquire(signal?: AbortSignal, attempts = 0, priority = 0): Promise<Ticket> {
     if (signal?.aborted) return Promise.reject(canceled(attempts));
     const now = this.#clock();
     if (this.#queue.length === 0 && this.#emptySince !== undefined) {
@@ -178,6 +189,7 @@ export class RateBudget {
     }
     return new Promise<Ticket>((resolve, reject) => {
       const waiter: Waiter = {
+        priority,
         resolve,
         reject,
         signal,
@@ -190,7 +202,9 @@ export class RateBudget {
         },
       };
       signal?.addEventListener("abort", waiter.onAbort, { once: true });
-      this.#queue.push(waiter);
+      let at = this.#queue.length;
+      while (at > 0 && (this.#queue[at - 1] as Waiter).priority > priority) at--;
+      this.#queue.splice(at, 0, waiter);
       this.#pump();
     });
   }
@@ -211,9 +225,10 @@ export class RateBudget {
       if (this.#enabled) {
         this.#grow();
         if (this.#margin > WINDOW_MARGIN_MS) this.#margin = Math.max(WINDOW_MARGIN_MS, this.#margin - 0.2);
-        // A reply may move a late call's bound earlier than the timer assumed (see arrivalBound).
-        if (this.#queue.length > 0) this.#pump();
       }
+      // A reply frees a place in the slow start, and may move a late call's bound earlier than the
+      // timer assumed (see arrivalBound).
+      if (this.#queue.length > 0) this.#pump();
       return;
     }
     this.#throttled++;
@@ -232,7 +247,10 @@ export class RateBudget {
     }
     const limit = this.#limit;
     // Unknown and not named (e.g. a concurrency limit): nothing to pace at; the retry backs off.
-    if (limit === undefined) return;
+    if (limit === undefined) {
+      if (this.#queue.length > 0) this.#pump();
+      return;
+    }
     if (ticket.sentAt < this.#lastCutAt || ticket.sentAt < this.#graceUntil) {
       if (this.#rate > PACE * limit) this.#rate = PACE * limit;
       this.#due = Math.max(this.#due, now + 1000 / this.#rate);
@@ -258,6 +276,11 @@ export class RateBudget {
     this.#pump();
   }
 
+  /** Calls waiting for their turn now. */
+  get waiting(): number {
+    return this.#queue.length;
+  }
+
   /** Whether calls are paced (a limit is known and the budget is on). */
   get paced(): boolean {
     return this.#enabled && Number.isFinite(this.#rate);
@@ -274,6 +297,7 @@ export class RateBudget {
       served: this.#served,
       throttled: this.#throttled,
       inFlight: this.#requests - this.#served - this.#throttled,
+      waiting: this.#queue.length,
       seconds,
       averageRate: seconds > 0 ? this.#requests / seconds : 0,
       waitedMs: this.#waitedMs,
@@ -337,6 +361,11 @@ export class RateBudget {
     if (!this.#enabled) return now;
     let at = Number.isFinite(this.#rate) ? this.#due : now;
     const limit = this.#limit;
+    if (limit === undefined && this.#firstSentAt !== undefined && now < this.#firstSentAt + WINDOW_MS) {
+      // Slow start: a reply (which pumps) or the end of the first second frees a place.
+      const inFlight = this.#requests - this.#served - this.#throttled;
+      if (inFlight >= START_IN_FLIGHT) at = Math.max(at, this.#firstSentAt + WINDOW_MS);
+    }
     if (limit !== undefined && limit >= 1) {
       this.#prune(now);
       const room = Math.floor(limit);

@@ -41,6 +41,12 @@ export interface OrderedPagesOptions<E extends WalkEntry = AuditLogEntry> {
   bufferPages?: number;
   /** Split slices when workers go idle (default true). */
   split?: boolean;
+  /**
+   * Whether a page sent now would only wait for its turn (the client's request budget has calls
+   * waiting). Idle workers then do not split: a page more in flight is not served any sooner, and
+   * each split costs a partial page.
+   */
+  saturated?: () => boolean;
   signal?: AbortSignal;
   /** Dedupe key of an entry (default: entryKey of a decoded entry). */
   keyOf?: EntryKeyOf<E>;
@@ -137,12 +143,14 @@ export class PageScheduler<E extends WalkEntry = AuditLogEntry> {
    * task is too narrow to split.
    */
   #splitAfter(task: Task<E>, index: number): Task<E> | undefined {
-    const step = this.#span.step;
-    if (this.#options.split === false || step === undefined) return undefined;
+    const { step, span } = this.#span;
+    if (this.#options.split === false || step === undefined || span === undefined) return undefined;
     const { slice } = task.walk;
     const start = tsToNs(task.walk.reached ?? slice.from);
     const width = tsToNs(slice.to) - start;
-    if (width < 2n || step >= width) return undefined;
+    // The page in flight covers about a span from `start`: where the rest is not clearly wider, it
+    // probably ends the walk, and a cut would turn one page into a partial one and a sliver.
+    if (width < 2n || width * 8n <= span * 9n) return undefined;
     const added = this.#task(task.walk.narrow(nsToTs(start + step)), { page: 1, boundaryKeys: [] });
     this.#tasks.splice(index + 1, 0, added);
     this.stats.slices++;
@@ -163,7 +171,8 @@ export class PageScheduler<E extends WalkEntry = AuditLogEntry> {
       if (task.busy) {
         // Until a page has told how dense the log is, cutting blind would halve the first slice
         // into empty pieces: take the planned slices first.
-        const piece = room ? this.#splitAfter(task, index) : undefined;
+        const piece =
+          room && this.#options.saturated?.() !== true ? this.#splitAfter(task, index) : undefined;
         if (piece !== undefined) return piece;
         continue;
       }

@@ -7,7 +7,7 @@
  * gRPC (rateBudget.test.ts) assert what survives a loaded machine's scheduling.
  */
 import { afterEach, beforeEach, describe, expect, jest, test } from "@jest/globals";
-import { RateBudget, type RequestStats } from "../../src/client/rateBudget.js";
+import { RateBudget, type RequestStats, START_IN_FLIGHT } from "../../src/client/rateBudget.js";
 import { RateLimiter, throttledDetails } from "../../src/emulator/rateLimit.js";
 
 interface Sim {
@@ -152,4 +152,44 @@ describe("finding the limit", () => {
     expect(r.stats.served).toBe(300);
     expect(r.throttledShare).toBeLessThanOrEqual(0.02);
   });
+});
+
+test("waiting calls get their turns in order of priority, then of arrival", async () => {
+  const budget = new RateBudget({ limit: 2, clock: () => Date.now() });
+  // A fresh budget lets two calls go in a row (one turn caught up); the rest wait.
+  await budget.acquire();
+  await budget.acquire();
+  const order: string[] = [];
+  const calls = (
+    [
+      ["c", 5],
+      ["d", 1],
+      ["e", 5],
+      ["f", 0],
+      ["g", undefined],
+    ] as const
+  ).map(([name, priority]) => budget.acquire(undefined, 0, priority).then(() => order.push(name)));
+  expect(budget.waiting).toBe(5);
+  await jest.advanceTimersByTimeAsync(5000);
+  await Promise.all(calls);
+  expect(order).toEqual(["f", "g", "d", "c", "e"]);
+});
+
+describe("not told the limit (a loopback endpoint)", () => {
+  for (const [limit, rttMs] of [
+    [5, 0],
+    [5, 100],
+    [15, 0],
+    [15, 100],
+  ] as const) {
+    test(`server ${limit}/s, ${rttMs} ms RTT: the slow start keeps throttling to ≤ 10% of an export's calls`, async () => {
+      // 75 calls: the requests of a 60k-entry export; 12 in flight at most, as its pages.
+      const r = await simulate({ limit, told: undefined, calls: 75, workers: 12, rttMs, lag: jitter(20, 9) });
+      expect(r.stats.limit).toBe(limit);
+      expect(r.stats.served).toBe(75);
+      // Without the slow start all 12 in flight when the limit was hit were throttled (12 of 87).
+      expect(r.stats.throttled).toBeLessThanOrEqual(START_IN_FLIGHT);
+      expect(r.throttledShare).toBeLessThanOrEqual(0.1);
+    });
+  }
 });
