@@ -114,6 +114,10 @@ export class AuditLogClient {
   stats(): RequestStats {
     return this.#budget.stats();
   }
+  /** Whether a call of this `priority` would now wait behind another for its turn in the budget. */
+  queuedAhead(priority: number): boolean {
+    return this.#budget.queuedAhead(priority);
+  }
 
   /** The user whose audit log this client searches. */
   get userId(): string {

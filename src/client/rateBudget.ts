@@ -4,10 +4,16 @@
  * account's requests-per-second limit instead of spending calls on being throttled.
  *
  * Pacing: calls are spread, not burst — released one at a time, at least 1/rate apart (rate =
- * {@link PACE} × the limit), in arrival order. Two guards keep it exact against a server that counts
- * in a one-second sliding window, as Clarifai's gateway and the emulator do: a window guard (never
- * more than ⌊limit⌋ of this client's not-throttled calls within 1 s + {@link WINDOW_MARGIN_MS}),
- * and a release that came late may be caught up by one turn (two calls in a row at most).
+ * {@link PACE} × the limit), in order of priority, then of arrival. Two guards keep it exact
+ * against a server that counts in a one-second sliding window, as Clarifai's gateway and the
+ * emulator do: a window guard (never more than ⌊limit⌋ of this client's not-throttled calls within
+ * 1 s + {@link WINDOW_MARGIN_MS}, each call counted from the latest time it may have reached the
+ * server, which a long round trip moves later), and a release that came late may be caught up by
+ * one turn (two calls in a row at most).
+ *
+ * Not knowing the limit (a loopback endpoint), the budget does not pace, but for the first second
+ * keeps at most {@link START_IN_FLIGHT} calls in flight (a slow start): a low limit then costs about
+ * that many throttled calls before a throttled reply names it.
  *
  * Adapting: a throttled reply ("exceeded limit of N requests per second") teaches the limit when
  * its details name one: the budget then paces at that limit (or keeps a lower one it was given). A
@@ -22,6 +28,9 @@
 import { performance } from "node:perf_hooks";
 import { StatusCode } from "../../generated/proto/clarifai/api/status/status_code.js";
 import { CanceledError } from "../errors.js";
+import type { RequestStats } from "./requestStats.js";
+
+export type { RequestStats };
 
 /** Clarifai's documented default limit: 15 requests per second per account. */
 export const CLARIFAI_DEFAULT_RATE_LIMIT = 15;
@@ -45,7 +54,8 @@ export const INCREASE_SHARE = 0.05;
 /** Slowest the budget ever paces, in requests per second. */
 export const MIN_RATE = 0.1;
 /**
- * Calls in flight at most while the limit is unknown, for the first second (the server's window):
+ * Calls in flight at most while the limit is unknown, until a second (the server's window) has
+ * passed since the first reply:
  * if the endpoint has a limit that low, about this many calls are throttled before the first
  * throttled reply names it, not the whole first burst. Past that second nothing is capped.
  */
@@ -61,41 +71,6 @@ export function limitFromDetails(details: string | undefined): number | undefine
   if (m === null) return undefined;
   const n = Number(m[1]);
   return Number.isFinite(n) && n > 0 && n <= MAX_RATE_LIMIT ? n : undefined;
-}
-
-/** Counters of one client's requests (see {@link RateBudget.stats}). */
-export interface RequestStats {
-  /** Attempts sent (retries included). */
-  requests: number;
-  /** Attempts the server answered with anything but throttling (errors included). */
-  served: number;
-  /** Attempts answered CONN_THROTTLED (or gRPC RESOURCE_EXHAUSTED). */
-  throttled: number;
-  /** Attempts still waiting for their reply. */
-  inFlight: number;
-  /** Calls waiting for their turn now (not yet sent). */
-  waiting: number;
-  /** Seconds from the first attempt sent to the last reply (0 before any reply). */
-  seconds: number;
-  /** requests / seconds (0 when no time has passed). */
-  averageRate: number;
-  /** Summed time calls waited for their turn, in ms. */
-  waitedMs: number;
-  /**
-   * Time, in ms, when no call was waiting although one could have gone: the budget left unused by
-   * the caller (nothing to fetch, or busy elsewhere), not by the pacing.
-   */
-  idleMs: number;
-  /** The limit the budget keeps under (given, or learned), or undefined when unknown (unpaced). */
-  limit: number | undefined;
-  /** The limit a throttled reply named last, if any did. */
-  learnedLimit: number | undefined;
-  /** The rate the budget paces at now, requests/s (Infinity when unpaced). */
-  rate: number;
-  /** Times the rate was cut because the server throttled while the budget paced under the limit. */
-  decreases: number;
-  /** Times the window guard's margin widened (throttles this client's own calls explained). */
-  widenings: number;
 }
 
 /** How a budget starts. */
@@ -157,6 +132,7 @@ export class RateBudget {
   #emptySince: number | undefined;
   #firstSentAt: number | undefined;
   #lastReplyAt: number | undefined;
+  #firstReplyAt: number | undefined;
   /** The last {@link RTT_SAMPLES} round trips (ring), and where the next goes. */
   readonly #rtts: number[] = [];
   #rttAt = 0;
@@ -218,6 +194,7 @@ export class RateBudget {
     ticket.settled = true;
     const now = this.#clock();
     this.#lastReplyAt = now;
+    this.#firstReplyAt ??= now;
     ticket.repliedAt = now;
     this.#observeRtt(now - ticket.sentAt);
     if (outcome === "served") {
@@ -279,6 +256,12 @@ export class RateBudget {
   /** Calls waiting for their turn now. */
   get waiting(): number {
     return this.#queue.length;
+  }
+
+  /** Whether a call of this priority would wait behind another (one as urgent or more is waiting). */
+  queuedAhead(priority: number): boolean {
+    const first = this.#queue[0];
+    return first !== undefined && first.priority <= priority;
   }
 
   /** Whether calls are paced (a limit is known and the budget is on). */
@@ -361,11 +344,16 @@ export class RateBudget {
     if (!this.#enabled) return now;
     let at = Number.isFinite(this.#rate) ? this.#due : now;
     const limit = this.#limit;
-    if (limit === undefined && this.#firstSentAt !== undefined && now < this.#firstSentAt + WINDOW_MS) {
-      // Slow start: a reply (which pumps) or the end of the first second frees a place.
-      const inFlight = this.#requests - this.#served - this.#throttled;
-      if (inFlight >= START_IN_FLIGHT) at = Math.max(at, this.#firstSentAt + WINDOW_MS);
-    }
+    // Slow start, for a second from the first reply (so a first call held up by connecting does
+    // not use it up): a reply (which pumps) or the end of that second frees a place.
+    const startEnd =
+      this.#firstReplyAt === undefined ? Number.POSITIVE_INFINITY : this.#firstReplyAt + WINDOW_MS;
+    if (
+      limit === undefined &&
+      now < startEnd &&
+      this.#requests - this.#served - this.#throttled >= START_IN_FLIGHT
+    )
+      at = Math.max(at, startEnd);
     if (limit !== undefined && limit >= 1) {
       this.#prune(now);
       const room = Math.floor(limit);
@@ -411,7 +399,9 @@ export class RateBudget {
       const now = this.#clock();
       const at = this.#nextAt(now);
       if (at > now) {
-        this.#timer = setTimeout(() => this.#pump(), Math.max(1, Math.ceil(at - now)));
+        // Not before a reply (the slow start before any): the reply pumps.
+        if (Number.isFinite(at))
+          this.#timer = setTimeout(() => this.#pump(), Math.max(1, Math.ceil(at - now)));
         return;
       }
       const waiter = this.#queue.shift() as Waiter;

@@ -266,8 +266,8 @@ export async function exportToSink(options: ExportToSinkOptions): Promise<Export
         perPage,
         signal,
         keyOf: (e) => e.key(),
-        // Pages waiting for the client's budget: a split would only add a partial page.
-        ...(client !== undefined ? { saturated: () => client.stats().waiting > 0 } : {}),
+        // Pages waiting for the client's budget ahead of a piece: a split would only add a partial page.
+        ...(client !== undefined ? { saturated: (priority: number) => client.queuedAhead(priority) } : {}),
       },
       pipelineStats,
     );
