@@ -321,7 +321,11 @@ export class RateBudget {
     const minRtt = this.#minRtt;
     if (minRtt === undefined) return t.sentAt;
     const late = (t.repliedAt ?? now) - t.sentAt - minRtt - this.#margin;
-    return late > 0 ? t.sentAt + late : t.sentAt;
+    const bound = late > 0 ? t.sentAt + late : t.sentAt;
+    // Sent before any reply came: it may have waited for the connection, and then arrived with the
+    // others once that was up (about a shortest trip before the first reply).
+    const first = this.#firstReplyAt as number;
+    return t.sentAt < first ? Math.max(bound, first - minRtt) : bound;
   }
 
   /** Drops tickets no window can need any more (kept two windows, for {@link countedIn}). */

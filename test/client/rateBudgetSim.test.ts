@@ -24,6 +24,8 @@ interface Sim {
   lag: (attempt: number) => number;
   /** More delay between arrival and reply, ms, by attempt number (default none). */
   replyLag?: (attempt: number) => number;
+  /** No call arrives before this long after the start (a connection being set up), ms. */
+  connectMs?: number;
 }
 
 interface SimResult {
@@ -50,13 +52,14 @@ async function simulate(sim: Sim): Promise<SimResult> {
   const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
   let next = 0;
   let attempts = 0;
+  const start = clock();
   const worker = async () => {
     while (next < sim.calls) {
       next++;
       for (;;) {
         const ticket = await budget.acquire();
         const attempt = ++attempts;
-        await sleep(sim.lag(attempt));
+        await sleep(Math.max(sim.lag(attempt), start + (sim.connectMs ?? 0) - clock()));
         const admitted = server.admit("account");
         await sleep(sim.rttMs + (sim.replyLag?.(attempt) ?? 0));
         if (admitted) {
@@ -136,6 +139,24 @@ describe("told the server's limit", () => {
     expect(r.stats.throttled).toBe(0);
     expect(r.stats.served).toBe(100);
   });
+});
+
+test("calls released while the connection is set up arrive together: the window counts them from then", async () => {
+  // Before, 5 calls released over the first 600 ms arrived at once when the connection came up,
+  // and the 6th, released one window after the first, found them all in the server's window.
+  for (const limit of [5, 15]) {
+    const r = await simulate({
+      limit,
+      told: limit,
+      calls: 60,
+      workers: 12,
+      rttMs: 0,
+      lag: jitter(5, 2),
+      connectMs: 600,
+    });
+    expect(r.stats.served).toBe(60);
+    expect(r.stats.throttled).toBe(0);
+  }
 });
 
 describe("finding the limit", () => {
