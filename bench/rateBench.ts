@@ -1,5 +1,5 @@
 /**
- * Part 5: `clarifai-audit export` against the emulator's rate limit (in this process, plaintext
+ * Part 6: `clarifai-audit export` against the emulator's rate limit (in this process, plaintext
  * loopback; the export in its own process, as users run it). Per row: the share of the request
  * budget used while there is data (served requests / (limit × seconds from the first request to
  * the last reply)), the share of calls throttled (the emulator's own count), and requests against
@@ -39,7 +39,10 @@ export interface RateRow {
   pacedShare: number;
   throttledShare: number;
   slices: number;
+  /** ⌈entries / per_page⌉ + slices + 2 (slices counting the pieces split off). */
   bound: number;
+  /** The same with the planned slices only: what the requests come to when no split adds a page. */
+  plannedBound: number;
   limitSeen: string;
   note?: string;
 }
@@ -77,7 +80,7 @@ function runExport(
 }
 
 const SUMMARY =
-  /exported (\d+) entries in (\d+) pages.*slices (\d+) \(splits \d+\).*?([\d.]+) s, \d+ entries\/s; requests (\d+) \(served (\d+), throttled (\d+)\), [\d.]+ requests\/s over ([\d.]+) s \(([\d.]+) s with none waiting\), (.*)$/m;
+  /exported (\d+) entries in (\d+) pages.*slices (\d+) \(splits (\d+)\).*?([\d.]+) s, \d+ entries\/s; requests (\d+) \(served (\d+), throttled (\d+)\), [\d.]+ requests\/s over ([\d.]+) s \(([\d.]+) s with none waiting\), (.*)$/m;
 
 async function row(
   emu: EmulatorHandle,
@@ -99,10 +102,11 @@ async function row(
   if (r.code !== 0 || m === null) throw new Error(`export exited ${r.code}: ${r.stderr.slice(-1500)}`);
   const got = Number(m[1]);
   const slices = Number(m[3]);
-  const requests = Number(m[5]);
-  const served = Number(m[6]);
-  const throttled = Number(m[7]);
-  const requestSeconds = Number(m[8]);
+  const splits = Number(m[4]);
+  const requests = Number(m[6]);
+  const served = Number(m[7]);
+  const throttled = Number(m[8]);
+  const requestSeconds = Number(m[9]);
   const emulatorCalls = emu.calls - calls;
   const emulatorThrottled = emu.rateLimited - limited;
   const name = `${entries / 1000}k entries, ${latencyMs} ms RTT, server ${serverLimit}/s, ${told === undefined ? "client not told" : `--rate-limit ${told}`}`;
@@ -112,7 +116,7 @@ async function row(
     latencyMs,
     serverLimit,
     told,
-    exportSeconds: Number(m[4]),
+    exportSeconds: Number(m[5]),
     requests,
     throttled,
     emulatorThrottled,
@@ -122,14 +126,15 @@ async function row(
     throttledShare: emulatorThrottled / emulatorCalls,
     slices,
     bound: Math.ceil(got / PER_PAGE) + slices + 2,
-    idleSeconds: Number(m[9]),
-    pacedShare: served / (serverLimit * Math.max(1e-3, requestSeconds - Number(m[9]))),
-    limitSeen: (m[10] as string).trim(),
+    plannedBound: Math.ceil(got / PER_PAGE) + slices - splits + 2,
+    idleSeconds: Number(m[10]),
+    pacedShare: served / (serverLimit * Math.max(1e-3, requestSeconds - Number(m[10]))),
+    limitSeen: (m[11] as string).trim(),
     ...(got !== entries ? { note: `expected ${entries} entries, got ${got}` } : {}),
   };
 }
 
-/** Every row for each size: 0 and 100 ms RTT; told 15/s, not told at 15/s and at 5/s. */
+/** Every row for each size: 0 and 100 ms RTT; told and not told, at 15/s and at 5/s. */
 export async function rateBench(sizes: number[], dir: string, log: (s: string) => void): Promise<RateRow[]> {
   const rows: RateRow[] = [];
   for (const n of sizes) {
@@ -139,9 +144,10 @@ export async function rateBench(sizes: number[], dir: string, log: (s: string) =
         for (const [limit, told] of [
           [15, 15],
           [15, undefined],
+          [5, 5],
           [5, undefined],
         ] as const) {
-          log(`part 5: ${n} entries, ${latency} ms, server ${limit}/s, told ${told ?? "nothing"}`);
+          log(`part 6: ${n} entries, ${latency} ms, server ${limit}/s, told ${told ?? "nothing"}`);
           rows.push(await row(emu, dir, n, latency, limit, told));
         }
       }

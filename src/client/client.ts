@@ -19,7 +19,6 @@ import {
 } from "../codec/index.js";
 import { type AuditEntry, toAuditEntry } from "../domain/entry.js";
 import { DEFAULT_PER_PAGE } from "../domain/limits.js";
-import { isPlainObject } from "../domain/plainObject.js";
 import { REDACTED, redact } from "../domain/redact.js";
 import {
   CanceledError,
@@ -29,6 +28,7 @@ import {
   ServerError,
   ValidationError,
 } from "../errors.js";
+import { type CallOptions, checkCallOptions } from "./callOptions.js";
 import {
   type AuditLogClientOptions,
   type ResolvedConfig,
@@ -45,18 +45,10 @@ import {
 import { RateBudget, type RequestStats } from "./rateBudget.js";
 import { withRetry } from "./retry.js";
 
+export type { CallOptions };
+
 /** The one RPC. */
 const SEARCH_METHOD_PATH = "/clarifai.api.V2/PostAuditLogSearches";
-
-/** Options of one call. */
-export interface CallOptions {
-  /** Aborts the call (and any retry backoff) at once; the call rejects with a `CanceledError`. */
-  signal?: AbortSignal;
-  /** Overall deadline of this search (all attempts), in ms; overrides the client's `timeoutMs`. */
-  timeoutMs?: number;
-  /** Extra request metadata (`authorization` is the client's and cannot be overridden). */
-  metadata?: Record<string, string> | Metadata;
-}
 
 /** One page of results. */
 export interface AuditLogPage {
@@ -76,8 +68,6 @@ export interface AuditLogPage {
 export interface RawAuditLogPage extends Omit<AuditLogPage, "entries"> {
   entries: RawEntry[];
 }
-
-const CALL_OPTION_KEYS: ReadonlySet<string> = new Set(["signal", "timeoutMs", "metadata"]);
 
 function canceled(attempts: number): CanceledError {
   return new CanceledError({
@@ -123,6 +113,10 @@ export class AuditLogClient {
    */
   stats(): RequestStats {
     return this.#budget.stats();
+  }
+  /** Whether a call of this `priority` would now wait behind another for its turn in the budget. */
+  queuedAhead(priority: number): boolean {
+    return this.#budget.queuedAhead(priority);
   }
 
   /** The user whose audit log this client searches. */
@@ -216,7 +210,7 @@ export class AuditLogClient {
    */
   pages(query: AuditLogSearchQuery = {}, options: CallOptions = {}): AsyncGenerator<AuditLogPage> {
     const validated = validateQuery(query);
-    this.#checkCallOptions(options);
+    checkCallOptions(options);
     return this.#pages(validated, options);
   }
 
@@ -252,36 +246,6 @@ export class AuditLogClient {
     );
   }
 
-  #checkCallOptions(options: CallOptions): void {
-    if (typeof options !== "object" || options === null) {
-      throw new ValidationError("options", options, "{ signal?, timeoutMs?, metadata? }", "not an object");
-    }
-    for (const key of Object.keys(options)) {
-      if (!CALL_OPTION_KEYS.has(key)) {
-        throw new ValidationError(
-          key,
-          (options as Record<string, unknown>)[key],
-          "signal, timeoutMs, metadata",
-          "unknown call option",
-        );
-      }
-    }
-    // Checked here, not when used: a bad signal would otherwise throw only after the request left.
-    if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
-      throw new ValidationError("signal", options.signal, "an AbortSignal", "not an AbortSignal");
-    }
-    const md = options.metadata as unknown;
-    if (md !== undefined && !(md instanceof Metadata) && !isPlainObject(md)) {
-      throw new ValidationError(
-        "metadata",
-        md,
-        "a grpc-js Metadata or an object of header names to string values",
-        "not metadata",
-      );
-    }
-    if (options.timeoutMs !== undefined) validateTimeoutMs(options.timeoutMs);
-  }
-
   async #send(
     request: PostAuditLogSearchesRequest,
     page: number,
@@ -304,13 +268,14 @@ export class AuditLogClient {
     deserialize: (bytes: Buffer) => R,
   ): Promise<{ value: R; attempts: number }> {
     if (this.#closed) throw new ValidationError("client", "closed", "an open client", "the client is closed");
-    this.#checkCallOptions(options);
+    checkCallOptions(options);
     const timeoutMs = validateTimeoutMs(options.timeoutMs ?? this.#config.timeoutMs);
     const metadata = this.#metadata(options.metadata);
     const { signal } = options;
     if (signal?.aborted) throw canceled(0);
     const deadline = Date.now() + timeoutMs;
-    return withRetry((n) => this.#paced(request, metadata, deadline, n, signal, deserialize), {
+    const priority = options.priority ?? 0;
+    return withRetry((n) => this.#paced(request, metadata, deadline, n, signal, priority, deserialize), {
       policy: this.#config.retry,
       deadline,
       signal,
@@ -326,9 +291,10 @@ export class AuditLogClient {
     deadline: number,
     attempt: number,
     signal: AbortSignal | undefined,
+    priority: number,
     deserialize: (bytes: Buffer) => R,
   ): Promise<R> {
-    const ticket = await this.#budget.acquire(signal, attempt - 1);
+    const ticket = await this.#budget.acquire(signal, attempt - 1, priority);
     try {
       const value = await this.#attempt(request, metadata, deadline, attempt, signal, deserialize);
       this.#budget.settle(ticket, "served");

@@ -4,10 +4,16 @@
  * account's requests-per-second limit instead of spending calls on being throttled.
  *
  * Pacing: calls are spread, not burst — released one at a time, at least 1/rate apart (rate =
- * {@link PACE} × the limit), in arrival order. Two guards keep it exact against a server that counts
- * in a one-second sliding window, as Clarifai's gateway and the emulator do: a window guard (never
- * more than ⌊limit⌋ of this client's not-throttled calls within 1 s + {@link WINDOW_MARGIN_MS}),
- * and a release that came late may be caught up by one turn (two calls in a row at most).
+ * {@link PACE} × the limit), in order of priority, then of arrival. Two guards keep it exact
+ * against a server that counts in a one-second sliding window, as Clarifai's gateway and the
+ * emulator do: a window guard (never more than ⌊limit⌋ of this client's not-throttled calls within
+ * 1 s + {@link WINDOW_MARGIN_MS}, each call counted from the latest time it may have reached the
+ * server, which a long round trip moves later), and a release that came late may be caught up by
+ * one turn (two calls in a row at most).
+ *
+ * Not knowing the limit (a loopback endpoint), the budget does not pace, but for the first second
+ * keeps at most {@link START_IN_FLIGHT} calls in flight (a slow start): a low limit then costs about
+ * that many throttled calls before a throttled reply names it.
  *
  * Adapting: a throttled reply ("exceeded limit of N requests per second") teaches the limit when
  * its details name one: the budget then paces at that limit (or keeps a lower one it was given). A
@@ -22,6 +28,9 @@
 import { performance } from "node:perf_hooks";
 import { StatusCode } from "../../generated/proto/clarifai/api/status/status_code.js";
 import { CanceledError } from "../errors.js";
+import type { RequestStats } from "./requestStats.js";
+
+export type { RequestStats };
 
 /** Clarifai's documented default limit: 15 requests per second per account. */
 export const CLARIFAI_DEFAULT_RATE_LIMIT = 15;
@@ -44,7 +53,16 @@ export const DECREASE = 0.7;
 export const INCREASE_SHARE = 0.05;
 /** Slowest the budget ever paces, in requests per second. */
 export const MIN_RATE = 0.1;
+/**
+ * Calls in flight at most while the limit is unknown, until a second (the server's window) has
+ * passed since the first reply:
+ * if the endpoint has a limit that low, about this many calls are throttled before the first
+ * throttled reply names it, not the whole first burst. Past that second nothing is capped.
+ */
+export const START_IN_FLIGHT = 4;
 const WINDOW_MS = 1000;
+/** Round trips kept for the shortest recent one (see {@link RateBudget.arrivalBound}). */
+const RTT_SAMPLES = 32;
 const LIMIT_IN_DETAILS = /exceeded (?:the )?limit of (\d+(?:\.\d+)?) requests? per second/i;
 
 /** The limit named by a throttled reply's details, e.g. "exceeded limit of 15 requests per second". */
@@ -53,39 +71,6 @@ export function limitFromDetails(details: string | undefined): number | undefine
   if (m === null) return undefined;
   const n = Number(m[1]);
   return Number.isFinite(n) && n > 0 && n <= MAX_RATE_LIMIT ? n : undefined;
-}
-
-/** Counters of one client's requests (see {@link RateBudget.stats}). */
-export interface RequestStats {
-  /** Attempts sent (retries included). */
-  requests: number;
-  /** Attempts the server answered with anything but throttling (errors included). */
-  served: number;
-  /** Attempts answered CONN_THROTTLED (or gRPC RESOURCE_EXHAUSTED). */
-  throttled: number;
-  /** Attempts still waiting for their reply. */
-  inFlight: number;
-  /** Seconds from the first attempt sent to the last reply (0 before any reply). */
-  seconds: number;
-  /** requests / seconds (0 when no time has passed). */
-  averageRate: number;
-  /** Summed time calls waited for their turn, in ms. */
-  waitedMs: number;
-  /**
-   * Time, in ms, when no call was waiting although one could have gone: the budget left unused by
-   * the caller (nothing to fetch, or busy elsewhere), not by the pacing.
-   */
-  idleMs: number;
-  /** The limit the budget keeps under (given, or learned), or undefined when unknown (unpaced). */
-  limit: number | undefined;
-  /** The limit a throttled reply named last, if any did. */
-  learnedLimit: number | undefined;
-  /** The rate the budget paces at now, requests/s (Infinity when unpaced). */
-  rate: number;
-  /** Times the rate was cut because the server throttled while the budget paced under the limit. */
-  decreases: number;
-  /** Times the window guard's margin widened (throttles this client's own calls explained). */
-  widenings: number;
 }
 
 /** How a budget starts. */
@@ -107,9 +92,12 @@ export interface Ticket {
   /** Counted by the window guard until the server says it did not count it (throttled). */
   counted: boolean;
   settled: boolean;
+  /** When its reply came (set by {@link RateBudget.settle}). */
+  repliedAt?: number;
 }
 
 interface Waiter {
+  priority: number;
   resolve: (t: Ticket) => void;
   reject: (e: unknown) => void;
   signal: AbortSignal | undefined;
@@ -144,6 +132,11 @@ export class RateBudget {
   #emptySince: number | undefined;
   #firstSentAt: number | undefined;
   #lastReplyAt: number | undefined;
+  #firstReplyAt: number | undefined;
+  /** The last {@link RTT_SAMPLES} round trips (ring), and where the next goes. */
+  readonly #rtts: number[] = [];
+  #rttAt = 0;
+  #minRtt: number | undefined;
 
   constructor(options: RateBudgetOptions) {
     this.#enabled = options.enabled ?? true;
@@ -155,9 +148,11 @@ export class RateBudget {
 
   /**
    * Waits for the next call's turn. Rejects with a `CanceledError` as soon as `signal` aborts.
-   * `attempts`: the attempts the call has made so far (for that error).
+   * `attempts`: the attempts the call has made so far (for that error). Waiting calls go in order
+   * of `priority` (lower first; default 0), then of arrival: an export gives its pages their place
+   * in the window, so the turns go to the pages the writer needs next.
    */
-  acquire(signal?: AbortSignal, attempts = 0): Promise<Ticket> {
+  acquire(signal?: AbortSignal, attempts = 0, priority = 0): Promise<Ticket> {
     if (signal?.aborted) return Promise.reject(canceled(attempts));
     const now = this.#clock();
     if (this.#queue.length === 0 && this.#emptySince !== undefined) {
@@ -170,6 +165,7 @@ export class RateBudget {
     }
     return new Promise<Ticket>((resolve, reject) => {
       const waiter: Waiter = {
+        priority,
         resolve,
         reject,
         signal,
@@ -182,7 +178,9 @@ export class RateBudget {
         },
       };
       signal?.addEventListener("abort", waiter.onAbort, { once: true });
-      this.#queue.push(waiter);
+      let at = this.#queue.length;
+      while (at > 0 && (this.#queue[at - 1] as Waiter).priority > priority) at--;
+      this.#queue.splice(at, 0, waiter);
       this.#pump();
     });
   }
@@ -196,12 +194,18 @@ export class RateBudget {
     ticket.settled = true;
     const now = this.#clock();
     this.#lastReplyAt = now;
+    this.#firstReplyAt ??= now;
+    ticket.repliedAt = now;
+    this.#observeRtt(now - ticket.sentAt);
     if (outcome === "served") {
       this.#served++;
       if (this.#enabled) {
         this.#grow();
         if (this.#margin > WINDOW_MARGIN_MS) this.#margin = Math.max(WINDOW_MARGIN_MS, this.#margin - 0.2);
       }
+      // A reply frees a place in the slow start, and may move a late call's bound earlier than the
+      // timer assumed (see arrivalBound).
+      if (this.#queue.length > 0) this.#pump();
       return;
     }
     this.#throttled++;
@@ -220,7 +224,10 @@ export class RateBudget {
     }
     const limit = this.#limit;
     // Unknown and not named (e.g. a concurrency limit): nothing to pace at; the retry backs off.
-    if (limit === undefined) return;
+    if (limit === undefined) {
+      if (this.#queue.length > 0) this.#pump();
+      return;
+    }
     if (ticket.sentAt < this.#lastCutAt || ticket.sentAt < this.#graceUntil) {
       if (this.#rate > PACE * limit) this.#rate = PACE * limit;
       this.#due = Math.max(this.#due, now + 1000 / this.#rate);
@@ -246,6 +253,17 @@ export class RateBudget {
     this.#pump();
   }
 
+  /** Calls waiting for their turn now. */
+  get waiting(): number {
+    return this.#queue.length;
+  }
+
+  /** Whether a call of this priority would wait behind another (one as urgent or more is waiting). */
+  queuedAhead(priority: number): boolean {
+    const first = this.#queue[0];
+    return first !== undefined && first.priority <= priority;
+  }
+
   /** Whether calls are paced (a limit is known and the budget is on). */
   get paced(): boolean {
     return this.#enabled && Number.isFinite(this.#rate);
@@ -262,6 +280,7 @@ export class RateBudget {
       served: this.#served,
       throttled: this.#throttled,
       inFlight: this.#requests - this.#served - this.#throttled,
+      waiting: this.#queue.length,
       seconds,
       averageRate: seconds > 0 ? this.#requests / seconds : 0,
       waitedMs: this.#waitedMs,
@@ -280,6 +299,33 @@ export class RateBudget {
     if (!(this.#rate < ceiling)) return;
     const step = INCREASE_SHARE * (this.#limit ?? this.#rate);
     this.#rate = Math.min(ceiling, this.#rate + step / this.#rate);
+  }
+
+  #observeRtt(rtt: number): void {
+    this.#rtts[this.#rttAt] = rtt;
+    this.#rttAt = (this.#rttAt + 1) % RTT_SAMPLES;
+    this.#minRtt = Math.min(...this.#rtts);
+  }
+
+  /**
+   * The latest time a counted call may have reached the server, as far as the window guard needs
+   * it: its release, moved later by how much its round trip exceeded the shortest recent one beyond
+   * the margin. A round trip that long means the call sat somewhere (a stalled event loop between
+   * release and the socket, a queue on the way) and may have arrived that much later; if it did,
+   * the server's window holds it that much longer, and a call released one window after its release
+   * would be throttled. A call not yet replied past that point holds its place until it is (its
+   * bound grows with the clock). Jitter within the margin moves nothing, so pacing at the limit is
+   * untouched while trips are steady.
+   */
+  #arrivalBound(t: Ticket, now: number): number {
+    const minRtt = this.#minRtt;
+    if (minRtt === undefined) return t.sentAt;
+    const late = (t.repliedAt ?? now) - t.sentAt - minRtt - this.#margin;
+    const bound = late > 0 ? t.sentAt + late : t.sentAt;
+    // Sent before any reply came: it may have waited for the connection, and then arrived with the
+    // others once that was up (about a shortest trip before the first reply).
+    const first = this.#firstReplyAt as number;
+    return t.sentAt < first ? Math.max(bound, first - minRtt) : bound;
   }
 
   /** Drops tickets no window can need any more (kept two windows, for {@link countedIn}). */
@@ -302,14 +348,30 @@ export class RateBudget {
     if (!this.#enabled) return now;
     let at = Number.isFinite(this.#rate) ? this.#due : now;
     const limit = this.#limit;
+    // Slow start, for a second from the first reply (so a first call held up by connecting does
+    // not use it up): a reply (which pumps) or the end of that second frees a place.
+    const startEnd =
+      this.#firstReplyAt === undefined ? Number.POSITIVE_INFINITY : this.#firstReplyAt + WINDOW_MS;
+    if (
+      limit === undefined &&
+      now < startEnd &&
+      this.#requests - this.#served - this.#throttled >= START_IN_FLIGHT
+    )
+      at = Math.max(at, startEnd);
     if (limit !== undefined && limit >= 1) {
       this.#prune(now);
       const room = Math.floor(limit);
       const span = WINDOW_MS + this.#margin;
-      const counted = this.#window.filter((t) => t.counted && t.sentAt > now - span);
-      if (counted.length >= room) {
-        const leaving = counted[counted.length - room] as Ticket;
-        at = Math.max(at, leaving.sentAt + span);
+      const bounds: number[] = [];
+      for (const t of this.#window) {
+        if (!t.counted) continue;
+        const bound = this.#arrivalBound(t, now);
+        if (bound > now - span) bounds.push(bound);
+      }
+      if (bounds.length >= room) {
+        bounds.sort((a, b) => b - a);
+        // The call whose leaving the window leaves room for one more.
+        at = Math.max(at, (bounds[room - 1] as number) + span);
       }
     }
     return at;
@@ -341,7 +403,9 @@ export class RateBudget {
       const now = this.#clock();
       const at = this.#nextAt(now);
       if (at > now) {
-        this.#timer = setTimeout(() => this.#pump(), Math.max(1, Math.ceil(at - now)));
+        // Not before a reply (the slow start before any): the reply pumps.
+        if (Number.isFinite(at))
+          this.#timer = setTimeout(() => this.#pump(), Math.max(1, Math.ceil(at - now)));
         return;
       }
       const waiter = this.#queue.shift() as Waiter;

@@ -94,7 +94,10 @@ function fetcherOf(options: ExportToSinkOptions, perPage: number): FetchPage<Raw
         sortAscending: req.ascending,
         pagination: { page: req.page, perPage: req.perPage },
       },
-      req.signal ? { signal: req.signal } : {},
+      {
+        ...(req.signal ? { signal: req.signal } : {}),
+        ...(req.priority !== undefined ? { priority: req.priority } : {}),
+      },
     );
     return { entries: page.entries, attempts: page.attempts };
   };
@@ -127,6 +130,7 @@ export async function exportToSink(options: ExportToSinkOptions): Promise<Export
   const from = options.from === undefined ? undefined : parseTimestamp(options.from, "from");
   const to = options.to === undefined ? undefined : parseTimestamp(options.to, "to");
   const fetchPage = fetcherOf(options, perPage);
+  const client = options.fetchPage === undefined ? options.client : undefined;
   const identity: Record<string, unknown> = {
     ...(options.client ? { endpoint: options.client.endpoint, userId: options.client.userId } : {}),
     filters: options.query ?? {},
@@ -257,7 +261,14 @@ export async function exportToSink(options: ExportToSinkOptions): Promise<Export
         const page = await counted(req);
         return { entries: page.entries.map(exportEntryFromRaw), attempts: page.attempts };
       },
-      { concurrency, perPage, signal, keyOf: (e) => e.key() },
+      {
+        concurrency,
+        perPage,
+        signal,
+        keyOf: (e) => e.key(),
+        // Pages waiting for the client's budget ahead of a piece: a split would only add a partial page.
+        ...(client !== undefined ? { saturated: (priority: number) => client.queuedAhead(priority) } : {}),
+      },
       pipelineStats,
     );
     for await (const page of stream) {

@@ -7,7 +7,13 @@
  * splits the earliest slice being fetched, about one page's span past what that walk has emitted
  * (learned from the pages seen), and walks the remainder: the window is handed out in page-sized
  * pieces next to the writer, so the pages in flight are the next ones to be written and a dense log
- * is fetched in parallel, not slice after slice.
+ * is fetched in parallel, not slice after slice. Two splits are not made: while pages wait for
+ * the client's request budget (`saturated`), since a page more in flight would not be served any
+ * sooner and each split costs a partial page; and where the rest of the walk is not clearly wider
+ * than a page (the page in flight probably ends it: a cut would leave a partial page and a sliver).
+ * While the budget is saturated no split adds a page, so each slice's pages are full but its last
+ * (requests ≤ ⌈entries / per_page⌉ + slices). Each page request carries its place in the window (`priority`), which the budget serves
+ * first, so its turns go to the pages the writer needs next rather than to slices far ahead.
  *
  * Memory is bounded by pages, not by the export: once `bufferPages` pages wait for the writer, only
  * the slice the writer is on may fetch (and only when none of its pages waits), so at most
@@ -41,6 +47,12 @@ export interface OrderedPagesOptions<E extends WalkEntry = AuditLogEntry> {
   bufferPages?: number;
   /** Split slices when workers go idle (default true). */
   split?: boolean;
+  /**
+   * Whether a page at this place in the window (see {@link PageRequest.priority}) would wait for
+   * its turn behind others in the client's request budget. Idle workers then do not split: a page
+   * more in flight would not be served any sooner, and each split costs a partial page.
+   */
+  saturated?: (priority: number) => boolean;
   signal?: AbortSignal;
   /** Dedupe key of an entry (default: entryKey of a decoded entry). */
   keyOf?: EntryKeyOf<E>;
@@ -137,13 +149,20 @@ export class PageScheduler<E extends WalkEntry = AuditLogEntry> {
    * task is too narrow to split.
    */
   #splitAfter(task: Task<E>, index: number): Task<E> | undefined {
-    const step = this.#span.step;
-    if (this.#options.split === false || step === undefined) return undefined;
+    const { step, span } = this.#span;
+    if (this.#options.split === false || step === undefined || span === undefined) return undefined;
     const { slice } = task.walk;
     const start = tsToNs(task.walk.reached ?? slice.from);
     const width = tsToNs(slice.to) - start;
-    if (width < 2n || step >= width) return undefined;
-    const added = this.#task(task.walk.narrow(nsToTs(start + step)), { page: 1, boundaryKeys: [] });
+    // The page in flight covers about a span from `start`: where the rest is not clearly wider, it
+    // probably ends the walk, and a cut would turn one page into a partial one and a sliver.
+    if (width < 2n || width * 8n <= span * 9n) return undefined;
+    const cut = start + step;
+    // With room, any page waiting for the budget makes a split useless. Past the buffer the pages
+    // waiting are far ahead (sent before it filled): the piece, next to the writer, goes first.
+    const room = this.#buffered < this.#capacity;
+    if (this.#options.saturated?.(room ? Number.POSITIVE_INFINITY : Number(cut)) === true) return undefined;
+    const added = this.#task(task.walk.narrow(nsToTs(cut)), { page: 1, boundaryKeys: [] });
     this.#tasks.splice(index + 1, 0, added);
     this.stats.slices++;
     this.stats.splits++;
@@ -161,9 +180,12 @@ export class PageScheduler<E extends WalkEntry = AuditLogEntry> {
       const task = this.#tasks[index] as Task<E>;
       if (task.done) continue;
       if (task.busy) {
-        // Until a page has told how dense the log is, cutting blind would halve the first slice
-        // into empty pieces: take the planned slices first.
-        const piece = room ? this.#splitAfter(task, index) : undefined;
+        // Past `bufferPages`, only the writer's own walk may be cut, while the writer waits for it:
+        // the piece holds the pages it needs next, not pages far ahead.
+        const piece =
+          room || (index === this.#head && task.queue.length === 0)
+            ? this.#splitAfter(task, index)
+            : undefined;
         if (piece !== undefined) return piece;
         continue;
       }

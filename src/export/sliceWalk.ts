@@ -25,6 +25,12 @@ export interface PageRequest {
   perPage: number;
   ascending: boolean;
   signal?: AbortSignal;
+  /**
+   * The page's place in the window (its slice's start, ns since the epoch): lower is needed sooner
+   * by the writer. The engine passes it to the client's request budget, which serves waiting calls
+   * in this order.
+   */
+  priority?: number;
 }
 
 /** What the walk needs of an entry: its timestamp (absent reads as the epoch). */
@@ -206,6 +212,7 @@ export class SliceWalk<E extends WalkEntry = AuditLogEntry> {
       perPage: this.perPage,
       ascending: true,
       signal,
+      priority: Number(tsToNs(this.#slice.from)),
     });
     const walked = applyPage(this.#slice, this.#cursor, fetched.entries, this.perPage, this.keyOf);
     this.#cursor = walked.cursor;

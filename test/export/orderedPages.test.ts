@@ -8,8 +8,10 @@ import fc from "fast-check";
 import { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
 import { entryKey } from "../../src/domain/entryKey.js";
 import { compareTs, type Ts } from "../../src/domain/timestamps.js";
+import { generateEntries } from "../../src/emulator/generate.js";
 import { orderedPages, type PipelineStats, planSlices } from "../../src/export/orderedPages.js";
 import { applyPage, type FetchPage, type Slice, type SliceCursor } from "../../src/export/sliceWalk.js";
+import { planWindow } from "../../src/export/window.js";
 
 function entry(seconds: number, nanos: number, tag: string): AuditLogEntry {
   return AuditLogEntry.fromPartial({
@@ -210,7 +212,14 @@ describe("orderedPages resumed from a committed page", () => {
 
 describe("orderedPages scheduling cost", () => {
   /** Pages fetched to walk `count` entries spread evenly over `spanSeconds`, cut into `concurrency` slices. */
-  async function pagesFetched(count: number, spanSeconds: number, concurrency: number, perPage: number) {
+  async function pagesFetched(
+    count: number,
+    spanSeconds: number,
+    concurrency: number,
+    perPage: number,
+    saturated?: () => boolean,
+    stats: PipelineStats = { slices: 0, splits: 0 },
+  ) {
     const log = new MemoryLog();
     const step = (spanSeconds * 1e9) / count;
     for (let i = 0; i < count; i++) {
@@ -225,10 +234,13 @@ describe("orderedPages scheduling cost", () => {
     };
     const slices = planSlices({ seconds: 0, nanos: 0 }, { seconds: spanSeconds, nanos: 0 }, concurrency);
     let emitted = 0;
-    for await (const page of orderedPages(slices, { page: 1, boundaryKeys: [] }, fetchPage, {
-      concurrency,
-      perPage,
-    }))
+    for await (const page of orderedPages(
+      slices,
+      { page: 1, boundaryKeys: [] },
+      fetchPage,
+      { concurrency, perPage, ...(saturated ? { saturated } : {}) },
+      stats,
+    ))
       emitted += page.entries.length;
     expect(emitted).toBe(count);
     return fetches;
@@ -244,7 +256,56 @@ describe("orderedPages scheduling cost", () => {
   it("still spreads a dense window over the workers with few extra pages", async () => {
     const fetches = await pagesFetched(50_000, 500, 8, 1000);
     expect(fetches).toBeGreaterThanOrEqual(50);
+    expect(fetches).toBeLessThanOrEqual(60);
+  });
+
+  /** Requests to walk the emulator's generated log (Clarifai-like gaps and ties), cut into `concurrency` slices. */
+  async function generatedLogCost(count: number, concurrency: number, saturated?: () => boolean) {
+    const log = new MemoryLog();
+    generateEntries(count, 1).forEach((e, i) => {
+      log.add(entry(e.timestamp?.seconds ?? 0, e.timestamp?.nanos ?? 0, `e${i}`));
+    });
+    const first = log.entries[0]?.timestamp as Ts;
+    const last = log.entries[count - 1]?.timestamp as Ts;
+    let fetches = 0;
+    const fetchPage: FetchPage = async (req) => {
+      fetches++;
+      for (let i = 0; i < 3; i++) await tick();
+      return { entries: log.page(req.from, req.to, req.page, req.perPage, req.ascending), attempts: 1 };
+    };
+    const stats: PipelineStats = { slices: 0, splits: 0 };
+    const window = planWindow(
+      { seconds: 0, nanos: 0 },
+      { seconds: last.seconds + 60, nanos: 0 },
+      first,
+      last,
+      concurrency,
+    );
+    const seen: string[] = [];
+    for await (const page of orderedPages(
+      window,
+      { page: 1, boundaryKeys: [] },
+      fetchPage,
+      { concurrency, perPage: 1000, ...(saturated ? { saturated } : {}) },
+      stats,
+    ))
+      seen.push(...page.entries.map((e) => e.reqId));
+    expect(seen).toEqual(log.entries.map((e) => e.reqId));
+    return { fetches, stats };
+  }
+
+  it("cuts no slivers off a slice that its page in flight will probably end (the emulator's log, 60k entries)", async () => {
+    // Cutting where the rest was about a page wide split one page into a partial one and a sliver
+    // of a few entries: 92 requests for these 60 pages of data.
+    const { fetches, stats } = await generatedLogCost(60_000, 12);
+    expect(stats.splits).toBeGreaterThan(0);
     expect(fetches).toBeLessThanOrEqual(80);
+  });
+
+  it("does not split while pages wait for the request budget: each slice's pages are full but its last", async () => {
+    const { fetches, stats } = await generatedLogCost(60_000, 12, () => true);
+    expect(stats.splits).toBe(0);
+    expect(fetches).toBeLessThanOrEqual(60 + stats.slices);
   });
 });
 

@@ -305,6 +305,8 @@ describe("call options", () => {
       /metadata: not metadata/,
     );
     expect(() => client.pages({}, { timeoutMs: 0 })).toThrow(/timeoutMs: invalid deadline/);
+    await expect(client.search({}, { priority: Number.NaN })).rejects.toThrow(/priority: invalid priority/);
+    await expect(client.search({}, { priority: "1" as never })).rejects.toThrow(/priority: invalid priority/);
     client.close();
     await expect(client.search()).rejects.toThrow(/closed/);
   });
