@@ -104,63 +104,69 @@ function state(): SyncState {
   };
 }
 
-it("derives every column as the JS reference does, keeping each file's rows in commit order", async () => {
-  const dir = join(root, "lake");
-  // Dates interleave (shuffled), and the second commit repeats entries around new ones, so files
-  // are staged from lines that are not consecutive in the commit.
-  const generated = generateEntries(900, 11);
-  const first = [...generated.slice(0, 500), ...EDGES].sort((a, b) => (a.reqId < b.reqId ? -1 : 1));
-  const second = [...generated.slice(400, 900)].reverse();
-  const store = createLakeStore({ dir });
-  await store.open(IDENTITY);
-  expect((await store.commit({ entries: first.map(exportEntryFromMessage), state: state() })).inserted).toBe(
-    503,
-  );
-  expect((await store.commit({ entries: second.map(exportEntryFromMessage), state: state() })).inserted).toBe(
-    400,
-  );
-  await store.close();
+it.each(["lean", "fast"] as const)(
+  "derives every column as the JS reference does, keeping each file's rows in commit order (--memory %s)",
+  async (memory) => {
+    const dir = join(root, `lake-${memory}`);
+    // Dates interleave (shuffled), and the second commit repeats entries around new ones, so files
+    // are staged from lines that are not consecutive in the commit.
+    const generated = generateEntries(900, 11);
+    const first = [...generated.slice(0, 500), ...EDGES].sort((a, b) => (a.reqId < b.reqId ? -1 : 1));
+    const second = [...generated.slice(400, 900)].reverse();
+    const store = createLakeStore({ dir, memory });
+    await store.open(IDENTITY);
+    expect(
+      (await store.commit({ entries: first.map(exportEntryFromMessage), state: state() })).inserted,
+    ).toBe(503);
+    expect(
+      (await store.commit({ entries: second.map(exportEntryFromMessage), state: state() })).inserted,
+    ).toBe(400);
+    await store.close();
 
-  const reader = await openLakeReader(dir);
-  const r = await reader.query(
-    "SELECT entry, operation, operation_name, user_id, description, targets, details, success, req_id, source_ip, timestamp_ns, epoch_us(timestamp) AS us FROM audit_log",
-  );
-  const rows = await r.getRowObjectsJson();
-  reader.close();
-  expect(rows).toHaveLength(903);
-  const byLine = new Map([...first, ...second].map((e) => [exportEntryFromMessage(e).json(), e]));
-  for (const row of rows) {
-    const { entry, timestamp_ns, us, ...columns } = row as Json;
-    expect(columns).toEqual(reference(entry as string));
-    const source = byLine.get(entry as string) as AuditLogEntry;
-    const ns = BigInt(source.timestamp?.seconds ?? 0) * 1_000_000_000n + BigInt(source.timestamp?.nanos ?? 0);
-    expect(timestamp_ns).toBe(String(ns));
-    expect(us).toBe(String(ns / 1000n));
-  }
-
-  // Each file holds its date's new entries in the order they were committed.
-  const expected = new Map<string, string[]>();
-  const seen = new Set<string>();
-  const m = await readManifest(dir);
-  for (const [seq, batch] of [first, second].entries()) {
-    for (const e of batch) {
-      const line = exportEntryFromMessage(e).json();
-      if (seen.has(line)) continue;
-      seen.add(line);
-      const ns = BigInt(e.timestamp?.seconds ?? 0) * 1_000_000_000n + BigInt(e.timestamp?.nanos ?? 0);
-      const file = m?.files.find(
-        (f) => f.path.includes(`part-0000000${seq + 1}-`) && BigInt(f.minNs) <= ns && ns <= BigInt(f.maxNs),
-      );
-      expect(file).toBeDefined();
-      expected.set(file?.path as string, [...(expected.get(file?.path as string) ?? []), line]);
+    const reader = await openLakeReader(dir);
+    const r = await reader.query(
+      "SELECT entry, operation, operation_name, user_id, description, targets, details, success, req_id, source_ip, timestamp_ns, epoch_us(timestamp) AS us FROM audit_log",
+    );
+    const rows = await r.getRowObjectsJson();
+    reader.close();
+    expect(rows).toHaveLength(903);
+    const byLine = new Map([...first, ...second].map((e) => [exportEntryFromMessage(e).json(), e]));
+    for (const row of rows) {
+      const { entry, timestamp_ns, us, ...columns } = row as Json;
+      expect(columns).toEqual(reference(entry as string));
+      const source = byLine.get(entry as string) as AuditLogEntry;
+      const ns =
+        BigInt(source.timestamp?.seconds ?? 0) * 1_000_000_000n + BigInt(source.timestamp?.nanos ?? 0);
+      expect(timestamp_ns).toBe(String(ns));
+      expect(us).toBe(String(ns / 1000n));
     }
-  }
-  for (const f of m?.files ?? []) {
-    const file = await asyncBufferFromFile(join(dir, f.path));
-    const got = (await parquetReadObjects({ file, compressors, columns: ["entry"] })) as { entry: string }[];
-    expect(got.map((x) => x.entry)).toEqual(expected.get(f.path));
-  }
-});
+
+    // Each file holds its date's new entries in the order they were committed.
+    const expected = new Map<string, string[]>();
+    const seen = new Set<string>();
+    const m = await readManifest(dir);
+    for (const [seq, batch] of [first, second].entries()) {
+      for (const e of batch) {
+        const line = exportEntryFromMessage(e).json();
+        if (seen.has(line)) continue;
+        seen.add(line);
+        const ns = BigInt(e.timestamp?.seconds ?? 0) * 1_000_000_000n + BigInt(e.timestamp?.nanos ?? 0);
+        const file = m?.files.find(
+          (f) => f.path.includes(`part-0000000${seq + 1}-`) && BigInt(f.minNs) <= ns && ns <= BigInt(f.maxNs),
+        );
+        expect(file).toBeDefined();
+        expected.set(file?.path as string, [...(expected.get(file?.path as string) ?? []), line]);
+      }
+    }
+    for (const f of m?.files ?? []) {
+      const file = await asyncBufferFromFile(join(dir, f.path));
+      const got = (await parquetReadObjects({ file, compressors, columns: ["entry"] })) as {
+        entry: string;
+      }[];
+      expect(got.map((x) => x.entry)).toEqual(expected.get(f.path));
+    }
+  },
+);
 
 it("hashes a line's bytes to the key of the line", () => {
   for (const e of [...EDGES, ...generateEntries(50, 3)]) {

@@ -60,6 +60,12 @@ export interface LakeStoreOptions {
   compactAt?: number;
   /** Files below this size are small (default 16 MiB). */
   smallFileBytes?: number;
+  /**
+   * `lean` (default): DuckDB hands the memory a commit freed back to the system after each
+   * statement, which keeps a 1M-entry sync under 250 MB but costs page faults (about twice the
+   * DuckDB CPU); `fast`: DuckDB keeps it cached.
+   */
+  memory?: "lean" | "fast";
 }
 
 /** Canonical JSON (sorted keys), to compare identities. */
@@ -102,6 +108,7 @@ class LakeStore implements SyncStore {
   readonly #dir: string;
   readonly #compactAt: number;
   readonly #smallFileBytes: number;
+  readonly #memory: "lean" | "fast";
   #lock: HeldLock | undefined;
   #manifest: LakeManifest | undefined;
   #keys: KeyTable = new Map();
@@ -116,6 +123,7 @@ class LakeStore implements SyncStore {
     this.description = options.dir;
     this.#compactAt = options.compactAt ?? 8;
     this.#smallFileBytes = options.smallFileBytes ?? 16 * 1024 * 1024;
+    this.#memory = options.memory ?? "lean";
   }
 
   async open(identity: SyncIdentity): Promise<SyncState | undefined> {
@@ -204,10 +212,12 @@ class LakeStore implements SyncStore {
     // One thread: a commit's COPY already runs beside the walk (a second thread measured more CPU for
     // no less time on two cores), and each thread keeps its own buffers.
     await this.#db.run("SET threads = 1");
-    // Hand freed memory back after each statement instead of caching up to 128 MiB (512 MiB after
-    // bulk frees): without it the process grew commit by commit. It costs page faults (~20% CPU).
-    await this.#db.run("SET allocator_flush_threshold = '1MB'");
-    await this.#db.run("SET allocator_bulk_deallocation_flush_threshold = '1MB'");
+    if (this.#memory === "lean") {
+      // Hand freed memory back after each statement instead of caching up to 128 MiB (512 MiB after
+      // bulk frees): without it the process grows commit by commit (bench/notes.md).
+      await this.#db.run("SET allocator_flush_threshold = '1MB'");
+      await this.#db.run("SET allocator_bulk_deallocation_flush_threshold = '1MB'");
+    }
     return manifest?.state;
   }
 
