@@ -10,7 +10,7 @@ import { ExportInterruptedError } from "../export/errors.js";
 import { type SyncStore, SyncUsageError } from "../sync/store.js";
 import { runSync, type SyncRunSummary } from "../sync/sync.js";
 import { UsageError } from "./exitCodes.js";
-import { tuneMemoryForExport } from "./exportMemory.js";
+import { type MemoryMode, tuneMemoryForExport } from "./exportMemory.js";
 import { abortOnSignals } from "./interrupt.js";
 import { pause } from "./pause.js";
 import {
@@ -32,6 +32,7 @@ export interface SyncFlags extends Omit<FilterFlags, "to" | "until">, Connection
   concurrency: number;
   perPage: number;
   commitInterval: number;
+  memory: MemoryMode;
   quiet?: boolean;
 }
 
@@ -52,7 +53,7 @@ async function openStore(flags: SyncFlags): Promise<SyncStore> {
   if (flags.table !== undefined)
     throw new UsageError("--table: only for a PostgreSQL destination (--to postgres://…)");
   const { createLakeStore } = await import("../sync/lake/store.js");
-  return createLakeStore({ dir: flags.to });
+  return createLakeStore({ dir: flags.to, memory: flags.memory });
 }
 
 function summaryLine(to: string, s: SyncRunSummary): string {
@@ -79,8 +80,8 @@ export async function runSyncCommand(flags: SyncFlags): Promise<void> {
   const client = clientFromFlags({ maxAttempts: EXPORT_MAX_ATTEMPTS, ...flags });
   const controller = new AbortController();
   const removeSignalHandlers = abortOnSignals(controller);
-  // As export's default: a small, steady heap (the entries of a commit are the only large live set).
-  const memory = tuneMemoryForExport("lean");
+  // As export's: a small, steady heap (the entries of a commit are the only large live set).
+  const memory = tuneMemoryForExport(flags.memory);
   try {
     for (;;) {
       let summary: SyncRunSummary;

@@ -122,6 +122,26 @@ export class JsonlPageEncoder {
     compiled.copyTo(this.#out);
     return this.#out.subarray(0, n);
   }
+
+  /**
+   * As {@link encode}, and sets `ends[i]` to where entry i's line ends (before its newline): line i
+   * is `[i === 0 ? 0 : ends[i - 1] + 1, ends[i])` of the result.
+   */
+  encodeLines(entries: readonly EntryRange[], ends: number[]): Buffer {
+    const compiled = transcoder();
+    compiled.clear();
+    ends.length = entries.length;
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i] as EntryRange;
+      appendEntry(compiled, asBuffer(e.source), e.start, e.end);
+      ends[i] = compiled.size();
+      compiled.append(NEWLINE, true);
+    }
+    const n = compiled.size();
+    if (this.#out.length < n) this.#out = Buffer.allocUnsafeSlow(Math.max(n, 2 * this.#out.length));
+    compiled.copyTo(this.#out);
+    return this.#out.subarray(0, n);
+  }
 }
 
 /** A `MultiAuditLogEntryResponse` transcoded to JSONL without decoding its entries to objects. */

@@ -4,7 +4,7 @@
  * timestamp (to the nanosecond), req_id, operation, targets and details, plus the remaining fields so
  * that two entries differing anywhere are never merged. Byte-identical entries are one entry.
  */
-import { createHash } from "node:crypto";
+import { createHash, hash } from "node:crypto";
 import type { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
 import { entryToJsonLine } from "../codec/index.js";
 
@@ -19,4 +19,12 @@ export function entryKey(entry: AuditLogEntry, line?: string): string {
 /** The dedupe key of the entry whose canonical JSON line is `line` (see {@link entryKey}). */
 export function lineKey(line: string): string {
   return createHash("sha256").update(line).digest("base64url").slice(0, 22);
+}
+
+/**
+ * {@link lineKey} of the line whose UTF-8 bytes are `bytes[start, end)` (the same key: the hash is of
+ * those bytes either way), for a store that holds lines as bytes rather than strings.
+ */
+export function lineBytesKey(bytes: Buffer, start = 0, end = bytes.length): string {
+  return hash("sha256", bytes.subarray(start, end), "base64url").slice(0, 22);
 }

@@ -74,6 +74,8 @@ export interface SyncStore {
    * for another identity's state or a newer schema, before writing anything.
    */
   open(identity: SyncIdentity): Promise<SyncState | undefined>;
+  /** Entries per commit this store works best with (the sync's default when it sets none). */
+  readonly commitEntries?: number;
   /** Stores the entries it does not hold yet and the new state, atomically; says how many were new. */
   commit(commit: SyncCommit): Promise<{ inserted: number; late?: number }>;
   /** Releases the lock and connections. */

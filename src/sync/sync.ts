@@ -29,7 +29,10 @@ export interface SyncOptions {
   settleMs: number;
   /** How far behind the high-water mark each run re-reads for late arrivals. */
   reconcileMs: number;
-  /** Commit once this many entries are buffered (default 20 000), besides the engine's interval. */
+  /**
+   * Commit once this many entries are buffered (default: the store's `commitEntries`, else 20 000),
+   * besides the engine's interval.
+   */
   commitEntries?: number;
   /** Least time between commits (default 5 s): fewer, larger files. */
   commitIntervalMs?: number;
@@ -241,7 +244,7 @@ export async function runSync(options: SyncOptions): Promise<SyncRunSummary> {
       state,
       store,
       reconcileNs,
-      options.commitEntries ?? 20_000,
+      options.commitEntries ?? store.commitEntries ?? 20_000,
       new Date(now()).toISOString(),
       now,
     );

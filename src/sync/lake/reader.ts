@@ -42,14 +42,21 @@ export async function openLakeReader(dir: string): Promise<LakeReader> {
     throw new SyncUsageError(
       `--lake: ${dir} has no ${STATE_FILE}; it is not a lake written by clarifai-audit sync`,
     );
-  const paths: string[] = [];
-  for (const file of manifest.files) {
-    const at = await locateFile(root, file, manifest.pending);
-    const problem = await parquetProblem(at, file.bytes);
-    if (problem !== undefined)
-      throw new SyncUsageError(`${at} is not a valid Parquet file of this lake (${problem})`);
-    paths.push(at);
-  }
+  // Checked 32 at a time rather than one round trip after another (a lake holds hundreds of files).
+  const checked: Array<{ at: string; problem: string | undefined }> = [];
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < manifest.files.length; i = next++) {
+      const file = manifest.files[i] as (typeof manifest.files)[number];
+      const at = await locateFile(root, file, manifest.pending);
+      checked[i] = { at, problem: await parquetProblem(at, file.bytes) };
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(32, manifest.files.length) }, worker));
+  const bad = checked.find((c) => c.problem !== undefined);
+  if (bad !== undefined)
+    throw new SyncUsageError(`${bad.at} is not a valid Parquet file of this lake (${bad.problem})`);
+  const paths = checked.map((c) => c.at);
   const instance = await DuckDBInstance.create(":memory:");
   const db: DuckDBConnection = await instance.connect();
   try {

@@ -4,8 +4,8 @@
  * column needs a new {@link LAKE_SCHEMA_VERSION} and a migration: older tools refuse a newer lake.
  */
 import type { DuckDBAppender, DuckDBConnection } from "@duckdb/node-api";
+import { OPERATIONS, operationName } from "../../domain/operations.js";
 import { civilFromDays } from "../../domain/time.js";
-import type { ExportEntry } from "../../export/sink.js";
 
 /** Version of the table's columns; written into every file's key-value metadata and the state file. */
 export const LAKE_SCHEMA_VERSION = 1;
@@ -41,32 +41,83 @@ export const LAKE_COLUMNS: ReadonlyArray<readonly [name: string, type: string]> 
 ];
 
 /**
- * The staging table rows are appended to. Nested columns arrive as JSON text: one string per row
- * crosses into DuckDB instead of a JS object per list element, which costs several times more.
+ * The staging table a commit's rows cross into DuckDB through: a few long strings per commit (up to
+ * {@link STAGE_GROUP} JSON lines joined by newlines, and their timestamps), not a value per column
+ * and row. Every other column is derived from the line inside DuckDB ({@link copyStageSql}), so the
+ * JSON parsing and the column building run on DuckDB's thread while the walk goes on.
  */
 export const STAGE_TABLE = "lake_stage";
-export const STAGE_DDL = `CREATE OR REPLACE TEMP TABLE ${STAGE_TABLE} (
-  timestamp_ns BIGINT, operation INTEGER, operation_name VARCHAR, user_id VARCHAR, description VARCHAR,
-  targets_json VARCHAR, details_json VARCHAR, success BOOLEAN, req_id VARCHAR, source_ip VARCHAR, entry VARCHAR)`;
+export const STAGE_DDL = `CREATE OR REPLACE TEMP TABLE ${STAGE_TABLE} (ns VARCHAR, lines BLOB)`;
 
-const TARGETS_JSON_SHAPE = `[{${TARGET_FIELDS.map((f) => `"${f}":"VARCHAR"`).join(",")}}]`;
+/** Entries per staged row. */
+export const STAGE_GROUP = 1024;
+
+/** The part of an entry's REST JSON the columns are read from, as a `from_json` structure. */
+const ENTRY_SHAPE = JSON.stringify({
+  operation: "INTEGER",
+  user: { id: "VARCHAR" },
+  description: "VARCHAR",
+  // A target is an object with one key, the kind, whose value carries the ids.
+  targets: [
+    `MAP(VARCHAR, STRUCT(${TARGET_FIELDS.slice(1)
+      .map((f) => `${f} VARCHAR`)
+      .join(", ")}, compute_cluster STRUCT(id VARCHAR)))`,
+  ],
+  details: ["VARCHAR"],
+  success: "BOOLEAN",
+  req_id: "VARCHAR",
+  source_ip: "VARCHAR",
+});
 
 /** SQL literal of a string. */
 export function sqlString(text: string): string {
   return `'${text.replaceAll("'", "''")}'`;
 }
 
-/** The COPY options of every lake file (zstd, schema version in the footer). */
+/**
+ * Rows per Parquet row group. The writer holds a row group in memory until it is full; DuckDB's
+ * default (122 880) held a whole commit's rows. 8192 cost 5% in size (bench/notes.md).
+ */
+export const ROW_GROUP_ROWS = 8192;
+
+/** The COPY options of every lake file (zstd, row groups of {@link ROW_GROUP_ROWS}, schema version in the footer). */
 export function parquetOptions(): string {
-  return `FORMAT parquet, COMPRESSION zstd, KV_METADATA {${SCHEMA_METADATA_KEY}: '${LAKE_SCHEMA_VERSION}'}`;
+  return `FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ${ROW_GROUP_ROWS}, KV_METADATA {${SCHEMA_METADATA_KEY}: '${LAKE_SCHEMA_VERSION}'}`;
 }
 
-/** COPY of the staged rows, in the order they were appended, to the Parquet file `path`. */
+/** Names of the operation codes this build knows, as a SQL map (others print as digits). */
+function operationNamesSql(): string {
+  const codes = [0, ...new Set(OPERATIONS.values())];
+  return `MAP {${codes.map((c) => `${c}: ${sqlString(operationName(c))}`).join(", ")}}`;
+}
+
+/**
+ * The staged rows as the table's columns, in the order they were appended. An absent field reads as
+ * proto3's default: 0, '', false, an empty list; a target's kind is its one key.
+ */
+export function stageSelectSql(): string {
+  const v = "map_values(t)[1]";
+  const target = [
+    "kind: map_keys(t)[1]",
+    `id: coalesce(${v}.id, '')`,
+    ...TARGET_FIELDS.slice(2, -1).map((f) => `${f}: ${v}.${f}`),
+    `compute_cluster_id: coalesce(${v}.compute_cluster.id, ${v}.compute_cluster_id)`,
+  ].join(", ");
+  return `SELECT make_timestamptz(timestamp_ns // 1000) AS "timestamp", timestamp_ns, operation,
+  coalesce(${operationNamesSql()}[operation], CAST(operation AS VARCHAR)) AS operation_name,
+  coalesce(j.user.id, '') AS user_id, coalesce(j.description, '') AS description,
+  list_transform(list_filter(coalesce(j.targets, []), t -> cardinality(t) > 0), t -> {${target}}) AS targets,
+  coalesce(j.details, []) AS details, coalesce(j.success, false) AS success,
+  coalesce(j.req_id, '') AS req_id, coalesce(j.source_ip, '') AS source_ip, entry
+  FROM (SELECT timestamp_ns, entry, j, coalesce(j.operation, 0) AS operation
+    FROM (SELECT timestamp_ns, entry, from_json(entry, ${sqlString(ENTRY_SHAPE)}) AS j
+      FROM (SELECT CAST(unnest(string_split(ns, ',')) AS BIGINT) AS timestamp_ns,
+        unnest(string_split(decode(lines), chr(10))) AS entry FROM ${STAGE_TABLE})))`;
+}
+
+/** COPY of the staged rows ({@link stageSelectSql}) to the Parquet file `path`. */
 export function copyStageSql(path: string): string {
-  return `COPY (SELECT make_timestamptz(timestamp_ns // 1000) AS "timestamp", timestamp_ns, operation,
-  operation_name, user_id, description, from_json(targets_json, '${TARGETS_JSON_SHAPE}') AS targets,
-  from_json(details_json, '["VARCHAR"]') AS details, success, req_id, source_ip, entry
-  FROM ${STAGE_TABLE}) TO ${sqlString(path)} (${parquetOptions()})`;
+  return `COPY (${stageSelectSql()}) TO ${sqlString(path)} (${parquetOptions()})`;
 }
 
 /** An empty relation with the table's columns (the view of a lake without files). */
@@ -74,9 +125,26 @@ export function emptyTableSql(): string {
   return `SELECT ${LAKE_COLUMNS.map(([name, type]) => `CAST(NULL AS ${type}) AS "${name}"`).join(", ")}, CAST(NULL AS DATE) AS "date" WHERE false`;
 }
 
-type Json = Record<string, unknown>;
-
 const NS_PER_DAY = 86_400n * 1_000_000_000n;
+
+/**
+ * {@link partitionDate}, remembering the last day's bounds: a commit's entries mostly fall on one
+ * day, so most calls compare two numbers instead of formatting a date.
+ */
+export function partitionDates(): (ns: bigint) => string {
+  let from = 0n;
+  let to = 0n;
+  let date = "";
+  return (ns) => {
+    if (ns >= from && ns < to) return date;
+    date = partitionDate(ns);
+    let days = ns / NS_PER_DAY;
+    if (ns < 0n && ns % NS_PER_DAY !== 0n) days -= 1n;
+    from = days * NS_PER_DAY;
+    to = from + NS_PER_DAY;
+    return date;
+  };
+}
 
 /** UTC date (YYYY-MM-DD) of a nanosecond instant: the Hive partition an entry goes to. */
 export function partitionDate(ns: bigint): string {
@@ -86,55 +154,47 @@ export function partitionDate(ns: bigint): string {
   return `${String(y).padStart(4, "0")}-${String(m).padStart(2, "0")}-${String(d).padStart(2, "0")}`;
 }
 
-function str(v: unknown): string {
-  return typeof v === "string" ? v : "";
+/** A file's rows as they are staged: lines of a commit's JSONL buffer, and their timestamps. */
+export interface StagedRows {
+  /** The commit's JSON lines, each followed by "\n". */
+  jsonl: Buffer;
+  /** Where each line of `jsonl` ends, before its newline. */
+  ends: readonly number[];
+  /** Which lines are this file's rows, in file order. */
+  lines: number[];
+  /** Their exact timestamps (ns since the epoch). */
+  ns: bigint[];
 }
 
-/** The `targets` elements of a REST JSON entry: kind and the ids of the one field each target sets. */
-function flatTargets(targets: unknown): Json[] {
-  if (!Array.isArray(targets)) return [];
-  const out: Json[] = [];
-  for (const target of targets as Json[]) {
-    for (const kind in target) {
-      const v = (target[kind] ?? {}) as Json;
-      const cc = v.compute_cluster as Json | undefined;
-      out.push({
-        kind,
-        id: str(v.id),
-        app_id: v.app_id ?? null,
-        user_id: v.user_id ?? null,
-        module_id: v.module_id ?? null,
-        workflow_id: v.workflow_id ?? null,
-        compute_cluster_id: cc?.id ?? v.compute_cluster_id ?? null,
-      });
-      break;
+const NEWLINE = Buffer.from("\n");
+
+/**
+ * Appends `rows` to the staging table's appender, {@link STAGE_GROUP} lines to a staged row (a
+ * consecutive run of lines is one slice of the buffer, not a copy). A JSON line never holds a raw
+ * newline (JSON escapes control characters), so the lines split back apart exactly; the COPY's row
+ * count checks it.
+ */
+export function appendStaged(appender: DuckDBAppender, rows: StagedRows): void {
+  const { jsonl, ends, lines } = rows;
+  const startOf = (line: number) => (line === 0 ? 0 : (ends[line - 1] as number) + 1);
+  for (let i = 0; i < lines.length; i += STAGE_GROUP) {
+    const group = lines.slice(i, i + STAGE_GROUP);
+    const first = group[0] as number;
+    const last = group[group.length - 1] as number;
+    let blob: Buffer;
+    if (last - first === group.length - 1) blob = jsonl.subarray(startOf(first), ends[last]);
+    else {
+      const parts: Buffer[] = [];
+      for (const line of group) {
+        if (parts.length > 0) parts.push(NEWLINE);
+        parts.push(jsonl.subarray(startOf(line), ends[line]));
+      }
+      blob = Buffer.concat(parts);
     }
+    appender.appendVarchar(rows.ns.slice(i, i + STAGE_GROUP).join(","));
+    appender.appendBlob(blob);
+    appender.endRow();
   }
-  return out;
-}
-
-/** Appends one entry to the staging table's appender; `ns` is its exact timestamp. */
-export function appendEntry(
-  appender: DuckDBAppender,
-  entry: ExportEntry,
-  ns: bigint,
-  operationName: (code: number) => string,
-): void {
-  const line = entry.json();
-  const o = JSON.parse(line) as Json;
-  const operation = typeof o.operation === "number" ? o.operation : 0;
-  appender.appendBigInt(ns);
-  appender.appendInteger(operation);
-  appender.appendVarchar(operationName(operation));
-  appender.appendVarchar(str((o.user as Json | undefined)?.id));
-  appender.appendVarchar(str(o.description));
-  appender.appendVarchar(JSON.stringify(flatTargets(o.targets)));
-  appender.appendVarchar(JSON.stringify(Array.isArray(o.details) ? o.details : []));
-  appender.appendBoolean(o.success === true);
-  appender.appendVarchar(str(o.req_id));
-  appender.appendVarchar(str(o.source_ip));
-  appender.appendVarchar(line);
-  appender.endRow();
 }
 
 /** Creates (or empties) the staging table on `connection`. */
