@@ -15,6 +15,7 @@ import { civilFromDays } from "../domain/time.js";
 import { emptyPrint, GeneratedCode, messageClosure } from "./codegen.js";
 import { TRANSCODER_RUNTIME } from "./jsonlTranscoderRuntime.js";
 import { messageDesc } from "./registry.js";
+import { SCALAR_TYPE, WRAPPER_SCALAR } from "./scalarTypes.js";
 
 /** Thrown by the generated code to hand an entry to the reference path. */
 export const FALLBACK: unique symbol = Symbol("fallback to the reference printer");
@@ -29,36 +30,8 @@ interface TranscoderHelpers extends Record<string, unknown> {
 
 type TranscoderCode = GeneratedCode<TranscoderHelpers>;
 
-/** Scalar type numbers (google.protobuf.FieldDescriptorProto.Type). */
-const T = {
-  DOUBLE: 1,
-  FLOAT: 2,
-  INT64: 3,
-  UINT64: 4,
-  INT32: 5,
-  FIXED64: 6,
-  FIXED32: 7,
-  BOOL: 8,
-  STRING: 9,
-  BYTES: 12,
-  UINT32: 13,
-  SFIXED32: 15,
-  SFIXED64: 16,
-  SINT32: 17,
-  SINT64: 18,
-} as const;
-
-const WRAPPERS: Record<string, number> = {
-  "google.protobuf.DoubleValue": T.DOUBLE,
-  "google.protobuf.FloatValue": T.FLOAT,
-  "google.protobuf.Int64Value": T.INT64,
-  "google.protobuf.UInt64Value": T.UINT64,
-  "google.protobuf.Int32Value": T.INT32,
-  "google.protobuf.UInt32Value": T.UINT32,
-  "google.protobuf.BoolValue": T.BOOL,
-  "google.protobuf.StringValue": T.STRING,
-  "google.protobuf.BytesValue": T.BYTES,
-};
+const T = SCALAR_TYPE;
+const WRAPPERS = WRAPPER_SCALAR;
 
 /** Scalar kinds the generated code reads; anything else is abandoned to the reference path. */
 function wireTypeOf(scalar: number): number | undefined {

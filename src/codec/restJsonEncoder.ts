@@ -19,6 +19,7 @@ import { daysFromCivil, daysInMonth } from "../domain/time.js";
 import { GeneratedCode, messageClosure } from "./codegen.js";
 import { messageDesc } from "./registry.js";
 import { ENCODER_RUNTIME } from "./restJsonEncoderRuntime.js";
+import { SCALAR_TYPE, WRAPPER_SCALAR } from "./scalarTypes.js";
 
 /** Thrown by the generated code to hand an entry to the reference path. */
 const FB: unique symbol = Symbol("fallback to the reference JSON mapping");
@@ -39,20 +40,8 @@ export interface RestJsonEncoder {
   buffer(): Buffer;
 }
 
-/** Scalar type numbers (google.protobuf.FieldDescriptorProto.Type). */
-const T = { DOUBLE: 1, FLOAT: 2, INT64: 3, UINT64: 4, INT32: 5, BOOL: 8, STRING: 9, BYTES: 12, UINT32: 13 };
-
-const WRAPPERS: Record<string, number> = {
-  "google.protobuf.DoubleValue": T.DOUBLE,
-  "google.protobuf.FloatValue": T.FLOAT,
-  "google.protobuf.Int64Value": T.INT64,
-  "google.protobuf.UInt64Value": T.UINT64,
-  "google.protobuf.Int32Value": T.INT32,
-  "google.protobuf.UInt32Value": T.UINT32,
-  "google.protobuf.BoolValue": T.BOOL,
-  "google.protobuf.StringValue": T.STRING,
-  "google.protobuf.BytesValue": T.BYTES,
-};
+const T = SCALAR_TYPE;
+const WRAPPERS = WRAPPER_SCALAR;
 
 /** Statements writing a tag (its varint bytes are constants). */
 function tag(number: number, wire: number): string {
