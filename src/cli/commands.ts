@@ -152,20 +152,22 @@ export function registerSyncCommand(program: Command): Command {
       "first run only: oldest entry to sync, RFC 3339 (default: the oldest the server holds)",
     )
     .option("--since <duration>", "first run only: from = now − duration", durationOption("--since"))
-    .option(
-      "--settle <duration>",
-      "leave out the last duration before now (entries still landing)",
-      durationOption("--settle"),
-      60_000,
+    .addOption(
+      durationFlag(
+        "--settle <duration>",
+        "leave out the last duration before now (entries still landing)",
+        60_000,
+      ),
     )
-    .option(
-      "--reconcile <duration>",
-      "re-read this far behind the last run's end for entries that land late",
-      durationOption("--reconcile"),
-      3_600_000,
+    .addOption(
+      durationFlag(
+        "--reconcile <duration>",
+        "re-read this far behind the last run's end for entries that land late",
+        3_600_000,
+      ),
     )
     .option("-f, --follow", "run again every --interval until interrupted (SIGINT/SIGTERM end it cleanly)")
-    .option("--interval <duration>", "time between runs with --follow", durationOption("--interval"), 60_000)
+    .addOption(durationFlag("--interval <duration>", "time between runs with --follow", 60_000))
     .option(
       "--concurrency <n>",
       "most pages fetched in parallel (fewer while the server throttles)",
@@ -178,11 +180,12 @@ export function registerSyncCommand(program: Command): Command {
       integerOption("--per-page", 1, MAX_PER_PAGE),
       MAX_PER_PAGE,
     )
-    .option(
-      "--commit-interval <duration>",
-      "least time between commits (each commit adds a file per partition to a lake)",
-      durationOption("--commit-interval"),
-      5000,
+    .addOption(
+      durationFlag(
+        "--commit-interval <duration>",
+        "least time between commits (each commit adds a file per partition to a lake)",
+        5000,
+      ),
     )
     .addOption(
       new Option(
@@ -230,12 +233,13 @@ export function registerWatchCommand(program: Command): Command {
       "--checkpoint <file>",
       "resume from and save progress, rule state and pending alerts to this file",
     )
-    .option("--interval <duration>", "time between polls", durationOption("--interval"), 10_000)
-    .option(
-      "--lookback <duration>",
-      "re-read this far behind the newest entry seen, for entries that land late",
-      durationOption("--lookback"),
-      60_000,
+    .addOption(durationFlag("--interval <duration>", "time between polls", 10_000))
+    .addOption(
+      durationFlag(
+        "--lookback <duration>",
+        "re-read this far behind the newest entry seen, for entries that land late",
+        60_000,
+      ),
     )
     .option("--from <time>", "first run: evaluate entries from this time (RFC 3339; default now)")
     .option(
@@ -261,23 +265,19 @@ export function registerWatchCommand(program: Command): Command {
       "--alert-secret <secret>",
       "sign webhook bodies: X-Clarifai-Audit-Signature: sha256=HMAC (default: CLARIFAI_AUDIT_ALERT_SECRET)",
     )
-    .option(
-      "--alert-timeout <duration>",
-      "deadline of one delivery attempt",
-      durationOption("--alert-timeout"),
-      10_000,
-    )
+    .addOption(durationFlag("--alert-timeout <duration>", "deadline of one delivery attempt", 10_000))
     .option(
       "--alert-attempts <n>",
       "delivery attempts per alert and destination",
       integerOption("--alert-attempts", 1, 100),
       5,
     )
-    .option(
-      "--alert-backoff <duration>",
-      "delay before the first retry, doubled for each next one",
-      durationOption("--alert-backoff"),
-      1000,
+    .addOption(
+      durationFlag(
+        "--alert-backoff <duration>",
+        "delay before the first retry, doubled for each next one",
+        1000,
+      ),
     )
     .option(
       "--dead-letter <file>",
@@ -338,11 +338,12 @@ export function registerReportCommand(program: Command): Command {
       "--lake <dir>",
       "report on every entry of a Parquet lake written by sync --to DIR (not with --input)",
     )
-    .option(
-      "--settle <duration>",
-      "live window: leave out the last duration before now (entries still landing)",
-      durationOption("--settle"),
-      60_000,
+    .addOption(
+      durationFlag(
+        "--settle <duration>",
+        "live window: leave out the last duration before now (entries still landing)",
+        60_000,
+      ),
     )
     .option(
       "--concurrency <n>",

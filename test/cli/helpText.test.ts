@@ -1,6 +1,6 @@
 /**
  * The help texts agree with the CLI: every default a subcommand's --help prints is accepted back by
- * its flag, export's --max-attempts default is the one export uses, tail does not list flags it
+ * its flag, no duration default is printed as bare milliseconds, export's --max-attempts default is the one export uses, tail does not list flags it
  * refuses, CLARIFAI_PAT is named; and CLI errors use CLI words, not the library's.
  */
 import { runCli } from "./helpers.js";
@@ -10,6 +10,9 @@ const SUBCOMMANDS: Record<string, string[]> = {
   export: ["--out", "x.jsonl"],
   tail: [],
   emulator: [],
+  sync: ["--to", "lake"],
+  watch: [],
+  report: ["--out", "r.html"],
 };
 
 /** Options of a help text: flag, whether it takes a value, and its whole (unwrapped) description. */
@@ -54,7 +57,8 @@ it("prints no bare millisecond defaults, export's real --max-attempts, no --to/-
   const [search, exp, tail] = await Promise.all(
     ["search", "export", "tail"].map((s) => runCli([s, "--help"])),
   );
-  for (const r of [search, exp, tail]) {
+  const later = await Promise.all(["sync", "watch", "report"].map((s) => runCli([s, "--help"])));
+  for (const r of [search, exp, tail, ...later]) {
     const durations = options(r?.stdout ?? "").filter((o) => /<duration>|<ms>/.test(o.arg));
     expect(durations.length).toBeGreaterThan(0);
     for (const o of durations)
