@@ -92,6 +92,38 @@ export async function runCliWithReadOnlyFolder(
   }
 }
 
+/** A small seeded generator, so a failing run can be replayed. */
+export function seededRandom(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+/**
+ * Runs the CLI `rounds` times, each run SIGKILLed after 150–1350 ms drawn from `random`; a run that
+ * ends before its kill must succeed with stderr matching `done`. Returns how many were killed.
+ */
+export async function runKilledAtRandomPoints(
+  args: string[],
+  rounds: number,
+  random: () => number,
+  done: RegExp,
+): Promise<number> {
+  let killed = 0;
+  for (let i = 0; i < rounds; i++) {
+    const child = spawnCli(args);
+    const result = collect(child);
+    const timer = setTimeout(() => child.kill("SIGKILL"), 150 + Math.floor(random() * 1200));
+    const r = await result;
+    clearTimeout(timer);
+    if (r.signal === "SIGKILL") killed++;
+    else expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: expect.stringMatching(done) });
+  }
+  return killed;
+}
+
 /** Runs the CLI to completion. */
 export function runCli(args: string[], env?: NodeJS.ProcessEnv, cwd?: string): Promise<CliResult> {
   return collect(spawnCli(args, env, cwd));

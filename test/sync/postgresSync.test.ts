@@ -17,6 +17,8 @@ import {
   fileLines,
   PAT,
   runCli,
+  runKilledAtRandomPoints,
+  seededRandom,
   spawnCli,
   tempDir,
   USER,
@@ -49,14 +51,6 @@ afterAll(async () => {
 });
 
 const SYNC_FLAGS = ["--settle", "0s", "--reconcile", "3650d", "--per-page", "50", "--concurrency", "3"];
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
 
 async function freshDb(): Promise<{ url: string; db: pg.Client }> {
   const name = `s${++dbs}`;
@@ -92,22 +86,14 @@ async function expectExactlyOnce(db: pg.Client): Promise<void> {
 
 it("killed at random points while the log grows with late entries, the table ends with every entry exactly once", async () => {
   const { url, db } = await freshDb();
-  const random = rng(20261202);
+  const random = seededRandom(20261202);
   emu.setFaults({ latencyMs: 4, growth: { count: 15, everyMs: 40, lateFraction: 0.4 }, seed: 7 });
-  let killed = 0;
-  for (let i = 0; i < 6; i++) {
-    const child = spawnCli(["sync", ...conn, "--to", url, ...SYNC_FLAGS, "--commit-interval", "0", "-q"]);
-    const done = collect(child);
-    const timer = setTimeout(() => child.kill("SIGKILL"), 150 + Math.floor(random() * 1200));
-    const r = await done;
-    clearTimeout(timer);
-    if (r.signal === "SIGKILL") killed++;
-    else
-      expect({ code: r.code, stderr: r.stderr }).toEqual({
-        code: 0,
-        stderr: expect.stringMatching(/^synced /),
-      });
-  }
+  const killed = await runKilledAtRandomPoints(
+    ["sync", ...conn, "--to", url, ...SYNC_FLAGS, "--commit-interval", "0", "-q"],
+    6,
+    random,
+    /^synced /,
+  );
   expect(killed).toBeGreaterThan(0);
   emu.resetFaults();
   const final = await runCli(["sync", ...conn, "--to", url, ...SYNC_FLAGS, "-q"]);

@@ -18,6 +18,8 @@ import {
   PAT,
   runCli,
   runCliWithReadOnlyFolder,
+  runKilledAtRandomPoints,
+  seededRandom,
   spawnCli,
   tempDir,
   USER,
@@ -37,15 +39,6 @@ afterAll(async () => {
   await emu.close();
   tmp.cleanup();
 });
-
-/** A small seeded generator, so a failing run can be replayed. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
 
 function digest(lines: string[]): string {
   const hash = createHash("sha256");
@@ -80,23 +73,14 @@ async function hyparquetEntries(dir: string): Promise<string[]> {
 
 it("killed at random points while the log grows with late entries, the lake ends with every entry exactly once", async () => {
   const dir = join(tmp.dir, "lake-kill");
-  const random = rng(20261201);
+  const random = seededRandom(20261201);
   emu.setFaults({ latencyMs: 4, growth: { count: 15, everyMs: 40, lateFraction: 0.4 }, seed: 5 });
-  let killed = 0;
-  for (let i = 0; i < 4; i++) {
-    const child = spawnCli(["sync", ...conn, "--to", dir, ...SYNC_FLAGS, "--commit-interval", "0", "-q"]);
-    const done = collect(child);
-    const delay = 150 + Math.floor(random() * 1200);
-    const timer = setTimeout(() => child.kill("SIGKILL"), delay);
-    const r = await done;
-    clearTimeout(timer);
-    if (r.signal === "SIGKILL") killed++;
-    else
-      expect({ code: r.code, stderr: r.stderr }).toEqual({
-        code: 0,
-        stderr: expect.stringMatching(/^synced /),
-      });
-  }
+  const killed = await runKilledAtRandomPoints(
+    ["sync", ...conn, "--to", dir, ...SYNC_FLAGS, "--commit-interval", "0", "-q"],
+    4,
+    random,
+    /^synced /,
+  );
   expect(killed).toBeGreaterThan(0);
   emu.resetFaults();
   const final = await runCli(["sync", ...conn, "--to", dir, ...SYNC_FLAGS, "-q"]);
