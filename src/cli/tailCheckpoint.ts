@@ -1,12 +1,5 @@
-/**
- * `tail`'s checkpoint: where the next poll starts and the keys of the entries already printed in the
- * overlap it re-reads, written atomically after the entries are out, so a restarted tail prints
- * every entry exactly once. It also carries the two counts that let tail notice entries landing
- * further behind than the lookback (src/cli/tailLate.ts).
- */
-import { readFile } from "node:fs/promises";
 import { formatTs, nsToTs, parseTs, type Ts, tsToNs } from "../domain/timestamps.js";
-import { writeFileAtomic } from "../state/durableFile.js";
+import { readStateFile, writeFileAtomic } from "../state/durableFile.js";
 import { UsageError } from "./exitCodes.js";
 
 /** Tail progress. */
@@ -79,14 +72,11 @@ function shapeProblem(file: unknown): string | undefined {
  */
 export async function readCheckpoint(path: string, query: string): Promise<TailState | undefined> {
   const bad = (what: string) => new UsageError(`--checkpoint: ${path} ${what}; ${WHAT_TO_DO}`);
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === "ENOENT") return undefined;
-    throw new UsageError(`--checkpoint: cannot read ${path} (${code ?? String(error)})`);
-  }
+  const text = await readStateFile(
+    path,
+    (code) => new UsageError(`--checkpoint: cannot read ${path} (${code})`),
+  );
+  if (text === undefined) return undefined;
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);

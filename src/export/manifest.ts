@@ -4,9 +4,9 @@
  * stands. It is replaced atomically (temp file, fsync, rename, fsync of the directory) and only ever
  * describes data that was fsynced first, so after a crash the manifest never points past the data.
  */
-import { readFile, unlink } from "node:fs/promises";
+import { unlink } from "node:fs/promises";
 import { parseTs } from "../domain/timestamps.js";
-import { writeFileAtomic } from "../state/durableFile.js";
+import { readStateFile, writeFileAtomic } from "../state/durableFile.js";
 import type { DataFormat } from "./formats.js";
 
 /** Manifest format version; bumped on incompatible changes. */
@@ -192,18 +192,15 @@ export function parseManifest(path: string, text: string): Manifest {
 /** Reads the manifest, or undefined when there is none; throws {@link ManifestError} on a corrupt one. */
 export async function readManifest(out: string): Promise<Manifest | undefined> {
   const path = manifestPath(out);
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === "ENOENT") return undefined;
-    throw new ManifestError(
-      path,
-      code === "EISDIR" ? "a directory, not a manifest file" : `cannot read it (${code})`,
-    );
-  }
-  return parseManifest(path, text);
+  const text = await readStateFile(
+    path,
+    (code) =>
+      new ManifestError(
+        path,
+        code === "EISDIR" ? "a directory, not a manifest file" : `cannot read it (${code})`,
+      ),
+  );
+  return text === undefined ? undefined : parseManifest(path, text);
 }
 
 /** Removes the manifest (after a finished export). */

@@ -1,14 +1,6 @@
-/**
- * `watch`'s checkpoint: the poll position and the seen keys of its overlap (as tail's), the rule
- * state (threshold windows, learned values) and the outbox — the alerts of the entries it covers
- * that were not yet delivered everywhere. It is written atomically (temp file, fsync, rename, fsync
- * of the directory) before those alerts are sent; a restart sends the outbox first (skipping what
- * the delivery journal records as done), so no alert is lost or evaluated twice.
- */
-import { readFile } from "node:fs/promises";
 import { UsageError } from "../cli/exitCodes.js";
 import { formatTs, parseTs, type Ts, tsToNs } from "../domain/timestamps.js";
-import { writeFileAtomic } from "../state/durableFile.js";
+import { readStateFile, writeFileAtomic } from "../state/durableFile.js";
 import type { Alert } from "./alert.js";
 import type { EvaluatorState } from "./evaluator.js";
 import type { PollState } from "./poll.js";
@@ -39,13 +31,11 @@ function nsIso(ns: bigint): string {
 
 /** Reads a checkpoint; undefined when the file does not exist. */
 export async function readWatchCheckpoint(path: string, query: string): Promise<WatchState | undefined> {
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw error;
-  }
+  const text = await readStateFile(
+    path,
+    (code) => new UsageError(`--checkpoint: cannot read ${path} (${code})`),
+  );
+  if (text === undefined) return undefined;
   let file: CheckpointFile;
   try {
     file = JSON.parse(text) as CheckpointFile;

@@ -5,9 +5,9 @@
  * atomically (write a temporary file, fsync, rename, fsync the directory), so a reader sees the
  * previous commit or the next one.
  */
-import { access, open, readFile, rename } from "node:fs/promises";
+import { access, open, rename } from "node:fs/promises";
 import { join } from "node:path";
-import { fsyncDir } from "../../state/durableFile.js";
+import { fsyncDir, readStateFile } from "../../state/durableFile.js";
 import { type SyncState, SyncUsageError } from "../store.js";
 import { LAKE_SCHEMA_VERSION } from "./schema.js";
 
@@ -91,14 +91,8 @@ function isObject(v: unknown): v is Record<string, unknown> {
  */
 export async function readManifest(dir: string): Promise<LakeManifest | undefined> {
   const path = join(dir, STATE_FILE);
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === "ENOENT") return undefined;
-    throw new SyncUsageError(`cannot read ${path}: ${code ?? (error as Error).message}`);
-  }
+  const text = await readStateFile(path, (code) => new SyncUsageError(`cannot read ${path}: ${code}`));
+  if (text === undefined) return undefined;
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
