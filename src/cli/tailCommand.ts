@@ -9,8 +9,8 @@
  */
 
 import { entryKey } from "../domain/entryKey.js";
-import { compareTs, nowTs, nsToTs, type Ts, tsToNs } from "../domain/timestamps.js";
-import { type DedupeState, dedupeEntries } from "../export/dedupe.js";
+import { nowTs, nsToTs, tsToNs } from "../domain/timestamps.js";
+import { type DedupeState, dedupeEntries, pollWindow } from "../export/dedupe.js";
 import { type AuditLogSearchQuery, formatTimestamp } from "../index.js";
 import { formatDurationMs } from "./duration.js";
 import { UsageError } from "./exitCodes.js";
@@ -86,10 +86,9 @@ export async function runTail(flags: TailFlags): Promise<void> {
     );
   }
   const poll = async (): Promise<void> => {
-    const to = nowTs();
-    const back = nsToTs(tsToNs(state.position) - lookbackNs);
-    const from: Ts = compareTs(back, state.start) > 0 ? back : state.start;
-    if (compareTs(from, to) > 0) return;
+    const window = pollWindow(state.position, state.start, lookbackNs);
+    if (window === undefined) return;
+    const { from, to } = window;
     for (let page = 1; ; page++) {
       const result = await client.search(
         { ...filters, from, to, page, perPage: flags.perPage, sortAscending: true },

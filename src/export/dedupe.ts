@@ -1,5 +1,5 @@
 /**
- * Boundary dedupe, shared by the export's slice walk and `tail`. Both read an append-mostly log
+ * Boundary dedupe, shared by the export's slice walk, `tail` and `watch`. All read an append-mostly log
  * oldest first and may meet an entry twice: a page boundary shifts when entries land before it, or a
  * poll re-reads the overlap behind the newest entry it printed. Both keep a position (the newest
  * timestamp handed over) and the keys of the entries handed over at or after `position − lookback`:
@@ -7,7 +7,7 @@
  * (dropped), anything else is new. The slice walk uses a lookback of 0 (only the keys at the
  * boundary), `tail` its `--lookback`. Only those keys are kept, so memory does not grow with the log.
  */
-import { compareTs, type Ts, tsToNs } from "../domain/timestamps.js";
+import { compareTs, nowTs, nsToTs, type Ts, tsToNs } from "../domain/timestamps.js";
 
 /** What dedupe needs of an entry: its timestamp (absent reads as the epoch). */
 export interface TimedEntry {
@@ -91,4 +91,15 @@ export function dedupeEntries<E extends TimedEntry>(
         forgotten++;
       }
   return { fresh, repeated, stale, forgotten };
+}
+
+/**
+ * The window a poll reads: from `lookback` behind `position` (never before `start`), inclusive, to
+ * now; undefined when that is empty (a start in the future).
+ */
+export function pollWindow(position: Ts, start: Ts, lookbackNs: bigint): { from: Ts; to: Ts } | undefined {
+  const to = nowTs();
+  const back = nsToTs(tsToNs(position) - lookbackNs);
+  const from = compareTs(back, start) > 0 ? back : start;
+  return compareTs(from, to) > 0 ? undefined : { from, to };
 }

@@ -9,7 +9,8 @@ import type { AuditLogClient } from "../client/client.js";
 import type { AuditLogSearchQuery } from "../client/query.js";
 import { entryToJsonLine } from "../codec/index.js";
 import { entryKey } from "../domain/entryKey.js";
-import { compareTs, nowTs, nsToTs, type Ts, tsToNs } from "../domain/timestamps.js";
+import type { Ts } from "../domain/timestamps.js";
+import { type DedupeState, dedupeEntries, pollWindow } from "../export/dedupe.js";
 
 /** Poll progress (what the checkpoint saves). */
 export interface PollState {
@@ -39,31 +40,25 @@ export async function pollOnce(
   onPage: (fresh: FreshEntry[]) => Promise<void>,
 ): Promise<void> {
   const { lookbackNs, perPage } = options;
-  const to = nowTs();
-  const back = nsToTs(tsToNs(state.position) - lookbackNs);
-  const from: Ts = compareTs(back, state.start) > 0 ? back : state.start;
-  if (compareTs(from, to) > 0) return;
+  const window = pollWindow(state.position, state.start, lookbackNs);
+  if (window === undefined) return;
+  const { from, to } = window;
   for (let page = 1; ; page++) {
     const result = await client.search(
       { ...filters, from, to, page, perPage, sortAscending: true },
       options.signal ? { signal: options.signal } : {},
     );
-    const fresh: FreshEntry[] = [];
-    for (const e of result.entries) {
-      const ts = e.timestamp ?? { seconds: 0, nanos: 0 };
-      // Keys behind the lookback are forgotten: such an entry met later in this poll cannot be told
-      // from one already handed on (the same limit as tail's).
-      if (tsToNs(ts) < tsToNs(state.position) - lookbackNs) continue;
+    // The same boundary dedupe as tail's (src/export/dedupe.ts); each keyed entry's line is kept
+    // so that a fresh one is printed once.
+    const lines = new Map<AuditLogEntry, string>();
+    const dedupe: DedupeState = { position: state.position, keys: state.seen };
+    const { fresh } = dedupeEntries(result.entries, dedupe, lookbackNs, (e) => {
       const line = entryToJsonLine(e);
-      const key = entryKey(e, line);
-      if (state.seen.has(key)) continue;
-      state.seen.set(key, tsToNs(ts));
-      if (compareTs(ts, state.position) > 0) state.position = ts;
-      fresh.push({ entry: e, line });
-    }
-    const floor = tsToNs(state.position) - lookbackNs;
-    for (const [key, ns] of state.seen) if (ns < floor) state.seen.delete(key);
-    await onPage(fresh);
+      lines.set(e, line);
+      return entryKey(e, line);
+    });
+    state.position = dedupe.position ?? state.position;
+    await onPage(fresh.map((entry) => ({ entry, line: lines.get(entry) ?? entryToJsonLine(entry) })));
     if (result.entries.length < perPage) break;
   }
 }
