@@ -2,7 +2,7 @@
  * Durable writes of state files (manifests, checkpoints, reports): what is written survives a
  * crash or power loss once the call returns, and a reader never sees half a file.
  */
-import { open, readFile, rename, unlink } from "node:fs/promises";
+import { open, readdir, readFile, rename, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 
 /** fsync of a directory, so that a rename or a new file in it survives a crash. */
@@ -28,8 +28,51 @@ export async function fsyncFile(path: string): Promise<void> {
   }
 }
 
-/** Atomically replaces `path` with `text`: temp file, fsync, rename, fsync of the directory. */
+/** Whether process `pid` (on this host) is alive. */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: the process exists but belongs to someone else.
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/**
+ * Removes the private files `.NAME.PID.TAG` beside `path` (TAG matching `tag`) whose writer is gone:
+ * what a process killed (SIGKILL) between creating such a file and renaming or removing it leaves.
+ */
+export async function sweepDeadWriters(path: string, tag: RegExp): Promise<void> {
+  const prefix = `.${basename(path)}.`;
+  let names: string[];
+  try {
+    names = await readdir(dirname(path));
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!name.startsWith(prefix)) continue;
+    const m = /^(\d+)\.(.+)$/.exec(name.slice(prefix.length));
+    if (m === null || !tag.test(m[2] as string)) continue;
+    const pid = Number(m[1]);
+    if (pid === process.pid || processAlive(pid)) continue;
+    await unlink(join(dirname(path), name)).catch(() => undefined);
+  }
+}
+
+/** Paths whose dead writers' temp files this process has swept (once per path is enough). */
+const swept = new Set<string>();
+
+/**
+ * Atomically replaces `path` with `text`: temp file, fsync, rename, fsync of the directory. The
+ * first write of a path in a process also removes temp files of writers killed mid-write.
+ */
 export async function writeFileAtomic(path: string, text: string): Promise<void> {
+  if (!swept.has(path)) {
+    swept.add(path);
+    await sweepDeadWriters(path, /^tmp$/);
+  }
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
   try {
     const fh = await open(tmp, "w");

@@ -13,9 +13,10 @@
  */
 
 import { statSync, unlinkSync } from "node:fs";
-import { link, open, readdir, readFile, rename, stat, unlink } from "node:fs/promises";
+import { link, open, readFile, rename, stat, unlink } from "node:fs/promises";
 import { hostname } from "node:os";
 import { basename, dirname, join } from "node:path";
+import { processAlive, sweepDeadWriters } from "./durableFile.js";
 
 /** Who holds a lock, as its file says. */
 export interface LockOwner {
@@ -47,16 +48,6 @@ export interface HeldLock {
 const UNPARSABLE_GRACE_MS = 5000;
 const TAKE_ATTEMPTS = 5;
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: the process exists but belongs to someone else.
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
 function code(error: unknown): string | undefined {
   return (error as NodeJS.ErrnoException).code;
 }
@@ -78,23 +69,6 @@ function parseOwner(text: string): LockOwner | undefined {
 /** Private names of not-yet-published lock files: `.NAME.lock.PID.tmp` beside the lock. */
 function tempName(path: string, pid: number, tag: string): string {
   return join(dirname(path), `.${basename(path)}.${pid}.${tag}`);
-}
-
-/** Removes private files of `path` left by takers that died before cleaning up. */
-async function sweepLeftovers(path: string): Promise<void> {
-  const prefix = `.${basename(path)}.`;
-  let names: string[];
-  try {
-    names = await readdir(dirname(path));
-  } catch {
-    return;
-  }
-  for (const name of names) {
-    if (!name.startsWith(prefix)) continue;
-    const m = /^(\d+)\.(?:tmp|stale)-[0-9a-z]+$/.exec(name.slice(prefix.length));
-    if (m === null || Number(m[1]) === process.pid || alive(Number(m[1]))) continue;
-    await unlink(join(dirname(path), name)).catch(() => undefined);
-  }
 }
 
 /** Writes the owner record to a private file and links it to `path`; false when `path` exists. */
@@ -146,7 +120,7 @@ async function removeIfSame(path: string, ino: number, pid: number): Promise<voi
 export async function acquireLock(target: string): Promise<HeldLock> {
   const path = `${target}.lock`;
   const me: LockOwner = { pid: process.pid, host: hostname(), startedAt: new Date().toISOString() };
-  await sweepLeftovers(path);
+  await sweepDeadWriters(path, /^(?:tmp|stale)-[0-9a-z]+$/);
   for (let attempt = 0; attempt < TAKE_ATTEMPTS; attempt++) {
     const published = await publish(path, me);
     if (published !== false) return held(path, published.ino);
@@ -168,7 +142,7 @@ export async function acquireLock(target: string): Promise<HeldLock> {
         () => Number.POSITIVE_INFINITY,
       );
       if (age < UNPARSABLE_GRACE_MS) throw new LockHeldError(path, { pid: 0, host: "unknown" });
-    } else if (owner.host !== me.host || alive(owner.pid)) {
+    } else if (owner.host !== me.host || processAlive(owner.pid)) {
       throw new LockHeldError(path, owner);
     }
     await removeIfSame(path, ino, me.pid);

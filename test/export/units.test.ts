@@ -3,6 +3,7 @@
  * estimator, the slice walk (immutable slices) and the scheduler over a fake page fetcher, the
  * shared boundary dedupe, the partial-file writer and the manifest's schema.
  */
+import { spawn } from "node:child_process";
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -291,5 +292,20 @@ describe("PartialWriter and the manifest", () => {
     await writeFile(join(target, "x"), "");
     await expect(writeFileAtomic(target, "{}")).rejects.toThrow();
     expect((await readdir(dir)).filter((n) => n.endsWith(".tmp"))).toEqual([]);
+  });
+
+  it("the first atomic write of a path removes the temp file of a writer killed mid-write, not a live one's", async () => {
+    const target = join(dir, "killed.json");
+    const dead = await new Promise<number>((resolve) => {
+      const child = spawn(process.execPath, ["-e", ""]);
+      child.on("exit", () => resolve(child.pid as number));
+    });
+    await writeFile(join(dir, `.killed.json.${dead}.tmp`), "{half");
+    await writeFile(join(dir, `.killed.json.${process.ppid}.tmp`), "{live");
+    await writeFileAtomic(target, "{}");
+    expect((await readdir(dir)).filter((n) => n.startsWith(".killed.json"))).toEqual([
+      `.killed.json.${process.ppid}.tmp`,
+    ]);
+    expect(await readFile(target, "utf8")).toBe("{}");
   });
 });
