@@ -76,14 +76,18 @@ async function publish(path: string, me: LockOwner): Promise<{ ino: number } | f
   const tmp = tempName(path, me.pid, `tmp-${Math.random().toString(36).slice(2, 10)}`);
   const fh = await open(tmp, "wx");
   try {
+    let ino: number;
     try {
       await fh.writeFile(`${JSON.stringify(me)}\n`);
       await fh.sync();
+      // The link is this inode: read it here, since another taker may have `path` moved aside
+      // for an instant (see removeIfSame) right after the link.
+      ino = (await fh.stat()).ino;
     } finally {
       await fh.close();
     }
     await link(tmp, path);
-    return { ino: (await stat(path)).ino };
+    return { ino };
   } catch (error) {
     if (code(error) === "EEXIST") return false;
     throw error;
