@@ -2,8 +2,16 @@
  * Durable writes of state files (manifests, checkpoints, reports): what is written survives a
  * crash or power loss once the call returns, and a reader never sees half a file.
  */
-import { open, readdir, readFile, rename, unlink } from "node:fs/promises";
+import { access, open, readdir, readFile, rename, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
+
+/** Whether `path` exists (any kind of file; false when it cannot be reached either). */
+export function pathExists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
+}
 
 /** fsync of a directory, so that a rename or a new file in it survives a crash. */
 export async function fsyncDir(dir: string): Promise<void> {

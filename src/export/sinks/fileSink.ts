@@ -5,12 +5,13 @@
  * manifest never points past the data, and `resume` continues exactly after the last commit.
  */
 import { createReadStream, createWriteStream } from "node:fs";
-import { access, open, rename, stat, unlink } from "node:fs/promises";
+import { open, rename, stat, unlink } from "node:fs/promises";
 import { dirname } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { createGzip } from "node:zlib";
 import { decodeAuditLogEntry, JsonlPageEncoder } from "../../codec/index.js";
-import { fsyncDir } from "../../state/durableFile.js";
+import { canonicalJson } from "../../domain/canonicalJson.js";
+import { fsyncDir, pathExists } from "../../state/durableFile.js";
 import { acquireLock, type HeldLock, LockHeldError } from "../../state/lock.js";
 import { ExportUsageError } from "../errors.js";
 import { type DataFormat, formatEntries, formatFooter, formatHeader } from "../formats.js";
@@ -56,22 +57,6 @@ async function checkPaths(paths: readonly string[]): Promise<void> {
     if (st?.isDirectory())
       throw new ExportUsageError(`cannot export: ${path} is a directory; remove it or choose another --out`);
   }
-}
-
-async function exists(path: string): Promise<boolean> {
-  return access(path).then(
-    () => true,
-    () => false,
-  );
-}
-
-/** JSON with object keys sorted, so two equal identities compare equal as text. */
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_k, v: unknown) =>
-    v !== null && typeof v === "object" && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1)))
-      : v,
-  );
 }
 
 function cursorFromManifest(m: Manifest): ExportCursor {
@@ -172,7 +157,7 @@ export class FileSink implements ExportSink {
           `an interrupted export of ${out} exists (${manifestPath(out)}); pass --resume to continue it or --force to start over`,
         );
       }
-      if ((await exists(out)) && !this.#o.force)
+      if ((await pathExists(out)) && !this.#o.force)
         throw new ExportUsageError(`${out} already exists; pass --force to overwrite it`);
       return undefined;
     }
@@ -188,8 +173,8 @@ export class FileSink implements ExportSink {
     this.#cursor = cursor;
     this.#entries = committed.entries;
     this.#complete = committed.complete ?? false;
-    if (!(await exists(partial))) {
-      if (committed.complete && (await exists(out))) {
+    if (!(await pathExists(partial))) {
+      if (committed.complete && (await pathExists(out))) {
         // Crashed between the final rename and removing the manifest: the export is done.
         this.#finished = { bytes: committed.bytes, sha256: committed.sha256 };
         return cursor;

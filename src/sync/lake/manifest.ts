@@ -5,9 +5,9 @@
  * atomically (write a temporary file, fsync, rename, fsync the directory), so a reader sees the
  * previous commit or the next one.
  */
-import { access, open, rename } from "node:fs/promises";
+import { open } from "node:fs/promises";
 import { join } from "node:path";
-import { fsyncDir, readStateFile } from "../../state/durableFile.js";
+import { pathExists, readStateFile, writeFileAtomic } from "../../state/durableFile.js";
 import { type SyncState, SyncUsageError } from "../store.js";
 import { LAKE_SCHEMA_VERSION } from "./schema.js";
 
@@ -123,24 +123,7 @@ export async function readManifest(dir: string): Promise<LakeManifest | undefine
 
 /** Replaces the state file atomically and durably. */
 export async function writeManifest(dir: string, manifest: LakeManifest): Promise<void> {
-  const path = join(dir, STATE_FILE);
-  const tmp = `${path}.tmp`;
-  const fh = await open(tmp, "w");
-  try {
-    await fh.writeFile(`${JSON.stringify(manifest)}\n`);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, path);
-  await fsyncDir(dir);
-}
-
-async function exists(path: string): Promise<boolean> {
-  return access(path).then(
-    () => true,
-    () => false,
-  );
+  await writeFileAtomic(join(dir, STATE_FILE), `${JSON.stringify(manifest)}\n`);
 }
 
 /**
@@ -172,6 +155,6 @@ export async function parquetProblem(path: string, bytes?: number): Promise<stri
 /** Where a listed file is right now: its final name, or its temporary one while pending. */
 export async function locateFile(dir: string, file: LakeFile, pending: readonly string[]): Promise<string> {
   const final = join(dir, file.path);
-  if (!pending.includes(file.path) || (await exists(final))) return final;
+  if (!pending.includes(file.path) || (await pathExists(final))) return final;
   return join(dir, tempPath(file.path));
 }

@@ -14,6 +14,7 @@
  */
 import { randomUUID } from "node:crypto";
 import pg from "pg";
+import { canonicalJson } from "../../domain/canonicalJson.js";
 import {
   type SyncCommit,
   type SyncIdentity,
@@ -24,7 +25,7 @@ import {
 import { CopyIn } from "./copy.js";
 import { connectError, mapError, pgMessage, SyncConflictError } from "./errors.js";
 import { lockKey } from "./locks.js";
-import { canonicalJson, copyChunks, lateBound, sleep } from "./rows.js";
+import { copyChunks, lateBound, sleep } from "./rows.js";
 import {
   INCOMING,
   inspectTables,
@@ -39,7 +40,7 @@ import { type PostgresTarget, parsePostgresUrl, redactUrl } from "./url.js";
 
 // The names tests, the bench and other modules import from here.
 export { SyncConflictError } from "./errors.js";
-export { canonicalJson, copyChunks, operationOf, timestampNsText, timestampText } from "./rows.js";
+export { copyChunks, operationOf, timestampNsText, timestampText } from "./rows.js";
 export { MIGRATIONS_TABLE, POSTGRES_SCHEMA_VERSION, STATE_TABLE } from "./schema.js";
 
 /** Options of {@link createPostgresStore}. */
