@@ -187,10 +187,15 @@ export function registerSyncCommand(program: Command): Command {
         5000,
       ),
     )
+    .option(
+      "--commit-entries <n>",
+      "commit once this many entries are waiting (default: 10000 for a lake, 20000 for PostgreSQL)",
+      integerOption("--commit-entries", 1, 1_000_000),
+    )
     .addOption(
       new Option(
         "--memory <mode>",
-        "lean: a small, steady footprint (V8 tuned, DuckDB hands freed memory back); fast: more RSS, less CPU",
+        "lean: a small, steady footprint (V8 tuned, one DuckDB writer handing freed memory back); fast: two writers side by side, about 3x the speed at 1.8x the memory",
       )
         .choices(MEMORY_MODES)
         .default("lean"),

@@ -32,6 +32,7 @@ export interface SyncFlags extends Omit<FilterFlags, "to" | "until">, Connection
   concurrency: number;
   perPage: number;
   commitInterval: number;
+  commitEntries?: number;
   memory: MemoryMode;
   quiet?: boolean;
 }
@@ -100,6 +101,7 @@ export async function runSyncCommand(flags: SyncFlags): Promise<void> {
           concurrency: flags.concurrency,
           perPage: flags.perPage,
           commitIntervalMs: flags.commitInterval,
+          ...(flags.commitEntries !== undefined ? { commitEntries: flags.commitEntries } : {}),
           signal: controller.signal,
           onProgress: () => memory.afterPage(),
           onWindow: (w) => {

@@ -108,6 +108,17 @@ function appendLines(compiled: JsonlTranscoder, entries: readonly EntryRange[]):
  */
 export class JsonlPageEncoder {
   #out: Buffer = Buffer.alloc(0);
+  /** Its own transcoder, when asked for one (see the constructor). */
+  readonly #own: JsonlTranscoder | undefined;
+
+  /**
+   * With `ownTranscoder`, the encoder compiles a transcoder of its own (tens of milliseconds) and
+   * returns views of that transcoder's buffer: no copy, and encoders used side by side (commits in
+   * flight) do not share one. Otherwise it shares the module's and copies its output.
+   */
+  constructor(options: { ownTranscoder?: boolean } = {}) {
+    this.#own = options.ownTranscoder ? jsonlTranscoderCode().compile<JsonlTranscoder>() : undefined;
+  }
 
   /**
    * The entries' JSON lines, each ending in "\n" (the same bytes as
@@ -115,12 +126,9 @@ export class JsonlPageEncoder {
    * next call, so write it out before encoding the next page.
    */
   encode(entries: readonly EntryRange[]): Buffer {
-    const compiled = transcoder();
+    const compiled = this.#own ?? transcoder();
     appendLines(compiled, entries);
-    const n = compiled.size();
-    if (this.#out.length < n) this.#out = Buffer.allocUnsafeSlow(Math.max(n, 2 * this.#out.length));
-    compiled.copyTo(this.#out);
-    return this.#out.subarray(0, n);
+    return this.#output(compiled);
   }
 
   /**
@@ -128,7 +136,7 @@ export class JsonlPageEncoder {
    * is `[i === 0 ? 0 : ends[i - 1] + 1, ends[i])` of the result.
    */
   encodeLines(entries: readonly EntryRange[], ends: number[]): Buffer {
-    const compiled = transcoder();
+    const compiled = this.#own ?? transcoder();
     compiled.clear();
     ends.length = entries.length;
     for (let i = 0; i < entries.length; i++) {
@@ -137,6 +145,11 @@ export class JsonlPageEncoder {
       ends[i] = compiled.size();
       compiled.append(NEWLINE, true);
     }
+    return this.#output(compiled);
+  }
+
+  #output(compiled: JsonlTranscoder): Buffer {
+    if (compiled === this.#own) return compiled.view();
     const n = compiled.size();
     if (this.#out.length < n) this.#out = Buffer.allocUnsafeSlow(Math.max(n, 2 * this.#out.length));
     compiled.copyTo(this.#out);

@@ -298,6 +298,8 @@ export interface JsonlTranscoder {
   size(): number;
   /** Copies the output so far to the start of `target` (at least `size()` bytes long). */
   copyTo(target: Buffer): void;
+  /** The output so far, as a view of the transcoder's buffer: valid until the next call. */
+  view(): Buffer;
   /** Appends raw bytes (UTF-8) to the output; `ascii` false when they may hold non-ASCII. */
   append(bytes: Uint8Array, ascii: boolean): void;
 }
@@ -325,6 +327,7 @@ return {
   copy() { return Buffer.from(o.subarray(0, op)); },
   size() { return op; },
   copyTo(target) { o.copy(target, 0, 0, op); },
+  view() { return o.subarray(0, op); },
   append(bytes, ascii) { ens(bytes.length); o.set(bytes, op); op += bytes.length; if (!ascii) na = true; },
 };`);
 }

@@ -42,6 +42,11 @@ export interface SyncState {
 export interface SyncCommit {
   /** May hold entries the store already has (the reconcile overlap): the store skips those by key. */
   entries: readonly ExportEntry[];
+  /**
+   * The state to store with the rows. Its `totals` are those before this commit: the store stores
+   * `entries` and `late` plus what it inserts (the sink has counted `runs` already) and returns
+   * `{ inserted, late }`.
+   */
   state: SyncState;
   /**
    * Entries dated before this instant will never be offered again (they are older than any future
@@ -55,15 +60,6 @@ export interface SyncCommit {
   lateAtOrBefore?: string;
 }
 
-/*
- * NOTE to the PostgreSQL engineer (from the lake engineer, who writes sync.ts): the orchestrator
- * cannot know how many entries of a commit are new before the store dedupes them, so
- * `state.totals` in a SyncCommit holds the totals *before* this commit, and the store stores
- * `{ entries: totals.entries + inserted, late: totals.late + late, runs }` (runs is already
- * counted by the orchestrator), and returns `{ inserted, late }`. `lateAtOrBefore` and `late` are
- * optional so that nothing breaks; sync.ts falls back to 0 late when `late` is absent.
- */
-
 /** A destination `sync` can keep up to date. */
 export interface SyncStore {
   /** Human-readable destination (no password), for messages. */
@@ -76,6 +72,13 @@ export interface SyncStore {
   open(identity: SyncIdentity): Promise<SyncState | undefined>;
   /** Entries per commit this store works best with (the sync's default when it sets none). */
   readonly commitEntries?: number;
+  /**
+   * Commits the store accepts before the earlier ones have resolved (default 1). A store that takes
+   * more than one applies them in call order, each atomically, and adds a commit's inserted entries
+   * to its own totals of the commits before it: the sink's `state.totals` cannot count the ones
+   * still in flight.
+   */
+  readonly commitsInFlight?: number;
   /** Stores the entries it does not hold yet and the new state, atomically; says how many were new. */
   commit(commit: SyncCommit): Promise<{ inserted: number; late?: number }>;
   /** Releases the lock and connections. */
@@ -86,14 +89,3 @@ export interface SyncStore {
 export class SyncUsageError extends Error {
   override name = "SyncUsageError";
 }
-
-/*
- * NOTE to the lake engineer (from the PostgreSQL engineer): done as you describe — commit() gets
- * the totals before the commit, stores totals + inserted/late, returns { inserted, late }.
- * createPostgresStore() throws SyncUsageError *synchronously* for a malformed --to URL / --table
- * (before any connection); syncCommand.ts calls openStore() outside the try that maps
- * SyncUsageError → UsageError, so that case exits 1 today instead of 2: please map it there too.
- * PostgreSQL errors: SyncUsageError (exit 2) for wrong password, missing database, missing rights,
- * lock held by another sync, another identity's state, newer schema; plain Error (exit 1) for an
- * unreachable server, a connection lost for good, SyncConflictError (state moved under a run).
- */

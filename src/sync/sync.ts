@@ -90,7 +90,8 @@ class StoreSink implements ExportSink {
   #buffer: ExportEntry[] = [];
   #cursor: ExportCursor | undefined;
   #dirty = false;
-  #inflight: Promise<void> | undefined;
+  /** Commits running in the background, oldest first (at most the store's `commitsInFlight`). */
+  #inflight: Promise<void>[] = [];
   /** Newest timestamp committed in this run: what is older is never offered again by this run. */
   #position: Ts | undefined;
   inserted = 0;
@@ -102,6 +103,7 @@ class StoreSink implements ExportSink {
     private readonly store: SyncStore,
     private readonly reconcileNs: bigint,
     private readonly commitEntries: number,
+    private readonly commitsInFlight: number,
     private readonly startedAt: string,
     private readonly now: () => number,
   ) {}
@@ -127,11 +129,12 @@ class StoreSink implements ExportSink {
     this.#cursor = batch.cursor;
     this.#dirty = true;
     if (this.#buffer.length >= this.commitEntries) {
-      // One commit in the background while the walk goes on (the store's file writing overlaps the
-      // next pages), at most one at a time: the buffer holds at most two commits' worth.
-      await this.#settle();
-      this.#inflight = this.#commit();
-      this.#inflight.catch(() => undefined);
+      // Commits run in the background while the walk goes on (the store's file writing overlaps the
+      // next pages), as many at a time as the store takes: the buffer holds one more commit's worth.
+      while (this.#inflight.length >= this.commitsInFlight) await this.#inflight.shift();
+      const commit = this.#commit();
+      commit.catch(() => undefined);
+      this.#inflight.push(commit);
     }
   }
 
@@ -140,11 +143,12 @@ class StoreSink implements ExportSink {
     if (this.#dirty) await this.#commit();
   }
 
-  /** Waits for the background commit; its failure fails the walk. */
+  /** Waits for every background commit to end (the store closes after); a failure fails the walk. */
   async #settle(): Promise<void> {
     const inflight = this.#inflight;
-    this.#inflight = undefined;
-    await inflight;
+    this.#inflight = [];
+    for (const result of await Promise.allSettled(inflight))
+      if (result.status === "rejected") throw result.reason;
   }
 
   async close(outcome: { complete: boolean }): Promise<void> {
@@ -202,11 +206,13 @@ class StoreSink implements ExportSink {
     const late = result.late ?? 0;
     this.inserted += result.inserted;
     this.late += late;
+    // Commits resolve in call order, so this.state holds the totals of every commit before this
+    // one, which `state` (built before they resolved) may not.
     this.state = {
       ...state,
       totals: {
-        entries: state.totals.entries + result.inserted,
-        late: state.totals.late + late,
+        entries: this.state.totals.entries + result.inserted,
+        late: this.state.totals.late + late,
         runs: state.totals.runs,
       },
     };
@@ -245,6 +251,7 @@ export async function runSync(options: SyncOptions): Promise<SyncRunSummary> {
       store,
       reconcileNs,
       options.commitEntries ?? store.commitEntries ?? 20_000,
+      Math.max(1, store.commitsInFlight ?? 1),
       new Date(now()).toISOString(),
       now,
     );

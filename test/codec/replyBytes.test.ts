@@ -114,4 +114,25 @@ describe("reply split into entry bytes (src/codec/replyBytes.ts)", () => {
       expect(encoder.encode(r.entries).toString("utf8")).toBe(want.join(""));
     }
   });
+
+  it("encoders with their own transcoder, used by turns, never overwrite each other's lines", () => {
+    const all = generateEntries(900, 12).map((e) => AuditLogEntry.encode(e).finish());
+    const ranges = all.map((source) => ({ source, start: 0, end: source.byteLength }));
+    const reference = (from: number, to: number) =>
+      all
+        .slice(from, to)
+        .map((b) => `${JSON.stringify(auditLogEntryToJson(AuditLogEntry.decode(b)))}\n`)
+        .join("");
+    const a = new JsonlPageEncoder({ ownTranscoder: true });
+    const b = new JsonlPageEncoder({ ownTranscoder: true });
+    const ends: number[] = [];
+    const first = a.encodeLines(ranges.slice(0, 400), ends);
+    expect(ends).toHaveLength(400);
+    // The shared transcoder and the other encoder run before the first result is read.
+    const second = b.encodeLines(ranges.slice(400, 900), []);
+    pageEncoder.encode(ranges.slice(0, 10));
+    expect(first.toString("utf8")).toBe(reference(0, 400));
+    expect(second.toString("utf8")).toBe(reference(400, 900));
+    expect(first.subarray(0, ends[0]).toString("utf8")).toBe(reference(0, 1).trimEnd());
+  });
 });

@@ -138,6 +138,52 @@ it("stores each entry once across overlapping commits, and counts late ones", as
   expect((await readManifest(dir))?.state.totals).toEqual({ entries: 601, late: 1, runs: 0 });
 });
 
+describe("--memory fast: two commits write side by side", () => {
+  const batches = [ENTRIES.slice(0, 300), ENTRIES.slice(200, 450), ENTRIES.slice(0, 600)];
+
+  it("each dedupes against the ones made before it, and they publish in call order", async () => {
+    const dir = fresh();
+    const store = createLakeStore({ dir, memory: "fast" });
+    expect(store.commitsInFlight).toBe(2);
+    const s = await store.open(IDENTITY);
+    // All made before any resolves, each with the totals the sink knew then (none).
+    const results = await Promise.all(
+      batches.map((b) => store.commit({ entries: b.map(exportEntryFromMessage), state: state(s) })),
+    );
+    await store.close();
+    expect(results.map((r) => r.inserted)).toEqual([300, 150, 150]);
+    const m = await readManifest(dir);
+    expect(m?.seq).toBe(3);
+    expect(m?.state.totals.entries).toBe(600);
+    const lines = await lakeLines(dir);
+    expect(lines).toHaveLength(600);
+    expect(digest(lines)).toBe(digest(LINES));
+    // Files are listed in commit order: their names carry the commit's number.
+    const seqs = (m?.files ?? []).map((f) => /part-(\d+)-/.exec(f.path)?.[1]);
+    expect(seqs).toEqual([...seqs].sort());
+  });
+
+  it("a commit that fails keeps every later one from publishing", async () => {
+    const dir = fresh();
+    const store = createLakeStore({ dir, memory: "fast" });
+    const s = await store.open(IDENTITY);
+    const [a, b, c] = batches.map((batch, i) =>
+      store.commit({
+        entries: (batch as AuditLogEntry[]).map(exportEntryFromMessage),
+        state: state(s),
+        ...(i === 1 ? { forgetKeysBefore: "not a timestamp" } : {}),
+      }),
+    );
+    await expect(b).rejects.toThrow(/not a timestamp/);
+    await expect(c).rejects.toThrow(/not a timestamp/);
+    // A may still be writing here: close() lets it finish and publish.
+    await store.close();
+    await expect(a).resolves.toEqual({ inserted: 300, late: 0 });
+    expect((await readManifest(dir))?.state.totals.entries).toBe(300);
+    expect(digest(await lakeLines(dir))).toBe(digest(LINES.slice(0, 300)));
+  });
+});
+
 it("agrees with a second Parquet reader (hyparquet) on every column", async () => {
   const dir = fresh();
   await commitAll(dir, [ENTRIES.slice(0, 200)]);

@@ -3,6 +3,7 @@
  * file lists (never a glob, so a compaction or a commit in progress is invisible), with file access
  * limited to the lake's folder and every statement but a query refused.
  */
+import "./duckdbAllocator.js";
 import { stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import {

@@ -12,12 +12,12 @@
 import { randomBytes } from "node:crypto";
 import { access, constants, mkdir, readdir, rename, stat, unlink } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
-import { type DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
-import { JsonlPageEncoder } from "../../codec/jsonlTranscoder.js";
+import type { DuckDBConnection } from "@duckdb/node-api";
+import { canonicalJson } from "../../domain/canonicalJson.js";
 import { lineBytesKey } from "../../domain/entryKey.js";
 import { parseTs, tsToNs } from "../../domain/timestamps.js";
 import type { ExportEntry, ExportEntryRange } from "../../export/sink.js";
-import { fsyncDir, fsyncFile } from "../../state/durableFile.js";
+import { fsyncDir, fsyncFile, pathExists } from "../../state/durableFile.js";
 import { acquireLock, type HeldLock, LockHeldError } from "../../state/lock.js";
 import {
   type SyncCommit,
@@ -51,6 +51,7 @@ import {
   type StagedRows,
   sqlString,
 } from "./schema.js";
+import { type LakeMemory, WRITERS, type Writer, WriterPool } from "./writerPool.js";
 
 /** Options of {@link createLakeStore}. */
 export interface LakeStoreOptions {
@@ -61,27 +62,12 @@ export interface LakeStoreOptions {
   /** Files below this size are small (default 16 MiB). */
   smallFileBytes?: number;
   /**
-   * `lean` (default): DuckDB hands the memory a commit freed back to the system after each
-   * statement, which keeps a 1M-entry sync under 250 MB but costs page faults (about twice the
-   * DuckDB CPU); `fast`: DuckDB keeps it cached.
+   * `lean` (default): one DuckDB writer, which hands the memory a commit freed back to the system
+   * after each statement: a 1M-entry sync stays under 250 MB, but the page faults cost about twice
+   * DuckDB's CPU. `fast`: two writers, so two commits write side by side, each keeping its memory
+   * cached: about 3× the throughput at 1.8× the peak RSS (bench/notes.md).
    */
-  memory?: "lean" | "fast";
-}
-
-/** Canonical JSON (sorted keys), to compare identities. */
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_k, v: unknown) =>
-    v !== null && typeof v === "object" && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1)))
-      : v,
-  );
-}
-
-async function exists(path: string): Promise<boolean> {
-  return access(path).then(
-    () => true,
-    () => false,
-  );
+  memory?: LakeMemory;
 }
 
 function describeIdentity(identity: SyncIdentity): string {
@@ -96,18 +82,23 @@ class LakeStore implements SyncStore {
    * peak memory is made of: 10 000 kept a 1M-entry sync under 250 MB (bench/notes.md).
    */
   readonly commitEntries = 10_000;
+  /**
+   * Commits writing their files at once, each on its own DuckDB connection (one thread each): with
+   * one, the walk waited for DuckDB most of the run (bench/notes.md). They publish in order.
+   */
+  readonly commitsInFlight: number;
   readonly #dir: string;
   readonly #compactAt: number;
   readonly #smallFileBytes: number;
-  readonly #memory: "lean" | "fast";
+  readonly #memory: LakeMemory;
   #lock: HeldLock | undefined;
   #manifest: LakeManifest | undefined;
   #keys: KeyTable = new Map();
-  #instance: DuckDBInstance | undefined;
-  #db: DuckDBConnection | undefined;
-  /** Reused by every commit (one runs at a time): a commit's lines, and where each ends. */
-  readonly #encoder = new JsonlPageEncoder();
-  readonly #ends: number[] = [];
+  #writers: WriterPool | undefined;
+  /** The last commit's publication: each commit publishes after the one before it. */
+  #published: Promise<void> = Promise.resolve();
+  /** Names new files: the manifest's `seq` counts publications, which lag the commits in flight. */
+  #fileSeq = 0;
 
   constructor(options: LakeStoreOptions) {
     this.#dir = resolve(options.dir);
@@ -115,6 +106,7 @@ class LakeStore implements SyncStore {
     this.#compactAt = options.compactAt ?? 8;
     this.#smallFileBytes = options.smallFileBytes ?? 16 * 1024 * 1024;
     this.#memory = options.memory ?? "lean";
+    this.commitsInFlight = WRITERS[this.#memory];
   }
 
   async open(identity: SyncIdentity): Promise<SyncState | undefined> {
@@ -196,19 +188,8 @@ class LakeStore implements SyncStore {
       keys: "",
     };
     await this.#recover();
-    this.#instance = await DuckDBInstance.create(":memory:");
-    this.#db = await this.#instance.connect();
-    // A commit's rows are all DuckDB holds; its default (80% of RAM) would let caches grow unchecked.
-    await this.#db.run("SET memory_limit = '192MB'");
-    // One thread: a commit's COPY already runs beside the walk (a second thread measured more CPU for
-    // no less time on two cores), and each thread keeps its own buffers.
-    await this.#db.run("SET threads = 1");
-    if (this.#memory === "lean") {
-      // Hand freed memory back after each statement instead of caching up to 128 MiB (512 MiB after
-      // bulk frees): without it the process grows commit by commit (bench/notes.md).
-      await this.#db.run("SET allocator_flush_threshold = '1MB'");
-      await this.#db.run("SET allocator_bulk_deallocation_flush_threshold = '1MB'");
-    }
+    this.#fileSeq = this.#manifest.seq;
+    this.#writers = await WriterPool.open(this.#memory);
     return manifest?.state;
   }
 
@@ -219,7 +200,7 @@ class LakeStore implements SyncStore {
     let changed = false;
     for (const path of m.pending) {
       const tmp = join(dir, tempPath(path));
-      if (await exists(tmp)) {
+      if (await pathExists(tmp)) {
         await rename(tmp, join(dir, path));
         await fsyncDir(dirname(join(dir, path)));
       }
@@ -237,7 +218,6 @@ class LakeStore implements SyncStore {
           await unlink(join(dir, TABLE_DIR, partition, name)).catch(() => undefined);
       }
     }
-    await unlink(join(dir, `${STATE_FILE}.tmp`)).catch(() => undefined);
     if (changed && m.seq > 0) {
       m.pending = [];
       m.obsolete = [];
@@ -245,16 +225,15 @@ class LakeStore implements SyncStore {
     }
   }
 
-  async commit(commit: SyncCommit): Promise<{ inserted: number; late: number }> {
-    const m = this.#manifest;
-    const db = this.#db;
-    if (m === undefined || db === undefined) throw new Error("the lake store is not open");
+  /**
+   * A commit's new rows by partition, deduped against the keys, which it then updates: the lines are
+   * one buffer, the writer's own, so no entry becomes a string on the way.
+   */
+  #stage(commit: SyncCommit, writer: Writer): StagedCommit {
     const lateNs = commit.lateAtOrBefore !== undefined ? nsOf(commit.lateAtOrBefore) : undefined;
     const entries = commit.entries;
-    // The commit's lines as one buffer: keys are hashed and rows staged from its bytes, so no
-    // entry becomes a string on the way.
-    const ends = this.#ends;
-    const jsonl = this.#encoder.encodeLines(entries.map(rangeOf), ends);
+    const ends = writer.ends;
+    const jsonl = writer.encoder.encodeLines(entries.map(rangeOf), ends);
     const byDate = new Map<string, StagedRows>();
     const dateOf = partitionDates();
     let late = 0;
@@ -275,30 +254,77 @@ class LakeStore implements SyncStore {
       rows.lines.push(i);
       rows.ns.push(ns);
     }
-    const seq = m.seq + 1;
-    const added: LakeFile[] = [];
-    let part = 0;
-    for (const [date, rows] of byDate) {
-      const path = `${TABLE_DIR}/date=${date}/part-${String(seq).padStart(8, "0")}-${part++}-${randomBytes(4).toString("hex")}.parquet`;
-      added.push(await this.#writeFile(db, path, rows));
-    }
     if (commit.forgetKeysBefore !== undefined) {
       const forget = nsOf(commit.forgetKeysBefore);
       for (const [prefix, ns] of this.#keys) if (ns < forget) this.#keys.delete(prefix);
     }
-    const totals = commit.state.totals;
-    m.seq = seq;
-    m.state = {
-      ...commit.state,
-      totals: { entries: totals.entries + inserted, late: totals.late + late, runs: totals.runs },
-    };
-    m.files = [...m.files, ...added];
-    m.pending = added.map((f) => f.path);
-    m.obsolete = [];
-    m.keys = encodeKeys(this.#keys);
-    await writeManifest(this.#dir, m);
-    await this.#publish(m.pending);
-    for (const date of byDate.keys()) await this.#maybeCompact(db, date);
+    // The keys as of this commit: a later one adds its own before this one is published.
+    return { byDate, inserted, late, keys: encodeKeys(this.#keys) };
+  }
+
+  async commit(commit: SyncCommit): Promise<{ inserted: number; late: number }> {
+    const writers = this.#writers;
+    if (this.#manifest === undefined || writers === undefined) throw new Error("the lake store is not open");
+    // Writers are taken in call order, and a commit is staged before its next await: the keys it
+    // dedupes against are those of every commit before it.
+    const writer = await writers.take();
+    let staged: StagedCommit;
+    try {
+      staged = this.#stage(commit, writer);
+    } catch (error) {
+      writers.give(writer);
+      // Commits after this one must not publish (their state's cursor is past its entries), and
+      // close() still waits for those before it.
+      this.#published = this.#published.finally(() => {
+        throw error;
+      });
+      this.#published.catch(() => undefined);
+      throw error;
+    }
+    const { byDate, inserted, late, keys } = staged;
+    const fileSeq = String(++this.#fileSeq).padStart(8, "0");
+    const before = this.#published;
+    const written = (async () => {
+      try {
+        const added: LakeFile[] = [];
+        let part = 0;
+        for (const [date, rows] of byDate) {
+          const path = `${TABLE_DIR}/date=${date}/part-${fileSeq}-${part++}-${randomBytes(4).toString("hex")}.parquet`;
+          added.push(await this.#writeFile(writer.db, path, rows));
+        }
+        return added;
+      } finally {
+        writers.give(writer);
+      }
+    })();
+    const published = (async () => {
+      // Both settle first, so that close(), which waits for the last commit, waits for them all.
+      const [files, previous] = await Promise.allSettled([written, before]);
+      // A commit before this one failed: this one is not published either (the run fails).
+      if (previous.status === "rejected") throw previous.reason;
+      if (files.status === "rejected") throw files.reason;
+      const added = files.value;
+      const m = this.#manifest as LakeManifest;
+      const totals = m.state.totals;
+      m.seq += 1;
+      m.state = {
+        ...commit.state,
+        totals: {
+          entries: totals.entries + inserted,
+          late: totals.late + late,
+          runs: commit.state.totals.runs,
+        },
+      };
+      m.files = [...m.files, ...added];
+      m.pending = added.map((f) => f.path);
+      m.obsolete = [];
+      m.keys = keys;
+      await writeManifest(this.#dir, m);
+      await this.#publish(m.pending);
+      for (const date of byDate.keys()) await this.#maybeCompact(date);
+    })();
+    this.#published = published;
+    await published;
     return { inserted, late };
   }
 
@@ -315,7 +341,7 @@ class LakeStore implements SyncStore {
   /** Writes `rows` (window order) to the temporary name of `path`, durably. */
   async #writeFile(db: DuckDBConnection, path: string, rows: StagedRows): Promise<LakeFile> {
     const partitionDir = dirname(join(this.#dir, path));
-    const created = !(await exists(partitionDir));
+    const created = !(await pathExists(partitionDir));
     await mkdir(partitionDir, { recursive: true });
     if (created) {
       await fsyncDir(dirname(partitionDir));
@@ -350,16 +376,15 @@ class LakeStore implements SyncStore {
    * Merges the small files of a partition into one when they pile up (each `--follow` run adds
    * one): the merged file is committed like new data, then the old files are deleted.
    */
-  async #maybeCompact(db: DuckDBConnection, date: string): Promise<void> {
+  async #maybeCompact(date: string): Promise<void> {
     const m = this.#manifest as LakeManifest;
     const prefix = `${TABLE_DIR}/date=${date}/`;
     const small = m.files.filter((f) => f.path.startsWith(prefix) && f.bytes < this.#smallFileBytes);
     if (small.length < this.#compactAt) return;
-    const seq = m.seq + 1;
-    const path = `${prefix}part-${String(seq).padStart(8, "0")}-c-${randomBytes(4).toString("hex")}.parquet`;
+    const path = `${prefix}part-${String(++this.#fileSeq).padStart(8, "0")}-c-${randomBytes(4).toString("hex")}.parquet`;
     const tmp = join(this.#dir, tempPath(path));
     const sources = small.map((f) => sqlString(join(this.#dir, f.path))).join(", ");
-    await db.run(
+    await (this.#writers as WriterPool).run(
       `COPY (SELECT * FROM read_parquet([${sources}], hive_partitioning = false) ORDER BY timestamp_ns) TO ${sqlString(tmp)} (${parquetOptions()})`,
     );
     await fsyncFile(tmp);
@@ -376,7 +401,7 @@ class LakeStore implements SyncStore {
       ),
     };
     const gone = new Set(small.map((f) => f.path));
-    m.seq = seq;
+    m.seq += 1;
     m.files = [...m.files.filter((f) => !gone.has(f.path)), merged];
     m.pending = [path];
     m.obsolete = [...gone];
@@ -387,13 +412,21 @@ class LakeStore implements SyncStore {
   }
 
   async close(): Promise<void> {
-    this.#db?.closeSync();
-    this.#instance?.closeSync();
-    this.#db = undefined;
-    this.#instance = undefined;
+    // A failed run may leave commits writing: DuckDB is closed once they have stopped.
+    await this.#published.catch(() => undefined);
+    this.#writers?.close();
+    this.#writers = undefined;
     await this.#lock?.release();
     this.#lock = undefined;
   }
+}
+
+/** A commit's new rows by partition, how many (and how many late), and the keys after it. */
+interface StagedCommit {
+  byDate: Map<string, StagedRows>;
+  inserted: number;
+  late: number;
+  keys: string;
 }
 
 /** An entry's bytes as a range: the engine's entries are ranges of their reply already. */
