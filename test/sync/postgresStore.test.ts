@@ -428,6 +428,43 @@ describe("dropped connections", () => {
     await db.end();
   });
 
+  it("a session terminated again while the store reconnects: it reconnects once more", async () => {
+    const { url, db } = await freshDb();
+    const all = entries(300, 10);
+    const store = await opened(url);
+    await store.commit({ entries: all.slice(0, 100), state: state(0) });
+    // The commit waits on the rows' table; after a reconnect, the state row's read (which says
+    // whether the lost transaction committed) waits on the state table.
+    const blocker = await server.client(db.database);
+    await blocker.query("BEGIN");
+    await blocker.query("LOCK TABLE audit_log IN SHARE MODE");
+    await blocker.query("LOCK TABLE clarifai_audit_sync_state IN ACCESS EXCLUSIVE MODE");
+    const waiting = async (not?: number) => {
+      for (let i = 0; i <= 400; i++) {
+        const pid = store.backendPid;
+        if (pid !== undefined && pid !== not) {
+          const w = await db.query("SELECT wait_event_type FROM pg_stat_activity WHERE pid = $1", [pid]);
+          if (w.rows[0]?.wait_event_type === "Lock") return pid;
+        }
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      throw new Error("the store never waited on the lock");
+    };
+    const pending = store.commit({ entries: all.slice(50, 300), state: state(100) });
+    const first = await waiting();
+    await db.query("SELECT pg_terminate_backend($1)", [first]);
+    const second = await waiting(first);
+    await db.query("SELECT pg_terminate_backend($1)", [second]);
+    await blocker.query("COMMIT");
+    await blocker.end();
+    expect(await pending).toEqual({ inserted: 200, late: 0 });
+    await store.close();
+    expect(await count(db)).toBe(300);
+    const st = await db.query("SELECT state FROM clarifai_audit_sync_state");
+    expect(st.rows[0].state.totals.entries).toBe(300);
+    await db.end();
+  });
+
   it("a store that lost its session to another sync refuses to write over it", async () => {
     const { url, db } = await freshDb();
     const all = entries(30, 2);

@@ -102,6 +102,14 @@ class RefusedStore implements PostgresStore {
   async close(): Promise<void> {}
 }
 const RECONNECTS = 3;
+
+/** The state row of this store's table and identity: the state, and what its last commit did. */
+interface StateRow {
+  state: SyncState;
+  commit_id: string;
+  inserted: string;
+  late: string;
+}
 /** How long a held lock is retried before the sync is refused. */
 const LOCK_GRACE_MS = 1000;
 const LOCK_POLL_MS = 100;
@@ -169,6 +177,8 @@ class Store implements PostgresStore {
     const chunks = copyChunks(commit.entries);
     const commitId = randomUUID();
     const bound = lateBound(commit.lateAtOrBefore);
+    // Why the last reconnect failed (the server gone, say): a better reason than "connection lost".
+    let reconnectError: unknown;
     for (let attempt = 0; ; attempt++) {
       try {
         return await this.#commitOnce(chunks, commit.entries.length, commit.state, bound, commitId);
@@ -178,21 +188,26 @@ class Store implements PostgresStore {
         // The connection is gone: the transaction either committed before it went or never will.
         // Reconnect, take the lock again and read which it was from the state row.
         if (attempt >= RECONNECTS) {
-          throw new Error(`lost the connection to ${this.description}: ${this.#message(err)}`);
+          throw new Error(
+            `lost the connection to ${this.description}: ${this.#message(reconnectError ?? err)}`,
+          );
         }
+        reconnectError = undefined;
         await sleep(250 * (attempt + 1));
+        let row: StateRow | undefined;
         try {
           await this.#connect();
           await this.#lock();
           await this.#prepareSession();
+          row = await this.#stateRow();
         } catch (again) {
-          // Half a session (connected, not locked) must not be used by a later commit.
+          // Half a session (connected, not locked) must not be used by a later commit. Without a
+          // client the next attempt fails at once and comes back here, or gives up as lost.
           await this.close();
           if (again instanceof SyncUsageError) throw again;
-          if (attempt + 1 >= RECONNECTS) throw this.#mapError(again);
+          reconnectError = again;
           continue;
         }
-        const row = await this.#stateRow();
         if (row?.commit_id === commitId) {
           this.#lastCommitId = commitId;
           return { inserted: Number(row.inserted), late: Number(row.late) };
@@ -401,17 +416,10 @@ class Store implements PostgresStore {
     );
   }
 
-  async #stateRow(): Promise<
-    { state: SyncState; commit_id: string; inserted: string; late: string } | undefined
-  > {
+  async #stateRow(): Promise<StateRow | undefined> {
     const n = this.#names as Names;
     const id = this.#identity as SyncIdentity;
-    const r = await this.#live().query<{
-      state: SyncState;
-      commit_id: string;
-      inserted: string;
-      late: string;
-    }>(
+    const r = await this.#live().query<StateRow>(
       `SELECT state, commit_id, inserted, late FROM ${n.state}
        WHERE table_name = $1 AND user_id = $2 AND endpoint = $3 AND query = $4`,
       [n.bare, id.userId, id.endpoint, this.#queryKey],
