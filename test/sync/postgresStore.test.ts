@@ -74,6 +74,19 @@ async function opened(url: string, identity = ID): Promise<PostgresStore> {
   return store;
 }
 
+/** The store's backend once it waits on a lock (a backend other than `not`, after a reconnect). */
+async function backendWaitingOnLock(db: pg.Client, store: PostgresStore, not?: number): Promise<number> {
+  for (let i = 0; i <= 400; i++) {
+    const pid = store.backendPid;
+    if (pid !== undefined && pid !== not) {
+      const w = await db.query("SELECT wait_event_type FROM pg_stat_activity WHERE pid = $1", [pid]);
+      if (w.rows[0]?.wait_event_type === "Lock") return pid;
+    }
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error("the store never waited on a lock");
+}
+
 describe("schema", () => {
   it("creates the table, indexes and state table on first open; a second open migrates nothing", async () => {
     const { url, db } = await freshDb();
@@ -399,14 +412,8 @@ describe("dropped connections", () => {
     const blocker = await server.client(db.database);
     await blocker.query("BEGIN");
     await blocker.query("LOCK TABLE audit_log IN SHARE MODE");
-    const pid = store.backendPid;
     const pending = store.commit({ entries: all.slice(50, 300), state: state(100) });
-    for (let i = 0; ; i++) {
-      const w = await db.query("SELECT wait_event_type FROM pg_stat_activity WHERE pid = $1", [pid]);
-      if (w.rows[0]?.wait_event_type === "Lock") break;
-      if (i > 400) throw new Error("the commit never waited on the lock");
-      await new Promise((r) => setTimeout(r, 25));
-    }
+    const pid = await backendWaitingOnLock(db, store);
     await db.query("SELECT pg_terminate_backend($1)", [pid]);
     await blocker.query("COMMIT");
     await blocker.end();
@@ -439,21 +446,10 @@ describe("dropped connections", () => {
     await blocker.query("BEGIN");
     await blocker.query("LOCK TABLE audit_log IN SHARE MODE");
     await blocker.query("LOCK TABLE clarifai_audit_sync_state IN ACCESS EXCLUSIVE MODE");
-    const waiting = async (not?: number) => {
-      for (let i = 0; i <= 400; i++) {
-        const pid = store.backendPid;
-        if (pid !== undefined && pid !== not) {
-          const w = await db.query("SELECT wait_event_type FROM pg_stat_activity WHERE pid = $1", [pid]);
-          if (w.rows[0]?.wait_event_type === "Lock") return pid;
-        }
-        await new Promise((r) => setTimeout(r, 25));
-      }
-      throw new Error("the store never waited on the lock");
-    };
     const pending = store.commit({ entries: all.slice(50, 300), state: state(100) });
-    const first = await waiting();
+    const first = await backendWaitingOnLock(db, store);
     await db.query("SELECT pg_terminate_backend($1)", [first]);
-    const second = await waiting(first);
+    const second = await backendWaitingOnLock(db, store, first);
     await db.query("SELECT pg_terminate_backend($1)", [second]);
     await blocker.query("COMMIT");
     await blocker.end();
