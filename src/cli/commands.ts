@@ -195,7 +195,7 @@ export function registerSyncCommand(program: Command): Command {
     .addOption(
       new Option(
         "--memory <mode>",
-        "lean: a small, steady footprint (V8 tuned, one DuckDB writer handing freed memory back); fast: two writers side by side, about 3x the speed at 1.8x the memory",
+        "lean: a small, steady footprint (V8 tuned; a lake's one DuckDB writer hands freed memory back); fast: V8's defaults, and a lake writes with two DuckDB writers (about 3x the speed, 1.8x the memory)",
       )
         .choices(MEMORY_MODES)
         .default("lean"),
