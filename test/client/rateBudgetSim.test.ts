@@ -96,13 +96,18 @@ const jitter = (maxMs: number, seed: number) => {
   return () => random() * maxMs;
 };
 
+/** The targets when the budget is told the limit: no call throttled, ≥ 95% of the budget used. */
+function expectNoneThrottledAtFullBudget(r: Awaited<ReturnType<typeof simulate>>): void {
+  expect(r.stats.throttled).toBe(0);
+  expect(r.share).toBeGreaterThanOrEqual(0.95);
+}
+
 describe("told the server's limit", () => {
   for (const rttMs of [0, 100]) {
     test(`${rttMs} ms RTT, arrivals jittered by up to 20 ms: no call throttled, ≥ 95% of the budget used`, async () => {
       const r = await simulate({ limit: 15, told: 15, calls: 300, workers: 12, rttMs, lag: jitter(20, 1) });
       expect(r.stats.served).toBe(300);
-      expect(r.stats.throttled).toBe(0);
-      expect(r.share).toBeGreaterThanOrEqual(0.95);
+      expectNoneThrottledAtFullBudget(r);
     });
   }
 
@@ -112,8 +117,7 @@ describe("told the server's limit", () => {
     const lag = (attempt: number) => (attempt % 20 === 0 ? 40 + 80 * random() : 10 * random());
     const r = await simulate({ limit: 15, told: 15, calls: 300, workers: 12, rttMs: 100, lag });
     expect(r.stats.served).toBe(300);
-    expect(r.stats.throttled).toBe(0);
-    expect(r.share).toBeGreaterThanOrEqual(0.95);
+    expectNoneThrottledAtFullBudget(r);
   });
 
   test("stalls after arrival, replies jittered by 40 ms: none throttled, still ≥ 95% of the budget used", async () => {
@@ -130,8 +134,7 @@ describe("told the server's limit", () => {
       lag: () => 0,
       replyLag,
     });
-    expect(r.stats.throttled).toBe(0);
-    expect(r.share).toBeGreaterThanOrEqual(0.95);
+    expectNoneThrottledAtFullBudget(r);
   });
 
   test("the burst of rateBudget.test.ts (100 calls at 40/s, 0 ms RTT), arrivals jittered by 20 ms: none throttled", async () => {

@@ -15,13 +15,11 @@ import { lineBytesKey, lineKey } from "../../src/domain/entryKey.js";
 import { operationName } from "../../src/domain/operations.js";
 import { generateEntries } from "../../src/emulator/index.js";
 import { exportEntryFromMessage } from "../../src/export/exportEntry.js";
-import type { ExportCursor } from "../../src/export/sink.js";
 import { readManifest } from "../../src/sync/lake/manifest.js";
 import { openLakeReader } from "../../src/sync/lake/reader.js";
 import { createLakeStore } from "../../src/sync/lake/store.js";
-import type { SyncIdentity, SyncState } from "../../src/sync/store.js";
+import { IDENTITY, runState } from "./lakeFixtures.js";
 
-const IDENTITY: SyncIdentity = { userId: "u1", endpoint: "localhost:1", query: {} };
 const root = mkdtempSync(join(tmpdir(), "clarifai-audit-lakecols-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
@@ -85,25 +83,6 @@ const EDGES: AuditLogEntry[] = [
   }),
 ];
 
-function state(): SyncState {
-  const cursor: ExportCursor = {
-    version: 1,
-    window: { from: "1960-01-01T00:00:00Z", to: "2100-01-01T00:00:00Z", pinnedAt: "2026-01-01T00:00:00Z" },
-    slice: { from: "1960-01-01T00:00:00Z", to: "2100-01-01T00:00:00Z", last: true },
-    page: 1,
-    boundaryKeys: [],
-    sliceDone: false,
-    complete: false,
-  };
-  return {
-    version: 1,
-    identity: IDENTITY,
-    totals: { entries: 0, late: 0, runs: 0 },
-    run: { cursor, startedAt: "2026-01-01T00:00:00Z" },
-    updatedAt: new Date().toISOString(),
-  };
-}
-
 it.each(["lean", "fast"] as const)(
   "derives every column as the JS reference does, keeping each file's rows in commit order (--memory %s)",
   async (memory) => {
@@ -116,10 +95,20 @@ it.each(["lean", "fast"] as const)(
     const store = createLakeStore({ dir, memory });
     await store.open(IDENTITY);
     expect(
-      (await store.commit({ entries: first.map(exportEntryFromMessage), state: state() })).inserted,
+      (
+        await store.commit({
+          entries: first.map(exportEntryFromMessage),
+          state: runState("1960-01-01T00:00:00Z"),
+        })
+      ).inserted,
     ).toBe(503);
     expect(
-      (await store.commit({ entries: second.map(exportEntryFromMessage), state: state() })).inserted,
+      (
+        await store.commit({
+          entries: second.map(exportEntryFromMessage),
+          state: runState("1960-01-01T00:00:00Z"),
+        })
+      ).inserted,
     ).toBe(400);
     await store.close();
 

@@ -22,13 +22,12 @@ import type { AuditLogEntry } from "../../generated/proto/clarifai/api/resources
 import { formatTs } from "../../src/domain/timestamps.js";
 import { generateEntries } from "../../src/emulator/index.js";
 import { exportEntryFromMessage } from "../../src/export/exportEntry.js";
-import type { ExportCursor } from "../../src/export/sink.js";
 import { readManifest, STATE_FILE, tempPath } from "../../src/sync/lake/manifest.js";
 import { openLakeReader } from "../../src/sync/lake/reader.js";
 import { createLakeStore } from "../../src/sync/lake/store.js";
-import { type SyncIdentity, type SyncState, SyncUsageError } from "../../src/sync/store.js";
+import { type SyncState, SyncUsageError } from "../../src/sync/store.js";
+import { IDENTITY, runState } from "./lakeFixtures.js";
 
-const IDENTITY: SyncIdentity = { userId: "u1", endpoint: "localhost:1", query: {} };
 const root = mkdtempSync(join(tmpdir(), "clarifai-audit-lake-"));
 let n = 0;
 const fresh = () => join(root, `lake-${++n}`);
@@ -46,26 +45,8 @@ function sorted(entries: AuditLogEntry[]): AuditLogEntry[] {
 const ENTRIES = sorted(generateEntries(600, 7));
 const LINES = ENTRIES.map((e) => exportEntryFromMessage(e).json());
 
-function cursor(): ExportCursor {
-  return {
-    version: 1,
-    window: { from: "2000-01-01T00:00:00Z", to: "2100-01-01T00:00:00Z", pinnedAt: "2026-01-01T00:00:00Z" },
-    slice: { from: "2000-01-01T00:00:00Z", to: "2100-01-01T00:00:00Z", last: true },
-    page: 1,
-    boundaryKeys: [],
-    sliceDone: false,
-    complete: false,
-  };
-}
-
 function state(prev?: SyncState): SyncState {
-  return {
-    version: 1,
-    identity: IDENTITY,
-    totals: prev?.totals ?? { entries: 0, late: 0, runs: 0 },
-    run: { cursor: cursor(), startedAt: "2026-01-01T00:00:00Z" },
-    updatedAt: new Date().toISOString(),
-  };
+  return runState("2000-01-01T00:00:00Z", prev?.totals);
 }
 
 async function commitAll(dir: string, batches: AuditLogEntry[][], opts: { compactAt?: number } = {}) {
