@@ -74,6 +74,14 @@ async function opened(url: string, identity = ID): Promise<PostgresStore> {
   return store;
 }
 
+/** A session of `db`'s database holding these table locks in an open transaction (COMMIT frees them). */
+async function holdingLocks(db: pg.Client, locks: string[]): Promise<pg.Client> {
+  const blocker = await server.client(db.database as string);
+  await blocker.query("BEGIN");
+  for (const lock of locks) await blocker.query(`LOCK TABLE ${lock}`);
+  return blocker;
+}
+
 /** The store's backend once it waits on a lock (a backend other than `not`, after a reconnect). */
 async function backendWaitingOnLock(db: pg.Client, store: PostgresStore, not?: number): Promise<number> {
   for (let i = 0; i <= 400; i++) {
@@ -409,9 +417,7 @@ describe("dropped connections", () => {
     await store.commit({ entries: all.slice(0, 100), state: state(0) });
     // Hold a lock the commit's INSERT waits for, so the backend is inside its transaction (rows
     // copied, nothing committed) when it is terminated.
-    const blocker = await server.client(db.database);
-    await blocker.query("BEGIN");
-    await blocker.query("LOCK TABLE audit_log IN SHARE MODE");
+    const blocker = await holdingLocks(db, ["audit_log IN SHARE MODE"]);
     const pending = store.commit({ entries: all.slice(50, 300), state: state(100) });
     const pid = await backendWaitingOnLock(db, store);
     await db.query("SELECT pg_terminate_backend($1)", [pid]);
@@ -442,10 +448,10 @@ describe("dropped connections", () => {
     await store.commit({ entries: all.slice(0, 100), state: state(0) });
     // The commit waits on the rows' table; after a reconnect, the state row's read (which says
     // whether the lost transaction committed) waits on the state table.
-    const blocker = await server.client(db.database);
-    await blocker.query("BEGIN");
-    await blocker.query("LOCK TABLE audit_log IN SHARE MODE");
-    await blocker.query("LOCK TABLE clarifai_audit_sync_state IN ACCESS EXCLUSIVE MODE");
+    const blocker = await holdingLocks(db, [
+      "audit_log IN SHARE MODE",
+      "clarifai_audit_sync_state IN ACCESS EXCLUSIVE MODE",
+    ]);
     const pending = store.commit({ entries: all.slice(50, 300), state: state(100) });
     const first = await backendWaitingOnLock(db, store);
     await db.query("SELECT pg_terminate_backend($1)", [first]);
