@@ -198,6 +198,16 @@ export function formatTimestamp(ts: Timestamp): string {
 }
 
 /**
+ * A Timestamp as RFC 3339 UTC with exactly 9 fractional digits (`0001-01-01T00:00:00.000000000Z`):
+ * the destinations' exact time column. Fixed width, so over the whole protobuf range (years
+ * 0001-9999) comparing the texts orders and equates the instants exactly, in any engine.
+ */
+export function formatTimestampExact(ts: Timestamp): string {
+  const text = formatTimestamp({ seconds: ts.seconds, nanos: 0 });
+  return `${text.slice(0, -1)}.${pad(ts.nanos, 9)}Z`;
+}
+
+/**
  * The wall-clock time `nowMs` (default `Date.now()`, millisecond precision) as a Timestamp. Not
  * `performance.timeOrigin + performance.now()`: the monotonic clock does not follow steps of the
  * system clock (NTP, resume from suspend), so in a long-running process it drifts from the time the

@@ -33,6 +33,18 @@ export function nsToTs(ns: bigint): Timestamp {
   return { seconds: Number(seconds), nanos: Number(nanos) };
 }
 
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+/**
+ * Whether nanoseconds since the epoch fit a signed 64-bit integer, i.e. the instant is within
+ * 1677-09-21T00:12:43.145224192Z..2262-04-11T23:47:16.854775807Z: the range of a BIGINT
+ * `timestamp_ns` column (and of DuckDB's TIMESTAMP_NS), a part of the protobuf range only.
+ */
+export function fitsInt64(ns: bigint): boolean {
+  return ns >= INT64_MIN && ns <= INT64_MAX;
+}
+
 /**
  * Parses an RFC 3339 timestamp exactly (the exporter's manifests and tail checkpoints); undefined when
  * `text` is not one. {@link parseTimestamp} without the error.

@@ -26,7 +26,7 @@ export async function readLake(dir: string, onEntry: (entry: ReportEntry) => voi
   let count = 0;
   try {
     // req_id breaks ties between entries of the same nanosecond, so two runs read the same order.
-    const result = await reader.stream('SELECT "entry" FROM audit_log ORDER BY timestamp_ns, req_id');
+    const result = await reader.stream('SELECT "entry" FROM audit_log ORDER BY timestamp_text, req_id');
     for (;;) {
       const chunk = await result.fetchChunk();
       if (chunk === null || chunk.rowCount === 0) break;

@@ -13,6 +13,8 @@ import { compressors } from "hyparquet-compressors";
 import { AuditLogEntry, type EventType } from "../../generated/proto/clarifai/api/resources.js";
 import { lineBytesKey, lineKey } from "../../src/domain/entryKey.js";
 import { operationName } from "../../src/domain/operations.js";
+import { formatTimestampExact } from "../../src/domain/time.js";
+import { nsToTs } from "../../src/domain/timestamps.js";
 import { generateEntries } from "../../src/emulator/index.js";
 import { exportEntryFromMessage } from "../../src/export/exportEntry.js";
 import { readManifest } from "../../src/sync/lake/manifest.js";
@@ -114,20 +116,23 @@ it.each(["lean", "fast"] as const)(
 
     const reader = await openLakeReader(dir);
     const r = await reader.query(
-      "SELECT entry, operation, operation_name, user_id, description, targets, details, success, req_id, source_ip, timestamp_ns, epoch_us(timestamp) AS us FROM audit_log",
+      "SELECT entry, operation, operation_name, user_id, description, targets, details, success, req_id, source_ip, timestamp_ns, timestamp_text, epoch_us(timestamp) AS us FROM audit_log",
     );
     const rows = await r.getRowObjectsJson();
     reader.close();
     expect(rows).toHaveLength(903);
     const byLine = new Map([...first, ...second].map((e) => [exportEntryFromMessage(e).json(), e]));
     for (const row of rows) {
-      const { entry, timestamp_ns, us, ...columns } = row as Json;
+      const { entry, timestamp_ns, timestamp_text, us, ...columns } = row as Json;
       expect(columns).toEqual(reference(entry as string));
       const source = byLine.get(entry as string) as AuditLogEntry;
       const ns =
         BigInt(source.timestamp?.seconds ?? 0) * 1_000_000_000n + BigInt(source.timestamp?.nanos ?? 0);
       expect(timestamp_ns).toBe(String(ns));
-      expect(us).toBe(String(ns / 1000n));
+      // Floored: an instant before 1970 with a fraction of a microsecond is in the microsecond before.
+      const us1000 = ns / 1000n - (ns < 0n && ns % 1000n !== 0n ? 1n : 0n);
+      expect(us).toBe(String(us1000));
+      expect(timestamp_text).toBe(formatTimestampExact(nsToTs(ns)));
     }
 
     // Each file holds its date's new entries in the order they were committed.

@@ -286,9 +286,9 @@ describe("refusals change nothing", () => {
     const dir = fresh();
     await commitAll(dir, [ENTRIES.slice(0, 10)]);
     const path = join(dir, STATE_FILE);
-    writeFileSync(path, readFileSync(path, "utf8").replace('"schemaVersion":1', '"schemaVersion":2'));
+    writeFileSync(path, readFileSync(path, "utf8").replace('"schemaVersion":2', '"schemaVersion":3'));
     const before = snapshot(dir);
-    expect(await refused(dir)).toMatch(/schema version 2; this clarifai-audit reads and writes version 1/);
+    expect(await refused(dir)).toMatch(/schema version 3; this clarifai-audit reads and writes version 2/);
     expect(snapshot(dir)).toBe(before);
   });
   it("a corrupt Parquet file, named", async () => {

@@ -118,6 +118,7 @@ describe("schema", () => {
       "req_id:text",
       "source_ip:text",
       "entry:jsonb",
+      "timestamp_text:text",
     ]);
     const idx = await db.query(
       `SELECT indexname FROM pg_indexes WHERE tablename = 'audit_log' ORDER BY indexname`,
@@ -130,7 +131,7 @@ describe("schema", () => {
     ]);
     const v1 = await db.query("SELECT version, migrated_at FROM clarifai_audit_migrations");
     expect(v1.rows).toHaveLength(1);
-    expect(v1.rows[0].version).toBe(1);
+    expect(v1.rows[0].version).toBe(2);
     const again = await opened(url);
     await again.close();
     const v2 = await db.query("SELECT version, migrated_at FROM clarifai_audit_migrations");
@@ -155,11 +156,11 @@ describe("schema", () => {
   it("refuses a table of a newer schema version, writing nothing", async () => {
     const { url, db } = await freshDb();
     await (await opened(url)).close();
-    await db.query("UPDATE clarifai_audit_migrations SET version = 2");
+    await db.query("UPDATE clarifai_audit_migrations SET version = 3");
     const store = createPostgresStore({ url });
     await expect(store.open(ID)).rejects.toThrow(
       new SyncUsageError(
-        `${store.description}: the table is at schema version 2, newer than this clarifai-audit knows (1): upgrade clarifai-audit`,
+        `${store.description}: the table is at schema version 3, newer than this clarifai-audit knows (2): upgrade clarifai-audit`,
       ),
     );
     expect((await db.query("SELECT count(*)::int AS n FROM clarifai_audit_sync_state")).rows[0].n).toBe(0);
@@ -184,8 +185,8 @@ describe("schema", () => {
     await Promise.all([a.close(), b.close()]);
     const v = await db.query("SELECT table_name, version FROM clarifai_audit_migrations ORDER BY 1");
     expect(v.rows).toEqual([
-      { table_name: "log_a", version: 1 },
-      { table_name: "log_b", version: 1 },
+      { table_name: "log_a", version: 2 },
+      { table_name: "log_b", version: 2 },
     ]);
     await db.end();
   });
@@ -608,6 +609,6 @@ describe("row encoding", () => {
     const rows = Buffer.concat(chunks).toString().split("\n");
     expect(rows.pop()).toBe("");
     expect(rows).toHaveLength(3000);
-    expect(rows.every((r) => r.split("\t").length === 6)).toBe(true);
+    expect(rows.every((r) => r.split("\t").length === 7)).toBe(true);
   });
 });

@@ -56,13 +56,21 @@ export function tempPath(path: string): string {
 export type KeyTable = Map<string, bigint>;
 
 const RECORD = 20;
+const KEY_NS_MIN = -(2n ** 63n);
+/** The largest timestamp a key record holds: one saved so stands for any instant from it on. */
+export const KEY_NS_MAX = 2n ** 63n - 1n;
 
-/** Encodes {@link KeyTable} for {@link LakeManifest.keys}. */
+/**
+ * Encodes {@link KeyTable} for {@link LakeManifest.keys}. A timestamp outside the record's 64 bits
+ * (before 1677-09-21, after 2262-04-11) is saved as the nearest one it holds: a key is forgotten
+ * when its timestamp is before a bound, which an earlier one still is and a later one, saved as
+ * {@link KEY_NS_MAX}, is never taken to be (the store keeps those keys).
+ */
 export function encodeKeys(keys: KeyTable): string {
   const buf = Buffer.allocUnsafe(keys.size * RECORD);
   let at = 0;
   for (const [prefix, ns] of keys) {
-    buf.writeBigInt64BE(ns, at);
+    buf.writeBigInt64BE(ns < KEY_NS_MIN ? KEY_NS_MIN : ns > KEY_NS_MAX ? KEY_NS_MAX : ns, at);
     buf.write(prefix, at + 8, 12, "base64url");
     at += RECORD;
   }

@@ -16,7 +16,7 @@ import {
 } from "@duckdb/node-api";
 import { SyncUsageError } from "../store.js";
 import { locateFile, parquetProblem, readManifest, STATE_FILE } from "./manifest.js";
-import { emptyTableSql, LAKE_COLUMNS, sqlString } from "./schema.js";
+import { emptyTableSql, LAKE_COLUMNS, sqlString, v1FileSelectSql } from "./schema.js";
 
 /** An open lake, ready for {@link LakeReader.query}. */
 export interface LakeReader {
@@ -63,10 +63,14 @@ export async function openLakeReader(dir: string): Promise<LakeReader> {
   try {
     const columns = LAKE_COLUMNS.map(([name]) => `"${name}"`).join(", ");
     // The partition column comes from the file's folder, as Hive-aware engines read it.
+    const date = `, CAST(regexp_extract(filename, 'date=([0-9-]+)', 1) AS DATE) AS "date"`;
+    // A version 1 lake (not synced by this build yet) reads as the current columns.
     const select =
       paths.length === 0
         ? emptyTableSql()
-        : `SELECT ${columns}, CAST(regexp_extract(filename, 'date=([0-9-]+)', 1) AS DATE) AS "date" FROM read_parquet([${paths.map(sqlString).join(", ")}], filename = true, hive_partitioning = false)`;
+        : manifest.schemaVersion < 2
+          ? v1FileSelectSql(paths, date)
+          : `SELECT ${columns}${date} FROM read_parquet([${paths.map(sqlString).join(", ")}], filename = true, hive_partitioning = false)`;
     await db.run(`CREATE VIEW audit_log AS ${select}`);
     await db.run(`SET allowed_directories = [${sqlString(join(root, "/"))}]`);
     await db.run("SET enable_external_access = false");

@@ -5,10 +5,15 @@
  */
 import type { DuckDBAppender, DuckDBConnection } from "@duckdb/node-api";
 import { OPERATIONS, operationName } from "../../domain/operations.js";
-import { civilFromDays } from "../../domain/time.js";
+import { civilFromDays, formatTimestampExact } from "../../domain/time.js";
+import { fitsInt64, nsToTs } from "../../domain/timestamps.js";
 
-/** Version of the table's columns; written into every file's key-value metadata and the state file. */
-export const LAKE_SCHEMA_VERSION = 1;
+/**
+ * Version of the table's columns; written into every file's key-value metadata and the state file.
+ * 2 added `timestamp_text` (version 1 could not store an entry outside BIGINT nanoseconds' years,
+ * 1677-2262): a sync migrates a version 1 lake when it opens it ({@link v1FileSelectSql}).
+ */
+export const LAKE_SCHEMA_VERSION = 2;
 
 /** The Parquet key-value metadata key that carries {@link LAKE_SCHEMA_VERSION}. */
 export const SCHEMA_METADATA_KEY = "clarifai_audit_schema_version";
@@ -28,6 +33,7 @@ export const TARGET_FIELDS = [
 export const LAKE_COLUMNS: ReadonlyArray<readonly [name: string, type: string]> = [
   ["timestamp", "TIMESTAMP WITH TIME ZONE"],
   ["timestamp_ns", "BIGINT"],
+  ["timestamp_text", "VARCHAR"],
   ["operation", "INTEGER"],
   ["operation_name", "VARCHAR"],
   ["user_id", "VARCHAR"],
@@ -42,12 +48,13 @@ export const LAKE_COLUMNS: ReadonlyArray<readonly [name: string, type: string]> 
 
 /**
  * The staging table a commit's rows cross into DuckDB through: a few long strings per commit (up to
- * {@link STAGE_GROUP} JSON lines joined by newlines, and their timestamps), not a value per column
+ * {@link STAGE_GROUP} JSON lines joined by newlines, and their timestamps: microseconds, nanoseconds
+ * (empty outside BIGINT) and exact text, each a comma-separated list), not a value per column
  * and row. Every other column is derived from the line inside DuckDB ({@link copyStageSql}), so the
  * JSON parsing and the column building run on DuckDB's thread while the walk goes on.
  */
 export const STAGE_TABLE = "lake_stage";
-export const STAGE_DDL = `CREATE OR REPLACE TEMP TABLE ${STAGE_TABLE} (ns VARCHAR, lines BLOB)`;
+export const STAGE_DDL = `CREATE OR REPLACE TEMP TABLE ${STAGE_TABLE} (us VARCHAR, ns VARCHAR, texts VARCHAR, lines BLOB)`;
 
 /** Entries per staged row. */
 export const STAGE_GROUP = 1024;
@@ -103,21 +110,43 @@ export function stageSelectSql(): string {
     ...TARGET_FIELDS.slice(2, -1).map((f) => `${f}: ${v}.${f}`),
     `compute_cluster_id: coalesce(${v}.compute_cluster.id, ${v}.compute_cluster_id)`,
   ].join(", ");
-  return `SELECT make_timestamptz(timestamp_ns // 1000) AS "timestamp", timestamp_ns, operation,
+  return `SELECT make_timestamptz(us) AS "timestamp", timestamp_ns, timestamp_text, operation,
   coalesce(${operationNamesSql()}[operation], CAST(operation AS VARCHAR)) AS operation_name,
   coalesce(j.user.id, '') AS user_id, coalesce(j.description, '') AS description,
   list_transform(list_filter(coalesce(j.targets, []), t -> cardinality(t) > 0), t -> {${target}}) AS targets,
   coalesce(j.details, []) AS details, coalesce(j.success, false) AS success,
   coalesce(j.req_id, '') AS req_id, coalesce(j.source_ip, '') AS source_ip, entry
-  FROM (SELECT timestamp_ns, entry, j, coalesce(j.operation, 0) AS operation
-    FROM (SELECT timestamp_ns, entry, from_json(entry, ${sqlString(ENTRY_SHAPE)}) AS j
-      FROM (SELECT CAST(unnest(string_split(ns, ',')) AS BIGINT) AS timestamp_ns,
+  FROM (SELECT us, timestamp_ns, timestamp_text, entry, j, coalesce(j.operation, 0) AS operation
+    FROM (SELECT us, timestamp_ns, timestamp_text, entry, from_json(entry, ${sqlString(ENTRY_SHAPE)}) AS j
+      FROM (SELECT CAST(unnest(string_split(us, ',')) AS BIGINT) AS us,
+        CAST(nullif(unnest(string_split(ns, ',')), '') AS BIGINT) AS timestamp_ns,
+        unnest(string_split(texts, ',')) AS timestamp_text,
         unnest(string_split(decode(lines), chr(10))) AS entry FROM ${STAGE_TABLE})))`;
 }
 
 /** COPY of the staged rows ({@link stageSelectSql}) to the Parquet file `path`. */
 export function copyStageSql(path: string): string {
   return `COPY (${stageSelectSql()}) TO ${sqlString(path)} (${parquetOptions()})`;
+}
+
+/**
+ * The rows of version 1 files (no `timestamp_text`) as the table's columns: a version 1 lake holds
+ * only entries whose nanoseconds fit BIGINT, so `timestamp_ns` is never NULL there and gives the
+ * exact text; `timestamp` is computed again, floored (version 1 truncated toward zero, which put an
+ * entry before 1970 with a fraction of a microsecond one microsecond late). What a sync rewrites a
+ * version 1 lake's files with, and what `query` reads from one not migrated yet.
+ */
+export function v1FileSelectSql(paths: readonly string[], extra = ""): string {
+  const ns = "CAST(timestamp_ns AS HUGEINT)";
+  const nanos = `((${ns} % 1000000000 + 1000000000) % 1000000000)`;
+  const seconds = `CAST((${ns} - ${nanos}) // 1000000000 AS BIGINT)`;
+  const us = `CAST((${ns} - (${ns} % 1000 + 1000) % 1000) // 1000 AS BIGINT)`;
+  const text = `strftime(make_timestamp(${seconds} * 1000000), '%Y-%m-%dT%H:%M:%S') || '.' || lpad(CAST(${nanos} AS VARCHAR), 9, '0') || 'Z'`;
+  const rest = LAKE_COLUMNS.slice(3)
+    .map(([name]) => `"${name}"`)
+    .join(", ");
+  return `SELECT make_timestamptz(${us}) AS "timestamp", timestamp_ns, ${text} AS timestamp_text, ${rest}${extra}
+    FROM read_parquet([${paths.map(sqlString).join(", ")}]${extra === "" ? "" : ", filename = true"}, hive_partitioning = false)`;
 }
 
 /** An empty relation with the table's columns (the view of a lake without files). */
@@ -152,6 +181,12 @@ export function partitionDate(ns: bigint): string {
   if (ns < 0n && ns % NS_PER_DAY !== 0n) days -= 1n;
   const [y, m, d] = civilFromDays(Number(days));
   return `${String(y).padStart(4, "0")}-${String(m).padStart(2, "0")}-${String(d).padStart(2, "0")}`;
+}
+
+/** Microseconds since the epoch, floored: what `timestamp` (µs) holds of an instant. */
+function floorUs(ns: bigint): bigint {
+  const us = ns / 1000n;
+  return ns < 0n && ns % 1000n !== 0n ? us - 1n : us;
 }
 
 /** A file's rows as they are staged: lines of a commit's JSONL buffer, and their timestamps. */
@@ -191,7 +226,10 @@ export function appendStaged(appender: DuckDBAppender, rows: StagedRows): void {
       }
       blob = Buffer.concat(parts);
     }
-    appender.appendVarchar(rows.ns.slice(i, i + STAGE_GROUP).join(","));
+    const ns = rows.ns.slice(i, i + STAGE_GROUP);
+    appender.appendVarchar(ns.map(floorUs).join(","));
+    appender.appendVarchar(ns.map((n) => (fitsInt64(n) ? n.toString() : "")).join(","));
+    appender.appendVarchar(ns.map((n) => formatTimestampExact(nsToTs(n))).join(","));
     appender.appendBlob(blob);
     appender.endRow();
   }

@@ -29,6 +29,7 @@ import {
 import {
   decodeKeys,
   encodeKeys,
+  KEY_NS_MAX,
   type KeyTable,
   type LakeFile,
   type LakeManifest,
@@ -50,6 +51,7 @@ import {
   STAGE_TABLE,
   type StagedRows,
   sqlString,
+  v1FileSelectSql,
 } from "./schema.js";
 import { type LakeMemory, WRITERS, type Writer, WriterPool } from "./writerPool.js";
 
@@ -190,7 +192,47 @@ class LakeStore implements SyncStore {
     await this.#recover();
     this.#fileSeq = this.#manifest.seq;
     this.#writers = await WriterPool.open(this.#memory);
+    try {
+      await this.#migrate();
+    } catch (error) {
+      this.#writers.close();
+      this.#writers = undefined;
+      throw error;
+    }
     return manifest?.state;
+  }
+
+  /**
+   * Brings a version 1 lake to {@link LAKE_SCHEMA_VERSION} before anything is added: every file is
+   * rewritten with the new column and committed as a compaction is (new files hidden, the state
+   * file lists them and the old ones as obsolete, renames, deletes), so a crash leaves the lake of
+   * one version or the other, never both; a reader of the old version refuses the new one.
+   */
+  async #migrate(): Promise<void> {
+    const m = this.#manifest as LakeManifest;
+    if (m.schemaVersion >= LAKE_SCHEMA_VERSION) return;
+    const added: LakeFile[] = [];
+    const seq = String(++this.#fileSeq).padStart(8, "0");
+    for (const [i, file] of m.files.entries()) {
+      const path = `${file.path.slice(0, file.path.lastIndexOf("/") + 1)}part-${seq}-m${i}-${randomBytes(4).toString("hex")}.parquet`;
+      const tmp = join(this.#dir, tempPath(path));
+      await (this.#writers as WriterPool).run(
+        `COPY (${v1FileSelectSql([join(this.#dir, file.path)])}) TO ${sqlString(tmp)} (${parquetOptions()})`,
+      );
+      await fsyncFile(tmp);
+      added.push({ ...file, path, bytes: (await stat(tmp)).size });
+    }
+    m.seq += 1;
+    m.schemaVersion = LAKE_SCHEMA_VERSION;
+    const old = m.files.map((f) => f.path);
+    m.files = added;
+    m.pending = added.map((f) => f.path);
+    m.obsolete = old;
+    await writeManifest(this.#dir, m);
+    await this.#publish(m.pending);
+    for (const path of old) await unlink(join(this.#dir, path)).catch(() => undefined);
+    m.pending = [];
+    m.obsolete = [];
   }
 
   /** Finishes what a crash cut short: pending renames, obsolete files, unlisted temporary files. */
@@ -256,7 +298,8 @@ class LakeStore implements SyncStore {
     }
     if (commit.forgetKeysBefore !== undefined) {
       const forget = nsOf(commit.forgetKeysBefore);
-      for (const [prefix, ns] of this.#keys) if (ns < forget) this.#keys.delete(prefix);
+      // A key saved at BIGINT's maximum stands for any later instant (encodeKeys): it stays.
+      for (const [prefix, ns] of this.#keys) if (ns < forget && ns !== KEY_NS_MAX) this.#keys.delete(prefix);
     }
     // The keys as of this commit: a later one adds its own before this one is published.
     return { byDate, inserted, late, keys: encodeKeys(this.#keys) };
@@ -385,7 +428,7 @@ class LakeStore implements SyncStore {
     const tmp = join(this.#dir, tempPath(path));
     const sources = small.map((f) => sqlString(join(this.#dir, f.path))).join(", ");
     await (this.#writers as WriterPool).run(
-      `COPY (SELECT * FROM read_parquet([${sources}], hive_partitioning = false) ORDER BY timestamp_ns) TO ${sqlString(tmp)} (${parquetOptions()})`,
+      `COPY (SELECT * FROM read_parquet([${sources}], hive_partitioning = false) ORDER BY timestamp_text) TO ${sqlString(tmp)} (${parquetOptions()})`,
     );
     await fsyncFile(tmp);
     const rows = small.reduce((n, f) => n + f.rows, 0);
@@ -409,6 +452,12 @@ class LakeStore implements SyncStore {
     await this.#publish(m.pending);
     for (const old of gone) await unlink(join(this.#dir, old)).catch(() => undefined);
     await fsyncDir(join(this.#dir, prefix));
+  }
+
+  /** The rows of the files the state file lists: what `query` reads. */
+  async count(): Promise<number> {
+    await this.#published;
+    return (this.#manifest as LakeManifest).files.reduce((n, f) => n + f.rows, 0);
   }
 
   async close(): Promise<void> {

@@ -1,19 +1,19 @@
 /**
- * The rows the PostgreSQL store writes: COPY text of a batch (timestamps as exact nanoseconds and
- * as TIMESTAMPTZ text, the operation read from the entry bytes, NULs replaced) and the canonical
+ * The rows the PostgreSQL store writes: COPY text of a batch (timestamps as exact nanoseconds, as
+ * TIMESTAMPTZ text and as exact 9-digit text, the operation read from the entry bytes, NULs replaced) and the canonical
  * JSON of a query.
  */
 import { operationName } from "../../domain/operations.js";
-import { formatTimestamp, type Timestamp } from "../../domain/time.js";
-import { parseTs, tsToNs } from "../../domain/timestamps.js";
+import { formatTimestamp, formatTimestampExact, type Timestamp } from "../../domain/time.js";
+import { fitsInt64, parseTs, tsToNs } from "../../domain/timestamps.js";
 import type { ExportEntry } from "../../export/sink.js";
 
-/** `lateAtOrBefore` as exact nanoseconds (numeric text) and as a TIMESTAMPTZ text; nulls when absent. */
-export function lateBound(text: string | undefined): [string, string] | [null, null] {
-  if (text === undefined) return [null, null];
+/** `lateAtOrBefore` as the exact text `timestamp_text` compares with; null when absent. */
+export function lateBound(text: string | undefined): [string] | [null] {
+  if (text === undefined) return [null];
   const ts = parseTs(text);
   if (ts === undefined) throw new Error(`lateAtOrBefore is not an RFC 3339 timestamp: ${text}`);
-  return [tsToNs(ts).toString(), timestampText(ts)];
+  return [formatTimestampExact(ts)];
 }
 
 /** A promise that resolves after `ms`. */
@@ -21,13 +21,10 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-const INT64_MIN = -(2n ** 63n);
-const INT64_MAX = 2n ** 63n - 1n;
-
 /** Exact nanoseconds since the epoch as COPY text; `\N` (NULL) outside BIGINT (before 1677, after 2262). */
 export function timestampNsText(ts: Timestamp): string {
-  const ns = BigInt(ts.seconds) * 1_000_000_000n + BigInt(ts.nanos);
-  return ns < INT64_MIN || ns > INT64_MAX ? "\\N" : ns.toString();
+  const ns = tsToNs(ts);
+  return fitsInt64(ns) ? ns.toString() : "\\N";
 }
 
 /**
@@ -96,7 +93,7 @@ export function copyChunks(entries: readonly ExportEntry[]): Buffer[] {
       json = json.replaceAll("\\", "\\\\");
     }
     const op = operationOf(e.bytes);
-    const line = `${e.key()}\t${timestampNsText(e.timestamp)}\t${timestampText(e.timestamp)}\t${op}\t${operationName(op)}\t${json}\n`;
+    const line = `${e.key()}\t${timestampNsText(e.timestamp)}\t${timestampText(e.timestamp)}\t${formatTimestampExact(e.timestamp)}\t${op}\t${operationName(op)}\t${json}\n`;
     parts.push(line);
     size += line.length;
     if (size >= COPY_CHUNK) {

@@ -7,7 +7,7 @@ import { type SyncIdentity, SyncUsageError } from "../store.js";
 import { migrationLockKey } from "./locks.js";
 
 /** Schema version of the tables this build writes (row `clarifai_audit_migrations.version`). */
-export const POSTGRES_SCHEMA_VERSION = 1;
+export const POSTGRES_SCHEMA_VERSION = 2;
 /** The table of sync state (one row per table, user id, endpoint and query). */
 export const STATE_TABLE = "clarifai_audit_sync_state";
 /** The table of schema versions (one row per entries table). */
@@ -51,6 +51,18 @@ export const MIGRATIONS: ((n: Names) => string[])[] = [
       updated_at timestamptz NOT NULL,
       PRIMARY KEY (table_name, user_id, endpoint, query)
     )`,
+  ],
+  // 2: the exact time of every entry. timestamptz keeps microseconds and timestamp_ns is NULL
+  // outside BIGINT's years (1677-2262), so an entry there had its nanoseconds only in `entry`.
+  // Collation C: the text orders as the instants do whatever the database collation. Existing
+  // rows: the second from "timestamp" (floored to the microsecond), the nanoseconds from
+  // timestamp_ns, else from the entry's own RFC 3339 text (an entry without one has timestamp_ns 0).
+  (n) => [
+    `ALTER TABLE ${n.table} ADD COLUMN timestamp_text text COLLATE "C"`,
+    `UPDATE ${n.table} SET timestamp_text = to_char("timestamp" AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS') || '.' ||
+      CASE WHEN timestamp_ns IS NOT NULL THEN lpad(((timestamp_ns % 1000000000 + 1000000000) % 1000000000)::text, 9, '0')
+        ELSE rpad(coalesce(substring(entry->>'timestamp' from '\\.([0-9]+)Z$'), ''), 9, '0') END || 'Z'`,
+    `ALTER TABLE ${n.table} ALTER COLUMN timestamp_text SET NOT NULL`,
   ],
 ];
 

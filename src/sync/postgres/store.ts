@@ -217,6 +217,14 @@ class Store implements PostgresStore {
     }
   }
 
+  /** The table's rows (count(*): rows deleted since they were stored are not counted). */
+  async count(): Promise<number> {
+    const r = await this.#live().query<{ n: string }>(
+      `SELECT count(*) AS n FROM ${(this.#names as Names).table}`,
+    );
+    return Number(r.rows[0]?.n ?? 0);
+  }
+
   async close(): Promise<void> {
     const client = this.#client;
     this.#client = undefined;
@@ -228,7 +236,7 @@ class Store implements PostgresStore {
     chunks: Buffer[],
     count: number,
     before: SyncState,
-    bound: [string, string] | [null, null],
+    bound: [string] | [null],
     commitId: string,
   ): Promise<{ inserted: number; late: number }> {
     const c = this.#live();
@@ -239,26 +247,24 @@ class Store implements PostgresStore {
     let late = 0;
     if (count > 0) {
       const copy = new CopyIn(
-        `COPY pg_temp.${INCOMING} (entry_key, timestamp_ns, ts, operation, operation_name, entry) FROM STDIN`,
+        `COPY pg_temp.${INCOMING} (entry_key, timestamp_ns, ts, timestamp_text, operation, operation_name, entry) FROM STDIN`,
         chunks,
       );
       c.query(copy);
       await copy.done;
-      // timestamp_ns is NULL only outside BIGINT's years (1677-2262): there the µs column decides.
       const r = await c.query<{ inserted: number; late: number }>(
-        `WITH ins AS (INSERT INTO ${n.table} (entry_key, "timestamp", timestamp_ns, operation, operation_name, user_id,
-           description, targets, details, success, req_id, source_ip, entry)
-         SELECT entry_key, ts, timestamp_ns, operation, operation_name,
+        `WITH ins AS (INSERT INTO ${n.table} (entry_key, "timestamp", timestamp_ns, timestamp_text, operation,
+           operation_name, user_id, description, targets, details, success, req_id, source_ip, entry)
+         SELECT entry_key, ts, timestamp_ns, timestamp_text, operation, operation_name,
            coalesce(entry->'user'->>'id', ''), coalesce(entry->>'description', ''),
            coalesce(entry->'targets', '[]'::jsonb), coalesce(entry->'details', '[]'::jsonb),
            coalesce((entry->>'success')::boolean, false), coalesce(entry->>'req_id', ''),
            coalesce(entry->>'source_ip', ''), entry
          FROM pg_temp.${INCOMING}
          ON CONFLICT (entry_key) DO NOTHING
-         RETURNING timestamp_ns, "timestamp")
+         RETURNING timestamp_text)
          SELECT count(*)::int AS inserted,
-           count(*) FILTER (WHERE CASE WHEN timestamp_ns IS NOT NULL THEN timestamp_ns::numeric <= $1::numeric
-             ELSE "timestamp" <= $2::timestamptz END)::int AS late
+           count(*) FILTER (WHERE timestamp_text <= $1::text)::int AS late
          FROM ins`,
         bound,
       );
@@ -412,7 +418,7 @@ class Store implements PostgresStore {
   async #prepareSession(): Promise<void> {
     await this.#live().query(
       `CREATE TEMP TABLE IF NOT EXISTS ${INCOMING} (entry_key text, ts timestamptz, timestamp_ns bigint,
-         operation integer, operation_name text, entry jsonb) ON COMMIT DELETE ROWS`,
+         timestamp_text text, operation integer, operation_name text, entry jsonb) ON COMMIT DELETE ROWS`,
     );
   }
 
