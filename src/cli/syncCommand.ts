@@ -65,7 +65,7 @@ function summaryLine(to: string, s: SyncRunSummary): string {
   return (
     `synced ${s.inserted} new entries (${s.late} late) to ${to}${window}: ` +
     `${s.walked} walked, ${s.requests} requests, ${seconds.toFixed(2)} s; ` +
-    `the destination holds ${s.totals.entries} entries, up to ${s.highWater ?? "(nothing yet)"}`
+    `${s.held !== undefined ? `the destination holds ${s.held} entries, ` : ""}up to ${s.highWater ?? "(nothing yet)"}`
   );
 }
 

@@ -81,6 +81,11 @@ export interface SyncStore {
   readonly commitsInFlight?: number;
   /** Stores the entries it does not hold yet and the new state, atomically; says how many were new. */
   commit(commit: SyncCommit): Promise<{ inserted: number; late?: number }>;
+  /**
+   * The entries the destination holds now, counted there (rows may have been deleted since they
+   * were stored, which `totals` cannot know): what a run's summary reports.
+   */
+  count?(): Promise<number>;
   /** Releases the lock and connections. */
   close(): Promise<void>;
 }

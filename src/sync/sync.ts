@@ -57,6 +57,8 @@ export interface SyncRunSummary {
   resumed: boolean;
   /** The walked window; absent when there was nothing to walk. */
   window?: { from: string; to: string };
+  /** The entries the destination holds after the run, counted there (when the store can). */
+  held?: number;
   /** The store's high-water mark after the run. */
   highWater?: string;
   totals: SyncState["totals"];
@@ -275,6 +277,8 @@ export async function runSync(options: SyncOptions): Promise<SyncRunSummary> {
       now,
     });
     const after = sink.current;
+    // Everything is committed by now: a count that fails leaves it out of the summary, not the run.
+    const held = await store.count?.().catch(() => undefined);
     return {
       inserted: sink.inserted,
       late: sink.late,
@@ -283,6 +287,7 @@ export async function runSync(options: SyncOptions): Promise<SyncRunSummary> {
       durationMs: performance.now() - started,
       resumed,
       ...(summary.window ? { window: summary.window } : {}),
+      ...(held !== undefined ? { held } : {}),
       ...(after.highWater !== undefined ? { highWater: after.highWater } : {}),
       totals: after.totals,
     };
