@@ -6,8 +6,9 @@
  * in-process sync of a window ending in year 9999. A second sync adds nothing; the summary counts
  * what the destination holds, rows deleted since included.
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { DuckDBInstance } from "@duckdb/node-api";
 import { asyncBufferFromFile, parquetReadObjects } from "hyparquet";
 import { compressors } from "hyparquet-compressors";
 import type pg from "pg";
@@ -316,4 +317,103 @@ describe("sync of a window ending in year 9999 (the engine's clock set there)", 
       expect(texts.filter((t) => t !== recent[0])).toEqual(REACHED.map((t) => expected(t).text));
     },
   );
+});
+
+describe("schema version 1 destinations are migrated", () => {
+  it("PostgreSQL: a version 1 table gets every row's exact time (from timestamp_ns, else from the entry's text)", async () => {
+    const { url, db } = await freshDb();
+    const undated = exportEntryFromMessage(
+      AuditLogEntry.fromPartial({ description: "no time", reqId: "nt" }),
+    );
+    let store = createPostgresStore({ url });
+    await store.open(IDENTITY);
+    await store.commit({ entries: [...EDGE_ENTRIES(), undated], state: runState("0001-01-01T00:00:00Z") });
+    await store.close();
+    // What version 1 left: the same rows without the column.
+    await db.query("ALTER TABLE audit_log DROP COLUMN timestamp_text");
+    await db.query("UPDATE clarifai_audit_migrations SET version = 1");
+    store = createPostgresStore({ url });
+    await store.open(IDENTITY);
+    expect(
+      (await store.commit({ entries: EDGE_ENTRIES(), state: runState("0001-01-01T00:00:00Z") })).inserted,
+    ).toBe(0);
+    await store.close();
+    const r = await db.query<{ t: string }>("SELECT timestamp_text AS t FROM audit_log ORDER BY 1");
+    expect(r.rows.map((x) => x.t)).toEqual(
+      [...EDGES, "1970-01-01T00:00:00Z"].map((t) => expected(t).text).sort(),
+    );
+    expect((await db.query("SELECT version FROM clarifai_audit_migrations")).rows).toEqual([{ version: 2 }]);
+    await db.end();
+  });
+
+  it("a lake: query reads a version 1 lake as version 2, and a sync rewrites its files to version 2", async () => {
+    const dir = join(tmp.dir, "lake-v1");
+    // Version 1 held BIGINT nanoseconds' years only.
+    const inRange = EDGES.filter((t) => expected(t).ns !== null);
+    const entries = () =>
+      EDGES.map(entry)
+        .filter((_, i) => expected(EDGES[i] as string).ns !== null)
+        .map(exportEntryFromMessage);
+    let store = createLakeStore({ dir });
+    await store.open(IDENTITY);
+    await store.commit({ entries: entries(), state: runState("1600-01-01T00:00:00Z") });
+    await store.close();
+    // Rewrite the lake as version 1 wrote it: no timestamp_text, timestamp truncated toward zero.
+    const statePath = join(dir, "_clarifai_sync.json");
+    const manifest = JSON.parse(readFileSync(statePath, "utf8")) as {
+      schemaVersion: number;
+      files: { path: string; bytes: number }[];
+    };
+    const instance = await DuckDBInstance.create(":memory:");
+    const duck = await instance.connect();
+    for (const f of manifest.files) {
+      const path = join(dir, f.path);
+      await duck.run(
+        `COPY (SELECT * EXCLUDE (timestamp_text) REPLACE (make_timestamptz(timestamp_ns // 1000) AS "timestamp") FROM read_parquet('${path}')) TO '${path}.v1' (FORMAT parquet, KV_METADATA {clarifai_audit_schema_version: '1'})`,
+      );
+      renameSync(`${path}.v1`, path);
+      f.bytes = statSync(path).size;
+    }
+    duck.closeSync();
+    instance.closeSync();
+    manifest.schemaVersion = 1;
+    writeFileSync(statePath, JSON.stringify(manifest));
+    const oldPaths = manifest.files.map((f) => f.path);
+
+    const read = async () => {
+      const reader = await openLakeReader(dir);
+      const rows = await (
+        await reader.query(
+          `SELECT timestamp_text AS t, timestamp_ns AS ns, epoch_us("timestamp") AS us FROM audit_log ORDER BY timestamp_text`,
+        )
+      ).getRowObjectsJson();
+      reader.close();
+      return rows;
+    };
+    const want = inRange.map((t) => ({ t: expected(t).text, ns: expected(t).ns, us: expected(t).us }));
+    expect(await read()).toEqual(want);
+
+    store = createLakeStore({ dir });
+    await store.open(IDENTITY);
+    expect(
+      (await store.commit({ entries: entries(), state: runState("1600-01-01T00:00:00Z") })).inserted,
+    ).toBe(0);
+    await store.close();
+    const after = JSON.parse(readFileSync(statePath, "utf8")) as {
+      schemaVersion: number;
+      files: { path: string }[];
+    };
+    expect(after.schemaVersion).toBe(2);
+    expect(after.files).toHaveLength(oldPaths.length);
+    for (const p of oldPaths) expect(existsSync(join(dir, p))).toBe(false);
+    expect(await read()).toEqual(want);
+    // The rewritten files carry the column themselves (another engine reads it).
+    for (const f of after.files) {
+      const file = await asyncBufferFromFile(join(dir, f.path));
+      const got = (await parquetReadObjects({ file, columns: ["timestamp_text"], compressors })) as {
+        timestamp_text: string;
+      }[];
+      for (const r of got) expect(want.map((w) => w.t)).toContain(r.timestamp_text);
+    }
+  });
 });
