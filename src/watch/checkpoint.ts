@@ -1,5 +1,5 @@
 import { UsageError } from "../cli/exitCodes.js";
-import { formatTs, parseTs, type Ts, tsToNs } from "../domain/timestamps.js";
+import { formatTs, nsToTs, parseTs, type Ts, tsToNs } from "../domain/timestamps.js";
 import { readStateFile, writeFileAtomic } from "../state/durableFile.js";
 import type { Alert } from "./alert.js";
 import type { EvaluatorState } from "./evaluator.js";
@@ -25,8 +25,8 @@ interface CheckpointFile {
 }
 
 function nsIso(ns: bigint): string {
-  const s = ns / 1_000_000_000n;
-  return formatTs({ seconds: Number(s), nanos: Number(ns - s * 1_000_000_000n) });
+  // nsToTs floors: bigint division truncates toward zero, which before 1970 gave negative nanos.
+  return formatTs(nsToTs(ns));
 }
 
 /** Reads a checkpoint; undefined when the file does not exist. */

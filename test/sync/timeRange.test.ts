@@ -417,3 +417,39 @@ describe("schema version 1 destinations are migrated", () => {
     }
   });
 });
+
+describe("watch", () => {
+  it("a checkpoint whose newest entry is 1 ns before the epoch is written as an RFC 3339 time and resumed", async () => {
+    // The log ends just before 1970, so the checkpoint's lookback keys hold that entry's time.
+    const old = await startEmulator({
+      pats: { [PAT]: USER },
+      entries: PAST.slice(0, 4).map(entry),
+      restPort: false,
+    });
+    try {
+      const checkpoint = join(tmp.dir, "watch.checkpoint.json");
+      const args = [
+        "watch",
+        ...connection(old.grpcAddress),
+        "--rules",
+        "builtin",
+        "--once",
+        "--checkpoint",
+        checkpoint,
+        "-q",
+      ];
+      const first = await runCli([...args, "--from", "0001-01-01T00:00:00Z"]);
+      expect({ code: first.code, stderr: first.stderr }).toEqual({ code: 0, stderr: "" });
+      const saved = JSON.parse(readFileSync(checkpoint, "utf8")) as {
+        position: string;
+        seen: [string, string][];
+      };
+      expect(saved.position).toBe("1969-12-31T23:59:59.999999999Z");
+      expect(saved.seen.map(([, t]) => t)).toEqual(["1969-12-31T23:59:59.999999999Z"]);
+      const second = await runCli(args);
+      expect({ code: second.code, stderr: second.stderr }).toEqual({ code: 0, stderr: "" });
+    } finally {
+      await old.close();
+    }
+  });
+});
