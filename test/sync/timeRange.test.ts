@@ -154,6 +154,31 @@ describe("the lake store", () => {
     }
     expect(texts.sort()).toEqual(EDGES.map((t) => expected(t).text));
   });
+  it("compacts a partition outside BIGINT's years into one file in time order", async () => {
+    const dir = join(tmp.dir, "lake-compact");
+    const store = createLakeStore({ dir, compactAt: 3 });
+    await store.open(IDENTITY);
+    const times = [
+      "0001-01-01T00:00:00.000000003Z",
+      "0001-01-01T00:00:00.000000001Z",
+      "0001-01-01T00:00:00.000000002Z",
+    ];
+    for (const [i, t] of times.entries())
+      await store.commit({
+        entries: [exportEntryFromMessage(entry(t, 10 + i))],
+        state: runState("0001-01-01T00:00:00Z"),
+      });
+    await store.close();
+    const state = JSON.parse(readFileSync(join(dir, "_clarifai_sync.json"), "utf8")) as {
+      files: { path: string }[];
+    };
+    expect(state.files).toHaveLength(1);
+    const file = await asyncBufferFromFile(join(dir, (state.files[0] as { path: string }).path));
+    const rows = (await parquetReadObjects({ file, columns: ["timestamp_text"], compressors })) as {
+      timestamp_text: string;
+    }[];
+    expect(rows.map((r) => r.timestamp_text)).toEqual(times.map((t) => expected(t).text).sort());
+  });
 });
 
 describe("the PostgreSQL store", () => {
