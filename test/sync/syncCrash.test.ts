@@ -115,9 +115,9 @@ const LAKE_COMPACT: Step[] = [
   "lake.compact-published",
   "lake.obsolete-deleted:3",
   "lake.compact-state-written:ENOSPC",
+  // The end of a later run, one with a reconcile window over what is held: the kill above came
+  // after a complete (resumed) run, in the fresh one the same invocation went on with.
   "sync.window-pinned",
-  // The end of a later run, one with a reconcile window over what is held.
-  "",
   "sync.window-walked",
   "sync.run-ended",
 ];
@@ -131,11 +131,9 @@ const POSTGRES: Step[] = [
   "pg.before-commit:3",
   "pg.after-commit:3",
   "sync.window-walked",
-  "sync.window-walked",
   "sync.window-walked:ENOSPC",
   "sync.run-ended",
   "sync.closed",
-  "",
   "sync.window-pinned",
   "sync.window-walked",
   "sync.run-ended",

@@ -20,7 +20,7 @@ let emu: EmulatorHandle;
 let conn: string[];
 let server: PostgresServer;
 
-const SCENARIOS = 6;
+const SCENARIOS = 5;
 const pat = (i: number) => `runs-pat-${i}-0123456789abcdef`;
 const user = (i: number) => `runs-user-${i}`;
 
@@ -71,7 +71,6 @@ const INTERRUPT = { lake: "sync.window-pinned:SIGINT", pg: "sync.window-pinned:S
 
 const CASES: [string, Step[]][] = [
   ["--reconcile widened between complete runs", [run("0s", "20s"), run("0s", "200s"), run("0s", "20s")]],
-  ["--reconcile narrowed, then widened", [run("0s", "200s"), run("0s", "20s"), run("0s", "200s")]],
   ["--settle 60s after --settle 0s", [run("0s", "20s"), run("60s", "20s"), run("0s", "20s")]],
   ["--settle 0s after --settle 60s", [run("60s", "20s"), run("0s", "20s"), run("0s", "20s")]],
   [
@@ -129,12 +128,14 @@ async function scenario(i: number, steps: Step[]): Promise<void> {
     const t0 = Date.now();
     append(i, entriesAt(spread(t0 - 240_000, t0 - 1000, 240)));
     let highWater: bigint | undefined;
-    for (const step of steps) {
+    for (const [n, step] of steps.entries()) {
       const [lake, table] = await Promise.all([
         runStep(i, dir, step, step.crash?.lake),
         runStep(i, url, step, step.crash?.pg),
       ]);
       // The older of the two marks (the runs ran side by side).
+      // The last step is a complete --settle 0s run: it reaches now, and the log is compared.
+      if (n === steps.length - 1) break;
       const marks = [highWaterOf(lake), highWaterOf(table)].filter((m) => m !== undefined);
       if (marks.length > 0) highWater = marks.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))[0];
       // The log grows: late entries just behind the high-water mark (inside any run's 20 s
@@ -143,9 +144,6 @@ async function scenario(i: number, steps: Step[]): Promise<void> {
       const behind = highWater === undefined ? now : Number(highWater / 1_000_000n);
       append(i, entriesAt([...spread(behind - 8000, behind - 1000, 8), ...spread(now - 900, now, 5)]));
     }
-    // A last complete run reaches now.
-    const last = run("0s", "20s");
-    await Promise.all([runStep(i, dir, last, undefined), runStep(i, url, last, undefined)]);
     const expected = linesOf(given[i] as AuditLogEntry[]);
     expect(expected.length).toBe(emu.size(user(i)));
     await expectLakeHolds(dir, expected);
