@@ -48,6 +48,7 @@ function parse(spec: string | undefined): Map<string, { at: number; action: Acti
   if (spec === undefined || spec === "") return out;
   const known = new Set<string>(CRASH_POINTS);
   for (const item of spec.split(",")) {
+    if (item.trim() === "") continue;
     const [name = "", ...rest] = item.trim().split(":");
     let at = 1;
     let action: Action = "SIGKILL";
