@@ -256,7 +256,7 @@ export async function runSync(options: SyncOptions): Promise<SyncRunSummary> {
       // A settle longer than the reconcile window: the window still re-reads back to now − settle.
       from = minTs(back, settled);
     }
-    const offeredFrom = resumed ? resumePoint(state.run?.cursor as ExportCursor) : from && formatTs(from);
+    const offeredFrom = resumed ? resumePoint(state.run?.cursor) : from && formatTs(from);
     if (offeredFrom !== undefined) await store.prepare?.(offeredFrom);
     const sink = new StoreSink(
       state,
@@ -312,8 +312,9 @@ export async function runSync(options: SyncOptions): Promise<SyncRunSummary> {
  * the boundary of the slice it resumes (or starts at the next slice); undefined when the cursor
  * walked the whole window.
  */
-function resumePoint(cursor: ExportCursor): string | undefined {
-  if (cursor.complete) return undefined;
+function resumePoint(cursor: ExportCursor | undefined): string | undefined {
+  // A damaged cursor is the engine's to refuse (one line), not a TypeError here.
+  if (cursor?.slice === undefined || cursor.complete) return undefined;
   if (cursor.sliceDone) return cursor.slice.to;
   return cursor.boundary ?? cursor.slice.from;
 }
