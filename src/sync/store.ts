@@ -70,6 +70,13 @@ export interface SyncStore {
    * for another identity's state or a newer schema, before writing anything.
    */
   open(identity: SyncIdentity): Promise<SyncState | undefined>;
+  /**
+   * Called once a run knows the oldest entry it may offer (`from`), before it offers any. A store
+   * that forgets entry keys ({@link SyncCommit.forgetKeysBefore}) gets back those it needs to skip
+   * every entry it holds from `from` on: runs differ in --reconcile and --settle, so a run may reach
+   * further back than the one before it forgot.
+   */
+  prepare?(from: string): Promise<void>;
   /** Entries per commit this store works best with (the sync's default when it sets none). */
   readonly commitEntries?: number;
   /**

@@ -13,7 +13,9 @@ import type { AuditLogClient } from "../client/client.js";
 import type { AuditLogSearchQuery } from "../client/query.js";
 import { compareTs, formatTs, nowTs, nsToTs, parseTs, type Ts, tsToNs } from "../domain/timestamps.js";
 import { exportToSink } from "../export/engine.js";
+import { ExportInterruptedError } from "../export/errors.js";
 import type { ExportBatch, ExportCursor, ExportEntry, ExportSink } from "../export/sink.js";
+import { crashPoint } from "../state/crashPoint.js";
 import type { SyncIdentity, SyncState, SyncStore } from "./store.js";
 
 /** Options of {@link runSync}. */
@@ -123,6 +125,7 @@ class StoreSink implements ExportSink {
     this.#cursor = cursor;
     this.#dirty = true;
     await this.#commit();
+    crashPoint("sync.window-pinned");
   }
 
   async write(batch: ExportBatch): Promise<void> {
@@ -158,6 +161,7 @@ class StoreSink implements ExportSink {
     if (!outcome.complete) return;
     const cursor = this.#cursor ?? this.state.run?.cursor;
     if (cursor === undefined) return;
+    crashPoint("sync.window-walked");
     const end = mustTs(cursor.window.to, "window.to");
     const { run: _run, ...rest } = this.state;
     await this.#commit({
@@ -167,6 +171,7 @@ class StoreSink implements ExportSink {
       updatedAt: new Date(this.now()).toISOString(),
       forget: formatTs(nsToTs(tsToNs(end) - this.reconcileNs)),
     });
+    crashPoint("sync.run-ended");
   }
 
   async #commit(final?: SyncState & { forget: string }): Promise<void> {
@@ -177,22 +182,26 @@ class StoreSink implements ExportSink {
     this.#dirty = false;
     const last = entries[entries.length - 1];
     if (last !== undefined) this.#position = last.timestamp;
-    const cursor = this.#cursor as ExportCursor;
-    const windowEnd = mustTs(cursor.window.to, "window.to");
-    // Older than both what this run has passed and the next run's reconcile window: never offered again.
-    const nextFrom = nsToTs(tsToNs(windowEnd) - this.reconcileNs);
-    const forget =
-      final?.forget ??
-      formatTs(
+    let state: SyncState;
+    let forget: string;
+    if (final !== undefined) {
+      // A run resumed from a cursor that had walked the whole window writes nothing before this:
+      // it has no cursor of its own (reading one here left such a destination stuck for good).
+      const { forget: f, ...s } = final;
+      state = s;
+      forget = f;
+    } else {
+      const cursor = this.#cursor as ExportCursor;
+      const windowEnd = mustTs(cursor.window.to, "window.to");
+      // Older than both what this run has passed and the next run's reconcile window: never
+      // offered again by this run (a later run that reaches further back asks the store to
+      // recall them: SyncStore.prepare).
+      const nextFrom = nsToTs(tsToNs(windowEnd) - this.reconcileNs);
+      forget = formatTs(
         this.#position
           ? minTs(this.#position, nextFrom)
           : minTs(mustTs(cursor.window.from, "window.from"), nextFrom),
       );
-    let state: SyncState;
-    if (final !== undefined) {
-      const { forget: _f, ...s } = final;
-      state = s;
-    } else {
       state = {
         ...this.state,
         run: { cursor, startedAt: this.state.run?.startedAt ?? this.startedAt },
@@ -222,8 +231,9 @@ class StoreSink implements ExportSink {
 }
 
 /**
- * One sync run (see the module comment). The store is opened and closed here. Rejects with the
- * engine's ExportInterruptedError when `signal` stops it (after committing what was walked).
+ * One sync run (see the module comment). The store is opened and closed here. Rejects with
+ * {@link SyncInterruptedError} (an ExportInterruptedError) when `signal` stops it (after committing
+ * what was walked).
  */
 export async function runSync(options: SyncOptions): Promise<SyncRunSummary> {
   const started = performance.now();
@@ -248,6 +258,8 @@ export async function runSync(options: SyncOptions): Promise<SyncRunSummary> {
       // A settle longer than the reconcile window: the window still re-reads back to now − settle.
       from = minTs(back, settled);
     }
+    const offeredFrom = resumed ? resumePoint(state.run?.cursor) : from && formatTs(from);
+    if (offeredFrom !== undefined) await store.prepare?.(offeredFrom);
     const sink = new StoreSink(
       state,
       store,
@@ -275,6 +287,9 @@ export async function runSync(options: SyncOptions): Promise<SyncRunSummary> {
           }
         : {}),
       now,
+    }).catch((error: unknown) => {
+      if (error instanceof ExportInterruptedError) throw new SyncInterruptedError(error.summary);
+      throw error;
     });
     const after = sink.current;
     // Everything is committed by now: a count that fails leaves it out of the summary, not the run.
@@ -293,5 +308,30 @@ export async function runSync(options: SyncOptions): Promise<SyncRunSummary> {
     };
   } finally {
     await store.close();
+    crashPoint("sync.closed");
+  }
+}
+
+/**
+ * The oldest entry a walk resumed from `cursor` may hand over: the engine drops what is older than
+ * the boundary of the slice it resumes (or starts at the next slice); undefined when the cursor
+ * walked the whole window.
+ */
+function resumePoint(cursor: ExportCursor | undefined): string | undefined {
+  // A damaged cursor is the engine's to refuse (one line), not a TypeError here.
+  if (cursor?.slice === undefined || cursor.complete) return undefined;
+  if (cursor.sliceDone) return cursor.slice.to;
+  return cursor.boundary ?? cursor.slice.from;
+}
+
+/**
+ * A run stopped by its signal (SIGINT/SIGTERM), after committing what it walked. The message names
+ * what `sync` does about it (the next run resumes the window), not export's --resume flag.
+ */
+export class SyncInterruptedError extends ExportInterruptedError {
+  override name = "SyncInterruptedError";
+  constructor(summary: ExportInterruptedError["summary"]) {
+    super(summary);
+    this.message = `sync interrupted after ${summary.entries} entries of its window; what was walked is stored: run the same sync again to continue (it resumes the window)`;
   }
 }

@@ -17,6 +17,7 @@ import { canonicalJson } from "../../domain/canonicalJson.js";
 import { lineBytesKey } from "../../domain/entryKey.js";
 import { parseTs, tsToNs } from "../../domain/timestamps.js";
 import type { ExportEntry, ExportEntryRange } from "../../export/sink.js";
+import { crashPoint } from "../../state/crashPoint.js";
 import { fsyncDir, fsyncFile, pathExists } from "../../state/durableFile.js";
 import { acquireLock, type HeldLock, LockHeldError } from "../../state/lock.js";
 import {
@@ -260,10 +261,49 @@ class LakeStore implements SyncStore {
           await unlink(join(dir, TABLE_DIR, partition, name)).catch(() => undefined);
       }
     }
+    crashPoint("lake.recovered");
     if (changed && m.seq > 0) {
       m.pending = [];
       m.obsolete = [];
       await writeManifest(dir, m);
+    }
+  }
+
+  /**
+   * Makes the keys cover every entry the lake holds dated at or after `from`. Commits forget the
+   * keys older than their run's reconcile window, so a later run that reaches further back (a longer
+   * --reconcile or --settle than the run before) would write those entries again: their keys are
+   * read back from the files. The keys always cover every held entry from their oldest one on
+   * (forgetting drops an oldest part), so only `[from, oldest key)` is read, and usually no file
+   * overlaps it.
+   */
+  async prepare(from: string): Promise<void> {
+    const m = this.#manifest;
+    const writers = this.#writers;
+    if (m === undefined || writers === undefined) throw new Error("the lake store is not open");
+    const fromNs = nsOf(from);
+    let oldest: bigint | undefined;
+    for (const ns of this.#keys.values()) if (oldest === undefined || ns < oldest) oldest = ns;
+    if (oldest !== undefined && oldest <= fromNs) return;
+    const files = m.files.filter(
+      (f) => BigInt(f.maxNs) >= fromNs && (oldest === undefined || BigInt(f.minNs) < oldest),
+    );
+    if (files.length === 0) return;
+    const sources = files.map((f) => sqlString(join(this.#dir, f.path))).join(", ");
+    const writer = await writers.take();
+    try {
+      // The key is the SHA-256 of the entry's JSON line (lineBytesKey), which the `entry` column holds.
+      const result = await writer.db.runAndReadAll(
+        `SELECT sha256(entry), timestamp_ns FROM read_parquet([${sources}], hive_partitioning = false)
+         WHERE timestamp_ns >= ${fromNs}${oldest === undefined ? "" : ` AND timestamp_ns < ${oldest}`}`,
+      );
+      for (const [hash, ns] of result.getRows())
+        this.#keys.set(
+          Buffer.from(String(hash).slice(0, 24), "hex").toString("base64url"),
+          BigInt(ns as bigint),
+        );
+    } finally {
+      writers.give(writer);
     }
   }
 
@@ -314,6 +354,7 @@ class LakeStore implements SyncStore {
     let staged: StagedCommit;
     try {
       staged = this.#stage(commit, writer);
+      crashPoint("lake.staged");
     } catch (error) {
       writers.give(writer);
       // Commits after this one must not publish (their state's cursor is past its entries), and
@@ -363,7 +404,9 @@ class LakeStore implements SyncStore {
       m.obsolete = [];
       m.keys = keys;
       await writeManifest(this.#dir, m);
+      crashPoint("lake.state-written");
       await this.#publish(m.pending);
+      crashPoint("lake.published");
       for (const date of byDate.keys()) await this.#maybeCompact(date);
     })();
     this.#published = published;
@@ -376,6 +419,7 @@ class LakeStore implements SyncStore {
     const dirs = new Set<string>();
     for (const path of paths) {
       await rename(join(this.#dir, tempPath(path)), join(this.#dir, path));
+      crashPoint("lake.renamed");
       dirs.add(dirname(join(this.#dir, path)));
     }
     for (const d of dirs) await fsyncDir(d);
@@ -410,7 +454,9 @@ class LakeStore implements SyncStore {
       throw new Error(
         `the lake wrote ${written} rows of ${rows.ns.length} to ${path}; nothing was committed`,
       );
+    crashPoint("lake.file-written");
     await fsyncFile(tmp);
+    crashPoint("lake.file-synced");
     const bytes = (await stat(tmp)).size;
     return { path, rows: rows.ns.length, bytes, minNs: String(min), maxNs: String(max) };
   }
@@ -431,6 +477,7 @@ class LakeStore implements SyncStore {
       `COPY (SELECT * FROM read_parquet([${sources}], hive_partitioning = false) ORDER BY timestamp_text) TO ${sqlString(tmp)} (${parquetOptions()})`,
     );
     await fsyncFile(tmp);
+    crashPoint("lake.compact-file-synced");
     const rows = small.reduce((n, f) => n + f.rows, 0);
     const merged: LakeFile = {
       path,
@@ -449,8 +496,13 @@ class LakeStore implements SyncStore {
     m.pending = [path];
     m.obsolete = [...gone];
     await writeManifest(this.#dir, m);
+    crashPoint("lake.compact-state-written");
     await this.#publish(m.pending);
-    for (const old of gone) await unlink(join(this.#dir, old)).catch(() => undefined);
+    crashPoint("lake.compact-published");
+    for (const old of gone) {
+      await unlink(join(this.#dir, old)).catch(() => undefined);
+      crashPoint("lake.obsolete-deleted");
+    }
     await fsyncDir(join(this.#dir, prefix));
   }
 

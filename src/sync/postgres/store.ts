@@ -15,6 +15,7 @@
 import { randomUUID } from "node:crypto";
 import pg from "pg";
 import { canonicalJson } from "../../domain/canonicalJson.js";
+import { crashPoint } from "../../state/crashPoint.js";
 import {
   type SyncCommit,
   type SyncIdentity,
@@ -271,6 +272,7 @@ class Store implements PostgresStore {
       inserted = r.rows[0]?.inserted ?? 0;
       late = r.rows[0]?.late ?? 0;
     }
+    crashPoint("pg.rows-inserted");
     const t = before.totals;
     const stateJson = JSON.stringify({
       ...before,
@@ -293,7 +295,9 @@ class Store implements PostgresStore {
       await c.query("ROLLBACK");
       throw this.#conflict();
     }
+    crashPoint("pg.before-commit");
     await c.query("COMMIT");
+    crashPoint("pg.after-commit");
     this.#lastCommitId = commitId;
     return { inserted, late };
   }
