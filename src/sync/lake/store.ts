@@ -15,7 +15,8 @@ import { dirname, join, resolve } from "node:path";
 import type { DuckDBConnection } from "@duckdb/node-api";
 import { canonicalJson } from "../../domain/canonicalJson.js";
 import { lineBytesKey } from "../../domain/entryKey.js";
-import { parseTs, tsToNs } from "../../domain/timestamps.js";
+import { formatTimestampExact } from "../../domain/time.js";
+import { nsToTs, parseTs, tsToNs } from "../../domain/timestamps.js";
 import type { ExportEntry, ExportEntryRange } from "../../export/sink.js";
 import { crashPoint } from "../../state/crashPoint.js";
 import { fsyncDir, fsyncFile, pathExists } from "../../state/durableFile.js";
@@ -293,15 +294,19 @@ class LakeStore implements SyncStore {
     const writer = await writers.take();
     try {
       // The key is the SHA-256 of the entry's JSON line (lineBytesKey), which the `entry` column holds.
+      // timestamp_text, not timestamp_ns: the exact time of every row, also outside the years
+      // timestamp_ns can hold (where it is NULL), and its text order is time order.
+      const text = (ns: bigint) => sqlString(formatTimestampExact(nsToTs(ns)));
       const result = await writer.db.runAndReadAll(
-        `SELECT sha256(entry), timestamp_ns FROM read_parquet([${sources}], hive_partitioning = false)
-         WHERE timestamp_ns >= ${fromNs}${oldest === undefined ? "" : ` AND timestamp_ns < ${oldest}`}`,
+        `SELECT sha256(entry), timestamp_text FROM read_parquet([${sources}], hive_partitioning = false)
+         WHERE timestamp_text >= ${text(fromNs)}${oldest === undefined ? "" : ` AND timestamp_text < ${text(oldest)}`}`,
       );
-      for (const [hash, ns] of result.getRows())
-        this.#keys.set(
-          Buffer.from(String(hash).slice(0, 24), "hex").toString("base64url"),
-          BigInt(ns as bigint),
-        );
+      for (const [hash, time] of result.getRows()) {
+        const ts = parseTs(String(time));
+        if (ts === undefined)
+          throw new Error(`the lake holds a row whose timestamp_text is not a time: ${String(time)}`);
+        this.#keys.set(Buffer.from(String(hash).slice(0, 24), "hex").toString("base64url"), tsToNs(ts));
+      }
     } finally {
       writers.give(writer);
     }
