@@ -65,6 +65,8 @@ const TABLE_FUNCTIONS = new Set([
   "pg_timezone_names",
   "icu_calendar_names",
   "test_all_types",
+  "histogram",
+  "histogram_values",
 ]);
 const INTROSPECTION =
   /^(duckdb_(columns|constraints|databases|dependencies|functions|keywords|schemas|settings|tables|types|views|memory|optimizers|variables)|pragma_(table_info|version|platform|database_size|show))$/;
@@ -157,6 +159,8 @@ function functionNames(node: unknown, found: { table: Set<string>; scalar: Set<s
  * BEFORE the statement is prepared: some table functions act when bound (enable_logging).
  */
 export async function checkStatement(db: DuckDBConnection, sql: string): Promise<DuckDBPreparedStatement> {
+  // DuckDB reads the text as a C string: past a NUL, its parser and this check would see nothing.
+  if (sql.includes("\0")) throw new SyncUsageError("query: the SQL statement holds a NUL character");
   let extracted: Awaited<ReturnType<DuckDBConnection["extractStatements"]>>;
   try {
     extracted = await db.extractStatements(sql);
