@@ -7,7 +7,7 @@
  * reportCommand.ts) when it runs, so `--help`, `--version` and a usage error load neither the client nor the exporter, and each
  * command loads only its own implementation.
  */
-import { type Command, Option } from "commander";
+import { type Command, InvalidArgumentError, Option } from "commander";
 import { DEFAULT_PER_PAGE, EXPORT_MAX_ATTEMPTS, MAX_PER_PAGE } from "../domain/limits.js";
 import { collect, durationOption, formatDurationMs, integerOption } from "./duration.js";
 import type { ExportFlags } from "./exportCommand.js";
@@ -206,17 +206,49 @@ export function registerSyncCommand(program: Command): Command {
   return cmd.action(async (flags: SyncFlags) => (await import("./syncCommand.js")).runSyncCommand(flags));
 }
 
+/** `query --max-time`'s default: 2 minutes. */
+const QUERY_MAX_TIME_MS = 120_000;
+
+/** A size DuckDB reads as a memory limit: a number and a unit (decimal KB/MB/GB/TB or binary KiB…). */
+function memorySize(value: string): string {
+  const m = /^(\d+(?:\.\d+)?)\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i.exec(value.trim());
+  if (!m || Number(m[1]) <= 0)
+    throw new InvalidArgumentError(
+      `--max-memory: "${value}" is not a size (a number and a unit: KB, MB, GB, TB or KiB, MiB, GiB, TiB — e.g. 512MB, 4GB)`,
+    );
+  return `${m[1]}${m[2]}`;
+}
+
 /** Registers `query`. */
 export function registerQueryCommand(program: Command): Command {
   return program
     .command("query")
-    .description("Read-only SQL over a synced lake's view audit_log (embedded DuckDB).")
+    .description(
+      "Read-only SQL over a synced lake's view audit_log (embedded DuckDB, sandboxed: it reads only the lake's listed files and writes nothing).",
+    )
     .argument(
       "<sql>",
       'one SELECT statement, e.g. "SELECT operation_name, count(*) FROM audit_log GROUP BY 1"',
     )
     .requiredOption("--lake <dir>", "the folder `sync --to` writes")
     .option("--format <format>", "table | csv | json | jsonl (default: table on a terminal, else jsonl)")
+    .addOption(
+      durationFlag(
+        "--max-time <duration>",
+        "stop the statement once DuckDB has worked this long; 0: no limit; waiting for a slow reader of stdout does not count",
+        QUERY_MAX_TIME_MS,
+      ),
+    )
+    .addOption(
+      new Option("--max-memory <size>", "DuckDB's memory limit; nothing spills to disk (e.g. 512MB, 4GB)")
+        .argParser(memorySize)
+        .default("1GB"),
+    )
+    .addOption(
+      new Option("--threads <n>", "DuckDB's worker threads, 1-256")
+        .argParser(integerOption("--threads", 1, 256))
+        .default(4),
+    )
     .action(async (sql: string, flags: QueryFlags) =>
       (await import("./queryCommand.js")).runQueryCommand(sql, flags),
     );

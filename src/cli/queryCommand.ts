@@ -1,43 +1,80 @@
 /**
  * `clarifai-audit query --lake DIR "SQL"`: read-only SQL over a lake's `audit_log` view with an
- * embedded DuckDB (src/sync/lake/reader.ts), printed as a table, CSV, one JSON array or JSON Lines.
+ * embedded, sandboxed DuckDB (src/sync/lake/reader.ts), printed as a table, CSV, one JSON array or
+ * JSON Lines. Rows stream from DuckDB chunk by chunk: memory holds one chunk (and, for `table`, the
+ * first {@link TABLE_WIDTH_ROWS} rows), whatever the number of rows.
  */
 import { once } from "node:events";
-import type { DuckDBMaterializedResult } from "@duckdb/node-api";
+import { type DuckDBResult, JsonDuckDBValueConverter } from "@duckdb/node-api";
 import { stringify } from "csv-stringify/sync";
-import { openLakeReader } from "../sync/lake/reader.js";
+import { type LakeReader, openLakeReader } from "../sync/lake/reader.js";
 import { SyncUsageError } from "../sync/store.js";
+import { formatDurationMs } from "./duration.js";
+import { exitOnEpipe } from "./output.js";
 
 /** The flags of `query`, as commander parses them. */
 export interface QueryFlags {
   lake: string;
   format?: string;
+  /** Milliseconds DuckDB may work on the statement; 0: no limit. */
+  maxTime: number;
+  /** DuckDB's memory_limit (`1GB`). */
+  maxMemory: string;
+  threads: number;
 }
 
 const FORMATS = ["table", "csv", "json", "jsonl"] as const;
 type QueryFormat = (typeof FORMATS)[number];
 
+/**
+ * Rows a table is measured on before its first line is printed (one DuckDB chunk); later rows widen
+ * their columns as they come, so a long value further down shifts only its own lines.
+ */
+export const TABLE_WIDTH_ROWS = 2048;
+
 type Row = Record<string, unknown>;
 
 /**
- * Rows as plain JSON values. DuckDB's JSON conversion prints 64-bit integers as strings (they may not
- * fit a double); those that fit exactly become numbers, so `count(*)` reads as a number.
+ * Time DuckDB spends on the statement, across the calls that wait for it (waiting for a slow reader
+ * of stdout does not count): once `maxMs` is spent, the connection is interrupted.
  */
-async function jsonRows(result: DuckDBMaterializedResult): Promise<Row[]> {
-  const names = result.columnNames();
-  const integer = result.columnTypes().map((t) => /^(BIGINT|HUGEINT|UBIGINT|UHUGEINT)$/.test(t.toString()));
-  return (await result.getRowsJson()).map((values) => {
-    const row: Row = {};
-    values.forEach((v, i) => {
-      let value: unknown = v;
-      if (integer[i] && typeof v === "string") {
-        const n = Number(v);
-        if (Number.isSafeInteger(n)) value = n;
-      }
-      row[names[i] as string] = value;
-    });
-    return row;
-  });
+class Budget {
+  private spent = 0;
+  expired = false;
+  constructor(
+    private readonly maxMs: number,
+    private readonly reader: LakeReader,
+  ) {}
+
+  async run<T>(work: Promise<T>): Promise<T> {
+    const started = performance.now();
+    const timer =
+      this.maxMs === 0
+        ? undefined
+        : setTimeout(
+            () => {
+              this.expired = true;
+              this.reader.interrupt();
+            },
+            Math.max(0, this.maxMs - this.spent),
+          );
+    try {
+      return await work;
+    } catch (error) {
+      // DuckDB's error about the statement (bad SQL, a failed cast, a limit): one line, exit 2.
+      if (error instanceof SyncUsageError) throw error;
+      throw new SyncUsageError(`query: ${(error as Error).message}`);
+    } finally {
+      clearTimeout(timer);
+      this.spent += performance.now() - started;
+    }
+  }
+}
+
+/** C0/C1 control characters (but newline and tab) as \u escapes: a cell cannot drive the terminal. */
+const CONTROL = /[^\P{Cc}\t\n]/gu;
+function printable(text: string): string {
+  return text.replace(CONTROL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
 function cellText(v: unknown): string {
@@ -46,19 +83,83 @@ function cellText(v: unknown): string {
   return String(v);
 }
 
-function table(names: string[], rows: Row[]): string {
-  const cells = rows.map((r) => names.map((n) => cellText(r[n])));
-  const widths = names.map((n, i) => Math.max(n.length, ...cells.map((c) => (c[i] as string).length)));
-  const line = (c: string[]) =>
-    c
-      .map((t, i) => t.padEnd(widths[i] as number))
-      .join("  ")
-      .trimEnd();
-  return `${[line(names), line(widths.map((w) => "-".repeat(w))), ...cells.map(line)].join("\n")}\n`;
+/** Writes `text`, waiting for stdout to drain (a slow reader slows the fetch, memory stays flat). */
+async function write(text: string): Promise<void> {
+  if (text !== "" && !process.stdout.write(text)) await once(process.stdout, "drain");
 }
 
-async function write(text: string): Promise<void> {
-  if (!process.stdout.write(text)) await once(process.stdout, "drain");
+/** Prints rows as they come, in one format. */
+class Printer {
+  private rows = 0;
+  private readonly widths: number[];
+  /** The table's first rows, held until its widths are known; undefined once printed. */
+  private pending: string[][] | undefined = [];
+
+  constructor(
+    private readonly format: QueryFormat,
+    private readonly names: string[],
+  ) {
+    this.widths = names.map((n) => printable(n).length);
+  }
+
+  async add(rows: Row[]): Promise<void> {
+    const first = this.rows === 0;
+    this.rows += rows.length;
+    if (this.format === "jsonl") await write(rows.map((r) => `${JSON.stringify(r)}\n`).join(""));
+    else if (this.format === "json")
+      // The same text as JSON.stringify(allRows, null, 2), one row at a time.
+      await write(
+        rows
+          .map(
+            (r, i) =>
+              `${first && i === 0 ? "[" : ","}\n  ${JSON.stringify(r, null, 2).replaceAll("\n", "\n  ")}`,
+          )
+          .join(""),
+      );
+    else if (this.format === "csv")
+      await write(
+        stringify([
+          ...(first ? [this.names] : []),
+          ...rows.map((r) => this.names.map((n) => cellText(r[n]))),
+        ]),
+      );
+    else {
+      const cells = rows.map((r) => this.names.map((n) => printable(cellText(r[n]))));
+      for (const c of cells)
+        c.forEach((t, i) => {
+          this.widths[i] = Math.max(this.widths[i] as number, t.length);
+        });
+      if (this.pending === undefined) await write(cells.map((c) => this.line(c)).join(""));
+      else {
+        this.pending.push(...cells);
+        if (this.pending.length >= TABLE_WIDTH_ROWS) await this.flushTable();
+      }
+    }
+  }
+
+  private line(c: string[]): string {
+    return `${c
+      .map((t, i) => t.padEnd(this.widths[i] as number))
+      .join("  ")
+      .trimEnd()}\n`;
+  }
+
+  /** The header and the rows held for the widths. */
+  private async flushTable(): Promise<void> {
+    const held = this.pending ?? [];
+    this.pending = undefined;
+    await write(
+      this.line(this.names.map(printable)) +
+        this.line(this.widths.map((w) => "-".repeat(w))) +
+        held.map((c) => this.line(c)).join(""),
+    );
+  }
+
+  async end(): Promise<void> {
+    if (this.format === "json") await write(this.rows === 0 ? "[]\n" : "\n]\n");
+    else if (this.format === "csv" && this.rows === 0) await write(stringify([this.names]));
+    else if (this.format === "table" && this.pending !== undefined) await this.flushTable();
+  }
 }
 
 /**
@@ -70,41 +171,65 @@ async function usage(message: string): Promise<Error> {
   return new UsageError(message);
 }
 
+/** The one line for DuckDB's error `message`, naming the flag when a limit stopped the statement. */
+function failure(message: string, flags: QueryFlags, budget: Budget): string {
+  if (budget.expired)
+    return `query: stopped after --max-time ${formatDurationMs(flags.maxTime)} (raise --max-time, or 0 for no limit)`;
+  if (/Out of Memory Error/.test(message))
+    // DuckDB's further lines advise settings the sandbox locks (SET temp_directory, SET memory_limit).
+    return `${message.split("\n")[0]} (--max-memory ${flags.maxMemory}; raise it, or have the statement hold less)`;
+  return message;
+}
+
 /** Runs `query` (defined in src/cli/commands.ts). */
 export async function runQueryCommand(sql: string, flags: QueryFlags): Promise<void> {
   const format = (flags.format ?? (process.stdout.isTTY ? "table" : "jsonl")) as QueryFormat;
   if (!FORMATS.includes(format))
     throw await usage(`--format: "${flags.format}" is not one of ${FORMATS.join(", ")}`);
   if (sql.trim() === "") throw await usage("query: the SQL statement is empty");
-  let reader: Awaited<ReturnType<typeof openLakeReader>>;
-  let rows: Row[];
-  let names: string[];
+  exitOnEpipe();
+  let reader: LakeReader;
   try {
-    reader = await openLakeReader(flags.lake);
+    reader = await openLakeReader(flags.lake, { memoryLimit: flags.maxMemory, threads: flags.threads });
   } catch (error) {
     if (error instanceof SyncUsageError) throw await usage(error.message);
     throw error;
   }
+  const budget = new Budget(flags.maxTime, reader);
   try {
-    const result = await reader.query(sql);
-    names = result.columnNames();
-    rows = await jsonRows(result);
+    const result: DuckDBResult = await budget.run(reader.stream(sql));
+    const names = result.columnNames();
+    // DuckDB's JSON conversion prints 64-bit integers as strings (they may not fit a double); those
+    // that fit exactly become numbers, so `count(*)` reads as a number.
+    const integer = result.columnTypes().map((t) => /^(BIGINT|HUGEINT|UBIGINT|UHUGEINT)$/.test(t.toString()));
+    const printer = new Printer(format, names);
+    for (;;) {
+      const chunk = await budget.run(result.fetchChunk());
+      if (chunk === null || chunk.rowCount === 0) break;
+      const rows = chunk.convertRows(JsonDuckDBValueConverter).map((values) => {
+        const row: Row = {};
+        values.forEach((v, i) => {
+          let value: unknown = v;
+          if (integer[i] && typeof v === "string") {
+            const n = Number(v);
+            if (Number.isSafeInteger(n)) value = n;
+          }
+          row[names[i] as string] = value;
+        });
+        return row;
+      });
+      await printer.add(rows);
+    }
+    await printer.end();
   } catch (error) {
-    if (error instanceof SyncUsageError) throw await usage(error.message);
+    if (error instanceof SyncUsageError) throw await usage(failure(error.message, flags, budget));
+    // A single value longer than V8's strings (~512M characters): DuckDB held it, JavaScript cannot.
+    if (error instanceof RangeError && /string longer|Invalid string length/.test(error.message))
+      throw await usage(
+        "query: a value of the result is too long to print (over 512M characters); select less of it, e.g. left(column, 1000)",
+      );
     throw error;
   } finally {
     reader.close();
   }
-  if (format === "json") await write(`${JSON.stringify(rows, null, 2)}\n`);
-  else if (format === "jsonl") {
-    for (let i = 0; i < rows.length; i += 1000)
-      await write(
-        rows
-          .slice(i, i + 1000)
-          .map((r) => `${JSON.stringify(r)}\n`)
-          .join(""),
-      );
-  } else if (format === "csv")
-    await write(stringify([names, ...rows.map((r) => names.map((n) => cellText(r[n])))]));
-  else await write(table(names, rows));
 }

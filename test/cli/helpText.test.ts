@@ -13,6 +13,7 @@ const SUBCOMMANDS: Record<string, string[]> = {
   sync: ["--to", "lake"],
   watch: [],
   report: ["--out", "r.html"],
+  query: ["--lake", "lake"],
 };
 
 /** Options of a help text: flag, whether it takes a value, and its whole (unwrapped) description. */

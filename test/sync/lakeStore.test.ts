@@ -349,9 +349,9 @@ describe("query is read-only", () => {
     await commitAll(dir, [ENTRIES.slice(0, 20)]);
   });
   it.each([
-    ["INSERT INTO audit_log SELECT * FROM audit_log", /audit_log is not an table/],
+    ["INSERT INTO audit_log SELECT * FROM audit_log", /only read-only statements .* INSERT/],
     ["CREATE TABLE t AS SELECT 1", /only read-only statements/],
-    [`COPY (SELECT 1) TO '${join(root, "out.csv")}'`, /Permission Error/],
+    [`COPY (SELECT 1) TO '${join(root, "out.csv")}'`, /only read-only statements .* COPY/],
     ["ATTACH ':memory:' AS m2", /only read-only statements/],
     ["SELECT * FROM read_csv('/etc/passwd')", /./],
     ["SET enable_external_access = true", /only read-only statements/],
