@@ -94,9 +94,25 @@ const READY = "database system is ready to accept connections";
 
 const execFileAsync = promisify(execFile);
 
-/** Servers still running, stopped at once if the process exits without stopping them. */
-const live = new Set<ChildProcess>();
-let exitHook = false;
+/**
+ * The server is not the caller's child in the sense that it would die with it: a test run
+ * interrupted (Ctrl-C) or a worker killed would leave it running, and jest's sandboxed `process`
+ * never delivers signals or 'exit' to a test file's listeners. On Linux the server is started
+ * through `setpriv --pdeathsig`, so the kernel stops it (SIGQUIT, immediate shutdown) when the
+ * process that started it dies, however it dies.
+ */
+let pdeathsig: boolean | undefined;
+async function withParentDeathSignal(): Promise<boolean> {
+  if (pdeathsig === undefined) {
+    pdeathsig =
+      process.platform === "linux" &&
+      (await execFileAsync("setpriv", ["--pdeathsig", "QUIT", "--", "true"], { timeout: 10_000 }).then(
+        () => true,
+        () => false,
+      ));
+  }
+  return pdeathsig;
+}
 
 /** The OS user the server runs as: root's `postgres` (created when missing), else the caller. */
 async function serverUser(): Promise<{ uid: number; gid: number } | undefined> {
@@ -208,11 +224,12 @@ function reasonIn(log: string): string {
 export async function startPostgres(opts: StartOptions = {}): Promise<PostgresServer> {
   const t0 = performance.now();
   const left = () => Math.max(1, Math.round(START_BUDGET_MS - (performance.now() - t0)));
-  const root = await mkdtemp(join(opts.parent ?? tmpdir(), "clarifai-audit-pg-"));
+  let root: string | undefined;
   try {
+    root = await mkdtemp(join(opts.parent ?? tmpdir(), "clarifai-audit-pg-"));
     return await startIn(root, opts, t0, left);
   } catch (err) {
-    await rm(root, { recursive: true, force: true });
+    if (root) await rm(root, { recursive: true, force: true });
     // One line: jest repeats it for every test of the file.
     throw new Error(`PostgreSQL for tests did not start: ${firstLine((err as Error).message)}`);
   }
@@ -252,7 +269,9 @@ async function startIn(
       killSignal: "SIGKILL",
     });
   } catch (err) {
-    throw new Error(await whyNot(err as NodeJS.ErrnoException));
+    const e = err as NodeJS.ErrnoException & { killed?: boolean; stderr?: string };
+    if (e.killed) throw new Error(`${postgresBin} --version did not answer within 15 s`);
+    throw new Error(e.stderr ? `${postgresBin} --version failed: ${reasonIn(e.stderr)}` : await whyNot(e));
   }
 
   const databaseDir = join(root, "data");
@@ -308,7 +327,10 @@ async function startIn(
       "lc_messages=C",
       ...durability,
     );
-    const started = await runServer(postgresBin, args, spawnOpts, logLines, left());
+    const [file, argv] = (await withParentDeathSignal())
+      ? ["setpriv", ["--pdeathsig", "QUIT", "--", postgresBin, ...args]]
+      : [postgresBin, args];
+    const started = await runServer(file, argv, spawnOpts, logLines, left());
     if (started.child) {
       child = started.child;
       break;
@@ -323,14 +345,6 @@ async function startIn(
   }
   const startMs = performance.now() - t0;
   const running = child;
-  live.add(running);
-  if (!exitHook) {
-    exitHook = true;
-    // SIGQUIT: immediate shutdown, the server takes its backends with it.
-    process.once("exit", () => {
-      for (const c of live) c.kill("SIGQUIT");
-    });
-  }
   const url = (db = "postgres", u = user, p = password) =>
     `postgres://${encodeURIComponent(u)}:${encodeURIComponent(p)}@127.0.0.1:${port}/${encodeURIComponent(db)}`;
   const client = async (db = "postgres") => {
@@ -370,7 +384,6 @@ async function startIn(
         await exited;
         clearTimeout(grace);
       }
-      live.delete(running);
       // The stdio pipes may close a moment after the exit and would keep a jest worker alive.
       running.stdout?.destroy();
       running.stderr?.destroy();
