@@ -81,8 +81,16 @@ export interface SyncStore {
   readonly commitsInFlight?: number;
   /** Stores the entries it does not hold yet and the new state, atomically; says how many were new. */
   commit(commit: SyncCommit): Promise<{ inserted: number; late?: number }>;
-  /** Releases the lock and connections. */
+  /** Releases the lock and connections (after {@link hold}: all but the lock, see there). */
   close(): Promise<void>;
+  /**
+   * From now on `close` ends a run but keeps the destination's lock (PostgreSQL: the session that
+   * holds it), and the next `open` reuses it, until {@link release}: `sync --follow` holds its
+   * destination for its whole life, so a second sync is refused between runs too, not only during one.
+   */
+  hold?(): void;
+  /** Ends a {@link hold}: releases the lock and connections. */
+  release?(): Promise<void>;
 }
 
 /** Bad input or a refused destination: one line for the user, exit 2. */
