@@ -121,9 +121,10 @@ async function aggregateLive(
       },
     });
   } catch (error) {
-    if (error instanceof ExportInterruptedError)
+    // Stopped during the first request the engine reports the client's cancel, later its own.
+    if (error instanceof ExportInterruptedError || controller.signal.aborted)
       throw new InterruptedError(
-        `report interrupted after ${error.summary.entries} entries; no report was written (run it again)`,
+        `report interrupted after ${aggregator.entries} entries; no report was written (run it again)`,
       );
     throw error;
   } finally {

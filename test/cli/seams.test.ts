@@ -206,6 +206,40 @@ describe("a second signal exits 130 at once", () => {
   }, 60_000);
 });
 
+describe("an interrupt message names only the command's own flags", () => {
+  it("report interrupted during a live window: exit 130, no --resume (which report does not have)", async () => {
+    emu.setFaults({ latencyMs: 200 });
+    try {
+      const out = join(tmp.dir, "interrupted.html");
+      const child = spawnCli([
+        "report",
+        ...conn,
+        ...FROM,
+        "--out",
+        out,
+        "--per-page",
+        "10",
+        "--concurrency",
+        "1",
+      ]);
+      const done = collect(child);
+      await waitForStderr(child, (t) => t.includes("reporting on the window"));
+      child.kill("SIGINT");
+      const r = await done;
+      expect(r.code).toBe(130);
+      const err = lines(r.stderr);
+      expect(err).toHaveLength(2);
+      expect(err[1]).toMatch(
+        /^clarifai-audit: error: report interrupted after \d+ entries; no report was written \(run it again\)$/,
+      );
+      const { existsSync } = await import("node:fs");
+      expect(existsSync(out)).toBe(false);
+    } finally {
+      emu.resetFaults();
+    }
+  }, 60_000);
+});
+
 describe("connection flags are one group, refused alike where they do not apply", () => {
   const given: string[][] = [
     ["--endpoint", "127.0.0.1:1"],
