@@ -290,7 +290,10 @@ export function registerWatchCommand(program: Command): Command {
       integerOption("--per-page", 1, MAX_PER_PAGE),
       MAX_PER_PAGE,
     )
-    .option("--once", "poll once and exit (for cron), instead of polling until interrupted")
+    .option(
+      "--once",
+      "poll once and exit (for cron), instead of polling until interrupted; exit 5 if an alert could not be delivered",
+    )
     .option("--alert-webhook <url>", "POST each alert as JSON to this URL; repeatable", collect)
     .option("--alert-slack <url>", "post each alert to this Slack incoming-webhook URL; repeatable", collect)
     .option(

@@ -27,6 +27,8 @@ export const EXIT = {
   auth: 3,
   /** Rate limited, retries exhausted. */
   rateLimit: 4,
+  /** `watch`: an alert could not be delivered to a destination (it is in the dead-letter file). */
+  undelivered: 5,
   /** Interrupted by SIGINT/SIGTERM (export: a resumable manifest was committed). */
   interrupted: 130,
 } as const;
@@ -36,13 +38,32 @@ export class UsageError extends Error {
   override name = "UsageError";
 }
 
+/**
+ * A command other than export stopped by SIGINT/SIGTERM, with a message naming only its own flags
+ * (the engine's ExportInterruptedError says "rerun with --resume", which only export has).
+ */
+export class InterruptedError extends Error {
+  override name = "InterruptedError";
+}
+
+/** `watch` ends having dead-lettered alerts: a cron job or supervisor must see it in the exit code. */
+export class UndeliveredError extends Error {
+  override name = "UndeliveredError";
+}
+
 /** Exit code for `error`. */
 export function exitCodeOf(error: unknown): number {
   if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
   if (error instanceof UsageError || error instanceof ValidationError || error instanceof ExportUsageError) {
     return EXIT.usage;
   }
-  if (error instanceof ExportInterruptedError || error instanceof CanceledError) return EXIT.interrupted;
+  if (
+    error instanceof ExportInterruptedError ||
+    error instanceof CanceledError ||
+    error instanceof InterruptedError
+  )
+    return EXIT.interrupted;
+  if (error instanceof UndeliveredError) return EXIT.undelivered;
   if (error instanceof AuthenticationError || error instanceof PermissionError) return EXIT.auth;
   if (error instanceof RateLimitError) return EXIT.rateLimit;
   if (error instanceof InvalidRequestError) return EXIT.usage;

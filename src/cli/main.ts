@@ -18,6 +18,7 @@ import {
   registerTailCommand,
   registerWatchCommand,
 } from "./commands.js";
+import { exitOnEpipe, ignoreEpipe } from "./epipe.js";
 
 type ErrorReporting = typeof import("./exitCodes.js");
 
@@ -41,6 +42,10 @@ function exitOnError(error: unknown): void {
     },
   );
 }
+
+// `… | head -1`: a quiet exit 0 for every command (src/cli/epipe.ts).
+exitOnEpipe(process.stdout);
+ignoreEpipe(process.stderr);
 
 // No stack trace, ever: anything that escapes becomes the one-line report and its exit code.
 process.on("uncaughtException", exitOnError);

@@ -109,10 +109,5 @@ export class EntrySink {
   }
 }
 
-/** Exits quietly when the reader of stdout goes away (`| head`), instead of an EPIPE stack. */
-export function exitOnEpipe(stream: NodeJS.WriteStream = process.stdout): void {
-  stream.on("error", (error: NodeJS.ErrnoException) => {
-    if (error.code === "EPIPE") process.exit(0);
-    throw error;
-  });
-}
+/** Installed for every command by main.ts; re-exported for the modules that have always imported it here. */
+export { exitOnEpipe } from "./epipe.js";

@@ -11,15 +11,17 @@ import { dirname } from "node:path";
 import { EXPORT_MAX_ATTEMPTS } from "../domain/limits.js";
 import { formatTimestamp, nowTimestamp } from "../domain/time.js";
 import { formatTs } from "../domain/timestamps.js";
+import { ExportInterruptedError } from "../export/errors.js";
 import { DEFAULT_LIMITS, ReportAggregator, type ReportData } from "../report/aggregate.js";
 import { renderCharts } from "../report/charts.js";
 import { type ReportMeta, renderHtml } from "../report/html.js";
 import { InputError, readExportFile } from "../report/input.js";
 import { writeFileAtomic } from "../state/durableFile.js";
-import { UsageError } from "./exitCodes.js";
+import { InterruptedError, UsageError } from "./exitCodes.js";
 import { type ExportMemory, tuneMemoryForExport } from "./exportMemory.js";
 import { abortOnSignals } from "./interrupt.js";
 import type { ConnectionFlags, FilterFlags } from "./queryOptions.js";
+import { CONNECTION_FLAGS as SHARED_CONNECTION_FLAGS } from "./sharedFlags.js";
 
 /** The flags of `report`, as commander parses them. */
 export interface ReportFlags extends FilterFlags, ConnectionFlags {
@@ -46,13 +48,8 @@ const FILTER_FLAGS: [keyof FilterFlags, string][] = [
   ["failed", "--failed"],
   ["sourceIp", "--source-ip"],
 ];
-const CONNECTION_FLAGS: [keyof ConnectionFlags, string][] = [
-  ["endpoint", "--endpoint"],
-  ["insecure", "--insecure"],
-  ["userId", "--user-id"],
-  ["timeout", "--timeout"],
-  ["maxAttempts", "--max-attempts"],
-];
+/** Every connection flag (--rate-limit included), as src/cli/sharedFlags.ts declares them. */
+const CONNECTION_FLAGS = SHARED_CONNECTION_FLAGS as ReadonlyArray<readonly [keyof ConnectionFlags, string]>;
 
 /** Refuses an output path that cannot be written (missing or read-only directory, a directory itself). */
 async function checkOut(flag: string, path: string): Promise<void> {
@@ -123,6 +120,13 @@ async function aggregateLive(
         }
       },
     });
+  } catch (error) {
+    // Stopped during the first request the engine reports the client's cancel, later its own.
+    if (error instanceof ExportInterruptedError || controller.signal.aborted)
+      throw new InterruptedError(
+        `report interrupted after ${aggregator.entries} entries; no report was written (run it again)`,
+      );
+    throw error;
   } finally {
     removeSignalHandlers();
     client.close();

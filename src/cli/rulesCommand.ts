@@ -7,7 +7,6 @@ import { put } from "../watch/dispatcher.js";
 import { replayExport } from "../watch/replay.js";
 import { loadRules } from "../watch/rules.js";
 import { UsageError } from "./exitCodes.js";
-import { exitOnEpipe } from "./output.js";
 
 /** The flags of `rules test`. */
 export interface RulesTestFlags {
@@ -34,7 +33,6 @@ export async function runRulesTest(flags: RulesTestFlags): Promise<void> {
   if (flags.format !== "jsonl" && flags.format !== "text")
     throw new UsageError(`--format: "${flags.format}" is not one of jsonl, text`);
   const rules = await loadRules(flags.rules);
-  exitOnEpipe();
   const text = flags.format === "text";
   const started = performance.now();
   const stats = await replayExport(rules, flags.input, (alerts) =>

@@ -3,7 +3,7 @@
  * filter flags, as a table on a terminal or JSON Lines / CSV / one JSON array in a pipe.
  */
 import type { AuditLogSearchQuery } from "../client/query.js";
-import { chooseFormat, EntrySink, exitOnEpipe } from "./output.js";
+import { chooseFormat, EntrySink } from "./output.js";
 import {
   type ConnectionFlags,
   clientFromFlags,
@@ -41,7 +41,6 @@ export async function runSearch(flags: SearchFlags): Promise<void> {
     if (!flags.quiet && (window.from || window.to)) {
       process.stderr.write(`window: ${describeWindow(window.from, window.to)}\n`);
     }
-    exitOnEpipe();
     const sink = new EntrySink(format);
     if (flags.all) {
       for await (const page of client.pages(query)) await sink.write(page.entries);

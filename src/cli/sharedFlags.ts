@@ -3,7 +3,7 @@
  * depend on commander and duration.js only, so that declaring the CLI loads neither the client nor
  * the exporter; src/cli/queryOptions.ts turns the parsed flags into a query and a client.
  */
-import { type Command, InvalidArgumentError, Option } from "commander";
+import { Command, InvalidArgumentError, Option } from "commander";
 import { collect, durationOption, integerOption } from "./duration.js";
 
 /**
@@ -92,3 +92,11 @@ export function rateLimitOption(flag: string): (value: string) => number {
     return n;
   };
 }
+
+/**
+ * The connection flags as [option key, flag] pairs, read from {@link addConnectionOptions} itself so
+ * that a flag added there is refused everywhere connection flags do not apply (report --input).
+ */
+export const CONNECTION_FLAGS: ReadonlyArray<readonly [key: string, flag: string]> = addConnectionOptions(
+  new Command(),
+).options.map((o) => [o.attributeName(), o.long as string] as const);

@@ -83,13 +83,19 @@ export async function runSyncCommand(flags: SyncFlags): Promise<void> {
   const removeSignalHandlers = abortOnSignals(controller);
   // As export's: a small, steady heap (the entries of a commit are the only large live set).
   const memory = tuneMemoryForExport(flags.memory);
+  // One store for every run, holding the destination's lock from the first run's open to the end: a
+  // second sync of it is refused while this one waits between runs (--follow), not only during one.
+  let store: SyncStore | undefined;
   try {
     for (;;) {
       let summary: SyncRunSummary;
       // The store's own description: a PostgreSQL URL without its password.
       let description = "";
       try {
-        const store = await openStore(flags);
+        if (store === undefined) {
+          store = await openStore(flags);
+          store.hold?.();
+        }
         description = store.description;
         summary = await runSync({
           client,
@@ -128,6 +134,7 @@ export async function runSyncCommand(flags: SyncFlags): Promise<void> {
       if (controller.signal.aborted) return;
     }
   } finally {
+    await store?.release?.();
     removeSignalHandlers();
     client.close();
   }

@@ -14,7 +14,8 @@ import { type DedupeState, dedupeEntries, pollWindow } from "../export/dedupe.js
 import { type AuditLogSearchQuery, formatTimestamp } from "../index.js";
 import { formatDurationMs } from "./duration.js";
 import { UsageError } from "./exitCodes.js";
-import { chooseFormat, EntrySink, exitOnEpipe } from "./output.js";
+import { abortOnSignals } from "./interrupt.js";
+import { chooseFormat, EntrySink } from "./output.js";
 import { pause } from "./pause.js";
 import {
   type ConnectionFlags,
@@ -75,10 +76,7 @@ export async function runTail(flags: TailFlags): Promise<void> {
   };
   const lookbackNs = BigInt(flags.lookback) * 1_000_000n;
   const controller = new AbortController();
-  const onSignal = () => controller.abort();
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
-  exitOnEpipe();
+  const removeSignalHandlers = abortOnSignals(controller);
   const sink = new EntrySink(format);
   if (!flags.quiet) {
     process.stderr.write(
@@ -155,8 +153,7 @@ export async function runTail(flags: TailFlags): Promise<void> {
     if (!flags.quiet)
       process.stderr.write(`tail: ${sink.count} entries; ${requestSummary(client.stats())}\n`);
   } finally {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
+    removeSignalHandlers();
     client.close();
     await lock?.release();
   }

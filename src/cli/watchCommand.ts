@@ -5,7 +5,6 @@
  */
 
 import { formatTs, nowTs, tsToNs } from "../domain/timestamps.js";
-import { acquireLock, type HeldLock, LockHeldError } from "../state/lock.js";
 import type { Alert } from "../watch/alert.js";
 import { readWatchCheckpoint, type WatchState, writeWatchCheckpoint } from "../watch/checkpoint.js";
 import {
@@ -21,10 +20,11 @@ import { type AlertFormat, Dispatcher } from "../watch/dispatcher.js";
 import { Evaluator } from "../watch/evaluator.js";
 import { type PollState, pollOnce } from "../watch/poll.js";
 import { loadRules } from "../watch/rules.js";
-import { UsageError } from "./exitCodes.js";
-import { exitOnEpipe } from "./output.js";
+import { UndeliveredError, UsageError } from "./exitCodes.js";
+import { abortOnSignals } from "./interrupt.js";
 import { pause } from "./pause.js";
 import { type ConnectionFlags, clientFromFlags, resolveWindow } from "./queryOptions.js";
+import { lockStatePath } from "./statePaths.js";
 
 /** The flags of `watch`, as commander parses them. */
 export interface WatchFlags extends ConnectionFlags {
@@ -99,20 +99,11 @@ export async function runWatch(flags: WatchFlags): Promise<void> {
       );
     });
   }
-  let lock: HeldLock | undefined;
   const checkpoint = flags.checkpoint;
-  if (checkpoint !== undefined) {
-    try {
-      lock = await acquireLock(checkpoint);
-    } catch (error) {
-      if (error instanceof LockHeldError) throw new UsageError(`--checkpoint: ${error.message}`);
-      throw error;
-    }
-  }
+  // Held for the whole life of the watch: a second watch of the checkpoint is refused at once.
+  const lock = checkpoint !== undefined ? await lockStatePath("--checkpoint", checkpoint) : undefined;
   const controller = new AbortController();
-  const onSignal = () => controller.abort();
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
+  const removeSignalHandlers = abortOnSignals(controller);
   try {
     const queryId = JSON.stringify({
       lookbackMs: flags.lookback,
@@ -129,7 +120,6 @@ export async function runWatch(flags: WatchFlags): Promise<void> {
       flags.deadLetter ??
         (checkpoint ? `${checkpoint}.dead-letter.jsonl` : "clarifai-audit-watch.dead-letter.jsonl"),
     );
-    exitOnEpipe();
     const dispatcher = new Dispatcher(
       process.stdout,
       flags.format as AlertFormat,
@@ -161,7 +151,7 @@ export async function runWatch(flags: WatchFlags): Promise<void> {
       written = true;
     };
     // Alerts of the last run's checkpoint not yet delivered everywhere come first.
-    for (const alert of saved?.outbox ?? []) await dispatcher.deliver(alert);
+    await Promise.all((saved?.outbox ?? []).map((alert) => dispatcher.deliver(alert)));
     const onPage = async (fresh: { line: string }[]): Promise<void> => {
       const alerts: Alert[] = [];
       for (const f of fresh) {
@@ -169,7 +159,7 @@ export async function runWatch(flags: WatchFlags): Promise<void> {
       }
       evaluator.prune(tsToNs(poll.position));
       if (fresh.length > 0 || alerts.length > 0) await save(alerts);
-      for (const alert of alerts) await dispatcher.deliver(alert);
+      await Promise.all(alerts.map((alert) => dispatcher.deliver(alert)));
     };
     for (;;) {
       try {
@@ -191,9 +181,12 @@ export async function runWatch(flags: WatchFlags): Promise<void> {
       if (controller.signal.aborted) break;
     }
     info(`watch: ${dispatcher.alerts} alert(s), ${dispatcher.deadLettered} dead-lettered`);
+    if (dispatcher.deadLettered > 0)
+      throw new UndeliveredError(
+        `watch: ${dispatcher.deadLettered} alert delivery(ies) failed; written to ${deadLetter.path}`,
+      );
   } finally {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
+    removeSignalHandlers();
     client.close();
     await lock?.release();
   }

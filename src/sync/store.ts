@@ -93,8 +93,16 @@ export interface SyncStore {
    * were stored, which `totals` cannot know): what a run's summary reports.
    */
   count?(): Promise<number>;
-  /** Releases the lock and connections. */
+  /** Releases the lock and connections (after {@link hold}: all but the lock, see there). */
   close(): Promise<void>;
+  /**
+   * From now on `close` ends a run but keeps the destination's lock (PostgreSQL: the session that
+   * holds it), and the next `open` reuses it, until {@link release}: `sync --follow` holds its
+   * destination for its whole life, so a second sync is refused between runs too, not only during one.
+   */
+  hold?(): void;
+  /** Ends a {@link hold}: releases the lock and connections. */
+  release?(): Promise<void>;
 }
 
 /** Bad input or a refused destination: one line for the user, exit 2. */

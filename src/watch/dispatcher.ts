@@ -1,6 +1,8 @@
 /**
- * Sends each alert to stdout and every destination, in order, skipping the (alert, destination)
- * pairs the journal records as done, and dead-lettering what cannot be delivered.
+ * Sends each alert to stdout and every destination, skipping the (alert, destination) pairs the
+ * journal records as done, and dead-lettering what cannot be delivered. Each destination (stdout
+ * is one) has its own queue: alerts reach one destination in the order they were handed over, and
+ * a slow or failing destination does not hold up the others.
  */
 import { once } from "node:events";
 import type { Writable } from "node:stream";
@@ -30,6 +32,13 @@ export class Dispatcher {
   alerts = 0;
   /** (alert, destination) pairs written to the dead-letter file. */
   deadLettered = 0;
+  /** Per destination name, the end of its queue. */
+  private readonly queues = new Map<string, Promise<void>>();
+  /**
+   * The journal and the dead-letter file are appended to by every queue: one append at a time, so
+   * that concurrent lines cannot interleave.
+   */
+  private appends: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly out: Writable,
@@ -41,26 +50,52 @@ export class Dispatcher {
     private readonly warn: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
   ) {}
 
-  /** Delivers one alert everywhere (or dead-letters it); resolves when every destination is done. */
-  async deliver(alert: Alert): Promise<void> {
+  /**
+   * Queues one alert for every destination (synchronously, so the order of calls is the order each
+   * destination sees); resolves when every destination is done with it (delivered or dead-lettered).
+   */
+  deliver(alert: Alert): Promise<void> {
     this.alerts++;
     const json = alertToJson(alert);
+    const jobs = [
+      this.enqueue(STDOUT, alert.key, () =>
+        put(this.out, `${this.format === "text" ? alertToText(alert) : json}\n`),
+      ),
+      ...this.destinations.map((dest) =>
+        this.enqueue(dest.name, alert.key, async () => {
+          const failure = await sendWithRetry(dest, alert, json, this.options);
+          if (failure === undefined) return;
+          await this.append(() => this.deadLetter.append(dest.name, failure, json));
+          this.deadLettered++;
+          this.warn(
+            `clarifai-audit: watch: alert ${alert.key} (${alert.rule}) not delivered to ${dest.name} after ${failure.attempts} attempt(s): ${failure.error}; written to ${this.deadLetter.path}`,
+          );
+        }),
+      ),
+    ];
+    return Promise.all(jobs).then(() => undefined);
+  }
+
+  /** Puts `send` of alert `key` at the end of destination `dest`'s queue (skipped when the journal has it). */
+  private enqueue(dest: string, key: string, send: () => Promise<void>): Promise<void> {
     const journal = this.journal;
-    if (!journal?.has(alert.key, STDOUT)) {
-      await put(this.out, `${this.format === "text" ? alertToText(alert) : json}\n`);
-      await journal?.record(alert.key, STDOUT);
-    }
-    for (const dest of this.destinations) {
-      if (journal?.has(alert.key, dest.name)) continue;
-      const failure = await sendWithRetry(dest, alert, json, this.options);
-      if (failure !== undefined) {
-        await this.deadLetter.append(dest.name, failure, json);
-        this.deadLettered++;
-        this.warn(
-          `clarifai-audit: watch: alert ${alert.key} (${alert.rule}) not delivered to ${dest.name} after ${failure.attempts} attempt(s): ${failure.error}; written to ${this.deadLetter.path}`,
-        );
-      }
-      await journal?.record(alert.key, dest.name);
-    }
+    const run = async (): Promise<void> => {
+      if (journal?.has(key, dest)) return;
+      await send();
+      if (journal) await this.append(() => journal.record(key, dest));
+    };
+    // A failure (an I/O error of the journal, say) rejects this alert's delivery, not the queue.
+    const done = (this.queues.get(dest) ?? Promise.resolve()).then(run);
+    this.queues.set(
+      dest,
+      done.catch(() => undefined),
+    );
+    return done;
+  }
+
+  private append(write: () => Promise<void>): Promise<void> {
+    const done = this.appends.then(write);
+    this.appends = done.catch(() => undefined);
+    return done;
   }
 }

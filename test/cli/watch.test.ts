@@ -297,7 +297,8 @@ describe("destinations", () => {
         "--dead-letter",
         deadLetter,
       ]);
-      expect(r.code).toBe(0);
+      // A dead-lettered alert: exit 5, so that a cron job sees it.
+      expect(r.code).toBe(5);
       const out = lines(r.stdout);
       expect(out).toHaveLength(1);
       const alert = JSON.parse(out[0] as string) as { key: string; rule: string; title: string };
@@ -314,9 +315,12 @@ describe("destinations", () => {
         alert: { key: alert.key },
       });
       expect(String(dead[0]?.destination)).toMatch(/^webhook:http:\/\/127\.0\.0\.1:\d+\/hook#[0-9a-f]{8}$/);
-      expect(lines(r.stderr)).toHaveLength(1);
+      expect(lines(r.stderr)).toHaveLength(2);
       expect(r.stderr).toMatch(
         /not delivered to webhook:.* after 3 attempt\(s\): no answer within 2000 ms; written to /,
+      );
+      expect(lines(r.stderr)[1]).toBe(
+        `clarifai-audit: error: watch: 1 alert delivery(ies) failed; written to ${deadLetter}`,
       );
       const text = (JSON.parse(slack.received[0]?.body ?? "{}") as { text: string }).text;
       expect(text).toMatch(

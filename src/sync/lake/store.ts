@@ -96,6 +96,8 @@ class LakeStore implements SyncStore {
   readonly #smallFileBytes: number;
   readonly #memory: LakeMemory;
   #lock: HeldLock | undefined;
+  /** Set by {@link hold}: `close` keeps the lock. */
+  #holding = false;
   #manifest: LakeManifest | undefined;
   #keys: KeyTable = new Map();
   #writers: WriterPool | undefined;
@@ -129,7 +131,8 @@ class LakeStore implements SyncStore {
       throw new SyncUsageError(`--to: ${this.description} is not writable`);
     }
     try {
-      this.#lock = await acquireLock(join(dir, STATE_FILE));
+      // Held since the last run (hold): taking it again would find this live process holding it.
+      this.#lock ??= await acquireLock(join(dir, STATE_FILE));
     } catch (error) {
       if (error instanceof LockHeldError)
         throw new SyncUsageError(`--to: another sync is running on ${this.description} (${error.message})`);
@@ -522,8 +525,18 @@ class LakeStore implements SyncStore {
     await this.#published.catch(() => undefined);
     this.#writers?.close();
     this.#writers = undefined;
+    if (this.#holding) return;
     await this.#lock?.release();
     this.#lock = undefined;
+  }
+
+  hold(): void {
+    this.#holding = true;
+  }
+
+  async release(): Promise<void> {
+    this.#holding = false;
+    await this.close();
   }
 }
 

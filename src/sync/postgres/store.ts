@@ -123,6 +123,8 @@ class Store implements PostgresStore {
   #identity: SyncIdentity | undefined;
   #queryKey = "";
   #lockKey: [number, number] = [0, 0];
+  /** Set by {@link hold}: `close` keeps the session and its lock. */
+  #holding = false;
   /** Id of the state row's last commit by this store (null: no row yet). */
   #lastCommitId: string | null = null;
 
@@ -145,7 +147,8 @@ class Store implements PostgresStore {
     this.#identity = identity;
     this.#queryKey = canonicalJson(identity.query);
     try {
-      await this.#connect();
+      // A session held since the last run (hold) still holds the lock: taking it again stacks.
+      if (!this.#holding || !this.#client || this.#broken) await this.#connect();
       const schema = this.target.schema ?? (await this.#currentSchema());
       this.#names = names(schema, this.target.table);
       if (this.target.table === STATE_TABLE || this.target.table === MIGRATIONS_TABLE) {
@@ -162,7 +165,7 @@ class Store implements PostgresStore {
       this.#lastCommitId = row?.commit_id ?? null;
       return row?.state;
     } catch (err) {
-      await this.close();
+      await this.#end();
       throw this.#mapError(err);
     }
   }
@@ -204,7 +207,7 @@ class Store implements PostgresStore {
         } catch (again) {
           // Half a session (connected, not locked) must not be used by a later commit. Without a
           // client the next attempt fails at once and comes back here, or gives up as lost.
-          await this.close();
+          await this.#end();
           if (again instanceof SyncUsageError) throw again;
           reconnectError = again;
           continue;
@@ -227,6 +230,21 @@ class Store implements PostgresStore {
   }
 
   async close(): Promise<void> {
+    // Held (hold): the idle session keeps the advisory lock until release; a lost one is not kept.
+    if (this.#holding && this.#client && !this.#broken) return;
+    await this.#end();
+  }
+
+  hold(): void {
+    this.#holding = true;
+  }
+
+  async release(): Promise<void> {
+    this.#holding = false;
+    await this.#end();
+  }
+
+  async #end(): Promise<void> {
     const client = this.#client;
     this.#client = undefined;
     // Ending the session releases the advisory lock and drops the temp table.
