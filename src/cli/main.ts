@@ -74,7 +74,7 @@ for (const command of [
 ]) {
   // Their implementations load the reporting anyway; loaded first, it reports what escapes at once.
   command.hook("preAction", async () => {
-    await loadErrorReporting();
+    (await loadErrorReporting()).registerEnvironmentSecrets();
   });
 }
 registerEmulatorCommand(program);
