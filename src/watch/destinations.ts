@@ -284,7 +284,8 @@ export class DeadLetter {
     json: string,
   ): Promise<void> {
     const head = JSON.stringify({
-      destination,
+      // An exec destination's name is its command, which may hold a URL with credentials.
+      destination: redact(destination),
       error: failure.error,
       attempts: failure.attempts,
       failed_at: new Date().toISOString(),

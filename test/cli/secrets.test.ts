@@ -120,9 +120,10 @@ describe("a PostgreSQL password holding / # ? @ %", () => {
   });
 });
 
+const HOOK_PASS = "hook-pass-7781";
+const TOKEN = "tok-5f2e9a0c";
+
 describe("webhook credentials", () => {
-  const HOOK_PASS = "hook-pass-7781";
-  const TOKEN = "tok-5f2e9a0c";
   let rules: string;
   beforeAll(() => {
     rules = join(tmp.dir, "rules.yaml");
@@ -266,5 +267,31 @@ describe("--alert-exec children get a minimal environment", () => {
     expect(childEnvironment({ CLARIFAI_PAT: "x", FOO: "y" })).toEqual({
       PATH: "/usr/local/bin:/usr/bin:/bin",
     });
+  });
+
+  it("a failing command that quotes a URL with credentials: not on stderr, not in the dead-letter file", async () => {
+    const rules = join(tmp.dir, "exec-fail-rules.yaml");
+    writeFileSync(rules, "rules:\n  - id: any\n    title: any\n    severity: low\n    match: {}\n");
+    const deadLetter = join(tmp.dir, "exec-fail.dead.jsonl");
+    emu.append([entry(6, { operation: 300 })]);
+    const r = await runCli([
+      "watch",
+      ...conn,
+      "--rules",
+      rules,
+      "--from",
+      BASE_ISO,
+      "--once",
+      "--alert-attempts",
+      "1",
+      "--alert-exec",
+      `echo https://hookuser:${HOOK_PASS}@hooks.example/x?token=${TOKEN} >/dev/null; exit 3`,
+      "--dead-letter",
+      deadLetter,
+    ]);
+    expect(r.stderr).toMatch(
+      /not delivered to exec:echo https:\/\/\[REDACTED\]@hooks\.example\/x\?\[REDACTED\] .*exit code 3/,
+    );
+    expectNone(r.stdout + r.stderr + readFileSync(deadLetter, "utf8"), [HOOK_PASS, TOKEN]);
   });
 });
