@@ -83,7 +83,9 @@ export async function runWatch(flags: WatchFlags): Promise<void> {
     try {
       parsed = new URL(url);
     } catch {}
-    if (flavour === "slack" && parsed !== undefined) registerSecret(parsed.pathname);
+    // Slack's secret is the path's last segment (24 characters); a short one is a test receiver's.
+    const slackKey = parsed?.pathname.split("/").pop() ?? "";
+    if (flavour === "slack" && slackKey.length >= 12) registerSecret(slackKey);
     if (parsed === undefined || (parsed.protocol !== "http:" && parsed.protocol !== "https:"))
       throw new UsageError(`${flag}: ${JSON.stringify(redactUrl(url))} is not an http(s) URL`);
     // fetch refuses such a URL at every delivery (quoting it whole); refused here, once, without it.

@@ -124,7 +124,10 @@ export function redactUrl(url: string): string {
     const name = colon < 0 ? info : info.slice(0, colon);
     // A "user name" holding / ? # is the host and path of a URL with a raw @ further on: hide it all.
     const plainName = !/[/?#[\]]/.test(name);
-    if (database && plainName) userinfo = colon < 0 ? `${name}@` : `${name}:${REDACTED}@`;
+    // A usage hint's placeholder (`postgres://user:password@host…`) is shown as it is.
+    const placeholder = info === "user:password";
+    if (placeholder) userinfo = `${info}@`;
+    else if (database && plainName) userinfo = colon < 0 ? `${name}@` : `${name}:${REDACTED}@`;
     else userinfo = `${REDACTED}@`;
   }
   const q = after.search(/[?#]/);
@@ -148,7 +151,10 @@ export function redactUrl(url: string): string {
             .join("&")}`
         : `?${REDACTED}`;
     }
-    tail = `${shownQuery}${hash < 0 ? "" : `#${REDACTED}`}`;
+    // A fragment is redacted (OAuth-style tokens ride there), except the 8 hex digits that end a
+    // watch destination's name (src/watch/destinations.ts: a hash, not a secret).
+    const fragment = hash < 0 ? undefined : tail.slice(hash + 1);
+    tail = `${shownQuery}${fragment === undefined ? "" : /^[0-9a-f]{8}$/.test(fragment) ? `#${fragment}` : `#${REDACTED}`}`;
   }
   return `${scheme}${slashes}${userinfo}${base}${tail}`;
 }

@@ -3,6 +3,7 @@
  * and no over-reach into ordinary words.
  */
 import { oneLine } from "../../src/cli/exitCodes.js";
+import { parseEndpoint } from "../../src/client/config.js";
 import {
   clearSecrets,
   redact,
@@ -36,6 +37,8 @@ describe("redactUrl", () => {
     ["https://hooks.slack.com/services/T0/B0/XYZ", "https://hooks.slack.com/[REDACTED]"],
     ["https://h/p?mail=a@b", "https://[REDACTED]@b"],
     ["http://127.0.0.1:9/hook", "http://127.0.0.1:9/hook"],
+    ["http://127.0.0.1:9/hook#0123abcd", "http://127.0.0.1:9/hook#0123abcd"],
+    ["http://127.0.0.1:9/hook#access_token=x", "http://127.0.0.1:9/hook#[REDACTED]"],
     ["u:pw@h/db", "u:[REDACTED]@h/db"],
   ])("%s", (url, shown) => {
     expect(redactUrl(url)).toBe(shown);
@@ -73,6 +76,28 @@ describe("redact", () => {
     registerSecret("s3cr3t-value");
     expect(oneLine("bad s3cr3t-value\n at \u001b]0;x\u0007 postgres://u:p@h/d")).toBe(
       "bad [REDACTED] at \\x1b]0;x\\x07 postgres://u:[REDACTED]@h/d",
+    );
+  });
+
+  it("--endpoint refusals never quote user info or a query", () => {
+    for (const endpoint of [
+      "user:Sup3rSecret@host:443",
+      "Sup3rSecret@host",
+      "host:443?token=Sup3rSecret",
+      "host#Sup3rSecret",
+    ]) {
+      expect(() => parseEndpoint(endpoint)).toThrow(/^endpoint: /);
+      try {
+        parseEndpoint(endpoint);
+      } catch (e) {
+        expect((e as Error).message).not.toContain("Sup3rSecret");
+      }
+    }
+  });
+
+  it("a usage hint's placeholder URL stays readable", () => {
+    expect(redact("expected postgres://user:password@host:port/database")).toBe(
+      "expected postgres://user:password@host:port/database",
     );
   });
 });
