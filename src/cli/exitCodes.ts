@@ -4,7 +4,8 @@
  */
 import { CommanderError } from "commander";
 import { patFromEnv } from "../client/config.js";
-import { redact } from "../domain/redact.js";
+import { redact, registerSecret } from "../domain/redact.js";
+import { terminalSafe } from "../domain/terminalText.js";
 import {
   AuthenticationError,
   CanceledError,
@@ -70,11 +71,28 @@ export function exitCodeOf(error: unknown): number {
   return EXIT.error;
 }
 
-/** One line, whatever the message holds; PATs redacted. */
+/**
+ * Registers the secrets the environment gives every command, so that {@link redact} hides them in
+ * whatever is printed: the PAT, PGPASSWORD, and the alert signing secret (ALERT_SECRET_ENV of
+ * src/cli/watchCommand.ts, named here so that this module does not load watch).
+ */
+export function registerEnvironmentSecrets(env: NodeJS.ProcessEnv = process.env): void {
+  registerSecret(patFromEnv(env));
+  registerSecret(env.PGPASSWORD);
+  registerSecret(env.CLARIFAI_AUDIT_ALERT_SECRET);
+}
+
+/**
+ * One line, whatever the message holds: secrets redacted (the last line of defence: known values,
+ * `Key …` phrases, URL credentials and queries), line breaks joined, and any other control character
+ * escaped (messages quote entry text, file contents and flags).
+ */
 export function oneLine(text: string, secret?: string): string {
-  return redact(text, secret)
-    .replace(/\s*[\r\n]+\s*/g, " ")
-    .trim();
+  return terminalSafe(
+    redact(text, secret)
+      .replace(/\s*[\r\n]+\s*/g, " ")
+      .trim(),
+  );
 }
 
 /** The line printed for `error`. */
@@ -97,6 +115,7 @@ export function errorLine(error: unknown, secret?: string): string {
  * newline would not match where it is echoed, and a blank one would match every space).
  */
 export function reportError(error: unknown, secret = patFromEnv()): number {
+  registerEnvironmentSecrets();
   if (!(error instanceof CommanderError)) process.stderr.write(`${errorLine(error, secret)}\n`);
   return exitCodeOf(error);
 }

@@ -7,6 +7,7 @@
 import "./warnings.js";
 import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
+import { redact } from "../domain/redact.js";
 import { registerEmulatorCommand } from "../emulator/command.js";
 import {
   registerExportCommand,
@@ -47,6 +48,13 @@ function exitOnError(error: unknown): void {
 exitOnEpipe(process.stdout);
 ignoreEpipe(process.stderr);
 
+// The last line of defence of the redaction layer: every line on stderr (ours, a dependency's
+// warning, a destination's name that quotes a command) has the known secrets and URL credentials
+// removed. Not stdout: that is data, and exact.
+const writeStderr = process.stderr.write.bind(process.stderr) as (...args: unknown[]) => boolean;
+process.stderr.write = ((chunk: unknown, ...rest: unknown[]) =>
+  writeStderr(typeof chunk === "string" ? redact(chunk) : chunk, ...rest)) as typeof process.stderr.write;
+
 // No stack trace, ever: anything that escapes becomes the one-line report and its exit code.
 process.on("uncaughtException", exitOnError);
 process.on("unhandledRejection", exitOnError);
@@ -79,7 +87,7 @@ for (const command of [
 ]) {
   // Their implementations load the reporting anyway; loaded first, it reports what escapes at once.
   command.hook("preAction", async () => {
-    await loadErrorReporting();
+    (await loadErrorReporting()).registerEnvironmentSecrets();
   });
 }
 registerEmulatorCommand(program);

@@ -8,6 +8,7 @@ import type { Writable } from "node:stream";
 import type { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
 import { operationName } from "../domain/operations.js";
 import { targetToText } from "../domain/targets.js";
+import { terminalSafe, terminalSafeJson, terminalSafeLines } from "../domain/terminalText.js";
 import { formatTs } from "../domain/timestamps.js";
 import { type DataFormat, formatEntries, formatFooter, formatHeader } from "../export/formats.js";
 import { UsageError } from "./exitCodes.js";
@@ -47,7 +48,9 @@ function cell(text: string, width: number): string {
 
 function tableRow(values: string[]): string {
   return `${values
-    .map((v, i) => cell(v.replace(/\s+/g, " "), (COLUMNS[i] as [string, number])[1]))
+    // Entry text is anyone's: runs of white space become one space, other controls are escaped
+    // before the cell is cut to width (so a cut never splits what the terminal would act on).
+    .map((v, i) => cell(terminalSafe(v.replace(/\s+/g, " ")), (COLUMNS[i] as [string, number])[1]))
     .join("  ")
     .trimEnd()}\n`;
 }
@@ -80,7 +83,16 @@ export class EntrySink {
 
   private async put(text: string): Promise<void> {
     if (text.length === 0) return;
-    if (!this.out.write(text)) await once(this.out, "drain");
+    if (!this.out.write(this.forTerminal(text))) await once(this.out, "drain");
+  }
+
+  /**
+   * On a terminal, data formats are read by eyes too: JSON gets `\uXXXX` escapes for what it leaves
+   * raw (the same value), CSV its control characters escaped. Redirected, they stay byte-exact.
+   */
+  private forTerminal(text: string): string {
+    if (!(this.out as { isTTY?: boolean }).isTTY || this.format === "table") return text;
+    return this.format === "csv" ? terminalSafeLines(text) : terminalSafeJson(text);
   }
 
   /** Writes the header (table heading, CSV header row, JSON's `[`). */

@@ -9,6 +9,7 @@ import { constants } from "node:fs";
 import { access, stat } from "node:fs/promises";
 import { dirname } from "node:path";
 import { EXPORT_MAX_ATTEMPTS } from "../domain/limits.js";
+import { terminalSafe } from "../domain/terminalText.js";
 import { formatTimestamp, nowTimestamp } from "../domain/time.js";
 import { formatTs } from "../domain/timestamps.js";
 import { ExportInterruptedError } from "../export/errors.js";
@@ -217,7 +218,7 @@ export async function runReport(flags: ReportFlags, version: string): Promise<vo
   if (flags.pdf !== undefined && chromium !== undefined) {
     const { printPdf } = await import("../report/pdf.js");
     await printPdf(renderHtml(data, meta, charts, { openDetails: true }), flags.pdf, chromium, meta.title);
-    pdfNote = ` and ${flags.pdf} (${sizeText((await stat(flags.pdf)).size)})`;
+    pdfNote = ` and ${terminalSafe(flags.pdf)} (${sizeText((await stat(flags.pdf)).size)})`;
   }
   if (!flags.quiet) {
     const t = data.totals;
@@ -227,7 +228,7 @@ export async function runReport(flags: ReportFlags, version: string): Promise<vo
     process.stderr.write(
       `report: ${t.entries.toLocaleString("en-US")} entries${span}; ${t.failed.toLocaleString("en-US")} failed, ` +
         `${t.deletions.toLocaleString("en-US")} deletions, ${t.users.toLocaleString("en-US")} users → ` +
-        `${flags.out} (${sizeText(Buffer.byteLength(html))})${pdfNote}\n`,
+        `${terminalSafe(flags.out)} (${sizeText(Buffer.byteLength(html))})${pdfNote}\n`,
     );
   }
 }

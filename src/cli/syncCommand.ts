@@ -37,9 +37,12 @@ export interface SyncFlags extends Omit<FilterFlags, "to" | "until">, Connection
   quiet?: boolean;
 }
 
-/** Whether `--to` names a PostgreSQL database rather than a folder. */
+/**
+ * Whether `--to` names a PostgreSQL database rather than a folder: any `postgres:` text, so that a
+ * URL missing a slash is refused without its password instead of taken for a folder name.
+ */
 export function isPostgresUrl(to: string): boolean {
-  return /^postgres(?:ql)?:\/\//i.test(to);
+  return /^postgres(?:ql)?:/i.test(to);
 }
 
 async function openStore(flags: SyncFlags): Promise<SyncStore> {

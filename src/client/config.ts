@@ -5,7 +5,7 @@
 import { isIP } from "node:net";
 import type { ChannelOptions } from "@grpc/grpc-js";
 import { isPlainObject } from "../domain/plainObject.js";
-import { REDACTED } from "../domain/redact.js";
+import { REDACTED, redactUrl } from "../domain/redact.js";
 import { ValidationError } from "../errors.js";
 import { CLARIFAI_DEFAULT_RATE_LIMIT, MAX_RATE_LIMIT } from "./rateBudget.js";
 import { DEFAULT_RETRY, type RetryOptions, validateRetry } from "./retry.js";
@@ -105,16 +105,22 @@ export function parseEndpoint(endpoint: string, field = "endpoint"): { host: str
   if (/^unix(-abstract)?:/i.test(e)) {
     throw new ValidationError(field, endpoint, allowed, "unix: socket endpoints are not supported");
   }
+  // User info and queries are credentials as often as not: the refusals show the endpoint redacted.
   if (e.includes("@")) {
     throw new ValidationError(
       field,
-      endpoint,
+      redactUrl(endpoint),
       allowed,
       "an endpoint carries no user info (user@host); the PAT goes in CLARIFAI_PAT or the pat option",
     );
   }
   if (/[?#]/.test(e)) {
-    throw new ValidationError(field, endpoint, allowed, "an endpoint has no query (?) or fragment (#)");
+    throw new ValidationError(
+      field,
+      redactUrl(endpoint),
+      allowed,
+      "an endpoint has no query (?) or fragment (#)",
+    );
   }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(e)) {
     throw new ValidationError(

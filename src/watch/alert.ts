@@ -4,6 +4,7 @@
  */
 import { createHash } from "node:crypto";
 import { lineKey } from "../domain/entryKey.js";
+import { terminalSafe } from "../domain/terminalText.js";
 import type { Severity } from "./rules.js";
 
 /** One alert. `entries` holds the entries' JSON lines (REST form), oldest first. */
@@ -42,11 +43,16 @@ export function alertToJson(a: Alert): string {
   )},"entries":[${a.entries.join(",")}]}`;
 }
 
-/** A readable line: `TIME SEVERITY rule: title (group …, N entries) key …`. */
+/**
+ * A readable line for a terminal: `TIME SEVERITY rule: title (group …, N entries) key …`. The group
+ * is entry text (a user id, an IP…), so control characters are escaped (src/domain/terminalText.ts).
+ */
 export function alertToText(a: Alert): string {
   const group = a.group === null ? "" : `group ${a.group}, `;
   const n = a.entries.length;
-  return `${a.time} ${a.severity.toUpperCase().padEnd(8)} ${a.rule}: ${a.title} (${group}${n} ${
-    n === 1 ? "entry" : "entries"
-  }) key ${a.key}`;
+  return terminalSafe(
+    `${a.time} ${a.severity.toUpperCase().padEnd(8)} ${a.rule}: ${a.title} (${group}${n} ${
+      n === 1 ? "entry" : "entries"
+    }) key ${a.key}`,
+  );
 }

@@ -10,6 +10,8 @@ import { createHash, createHmac } from "node:crypto";
 import { open, readFile, writeFile } from "node:fs/promises";
 import { connect } from "node:net";
 import { operationName } from "../domain/operations.js";
+import { redact } from "../domain/redact.js";
+import { terminalSafe } from "../domain/terminalText.js";
 import type { Alert } from "./alert.js";
 import type { RestEntry } from "./rules.js";
 
@@ -138,6 +140,36 @@ export function webhookDestination(
   };
 }
 
+/**
+ * Variables an `--alert-exec` command inherits: what a shell script needs to find programs and
+ * format text, nothing else. The watcher's environment holds CLARIFAI_PAT, the alert signing
+ * secret, PG* passwords and whatever the caller exported; a command that needs a credential gets it
+ * from its own configuration, not from ours.
+ */
+export const CHILD_ENV_NAMES: readonly string[] = [
+  "PATH",
+  "HOME",
+  "USER",
+  "LOGNAME",
+  "SHELL",
+  "TMPDIR",
+  "TZ",
+  "LANG",
+  "LANGUAGE",
+];
+
+/** The environment of an `--alert-exec` command: {@link CHILD_ENV_NAMES} and `LC_*`, when set. */
+export function childEnvironment(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (value !== undefined && (CHILD_ENV_NAMES.includes(name) || /^LC_[A-Z_]+$/.test(name)))
+      out[name] = value;
+  }
+  // /bin/sh without PATH would find nothing but builtins.
+  out.PATH ??= "/usr/local/bin:/usr/bin:/bin";
+  return out;
+}
+
 /** A command run by /bin/sh with the alert JSON (and a newline) on stdin; exit 0 is delivered. */
 export function execDestination(command: string, options: DeliveryOptions): Destination {
   return {
@@ -146,7 +178,11 @@ export function execDestination(command: string, options: DeliveryOptions): Dest
       return new Promise((resolve, reject) => {
         const child = spawn("/bin/sh", ["-c", command], {
           stdio: ["pipe", "ignore", "inherit"],
-          env: { ...process.env, CLARIFAI_AUDIT_ALERT_KEY: alert.key, CLARIFAI_AUDIT_ALERT_RULE: alert.rule },
+          env: {
+            ...childEnvironment(),
+            CLARIFAI_AUDIT_ALERT_KEY: alert.key,
+            CLARIFAI_AUDIT_ALERT_RULE: alert.rule,
+          },
         });
         const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs);
         child.on("error", (error) => {
@@ -183,7 +219,10 @@ export async function sendWithRetry(
       return undefined;
     } catch (error) {
       const e = error instanceof DeliveryError ? error : new DeliveryError(String(error));
-      if (e.permanent || attempt >= options.attempts) return { error: e.message, attempts: attempt };
+      // The reason is printed and written to the dead-letter file: undici's errors quote the URL
+      // (credentials included), and a receiver's text may hold terminal controls.
+      if (e.permanent || attempt >= options.attempts)
+        return { error: terminalSafe(redact(e.message)), attempts: attempt };
       // ±20 % jitter, so that many watchers do not retry in lockstep.
       const wait = e.retryAfterMs ?? delay * (0.8 + Math.random() * 0.4);
       await sleep(wait);
@@ -245,7 +284,8 @@ export class DeadLetter {
     json: string,
   ): Promise<void> {
     const head = JSON.stringify({
-      destination,
+      // An exec destination's name is its command, which may hold a URL with credentials.
+      destination: redact(destination),
       error: failure.error,
       attempts: failure.attempts,
       failed_at: new Date().toISOString(),

@@ -2,7 +2,11 @@
  * `sync --to postgres://…`: the destination URL and PG* environment variables, checked before any
  * connection. Light on purpose (no `pg`): the sync command reads it to choose a store.
  */
+import { redactUrl, registerSecret, registerUrlSecrets } from "../../domain/redact.js";
 import { SyncUsageError } from "../store.js";
+
+// One redaction for every URL printed (src/domain/redact.ts); re-exported for the store.
+export { redactUrl };
 
 /** The default table of entries. */
 export const DEFAULT_TABLE = "audit_log";
@@ -26,9 +30,13 @@ export interface PostgresTarget {
   description: string;
 }
 
-/** True when `to` names a PostgreSQL destination rather than a directory. */
+/**
+ * True when `to` names a PostgreSQL destination rather than a directory: any `postgres:` or
+ * `postgresql:` text, so that a URL missing a slash is refused (without its password) rather than
+ * taken for a folder name.
+ */
 export function isPostgresUrl(to: string): boolean {
-  return /^postgres(ql)?:\/\//i.test(to);
+  return /^postgres(ql)?:/i.test(to);
 }
 
 // Lower case only, so the name needs no quoting and means the same in psql as here; short enough
@@ -67,8 +75,21 @@ export function parsePostgresUrl(
   env: Record<string, string | undefined> = {},
   table?: string,
 ): PostgresTarget {
-  if (!isPostgresUrl(url)) {
+  // Before anything can quote it, even when the URL does not parse.
+  registerUrlSecrets(url);
+  registerSecret(env.PGPASSWORD);
+  if (!/^postgres(ql)?:\/\//i.test(url)) {
     throw usage(`--to: ${JSON.stringify(redactUrl(url))} is not a postgres:// or postgresql:// URL`);
+  }
+  // A raw / ? # or @ in the password ends the host part early: the password's tail would be taken
+  // for a host, port, path or query (libpq reads such a URL wrongly too). An @ after the host part
+  // is refused with the fix; the message shows the URL redacted up to its last @.
+  const afterScheme = url.slice(url.indexOf("://") + 3);
+  const hostEnd = afterScheme.search(/[/?#]/);
+  if (hostEnd >= 0 && afterScheme.indexOf("@", hostEnd) >= 0) {
+    throw usage(
+      `--to: ${JSON.stringify(redactUrl(url))} holds an @ after its host part: percent-encode / ? # and @ in the user name, password or parameters (%2F %3F %23 %40)`,
+    );
   }
   let u: URL;
   try {
@@ -102,6 +123,7 @@ export function parsePostgresUrl(
   }
   const user = u.username ? decode(u.username, "user name") : env.PGUSER || env.USER || "postgres";
   const password = u.password ? decode(u.password, "password") : env.PGPASSWORD || undefined;
+  registerSecret(password);
   const path = u.pathname.replace(/^\//, "");
   if (path.includes("/"))
     throw usage(`--to: the URL's path must be one database name, not ${JSON.stringify(path)}`);
@@ -122,19 +144,4 @@ export function parsePostgresUrl(
   const applicationName = u.searchParams.get("application_name") ?? "clarifai-audit sync";
   const t = { host, port, user, password, database, schema, table: tableName, ssl, applicationName };
   return { ...t, description: describe(t) };
-}
-
-/** `url` with any password replaced, for messages about a URL that did not parse. */
-export function redactUrl(url: string): string {
-  const start = url.indexOf("://");
-  if (start < 0) return url;
-  const rest = url.slice(start + 3);
-  // The authority ends at the first / ? or #; its user info at the last @ in it (an unescaped @ in
-  // a password would otherwise leave the password's tail visible).
-  const end = rest.search(/[/?#]/);
-  const authority = end < 0 ? rest : rest.slice(0, end);
-  const at = authority.lastIndexOf("@");
-  const colon = authority.indexOf(":");
-  if (at < 0 || colon < 0 || colon > at) return url;
-  return `${url.slice(0, start + 3)}${authority.slice(0, colon)}:[REDACTED]${rest.slice(at)}`;
 }
