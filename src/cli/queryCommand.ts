@@ -7,10 +7,10 @@
 import { once } from "node:events";
 import { type DuckDBResult, JsonDuckDBValueConverter } from "@duckdb/node-api";
 import { stringify } from "csv-stringify/sync";
+import { terminalSafe, terminalSafeJson, terminalSafeLines } from "../domain/terminalText.js";
 import { type LakeReader, openLakeReader } from "../sync/lake/reader.js";
 import { SyncUsageError } from "../sync/store.js";
 import { formatDurationMs } from "./duration.js";
-import { exitOnEpipe } from "./output.js";
 
 /** The flags of `query`, as commander parses them. */
 export interface QueryFlags {
@@ -71,12 +71,6 @@ class Budget {
   }
 }
 
-/** C0/C1 control characters (but newline and tab) as \u escapes: a cell cannot drive the terminal. */
-const CONTROL = /[^\P{Cc}\t\n]/gu;
-function printable(text: string): string {
-  return text.replace(CONTROL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
-}
-
 function cellText(v: unknown): string {
   if (v === null || v === undefined) return "";
   if (typeof v === "object") return JSON.stringify(v);
@@ -88,27 +82,39 @@ async function write(text: string): Promise<void> {
   if (text !== "" && !process.stdout.write(text)) await once(process.stdout, "drain");
 }
 
+/** What a format's text becomes on a terminal (src/domain/terminalText.ts); exact elsewhere. */
+function forTerminal(format: QueryFormat): (text: string) => string {
+  if (!process.stdout.isTTY || format === "table") return (t) => t;
+  return format === "csv" ? terminalSafeLines : terminalSafeJson;
+}
+
 /** Prints rows as they come, in one format. */
 class Printer {
   private rows = 0;
   private readonly widths: number[];
   /** The table's first rows, held until its widths are known; undefined once printed. */
   private pending: string[][] | undefined = [];
+  private readonly safe: (text: string) => string;
 
   constructor(
     private readonly format: QueryFormat,
     private readonly names: string[],
   ) {
-    this.widths = names.map((n) => printable(n).length);
+    this.widths = names.map((n) => terminalSafe(n).length);
+    this.safe = forTerminal(format);
+  }
+
+  private write(text: string): Promise<void> {
+    return write(this.safe(text));
   }
 
   async add(rows: Row[]): Promise<void> {
     const first = this.rows === 0;
     this.rows += rows.length;
-    if (this.format === "jsonl") await write(rows.map((r) => `${JSON.stringify(r)}\n`).join(""));
+    if (this.format === "jsonl") await this.write(rows.map((r) => `${JSON.stringify(r)}\n`).join(""));
     else if (this.format === "json")
       // The same text as JSON.stringify(allRows, null, 2), one row at a time.
-      await write(
+      await this.write(
         rows
           .map(
             (r, i) =>
@@ -117,19 +123,19 @@ class Printer {
           .join(""),
       );
     else if (this.format === "csv")
-      await write(
+      await this.write(
         stringify([
           ...(first ? [this.names] : []),
           ...rows.map((r) => this.names.map((n) => cellText(r[n]))),
         ]),
       );
     else {
-      const cells = rows.map((r) => this.names.map((n) => printable(cellText(r[n]))));
+      const cells = rows.map((r) => this.names.map((n) => terminalSafe(cellText(r[n]))));
       for (const c of cells)
         c.forEach((t, i) => {
           this.widths[i] = Math.max(this.widths[i] as number, t.length);
         });
-      if (this.pending === undefined) await write(cells.map((c) => this.line(c)).join(""));
+      if (this.pending === undefined) await this.write(cells.map((c) => this.line(c)).join(""));
       else {
         this.pending.push(...cells);
         if (this.pending.length >= TABLE_WIDTH_ROWS) await this.flushTable();
@@ -148,16 +154,16 @@ class Printer {
   private async flushTable(): Promise<void> {
     const held = this.pending ?? [];
     this.pending = undefined;
-    await write(
-      this.line(this.names.map(printable)) +
+    await this.write(
+      this.line(this.names.map(terminalSafe)) +
         this.line(this.widths.map((w) => "-".repeat(w))) +
         held.map((c) => this.line(c)).join(""),
     );
   }
 
   async end(): Promise<void> {
-    if (this.format === "json") await write(this.rows === 0 ? "[]\n" : "\n]\n");
-    else if (this.format === "csv" && this.rows === 0) await write(stringify([this.names]));
+    if (this.format === "json") await this.write(this.rows === 0 ? "[]\n" : "\n]\n");
+    else if (this.format === "csv" && this.rows === 0) await this.write(stringify([this.names]));
     else if (this.format === "table" && this.pending !== undefined) await this.flushTable();
   }
 }
@@ -187,7 +193,6 @@ export async function runQueryCommand(sql: string, flags: QueryFlags): Promise<v
   if (!FORMATS.includes(format))
     throw await usage(`--format: "${flags.format}" is not one of ${FORMATS.join(", ")}`);
   if (sql.trim() === "") throw await usage("query: the SQL statement is empty");
-  exitOnEpipe();
   let reader: LakeReader;
   try {
     reader = await openLakeReader(flags.lake, { memoryLimit: flags.maxMemory, threads: flags.threads });

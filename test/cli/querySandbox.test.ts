@@ -290,6 +290,6 @@ describe("output streams", () => {
   });
   it("table escapes control characters", async () => {
     const r = await query("SELECT 'a' || chr(27) || '[31mred' || chr(7) AS s", "--format", "table");
-    expect(r.stdout).toBe("s\n--------------------\na\\u001b[31mred\\u0007\n");
+    expect(r.stdout).toBe("s\n----------------\na\\x1b[31mred\\x07\n");
   });
 });
