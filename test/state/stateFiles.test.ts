@@ -204,6 +204,19 @@ describe("lake state file: sync and query refuse it, nothing in or outside the l
     await refusedBoth(d, /field \/files\/0\/path names .*is a symbolic link/);
   });
 
+  it("an unlisted partition that is a symbolic link: the sweep of temporary files does not follow it", async () => {
+    const c = forged((_m, dir) => {
+      const outside = join(dir, "..", "other");
+      mkdirSync(outside);
+      writeFileSync(join(outside, ".part-1-0-aa.parquet.tmp"), "not the lake's");
+      symlinkSync(outside, join(dir, "audit_log", "date=2099-01-01"));
+      return SKIP;
+    });
+    const r = await runCli(["sync", ...conn, "--to", c.dir, ...SYNC]);
+    expect(r.code).toBe(0);
+    expect(readFileSync(join(c.root, "other", ".part-1-0-aa.parquet.tmp"), "utf8")).toBe("not the lake's");
+  });
+
   it("schemaVersion a string, a fraction, or newer than this build", async () => {
     await refusedBoth(
       forged((m) => {

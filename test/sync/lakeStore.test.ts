@@ -288,7 +288,9 @@ describe("refusals change nothing", () => {
     const path = join(dir, STATE_FILE);
     writeFileSync(path, readFileSync(path, "utf8").replace('"schemaVersion":1', '"schemaVersion":2'));
     const before = snapshot(dir);
-    expect(await refused(dir)).toMatch(/field \/schemaVersion is 2: .* newer clarifai-audit \(this one reads version 1/);
+    expect(await refused(dir)).toMatch(
+      /field \/schemaVersion is 2: .* newer clarifai-audit \(this one reads version 1/,
+    );
     expect(snapshot(dir)).toBe(before);
   });
   it("a corrupt Parquet file, named", async () => {
