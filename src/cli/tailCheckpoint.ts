@@ -1,5 +1,6 @@
 import { formatTs, nsToTs, parseTs, type Ts, tsToNs } from "../domain/timestamps.js";
-import { readStateFile, writeFileAtomic } from "../state/durableFile.js";
+import { writeFileAtomic } from "../state/durableFile.js";
+import { escapeControls, readValidatedState, StateFileError } from "../state/stateReader.js";
 import { UsageError } from "./exitCodes.js";
 
 /** Tail progress. */
@@ -33,75 +34,81 @@ interface CheckpointFile {
 
 const WHAT_TO_DO = "delete it to start afresh, or pass another --checkpoint";
 
-function isCount(v: unknown): v is number {
-  return typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
-}
+const COUNT = { type: "integer", minimum: 0, maximum: Number.MAX_SAFE_INTEGER } as const;
+const TIMESTAMP = { type: "string", format: "timestamp" } as const;
 
-/** Why `file` is not a checkpoint, or undefined when it has the schema's shape. */
-function shapeProblem(file: unknown): string | undefined {
-  if (file === null || typeof file !== "object" || Array.isArray(file)) {
-    return `holds ${file === null ? "null" : Array.isArray(file) ? "an array" : `a ${typeof file}`}, not a checkpoint object`;
+/** The JSON Schema of {@link CheckpointFile}. */
+export const TAIL_CHECKPOINT_SCHEMA = {
+  type: "object",
+  additionalProperties: false,
+  required: ["version", "kind", "query", "start", "position", "seen", "updatedAt"],
+  properties: {
+    version: { const: 1 },
+    kind: { const: "clarifai-audit-tail" },
+    query: { type: "string", maxLength: 100_000 },
+    start: TIMESTAMP,
+    position: TIMESTAMP,
+    seen: {
+      type: "array",
+      items: {
+        type: "array",
+        description: '["entry key", "timestamp"]',
+        minItems: 2,
+        maxItems: 2,
+        items: [{ type: "string", minLength: 1, maxLength: 1000 }, TIMESTAMP],
+      },
+    },
+    printedBehind: COUNT,
+    lateSkipped: COUNT,
+    updatedAt: TIMESTAMP,
+  },
+} as const;
+
+/** What the schema cannot say: [pointer, problem] of the first fault. */
+function checkpointProblem(file: CheckpointFile): [string, string] | undefined {
+  const keys = new Map<string, number>();
+  for (const [i, [key]] of file.seen.entries()) {
+    const first = keys.get(key);
+    if (first !== undefined) return [`/seen/${i}/0`, `repeats the key of /seen/${first}`];
+    keys.set(key, i);
   }
-  const f = file as Record<string, unknown>;
-  if (f.kind !== "clarifai-audit-tail") return "is not a clarifai-audit tail checkpoint (kind)";
-  if (f.version !== 1) return `has version ${JSON.stringify(f.version)}; this clarifai-audit reads version 1`;
-  for (const field of ["query", "start", "position"] as const) {
-    if (typeof f[field] !== "string") return `has no string "${field}"`;
-  }
-  if (!Array.isArray(f.seen)) return 'has no "seen" array';
-  for (const [i, pair] of f.seen.entries()) {
-    if (
-      !Array.isArray(pair) ||
-      pair.length !== 2 ||
-      typeof pair[0] !== "string" ||
-      typeof pair[1] !== "string"
-    )
-      return `has a bad "seen[${i}]" (expected ["key", "timestamp"])`;
-  }
-  if (f.printedBehind !== undefined && !isCount(f.printedBehind))
-    return 'has a bad "printedBehind" (expected a count)';
-  if (f.lateSkipped !== undefined && !isCount(f.lateSkipped))
-    return 'has a bad "lateSkipped" (expected a count)';
   return undefined;
 }
 
 /**
  * Reads a checkpoint; undefined when the file does not exist.
- * @throws UsageError (one line: the file, what is wrong, what to do) for anything but a valid
- * checkpoint of this query.
+ * @throws UsageError (one line: the file, the field, what is wrong, what to do) for anything but
+ * a valid checkpoint of this query.
  */
 export async function readCheckpoint(path: string, query: string): Promise<TailState | undefined> {
-  const bad = (what: string) => new UsageError(`--checkpoint: ${path} ${what}; ${WHAT_TO_DO}`);
-  const text = await readStateFile(
-    path,
-    (code) => new UsageError(`--checkpoint: cannot read ${path} (${code})`),
-  );
-  if (text === undefined) return undefined;
-  let parsed: unknown;
+  let file: CheckpointFile | undefined;
   try {
-    parsed = JSON.parse(text);
-  } catch {
-    throw bad("is not valid JSON");
+    file = await readValidatedState<CheckpointFile>(path, {
+      schema: TAIL_CHECKPOINT_SCHEMA,
+      kind: { field: "kind", value: "clarifai-audit-tail" },
+      version: { field: "version", reads: 1, what: "a clarifai-audit tail checkpoint" },
+      check: checkpointProblem,
+    });
+  } catch (error) {
+    if (error instanceof StateFileError)
+      throw new UsageError(`--checkpoint: ${error.message}; ${WHAT_TO_DO}`);
+    throw error;
   }
-  const problem = shapeProblem(parsed);
-  if (problem !== undefined) throw bad(problem);
-  const file = parsed as CheckpointFile;
+  if (file === undefined) return undefined;
   if (file.query !== query) {
     throw new UsageError(
-      `--checkpoint: ${path} was written for a different query (${file.query}); use the same flags, or another --checkpoint`,
+      `--checkpoint: ${path} was written for a different query (${escapeControls(file.query)}); use the same flags, or another --checkpoint`,
     );
   }
-  const position = parseTs(file.position);
-  const start = parseTs(file.start);
-  if (position === undefined) throw bad(`has a bad "position" ${JSON.stringify(file.position)}`);
-  if (start === undefined) throw bad(`has a bad "start" ${JSON.stringify(file.start)}`);
   const seen = new Map<string, bigint>();
-  for (const [key, iso] of file.seen) {
-    const ts = parseTs(iso);
-    if (ts === undefined) throw bad(`has a bad timestamp ${JSON.stringify(iso)} in "seen"`);
-    seen.set(key, tsToNs(ts));
-  }
-  return { start, position, seen, printedBehind: file.printedBehind, lateSkipped: file.lateSkipped ?? 0 };
+  for (const [key, iso] of file.seen) seen.set(key, tsToNs(parseTs(iso) as Ts));
+  return {
+    start: parseTs(file.start) as Ts,
+    position: parseTs(file.position) as Ts,
+    seen,
+    printedBehind: file.printedBehind,
+    lateSkipped: file.lateSkipped ?? 0,
+  };
 }
 
 function nsIso(ns: bigint): string {

@@ -5,8 +5,8 @@
  * describes data that was fsynced first, so after a crash the manifest never points past the data.
  */
 import { unlink } from "node:fs/promises";
-import { parseTs } from "../domain/timestamps.js";
-import { readStateFile, writeFileAtomic } from "../state/durableFile.js";
+import { writeFileAtomic } from "../state/durableFile.js";
+import { readValidatedState, StateFileError, type StateSpec, validateState } from "../state/stateReader.js";
 import type { DataFormat } from "./formats.js";
 
 /** Manifest format version; bumped on incompatible changes. */
@@ -94,113 +94,78 @@ export class ManifestError extends Error {
   }
 }
 
-type Check = (value: unknown) => boolean;
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  v !== null && typeof v === "object" && !Array.isArray(v);
-const count: Check = (v) => Number.isSafeInteger(v) && (v as number) >= 0;
-const text: Check = (v) => typeof v === "string";
-const bool: Check = (v) => typeof v === "boolean";
-const timestamp: Check = (v) => typeof v === "string" && parseTs(v) !== undefined;
-const FORMATS: readonly unknown[] = ["jsonl", "csv", "json"];
+const COUNT = { type: "integer", minimum: 0, maximum: Number.MAX_SAFE_INTEGER } as const;
+const TIMESTAMP = { type: "string", format: "timestamp" } as const;
+const object = (required: string[], properties: Record<string, object>) =>
+  ({ type: "object", additionalProperties: false, required, properties }) as const;
 
-/** The first field of `value` that does not pass its check, as "path: what it should be". */
-function firstProblem(value: unknown): string | undefined {
-  if (!isObject(value)) return "not a JSON object";
-  if (value.kind !== "clarifai-audit-export") return "kind: not a clarifai-audit export manifest";
-  if (value.version !== MANIFEST_VERSION)
-    return `version: ${JSON.stringify(value.version)}, this version reads ${MANIFEST_VERSION}`;
-  const fields: Array<[string, unknown, Check, string]> = [];
-  const at = (path: string, v: unknown, check: Check, what: string) => fields.push([path, v, check, what]);
-  at("query", value.query, isObject, "an object");
-  at("format", value.format, (v) => FORMATS.includes(v), "jsonl, csv or json");
-  at("gzip", value.gzip, bool, "true or false");
-  at("perPage", value.perPage, (v) => count(v) && (v as number) >= 1, "an integer ≥ 1");
-  at("updatedAt", value.updatedAt, text, "a string");
-  const w = value.window;
-  at("window", w, isObject, "an object");
-  if (isObject(w))
-    for (const k of ["from", "to", "pinnedAt"]) at(`window.${k}`, w[k], timestamp, "an RFC 3339 timestamp");
-  const c = value.committed;
-  at("committed", c, isObject, "an object");
-  if (isObject(c)) {
-    at("committed.bytes", c.bytes, count, "a byte count");
-    at(
-      "committed.sha256",
-      c.sha256,
-      (v) => typeof v === "string" && /^[0-9a-f]{64}$/.test(v),
-      "a SHA-256 in hex",
-    );
-    at("committed.entries", c.entries, count, "a count");
-    at("committed.pages", c.pages, count, "a count");
-    at("committed.sliceDone", c.sliceDone, bool, "true or false");
-    at("committed.complete", c.complete, (v) => v === undefined || bool(v), "true, false or absent");
-    const sl = c.slice;
-    at("committed.slice", sl, isObject, "an object");
-    if (isObject(sl)) {
-      at("committed.slice.from", sl.from, timestamp, "an RFC 3339 timestamp");
-      at("committed.slice.to", sl.to, timestamp, "an RFC 3339 timestamp");
-      at("committed.slice.last", sl.last, bool, "true or false");
-    }
-    const cu = c.cursor;
-    at("committed.cursor", cu, isObject, "an object");
-    if (isObject(cu)) {
-      at("committed.cursor.page", cu.page, (v) => count(v) && (v as number) >= 1, "a page number ≥ 1");
-      at(
-        "committed.cursor.boundary",
-        cu.boundary,
-        (v) => v === undefined || timestamp(v),
-        "an RFC 3339 timestamp or absent",
-      );
-      at(
-        "committed.cursor.boundaryKeys",
-        cu.boundaryKeys,
-        (v) => Array.isArray(v) && v.every(text),
-        "an array of strings",
-      );
-    }
-    const st = c.stats;
-    at("committed.stats", st, isObject, "an object");
-    if (isObject(st)) {
-      for (const k of ["retries", "shiftedPages", "repeated", "stale"])
-        at(`committed.stats.${k}`, st[k], count, "a count");
-      at("committed.stats.requests", st.requests, (v) => v === undefined || count(v), "a count or absent");
-    }
-  }
-  for (const [path, v, check, what] of fields) {
-    if (!check(v))
-      return `${path}: ${v === undefined ? "missing" : JSON.stringify(v)?.slice(0, 80)}, expected ${what}`;
-  }
-  return undefined;
+/** The JSON Schema of {@link Manifest}. */
+export const MANIFEST_SCHEMA = object(
+  ["version", "kind", "query", "format", "gzip", "perPage", "window", "committed", "updatedAt"],
+  {
+    version: { const: MANIFEST_VERSION },
+    kind: { const: "clarifai-audit-export" },
+    query: { type: "object" },
+    format: { enum: ["jsonl", "csv", "json"] },
+    gzip: { type: "boolean" },
+    perPage: { ...COUNT, minimum: 1 },
+    window: object(["from", "to", "pinnedAt"], { from: TIMESTAMP, to: TIMESTAMP, pinnedAt: TIMESTAMP }),
+    committed: object(["bytes", "sha256", "entries", "pages", "slice", "cursor", "sliceDone", "stats"], {
+      bytes: COUNT,
+      sha256: { type: "string", pattern: "^[0-9a-f]{64}$", description: "a SHA-256 in hex" },
+      entries: COUNT,
+      pages: COUNT,
+      slice: object(["from", "to", "last"], { from: TIMESTAMP, to: TIMESTAMP, last: { type: "boolean" } }),
+      cursor: object(["page", "boundaryKeys"], {
+        page: { ...COUNT, minimum: 1 },
+        boundary: TIMESTAMP,
+        boundaryKeys: { type: "array", items: { type: "string", maxLength: 1000 } },
+      }),
+      sliceDone: { type: "boolean" },
+      complete: { type: "boolean" },
+      stats: object(["retries", "shiftedPages", "repeated", "stale"], {
+        retries: COUNT,
+        shiftedPages: COUNT,
+        repeated: COUNT,
+        stale: COUNT,
+        requests: COUNT,
+      }),
+    }),
+    updatedAt: TIMESTAMP,
+  },
+);
+
+const SPEC: StateSpec<Manifest> = {
+  schema: MANIFEST_SCHEMA,
+  kind: { field: "kind", value: "clarifai-audit-export" },
+  version: { field: "version", reads: MANIFEST_VERSION, what: "a clarifai-audit export manifest" },
+};
+
+function manifestError(error: unknown): unknown {
+  if (!(error instanceof StateFileError)) return error;
+  const field = error.field === undefined ? "" : `field ${error.field === "" ? "/" : error.field} `;
+  return new ManifestError(error.source, `${field}${error.problem}`);
 }
 
 /**
- * Parses and validates a manifest's text against its schema.
+ * Validates a manifest already parsed (`path` names it in messages).
  * @throws ManifestError naming the first field that is wrong.
  */
-export function parseManifest(path: string, text: string): Manifest {
-  let parsed: unknown;
+export async function validateManifest(path: string, value: unknown): Promise<Manifest> {
   try {
-    parsed = JSON.parse(text);
-  } catch {
-    throw new ManifestError(path, "not valid JSON");
+    return await validateState(value, SPEC, path);
+  } catch (error) {
+    throw manifestError(error);
   }
-  const problem = firstProblem(parsed);
-  if (problem !== undefined) throw new ManifestError(path, problem);
-  return parsed as Manifest;
 }
 
 /** Reads the manifest, or undefined when there is none; throws {@link ManifestError} on a corrupt one. */
 export async function readManifest(out: string): Promise<Manifest | undefined> {
-  const path = manifestPath(out);
-  const text = await readStateFile(
-    path,
-    (code) =>
-      new ManifestError(
-        path,
-        code === "EISDIR" ? "a directory, not a manifest file" : `cannot read it (${code})`,
-      ),
-  );
-  return text === undefined ? undefined : parseManifest(path, text);
+  try {
+    return await readValidatedState(manifestPath(out), SPEC);
+  } catch (error) {
+    throw manifestError(error);
+  }
 }
 
 /** Removes the manifest (after a finished export). */

@@ -2,7 +2,7 @@
  * Durable writes of state files (manifests, checkpoints, reports): what is written survives a
  * crash or power loss once the call returns, and a reader never sees half a file.
  */
-import { access, open, readdir, readFile, rename, unlink } from "node:fs/promises";
+import { access, open, readdir, rename, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 
 /** Whether `path` exists (any kind of file; false when it cannot be reached either). */
@@ -97,21 +97,4 @@ export async function writeFileAtomic(path: string, text: string): Promise<void>
     throw error;
   }
   await fsyncDir(dirname(path));
-}
-
-/**
- * A state file's text, or undefined when there is none; any other failure to read it throws what
- * `failure` makes of the error code (each state file words its own one-line error).
- */
-export async function readStateFile(
-  path: string,
-  failure: (code: string) => Error,
-): Promise<string | undefined> {
-  try {
-    return await readFile(path, "utf8");
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === "ENOENT") return undefined;
-    throw failure(code ?? (error as Error).message);
-  }
 }

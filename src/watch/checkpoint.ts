@@ -1,9 +1,11 @@
 import { UsageError } from "../cli/exitCodes.js";
 import { formatTs, nsToTs, parseTs, type Ts, tsToNs } from "../domain/timestamps.js";
-import { readStateFile, writeFileAtomic } from "../state/durableFile.js";
+import { writeFileAtomic } from "../state/durableFile.js";
+import { escapeControls, readValidatedState, StateFileError } from "../state/stateReader.js";
 import type { Alert } from "./alert.js";
 import type { EvaluatorState } from "./evaluator.js";
 import type { PollState } from "./poll.js";
+import { SEVERITIES } from "./rules.js";
 
 /** Everything a restart needs. */
 export interface WatchState {
@@ -19,7 +21,7 @@ interface CheckpointFile {
   start: string;
   position: string;
   seen: Array<[string, string]>;
-  rules: EvaluatorState;
+  rules?: EvaluatorState;
   outbox: Alert[];
   updatedAt: string;
 }
@@ -29,39 +31,113 @@ function nsIso(ns: bigint): string {
   return formatTs(nsToTs(ns));
 }
 
-/** Reads a checkpoint; undefined when the file does not exist. */
+const TIMESTAMP = { type: "string", format: "timestamp" } as const;
+const NS = { type: "string", format: "ns" } as const;
+const LINE = { type: "string", format: "json-line" } as const;
+const ID = { type: "string", maxLength: 1000 } as const;
+const PAIR = (first: object, second: object, description: string) =>
+  ({ type: "array", description, minItems: 2, maxItems: 2, items: [first, second] }) as const;
+
+/** The JSON Schema of {@link CheckpointFile}. */
+export const WATCH_CHECKPOINT_SCHEMA = {
+  type: "object",
+  additionalProperties: false,
+  required: ["version", "kind", "query", "start", "position", "seen", "outbox", "updatedAt"],
+  properties: {
+    version: { const: 1 },
+    kind: { const: "clarifai-audit-watch" },
+    query: { type: "string", maxLength: 100_000 },
+    start: TIMESTAMP,
+    position: TIMESTAMP,
+    seen: { type: "array", items: PAIR({ ...ID, minLength: 1 }, TIMESTAMP, '["entry key", "timestamp"]') },
+    rules: {
+      type: "object",
+      additionalProperties: {
+        type: "object",
+        additionalProperties: false,
+        required: ["fp"],
+        properties: {
+          fp: ID,
+          windows: {
+            type: "array",
+            items: PAIR(
+              ID,
+              { type: "array", items: PAIR(NS, LINE, '["ns", "entry line"]') },
+              '["group", hits]',
+            ),
+          },
+          learnStart: NS,
+          learned: { type: "array", items: { type: "string" } },
+        },
+      },
+    },
+    outbox: {
+      type: "array",
+      items: {
+        type: "object",
+        additionalProperties: false,
+        required: ["rule", "title", "severity", "time", "key", "group", "entries"],
+        properties: {
+          rule: ID,
+          title: { type: "string" },
+          severity: { enum: [...SEVERITIES] },
+          // Empty for an entry that carries no timestamp.
+          time: { type: "string", format: "timestamp-or-empty" },
+          key: ID,
+          group: { type: ["string", "null"] },
+          // Alerts are sent with these lines spliced in as they are: each must be a JSON object.
+          entries: { type: "array", items: LINE },
+        },
+      },
+    },
+    updatedAt: TIMESTAMP,
+  },
+} as const;
+
+/** What the schema cannot say: [pointer, problem] of the first fault. */
+function checkpointProblem(file: CheckpointFile): [string, string] | undefined {
+  const keys = new Map<string, number>();
+  for (const [i, [key]] of file.seen.entries()) {
+    const first = keys.get(key);
+    if (first !== undefined) return [`/seen/${i}/0`, `repeats the key of /seen/${first}`];
+    keys.set(key, i);
+  }
+  return undefined;
+}
+
+/**
+ * Reads a checkpoint; undefined when the file does not exist.
+ * @throws UsageError (one line naming the file and the field) for anything but a valid checkpoint
+ * of this query.
+ */
 export async function readWatchCheckpoint(path: string, query: string): Promise<WatchState | undefined> {
-  const text = await readStateFile(
-    path,
-    (code) => new UsageError(`--checkpoint: cannot read ${path} (${code})`),
-  );
-  if (text === undefined) return undefined;
-  let file: CheckpointFile;
+  let file: CheckpointFile | undefined;
   try {
-    file = JSON.parse(text) as CheckpointFile;
-  } catch {
-    throw new UsageError(`--checkpoint: ${path} is not valid JSON`);
+    file = await readValidatedState<CheckpointFile>(path, {
+      schema: WATCH_CHECKPOINT_SCHEMA,
+      kind: { field: "kind", value: "clarifai-audit-watch" },
+      version: { field: "version", reads: 1, what: "a clarifai-audit watch checkpoint" },
+      check: checkpointProblem,
+    });
+  } catch (error) {
+    if (error instanceof StateFileError)
+      throw new UsageError(
+        `--checkpoint: ${error.message}; delete it to start afresh, or pass another --checkpoint`,
+      );
+    throw error;
   }
-  if (file === null || file.kind !== "clarifai-audit-watch" || file.version !== 1)
-    throw new UsageError(`--checkpoint: ${path} is not a clarifai-audit watch checkpoint`);
+  if (file === undefined) return undefined;
   if (file.query !== query)
-    throw new UsageError(`--checkpoint: ${path} was written for another log or lookback (${file.query})`);
-  const start = parseTs(file.start);
-  const position = parseTs(file.position);
-  if (
-    start === undefined ||
-    position === undefined ||
-    !Array.isArray(file.seen) ||
-    !Array.isArray(file.outbox)
-  )
-    throw new UsageError(`--checkpoint: ${path} is damaged (position, seen keys or outbox)`);
+    throw new UsageError(
+      `--checkpoint: ${path} was written for another log or lookback (${escapeControls(file.query)})`,
+    );
   const seen = new Map<string, bigint>();
-  for (const [key, iso] of file.seen) {
-    const ts: Ts | undefined = typeof iso === "string" ? parseTs(iso) : undefined;
-    if (ts === undefined) throw new UsageError(`--checkpoint: ${path} has a bad timestamp ${String(iso)}`);
-    seen.set(key, tsToNs(ts));
-  }
-  return { poll: { start, position, seen }, rules: file.rules ?? {}, outbox: file.outbox };
+  for (const [key, iso] of file.seen) seen.set(key, tsToNs(parseTs(iso) as Ts));
+  return {
+    poll: { start: parseTs(file.start) as Ts, position: parseTs(file.position) as Ts, seen },
+    rules: file.rules ?? {},
+    outbox: file.outbox,
+  };
 }
 
 /** Writes the checkpoint atomically. */

@@ -61,11 +61,14 @@ it("refuses a second tail on a checkpoint at once; a SIGKILLed tail's lock does 
 
 it("refuses a checkpoint holding null or a wrong shape with one line, and leaves it as it was", async () => {
   const cases: [string, RegExp][] = [
-    ["null", /holds null, not a checkpoint object/],
-    ["[1]", /holds an array/],
-    ['{"kind":"clarifai-audit-tail","version":1,"query":"q","start":"x","position":"y","seen":{}}', /"seen"/],
-    ['{"kind":"clarifai-audit-tail","version":2}', /version 2/],
-    ['{"kind":"clarifai-audit-tail","version":1,"start":"x"}', /"query"/],
+    ["null", /field \/ is null, expected an object/],
+    ["[1]", /field \/ is an array/],
+    [
+      '{"kind":"clarifai-audit-tail","version":1,"query":"q","start":"2025-01-01T00:00:00Z","position":"2025-01-01T00:00:00Z","seen":{},"updatedAt":"2025-01-01T00:00:00Z"}',
+      /field \/seen is an object, expected an array/,
+    ],
+    ['{"kind":"clarifai-audit-tail","version":2}', /field \/version is 2/],
+    ['{"kind":"clarifai-audit-tail","version":1,"start":"x"}', /field \/query is missing/],
     ["{", /not valid JSON/],
   ];
   for (const [text, why] of cases) {

@@ -5,9 +5,11 @@
  * atomically (write a temporary file, fsync, rename, fsync the directory), so a reader sees the
  * previous commit or the next one.
  */
-import { open } from "node:fs/promises";
-import { join } from "node:path";
-import { pathExists, readStateFile, writeFileAtomic } from "../../state/durableFile.js";
+import { lstat, open } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { pathExists, writeFileAtomic } from "../../state/durableFile.js";
+import { readValidatedState, StateFileError } from "../../state/stateReader.js";
+import { COUNT, SYNC_STATE_SCHEMA, syncStateProblem } from "../stateSchema.js";
 import { type SyncState, SyncUsageError } from "../store.js";
 import { LAKE_SCHEMA_VERSION } from "./schema.js";
 
@@ -89,44 +91,150 @@ export function decodeKeys(text: string): KeyTable {
   return keys;
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
+/** A listed file's path: inside the table's folder, in a partition, named as this store names files. */
+const LAKE_PATH = {
+  type: "string",
+  pattern: `^${TABLE_DIR}/date=[0-9]{4}-[0-9]{2}-[0-9]{2}/part-[0-9A-Za-z-]{1,80}\\.parquet$`,
+  description: `a path ${TABLE_DIR}/date=YYYY-MM-DD/part-….parquet inside the lake`,
+} as const;
+const NS = { type: "string", format: "ns" } as const;
+
+/** The JSON Schema of {@link LakeManifest}. */
+export const LAKE_STATE_SCHEMA = {
+  type: "object",
+  additionalProperties: false,
+  required: ["kind", "schemaVersion", "seq", "state", "files", "pending", "obsolete", "keys"],
+  properties: {
+    kind: { const: "clarifai-audit-lake" },
+    schemaVersion: { type: "integer", minimum: 1, maximum: LAKE_SCHEMA_VERSION },
+    seq: COUNT,
+    state: SYNC_STATE_SCHEMA,
+    files: {
+      type: "array",
+      items: {
+        type: "object",
+        additionalProperties: false,
+        required: ["path", "rows", "bytes", "minNs", "maxNs"],
+        properties: { path: LAKE_PATH, rows: COUNT, bytes: COUNT, minNs: NS, maxNs: NS },
+      },
+    },
+    pending: { type: "array", items: LAKE_PATH },
+    obsolete: { type: "array", items: LAKE_PATH },
+    // Checked in lakeStateProblem: a pattern over megabytes of base64 would strain the regex engine.
+    keys: { type: "string" },
+  },
+} as const;
+
+/** What the schema cannot say about a lake state: [pointer, problem] of the first fault. */
+function lakeStateProblem(m: LakeManifest): [string, string] | undefined {
+  const listed = new Map<string, number>();
+  for (const [i, f] of m.files.entries()) {
+    const first = listed.get(f.path);
+    if (first !== undefined)
+      return [`/files/${i}/path`, `lists ${f.path} a second time (as /files/${first})`];
+    listed.set(f.path, i);
+    if (BigInt(f.minNs) > BigInt(f.maxNs)) return [`/files/${i}/minNs`, `is after its maxNs ${f.maxNs}`];
+  }
+  const seen = new Set<string>();
+  for (const [i, path] of m.pending.entries()) {
+    if (seen.has(path)) return [`/pending/${i}`, `lists ${path} a second time`];
+    seen.add(path);
+    if (!listed.has(path)) return [`/pending/${i}`, `is ${path}, which /files does not list`];
+  }
+  seen.clear();
+  for (const [i, path] of m.obsolete.entries()) {
+    if (seen.has(path)) return [`/obsolete/${i}`, `lists ${path} a second time`];
+    seen.add(path);
+    // A live file is never deleted because the state file says so.
+    if (listed.has(path)) return [`/obsolete/${i}`, `is ${path}, a live file (/files/${listed.get(path)})`];
+  }
+  // Canonical base64 of whole records only: a lenient decode of damaged text would drop keys, and
+  // the entries they stand for would be written twice.
+  const bytes = Buffer.from(m.keys, "base64");
+  if (bytes.toString("base64") !== m.keys) return ["/keys", "is not base64"];
+  if (bytes.length % RECORD !== 0)
+    return ["/keys", `holds ${bytes.length} bytes, not a whole number of ${RECORD}-byte key records`];
+  return syncStateProblem(m.state, "/state");
 }
 
 /**
- * Reads and checks the state file of `dir`; undefined when there is none. Throws
- * {@link SyncUsageError} for a file that is not a lake state, or one of a newer schema.
+ * Checks that each path the state file names stays inside `root` on disk: no folder on the way and
+ * no file is a symbolic link (the patterns already keep out absolute paths and `..`). Nothing is
+ * opened or deleted before this passes.
+ */
+async function lakePathsProblem(root: string, m: LakeManifest): Promise<[string, string] | undefined> {
+  const kinds = new Map<string, string | undefined>();
+  const problem = async (rel: string, folder: boolean): Promise<string | undefined> => {
+    const known = kinds.get(rel);
+    if (known !== undefined || kinds.has(rel)) return known;
+    let why: string | undefined;
+    try {
+      const info = await lstat(join(root, rel));
+      if (info.isSymbolicLink()) why = `${rel} is a symbolic link; a lake holds none`;
+      else if (folder ? !info.isDirectory() : !info.isFile())
+        why = `${rel} is not a ${folder ? "folder" : "regular file"}`;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== "ENOENT") why = `${rel} cannot be checked (${code ?? (error as Error).message})`;
+    }
+    kinds.set(rel, why);
+    return why;
+  };
+  const check = async (rel: string, pointer: string): Promise<[string, string] | undefined> => {
+    const partition = rel.slice(0, rel.lastIndexOf("/"));
+    for (const [p, folder] of [
+      [TABLE_DIR, true],
+      [partition, true],
+      [rel, false],
+    ] as const) {
+      const why = await problem(p, folder);
+      if (why !== undefined) return [pointer, `names ${rel}, but ${why}`];
+    }
+    return undefined;
+  };
+  for (const [i, f] of m.files.entries()) {
+    const bad = await check(f.path, `/files/${i}/path`);
+    if (bad !== undefined) return bad;
+  }
+  for (const [i, p] of m.pending.entries()) {
+    const bad = await check(tempPath(p), `/pending/${i}`);
+    if (bad !== undefined) return bad;
+  }
+  for (const [i, p] of m.obsolete.entries()) {
+    const bad = await check(p, `/obsolete/${i}`);
+    if (bad !== undefined) return bad;
+  }
+  return undefined;
+}
+
+/** Largest lake state file read: the keys of a busy reconcile window take 28 bytes an entry. */
+export const MAX_LAKE_STATE_BYTES = 256 * 1024 * 1024;
+
+/**
+ * Reads and checks the state file of `dir` (schema, listed paths inside the lake, no file listed
+ * twice, keys well-formed); undefined when there is none. Throws {@link SyncUsageError} (one line
+ * naming the file and the field) for anything else, before anything is opened or deleted.
  */
 export async function readManifest(dir: string): Promise<LakeManifest | undefined> {
+  const root = resolve(dir);
   const path = join(dir, STATE_FILE);
-  const text = await readStateFile(path, (code) => new SyncUsageError(`cannot read ${path}: ${code}`));
-  if (text === undefined) return undefined;
-  let parsed: unknown;
   try {
-    parsed = JSON.parse(text);
+    return await readValidatedState<LakeManifest>(path, {
+      schema: LAKE_STATE_SCHEMA,
+      kind: { field: "kind", value: "clarifai-audit-lake" },
+      version: {
+        field: "schemaVersion",
+        reads: LAKE_SCHEMA_VERSION,
+        what: "a clarifai-audit lake state file",
+      },
+      check: async (m) => lakeStateProblem(m) ?? (await lakePathsProblem(root, m)),
+      maxBytes: MAX_LAKE_STATE_BYTES,
+    });
   } catch (error) {
-    throw new SyncUsageError(
-      `${path} is not valid JSON (${(error as Error).message}); it is not a lake state file`,
-    );
+    if (error instanceof StateFileError)
+      throw new SyncUsageError(`${error.message}; nothing was changed (a damaged lake state file)`);
+    throw error;
   }
-  if (!isObject(parsed) || parsed.kind !== "clarifai-audit-lake")
-    throw new SyncUsageError(`${path} is not a clarifai-audit lake state file`);
-  if (typeof parsed.schemaVersion !== "number" || parsed.schemaVersion > LAKE_SCHEMA_VERSION)
-    throw new SyncUsageError(
-      `${path}: the lake has schema version ${String(parsed.schemaVersion)}; this clarifai-audit reads and writes version ${LAKE_SCHEMA_VERSION} (upgrade clarifai-audit)`,
-    );
-  const m = parsed as unknown as LakeManifest;
-  if (
-    !Array.isArray(m.files) ||
-    !Array.isArray(m.pending) ||
-    !Array.isArray(m.obsolete) ||
-    typeof m.keys !== "string" ||
-    !isObject(m.state) ||
-    !isObject(m.state.identity) ||
-    typeof m.seq !== "number"
-  )
-    throw new SyncUsageError(`${path} is damaged: a field is missing or of the wrong type`);
-  return m;
 }
 
 /** Replaces the state file atomically and durably. */

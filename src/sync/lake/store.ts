@@ -257,8 +257,11 @@ class LakeStore implements SyncStore {
       await unlink(join(dir, path)).catch(() => undefined);
       changed = true;
     }
-    const partitions = await readdir(join(dir, TABLE_DIR)).catch(() => [] as string[]);
-    for (const partition of partitions) {
+    const partitions = await readdir(join(dir, TABLE_DIR), { withFileTypes: true }).catch(() => []);
+    for (const entry of partitions) {
+      // A symbolic link among the partitions leads out of the lake: nothing is deleted through it.
+      if (!entry.isDirectory()) continue;
+      const partition = entry.name;
       const names = await readdir(join(dir, TABLE_DIR, partition)).catch(() => [] as string[]);
       for (const name of names) {
         if (name.startsWith(".") && name.endsWith(".parquet.tmp"))

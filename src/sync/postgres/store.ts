@@ -37,6 +37,7 @@ import {
   type SchemaSession,
   STATE_TABLE,
 } from "./schema.js";
+import { checkStateRow } from "./stateRow.js";
 import { type PostgresTarget, parsePostgresUrl, redactUrl } from "./url.js";
 
 // The names tests, the bench and other modules import from here.
@@ -452,7 +453,13 @@ class Store implements PostgresStore {
        WHERE table_name = $1 AND user_id = $2 AND endpoint = $3 AND query = $4`,
       [n.bare, id.userId, id.endpoint, this.#queryKey],
     );
-    return r.rows[0];
+    const row = r.rows[0];
+    if (row === undefined) return undefined;
+    return checkStateRow(
+      row,
+      id,
+      `${this.description}: the row of ${n.state} for table ${n.bare}, user ${id.userId}`,
+    );
   }
   #message(err: unknown): string {
     return pgMessage(err, this.target);
