@@ -222,7 +222,7 @@ describe("lake state file: sync and query refuse it, nothing in or outside the l
       forged((m) => {
         m.schemaVersion = "1";
       }),
-      'field /schemaVersion is a string ("1"), expected an integer from 1 to 1',
+      'field /schemaVersion is a string ("1"), expected an integer from 1 to 2',
     );
     await refusedBoth(
       forged((m) => {
@@ -232,9 +232,9 @@ describe("lake state file: sync and query refuse it, nothing in or outside the l
     );
     await refusedBoth(
       forged((m) => {
-        m.schemaVersion = 2;
+        m.schemaVersion = 3;
       }),
-      "field /schemaVersion is 2: a clarifai-audit lake state file of a newer clarifai-audit (this one reads version 1; upgrade clarifai-audit)",
+      "field /schemaVersion is 3: a clarifai-audit lake state file of a newer clarifai-audit (this one reads version 2; upgrade clarifai-audit)",
     );
   });
 
