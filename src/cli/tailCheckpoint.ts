@@ -1,5 +1,6 @@
 import { formatTs, nsToTs, parseTs, type Ts, tsToNs } from "../domain/timestamps.js";
 import { writeFileAtomic } from "../state/durableFile.js";
+import { COUNT, repeatedSeenKey, SEEN_KEYS, TIMESTAMP } from "../state/schemaParts.js";
 import { escapeControls, readValidatedState, StateFileError } from "../state/stateReader.js";
 import { UsageError } from "./exitCodes.js";
 
@@ -34,9 +35,6 @@ interface CheckpointFile {
 
 const WHAT_TO_DO = "delete it to start afresh, or pass another --checkpoint";
 
-const COUNT = { type: "integer", minimum: 0, maximum: Number.MAX_SAFE_INTEGER } as const;
-const TIMESTAMP = { type: "string", format: "timestamp" } as const;
-
 /** The JSON Schema of {@link CheckpointFile}. */
 export const TAIL_CHECKPOINT_SCHEMA = {
   type: "object",
@@ -48,32 +46,12 @@ export const TAIL_CHECKPOINT_SCHEMA = {
     query: { type: "string", maxLength: 100_000 },
     start: TIMESTAMP,
     position: TIMESTAMP,
-    seen: {
-      type: "array",
-      items: {
-        type: "array",
-        description: '["entry key", "timestamp"]',
-        minItems: 2,
-        maxItems: 2,
-        items: [{ type: "string", minLength: 1, maxLength: 1000 }, TIMESTAMP],
-      },
-    },
+    seen: SEEN_KEYS,
     printedBehind: COUNT,
     lateSkipped: COUNT,
     updatedAt: TIMESTAMP,
   },
 } as const;
-
-/** What the schema cannot say: [pointer, problem] of the first fault. */
-function checkpointProblem(file: CheckpointFile): [string, string] | undefined {
-  const keys = new Map<string, number>();
-  for (const [i, [key]] of file.seen.entries()) {
-    const first = keys.get(key);
-    if (first !== undefined) return [`/seen/${i}/0`, `repeats the key of /seen/${first}`];
-    keys.set(key, i);
-  }
-  return undefined;
-}
 
 /**
  * Reads a checkpoint; undefined when the file does not exist.
@@ -87,7 +65,7 @@ export async function readCheckpoint(path: string, query: string): Promise<TailS
       schema: TAIL_CHECKPOINT_SCHEMA,
       kind: { field: "kind", value: "clarifai-audit-tail" },
       version: { field: "version", reads: 1, what: "a clarifai-audit tail checkpoint" },
-      check: checkpointProblem,
+      check: (file: CheckpointFile) => repeatedSeenKey(file.seen),
     });
   } catch (error) {
     if (error instanceof StateFileError)

@@ -6,6 +6,7 @@
  */
 import { unlink } from "node:fs/promises";
 import { writeFileAtomic } from "../state/durableFile.js";
+import { COUNT, TIMESTAMP } from "../state/schemaParts.js";
 import { readValidatedState, StateFileError, type StateSpec, validateState } from "../state/stateReader.js";
 import type { DataFormat } from "./formats.js";
 
@@ -94,8 +95,6 @@ export class ManifestError extends Error {
   }
 }
 
-const COUNT = { type: "integer", minimum: 0, maximum: Number.MAX_SAFE_INTEGER } as const;
-const TIMESTAMP = { type: "string", format: "timestamp" } as const;
 const object = (required: string[], properties: Record<string, object>) =>
   ({ type: "object", additionalProperties: false, required, properties }) as const;
 

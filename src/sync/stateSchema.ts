@@ -4,17 +4,7 @@
  * (src/state/stateReader.ts).
  */
 
-/** A count: a non-negative safe integer. */
-export const COUNT = { type: "integer", minimum: 0, maximum: Number.MAX_SAFE_INTEGER } as const;
-/** An RFC 3339 timestamp in the protobuf range, up to 9 fractional digits. */
-export const TIMESTAMP = { type: "string", format: "timestamp" } as const;
-/** Text that is printed in messages: bounded, no control characters. */
-export const PRINTABLE = {
-  type: "string",
-  maxLength: 1000,
-  pattern: "^[^\\u0000-\\u001f\\u007f-\\u009f]*$",
-  description: "text of at most 1000 characters without control characters",
-} as const;
+import { COUNT, PRINTABLE, TIMESTAMP } from "../state/schemaParts.js";
 
 /** The engine's cursor (src/export/sink.ts ExportCursor). */
 export const CURSOR_SCHEMA = {

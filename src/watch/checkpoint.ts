@@ -1,6 +1,14 @@
 import { UsageError } from "../cli/exitCodes.js";
 import { formatTs, nsToTs, parseTs, type Ts, tsToNs } from "../domain/timestamps.js";
 import { writeFileAtomic } from "../state/durableFile.js";
+import {
+  JSON_LINE as LINE,
+  NS,
+  pair as PAIR,
+  repeatedSeenKey,
+  SEEN_KEYS,
+  TIMESTAMP,
+} from "../state/schemaParts.js";
 import { escapeControls, readValidatedState, StateFileError } from "../state/stateReader.js";
 import type { Alert } from "./alert.js";
 import type { EvaluatorState } from "./evaluator.js";
@@ -31,12 +39,7 @@ function nsIso(ns: bigint): string {
   return formatTs(nsToTs(ns));
 }
 
-const TIMESTAMP = { type: "string", format: "timestamp" } as const;
-const NS = { type: "string", format: "ns" } as const;
-const LINE = { type: "string", format: "json-line" } as const;
 const ID = { type: "string", maxLength: 1000 } as const;
-const PAIR = (first: object, second: object, description: string) =>
-  ({ type: "array", description, minItems: 2, maxItems: 2, items: [first, second] }) as const;
 
 /** The JSON Schema of {@link CheckpointFile}. */
 export const WATCH_CHECKPOINT_SCHEMA = {
@@ -49,7 +52,7 @@ export const WATCH_CHECKPOINT_SCHEMA = {
     query: { type: "string", maxLength: 100_000 },
     start: TIMESTAMP,
     position: TIMESTAMP,
-    seen: { type: "array", items: PAIR({ ...ID, minLength: 1 }, TIMESTAMP, '["entry key", "timestamp"]') },
+    seen: SEEN_KEYS,
     rules: {
       type: "object",
       additionalProperties: {
@@ -94,17 +97,6 @@ export const WATCH_CHECKPOINT_SCHEMA = {
   },
 } as const;
 
-/** What the schema cannot say: [pointer, problem] of the first fault. */
-function checkpointProblem(file: CheckpointFile): [string, string] | undefined {
-  const keys = new Map<string, number>();
-  for (const [i, [key]] of file.seen.entries()) {
-    const first = keys.get(key);
-    if (first !== undefined) return [`/seen/${i}/0`, `repeats the key of /seen/${first}`];
-    keys.set(key, i);
-  }
-  return undefined;
-}
-
 /**
  * Reads a checkpoint; undefined when the file does not exist.
  * @throws UsageError (one line naming the file and the field) for anything but a valid checkpoint
@@ -117,7 +109,7 @@ export async function readWatchCheckpoint(path: string, query: string): Promise<
       schema: WATCH_CHECKPOINT_SCHEMA,
       kind: { field: "kind", value: "clarifai-audit-watch" },
       version: { field: "version", reads: 1, what: "a clarifai-audit watch checkpoint" },
-      check: checkpointProblem,
+      check: (file: CheckpointFile) => repeatedSeenKey(file.seen),
     });
   } catch (error) {
     if (error instanceof StateFileError)

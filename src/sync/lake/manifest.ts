@@ -8,8 +8,9 @@
 import { lstat, open } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { pathExists, writeFileAtomic } from "../../state/durableFile.js";
+import { COUNT, NS } from "../../state/schemaParts.js";
 import { readValidatedState, StateFileError } from "../../state/stateReader.js";
-import { COUNT, SYNC_STATE_SCHEMA, syncStateProblem } from "../stateSchema.js";
+import { SYNC_STATE_SCHEMA, syncStateProblem } from "../stateSchema.js";
 import { type SyncState, SyncUsageError } from "../store.js";
 import { LAKE_SCHEMA_VERSION } from "./schema.js";
 
@@ -97,7 +98,6 @@ const LAKE_PATH = {
   pattern: `^${TABLE_DIR}/date=[0-9]{4}-[0-9]{2}-[0-9]{2}/part-[0-9A-Za-z-]{1,80}\\.parquet$`,
   description: `a path ${TABLE_DIR}/date=YYYY-MM-DD/part-….parquet inside the lake`,
 } as const;
-const NS = { type: "string", format: "ns" } as const;
 
 /** The JSON Schema of {@link LakeManifest}. */
 export const LAKE_STATE_SCHEMA = {
