@@ -6,6 +6,7 @@
 
 import { formatTs, nowTs, tsToNs } from "../domain/timestamps.js";
 import { acquireLock, type HeldLock, LockHeldError } from "../state/lock.js";
+import { checkOutputPath, checkRegularOrAbsent } from "../state/outputPath.js";
 import type { Alert } from "../watch/alert.js";
 import { readWatchCheckpoint, type WatchState, writeWatchCheckpoint } from "../watch/checkpoint.js";
 import {
@@ -101,6 +102,16 @@ export async function runWatch(flags: WatchFlags): Promise<void> {
   }
   let lock: HeldLock | undefined;
   const checkpoint = flags.checkpoint;
+  // Every file watch may write, checked before the first request (src/state/outputPath.ts).
+  if (checkpoint !== undefined) {
+    await checkOutputPath("--checkpoint", checkpoint);
+    await checkRegularOrAbsent("--checkpoint", `${checkpoint}.delivered`);
+  }
+  const deadLetterPath =
+    flags.deadLetter ??
+    (checkpoint ? `${checkpoint}.dead-letter.jsonl` : "clarifai-audit-watch.dead-letter.jsonl");
+  if (flags.deadLetter !== undefined) await checkOutputPath("--dead-letter", deadLetterPath);
+  else await checkRegularOrAbsent("--dead-letter", deadLetterPath);
   if (checkpoint !== undefined) {
     try {
       lock = await acquireLock(checkpoint);
@@ -110,6 +121,8 @@ export async function runWatch(flags: WatchFlags): Promise<void> {
     }
   }
   const controller = new AbortController();
+  // A delivery in flight ends at once on SIGINT/SIGTERM (its alert goes to the dead-letter file).
+  options.signal = controller.signal;
   const onSignal = () => controller.abort();
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
@@ -125,10 +138,7 @@ export async function runWatch(flags: WatchFlags): Promise<void> {
     const evaluator = new Evaluator(rules, saved?.rules);
     const journal = checkpoint ? new DeliveryJournal(`${checkpoint}.delivered`) : undefined;
     await journal?.load();
-    const deadLetter = new DeadLetter(
-      flags.deadLetter ??
-        (checkpoint ? `${checkpoint}.dead-letter.jsonl` : "clarifai-audit-watch.dead-letter.jsonl"),
-    );
+    const deadLetter = new DeadLetter(deadLetterPath);
     exitOnEpipe();
     const dispatcher = new Dispatcher(
       process.stdout,
