@@ -265,7 +265,9 @@ export class FileSink implements ExportSink {
       try {
         const gz = await openRegular("--out", tmp, "truncate");
         try {
-          await pipeline(createReadStream(partial), createGzip(), gz.createWriteStream({ autoClose: false }));
+          await pipeline(createReadStream(partial), createGzip(), async (source: AsyncIterable<Buffer>) => {
+            for await (const chunk of source) await gz.writeFile(chunk);
+          });
           await gz.sync();
         } finally {
           await gz.close();
