@@ -2,14 +2,12 @@
  * `clarifai-audit export --out FILE`: the bulk exporter on the command line (see src/export/).
  */
 
-import { constants } from "node:fs";
-import { access, stat } from "node:fs/promises";
-import { dirname } from "node:path";
 import { EXPORT_MAX_ATTEMPTS } from "../domain/limits.js";
 import { formatTs } from "../domain/timestamps.js";
 import { type ExportSummary, exportToSink } from "../export/engine.js";
 import type { DataFormat } from "../export/formats.js";
 import { FileSink, type FileSinkResult } from "../export/sinks/fileSink.js";
+import { checkOutputPath } from "../state/outputPath.js";
 import { UsageError } from "./exitCodes.js";
 import { type MemoryMode, tuneMemoryForExport } from "./exportMemory.js";
 import { abortOnSignals } from "./interrupt.js";
@@ -53,22 +51,6 @@ export function exportFormat(out: string, flag: string | undefined): DataFormat 
   return "jsonl";
 }
 
-/** Refuses an --out that cannot take the output (a directory, or in a missing or read-only one) before any request. */
-async function checkOutDir(out: string): Promise<void> {
-  const dir = dirname(out);
-  let problem: string | undefined;
-  try {
-    if (!(await stat(dir)).isDirectory()) problem = "not a directory";
-    else await access(dir, constants.W_OK | constants.X_OK);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    problem = code === "ENOENT" ? "no such directory" : code === "EACCES" ? "not writable" : String(code);
-  }
-  if (problem !== undefined) throw new UsageError(`--out: cannot write ${out} (${dir}: ${problem})`);
-  const target = await stat(out).catch(() => undefined);
-  if (target?.isDirectory()) throw new UsageError(`--out: ${out} is a directory; name the output file`);
-}
-
 function summaryLine(out: string, s: ExportSummary & FileSinkResult, concurrency: number): string {
   const seconds = s.durationMs / 1000;
   const rate = seconds > 0 ? Math.round(s.entries / seconds) : s.entries;
@@ -91,7 +73,7 @@ export async function runExportCommand(flags: ExportFlags): Promise<void> {
   const format = exportFormat(flags.out, flags.format);
   const filters = filtersToQuery(flags);
   const window = resolveWindow(flags);
-  await checkOutDir(flags.out);
+  await checkOutputPath("--out", flags.out);
   const client = clientFromFlags({ maxAttempts: EXPORT_MAX_ATTEMPTS, ...flags });
   const controller = new AbortController();
   const removeSignalHandlers = abortOnSignals(controller);

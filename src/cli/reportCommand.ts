@@ -5,9 +5,7 @@
  * window, DuckDB only for --lake, puppeteer-core only for --pdf.
  */
 
-import { constants } from "node:fs";
-import { access, stat } from "node:fs/promises";
-import { dirname } from "node:path";
+import { stat } from "node:fs/promises";
 import { EXPORT_MAX_ATTEMPTS } from "../domain/limits.js";
 import { terminalSafe } from "../domain/terminalText.js";
 import { formatTimestamp, nowTimestamp } from "../domain/time.js";
@@ -18,6 +16,7 @@ import { renderCharts } from "../report/charts.js";
 import { type ReportMeta, renderHtml } from "../report/html.js";
 import { InputError, readExportFile } from "../report/input.js";
 import { writeFileAtomic } from "../state/durableFile.js";
+import { checkOutputPath } from "../state/outputPath.js";
 import { InterruptedError, UsageError } from "./exitCodes.js";
 import { type ExportMemory, tuneMemoryForExport } from "./exportMemory.js";
 import { abortOnSignals } from "./interrupt.js";
@@ -51,23 +50,6 @@ const FILTER_FLAGS: [keyof FilterFlags, string][] = [
 ];
 /** Every connection flag (--rate-limit included), as src/cli/sharedFlags.ts declares them. */
 const CONNECTION_FLAGS = SHARED_CONNECTION_FLAGS as ReadonlyArray<readonly [keyof ConnectionFlags, string]>;
-
-/** Refuses an output path that cannot be written (missing or read-only directory, a directory itself). */
-async function checkOut(flag: string, path: string): Promise<void> {
-  const dir = dirname(path);
-  let problem: string | undefined;
-  try {
-    if (!(await stat(dir)).isDirectory()) problem = "not a directory";
-    else await access(dir, constants.W_OK | constants.X_OK);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    problem = code === "ENOENT" ? "no such directory" : code === "EACCES" ? "not writable" : String(code);
-  }
-  if (problem !== undefined) throw new UsageError(`${flag}: cannot write ${path} (${dir}: ${problem})`);
-  if ((await stat(path).catch(() => undefined))?.isDirectory()) {
-    throw new UsageError(`${flag}: ${path} is a directory; name the output file`);
-  }
-}
 
 function sizeText(bytes: number): string {
   return bytes < 1024 * 1024 ? `${Math.ceil(bytes / 1024)} KiB` : `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
@@ -157,8 +139,8 @@ export async function runReport(flags: ReportFlags, version: string): Promise<vo
   }
   if (flags.title !== undefined && flags.title.trim() === "")
     throw new UsageError("--title: must not be empty");
-  await checkOut("--out", flags.out);
-  if (flags.pdf !== undefined) await checkOut("--pdf", flags.pdf);
+  await checkOutputPath("--out", flags.out);
+  if (flags.pdf !== undefined) await checkOutputPath("--pdf", flags.pdf);
   let chromium: string | undefined;
   if (flags.pdf !== undefined) {
     const { ChromiumMissingError, findChromium } = await import("../report/pdf.js");

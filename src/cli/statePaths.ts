@@ -4,9 +4,10 @@
  * by another live process is one line and exit 2 at once, not a failure after a page was printed.
  */
 import { constants } from "node:fs";
-import { access, stat } from "node:fs/promises";
-import { dirname, resolve } from "node:path";
+import { access } from "node:fs/promises";
+import { pathExists } from "../state/durableFile.js";
 import { acquireLock, type HeldLock, LockHeldError } from "../state/lock.js";
+import { checkOutputPath } from "../state/outputPath.js";
 import { UsageError } from "./exitCodes.js";
 
 function codeOf(error: unknown): string {
@@ -14,32 +15,14 @@ function codeOf(error: unknown): string {
 }
 
 /**
- * Refuses `path` unless it can be created or rewritten: its folder exists and is writable, and the
- * path itself is absent or a regular file.
- * @throws UsageError naming `flag`, the path and what is wrong.
+ * Refuses `path` unless it can be created or rewritten: the output-path check every command shares
+ * (src/state/outputPath.ts: its folder exists and is writable, the path is absent or a regular file),
+ * and an existing file must be readable and writable.
+ * @throws OutputPathError naming `flag`, the path and what is wrong.
  */
 export async function checkStatePath(flag: string, path: string): Promise<void> {
-  if (path.trim() === "") throw new UsageError(`${flag}: empty path; give a file name`);
-  if (/[/\\]$/.test(path)) throw new UsageError(`${flag}: ${path} names a folder; give a file name`);
-  const dir = dirname(resolve(path));
-  const folder = await stat(dir).catch((error: unknown) => codeOf(error));
-  if (typeof folder === "string") {
-    throw new UsageError(
-      folder === "ENOENT"
-        ? `${flag}: the folder ${dir} does not exist; create it first`
-        : `${flag}: cannot use the folder ${dir} (${folder})`,
-    );
-  }
-  if (!folder.isDirectory()) throw new UsageError(`${flag}: ${dir} is not a folder`);
-  await access(dir, constants.W_OK | constants.X_OK).catch(() => {
-    throw new UsageError(`${flag}: the folder ${dir} is not writable`);
-  });
-  const file = await stat(path).catch((error: unknown) => codeOf(error));
-  if (typeof file === "string") {
-    if (file === "ENOENT") return;
-    throw new UsageError(`${flag}: cannot use ${path} (${file})`);
-  }
-  if (!file.isFile()) throw new UsageError(`${flag}: ${path} is not a regular file`);
+  await checkOutputPath(flag, path);
+  if (!(await pathExists(path))) return;
   await access(path, constants.R_OK | constants.W_OK).catch(() => {
     throw new UsageError(`${flag}: ${path} is not readable and writable`);
   });

@@ -6,6 +6,7 @@
 
 import { redactUrl, registerSecret, registerUrlSecrets } from "../domain/redact.js";
 import { formatTs, nowTs, tsToNs } from "../domain/timestamps.js";
+import { checkOutputPath, checkRegularOrAbsent } from "../state/outputPath.js";
 import type { Alert } from "../watch/alert.js";
 import { readWatchCheckpoint, type WatchState, writeWatchCheckpoint } from "../watch/checkpoint.js";
 import {
@@ -113,9 +114,21 @@ export async function runWatch(flags: WatchFlags): Promise<void> {
     });
   }
   const checkpoint = flags.checkpoint;
+  // Every file watch may write, checked before the first request (src/state/outputPath.ts).
+  if (checkpoint !== undefined) {
+    await checkOutputPath("--checkpoint", checkpoint);
+    await checkRegularOrAbsent("--checkpoint", `${checkpoint}.delivered`);
+  }
+  const deadLetterPath =
+    flags.deadLetter ??
+    (checkpoint ? `${checkpoint}.dead-letter.jsonl` : "clarifai-audit-watch.dead-letter.jsonl");
+  if (flags.deadLetter !== undefined) await checkOutputPath("--dead-letter", deadLetterPath);
+  else await checkRegularOrAbsent("--dead-letter", deadLetterPath);
   // Held for the whole life of the watch: a second watch of the checkpoint is refused at once.
   const lock = checkpoint !== undefined ? await lockStatePath("--checkpoint", checkpoint) : undefined;
   const controller = new AbortController();
+  // A delivery in flight ends at once on SIGINT/SIGTERM (its alert goes to the dead-letter file).
+  options.signal = controller.signal;
   const removeSignalHandlers = abortOnSignals(controller);
   try {
     const queryId = JSON.stringify({
@@ -129,10 +142,7 @@ export async function runWatch(flags: WatchFlags): Promise<void> {
     const evaluator = new Evaluator(rules, saved?.rules);
     const journal = checkpoint ? new DeliveryJournal(`${checkpoint}.delivered`) : undefined;
     await journal?.load();
-    const deadLetter = new DeadLetter(
-      flags.deadLetter ??
-        (checkpoint ? `${checkpoint}.dead-letter.jsonl` : "clarifai-audit-watch.dead-letter.jsonl"),
-    );
+    const deadLetter = new DeadLetter(deadLetterPath);
     const dispatcher = new Dispatcher(
       process.stdout,
       flags.format as AlertFormat,

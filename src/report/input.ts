@@ -6,6 +6,14 @@
 import type { FileHandle } from "node:fs/promises";
 import { open } from "node:fs/promises";
 import { createGunzip } from "node:zlib";
+import {
+  countNewlines,
+  LineSplitter,
+  LineTooLongError,
+  MAX_LINE_CHARS,
+  MAX_LINE_TEXT,
+  type NumberedLine,
+} from "../domain/lines.js";
 import { NotAnEntryError, type ReportEntry, reportEntryFromJson } from "./entry.js";
 
 /** A file that cannot be read, or is not an export: the message names the file and, when it helps, the line. */
@@ -20,8 +28,16 @@ export interface InputSummary {
   entries: number;
 }
 
-/** One line or one array element longer than this is not an entry (and would otherwise fill memory). */
-const MAX_ENTRY_CHARS = 64 * 1024 * 1024;
+/** The lines `chunk` completes; a line over the limit is an InputError naming the file and line. */
+function splitLines(path: string, lines: LineSplitter, chunk: string): NumberedLine[] {
+  try {
+    return lines.push(chunk);
+  } catch (error) {
+    if (error instanceof LineTooLongError)
+      throw new InputError(`--input: ${path}: ${error.message} (the most an entry may take); not an export`);
+    throw error;
+  }
+}
 
 function describeOpenError(error: unknown): string {
   const code = (error as NodeJS.ErrnoException).code;
@@ -102,7 +118,10 @@ class ArraySplitter {
   constructor(
     readonly path: string,
     readonly emit: (text: string, line: number) => void,
-  ) {}
+    firstLine = 1,
+  ) {
+    this.#line = firstLine;
+  }
 
   #fail(what: string): never {
     throw new InputError(`--input: ${this.path}: line ${this.#line}: ${what}; not a JSON array of entries`);
@@ -162,9 +181,9 @@ class ArraySplitter {
     if (this.#inElement) {
       this.#parts.push(chunk.slice(start));
       this.#partChars += chunk.length - start;
-      if (this.#partChars > MAX_ENTRY_CHARS) {
+      if (this.#partChars > MAX_LINE_CHARS) {
         throw new InputError(
-          `--input: ${this.path}: line ${this.#elementLine}: an element longer than 64 MiB; not an entry`,
+          `--input: ${this.path}: line ${this.#elementLine}: an element longer than ${MAX_LINE_TEXT} (the most an entry may take); not an entry`,
         );
       }
     }
@@ -188,61 +207,64 @@ export async function readExportFile(
   let format: "jsonl" | "json" | undefined;
   let entries = 0;
   try {
-    let rest = "";
-    let line = 0;
+    /** Newlines of the whitespace before the first entry (dropped, counted for line numbers). */
+    let leadingLines = 0;
+    let first = true;
+    let lines: LineSplitter | undefined;
     let splitter: ArraySplitter | undefined;
-    const onLine = (text: string) => {
-      line++;
-      const t = text.endsWith("\r") ? text.slice(0, -1) : text;
-      if (t.trim() === "") return;
-      onEntry(entryAt(path, `line ${line}`, t));
+    const onLine = ({ line, text }: NumberedLine) => {
+      if (text.trim() === "") return;
+      onEntry(entryAt(path, `line ${line}`, text));
       entries++;
     };
     for await (let chunk of textChunks(fh, gzip, path)) {
       if (format === undefined) {
         // A byte-order mark (some editors and Windows tools write one) is not part of the first entry.
-        if (rest === "" && chunk.charCodeAt(0) === 0xfeff) chunk = chunk.slice(1);
-        const first = (rest + chunk).trimStart();
-        if (first === "") {
-          rest += chunk;
+        if (first && chunk.charCodeAt(0) === 0xfeff) chunk = chunk.slice(1);
+        first = false;
+        // Only this chunk is trimmed: whitespace before the first entry is counted and dropped,
+        // never carried into the next chunk (which made leading whitespace quadratic).
+        const head = chunk.trimStart();
+        if (head === "") {
+          leadingLines += countNewlines(chunk);
           continue;
         }
-        if (first.startsWith("[")) {
+        const skipped = chunk.slice(0, chunk.length - head.length);
+        const lineOfHead = leadingLines + countNewlines(skipped);
+        if (head.startsWith("[")) {
           format = "json";
-          splitter = new ArraySplitter(path, (text, at) => {
-            onEntry(entryAt(path, `line ${at}`, text));
-            entries++;
-          });
-          splitter.push(rest);
-          rest = "";
-        } else if (first.startsWith("{")) {
+          splitter = new ArraySplitter(
+            path,
+            (text, at) => {
+              onEntry(entryAt(path, `line ${at}`, text));
+              entries++;
+            },
+            lineOfHead + 1,
+          );
+          chunk = head;
+        } else if (head.startsWith("{")) {
           format = "jsonl";
+          // The head's line starts after the last newline skipped: blank lines before it are dropped.
+          lines = new LineSplitter(lineOfHead);
+          chunk = head;
         } else {
-          const startLine = (rest + chunk).slice(0, (rest + chunk).length - first.length).split("\n").length;
-          const hint = /^"?timestamp"?,/.test(first)
+          const hint = /^"?timestamp"?,/.test(head)
             ? "a CSV export; report reads JSONL or JSON exports (export --format jsonl)"
-            : `not an export (JSON Lines or a JSON array of audit-log entries); it starts with ${JSON.stringify(first.slice(0, 40))}`;
-          throw new InputError(`--input: ${path}: line ${startLine}: ${hint}`);
+            : `not an export (JSON Lines or a JSON array of audit-log entries); it starts with ${JSON.stringify(head.slice(0, 40))}`;
+          throw new InputError(`--input: ${path}: line ${lineOfHead + 1}: ${hint}`);
         }
       }
       if (splitter !== undefined) {
         splitter.push(chunk);
         continue;
       }
-      let text = rest + chunk;
-      let from = 0;
-      for (let nl = text.indexOf("\n"); nl !== -1; nl = text.indexOf("\n", from)) {
-        onLine(text.slice(from, nl));
-        from = nl + 1;
-      }
-      text = text.slice(from);
-      if (text.length > MAX_ENTRY_CHARS) {
-        throw new InputError(`--input: ${path}: line ${line + 1}: longer than 64 MiB; not an export`);
-      }
-      rest = text;
+      for (const line of splitLines(path, lines as LineSplitter, chunk)) onLine(line);
     }
     if (splitter !== undefined) splitter.end();
-    else if (rest !== "") onLine(rest);
+    else {
+      const last = lines?.end();
+      if (last !== undefined) onLine(last);
+    }
   } finally {
     await fh.close();
   }

@@ -7,6 +7,7 @@ import { constants } from "node:fs";
 import { access, mkdtemp, rename, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, delimiter, dirname, join } from "node:path";
+import { checkRegularOrAbsent } from "../state/outputPath.js";
 
 /** No Chromium to print with. */
 export class ChromiumMissingError extends Error {
@@ -108,6 +109,8 @@ export async function printPdf(
       headerTemplate: "<span></span>",
       footerTemplate: `<div style="font-size:8px;width:100%;padding:0 12mm;color:#666;font-family:Helvetica,Arial,sans-serif;display:flex;justify-content:space-between"><span>${escapeForTemplate(title)}</span><span>page <span class="pageNumber"></span> of <span class="totalPages"></span></span></div>`,
     });
+    // Checked before the run (reportCommand); again here, as a FIFO or link may have appeared since.
+    await checkRegularOrAbsent("--pdf", pdfPath);
     await rename(tmp, pdfPath);
   } finally {
     await browser.close().catch(() => undefined);

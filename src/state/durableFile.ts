@@ -2,8 +2,9 @@
  * Durable writes of state files (manifests, checkpoints, reports): what is written survives a
  * crash or power loss once the call returns, and a reader never sees half a file.
  */
-import { access, open, readdir, rename, unlink } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+import { access, mkdir, open, readdir, rename, stat, unlink } from "node:fs/promises";
+import { basename, dirname, join, resolve } from "node:path";
+import { checkRegularOrAbsent, openRegular } from "./outputPath.js";
 
 /** Whether `path` exists (any kind of file; false when it cannot be reached either). */
 export function pathExists(path: string): Promise<boolean> {
@@ -11,6 +12,30 @@ export function pathExists(path: string): Promise<boolean> {
     () => true,
     () => false,
   );
+}
+
+/**
+ * `mkdir -p`, one level at a time. Node's own `mkdir(dir, { recursive: true })` (20.x) loops forever
+ * in its thread pool on a path such as /proc/sys/x, where mkdir(2) says ENOENT although the parent
+ * exists: the command then spins at full CPU and cannot finish even on SIGTERM. Here each missing
+ * level is made once, and its error is thrown.
+ */
+export async function makeDirs(dir: string): Promise<void> {
+  const missing: string[] = [];
+  for (let d = resolve(dir); ; d = dirname(d)) {
+    try {
+      await stat(d);
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT" || dirname(d) === d) throw error;
+      missing.push(d);
+    }
+  }
+  for (const d of missing.reverse()) {
+    await mkdir(d).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== "EEXIST") throw error;
+    });
+  }
 }
 
 /** fsync of a directory, so that a rename or a new file in it survives a crash. */
@@ -81,9 +106,11 @@ export async function writeFileAtomic(path: string, text: string): Promise<void>
     swept.add(path);
     await sweepDeadWriters(path, /^tmp$/);
   }
+  // Only a regular file is replaced: a link, FIFO or device at `path` is refused, not renamed over.
+  await checkRegularOrAbsent("", path);
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
   try {
-    const fh = await open(tmp, "w");
+    const fh = await openRegular("", tmp, "truncate");
     try {
       await fh.writeFile(text);
       await fh.sync();

@@ -7,11 +7,14 @@
  */
 import { spawn } from "node:child_process";
 import { createHash, createHmac } from "node:crypto";
-import { open, readFile, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
+import { request as httpRequest } from "node:http";
+import { request as httpsRequest } from "node:https";
 import { connect } from "node:net";
 import { operationName } from "../domain/operations.js";
 import { redact } from "../domain/redact.js";
 import { terminalSafe } from "../domain/terminalText.js";
+import { openRegular } from "../state/outputPath.js";
 import type { Alert } from "./alert.js";
 import type { RestEntry } from "./rules.js";
 
@@ -25,6 +28,8 @@ export interface DeliveryOptions {
   timeoutMs: number;
   /** HMAC-SHA256 key of the X-Clarifai-Audit-Signature header. */
   secret?: string;
+  /** Aborted on SIGINT/SIGTERM: the attempt in flight ends at once and no retry follows. */
+  signal?: AbortSignal;
 }
 
 /** One attempt failed; `permanent` failures (a 4xx other than 408/429) are not retried. */
@@ -92,6 +97,91 @@ export function destinationName(kind: "webhook" | "slack", text: string): string
   }
 }
 
+/**
+ * Most bytes of a webhook's reply body read (the rest is not read: the connection is closed). The
+ * body is never used; reading a little of it only lets a small reply end cleanly.
+ */
+export const MAX_REPLY_BYTES = 64 * 1024;
+
+/** What {@link postBounded} keeps of a reply. */
+interface BoundedReply {
+  status: number;
+  retryAfter: string | undefined;
+  /** Body bytes read (at most {@link MAX_REPLY_BYTES}; more were not read). */
+  bodyBytes: number;
+}
+
+/**
+ * POSTs `body` and reads the reply, all of it (connect, headers, body) within `options.timeoutMs`
+ * and at most {@link MAX_REPLY_BYTES} of the body; an abort of `options.signal` (SIGINT/SIGTERM)
+ * ends it at once. A reply that has sent its status and then stalls, or streams without end, costs
+ * one timeout and 64 KiB, never unbounded time or memory.
+ * @throws DeliveryError when there is no complete status line and headers in time, or on abort.
+ */
+export function postBounded(
+  url: string,
+  headers: Record<string, string>,
+  body: string,
+  options: Pick<DeliveryOptions, "timeoutMs" | "signal">,
+): Promise<BoundedReply> {
+  return new Promise((resolve, reject) => {
+    let u: URL;
+    try {
+      u = new URL(url);
+    } catch {
+      reject(new DeliveryError("not a URL", true));
+      return;
+    }
+    const request = (u.protocol === "https:" ? httpsRequest : httpRequest)(u, {
+      method: "POST",
+      headers: { ...headers, "content-length": String(Buffer.byteLength(body)) },
+      // A connection of its own, so destroying it once the status is known touches no other request.
+      agent: false,
+    });
+    let reply: BoundedReply | undefined;
+    let settled = false;
+    const finish = (error?: DeliveryError) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      options.signal?.removeEventListener("abort", onAbort);
+      // Whatever was not read is not wanted: the socket goes, and with it the rest of the reply.
+      request.destroy();
+      if (error !== undefined) reject(error);
+      else resolve(reply as BoundedReply);
+    };
+    // Headers in time and a body cut short by the deadline: the status is the answer.
+    const timer = setTimeout(
+      () =>
+        reply !== undefined
+          ? finish()
+          : finish(new DeliveryError(`no answer within ${options.timeoutMs} ms`)),
+      options.timeoutMs,
+    );
+    const onAbort = () => finish(new DeliveryError("interrupted (SIGINT/SIGTERM) before an answer"));
+    if (options.signal?.aborted) {
+      onAbort();
+      return;
+    }
+    options.signal?.addEventListener("abort", onAbort, { once: true });
+    request.on("error", (error: NodeJS.ErrnoException) =>
+      finish(new DeliveryError(error.code ?? error.message)),
+    );
+    request.on("response", (response) => {
+      const retryAfter = response.headers["retry-after"];
+      reply = { status: response.statusCode ?? 0, retryAfter, bodyBytes: 0 };
+      response.on("data", (chunk: Buffer) => {
+        const r = reply as BoundedReply;
+        r.bodyBytes = Math.min(MAX_REPLY_BYTES, r.bodyBytes + chunk.length);
+        if (r.bodyBytes >= MAX_REPLY_BYTES) finish();
+      });
+      response.on("end", () => finish());
+      response.on("error", () => finish());
+    });
+    request.end(body);
+  });
+}
+
 /** A webhook: POSTs the alert (or its Slack message); 2xx is delivered. */
 export function webhookDestination(
   url: string,
@@ -109,28 +199,10 @@ export function webhookDestination(
       };
       if (options.secret !== undefined)
         headers["x-clarifai-audit-signature"] = signature(options.secret, body);
-      let response: Response;
-      try {
-        response = await fetch(url, {
-          method: "POST",
-          headers,
-          body,
-          signal: AbortSignal.timeout(options.timeoutMs),
-          redirect: "error",
-        });
-      } catch (error) {
-        const e = error as Error & { cause?: { code?: string; message?: string } };
-        const why =
-          e.name === "TimeoutError"
-            ? `no answer within ${options.timeoutMs} ms`
-            : (e.cause?.code ?? e.cause?.message ?? e.message);
-        throw new DeliveryError(why);
-      }
-      // The body is not needed, but an unread one keeps the connection busy.
-      await response.arrayBuffer().catch(() => undefined);
-      if (response.ok) return;
+      const response = await postBounded(url, headers, body, options);
+      if (response.status >= 200 && response.status < 300) return;
       const status = response.status;
-      const retryAfter = Number(response.headers.get("retry-after"));
+      const retryAfter = Number(response.retryAfter);
       throw new DeliveryError(
         `HTTP ${status}`,
         status >= 400 && status < 500 && status !== 408 && status !== 429,
@@ -185,6 +257,10 @@ export function execDestination(command: string, options: DeliveryOptions): Dest
           },
         });
         const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs);
+        // SIGINT/SIGTERM: the command is not waited for (it fails as a timeout would).
+        const onAbort = () => child.kill("SIGKILL");
+        options.signal?.addEventListener("abort", onAbort, { once: true });
+        child.on("close", () => options.signal?.removeEventListener("abort", onAbort));
         child.on("error", (error) => {
           clearTimeout(timer);
           reject(new DeliveryError(error.message));
@@ -203,7 +279,19 @@ export function execDestination(command: string, options: DeliveryOptions): Dest
   };
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+/** Waits `ms`, or less when `signal` aborts meanwhile. */
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    if (signal?.aborted) done();
+    else signal?.addEventListener("abort", done, { once: true });
+  });
+}
 
 /** Sends with retries; resolves to undefined when delivered, else the last error and attempts made. */
 export async function sendWithRetry(
@@ -219,13 +307,19 @@ export async function sendWithRetry(
       return undefined;
     } catch (error) {
       const e = error instanceof DeliveryError ? error : new DeliveryError(String(error));
-      // The reason is printed and written to the dead-letter file: undici's errors quote the URL
+      // The reason is printed and written to the dead-letter file: a transport error may quote the URL
       // (credentials included), and a receiver's text may hold terminal controls.
-      if (e.permanent || attempt >= options.attempts)
-        return { error: terminalSafe(redact(e.message)), attempts: attempt };
+      const reason = (message: string) => terminalSafe(redact(message));
+      if (e.permanent || attempt >= options.attempts || options.signal?.aborted)
+        return { error: reason(e.message), attempts: attempt };
       // ±20 % jitter, so that many watchers do not retry in lockstep.
       const wait = e.retryAfterMs ?? delay * (0.8 + Math.random() * 0.4);
-      await sleep(wait);
+      await sleep(wait, options.signal);
+      if (options.signal?.aborted)
+        return {
+          error: reason(`${e.message}; interrupted (SIGINT/SIGTERM) before the next attempt`),
+          attempts: attempt,
+        };
       delay = Math.min(delay * 2, 60_000);
     }
   }
@@ -264,7 +358,8 @@ export async function checkWebhook(text: string, timeoutMs: number): Promise<str
 }
 
 async function appendDurable(path: string, text: string): Promise<void> {
-  const fh = await open(path, "a");
+  // Only a regular file: /dev/null would lose dead letters unseen, a FIFO would block the watch.
+  const fh = await openRegular("", path, "append");
   try {
     await fh.writeFile(text);
     await fh.datasync();
@@ -331,6 +426,6 @@ export class DeliveryJournal {
   async clear(): Promise<void> {
     if (this.done.size === 0) return;
     this.done.clear();
-    await writeFile(this.path, "");
+    await (await openRegular("", this.path, "truncate")).close();
   }
 }

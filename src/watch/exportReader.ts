@@ -4,9 +4,10 @@
  * name). Lines come in batches, which is what keeps a million-entry replay cheap.
  */
 import { createReadStream } from "node:fs";
-import { open, readFile } from "node:fs/promises";
+import { open, readFile, stat } from "node:fs/promises";
 import { createGunzip, gunzipSync } from "node:zlib";
 import { UsageError } from "../cli/exitCodes.js";
+import { LineSplitter, LineTooLongError, type NumberedLine } from "../domain/lines.js";
 
 /** A bad input file: one line naming the file (and line). */
 export class InputError extends UsageError {
@@ -30,16 +31,26 @@ async function isGzip(path: string): Promise<boolean> {
  * A JSON array in any other layout is read whole and each entry re-printed compactly.
  */
 export async function* readExportLines(path: string): AsyncGenerator<string[]> {
+  for await (const batch of readNumberedExportLines(path)) yield batch.map((l) => l.text);
+}
+
+/**
+ * {@link readExportLines} with each line's number in the file (for a re-printed JSON array, the
+ * element's number). Time is linear in the file's size, and a line longer than MAX_LINE_CHARS
+ * (src/domain/lines.ts) is an InputError naming the file and line.
+ */
+export async function* readNumberedExportLines(path: string): AsyncGenerator<NumberedLine[]> {
   const gz = await isGzip(path);
   const file = createReadStream(path, { highWaterMark: 1 << 20 });
   const stream = gz ? file.pipe(createGunzip()) : file;
+  if (gz) file.on("error", (error) => stream.destroy(error));
   stream.setEncoding("utf8");
-  let carry = "";
+  const lines = new LineSplitter();
   let mode: "unknown" | "jsonl" | "array" = "unknown";
   let fallback = false;
   /** The entry text of a line; undefined for layout lines; sets `fallback` for an unknown layout. */
   const entryOf = (raw: string): string | undefined => {
-    let line = raw.endsWith("\r") ? raw.slice(0, -1) : raw;
+    let line = raw;
     if (mode === "unknown") {
       const t = line.trim();
       if (t === "") return undefined;
@@ -58,39 +69,77 @@ export async function* readExportLines(path: string): AsyncGenerator<string[]> {
       }
       return line;
     }
-    return line === "" ? undefined : line;
+    return line.trim() === "" ? undefined : line;
+  };
+  const batchOf = (found: NumberedLine[]): NumberedLine[] => {
+    const batch: NumberedLine[] = [];
+    for (const { line, text } of found) {
+      const entry = entryOf(text);
+      if (fallback) break;
+      if (entry !== undefined) batch.push({ line, text: entry });
+    }
+    return batch;
   };
   try {
     for await (const chunk of stream as AsyncIterable<string>) {
-      const parts = (carry + chunk).split("\n");
-      carry = parts.pop() as string;
-      const batch: string[] = [];
-      for (const raw of parts) {
-        const line = entryOf(raw);
-        if (fallback) break;
-        if (line !== undefined) batch.push(line);
+      let found: NumberedLine[];
+      try {
+        found = lines.push(chunk);
+      } catch (error) {
+        if (error instanceof LineTooLongError)
+          throw new InputError(
+            `--input: ${path}: ${error.message} (the most an entry may take); not an export`,
+          );
+        throw error;
       }
+      const batch = batchOf(found);
       if (fallback) break;
       if (batch.length > 0) yield batch;
     }
-    if (!fallback && carry !== "") {
-      const line = entryOf(carry);
-      if (!fallback && line !== undefined) yield [line];
+    if (!fallback) {
+      const last = lines.end();
+      const batch = last !== undefined ? batchOf([last]) : [];
+      if (!fallback && batch.length > 0) yield batch;
     }
+  } catch (error) {
+    if (error instanceof InputError) throw error;
+    const code = (error as NodeJS.ErrnoException).code ?? "";
+    throw new InputError(
+      gz && code.startsWith("Z_")
+        ? `--input: ${path} is not a valid gzip file (${(error as Error).message})`
+        : `--input: cannot read ${path} (${code || (error as Error).message})`,
+    );
   } finally {
     file.destroy();
+    if (gz) stream.destroy();
   }
   if (fallback) yield* readWholeArray(path, gz);
 }
 
-async function* readWholeArray(path: string, gz: boolean): AsyncGenerator<string[]> {
+/**
+ * Most bytes (decompressed) of a JSON array in a layout other than one entry per line, which is
+ * read whole: 256 MiB, so a huge or gzip-bomb file is refused rather than filling memory.
+ */
+const MAX_WHOLE_ARRAY_BYTES = 256 * 1024 * 1024;
+
+async function* readWholeArray(path: string, gz: boolean): AsyncGenerator<NumberedLine[]> {
+  const tooBig = new InputError(
+    `--input: ${path}: a JSON array laid out other than one entry per line is read whole, and this one is over 256 MiB; export it again (export --format json or jsonl)`,
+  );
+  if ((await stat(path)).size > MAX_WHOLE_ARRAY_BYTES) throw tooBig;
   const bytes = await readFile(path);
   let doc: unknown;
   try {
-    doc = JSON.parse((gz ? gunzipSync(bytes) : bytes).toString("utf8"));
+    doc = JSON.parse(
+      (gz ? gunzipSync(bytes, { maxOutputLength: MAX_WHOLE_ARRAY_BYTES }) : bytes).toString("utf8"),
+    );
   } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ERR_BUFFER_TOO_LARGE") throw tooBig;
     throw new InputError(`--input: ${path} is not valid JSON (${(error as Error).message})`);
   }
   if (!Array.isArray(doc)) throw new InputError(`--input: ${path} is not a JSON array of entries`);
-  for (let i = 0; i < doc.length; i += 4096) yield doc.slice(i, i + 4096).map((e) => JSON.stringify(e));
+  for (let i = 0; i < doc.length; i += 4096)
+    yield doc
+      .slice(i, i + 4096)
+      .map((e, j): NumberedLine => ({ line: i + j + 1, text: JSON.stringify(e), element: true }));
 }

@@ -178,13 +178,15 @@ describe("refusals (exit 2, one line)", () => {
     const r = await runCli(["export", ...conn, "--out", join(tmp.dir, "missing", "x.jsonl")]);
     expect({ code: r.code, stderr: r.stderr }).toEqual({
       code: 2,
-      stderr: expect.stringMatching(/^clarifai-audit: error: --out: [^\n]*missing: no such directory\)\n$/),
+      stderr: expect.stringMatching(
+        /^clarifai-audit: error: --out: the folder [^\n]*missing does not exist; create it first\n$/,
+      ),
     });
     const dir = await runCli(["export", ...conn, "--out", tmp.dir, "--force"]);
     expect({ code: dir.code, stderr: dir.stderr }).toEqual({
       code: 2,
       stderr: expect.stringMatching(
-        /^clarifai-audit: error: --out: [^\n]* is a directory; name the output file\n$/,
+        /^clarifai-audit: error: --out: [^\n]* is a directory, not a regular file; [^\n]*\n$/,
       ),
     });
     expect(generated.emu.calls).toBe(calls);

@@ -331,6 +331,8 @@ it("bad input: one line, exit 2, nothing written", async () => {
   expect(existsSync(html)).toBe(false);
   const noDir = await runCli(["report", "--input", jsonl, "--out", join(out, "no", "such", "r.html")]);
   expect(noDir.code).toBe(2);
-  expect(noDir.stderr).toMatch(/^clarifai-audit: error: --out: cannot write .* \(.*: no such directory\)\n$/);
+  expect(noDir.stderr).toMatch(
+    /^clarifai-audit: error: --out: the folder .* does not exist; create it first\n$/,
+  );
   passed = true;
 });

@@ -89,7 +89,7 @@ it("refuses a checkpoint holding null or a wrong shape with one line, and leaves
 it("refuses a checkpoint in a missing folder, or a folder, before the first request", async () => {
   for (const [checkpoint, why] of [
     [join(tmp.dir, "missing", "c.json"), /folder .*missing does not exist/],
-    [tmp.dir, /is not a regular file/],
+    [tmp.dir, /is a directory, not a regular file/],
     [`${tmp.dir}/`, /names a folder/],
     ["", /empty path/],
   ] as const) {

@@ -4,8 +4,8 @@
  * place. A commit only ever records data that was fsynced first, so after a crash at any point the
  * manifest never points past the data, and `resume` continues exactly after the last commit.
  */
-import { createReadStream, createWriteStream } from "node:fs";
-import { open, rename, stat, unlink } from "node:fs/promises";
+import { createReadStream } from "node:fs";
+import { rename, unlink } from "node:fs/promises";
 import { dirname } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { createGzip } from "node:zlib";
@@ -13,6 +13,7 @@ import { decodeAuditLogEntry, JsonlPageEncoder } from "../../codec/index.js";
 import { canonicalJson } from "../../domain/canonicalJson.js";
 import { fsyncDir, pathExists } from "../../state/durableFile.js";
 import { acquireLock, type HeldLock, LockHeldError } from "../../state/lock.js";
+import { checkRegularOrAbsent, openRegular } from "../../state/outputPath.js";
 import { ExportUsageError } from "../errors.js";
 import { type DataFormat, formatEntries, formatFooter, formatHeader } from "../formats.js";
 import {
@@ -50,13 +51,12 @@ export interface FileSinkResult {
   sha256: string;
 }
 
-/** Refuses, before any request, a state or output path the sink could not write (a directory there). */
+/**
+ * Refuses, before any request, a state or output path the sink could not write: anything but a
+ * regular file there (a directory, a FIFO, a device, a symbolic link) is never replaced.
+ */
 async function checkPaths(paths: readonly string[]): Promise<void> {
-  for (const path of paths) {
-    const st = await stat(path).catch(() => undefined);
-    if (st?.isDirectory())
-      throw new ExportUsageError(`cannot export: ${path} is a directory; remove it or choose another --out`);
-  }
+  for (const path of paths) await checkRegularOrAbsent("--out", path);
 }
 
 function cursorFromManifest(m: Manifest): ExportCursor {
@@ -139,7 +139,7 @@ export class FileSink implements ExportSink {
       gzip,
     };
     const partial = partialPath(out);
-    await checkPaths([partial, manifestPath(out), `${out}.gz-partial`]);
+    await checkPaths([out, partial, manifestPath(out), `${out}.gz-partial`]);
     let previous: Manifest | undefined;
     try {
       previous = await readManifest(out);
@@ -263,10 +263,15 @@ export class FileSink implements ExportSink {
     if (this.#o.gzip) {
       const tmp = `${out}.gz-partial`;
       try {
-        await pipeline(createReadStream(partial), createGzip(), createWriteStream(tmp));
-        const gz = await open(tmp, "r+");
-        await gz.sync();
-        await gz.close();
+        const gz = await openRegular("--out", tmp, "truncate");
+        try {
+          await pipeline(createReadStream(partial), createGzip(), async (source: AsyncIterable<Buffer>) => {
+            for await (const chunk of source) await gz.writeFile(chunk);
+          });
+          await gz.sync();
+        } finally {
+          await gz.close();
+        }
         await rename(tmp, out);
       } catch (error) {
         await unlink(tmp).catch(() => undefined);

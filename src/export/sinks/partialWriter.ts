@@ -5,6 +5,7 @@
 import { createHash, type Hash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { type FileHandle, open } from "node:fs/promises";
+import { openRegular } from "../../state/outputPath.js";
 
 /** SHA-256 of the first `bytes` bytes of `path`, as a running hash to continue. */
 export async function hashPrefix(path: string, bytes: number): Promise<Hash> {
@@ -28,7 +29,7 @@ export class PartialWriter {
 
   /** Creates (or truncates) `path` for a new run. */
   static async create(path: string): Promise<PartialWriter> {
-    return new PartialWriter(await open(path, "w"), 0, createHash("sha256"));
+    return new PartialWriter(await openRegular("--out", path, "truncate"), 0, createHash("sha256"));
   }
 
   /**

@@ -10,7 +10,7 @@
  * reads the state file's list, so nothing is lost or seen twice whatever instant a SIGKILL hits.
  */
 import { randomBytes } from "node:crypto";
-import { access, constants, mkdir, readdir, rename, stat, unlink } from "node:fs/promises";
+import { access, constants, readdir, rename, stat, unlink } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import type { DuckDBConnection } from "@duckdb/node-api";
 import { canonicalJson } from "../../domain/canonicalJson.js";
@@ -19,7 +19,7 @@ import { formatTimestampExact } from "../../domain/time.js";
 import { nsToTs, parseTs, tsToNs } from "../../domain/timestamps.js";
 import type { ExportEntry, ExportEntryRange } from "../../export/sink.js";
 import { crashPoint } from "../../state/crashPoint.js";
-import { fsyncDir, fsyncFile, pathExists } from "../../state/durableFile.js";
+import { fsyncDir, fsyncFile, makeDirs, pathExists } from "../../state/durableFile.js";
 import { acquireLock, type HeldLock, LockHeldError } from "../../state/lock.js";
 import {
   type SyncCommit,
@@ -121,7 +121,7 @@ class LakeStore implements SyncStore {
     if (info !== undefined && !info.isDirectory())
       throw new SyncUsageError(`--to: ${this.description} is not a directory`);
     if (info === undefined) {
-      await mkdir(dir, { recursive: true }).catch((error: NodeJS.ErrnoException) => {
+      await makeDirs(dir).catch((error: NodeJS.ErrnoException) => {
         throw new SyncUsageError(`--to: cannot create ${this.description} (${error.code ?? error.message})`);
       });
     }
@@ -440,7 +440,7 @@ class LakeStore implements SyncStore {
   async #writeFile(db: DuckDBConnection, path: string, rows: StagedRows): Promise<LakeFile> {
     const partitionDir = dirname(join(this.#dir, path));
     const created = !(await pathExists(partitionDir));
-    await mkdir(partitionDir, { recursive: true });
+    await makeDirs(partitionDir);
     if (created) {
       await fsyncDir(dirname(partitionDir));
       await fsyncDir(this.#dir);
