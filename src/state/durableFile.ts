@@ -2,7 +2,8 @@
  * Durable writes of state files (manifests, checkpoints, reports): what is written survives a
  * crash or power loss once the call returns, and a reader never sees half a file.
  */
-import { access, mkdir, open, readdir, readFile, rename, stat, unlink } from "node:fs/promises";
+import { constants } from "node:fs";
+import { access, mkdir, open, readdir, rename, stat, unlink } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { checkRegularOrAbsent, openRegular } from "./outputPath.js";
 
@@ -134,11 +135,21 @@ export async function readStateFile(
   path: string,
   failure: (code: string) => Error,
 ): Promise<string | undefined> {
+  let fh: Awaited<ReturnType<typeof open>> | undefined;
   try {
-    return await readFile(path, "utf8");
+    // O_NONBLOCK: a FIFO put where the state file should be opens at once (and is refused below)
+    // instead of blocking the command forever; O_NOFOLLOW: a link is refused, not followed.
+    fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    if (!(await fh.stat()).isFile()) throw failure("not a regular file");
+    return await fh.readFile("utf8");
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === "ENOENT") return undefined;
-    throw failure(code ?? (error as Error).message);
+    if (code === undefined && error instanceof Error && !("errno" in error)) throw error;
+    throw failure(
+      code === "ELOOP" ? "a symbolic link, not a regular file" : (code ?? (error as Error).message),
+    );
+  } finally {
+    await fh?.close();
   }
 }
