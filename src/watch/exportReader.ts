@@ -21,6 +21,10 @@ async function isGzip(path: string): Promise<boolean> {
   try {
     const { bytesRead, buffer } = await fh.read(Buffer.alloc(2), 0, 2, 0);
     return bytesRead === 2 && buffer[0] === 0x1f && buffer[1] === 0x8b;
+  } catch (error) {
+    // A directory opens, and fails only here (EISDIR).
+    const e = error as NodeJS.ErrnoException;
+    throw new InputError(`--input: cannot read ${path} (${e.code ?? e.message})`);
   } finally {
     await fh.close();
   }

@@ -215,3 +215,15 @@ it.each([
     `clarifai-audit: error: --input: ${path}: line 2: not an audit-log entry: unknown field "hello" (an audit-log entry has timestamp, user, operation, description, targets, details, success, req_id, source_ip)\n`,
   );
 });
+
+it("sync --to a lake whose state file is a FIFO: one line, exit 2 (reading it blocked forever)", async () => {
+  const lake = join(tmp.dir, "fifo-lake");
+  mkdirSync(lake);
+  execFileSync("mkfifo", [join(lake, "_clarifai_sync.json")]);
+  const r = await runCli(["sync", ...conn(), "--to", lake]);
+  expect({ code: r.code, stdout: r.stdout }).toEqual({ code: 2, stdout: "" });
+  expect(r.stderr).toBe(
+    `clarifai-audit: error: cannot read ${join(lake, "_clarifai_sync.json")}: not a regular file\n`,
+  );
+  expect(lstatSync(join(lake, "_clarifai_sync.json")).isFIFO()).toBe(true);
+});

@@ -109,3 +109,7 @@ it("LineSplitter: lines across chunks, CRLF, a last line without newline, the li
   expect(() => t.push("678901")).toThrow(new LineTooLongError(5));
   expect(MAX_LINE_CHARS).toBe(16 * 1024 * 1024);
 });
+
+it("rules test: a directory as --input is one line, not a raw EISDIR", async () => {
+  await expect(replay(dir)).rejects.toThrow(new ReplayInputError(`--input: cannot read ${dir} (EISDIR)`));
+});
