@@ -138,6 +138,11 @@ export function postBounded(
       // A connection of its own, so destroying it once the status is known touches no other request.
       agent: false,
     });
+    // Listened to first: a request destroyed before it was sent (a signal already given) emits
+    // "socket hang up", which unheard would end the process.
+    request.on("error", (error: NodeJS.ErrnoException) =>
+      finish(new DeliveryError(error.code ?? error.message)),
+    );
     let reply: BoundedReply | undefined;
     let settled = false;
     const finish = (error?: DeliveryError) => {
@@ -164,9 +169,6 @@ export function postBounded(
       return;
     }
     options.signal?.addEventListener("abort", onAbort, { once: true });
-    request.on("error", (error: NodeJS.ErrnoException) =>
-      finish(new DeliveryError(error.code ?? error.message)),
-    );
     request.on("response", (response) => {
       const retryAfter = response.headers["retry-after"];
       reply = { status: response.statusCode ?? 0, retryAfter, bodyBytes: 0 };

@@ -223,7 +223,7 @@ it("sync --to a lake whose state file is a FIFO: one line, exit 2 (reading it bl
   const r = await runCli(["sync", ...conn(), "--to", lake]);
   expect({ code: r.code, stdout: r.stdout }).toEqual({ code: 2, stdout: "" });
   expect(r.stderr).toBe(
-    `clarifai-audit: error: cannot read ${join(lake, "_clarifai_sync.json")}: not a regular file\n`,
+    `clarifai-audit: error: ${join(lake, "_clarifai_sync.json")}: is a FIFO, not a regular file; nothing was changed (a damaged lake state file)\n`,
   );
   expect(lstatSync(join(lake, "_clarifai_sync.json")).isFIFO()).toBe(true);
 });
