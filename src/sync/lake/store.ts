@@ -10,16 +10,14 @@
  * reads the state file's list, so nothing is lost or seen twice whatever instant a SIGKILL hits.
  */
 import { randomBytes } from "node:crypto";
-import { access, constants, readdir, rename, stat, unlink } from "node:fs/promises";
-import { dirname, join, resolve } from "node:path";
-import type { DuckDBConnection } from "@duckdb/node-api";
+import { access, constants, readdir, stat } from "node:fs/promises";
+import { join, resolve } from "node:path";
 import { canonicalJson } from "../../domain/canonicalJson.js";
 import { lineBytesKey } from "../../domain/entryKey.js";
-import { formatTimestampExact } from "../../domain/time.js";
-import { nsToTs, parseTs, tsToNs } from "../../domain/timestamps.js";
+import { parseTs, tsToNs } from "../../domain/timestamps.js";
 import type { ExportEntry, ExportEntryRange } from "../../export/sink.js";
 import { crashPoint } from "../../state/crashPoint.js";
-import { fsyncDir, fsyncFile, makeDirs, pathExists } from "../../state/durableFile.js";
+import { fsyncFile, makeDirs } from "../../state/durableFile.js";
 import { acquireLock, type HeldLock, LockHeldError } from "../../state/lock.js";
 import {
   type SyncCommit,
@@ -28,6 +26,7 @@ import {
   type SyncStore,
   SyncUsageError,
 } from "../store.js";
+import { publishFiles, readKeysBack, recoverLake, swapFiles, writeLakeFile } from "./files.js";
 import {
   decodeKeys,
   encodeKeys,
@@ -44,13 +43,9 @@ import {
   writeManifest,
 } from "./manifest.js";
 import {
-  appendStaged,
-  copyStageSql,
   LAKE_SCHEMA_VERSION,
   parquetOptions,
   partitionDates,
-  resetStage,
-  STAGE_TABLE,
   type StagedRows,
   sqlString,
   v1FileSelectSql,
@@ -194,7 +189,7 @@ class LakeStore implements SyncStore {
       obsolete: [],
       keys: "",
     };
-    await this.#recover();
+    await recoverLake(this.#dir, this.#manifest as LakeManifest);
     this.#fileSeq = this.#manifest.seq;
     this.#writers = await WriterPool.open(this.#memory);
     try {
@@ -227,53 +222,8 @@ class LakeStore implements SyncStore {
       await fsyncFile(tmp);
       added.push({ ...file, path, bytes: (await stat(tmp)).size });
     }
-    m.seq += 1;
     m.schemaVersion = LAKE_SCHEMA_VERSION;
-    const old = m.files.map((f) => f.path);
-    m.files = added;
-    m.pending = added.map((f) => f.path);
-    m.obsolete = old;
-    await writeManifest(this.#dir, m);
-    await this.#publish(m.pending);
-    for (const path of old) await unlink(join(this.#dir, path)).catch(() => undefined);
-    m.pending = [];
-    m.obsolete = [];
-  }
-
-  /** Finishes what a crash cut short: pending renames, obsolete files, unlisted temporary files. */
-  async #recover(): Promise<void> {
-    const m = this.#manifest as LakeManifest;
-    const dir = this.#dir;
-    let changed = false;
-    for (const path of m.pending) {
-      const tmp = join(dir, tempPath(path));
-      if (await pathExists(tmp)) {
-        await rename(tmp, join(dir, path));
-        await fsyncDir(dirname(join(dir, path)));
-      }
-      changed = true;
-    }
-    for (const path of m.obsolete) {
-      await unlink(join(dir, path)).catch(() => undefined);
-      changed = true;
-    }
-    const partitions = await readdir(join(dir, TABLE_DIR), { withFileTypes: true }).catch(() => []);
-    for (const entry of partitions) {
-      // A symbolic link among the partitions leads out of the lake: nothing is deleted through it.
-      if (!entry.isDirectory()) continue;
-      const partition = entry.name;
-      const names = await readdir(join(dir, TABLE_DIR, partition)).catch(() => [] as string[]);
-      for (const name of names) {
-        if (name.startsWith(".") && name.endsWith(".parquet.tmp"))
-          await unlink(join(dir, TABLE_DIR, partition, name)).catch(() => undefined);
-      }
-    }
-    crashPoint("lake.recovered");
-    if (changed && m.seq > 0) {
-      m.pending = [];
-      m.obsolete = [];
-      await writeManifest(dir, m);
-    }
+    await swapFiles(this.#dir, m, added, new Set(m.files.map((f) => f.path)));
   }
 
   /**
@@ -296,23 +246,9 @@ class LakeStore implements SyncStore {
       (f) => BigInt(f.maxNs) >= fromNs && (oldest === undefined || BigInt(f.minNs) < oldest),
     );
     if (files.length === 0) return;
-    const sources = files.map((f) => sqlString(join(this.#dir, f.path))).join(", ");
     const writer = await writers.take();
     try {
-      // The key is the SHA-256 of the entry's JSON line (lineBytesKey), which the `entry` column holds.
-      // timestamp_text, not timestamp_ns: the exact time of every row, also outside the years
-      // timestamp_ns can hold (where it is NULL), and its text order is time order.
-      const text = (ns: bigint) => sqlString(formatTimestampExact(nsToTs(ns)));
-      const result = await writer.db.runAndReadAll(
-        `SELECT sha256(entry), timestamp_text FROM read_parquet([${sources}], hive_partitioning = false)
-         WHERE timestamp_text >= ${text(fromNs)}${oldest === undefined ? "" : ` AND timestamp_text < ${text(oldest)}`}`,
-      );
-      for (const [hash, time] of result.getRows()) {
-        const ts = parseTs(String(time));
-        if (ts === undefined)
-          throw new Error(`the lake holds a row whose timestamp_text is not a time: ${String(time)}`);
-        this.#keys.set(Buffer.from(String(hash).slice(0, 24), "hex").toString("base64url"), tsToNs(ts));
-      }
+      await readKeysBack(writer.db, this.#dir, files, this.#keys, fromNs, oldest);
     } finally {
       writers.give(writer);
     }
@@ -385,7 +321,7 @@ class LakeStore implements SyncStore {
         let part = 0;
         for (const [date, rows] of byDate) {
           const path = `${TABLE_DIR}/date=${date}/part-${fileSeq}-${part++}-${randomBytes(4).toString("hex")}.parquet`;
-          added.push(await this.#writeFile(writer.db, path, rows));
+          added.push(await writeLakeFile(writer.db, this.#dir, path, rows));
         }
         return added;
       } finally {
@@ -416,60 +352,13 @@ class LakeStore implements SyncStore {
       m.keys = keys;
       await writeManifest(this.#dir, m);
       crashPoint("lake.state-written");
-      await this.#publish(m.pending);
+      await publishFiles(this.#dir, m.pending);
       crashPoint("lake.published");
       for (const date of byDate.keys()) await this.#maybeCompact(date);
     })();
     this.#published = published;
     await published;
     return { inserted, late };
-  }
-
-  /** Renames pending files into place (the commit point was the state file). */
-  async #publish(paths: readonly string[]): Promise<void> {
-    const dirs = new Set<string>();
-    for (const path of paths) {
-      await rename(join(this.#dir, tempPath(path)), join(this.#dir, path));
-      crashPoint("lake.renamed");
-      dirs.add(dirname(join(this.#dir, path)));
-    }
-    for (const d of dirs) await fsyncDir(d);
-  }
-
-  /** Writes `rows` (window order) to the temporary name of `path`, durably. */
-  async #writeFile(db: DuckDBConnection, path: string, rows: StagedRows): Promise<LakeFile> {
-    const partitionDir = dirname(join(this.#dir, path));
-    const created = !(await pathExists(partitionDir));
-    await makeDirs(partitionDir);
-    if (created) {
-      await fsyncDir(dirname(partitionDir));
-      await fsyncDir(this.#dir);
-    }
-    await resetStage(db);
-    const appender = await db.createAppender(STAGE_TABLE, "main", "temp");
-    try {
-      appendStaged(appender, rows);
-      appender.flushSync();
-    } finally {
-      appender.closeSync();
-    }
-    let min = rows.ns[0] ?? 0n;
-    let max = min;
-    for (const ns of rows.ns) {
-      if (ns < min) min = ns;
-      if (ns > max) max = ns;
-    }
-    const tmp = join(this.#dir, tempPath(path));
-    const written = (await db.run(copyStageSql(tmp))).rowsChanged;
-    if (written !== rows.ns.length)
-      throw new Error(
-        `the lake wrote ${written} rows of ${rows.ns.length} to ${path}; nothing was committed`,
-      );
-    crashPoint("lake.file-written");
-    await fsyncFile(tmp);
-    crashPoint("lake.file-synced");
-    const bytes = (await stat(tmp)).size;
-    return { path, rows: rows.ns.length, bytes, minNs: String(min), maxNs: String(max) };
   }
 
   /**
@@ -501,20 +390,11 @@ class LakeStore implements SyncStore {
         small.reduce((a, f) => (BigInt(f.maxNs) > a ? BigInt(f.maxNs) : a), BigInt(small[0]?.maxNs ?? 0)),
       ),
     };
-    const gone = new Set(small.map((f) => f.path));
-    m.seq += 1;
-    m.files = [...m.files.filter((f) => !gone.has(f.path)), merged];
-    m.pending = [path];
-    m.obsolete = [...gone];
-    await writeManifest(this.#dir, m);
-    crashPoint("lake.compact-state-written");
-    await this.#publish(m.pending);
-    crashPoint("lake.compact-published");
-    for (const old of gone) {
-      await unlink(join(this.#dir, old)).catch(() => undefined);
-      crashPoint("lake.obsolete-deleted");
-    }
-    await fsyncDir(join(this.#dir, prefix));
+    await swapFiles(this.#dir, m, [merged], new Set(small.map((f) => f.path)), {
+      stateWritten: "lake.compact-state-written",
+      published: "lake.compact-published",
+      obsoleteDeleted: "lake.obsolete-deleted",
+    });
   }
 
   /** The rows of the files the state file lists: what `query` reads. */

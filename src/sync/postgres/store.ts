@@ -25,7 +25,7 @@ import {
 } from "../store.js";
 import { CopyIn } from "./copy.js";
 import { connectError, mapError, pgMessage, SyncConflictError } from "./errors.js";
-import { lockKey } from "./locks.js";
+import { lockKey, takeSyncLock } from "./locks.js";
 import { copyChunks, lateBound, sleep } from "./rows.js";
 import {
   INCOMING,
@@ -112,9 +112,6 @@ interface StateRow {
   inserted: string;
   late: string;
 }
-/** How long a held lock is retried before the sync is refused. */
-const LOCK_GRACE_MS = 1000;
-const LOCK_POLL_MS = 100;
 
 class Store implements PostgresStore {
   readonly description: string;
@@ -393,37 +390,11 @@ class Store implements PostgresStore {
   }
 
   async #lock(): Promise<void> {
-    const c = this.#live();
-    const [k1, k2] = this.#lockKey;
-    // A sync killed mid-statement leaves its backend running until that statement ends and it finds
-    // the client gone; a short grace lets a restart after a kill take over instead of being refused.
-    for (let waited = 0; ; waited += LOCK_POLL_MS) {
-      const r = await c.query<{ ok: boolean }>("SELECT pg_try_advisory_lock($1::int4, $2::int4) AS ok", [
-        k1,
-        k2,
-      ]);
-      if (r.rows[0]?.ok) return;
-      if (waited >= LOCK_GRACE_MS) break;
-      await sleep(LOCK_POLL_MS);
-    }
-    const holder = await c
-      .query<{ pid: number; addr: string | null; since: string | null; app: string | null }>(
-        `SELECT a.pid, host(a.client_addr) AS addr, to_char(a.backend_start AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS since,
-           a.application_name AS app
-         FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid
-         WHERE l.locktype = 'advisory' AND l.granted AND l.classid = $1::int4::oid AND l.objid = $2::int4::oid
-           AND l.objsubid = 2 AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
-        [k1, k2],
-      )
-      .catch(() => ({ rows: [] }));
-    const h = holder.rows[0];
-    const who = h
-      ? ` (PostgreSQL backend pid ${h.pid}${h.addr ? ` from ${h.addr}` : ""}${h.since ? `, connected since ${h.since}` : ""})`
-      : "";
     const id = this.#identity as SyncIdentity;
-    throw new SyncUsageError(
-      `another sync of ${id.userId}'s log at ${id.endpoint} into ${this.description} is running${who}: ` +
-        "only one runs at a time, try again when it has finished",
+    await takeSyncLock(
+      this.#live(),
+      this.#lockKey,
+      `another sync of ${id.userId}'s log at ${id.endpoint} into ${this.description} is running`,
     );
   }
 
