@@ -7,13 +7,16 @@
  * The lock file is written whole beside it first and published with link(2), which fails if the
  * lock exists: a lock is never seen empty or half-written, so a process killed while taking it
  * leaves either no lock or a complete one (and at worst a private temporary file, removed by the
- * next taker once its pid is gone). A stale lock is moved aside with rename(2) before it is
- * removed, and only if what was moved is the very file (same inode) judged stale: two processes
- * taking over one stale lock at once cannot remove each other's new lock.
+ * next taker once its pid is gone). A stale lock is removed only by the one taker that holds its
+ * claim, `PATH.lock.claim-ID` (ID: the stale file's inode and change time), published the same way;
+ * so of many takers that judged one lock stale, one removes it, and never a fresh lock that took its
+ * place. (Moving the stale lock aside and putting back what turned out fresh, as this did before,
+ * left an instant with no lock in which a third taker got in: two holders at once.) A claim whose
+ * taker died is itself removed under a claim of its own.
  */
 
 import { statSync, unlinkSync } from "node:fs";
-import { link, open, readFile, rename, stat, unlink } from "node:fs/promises";
+import { link, open, readFile, stat, unlink } from "node:fs/promises";
 import { hostname } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { processAlive, sweepDeadWriters } from "./durableFile.js";
@@ -96,25 +99,53 @@ async function publish(path: string, me: LockOwner): Promise<{ ino: number } | f
   }
 }
 
-/**
- * Removes the lock at `path` if it is still the file with inode `ino` (the one judged stale). When
- * another taker's fresh lock was there instead, it is put back.
- */
-async function removeIfSame(path: string, ino: number, pid: number): Promise<void> {
-  const aside = tempName(path, pid, `stale-${Math.random().toString(36).slice(2, 10)}`);
+/** A file's identity: its inode and change time (an inode number alone may be reused). */
+async function identity(path: string): Promise<string | undefined> {
   try {
-    await rename(path, aside);
+    const s = await stat(path, { bigint: true });
+    return `${s.ino}-${s.ctimeNs}`;
   } catch (error) {
-    if (code(error) === "ENOENT") return;
+    if (code(error) === "ENOENT") return undefined;
     throw error;
   }
-  if ((await stat(aside)).ino === ino) {
-    await unlink(aside).catch(() => undefined);
-    return;
+}
+
+/** Deepest chain of claims of claims followed (each link a taker that died mid-takeover). */
+const MAX_CLAIM_DEPTH = 4;
+
+/**
+ * Removes `file` (the lock `lockPath`, or a claim of it) if it is still the file `id` judged stale,
+ * under the exclusive claim `FILE.claim-ID`. A claim held by a live process means it is taking the
+ * lock over: {@link LockHeldError}. A claim whose taker is gone is removed the same way first.
+ */
+async function removeStale(
+  lockPath: string,
+  file: string,
+  id: string,
+  me: LockOwner,
+  depth = 0,
+): Promise<void> {
+  if (depth > MAX_CLAIM_DEPTH) throw new Error(`could not take ${lockPath}: its takeovers keep dying`);
+  const claim = `${file}.claim-${id}`;
+  for (let attempt = 0; ; attempt++) {
+    if ((await publish(claim, me)) !== false) break;
+    if (attempt >= TAKE_ATTEMPTS) throw new Error(`could not take ${lockPath}: it keeps changing`);
+    const claimId = await identity(claim);
+    const owner = parseOwner(await readFile(claim, "utf8").catch(() => ""));
+    // Gone meanwhile (its taker finished): claim again.
+    if (claimId === undefined) continue;
+    // A claim is published whole (link), so one that does not parse was not written here: held.
+    if (owner === undefined || owner.host !== me.host || processAlive(owner.pid))
+      throw new LockHeldError(lockPath, owner ?? { pid: 0, host: "unknown" });
+    await removeStale(lockPath, claim, claimId, me, depth + 1);
   }
-  // Another taker's fresh lock was moved: put it back unless a third one got in meanwhile.
-  await link(aside, path).catch(() => undefined);
-  await unlink(aside).catch(() => undefined);
+  try {
+    // Only this claim's holder removes the file `id`, and its owner is gone: it is still there, or
+    // gone, but never replaced between this check and the unlink.
+    if ((await identity(file)) === id) await unlink(file);
+  } finally {
+    await unlink(claim).catch(() => undefined);
+  }
 }
 
 /**
@@ -129,15 +160,16 @@ export async function acquireLock(target: string): Promise<HeldLock> {
     const published = await publish(path, me);
     if (published !== false) return held(path, published.ino);
     let text: string;
-    let ino: number;
+    let id: string | undefined;
     try {
-      ino = (await stat(path)).ino;
+      id = await identity(path);
       text = await readFile(path, "utf8");
     } catch (error) {
       // Released between our link and our read: try again.
       if (code(error) === "ENOENT") continue;
       throw error;
     }
+    if (id === undefined) continue;
     const owner = parseOwner(text);
     if (owner === undefined) {
       // Not written by this module (link publishing never shows a partial file): held while fresh.
@@ -149,7 +181,7 @@ export async function acquireLock(target: string): Promise<HeldLock> {
     } else if (owner.host !== me.host || processAlive(owner.pid)) {
       throw new LockHeldError(path, owner);
     }
-    await removeIfSame(path, ino, me.pid);
+    await removeStale(path, path, id, me);
   }
   throw new Error(`could not take ${path}: it keeps changing`);
 }
