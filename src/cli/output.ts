@@ -120,6 +120,3 @@ export class EntrySink {
     if (this.format !== "table") await this.put(formatFooter(this.format, this.written));
   }
 }
-
-/** Installed for every command by main.ts; re-exported for the modules that have always imported it here. */
-export { exitOnEpipe } from "./epipe.js";

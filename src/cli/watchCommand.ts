@@ -7,6 +7,7 @@
 import { redactUrl, registerSecret, registerUrlSecrets } from "../domain/redact.js";
 import { formatTs, nowTs, tsToNs } from "../domain/timestamps.js";
 import { checkOutputPath, checkRegularOrAbsent } from "../state/outputPath.js";
+import { StateFileError } from "../state/stateReader.js";
 import type { Alert } from "../watch/alert.js";
 import { readWatchCheckpoint, type WatchState, writeWatchCheckpoint } from "../watch/checkpoint.js";
 import {
@@ -141,7 +142,10 @@ export async function runWatch(flags: WatchFlags): Promise<void> {
     const poll: PollState = saved?.poll ?? { start, position: start, seen: new Map() };
     const evaluator = new Evaluator(rules, saved?.rules);
     const journal = checkpoint ? new DeliveryJournal(`${checkpoint}.delivered`) : undefined;
-    await journal?.load();
+    await journal?.load().catch((error: unknown) => {
+      if (error instanceof StateFileError) throw new UsageError(`--checkpoint: ${error.message}`);
+      throw error;
+    });
     const deadLetter = new DeadLetter(deadLetterPath);
     const dispatcher = new Dispatcher(
       process.stdout,

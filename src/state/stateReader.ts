@@ -244,14 +244,16 @@ export async function validateState<T>(data: unknown, spec: StateSpec<T>, source
 }
 
 /**
- * Reads the state file at `path`: undefined when there is none, else its validated content.
- * Only a regular file is read (a FIFO is never waited on), at most `spec.maxBytes` of it.
- * @throws StateFileError for anything else: unreadable, not a regular file, too large, not UTF-8,
- * not JSON, or failing the schema or the spec's check.
+ * The bytes of the regular file at `path`, at most `max` of them; undefined when there is none. A
+ * FIFO is never waited on (O_NONBLOCK) and a file that grows while read is refused, not followed.
+ * @throws what `fail` makes of the problem (one line): unreadable, not a regular file, too large.
  */
-export async function readValidatedState<T>(path: string, spec: StateSpec<T>): Promise<T | undefined> {
-  const fail = (problem: string) => new StateFileError(path, undefined, problem);
-  const max = spec.maxBytes ?? MAX_STATE_BYTES;
+export async function readRegularFile(
+  path: string,
+  max: number,
+  fail: (problem: string) => Error,
+  what = "a state file",
+): Promise<Buffer | undefined> {
   let fh: Awaited<ReturnType<typeof open>>;
   try {
     // O_NONBLOCK: opening a FIFO with no writer must not hang the command.
@@ -261,7 +263,6 @@ export async function readValidatedState<T>(path: string, spec: StateSpec<T>): P
     if (code === "ENOENT") return undefined;
     throw fail(`cannot be read (${code ?? (error as Error).message})`);
   }
-  let bytes: Buffer;
   try {
     const info = await fh.stat();
     if (!info.isFile()) {
@@ -274,10 +275,11 @@ export async function readValidatedState<T>(path: string, spec: StateSpec<T>): P
             : info.isCharacterDevice() || info.isBlockDevice()
               ? "a device"
               : "not a file";
-      throw fail(`is ${kind}, not a regular file`);
+      throw new RegularFileError(`is ${kind}, not a regular file`);
     }
+    const limit = `${max / 1024 / 1024} MiB`;
     if (info.size > max)
-      throw fail(`is ${info.size} bytes, larger than the ${max / 1024 / 1024} MiB a state file may be`);
+      throw new RegularFileError(`is ${info.size} bytes, larger than the ${limit} ${what} may be`);
     // Read at most max + 1 bytes whatever the size said: the file may grow under the read.
     const buf = Buffer.allocUnsafe(Math.min(max + 1, info.size + 65536));
     let at = 0;
@@ -287,16 +289,32 @@ export async function readValidatedState<T>(path: string, spec: StateSpec<T>): P
       if (bytesRead === 0) break;
       at += bytesRead;
     }
-    if (at > max) throw fail(`is larger than the ${max / 1024 / 1024} MiB a state file may be`);
-    if (at === buf.length) throw fail("grew while it was read: is another process writing it?");
-    bytes = buf.subarray(0, at);
+    if (at > max) throw new RegularFileError(`is larger than the ${limit} ${what} may be`);
+    if (at === buf.length)
+      throw new RegularFileError("grew while it was read: is another process writing it?");
+    return buf.subarray(0, at);
   } catch (error) {
-    if (error instanceof StateFileError) throw error;
+    if (error instanceof RegularFileError) throw fail(error.message);
     const code = (error as NodeJS.ErrnoException).code;
     throw fail(`cannot be read (${code ?? (error as Error).message})`);
   } finally {
     await fh.close();
   }
+}
+
+/** A problem {@link readRegularFile} words for its caller's `fail`. */
+class RegularFileError extends Error {}
+
+/**
+ * Reads the state file at `path`: undefined when there is none, else its validated content.
+ * Only a regular file is read (a FIFO is never waited on), at most `spec.maxBytes` of it.
+ * @throws StateFileError for anything else: unreadable, not a regular file, too large, not UTF-8,
+ * not JSON, or failing the schema or the spec's check.
+ */
+export async function readValidatedState<T>(path: string, spec: StateSpec<T>): Promise<T | undefined> {
+  const fail = (problem: string) => new StateFileError(path, undefined, problem);
+  const bytes = await readRegularFile(path, spec.maxBytes ?? MAX_STATE_BYTES, fail);
+  if (bytes === undefined) return undefined;
   let text: string;
   try {
     text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);

@@ -7,7 +7,6 @@
  */
 import { spawn } from "node:child_process";
 import { createHash, createHmac } from "node:crypto";
-import { readFile } from "node:fs/promises";
 import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { connect } from "node:net";
@@ -15,6 +14,7 @@ import { operationName } from "../domain/operations.js";
 import { redact } from "../domain/redact.js";
 import { terminalSafe } from "../domain/terminalText.js";
 import { openRegular } from "../state/outputPath.js";
+import { MAX_STATE_BYTES, readRegularFile, StateFileError } from "../state/stateReader.js";
 import type { Alert } from "./alert.js";
 import type { RestEntry } from "./rules.js";
 
@@ -399,12 +399,13 @@ export class DeliveryJournal {
 
   /** Reads the journal; a torn last line (a kill mid-append) is ignored. */
   async load(): Promise<void> {
-    let text = "";
-    try {
-      text = await readFile(this.path, "utf8");
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
-    }
+    // Bounded, and only a regular file, as every state file is read (src/state/stateReader.ts).
+    const bytes = await readRegularFile(
+      this.path,
+      MAX_STATE_BYTES,
+      (problem) => new StateFileError(this.path, undefined, problem),
+    );
+    const text = bytes?.toString("utf8") ?? "";
     for (const line of text.split("\n")) {
       try {
         const r = JSON.parse(line) as { key?: unknown; dest?: unknown };

@@ -5,7 +5,6 @@
  * the rule and the field.
  */
 import { createHash } from "node:crypto";
-import { readFile } from "node:fs/promises";
 import { Ajv, type ErrorObject } from "ajv";
 import { parseDocument } from "yaml";
 import { parseDurationMs } from "../cli/duration.js";
@@ -13,6 +12,7 @@ import { UsageError } from "../cli/exitCodes.js";
 import { parseTargetFlag } from "../cli/queryOptions.js";
 import { closestNames, levenshtein, parseOperation } from "../domain/operations.js";
 import { ValidationError } from "../errors.js";
+import { readRegularFile } from "../state/stateReader.js";
 import { BUILTIN_NAME, BUILTIN_PACK } from "./builtinPack.js";
 import { type CidrSet, parseCidrSet } from "./cidr.js";
 
@@ -370,6 +370,9 @@ export function parseRules(source: string, text: string): CompiledRule[] {
   });
 }
 
+/** Largest rules file read: rules are hand-written YAML, a few KiB each. */
+const MAX_RULES_BYTES = 16 * 1024 * 1024;
+
 /**
  * Loads `--rules` arguments in order: `builtin` or a file path each. Rule ids are unique across all
  * of them (a duplicate names both places).
@@ -382,12 +385,12 @@ export async function loadRules(specs: readonly string[]): Promise<CompiledRule[
     let text: string;
     if (spec === BUILTIN_NAME) text = BUILTIN_PACK;
     else {
-      try {
-        text = await readFile(spec, "utf8");
-      } catch (error) {
-        const code = (error as NodeJS.ErrnoException).code ?? "error";
-        throw new RulesError(`--rules: cannot read ${spec} (${code}); give a rules file or builtin`);
-      }
+      const fail = (problem: string) =>
+        new RulesError(`--rules: ${spec} ${problem}; give a rules file or builtin`);
+      const bytes = await readRegularFile(spec, MAX_RULES_BYTES, fail, "a rules file");
+      if (bytes === undefined)
+        throw new RulesError(`--rules: cannot read ${spec} (ENOENT); give a rules file or builtin`);
+      text = bytes.toString("utf8");
     }
     for (const rule of parseRules(spec, text)) {
       const other = byId.get(rule.id);

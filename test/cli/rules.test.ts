@@ -3,6 +3,7 @@
  * and backtesting over exports written by `export` itself, as JSON Lines, a JSON array and gzipped,
  * which all give the alerts the evaluator raises in-process.
  */
+import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
@@ -79,3 +80,19 @@ it("rules test: JSON Lines, a JSON array and gzip give the evaluator's alerts", 
     new RegExp(`^clarifai-audit: error: --input: ${broken}: line 2: not JSON \\(.*\\); not an export\n$`),
   );
 }, 180_000);
+
+it("rules check: a FIFO or a folder given as a rules file is one line, exit 2 (a FIFO was waited on forever)", async () => {
+  const fifo = join(g.tmp.dir, "rules.fifo");
+  execFileSync("mkfifo", [fifo]);
+  for (const [path, kind] of [
+    [fifo, "a FIFO"],
+    [g.tmp.dir, "a folder"],
+  ] as const) {
+    const r = await runCli(["rules", "check", path]);
+    expect({ code: r.code, stdout: r.stdout, stderr: r.stderr }).toEqual({
+      code: 2,
+      stdout: "",
+      stderr: `clarifai-audit: error: --rules: ${path} is ${kind}, not a regular file; give a rules file or builtin\n`,
+    });
+  }
+});

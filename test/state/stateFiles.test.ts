@@ -23,6 +23,7 @@ import {
 import { join } from "node:path";
 import { type EmulatorHandle, generateEntries, startEmulator } from "../../src/emulator/index.js";
 import { connection, PAT, runCli, tempDir, USER } from "../cli/helpers.js";
+import { validExportManifest } from "../export/manifestFixture.js";
 
 let tmp: ReturnType<typeof tempDir>;
 let emu: EmulatorHandle;
@@ -326,26 +327,7 @@ describe("lake state file: sync and query refuse it, nothing in or outside the l
 });
 
 describe("export manifest: export --resume refuses it, nothing changes", () => {
-  const good = () => ({
-    version: 1,
-    kind: "clarifai-audit-export",
-    query: { filters: {}, perPage: 10, format: "jsonl", gzip: false },
-    format: "jsonl",
-    gzip: false,
-    perPage: 10,
-    window: { from: "2025-01-01T00:00:00Z", to: "2025-01-02T00:00:00Z", pinnedAt: "2025-01-02T00:01:00Z" },
-    committed: {
-      bytes: 0,
-      sha256: "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
-      entries: 0,
-      pages: 0,
-      slice: { from: "2025-01-01T00:00:00Z", to: "2025-01-02T00:00:00Z", last: true },
-      cursor: { page: 1, boundaryKeys: [] },
-      sliceDone: false,
-      stats: { retries: 0, shiftedPages: 0, repeated: 0, stale: 0 },
-    },
-    updatedAt: "2025-01-02T00:01:00.000Z",
-  });
+  const good = validExportManifest;
   it.each<[string, (m: ReturnType<typeof good>) => unknown, RegExp | string]>([
     ["not JSON", () => ({ text: "{" }), /is not valid JSON/],
     ["null", () => ({ text: "null" }), "field / is null"],
