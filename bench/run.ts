@@ -1,13 +1,13 @@
 /**
  * `npm run bench`: every measurement side by side in one run, printed as markdown; a whole
  * full-size run (no BENCH_QUICK, no BENCH_PARTS) is also written to bench/results/latest.json and
- * into the README between the bench markers.
+ * into bench/README.md between the bench markers.
  *
  * Environment: BENCH_QUICK=1 (small sizes, smoke run), BENCH_PARTS=1,2,3,4,5,6,7,8,9,10 (subset),
  * BENCH_ROUNDS (alternating rounds, default 9), BENCH_E2E_ENTRIES (default 200000),
  * BENCH_MEM_SIZES (default 100000,1000000), BENCH_EMU_LOG (default 1000000),
  * BENCH_DATA_ENTRIES (part 5, default 370000: a ~243 MB export), BENCH_RATE_SIZES (part 6, default
- * 60000,200000), BENCH_NO_README=1 (do not touch README.md).
+ * 60000,200000), BENCH_NO_README=1 (do not touch bench/README.md).
  */
 import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
@@ -384,7 +384,7 @@ async function main(): Promise<void> {
     );
   }
 
-  // What the figures mean stays in the README below the table; their history is bench/notes.md.
+  // What the figures mean stays in bench/README.md below the table; their history is bench/notes.md.
   // PostgreSQL: store vs naive per-row INSERT vs export to JSONL; BENCH_PG_ENTRIES.
   if (parts.has("8")) {
     const pg = await postgresBench({
@@ -426,12 +426,12 @@ async function main(): Promise<void> {
   if (!whole) return;
   writeFileSync(`${ROOT}bench/results/latest.json`, `${JSON.stringify(results, null, 2)}\n`);
   if (process.env.BENCH_NO_README !== "1") {
-    const readme = readFileSync(`${ROOT}README.md`, "utf8");
+    const readme = readFileSync(`${ROOT}bench/README.md`, "utf8");
     const start = readme.indexOf("<!-- bench:start -->");
     const end = readme.indexOf("<!-- bench:end -->");
     if (start !== -1 && end > start) {
       const next = `${readme.slice(0, start)}<!-- bench:start -->\n${table}\n${readme.slice(end)}`;
-      writeFileSync(`${ROOT}README.md`, next);
+      writeFileSync(`${ROOT}bench/README.md`, next);
     }
   }
 }

@@ -70,7 +70,9 @@ const usageMessages: [text: string, write: (text: string) => void][] = [];
 
 const program = new Command("clarifai-audit")
   .version(version)
-  .description("Search, export and follow Clarifai audit logs; run a local audit-log emulator.")
+  .description(
+    "Search, export, tail and sync Clarifai audit logs (to a Parquet lake or PostgreSQL), query the lake, watch them with detection rules (rules checks and backtests them), report on them; run a local audit-log emulator.",
+  )
   .showHelpAfterError(false)
   // Usage errors exit 2 with one line; inherited by the subcommands registered below.
   .exitOverride()

@@ -1,5 +1,5 @@
 /**
- * The custom-sink example of README.md is this repository's test/export/customSinkExample.ts
+ * The custom-sink example of docs/library.md is this repository's test/export/customSinkExample.ts
  * (imports aside), and it runs: every entry of the emulator's log exactly once.
  */
 import { readFileSync } from "node:fs";
@@ -7,8 +7,8 @@ import { jest } from "@jest/globals";
 import { generateEntries, startEmulator } from "../../src/emulator/index.js";
 import { runExample } from "./customSinkExample.js";
 
-it("README.md shows the example's code as it is", () => {
-  const doc = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
+it("docs/library.md shows the example's code as it is", () => {
+  const doc = readFileSync(new URL("../../docs/library.md", import.meta.url), "utf8");
   const code = readFileSync(new URL("./customSinkExample.ts", import.meta.url), "utf8")
     .replace('from "../../src/index.js";', 'from "clarifai-audit";')
     .replace('from "../../src/export/index.js";', 'from "clarifai-audit/export";');

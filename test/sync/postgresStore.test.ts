@@ -331,7 +331,7 @@ describe("commit", () => {
   });
 });
 
-describe("the README's PostgreSQL section", () => {
+describe("the PostgreSQL section of docs/cli/sync.md", () => {
   it("its example queries run and answer what they say", async () => {
     const { url, db } = await freshDb();
     const startSeconds = Math.floor(Date.now() / 1000) - 20 * 3600;
@@ -339,8 +339,8 @@ describe("the README's PostgreSQL section", () => {
     const store = await opened(url);
     await store.commit({ entries: msgs.map(exportEntryFromMessage), state: state(0) });
     await store.close();
-    const readme = readFileSync(join(process.cwd(), "README.md"), "utf8");
-    const doc = readme.slice(readme.indexOf("### `sync --to postgres://…`"));
+    const page = readFileSync(join(process.cwd(), "docs/cli/sync.md"), "utf8");
+    const doc = page.slice(page.indexOf("## `sync --to postgres://…`"));
     const sql = /```sql\n([\s\S]*?)```/.exec(doc)?.[1] ?? "";
     const statements = sql
       .split(";")

@@ -1,0 +1,62 @@
+/**
+ * The generated docs are up to date: docs/cli/<command>.md, docs/cli/README.md and README.md's
+ * commands table are regenerated in memory from the command definitions (scripts/gen-docs.ts) and
+ * compared with the files on disk. A stale page fails with its name and the command that fixes it.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { buildProgram, PAGES_DIR, pagesOnDisk, REGENERATE, renderDocs } from "../scripts/gen-docs.js";
+
+const ROOT = process.cwd();
+const pages = renderDocs(ROOT);
+
+function onDisk(path: string): string | undefined {
+  try {
+    return readFileSync(join(ROOT, path), "utf8");
+  } catch {
+    return undefined;
+  }
+}
+
+it.each([...pages.keys()])("%s is what the command definitions generate", (path) => {
+  const stale = onDisk(path) !== pages.get(path);
+  // A message, not a diff of two pages: which file, and how to bring it up to date.
+  expect(stale ? `${path} is stale: run \`${REGENERATE}\` and commit the result` : "up to date").toBe(
+    "up to date",
+  );
+});
+
+it("every page in docs/cli is a command's page", () => {
+  const orphans = pagesOnDisk(ROOT).filter((p) => !pages.has(p));
+  expect(orphans.map((p) => `${p} is no command's page: remove it, or run \`${REGENERATE}\``)).toEqual([]);
+});
+
+it("there is a page for each of the nine commands, and README.md's table links each", () => {
+  const names = buildProgram().commands.map((c) => c.name());
+  expect(names.sort()).toEqual(
+    ["emulator", "export", "query", "report", "rules", "search", "sync", "tail", "watch"].sort(),
+  );
+  const readme = pages.get("README.md") ?? "";
+  for (const name of names) {
+    expect(pages.has(`${PAGES_DIR}/${name}.md`)).toBe(true);
+    expect(readme).toContain(`(${PAGES_DIR}/${name}.md)`);
+  }
+});
+
+it("a page shows each flag with its default and its choices, and the help text", () => {
+  const exportPage = pages.get(`${PAGES_DIR}/export.md`) ?? "";
+  expect(exportPage).toContain("| `--settle <duration>` | `1m` |");
+  expect(exportPage).toContain("| `--out <file>` | required |");
+  expect(exportPage).toMatch(/\| `--memory <mode>` \| `lean` \| .*\(one of `lean`, `fast`\) \|/);
+  expect(exportPage).toContain("CLARIFAI_PAT        Personal Access Token");
+  // tail reads up to now: its hidden --to/--until are not listed, as in its --help.
+  const tailPage = pages.get(`${PAGES_DIR}/tail.md`) ?? "";
+  expect(tailPage).toContain("| `--since <duration>` |");
+  expect(tailPage).not.toContain("`--until <duration>`");
+  // The hand-written part follows the generated one.
+  expect(tailPage.indexOf("## State file and late entries")).toBeGreaterThan(tailPage.indexOf("--lookback"));
+});
+
+it("README.md stays at most 300 lines", () => {
+  expect((pages.get("README.md") ?? "").split("\n").length).toBeLessThanOrEqual(300);
+});
