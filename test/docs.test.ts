@@ -3,8 +3,8 @@
  * commands table are regenerated in memory from the command definitions (scripts/gen-docs.ts) and
  * compared with the files on disk. A stale page fails with its name and the command that fixes it.
  */
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { buildProgram, PAGES_DIR, pagesOnDisk, REGENERATE, renderDocs } from "../scripts/gen-docs.js";
 
 const ROOT = process.cwd();
@@ -59,4 +59,48 @@ it("a page shows each flag with its default and its choices, and the help text",
 
 it("README.md stays at most 300 lines", () => {
   expect((pages.get("README.md") ?? "").split("\n").length).toBeLessThanOrEqual(300);
+});
+
+/** GitHub's anchor of a heading: lower case, punctuation dropped, spaces to hyphens. */
+function slug(heading: string): string {
+  return heading
+    .trim()
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}\s_-]/gu, "")
+    .replace(/\s/g, "-");
+}
+
+function anchors(markdown: string): Set<string> {
+  const out = new Set<string>();
+  let fenced = false;
+  for (const line of markdown.split("\n")) {
+    if (line.startsWith("```")) fenced = !fenced;
+    else if (!fenced && /^#{1,6} /.test(line)) out.add(slug(line.replace(/^#+ /, "")));
+  }
+  return out;
+}
+
+it("every relative link of README.md, bench/README.md and docs/ leads to a file and heading that exist", () => {
+  const files = [
+    "README.md",
+    "bench/README.md",
+    ...(readdirSync(join(ROOT, "docs"), { recursive: true }) as string[])
+      .filter((f) => f.endsWith(".md") && !f.startsWith("src"))
+      .map((f) => `docs/${f}`),
+  ];
+  const broken: string[] = [];
+  for (const file of files) {
+    const text = readFileSync(join(ROOT, file), "utf8").replace(/^```[\s\S]*?^```$/gm, "");
+    for (const [, target] of text.matchAll(/\]\(([^)\s]+)\)/g)) {
+      if (/^[a-z]+:/.test(target as string)) continue;
+      const [path, anchor] = (target as string).split("#") as [string, string | undefined];
+      const resolved = path === "" ? file : join(dirname(file), path);
+      const content = onDisk(resolved.endsWith("/") ? `${resolved}README.md` : resolved);
+      if (content === undefined && !existsSync(join(ROOT, resolved)))
+        broken.push(`${file}: ${target} (no file)`);
+      else if (anchor !== undefined && content !== undefined && !anchors(content).has(anchor))
+        broken.push(`${file}: ${target} (no such heading)`);
+    }
+  }
+  expect(broken).toEqual([]);
 });
