@@ -13,16 +13,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { type Argument, Command, type Option } from "commander";
-import {
-  registerExportCommand,
-  registerQueryCommand,
-  registerReportCommand,
-  registerRulesCommand,
-  registerSearchCommand,
-  registerSyncCommand,
-  registerTailCommand,
-  registerWatchCommand,
-} from "../src/cli/commands.js";
+import * as commands from "../src/cli/commands.js";
 import { registerEmulatorCommand } from "../src/emulator/command.js";
 
 /**
@@ -32,15 +23,16 @@ import { registerEmulatorCommand } from "../src/emulator/command.js";
  */
 export function buildProgram(): Command {
   const program = new Command("clarifai-audit");
-  registerSearchCommand(program);
-  registerExportCommand(program);
-  registerTailCommand(program);
-  registerSyncCommand(program);
-  registerWatchCommand(program);
-  registerRulesCommand(program);
-  registerReportCommand(program);
+  // In the order of src/cli/main.ts, which is the order of `clarifai-audit --help`.
+  commands.registerSearchCommand(program);
+  commands.registerExportCommand(program);
+  commands.registerTailCommand(program);
+  commands.registerSyncCommand(program);
+  commands.registerWatchCommand(program);
+  commands.registerRulesCommand(program);
+  commands.registerReportCommand(program);
   registerEmulatorCommand(program);
-  registerQueryCommand(program);
+  commands.registerQueryCommand(program);
   return program;
 }
 
