@@ -115,6 +115,8 @@ function commandSection(cmd: Command, level: string): string[] {
     for (const sub of subcommands) lines.push(...commandSection(sub, `${level}#`));
     return lines;
   }
+  // A top-level command's flags get a heading of their own, beside the hand-written sections.
+  if (level === "#") lines.push("## Usage and flags", "");
   lines.push("```text", `clarifai-audit ${path} ${cmd.usage()}`, "```", "");
   lines.push(...argumentsTable(cmd.registeredArguments), ...optionsTable(cmd.options));
   const texts = helpTexts(cmd);
