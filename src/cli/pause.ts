@@ -1,17 +1,10 @@
+import { type Clock, systemClock } from "../domain/clock.js";
+
 /**
  * The wait between polls of `tail --follow`, `watch` and `sync --follow`: it ends early, without an
  * error, when the command is interrupted (SIGINT/SIGTERM abort the signal), so the loop can finish
  * its last commit and exit cleanly. (The client's retry backoff rejects on abort instead.)
  */
-export function pause(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
+export function pause(ms: number, signal: AbortSignal, clock: Clock = systemClock): Promise<void> {
+  return clock.sleep(ms, signal);
 }

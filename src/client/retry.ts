@@ -4,6 +4,7 @@
  * retries here, on {@link ClarifaiError.retryable} errors, within the call's overall deadline.
  */
 import { StatusCode } from "../../generated/proto/clarifai/api/status/status_code.js";
+import { type Clock, systemClock } from "../domain/clock.js";
 import { CanceledError, ClarifaiError, ValidationError } from "../errors.js";
 
 /** Retry policy. */
@@ -68,37 +69,34 @@ export function backoffDelay(
   return Math.floor(random() * cap);
 }
 
-/** Waits `ms`, or rejects with a {@link CanceledError} as soon as `signal` aborts. */
-export function sleep(ms: number, signal?: AbortSignal, attempts = 1): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const canceled = () =>
-      new CanceledError({
-        code: StatusCode.REQUEST_CANCELED_BY_USER,
-        description: "the call was aborted by its AbortSignal during a retry backoff",
-        attempts,
-      });
-    if (signal?.aborted) {
-      reject(canceled());
-      return;
-    }
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(canceled());
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
+/**
+ * Waits `ms` on `clock`, or rejects with a {@link CanceledError} as soon as `signal` aborts (before
+ * or during the wait).
+ */
+export async function sleep(
+  ms: number,
+  signal?: AbortSignal,
+  attempts = 1,
+  clock: Clock = systemClock,
+): Promise<void> {
+  if (!signal?.aborted) await clock.sleep(ms, signal);
+  if (signal?.aborted) {
+    throw new CanceledError({
+      code: StatusCode.REQUEST_CANCELED_BY_USER,
+      description: "the call was aborted by its AbortSignal during a retry backoff",
+      attempts,
+    });
+  }
 }
 
 /** What {@link withRetry} needs to know about the call. */
 export interface RetryContext {
   policy: RetryOptions;
-  /** Epoch ms after which no attempt may start or wait. */
+  /** Epoch ms (by `clock`) after which no attempt may start or wait. */
   deadline: number;
   signal?: AbortSignal;
+  /** What the backoff waits on and the deadline is read from (default {@link systemClock}). */
+  clock?: Clock;
   random?: () => number;
   /**
    * The wait before retrying after `err` (attempt `n` failed), when not the policy's backoff:
@@ -126,8 +124,9 @@ export async function withRetry<T>(
       if (!err.retryable || n >= ctx.policy.maxAttempts) throw err;
       const delay = ctx.delayFor?.(err, n) ?? backoffDelay(n, ctx.policy, ctx.random);
       // A wait that would outlive the deadline cannot lead to a successful attempt.
-      if (Date.now() + delay >= ctx.deadline) throw err;
-      await sleep(delay, ctx.signal, n);
+      const clock = ctx.clock ?? systemClock;
+      if (clock.now() + delay >= ctx.deadline) throw err;
+      await sleep(delay, ctx.signal, n, clock);
     }
   }
 }

@@ -16,10 +16,11 @@
  */
 
 import { statSync, unlinkSync } from "node:fs";
-import { link, open, readFile, stat, unlink } from "node:fs/promises";
+import { link, open, stat, unlink } from "node:fs/promises";
 import { hostname } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { processAlive, sweepDeadWriters } from "./durableFile.js";
+import { readRegularFile } from "./regularFile.js";
 
 /** Who holds a lock, as its file says. */
 export interface LockOwner {
@@ -41,6 +42,17 @@ export class LockHeldError extends Error {
   }
 }
 
+/** A lock path holding what no lock is (not a regular file, or too large): refused, never waited on. */
+export class LockFileError extends Error {
+  constructor(
+    readonly path: string,
+    readonly problem: string,
+  ) {
+    super(`${path}: ${problem}`);
+    this.name = "LockFileError";
+  }
+}
+
 /** A held lock; `release` is idempotent and also runs on process exit. */
 export interface HeldLock {
   readonly path: string;
@@ -53,6 +65,19 @@ const TAKE_ATTEMPTS = 5;
 
 function code(error: unknown): string | undefined {
   return (error as NodeJS.ErrnoException).code;
+}
+
+/** Largest lock file read: an owner record is about 100 bytes. */
+const MAX_LOCK_BYTES = 64 * 1024;
+
+/**
+ * The text of a lock (or claim) file, read as every state file is: a regular file only, bounded
+ * (a FIFO put in its place hung the taker for good); undefined when there is none.
+ * @throws LockFileError naming the file: not a regular file, too large, unreadable.
+ */
+async function readLock(path: string): Promise<string | undefined> {
+  const fail = (problem: string) => new LockFileError(path, problem);
+  return (await readRegularFile(path, MAX_LOCK_BYTES, fail, "a lock file"))?.toString("utf8");
 }
 
 function parseOwner(text: string): LockOwner | undefined {
@@ -131,7 +156,7 @@ async function removeStale(
     if ((await publish(claim, me)) !== false) break;
     if (attempt >= TAKE_ATTEMPTS) throw new Error(`could not take ${lockPath}: it keeps changing`);
     const claimId = await identity(claim);
-    const owner = parseOwner(await readFile(claim, "utf8").catch(() => ""));
+    const owner = parseOwner((await readLock(claim).catch(() => undefined)) ?? "");
     // Gone meanwhile (its taker finished): claim again.
     if (claimId === undefined) continue;
     // A claim is published whole (link), so one that does not parse was not written here: held.
@@ -159,17 +184,17 @@ export async function acquireLock(target: string): Promise<HeldLock> {
   for (let attempt = 0; attempt < TAKE_ATTEMPTS; attempt++) {
     const published = await publish(path, me);
     if (published !== false) return held(path, published.ino);
-    let text: string;
+    let text: string | undefined;
     let id: string | undefined;
     try {
       id = await identity(path);
-      text = await readFile(path, "utf8");
+      text = await readLock(path);
     } catch (error) {
       // Released between our link and our read: try again.
       if (code(error) === "ENOENT") continue;
       throw error;
     }
-    if (id === undefined) continue;
+    if (id === undefined || text === undefined) continue;
     const owner = parseOwner(text);
     if (owner === undefined) {
       // Not written by this module (link publishing never shows a partial file): held while fresh.

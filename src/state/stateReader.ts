@@ -8,11 +8,12 @@
  * ajv is loaded on the first read of a state file that exists, not at start-up: `export` and
  * `tail` without a state file never load it.
  */
-import { constants } from "node:fs";
-import { open } from "node:fs/promises";
 import type { ErrorObject, ValidateFunction } from "ajv";
 import { MAX_TIMESTAMP_SECONDS, MIN_TIMESTAMP_SECONDS } from "../domain/time.js";
 import { parseTs } from "../domain/timestamps.js";
+import { readRegularFile } from "./regularFile.js";
+
+export { readRegularFile } from "./regularFile.js";
 
 /** Largest state file read (bytes), unless a spec says otherwise: larger ones are refused. */
 export const MAX_STATE_BYTES = 64 * 1024 * 1024;
@@ -242,68 +243,6 @@ export async function validateState<T>(data: unknown, spec: StateSpec<T>, source
   if (bad !== undefined) throw fail(bad[0], bad[1]);
   return data as T;
 }
-
-/**
- * The bytes of the regular file at `path`, at most `max` of them; undefined when there is none. A
- * FIFO is never waited on (O_NONBLOCK) and a file that grows while read is refused, not followed.
- * @throws what `fail` makes of the problem (one line): unreadable, not a regular file, too large.
- */
-export async function readRegularFile(
-  path: string,
-  max: number,
-  fail: (problem: string) => Error,
-  what = "a state file",
-): Promise<Buffer | undefined> {
-  let fh: Awaited<ReturnType<typeof open>>;
-  try {
-    // O_NONBLOCK: opening a FIFO with no writer must not hang the command.
-    fh = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === "ENOENT") return undefined;
-    throw fail(`cannot be read (${code ?? (error as Error).message})`);
-  }
-  try {
-    const info = await fh.stat();
-    if (!info.isFile()) {
-      const kind = info.isDirectory()
-        ? "a folder"
-        : info.isFIFO()
-          ? "a FIFO"
-          : info.isSocket()
-            ? "a socket"
-            : info.isCharacterDevice() || info.isBlockDevice()
-              ? "a device"
-              : "not a file";
-      throw new RegularFileError(`is ${kind}, not a regular file`);
-    }
-    const limit = `${max / 1024 / 1024} MiB`;
-    if (info.size > max)
-      throw new RegularFileError(`is ${info.size} bytes, larger than the ${limit} ${what} may be`);
-    // Read at most max + 1 bytes whatever the size said: the file may grow under the read.
-    const buf = Buffer.allocUnsafe(Math.min(max + 1, info.size + 65536));
-    let at = 0;
-    for (;;) {
-      if (at === buf.length) break;
-      const { bytesRead } = await fh.read(buf, at, buf.length - at, at);
-      if (bytesRead === 0) break;
-      at += bytesRead;
-    }
-    if (at > max) throw new RegularFileError(`is larger than the ${limit} ${what} may be`);
-    if (at === buf.length)
-      throw new RegularFileError("grew while it was read: is another process writing it?");
-    return buf.subarray(0, at);
-  } catch (error) {
-    if (error instanceof RegularFileError) throw fail(error.message);
-    const code = (error as NodeJS.ErrnoException).code;
-    throw fail(`cannot be read (${code ?? (error as Error).message})`);
-  } finally {
-    await fh.close();
-  }
-}
-
-/** A problem {@link readRegularFile} words for its caller's `fail`. */
-class RegularFileError extends Error {}
 
 /**
  * Reads the state file at `path`: undefined when there is none, else its validated content.

@@ -10,6 +10,7 @@ import { createHash, createHmac } from "node:crypto";
 import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { connect } from "node:net";
+import { type Clock, systemClock } from "../domain/clock.js";
 import { operationName } from "../domain/operations.js";
 import { redact } from "../domain/redact.js";
 import { terminalSafe } from "../domain/terminalText.js";
@@ -30,6 +31,8 @@ export interface DeliveryOptions {
   secret?: string;
   /** Aborted on SIGINT/SIGTERM: the attempt in flight ends at once and no retry follows. */
   signal?: AbortSignal;
+  /** What the waits between attempts are made on (default {@link systemClock}). */
+  clock?: Clock;
 }
 
 /** One attempt failed; `permanent` failures (a 4xx other than 408/429) are not retried. */
@@ -281,20 +284,6 @@ export function execDestination(command: string, options: DeliveryOptions): Dest
   };
 }
 
-/** Waits `ms`, or less when `signal` aborts meanwhile. */
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    if (signal?.aborted) done();
-    else signal?.addEventListener("abort", done, { once: true });
-  });
-}
-
 /** Sends with retries; resolves to undefined when delivered, else the last error and attempts made. */
 export async function sendWithRetry(
   dest: Destination,
@@ -316,7 +305,7 @@ export async function sendWithRetry(
         return { error: reason(e.message), attempts: attempt };
       // ±20 % jitter, so that many watchers do not retry in lockstep.
       const wait = e.retryAfterMs ?? delay * (0.8 + Math.random() * 0.4);
-      await sleep(wait, options.signal);
+      await (options.clock ?? systemClock).sleep(wait, options.signal);
       if (options.signal?.aborted)
         return {
           error: reason(`${e.message}; interrupted (SIGINT/SIGTERM) before the next attempt`),

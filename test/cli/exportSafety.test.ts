@@ -7,6 +7,7 @@ import { existsSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
 import { type EmulatorHandle, generateEntries, startEmulator } from "../../src/emulator/index.js";
+import { waitFor } from "../helpers/waitFor.js";
 import {
   collect,
   connection,
@@ -67,8 +68,9 @@ it("a second export of the same file is refused at once, even with --resume or -
   try {
     const first = spawnCli(args(out, ["--commit-interval", "0"]));
     const done = collect(first);
-    while (!existsSync(`${out}.manifest.json`) && first.exitCode === null)
-      await new Promise((r) => setTimeout(r, 20));
+    await waitFor(() => existsSync(`${out}.manifest.json`) || first.exitCode !== null, {
+      what: "the first export's manifest",
+    });
     for (const flag of ["--resume", "--force"]) {
       const second = await runCli(args(out, [flag]));
       expect(second.code).toBe(2);

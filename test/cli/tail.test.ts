@@ -7,6 +7,7 @@ import { join } from "node:path";
 import type { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
 import { entryToJsonLine } from "../../src/codec/entryPrinter.js";
 import { type EmulatorHandle, generateEntries, startEmulator } from "../../src/emulator/index.js";
+import { waitFor } from "../helpers/waitFor.js";
 import {
   byTime,
   collect,
@@ -208,7 +209,6 @@ it("formats: csv and table work for tail; json is one document without --follow"
   expect(table.stderr).toBe("");
 });
 
-async function until(pred: () => boolean): Promise<void> {
-  for (let i = 0; i < 400 && !pred(); i++) await new Promise((resolve) => setTimeout(resolve, 25));
-  if (!pred()) throw new Error("timed out waiting for tail output");
+function until(pred: () => boolean): Promise<void> {
+  return waitFor(pred, { what: "tail output" });
 }

@@ -6,6 +6,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
 import { generateEntries } from "../../src/emulator/index.js";
+import { waitFor } from "../helpers/waitFor.js";
 
 const template = generateEntries(1, 1)[0] as AuditLogEntry;
 /** 2025-03-01T00:00:00Z: crafted entries are at BASE + offset seconds. */
@@ -81,11 +82,7 @@ export async function startReceiver(): Promise<Receiver> {
   return r;
 }
 
-/** Resolves when `pred` holds (polled every 20 ms), or rejects after `ms`. */
-export async function until(pred: () => boolean, ms = 20_000, what = "condition"): Promise<void> {
-  const end = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+/** Resolves when `pred` holds, or rejects after `ms` (see test/helpers/waitFor.ts). */
+export function until(pred: () => boolean, ms = 20_000, what = "condition"): Promise<void> {
+  return waitFor(pred, { timeoutMs: ms, what });
 }

@@ -18,6 +18,7 @@ import {
   UnavailableError,
   ValidationError,
 } from "../../src/errors.js";
+import { waitFor } from "../helpers/waitFor.js";
 import { type Harness, harness, PAT } from "./fixtures.js";
 
 const WRONG_PAT = "pat-WRONGKEY-77aa88bb99cc00dd";
@@ -215,8 +216,10 @@ describe("deadlines and cancellation", () => {
     });
     const before = h.emu.calls;
     const call = failure(client.search({}, { signal: ac.signal }));
-    while (h.emu.calls === before) await new Promise((r) => setTimeout(r, 5));
-    await new Promise((r) => setTimeout(r, 20));
+    // A throttled reply counted by the budget: the client's next step is the backoff (or a wait
+    // for its turn), and a poll of this condition runs only once those microtasks have run.
+    await waitFor(() => client.stats().throttled >= 1, { what: "the first throttled reply" });
+    expect(h.emu.calls).toBeGreaterThan(before);
     ac.abort();
     let timer: NodeJS.Timeout | undefined;
     const settled = await Promise.race([
@@ -234,8 +237,11 @@ describe("deadlines and cancellation", () => {
   it("an abort cancels a call in flight; an aborted signal sends nothing", async () => {
     h.emu.setFaults({ latencyMs: 800 });
     const ac = new AbortController();
+    const sent = h.emu.calls;
     const call = failure(h.client().search({}, { signal: ac.signal }));
-    setTimeout(() => ac.abort(), 50);
+    // Aborted once the emulator holds the call (for 800 ms): in flight, not before it was sent.
+    await waitFor(() => h.emu.calls > sent, { what: "the call to reach the emulator" });
+    ac.abort();
     const e = await call;
     expect(e).toBeInstanceOf(CanceledError);
     expect(e.grpcCode).toBe(GrpcStatus.CANCELLED);

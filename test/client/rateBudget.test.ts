@@ -17,6 +17,7 @@ import type { AuditLogClientOptions } from "../../src/client/config.js";
 import { limitFromDetails, PACE, START_IN_FLIGHT } from "../../src/client/rateBudget.js";
 import { type EmulatorHandle, generateEntries, startEmulator } from "../../src/emulator/index.js";
 import { CanceledError } from "../../src/errors.js";
+import { waitFor } from "../helpers/waitFor.js";
 
 const PAT = "rate-test-pat";
 const USER = "rate-user";
@@ -138,7 +139,8 @@ describe("pacing", () => {
       await c.search({ perPage: 1 });
       const controller = new AbortController();
       const waiting = c.search({ perPage: 1 }, { signal: controller.signal });
-      setTimeout(() => controller.abort(), 50);
+      await waitFor(() => c.stats().waiting === 1, { what: "the third call to wait for its turn" });
+      controller.abort();
       await expect(waiting).rejects.toBeInstanceOf(CanceledError);
       expect(c.stats().requests).toBe(2);
     } finally {

@@ -9,6 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from "@jest/gl
 import type { MultiAuditLogEntryResponse, V2Client } from "../../generated/proto/clarifai/api/service.js";
 import { StatusCode } from "../../generated/proto/clarifai/api/status/status_code.js";
 import { type EmulatorHandle, generateEntries, startEmulator } from "../../src/emulator/index.js";
+import { waitFor } from "../helpers/waitFor.js";
 import { grpcClient, grpcSearch, PAT, request, restSearch } from "./helpers.js";
 
 let emu: EmulatorHandle;
@@ -158,7 +159,7 @@ describe("growth", () => {
       const t0 = first.entries[0]?.timestamp;
       const t1 = first.entries[first.entries.length - 1]?.timestamp;
       g.setFaults({ growth: { count: 10, everyMs: 10, lateFraction: 0.5 }, seed: 4 });
-      while (g.size() < 160) await new Promise((r) => setTimeout(r, 10));
+      await waitFor(() => g.size() >= 160, { what: "the log to grow to 160 entries" });
       g.setFaults({ growth: undefined });
       const stopped = g.size();
       await new Promise((r) => setTimeout(r, 60));

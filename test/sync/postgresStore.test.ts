@@ -22,6 +22,7 @@ import {
 import { parsePostgresUrl, redactUrl } from "../../src/sync/postgres/url.js";
 import { type SyncIdentity, type SyncState, SyncUsageError } from "../../src/sync/store.js";
 import { freePort, type PostgresServer, startPostgres } from "../helpers/postgres.js";
+import { waitFor } from "../helpers/waitFor.js";
 
 let server: PostgresServer;
 let admin: pg.Client;
@@ -84,15 +85,27 @@ async function holdingLocks(db: pg.Client, locks: string[]): Promise<pg.Client> 
 
 /** The store's backend once it waits on a lock (a backend other than `not`, after a reconnect). */
 async function backendWaitingOnLock(db: pg.Client, store: PostgresStore, not?: number): Promise<number> {
-  for (let i = 0; i <= 400; i++) {
-    const pid = store.backendPid;
-    if (pid !== undefined && pid !== not) {
+  let waiting: number | undefined;
+  await waitFor(
+    async () => {
+      const pid = store.backendPid;
+      if (pid === undefined || pid === not) return false;
       const w = await db.query("SELECT wait_event_type FROM pg_stat_activity WHERE pid = $1", [pid]);
-      if (w.rows[0]?.wait_event_type === "Lock") return pid;
-    }
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error("the store never waited on a lock");
+      if (w.rows[0]?.wait_event_type === "Lock") waiting = pid;
+      return waiting !== undefined;
+    },
+    { what: "the store's backend to wait on a lock" },
+  );
+  return waiting as number;
+}
+
+/** Terminates a backend and waits until the server has ended it (its session and locks gone). */
+async function terminate(db: pg.Client, pid: number | undefined): Promise<void> {
+  await db.query("SELECT pg_terminate_backend($1)", [pid]);
+  await waitFor(
+    async () => (await db.query("SELECT 1 FROM pg_stat_activity WHERE pid = $1", [pid])).rowCount === 0,
+    { what: `backend ${pid} to end` },
+  );
 }
 
 describe("schema", () => {
@@ -427,8 +440,7 @@ describe("dropped connections", () => {
     expect(await pending).toEqual({ inserted: 200, late: 0 });
     expect(store.backendPid).not.toBe(pid);
     // An idle session dropped between commits: the next commit reconnects too.
-    await db.query("SELECT pg_terminate_backend($1)", [store.backendPid]);
-    await new Promise((r) => setTimeout(r, 100));
+    await terminate(db, store.backendPid);
     expect(await store.commit({ entries: all.slice(250), state: state(300) })).toEqual({
       inserted: 100,
       late: 0,
@@ -473,8 +485,7 @@ describe("dropped connections", () => {
     const all = entries(30, 2);
     const a = await opened(url);
     await a.commit({ entries: all.slice(0, 10), state: state(0) });
-    await db.query("SELECT pg_terminate_backend($1)", [a.backendPid]);
-    await new Promise((r) => setTimeout(r, 100));
+    await terminate(db, a.backendPid);
     // Another sync takes over while it runs: a cannot take the lock back.
     const b = await opened(url);
     await expect(a.commit({ entries: all.slice(10, 20), state: state(10) })).rejects.toThrow(SyncUsageError);

@@ -25,6 +25,7 @@ import {
   waitForStderr,
 } from "../cli/helpers.js";
 import { freePort, type PostgresServer, startPostgres } from "../helpers/postgres.js";
+import { waitFor } from "../helpers/waitFor.js";
 
 let tmp: ReturnType<typeof tempDir>;
 let emu: EmulatorHandle;
@@ -115,8 +116,17 @@ it("sessions terminated by the server during a sync lose and repeat nothing", as
   const done = collect(child);
   await waitForStderr(child, (t) => t.includes("syncing window"));
   let terminated = 0;
+  // Each termination follows a commit made since the last one (after the sync reconnected), so
+  // sessions are cut mid-sync by progress, not by a guess of how long the sync takes.
+  const stored = async () =>
+    Number(
+      (await db.query("SELECT count(*)::int AS n FROM audit_log").catch(() => ({ rows: [{ n: 0 }] }))).rows[0]
+        ?.n,
+    );
+  let seen = 0;
   for (let i = 0; i < 3 && child.exitCode === null; i++) {
-    await new Promise((r) => setTimeout(r, 300));
+    await waitFor(async () => child.exitCode !== null || (await stored()) > seen, { what: "a commit" });
+    seen = await stored();
     const r = await admin.query(
       `SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity
        WHERE datname = $1 AND application_name = 'clarifai-audit sync'`,

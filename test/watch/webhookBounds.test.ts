@@ -16,6 +16,8 @@ import {
   sendWithRetry,
   webhookDestination,
 } from "../../src/watch/destinations.js";
+import { ManualClock } from "../helpers/manualClock.js";
+import { waitFor } from "../helpers/waitFor.js";
 
 const ALERT: Alert = {
   rule: "r",
@@ -136,7 +138,7 @@ it("an abort ends the attempt in flight and no retry follows", async () => {
   };
   const dest = webhookDestination(s.url, "json", options);
   const sent = sendWithRetry(dest, ALERT, "{}", options);
-  while (s.requests === 0) await new Promise((r) => setTimeout(r, 10));
+  await waitFor(() => s.requests > 0, { what: "the webhook's request" });
   controller.abort();
   expect(await sent).toEqual({ error: "interrupted (SIGINT/SIGTERM) before an answer", attempts: 1 });
   await s.closed;
@@ -147,25 +149,21 @@ it("an abort during the backoff before a retry ends it", async () => {
     res.writeHead(500).end();
   });
   const controller = new AbortController();
+  const clock = new ManualClock();
   const options: DeliveryOptions = {
     attempts: 5,
     backoffMs: 600_000,
     timeoutMs: 60_000,
     signal: controller.signal,
+    clock,
   };
-  const real = webhookDestination(s.url, "json", options);
-  let failed: () => void = () => undefined;
-  const firstFailure = new Promise<void>((resolve) => {
-    failed = resolve;
-  });
-  const dest = { name: real.name, send: (a: Alert, j: string) => real.send(a, j).finally(failed) };
-  const sent = sendWithRetry(dest, ALERT, "{}", options);
-  // The first attempt failed, and once its microtasks have run sendWithRetry is in its backoff.
-  await firstFailure;
-  await new Promise((r) => setImmediate(r));
+  const sent = sendWithRetry(webhookDestination(s.url, "json", options), ALERT, "{}", options);
+  // The first attempt failed and sendWithRetry waits its backoff on the clock, which never moves.
+  await clock.untilSleeping();
   controller.abort();
   expect(await sent).toEqual({
     error: "HTTP 500; interrupted (SIGINT/SIGTERM) before the next attempt",
     attempts: 1,
   });
+  expect(s.requests).toBe(1);
 });

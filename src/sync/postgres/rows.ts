@@ -3,6 +3,7 @@
  * TIMESTAMPTZ text and as exact 9-digit text, the operation read from the entry bytes, NULs replaced) and the canonical
  * JSON of a query.
  */
+import { type Clock, systemClock } from "../../domain/clock.js";
 import { operationName } from "../../domain/operations.js";
 import { formatTimestamp, formatTimestampExact, type Timestamp } from "../../domain/time.js";
 import { fitsInt64, parseTs, tsToNs } from "../../domain/timestamps.js";
@@ -16,9 +17,9 @@ export function lateBound(text: string | undefined): [string] | [null] {
   return [formatTimestampExact(ts)];
 }
 
-/** A promise that resolves after `ms`. */
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
+/** A promise that resolves after `ms` on `clock`. */
+export function sleep(ms: number, clock: Clock = systemClock): Promise<void> {
+  return clock.sleep(ms);
 }
 
 /** Exact nanoseconds since the epoch as COPY text; `\N` (NULL) outside BIGINT (before 1677, after 2262). */

@@ -15,6 +15,7 @@
 import { randomUUID } from "node:crypto";
 import pg from "pg";
 import { canonicalJson } from "../../domain/canonicalJson.js";
+import { type Clock, systemClock } from "../../domain/clock.js";
 import { crashPoint } from "../../state/crashPoint.js";
 import {
   type SyncCommit,
@@ -55,6 +56,8 @@ export interface PostgresStoreOptions {
   env?: Record<string, string | undefined>;
   /** Connect timeout (default 10 s). */
   connectTimeoutMs?: number;
+  /** What the waits before a reconnect are made on (default {@link systemClock}). */
+  clock?: Clock;
 }
 
 /** A PostgreSQL store: a {@link SyncStore} plus what tests and the bench look at. */
@@ -81,7 +84,7 @@ export function createPostgresStore(opts: PostgresStoreOptions): PostgresStore {
     if (!(err instanceof SyncUsageError)) throw err;
     return new RefusedStore(redactUrl(opts.url), err);
   }
-  return new Store(target, opts.connectTimeoutMs ?? 10_000);
+  return new Store(target, opts.connectTimeoutMs ?? 10_000, opts.clock ?? systemClock);
 }
 
 /** The store of a URL that did not parse: refuses in `open`, holds nothing. */
@@ -129,6 +132,7 @@ class Store implements PostgresStore {
   constructor(
     readonly target: PostgresTarget,
     readonly connectTimeoutMs: number,
+    readonly clock: Clock,
   ) {
     this.description = target.description;
   }
@@ -195,7 +199,7 @@ class Store implements PostgresStore {
           );
         }
         reconnectError = undefined;
-        await sleep(250 * (attempt + 1));
+        await sleep(250 * (attempt + 1), this.clock);
         let row: StateRow | undefined;
         try {
           await this.#connect();
