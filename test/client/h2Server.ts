@@ -99,3 +99,19 @@ export function replyOk(stream: ServerHttp2Stream, message = emptySuccess()): vo
   stream.on("wantTrailers", () => stream.sendTrailers({ "grpc-status": "0" }));
   stream.end(framed(message));
 }
+
+/**
+ * Resets `stream` with `code` (RST_STREAM) as the next frame. Not `stream.close(code)`: Node first
+ * ends the writable side (an empty DATA with END_STREAM), and a client that has ended its request
+ * takes that as the stream's normal end and never sees the code. The stream's native handle sends
+ * the reset alone, as servers written in other languages do.
+ */
+export function resetStream(stream: ServerHttp2Stream, code: number): void {
+  const symbol = Object.getOwnPropertySymbols(stream).find((s) => String(s) === "Symbol(kHandle)");
+  const handle =
+    symbol === undefined
+      ? undefined
+      : (stream as unknown as Record<symbol, { rstStream?(c: number): void }>)[symbol];
+  if (typeof handle?.rstStream !== "function") throw new Error("this Node has no stream handle to reset");
+  handle.rstStream(code);
+}
