@@ -15,7 +15,6 @@ import { decodeGrpcMessage, grpcTimeout } from "../../src/client/transport/wire.
 import {
   AuthenticationError,
   CanceledError,
-  type ClarifaiError,
   PermissionError,
   RateLimitError,
   ServerError,
@@ -24,7 +23,7 @@ import {
   ValidationError,
 } from "../../src/errors.js";
 import { makeTestTls, type TestTls } from "../helpers/tls.js";
-import { PAT } from "./fixtures.js";
+import { failure as failAndKeep, PAT } from "./fixtures.js";
 import {
   emptySuccess,
   framed,
@@ -64,15 +63,7 @@ function client(port: number, options: AuditLogClientOptions = {}): AuditLogClie
   return c;
 }
 
-async function failure(p: Promise<unknown>): Promise<ClarifaiError> {
-  try {
-    await p;
-  } catch (e) {
-    seen.push(e);
-    return e as ClarifaiError;
-  }
-  throw new Error("expected the call to fail");
-}
+const failure = (p: Promise<unknown>) => failAndKeep(p, seen);
 
 /** Resolves with the stream's RST_STREAM code once the server's side of it has closed. */
 function closedWith(stream: ServerHttp2Stream): Promise<number> {
