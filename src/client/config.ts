@@ -2,6 +2,7 @@
  * Client configuration: the one place where explicit options, environment variables and defaults
  * are merged (explicit option > environment > default), and where transport safety is decided.
  */
+import { readFileSync } from "node:fs";
 import { isIP } from "node:net";
 import { isPlainObject } from "../domain/plainObject.js";
 import { REDACTED, redactUrl } from "../domain/redact.js";
@@ -40,7 +41,10 @@ export interface AuditLogClientOptions {
    * {@link ChannelOptions}. Any other key is refused.
    */
   channelOptions?: ChannelOptions;
-  /** PEM root certificates to trust instead of the system ones (private CAs, TLS tests). */
+  /**
+   * PEM root certificates to trust instead of the system ones (private CAs, TLS tests). Default: the
+   * file named by `GRPC_DEFAULT_SSL_ROOTS_FILE_PATH`, as gRPC libraries read it, else the system's.
+   */
   rootCerts?: Buffer;
   /**
    * The account's request limit, in requests per second (> 0, ≤ 10000), shared by every call of
@@ -58,6 +62,8 @@ const ENV = {
   userId: "CLARIFAI_USER_ID",
   endpoint: "CLARIFAI_GRPC_BASE",
   rateLimit: "CLARIFAI_RATE_LIMIT",
+  /** gRPC's own variable for a file of root certificates that replace the system's (grpc-js and C-core read it). */
+  rootCertsFile: "GRPC_DEFAULT_SSL_ROOTS_FILE_PATH",
 } as const;
 
 /** Clarifai's public gRPC endpoint. */
@@ -255,6 +261,22 @@ function resolveRateLimit(
   return { limit: isLoopbackHost(host) ? undefined : CLARIFAI_DEFAULT_RATE_LIMIT, enabled: true };
 }
 
+/** The roots of `GRPC_DEFAULT_SSL_ROOTS_FILE_PATH`, when set. */
+function rootCertsFromEnv(env: NodeJS.ProcessEnv): Buffer | undefined {
+  const path = fromEnv(env, ENV.rootCertsFile);
+  if (path === undefined) return undefined;
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    throw new ValidationError(
+      ENV.rootCertsFile,
+      path,
+      "a readable file of PEM certificates",
+      `cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+    );
+  }
+}
+
 /**
  * Merges options over the environment over defaults, and enforces the transport rules.
  * @throws ValidationError for a missing PAT or user id (naming both ways to give them), a bad
@@ -341,7 +363,7 @@ export function resolveConfig(
         : validateRetry({ ...DEFAULT_RETRY, ...options.retry }),
     channelOptions: { ...DEFAULT_CHANNEL_OPTIONS, ...options.channelOptions },
     transport: resolveChannelOptions((channelOptions ?? {}) as Record<string, unknown>),
-    rootCerts: options.rootCerts,
+    rootCerts: options.rootCerts ?? (insecure ? undefined : rootCertsFromEnv(env)),
     rateLimit: resolveRateLimit(options.rateLimit, env, host),
   };
 }

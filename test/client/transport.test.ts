@@ -395,6 +395,23 @@ describe("TLS", () => {
     expect(server.calls.every((c) => c.headers[":scheme"] === "https")).toBe(true);
   });
 
+  it("takes the CA from GRPC_DEFAULT_SSL_ROOTS_FILE_PATH, as gRPC libraries do", async () => {
+    const server = await serve((stream) => replyOk(stream), { cert: tls.cert, key: tls.key });
+    const saved = process.env.GRPC_DEFAULT_SSL_ROOTS_FILE_PATH;
+    try {
+      process.env.GRPC_DEFAULT_SSL_ROOTS_FILE_PATH = tls.caPath;
+      const c = client(server.port, { insecure: false, endpoint: `localhost:${server.port}` });
+      expect((await c.search()).reqId).toBe("req-h2");
+      process.env.GRPC_DEFAULT_SSL_ROOTS_FILE_PATH = `${tls.dir}/missing.pem`;
+      expect(() => client(server.port, { insecure: false })).toThrow(
+        /^GRPC_DEFAULT_SSL_ROOTS_FILE_PATH: cannot read it \(ENOENT\)/,
+      );
+    } finally {
+      if (saved === undefined) delete process.env.GRPC_DEFAULT_SSL_ROOTS_FILE_PATH;
+      else process.env.GRPC_DEFAULT_SSL_ROOTS_FILE_PATH = saved;
+    }
+  });
+
   it("without the CA the certificate is refused, not retried", async () => {
     const server = await serve((stream) => replyOk(stream), { cert: tls.cert, key: tls.key });
     const e = await failure(
