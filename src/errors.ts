@@ -3,8 +3,8 @@
  * whether Clarifai reported it in `status.code` of a gRPC-OK reply or gRPC itself failed; bad input
  * is a {@link ValidationError}, raised before any network call.
  */
-import { status as GrpcStatus } from "@grpc/grpc-js";
 import { StatusCode } from "../generated/proto/clarifai/api/status/status_code.js";
+import { GrpcStatus } from "./domain/grpcStatus.js";
 import { redact } from "./domain/redact.js";
 
 /** Fields of a {@link ClarifaiError}, as passed to its constructor. */
@@ -212,39 +212,60 @@ export function errorFromStatus(
   });
 }
 
-const TLS_FAILURE = /certificate|self[- ]signed|handshake|SSL routines|wrong version number/i;
-
-/** OpenSSL's words for a TLS handshake answered in plaintext: the server does not speak TLS. */
-const PLAINTEXT_PEER = /wrong version number|packet length too long|http request/i;
-
-/** What the client says instead of OpenSSL's record-layer error. */
+/** What the client says when a TLS handshake was answered in plaintext: the server does not speak TLS. */
 export const PLAINTEXT_PEER_MESSAGE =
   "the server does not speak TLS (a plaintext endpoint, such as the local emulator): connect with --insecure (the client's insecure option)";
-
-/**
- * grpc-js's words when the server took the connection and closed it before HTTP/2 began (a refused
- * connection says ECONNREFUSED instead). A plaintext gRPC server never does this; a TLS server
- * does, on reading a plaintext HTTP/2 preface.
- */
-const CLOSED_BEFORE_HTTP2 = /^No connection established\. Last error: Failed to connect\b/;
 
 /** What the client says when a plaintext connection was closed before HTTP/2 began. */
 export const CLOSED_PLAINTEXT_MESSAGE =
   "the server closed the plaintext connection before HTTP/2 began: if it serves TLS (as Clarifai's endpoints do), connect without --insecure (the client's insecure option)";
 
 /**
- * How grpc-js reports a call cut off by the transport (its connection dropped or its stream reset
- * before the trailers): as INTERNAL, though nothing failed on the server. A search is a read, so
- * it is as safe to retry as UNAVAILABLE.
+ * What the client's transport (src/client/transport) knows of a failure beyond its gRPC code:
+ * - `connect`: no connection (refused, unreachable, unknown host);
+ * - `tls`: the TLS handshake failed (a certificate that cannot be verified, no common protocol);
+ * - `plaintext-peer`: a TLS handshake was answered in plaintext;
+ * - `closed-before-http2`: the server took the connection and closed it before HTTP/2 began (a TLS
+ *   server does so on reading a plaintext HTTP/2 preface);
+ * - `connection-lost`: the connection dropped, or was drained (GOAWAY), with the call in flight;
+ * - `stream-reset`: the server reset the call's stream (RST_STREAM) before its status;
+ * - `http-status`: a reply with an HTTP status other than 200 and no gRPC status;
+ * - `message-too-large`: a message over the send or receive limit;
+ * - `protocol`: a reply that breaks gRPC's framing;
+ * - `deadline`, `aborted`, `client-closed`: the call's deadline, its AbortSignal, `close()`.
+ * Absent when the server sent the status.
  */
-const STREAM_CUT = /^(Received RST_STREAM with code \d+|Connection dropped|Call ended without gRPC status)/;
+export type TransportReason =
+  | "connect"
+  | "tls"
+  | "plaintext-peer"
+  | "closed-before-http2"
+  | "connection-lost"
+  | "stream-reset"
+  | "http-status"
+  | "message-too-large"
+  | "protocol"
+  | "deadline"
+  | "aborted"
+  | "client-closed";
 
-/** A grpc-js `ServiceError`-like object. */
+/** A failed gRPC call: its status code and message, and the transport's reason when it was not the server's status. */
 export interface GrpcErrorLike {
   code?: number;
   details?: string;
   message?: string;
+  reason?: TransportReason;
 }
+
+/** Failures no retry can mend: the same handshake fails the same way. */
+const PERMANENT_REASONS: ReadonlySet<TransportReason | undefined> = new Set(["tls", "plaintext-peer"]);
+
+/**
+ * gRPC servers' words for a message over their size limit, sent as RESOURCE_EXHAUSTED (grpc-go
+ * "grpc: received message larger than max", grpc-js and C-core "Received message larger than max"):
+ * a request too big, not a rate limit.
+ */
+const SERVER_SIZE_LIMIT = /message larger than max|exceeds.*max/i;
 
 /**
  * Maps a gRPC failure into the same hierarchy. `code` is the nearest Clarifai code so that callers
@@ -255,13 +276,10 @@ export function errorFromGrpc(
   context: { attempts?: number; secret?: string; aborted?: boolean; insecure?: boolean } = {},
 ): ClarifaiError {
   const grpcCode = typeof err.code === "number" ? err.code : GrpcStatus.UNKNOWN;
-  const raw = err.details || err.message || "gRPC call failed";
-  let description = raw;
-  if (err.code === GrpcStatus.UNAVAILABLE) {
-    if (PLAINTEXT_PEER.test(raw)) description = PLAINTEXT_PEER_MESSAGE;
-    else if (context.insecure === true && CLOSED_BEFORE_HTTP2.test(raw))
-      description = CLOSED_PLAINTEXT_MESSAGE;
-  }
+  let description = err.details || err.message || "gRPC call failed";
+  if (err.reason === "plaintext-peer") description = PLAINTEXT_PEER_MESSAGE;
+  else if (err.reason === "closed-before-http2" && context.insecure === true)
+    description = CLOSED_PLAINTEXT_MESSAGE;
   const base = {
     description,
     grpcCode,
@@ -282,7 +300,7 @@ export function errorFromGrpc(
       return new UnavailableError({
         ...base,
         code: StatusCode.RPC_SERVER_UNAVAILABLE,
-        retryable: !TLS_FAILURE.test(raw),
+        retryable: !PERMANENT_REASONS.has(err.reason),
       });
     case GrpcStatus.DEADLINE_EXCEEDED:
       return new TimeoutError({ ...base, code: StatusCode.RPC_REQUEST_TIMEOUT });
@@ -293,15 +311,20 @@ export function errorFromGrpc(
     case GrpcStatus.INVALID_ARGUMENT:
       return new InvalidRequestError({ ...base, code: StatusCode.CONN_INVALID_REQUEST });
     case GrpcStatus.RESOURCE_EXHAUSTED:
-      // grpc-js reports an over-size message as RESOURCE_EXHAUSTED; that is no rate limit.
-      if (/message larger than max|exceeds.*max/i.test(description)) {
+      // An over-size message is no rate limit.
+      if (
+        err.reason === "message-too-large" ||
+        (err.reason === undefined && SERVER_SIZE_LIMIT.test(description))
+      ) {
         return new ServerError({ ...base, code: StatusCode.RPC_MAX_MESSAGE_SIZE_EXCEEDED });
       }
       return new RateLimitError({ ...base, code: StatusCode.CONN_THROTTLED, retryable: true });
     case GrpcStatus.UNIMPLEMENTED:
       return new ServerError({ ...base, code: StatusCode.RPC_UNKNOWN_METHOD });
     case GrpcStatus.INTERNAL:
-      if (STREAM_CUT.test(description)) {
+      // A call cut off by the transport (its stream reset, its connection gone before the status)
+      // failed nowhere on the server: a search is a read, as safe to retry as UNAVAILABLE.
+      if (err.reason === "stream-reset" || err.reason === "connection-lost") {
         return new UnavailableError({ ...base, code: StatusCode.RPC_SERVER_UNAVAILABLE, retryable: true });
       }
       return new ServerError({ ...base, code: StatusCode.INTERNAL_SERVER_ISSUE });

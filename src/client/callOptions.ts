@@ -1,8 +1,8 @@
 /** The options of one call of an `AuditLogClient`, and their checks. */
-import { Metadata } from "@grpc/grpc-js";
 import { isPlainObject } from "../domain/plainObject.js";
 import { ValidationError } from "../errors.js";
 import { validateTimeoutMs } from "./config.js";
+import { isMetadataLike, type MetadataLike, type MetadataValue } from "./transport/metadata.js";
 
 /** Options of one call. */
 export interface CallOptions {
@@ -10,8 +10,12 @@ export interface CallOptions {
   signal?: AbortSignal;
   /** Overall deadline of this search (all attempts), in ms; overrides the client's `timeoutMs`. */
   timeoutMs?: number;
-  /** Extra request metadata (`authorization` is the client's and cannot be overridden). */
-  metadata?: Record<string, string> | Metadata;
+  /**
+   * Extra request metadata (`authorization` is the client's and cannot be overridden): an object of
+   * header names to values (a Buffer for names ending in `-bin`), or any object with `getMap()`,
+   * such as a grpc-js `Metadata` (every value of a repeated key is sent when it has `toJSON()`).
+   */
+  metadata?: Record<string, MetadataValue> | MetadataLike;
   /**
    * This call's place among calls waiting for their turn in the request budget: lower goes first
    * (default 0; equal ones in arrival order). The exporter gives each page its place in the window.
@@ -46,11 +50,11 @@ export function checkCallOptions(options: CallOptions): void {
     throw new ValidationError("signal", options.signal, "an AbortSignal", "not an AbortSignal");
   }
   const md = options.metadata as unknown;
-  if (md !== undefined && !(md instanceof Metadata) && !isPlainObject(md)) {
+  if (md !== undefined && !isMetadataLike(md) && !isPlainObject(md)) {
     throw new ValidationError(
       "metadata",
       md,
-      "a grpc-js Metadata or an object of header names to string values",
+      "an object of header names to string values, or an object with getMap() such as a grpc-js Metadata",
       "not metadata",
     );
   }

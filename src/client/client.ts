@@ -1,10 +1,9 @@
 /**
- * `AuditLogClient`: the facade backend services use. One gRPC channel per client, validated queries,
- * typed errors, retries that see Clarifai's in-band throttling codes, deadlines, AbortSignal, and
- * async-iterator pagination.
+ * `AuditLogClient`: the facade backend services use. One HTTP/2 connection per client (the client's
+ * own gRPC transport, src/client/transport), validated queries, typed errors, retries that see
+ * Clarifai's in-band throttling codes, deadlines, AbortSignal, and async-iterator pagination.
  */
 import { inspect } from "node:util";
-import { Client, credentials, Metadata, type ServiceError } from "@grpc/grpc-js";
 import type {
   MultiAuditLogEntryResponse,
   PostAuditLogSearchesRequest,
@@ -18,8 +17,9 @@ import {
   splitSearchReply,
 } from "../codec/index.js";
 import { type AuditEntry, toAuditEntry } from "../domain/entry.js";
+import { GrpcStatus } from "../domain/grpcStatus.js";
 import { DEFAULT_PER_PAGE } from "../domain/limits.js";
-import { REDACTED, redact } from "../domain/redact.js";
+import { REDACTED } from "../domain/redact.js";
 import {
   CanceledError,
   errorFromGrpc,
@@ -44,6 +44,8 @@ import {
 } from "./query.js";
 import { RateBudget, type RequestStats } from "./rateBudget.js";
 import { withRetry } from "./retry.js";
+import { GrpcCallError, GrpcHttp2Transport } from "./transport/grpcHttp2.js";
+import { type RequestHeaders, requestMetadata } from "./transport/metadata.js";
 
 export type { CallOptions };
 
@@ -90,7 +92,7 @@ function canceled(attempts: number): CanceledError {
  */
 export class AuditLogClient {
   readonly #config: ResolvedConfig;
-  readonly #grpc: Client;
+  readonly #transport: GrpcHttp2Transport;
   readonly #budget: RateBudget;
   #closed = false;
 
@@ -100,10 +102,8 @@ export class AuditLogClient {
    */
   constructor(options: AuditLogClientOptions = {}) {
     this.#config = resolveConfig(options);
-    const creds = this.#config.insecure
-      ? credentials.createInsecure()
-      : credentials.createSsl(this.#config.rootCerts ?? null);
-    this.#grpc = new Client(this.#config.address, creds, this.#config.channelOptions);
+    const { host, port, insecure, rootCerts, transport } = this.#config;
+    this.#transport = new GrpcHttp2Transport({ host, port, insecure, rootCerts, settings: transport });
     this.#budget = new RateBudget(this.#config.rateLimit);
   }
 
@@ -129,7 +129,7 @@ export class AuditLogClient {
     return this.#config.address;
   }
 
-  /** Whether the channel is plaintext. */
+  /** Whether the connection is plaintext. */
   get insecure(): boolean {
     return this.#config.insecure;
   }
@@ -222,10 +222,10 @@ export class AuditLogClient {
     })();
   }
 
-  /** Closes the channel. Calls made afterwards fail; calls in flight are cancelled. */
+  /** Closes the connection. Calls made afterwards fail; calls in flight are cancelled. */
   close(): void {
     this.#closed = true;
-    this.#grpc.close();
+    this.#transport.close();
   }
 
   async *#pages(validated: ValidatedQuery, options: CallOptions): AsyncGenerator<AuditLogPage> {
@@ -270,7 +270,7 @@ export class AuditLogClient {
     if (this.#closed) throw new ValidationError("client", "closed", "an open client", "the client is closed");
     checkCallOptions(options);
     const timeoutMs = validateTimeoutMs(options.timeoutMs ?? this.#config.timeoutMs);
-    const metadata = this.#metadata(options.metadata);
+    const metadata = requestMetadata(options.metadata, this.#config.pat);
     const { signal } = options;
     if (signal?.aborted) throw canceled(0);
     const deadline = Date.now() + timeoutMs;
@@ -287,7 +287,7 @@ export class AuditLogClient {
   /** One attempt, in its turn of the request budget; its reply is reported back to the budget. */
   async #paced<R extends MultiAuditLogEntryResponse | RawReply>(
     request: PostAuditLogSearchesRequest,
-    metadata: Metadata,
+    metadata: RequestHeaders,
     deadline: number,
     attempt: number,
     signal: AbortSignal | undefined,
@@ -306,88 +306,45 @@ export class AuditLogClient {
     }
   }
 
-  #metadata(extra: CallOptions["metadata"]): Metadata {
-    const md = new Metadata();
-    if (extra !== undefined) {
-      // toJSON keeps every value of a repeated key (getMap would keep only the first).
-      const entries: [string, unknown[]][] =
-        extra instanceof Metadata
-          ? Object.entries(extra.toJSON())
-          : Object.entries(extra as Record<string, unknown>).map(([k, v]) => [k, [v]]);
-      for (const [key, values] of entries) {
-        if (key.toLowerCase() === "authorization") {
-          throw new ValidationError(
-            "metadata.authorization",
-            REDACTED,
-            "any metadata key but authorization",
-            "the client sets authorization from its PAT",
-          );
-        }
-        for (const value of values) {
-          if (typeof value !== "string" && !Buffer.isBuffer(value)) {
-            throw new ValidationError(`metadata.${key}`, value, "a string value", "not a string");
-          }
-          try {
-            md.add(key, value);
-          } catch (e) {
-            // grpc-js refuses illegal keys and values (non-ASCII, newlines, "-bin" without a Buffer).
-            throw new ValidationError(
-              `metadata.${key}`,
-              typeof value === "string" ? redact(value, this.#config.pat) : "(Buffer)",
-              "keys of letters, digits, _ . - (sent lowercase); printable ASCII string values; Buffer values for keys ending in -bin",
-              e instanceof Error ? e.message.split("\n")[0] : "refused by grpc-js",
-            );
-          }
-        }
-      }
-    }
-    md.set("authorization", `Key ${this.#config.pat}`);
-    return md;
-  }
-
-  #attempt<R extends MultiAuditLogEntryResponse | RawReply>(
+  async #attempt<R extends MultiAuditLogEntryResponse | RawReply>(
     request: PostAuditLogSearchesRequest,
-    metadata: Metadata,
+    metadata: RequestHeaders,
     deadline: number,
     attempt: number,
     signal: AbortSignal | undefined,
     deserialize: (bytes: Buffer) => R,
   ): Promise<R> {
     const context = { attempts: attempt, secret: this.#config.pat, insecure: this.insecure };
-    return new Promise((resolve, reject) => {
-      if (signal?.aborted) {
-        reject(canceled(attempt));
-        return;
-      }
-      const onAbort = () => call.cancel();
-      const call = this.#grpc.makeUnaryRequest<PostAuditLogSearchesRequest, R>(
-        SEARCH_METHOD_PATH,
-        encodeSearchRequest,
-        deserialize,
-        request,
+    if (signal?.aborted) throw canceled(attempt);
+    let response: R;
+    try {
+      const bytes = await this.#transport.unary({
+        path: SEARCH_METHOD_PATH,
+        message: encodeSearchRequest(request),
         metadata,
-        { deadline: new Date(deadline) },
-        (err: ServiceError | null, response?: R) => {
-          signal?.removeEventListener("abort", onAbort);
-          if (err) {
-            reject(errorFromGrpc(err, { ...context, aborted: signal?.aborted === true }));
-          } else if (response === undefined || response.status === undefined) {
-            reject(
-              new ServerError({
-                code: StatusCode.INTERNAL_SERVER_ISSUE,
-                description: "reply without a status",
-                attempts: attempt,
-              }),
-            );
-          } else if (response.status.code !== StatusCode.SUCCESS) {
-            reject(errorFromStatus(response.status, context));
-          } else {
-            resolve(response);
-          }
-        },
-      );
-      signal?.addEventListener("abort", onAbort, { once: true });
-    });
+        deadline,
+        signal,
+      });
+      response = deserialize(bytes);
+    } catch (err) {
+      const failure =
+        err instanceof GrpcCallError
+          ? err
+          : {
+              code: GrpcStatus.INTERNAL,
+              details: `cannot read the server's reply: ${(err as Error).message}`,
+            };
+      throw errorFromGrpc(failure, { ...context, aborted: signal?.aborted === true });
+    }
+    if (response.status === undefined) {
+      throw new ServerError({
+        code: StatusCode.INTERNAL_SERVER_ISSUE,
+        description: "reply without a status",
+        attempts: attempt,
+      });
+    }
+    if (response.status.code !== StatusCode.SUCCESS) throw errorFromStatus(response.status, context);
+    return response;
   }
 
   #publicView(): Record<string, unknown> {

@@ -2,13 +2,22 @@
  * Client configuration: the one place where explicit options, environment variables and defaults
  * are merged (explicit option > environment > default), and where transport safety is decided.
  */
+import { readFileSync } from "node:fs";
 import { isIP } from "node:net";
-import type { ChannelOptions } from "@grpc/grpc-js";
 import { isPlainObject } from "../domain/plainObject.js";
 import { REDACTED, redactUrl } from "../domain/redact.js";
 import { ValidationError } from "../errors.js";
 import { CLARIFAI_DEFAULT_RATE_LIMIT, MAX_RATE_LIMIT } from "./rateBudget.js";
 import { DEFAULT_RETRY, type RetryOptions, validateRetry } from "./retry.js";
+import {
+  type ChannelOptions,
+  DEFAULT_CHANNEL_OPTIONS,
+  resolveChannelOptions,
+  SUPPORTED_CHANNEL_OPTIONS,
+  type TransportSettings,
+} from "./transport/channelOptions.js";
+
+export type { ChannelOptions };
 
 /** Options of {@link AuditLogClient}. Every field is optional. */
 export interface AuditLogClientOptions {
@@ -26,9 +35,16 @@ export interface AuditLogClientOptions {
   timeoutMs?: number;
   /** Retry policy, merged over {@link DEFAULT_RETRY}; `false` disables retries. */
   retry?: Partial<RetryOptions> | false;
-  /** Extra grpc-js channel options (override the defaults). */
+  /**
+   * Transport settings under grpc-js's channel option names (message size limits, keepalive, TLS
+   * name override, authority, user agent, flow-control window), merged over the defaults; see
+   * {@link ChannelOptions}. Any other key is refused.
+   */
   channelOptions?: ChannelOptions;
-  /** PEM root certificates to trust instead of the system ones (private CAs, TLS tests). */
+  /**
+   * PEM root certificates to trust instead of the system ones (private CAs, TLS tests). Default: the
+   * file named by `GRPC_DEFAULT_SSL_ROOTS_FILE_PATH`, as gRPC libraries read it, else the system's.
+   */
   rootCerts?: Buffer;
   /**
    * The account's request limit, in requests per second (> 0, ≤ 10000), shared by every call of
@@ -46,36 +62,29 @@ const ENV = {
   userId: "CLARIFAI_USER_ID",
   endpoint: "CLARIFAI_GRPC_BASE",
   rateLimit: "CLARIFAI_RATE_LIMIT",
+  /** gRPC's own variable for a file of root certificates that replace the system's (grpc-js and C-core read it). */
+  rootCertsFile: "GRPC_DEFAULT_SSL_ROOTS_FILE_PATH",
 } as const;
 
 /** Clarifai's public gRPC endpoint. */
 const DEFAULT_ENDPOINT = "api.clarifai.com:443";
 /** Default overall deadline of one search, in ms. */
 const DEFAULT_TIMEOUT_MS = 60_000;
-/**
- * Default channel options. A 1000-entry page with nested users and targets can exceed grpc-js's
- * 4 MiB receive limit, so it is raised to 64 MiB.
- */
-const DEFAULT_CHANNEL_OPTIONS: ChannelOptions = {
-  "grpc.max_receive_message_length": 64 * 1024 * 1024,
-  "grpc.max_send_message_length": 16 * 1024 * 1024,
-  // A 1000-entry page is ~0.4-6 MB; an 8 MiB HTTP/2 window lets a page stream without waiting on
-  // window updates (bench: exports 5-8% faster, bench/notes.md).
-  "grpc-node.flow_control_window": 8 * 1024 * 1024,
-};
-
 /** A fully resolved configuration (what a client actually uses). */
 export interface ResolvedConfig {
   pat: string;
   userId: string;
-  /** `host:port` as given to grpc-js. */
+  /** `host:port` (IPv6 hosts in brackets). */
   address: string;
   host: string;
   port: number;
   insecure: boolean;
   timeoutMs: number;
   retry: RetryOptions;
+  /** The channel options in force (defaults merged under the given ones). */
   channelOptions: ChannelOptions;
+  /** What the transport takes from them. */
+  transport: TransportSettings;
   rootCerts?: Buffer;
   /**
    * The request budget: `limit` in requests per second, undefined when unknown (not paced until the
@@ -101,7 +110,7 @@ export function parseEndpoint(endpoint: string, field = "endpoint"): { host: str
     throw new ValidationError(field, endpoint, allowed, "empty endpoint");
   }
   const e = endpoint.trim();
-  // grpc-js would take these as its own target syntax, or fail on them with a message about a port.
+  // gRPC's own target syntax (unix sockets) is not served by this client's transport.
   if (/^unix(-abstract)?:/i.test(e)) {
     throw new ValidationError(field, endpoint, allowed, "unix: socket endpoints are not supported");
   }
@@ -163,9 +172,8 @@ export function isLoopbackHost(host: string): boolean {
 }
 
 /**
- * Longest deadline accepted, in ms: 99,999,999 hours, the largest timeout grpc-js can encode in the
- * `grpc-timeout` header. Beyond it grpc-js throws from inside the call, an uncaught exception that
- * ends the process (and a Date cannot hold deadlines past ~8.64e15 ms at all).
+ * Longest deadline accepted, in ms: 99,999,999 hours, the largest timeout the `grpc-timeout` header
+ * can state (and a Date cannot hold deadlines past ~8.64e15 ms at all).
  */
 export const MAX_TIMEOUT_MS = 99_999_999 * 3_600_000;
 
@@ -253,6 +261,22 @@ function resolveRateLimit(
   return { limit: isLoopbackHost(host) ? undefined : CLARIFAI_DEFAULT_RATE_LIMIT, enabled: true };
 }
 
+/** The roots of `GRPC_DEFAULT_SSL_ROOTS_FILE_PATH`, when set. */
+function rootCertsFromEnv(env: NodeJS.ProcessEnv): Buffer | undefined {
+  const path = fromEnv(env, ENV.rootCertsFile);
+  if (path === undefined) return undefined;
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    throw new ValidationError(
+      ENV.rootCertsFile,
+      path,
+      "a readable file of PEM certificates",
+      `cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+    );
+  }
+}
+
 /**
  * Merges options over the environment over defaults, and enforces the transport rules.
  * @throws ValidationError for a missing PAT or user id (naming both ways to give them), a bad
@@ -277,7 +301,7 @@ export function resolveConfig(
       `no Personal Access Token: pass { pat } or set ${ENV.pat}`,
     );
   }
-  // A header value grpc-js refuses ends up quoted in its error; a space inside is never a PAT.
+  // A header value HTTP/2 refuses could end up quoted in an error; a space inside is never a PAT.
   if (!/^[\x21-\x7e]+$/.test(pat)) {
     throw new ValidationError(
       "pat",
@@ -318,7 +342,7 @@ export function resolveConfig(
     throw new ValidationError(
       "channelOptions",
       channelOptions,
-      'an object of grpc-js channel options, e.g. { "grpc.keepalive_time_ms": 30000 }',
+      `an object of channel options (${SUPPORTED_CHANNEL_OPTIONS.join(", ")}), e.g. { "grpc.keepalive_time_ms": 30000 }`,
       "not an object",
     );
   }
@@ -338,7 +362,8 @@ export function resolveConfig(
         ? { ...DEFAULT_RETRY, maxAttempts: 1 }
         : validateRetry({ ...DEFAULT_RETRY, ...options.retry }),
     channelOptions: { ...DEFAULT_CHANNEL_OPTIONS, ...options.channelOptions },
-    rootCerts: options.rootCerts,
+    transport: resolveChannelOptions((channelOptions ?? {}) as Record<string, unknown>),
+    rootCerts: options.rootCerts ?? (insecure ? undefined : rootCertsFromEnv(env)),
     rateLimit: resolveRateLimit(options.rateLimit, env, host),
   };
 }

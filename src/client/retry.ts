@@ -1,6 +1,6 @@
 /**
  * Retries with capped exponential backoff and full jitter. Clarifai reports throttling in
- * `status.code` of a gRPC-OK reply, which grpc-js's own retry policy cannot see, so the client
+ * `status.code` of a gRPC-OK reply, which a gRPC library's own retry policy cannot see, so the client
  * retries here, on {@link ClarifaiError.retryable} errors, within the call's overall deadline.
  */
 import { StatusCode } from "../../generated/proto/clarifai/api/status/status_code.js";

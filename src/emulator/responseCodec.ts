@@ -4,9 +4,10 @@
  * entry as field 2 (tag 0x12, varint length, cached bytes) into one buffer. The result is byte for
  * byte what `MultiAuditLogEntryResponse.encode` produces (test/emulator/responseCodec.test.ts).
  */
-import { V2Service } from "../../generated/proto/clarifai/api/service.js";
+
 import { Status } from "../../generated/proto/clarifai/api/status/status.js";
 import { varintSize, writeVarint } from "../codec/index.js";
+import { V2Service } from "./v2Grpc.js";
 
 /** A reply ready to serialize: the status and the encoded entries, in reply order. */
 export interface PreparedResponse {

@@ -3,10 +3,10 @@
  * PAT's absence from everything a caller could print.
  */
 import { inspect } from "node:util";
-import { status as GrpcStatus } from "@grpc/grpc-js";
 import { AuditLogClient } from "../../src/client/client.js";
 import { MAX_TIMEOUT_MS } from "../../src/client/config.js";
 import { buildSearchRequest } from "../../src/client/query.js";
+import { GrpcStatus } from "../../src/domain/grpcStatus.js";
 import {
   AuthenticationError,
   CanceledError,
@@ -19,7 +19,7 @@ import {
   ValidationError,
 } from "../../src/errors.js";
 import { waitFor } from "../helpers/waitFor.js";
-import { type Harness, harness, PAT } from "./fixtures.js";
+import { failure as failAndKeep, type Harness, harness, PAT } from "./fixtures.js";
 
 const WRONG_PAT = "pat-WRONGKEY-77aa88bb99cc00dd";
 
@@ -34,15 +34,7 @@ afterAll(async () => {
 });
 afterEach(() => h.emu.resetFaults());
 
-async function failure(p: Promise<unknown>): Promise<ClarifaiError> {
-  try {
-    await p;
-  } catch (e) {
-    seen.push(e);
-    return e as ClarifaiError;
-  }
-  throw new Error("expected the call to fail");
-}
+const failure = (p: Promise<unknown>) => failAndKeep(p, seen);
 
 describe("error families", () => {
   it("unknown PAT → AuthenticationError with Clarifai's fields", async () => {

@@ -9,6 +9,7 @@ import type { AuditLogClientOptions } from "../../src/client/config.js";
 import type { AuditEntry } from "../../src/domain/entry.js";
 import { type EmulatorHandle, startEmulator } from "../../src/emulator/index.js";
 import type { FaultOptions } from "../../src/emulator/options.js";
+import type { ClarifaiError } from "../../src/errors.js";
 
 /** Distinctive, so a leak anywhere is found by a substring search. */
 export const PAT = "pat-LEAKCHECK-3f9a1c7e5b2d4068a1b2";
@@ -109,4 +110,15 @@ export async function harness(
       await emu.close();
     },
   };
+}
+
+/** The error `p` rejects with (kept in `seen` when given, for a PAT check); fails when it resolves. */
+export async function failure(p: Promise<unknown>, seen?: unknown[]): Promise<ClarifaiError> {
+  try {
+    await p;
+  } catch (e) {
+    seen?.push(e);
+    return e as ClarifaiError;
+  }
+  throw new Error("expected the call to fail");
 }

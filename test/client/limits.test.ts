@@ -1,5 +1,5 @@
 /**
- * A full 1000-entry page larger than grpc-js's default 4 MiB receive limit.
+ * A full 1000-entry page larger than gRPC's usual 4 MiB receive limit (the client's default is 64 MiB).
  */
 import type { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
 import { generateEntries } from "../../src/emulator/index.js";

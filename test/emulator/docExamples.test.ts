@@ -11,9 +11,10 @@ import {
   type DeepPartial,
   EventType,
 } from "../../generated/proto/clarifai/api/resources.js";
-import type { PostAuditLogSearchesRequest, V2Client } from "../../generated/proto/clarifai/api/service.js";
+import type { PostAuditLogSearchesRequest } from "../../generated/proto/clarifai/api/service.js";
 import { auditLogEntryFromJson, auditLogEntryToJson } from "../../src/codec/restJson.js";
 import { type EmulatorHandle, startEmulator } from "../../src/emulator/index.js";
+import type { V2Client } from "../../src/emulator/v2Grpc.js";
 import { fixtureEntries, grpcClient, grpcSearch, request, restSearch } from "./helpers.js";
 
 const F = fixtureEntries();

@@ -4,9 +4,9 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
 import { AuditLogQuery } from "../../generated/proto/clarifai/api/resources.js";
-import type { V2Client } from "../../generated/proto/clarifai/api/service.js";
 import { StatusCode } from "../../generated/proto/clarifai/api/status/status_code.js";
 import { type EmulatorHandle, startEmulator } from "../../src/emulator/index.js";
+import type { V2Client } from "../../src/emulator/v2Grpc.js";
 import { grpcClient, grpcSearch, PAT, request, restSearch, USER } from "./helpers.js";
 
 let emu: EmulatorHandle;

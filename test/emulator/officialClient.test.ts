@@ -15,13 +15,13 @@ import {
   AuditLogQuery,
   EventType,
 } from "../../generated/proto/clarifai/api/resources.js";
-import {
-  type MultiAuditLogEntryResponse,
-  type PostAuditLogSearchesRequest,
-  V2Client,
+import type {
+  MultiAuditLogEntryResponse,
+  PostAuditLogSearchesRequest,
 } from "../../generated/proto/clarifai/api/service.js";
 import { TARGET_KIND_JSON_NAMES, TARGET_KINDS } from "../../src/domain/targets.js";
 import { type EmulatorHandle, generateEntries, startEmulator } from "../../src/emulator/index.js";
+import { V2Client } from "../../src/emulator/v2Grpc.js";
 import { makeTestTls, type TestTls } from "../helpers/tls.js";
 import { fixtureEntries, PAT, USER } from "./helpers.js";
 

@@ -6,18 +6,6 @@
 
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
-import {
-  type CallOptions,
-  type ChannelCredentials,
-  Client,
-  type ClientOptions,
-  type ClientUnaryCall,
-  type handleUnaryCall,
-  makeGenericClientConstructor,
-  type Metadata,
-  type ServiceError,
-  type UntypedServiceImplementation,
-} from "@grpc/grpc-js";
 import { AuditLogEntry, AuditLogQuery, UserAppIDSet } from "./resources.js";
 import { Status } from "./status/status.js";
 
@@ -283,48 +271,86 @@ export const MultiAuditLogEntryResponse: MessageFns<MultiAuditLogEntryResponse> 
   },
 };
 
-export type V2Service = typeof V2Service;
-export const V2Service = {
-  postAuditLogSearches: {
-    path: "/clarifai.api.V2/PostAuditLogSearches" as const,
-    requestStream: false as const,
-    responseStream: false as const,
-    requestSerialize: (value: PostAuditLogSearchesRequest): Buffer =>
-      Buffer.from(PostAuditLogSearchesRequest.encode(value).finish()),
-    requestDeserialize: (value: Buffer): PostAuditLogSearchesRequest => PostAuditLogSearchesRequest.decode(value),
-    responseSerialize: (value: MultiAuditLogEntryResponse): Buffer =>
-      Buffer.from(MultiAuditLogEntryResponse.encode(value).finish()),
-    responseDeserialize: (value: Buffer): MultiAuditLogEntryResponse => MultiAuditLogEntryResponse.decode(value),
+export type V2Definition = typeof V2Definition;
+export const V2Definition = {
+  name: "V2",
+  fullName: "clarifai.api.V2",
+  methods: {
+    postAuditLogSearches: {
+      name: "PostAuditLogSearches",
+      requestType: PostAuditLogSearchesRequest as typeof PostAuditLogSearchesRequest,
+      requestStream: false,
+      responseType: MultiAuditLogEntryResponse as typeof MultiAuditLogEntryResponse,
+      responseStream: false,
+      options: {
+        _unknownFields: {
+          642578: [Buffer.from([2, 149, 1]) as Buffer],
+          642584: [Buffer.from([5]) as Buffer],
+          578365826: [
+            Buffer.from([
+              55,
+              58,
+              1,
+              42,
+              34,
+              50,
+              47,
+              118,
+              50,
+              47,
+              117,
+              115,
+              101,
+              114,
+              115,
+              47,
+              123,
+              117,
+              115,
+              101,
+              114,
+              95,
+              97,
+              112,
+              112,
+              95,
+              105,
+              100,
+              46,
+              117,
+              115,
+              101,
+              114,
+              95,
+              105,
+              100,
+              125,
+              47,
+              97,
+              117,
+              100,
+              105,
+              116,
+              95,
+              108,
+              111,
+              103,
+              47,
+              115,
+              101,
+              97,
+              114,
+              99,
+              104,
+              101,
+              115,
+            ]) as Buffer,
+          ],
+        },
+      },
+    },
   },
 } as const;
-
-export interface V2Server extends UntypedServiceImplementation {
-  postAuditLogSearches: handleUnaryCall<PostAuditLogSearchesRequest, MultiAuditLogEntryResponse>;
-}
-
-export interface V2Client extends Client {
-  postAuditLogSearches(
-    request: PostAuditLogSearchesRequest,
-    callback: (error: ServiceError | null, response: MultiAuditLogEntryResponse) => void,
-  ): ClientUnaryCall;
-  postAuditLogSearches(
-    request: PostAuditLogSearchesRequest,
-    metadata: Metadata,
-    callback: (error: ServiceError | null, response: MultiAuditLogEntryResponse) => void,
-  ): ClientUnaryCall;
-  postAuditLogSearches(
-    request: PostAuditLogSearchesRequest,
-    metadata: Metadata,
-    options: Partial<CallOptions>,
-    callback: (error: ServiceError | null, response: MultiAuditLogEntryResponse) => void,
-  ): ClientUnaryCall;
-}
-
-export const V2Client = makeGenericClientConstructor(V2Service, "clarifai.api.V2") as unknown as {
-  new (address: string, credentials: ChannelCredentials, options?: Partial<ClientOptions>): V2Client;
-  service: typeof V2Service;
-  serviceName: string;
-};
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
 

@@ -1,0 +1,417 @@
+/**
+ * The client's gRPC transport: unary calls over one HTTP/2 connection of Node's own `node:http2`,
+ * as connect-es and aws-sdk-js-v3 speak HTTP/2 themselves, so the client needs no gRPC library.
+ * One connection per client, made on the first call and made anew after it closes or the server
+ * drains it (GOAWAY); every call is HEADERS plus one length-prefixed message, and its reply is read
+ * by the spec (grpc/doc/PROTOCOL-HTTP2.md): status from the trailers (or a trailers-only reply),
+ * else from the HTTP status or the stream's reset code. Failures are {@link GrpcCallError}s.
+ */
+import {
+  type ClientHttp2Session,
+  type ClientHttp2Stream,
+  connect,
+  constants,
+  type IncomingHttpHeaders,
+  type SecureClientSessionOptions,
+} from "node:http2";
+import { isIP } from "node:net";
+import { checkServerIdentity } from "node:tls";
+import { GrpcStatus } from "../../domain/grpcStatus.js";
+import type { GrpcErrorLike, TransportReason } from "../../errors.js";
+import type { TransportSettings } from "./channelOptions.js";
+import type { RequestHeaders } from "./metadata.js";
+import {
+  decodeGrpcMessage,
+  type FramingError,
+  frameMessage,
+  grpcStatusFromHttp,
+  grpcStatusFromRstCode,
+  grpcTimeout,
+  UnaryMessageReader,
+} from "./wire.js";
+
+/** A failed call: its gRPC status code, the text, and the transport's reason when the server sent no status. */
+export class GrpcCallError extends Error implements GrpcErrorLike {
+  override name = "GrpcCallError";
+  constructor(
+    readonly code: number,
+    readonly details: string,
+    readonly reason?: TransportReason,
+  ) {
+    super(`${code} ${details}`);
+  }
+}
+
+/** Where and how to connect. */
+export interface TransportTarget {
+  host: string;
+  port: number;
+  insecure: boolean;
+  /** PEM roots to trust instead of the system's. */
+  rootCerts?: Buffer;
+  settings: TransportSettings;
+}
+
+/** One unary call. */
+export interface UnaryRequest {
+  /** `/package.Service/Method`. */
+  path: string;
+  /** The serialized request. */
+  message: Uint8Array;
+  /** Metadata headers, `authorization` included. */
+  metadata: RequestHeaders;
+  /** Epoch ms. */
+  deadline: number;
+  signal?: AbortSignal;
+}
+
+/** The longest wait a Node timer can make, in ms. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** One HTTP/2 connection and what happened to it. */
+interface Connection {
+  session: ClientHttp2Session;
+  /** The server's SETTINGS arrived: HTTP/2 began. */
+  established: boolean;
+  /** The first error of the session or its socket. */
+  error?: Error;
+  /** GOAWAY received: no new calls on it. */
+  draining: boolean;
+  /** Calls in flight. */
+  active: number;
+  keepalive?: NodeJS.Timeout;
+}
+
+/** TLS handshake answered by a peer speaking plaintext (OpenSSL's record-layer errors). */
+const PLAINTEXT_PEER_CODES = new Set([
+  "ERR_SSL_WRONG_VERSION_NUMBER",
+  "ERR_SSL_PACKET_LENGTH_TOO_LONG",
+  "ERR_SSL_HTTP_REQUEST",
+]);
+/** Error codes of a failed TLS handshake: OpenSSL's and X.509 verification's. */
+const TLS_CODE =
+  /^(ERR_SSL_|ERR_TLS_|CERT_|UNABLE_TO_|DEPTH_ZERO_|SELF_SIGNED_|HOSTNAME_MISMATCH|INVALID_CA|PATH_LENGTH)/;
+
+const USER_AGENT = "clarifai-audit (node-http2)";
+
+/** A unary gRPC client over `node:http2`. */
+export class GrpcHttp2Transport {
+  readonly #target: TransportTarget;
+  readonly #authorityUrl: string;
+  #connection: Connection | undefined;
+  readonly #inFlight = new Set<(error: GrpcCallError) => void>();
+  #closed = false;
+
+  constructor(target: TransportTarget) {
+    this.#target = target;
+    const host = target.host.includes(":") ? `[${target.host}]` : target.host;
+    this.#authorityUrl = `${target.insecure ? "http" : "https"}://${host}:${target.port}`;
+  }
+
+  /** Sends `request`; resolves with the reply's message, or rejects with a {@link GrpcCallError}. */
+  unary(request: UnaryRequest): Promise<Buffer> {
+    return new Promise((resolve, reject) => this.#start(request, resolve, reject));
+  }
+
+  /** Closes the connection; calls in flight fail (CANCELLED), later ones are refused. */
+  close(): void {
+    this.#closed = true;
+    for (const fail of [...this.#inFlight]) {
+      fail(new GrpcCallError(GrpcStatus.CANCELLED, "the client was closed", "client-closed"));
+    }
+    if (this.#connection !== undefined) this.#drop(this.#connection, true);
+  }
+
+  #start(request: UnaryRequest, resolve: (message: Buffer) => void, reject: (error: unknown) => void): void {
+    const { settings } = this.#target;
+    if (this.#closed) {
+      reject(new GrpcCallError(GrpcStatus.CANCELLED, "the client was closed", "client-closed"));
+      return;
+    }
+    if (request.message.length > settings.maxSendBytes) {
+      reject(
+        new GrpcCallError(
+          GrpcStatus.RESOURCE_EXHAUSTED,
+          `sent message larger than max (${request.message.length} vs. ${settings.maxSendBytes})`,
+          "message-too-large",
+        ),
+      );
+      return;
+    }
+    const conn = this.#usableConnection();
+    let stream: ClientHttp2Stream | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    let settled = false;
+    const finish = (error: GrpcCallError | undefined, message?: Buffer) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      request.signal?.removeEventListener("abort", onAbort);
+      this.#inFlight.delete(fail);
+      conn.active--;
+      if (conn.active === 0) conn.session.unref();
+      if (stream !== undefined && !stream.closed && error !== undefined)
+        stream.close(constants.NGHTTP2_CANCEL);
+      if (error !== undefined) reject(error);
+      else resolve(message as Buffer);
+    };
+    const fail = (error: GrpcCallError) => finish(error);
+    const onAbort = () => fail(new GrpcCallError(GrpcStatus.CANCELLED, "the call was aborted", "aborted"));
+    const armDeadline = () => {
+      const left = request.deadline - Date.now();
+      if (left <= 0) fail(new GrpcCallError(GrpcStatus.DEADLINE_EXCEEDED, "deadline exceeded", "deadline"));
+      else timer = setTimeout(armDeadline, Math.min(left, MAX_TIMER_MS));
+    };
+    conn.active++;
+    conn.session.ref();
+    this.#inFlight.add(fail);
+    if (request.signal?.aborted) {
+      onAbort();
+      return;
+    }
+    request.signal?.addEventListener("abort", onAbort, { once: true });
+    armDeadline();
+    if (settled) return;
+
+    const headers: Record<string, string | string[]> = {
+      ...request.metadata,
+      [constants.HTTP2_HEADER_METHOD]: "POST",
+      [constants.HTTP2_HEADER_PATH]: request.path,
+      [constants.HTTP2_HEADER_CONTENT_TYPE]: "application/grpc",
+      [constants.HTTP2_HEADER_TE]: "trailers",
+      [constants.HTTP2_HEADER_USER_AGENT]: settings.userAgentPrefix
+        ? `${settings.userAgentPrefix} ${USER_AGENT}`
+        : USER_AGENT,
+      "grpc-accept-encoding": "identity",
+      "grpc-timeout": grpcTimeout(request.deadline - Date.now()),
+    };
+    if (settings.authority !== undefined) headers[constants.HTTP2_HEADER_AUTHORITY] = settings.authority;
+    try {
+      stream = conn.session.request(headers, { endStream: false });
+    } catch (e) {
+      // The session closed or was drained between the check and the request.
+      this.#drop(conn, false);
+      fail(
+        new GrpcCallError(
+          GrpcStatus.UNAVAILABLE,
+          `cannot start the call on the connection: ${(e as Error).message}`,
+          "connection-lost",
+        ),
+      );
+      return;
+    }
+    this.#readReply(stream, conn, finish);
+    stream.end(frameMessage(request.message));
+  }
+
+  /** Reads the reply of `stream` and settles the call once the stream is closed. */
+  #readReply(
+    stream: ClientHttp2Stream,
+    conn: Connection,
+    finish: (error: GrpcCallError | undefined, message?: Buffer) => void,
+  ): void {
+    const reader = new UnaryMessageReader(this.#target.settings.maxReceiveBytes);
+    let httpStatus: number | undefined;
+    let grpcHeaders: IncomingHttpHeaders | undefined;
+    let framingError: GrpcCallError | undefined;
+    let streamError: unknown;
+    stream.on("response", (headers) => {
+      httpStatus = Number(headers[constants.HTTP2_HEADER_STATUS]);
+      // A trailers-only reply carries the status in its headers.
+      if (headers["grpc-status"] !== undefined) grpcHeaders = headers;
+      const type = String(headers[constants.HTTP2_HEADER_CONTENT_TYPE] ?? "");
+      if (httpStatus === 200 && grpcHeaders === undefined && !/^application\/grpc(\+|;|$)/.test(type)) {
+        framingError = new GrpcCallError(
+          GrpcStatus.UNKNOWN,
+          `the reply's content-type is ${JSON.stringify(type)}, not application/grpc`,
+          "protocol",
+        );
+        finish(framingError);
+      }
+    });
+    stream.on("data", (chunk: Buffer) => {
+      if (httpStatus !== 200 || framingError !== undefined) return;
+      try {
+        reader.push(chunk);
+      } catch (e) {
+        const f = e as FramingError;
+        framingError = f.tooLarge
+          ? new GrpcCallError(GrpcStatus.RESOURCE_EXHAUSTED, f.message, "message-too-large")
+          : new GrpcCallError(GrpcStatus.INTERNAL, f.message, "protocol");
+        // Refused as soon as known: the rest of an over-size message is never read.
+        finish(framingError);
+      }
+    });
+    stream.on("trailers", (trailers) => {
+      grpcHeaders = trailers;
+    });
+    stream.on("error", (e) => {
+      streamError = e;
+    });
+    stream.on("close", () => {
+      if (grpcHeaders !== undefined) {
+        const code = Number(grpcHeaders["grpc-status"]);
+        const details = decodeGrpcMessage(String(grpcHeaders["grpc-message"] ?? ""));
+        if (!Number.isInteger(code) || code < 0) {
+          finish(
+            new GrpcCallError(
+              GrpcStatus.UNKNOWN,
+              `malformed grpc-status ${JSON.stringify(grpcHeaders["grpc-status"])}`,
+              "protocol",
+            ),
+          );
+        } else if (code !== GrpcStatus.OK) finish(new GrpcCallError(code, details));
+        else {
+          try {
+            finish(undefined, reader.finish());
+          } catch (e) {
+            finish(new GrpcCallError(GrpcStatus.INTERNAL, (e as Error).message, "protocol"));
+          }
+        }
+        return;
+      }
+      if (httpStatus !== undefined && httpStatus !== 200) {
+        finish(
+          new GrpcCallError(
+            grpcStatusFromHttp(httpStatus),
+            `the server replied with HTTP status ${httpStatus} and no gRPC status`,
+            "http-status",
+          ),
+        );
+      } else if (conn.session.destroyed || conn.draining || conn.error !== undefined) {
+        finish(this.#connectionFailure(conn, streamError));
+      } else if (stream.rstCode !== undefined && stream.rstCode !== constants.NGHTTP2_NO_ERROR) {
+        finish(
+          new GrpcCallError(
+            grpcStatusFromRstCode(stream.rstCode),
+            `the server reset the stream (RST_STREAM code ${stream.rstCode})`,
+            "stream-reset",
+          ),
+        );
+      } else {
+        finish(
+          new GrpcCallError(GrpcStatus.INTERNAL, "the reply ended without a gRPC status", "stream-reset"),
+        );
+      }
+    });
+  }
+
+  /** The failure of a call whose connection failed, closed or was drained under it. */
+  #connectionFailure(conn: Connection, streamError: unknown): GrpcCallError {
+    // A call still waiting for its connection ends with ERR_HTTP2_STREAM_CANCEL, whose cause is the
+    // connection's error (often before the session reports it).
+    // (Not instanceof Error: Node's errors may come from another realm, as under a test runner's VM.)
+    const isError = (e: unknown): e is Error =>
+      typeof e === "object" && e !== null && typeof (e as Error).message === "string";
+    const cause = isError(streamError) ? (streamError as { cause?: unknown }).cause : undefined;
+    const fromStream = isError(cause) ? cause : isError(streamError) ? streamError : undefined;
+    const error = conn.error ?? fromStream;
+    if (!conn.established) {
+      const code = String((error as NodeJS.ErrnoException | undefined)?.code ?? "");
+      const where = `${this.#target.host}:${this.#target.port}`;
+      if (error === undefined) {
+        return new GrpcCallError(
+          GrpcStatus.UNAVAILABLE,
+          `${where} closed the connection before HTTP/2 began`,
+          "closed-before-http2",
+        );
+      }
+      const reason: TransportReason = PLAINTEXT_PEER_CODES.has(code)
+        ? "plaintext-peer"
+        : TLS_CODE.test(code)
+          ? "tls"
+          : "connect";
+      return new GrpcCallError(
+        GrpcStatus.UNAVAILABLE,
+        `cannot connect to ${where}: ${error.message}`,
+        reason,
+      );
+    }
+    return new GrpcCallError(
+      GrpcStatus.UNAVAILABLE,
+      conn.draining
+        ? "the server closed the connection (GOAWAY) before the call's reply"
+        : `the connection was lost before the call's reply${error ? ` (${error.message})` : ""}`,
+      "connection-lost",
+    );
+  }
+
+  /** The current connection, or a new one when there is none or it is closing. */
+  #usableConnection(): Connection {
+    const current = this.#connection;
+    if (current !== undefined && !current.draining && !current.session.closed && !current.session.destroyed) {
+      return current;
+    }
+    const conn = this.#connect();
+    this.#connection = conn;
+    return conn;
+  }
+
+  #connect(): Connection {
+    const { host, insecure, rootCerts, settings } = this.#target;
+    const options: SecureClientSessionOptions = {
+      settings: { enablePush: false, initialWindowSize: settings.flowControlWindow },
+      // Node's default (10 MB) refuses new streams once that much is buffered; the flow-control
+      // windows bound what a session holds instead, as in grpc-js.
+      maxSessionMemory: Number.MAX_SAFE_INTEGER,
+    };
+    if (!insecure) {
+      const name = settings.targetNameOverride ?? (isIP(host) === 0 ? host : undefined);
+      if (rootCerts !== undefined) options.ca = rootCerts;
+      if (name !== undefined) options.servername = name;
+      if (settings.targetNameOverride !== undefined) {
+        const override = settings.targetNameOverride;
+        options.checkServerIdentity = (_host, cert) => checkServerIdentity(override, cert);
+      }
+    }
+    const session = connect(this.#authorityUrl, options);
+    const conn: Connection = { session, established: false, draining: false, active: 0 };
+    session.on("error", (e) => {
+      conn.error ??= e;
+    });
+    session.on("remoteSettings", () => {
+      if (conn.established) return;
+      conn.established = true;
+      session.setLocalWindowSize(settings.flowControlWindow);
+      this.#startKeepalive(conn);
+    });
+    session.on("goaway", () => {
+      conn.draining = true;
+      if (conn.active === 0) this.#drop(conn, false);
+      else if (this.#connection === conn) this.#connection = undefined;
+    });
+    session.on("close", () => {
+      clearInterval(conn.keepalive);
+      if (this.#connection === conn) this.#connection = undefined;
+    });
+    return conn;
+  }
+
+  /** Pings every `keepaliveTimeMs`; a ping unanswered within `keepaliveTimeoutMs` drops the connection. */
+  #startKeepalive(conn: Connection): void {
+    const { keepaliveTimeMs, keepaliveTimeoutMs, keepaliveWithoutCalls } = this.#target.settings;
+    if (keepaliveTimeMs === undefined) return;
+    conn.keepalive = setInterval(() => {
+      if (conn.active === 0 && !keepaliveWithoutCalls) return;
+      const timeout = setTimeout(() => {
+        conn.error ??= new Error(`keepalive ping unanswered within ${keepaliveTimeoutMs} ms`);
+        conn.session.destroy();
+      }, keepaliveTimeoutMs);
+      timeout.unref();
+      try {
+        conn.session.ping(() => clearTimeout(timeout));
+      } catch {
+        clearTimeout(timeout);
+      }
+    }, keepaliveTimeMs);
+    conn.keepalive.unref();
+  }
+
+  /** Forgets `conn`; closes it now (`destroy`) or once its calls are done. */
+  #drop(conn: Connection, destroy: boolean): void {
+    if (this.#connection === conn) this.#connection = undefined;
+    clearInterval(conn.keepalive);
+    if (destroy) conn.session.destroy();
+    else if (!conn.session.closed) conn.session.close();
+  }
+}
