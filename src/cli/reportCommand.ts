@@ -121,7 +121,7 @@ export async function runReport(ctx: CommandContext, flags: ReportFlags): Promis
   if (flags.pdf !== undefined) {
     const { ChromiumMissingError, findChromium } = await import("../report/pdf.js");
     try {
-      chromium = await findChromium();
+      chromium = await findChromium(ctx.env);
     } catch (error) {
       if (error instanceof ChromiumMissingError) throw new UsageError(error.message);
       throw error;

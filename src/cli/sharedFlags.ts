@@ -115,20 +115,42 @@ export function addConnectionOptions(cmd: Command, defaults: { maxAttempts?: num
 
 /**
  * The walk flags: --per-page (`perPage.default` undefined: the API's default, printed in the help)
- * and --concurrency when given a description.
+ * and --concurrency when asked for (`true`: the engine's wording; a string: the command's), then
+ * --commit-interval when given (its description and default: how often the destination commits).
  */
 export function addWalkOptions(
   cmd: Command,
-  walk: { perPage: { prefix?: string; default?: number }; concurrency?: string },
+  walk: {
+    perPage: { prefix?: string; default?: number };
+    concurrency?: string | true;
+    commitInterval?: [description: string, defaultMs: number];
+  },
 ): Command {
   const prefix = walk.perPage.prefix ?? "";
   const perPage = new Option(
     "--per-page <n>",
     `${prefix}entries per page, 1-${MAX_PER_PAGE}${walk.perPage.default === undefined ? ` (default ${DEFAULT_PER_PAGE})` : ""}`,
   ).argParser(integerOption("--per-page", 1, MAX_PER_PAGE));
-  if (walk.concurrency !== undefined)
-    cmd.option("--concurrency <n>", walk.concurrency, integerOption("--concurrency", 1, 64), 12);
-  return cmd.addOption(walk.perPage.default === undefined ? perPage : perPage.default(walk.perPage.default));
+  if (walk.concurrency !== undefined) {
+    const text =
+      walk.concurrency === true
+        ? "most pages fetched in parallel (fewer while the server throttles)"
+        : walk.concurrency;
+    cmd.option("--concurrency <n>", text, integerOption("--concurrency", 1, 64), 12);
+  }
+  cmd.addOption(walk.perPage.default === undefined ? perPage : perPage.default(walk.perPage.default));
+  if (walk.commitInterval !== undefined)
+    cmd.addOption(durationFlag("--commit-interval <duration>", ...walk.commitInterval));
+  return cmd;
+}
+
+/** The window's `--settle`: how far behind now a pinned window ends (`prefix` scopes it: "live window: "). */
+export function settleOption(prefix = ""): Option {
+  return durationFlag(
+    "--settle <duration>",
+    `${prefix}leave out the last duration before now (entries still landing)`,
+    60_000,
+  );
 }
 
 /** The walk's `--memory lean|fast` (src/cli/exportMemory.ts), worded for the command. */

@@ -201,8 +201,34 @@ it("in-process runs leave nothing behind: the stderr hook, listeners, the enviro
   expect(code).toBe(2);
   expect(Object.hasOwn(stderr, "write")).toBe(ownWrite);
   expect(processListeners()).toEqual(before);
-  // The environment is the run's: this one has no PAT, whatever the process has.
-  const noPat = await runMain(["search", ...conn], { CLARIFAI_USER_ID: USER });
-  expect(noPat.code).toBe(2);
-  expect(noPat.stderr).toMatch(/set CLARIFAI_PAT/);
+  // The environment is the run's: this one has no PAT, though the process has a valid one.
+  const saved = process.env.CLARIFAI_PAT;
+  process.env.CLARIFAI_PAT = PAT;
+  try {
+    const noPat = await runMain(["search", ...conn], { CLARIFAI_USER_ID: USER });
+    expect(noPat.code).toBe(2);
+    expect(noPat.stderr).toMatch(/set CLARIFAI_PAT/);
+  } finally {
+    if (saved === undefined) delete process.env.CLARIFAI_PAT;
+    else process.env.CLARIFAI_PAT = saved;
+  }
+});
+
+it("a reader of stdout that went away (EPIPE) ends the run with 0 and nothing on stderr", async () => {
+  const stdout = new Writable({
+    write(_chunk, _encoding, done) {
+      done(Object.assign(new Error("write EPIPE"), { code: "EPIPE" }));
+    },
+  });
+  const stderr = new PassThrough();
+  let err = "";
+  stderr.setEncoding("utf8").on("data", (d: string) => {
+    err += d;
+  });
+  const code = await main(["search", ...conn, "--all", "--per-page", "10"], cliEnv(), {
+    stdin: new PassThrough(),
+    stdout,
+    stderr,
+  });
+  expect({ code, err }).toEqual({ code: 0, err: "" });
 });

@@ -7,8 +7,8 @@ import {
   addFilterOptions,
   addOutputOptions,
   addWalkOptions,
-  durationFlag,
   memoryOption,
+  settleOption,
 } from "../sharedFlags.js";
 import type { CommandRuns } from "./runs.js";
 
@@ -24,24 +24,12 @@ export function defineExport(program: Command, runs: CommandRuns): Command {
       "output file; .gz compresses; FILE.partial and FILE.manifest.json live beside it",
     )
     .option("--format <format>", "jsonl | csv | json (default: from the file name, else jsonl)")
-    .addOption(
-      durationFlag(
-        "--settle <duration>",
-        "leave out the last duration before now (entries still landing)",
-        60_000,
-      ),
-    );
+    .addOption(settleOption());
   addWalkOptions(cmd, {
-    concurrency: "most pages fetched in parallel (fewer while the server throttles)",
+    concurrency: true,
     perPage: { default: MAX_PER_PAGE },
+    commitInterval: ["how often progress is made durable in the manifest (0 = every page)", 1000],
   })
-    .addOption(
-      durationFlag(
-        "--commit-interval <duration>",
-        "how often progress is made durable in the manifest (0 = every page)",
-        1000,
-      ),
-    )
     .addOption(
       memoryOption(
         "lean: tune V8's garbage collector for a small, steady footprint; fast: V8's defaults (more RSS, a little less CPU)",

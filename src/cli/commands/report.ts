@@ -7,7 +7,7 @@ import {
   addFilterOptions,
   addOutputOptions,
   addWalkOptions,
-  durationFlag,
+  settleOption,
 } from "../sharedFlags.js";
 import type { CommandRuns } from "./runs.js";
 
@@ -32,13 +32,7 @@ export function defineReport(program: Command, runs: CommandRuns): Command {
       "--lake <dir>",
       "report on every entry of a Parquet lake written by sync --to DIR (not with --input)",
     )
-    .addOption(
-      durationFlag(
-        "--settle <duration>",
-        "live window: leave out the last duration before now (entries still landing)",
-        60_000,
-      ),
-    );
+    .addOption(settleOption("live window: "));
   addWalkOptions(cmd, {
     concurrency: "live window: most pages fetched in parallel",
     perPage: { prefix: "live window: ", default: MAX_PER_PAGE },

@@ -11,6 +11,7 @@ import {
   addWindowOptions,
   durationFlag,
   memoryOption,
+  settleOption,
 } from "../sharedFlags.js";
 import type { SyncFlags } from "../syncCommand.js";
 import type { CommandRuns } from "./runs.js";
@@ -32,13 +33,7 @@ export function defineSync(program: Command, runs: CommandRuns): Command {
     from: "first run only: oldest entry to sync, RFC 3339 (default: the oldest the server holds)",
     since: "first run only: from = now − duration",
   })
-    .addOption(
-      durationFlag(
-        "--settle <duration>",
-        "leave out the last duration before now (entries still landing)",
-        60_000,
-      ),
-    )
+    .addOption(settleOption())
     .addOption(
       durationFlag(
         "--reconcile <duration>",
@@ -51,16 +46,10 @@ export function defineSync(program: Command, runs: CommandRuns): Command {
     interval: ["time between runs with --follow", 60_000],
   });
   addWalkOptions(cmd, {
-    concurrency: "most pages fetched in parallel (fewer while the server throttles)",
+    concurrency: true,
     perPage: { default: MAX_PER_PAGE },
+    commitInterval: ["least time between commits (each commit adds a file per partition to a lake)", 5000],
   })
-    .addOption(
-      durationFlag(
-        "--commit-interval <duration>",
-        "least time between commits (each commit adds a file per partition to a lake)",
-        5000,
-      ),
-    )
     .option(
       "--commit-entries <n>",
       "commit once this many entries are waiting (default: 10000 for a lake, 20000 for PostgreSQL)",
