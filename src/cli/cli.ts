@@ -6,6 +6,7 @@
  * the EPIPE handling of stderr, the last-resort handlers of uncaught errors — lasts only for the run.
  */
 import { CommanderError } from "commander";
+import type { Clock } from "../domain/clock.js";
 import { redact } from "../domain/redact.js";
 import { type CliEnv, type CliIo, processIo } from "./cliIo.js";
 import { buildProgram } from "./program.js";
@@ -13,15 +14,16 @@ import { buildProgram } from "./program.js";
 /**
  * Runs the CLI once with `argv` (e.g. `["search", "--all"]`), the environment `env` (what it would
  * read from process.env: CLARIFAI_PAT, CLARIFAI_USER_ID, …) and the streams `io`; resolves with the
- * exit code (src/cli/exitCodes.ts's EXIT).
+ * exit code (src/cli/exitCodes.ts's EXIT). `options.clock` is what commands wait with (a test's clock).
  */
 export async function main(
   argv: readonly string[],
   env: CliEnv = process.env,
   io: CliIo = processIo(),
+  options: { clock?: Clock } = {},
 ): Promise<number> {
   const usageMessages: string[] = [];
-  const { program, runs } = buildProgram({ io, env, usageMessages });
+  const { program, runs } = buildProgram({ io, env, usageMessages, ...options });
   const restoreStderr = redactStderr(io.stderr);
   // A stderr nobody reads any more: nothing can be said there, so its EPIPE is dropped and the
   // command ends with its own exit code (an unheard error report is no reason to crash instead).

@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Command } from "commander";
+import type { Clock } from "../domain/clock.js";
 import { registerEmulatorCommand } from "../emulator/command.js";
 import { type CliEnv, type CliIo, processIo } from "./cliIo.js";
 import { defineExport } from "./commands/export.js";
@@ -49,6 +50,8 @@ export interface ProgramSetup {
   env: CliEnv;
   /** Commander's own messages (bad flags), held for the caller to print in the CLI's words. */
   usageMessages: string[];
+  /** What commands wait with (default: the system clock): a test may drive it. */
+  clock?: Clock;
 }
 
 /**
@@ -60,7 +63,12 @@ export function buildProgram(
   setup: ProgramSetup = { io: processIo(), env: process.env, usageMessages: [] },
 ): { program: Command; runs: CommandRuns } {
   const version = packageVersion();
-  const runs = new CommandRuns({ io: setup.io, env: setup.env, version });
+  const runs = new CommandRuns({
+    io: setup.io,
+    env: setup.env,
+    version,
+    ...(setup.clock !== undefined ? { clock: setup.clock } : {}),
+  });
   const program = new Command("clarifai-audit")
     .version(version)
     .description("Search, export and follow Clarifai audit logs; run a local audit-log emulator.")

@@ -15,6 +15,7 @@
  * command that needs them, so `--help` and usage errors stay fast (test/cli/startup.test.ts).
  */
 import type { AuditLogClient } from "../client/client.js";
+import { type Clock, systemClock } from "../domain/clock.js";
 import type { CliEnv, CliIo } from "./cliIo.js";
 import type { ExportMemory, MemoryMode } from "./exportMemory.js";
 import { abortOnSignals } from "./interrupt.js";
@@ -50,6 +51,11 @@ export interface CommandContext {
   readonly stoppedBy: NodeJS.Signals | undefined;
   /** The program's version (`report` prints it on the page). */
   readonly version: string;
+  /**
+   * What the command waits with (the pause between polls of tail, watch and sync --follow): its
+   * sleep ends early, without an error, when {@link signal} aborts.
+   */
+  readonly clock: Clock;
   /** Writes an informational line on stderr. */
   say(line: string): void;
   /** A client from the connection flags and the run's environment, closed when the run ends. */
@@ -69,6 +75,8 @@ export interface RunnerSetup {
   io: CliIo;
   env: CliEnv;
   version: string;
+  /** Default: the system clock. */
+  clock?: Clock;
 }
 
 /** Options of one command's lifecycle. */
@@ -157,6 +165,7 @@ export async function runCommand(
       return stoppedBy;
     },
     version: setup.version,
+    clock: setup.clock ?? systemClock,
     say: (line) => {
       io.stderr.write(`${line}\n`);
     },

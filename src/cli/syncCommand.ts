@@ -12,7 +12,6 @@ import { runSync, type SyncRunSummary } from "../sync/sync.js";
 import type { CliEnv } from "./cliIo.js";
 import { UsageError } from "./exitCodes.js";
 import type { MemoryMode } from "./exportMemory.js";
-import { pause } from "./pause.js";
 import { type ConnectionFlags, type FilterFlags, filtersToQuery, resolveWindow } from "./queryOptions.js";
 import { requestFigures } from "./requestStats.js";
 import type { CommandContext, CommandResult } from "./runner.js";
@@ -137,7 +136,7 @@ export async function runSyncCommand(ctx: CommandContext, flags: SyncFlags): Pro
     // this invocation has brought the destination up to now − settle.
     if (summary.resumed) continue;
     if (!flags.follow) return result();
-    await pause(flags.interval, ctx.signal);
+    await ctx.clock.sleep(flags.interval, ctx.signal);
     if (ctx.signal.aborted) return result();
   }
 }

@@ -15,7 +15,6 @@ import { type AuditLogSearchQuery, formatTimestamp } from "../index.js";
 import { formatDurationMs } from "./duration.js";
 import { UsageError } from "./exitCodes.js";
 import { chooseFormat, EntrySink } from "./output.js";
-import { pause } from "./pause.js";
 import { type ConnectionFlags, type FilterFlags, filtersToQuery, resolveWindow } from "./queryOptions.js";
 import { requestFigures, requestSummary } from "./requestStats.js";
 import type { CommandContext, CommandResult } from "./runner.js";
@@ -129,7 +128,7 @@ export async function runTail(ctx: CommandContext, flags: TailFlags): Promise<Co
       throw error;
     }
     if (!flags.follow || ctx.signal.aborted) break;
-    await pause(flags.interval, ctx.signal);
+    await ctx.clock.sleep(flags.interval, ctx.signal);
     if (ctx.signal.aborted) break;
   }
   await sink.end();

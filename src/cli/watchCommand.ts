@@ -24,7 +24,6 @@ import { Evaluator } from "../watch/evaluator.js";
 import { type PollState, pollOnce } from "../watch/poll.js";
 import { loadRules } from "../watch/rules.js";
 import { UndeliveredError, UsageError } from "./exitCodes.js";
-import { pause } from "./pause.js";
 import { type ConnectionFlags, resolveWindow } from "./queryOptions.js";
 import { requestFigures } from "./requestStats.js";
 import type { CommandContext, CommandResult } from "./runner.js";
@@ -197,7 +196,7 @@ export async function runWatch(ctx: CommandContext, flags: WatchFlags): Promise<
     // Nothing to write after a quiet poll, unless an outbox is on disk (now delivered) or no file yet.
     if (outboxWritten > 0 || !written) await save([]);
     if (flags.once || ctx.signal.aborted) break;
-    await pause(flags.interval, ctx.signal);
+    await ctx.clock.sleep(flags.interval, ctx.signal);
     if (ctx.signal.aborted) break;
   }
   return {
