@@ -8,6 +8,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { PassThrough, Writable } from "node:stream";
 import { main } from "../../src/cli/cli.js";
+import { buildProgram } from "../../src/cli/program.js";
 import { type EmulatorHandle, generateEntries, startEmulator } from "../../src/emulator/index.js";
 import { cliEnv, connection, PAT, runMain, tempDir, USER } from "./helpers.js";
 import { until } from "./watchHelpers.js";
@@ -231,4 +232,24 @@ it("a reader of stdout that went away (EPIPE) ends the run with 0 and nothing on
     stderr,
   });
   expect({ code, err }).toEqual({ code: 0, err: "" });
+});
+
+it("buildProgram() declares every command without running one (what the docs are generated from)", () => {
+  const { program, runs } = buildProgram();
+  expect(program.commands.map((c) => c.name())).toEqual([
+    "search",
+    "export",
+    "tail",
+    "sync",
+    "watch",
+    "rules",
+    "report",
+    "emulator",
+    "query",
+  ]);
+  expect(program.commands.find((c) => c.name() === "rules")?.commands.map((c) => c.name())).toEqual([
+    "check",
+    "test",
+  ]);
+  expect(runs.exitCode).toBe(0);
 });
