@@ -13,27 +13,14 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { type Argument, Command, type Option } from "commander";
-import * as commands from "../src/cli/commands.js";
-import { registerEmulatorCommand } from "../src/emulator/command.js";
+import { buildProgram as buildCliProgram } from "../src/cli/program.js";
 
 /**
- * The whole `clarifai-audit` program, declared but not run (what src/cli/main.ts declares before it
- * parses argv). The one place the generator learns how the CLI is built: point it at the CLI's own
- * builder once there is one.
+ * The whole `clarifai-audit` program, declared but not run: the CLI's own builder
+ * (src/cli/program.ts), the one place the generator learns how the CLI is built.
  */
 export function buildProgram(): Command {
-  const program = new Command("clarifai-audit");
-  // In the order of src/cli/main.ts, which is the order of `clarifai-audit --help`.
-  commands.registerSearchCommand(program);
-  commands.registerExportCommand(program);
-  commands.registerTailCommand(program);
-  commands.registerSyncCommand(program);
-  commands.registerWatchCommand(program);
-  commands.registerRulesCommand(program);
-  commands.registerReportCommand(program);
-  registerEmulatorCommand(program);
-  commands.registerQueryCommand(program);
-  return program;
+  return buildCliProgram().program;
 }
 
 /** Where the hand-written part of each page lives, relative to the repository root. */

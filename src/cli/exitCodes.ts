@@ -76,7 +76,7 @@ export function exitCodeOf(error: unknown): number {
  * whatever is printed: the PAT, PGPASSWORD, and the alert signing secret (ALERT_SECRET_ENV of
  * src/cli/watchCommand.ts, named here so that this module does not load watch).
  */
-export function registerEnvironmentSecrets(env: NodeJS.ProcessEnv = process.env): void {
+export function registerEnvironmentSecrets(env: Readonly<NodeJS.ProcessEnv> = process.env): void {
   registerSecret(patFromEnv(env));
   registerSecret(env.PGPASSWORD);
   registerSecret(env.CLARIFAI_AUDIT_ALERT_SECRET);
@@ -110,12 +110,16 @@ export function errorLine(error: unknown, secret?: string): string {
 }
 
 /**
- * Prints the error line (unless commander already did) and returns the exit code. The secret is the
- * PAT as the client reads it from CLARIFAI_PAT (trimmed: untrimmed, a PAT read with a trailing
+ * Prints the error line on `stderr` (unless commander already did) and returns the exit code. The
+ * secret is the PAT as the client reads it from CLARIFAI_PAT of `env` (trimmed: untrimmed, a PAT read with a trailing
  * newline would not match where it is echoed, and a blank one would match every space).
  */
-export function reportError(error: unknown, secret = patFromEnv()): number {
-  registerEnvironmentSecrets();
-  if (!(error instanceof CommanderError)) process.stderr.write(`${errorLine(error, secret)}\n`);
+export function reportError(
+  error: unknown,
+  env: Readonly<NodeJS.ProcessEnv> = process.env,
+  stderr: { write(text: string): unknown } = process.stderr,
+): number {
+  registerEnvironmentSecrets(env);
+  if (!(error instanceof CommanderError)) stderr.write(`${errorLine(error, patFromEnv(env))}\n`);
   return exitCodeOf(error);
 }

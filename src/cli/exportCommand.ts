@@ -9,17 +9,10 @@ import type { DataFormat } from "../export/formats.js";
 import { FileSink, type FileSinkResult } from "../export/sinks/fileSink.js";
 import { checkOutputPath } from "../state/outputPath.js";
 import { UsageError } from "./exitCodes.js";
-import { type MemoryMode, tuneMemoryForExport } from "./exportMemory.js";
-import { abortOnSignals } from "./interrupt.js";
-import { progressView } from "./progress.js";
-import {
-  type ConnectionFlags,
-  clientFromFlags,
-  type FilterFlags,
-  filtersToQuery,
-  resolveWindow,
-} from "./queryOptions.js";
-import { requestSummary } from "./requestStats.js";
+import type { MemoryMode } from "./exportMemory.js";
+import { type ConnectionFlags, type FilterFlags, filtersToQuery, resolveWindow } from "./queryOptions.js";
+import { requestFigures, requestSummary } from "./requestStats.js";
+import type { CommandContext, CommandResult } from "./runner.js";
 
 /** The flags of `export`, as commander parses them. */
 export interface ExportFlags extends FilterFlags, ConnectionFlags {
@@ -33,6 +26,7 @@ export interface ExportFlags extends FilterFlags, ConnectionFlags {
   resume?: boolean;
   force?: boolean;
   quiet?: boolean;
+  json?: boolean;
 }
 
 const FORMATS: readonly DataFormat[] = ["jsonl", "csv", "json"];
@@ -66,17 +60,15 @@ function summaryLine(out: string, s: ExportSummary & FileSinkResult, concurrency
   );
 }
 
-/** Runs `export` with its parsed flags (defined in src/cli/commands.ts). */
-export async function runExportCommand(flags: ExportFlags): Promise<void> {
+/** Runs `export` with its parsed flags (defined in src/cli/commands/export.ts). */
+export async function runExportCommand(ctx: CommandContext, flags: ExportFlags): Promise<CommandResult> {
   if (flags.out === "") throw new UsageError("--out: the file name is empty; name the output file");
   if (flags.resume && flags.force) throw new UsageError("--resume and --force cannot be combined");
   const format = exportFormat(flags.out, flags.format);
   const filters = filtersToQuery(flags);
   const window = resolveWindow(flags);
   await checkOutputPath("--out", flags.out);
-  const client = clientFromFlags({ maxAttempts: EXPORT_MAX_ATTEMPTS, ...flags });
-  const controller = new AbortController();
-  const removeSignalHandlers = abortOnSignals(controller);
+  const client = await ctx.client(flags, { maxAttempts: EXPORT_MAX_ATTEMPTS });
   const sink = new FileSink({
     out: flags.out,
     format,
@@ -84,49 +76,56 @@ export async function runExportCommand(flags: ExportFlags): Promise<void> {
     resume: flags.resume ?? false,
     force: flags.force ?? false,
   });
-  const progress = progressView(!flags.quiet);
+  const progress = await ctx.progress(!flags.quiet);
   // After the modules have loaded: their one-off allocations need no tight GC.
-  const memory = tuneMemoryForExport(flags.memory);
-  try {
-    const summary = await exportToSink({
-      sink,
-      client,
-      query: filters,
-      // The window as written, so a resume with --since 24h is the same export a day later.
-      identity: {
-        from: flags.from ?? null,
-        to: flags.to ?? null,
-        since: flags.since ?? null,
-        until: flags.until ?? null,
-      },
-      ...(window.from ? { from: window.from } : {}),
-      ...(window.to ? { to: window.to } : {}),
-      settleMs: flags.settle,
-      concurrency: flags.concurrency,
-      perPage: flags.perPage,
-      commitIntervalMs: flags.commitInterval,
-      signal: controller.signal,
-      onWindow: (w) => {
-        if (!flags.quiet) {
-          process.stderr.write(
-            `${w.resumed ? "resuming" : "exporting"} window from ${formatTs(w.from)} to ${formatTs(w.to)} (UTC, oldest first)\n`,
-          );
-        }
-      },
-      onProgress: (p) => {
-        memory.afterPage();
-        progress.update(p);
-      },
-    });
-    progress.stop();
-    process.stderr.write(
-      `${summaryLine(flags.out, { ...summary, ...sink.result }, flags.concurrency)}; ${requestSummary(client.stats())}\n`,
-    );
-  } catch (error) {
-    progress.stop();
-    throw error;
-  } finally {
-    removeSignalHandlers();
-    client.close();
-  }
+  const memory = await ctx.tuneMemory(flags.memory);
+  const summary = await exportToSink({
+    sink,
+    client,
+    query: filters,
+    // The window as written, so a resume with --since 24h is the same export a day later.
+    identity: {
+      from: flags.from ?? null,
+      to: flags.to ?? null,
+      since: flags.since ?? null,
+      until: flags.until ?? null,
+    },
+    ...(window.from ? { from: window.from } : {}),
+    ...(window.to ? { to: window.to } : {}),
+    settleMs: flags.settle,
+    concurrency: flags.concurrency,
+    perPage: flags.perPage,
+    commitIntervalMs: flags.commitInterval,
+    signal: ctx.signal,
+    onWindow: (w) => {
+      if (!flags.quiet) {
+        ctx.say(
+          `${w.resumed ? "resuming" : "exporting"} window from ${formatTs(w.from)} to ${formatTs(w.to)} (UTC, oldest first)`,
+        );
+      }
+    },
+    onProgress: (p) => {
+      memory.afterPage();
+      progress.update(p);
+    },
+  });
+  progress.stop();
+  const done = { ...summary, ...sink.result };
+  const stats = client.stats();
+  return {
+    summary: `${summaryLine(flags.out, done, flags.concurrency)}; ${requestSummary(stats)}`,
+    figures: {
+      out: flags.out,
+      entries: done.entries,
+      pages: done.pages,
+      bytes: done.bytes,
+      sha256: done.sha256,
+      resumed: done.resumed,
+      retries: done.retries,
+      shiftedPages: done.shiftedPages,
+      dropped: done.repeated + done.stale,
+      seconds: done.durationMs / 1000,
+      ...requestFigures(stats),
+    },
+  };
 }

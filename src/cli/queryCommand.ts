@@ -10,7 +10,9 @@ import { stringify } from "csv-stringify/sync";
 import { terminalSafe, terminalSafeJson, terminalSafeLines } from "../domain/terminalText.js";
 import { type LakeReader, openLakeReader } from "../sync/lake/reader.js";
 import { SyncUsageError } from "../sync/store.js";
+import type { CliOutput } from "./cliIo.js";
 import { formatDurationMs } from "./duration.js";
+import type { CommandContext, CommandResult } from "./runner.js";
 
 /** The flags of `query`, as commander parses them. */
 export interface QueryFlags {
@@ -21,6 +23,7 @@ export interface QueryFlags {
   /** DuckDB's memory_limit (`1GB`). */
   maxMemory: string;
   threads: number;
+  json?: boolean;
 }
 
 const FORMATS = ["table", "csv", "json", "jsonl"] as const;
@@ -78,13 +81,13 @@ function cellText(v: unknown): string {
 }
 
 /** Writes `text`, waiting for stdout to drain (a slow reader slows the fetch, memory stays flat). */
-async function write(text: string): Promise<void> {
-  if (text !== "" && !process.stdout.write(text)) await once(process.stdout, "drain");
+async function write(out: CliOutput, text: string): Promise<void> {
+  if (text !== "" && !out.write(text)) await once(out, "drain");
 }
 
 /** What a format's text becomes on a terminal (src/domain/terminalText.ts); exact elsewhere. */
-function forTerminal(format: QueryFormat): (text: string) => string {
-  if (!process.stdout.isTTY || format === "table") return (t) => t;
+function forTerminal(out: CliOutput, format: QueryFormat): (text: string) => string {
+  if (!out.isTTY || format === "table") return (t) => t;
   return format === "csv" ? terminalSafeLines : terminalSafeJson;
 }
 
@@ -97,15 +100,21 @@ class Printer {
   private readonly safe: (text: string) => string;
 
   constructor(
+    private readonly out: CliOutput,
     private readonly format: QueryFormat,
     private readonly names: string[],
   ) {
     this.widths = names.map((n) => terminalSafe(n).length);
-    this.safe = forTerminal(format);
+    this.safe = forTerminal(out, format);
+  }
+
+  /** Rows printed so far. */
+  get count(): number {
+    return this.rows;
   }
 
   private write(text: string): Promise<void> {
-    return write(this.safe(text));
+    return write(this.out, this.safe(text));
   }
 
   async add(rows: Row[]): Promise<void> {
@@ -187,9 +196,13 @@ function failure(message: string, flags: QueryFlags, budget: Budget): string {
   return message;
 }
 
-/** Runs `query` (defined in src/cli/commands.ts). */
-export async function runQueryCommand(sql: string, flags: QueryFlags): Promise<void> {
-  const format = (flags.format ?? (process.stdout.isTTY ? "table" : "jsonl")) as QueryFormat;
+/** Runs `query` (defined in src/cli/commands/query.ts). */
+export async function runQueryCommand(
+  ctx: CommandContext,
+  sql: string,
+  flags: QueryFlags,
+): Promise<CommandResult> {
+  const format = (flags.format ?? (ctx.io.stdout.isTTY ? "table" : "jsonl")) as QueryFormat;
   if (!FORMATS.includes(format))
     throw await usage(`--format: "${flags.format}" is not one of ${FORMATS.join(", ")}`);
   if (sql.trim() === "") throw await usage("query: the SQL statement is empty");
@@ -207,7 +220,7 @@ export async function runQueryCommand(sql: string, flags: QueryFlags): Promise<v
     // DuckDB's JSON conversion prints 64-bit integers as strings (they may not fit a double); those
     // that fit exactly become numbers, so `count(*)` reads as a number.
     const integer = result.columnTypes().map((t) => /^(BIGINT|HUGEINT|UBIGINT|UHUGEINT)$/.test(t.toString()));
-    const printer = new Printer(format, names);
+    const printer = new Printer(ctx.io.stdout, format, names);
     for (;;) {
       const chunk = await budget.run(result.fetchChunk());
       if (chunk === null || chunk.rowCount === 0) break;
@@ -226,6 +239,7 @@ export async function runQueryCommand(sql: string, flags: QueryFlags): Promise<v
       await printer.add(rows);
     }
     await printer.end();
+    return { figures: { rows: printer.count } };
   } catch (error) {
     if (error instanceof SyncUsageError) throw await usage(failure(error.message, flags, budget));
     // A single value longer than V8's strings (~512M characters): DuckDB held it, JavaScript cannot.

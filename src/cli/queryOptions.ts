@@ -145,16 +145,23 @@ function flagName(message: string): string {
     .replace(/^sourceIps\[\d+\]/, "--source-ip");
 }
 
-/** A client from the connection flags (PAT from CLARIFAI_PAT). */
-export function clientFromFlags(flags: ConnectionFlags): AuditLogClient {
+/** A client from the connection flags (PAT from CLARIFAI_PAT of `env`, the run's environment). */
+export function clientFromFlags(
+  flags: ConnectionFlags,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): AuditLogClient {
   // 0 would read as "no deadline"; the client takes it as an already expired one.
   if (flags.timeout !== undefined && flags.timeout < 1)
     throw new UsageError(`--timeout: must be at least 1ms (got ${flags.timeout} ms)`);
-  return reworded(() => newClient(flags), connectionError);
+  return reworded(() => newClient(flags, env), connectionError);
 }
 
-function newClient(flags: ConnectionFlags): AuditLogClient {
+function newClient(
+  flags: ConnectionFlags,
+  env: Readonly<Record<string, string | undefined>>,
+): AuditLogClient {
   return new AuditLogClient({
+    env,
     ...(flags.endpoint !== undefined ? { endpoint: flags.endpoint } : {}),
     ...(flags.insecure ? { insecure: true } : {}),
     ...(flags.userId !== undefined ? { userId: flags.userId } : {}),

@@ -18,10 +18,10 @@ import { InputError, readExportFile } from "../report/input.js";
 import { writeFileAtomic } from "../state/durableFile.js";
 import { checkOutputPath } from "../state/outputPath.js";
 import { InterruptedError, UsageError } from "./exitCodes.js";
-import { type ExportMemory, tuneMemoryForExport } from "./exportMemory.js";
-import { abortOnSignals } from "./interrupt.js";
+import type { ExportMemory } from "./exportMemory.js";
 import type { ConnectionFlags, FilterFlags } from "./queryOptions.js";
-import { CONNECTION_FLAGS as SHARED_CONNECTION_FLAGS } from "./sharedFlags.js";
+import type { CommandContext, CommandResult } from "./runner.js";
+import { CONNECTION_FLAGS, FILTER_FLAGS, givenFlag } from "./sharedFlags.js";
 
 /** The flags of `report`, as commander parses them. */
 export interface ReportFlags extends FilterFlags, ConnectionFlags {
@@ -34,22 +34,8 @@ export interface ReportFlags extends FilterFlags, ConnectionFlags {
   input?: string;
   lake?: string;
   quiet?: boolean;
+  json?: boolean;
 }
-
-const FILTER_FLAGS: [keyof FilterFlags, string][] = [
-  ["from", "--from"],
-  ["to", "--to"],
-  ["since", "--since"],
-  ["until", "--until"],
-  ["operation", "--operation"],
-  ["user", "--user"],
-  ["target", "--target"],
-  ["success", "--success"],
-  ["failed", "--failed"],
-  ["sourceIp", "--source-ip"],
-];
-/** Every connection flag (--rate-limit included), as src/cli/sharedFlags.ts declares them. */
-const CONNECTION_FLAGS = SHARED_CONNECTION_FLAGS as ReadonlyArray<readonly [keyof ConnectionFlags, string]>;
 
 function sizeText(bytes: number): string {
   return bytes < 1024 * 1024 ? `${Math.ceil(bytes / 1024)} KiB` : `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
@@ -59,7 +45,7 @@ function sizeText(bytes: number): string {
 function filterList(flags: ReportFlags): [string, string][] {
   const list: [string, string][] = [];
   for (const [key, flag] of FILTER_FLAGS) {
-    const value = flags[key];
+    const value = flags[key as keyof FilterFlags];
     if (value === undefined || key === "from" || key === "to" || key === "since" || key === "until") continue;
     if (value === true) list.push([flag, ""]);
     else if (Array.isArray(value)) for (const v of value) list.push([flag, v]);
@@ -70,18 +56,17 @@ function filterList(flags: ReportFlags): [string, string][] {
 
 /** Walks a live window through the export engine into the aggregator; returns the pinned window and the source. */
 async function aggregateLive(
+  ctx: CommandContext,
   flags: ReportFlags,
   aggregator: ReportAggregator,
   memory: ExportMemory,
 ): Promise<{ window?: { from: string; to: string }; source: string }> {
-  const { clientFromFlags, filtersToQuery, resolveWindow } = await import("./queryOptions.js");
+  const { filtersToQuery, resolveWindow } = await import("./queryOptions.js");
   const { exportToSink } = await import("../export/engine.js");
   const { ReportSink } = await import("../report/sink.js");
   const filters = filtersToQuery(flags);
   const window = resolveWindow(flags);
-  const client = clientFromFlags({ maxAttempts: EXPORT_MAX_ATTEMPTS, ...flags });
-  const controller = new AbortController();
-  const removeSignalHandlers = abortOnSignals(controller);
+  const client = await ctx.client(flags, { maxAttempts: EXPORT_MAX_ATTEMPTS });
   const sink = new ReportSink(aggregator);
   let pinned: { from: string; to: string } | undefined;
   try {
@@ -94,49 +79,40 @@ async function aggregateLive(
       settleMs: flags.settle,
       concurrency: flags.concurrency,
       perPage: flags.perPage,
-      signal: controller.signal,
+      signal: ctx.signal,
       onProgress: () => memory.afterPage(),
       onWindow: (w) => {
         pinned = { from: formatTs(w.from), to: formatTs(w.to) };
         if (!flags.quiet) {
-          process.stderr.write(`reporting on the window from ${pinned.from} to ${pinned.to} (UTC)\n`);
+          ctx.say(`reporting on the window from ${pinned.from} to ${pinned.to} (UTC)`);
         }
       },
     });
   } catch (error) {
     // Stopped during the first request the engine reports the client's cancel, later its own.
-    if (error instanceof ExportInterruptedError || controller.signal.aborted)
+    if (error instanceof ExportInterruptedError || ctx.signal.aborted)
       throw new InterruptedError(
         `report interrupted after ${aggregator.entries} entries; no report was written (run it again)`,
       );
     throw error;
-  } finally {
-    removeSignalHandlers();
-    client.close();
   }
   return { ...(pinned ? { window: pinned } : {}), source: `${client.endpoint}, user ${client.userId}` };
 }
 
-/** Runs `report` with its parsed flags (defined in src/cli/commands.ts). */
-export async function runReport(flags: ReportFlags, version: string): Promise<void> {
+/** Runs `report` with its parsed flags (defined in src/cli/commands/report.ts). */
+export async function runReport(ctx: CommandContext, flags: ReportFlags): Promise<CommandResult> {
   if (flags.lake !== undefined && flags.input !== undefined)
     throw new UsageError("--lake: give one input, --lake DIR or --input FILE, not both");
-  if (flags.lake !== undefined) {
-    const given = [...FILTER_FLAGS, ...CONNECTION_FLAGS].filter(([key]) => flags[key] !== undefined);
-    if (given.length > 0) {
-      throw new UsageError(
-        `${(given[0] as [string, string])[1]}: filters and connection flags select a live window; with --lake the report covers the whole lake (query it, or export the window you want first)`,
-      );
-    }
-  }
-  if (flags.input !== undefined) {
-    const given = [...FILTER_FLAGS, ...CONNECTION_FLAGS].filter(([key]) => flags[key] !== undefined);
-    if (given.length > 0) {
-      throw new UsageError(
-        `${(given[0] as [string, string])[1]}: filters and connection flags select a live window; with --input the report covers the whole file (export the window you want first)`,
-      );
-    }
-  }
+  // The filter and connection groups select a live window: refused for a lake or a file.
+  const liveOnly = givenFlag(flags, FILTER_FLAGS, CONNECTION_FLAGS);
+  if (flags.lake !== undefined && liveOnly !== undefined)
+    throw new UsageError(
+      `${liveOnly}: filters and connection flags select a live window; with --lake the report covers the whole lake (query it, or export the window you want first)`,
+    );
+  if (flags.input !== undefined && liveOnly !== undefined)
+    throw new UsageError(
+      `${liveOnly}: filters and connection flags select a live window; with --input the report covers the whole file (export the window you want first)`,
+    );
   if (flags.title !== undefined && flags.title.trim() === "")
     throw new UsageError("--title: must not be empty");
   await checkOutputPath("--out", flags.out);
@@ -145,7 +121,7 @@ export async function runReport(flags: ReportFlags, version: string): Promise<vo
   if (flags.pdf !== undefined) {
     const { ChromiumMissingError, findChromium } = await import("../report/pdf.js");
     try {
-      chromium = await findChromium();
+      chromium = await findChromium(ctx.env);
     } catch (error) {
       if (error instanceof ChromiumMissingError) throw new UsageError(error.message);
       throw error;
@@ -155,13 +131,21 @@ export async function runReport(flags: ReportFlags, version: string): Promise<vo
   const aggregator = new ReportAggregator(DEFAULT_LIMITS);
   // The export's GC tuning (src/cli/exportMemory.ts): the same stream of short-lived entry objects
   // over a small steady heap, which V8's defaults let grow with the input.
-  const memory = tuneMemoryForExport("lean");
+  const memory = await ctx.tuneMemory("lean");
+  // Reading a file or a lake stops at the next entry once SIGINT/SIGTERM aborted the run.
+  const stopIfAborted = () => {
+    if (ctx.signal.aborted)
+      throw new InterruptedError(
+        `report interrupted after ${aggregator.entries} entries; no report was written (run it again)`,
+      );
+  };
   let source: string;
   let window: { from: string; to: string } | undefined;
   if (flags.input !== undefined) {
     source = flags.input;
     try {
       await readExportFile(flags.input, (entry) => {
+        stopIfAborted();
         aggregator.add(entry);
         if (aggregator.entries % 1000 === 0) memory.afterPage();
       });
@@ -174,6 +158,7 @@ export async function runReport(flags: ReportFlags, version: string): Promise<vo
     const { readLake } = await import("../report/lakeInput.js");
     try {
       await readLake(flags.lake, (entry) => {
+        stopIfAborted();
         aggregator.add(entry);
         if (aggregator.entries % 1000 === 0) memory.afterPage();
       });
@@ -182,7 +167,7 @@ export async function runReport(flags: ReportFlags, version: string): Promise<vo
       throw error;
     }
   } else {
-    ({ source, window } = await aggregateLive(flags, aggregator, memory));
+    ({ source, window } = await aggregateLive(ctx, flags, aggregator, memory));
   }
   const data: ReportData = aggregator.result();
   const meta: ReportMeta = {
@@ -191,7 +176,7 @@ export async function runReport(flags: ReportFlags, version: string): Promise<vo
     source,
     ...(window ? { window } : {}),
     filters: filterList(flags),
-    version,
+    version: ctx.version,
   };
   const charts = data.totals.entries > 0 ? await renderCharts(data) : {};
   const html = renderHtml(data, meta, charts);
@@ -202,15 +187,27 @@ export async function runReport(flags: ReportFlags, version: string): Promise<vo
     await printPdf(renderHtml(data, meta, charts, { openDetails: true }), flags.pdf, chromium, meta.title);
     pdfNote = ` and ${terminalSafe(flags.pdf)} (${sizeText((await stat(flags.pdf)).size)})`;
   }
-  if (!flags.quiet) {
-    const t = data.totals;
-    const span = data.span
-      ? ` from ${data.span.earliest} to ${data.span.latest}`
-      : " (no entries: the report says so)";
-    process.stderr.write(
-      `report: ${t.entries.toLocaleString("en-US")} entries${span}; ${t.failed.toLocaleString("en-US")} failed, ` +
-        `${t.deletions.toLocaleString("en-US")} deletions, ${t.users.toLocaleString("en-US")} users → ` +
-        `${terminalSafe(flags.out)} (${sizeText(Buffer.byteLength(html))})${pdfNote}\n`,
-    );
-  }
+  const t = data.totals;
+  const span = data.span
+    ? ` from ${data.span.earliest} to ${data.span.latest}`
+    : " (no entries: the report says so)";
+  return {
+    ...(flags.quiet
+      ? {}
+      : {
+          summary:
+            `report: ${t.entries.toLocaleString("en-US")} entries${span}; ${t.failed.toLocaleString("en-US")} failed, ` +
+            `${t.deletions.toLocaleString("en-US")} deletions, ${t.users.toLocaleString("en-US")} users → ` +
+            `${terminalSafe(flags.out)} (${sizeText(Buffer.byteLength(html))})${pdfNote}`,
+        }),
+    figures: {
+      out: flags.out,
+      entries: t.entries,
+      failed: t.failed,
+      deletions: t.deletions,
+      users: t.users,
+      bytes: Buffer.byteLength(html),
+      ...(flags.pdf !== undefined ? { pdf: flags.pdf } : {}),
+    },
+  };
 }

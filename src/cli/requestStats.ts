@@ -16,3 +16,8 @@ export function requestSummary(s: RequestStats): string {
 function trim(n: number): string {
   return Number.isInteger(n) ? String(n) : n.toFixed(2).replace(/\.?0+$/, "");
 }
+
+/** The request figures of a summary, for `--json` (src/cli/runner.ts). */
+export function requestFigures(s: RequestStats): { requests: number; served: number; throttled: number } {
+  return { requests: s.requests, served: s.served, throttled: s.throttled };
+}

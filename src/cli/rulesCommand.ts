@@ -7,6 +7,7 @@ import { put } from "../watch/dispatcher.js";
 import { replayExport } from "../watch/replay.js";
 import { loadRules } from "../watch/rules.js";
 import { UsageError } from "./exitCodes.js";
+import type { CommandContext, CommandResult } from "./runner.js";
 
 /** The flags of `rules test`. */
 export interface RulesTestFlags {
@@ -14,36 +15,42 @@ export interface RulesTestFlags {
   input: string;
   format: string;
   quiet?: boolean;
+  json?: boolean;
 }
 
 /** Runs `rules check`: each argument on its own (ids must be unique within each). */
-export async function runRulesCheck(files: string[]): Promise<void> {
+export async function runRulesCheck(ctx: CommandContext, files: string[]): Promise<CommandResult> {
+  let total = 0;
   for (const file of files) {
     const rules = await loadRules([file]);
     const kinds = { plain: 0, threshold: 0, new_value: 0 };
     for (const r of rules) kinds[r.threshold ? "threshold" : r.newValue ? "new_value" : "plain"]++;
-    process.stdout.write(
+    total += rules.length;
+    ctx.io.stdout.write(
       `${file}: ${rules.length} rule(s) OK (${kinds.plain} per entry, ${kinds.threshold} threshold, ${kinds.new_value} new_value)\n`,
     );
   }
+  return { figures: { files: files.length, rules: total } };
 }
 
 /** Runs `rules test`. */
-export async function runRulesTest(flags: RulesTestFlags): Promise<void> {
+export async function runRulesTest(ctx: CommandContext, flags: RulesTestFlags): Promise<CommandResult> {
   if (flags.format !== "jsonl" && flags.format !== "text")
     throw new UsageError(`--format: "${flags.format}" is not one of jsonl, text`);
   const rules = await loadRules(flags.rules);
   const text = flags.format === "text";
   const started = performance.now();
   const stats = await replayExport(rules, flags.input, (alerts) =>
-    put(process.stdout, `${alerts.map((a) => (text ? alertToText(a) : alertToJson(a))).join("\n")}\n`),
+    put(ctx.io.stdout, `${alerts.map((a) => (text ? alertToText(a) : alertToJson(a))).join("\n")}\n`),
   );
-  if (!flags.quiet) {
-    const per = [...stats.byRule].map(([rule, n]) => `${rule} ${n}`).join(", ");
-    process.stderr.write(
-      `rules test: ${stats.entries} entries, ${stats.alerts} alert(s)${per ? ` (${per})` : ""} in ${(
-        (performance.now() - started) / 1000
-      ).toFixed(1)} s\n`,
-    );
-  }
+  const per = [...stats.byRule].map(([rule, n]) => `${rule} ${n}`).join(", ");
+  const seconds = (performance.now() - started) / 1000;
+  return {
+    ...(flags.quiet
+      ? {}
+      : {
+          summary: `rules test: ${stats.entries} entries, ${stats.alerts} alert(s)${per ? ` (${per})` : ""} in ${seconds.toFixed(1)} s`,
+        }),
+    figures: { entries: stats.entries, alerts: stats.alerts, byRule: Object.fromEntries(stats.byRule) },
+  };
 }

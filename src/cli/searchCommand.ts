@@ -6,13 +6,13 @@ import type { AuditLogSearchQuery } from "../client/query.js";
 import { chooseFormat, EntrySink } from "./output.js";
 import {
   type ConnectionFlags,
-  clientFromFlags,
   describeWindow,
   type FilterFlags,
   filtersToQuery,
   resolveWindow,
 } from "./queryOptions.js";
-import { requestSummary } from "./requestStats.js";
+import { requestFigures, requestSummary } from "./requestStats.js";
+import type { CommandContext, CommandResult } from "./runner.js";
 
 /** The flags of `search`, as commander parses them. */
 export interface SearchFlags extends FilterFlags, ConnectionFlags {
@@ -22,11 +22,12 @@ export interface SearchFlags extends FilterFlags, ConnectionFlags {
   all?: boolean;
   format?: string;
   quiet?: boolean;
+  json?: boolean;
 }
 
-/** Runs `search` with its parsed flags (defined in src/cli/commands.ts). */
-export async function runSearch(flags: SearchFlags): Promise<void> {
-  const format = chooseFormat(flags.format);
+/** Runs `search` with its parsed flags (defined in src/cli/commands/search.ts). */
+export async function runSearch(ctx: CommandContext, flags: SearchFlags): Promise<CommandResult> {
+  const format = chooseFormat(flags.format, ctx.io.stdout);
   const window = resolveWindow(flags);
   const query: AuditLogSearchQuery = {
     ...filtersToQuery(flags),
@@ -36,22 +37,22 @@ export async function runSearch(flags: SearchFlags): Promise<void> {
     ...(flags.perPage !== undefined ? { perPage: flags.perPage } : {}),
     ...(flags.asc ? { sortAscending: true } : {}),
   };
-  const client = clientFromFlags(flags);
-  try {
-    if (!flags.quiet && (window.from || window.to)) {
-      process.stderr.write(`window: ${describeWindow(window.from, window.to)}\n`);
-    }
-    const sink = new EntrySink(format);
-    if (flags.all) {
-      for await (const page of client.pages(query)) await sink.write(page.entries);
-      if (!flags.quiet)
-        process.stderr.write(`search: ${sink.count} entries; ${requestSummary(client.stats())}\n`);
-    } else {
-      const page = await client.search(query);
-      await sink.write(page.entries);
-    }
-    await sink.end();
-  } finally {
-    client.close();
+  const client = await ctx.client(flags);
+  if (!flags.quiet && (window.from || window.to))
+    ctx.say(`window: ${describeWindow(window.from, window.to)}`);
+  const sink = new EntrySink(format, ctx.io.stdout);
+  if (flags.all) {
+    for await (const page of client.pages(query, { signal: ctx.signal })) await sink.write(page.entries);
+  } else {
+    const page = await client.search(query, { signal: ctx.signal });
+    await sink.write(page.entries);
   }
+  await sink.end();
+  const stats = client.stats();
+  return {
+    ...(flags.all && !flags.quiet
+      ? { summary: `search: ${sink.count} entries; ${requestSummary(stats)}` }
+      : {}),
+    figures: { entries: sink.count, ...requestFigures(stats) },
+  };
 }

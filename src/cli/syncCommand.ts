@@ -9,17 +9,12 @@ import { formatTs } from "../domain/timestamps.js";
 import { ExportInterruptedError } from "../export/errors.js";
 import { type SyncStore, SyncUsageError } from "../sync/store.js";
 import { runSync, type SyncRunSummary } from "../sync/sync.js";
+import type { CliEnv } from "./cliIo.js";
 import { UsageError } from "./exitCodes.js";
-import { type MemoryMode, tuneMemoryForExport } from "./exportMemory.js";
-import { abortOnSignals } from "./interrupt.js";
-import { pause } from "./pause.js";
-import {
-  type ConnectionFlags,
-  clientFromFlags,
-  type FilterFlags,
-  filtersToQuery,
-  resolveWindow,
-} from "./queryOptions.js";
+import type { MemoryMode } from "./exportMemory.js";
+import { type ConnectionFlags, type FilterFlags, filtersToQuery, resolveWindow } from "./queryOptions.js";
+import { requestFigures } from "./requestStats.js";
+import type { CommandContext, CommandResult } from "./runner.js";
 
 /** The flags of `sync`, as commander parses them. */
 export interface SyncFlags extends Omit<FilterFlags, "to" | "until">, ConnectionFlags {
@@ -35,6 +30,7 @@ export interface SyncFlags extends Omit<FilterFlags, "to" | "until">, Connection
   commitEntries?: number;
   memory: MemoryMode;
   quiet?: boolean;
+  json?: boolean;
 }
 
 /**
@@ -45,13 +41,13 @@ export function isPostgresUrl(to: string): boolean {
   return /^postgres(?:ql)?:/i.test(to);
 }
 
-async function openStore(flags: SyncFlags): Promise<SyncStore> {
+async function openStore(flags: SyncFlags, env: CliEnv): Promise<SyncStore> {
   if (isPostgresUrl(flags.to)) {
     const { createPostgresStore } = await import("../sync/postgres/store.js");
     return createPostgresStore({
       url: flags.to,
       ...(flags.table !== undefined ? { table: flags.table } : {}),
-      env: process.env,
+      env,
     });
   }
   if (flags.table !== undefined)
@@ -72,8 +68,8 @@ function summaryLine(to: string, s: SyncRunSummary): string {
   );
 }
 
-/** Runs `sync` with its parsed flags (defined in src/cli/commands.ts). */
-export async function runSyncCommand(flags: SyncFlags): Promise<void> {
+/** Runs `sync` with its parsed flags (defined in src/cli/commands/sync.ts). */
+export async function runSyncCommand(ctx: CommandContext, flags: SyncFlags): Promise<CommandResult> {
   if (flags.to.trim() === "") throw new UsageError("--to: name a folder or a postgres:// URL");
   const query = filtersToQuery(flags);
   // --to is the destination here, not a window bound.
@@ -81,64 +77,66 @@ export async function runSyncCommand(flags: SyncFlags): Promise<void> {
     ...(flags.from !== undefined ? { from: flags.from } : {}),
     ...(flags.since !== undefined ? { since: flags.since } : {}),
   });
-  const client = clientFromFlags({ maxAttempts: EXPORT_MAX_ATTEMPTS, ...flags });
-  const controller = new AbortController();
-  const removeSignalHandlers = abortOnSignals(controller);
+  const client = await ctx.client(flags, { maxAttempts: EXPORT_MAX_ATTEMPTS });
   // As export's: a small, steady heap (the entries of a commit are the only large live set).
-  const memory = tuneMemoryForExport(flags.memory);
-  // One store for every run, holding the destination's lock from the first run's open to the end: a
-  // second sync of it is refused while this one waits between runs (--follow), not only during one.
+  const memory = await ctx.tuneMemory(flags.memory);
+  const totals = { runs: 0, inserted: 0, late: 0, walked: 0 };
+  const result = (): CommandResult => ({
+    figures: { to: description, ...totals, ...requestFigures(client.stats()) },
+  });
+  // One store for every run, holding the destination's lock from the first run's open to the end of
+  // the command: a second sync of it is refused while this one waits between runs (--follow).
   let store: SyncStore | undefined;
-  try {
-    for (;;) {
-      let summary: SyncRunSummary;
-      // The store's own description: a PostgreSQL URL without its password.
-      let description = "";
-      try {
-        if (store === undefined) {
-          store = await openStore(flags);
-          store.hold?.();
-        }
-        description = store.description;
-        summary = await runSync({
-          client,
-          store,
-          query,
-          ...(window.from !== undefined ? { origin: window.from } : {}),
-          settleMs: flags.settle,
-          reconcileMs: flags.reconcile,
-          concurrency: flags.concurrency,
-          perPage: flags.perPage,
-          commitIntervalMs: flags.commitInterval,
-          ...(flags.commitEntries !== undefined ? { commitEntries: flags.commitEntries } : {}),
-          signal: controller.signal,
-          onProgress: () => memory.afterPage(),
-          onWindow: (w) => {
-            if (!flags.quiet)
-              process.stderr.write(
-                `${w.resumed ? "resuming" : "syncing"} window from ${formatTs(w.from)} to ${formatTs(w.to)} (UTC) into ${description}\n`,
-              );
-          },
-        });
-      } catch (error) {
-        if (error instanceof SyncUsageError) throw new UsageError(error.message);
-        // With --follow, an interrupt between or during runs is the normal way to stop.
-        if (error instanceof ExportInterruptedError && flags.follow) return;
-        throw error;
+  // The store's own description: a PostgreSQL URL without its password.
+  let description = "";
+  ctx.defer(() => store?.release?.());
+  for (;;) {
+    let summary: SyncRunSummary;
+    try {
+      if (store === undefined) {
+        store = await openStore(flags, ctx.env);
+        store.hold?.();
       }
-      process.stderr.write(`${summaryLine(description, summary)}\n`);
-      if (controller.signal.aborted) return;
-      // A resumed run ends at the window a crashed run pinned; entries that landed behind its cursor
-      // meanwhile, and everything since, need a fresh run (its reconcile part re-reads them) before
-      // this invocation has brought the destination up to now − settle.
-      if (summary.resumed) continue;
-      if (!flags.follow) return;
-      await pause(flags.interval, controller.signal);
-      if (controller.signal.aborted) return;
+      description = store.description;
+      summary = await runSync({
+        client,
+        store,
+        query,
+        ...(window.from !== undefined ? { origin: window.from } : {}),
+        settleMs: flags.settle,
+        reconcileMs: flags.reconcile,
+        concurrency: flags.concurrency,
+        perPage: flags.perPage,
+        commitIntervalMs: flags.commitInterval,
+        ...(flags.commitEntries !== undefined ? { commitEntries: flags.commitEntries } : {}),
+        signal: ctx.signal,
+        onProgress: () => memory.afterPage(),
+        onWindow: (w) => {
+          if (!flags.quiet)
+            ctx.say(
+              `${w.resumed ? "resuming" : "syncing"} window from ${formatTs(w.from)} to ${formatTs(w.to)} (UTC) into ${description}`,
+            );
+        },
+      });
+    } catch (error) {
+      if (error instanceof SyncUsageError) throw new UsageError(error.message);
+      // With --follow, an interrupt between or during runs is the normal way to stop.
+      if (error instanceof ExportInterruptedError && flags.follow) return result();
+      throw error;
     }
-  } finally {
-    await store?.release?.();
-    removeSignalHandlers();
-    client.close();
+    totals.runs++;
+    totals.inserted += summary.inserted;
+    totals.late += summary.late;
+    totals.walked += summary.walked;
+    // Each run's own summary line, as it ends (a --follow run may last for days).
+    ctx.say(summaryLine(description, summary));
+    if (ctx.signal.aborted) return result();
+    // A resumed run ends at the window a crashed run pinned; entries that landed behind its cursor
+    // meanwhile, and everything since, need a fresh run (its reconcile part re-reads them) before
+    // this invocation has brought the destination up to now − settle.
+    if (summary.resumed) continue;
+    if (!flags.follow) return result();
+    await ctx.clock.sleep(flags.interval, ctx.signal);
+    if (ctx.signal.aborted) return result();
   }
 }

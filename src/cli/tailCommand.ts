@@ -14,18 +14,10 @@ import { type DedupeState, dedupeEntries, pollWindow } from "../export/dedupe.js
 import { type AuditLogSearchQuery, formatTimestamp } from "../index.js";
 import { formatDurationMs } from "./duration.js";
 import { UsageError } from "./exitCodes.js";
-import { abortOnSignals } from "./interrupt.js";
 import { chooseFormat, EntrySink } from "./output.js";
-import { pause } from "./pause.js";
-import {
-  type ConnectionFlags,
-  clientFromFlags,
-  type FilterFlags,
-  filtersToQuery,
-  resolveWindow,
-} from "./queryOptions.js";
-import { requestSummary } from "./requestStats.js";
-import { lockStatePath } from "./statePaths.js";
+import { type ConnectionFlags, type FilterFlags, filtersToQuery, resolveWindow } from "./queryOptions.js";
+import { requestFigures, requestSummary } from "./requestStats.js";
+import type { CommandContext, CommandResult } from "./runner.js";
 import { readCheckpoint, type TailState, writeCheckpoint } from "./tailCheckpoint.js";
 import { countEntries, lateLine } from "./tailLate.js";
 
@@ -38,6 +30,7 @@ export interface TailFlags extends FilterFlags, ConnectionFlags {
   perPage: number;
   format?: string;
   quiet?: boolean;
+  json?: boolean;
 }
 
 /** What a checkpoint belongs to: the log (user id, endpoint), the filters and the lookback. */
@@ -49,22 +42,21 @@ function canonicalQuery(
   return JSON.stringify({ ...query, lookbackMs, userId: log.userId, endpoint: log.endpoint });
 }
 
-/** Runs `tail` with its parsed flags (defined in src/cli/commands.ts). */
-export async function runTail(flags: TailFlags): Promise<void> {
+/** Runs `tail` with its parsed flags (defined in src/cli/commands/tail.ts). */
+export async function runTail(ctx: CommandContext, flags: TailFlags): Promise<CommandResult> {
   if (flags.to !== undefined || flags.until !== undefined)
     throw new UsageError("tail reads up to now; --to and --until do not apply");
   if (flags.interval < 1) throw new UsageError("--interval must be at least 1ms");
-  const format = chooseFormat(flags.format);
+  const format = chooseFormat(flags.format, ctx.io.stdout);
   if (format === "json" && flags.follow)
     throw new UsageError("--format json needs an end; use jsonl (or csv/table) with --follow");
   const filters = filtersToQuery(flags);
   const window = resolveWindow(flags);
-  const client = clientFromFlags(flags);
+  const client = await ctx.client(flags);
   // Another log's checkpoint would silently skip everything before its position.
   const queryId = canonicalQuery(filters, flags.lookback, client);
   // Locked before it is read: a second tail on one checkpoint would print the same entries again.
-  const lock =
-    flags.checkpoint !== undefined ? await lockStatePath("--checkpoint", flags.checkpoint) : undefined;
+  if (flags.checkpoint !== undefined) await ctx.lock("--checkpoint", flags.checkpoint);
   const saved = flags.checkpoint !== undefined ? await readCheckpoint(flags.checkpoint, queryId) : undefined;
   const start = window.from ?? nowTs();
   const state: TailState = saved ?? {
@@ -75,12 +67,10 @@ export async function runTail(flags: TailFlags): Promise<void> {
     lateSkipped: 0,
   };
   const lookbackNs = BigInt(flags.lookback) * 1_000_000n;
-  const controller = new AbortController();
-  const removeSignalHandlers = abortOnSignals(controller);
-  const sink = new EntrySink(format);
+  const sink = new EntrySink(format, ctx.io.stdout);
   if (!flags.quiet) {
-    process.stderr.write(
-      `tail ${saved ? "resuming" : "starting"} at ${formatTimestamp(state.position)} (UTC), lookback ${formatDurationMs(flags.lookback)}\n`,
+    ctx.say(
+      `tail ${saved ? "resuming" : "starting"} at ${formatTimestamp(state.position)} (UTC), lookback ${formatDurationMs(flags.lookback)}`,
     );
   }
   const poll = async (): Promise<void> => {
@@ -90,7 +80,7 @@ export async function runTail(flags: TailFlags): Promise<void> {
     for (let page = 1; ; page++) {
       const result = await client.search(
         { ...filters, from, to, page, perPage: flags.perPage, sortAscending: true },
-        { signal: controller.signal },
+        { signal: ctx.signal },
       );
       // The export's boundary dedupe with tail's lookback: keys are remembered back to the lookback
       // behind the newest printed entry, so an entry met later (pushed to a later page by entries
@@ -114,21 +104,14 @@ export async function runTail(flags: TailFlags): Promise<void> {
     const floorNs = tsToNs(state.position) - lookbackNs;
     if (floorNs <= tsToNs(state.start)) return;
     const known = state.printedBehind === undefined ? 0 : state.printedBehind + state.lateSkipped;
-    const n = await countEntries(
-      client,
-      filters,
-      state.start,
-      nsToTs(floorNs - 1n),
-      known,
-      controller.signal,
-    );
+    const n = await countEntries(client, filters, state.start, nsToTs(floorNs - 1n), known, ctx.signal);
     if (state.printedBehind === undefined) {
       state.printedBehind = n - state.lateSkipped;
       return;
     }
     if (n <= known) return;
     state.lateSkipped += n - known;
-    process.stderr.write(
+    ctx.io.stderr.write(
       lateLine(
         n - known,
         state.lateSkipped,
@@ -137,24 +120,21 @@ export async function runTail(flags: TailFlags): Promise<void> {
       ),
     );
   };
-  try {
-    for (;;) {
-      try {
-        await poll();
-      } catch (error) {
-        if (controller.signal.aborted) break;
-        throw error;
-      }
-      if (!flags.follow || controller.signal.aborted) break;
-      await pause(flags.interval, controller.signal);
-      if (controller.signal.aborted) break;
+  for (;;) {
+    try {
+      await poll();
+    } catch (error) {
+      if (ctx.signal.aborted) break;
+      throw error;
     }
-    await sink.end();
-    if (!flags.quiet)
-      process.stderr.write(`tail: ${sink.count} entries; ${requestSummary(client.stats())}\n`);
-  } finally {
-    removeSignalHandlers();
-    client.close();
-    await lock?.release();
+    if (!flags.follow || ctx.signal.aborted) break;
+    await ctx.clock.sleep(flags.interval, ctx.signal);
+    if (ctx.signal.aborted) break;
   }
+  await sink.end();
+  const stats = client.stats();
+  return {
+    ...(flags.quiet ? {} : { summary: `tail: ${sink.count} entries; ${requestSummary(stats)}` }),
+    figures: { entries: sink.count, lateSkipped: state.lateSkipped, ...requestFigures(stats) },
+  };
 }

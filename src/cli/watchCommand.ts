@@ -24,10 +24,9 @@ import { Evaluator } from "../watch/evaluator.js";
 import { type PollState, pollOnce } from "../watch/poll.js";
 import { loadRules } from "../watch/rules.js";
 import { UndeliveredError, UsageError } from "./exitCodes.js";
-import { abortOnSignals } from "./interrupt.js";
-import { pause } from "./pause.js";
-import { type ConnectionFlags, clientFromFlags, resolveWindow } from "./queryOptions.js";
-import { lockStatePath } from "./statePaths.js";
+import { type ConnectionFlags, resolveWindow } from "./queryOptions.js";
+import { requestFigures } from "./requestStats.js";
+import type { CommandContext, CommandResult } from "./runner.js";
 
 /** The flags of `watch`, as commander parses them. */
 export interface WatchFlags extends ConnectionFlags {
@@ -50,19 +49,20 @@ export interface WatchFlags extends ConnectionFlags {
   destinationCheck: boolean;
   format: string;
   quiet?: boolean;
+  json?: boolean;
 }
 
 /** The environment variable read for --alert-secret (keeps the secret out of `ps`). */
 export const ALERT_SECRET_ENV = "CLARIFAI_AUDIT_ALERT_SECRET";
 
-/** Runs `watch` with its parsed flags (defined in src/cli/commands.ts). */
-export async function runWatch(flags: WatchFlags): Promise<void> {
+/** Runs `watch` with its parsed flags (defined in src/cli/commands/watch.ts). */
+export async function runWatch(ctx: CommandContext, flags: WatchFlags): Promise<CommandResult> {
   if (flags.format !== "jsonl" && flags.format !== "text")
     throw new UsageError(`--format: "${flags.format}" is not one of jsonl, text`);
   if (flags.interval < 1) throw new UsageError("--interval must be at least 1ms");
   if (flags.alertTimeout < 1) throw new UsageError("--alert-timeout must be at least 1ms");
   const rules = await loadRules(flags.rules);
-  const secret = flags.alertSecret ?? process.env[ALERT_SECRET_ENV];
+  const secret = flags.alertSecret ?? ctx.env[ALERT_SECRET_ENV];
   registerSecret(secret);
   if (secret !== undefined && secret.trim() === "")
     throw new UsageError(`--alert-secret (or ${ALERT_SECRET_ENV}): must not be empty`);
@@ -102,7 +102,7 @@ export async function runWatch(flags: WatchFlags): Promise<void> {
     destinations.push(execDestination(cmd, options));
   }
   const window = resolveWindow(flags);
-  const client = clientFromFlags(flags);
+  const client = await ctx.client(flags);
   if (flags.destinationCheck) {
     const problems = await Promise.all(hooks.map(([, url]) => checkWebhook(url, options.timeoutMs)));
     problems.forEach((problem, i) => {
@@ -126,95 +126,94 @@ export async function runWatch(flags: WatchFlags): Promise<void> {
   if (flags.deadLetter !== undefined) await checkOutputPath("--dead-letter", deadLetterPath);
   else await checkRegularOrAbsent("--dead-letter", deadLetterPath);
   // Held for the whole life of the watch: a second watch of the checkpoint is refused at once.
-  const lock = checkpoint !== undefined ? await lockStatePath("--checkpoint", checkpoint) : undefined;
-  const controller = new AbortController();
+  if (checkpoint !== undefined) await ctx.lock("--checkpoint", checkpoint);
   // A delivery in flight ends at once on SIGINT/SIGTERM (its alert goes to the dead-letter file).
-  options.signal = controller.signal;
-  const removeSignalHandlers = abortOnSignals(controller);
-  try {
-    const queryId = JSON.stringify({
-      lookbackMs: flags.lookback,
-      userId: client.userId,
-      endpoint: client.endpoint,
-    });
-    const saved = checkpoint ? await readWatchCheckpoint(checkpoint, queryId) : undefined;
-    const start = window.from ?? nowTs();
-    const poll: PollState = saved?.poll ?? { start, position: start, seen: new Map() };
-    const evaluator = new Evaluator(rules, saved?.rules);
-    const journal = checkpoint ? new DeliveryJournal(`${checkpoint}.delivered`) : undefined;
-    await journal?.load().catch((error: unknown) => {
-      if (error instanceof StateFileError) throw new UsageError(`--checkpoint: ${error.message}`);
-      throw error;
-    });
-    const deadLetter = new DeadLetter(deadLetterPath);
-    const dispatcher = new Dispatcher(
-      process.stdout,
-      flags.format as AlertFormat,
-      destinations,
-      options,
-      deadLetter,
-      journal,
-    );
-    const info = (line: string) => {
-      if (!flags.quiet) process.stderr.write(`${line}\n`);
-    };
-    info(
-      `watch ${saved ? "resuming" : "starting"} at ${formatTs(poll.position)} (UTC): ${rules.length} rules, ${
-        destinations.length
-      } destination(s)${saved?.outbox.length ? `, ${saved.outbox.length} alert(s) to finish delivering` : ""}`,
-    );
-    for (const id of evaluator.reset)
-      info(`watch: rule ${id} changed since the checkpoint; its state starts afresh`);
-    const lookbackNs = BigInt(flags.lookback) * 1_000_000n;
-    let outboxWritten = saved?.outbox.length ?? 0;
-    let written = false;
-    const save = async (outbox: Alert[]): Promise<void> => {
-      if (checkpoint === undefined) return;
-      const state: WatchState = { poll, rules: evaluator.snapshot(), outbox };
-      await writeWatchCheckpoint(checkpoint, queryId, state);
-      // The journal only matters for alerts of the checkpoint's outbox, none of which is sent yet.
-      await journal?.clear();
-      outboxWritten = outbox.length;
-      written = true;
-    };
-    // Alerts of the last run's checkpoint not yet delivered everywhere come first.
-    await Promise.all((saved?.outbox ?? []).map((alert) => dispatcher.deliver(alert)));
-    const onPage = async (fresh: { line: string }[]): Promise<void> => {
-      const alerts: Alert[] = [];
-      for (const f of fresh) {
-        for (const a of evaluator.evaluate({ json: JSON.parse(f.line), line: f.line })) alerts.push(a);
-      }
-      evaluator.prune(tsToNs(poll.position));
-      if (fresh.length > 0 || alerts.length > 0) await save(alerts);
-      await Promise.all(alerts.map((alert) => dispatcher.deliver(alert)));
-    };
-    for (;;) {
-      try {
-        await pollOnce(
-          client,
-          {},
-          poll,
-          { lookbackNs, perPage: flags.perPage, signal: controller.signal },
-          onPage,
-        );
-      } catch (error) {
-        if (controller.signal.aborted) break;
-        throw error;
-      }
-      // Nothing to write after a quiet poll, unless an outbox is on disk (now delivered) or no file yet.
-      if (outboxWritten > 0 || !written) await save([]);
-      if (flags.once || controller.signal.aborted) break;
-      await pause(flags.interval, controller.signal);
-      if (controller.signal.aborted) break;
+  options.signal = ctx.signal;
+  const queryId = JSON.stringify({
+    lookbackMs: flags.lookback,
+    userId: client.userId,
+    endpoint: client.endpoint,
+  });
+  const saved = checkpoint ? await readWatchCheckpoint(checkpoint, queryId) : undefined;
+  const start = window.from ?? nowTs();
+  const poll: PollState = saved?.poll ?? { start, position: start, seen: new Map() };
+  const evaluator = new Evaluator(rules, saved?.rules);
+  const journal = checkpoint ? new DeliveryJournal(`${checkpoint}.delivered`) : undefined;
+  await journal?.load().catch((error: unknown) => {
+    if (error instanceof StateFileError) throw new UsageError(`--checkpoint: ${error.message}`);
+    throw error;
+  });
+  const deadLetter = new DeadLetter(deadLetterPath);
+  const dispatcher = new Dispatcher(
+    ctx.io.stdout,
+    flags.format as AlertFormat,
+    destinations,
+    options,
+    deadLetter,
+    journal,
+    (line) => ctx.say(line),
+  );
+  const info = (line: string) => {
+    if (!flags.quiet) ctx.say(line);
+  };
+  info(
+    `watch ${saved ? "resuming" : "starting"} at ${formatTs(poll.position)} (UTC): ${rules.length} rules, ${
+      destinations.length
+    } destination(s)${saved?.outbox.length ? `, ${saved.outbox.length} alert(s) to finish delivering` : ""}`,
+  );
+  for (const id of evaluator.reset)
+    info(`watch: rule ${id} changed since the checkpoint; its state starts afresh`);
+  const lookbackNs = BigInt(flags.lookback) * 1_000_000n;
+  let outboxWritten = saved?.outbox.length ?? 0;
+  let written = false;
+  const save = async (outbox: Alert[]): Promise<void> => {
+    if (checkpoint === undefined) return;
+    const state: WatchState = { poll, rules: evaluator.snapshot(), outbox };
+    await writeWatchCheckpoint(checkpoint, queryId, state);
+    // The journal only matters for alerts of the checkpoint's outbox, none of which is sent yet.
+    await journal?.clear();
+    outboxWritten = outbox.length;
+    written = true;
+  };
+  // Alerts of the last run's checkpoint not yet delivered everywhere come first.
+  await Promise.all((saved?.outbox ?? []).map((alert) => dispatcher.deliver(alert)));
+  const onPage = async (fresh: { line: string }[]): Promise<void> => {
+    const alerts: Alert[] = [];
+    for (const f of fresh) {
+      for (const a of evaluator.evaluate({ json: JSON.parse(f.line), line: f.line })) alerts.push(a);
     }
-    info(`watch: ${dispatcher.alerts} alert(s), ${dispatcher.deadLettered} dead-lettered`);
-    if (dispatcher.deadLettered > 0)
-      throw new UndeliveredError(
-        `watch: ${dispatcher.deadLettered} alert delivery(ies) failed; written to ${deadLetter.path}`,
-      );
-  } finally {
-    removeSignalHandlers();
-    client.close();
-    await lock?.release();
+    evaluator.prune(tsToNs(poll.position));
+    if (fresh.length > 0 || alerts.length > 0) await save(alerts);
+    await Promise.all(alerts.map((alert) => dispatcher.deliver(alert)));
+  };
+  for (;;) {
+    try {
+      await pollOnce(client, {}, poll, { lookbackNs, perPage: flags.perPage, signal: ctx.signal }, onPage);
+    } catch (error) {
+      if (ctx.signal.aborted) break;
+      throw error;
+    }
+    // Nothing to write after a quiet poll, unless an outbox is on disk (now delivered) or no file yet.
+    if (outboxWritten > 0 || !written) await save([]);
+    if (flags.once || ctx.signal.aborted) break;
+    await ctx.clock.sleep(flags.interval, ctx.signal);
+    if (ctx.signal.aborted) break;
   }
+  return {
+    ...(flags.quiet
+      ? {}
+      : { summary: `watch: ${dispatcher.alerts} alert(s), ${dispatcher.deadLettered} dead-lettered` }),
+    figures: {
+      alerts: dispatcher.alerts,
+      deadLettered: dispatcher.deadLettered,
+      ...requestFigures(client.stats()),
+    },
+    ...(dispatcher.deadLettered > 0
+      ? {
+          failure: new UndeliveredError(
+            `watch: ${dispatcher.deadLettered} alert delivery(ies) failed; written to ${deadLetter.path}`,
+          ),
+        }
+      : {}),
+  };
 }

@@ -54,6 +54,8 @@ export interface AuditLogClientOptions {
    * has no limit unless started with one; a throttled reply that names the limit teaches it).
    */
   rateLimit?: number | false;
+  /** Where the defaults above are read instead of `process.env` (a CLI run in-process, a test). */
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
 /** Environment variables read, as Clarifai's own SDKs name them. */
@@ -93,7 +95,7 @@ export interface ResolvedConfig {
   rateLimit: { limit: number | undefined; enabled: boolean };
 }
 
-function fromEnv(env: NodeJS.ProcessEnv, name: string): string | undefined {
+function fromEnv(env: Readonly<NodeJS.ProcessEnv>, name: string): string | undefined {
   const v = env[name];
   return v === undefined || v.trim() === "" ? undefined : v.trim();
 }
@@ -225,6 +227,7 @@ const OPTION_KEYS: ReadonlySet<string> = new Set([
   "channelOptions",
   "rootCerts",
   "rateLimit",
+  "env",
 ]);
 
 const RATE_LIMIT_ALLOWED = `a number of requests per second, > 0 and ≤ ${MAX_RATE_LIMIT}, or false for no budget`;
@@ -241,7 +244,7 @@ export function validateRateLimit(value: unknown, field = "rateLimit"): number |
 /** The budget: option > `CLARIFAI_RATE_LIMIT` > 15/s (Clarifai's default), unknown for loopback. */
 function resolveRateLimit(
   option: unknown,
-  env: NodeJS.ProcessEnv,
+  env: Readonly<NodeJS.ProcessEnv>,
   host: string,
 ): { limit: number | undefined; enabled: boolean } {
   let value: number | false | undefined;
@@ -292,7 +295,8 @@ export function resolveConfig(
       throw new ValidationError(key, REDACTED, [...OPTION_KEYS].join(", "), "unknown client option");
     }
   }
-  const pat = options.pat ?? fromEnv(env, ENV.pat);
+  const vars = options.env ?? env;
+  const pat = options.pat ?? fromEnv(vars, ENV.pat);
   if (typeof pat !== "string" || pat.trim() === "") {
     throw new ValidationError(
       "pat",
@@ -310,7 +314,7 @@ export function resolveConfig(
       "malformed PAT",
     );
   }
-  const userId = options.userId ?? fromEnv(env, ENV.userId);
+  const userId = options.userId ?? fromEnv(vars, ENV.userId);
   if (typeof userId !== "string" || userId.trim() === "") {
     throw new ValidationError(
       "userId",
@@ -323,7 +327,7 @@ export function resolveConfig(
     throw new ValidationError("userId", userId, "a Clarifai user id", "a user id has no whitespace");
   }
   const endpointField = options.endpoint !== undefined ? "endpoint" : ENV.endpoint;
-  const endpoint = options.endpoint ?? fromEnv(env, ENV.endpoint) ?? DEFAULT_ENDPOINT;
+  const endpoint = options.endpoint ?? fromEnv(vars, ENV.endpoint) ?? DEFAULT_ENDPOINT;
   const { host, port } = parseEndpoint(endpoint, endpointField);
   const insecure = options.insecure ?? false;
   if (typeof insecure !== "boolean")
@@ -363,7 +367,7 @@ export function resolveConfig(
         : validateRetry({ ...DEFAULT_RETRY, ...options.retry }),
     channelOptions: { ...DEFAULT_CHANNEL_OPTIONS, ...options.channelOptions },
     transport: resolveChannelOptions((channelOptions ?? {}) as Record<string, unknown>),
-    rootCerts: options.rootCerts ?? (insecure ? undefined : rootCertsFromEnv(env)),
-    rateLimit: resolveRateLimit(options.rateLimit, env, host),
+    rootCerts: options.rootCerts ?? (insecure ? undefined : rootCertsFromEnv(vars)),
+    rateLimit: resolveRateLimit(options.rateLimit, vars, host),
   };
 }

@@ -206,7 +206,21 @@ function startError(e: unknown, flags: Flags): string {
   return message;
 }
 
-async function run(flags: Flags): Promise<void> {
+/**
+ * What the emulator's run needs from the program that hosts it (the CLI's command runner): where to
+ * print, and the signal that the first SIGINT/SIGTERM aborts (`stoppedBy` names it).
+ */
+export interface EmulatorRunContext {
+  stdout: { write(text: string): unknown };
+  stderr: { write(text: string): unknown };
+  signal: AbortSignal;
+  readonly stoppedBy: string | undefined;
+}
+
+/** Runs the emulator's work under the host's lifecycle; the work resolves with the exit code. */
+export type EmulatorHost = (work: (ctx: EmulatorRunContext) => Promise<number>) => Promise<void>;
+
+async function run(ctx: EmulatorRunContext, flags: Flags): Promise<number> {
   let handle: EmulatorHandle;
   try {
     const options = emulatorOptionsFromFlags(flags);
@@ -216,27 +230,27 @@ async function run(flags: Flags): Promise<void> {
     quietGrpcLogs();
     handle = await startEmulator(options);
   } catch (e) {
-    process.stderr.write(`clarifai-audit emulator: ${startError(e, flags)}\n`);
-    process.exitCode = 2;
-    return;
+    ctx.stderr.write(`clarifai-audit emulator: ${startError(e, flags)}\n`);
+    return 2;
   }
-  // Handlers go in before the ready line: whoever reads it may signal at once, and a signal that
-  // finds no handler kills the process without the clean shutdown.
-  const stopped = new Promise<NodeJS.Signals>((resolve) => {
-    process.once("SIGINT", () => resolve("SIGINT"));
-    process.once("SIGTERM", () => resolve("SIGTERM"));
+  // The host listens for signals before the work starts: whoever reads the ready line may signal at
+  // once, and a signal that finds no handler kills the process without the clean shutdown.
+  const stopped = new Promise<void>((resolve) => {
+    if (ctx.signal.aborted) resolve();
+    else ctx.signal.addEventListener("abort", () => resolve(), { once: true });
   });
-  process.stdout.write(
+  ctx.stdout.write(
     `${JSON.stringify({ grpc: handle.grpcAddress, rest: handle.restUrl ?? null, pats: handle.pats })}\n`,
   );
-  process.stderr.write(`clarifai-audit emulator: serving ${handle.size()} entries; Ctrl-C to stop\n`);
-  const signal = await stopped;
-  process.stderr.write(`clarifai-audit emulator: ${signal}, shutting down\n`);
+  ctx.stderr.write(`clarifai-audit emulator: serving ${handle.size()} entries; Ctrl-C to stop\n`);
+  await stopped;
+  ctx.stderr.write(`clarifai-audit emulator: ${ctx.stoppedBy ?? "stopped"}, shutting down\n`);
   await handle.close();
+  return 0;
 }
 
-/** Registers `emulator` on the CLI program. */
-export function registerEmulatorCommand(program: Command): void {
+/** Registers `emulator` on the CLI program; `host` runs it (the CLI's command runner). */
+export function registerEmulatorCommand(program: Command, host: EmulatorHost): void {
   program
     .command("emulator")
     .description("Run a local audit-log server (gRPC + REST) for offline development and tests.")
@@ -342,5 +356,5 @@ export function registerEmulatorCommand(program: Command): void {
     .addOption(
       new Option("--fault-seed <s>", "seed of fault probabilities, jitter and growth").argParser(seedArg),
     )
-    .action(async (flags: Flags) => run(flags));
+    .action((flags: Flags) => host((ctx) => run(ctx, flags)));
 }

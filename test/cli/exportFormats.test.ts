@@ -19,6 +19,7 @@ import {
   PAT,
   parseCsv,
   runCli,
+  runMain,
   setDigest,
   startGeneratedEmulator,
   type tempDir,
@@ -153,7 +154,7 @@ describe("refusals (exit 2, one line)", () => {
     const window = ["--from", iso(sorted[0]!), "--to", iso(sorted[9]!)];
     const expected = between(0, 9).length;
     expect((await runCli(["export", ...conn, ...window, "--out", out])).code).toBe(0);
-    const refused = await runCli(["export", ...conn, ...window, "--out", out]);
+    const refused = await runMain(["export", ...conn, ...window, "--out", out]);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/^clarifai-audit: error: .*already exists; pass --force.*\n$/);
     expect((await runCli(["export", ...conn, ...window, "--out", out, "--force"])).code).toBe(0);
@@ -169,20 +170,20 @@ describe("refusals (exit 2, one line)", () => {
     [["--since", "1h", "--from", "2025-01-01T00:00:00Z"]],
     [["--memory", "small"]],
   ])("bad flags %j", async (flags) => {
-    const r = await runCli(["export", ...conn, "--out", join(tmp.dir, "bad.jsonl"), ...flags]);
+    const r = await runMain(["export", ...conn, "--out", join(tmp.dir, "bad.jsonl"), ...flags]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/^clarifai-audit: error: [^\n]+\n$/);
   });
   it("an --out in a missing directory, or that is a directory, before any request", async () => {
     const calls = generated.emu.calls;
-    const r = await runCli(["export", ...conn, "--out", join(tmp.dir, "missing", "x.jsonl")]);
+    const r = await runMain(["export", ...conn, "--out", join(tmp.dir, "missing", "x.jsonl")]);
     expect({ code: r.code, stderr: r.stderr }).toEqual({
       code: 2,
       stderr: expect.stringMatching(
         /^clarifai-audit: error: --out: the folder [^\n]*missing does not exist; create it first\n$/,
       ),
     });
-    const dir = await runCli(["export", ...conn, "--out", tmp.dir, "--force"]);
+    const dir = await runMain(["export", ...conn, "--out", tmp.dir, "--force"]);
     expect({ code: dir.code, stderr: dir.stderr }).toEqual({
       code: 2,
       stderr: expect.stringMatching(
@@ -192,7 +193,7 @@ describe("refusals (exit 2, one line)", () => {
     expect(generated.emu.calls).toBe(calls);
   });
   it("--out is required", async () => {
-    const r = await runCli(["export", ...conn]);
+    const r = await runMain(["export", ...conn]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/--out/);
   });

@@ -15,6 +15,7 @@ import {
   PAT,
   runCli,
   runCliWithReadOnlyFolder,
+  runMain,
   spawnCli,
   tempDir,
   USER,
@@ -94,7 +95,7 @@ it("a corrupt manifest is one line naming the file and --force, and does not blo
   const out = join(tmp.dir, "corrupt.jsonl");
   writeFileSync(`${out}.manifest.json`, '{"kind":"clarifai-audit-export","version":1,"committed":null}');
   for (const flag of [[], ["--resume"]]) {
-    const r = await runCli(args(out, flag));
+    const r = await runMain(args(out, flag));
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(
       /^clarifai-audit: error: cannot use .*corrupt\.jsonl\.manifest\.json: .*pass --force/,

@@ -3,7 +3,7 @@
  * its flag, no duration default is printed as bare milliseconds, export's --max-attempts default is the one export uses, tail does not list flags it
  * refuses, CLARIFAI_PAT is named; and CLI errors use CLI words, not the library's.
  */
-import { runCli } from "./helpers.js";
+import { runMain } from "./helpers.js";
 
 const SUBCOMMANDS: Record<string, string[]> = {
   search: [],
@@ -40,7 +40,7 @@ function printedDefault(text: string): string | undefined {
 }
 
 it.each(Object.keys(SUBCOMMANDS))("%s: every printed default is accepted back by its flag", async (sub) => {
-  const help = await runCli([sub, "--help"]);
+  const help = await runMain([sub, "--help"]);
   expect(help.code).toBe(0);
   const withDefaults = options(help.stdout)
     .filter((o) => o.value)
@@ -50,15 +50,15 @@ it.each(Object.keys(SUBCOMMANDS))("%s: every printed default is accepted back by
   // --help after the flags: commander parses (and checks) each value, then prints the help.
   const args = [sub, ...(SUBCOMMANDS[sub] as string[])];
   for (const { flag, value } of withDefaults) args.push(flag, value);
-  const back = await runCli([...args, "--help"]);
+  const back = await runMain([...args, "--help"]);
   expect({ args, code: back.code, stderr: back.stderr }).toEqual({ args, code: 0, stderr: "" });
 });
 
 it("prints no bare millisecond defaults, export's real --max-attempts, no --to/--until for tail, and CLARIFAI_PAT", async () => {
   const [search, exp, tail] = await Promise.all(
-    ["search", "export", "tail"].map((s) => runCli([s, "--help"])),
+    ["search", "export", "tail"].map((s) => runMain([s, "--help"])),
   );
-  const later = await Promise.all(["sync", "watch", "report"].map((s) => runCli([s, "--help"])));
+  const later = await Promise.all(["sync", "watch", "report"].map((s) => runMain([s, "--help"])));
   for (const r of [search, exp, tail, ...later]) {
     const durations = options(r?.stdout ?? "").filter((o) => /<duration>|<ms>/.test(o.arg));
     expect(durations.length).toBeGreaterThan(0);
@@ -93,7 +93,7 @@ it("words CLI errors for the CLI, not the library", async () => {
     [["search", "--user", "a b"], both, /--user: .*no whitespace/],
   ];
   for (const [args, env, want] of cases) {
-    const r = await runCli(args, { PATH: process.env.PATH ?? "", ...env });
+    const r = await runMain(args, { PATH: process.env.PATH ?? "", ...env });
     expect({ args, code: r.code }).toEqual({ args, code: 2 });
     expect(r.stderr).toMatch(/^clarifai-audit: error: [^\n]+\n$/);
     expect(r.stderr).toMatch(want);

@@ -1,6 +1,8 @@
 /**
- * Helpers for the CLI tests: the built CLI (the package's bin, bundled by `npm run build`, which
- * `npm test` runs before jest) run as a child process against an in-process emulator on an
+ * Helpers for the CLI tests: the CLI run in-process (`runMain`: src/cli/cli.ts's `main` with streams
+ * of its own, for usage, validation and help tests), or the built CLI (the package's bin, bundled by
+ * `npm run build`, which `npm test` runs before jest) run as a child process (`runCli`, for what only
+ * a process shows: signals, crashes, the bin as users run it), against an in-process emulator on an
  * ephemeral loopback port.
  */
 import { type ChildProcess, spawn } from "node:child_process";
@@ -8,8 +10,10 @@ import { createHash } from "node:crypto";
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { PassThrough, Writable } from "node:stream";
 import { expect } from "@jest/globals";
 import type { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
+import { main } from "../../src/cli/cli.js";
 import { type EmulatorHandle, generateEntries, startEmulator } from "../../src/emulator/index.js";
 
 /** The package's bin: the bundled CLI (scripts/bundle-cli.mjs). */
@@ -122,6 +126,29 @@ export async function runKilledAtRandomPoints(
     else expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: expect.stringMatching(done) });
   }
   return killed;
+}
+
+/** A stream that keeps what is written to it, as text. */
+function textSink(): Writable & { text: string } {
+  const sink = new Writable({
+    write(chunk: Buffer | string, _encoding, done) {
+      sink.text += chunk.toString();
+      done();
+    },
+  }) as Writable & { text: string };
+  sink.text = "";
+  return sink;
+}
+
+/**
+ * Runs the CLI in this process (src/cli/cli.ts's `main`) with `env` and streams of its own; no child
+ * process. `signal` is always null: a signal reaches a process, and in-process runs share jest's.
+ */
+export async function runMain(args: string[], env: NodeJS.ProcessEnv = cliEnv()): Promise<CliResult> {
+  const stdout = textSink();
+  const stderr = textSink();
+  const code = await main(args, env, { stdin: new PassThrough(), stdout, stderr });
+  return { code, signal: null, stdout: stdout.text, stderr: stderr.text };
 }
 
 /** Runs the CLI to completion. */

@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { type EmulatorHandle, generateEntries, startEmulator } from "../../src/emulator/index.js";
 import { writeFileAtomic } from "../../src/state/durableFile.js";
 import { DeadLetter } from "../../src/watch/destinations.js";
-import { connection, PAT, runCli, tempDir, USER } from "./helpers.js";
+import { connection, PAT, runCli, runMain, tempDir, USER } from "./helpers.js";
 
 let emu: EmulatorHandle;
 let tmp: ReturnType<typeof tempDir>;
@@ -111,7 +111,7 @@ async function refused(
   const path = join(tmp.dir, `case-${++n}`);
   kind.make(at(path));
   const calls = emu.calls;
-  const r = await runCli(args(path), env);
+  const r = await runMain(args(path), env);
   expect({ code: r.code, stdout: r.stdout }).toEqual({ code: 2, stdout: "" });
   expect(r.stderr).toMatch(/^clarifai-audit: error: [^\n]+\n$/);
   expect(r.stderr).toContain(`${flag}: ${at(path)} `);
@@ -196,7 +196,7 @@ it("the state writers refuse at write time too (a FIFO or link that appeared aft
 });
 
 it("sync --to under /proc/sys (where Node's recursive mkdir spun forever): one line, exit 2", async () => {
-  const r = await runCli(["sync", ...conn(), "--to", "/proc/sys/clarifai-audit-test/lake"]);
+  const r = await runMain(["sync", ...conn(), "--to", "/proc/sys/clarifai-audit-test/lake"]);
   expect({ code: r.code, stdout: r.stdout }).toEqual({ code: 2, stdout: "" });
   expect(r.stderr).toBe(
     "clarifai-audit: error: --to: cannot create /proc/sys/clarifai-audit-test/lake (ENOENT)\n",
@@ -209,7 +209,7 @@ it.each([
 ])("%s refuses lines that are not audit-log entries, naming file and line", async (_name, args) => {
   const path = join(tmp.dir, `hello-${++n}.jsonl`);
   writeFileSync(path, `${ENTRY}\n{"hello":1}\n`);
-  const r = await runCli(args(path));
+  const r = await runMain(args(path));
   expect({ code: r.code, stdout: r.stdout }).toEqual({ code: 2, stdout: "" });
   expect(r.stderr).toBe(
     `clarifai-audit: error: --input: ${path}: line 2: not an audit-log entry: unknown field "hello" (an audit-log entry has timestamp, user, operation, description, targets, details, success, req_id, source_ip)\n`,
@@ -220,7 +220,7 @@ it("sync --to a lake whose state file is a FIFO: one line, exit 2 (reading it bl
   const lake = join(tmp.dir, "fifo-lake");
   mkdirSync(lake);
   execFileSync("mkfifo", [join(lake, "_clarifai_sync.json")]);
-  const r = await runCli(["sync", ...conn(), "--to", lake]);
+  const r = await runMain(["sync", ...conn(), "--to", lake]);
   expect({ code: r.code, stdout: r.stdout }).toEqual({ code: 2, stdout: "" });
   expect(r.stderr).toBe(
     `clarifai-audit: error: ${join(lake, "_clarifai_sync.json")}: is a FIFO, not a regular file; nothing was changed (a damaged lake state file)\n`,

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { MAX_RATE_LIMIT_FLAG } from "../../src/cli/sharedFlags.js";
 import { MAX_RATE_LIMIT } from "../../src/client/rateBudget.js";
 import { type EmulatorHandle, generateEntries, startEmulator } from "../../src/emulator/index.js";
-import { CLI, cliEnv, connection, PAT, runCli, tempDir, USER } from "./helpers.js";
+import { CLI, cliEnv, connection, PAT, runCli, runMain, tempDir, USER } from "./helpers.js";
 
 let emu: EmulatorHandle;
 const tmp = tempDir();
@@ -30,7 +30,7 @@ describe("--rate-limit input", () => {
       const before = emu.calls;
       const extra = cmd === "export" ? ["--out", `${tmp.dir}/x.jsonl`] : [];
       for (const bad of cmd === "search" ? BAD : ["0", "abc"]) {
-        const r = await runCli([cmd, ...connection(emu.grpcAddress), ...extra, `--rate-limit=${bad}`]);
+        const r = await runMain([cmd, ...connection(emu.grpcAddress), ...extra, `--rate-limit=${bad}`]);
         expect(r.code).toBe(2);
         expect(r.stdout).toBe("");
         expect(r.stderr.trim().split("\n")).toHaveLength(1);
@@ -42,7 +42,7 @@ describe("--rate-limit input", () => {
     },
   );
   it("CLARIFAI_RATE_LIMIT must be a number or off", async () => {
-    const r = await runCli(
+    const r = await runMain(
       ["search", ...connection(emu.grpcAddress)],
       cliEnv({ CLARIFAI_RATE_LIMIT: "fast" }),
     );
@@ -62,7 +62,7 @@ describe("--rate-limit input", () => {
       ["--rate-limit", "2.5"],
       ["--profile", "aws"],
     ]) {
-      const r = await runCli(["emulator", ...args]);
+      const r = await runMain(["emulator", ...args]);
       expect(r.code).toBe(2);
       expect(r.stdout).toBe("");
       expect(r.stderr.trim().split("\n")).toHaveLength(1);

@@ -14,7 +14,7 @@ import { pathToFileURL } from "node:url";
 import { type Browser, launch } from "puppeteer-core";
 import { operationName } from "../../src/domain/operations.js";
 import { chromiumArgs } from "../../src/report/pdf.js";
-import { fileLines, type GeneratedEmulator, runCli, startGeneratedEmulator } from "./helpers.js";
+import { fileLines, type GeneratedEmulator, runCli, runMain, startGeneratedEmulator } from "./helpers.js";
 
 const COUNT = 3000;
 let generated: GeneratedEmulator;
@@ -329,7 +329,7 @@ it("bad input: one line, exit 2, nothing written", async () => {
     expect(r.stderr.replace(/^clarifai-audit: error: /, "").trimEnd()).toMatch(pattern);
   });
   expect(existsSync(html)).toBe(false);
-  const noDir = await runCli(["report", "--input", jsonl, "--out", join(out, "no", "such", "r.html")]);
+  const noDir = await runMain(["report", "--input", jsonl, "--out", join(out, "no", "such", "r.html")]);
   expect(noDir.code).toBe(2);
   expect(noDir.stderr).toMatch(
     /^clarifai-audit: error: --out: the folder .* does not exist; create it first\n$/,

@@ -12,7 +12,7 @@ import { alertToJson } from "../../src/watch/alert.js";
 import { BUILTIN_PACK } from "../../src/watch/builtinPack.js";
 import { Evaluator } from "../../src/watch/evaluator.js";
 import { parseRules } from "../../src/watch/rules.js";
-import { type GeneratedEmulator, runCli, startGeneratedEmulator } from "./helpers.js";
+import { type GeneratedEmulator, runCli, runMain, startGeneratedEmulator } from "./helpers.js";
 
 let g: GeneratedEmulator;
 beforeAll(async () => {
@@ -30,7 +30,7 @@ it("rules check: the built-in pack and a file are valid; a bad file is one line,
   );
   const bad = join(g.tmp.dir, "bad.yaml");
   writeFileSync(bad, "rules:\n  - id: x\n    severity: low\n    match: { source_ips: [10.0.0.0/33] }\n");
-  const r = await runCli(["rules", "check", bad]);
+  const r = await runMain(["rules", "check", bad]);
   expect(r).toMatchObject({ code: 2, stdout: "" });
   expect(r.stderr).toBe(
     `clarifai-audit: error: ${bad}: rule "x" (rules[0]): match.source_ips[0]: the prefix length must be 0-32 for IPv4 (got "10.0.0.0/33")\n`,
@@ -74,7 +74,7 @@ it("rules test: JSON Lines, a JSON array and gzip give the evaluator's alerts", 
   expect(missing.stderr).toMatch(/^clarifai-audit: error: --input: cannot read .*nope\.jsonl \(ENOENT\)\n$/);
   const broken = join(g.tmp.dir, "broken.jsonl");
   writeFileSync(broken, '{"timestamp":"2025-01-01T00:00:00Z"}\n{oops\n');
-  const b = await runCli(["rules", "test", "--rules", "builtin", "--input", broken]);
+  const b = await runMain(["rules", "test", "--rules", "builtin", "--input", broken]);
   expect(b.code).toBe(2);
   expect(b.stderr).toMatch(
     new RegExp(`^clarifai-audit: error: --input: ${broken}: line 2: not JSON \\(.*\\); not an export\n$`),
@@ -88,7 +88,7 @@ it("rules check: a FIFO or a folder given as a rules file is one line, exit 2 (a
     [fifo, "a FIFO"],
     [g.tmp.dir, "a folder"],
   ] as const) {
-    const r = await runCli(["rules", "check", path]);
+    const r = await runMain(["rules", "check", path]);
     expect({ code: r.code, stdout: r.stdout, stderr: r.stderr }).toEqual({
       code: 2,
       stdout: "",

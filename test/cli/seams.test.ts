@@ -10,7 +10,17 @@ import { createServer, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { type EmulatorHandle, generateEntries, startEmulator } from "../../src/emulator/index.js";
-import { collect, connection, PAT, runCli, spawnCli, tempDir, USER, waitForStderr } from "./helpers.js";
+import {
+  collect,
+  connection,
+  PAT,
+  runCli,
+  runMain,
+  spawnCli,
+  tempDir,
+  USER,
+  waitForStderr,
+} from "./helpers.js";
 import { BASE_ISO, entry, startReceiver } from "./watchHelpers.js";
 
 let tmp: ReturnType<typeof tempDir>;
@@ -251,7 +261,7 @@ describe("connection flags are one group, refused alike where they do not apply"
   ];
   it.each(given)("report --input F %s … is refused: one line, exit 2, nothing written", async (...flag) => {
     const out = join(tmp.dir, `refused${flag[0]}.html`);
-    const r = await runCli(["report", "--input", exportFile, "--out", out, ...flag]);
+    const r = await runMain(["report", "--input", exportFile, "--out", out, ...flag]);
     expect({ code: r.code, stdout: r.stdout }).toEqual({ code: 2, stdout: "" });
     expect(r.stderr).toMatch(
       new RegExp(`^clarifai-audit: error: ${flag[0]}: filters and connection flags select a live window`),

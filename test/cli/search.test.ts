@@ -6,7 +6,7 @@
 import { entryToJsonLine } from "../../src/codec/entryPrinter.js";
 import { type EmulatorHandle, generateEntries, startEmulator } from "../../src/emulator/index.js";
 import { CSV_COLUMNS } from "../../src/export/formats.js";
-import { cliEnv, connection, PAT, parseCsv, runCli, USER } from "./helpers.js";
+import { cliEnv, connection, PAT, parseCsv, runCli, runMain, USER } from "./helpers.js";
 
 const entries = generateEntries(600, 7);
 const asc = [...entries].sort((a, b) =>
@@ -147,7 +147,7 @@ describe("errors: one line, documented exit code, no stack, no PAT", () => {
     ["--timeout", "0"],
   ];
   it.each(usage)("usage error %# exits 2", async (...flags) => {
-    const r = await runCli(["search", ...conn, ...flags]);
+    const r = await runMain(["search", ...conn, ...flags]);
     expect({ code: r.code, stdout: r.stdout, stderr: r.stderr }).toEqual({
       code: 2,
       stdout: "",
@@ -155,15 +155,15 @@ describe("errors: one line, documented exit code, no stack, no PAT", () => {
     });
   });
   it("an unknown command and a missing PAT exit 2", async () => {
-    const unknown = await runCli(["serch"]);
+    const unknown = await runMain(["serch"]);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr.trim().split("\n")).toHaveLength(1);
-    const noPat = await runCli(["search", ...conn], cliEnv({ CLARIFAI_PAT: "" }));
+    const noPat = await runMain(["search", ...conn], cliEnv({ CLARIFAI_PAT: "" }));
     expect(noPat.code).toBe(2);
     expect(noPat.stderr).toMatch(/^clarifai-audit: error: .*CLARIFAI_PAT.*\n$/);
   });
   it("--insecure to a remote host is refused before any network call", async () => {
-    const r = await runCli(["search", "--endpoint", "api.clarifai.com:443", "--insecure"]);
+    const r = await runMain(["search", "--endpoint", "api.clarifai.com:443", "--insecure"]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/plaintext/);
   });
@@ -201,7 +201,7 @@ describe("errors: one line, documented exit code, no stack, no PAT", () => {
     expect(down.stderr).not.toMatch(/\bat .*\(.*:\d+:\d+\)/);
   });
   it("--help exits 0", async () => {
-    const r = await runCli(["search", "--help"]);
+    const r = await runMain(["search", "--help"]);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/--operation <op>/);
   });

@@ -11,7 +11,7 @@ import { type EmulatorHandle, generateEntries, startEmulator } from "../../src/e
 import type { Alert } from "../../src/watch/alert.js";
 import { childEnvironment, type Destination, sendWithRetry } from "../../src/watch/destinations.js";
 import { freePort, type PostgresServer, startPostgres } from "../helpers/postgres.js";
-import { cliEnv, connection, PAT, runCli, tempDir, USER } from "./helpers.js";
+import { cliEnv, connection, PAT, runCli, runMain, tempDir, USER } from "./helpers.js";
 import { BASE_ISO, entry } from "./watchHelpers.js";
 
 /** Every URL delimiter and an escape-looking %: a password URL parsers and redactors trip on. */
@@ -74,7 +74,7 @@ describe("a PostgreSQL password holding / # ? @ %", () => {
       `postgresql://${ROLE}:${PASSWORD}@${at()}`,
       `postgres://${ROLE}:${PASSWORD}@/hardened_db`,
     ]) {
-      const r = await runCli(["sync", ...conn, "--to", url, ...SYNC_FLAGS]);
+      const r = await runMain(["sync", ...conn, "--to", url, ...SYNC_FLAGS]);
       expect({ url, code: r.code }).toEqual({ url, code: 2 });
       expect(r.stderr).toMatch(
         /^clarifai-audit: error: --to: "postgres(ql)?:\/\/hardened:\[REDACTED\]@[^\n]*percent-encode[^\n]*\n$/,

@@ -14,6 +14,7 @@ import {
   connection,
   PAT,
   runCli,
+  runMain,
   spawnCli,
   tempDir,
   USER,
@@ -172,14 +173,14 @@ it("refuses a checkpoint written for another query, and bad flags, with exit 2",
   const checkpoint = join(tmp.dir, "other.checkpoint.json");
   const base = ["tail", ...connection(emu.grpcAddress), "--since", "1h", "--checkpoint", checkpoint];
   expect((await runCli(base)).code).toBe(0);
-  const other = await runCli([...base, "--operation", "MODEL_CREATE"]);
+  const other = await runMain([...base, "--operation", "MODEL_CREATE"]);
   expect(other.code).toBe(2);
   expect(other.stderr).toMatch(/^clarifai-audit: error: --checkpoint: .* different query/m);
   // The same filters against another log (another emulator) would skip its entries silently.
   const elsewhere = await startEmulator({ pats: { [PAT]: USER }, entries: initial, restPort: false });
   try {
     const args = ["tail", ...connection(elsewhere.grpcAddress), "--since", "1h", "--checkpoint", checkpoint];
-    const moved = await runCli(args);
+    const moved = await runMain(args);
     expect(moved.code).toBe(2);
     expect(moved.stderr).toMatch(/^clarifai-audit: error: --checkpoint: .* different query/m);
   } finally {
@@ -190,7 +191,7 @@ it("refuses a checkpoint written for another query, and bad flags, with exit 2",
     ["--to", "2025-01-01T00:00:00Z"],
     ["--follow", "--format", "json"],
   ]) {
-    const r = await runCli([...base, ...bad]);
+    const r = await runMain([...base, ...bad]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/^clarifai-audit: error: [^\n]+\n$/);
   }

@@ -14,6 +14,7 @@ import {
   PAT,
   runCli,
   runCliWithReadOnlyFolder,
+  runMain,
   spawnCli,
   tempDir,
   USER,
@@ -75,7 +76,7 @@ it("refuses a checkpoint holding null or a wrong shape with one line, and leaves
     const checkpoint = join(tmp.dir, "bad.json");
     writeFileSync(checkpoint, text);
     const calls = emu.calls;
-    const r = await runCli(tailArgs(checkpoint));
+    const r = await runMain(tailArgs(checkpoint));
     expect({ text, code: r.code, stdout: r.stdout }).toEqual({ text, code: 2, stdout: "" });
     oneErrorLine(r.stderr);
     expect(r.stderr).toContain(checkpoint);
@@ -94,7 +95,7 @@ it("refuses a checkpoint in a missing folder, or a folder, before the first requ
     ["", /empty path/],
   ] as const) {
     const calls = emu.calls;
-    const r = await runCli(tailArgs(checkpoint));
+    const r = await runMain(tailArgs(checkpoint));
     expect({ checkpoint, code: r.code, stdout: r.stdout }).toEqual({ checkpoint, code: 2, stdout: "" });
     oneErrorLine(r.stderr);
     expect(r.stderr).toMatch(why);

@@ -10,7 +10,7 @@ import { EntrySink } from "../../src/cli/output.js";
 import { entryToJsonLine } from "../../src/codec/index.js";
 import { terminalSafe, terminalSafeJson, terminalSafeLines } from "../../src/domain/terminalText.js";
 import { type EmulatorHandle, generateEntries, startEmulator } from "../../src/emulator/index.js";
-import { connection, PAT, parseCsv, runCli, tempDir, USER } from "./helpers.js";
+import { connection, PAT, parseCsv, runCli, runMain, tempDir, USER } from "./helpers.js";
 
 const RETITLE = "\u001b]0;pwned\u0007";
 const CLEAR = "\u001b[2J";
@@ -109,11 +109,11 @@ describe("human formats escape entry text", () => {
   });
 
   it("error lines that quote user input", async () => {
-    const r = await runCli(["search", ...conn, "--format", `x${CLEAR}${RETITLE}`]);
+    const r = await runMain(["search", ...conn, "--format", `x${CLEAR}${RETITLE}`]);
     expect(r.code).toBe(2);
     expectNoRawControls(r.stderr);
     expect(r.stderr).toContain("x\\x1b[2J\\x1b]0;pwned\\x07");
-    const u = await runCli(["search", ...conn, "--user", `u${RETITLE}`, "--from", `bad${CSI8}`]);
+    const u = await runMain(["search", ...conn, "--user", `u${RETITLE}`, "--from", `bad${CSI8}`]);
     expect(u.code).toBe(2);
     expectNoRawControls(u.stderr);
     expect(u.stderr).toMatch(/^clarifai-audit: error: [^\n]+\n$/);

@@ -20,6 +20,7 @@ import {
   connection,
   PAT,
   runCli,
+  runMain,
   spawnCli,
   tempDir,
   USER,
@@ -385,7 +386,7 @@ describe("destinations", () => {
       [["--rules", rulesFile, "--rules", rulesFile], /rule "model-deleted": id: already defined in /],
     ];
     for (const [extra, message] of cases) {
-      const r = await runCli([...base, ...extra]);
+      const r = await runMain([...base, ...extra]);
       expect({ code: r.code, stdout: r.stdout }).toEqual({ code: 2, stdout: "" });
       expect(r.stderr).toMatch(message);
       expect(lines(r.stderr)).toHaveLength(1);

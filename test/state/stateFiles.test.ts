@@ -22,7 +22,7 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { type EmulatorHandle, generateEntries, startEmulator } from "../../src/emulator/index.js";
-import { connection, PAT, runCli, tempDir, USER } from "../cli/helpers.js";
+import { connection, PAT, runCli, runMain, tempDir, USER } from "../cli/helpers.js";
 import { validExportManifest } from "../export/manifestFixture.js";
 
 let tmp: ReturnType<typeof tempDir>;
@@ -470,7 +470,7 @@ describe("tail and watch checkpoints: refused, left as they were", () => {
     writeFileSync(ck, text === undefined || text === SKIP ? JSON.stringify(m) : text);
     const before = tree(dir);
     const calls = emu.calls;
-    const r = await runCli(args(ck));
+    const r = await runMain(args(ck));
     expectRefused(r, ck, field, calls);
     expect(r.stderr).toContain("delete it to start afresh");
     expect(tree(dir)).toBe(before);
@@ -487,7 +487,7 @@ describe("tail and watch checkpoints: refused, left as they were", () => {
       const ck = join(dir, "checkpoint.json");
       execFileSync("mkfifo", [ck]);
       const calls = emu.calls;
-      const r = await runCli(args(ck));
+      const r = await runMain(args(ck));
       expect({ code: r.code, stdout: r.stdout }).toEqual({ code: 2, stdout: "" });
       expect(r.stderr).toMatch(/^clarifai-audit: error: [^\n]+\n$/);
       expect(r.stderr).toContain(ck);
