@@ -19,6 +19,7 @@ import { statSync, unlinkSync } from "node:fs";
 import { link, open, readFile, stat, unlink } from "node:fs/promises";
 import { hostname } from "node:os";
 import { basename, dirname, join } from "node:path";
+import { ClarifaiAuditError } from "../domain/errors.js";
 import { processAlive, sweepDeadWriters } from "./durableFile.js";
 
 /** Who holds a lock, as its file says. */
@@ -29,7 +30,7 @@ export interface LockOwner {
 }
 
 /** Raised when another live process holds the lock. */
-export class LockHeldError extends Error {
+export class LockHeldError extends ClarifaiAuditError {
   constructor(
     readonly path: string,
     readonly owner: LockOwner,

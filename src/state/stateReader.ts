@@ -11,6 +11,7 @@
 import { constants } from "node:fs";
 import { open } from "node:fs/promises";
 import type { ErrorObject, ValidateFunction } from "ajv";
+import { ClarifaiAuditError } from "../domain/errors.js";
 import { MAX_TIMESTAMP_SECONDS, MIN_TIMESTAMP_SECONDS } from "../domain/time.js";
 import { parseTs } from "../domain/timestamps.js";
 
@@ -20,7 +21,7 @@ export const MAX_STATE_BYTES = 64 * 1024 * 1024;
 const MAX_DEPTH = 64;
 
 /** A state file that cannot be used: `message` is one line naming the file, the field and the problem. */
-export class StateFileError extends Error {
+export class StateFileError extends ClarifaiAuditError {
   override name = "StateFileError";
   constructor(
     /** The file (or row) read. */
@@ -303,7 +304,7 @@ export async function readRegularFile(
 }
 
 /** A problem {@link readRegularFile} words for its caller's `fail`. */
-class RegularFileError extends Error {}
+class RegularFileError extends ClarifaiAuditError {}
 
 /**
  * Reads the state file at `path`: undefined when there is none, else its validated content.

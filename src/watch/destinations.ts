@@ -10,6 +10,7 @@ import { createHash, createHmac } from "node:crypto";
 import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { connect } from "node:net";
+import { ClarifaiAuditError } from "../domain/errors.js";
 import { operationName } from "../domain/operations.js";
 import { redact } from "../domain/redact.js";
 import { terminalSafe } from "../domain/terminalText.js";
@@ -33,7 +34,7 @@ export interface DeliveryOptions {
 }
 
 /** One attempt failed; `permanent` failures (a 4xx other than 408/429) are not retried. */
-export class DeliveryError extends Error {
+export class DeliveryError extends ClarifaiAuditError {
   constructor(
     message: string,
     readonly permanent = false,
