@@ -25,7 +25,7 @@ export class ExportInterruptedError extends ClarifaiAuditError {
  * An input that cannot be read as audit-log entries: an export file (JSONL, a JSON array, gzip or
  * not) or a lake. `input` is the option that named it (`input`, `lake`).
  */
-export class InputError extends AuditUsageError {
+export class InputError extends ExportUsageError {
   override name = "InputError";
 
   /** `problem` names the file (and line) itself; `input` is the option that named the file. */

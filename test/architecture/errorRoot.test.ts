@@ -3,16 +3,8 @@
  * (src/domain/errors.ts), which alone extends a built-in error, so `instanceof ClarifaiAuditError`
  * tells every failure the project raises on purpose from a bug or a runtime error.
  */
-import { readdirSync, readFileSync, statSync } from "node:fs";
-import { join } from "node:path";
 import ts from "typescript";
-
-function walk(dir: string): string[] {
-  return readdirSync(dir).flatMap((name) => {
-    const path = join(dir, name);
-    return statSync(path).isDirectory() ? walk(path) : [path];
-  });
-}
+import { sourceFiles } from "./layerCheck.js";
 
 /** `FILE: CLASS extends BASE` for each class of `text` that extends a built-in error class. */
 function builtinErrorSubclasses(path: string, text: string): string[] {
@@ -34,8 +26,7 @@ function builtinErrorSubclasses(path: string, text: string): string[] {
 }
 
 test("only ClarifaiAuditError extends a built-in error class", () => {
-  const files = walk("src").filter((p) => p.endsWith(".ts"));
-  const found = files.flatMap((p) => builtinErrorSubclasses(p, readFileSync(p, "utf8")));
+  const found = [...sourceFiles("src")].flatMap(([p, text]) => builtinErrorSubclasses(p, text));
   expect(found).toEqual(["src/domain/errors.ts: ClarifaiAuditError extends Error"]);
 });
 

@@ -5,8 +5,25 @@
  * table does not allow. Imports are read from the TypeScript syntax tree, so a specifier quoted in a
  * comment or a string is no edge, and one split over lines is still one.
  */
-import { dirname, posix, relative, resolve } from "node:path";
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { dirname, join, posix, relative, resolve } from "node:path";
 import ts from "typescript";
+
+function walk(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? walk(path) : [path];
+  });
+}
+
+/** The TypeScript modules under `roots` (repository-relative, `/`-separated) → their text. */
+export function sourceFiles(...roots: string[]): Map<string, string> {
+  const files = roots
+    .flatMap(walk)
+    .filter((p) => p.endsWith(".ts") && !p.endsWith(".d.ts"))
+    .map((p) => relative(".", p).split("\\").join("/"));
+  return new Map(files.map((p) => [p, readFileSync(p, "utf8")]));
+}
 
 /** One import of a module: the specifier as written and the 1-based line it is on. */
 export interface ImportSite {

@@ -4,9 +4,7 @@
  * report can each be used as a library without the CLI, and the client package stays lean. Nothing
  * is transitive, and there is no exceptions list: a new edge changes this table, in review.
  */
-import { readdirSync, readFileSync, statSync } from "node:fs";
-import { join, relative } from "node:path";
-import { flagWordsIn, type LayerTable, layerOf, violations } from "./layerCheck.js";
+import { flagWordsIn, type LayerTable, layerOf, sourceFiles, violations } from "./layerCheck.js";
 
 /**
  * Layer → the layers and packages it may import. `generated` is the protobuf schema (generated/,
@@ -64,23 +62,8 @@ const TABLE: LayerTable = {
  */
 const TOP_LEVEL: Record<string, string> = { "errors.ts": "client", "index.ts": "client" };
 
-function walk(dir: string): string[] {
-  return readdirSync(dir).flatMap((name) => {
-    const path = join(dir, name);
-    return statSync(path).isDirectory() ? walk(path) : [path];
-  });
-}
-
-function tree(...roots: string[]): Map<string, string> {
-  const files = roots
-    .flatMap(walk)
-    .filter((p) => p.endsWith(".ts") && !p.endsWith(".d.ts"))
-    .map((p) => relative(".", p).split("\\").join("/"));
-  return new Map(files.map((p) => [p, readFileSync(p, "utf8")]));
-}
-
 describe("layers", () => {
-  const files = tree("src", "generated");
+  const files = sourceFiles("src", "generated");
 
   test("every module of src/ and generated/ is in a layer of the table", () => {
     expect(files.size).toBeGreaterThan(100);
@@ -113,7 +96,7 @@ describe("layers", () => {
 const LIBRARY_LAYERS = new Set(["domain", "codec", "client", "state", "export", "sync", "report", "watch"]);
 
 test("no string of a library layer names a command-line flag (TSDoc may)", () => {
-  const files = tree("src");
+  const files = sourceFiles("src");
   const library = [...files].filter(([p]) => LIBRARY_LAYERS.has(layerOf(p, TOP_LEVEL) ?? ""));
   expect(library.length).toBeGreaterThan(100);
   const found = library.flatMap(([path, text]) =>
