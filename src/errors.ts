@@ -4,8 +4,12 @@
  * is a {@link ValidationError}, raised before any network call.
  */
 import { StatusCode } from "../generated/proto/clarifai/api/status/status_code.js";
+import { ClarifaiAuditError } from "./domain/errors.js";
 import { GrpcStatus } from "./domain/grpcStatus.js";
 import { redact } from "./domain/redact.js";
+
+// Bad input is refused by the domain's parsers too (times, targets, operations), so its class lives there.
+export { ValidationError } from "./domain/errors.js";
 
 /** Fields of a {@link ClarifaiError}, as passed to its constructor. */
 export interface ClarifaiErrorInit {
@@ -37,10 +41,10 @@ function statusCodeName(code: number): string {
 }
 
 /**
- * Base class of every error a call can end with. Fields are stable; `message` reads
+ * Base class of every error a call can end with (under the library's root, {@link ClarifaiAuditError}). Fields are stable; `message` reads
  * `CODE_NAME (code): description — details [req_id=…]`.
  */
-export class ClarifaiError extends Error {
+export class ClarifaiError extends ClarifaiAuditError {
   override name = "ClarifaiError";
   /** Clarifai status code; for transport failures the nearest Clarifai code (see {@link grpcCode}). */
   readonly code: number;
@@ -214,11 +218,11 @@ export function errorFromStatus(
 
 /** What the client says when a TLS handshake was answered in plaintext: the server does not speak TLS. */
 export const PLAINTEXT_PEER_MESSAGE =
-  "the server does not speak TLS (a plaintext endpoint, such as the local emulator): connect with --insecure (the client's insecure option)";
+  "the server does not speak TLS (a plaintext endpoint, such as the local emulator): connect with `insecure`";
 
 /** What the client says when a plaintext connection was closed before HTTP/2 began. */
 export const CLOSED_PLAINTEXT_MESSAGE =
-  "the server closed the plaintext connection before HTTP/2 began: if it serves TLS (as Clarifai's endpoints do), connect without --insecure (the client's insecure option)";
+  "the server closed the plaintext connection before HTTP/2 began: if it serves TLS (as Clarifai's endpoints do), connect without `insecure`";
 
 /**
  * What the client's transport (src/client/transport) knows of a failure beyond its gRPC code:
@@ -330,49 +334,5 @@ export function errorFromGrpc(
       return new ServerError({ ...base, code: StatusCode.INTERNAL_SERVER_ISSUE });
     default:
       return new ServerError({ ...base, code: StatusCode.INTERNAL_SERVER_ISSUE });
-  }
-}
-
-function show(value: unknown): string {
-  if (typeof value === "string") return JSON.stringify(value);
-  if (typeof value === "bigint") return `${value}n`;
-  if (value instanceof Date)
-    return Number.isNaN(value.getTime()) ? "Invalid Date" : `Date(${value.toISOString()})`;
-  if (typeof value === "object" && value !== null) {
-    try {
-      const s = JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? `${v}n` : v));
-      if (s !== undefined) return s.length > 200 ? `${s.slice(0, 200)}…` : s;
-    } catch {
-      // cyclic or exotic objects fall through to String()
-    }
-  }
-  return String(value);
-}
-
-/**
- * Bad input, refused before any network call: which field, the offending value, and what is allowed.
- * Not a {@link ClarifaiError}: nothing was sent, so there is no status, request id or retry.
- */
-export class ValidationError extends Error {
-  override name = "ValidationError";
-  /** The option or query field, e.g. `from`, `operations[2]`, `targets[0].model.appId`. */
-  readonly field: string;
-  /** The refused value (never a credential: PAT problems report `undefined`). */
-  readonly value: unknown;
-  /** What the field accepts. */
-  readonly allowed: string;
-  /** What is wrong with the value, e.g. `2025-02 has days 01-28`. */
-  readonly problem: string;
-
-  constructor(field: string, value: unknown, allowed: string, problem = "invalid value") {
-    super(`${field}: ${problem} (got ${show(value)}; allowed: ${allowed})`);
-    this.field = field;
-    this.value = value;
-    this.allowed = allowed;
-    this.problem = problem;
-  }
-
-  toJSON(): Record<string, unknown> {
-    return { name: this.name, message: this.message, field: this.field, allowed: this.allowed };
   }
 }

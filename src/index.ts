@@ -20,6 +20,7 @@ export {
   type RawEntry,
 } from "./codec/index.js";
 export type { AuditEntry } from "./domain/entry.js";
+export { AuditUsageError, ClarifaiAuditError, type UsageProblem } from "./domain/errors.js";
 export type { OperationInput } from "./domain/operations.js";
 export type { TargetInput } from "./domain/targets.js";
 export { formatTimestamp, parseTimestamp, type TimeInput, type Timestamp } from "./domain/time.js";

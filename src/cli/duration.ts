@@ -1,49 +1,17 @@
 /**
- * Durations on the command line: `90s`, `15m`, `24h`, `7d`, `1h30m`, `500ms`, `2w`. A bare number is
- * refused (seconds or milliseconds? the flag would have to guess).
+ * Durations and integers on the command line: commander's parsers over the domain's one duration
+ * form (src/domain/duration.ts).
  */
 import { InvalidArgumentError } from "commander";
+import { durationProblem, parseDurationMs } from "../domain/duration.js";
 
-const UNIT_MS: Record<string, number> = {
-  ms: 1,
-  s: 1000,
-  m: 60_000,
-  h: 3_600_000,
-  d: 86_400_000,
-  w: 604_800_000,
-};
-
-const PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d|w)/y;
-const MAX_MS = 100 * 365 * 86_400_000;
-
-/** Milliseconds in `text`, or undefined when it is not a duration. */
-export function parseDurationMs(text: string): number | undefined {
-  const s = text.trim();
-  if (s === "") return undefined;
-  if (s === "0") return 0;
-  let total = 0;
-  PART.lastIndex = 0;
-  while (PART.lastIndex < s.length) {
-    const at = PART.lastIndex;
-    const m = PART.exec(s);
-    if (!m || m.index !== at) return undefined;
-    total += Number(m[1]) * (UNIT_MS[m[2] as string] as number);
-  }
-  return Number.isFinite(total) && total <= MAX_MS ? Math.round(total) : undefined;
-}
+export { parseDurationMs };
 
 /** A commander argument parser for duration flags. */
 export function durationOption(flag: string): (value: string) => number {
   return (value: string) => {
     const ms = parseDurationMs(value);
-    if (ms === undefined && parseDurationMs(value.replace(/\d+(?:\.\d+)?/g, "1")) !== undefined) {
-      throw new InvalidArgumentError(`${flag}: "${value}" is longer than the limit of 100 years`);
-    }
-    if (ms === undefined) {
-      throw new InvalidArgumentError(
-        `${flag}: not a duration: "${value}" (use a number with a unit: ms, s, m, h, d, w — e.g. 90s, 24h, 1h30m)`,
-      );
-    }
+    if (ms === undefined) throw new InvalidArgumentError(`${flag}: ${durationProblem(value)}`);
     return ms;
   };
 }

@@ -1,9 +1,12 @@
 /**
  * Exit codes and the one-line error report of every command. A failure prints exactly one line on
  * stderr (`clarifai-audit: <message>`), with the req_id when the server gave one, and never a stack.
+ * The library's errors carry no exit code: this module is the one place that maps their classes to
+ * codes, and their messages go through src/cli/renderError.ts into the CLI's words.
  */
 import { CommanderError } from "commander";
 import { patFromEnv } from "../client/config.js";
+import { AuditUsageError, ClarifaiAuditError } from "../domain/errors.js";
 import { redact, registerSecret } from "../domain/redact.js";
 import { terminalSafe } from "../domain/terminalText.js";
 import {
@@ -13,9 +16,9 @@ import {
   InvalidRequestError,
   PermissionError,
   RateLimitError,
-  ValidationError,
 } from "../errors.js";
-import { ExportInterruptedError, ExportUsageError } from "../export/errors.js";
+import { ExportInterruptedError } from "../export/errors.js";
+import { renderMessage } from "./renderError.js";
 
 /** Documented exit codes. */
 export const EXIT = {
@@ -35,7 +38,7 @@ export const EXIT = {
 } as const;
 
 /** A bad command line found by our own checks (commander's are CommanderErrors). */
-export class UsageError extends Error {
+export class UsageError extends ClarifaiAuditError {
   override name = "UsageError";
 }
 
@@ -43,21 +46,21 @@ export class UsageError extends Error {
  * A command other than export stopped by SIGINT/SIGTERM, with a message naming only its own flags
  * (the engine's ExportInterruptedError says "rerun with --resume", which only export has).
  */
-export class InterruptedError extends Error {
+export class InterruptedError extends ClarifaiAuditError {
   override name = "InterruptedError";
 }
 
 /** `watch` ends having dead-lettered alerts: a cron job or supervisor must see it in the exit code. */
-export class UndeliveredError extends Error {
+export class UndeliveredError extends ClarifaiAuditError {
   override name = "UndeliveredError";
 }
 
 /** Exit code for `error`. */
 export function exitCodeOf(error: unknown): number {
   if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
-  if (error instanceof UsageError || error instanceof ValidationError || error instanceof ExportUsageError) {
-    return EXIT.usage;
-  }
+  // Every library usage error (ValidationError, ExportUsageError, SyncUsageError, InputError,
+  // RulesError, OutputPathError, …) is an AuditUsageError.
+  if (error instanceof UsageError || error instanceof AuditUsageError) return EXIT.usage;
   if (
     error instanceof ExportInterruptedError ||
     error instanceof CanceledError ||
@@ -106,7 +109,7 @@ export function errorLine(error: unknown, secret?: string): string {
   } else {
     message = String(error);
   }
-  return `clarifai-audit: error: ${oneLine(message, secret)}`;
+  return `clarifai-audit: error: ${oneLine(renderMessage(message), secret)}`;
 }
 
 /**

@@ -4,8 +4,7 @@
  */
 import { AuditLogClient } from "../client/client.js";
 import { type AuditLogSearchQuery, validateQuery } from "../client/query.js";
-import { camelToSnake, snakeToCamel } from "../domain/caseNames.js";
-import { TARGET_KIND_TABLE, TARGET_KINDS, type TargetInput, type TargetKind } from "../domain/targets.js";
+import { parseTargetText } from "../domain/targets.js";
 import { formatTimestamp, parseTimestamp, type Timestamp } from "../domain/time.js";
 import { ValidationError } from "../errors.js";
 import { connectionError, reworded, timeFlagError } from "./cliWording.js";
@@ -38,47 +37,8 @@ export interface ConnectionFlags {
 // Defined apart so that declaring the CLI does not load the client (src/cli/sharedFlags.ts).
 export { addConnectionOptions, addFilterOptions } from "./sharedFlags.js";
 
-/** The id-path forms of each kind, for help and errors. */
-function targetForms(): string {
-  return TARGET_KINDS.map((kind) =>
-    TARGET_KIND_TABLE[kind].cliPaths.map((f) => `${camelToSnake(kind)}=${idPath(f)}`).join(" | "),
-  ).join(", ");
-}
-
-function idPath(scope: readonly string[]): string {
-  return [...scope.map(camelToSnake), "id"].join("/");
-}
-
-/** Parses `--target kind=[scope/…]id` into the client's short target form. */
-export function parseTargetFlag(text: string): TargetInput {
-  const eq = text.indexOf("=");
-  if (eq <= 0) throw new UsageError(`--target: "${text}" is not kind=id (forms: ${targetForms()})`);
-  const rawKind = text.slice(0, eq).trim();
-  // The CLI also takes kebab-case (`model-version`).
-  const kind = snakeToCamel(rawKind.replace(/-/g, "_"));
-  if (!Object.hasOwn(TARGET_KIND_TABLE, kind)) {
-    throw new UsageError(
-      `--target: unknown kind "${rawKind}" (kinds: ${TARGET_KINDS.map(camelToSnake).join(", ")})`,
-    );
-  }
-  const forms = TARGET_KIND_TABLE[kind as TargetKind].cliPaths;
-  const parts = text.slice(eq + 1).split("/");
-  if (parts.some((p) => p.trim() === "")) throw new UsageError(`--target: empty id segment in "${text}"`);
-  if (/\s/.test(text.slice(eq + 1))) throw new UsageError(`--target: "${text}": an id has no whitespace`);
-  const scope = forms.find((f) => f.length === parts.length - 1);
-  if (scope === undefined) {
-    throw new UsageError(
-      `--target: "${text}" has ${parts.length} segments; ${camelToSnake(kind)} accepts ${forms
-        .map(idPath)
-        .join(" or ")}`,
-    );
-  }
-  const fields: Record<string, string> = { id: parts[parts.length - 1] as string };
-  scope.forEach((name, i) => {
-    fields[name] = parts[i] as string;
-  });
-  return { [kind]: scope.length === 0 ? fields.id : fields } as TargetInput;
-}
+/** Parses `--target kind=[scope/…]id` into the client's short target form (see {@link parseTargetText}). */
+export const parseTargetFlag = parseTargetText;
 
 /** A resolved window; bounds absent when not asked for. */
 export interface ResolvedWindow {

@@ -8,7 +8,7 @@
  * cannot hide entries (the walk is sequential; see src/export/sliceWalk.ts).
  */
 
-import { entryKey } from "../domain/entryKey.js";
+import { entryKey } from "../codec/entryKey.js";
 import { nowTs, nsToTs, tsToNs } from "../domain/timestamps.js";
 import { type DedupeState, dedupeEntries, pollWindow } from "../export/dedupe.js";
 import { type AuditLogSearchQuery, formatTimestamp } from "../index.js";

@@ -7,8 +7,8 @@
  * is checked again with the exact civil-calendar parser of src/domain/time.ts.
  */
 import type { DescMessage } from "@bufbuild/protobuf";
+import { ValidationError } from "../domain/errors.js";
 import { parseTimestamp } from "../domain/time.js";
-import { ValidationError } from "../errors.js";
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === "object" && !Array.isArray(v);

@@ -5,18 +5,11 @@
  * that two entries differing anywhere are never merged. Byte-identical entries are one entry.
  */
 import { createHash, hash } from "node:crypto";
-import type { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
-import { entryToJsonLine } from "../codec/index.js";
 
 /**
- * The dedupe key of `entry`: base64url SHA-256 (first 128 bits) of its canonical JSON line. Pass the
- * line when it is already at hand to avoid printing the entry twice.
+ * The dedupe key of the entry whose canonical JSON line is `line`: base64url SHA-256 (first 128
+ * bits). `entryKey` of src/codec/entryKey.ts prints the line of an entry object first.
  */
-export function entryKey(entry: AuditLogEntry, line?: string): string {
-  return lineKey(line ?? entryToJsonLine(entry));
-}
-
-/** The dedupe key of the entry whose canonical JSON line is `line` (see {@link entryKey}). */
 export function lineKey(line: string): string {
   return createHash("sha256").update(line).digest("base64url").slice(0, 22);
 }

@@ -5,6 +5,7 @@
  * are bounded: one longer than {@link MAX_LINE_CHARS} is refused as soon as it passes the limit.
  * The readers of export files (`report --input`, `rules test --input`) share it.
  */
+import { ClarifaiAuditError } from "./errors.js";
 
 /** The longest line (or JSON array element) an export reader accepts: 16 MiB of text. */
 export const MAX_LINE_CHARS = 16 * 1024 * 1024;
@@ -12,7 +13,7 @@ export const MAX_LINE_CHARS = 16 * 1024 * 1024;
 export const MAX_LINE_TEXT = "16 MiB";
 
 /** A line longer than the limit; `line` is its 1-based number. */
-export class LineTooLongError extends Error {
+export class LineTooLongError extends ClarifaiAuditError {
   override name = "LineTooLongError";
   constructor(readonly line: number) {
     super(`line ${line}: longer than ${MAX_LINE_TEXT}`);

@@ -2,7 +2,7 @@
  * Audit-log operations (`EventType`): names, codes and suggestions for typos.
  */
 import { EventType } from "../../generated/proto/clarifai/api/resources.js";
-import { ValidationError } from "../errors.js";
+import { ValidationError } from "./errors.js";
 
 /** An operation filter: a name (`"MODEL_CREATE"`), a code (`300`) or an `EventType` value. */
 export type OperationInput = string | number | EventType;

@@ -18,8 +18,8 @@ import {
   Workflow,
   WorkflowVersion,
 } from "../../generated/proto/clarifai/api/resources.js";
-import { ValidationError } from "../errors.js";
 import { camelToSnake, snakeToCamel } from "./caseNames.js";
+import { AuditUsageError, ValidationError } from "./errors.js";
 import { isPlainObject } from "./plainObject.js";
 
 /** The id-like fields each target kind carries in the API (per `resources.proto`). */
@@ -273,4 +273,53 @@ export function targetKey(t: AuditLogTarget): TargetKey | undefined {
     userId: str(r.userId),
     parentId,
   };
+}
+
+/** A target text {@link parseTargetText} refuses. */
+function targetProblem(problem: string): AuditUsageError {
+  return new AuditUsageError({ input: "target", problem, allowed: targetForms() });
+}
+
+/** The id-path forms of each kind, for help and errors. */
+function targetForms(): string {
+  return TARGET_KINDS.map((kind) =>
+    TARGET_KIND_TABLE[kind].cliPaths.map((f) => `${camelToSnake(kind)}=${idPath(f)}`).join(" | "),
+  ).join(", ");
+}
+
+function idPath(scope: readonly string[]): string {
+  return [...scope.map(camelToSnake), "id"].join("/");
+}
+
+/**
+ * Parses the text form of a target, `kind=[scope/…]id` (`model=app1/m1`, `model_version=app1/v1`;
+ * kebab-case kinds too), into the client's short target form.
+ * @throws AuditUsageError with `input` "target", saying what is wrong and which forms are allowed.
+ */
+export function parseTargetText(text: string): TargetInput {
+  const eq = text.indexOf("=");
+  if (eq <= 0) throw targetProblem(`"${text}" is not kind=id (forms: ${targetForms()})`);
+  const rawKind = text.slice(0, eq).trim();
+  // Kebab-case (`model-version`) is taken too: it is how command lines spell kinds.
+  const kind = snakeToCamel(rawKind.replace(/-/g, "_"));
+  if (!Object.hasOwn(TARGET_KIND_TABLE, kind)) {
+    throw targetProblem(`unknown kind "${rawKind}" (kinds: ${TARGET_KINDS.map(camelToSnake).join(", ")})`);
+  }
+  const forms = TARGET_KIND_TABLE[kind as TargetKind].cliPaths;
+  const parts = text.slice(eq + 1).split("/");
+  if (parts.some((p) => p.trim() === "")) throw targetProblem(`empty id segment in "${text}"`);
+  if (/\s/.test(text.slice(eq + 1))) throw targetProblem(`"${text}": an id has no whitespace`);
+  const scope = forms.find((f) => f.length === parts.length - 1);
+  if (scope === undefined) {
+    throw targetProblem(
+      `"${text}" has ${parts.length} segments; ${camelToSnake(kind)} accepts ${forms
+        .map(idPath)
+        .join(" or ")}`,
+    );
+  }
+  const fields: Record<string, string> = { id: parts[parts.length - 1] as string };
+  scope.forEach((name, i) => {
+    fields[name] = parts[i] as string;
+  });
+  return { [kind]: scope.length === 0 ? fields.id : fields } as TargetInput;
 }

@@ -3,7 +3,7 @@
  * `Date` holds milliseconds. Strings are therefore converted with integer arithmetic on the civil
  * calendar (Howard Hinnant's days-from-civil), never through `Date`.
  */
-import { ValidationError } from "../errors.js";
+import { ValidationError } from "./errors.js";
 
 /** A protobuf `google.protobuf.Timestamp` in ts-proto's shape. */
 export interface Timestamp {

@@ -3,7 +3,7 @@
  * nanoseconds, so nothing is rounded through a JS `Date`. The exporter and `tail` use the short
  * names below; each is the time.ts function of the same job, not a second implementation.
  */
-import { ValidationError } from "../errors.js";
+import { ValidationError } from "./errors.js";
 import { compareTimestamps, formatTimestamp, nowTimestamp, parseTimestamp, type Timestamp } from "./time.js";
 
 /** The exporter's short name for {@link Timestamp}. */

@@ -7,7 +7,7 @@ import { createPrivateKey, X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createSecureContext } from "node:tls";
 import { type Command, InvalidArgumentError, Option } from "commander";
-import { durationOption } from "../cli/duration.js";
+import { durationProblem, parseDurationMs } from "../domain/duration.js";
 import type { EmulatorOptions, FaultOptions } from "./options.js";
 import type { EmulatorHandle } from "./server.js";
 
@@ -40,6 +40,15 @@ function numberArg(name: string, max = Number.MAX_VALUE) {
       throw new InvalidArgumentError(`${name} must be a number between 0 and ${max}, got '${v}'.`);
     }
     return n;
+  };
+}
+
+/** A duration option (`1h`, `90s`: the domain's one form of durations). */
+function durationArg(name: string) {
+  return (v: string): number => {
+    const ms = parseDurationMs(v);
+    if (ms === undefined) throw new InvalidArgumentError(`${name}: ${durationProblem(v)}`);
+    return ms;
   };
 }
 
@@ -270,7 +279,7 @@ export function registerEmulatorCommand(program: Command, host: EmulatorHost): v
     .option(
       "--generate-since <duration>",
       "start the generated entries this long before now (e.g. 1h; about 15 s apart), so --since and tail show them (default: from 2025-01-01)",
-      durationOption("--generate-since"),
+      durationArg("--generate-since"),
     )
     .option("--seed <s>", "seed of --generate", seedArg, 1)
     .option("--data-user <user_id>", "whose audit log the data goes to (default: the first PAT's user)")

@@ -14,11 +14,12 @@ import {
   type RestJsonEncoder,
   restJsonEncoder,
 } from "../codec/index.js";
+import { ClarifaiAuditError } from "../domain/errors.js";
 import { columnsFromJson } from "./jsonColumns.js";
 import type { AuditLog, EntryColumns } from "./store.js";
 
 /** A data file that cannot be loaded; the message is `file:line: reason`. */
-export class DataFileError extends Error {
+export class DataFileError extends ClarifaiAuditError {
   constructor(
     readonly file: string,
     readonly line: number,

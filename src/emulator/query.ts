@@ -5,6 +5,7 @@
 import type { Timestamp } from "../../generated/google/protobuf/timestamp.js";
 import { EventType } from "../../generated/proto/clarifai/api/resources.js";
 import type { PostAuditLogSearchesRequest } from "../../generated/proto/clarifai/api/service.js";
+import { ClarifaiAuditError } from "../domain/errors.js";
 import { DEFAULT_PER_PAGE, MAX_PER_PAGE } from "../domain/limits.js";
 import { TARGET_KIND_JSON_NAMES, TARGET_KINDS, type TargetKey, targetKey } from "../domain/targets.js";
 import {
@@ -33,7 +34,7 @@ export interface CompiledQuery {
 }
 
 /** A request the emulator refuses, with the reason as Clarifai would describe it. */
-export class InvalidRequest extends Error {}
+export class InvalidRequest extends ClarifaiAuditError {}
 
 function checkTimestamp(name: string, t: Timestamp | undefined): void {
   if (t === undefined) return;

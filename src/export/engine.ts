@@ -59,27 +59,44 @@ const WINDOW_KEYS = ["from", "to", "page", "perPage", "sortAscending"] as const;
 
 function positiveInteger(value: number, name: string, max: number): number {
   if (!Number.isInteger(value) || value < 1 || value > max)
-    throw new ExportUsageError(`${name}: ${value} is not an integer from 1 to ${max}`);
+    throw new ExportUsageError({
+      input: name,
+      problem: `${value} is not an integer from 1 to ${max}`,
+      allowed: `an integer from 1 to ${max}`,
+    });
   return value;
 }
 
 function nonNegative(value: number, name: string): number {
   if (!Number.isFinite(value) || value < 0)
-    throw new ExportUsageError(`${name}: ${value} is not a number of milliseconds ≥ 0`);
+    throw new ExportUsageError({
+      input: name,
+      problem: `${value} is not a number of milliseconds ≥ 0`,
+      allowed: "a number of milliseconds ≥ 0",
+    });
   return value;
+}
+
+/** The cursor a sink returned from `open` cannot be resumed from. */
+function corruptCursor(problem: string): ExportUsageError {
+  return new ExportUsageError({ input: "cursor", problem }, problem);
 }
 
 function cursorTs(text: string, what: string): Ts {
   const ts = parseTs(text);
   if (ts === undefined)
-    throw new ExportUsageError(`the sink's cursor is corrupt: ${what} is not a timestamp: ${text}`);
+    throw corruptCursor(`the sink's cursor is corrupt: ${what} is not a timestamp: ${text}`);
   return ts;
 }
 
 function fetcherOf(options: ExportToSinkOptions, perPage: number): FetchPage<RawEntry> {
   if (options.fetchPage !== undefined) return options.fetchPage;
   const client = options.client;
-  if (client === undefined) throw new ExportUsageError("exportToSink: pass a client or a fetchPage");
+  if (client === undefined)
+    throw new ExportUsageError(
+      { input: "client", problem: "pass a client or a fetchPage" },
+      "exportToSink: pass a client or a fetchPage",
+    );
   // Validated once: each page only sets the bounds and the page number of this request.
   const template = requestFromValidated(validateQuery({ ...options.query, perPage }), client.userId);
   return async (req) => {
@@ -123,9 +140,10 @@ export async function exportToSink(options: ExportToSinkOptions): Promise<Export
   const commitIntervalMs = nonNegative(options.commitIntervalMs ?? 1000, "commitIntervalMs");
   for (const key of WINDOW_KEYS) {
     if (options.query !== undefined && key in options.query)
-      throw new ExportUsageError(
-        `query.${key}: the engine sets it; pass the window as options.from / options.to`,
-      );
+      throw new ExportUsageError({
+        input: `query.${key}`,
+        problem: "the engine sets it; pass the window as options.from / options.to",
+      });
   }
   const from = options.from === undefined ? undefined : parseTimestamp(options.from, "from");
   const to = options.to === undefined ? undefined : parseTimestamp(options.to, "to");
@@ -187,7 +205,7 @@ export async function exportToSink(options: ExportToSinkOptions): Promise<Export
   try {
     if (resumeFrom !== undefined) {
       if (resumeFrom.version !== 1 || typeof resumeFrom.window !== "object")
-        throw new ExportUsageError("the sink's cursor is not a version 1 export cursor");
+        throw corruptCursor("the sink's cursor is not a version 1 export cursor");
       pinnedAt = resumeFrom.window.pinnedAt;
       window = {
         from: cursorTs(resumeFrom.window.from, "window.from"),
@@ -215,9 +233,8 @@ export async function exportToSink(options: ExportToSinkOptions): Promise<Export
       pinnedAt = formatTs(nsToTs(nowNs));
       const probeFrom = from ?? MIN_TS;
       if (compareTs(probeFrom, end) > 0) {
-        throw new ExportUsageError(
-          `empty window: from ${formatTs(probeFrom)} is after to ${formatTs(end)} (to = min(--to, now − settle ${settleMs} ms))`,
-        );
+        const problem = `empty window: from ${formatTs(probeFrom)} is after to ${formatTs(end)} (to = min(\`to\`, now − settle ${settleMs} ms))`;
+        throw new ExportUsageError({ input: "from", problem }, problem);
       }
       const bounds = sliceQueryBounds({ from: probeFrom, to: end, last: true });
       const probe = async (ascending: boolean) => {

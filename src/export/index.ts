@@ -26,7 +26,7 @@ export {
   type ExportToSinkOptions,
   exportToSink,
 } from "./engine.js";
-export { ExportInterruptedError, ExportUsageError } from "./errors.js";
+export { ExportInterruptedError, ExportUsageError, InputError } from "./errors.js";
 export { exportEntryFromBytes, exportEntryFromMessage, exportEntryFromRaw } from "./exportEntry.js";
 export type { DataFormat } from "./formats.js";
 export type {

@@ -5,6 +5,7 @@
  * describes data that was fsynced first, so after a crash the manifest never points past the data.
  */
 import { unlink } from "node:fs/promises";
+import { ClarifaiAuditError } from "../domain/errors.js";
 import { writeFileAtomic } from "../state/durableFile.js";
 import { COUNT, TIMESTAMP } from "../state/schemaParts.js";
 import { readValidatedState, StateFileError, type StateSpec, validateState } from "../state/stateReader.js";
@@ -85,7 +86,7 @@ export async function writeManifest(out: string, manifest: Manifest): Promise<vo
 }
 
 /** A manifest that cannot be used: `problem` says what is wrong with it. */
-export class ManifestError extends Error {
+export class ManifestError extends ClarifaiAuditError {
   constructor(
     readonly path: string,
     readonly problem: string,

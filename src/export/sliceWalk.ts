@@ -12,7 +12,7 @@
  * those keys are kept, so memory does not grow with the size of the slice.
  */
 import type { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
-import { entryKey } from "../domain/entryKey.js";
+import { entryKey } from "../codec/entryKey.js";
 import { MAX_TIMESTAMP_SECONDS, MIN_TIMESTAMP_SECONDS } from "../domain/time.js";
 import { compareTs, nsToTs, type Ts, tsToNs } from "../domain/timestamps.js";
 import { type DedupeState, dedupeEntries, entryTime } from "./dedupe.js";

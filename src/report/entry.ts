@@ -3,6 +3,8 @@
  * entry's REST JSON (an export line, or the engine's `ExportEntry.json()`), with the timestamp kept
  * exactly as written so tables never lose precision.
  */
+
+import { ClarifaiAuditError } from "../domain/errors.js";
 import { OPERATIONS, operationName } from "../domain/operations.js";
 import type { Timestamp } from "../domain/time.js";
 import { parseTs } from "../domain/timestamps.js";
@@ -27,7 +29,7 @@ export interface ReportEntry {
 }
 
 /** Why a JSON value is not an audit-log entry. */
-export class NotAnEntryError extends Error {
+export class NotAnEntryError extends ClarifaiAuditError {
   override name = "NotAnEntryError";
 }
 

@@ -14,12 +14,11 @@ import {
   MAX_LINE_TEXT,
   type NumberedLine,
 } from "../domain/lines.js";
+import { InputError } from "../export/errors.js";
 import { NotAnEntryError, type ReportEntry, reportEntryFromJson } from "./entry.js";
 
-/** A file that cannot be read, or is not an export: the message names the file and, when it helps, the line. */
-export class InputError extends Error {
-  override name = "InputError";
-}
+// One class for an unreadable input, whichever reader found it (report's, watch's, a lake's).
+export { InputError };
 
 /** What was read. */
 export interface InputSummary {
@@ -34,7 +33,7 @@ function splitLines(path: string, lines: LineSplitter, chunk: string): NumberedL
     return lines.push(chunk);
   } catch (error) {
     if (error instanceof LineTooLongError)
-      throw new InputError(`--input: ${path}: ${error.message} (the most an entry may take); not an export`);
+      throw new InputError(`${path}: ${error.message} (the most an entry may take); not an export`);
     throw error;
   }
 }
@@ -52,7 +51,7 @@ async function openInput(path: string): Promise<{ fh: FileHandle; gzip: boolean 
   try {
     fh = await open(path, "r");
   } catch (error) {
-    throw new InputError(`--input: cannot read ${path} (${describeOpenError(error)})`);
+    throw new InputError(`cannot read ${path} (${describeOpenError(error)})`);
   }
   try {
     const head = Buffer.alloc(2);
@@ -60,7 +59,7 @@ async function openInput(path: string): Promise<{ fh: FileHandle; gzip: boolean 
     return { fh, gzip: bytesRead === 2 && head[0] === 0x1f && head[1] === 0x8b };
   } catch (error) {
     await fh.close();
-    throw new InputError(`--input: cannot read ${path} (${describeOpenError(error)})`);
+    throw new InputError(`cannot read ${path} (${describeOpenError(error)})`);
   }
 }
 
@@ -76,9 +75,9 @@ async function* textChunks(fh: FileHandle, gzip: boolean, path: string): AsyncGe
     if (error instanceof InputError) throw error;
     const code = (error as NodeJS.ErrnoException).code ?? "";
     if (gzip && code.startsWith("Z_")) {
-      throw new InputError(`--input: ${path} is not a valid gzip file (${(error as Error).message})`);
+      throw new InputError(`${path} is not a valid gzip file (${(error as Error).message})`);
     }
-    throw new InputError(`--input: cannot read ${path} (${describeOpenError(error)})`);
+    throw new InputError(`cannot read ${path} (${describeOpenError(error)})`);
   } finally {
     raw.destroy();
     if (gzip) stream.destroy();
@@ -90,13 +89,13 @@ function entryAt(path: string, where: string, text: string): ReportEntry {
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw new InputError(`--input: ${path}: ${where}: not JSON (${(error as Error).message}); not an export`);
+    throw new InputError(`${path}: ${where}: not JSON (${(error as Error).message}); not an export`);
   }
   try {
     return reportEntryFromJson(value);
   } catch (error) {
     if (error instanceof NotAnEntryError) {
-      throw new InputError(`--input: ${path}: ${where}: not an audit-log entry: ${error.message}`);
+      throw new InputError(`${path}: ${where}: not an audit-log entry: ${error.message}`);
     }
     throw error;
   }
@@ -124,7 +123,7 @@ class ArraySplitter {
   }
 
   #fail(what: string): never {
-    throw new InputError(`--input: ${this.path}: line ${this.#line}: ${what}; not a JSON array of entries`);
+    throw new InputError(`${this.path}: line ${this.#line}: ${what}; not a JSON array of entries`);
   }
 
   push(chunk: string): void {
@@ -183,7 +182,7 @@ class ArraySplitter {
       this.#partChars += chunk.length - start;
       if (this.#partChars > MAX_LINE_CHARS) {
         throw new InputError(
-          `--input: ${this.path}: line ${this.#elementLine}: an element longer than ${MAX_LINE_TEXT} (the most an entry may take); not an entry`,
+          `${this.path}: line ${this.#elementLine}: an element longer than ${MAX_LINE_TEXT} (the most an entry may take); not an entry`,
         );
       }
     }
@@ -249,9 +248,9 @@ export async function readExportFile(
           chunk = head;
         } else {
           const hint = /^"?timestamp"?,/.test(head)
-            ? "a CSV export; report reads JSONL or JSON exports (export --format jsonl)"
+            ? "a CSV export; report reads JSONL or JSON exports (export `format` jsonl)"
             : `not an export (JSON Lines or a JSON array of audit-log entries); it starts with ${JSON.stringify(head.slice(0, 40))}`;
-          throw new InputError(`--input: ${path}: line ${lineOfHead + 1}: ${hint}`);
+          throw new InputError(`${path}: line ${lineOfHead + 1}: ${hint}`);
         }
       }
       if (splitter !== undefined) {

@@ -5,10 +5,11 @@
  * holds one DuckDB chunk at a time whatever the lake's size. Loaded only for `report --lake`: it is
  * what brings DuckDB in.
  */
+
+import { InputError } from "../export/errors.js";
 import { openLakeReader } from "../sync/lake/reader.js";
 import { SyncUsageError } from "../sync/store.js";
 import { NotAnEntryError, type ReportEntry, reportEntryFromJson } from "./entry.js";
-import { InputError } from "./input.js";
 
 /**
  * Feeds every entry of the lake in `dir` to `onEntry`, oldest first; returns how many. Throws
@@ -20,7 +21,7 @@ export async function readLake(dir: string, onEntry: (entry: ReportEntry) => voi
     reader = await openLakeReader(dir);
   } catch (error) {
     if (error instanceof SyncUsageError)
-      throw new InputError(error.message.startsWith("--lake") ? error.message : `--lake: ${error.message}`);
+      throw new InputError(error.input === "lake" ? error.problem : error.message, "lake");
     throw error;
   }
   let count = 0;
@@ -35,20 +36,20 @@ export async function readLake(dir: string, onEntry: (entry: ReportEntry) => voi
         const line = column.getItem(i);
         count++;
         if (typeof line !== "string")
-          throw new InputError(`--lake: ${dir}: row ${count} has no entry; not a lake of audit-log entries`);
+          throw new InputError(`${dir}: row ${count} has no entry; not a lake of audit-log entries`, "lake");
         let value: unknown;
         try {
           value = JSON.parse(line);
           onEntry(reportEntryFromJson(value));
         } catch (error) {
           if (error instanceof SyntaxError || error instanceof NotAnEntryError)
-            throw new InputError(`--lake: ${dir}: row ${count}: not an audit-log entry (${error.message})`);
+            throw new InputError(`${dir}: row ${count}: not an audit-log entry (${error.message})`, "lake");
           throw error;
         }
       }
     }
   } catch (error) {
-    if (error instanceof SyncUsageError) throw new InputError(`--lake: ${dir}: ${error.message}`);
+    if (error instanceof SyncUsageError) throw new InputError(`${dir}: ${error.message}`, "lake");
     throw error;
   } finally {
     reader.close();

@@ -7,11 +7,16 @@ import { constants } from "node:fs";
 import { access, mkdtemp, rename, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, delimiter, dirname, join } from "node:path";
+import { AuditUsageError } from "../domain/errors.js";
 import { checkRegularOrAbsent } from "../state/outputPath.js";
 
-/** No Chromium to print with. */
-export class ChromiumMissingError extends Error {
+/** No Chromium to print with: a PDF (`input` "pdf") cannot be made here. */
+export class ChromiumMissingError extends AuditUsageError {
   override name = "ChromiumMissingError";
+
+  constructor(problem: string) {
+    super({ input: "pdf", problem }, `\`pdf\` ${problem}`);
+  }
 }
 
 const NAMES = ["chromium", "chromium-browser", "google-chrome", "google-chrome-stable"];
@@ -35,7 +40,7 @@ export async function findChromium(env: NodeJS.ProcessEnv = process.env): Promis
   if (explicit !== undefined && explicit !== "") {
     if (await executable(explicit)) return explicit;
     throw new ChromiumMissingError(
-      `--pdf needs Chromium: CHROMIUM_PATH=${explicit} is not an executable file (install it with: apt-get install chromium)`,
+      `needs Chromium: CHROMIUM_PATH=${explicit} is not an executable file (install it with: apt-get install chromium)`,
     );
   }
   for (const dir of (env.PATH ?? "").split(delimiter)) {
@@ -46,23 +51,28 @@ export async function findChromium(env: NodeJS.ProcessEnv = process.env): Promis
     }
   }
   throw new ChromiumMissingError(
-    `--pdf needs Chromium and none was found (looked for ${NAMES.join(", ")} on PATH; set CHROMIUM_PATH, or install it with: apt-get install chromium)`,
+    `needs Chromium and none was found (looked for ${NAMES.join(", ")} on PATH; set CHROMIUM_PATH, or install it with: apt-get install chromium)`,
   );
 }
 
-/** The flags the browser runs with: headless, no sandbox (containers, root), nothing phoning home. */
+/**
+ * Chromium's own switches (named without their `--`, so that no string of the library reads as
+ * one of clarifai-audit's flags): headless, no sandbox (containers, root), nothing phoning home.
+ */
+const CHROMIUM_SWITCHES = [
+  "headless",
+  "no-sandbox",
+  "disable-gpu",
+  "disable-quic",
+  "no-first-run",
+  "disable-background-networking",
+  "disable-component-update",
+  "disable-sync",
+];
+
+/** The command line the browser runs with: {@link CHROMIUM_SWITCHES} and a fresh profile. */
 export function chromiumArgs(userDataDir: string): string[] {
-  return [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    `--user-data-dir=${userDataDir}`,
-  ];
+  return [...CHROMIUM_SWITCHES, `user-data-dir=${userDataDir}`].map((name) => `--${name}`);
 }
 
 /**
@@ -110,7 +120,7 @@ export async function printPdf(
       footerTemplate: `<div style="font-size:8px;width:100%;padding:0 12mm;color:#666;font-family:Helvetica,Arial,sans-serif;display:flex;justify-content:space-between"><span>${escapeForTemplate(title)}</span><span>page <span class="pageNumber"></span> of <span class="totalPages"></span></span></div>`,
     });
     // Checked before the run (reportCommand); again here, as a FIFO or link may have appeared since.
-    await checkRegularOrAbsent("--pdf", pdfPath);
+    await checkRegularOrAbsent("pdf", pdfPath);
     await rename(tmp, pdfPath);
   } finally {
     await browser.close().catch(() => undefined);

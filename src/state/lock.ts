@@ -19,6 +19,7 @@ import { statSync, unlinkSync } from "node:fs";
 import { link, open, stat, unlink } from "node:fs/promises";
 import { hostname } from "node:os";
 import { basename, dirname, join } from "node:path";
+import { ClarifaiAuditError } from "../domain/errors.js";
 import { processAlive, sweepDeadWriters } from "./durableFile.js";
 import { readRegularFile } from "./regularFile.js";
 
@@ -30,7 +31,7 @@ export interface LockOwner {
 }
 
 /** Raised when another live process holds the lock. */
-export class LockHeldError extends Error {
+export class LockHeldError extends ClarifaiAuditError {
   constructor(
     readonly path: string,
     readonly owner: LockOwner,
@@ -43,7 +44,7 @@ export class LockHeldError extends Error {
 }
 
 /** A lock path holding what no lock is (not a regular file, or too large): refused, never waited on. */
-export class LockFileError extends Error {
+export class LockFileError extends ClarifaiAuditError {
   constructor(
     readonly path: string,
     readonly problem: string,

@@ -5,6 +5,7 @@
  */
 import { constants } from "node:fs";
 import { open } from "node:fs/promises";
+import { ClarifaiAuditError } from "../domain/errors.js";
 
 /**
  * The bytes of the regular file at `path`, at most `max` of them; undefined when there is none. A
@@ -66,4 +67,4 @@ export async function readRegularFile(
 }
 
 /** A problem {@link readRegularFile} words for its caller's `fail`. */
-class RegularFileError extends Error {}
+class RegularFileError extends ClarifaiAuditError {}

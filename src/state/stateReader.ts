@@ -9,6 +9,7 @@
  * `tail` without a state file never load it.
  */
 import type { ErrorObject, ValidateFunction } from "ajv";
+import { ClarifaiAuditError } from "../domain/errors.js";
 import { MAX_TIMESTAMP_SECONDS, MIN_TIMESTAMP_SECONDS } from "../domain/time.js";
 import { parseTs } from "../domain/timestamps.js";
 import { readRegularFile } from "./regularFile.js";
@@ -21,7 +22,7 @@ export const MAX_STATE_BYTES = 64 * 1024 * 1024;
 const MAX_DEPTH = 64;
 
 /** A state file that cannot be used: `message` is one line naming the file, the field and the problem. */
-export class StateFileError extends Error {
+export class StateFileError extends ClarifaiAuditError {
   override name = "StateFileError";
   constructor(
     /** The file (or row) read. */

@@ -5,6 +5,7 @@
  * skips entries it already holds (by entry key), which is what makes re-reading the reconcile
  * window exactly once.
  */
+import { AuditUsageError, type UsageProblem } from "../domain/errors.js";
 import type { ExportCursor, ExportEntry } from "../export/sink.js";
 
 /** Whose log a destination holds; a store refuses state written for another identity. */
@@ -105,7 +106,20 @@ export interface SyncStore {
   release?(): Promise<void>;
 }
 
-/** Bad input or a refused destination: one line for the user, exit 2. */
-export class SyncUsageError extends Error {
+/**
+ * Bad input or a refused destination. Given one sentence, it is the destination's (`input` is
+ * `store`) and the sentence is the message; given fields, the message is `INPUT: PROBLEM`.
+ */
+export class SyncUsageError extends AuditUsageError {
   override name = "SyncUsageError";
+
+  constructor(problem: string | UsageProblem) {
+    if (typeof problem === "string") super({ input: "store", problem }, problem);
+    else super(problem);
+  }
+
+  /** The destination refused, with `problem` after the option's name (the CLI's `--to: PROBLEM`). */
+  static store(problem: string, allowed?: string): SyncUsageError {
+    return new SyncUsageError({ input: "store", problem, ...(allowed === undefined ? {} : { allowed }) });
+  }
 }

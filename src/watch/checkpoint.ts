@@ -1,4 +1,4 @@
-import { UsageError } from "../cli/exitCodes.js";
+import { AuditUsageError } from "../domain/errors.js";
 import { formatTs, nsToTs, parseTs, type Ts, tsToNs } from "../domain/timestamps.js";
 import { writeFileAtomic } from "../state/durableFile.js";
 import {
@@ -99,7 +99,7 @@ export const WATCH_CHECKPOINT_SCHEMA = {
 
 /**
  * Reads a checkpoint; undefined when the file does not exist.
- * @throws UsageError (one line naming the file and the field) for anything but a valid checkpoint
+ * @throws AuditUsageError (`input` "checkpoint"; one line naming the file and the field) for anything but a valid checkpoint
  * of this query.
  */
 export async function readWatchCheckpoint(path: string, query: string): Promise<WatchState | undefined> {
@@ -113,16 +113,18 @@ export async function readWatchCheckpoint(path: string, query: string): Promise<
     });
   } catch (error) {
     if (error instanceof StateFileError)
-      throw new UsageError(
-        `--checkpoint: ${error.message}; delete it to start afresh, or pass another --checkpoint`,
-      );
+      throw new AuditUsageError({
+        input: "checkpoint",
+        problem: `${error.message}; delete it to start afresh, or pass another \`checkpoint\``,
+      });
     throw error;
   }
   if (file === undefined) return undefined;
   if (file.query !== query)
-    throw new UsageError(
-      `--checkpoint: ${path} was written for another log or lookback (${escapeControls(file.query)})`,
-    );
+    throw new AuditUsageError({
+      input: "checkpoint",
+      problem: `${path} was written for another log or lookback (${escapeControls(file.query)})`,
+    });
   const seen = new Map<string, bigint>();
   for (const [key, iso] of file.seen) seen.set(key, tsToNs(parseTs(iso) as Ts));
   return {

@@ -11,6 +11,7 @@ import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { connect } from "node:net";
 import { type Clock, systemClock } from "../domain/clock.js";
+import { ClarifaiAuditError } from "../domain/errors.js";
 import { operationName } from "../domain/operations.js";
 import { redact } from "../domain/redact.js";
 import { terminalSafe } from "../domain/terminalText.js";
@@ -36,7 +37,7 @@ export interface DeliveryOptions {
 }
 
 /** One attempt failed; `permanent` failures (a 4xx other than 408/429) are not retried. */
-export class DeliveryError extends Error {
+export class DeliveryError extends ClarifaiAuditError {
   constructor(
     message: string,
     readonly permanent = false,

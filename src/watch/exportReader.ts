@@ -6,17 +6,14 @@
 import { createReadStream } from "node:fs";
 import { open, readFile, stat } from "node:fs/promises";
 import { createGunzip, gunzipSync } from "node:zlib";
-import { UsageError } from "../cli/exitCodes.js";
 import { LineSplitter, LineTooLongError, type NumberedLine } from "../domain/lines.js";
+import { InputError } from "../export/errors.js";
 
-/** A bad input file: one line naming the file (and line). */
-export class InputError extends UsageError {
-  override name = "InputError";
-}
+export { InputError };
 
 async function isGzip(path: string): Promise<boolean> {
   const fh = await open(path, "r").catch((error: NodeJS.ErrnoException) => {
-    throw new InputError(`--input: cannot read ${path} (${error.code ?? error.message})`);
+    throw new InputError(`cannot read ${path} (${error.code ?? error.message})`);
   });
   try {
     const { bytesRead, buffer } = await fh.read(Buffer.alloc(2), 0, 2, 0);
@@ -24,7 +21,7 @@ async function isGzip(path: string): Promise<boolean> {
   } catch (error) {
     // A directory opens, and fails only here (EISDIR).
     const e = error as NodeJS.ErrnoException;
-    throw new InputError(`--input: cannot read ${path} (${e.code ?? e.message})`);
+    throw new InputError(`cannot read ${path} (${e.code ?? e.message})`);
   } finally {
     await fh.close();
   }
@@ -91,9 +88,7 @@ export async function* readNumberedExportLines(path: string): AsyncGenerator<Num
         found = lines.push(chunk);
       } catch (error) {
         if (error instanceof LineTooLongError)
-          throw new InputError(
-            `--input: ${path}: ${error.message} (the most an entry may take); not an export`,
-          );
+          throw new InputError(`${path}: ${error.message} (the most an entry may take); not an export`);
         throw error;
       }
       const batch = batchOf(found);
@@ -110,8 +105,8 @@ export async function* readNumberedExportLines(path: string): AsyncGenerator<Num
     const code = (error as NodeJS.ErrnoException).code ?? "";
     throw new InputError(
       gz && code.startsWith("Z_")
-        ? `--input: ${path} is not a valid gzip file (${(error as Error).message})`
-        : `--input: cannot read ${path} (${code || (error as Error).message})`,
+        ? `${path} is not a valid gzip file (${(error as Error).message})`
+        : `cannot read ${path} (${code || (error as Error).message})`,
     );
   } finally {
     file.destroy();
@@ -128,7 +123,7 @@ const MAX_WHOLE_ARRAY_BYTES = 256 * 1024 * 1024;
 
 async function* readWholeArray(path: string, gz: boolean): AsyncGenerator<NumberedLine[]> {
   const tooBig = new InputError(
-    `--input: ${path}: a JSON array laid out other than one entry per line is read whole, and this one is over 256 MiB; export it again (export --format json or jsonl)`,
+    `${path}: a JSON array laid out other than one entry per line is read whole, and this one is over 256 MiB; export it again (export \`format\` json or jsonl)`,
   );
   if ((await stat(path)).size > MAX_WHOLE_ARRAY_BYTES) throw tooBig;
   const bytes = await readFile(path);
@@ -139,9 +134,9 @@ async function* readWholeArray(path: string, gz: boolean): AsyncGenerator<Number
     );
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ERR_BUFFER_TOO_LARGE") throw tooBig;
-    throw new InputError(`--input: ${path} is not valid JSON (${(error as Error).message})`);
+    throw new InputError(`${path} is not valid JSON (${(error as Error).message})`);
   }
-  if (!Array.isArray(doc)) throw new InputError(`--input: ${path} is not a JSON array of entries`);
+  if (!Array.isArray(doc)) throw new InputError(`${path} is not a JSON array of entries`);
   for (let i = 0; i < doc.length; i += 4096)
     yield doc
       .slice(i, i + 4096)

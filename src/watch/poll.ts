@@ -7,8 +7,8 @@
 import type { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
 import type { AuditLogClient } from "../client/client.js";
 import type { AuditLogSearchQuery } from "../client/query.js";
+import { entryKey } from "../codec/entryKey.js";
 import { entryToJsonLine } from "../codec/index.js";
-import { entryKey } from "../domain/entryKey.js";
 import type { Ts } from "../domain/timestamps.js";
 import { type DedupeState, dedupeEntries, pollWindow } from "../export/dedupe.js";
 

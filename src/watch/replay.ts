@@ -35,9 +35,7 @@ export async function replayExport(
       try {
         json = JSON.parse(line) as RestEntry;
       } catch (error) {
-        throw new InputError(
-          `--input: ${path}: ${where}: not JSON (${(error as Error).message}); not an export`,
-        );
+        throw new InputError(`${path}: ${where}: not JSON (${(error as Error).message}); not an export`);
       }
       // An entry is what the report reads as one (src/report/entry.ts): one definition for both, so
       // a file of other JSON objects is refused, not replayed as "N entries, 0 alerts".
@@ -45,7 +43,7 @@ export async function replayExport(
         reportEntryFromJson(json);
       } catch (error) {
         if (error instanceof NotAnEntryError)
-          throw new InputError(`--input: ${path}: ${where}: not an audit-log entry: ${error.message}`);
+          throw new InputError(`${path}: ${where}: not an audit-log entry: ${error.message}`);
         throw error;
       }
       const alerts = evaluator.evaluate({ json, line });

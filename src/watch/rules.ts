@@ -7,11 +7,10 @@
 import { createHash } from "node:crypto";
 import { Ajv, type ErrorObject } from "ajv";
 import { parseDocument } from "yaml";
-import { parseDurationMs } from "../cli/duration.js";
-import { UsageError } from "../cli/exitCodes.js";
-import { parseTargetFlag } from "../cli/queryOptions.js";
+import { parseDurationMs } from "../domain/duration.js";
+import { AuditUsageError, type UsageProblem, ValidationError } from "../domain/errors.js";
 import { closestNames, levenshtein, parseOperation } from "../domain/operations.js";
-import { ValidationError } from "../errors.js";
+import { parseTargetText } from "../domain/targets.js";
 import { readRegularFile } from "../state/stateReader.js";
 import { BUILTIN_NAME, BUILTIN_PACK } from "./builtinPack.js";
 import { type CidrSet, parseCidrSet } from "./cidr.js";
@@ -26,9 +25,17 @@ export const FIELDS = ["user_id", "source_ip", "operation", "req_id", "app_id", 
 /** One of {@link FIELDS}. */
 export type Field = (typeof FIELDS)[number];
 
-/** A bad rules file: the message is one line naming the file, rule and field. */
-export class RulesError extends UsageError {
+/**
+ * A bad rules file or rules option (`input` is `rules`). Given one sentence, it names the file, rule
+ * and field itself and is the message; given fields, the message is `INPUT: PROBLEM`.
+ */
+export class RulesError extends AuditUsageError {
   override name = "RulesError";
+
+  constructor(problem: string | UsageProblem) {
+    if (typeof problem === "string") super({ input: "rules", problem }, problem);
+    else super(problem);
+  }
 }
 
 /** An audit-log entry in its REST JSON form (the fields rules read). */
@@ -227,10 +234,9 @@ const KIND_JSON: Record<string, string> = {
 function targetMatch(where: string, field: string, text: string): TargetMatch {
   let input: Record<string, unknown>;
   try {
-    input = parseTargetFlag(text) as Record<string, unknown>;
+    input = parseTargetText(text) as Record<string, unknown>;
   } catch (error) {
-    if (error instanceof UsageError)
-      throw new RulesError(`${where}: ${field}: ${error.message.replace(/^--target: /, "")}`);
+    if (error instanceof AuditUsageError) throw new RulesError(`${where}: ${field}: ${error.problem}`);
     throw error;
   }
   const [kind, value] = Object.entries(input)[0] as [string, string | Record<string, string>];
@@ -378,7 +384,7 @@ const MAX_RULES_BYTES = 16 * 1024 * 1024;
  * of them (a duplicate names both places).
  */
 export async function loadRules(specs: readonly string[]): Promise<CompiledRule[]> {
-  if (specs.length === 0) throw new RulesError("--rules: give a rules file or builtin");
+  if (specs.length === 0) throw new RulesError({ input: "rules", problem: "give a rules file or builtin" });
   const all: CompiledRule[] = [];
   const byId = new Map<string, CompiledRule>();
   for (const spec of specs) {
@@ -386,10 +392,13 @@ export async function loadRules(specs: readonly string[]): Promise<CompiledRule[
     if (spec === BUILTIN_NAME) text = BUILTIN_PACK;
     else {
       const fail = (problem: string) =>
-        new RulesError(`--rules: ${spec} ${problem}; give a rules file or builtin`);
+        new RulesError({ input: "rules", problem: `${spec} ${problem}; give a rules file or builtin` });
       const bytes = await readRegularFile(spec, MAX_RULES_BYTES, fail, "a rules file");
       if (bytes === undefined)
-        throw new RulesError(`--rules: cannot read ${spec} (ENOENT); give a rules file or builtin`);
+        throw new RulesError({
+          input: "rules",
+          problem: `cannot read ${spec} (ENOENT); give a rules file or builtin`,
+        });
       text = bytes.toString("utf8");
     }
     for (const rule of parseRules(spec, text)) {

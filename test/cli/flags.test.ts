@@ -4,6 +4,7 @@ import { durationOption, parseDurationMs } from "../../src/cli/duration.js";
 import { EXIT, errorLine, exitCodeOf, UsageError } from "../../src/cli/exitCodes.js";
 import { exportFormat } from "../../src/cli/exportCommand.js";
 import { parseTargetFlag, resolveWindow } from "../../src/cli/queryOptions.js";
+import { AuditUsageError } from "../../src/domain/errors.js";
 import { AuthenticationError, RateLimitError } from "../../src/errors.js";
 
 describe("parseDurationMs", () => {
@@ -42,7 +43,7 @@ describe("parseTargetFlag", () => {
     ["user=alice", { user: "alice" }],
   ])("%s", (text, target) => expect(parseTargetFlag(text)).toEqual(target));
   it.each(["model", "=m1", "gizmo=x", "user=a/b", "model=a//b", "model=a/b/c/d"])("refuses %j", (text) =>
-    expect(() => parseTargetFlag(text)).toThrow(UsageError),
+    expect(() => parseTargetFlag(text)).toThrow(AuditUsageError),
   );
 });
 

@@ -6,7 +6,7 @@
  */
 import fc from "fast-check";
 import { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
-import { entryKey } from "../../src/domain/entryKey.js";
+import { entryKey } from "../../src/codec/entryKey.js";
 import { compareTs, type Ts } from "../../src/domain/timestamps.js";
 import { generateEntries } from "../../src/emulator/generate.js";
 import { orderedPages, type PipelineStats, planSlices } from "../../src/export/orderedPages.js";

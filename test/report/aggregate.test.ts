@@ -128,7 +128,7 @@ describe("readExportFile", () => {
   });
   it("names the file and the line of what is not an export", async () => {
     const bad = [...lines.slice(0, 4), "{not json", ...lines.slice(4, 6)].join("\n");
-    expect(await failure(file("bad.jsonl", bad))).toMatch(/^--input: .*bad\.jsonl: line 5: not JSON \(/);
+    expect(await failure(file("bad.jsonl", bad))).toMatch(/^`input`: .*bad\.jsonl: line 5: not JSON \(/);
     const stranger = [...lines.slice(0, 2), JSON.stringify({ name: "x", age: 3 })].join("\n");
     expect(await failure(file("s.jsonl", stranger))).toMatch(
       /s\.jsonl: line 3: not an audit-log entry: unknown field "name"/,
@@ -152,7 +152,7 @@ describe("readExportFile", () => {
       await failure(file("gz.gz", Buffer.concat([gzipSync(lines.join("\n")).subarray(0, 200)]))),
     ).toMatch(/gz\.gz is not a valid gzip file|gz\.gz: line \d+: not JSON/);
     expect(await failure(join(dir, "missing.jsonl"))).toMatch(
-      /^--input: cannot read .*missing\.jsonl \(no such file\)$/,
+      /^`input`: cannot read .*missing\.jsonl \(no such file\)$/,
     );
     expect(await failure(dir)).toMatch(/cannot read .* \(is a directory\)$/);
   });

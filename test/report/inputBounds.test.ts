@@ -57,8 +57,9 @@ describe.each([
     const path = file(`${_name}-${name}`, content());
     const error = await read(path).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(Err);
+    expect(error).toMatchObject({ input: "input", problem: expect.stringMatching(/^\//) });
     expect((error as Error).message).toBe(
-      `--input: ${path}: line 1: longer than 16 MiB (the most an entry may take); not an export`,
+      `\`input\`: ${path}: line 1: longer than 16 MiB (the most an entry may take); not an export`,
     );
   });
 
@@ -78,7 +79,7 @@ describe.each([
     const error = await read(path).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(Err);
     expect((error as Error).message).toBe(
-      `--input: ${path}: line 3: not an audit-log entry: unknown field "hello" (an audit-log entry has timestamp, user, operation, description, targets, details, success, req_id, source_ip)`,
+      `\`input\`: ${path}: line 3: not an audit-log entry: unknown field "hello" (an audit-log entry has timestamp, user, operation, description, targets, details, success, req_id, source_ip)`,
     );
   });
 
@@ -92,7 +93,7 @@ describe.each([
 it("rules test refuses an element of a re-read JSON array that is not an entry", async () => {
   const path = file("array.json", `[${ENTRY}, {"hello": 1}]`);
   await expect(replay(path)).rejects.toThrow(
-    `--input: ${path}: element 2: not an audit-log entry: unknown field "hello"`,
+    `\`input\`: ${path}: element 2: not an audit-log entry: unknown field "hello"`,
   );
 });
 
@@ -111,5 +112,5 @@ it("LineSplitter: lines across chunks, CRLF, a last line without newline, the li
 });
 
 it("rules test: a directory as --input is one line, not a raw EISDIR", async () => {
-  await expect(replay(dir)).rejects.toThrow(new ReplayInputError(`--input: cannot read ${dir} (EISDIR)`));
+  await expect(replay(dir)).rejects.toThrow(new ReplayInputError(`cannot read ${dir} (EISDIR)`));
 });

@@ -16,6 +16,7 @@ import {
 } from "node:http2";
 import { isIP } from "node:net";
 import { checkServerIdentity } from "node:tls";
+import { ClarifaiAuditError } from "../../domain/errors.js";
 import { GrpcStatus } from "../../domain/grpcStatus.js";
 import type { GrpcErrorLike, TransportReason } from "../../errors.js";
 import type { TransportSettings } from "./channelOptions.js";
@@ -31,7 +32,7 @@ import {
 } from "./wire.js";
 
 /** A failed call: its gRPC status code, the text, and the transport's reason when the server sent no status. */
-export class GrpcCallError extends Error implements GrpcErrorLike {
+export class GrpcCallError extends ClarifaiAuditError implements GrpcErrorLike {
   override name = "GrpcCallError";
   constructor(
     readonly code: number,

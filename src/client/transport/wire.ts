@@ -4,6 +4,7 @@
  * HTTP statuses and RST_STREAM codes to gRPC statuses.
  */
 import { constants } from "node:http2";
+import { ClarifaiAuditError } from "../../domain/errors.js";
 import { GrpcStatus, type GrpcStatusCode } from "../../domain/grpcStatus.js";
 
 /** Bytes before each message: a compressed flag and a 4-byte big-endian length. */
@@ -97,7 +98,7 @@ export function grpcStatusFromRstCode(code: number): GrpcStatusCode {
 }
 
 /** Why a reply's bytes cannot be read as one gRPC message. */
-export class FramingError extends Error {
+export class FramingError extends ClarifaiAuditError {
   constructor(
     message: string,
     /** True when the message is over the receive limit (RESOURCE_EXHAUSTED), else malformed. */

@@ -56,7 +56,7 @@ export interface FileSinkResult {
  * regular file there (a directory, a FIFO, a device, a symbolic link) is never replaced.
  */
 async function checkPaths(paths: readonly string[]): Promise<void> {
-  for (const path of paths) await checkRegularOrAbsent("--out", path);
+  for (const path of paths) await checkRegularOrAbsent("out", path);
 }
 
 function cursorFromManifest(m: Manifest): ExportCursor {
@@ -72,6 +72,11 @@ function cursorFromManifest(m: Manifest): ExportCursor {
     complete: c.complete ?? false,
     stats: { entries: c.entries, pages: c.pages, ...c.stats },
   };
+}
+
+/** The output file (or its manifest) `path` cannot be used as asked: `problem` says why, whole. */
+function refused(path: string, problem: string): ExportUsageError {
+  return new ExportUsageError({ input: path, problem }, problem);
 }
 
 /** An {@link ExportSink} writing one file (jsonl, csv or json, optionally gzipped) with a resumable manifest. */
@@ -99,8 +104,13 @@ export class FileSink implements ExportSink {
       ...options,
       now: options.now ?? Date.now,
     };
-    if (this.#o.out === "") throw new ExportUsageError("out: the output file name is empty");
-    if (this.#o.resume && this.#o.force) throw new ExportUsageError("resume and force cannot be combined");
+    if (this.#o.out === "")
+      throw new ExportUsageError({ input: "out", problem: "the output file name is empty" });
+    if (this.#o.resume && this.#o.force)
+      throw new ExportUsageError(
+        { input: "resume", problem: "cannot be combined with force" },
+        "resume and force cannot be combined",
+      );
   }
 
   /** Bytes and SHA-256 of the (uncompressed) output so far. */
@@ -115,7 +125,8 @@ export class FileSink implements ExportSink {
       this.#lock = await acquireLock(out);
     } catch (error) {
       if (error instanceof LockHeldError)
-        throw new ExportUsageError(
+        throw refused(
+          out,
           `another export holds ${out} (${error.path}: pid ${error.owner.pid} on ${error.owner.host}); wait for it to finish or stop it`,
         );
       throw error;
@@ -147,24 +158,26 @@ export class FileSink implements ExportSink {
       if (!(error instanceof ManifestError)) throw error;
       // --force discards the interrupted export, whatever state its manifest is in.
       if (!this.#o.force)
-        throw new ExportUsageError(
-          `cannot use ${error.path}: ${error.problem}; pass --force to discard it and start over`,
+        throw refused(
+          error.path,
+          `cannot use ${error.path}: ${error.problem}; pass \`force\` to discard it and start over`,
         );
     }
     if (!this.#o.resume) {
       if (previous !== undefined && !this.#o.force) {
-        throw new ExportUsageError(
-          `an interrupted export of ${out} exists (${manifestPath(out)}); pass --resume to continue it or --force to start over`,
+        throw refused(
+          out,
+          `an interrupted export of ${out} exists (${manifestPath(out)}); pass \`resume\` to continue it or \`force\` to start over`,
         );
       }
       if ((await pathExists(out)) && !this.#o.force)
-        throw new ExportUsageError(`${out} already exists; pass --force to overwrite it`);
+        throw refused(out, `${out} already exists; pass \`force\` to overwrite it`);
       return undefined;
     }
-    if (previous === undefined)
-      throw new ExportUsageError(`nothing to resume: ${manifestPath(out)} does not exist`);
+    if (previous === undefined) throw refused(out, `nothing to resume: ${manifestPath(out)} does not exist`);
     if (canonicalJson(previous.query) !== canonicalJson(this.#identity)) {
-      throw new ExportUsageError(
+      throw refused(
+        out,
         `refusing to resume: ${manifestPath(out)} was written for a different query (${canonicalJson(previous.query)})`,
       );
     }
@@ -179,11 +192,12 @@ export class FileSink implements ExportSink {
         this.#finished = { bytes: committed.bytes, sha256: committed.sha256 };
         return cursor;
       }
-      throw new ExportUsageError(`cannot resume: ${partial} is missing`);
+      throw refused(out, `cannot resume: ${partial} is missing`);
     }
     const writer = await PartialWriter.resume(partial, committed.bytes, committed.sha256);
     if (!(writer instanceof PartialWriter)) {
-      throw new ExportUsageError(
+      throw refused(
+        out,
         writer.kind === "short"
           ? `cannot resume: ${partial} has ${writer.size} bytes, the manifest committed ${committed.bytes}`
           : `cannot resume: the committed part of ${partial} does not match its SHA-256 in the manifest`,
@@ -263,7 +277,7 @@ export class FileSink implements ExportSink {
     if (this.#o.gzip) {
       const tmp = `${out}.gz-partial`;
       try {
-        const gz = await openRegular("--out", tmp, "truncate");
+        const gz = await openRegular("out", tmp, "truncate");
         try {
           await pipeline(createReadStream(partial), createGzip(), async (source: AsyncIterable<Buffer>) => {
             for await (const chunk of source) await gz.writeFile(chunk);

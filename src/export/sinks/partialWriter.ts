@@ -29,7 +29,7 @@ export class PartialWriter {
 
   /** Creates (or truncates) `path` for a new run. */
   static async create(path: string): Promise<PartialWriter> {
-    return new PartialWriter(await openRegular("--out", path, "truncate"), 0, createHash("sha256"));
+    return new PartialWriter(await openRegular("out", path, "truncate"), 0, createHash("sha256"));
   }
 
   /**

@@ -110,9 +110,10 @@ export async function openSandbox(
     instance = await DuckDBInstance.create(":memory:", instanceConfig(limits));
   } catch (error) {
     // DuckDB says only "Failed to set config": the one value it could refuse is the memory limit.
-    throw new SyncUsageError(
-      `--max-memory: DuckDB refused "${limits.memoryLimit}" (${(error as Error).message}); use a size such as 512MB, 2GB`,
-    );
+    throw new SyncUsageError({
+      input: "memoryLimit",
+      problem: `DuckDB refused "${limits.memoryLimit}" (${(error as Error).message}); use a size such as 512MB, 2GB`,
+    });
   }
   const db: DuckDBConnection = await instance.connect();
   try {
@@ -165,17 +166,22 @@ function functionNames(node: unknown, found: { table: Set<string>; scalar: Set<s
  */
 export async function checkStatement(db: DuckDBConnection, sql: string): Promise<DuckDBPreparedStatement> {
   // DuckDB reads the text as a C string: past a NUL, its parser and this check would see nothing.
-  if (sql.includes("\0")) throw new SyncUsageError("query: the SQL statement holds a NUL character");
+  if (sql.includes("\0"))
+    throw new SyncUsageError({ input: "query", problem: "the SQL statement holds a NUL character" });
   let extracted: Awaited<ReturnType<DuckDBConnection["extractStatements"]>>;
   try {
     extracted = await db.extractStatements(sql);
   } catch (error) {
-    throw new SyncUsageError(
-      `query: ${(error as Error).message.replace(/^Failed to extract statements: /, "")}`,
-    );
+    throw new SyncUsageError({
+      input: "query",
+      problem: `${(error as Error).message.replace(/^Failed to extract statements: /, "")}`,
+    });
   }
   if (extracted.count !== 1)
-    throw new SyncUsageError(`query: give exactly one SQL statement (got ${extracted.count})`);
+    throw new SyncUsageError({
+      input: "query",
+      problem: `give exactly one SQL statement (got ${extracted.count})`,
+    });
   let expected = StatementType.SELECT;
   let tree = await selectTree(db, sql);
   if (tree === undefined) {
@@ -188,32 +194,35 @@ export async function checkStatement(db: DuckDBConnection, sql: string): Promise
     }
     if (tree === undefined) {
       const word = /^\s*([A-Za-z]+)/.exec(sql)?.[1]?.toUpperCase();
-      throw new SyncUsageError(
-        `query: only read-only statements (SELECT, WITH, EXPLAIN [ANALYZE] SELECT) are allowed${word === undefined ? "" : `; this one is ${word}`}`,
-      );
+      throw new SyncUsageError({
+        input: "query",
+        problem: `only read-only statements (SELECT, WITH, EXPLAIN [ANALYZE] SELECT) are allowed${word === undefined ? "" : `; this one is ${word}`}`,
+      });
     }
   }
   const found = { table: new Set<string>(), scalar: new Set<string>() };
   functionNames(tree, found);
   for (const name of found.table)
     if (!TABLE_FUNCTIONS.has(name) && !INTROSPECTION.test(name))
-      throw new SyncUsageError(
-        `query: the table function ${name}() is not allowed (the lake is the view audit_log; allowed: ${[...TABLE_FUNCTIONS].join(", ")}, and DuckDB's catalog functions)`,
-      );
+      throw new SyncUsageError({
+        input: "query",
+        problem: `the table function ${name}() is not allowed (the lake is the view audit_log; allowed: ${[...TABLE_FUNCTIONS].join(", ")}, and DuckDB's catalog functions)`,
+      });
   for (const name of found.scalar)
     if (SCALAR_FUNCTIONS_REFUSED.has(name))
-      throw new SyncUsageError(`query: the function ${name}() is not allowed`);
+      throw new SyncUsageError({ input: "query", problem: `the function ${name}() is not allowed` });
   let prepared: DuckDBPreparedStatement;
   try {
     prepared = await extracted.prepare(0);
   } catch (error) {
-    throw new SyncUsageError(`query: ${(error as Error).message}`);
+    throw new SyncUsageError({ input: "query", problem: `${(error as Error).message}` });
   }
   // The parser said SELECT (or EXPLAIN of one); the prepared statement must agree.
   if (prepared.statementType !== expected)
-    throw new SyncUsageError(
-      `query: only read-only statements (SELECT, WITH, EXPLAIN [ANALYZE] SELECT) are allowed; this one is ${StatementType[prepared.statementType]}`,
-    );
+    throw new SyncUsageError({
+      input: "query",
+      problem: `only read-only statements (SELECT, WITH, EXPLAIN [ANALYZE] SELECT) are allowed; this one is ${StatementType[prepared.statementType]}`,
+    });
   return prepared;
 }
 
@@ -228,13 +237,14 @@ async function selectTree(db: DuckDBConnection, sql: string): Promise<unknown> {
 export async function openLakeReader(dir: string, limits: LakeReaderLimits = {}): Promise<LakeReader> {
   const root = resolve(dir);
   const info = await stat(root).catch(() => undefined);
-  if (info === undefined) throw new SyncUsageError(`--lake: ${dir} does not exist`);
-  if (!info.isDirectory()) throw new SyncUsageError(`--lake: ${dir} is not a directory`);
+  if (info === undefined) throw new SyncUsageError({ input: "lake", problem: `${dir} does not exist` });
+  if (!info.isDirectory()) throw new SyncUsageError({ input: "lake", problem: `${dir} is not a directory` });
   const manifest = await readManifest(root);
   if (manifest === undefined)
-    throw new SyncUsageError(
-      `--lake: ${dir} has no ${STATE_FILE}; it is not a lake written by clarifai-audit sync`,
-    );
+    throw new SyncUsageError({
+      input: "lake",
+      problem: `${dir} has no ${STATE_FILE}; it is not a lake written by clarifai-audit sync`,
+    });
   // Checked 32 at a time rather than one round trip after another (a lake holds hundreds of files).
   const checked: Array<{ at: string; problem: string | undefined }> = [];
   let next = 0;
@@ -260,7 +270,7 @@ export async function openLakeReader(dir: string, limits: LakeReaderLimits = {})
       try {
         return await prepared.run();
       } catch (error) {
-        throw new SyncUsageError(`query: ${(error as Error).message}`);
+        throw new SyncUsageError({ input: "query", problem: `${(error as Error).message}` });
       }
     },
     async stream(sql: string): Promise<DuckDBResult> {
@@ -268,7 +278,7 @@ export async function openLakeReader(dir: string, limits: LakeReaderLimits = {})
       try {
         return await prepared.stream();
       } catch (error) {
-        throw new SyncUsageError(`query: ${(error as Error).message}`);
+        throw new SyncUsageError({ input: "query", problem: `${(error as Error).message}` });
       }
     },
     interrupt() {

@@ -114,24 +114,24 @@ class LakeStore implements SyncStore {
     const dir = this.#dir;
     const info = await stat(dir).catch(() => undefined);
     if (info !== undefined && !info.isDirectory())
-      throw new SyncUsageError(`--to: ${this.description} is not a directory`);
+      throw SyncUsageError.store(`${this.description} is not a directory`);
     if (info === undefined) {
       await makeDirs(dir).catch((error: NodeJS.ErrnoException) => {
-        throw new SyncUsageError(`--to: cannot create ${this.description} (${error.code ?? error.message})`);
+        throw SyncUsageError.store(`cannot create ${this.description} (${error.code ?? error.message})`);
       });
     }
     try {
       await access(dir, constants.W_OK | constants.X_OK);
     } catch {
-      throw new SyncUsageError(`--to: ${this.description} is not writable`);
+      throw SyncUsageError.store(`${this.description} is not writable`);
     }
     try {
       // Held since the last run (hold): taking it again would find this live process holding it.
       this.#lock ??= await acquireLock(join(dir, STATE_FILE));
     } catch (error) {
       if (error instanceof LockHeldError)
-        throw new SyncUsageError(`--to: another sync is running on ${this.description} (${error.message})`);
-      throw new SyncUsageError(`--to: cannot lock ${this.description} (${(error as Error).message})`);
+        throw SyncUsageError.store(`another sync is running on ${this.description} (${error.message})`);
+      throw SyncUsageError.store(`cannot lock ${this.description} (${(error as Error).message})`);
     }
     try {
       return await this.#load(identity);
@@ -148,14 +148,14 @@ class LakeStore implements SyncStore {
     if (manifest === undefined) {
       const table = await readdir(join(dir, TABLE_DIR)).catch(() => []);
       if (table.length > 0)
-        throw new SyncUsageError(
-          `--to: ${this.description} holds ${TABLE_DIR}/ but no ${STATE_FILE}; it was not written by clarifai-audit sync (use an empty folder)`,
+        throw SyncUsageError.store(
+          `${this.description} holds ${TABLE_DIR}/ but no ${STATE_FILE}; it was not written by clarifai-audit sync (use an empty folder)`,
         );
     } else {
       const held = manifest.state.identity;
       if (canonicalJson(held) !== canonicalJson(identity))
-        throw new SyncUsageError(
-          `--to: ${join(this.description, STATE_FILE)} holds the log of ${describeIdentity(held)}; this sync is for ${describeIdentity(identity)} (use another folder)`,
+        throw SyncUsageError.store(
+          `${join(this.description, STATE_FILE)} holds the log of ${describeIdentity(held)}; this sync is for ${describeIdentity(identity)} (use another folder)`,
         );
       // Everything is checked before anything is changed.
       for (const file of manifest.files) {

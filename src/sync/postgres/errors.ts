@@ -1,10 +1,12 @@
 /** The errors of the PostgreSQL store, mapped to one line each (never with the password). */
+
+import { ClarifaiAuditError } from "../../domain/errors.js";
 import { redact } from "../../domain/redact.js";
 import { SyncUsageError } from "../store.js";
 import type { PostgresTarget } from "./url.js";
 
 /** The state was changed by another writer under this run (it lost its lock): nothing was stored. */
-export class SyncConflictError extends Error {
+export class SyncConflictError extends ClarifaiAuditError {
   override name = "SyncConflictError";
 }
 

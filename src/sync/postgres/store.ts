@@ -154,8 +154,8 @@ class Store implements PostgresStore {
       const schema = this.target.schema ?? (await this.#currentSchema());
       this.#names = names(schema, this.target.table);
       if (this.target.table === STATE_TABLE || this.target.table === MIGRATIONS_TABLE) {
-        throw new SyncUsageError(
-          `--to: table ${this.target.table} is clarifai-audit's own bookkeeping table: choose another`,
+        throw SyncUsageError.store(
+          `table ${this.target.table} is clarifai-audit's own bookkeeping table: choose another`,
         );
       }
       this.#lockKey = lockKey(this.target, schema, identity);

@@ -46,13 +46,14 @@ const IDENTIFIER_ALLOWED = "lower-case letters, digits and _ (not first), at mos
 const PARAMS = ["schema", "table", "sslmode", "application_name"];
 const SSLMODES = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full", "no-verify"];
 
-function usage(message: string): SyncUsageError {
-  return new SyncUsageError(message);
-}
+const usage = SyncUsageError.store;
 
 function checkIdentifier(what: string, value: string): string {
   if (!IDENTIFIER.test(value)) {
-    throw usage(`--to: ${what} ${JSON.stringify(value)} is not allowed: use ${IDENTIFIER_ALLOWED}`);
+    throw usage(
+      `${what} ${JSON.stringify(value)} is not allowed: use ${IDENTIFIER_ALLOWED}`,
+      IDENTIFIER_ALLOWED,
+    );
   }
   return value;
 }
@@ -79,7 +80,7 @@ export function parsePostgresUrl(
   registerUrlSecrets(url);
   registerSecret(env.PGPASSWORD);
   if (!/^postgres(ql)?:\/\//i.test(url)) {
-    throw usage(`--to: ${JSON.stringify(redactUrl(url))} is not a postgres:// or postgresql:// URL`);
+    throw usage(`${JSON.stringify(redactUrl(url))} is not a postgres:// or postgresql:// URL`);
   }
   // A raw / ? # or @ in the password ends the host part early: the password's tail would be taken
   // for a host, port, path or query (libpq reads such a URL wrongly too). An @ after the host part
@@ -88,7 +89,7 @@ export function parsePostgresUrl(
   const hostEnd = afterScheme.search(/[/?#]/);
   if (hostEnd >= 0 && afterScheme.indexOf("@", hostEnd) >= 0) {
     throw usage(
-      `--to: ${JSON.stringify(redactUrl(url))} holds an @ after its host part: percent-encode / ? # and @ in the user name, password or parameters (%2F %3F %23 %40)`,
+      `${JSON.stringify(redactUrl(url))} holds an @ after its host part: percent-encode / ? # and @ in the user name, password or parameters (%2F %3F %23 %40)`,
     );
   }
   let u: URL;
@@ -96,44 +97,47 @@ export function parsePostgresUrl(
     u = new URL(url);
   } catch {
     throw usage(
-      `--to: ${JSON.stringify(redactUrl(url))} is not a valid URL: expected postgres://user:password@host:port/database[?schema=…]`,
+      `${JSON.stringify(redactUrl(url))} is not a valid URL: expected postgres://user:password@host:port/database[?schema=…]`,
     );
   }
-  if (u.hash) throw usage("--to: a postgres URL takes no #fragment");
+  if (u.hash) throw usage("a postgres URL takes no #fragment");
   for (const key of u.searchParams.keys()) {
     if (!PARAMS.includes(key)) {
-      throw usage(`--to: unknown URL parameter ${JSON.stringify(key)}: allowed ${PARAMS.join(", ")}`);
+      throw usage(
+        `unknown URL parameter ${JSON.stringify(key)}: allowed ${PARAMS.join(", ")}`,
+        PARAMS.join(", "),
+      );
     }
   }
   const decode = (s: string, what: string) => {
     try {
       return decodeURIComponent(s);
     } catch {
-      throw usage(`--to: the URL's ${what} has a malformed %-escape`);
+      throw usage(`the URL's ${what} has a malformed %-escape`);
     }
   };
   let host = u.hostname || env.PGHOST || "localhost";
   if (host.startsWith("[") && host.endsWith("]")) host = host.slice(1, -1);
   if (host.startsWith("/"))
-    throw usage("--to: Unix-socket hosts are not supported: give a TCP host name or address");
+    throw usage("Unix-socket hosts are not supported: give a TCP host name or address");
   const portText = u.port || env.PGPORT || "5432";
   const port = Number(portText);
   if (!/^\d{1,5}$/.test(portText) || port < 1 || port > 65535) {
-    throw usage(`--to: port ${JSON.stringify(portText)} is not a TCP port (1-65535)`);
+    throw usage(`port ${JSON.stringify(portText)} is not a TCP port (1-65535)`);
   }
   const user = u.username ? decode(u.username, "user name") : env.PGUSER || env.USER || "postgres";
   const password = u.password ? decode(u.password, "password") : env.PGPASSWORD || undefined;
   registerSecret(password);
   const path = u.pathname.replace(/^\//, "");
   if (path.includes("/"))
-    throw usage(`--to: the URL's path must be one database name, not ${JSON.stringify(path)}`);
+    throw usage(`the URL's path must be one database name, not ${JSON.stringify(path)}`);
   const database = path ? decode(path, "database name") : env.PGDATABASE || user;
   const schemaParam = u.searchParams.get("schema");
   const schema = schemaParam === null ? undefined : checkIdentifier("schema", schemaParam);
   const tableName = checkIdentifier("table", table ?? u.searchParams.get("table") ?? DEFAULT_TABLE);
   const sslmode = u.searchParams.get("sslmode") ?? env.PGSSLMODE ?? "disable";
   if (!SSLMODES.includes(sslmode))
-    throw usage(`--to: sslmode ${JSON.stringify(sslmode)}: allowed ${SSLMODES.join(", ")}`);
+    throw usage(`sslmode ${JSON.stringify(sslmode)}: allowed ${SSLMODES.join(", ")}`, SSLMODES.join(", "));
   // node-postgres cannot fall back from TLS to plain (allow/prefer): those connect without TLS.
   const ssl =
     sslmode === "require" || sslmode === "no-verify"

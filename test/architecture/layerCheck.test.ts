@@ -1,0 +1,102 @@
+/**
+ * The layer checker on a synthetic tree: it must find every kind of import the real test relies on,
+ * name the file, line and edge, and stay silent on allowed edges and on specifiers in comments.
+ */
+import { flagWordsIn, importsOf, type LayerTable, packageOf, violations } from "./layerCheck.js";
+
+const TABLE: LayerTable = {
+  generated: { layers: [], packages: [] },
+  domain: { layers: ["generated"], packages: [] },
+  codec: { layers: ["domain"], packages: ["@bufbuild/protobuf"] },
+  cli: { layers: ["domain", "codec"], packages: "any" },
+};
+const TOP = { "errors.ts": "domain" };
+
+test("importsOf finds static, re-export, side-effect, dynamic and type imports with their lines", () => {
+  const text = [
+    'import { a } from "./a.js";',
+    "// import { no } from './comment.js';",
+    "import {",
+    "  b,",
+    '} from "./b.js";',
+    'export { c } from "./c.js";',
+    'export * from "./d.js";',
+    'import "./e.js";',
+    'const f = await import("./f.js");',
+    'type G = import("./g.js").G;',
+    "const s = \"import x from './string.js'\";",
+  ].join("\n");
+  expect(importsOf("x.ts", text)).toEqual([
+    { specifier: "./a.js", line: 1 },
+    { specifier: "./b.js", line: 3 },
+    { specifier: "./c.js", line: 6 },
+    { specifier: "./d.js", line: 7 },
+    { specifier: "./e.js", line: 8 },
+    { specifier: "./f.js", line: 9 },
+    { specifier: "./g.js", line: 10 },
+  ]);
+});
+
+test("packageOf keeps the scope and drops subpaths", () => {
+  expect(packageOf("@bufbuild/protobuf/wire")).toBe("@bufbuild/protobuf");
+  expect(packageOf("csv-stringify/sync")).toBe("csv-stringify");
+  expect(packageOf("pg")).toBe("pg");
+});
+
+test("violations names file, line and edge for each kind of bad import, and passes the allowed ones", () => {
+  const files = new Map([
+    [
+      "src/domain/key.ts",
+      [
+        'import type { T } from "../../generated/proto/x.js";',
+        'import { y } from "./other.js";',
+        'import { entryToJsonLine } from "../codec/index.js";',
+        'export { z } from "../cli/z.js";',
+      ].join("\n"),
+    ],
+    [
+      "src/codec/a.ts",
+      'import { w } from "@bufbuild/protobuf/wire";\nconst g = await import("@grpc/grpc-js");',
+    ],
+    ["src/codec/b.ts", 'import { e } from "../errors.js";\nimport { readFile } from "fs";'],
+    ["src/cli/main.ts", 'import { c } from "commander";\nimport { k } from "../domain/key.js";'],
+    ["src/errors.ts", 'import { c } from "./codec/a.js";'],
+    ["src/emulator/x.ts", ""],
+    ["src/codec/c.ts", 'import { s } from "../../scripts/s.js";'],
+  ]);
+  expect(violations(files, TABLE, TOP)).toEqual([
+    'src/domain/key.ts:3: domain → codec ("../codec/index.js")',
+    'src/domain/key.ts:4: domain → cli ("../cli/z.js")',
+    'src/codec/a.ts:2: codec → package @grpc/grpc-js ("@grpc/grpc-js")',
+    'src/codec/b.ts:2: codec → package fs ("fs")',
+    'src/errors.ts:1: domain → codec ("./codec/a.js")',
+    "src/emulator/x.ts: no layer in the table for this file (layer emulator)",
+    'src/codec/c.ts:1: codec → scripts/s.js (outside the layers) ("../../scripts/s.js")',
+  ]);
+});
+
+test("a file directly under src/ with no layer given is a violation, not a pass", () => {
+  expect(violations(new Map([["src/index.ts", ""]]), TABLE, TOP)).toEqual([
+    "src/index.ts: no layer in the table for this file (layer none)",
+  ]);
+});
+
+test("flagWordsIn finds flags in strings and template texts, and not in comments or computed names", () => {
+  // The source text holds template literals: "$" is put in apart, so that this file's strings hold no `${`.
+  const $ = "$";
+  const text = [
+    "/** Run `tail --since 1h` (a comment may show a command line). */",
+    'const a = "--lake: no such lake";',
+    `const b = \`${$}{x} is not a lake; pass --force\`;`,
+    `const c = \`${$}{x}: row ${$}{n}: see --input\`;`,
+    "// throw new Error('--to: x');",
+    `const d = \`--${$}{name}\`;`,
+    'const e = "a -- b, x--y";',
+    `const f = \`lake: ${$}{dir}\`;`,
+  ].join("\n");
+  expect(flagWordsIn("x.ts", text)).toEqual([
+    { line: 2, text: "--lake: no such lake" },
+    { line: 3, text: " is not a lake; pass --force" },
+    { line: 4, text: ": see --input" },
+  ]);
+});

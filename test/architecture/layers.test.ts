@@ -1,0 +1,106 @@
+/**
+ * The layers of src/ (issue 21): each folder under src/ is a layer, and a layer imports only itself
+ * and the layers and npm packages its row names, so that the client, the exporter, sync, watch and
+ * report can each be used as a library without the CLI, and the client package stays lean. Nothing
+ * is transitive, and there is no exceptions list: a new edge changes this table, in review.
+ */
+import { flagWordsIn, type LayerTable, layerOf, sourceFiles, violations } from "./layerCheck.js";
+
+/**
+ * Layer → the layers and packages it may import. `generated` is the protobuf schema (generated/,
+ * outside src/): the API's message types are the vocabulary of every layer, and it imports only
+ * @bufbuild/protobuf. `ajv` is loaded lazily by state (schema checks of state files), as before.
+ */
+const TABLE: LayerTable = {
+  generated: { layers: [], packages: ["@bufbuild/protobuf"] },
+  domain: { layers: ["generated"], packages: [] },
+  codec: { layers: ["generated", "domain"], packages: ["@bufbuild/protobuf"] },
+  state: { layers: ["generated", "domain"], packages: ["ajv"] },
+  client: { layers: ["generated", "codec", "domain"], packages: ["@bufbuild/protobuf"] },
+  export: { layers: ["generated", "client", "codec", "domain", "state"], packages: ["csv-stringify"] },
+  sync: {
+    layers: ["generated", "export", "client", "codec", "domain", "state"],
+    packages: ["@duckdb/node-api", "pg"],
+  },
+  // report --lake reads a lake through sync's own reader (src/sync/lake/reader.ts): the lake's
+  // format (its manifest, its files, the SQL over them) is sync's to know, and a second reader in
+  // report would be that knowledge twice. Sync never imports report.
+  report: {
+    layers: ["generated", "export", "client", "codec", "domain", "state", "sync"],
+    packages: ["puppeteer-core", "vega", "vega-lite"],
+  },
+  watch: {
+    layers: ["generated", "export", "client", "codec", "domain", "state"],
+    packages: ["ajv", "yaml"],
+  },
+  // The emulator serves the API with the schema and codec only; its command line is its own.
+  emulator: {
+    layers: ["generated", "codec", "domain"],
+    packages: ["@bufbuild/protobuf", "@grpc/grpc-js", "commander"],
+  },
+  cli: {
+    layers: [
+      "generated",
+      "domain",
+      "codec",
+      "state",
+      "client",
+      "export",
+      "sync",
+      "report",
+      "watch",
+      "emulator",
+    ],
+    packages: "any",
+  },
+};
+
+/**
+ * The two files directly under src/: errors.ts holds the client's errors (the ClarifaiError family;
+ * their root and the usage errors every layer throws are in src/domain/errors.ts), and index.ts is
+ * the client package's entry point.
+ */
+const TOP_LEVEL: Record<string, string> = { "errors.ts": "client", "index.ts": "client" };
+
+describe("layers", () => {
+  const files = sourceFiles("src", "generated");
+
+  test("every module of src/ and generated/ is in a layer of the table", () => {
+    expect(files.size).toBeGreaterThan(100);
+    const unplaced = [...files.keys()].filter((p) => {
+      const layer = layerOf(p, TOP_LEVEL);
+      return layer === undefined || TABLE[layer] === undefined;
+    });
+    expect(unplaced).toEqual([]);
+  });
+
+  test("no import crosses the layer table", () => {
+    expect(violations(files, TABLE, TOP_LEVEL)).toEqual([]);
+  });
+
+  test("the table has no layer that may import the CLI, and cli/ is the only one taking any package", () => {
+    const importsCli = Object.entries(TABLE).filter(
+      ([name, r]) => name !== "cli" && r.layers.includes("cli"),
+    );
+    expect(importsCli).toEqual([]);
+    const anyPackage = Object.entries(TABLE).filter(([, r]) => r.packages === "any");
+    expect(anyPackage.map(([name]) => name)).toEqual(["cli"]);
+  });
+});
+
+/**
+ * The layers used as libraries: their messages name options by their library names (in backticks),
+ * and src/cli/renderError.ts renders those as flags. cli/ and the emulator (whose command.ts is its
+ * own command line) name flags.
+ */
+const LIBRARY_LAYERS = new Set(["domain", "codec", "client", "state", "export", "sync", "report", "watch"]);
+
+test("no string of a library layer names a command-line flag (TSDoc may)", () => {
+  const files = sourceFiles("src");
+  const library = [...files].filter(([p]) => LIBRARY_LAYERS.has(layerOf(p, TOP_LEVEL) ?? ""));
+  expect(library.length).toBeGreaterThan(100);
+  const found = library.flatMap(([path, text]) =>
+    flagWordsIn(path, text).map(({ line, text: s }) => `${path}:${line}: ${JSON.stringify(s)}`),
+  );
+  expect(found).toEqual([]);
+});
