@@ -12,7 +12,7 @@ import type { EventEmitter } from "node:events";
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { type Argument, Command, type Option } from "commander";
+import type { Argument, Command, Option } from "commander";
 import { buildProgram as buildCliProgram } from "../src/cli/program.js";
 
 /**
