@@ -7,12 +7,12 @@
 import { EXPORT_MAX_ATTEMPTS } from "../domain/limits.js";
 import { formatTs } from "../domain/timestamps.js";
 import { ExportInterruptedError } from "../export/errors.js";
+import { followRounds } from "../export/followPoll.js";
 import { type SyncStore, SyncUsageError } from "../sync/store.js";
 import { runSync, type SyncRunSummary } from "../sync/sync.js";
 import { UsageError } from "./exitCodes.js";
 import { type MemoryMode, tuneMemoryForExport } from "./exportMemory.js";
 import { abortOnSignals } from "./interrupt.js";
-import { pause } from "./pause.js";
 import {
   type ConnectionFlags,
   clientFromFlags,
@@ -90,7 +90,12 @@ export async function runSyncCommand(flags: SyncFlags): Promise<void> {
   // second sync of it is refused while this one waits between runs (--follow), not only during one.
   let store: SyncStore | undefined;
   try {
-    for (;;) {
+    // The follow schedule tail and watch poll on (src/export/followPoll.ts): a run each round.
+    for await (const round of followRounds({
+      follow: flags.follow === true,
+      intervalMs: flags.interval,
+      signal: controller.signal,
+    })) {
       let summary: SyncRunSummary;
       // The store's own description: a PostgreSQL URL without its password.
       let description = "";
@@ -131,10 +136,7 @@ export async function runSyncCommand(flags: SyncFlags): Promise<void> {
       // A resumed run ends at the window a crashed run pinned; entries that landed behind its cursor
       // meanwhile, and everything since, need a fresh run (its reconcile part re-reads them) before
       // this invocation has brought the destination up to now − settle.
-      if (summary.resumed) continue;
-      if (!flags.follow) return;
-      await pause(flags.interval, controller.signal);
-      if (controller.signal.aborted) return;
+      if (summary.resumed) round.again();
     }
   } finally {
     await store?.release?.();

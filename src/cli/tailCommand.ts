@@ -8,15 +8,13 @@
  * cannot hide entries (the walk is sequential; see src/export/sliceWalk.ts).
  */
 
-import { entryKey } from "../domain/entryKey.js";
 import { nowTs, nsToTs, tsToNs } from "../domain/timestamps.js";
-import { type DedupeState, dedupeEntries, pollWindow } from "../export/dedupe.js";
+import { followPoll } from "../export/followPoll.js";
 import { type AuditLogSearchQuery, formatTimestamp } from "../index.js";
 import { formatDurationMs } from "./duration.js";
 import { UsageError } from "./exitCodes.js";
 import { abortOnSignals } from "./interrupt.js";
 import { chooseFormat, EntrySink } from "./output.js";
-import { pause } from "./pause.js";
 import {
   type ConnectionFlags,
   clientFromFlags,
@@ -83,32 +81,6 @@ export async function runTail(flags: TailFlags): Promise<void> {
       `tail ${saved ? "resuming" : "starting"} at ${formatTimestamp(state.position)} (UTC), lookback ${formatDurationMs(flags.lookback)}\n`,
     );
   }
-  const poll = async (): Promise<void> => {
-    const window = pollWindow(state.position, state.start, lookbackNs);
-    if (window === undefined) return;
-    const { from, to } = window;
-    for (let page = 1; ; page++) {
-      const result = await client.search(
-        { ...filters, from, to, page, perPage: flags.perPage, sortAscending: true },
-        { signal: controller.signal },
-      );
-      // The export's boundary dedupe with tail's lookback: keys are remembered back to the lookback
-      // behind the newest printed entry, so an entry met later (pushed to a later page by entries
-      // landing before it, or re-read by the next poll) is printed once. One older than that cannot be
-      // told from one already printed; it is a repeat, or a late arrival beyond the lookback, which
-      // tail does not promise to print.
-      const dedupe: DedupeState = { position: state.position, keys: state.seen };
-      const { fresh, forgotten } = dedupeEntries(result.entries, dedupe, lookbackNs, (e) => entryKey(e));
-      state.position = dedupe.position ?? state.position;
-      await sink.write(fresh);
-      if (state.printedBehind !== undefined) state.printedBehind += forgotten;
-      if (flags.checkpoint !== undefined && fresh.length > 0)
-        await writeCheckpoint(flags.checkpoint, queryId, state);
-      if (result.entries.length < flags.perPage) break;
-    }
-    await checkLate();
-    if (flags.checkpoint !== undefined) await writeCheckpoint(flags.checkpoint, queryId, state);
-  };
   // See src/cli/tailLate.ts.
   const checkLate = async (): Promise<void> => {
     const floorNs = tsToNs(state.position) - lookbackNs;
@@ -138,16 +110,36 @@ export async function runTail(flags: TailFlags): Promise<void> {
     );
   };
   try {
-    for (;;) {
-      try {
-        await poll();
-      } catch (error) {
-        if (controller.signal.aborted) break;
-        throw error;
+    // The follow-poll source (src/export/followPoll.ts) with tail's lookback: keys are remembered back
+    // to the lookback behind the newest printed entry, so an entry met later (pushed to a later page by
+    // entries landing before it, or re-read by the next poll) is printed once. One older than that
+    // cannot be told from one already printed; it is a repeat, or a late arrival beyond the lookback,
+    // which tail does not promise to print.
+    const source = followPoll({
+      client,
+      filters,
+      state,
+      lookbackNs,
+      perPage: flags.perPage,
+      follow: flags.follow === true,
+      intervalMs: flags.interval,
+      signal: controller.signal,
+    });
+    try {
+      for await (const event of source) {
+        if (event.kind === "page") {
+          await sink.write(event.entries.map((e) => e.entry));
+          event.ack();
+          if (state.printedBehind !== undefined) state.printedBehind += event.forgotten;
+          if (flags.checkpoint !== undefined && event.entries.length > 0)
+            await writeCheckpoint(flags.checkpoint, queryId, state);
+          continue;
+        }
+        await checkLate();
+        if (flags.checkpoint !== undefined) await writeCheckpoint(flags.checkpoint, queryId, state);
       }
-      if (!flags.follow || controller.signal.aborted) break;
-      await pause(flags.interval, controller.signal);
-      if (controller.signal.aborted) break;
+    } catch (error) {
+      if (!controller.signal.aborted) throw error;
     }
     await sink.end();
     if (!flags.quiet)

@@ -6,6 +6,7 @@
 
 import { redactUrl, registerSecret, registerUrlSecrets } from "../domain/redact.js";
 import { formatTs, nowTs, tsToNs } from "../domain/timestamps.js";
+import { followPoll, type PollBatch, type PollState } from "../export/followPoll.js";
 import { checkOutputPath, checkRegularOrAbsent } from "../state/outputPath.js";
 import { StateFileError } from "../state/stateReader.js";
 import type { Alert } from "../watch/alert.js";
@@ -21,11 +22,9 @@ import {
 } from "../watch/destinations.js";
 import { type AlertFormat, Dispatcher } from "../watch/dispatcher.js";
 import { Evaluator } from "../watch/evaluator.js";
-import { type PollState, pollOnce } from "../watch/poll.js";
 import { loadRules } from "../watch/rules.js";
 import { UndeliveredError, UsageError } from "./exitCodes.js";
 import { abortOnSignals } from "./interrupt.js";
-import { pause } from "./pause.js";
 import { type ConnectionFlags, clientFromFlags, resolveWindow } from "./queryOptions.js";
 import { lockStatePath } from "./statePaths.js";
 
@@ -168,9 +167,9 @@ export async function runWatch(flags: WatchFlags): Promise<void> {
     const lookbackNs = BigInt(flags.lookback) * 1_000_000n;
     let outboxWritten = saved?.outbox.length ?? 0;
     let written = false;
-    const save = async (outbox: Alert[]): Promise<void> => {
+    const save = async (outbox: Alert[], at: PollState = poll): Promise<void> => {
       if (checkpoint === undefined) return;
-      const state: WatchState = { poll, rules: evaluator.snapshot(), outbox };
+      const state: WatchState = { poll: at, rules: evaluator.snapshot(), outbox };
       await writeWatchCheckpoint(checkpoint, queryId, state);
       // The journal only matters for alerts of the checkpoint's outbox, none of which is sent yet.
       await journal?.clear();
@@ -179,33 +178,34 @@ export async function runWatch(flags: WatchFlags): Promise<void> {
     };
     // Alerts of the last run's checkpoint not yet delivered everywhere come first.
     await Promise.all((saved?.outbox ?? []).map((alert) => dispatcher.deliver(alert)));
-    const onPage = async (fresh: { line: string }[]): Promise<void> => {
+    const onPage = async (batch: PollBatch): Promise<void> => {
       const alerts: Alert[] = [];
-      for (const f of fresh) {
+      for (const f of batch.entries) {
         for (const a of evaluator.evaluate({ json: JSON.parse(f.line), line: f.line })) alerts.push(a);
       }
-      evaluator.prune(tsToNs(poll.position));
-      if (fresh.length > 0 || alerts.length > 0) await save(alerts);
+      evaluator.prune(tsToNs(batch.cursor.position));
+      // The page's poll state goes into the checkpoint with its alerts; acknowledged once written.
+      if (batch.entries.length > 0 || alerts.length > 0) await save(alerts, batch.cursor);
+      batch.ack();
       await Promise.all(alerts.map((alert) => dispatcher.deliver(alert)));
     };
-    for (;;) {
-      try {
-        await pollOnce(
-          client,
-          {},
-          poll,
-          { lookbackNs, perPage: flags.perPage, signal: controller.signal },
-          onPage,
-        );
-      } catch (error) {
-        if (controller.signal.aborted) break;
-        throw error;
+    const source = followPoll({
+      client,
+      state: poll,
+      lookbackNs,
+      perPage: flags.perPage,
+      follow: flags.once !== true,
+      intervalMs: flags.interval,
+      signal: controller.signal,
+    });
+    try {
+      for await (const event of source) {
+        if (event.kind === "page") await onPage(event);
+        // Nothing to write after a quiet poll, unless an outbox is on disk (now delivered) or no file yet.
+        else if (outboxWritten > 0 || !written) await save([]);
       }
-      // Nothing to write after a quiet poll, unless an outbox is on disk (now delivered) or no file yet.
-      if (outboxWritten > 0 || !written) await save([]);
-      if (flags.once || controller.signal.aborted) break;
-      await pause(flags.interval, controller.signal);
-      if (controller.signal.aborted) break;
+    } catch (error) {
+      if (!controller.signal.aborted) throw error;
     }
     info(`watch: ${dispatcher.alerts} alert(s), ${dispatcher.deadLettered} dead-lettered`);
     if (dispatcher.deadLettered > 0)
