@@ -10,6 +10,7 @@
 
 import { nowTs, nsToTs, tsToNs } from "../domain/timestamps.js";
 import { followPoll } from "../export/followPoll.js";
+import { resumeIdentity } from "../export/identity.js";
 import { type AuditLogSearchQuery, formatTimestamp } from "../index.js";
 import { formatDurationMs } from "./duration.js";
 import { UsageError } from "./exitCodes.js";
@@ -44,7 +45,7 @@ function canonicalQuery(
   lookbackMs: number,
   log: { userId: string; endpoint: string },
 ): string {
-  return JSON.stringify({ ...query, lookbackMs, userId: log.userId, endpoint: log.endpoint });
+  return JSON.stringify(resumeIdentity(log, { ...query, lookbackMs }));
 }
 
 /** Runs `tail` with its parsed flags (defined in src/cli/commands.ts). */

@@ -7,6 +7,7 @@
 import { redactUrl, registerSecret, registerUrlSecrets } from "../domain/redact.js";
 import { formatTs, nowTs, tsToNs } from "../domain/timestamps.js";
 import { followPoll, type PollBatch, type PollState } from "../export/followPoll.js";
+import { resumeIdentity } from "../export/identity.js";
 import { checkOutputPath, checkRegularOrAbsent } from "../state/outputPath.js";
 import { StateFileError } from "../state/stateReader.js";
 import type { Alert } from "../watch/alert.js";
@@ -131,11 +132,7 @@ export async function runWatch(flags: WatchFlags): Promise<void> {
   options.signal = controller.signal;
   const removeSignalHandlers = abortOnSignals(controller);
   try {
-    const queryId = JSON.stringify({
-      lookbackMs: flags.lookback,
-      userId: client.userId,
-      endpoint: client.endpoint,
-    });
+    const queryId = JSON.stringify(resumeIdentity(client, { lookbackMs: flags.lookback }));
     const saved = checkpoint ? await readWatchCheckpoint(checkpoint, queryId) : undefined;
     const start = window.from ?? nowTs();
     const poll: PollState = saved?.poll ?? { start, position: start, seen: new Map() };
