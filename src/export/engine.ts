@@ -8,53 +8,24 @@
  * the pinned window or the one a cursor resumes), the walk (walk.ts: a source of batches), and the
  * sink's lifecycle (sinkSession.ts: open, start, write, flush at the commit interval, close).
  */
-import type { AuditLogClient } from "../client/client.js";
-import type { AuditLogSearchQuery } from "../client/query.js";
-import type { RawEntry } from "../codec/replyBytes.js";
-import type { TimeInput } from "../domain/time.js";
-import { formatTs, type Ts } from "../domain/timestamps.js";
+import { formatTs } from "../domain/timestamps.js";
 import { ExportInterruptedError } from "./errors.js";
 import type { PipelineStats } from "./orderedPages.js";
-import { cursorAt, pinWindow, planFromCursor, type WalkPlan, walkSettings, walkStats } from "./plan.js";
-import type { ExportSink } from "./sink.js";
+import {
+  cursorAt,
+  type ExportToSinkOptions,
+  pinWindow,
+  planFromCursor,
+  type WalkPlan,
+  walkSettings,
+  walkStats,
+} from "./plan.js";
 import { SinkSession } from "./sinkSession.js";
-import type { FetchPage, Slice } from "./sliceWalk.js";
+import type { Slice } from "./sliceWalk.js";
 import type { ExportProgress, ExportSummary } from "./summary.js";
 import { walkPlan } from "./walk.js";
 
-export type { ExportProgress, ExportSummary };
-
-/** Options of {@link exportToSink}. */
-export interface ExportToSinkOptions {
-  /** Where batches and cursors go. */
-  sink: ExportSink;
-  /** The client whose log is exported; the engine sends its pages with `searchRawRequest`. */
-  client?: AuditLogClient;
-  /** Instead of `client`: fetches one page (tests, other transports). */
-  fetchPage?: FetchPage<RawEntry>;
-  /** Filters (user ids, operations, targets, success, source IPs); the window is `from`/`to`. */
-  query?: AuditLogSearchQuery;
-  /** Oldest timestamp to export (inclusive); default: the oldest entry the server holds. */
-  from?: TimeInput;
-  /** Newest timestamp (inclusive); the window never ends later than now − `settleMs`. */
-  to?: TimeInput;
-  /** Entries younger than this may still be landing and are left out (default 60 000 ms). */
-  settleMs?: number;
-  /** Most pages in flight (default 12; fewer while the server throttles). */
-  concurrency?: number;
-  /** Entries per page, 1–1000 (default 1000). */
-  perPage?: number;
-  /** Least time between `sink.flush` calls (default 1000 ms; 0 = after every batch). */
-  commitIntervalMs?: number;
-  /** More fields for the walk's identity (see {@link SinkOpenInfo.identity}), e.g. a window as the user wrote it. */
-  identity?: Record<string, unknown>;
-  /** Stops the walk: the sink is flushed and closed, and the call rejects with {@link ExportInterruptedError}. */
-  signal?: AbortSignal;
-  onWindow?: (window: { from: Ts; to: Ts; resumed: boolean }) => void;
-  onProgress?: (progress: ExportProgress) => void;
-  /** The clock (ms since the epoch), for tests. */
-  now?: () => number;
-}
+export type { ExportProgress, ExportSummary, ExportToSinkOptions };
 
 /**
  * Runs (or resumes, from the cursor `sink.open` returns) a snapshot-consistent walk of the query's

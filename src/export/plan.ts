@@ -5,22 +5,54 @@
  * from a sink's cursor. Also the cursor of a point of the plan, which every batch carries.
  */
 import type { AuditLogClient } from "../client/client.js";
-import { requestFromValidated, validateQuery } from "../client/query.js";
+import { type AuditLogSearchQuery, requestFromValidated, validateQuery } from "../client/query.js";
 import { prepareJsonTranscoder } from "../codec/index.js";
 import type { RawEntry } from "../codec/replyBytes.js";
-import { MIN_TIMESTAMP_SECONDS, parseTimestamp } from "../domain/time.js";
+import { MIN_TIMESTAMP_SECONDS, parseTimestamp, type TimeInput } from "../domain/time.js";
 import { compareTs, formatTs, nowTs, nsToTs, parseTs, type Ts, tsToNs } from "../domain/timestamps.js";
 import { entryTime } from "./dedupe.js";
-import type { ExportToSinkOptions } from "./engine.js";
 import { ExportUsageError } from "./errors.js";
 import { resumeIdentity } from "./identity.js";
-import type { ExportCursor, ExportCursorStats } from "./sink.js";
+import type { ExportCursor, ExportCursorStats, ExportSink } from "./sink.js";
 import { type FetchPage, type Slice, type SliceCursor, sliceQueryBounds } from "./sliceWalk.js";
+import type { ExportProgress } from "./summary.js";
 import { planWindow, remainingSlices } from "./window.js";
 
 /** The oldest time a protobuf Timestamp holds: with no `from`, the probes look from there (entries before 1970 included). */
 const MIN_TS: Ts = { seconds: MIN_TIMESTAMP_SECONDS, nanos: 0 };
 const WINDOW_KEYS = ["from", "to", "page", "perPage", "sortAscending"] as const;
+
+/** Options of `exportToSink` (engine.ts), which planning checks. */
+export interface ExportToSinkOptions {
+  /** Where batches and cursors go. */
+  sink: ExportSink;
+  /** The client whose log is exported; the engine sends its pages with `searchRawRequest`. */
+  client?: AuditLogClient;
+  /** Instead of `client`: fetches one page (tests, other transports). */
+  fetchPage?: FetchPage<RawEntry>;
+  /** Filters (user ids, operations, targets, success, source IPs); the window is `from`/`to`. */
+  query?: AuditLogSearchQuery;
+  /** Oldest timestamp to export (inclusive); default: the oldest entry the server holds. */
+  from?: TimeInput;
+  /** Newest timestamp (inclusive); the window never ends later than now − `settleMs`. */
+  to?: TimeInput;
+  /** Entries younger than this may still be landing and are left out (default 60 000 ms). */
+  settleMs?: number;
+  /** Most pages in flight (default 12; fewer while the server throttles). */
+  concurrency?: number;
+  /** Entries per page, 1–1000 (default 1000). */
+  perPage?: number;
+  /** Least time between `sink.flush` calls (default 1000 ms; 0 = after every batch). */
+  commitIntervalMs?: number;
+  /** More fields for the walk's identity (see {@link SinkOpenInfo.identity}), e.g. a window as the user wrote it. */
+  identity?: Record<string, unknown>;
+  /** Stops the walk: the sink is flushed and closed, and the call rejects with {@link ExportInterruptedError}. */
+  signal?: AbortSignal;
+  onWindow?: (window: { from: Ts; to: Ts; resumed: boolean }) => void;
+  onProgress?: (progress: ExportProgress) => void;
+  /** The clock (ms since the epoch), for tests. */
+  now?: () => number;
+}
 
 /** The options of a walk, checked, with defaults applied. */
 export interface WalkSettings {
