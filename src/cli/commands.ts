@@ -345,10 +345,14 @@ export function registerRulesCommand(program: Command): Command[] {
   const test = rules
     .command("test")
     .description(
-      "Replay an export (JSON Lines or JSON array, optionally gzipped) and print the alerts that would have fired.",
+      "Replay an export (JSON Lines or JSON array, optionally gzipped) or a lake and print the alerts that would have fired.",
     )
     .requiredOption("--rules <file>", "rules file, or builtin; repeatable", collect)
-    .requiredOption("--input <file>", "an export: .jsonl, .json, either .gz")
+    .option("--input <file>", "an export: .jsonl, .json, either .gz")
+    .option(
+      "--lake <dir>",
+      "every entry of a Parquet lake written by sync --to DIR, oldest first (not with --input)",
+    )
     .addOption(
       new Option("--format <format>", "alerts on stdout").choices(["jsonl", "text"]).default("jsonl"),
     )

@@ -1,17 +1,19 @@
 /**
  * `clarifai-audit rules check FILE…` validates rules files; `rules test --rules FILE --input EXPORT`
- * replays an export through them and prints the alerts that would have fired (backtesting).
+ * (or `--lake DIR`) replays an export (or a lake) through them and prints the alerts that would
+ * have fired (backtesting).
  */
-import { alertToJson, alertToText } from "../watch/alert.js";
+import { type Alert, alertToJson, alertToText } from "../watch/alert.js";
 import { put } from "../watch/dispatcher.js";
-import { replayExport } from "../watch/replay.js";
+import { replayExport, replayRecords } from "../watch/replay.js";
 import { loadRules } from "../watch/rules.js";
 import { UsageError } from "./exitCodes.js";
 
 /** The flags of `rules test`. */
 export interface RulesTestFlags {
   rules: string[];
-  input: string;
+  input?: string;
+  lake?: string;
   format: string;
   quiet?: boolean;
 }
@@ -32,12 +34,24 @@ export async function runRulesCheck(files: string[]): Promise<void> {
 export async function runRulesTest(flags: RulesTestFlags): Promise<void> {
   if (flags.format !== "jsonl" && flags.format !== "text")
     throw new UsageError(`--format: "${flags.format}" is not one of jsonl, text`);
+  if (flags.lake !== undefined && flags.input !== undefined)
+    throw new UsageError("--lake: give one input, --lake DIR or --input FILE, not both");
+  if (flags.lake === undefined && flags.input === undefined)
+    throw new UsageError("--input: name an export to replay (or a lake: --lake DIR)");
   const rules = await loadRules(flags.rules);
   const text = flags.format === "text";
   const started = performance.now();
-  const stats = await replayExport(rules, flags.input, (alerts) =>
-    put(process.stdout, `${alerts.map((a) => (text ? alertToText(a) : alertToJson(a))).join("\n")}\n`),
-  );
+  const onAlerts = (alerts: Alert[]) =>
+    put(process.stdout, `${alerts.map((a) => (text ? alertToText(a) : alertToJson(a))).join("\n")}\n`);
+  // A lake is one more source of exported entries (src/sync/lake/records.ts); DuckDB loads only for it.
+  const stats =
+    flags.lake !== undefined
+      ? await replayRecords(
+          rules,
+          (await import("../sync/lake/records.js")).readLakeRecords(flags.lake),
+          onAlerts,
+        )
+      : await replayExport(rules, flags.input as string, onAlerts);
   if (!flags.quiet) {
     const per = [...stats.byRule].map(([rule, n]) => `${rule} ${n}`).join(", ");
     process.stderr.write(

@@ -40,6 +40,19 @@ export interface ExportRecord {
   entry: ExportedEntry;
 }
 
+/**
+ * The record of one entry's JSON `text` (see {@link ExportRecord}; `alone`: the text stood alone on
+ * its line, so it is kept as written). For every source of exported entries: files, the lake.
+ * @throws SyntaxError when `text` is not JSON; NotAnEntryError when it is not an audit-log entry.
+ */
+export function exportRecord(line: number, text: string, alone = true): ExportRecord {
+  const json: unknown = JSON.parse(text);
+  const entry = exportedEntryFromJson(json);
+  // Alone on its line, the text is the entry's line as export wrote it; else it is re-printed, so
+  // that what consumers splice into one line (an alert's entries) is one line.
+  return { line, text: alone ? text : JSON.stringify(json), json: json as Record<string, unknown>, entry };
+}
+
 /** Bytes read from the file at a time. */
 const CHUNK_BYTES = 256 * 1024;
 
@@ -220,26 +233,17 @@ export class ExportFile implements AsyncIterable<ExportRecord[]> {
 
   #record(line: number, text: string, alone: boolean): ExportRecord {
     const where = `line ${line}`;
-    let json: unknown;
     try {
-      json = JSON.parse(text);
+      const record = exportRecord(line, text, alone);
+      this.entries++;
+      return record;
     } catch (error) {
-      throw new InputError(
-        `--input: ${this.path}: ${where}: not JSON (${(error as Error).message}); not an export`,
-      );
-    }
-    let entry: ExportedEntry;
-    try {
-      entry = exportedEntryFromJson(json);
-    } catch (error) {
+      if (error instanceof SyntaxError)
+        throw new InputError(`--input: ${this.path}: ${where}: not JSON (${error.message}); not an export`);
       if (error instanceof NotAnEntryError)
         throw new InputError(`--input: ${this.path}: ${where}: not an audit-log entry: ${error.message}`);
       throw error;
     }
-    this.entries++;
-    // Alone on its line, the text is the entry's line as export wrote it; else it is re-printed, so
-    // that what consumers splice into one line (an alert's entries) is one line.
-    return { line, text: alone ? text : JSON.stringify(json), json: json as Record<string, unknown>, entry };
   }
 
   #splitLines(lines: LineSplitter, chunk: string): NumberedLine[] {

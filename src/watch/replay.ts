@@ -5,7 +5,7 @@
  * not an audit-log entry, so a file of other JSON objects is not replayed as "N entries, 0 alerts".
  */
 
-import { ExportFile } from "../export/exportFile.js";
+import { ExportFile, type ExportRecord } from "../export/exportFile.js";
 import type { Alert } from "./alert.js";
 import { Evaluator } from "./evaluator.js";
 import type { CompiledRule, RestEntry } from "./rules.js";
@@ -23,14 +23,26 @@ export interface ReplayStats {
  * Replays the export at `path`; `onAlerts` gets each batch's alerts (awaited, for backpressure).
  * @throws InputError (src/export/exportFile.ts) when the file cannot be read or is not an export.
  */
-export async function replayExport(
+export function replayExport(
   rules: readonly CompiledRule[],
   path: string,
   onAlerts: (alerts: Alert[]) => Promise<void> | void,
 ): Promise<ReplayStats> {
+  return replayRecords(rules, new ExportFile(path, { reader: "rules test" }), onAlerts);
+}
+
+/**
+ * Replays a source of exported entries (an export file, a lake: anything that yields
+ * {@link ExportRecord} batches) through the rules, in the order the source yields them.
+ */
+export async function replayRecords(
+  rules: readonly CompiledRule[],
+  source: AsyncIterable<ExportRecord[]>,
+  onAlerts: (alerts: Alert[]) => Promise<void> | void,
+): Promise<ReplayStats> {
   const evaluator = new Evaluator(rules);
   const stats: ReplayStats = { entries: 0, alerts: 0, byRule: new Map(), learned: 0 };
-  for await (const batch of new ExportFile(path, { reader: "rules test" })) {
+  for await (const batch of source) {
     const out: Alert[] = [];
     for (const { text: line, json } of batch) {
       stats.entries++;
