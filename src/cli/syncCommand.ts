@@ -7,6 +7,7 @@
 import { EXPORT_MAX_ATTEMPTS } from "../domain/limits.js";
 import { formatTs } from "../domain/timestamps.js";
 import { ExportInterruptedError } from "../export/errors.js";
+import { followRounds } from "../export/followPoll.js";
 import { type SyncStore, SyncUsageError } from "../sync/store.js";
 import { runSync, type SyncRunSummary } from "../sync/sync.js";
 import type { CliEnv } from "./cliIo.js";
@@ -90,7 +91,13 @@ export async function runSyncCommand(ctx: CommandContext, flags: SyncFlags): Pro
   // The store's own description: a PostgreSQL URL without its password.
   let description = "";
   ctx.defer(() => store?.release?.());
-  for (;;) {
+  // The follow schedule tail and watch poll on (src/export/followPoll.ts): a run each round.
+  for await (const round of followRounds({
+    follow: flags.follow === true,
+    intervalMs: flags.interval,
+    clock: ctx.clock,
+    signal: ctx.signal,
+  })) {
     let summary: SyncRunSummary;
     try {
       if (store === undefined) {
@@ -134,9 +141,7 @@ export async function runSyncCommand(ctx: CommandContext, flags: SyncFlags): Pro
     // A resumed run ends at the window a crashed run pinned; entries that landed behind its cursor
     // meanwhile, and everything since, need a fresh run (its reconcile part re-reads them) before
     // this invocation has brought the destination up to now − settle.
-    if (summary.resumed) continue;
-    if (!flags.follow) return result();
-    await ctx.clock.sleep(flags.interval, ctx.signal);
-    if (ctx.signal.aborted) return result();
+    if (summary.resumed) round.again();
   }
+  return result();
 }

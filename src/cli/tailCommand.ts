@@ -8,9 +8,9 @@
  * cannot hide entries (the walk is sequential; see src/export/sliceWalk.ts).
  */
 
-import { entryKey } from "../codec/entryKey.js";
 import { nowTs, nsToTs, tsToNs } from "../domain/timestamps.js";
-import { type DedupeState, dedupeEntries, pollWindow } from "../export/dedupe.js";
+import { followPoll } from "../export/followPoll.js";
+import { resumeIdentity } from "../export/identity.js";
 import { type AuditLogSearchQuery, formatTimestamp } from "../index.js";
 import { formatDurationMs } from "./duration.js";
 import { UsageError } from "./exitCodes.js";
@@ -39,7 +39,7 @@ function canonicalQuery(
   lookbackMs: number,
   log: { userId: string; endpoint: string },
 ): string {
-  return JSON.stringify({ ...query, lookbackMs, userId: log.userId, endpoint: log.endpoint });
+  return JSON.stringify(resumeIdentity(log, { ...query, lookbackMs }));
 }
 
 /** Runs `tail` with its parsed flags (defined in src/cli/commands/tail.ts). */
@@ -73,32 +73,6 @@ export async function runTail(ctx: CommandContext, flags: TailFlags): Promise<Co
       `tail ${saved ? "resuming" : "starting"} at ${formatTimestamp(state.position)} (UTC), lookback ${formatDurationMs(flags.lookback)}`,
     );
   }
-  const poll = async (): Promise<void> => {
-    const window = pollWindow(state.position, state.start, lookbackNs);
-    if (window === undefined) return;
-    const { from, to } = window;
-    for (let page = 1; ; page++) {
-      const result = await client.search(
-        { ...filters, from, to, page, perPage: flags.perPage, sortAscending: true },
-        { signal: ctx.signal },
-      );
-      // The export's boundary dedupe with tail's lookback: keys are remembered back to the lookback
-      // behind the newest printed entry, so an entry met later (pushed to a later page by entries
-      // landing before it, or re-read by the next poll) is printed once. One older than that cannot be
-      // told from one already printed; it is a repeat, or a late arrival beyond the lookback, which
-      // tail does not promise to print.
-      const dedupe: DedupeState = { position: state.position, keys: state.seen };
-      const { fresh, forgotten } = dedupeEntries(result.entries, dedupe, lookbackNs, (e) => entryKey(e));
-      state.position = dedupe.position ?? state.position;
-      await sink.write(fresh);
-      if (state.printedBehind !== undefined) state.printedBehind += forgotten;
-      if (flags.checkpoint !== undefined && fresh.length > 0)
-        await writeCheckpoint(flags.checkpoint, queryId, state);
-      if (result.entries.length < flags.perPage) break;
-    }
-    await checkLate();
-    if (flags.checkpoint !== undefined) await writeCheckpoint(flags.checkpoint, queryId, state);
-  };
   // See src/cli/tailLate.ts.
   const checkLate = async (): Promise<void> => {
     const floorNs = tsToNs(state.position) - lookbackNs;
@@ -120,16 +94,37 @@ export async function runTail(ctx: CommandContext, flags: TailFlags): Promise<Co
       ),
     );
   };
-  for (;;) {
-    try {
-      await poll();
-    } catch (error) {
-      if (ctx.signal.aborted) break;
-      throw error;
+  try {
+    // The follow-poll source (src/export/followPoll.ts) with tail's lookback: keys are remembered back
+    // to the lookback behind the newest printed entry, so an entry met later (pushed to a later page by
+    // entries landing before it, or re-read by the next poll) is printed once. One older than that
+    // cannot be told from one already printed; it is a repeat, or a late arrival beyond the lookback,
+    // which tail does not promise to print.
+    const source = followPoll({
+      client,
+      filters,
+      state,
+      lookbackNs,
+      perPage: flags.perPage,
+      follow: flags.follow === true,
+      intervalMs: flags.interval,
+      clock: ctx.clock,
+      signal: ctx.signal,
+    });
+    for await (const event of source) {
+      if (event.kind === "page") {
+        await sink.write(event.entries.map((e) => e.entry));
+        event.ack();
+        if (state.printedBehind !== undefined) state.printedBehind += event.forgotten;
+        if (flags.checkpoint !== undefined && event.entries.length > 0)
+          await writeCheckpoint(flags.checkpoint, queryId, state);
+        continue;
+      }
+      await checkLate();
+      if (flags.checkpoint !== undefined) await writeCheckpoint(flags.checkpoint, queryId, state);
     }
-    if (!flags.follow || ctx.signal.aborted) break;
-    await ctx.clock.sleep(flags.interval, ctx.signal);
-    if (ctx.signal.aborted) break;
+  } catch (error) {
+    if (!ctx.signal.aborted) throw error;
   }
   await sink.end();
   const stats = client.stats();

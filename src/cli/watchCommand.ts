@@ -6,6 +6,8 @@
 
 import { redactUrl, registerSecret, registerUrlSecrets } from "../domain/redact.js";
 import { formatTs, nowTs, tsToNs } from "../domain/timestamps.js";
+import { followPoll, type PollBatch, type PollState } from "../export/followPoll.js";
+import { resumeIdentity } from "../export/identity.js";
 import { checkOutputPath, checkRegularOrAbsent } from "../state/outputPath.js";
 import { StateFileError } from "../state/stateReader.js";
 import type { Alert } from "../watch/alert.js";
@@ -21,7 +23,6 @@ import {
 } from "../watch/destinations.js";
 import { type AlertFormat, Dispatcher } from "../watch/dispatcher.js";
 import { Evaluator } from "../watch/evaluator.js";
-import { type PollState, pollOnce } from "../watch/poll.js";
 import { loadRules } from "../watch/rules.js";
 import { UndeliveredError, UsageError } from "./exitCodes.js";
 import { type ConnectionFlags, resolveWindow } from "./queryOptions.js";
@@ -129,11 +130,7 @@ export async function runWatch(ctx: CommandContext, flags: WatchFlags): Promise<
   if (checkpoint !== undefined) await ctx.lock("--checkpoint", checkpoint);
   // A delivery in flight ends at once on SIGINT/SIGTERM (its alert goes to the dead-letter file).
   options.signal = ctx.signal;
-  const queryId = JSON.stringify({
-    lookbackMs: flags.lookback,
-    userId: client.userId,
-    endpoint: client.endpoint,
-  });
+  const queryId = JSON.stringify(resumeIdentity(client, { lookbackMs: flags.lookback }));
   const saved = checkpoint ? await readWatchCheckpoint(checkpoint, queryId) : undefined;
   const start = window.from ?? nowTs();
   const poll: PollState = saved?.poll ?? { start, position: start, seen: new Map() };
@@ -166,9 +163,9 @@ export async function runWatch(ctx: CommandContext, flags: WatchFlags): Promise<
   const lookbackNs = BigInt(flags.lookback) * 1_000_000n;
   let outboxWritten = saved?.outbox.length ?? 0;
   let written = false;
-  const save = async (outbox: Alert[]): Promise<void> => {
+  const save = async (outbox: Alert[], at: PollState = poll): Promise<void> => {
     if (checkpoint === undefined) return;
-    const state: WatchState = { poll, rules: evaluator.snapshot(), outbox };
+    const state: WatchState = { poll: at, rules: evaluator.snapshot(), outbox };
     await writeWatchCheckpoint(checkpoint, queryId, state);
     // The journal only matters for alerts of the checkpoint's outbox, none of which is sent yet.
     await journal?.clear();
@@ -177,27 +174,35 @@ export async function runWatch(ctx: CommandContext, flags: WatchFlags): Promise<
   };
   // Alerts of the last run's checkpoint not yet delivered everywhere come first.
   await Promise.all((saved?.outbox ?? []).map((alert) => dispatcher.deliver(alert)));
-  const onPage = async (fresh: { line: string }[]): Promise<void> => {
+  const onPage = async (batch: PollBatch): Promise<void> => {
     const alerts: Alert[] = [];
-    for (const f of fresh) {
+    for (const f of batch.entries) {
       for (const a of evaluator.evaluate({ json: JSON.parse(f.line), line: f.line })) alerts.push(a);
     }
-    evaluator.prune(tsToNs(poll.position));
-    if (fresh.length > 0 || alerts.length > 0) await save(alerts);
+    evaluator.prune(tsToNs(batch.cursor.position));
+    // The page's poll state goes into the checkpoint with its alerts; acknowledged once written.
+    if (batch.entries.length > 0 || alerts.length > 0) await save(alerts, batch.cursor);
+    batch.ack();
     await Promise.all(alerts.map((alert) => dispatcher.deliver(alert)));
   };
-  for (;;) {
-    try {
-      await pollOnce(client, {}, poll, { lookbackNs, perPage: flags.perPage, signal: ctx.signal }, onPage);
-    } catch (error) {
-      if (ctx.signal.aborted) break;
-      throw error;
+  const source = followPoll({
+    client,
+    state: poll,
+    lookbackNs,
+    perPage: flags.perPage,
+    follow: flags.once !== true,
+    intervalMs: flags.interval,
+    clock: ctx.clock,
+    signal: ctx.signal,
+  });
+  try {
+    for await (const event of source) {
+      if (event.kind === "page") await onPage(event);
+      // Nothing to write after a quiet poll, unless an outbox is on disk (now delivered) or no file yet.
+      else if (outboxWritten > 0 || !written) await save([]);
     }
-    // Nothing to write after a quiet poll, unless an outbox is on disk (now delivered) or no file yet.
-    if (outboxWritten > 0 || !written) await save([]);
-    if (flags.once || ctx.signal.aborted) break;
-    await ctx.clock.sleep(flags.interval, ctx.signal);
-    if (ctx.signal.aborted) break;
+  } catch (error) {
+    if (!ctx.signal.aborted) throw error;
   }
   return {
     ...(flags.quiet

@@ -95,10 +95,14 @@ export function dedupeEntries<E extends TimedEntry>(
 
 /**
  * The window a poll reads: from `lookback` behind `position` (never before `start`), inclusive, to
- * now; undefined when that is empty (a start in the future).
+ * `to` (now); undefined when that is empty (a start in the future).
  */
-export function pollWindow(position: Ts, start: Ts, lookbackNs: bigint): { from: Ts; to: Ts } | undefined {
-  const to = nowTs();
+export function pollWindow(
+  position: Ts,
+  start: Ts,
+  lookbackNs: bigint,
+  to: Ts = nowTs(),
+): { from: Ts; to: Ts } | undefined {
   const back = nsToTs(tsToNs(position) - lookbackNs);
   const from = compareTs(back, start) > 0 ? back : start;
   return compareTs(from, to) > 0 ? undefined : { from, to };

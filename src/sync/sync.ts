@@ -14,6 +14,7 @@ import type { AuditLogSearchQuery } from "../client/query.js";
 import { compareTs, formatTs, nowTs, nsToTs, parseTs, type Ts, tsToNs } from "../domain/timestamps.js";
 import { exportToSink } from "../export/engine.js";
 import { ExportInterruptedError } from "../export/errors.js";
+import { resumeIdentity } from "../export/identity.js";
 import type { ExportBatch, ExportCursor, ExportEntry, ExportSink } from "../export/sink.js";
 import { crashPoint } from "../state/crashPoint.js";
 import type { SyncIdentity, SyncState, SyncStore } from "./store.js";
@@ -82,7 +83,7 @@ function mustTs(text: string, what: string): Ts {
 
 /** The identity a store keeps for `client` and `query`. */
 export function syncIdentity(client: AuditLogClient, query: AuditLogSearchQuery = {}): SyncIdentity {
-  return { userId: client.userId, endpoint: client.endpoint, query: { ...query } };
+  return resumeIdentity(client, { query: { ...query } });
 }
 
 /**

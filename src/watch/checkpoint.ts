@@ -1,5 +1,6 @@
 import { AuditUsageError } from "../domain/errors.js";
 import { formatTs, nsToTs, parseTs, type Ts, tsToNs } from "../domain/timestamps.js";
+import type { PollState } from "../export/followPoll.js";
 import { writeFileAtomic } from "../state/durableFile.js";
 import {
   JSON_LINE as LINE,
@@ -12,7 +13,6 @@ import {
 import { escapeControls, readValidatedState, StateFileError } from "../state/stateReader.js";
 import type { Alert } from "./alert.js";
 import type { EvaluatorState } from "./evaluator.js";
-import type { PollState } from "./poll.js";
 import { SEVERITIES } from "./rules.js";
 
 /** Everything a restart needs. */

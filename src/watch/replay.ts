@@ -1,12 +1,13 @@
 /**
  * Backtesting: an export replayed through the rules, oldest first as written, with the evaluator
  * `watch` uses — so the alerts (and their keys) are those `watch` would have raised on those entries.
+ * The file is read by the one export-file reader (src/export/exportFile.ts), which refuses what is
+ * not an audit-log entry, so a file of other JSON objects is not replayed as "N entries, 0 alerts".
  */
 
-import { NotAnEntryError, reportEntryFromJson } from "../report/entry.js";
+import { ExportFile, type ExportRecord } from "../export/exportFile.js";
 import type { Alert } from "./alert.js";
 import { Evaluator } from "./evaluator.js";
-import { InputError, readNumberedExportLines } from "./exportReader.js";
 import type { CompiledRule, RestEntry } from "./rules.js";
 
 /** What a replay went through. */
@@ -18,35 +19,34 @@ export interface ReplayStats {
   learned: number;
 }
 
-/** Replays the export at `path`; `onAlerts` gets each batch's alerts (awaited, for backpressure). */
-export async function replayExport(
+/**
+ * Replays the export at `path`; `onAlerts` gets each batch's alerts (awaited, for backpressure).
+ * @throws InputError (src/export/exportFile.ts) when the file cannot be read or is not an export.
+ */
+export function replayExport(
   rules: readonly CompiledRule[],
   path: string,
   onAlerts: (alerts: Alert[]) => Promise<void> | void,
 ): Promise<ReplayStats> {
+  return replayRecords(rules, new ExportFile(path, { reader: "rules test" }), onAlerts);
+}
+
+/**
+ * Replays a source of exported entries (an export file, a lake: anything that yields
+ * {@link ExportRecord} batches) through the rules, in the order the source yields them.
+ */
+export async function replayRecords(
+  rules: readonly CompiledRule[],
+  source: AsyncIterable<ExportRecord[]>,
+  onAlerts: (alerts: Alert[]) => Promise<void> | void,
+): Promise<ReplayStats> {
   const evaluator = new Evaluator(rules);
   const stats: ReplayStats = { entries: 0, alerts: 0, byRule: new Map(), learned: 0 };
-  for await (const batch of readNumberedExportLines(path)) {
+  for await (const batch of source) {
     const out: Alert[] = [];
-    for (const { line: at, text: line, element } of batch) {
+    for (const { text: line, json } of batch) {
       stats.entries++;
-      const where = `${element ? "element" : "line"} ${at}`;
-      let json: RestEntry;
-      try {
-        json = JSON.parse(line) as RestEntry;
-      } catch (error) {
-        throw new InputError(`${path}: ${where}: not JSON (${(error as Error).message}); not an export`);
-      }
-      // An entry is what the report reads as one (src/report/entry.ts): one definition for both, so
-      // a file of other JSON objects is refused, not replayed as "N entries, 0 alerts".
-      try {
-        reportEntryFromJson(json);
-      } catch (error) {
-        if (error instanceof NotAnEntryError)
-          throw new InputError(`${path}: ${where}: not an audit-log entry: ${error.message}`);
-        throw error;
-      }
-      const alerts = evaluator.evaluate({ json, line });
+      const alerts = evaluator.evaluate({ json: json as RestEntry, line });
       for (const a of alerts) out.push(a);
     }
     if (out.length > 0) {

@@ -105,3 +105,38 @@ describe("bad input: one line, exit 2", () => {
     });
   });
 });
+
+// A combination the pipeline core gives for free: the lake as a source of exported entries
+// (src/sync/lake/records.ts) replayed through the rules, with rules test's flags as report's.
+describe("rules test --lake DIR", () => {
+  const rulesTest = (args: string[]) => runCli(["rules", "test", "--rules", "builtin", ...args]);
+  it("fires the alerts an export of the same log fires", async () => {
+    const [fromLake, fromFile] = await Promise.all([
+      rulesTest(["--lake", lake]),
+      rulesTest(["--input", jsonl]),
+    ]);
+    expect([fromLake.code, fromFile.code]).toEqual([0, 0]);
+    expect(fromLake.stderr).toMatch(/^rules test: 400 entries, \d+ alert\(s\) /);
+    const alerts = (out: string) => out.split("\n").filter((l) => l !== "");
+    expect(alerts(fromFile.stdout).length).toBeGreaterThan(0);
+    // Sorted: entries of the same nanosecond may come in another order.
+    expect(alerts(fromLake.stdout).sort()).toEqual(alerts(fromFile.stdout).sort());
+  });
+  it("bad input: one line, exit 2", async () => {
+    const both = await rulesTest(["--lake", lake, "--input", jsonl]);
+    expect(both).toMatchObject({
+      code: 2,
+      stderr: "clarifai-audit: error: --lake: give one input, --lake DIR or --input FILE, not both\n",
+    });
+    const neither = await rulesTest([]);
+    expect(neither).toMatchObject({
+      code: 2,
+      stderr: "clarifai-audit: error: --input: name an export to replay (or a lake: --lake DIR)\n",
+    });
+    const missing = await rulesTest(["--lake", join(generated.tmp.dir, "nope")]);
+    expect(missing).toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(/^clarifai-audit: error: --lake: .*nope does not exist\n$/),
+    });
+  });
+});

@@ -71,7 +71,9 @@ it("rules test: JSON Lines, a JSON array and gzip give the evaluator's alerts", 
     join(g.tmp.dir, "nope.jsonl"),
   ]);
   expect(missing.code).toBe(2);
-  expect(missing.stderr).toMatch(/^clarifai-audit: error: --input: cannot read .*nope\.jsonl \(ENOENT\)\n$/);
+  expect(missing.stderr).toMatch(
+    /^clarifai-audit: error: --input: cannot read .*nope\.jsonl \(no such file\)\n$/,
+  );
   const broken = join(g.tmp.dir, "broken.jsonl");
   writeFileSync(broken, '{"timestamp":"2025-01-01T00:00:00Z"}\n{oops\n');
   const b = await runMain(["rules", "test", "--rules", "builtin", "--input", broken]);

@@ -11,7 +11,6 @@ import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { LineSplitter, LineTooLongError, MAX_LINE_CHARS } from "../../src/domain/lines.js";
 import { InputError, readExportFile } from "../../src/report/input.js";
-import { InputError as ReplayInputError } from "../../src/watch/exportReader.js";
 import { replayExport } from "../../src/watch/replay.js";
 
 let dir: string;
@@ -48,7 +47,7 @@ const longLine = `{"description":"${"a".repeat(20 * 1024 * 1024)}`;
 
 describe.each([
   ["report", report, InputError],
-  ["rules test", replay, ReplayInputError],
+  ["rules test", replay, InputError],
 ] as const)("%s reader", (_name, read, Err) => {
   it.each([
     ["plain", "long.jsonl", () => longLine],
@@ -90,10 +89,10 @@ describe.each([
   });
 });
 
-it("rules test refuses an element of a re-read JSON array that is not an entry", async () => {
+it("rules test refuses an element of a one-line JSON array that is not an entry, naming its line", async () => {
   const path = file("array.json", `[${ENTRY}, {"hello": 1}]`);
   await expect(replay(path)).rejects.toThrow(
-    `\`input\`: ${path}: element 2: not an audit-log entry: unknown field "hello"`,
+    `\`input\`: ${path}: line 1: not an audit-log entry: unknown field "hello"`,
   );
 });
 
@@ -112,5 +111,5 @@ it("LineSplitter: lines across chunks, CRLF, a last line without newline, the li
 });
 
 it("rules test: a directory as --input is one line, not a raw EISDIR", async () => {
-  await expect(replay(dir)).rejects.toThrow(new ReplayInputError(`cannot read ${dir} (EISDIR)`));
+  await expect(replay(dir)).rejects.toThrow(new InputError(`cannot read ${dir} (is a directory)`));
 });

@@ -28,15 +28,16 @@ export function defineRules(program: Command, runs: CommandRuns): Command[] {
   const test = rules
     .command("test")
     .description(
-      "Replay an export (JSON Lines or JSON array, optionally gzipped) and print the alerts that would have fired.",
+      "Replay an export (JSON Lines or JSON array, optionally gzipped) or a lake and print the alerts that would have fired.",
     )
     .requiredOption("--rules <file>", "rules file, or builtin; repeatable", collect)
-    .requiredOption("--input <file>", "an export: .jsonl, .json, either .gz");
+    .option("--input <file>", "an export: .jsonl, .json, either .gz")
+    .option("--lake <dir>", "every entry of a Parquet lake written by sync --to DIR, oldest first (not with --input)");
   addOutputOptions(test, { format: alertFormatOption(), quiet: "no summary line on stderr" });
   refuseGroup(
     test,
     addConnectionOptions,
-    "rules test replays an export file (--input) and makes no request; connection flags do not apply",
+    "rules test replays an export file (--input) or a lake (--lake) and makes no request; connection flags do not apply",
   );
   test.action((flags: RulesTestFlags) =>
     runs.run({ command: "rules test", json: flags.json, secrets: true, graceful: false }, async (ctx) =>
