@@ -11,7 +11,7 @@ import { AuditLogClient } from "../../src/client/client.js";
 import { type AuditLogClientOptions, resolveConfig } from "../../src/client/config.js";
 import { MAX_CONNECT_REPLY_HEADER_BYTES, noProxyMatches } from "../../src/client/transport/httpProxy.js";
 import { type EmulatorHandle, startEmulator } from "../../src/emulator/index.js";
-import { TimeoutError, UnavailableError, ValidationError } from "../../src/errors.js";
+import { CanceledError, TimeoutError, UnavailableError, ValidationError } from "../../src/errors.js";
 import { makeTestTls, type TestTls } from "../helpers/tls.js";
 import { EXTRA_ENTRIES, failure, PAT } from "./fixtures.js";
 
@@ -249,6 +249,25 @@ describe("through an HTTP CONNECT proxy", () => {
     expect(e).toBeInstanceOf(TimeoutError);
     expect(p.connects).toHaveLength(1);
     await waitFor(() => p.closed === 1);
+  });
+
+  it("abandons the tunnel when the call is aborted while the proxy has not answered", async () => {
+    const p = await proxy("silent");
+    const controller = new AbortController();
+    const call = client({ grpc_proxy: p.url }).search({}, { signal: controller.signal });
+    await waitFor(() => p.connects.length === 1);
+    controller.abort();
+    expect(await failure(call)).toBeInstanceOf(CanceledError);
+    await waitFor(() => p.closed === 1);
+  });
+
+  it("opens one tunnel for the calls that wait for it together, and reuses its connection", async () => {
+    const p = await proxy();
+    const c = client({ grpc_proxy: p.url });
+    const pages = await Promise.all([c.search(), c.search(), c.search()]);
+    await c.search();
+    expect(pages.map((page) => page.entries.length)).toEqual([4, 4, 4].map(() => EXTRA_ENTRIES.length));
+    expect(p.connects).toHaveLength(1);
   });
 
   it("refuses CONNECT reply headers over the size cap", async () => {
