@@ -38,7 +38,7 @@ export interface AuditLogClientOptions {
   retry?: Partial<RetryOptions> | false;
   /**
    * Transport settings under grpc-js's channel option names (message size limits, keepalive, TLS
-   * name override, authority, user agent, flow-control window), merged over the defaults; see
+   * name override, authority, user agent, flow-control window, proxy use), merged over the defaults; see
    * {@link ChannelOptions}. Any other key is refused.
    */
   channelOptions?: ChannelOptions;
@@ -303,7 +303,8 @@ function proxyFromEnv(env: NodeJS.ProcessEnv, host: string, enabled: boolean): H
 /**
  * Merges options over the environment over defaults, and enforces the transport rules.
  * @throws ValidationError for a missing PAT or user id (naming both ways to give them), a bad
- * endpoint, or plaintext to a remote host without `allowInsecureRemote`.
+ * endpoint, plaintext to a remote host without `allowInsecureRemote`, or a malformed proxy URL in
+ * `grpc_proxy`/`https_proxy`/`http_proxy`.
  */
 export function resolveConfig(
   options: AuditLogClientOptions = {},

@@ -130,9 +130,7 @@ export function openTunnel(proxy: HttpProxy, authority: string, signal: AbortSig
       if (status < 200 || status > 299) {
         socket.destroy();
         reject(
-          new ProxyTunnelError(
-            `${where} refused the tunnel to ${authority}: ${status} ${res.statusMessage ?? ""}`.trimEnd(),
-          ),
+          new ProxyTunnelError(`${where} refused the tunnel: ${status} ${res.statusMessage ?? ""}`.trimEnd()),
         );
         return;
       }
@@ -143,9 +141,7 @@ export function openTunnel(proxy: HttpProxy, authority: string, signal: AbortSig
     req.once("response", (res) => {
       // Not an answer to CONNECT's way of working: the proxy replied as to a plain request.
       res.destroy();
-      fail(
-        `${where} refused the tunnel to ${authority}: ${res.statusCode} ${res.statusMessage ?? ""}`.trimEnd(),
-      );
+      fail(`${where} refused the tunnel: ${res.statusCode} ${res.statusMessage ?? ""}`.trimEnd());
     });
     req.once("error", (e: NodeJS.ErrnoException) => {
       const why =
