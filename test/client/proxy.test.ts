@@ -13,6 +13,7 @@ import { MAX_CONNECT_REPLY_HEADER_BYTES, noProxyMatches } from "../../src/client
 import { type EmulatorHandle, startEmulator } from "../../src/emulator/index.js";
 import { CanceledError, TimeoutError, UnavailableError, ValidationError } from "../../src/errors.js";
 import { makeTestTls, type TestTls } from "../helpers/tls.js";
+import { waitFor } from "../helpers/waitFor.js";
 import { EXTRA_ENTRIES, failure, PAT } from "./fixtures.js";
 
 const PASSWORD = "pw-PROXYLEAK-7c1e";
@@ -248,17 +249,17 @@ describe("through an HTTP CONNECT proxy", () => {
     const e = await failure(client({ grpc_proxy: p.url }, { timeoutMs: 300 }).search());
     expect(e).toBeInstanceOf(TimeoutError);
     expect(p.connects).toHaveLength(1);
-    await waitFor(() => p.closed === 1);
+    await waitFor(() => p.closed === 1, { what: "the proxy to see the tunnel closed" });
   });
 
   it("abandons the tunnel when the call is aborted while the proxy has not answered", async () => {
     const p = await proxy("silent");
     const controller = new AbortController();
     const call = client({ grpc_proxy: p.url }).search({}, { signal: controller.signal });
-    await waitFor(() => p.connects.length === 1);
+    await waitFor(() => p.connects.length === 1, { what: "the CONNECT" });
     controller.abort();
     expect(await failure(call)).toBeInstanceOf(CanceledError);
-    await waitFor(() => p.closed === 1);
+    await waitFor(() => p.closed === 1, { what: "the proxy to see the tunnel closed" });
   });
 
   it("opens one tunnel for the calls that wait for it together, and reuses its connection", async () => {
@@ -340,8 +341,3 @@ describe("proxy configuration", () => {
     ).toBeUndefined();
   });
 });
-
-/** Waits until `done()` holds, polling on the event loop (never a fixed sleep standing in for it). */
-async function waitFor(done: () => boolean): Promise<void> {
-  while (!done()) await new Promise((resolve) => setImmediate(resolve));
-}
