@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import { isIP } from "node:net";
 import { isPlainObject } from "../domain/plainObject.js";
-import { REDACTED, redactUrl } from "../domain/redact.js";
+import { REDACTED, redactUrl, registerUrlSecrets } from "../domain/redact.js";
 import { ValidationError } from "../errors.js";
 import { CLARIFAI_DEFAULT_RATE_LIMIT, MAX_RATE_LIMIT } from "./rateBudget.js";
 import { DEFAULT_RETRY, type RetryOptions, validateRetry } from "./retry.js";
@@ -16,6 +16,7 @@ import {
   SUPPORTED_CHANNEL_OPTIONS,
   type TransportSettings,
 } from "./transport/channelOptions.js";
+import { type HttpProxy, noProxyMatches, parseProxyUrl } from "./transport/httpProxy.js";
 
 export type { ChannelOptions };
 
@@ -37,7 +38,7 @@ export interface AuditLogClientOptions {
   retry?: Partial<RetryOptions> | false;
   /**
    * Transport settings under grpc-js's channel option names (message size limits, keepalive, TLS
-   * name override, authority, user agent, flow-control window), merged over the defaults; see
+   * name override, authority, user agent, flow-control window, proxy use), merged over the defaults; see
    * {@link ChannelOptions}. Any other key is refused.
    */
   channelOptions?: ChannelOptions;
@@ -66,6 +67,10 @@ const ENV = {
   rateLimit: "CLARIFAI_RATE_LIMIT",
   /** gRPC's own variable for a file of root certificates that replace the system's (grpc-js and C-core read it). */
   rootCertsFile: "GRPC_DEFAULT_SSL_ROOTS_FILE_PATH",
+  /** The proxy URL, first set of these wins; lower case only, as grpc-js reads them. */
+  proxy: ["grpc_proxy", "https_proxy", "http_proxy"],
+  /** Hosts reached directly, first set of these wins. */
+  noProxy: ["no_grpc_proxy", "no_proxy"],
 } as const;
 
 /** Clarifai's public gRPC endpoint. */
@@ -281,9 +286,28 @@ function rootCertsFromEnv(env: NodeJS.ProcessEnv): Buffer | undefined {
 }
 
 /**
+ * The CONNECT proxy for `host` named by the environment, as grpc-js chose it: none when proxies
+ * are disabled (`grpc.enable_http_proxy: 0`) or the no-proxy list exempts `host`. Loopback hosts
+ * are not exempt by themselves (grpc-js did not exempt them either).
+ * @throws ValidationError naming the variable when its URL is not `http://[user:password@]host[:port]`.
+ */
+function proxyFromEnv(env: NodeJS.ProcessEnv, host: string, enabled: boolean): HttpProxy | undefined {
+  if (!enabled) return undefined;
+  const variable = ENV.proxy.find((name) => fromEnv(env, name) !== undefined);
+  if (variable === undefined) return undefined;
+  const url = fromEnv(env, variable) as string;
+  // The CLI's stderr hook then hides the password should anything ever quote it.
+  registerUrlSecrets(url);
+  const proxy = parseProxyUrl(url, variable);
+  const noProxy = ENV.noProxy.map((name) => fromEnv(env, name)).find((list) => list !== undefined);
+  return noProxy !== undefined && noProxyMatches(host, noProxy) ? undefined : proxy;
+}
+
+/**
  * Merges options over the environment over defaults, and enforces the transport rules.
  * @throws ValidationError for a missing PAT or user id (naming both ways to give them), a bad
- * endpoint, or plaintext to a remote host without `allowInsecureRemote`.
+ * endpoint, plaintext to a remote host without `allowInsecureRemote`, or a malformed proxy URL in
+ * `grpc_proxy`/`https_proxy`/`http_proxy`.
  */
 export function resolveConfig(
   options: AuditLogClientOptions = {},
@@ -353,6 +377,9 @@ export function resolveConfig(
   if (options.rootCerts !== undefined && !Buffer.isBuffer(options.rootCerts)) {
     throw new ValidationError("rootCerts", "(not a Buffer)", "a Buffer of PEM certificates", "not a Buffer");
   }
+  const transport = resolveChannelOptions((channelOptions ?? {}) as Record<string, unknown>);
+  const proxy = proxyFromEnv(vars, host, transport.enableHttpProxy);
+  if (proxy !== undefined) transport.proxy = proxy;
   return {
     pat,
     userId,
@@ -366,7 +393,7 @@ export function resolveConfig(
         ? { ...DEFAULT_RETRY, maxAttempts: 1 }
         : validateRetry({ ...DEFAULT_RETRY, ...options.retry }),
     channelOptions: { ...DEFAULT_CHANNEL_OPTIONS, ...options.channelOptions },
-    transport: resolveChannelOptions((channelOptions ?? {}) as Record<string, unknown>),
+    transport,
     rootCerts: options.rootCerts ?? (insecure ? undefined : rootCertsFromEnv(vars)),
     rateLimit: resolveRateLimit(options.rateLimit, vars, host),
   };

@@ -4,6 +4,7 @@
  * refused rather than silently ignored.
  */
 import { ValidationError } from "../../errors.js";
+import type { HttpProxy } from "./httpProxy.js";
 
 /** Channel options the client honours (grpc-js's names). */
 export interface ChannelOptions {
@@ -25,6 +26,8 @@ export interface ChannelOptions {
   "grpc.primary_user_agent"?: string;
   /** The HTTP/2 flow-control window of the connection and of each call, in bytes. Default 8 MiB. */
   "grpc-node.flow_control_window"?: number;
+  /** 0: connect directly even when `grpc_proxy`/`https_proxy`/`http_proxy` names a proxy. Default 1. */
+  "grpc.enable_http_proxy"?: number;
 }
 
 /** What the transport takes, resolved from {@link ChannelOptions} over the defaults. */
@@ -38,6 +41,10 @@ export interface TransportSettings {
   authority: string | undefined;
   userAgentPrefix: string | undefined;
   flowControlWindow: number;
+  /** Whether a proxy named by the environment may be used (`grpc.enable_http_proxy`). */
+  enableHttpProxy: boolean;
+  /** The CONNECT proxy to tunnel through, when one applies (set by src/client/config.ts). */
+  proxy?: HttpProxy;
 }
 
 /**
@@ -82,6 +89,7 @@ const CHECKS: Record<keyof ChannelOptions, [Check, string]> = {
     integer(65_535, MAX_WINDOW),
     `an integer number of bytes, 65535-${MAX_WINDOW}`,
   ],
+  "grpc.enable_http_proxy": [integer(0, 1), "0 or 1"],
 };
 
 /** The keys {@link resolveChannelOptions} accepts. */
@@ -119,5 +127,6 @@ export function resolveChannelOptions(given: Record<string, unknown>): Transport
     authority: o["grpc.default_authority"],
     userAgentPrefix: o["grpc.primary_user_agent"],
     flowControlWindow: o["grpc-node.flow_control_window"],
+    enableHttpProxy: o["grpc.enable_http_proxy"] !== 0,
   };
 }

@@ -14,12 +14,13 @@ import {
   type IncomingHttpHeaders,
   type SecureClientSessionOptions,
 } from "node:http2";
-import { isIP } from "node:net";
-import { checkServerIdentity } from "node:tls";
+import { isIP, type Socket } from "node:net";
+import { type ConnectionOptions, checkServerIdentity, connect as tlsConnect } from "node:tls";
 import { ClarifaiAuditError } from "../../domain/errors.js";
 import { GrpcStatus } from "../../domain/grpcStatus.js";
 import type { GrpcErrorLike, TransportReason } from "../../errors.js";
 import type { TransportSettings } from "./channelOptions.js";
+import { type HttpProxy, openTunnel } from "./httpProxy.js";
 import type { RequestHeaders } from "./metadata.js";
 import {
   decodeGrpcMessage,
@@ -95,11 +96,42 @@ const TLS_CODE =
 
 const USER_AGENT = "clarifai-audit (node-http2)";
 
+/** A CONNECT tunnel being opened, shared by the calls waiting for it. */
+interface PendingTunnel {
+  /** Settles once the connection over the tunnel is made, or the tunnel failed. */
+  done: Promise<void>;
+  waiters: number;
+  /** Abandons the tunnel (when no call waits for it any more). */
+  controller: AbortController;
+}
+
+/** Fails the call at its deadline or when its signal aborts; returns what stops watching. */
+function watchDeadline(request: UnaryRequest, fail: (error: GrpcCallError) => void): () => void {
+  let timer: NodeJS.Timeout | undefined;
+  const onAbort = () => fail(new GrpcCallError(GrpcStatus.CANCELLED, "the call was aborted", "aborted"));
+  const stop = () => {
+    clearTimeout(timer);
+    request.signal?.removeEventListener("abort", onAbort);
+  };
+  const arm = () => {
+    const left = request.deadline - Date.now();
+    if (left <= 0) fail(new GrpcCallError(GrpcStatus.DEADLINE_EXCEEDED, "deadline exceeded", "deadline"));
+    else timer = setTimeout(arm, Math.min(left, MAX_TIMER_MS));
+  };
+  if (request.signal?.aborted) onAbort();
+  else {
+    request.signal?.addEventListener("abort", onAbort, { once: true });
+    arm();
+  }
+  return stop;
+}
+
 /** A unary gRPC client over `node:http2`. */
 export class GrpcHttp2Transport {
   readonly #target: TransportTarget;
   readonly #authorityUrl: string;
   #connection: Connection | undefined;
+  #tunnel: PendingTunnel | undefined;
   readonly #inFlight = new Set<(error: GrpcCallError) => void>();
   #closed = false;
 
@@ -110,13 +142,19 @@ export class GrpcHttp2Transport {
   }
 
   /** Sends `request`; resolves with the reply's message, or rejects with a {@link GrpcCallError}. */
-  unary(request: UnaryRequest): Promise<Buffer> {
+  async unary(request: UnaryRequest): Promise<Buffer> {
+    const { proxy } = this.#target.settings;
+    // Through a proxy, a connection is made only once its tunnel is open (within the call's deadline).
+    while (proxy !== undefined && !this.#closed && this.#current() === undefined) {
+      await this.#awaitTunnel(request, proxy);
+    }
     return new Promise((resolve, reject) => this.#start(request, resolve, reject));
   }
 
   /** Closes the connection; calls in flight fail (CANCELLED), later ones are refused. */
   close(): void {
     this.#closed = true;
+    this.#tunnel?.controller.abort();
     for (const fail of [...this.#inFlight]) {
       fail(new GrpcCallError(GrpcStatus.CANCELLED, "the client was closed", "client-closed"));
     }
@@ -141,13 +179,12 @@ export class GrpcHttp2Transport {
     }
     const conn = this.#usableConnection();
     let stream: ClientHttp2Stream | undefined;
-    let timer: NodeJS.Timeout | undefined;
+    let stopWatching: (() => void) | undefined;
     let settled = false;
     const finish = (error: GrpcCallError | undefined, message?: Buffer) => {
       if (settled) return;
       settled = true;
-      clearTimeout(timer);
-      request.signal?.removeEventListener("abort", onAbort);
+      stopWatching?.();
       this.#inFlight.delete(fail);
       conn.active--;
       if (conn.active === 0) conn.session.unref();
@@ -157,22 +194,14 @@ export class GrpcHttp2Transport {
       else resolve(message as Buffer);
     };
     const fail = (error: GrpcCallError) => finish(error);
-    const onAbort = () => fail(new GrpcCallError(GrpcStatus.CANCELLED, "the call was aborted", "aborted"));
-    const armDeadline = () => {
-      const left = request.deadline - Date.now();
-      if (left <= 0) fail(new GrpcCallError(GrpcStatus.DEADLINE_EXCEEDED, "deadline exceeded", "deadline"));
-      else timer = setTimeout(armDeadline, Math.min(left, MAX_TIMER_MS));
-    };
     conn.active++;
     conn.session.ref();
     this.#inFlight.add(fail);
-    if (request.signal?.aborted) {
-      onAbort();
+    stopWatching = watchDeadline(request, fail);
+    if (settled) {
+      stopWatching();
       return;
     }
-    request.signal?.addEventListener("abort", onAbort, { once: true });
-    armDeadline();
-    if (settled) return;
 
     const headers: Record<string, string | string[]> = {
       ...request.metadata,
@@ -337,18 +366,86 @@ export class GrpcHttp2Transport {
     );
   }
 
+  /** The current connection unless it is closing. */
+  #current(): Connection | undefined {
+    const current = this.#connection;
+    return current !== undefined && !current.draining && !current.session.closed && !current.session.destroyed
+      ? current
+      : undefined;
+  }
+
   /** The current connection, or a new one when there is none or it is closing. */
   #usableConnection(): Connection {
-    const current = this.#connection;
-    if (current !== undefined && !current.draining && !current.session.closed && !current.session.destroyed) {
-      return current;
-    }
+    const current = this.#current();
+    if (current !== undefined) return current;
     const conn = this.#connect();
     this.#connection = conn;
     return conn;
   }
 
-  #connect(): Connection {
+  /**
+   * Waits, within the call's deadline, for the connection over a CONNECT tunnel through `proxy`
+   * (opened by the first call to wait, shared by the others, abandoned when none waits any more).
+   */
+  #awaitTunnel(request: UnaryRequest, proxy: HttpProxy): Promise<void> {
+    const { host, port } = this.#target;
+    const authority = `${host.includes(":") ? `[${host}]` : host}:${port}`;
+    let tunnel = this.#tunnel;
+    if (tunnel === undefined) {
+      const controller = new AbortController();
+      const forget = () => {
+        if (this.#tunnel === tunnel) this.#tunnel = undefined;
+      };
+      const done = openTunnel(proxy, authority, controller.signal).then((socket) => {
+        forget();
+        if (this.#closed) socket.destroy();
+        else this.#connection = this.#connect(socket);
+      });
+      done.catch(forget);
+      tunnel = { done, waiters: 0, controller };
+      this.#tunnel = tunnel;
+    }
+    const shared = tunnel;
+    shared.waiters++;
+    return new Promise((resolve, reject) => {
+      let settled = false;
+      let stopWatching: (() => void) | undefined;
+      const finish = (error?: GrpcCallError) => {
+        if (settled) return;
+        settled = true;
+        stopWatching?.();
+        this.#inFlight.delete(fail);
+        shared.waiters--;
+        if (error === undefined) resolve();
+        else {
+          if (shared.waiters === 0) shared.controller.abort();
+          reject(error);
+        }
+      };
+      const fail = (error: GrpcCallError) => finish(error);
+      this.#inFlight.add(fail);
+      stopWatching = watchDeadline(request, fail);
+      if (settled) {
+        stopWatching();
+        return;
+      }
+      shared.done.then(
+        () => finish(),
+        // A proxy that cannot be reached or refuses the tunnel is a refused connection: retried.
+        (e: Error) =>
+          fail(
+            new GrpcCallError(
+              GrpcStatus.UNAVAILABLE,
+              `cannot connect to ${authority}: ${e.message}`,
+              "connect",
+            ),
+          ),
+      );
+    });
+  }
+
+  /** A new connection: over `tunnel` (a CONNECT tunnel's socket) when given, else direct. */
+  #connect(tunnel?: Socket): Connection {
     const { host, insecure, rootCerts, settings } = this.#target;
     const options: SecureClientSessionOptions = {
       settings: { enablePush: false, initialWindowSize: settings.flowControlWindow },
@@ -356,14 +453,20 @@ export class GrpcHttp2Transport {
       // windows bound what a session holds instead, as in grpc-js.
       maxSessionMemory: Number.MAX_SAFE_INTEGER,
     };
+    const tls: ConnectionOptions = {};
     if (!insecure) {
       const name = settings.targetNameOverride ?? (isIP(host) === 0 ? host : undefined);
-      if (rootCerts !== undefined) options.ca = rootCerts;
-      if (name !== undefined) options.servername = name;
+      if (rootCerts !== undefined) tls.ca = rootCerts;
+      if (name !== undefined) tls.servername = name;
       if (settings.targetNameOverride !== undefined) {
         const override = settings.targetNameOverride;
-        options.checkServerIdentity = (_host, cert) => checkServerIdentity(override, cert);
+        tls.checkServerIdentity = (_host, cert) => checkServerIdentity(override, cert);
       }
+      Object.assign(options, tls);
+    }
+    if (tunnel !== undefined) {
+      options.createConnection = () =>
+        insecure ? tunnel : tlsConnect({ ...tls, socket: tunnel, ALPNProtocols: ["h2"] });
     }
     const session = connect(this.#authorityUrl, options);
     const conn: Connection = { session, established: false, draining: false, active: 0 };
