@@ -248,9 +248,7 @@ export class ExportFile implements AsyncIterable<ExportRecord[]> {
       return lines.push(chunk);
     } catch (error) {
       if (error instanceof LineTooLongError)
-        throw new InputError(
-          `${this.path}: ${error.message} (the most an entry may take); not an export`,
-        );
+        throw new InputError(`${this.path}: ${error.message} (the most an entry may take); not an export`);
       throw error;
     }
   }

@@ -32,7 +32,10 @@ export function defineRules(program: Command, runs: CommandRuns): Command[] {
     )
     .requiredOption("--rules <file>", "rules file, or builtin; repeatable", collect)
     .option("--input <file>", "an export: .jsonl, .json, either .gz")
-    .option("--lake <dir>", "every entry of a Parquet lake written by sync --to DIR, oldest first (not with --input)");
+    .option(
+      "--lake <dir>",
+      "every entry of a Parquet lake written by sync --to DIR, oldest first (not with --input)",
+    );
   addOutputOptions(test, { format: alertFormatOption(), quiet: "no summary line on stderr" });
   refuseGroup(
     test,
