@@ -44,7 +44,8 @@ import {
 } from "./query.js";
 import { RateBudget, type RequestStats } from "./rateBudget.js";
 import { withRetry } from "./retry.js";
-import { GrpcCallError, GrpcHttp2Transport } from "./transport/grpcHttp2.js";
+import { GrpcCallError } from "./transport/callFailure.js";
+import { GrpcHttp2Transport } from "./transport/grpcHttp2.js";
 import { type RequestHeaders, requestMetadata } from "./transport/metadata.js";
 
 export type { CallOptions };

@@ -76,10 +76,10 @@ it("the walk source yields every entry of the window once, in order, and a curso
 it("planning refuses bad options and cursors with one line, before any request", async () => {
   const calls = emu.calls;
   expect(() => walkSettings({ sink, client, perPage: 0 })).toThrow(
-    "perPage: 0 is not an integer from 1 to 1000",
+    "`perPage`: 0 is not an integer from 1 to 1000",
   );
   expect(() => walkSettings({ sink, client, query: { page: 2 } })).toThrow(
-    "query.page: the engine sets it; pass the window as options.from / options.to",
+    "`query.page`: the engine sets it; pass the window as options.from / options.to",
   );
   expect(() => walkSettings({ sink })).toThrow("exportToSink: pass a client or a fetchPage");
   const settings = walkSettings({ sink, client, settleMs: 0 });

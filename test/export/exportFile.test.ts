@@ -77,12 +77,12 @@ it("refuses what is not an export with one InputError naming file and line", asy
     return (error as Error).message.replace(path, "FILE");
   };
   expect(await refused("a.jsonl", `${entries[0]}\n{"a":1}\n`)).toBe(
-    '--input: FILE: line 2: not an audit-log entry: unknown field "a" (an audit-log entry has timestamp, user, operation, description, targets, details, success, req_id, source_ip)',
+    '`input`: FILE: line 2: not an audit-log entry: unknown field "a" (an audit-log entry has timestamp, user, operation, description, targets, details, success, req_id, source_ip)',
   );
   expect(await refused("b.csv", "timestamp,operation\n", "rules test")).toBe(
-    "--input: FILE: line 1: a CSV export; rules test reads JSONL or JSON exports (export --format jsonl)",
+    "`input`: FILE: line 1: a CSV export; rules test reads JSONL or JSON exports (export `format` jsonl)",
   );
   expect(await refused("c.json", `[\n${entries[0]},\n{oops}\n]`)).toMatch(
-    /^--input: FILE: line 3: not JSON \(.*\); not an export$/,
+    /^`input`: FILE: line 3: not JSON \(.*\); not an export$/,
   );
 });

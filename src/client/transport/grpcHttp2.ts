@@ -7,7 +7,6 @@
  * else from the HTTP status or the stream's reset code. Failures are {@link GrpcCallError}s.
  */
 import {
-  type ClientHttp2Session,
   type ClientHttp2Stream,
   connect,
   constants,
@@ -16,9 +15,8 @@ import {
 } from "node:http2";
 import { isIP, type Socket } from "node:net";
 import { type ConnectionOptions, checkServerIdentity, connect as tlsConnect } from "node:tls";
-import { ClarifaiAuditError } from "../../domain/errors.js";
 import { GrpcStatus } from "../../domain/grpcStatus.js";
-import type { GrpcErrorLike, TransportReason } from "../../errors.js";
+import { type Connection, connectionFailure, GrpcCallError, watchDeadline } from "./callFailure.js";
 import type { TransportSettings } from "./channelOptions.js";
 import { type HttpProxy, openTunnel } from "./httpProxy.js";
 import type { RequestHeaders } from "./metadata.js";
@@ -31,18 +29,6 @@ import {
   grpcTimeout,
   UnaryMessageReader,
 } from "./wire.js";
-
-/** A failed call: its gRPC status code, the text, and the transport's reason when the server sent no status. */
-export class GrpcCallError extends ClarifaiAuditError implements GrpcErrorLike {
-  override name = "GrpcCallError";
-  constructor(
-    readonly code: number,
-    readonly details: string,
-    readonly reason?: TransportReason,
-  ) {
-    super(`${code} ${details}`);
-  }
-}
 
 /** Where and how to connect. */
 export interface TransportTarget {
@@ -67,33 +53,6 @@ export interface UnaryRequest {
   signal?: AbortSignal;
 }
 
-/** The longest wait a Node timer can make, in ms. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
-/** One HTTP/2 connection and what happened to it. */
-interface Connection {
-  session: ClientHttp2Session;
-  /** The server's SETTINGS arrived: HTTP/2 began. */
-  established: boolean;
-  /** The first error of the session or its socket. */
-  error?: Error;
-  /** GOAWAY received: no new calls on it. */
-  draining: boolean;
-  /** Calls in flight. */
-  active: number;
-  keepalive?: NodeJS.Timeout;
-}
-
-/** TLS handshake answered by a peer speaking plaintext (OpenSSL's record-layer errors). */
-const PLAINTEXT_PEER_CODES = new Set([
-  "ERR_SSL_WRONG_VERSION_NUMBER",
-  "ERR_SSL_PACKET_LENGTH_TOO_LONG",
-  "ERR_SSL_HTTP_REQUEST",
-]);
-/** Error codes of a failed TLS handshake: OpenSSL's and X.509 verification's. */
-const TLS_CODE =
-  /^(ERR_SSL_|ERR_TLS_|CERT_|UNABLE_TO_|DEPTH_ZERO_|SELF_SIGNED_|HOSTNAME_MISMATCH|INVALID_CA|PATH_LENGTH)/;
-
 const USER_AGENT = "clarifai-audit (node-http2)";
 
 /** A CONNECT tunnel being opened, shared by the calls waiting for it. */
@@ -103,27 +62,6 @@ interface PendingTunnel {
   waiters: number;
   /** Abandons the tunnel (when no call waits for it any more). */
   controller: AbortController;
-}
-
-/** Fails the call at its deadline or when its signal aborts; returns what stops watching. */
-function watchDeadline(request: UnaryRequest, fail: (error: GrpcCallError) => void): () => void {
-  let timer: NodeJS.Timeout | undefined;
-  const onAbort = () => fail(new GrpcCallError(GrpcStatus.CANCELLED, "the call was aborted", "aborted"));
-  const stop = () => {
-    clearTimeout(timer);
-    request.signal?.removeEventListener("abort", onAbort);
-  };
-  const arm = () => {
-    const left = request.deadline - Date.now();
-    if (left <= 0) fail(new GrpcCallError(GrpcStatus.DEADLINE_EXCEEDED, "deadline exceeded", "deadline"));
-    else timer = setTimeout(arm, Math.min(left, MAX_TIMER_MS));
-  };
-  if (request.signal?.aborted) onAbort();
-  else {
-    request.signal?.addEventListener("abort", onAbort, { once: true });
-    arm();
-  }
-  return stop;
 }
 
 /** A unary gRPC client over `node:http2`. */
@@ -309,7 +247,7 @@ export class GrpcHttp2Transport {
           ),
         );
       } else if (conn.session.destroyed || conn.draining || conn.error !== undefined) {
-        finish(this.#connectionFailure(conn, streamError));
+        finish(connectionFailure(conn, streamError, `${this.#target.host}:${this.#target.port}`));
       } else if (stream.rstCode !== undefined && stream.rstCode !== constants.NGHTTP2_NO_ERROR) {
         finish(
           new GrpcCallError(
@@ -324,46 +262,6 @@ export class GrpcHttp2Transport {
         );
       }
     });
-  }
-
-  /** The failure of a call whose connection failed, closed or was drained under it. */
-  #connectionFailure(conn: Connection, streamError: unknown): GrpcCallError {
-    // A call still waiting for its connection ends with ERR_HTTP2_STREAM_CANCEL, whose cause is the
-    // connection's error (often before the session reports it).
-    // (Not instanceof Error: Node's errors may come from another realm, as under a test runner's VM.)
-    const isError = (e: unknown): e is Error =>
-      typeof e === "object" && e !== null && typeof (e as Error).message === "string";
-    const cause = isError(streamError) ? (streamError as { cause?: unknown }).cause : undefined;
-    const fromStream = isError(cause) ? cause : isError(streamError) ? streamError : undefined;
-    const error = conn.error ?? fromStream;
-    if (!conn.established) {
-      const code = String((error as NodeJS.ErrnoException | undefined)?.code ?? "");
-      const where = `${this.#target.host}:${this.#target.port}`;
-      if (error === undefined) {
-        return new GrpcCallError(
-          GrpcStatus.UNAVAILABLE,
-          `${where} closed the connection before HTTP/2 began`,
-          "closed-before-http2",
-        );
-      }
-      const reason: TransportReason = PLAINTEXT_PEER_CODES.has(code)
-        ? "plaintext-peer"
-        : TLS_CODE.test(code)
-          ? "tls"
-          : "connect";
-      return new GrpcCallError(
-        GrpcStatus.UNAVAILABLE,
-        `cannot connect to ${where}: ${error.message}`,
-        reason,
-      );
-    }
-    return new GrpcCallError(
-      GrpcStatus.UNAVAILABLE,
-      conn.draining
-        ? "the server closed the connection (GOAWAY) before the call's reply"
-        : `the connection was lost before the call's reply${error ? ` (${error.message})` : ""}`,
-      "connection-lost",
-    );
   }
 
   /** The current connection unless it is closing. */

@@ -6,6 +6,7 @@
  */
 import { request as httpRequest } from "node:http";
 import { isIPv4, type Socket } from "node:net";
+import { ClarifaiAuditError } from "../../domain/errors.js";
 import { REDACTED } from "../../domain/redact.js";
 import { ValidationError } from "../../errors.js";
 
@@ -93,7 +94,7 @@ const ipv4ToInt = (ip: string): number => ip.split(".").reduce((n, octet) => n *
 export const MAX_CONNECT_REPLY_HEADER_BYTES = 16 * 1024;
 
 /** Why a tunnel could not be made; `message` names the proxy without its user info. */
-export class ProxyTunnelError extends Error {
+export class ProxyTunnelError extends ClarifaiAuditError {
   override name = "ProxyTunnelError";
 }
 
