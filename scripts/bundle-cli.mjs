@@ -1,20 +1,23 @@
 /**
- * Bundles the built CLI (dist/src/cli/main.js and everything it imports) into the package's bin,
- * dist/src/cli/clarifai-audit.mjs, plus chunks it loads on demand. Loading ~130 ES modules one by
- * one is most of what an export spends before its first request (0.24 s → 0.17 s for `export`
+ * Bundles the built CLI (packages/cli/dist/src/cli/main.js and everything it imports, the client's
+ * and the emulator's modules included) into the CLI package's bin,
+ * packages/cli/dist/src/cli/clarifai-audit.mjs, plus chunks it loads on demand. Loading ~130 ES
+ * modules one by one is most of what an export spends before its first request (0.24 s → 0.17 s for `export`
  * up to its first request). Subcommands stay lazy: with code splitting, what an `await import()`
  * reaches is a chunk loaded on first use.
  *
  * The bundle sits next to main.js, so main.js's relative path to package.json holds for both.
  */
 import { chmodSync, rmSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 
-const outdir = "dist/src/cli";
+// Run by the CLI package's build (cwd packages/cli) or from anywhere else: paths are the package's.
+const outdir = fileURLToPath(new URL("../packages/cli/dist/src/cli", import.meta.url));
 // Chunk names carry content hashes: clear the previous build's.
 rmSync(`${outdir}/chunks`, { recursive: true, force: true });
 await build({
-  entryPoints: { "clarifai-audit": "dist/src/cli/main.js" },
+  entryPoints: { "clarifai-audit": `${outdir}/main.js` },
   outdir,
   outExtension: { ".js": ".mjs" },
   // Each subcommand's code in its own chunk, loaded when the subcommand runs.
