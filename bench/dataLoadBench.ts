@@ -1,11 +1,11 @@
 /**
  * Part 5: the emulator's `--data` load of a large JSONL export (default 370,000 entries, the
- * 243 MB file of issue 11): the streaming loader (src/emulator/dataFile.ts's streamEntriesFile)
+ * 243 MB file of issue 11): the streaming loader (packages/emulator/src/dataFile.ts's streamEntriesFile)
  * against the loader it replaced, side by side, alternating rounds, each load its own process so
  * that the peak RSS is that loader's alone.
  *
  * The baseline is the one-string loader as it was before streaming (commit 8347c79^,
- * src/emulator/dataFile.ts's loadEntriesFile, then `log.add` of all its entries as the emulator's
+ * packages/emulator/src/dataFile.ts's loadEntriesFile, then `log.add` of all its entries as the emulator's
  * start did), copied below because the emulator no longer has it. It parses through today's
  * reference JSON mapping, which the emulator still uses for every line the fast path leaves to it.
  */
@@ -15,11 +15,15 @@ import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
-import type { AuditLogEntry } from "../generated/proto/clarifai/api/resources.js";
-import { auditLogEntryFromJson, entryToJsonLine, type JsonValue } from "../src/codec/index.js";
-import { dataLoadStats, streamEntriesFile } from "../src/emulator/dataFile.js";
-import { generateEntryStream } from "../src/emulator/generate.js";
-import { AuditLog } from "../src/emulator/store.js";
+import {
+  auditLogEntryFromJson,
+  entryToJsonLine,
+  type JsonValue,
+} from "@clarifai-audit/client/internal/codec/index.js";
+import type { AuditLogEntry } from "@clarifai-audit/client/internal/generated/proto/clarifai/api/resources.js";
+import { dataLoadStats, streamEntriesFile } from "@clarifai-audit/emulator/internal/dataFile.js";
+import { generateEntryStream } from "@clarifai-audit/emulator/internal/generate.js";
+import { AuditLog } from "@clarifai-audit/emulator/internal/store.js";
 import { median } from "./measure.js";
 
 /** One load. */

@@ -1,6 +1,7 @@
 /** Part 1: decode of a MultiAuditLogEntryResponse page, ours vs the official paths. */
-import { MultiAuditLogEntryResponse } from "../generated/proto/clarifai/api/service.js";
-import { decodeSearchResponse } from "../src/codec/searchCodec.js";
+
+import { decodeSearchResponse } from "@clarifai-audit/client/internal/codec/searchCodec.js";
+import { MultiAuditLogEntryResponse } from "@clarifai-audit/client/internal/generated/proto/clarifai/api/service.js";
 import { benchEntries, pageBytes } from "./entries.js";
 import { compare, type Measured, median } from "./measure.js";
 import { officialGoogleProtobuf, officialProtoLoaderDeserialize, protobufjsDecodeOnly } from "./official.js";
@@ -47,7 +48,7 @@ export function decodeBench(pageSize: number, rounds: number, sliceMs: number): 
   const measured = compare(
     [
       {
-        name: "ours: decodeSearchResponse (src/codec/searchCodec.ts, ts-proto)",
+        name: "ours: decodeSearchResponse (packages/client/src/codec/searchCodec.ts, ts-proto)",
         run: () => decodeSearchResponse(bytes),
       },
       {

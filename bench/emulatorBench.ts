@@ -5,11 +5,11 @@
  */
 
 import { performance } from "node:perf_hooks";
-import { PostAuditLogSearchesRequest } from "../generated/proto/clarifai/api/service.js";
-import { FaultController } from "../src/emulator/faults.js";
-import { generateEntryStream } from "../src/emulator/generate.js";
-import { AuditLog, serializePreparedResponse } from "../src/emulator/index.js";
-import { SearchService } from "../src/emulator/searchService.js";
+import { PostAuditLogSearchesRequest } from "@clarifai-audit/client/internal/generated/proto/clarifai/api/service.js";
+import { AuditLog, serializePreparedResponse } from "@clarifai-audit/emulator";
+import { FaultController } from "@clarifai-audit/emulator/internal/faults.js";
+import { generateEntryStream } from "@clarifai-audit/emulator/internal/generate.js";
+import { SearchService } from "@clarifai-audit/emulator/internal/searchService.js";
 import { median } from "./measure.js";
 
 export interface ServeResult {

@@ -14,7 +14,7 @@ import { createInterface } from "node:readline";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 /** The package's bin (the bundled CLI), as users run it. */
-const CLI = join(ROOT, "dist/src/cli/clarifai-audit.mjs");
+const CLI = join(ROOT, "packages/cli/dist/src/cli/clarifai-audit.mjs");
 const NAIVE = join(ROOT, "dist/bench/naiveOfficial.js");
 const PAT = "emulator-pat";
 const USER = "emulator-user";

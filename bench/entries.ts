@@ -7,10 +7,10 @@ import {
   type AuditLogTarget,
   type DeepPartial,
   type User,
-} from "../generated/proto/clarifai/api/resources.js";
-import { MultiAuditLogEntryResponse } from "../generated/proto/clarifai/api/service.js";
-import { Status } from "../generated/proto/clarifai/api/status/status.js";
-import { Rng } from "../src/emulator/rng.js";
+} from "@clarifai-audit/client/internal/generated/proto/clarifai/api/resources.js";
+import { MultiAuditLogEntryResponse } from "@clarifai-audit/client/internal/generated/proto/clarifai/api/service.js";
+import { Status } from "@clarifai-audit/client/internal/generated/proto/clarifai/api/status/status.js";
+import { Rng } from "@clarifai-audit/emulator/internal/rng.js";
 
 /** The emulator's seeded PRNG, as a function. */
 function rng(seed: number): () => number {

@@ -1,11 +1,15 @@
 /** Part 2: the exporter's hot path, page bytes → JSONL / CSV text, per entry. */
-import { MultiAuditLogEntryResponse } from "../generated/proto/clarifai/api/service.js";
-import { entriesToJsonl, entryToJsonLine } from "../src/codec/entryPrinter.js";
-import { JsonlPageEncoder, transcodeStats } from "../src/codec/jsonlTranscoder.js";
-import { splitSearchReply } from "../src/codec/replyBytes.js";
-import { auditLogEntryToJson } from "../src/codec/restJson.js";
-import { decodeAuditLogEntry, decodeSearchResponse } from "../src/codec/searchCodec.js";
-import { formatEntries } from "../src/export/formats.js";
+
+import { entriesToJsonl, entryToJsonLine } from "@clarifai-audit/client/internal/codec/entryPrinter.js";
+import { JsonlPageEncoder, transcodeStats } from "@clarifai-audit/client/internal/codec/jsonlTranscoder.js";
+import { splitSearchReply } from "@clarifai-audit/client/internal/codec/replyBytes.js";
+import { auditLogEntryToJson } from "@clarifai-audit/client/internal/codec/restJson.js";
+import {
+  decodeAuditLogEntry,
+  decodeSearchResponse,
+} from "@clarifai-audit/client/internal/codec/searchCodec.js";
+import { formatEntries } from "@clarifai-audit/client/internal/export/formats.js";
+import { MultiAuditLogEntryResponse } from "@clarifai-audit/client/internal/generated/proto/clarifai/api/service.js";
 import { type DecodeResult, toRates } from "./decodeBench.js";
 import { benchEntries, pageBytes } from "./entries.js";
 import { compare } from "./measure.js";

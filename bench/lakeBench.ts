@@ -18,7 +18,7 @@ import { performance } from "node:perf_hooks";
 import { makeCerts, startEmulatorProcess, stopEmulator, tempDir } from "./endToEnd.js";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
-const CLI = join(ROOT, "dist/src/cli/clarifai-audit.mjs");
+const CLI = join(ROOT, "packages/cli/dist/src/cli/clarifai-audit.mjs");
 const TIME = "/usr/bin/time";
 
 /** What {@link lakeBench} measured. */

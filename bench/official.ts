@@ -1,5 +1,5 @@
 /**
- * The official clarifai-nodejs-grpc decode paths, loaded the way its src/index.js loads them
+ * The official clarifai-nodejs-grpc decode paths, loaded the way its packages/client/src/index.js loads them
  * (nested @grpc/proto-loader, same proto files, same options) plus its google-protobuf stubs, and a
  * plain protobufjs root for the decode-only reference.
  */

@@ -12,23 +12,23 @@ import { execFileSync } from "node:child_process";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import pg from "pg";
-import { operationName } from "../src/domain/operations.js";
-import { generateEntries } from "../src/emulator/generate.js";
-import { exportEntryFromMessage } from "../src/export/exportEntry.js";
-import type { ExportEntry } from "../src/export/sink.js";
+import { operationName } from "@clarifai-audit/client/internal/domain/operations.js";
+import { exportEntryFromMessage } from "@clarifai-audit/client/internal/export/exportEntry.js";
+import type { ExportEntry } from "@clarifai-audit/client/internal/export/sink.js";
+import { generateEntries } from "@clarifai-audit/emulator/internal/generate.js";
 import {
   createPostgresStore,
   operationOf,
   timestampNsText,
   timestampText,
-} from "../src/sync/postgres/store.js";
-import type { SyncState } from "../src/sync/store.js";
+} from "clarifai-audit/internal/sync/postgres/store.js";
+import type { SyncState } from "clarifai-audit/internal/sync/store.js";
+import pg from "pg";
 import { type PostgresServer, startPostgres } from "../test/helpers/postgres.js";
 import { makeCerts, runOurExport, startEmulatorProcess, stopEmulator, tempDir } from "./endToEnd.js";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
-const CLI = join(ROOT, "dist/src/cli/clarifai-audit.mjs");
+const CLI = join(ROOT, "packages/cli/dist/src/cli/clarifai-audit.mjs");
 const PAT = "emulator-pat";
 const USER = "emulator-user";
 

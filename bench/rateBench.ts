@@ -8,10 +8,10 @@
 import { spawn } from "node:child_process";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
-import { type EmulatorHandle, startEmulator } from "../src/emulator/index.js";
+import { type EmulatorHandle, startEmulator } from "@clarifai-audit/emulator";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
-const CLI = join(ROOT, "dist/src/cli/clarifai-audit.mjs");
+const CLI = join(ROOT, "packages/cli/dist/src/cli/clarifai-audit.mjs");
 const PAT = "emulator-pat";
 const USER = "emulator-user";
 const PER_PAGE = 1000;

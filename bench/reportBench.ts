@@ -13,11 +13,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { pathToFileURL } from "node:url";
-import { entryToJsonLine } from "../src/codec/index.js";
-import { generateEntryStream } from "../src/emulator/generate.js";
+import { entryToJsonLine } from "@clarifai-audit/client/internal/codec/index.js";
+import { generateEntryStream } from "@clarifai-audit/emulator/internal/generate.js";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
-const CLI = join(ROOT, "dist/src/cli/clarifai-audit.mjs");
+const CLI = join(ROOT, "packages/cli/dist/src/cli/clarifai-audit.mjs");
 
 /** One measured report. */
 export interface ReportBenchResult {

@@ -11,12 +11,12 @@ import { createWriteStream, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { entryToJsonLine } from "../src/codec/index.js";
-import { generateEntryStream } from "../src/emulator/generate.js";
-import { ExportFile } from "../src/export/exportFile.js";
-import { BUILTIN_PACK } from "../src/watch/builtinPack.js";
-import { replayExport } from "../src/watch/replay.js";
-import { parseRules } from "../src/watch/rules.js";
+import { entryToJsonLine } from "@clarifai-audit/client/internal/codec/index.js";
+import { ExportFile } from "@clarifai-audit/client/internal/export/exportFile.js";
+import { generateEntryStream } from "@clarifai-audit/emulator/internal/generate.js";
+import { BUILTIN_PACK } from "clarifai-audit/internal/watch/builtinPack.js";
+import { replayExport } from "clarifai-audit/internal/watch/replay.js";
+import { parseRules } from "clarifai-audit/internal/watch/rules.js";
 import { median } from "./measure.js";
 
 /** What {@link watchBench} measured. */
@@ -77,9 +77,9 @@ function childPeakMB(script: string, path: string): { mb: number; out: string } 
 }
 
 const REPLAY = (rules: string) => `
-import { replayExport } from "./../src/watch/replay.js";
-import { parseRules } from "./../src/watch/rules.js";
-import { BUILTIN_PACK } from "./../src/watch/builtinPack.js";
+import { replayExport } from "clarifai-audit/internal/watch/replay.js";
+import { parseRules } from "clarifai-audit/internal/watch/rules.js";
+import { BUILTIN_PACK } from "clarifai-audit/internal/watch/builtinPack.js";
 const rules = parseRules("bench", ${rules});
 const s = await replayExport(rules, process.argv[2], () => {});
 process.stdout.write(String(s.learned));
@@ -115,7 +115,7 @@ export async function watchBench(n = 1_000_000, rounds = 3): Promise<WatchBenchR
     execFileSync(
       process.execPath,
       [
-        join(ROOT, "dist/src/cli/clarifai-audit.mjs"),
+        join(ROOT, "packages/cli/dist/src/cli/clarifai-audit.mjs"),
         "rules",
         "test",
         "--rules",
@@ -128,7 +128,7 @@ export async function watchBench(n = 1_000_000, rounds = 3): Promise<WatchBenchR
     );
     const cliSeconds = (performance.now() - t) / 1000;
     const readParseChild = childPeakMB(
-      `import { ExportFile } from "./../src/export/exportFile.js";
+      `import { ExportFile } from "@clarifai-audit/client/internal/export/exportFile.js";
 let n = 0; for await (const b of new ExportFile(process.argv[2])) n += b.length;
 process.stdout.write(String(n));`,
       path,

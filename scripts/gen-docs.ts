@@ -13,11 +13,11 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { Argument, Command, Option } from "commander";
-import { buildProgram as buildCliProgram } from "../src/cli/program.js";
+import { buildProgram as buildCliProgram } from "../packages/cli/src/cli/program.js";
 
 /**
  * The whole `clarifai-audit` program, declared but not run: the CLI's own builder
- * (src/cli/program.ts), the one place the generator learns how the CLI is built.
+ * (packages/cli/src/cli/program.ts), the one place the generator learns how the CLI is built.
  */
 export function buildProgram(): Command {
   return buildCliProgram().program;

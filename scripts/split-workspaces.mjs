@@ -25,7 +25,15 @@
  * 4. `biome check --write` (formatter and import sorting only) on the files it changed.
  *
  * An import the package graph forbids (client → emulator or cli, emulator → cli) is listed and the
- * script exits 1 after writing everything else: such an edge has to be removed in the source.
+ * script exits 1 after writing everything else: such an edge has to be removed in the source, or the
+ * folder mapped to the right package in SRC_MOVES (a new library folder imported by export/ belongs
+ * to the client, say) and the script run again.
+ *
+ * Merging branches written in the old layout: merge them first (old layout, tests green), then
+ * cherry-pick the workspaces branch's first commit (configuration, tests, this script; resolve
+ * package.json by keeping both sides' scripts and dependencies, and regenerate the lockfile with
+ * `npm install`), run this script and commit its output, then cherry-pick the commits after the
+ * script's output commit. Merging the output commit itself instead conflicts on every moved file.
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";

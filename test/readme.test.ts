@@ -81,7 +81,7 @@ it.each(withBlocks.map((d) => [d.file, d.blocks] as const))(
     const dir = mkdtempSync(join(tmpdir(), "clarifai-audit-readme-"));
     try {
       // The clone's layout, so that relative paths and `import "clarifai-audit"` resolve as in a checkout.
-      for (const name of ["dist", "test", "node_modules", "package.json", "generated", "proto"]) {
+      for (const name of ["packages", "test", "node_modules", "package.json"]) {
         symlinkSync(join(ROOT, name), join(dir, name));
       }
       const shim = join(dir, "clarifai-audit");

@@ -1,6 +1,6 @@
 /**
  * One error root (issue 21): every error class of src/ descends from ClarifaiAuditError
- * (src/domain/errors.ts), which alone extends a built-in error, so `instanceof ClarifaiAuditError`
+ * (packages/client/src/domain/errors.ts), which alone extends a built-in error, so `instanceof ClarifaiAuditError`
  * tells every failure the project raises on purpose from a bug or a runtime error.
  */
 import ts from "typescript";
@@ -27,7 +27,7 @@ function builtinErrorSubclasses(path: string, text: string): string[] {
 
 test("only ClarifaiAuditError extends a built-in error class", () => {
   const found = [...sourceFiles("src")].flatMap(([p, text]) => builtinErrorSubclasses(p, text));
-  expect(found).toEqual(["src/domain/errors.ts: ClarifaiAuditError extends Error"]);
+  expect(found).toEqual(["packages/client/src/domain/errors.ts: ClarifaiAuditError extends Error"]);
 });
 
 test("the scan sees classes, class expressions and every built-in error base", () => {

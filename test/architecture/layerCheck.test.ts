@@ -59,8 +59,8 @@ test("violations names file, line and edge for each kind of bad import, and pass
       'import { w } from "@bufbuild/protobuf/wire";\nconst g = await import("@grpc/grpc-js");',
     ],
     ["src/codec/b.ts", 'import { e } from "../errors.js";\nimport { readFile } from "fs";'],
-    ["src/cli/main.ts", 'import { c } from "commander";\nimport { k } from "../domain/key.js";'],
-    ["src/errors.ts", 'import { c } from "./codec/a.js";'],
+    ["packages/cli/src/cli/main.ts", 'import { c } from "commander";\nimport { k } from "../domain/key.js";'],
+    ["packages/client/src/errors.ts", 'import { c } from "./codec/a.js";'],
     ["src/emulator/x.ts", ""],
     ["src/codec/c.ts", 'import { s } from "../../scripts/s.js";'],
   ]);
@@ -69,15 +69,15 @@ test("violations names file, line and edge for each kind of bad import, and pass
     'src/domain/key.ts:4: domain → cli ("../cli/z.js")',
     'src/codec/a.ts:2: codec → package @grpc/grpc-js ("@grpc/grpc-js")',
     'src/codec/b.ts:2: codec → package fs ("fs")',
-    'src/errors.ts:1: domain → codec ("./codec/a.js")',
+    'packages/client/src/errors.ts:1: domain → codec ("./codec/a.js")',
     "src/emulator/x.ts: no layer in the table for this file (layer emulator)",
     'src/codec/c.ts:1: codec → scripts/s.js (outside the layers) ("../../scripts/s.js")',
   ]);
 });
 
 test("a file directly under src/ with no layer given is a violation, not a pass", () => {
-  expect(violations(new Map([["src/index.ts", ""]]), TABLE, TOP)).toEqual([
-    "src/index.ts: no layer in the table for this file (layer none)",
+  expect(violations(new Map([["packages/client/src/index.ts", ""]]), TABLE, TOP)).toEqual([
+    "packages/client/src/index.ts: no layer in the table for this file (layer none)",
   ]);
 });
 

@@ -22,7 +22,7 @@ const TABLE: LayerTable = {
     layers: ["generated", "export", "client", "codec", "domain", "state"],
     packages: ["@duckdb/node-api", "pg"],
   },
-  // report --lake reads a lake through sync's own reader (src/sync/lake/reader.ts): the lake's
+  // report --lake reads a lake through sync's own reader (packages/cli/src/sync/lake/reader.ts): the lake's
   // format (its manifest, its files, the SQL over them) is sync's to know, and a second reader in
   // report would be that knowledge twice. Sync never imports report.
   report: {
@@ -57,7 +57,7 @@ const TABLE: LayerTable = {
 
 /**
  * The two files directly under src/: errors.ts holds the client's errors (the ClarifaiError family;
- * their root and the usage errors every layer throws are in src/domain/errors.ts), and index.ts is
+ * their root and the usage errors every layer throws are in packages/client/src/domain/errors.ts), and index.ts is
  * the client package's entry point.
  */
 const TOP_LEVEL: Record<string, string> = { "errors.ts": "client", "index.ts": "client" };
@@ -90,7 +90,7 @@ describe("layers", () => {
 
 /**
  * The layers used as libraries: their messages name options by their library names (in backticks),
- * and src/cli/renderError.ts renders those as flags. cli/ and the emulator (whose command.ts is its
+ * and packages/cli/src/cli/renderError.ts renders those as flags. cli/ and the emulator (whose command.ts is its
  * own command line) name flags.
  */
 const LIBRARY_LAYERS = new Set(["domain", "codec", "client", "state", "export", "sync", "report", "watch"]);

@@ -8,8 +8,10 @@ import { join } from "node:path";
 import { CLI } from "./helpers.js";
 
 it("is the package's bin", () => {
-  const { bin } = JSON.parse(readFileSync("package.json", "utf8")) as { bin: Record<string, string> };
-  expect(join(process.cwd(), bin["clarifai-audit"] as string)).toBe(CLI);
+  const { bin } = JSON.parse(readFileSync("packages/cli/package.json", "utf8")) as {
+    bin: Record<string, string>;
+  };
+  expect(join(process.cwd(), "packages/cli", bin["clarifai-audit"] as string)).toBe(CLI);
 });
 
 it("runs as an executable through its shebang, right after the build", () => {
@@ -17,6 +19,6 @@ it("runs as an executable through its shebang, right after the build", () => {
   const run = spawnSync(CLI, ["--version"], { encoding: "utf8" });
   expect(run.error).toBeUndefined();
   expect(run.status).toBe(0);
-  const { version } = JSON.parse(readFileSync("package.json", "utf8")) as { version: string };
+  const { version } = JSON.parse(readFileSync("packages/cli/package.json", "utf8")) as { version: string };
   expect(run.stdout.trim()).toBe(version);
 });

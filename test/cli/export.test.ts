@@ -5,8 +5,8 @@
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import type { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
-import { entryToJsonLine } from "../../src/codec/entryPrinter.js";
+import type { AuditLogEntry } from "../../packages/client/generated/proto/clarifai/api/resources.js";
+import { entryToJsonLine } from "../../packages/client/src/codec/entryPrinter.js";
 import {
   expectOrdered,
   fileLines,

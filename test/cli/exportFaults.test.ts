@@ -3,8 +3,8 @@
  * reports its retries; against an account's concurrency limit it lowers the pages in flight.
  */
 import { join } from "node:path";
-import { entryToJsonLine } from "../../src/codec/entryPrinter.js";
-import { generateEntries, startEmulator } from "../../src/emulator/index.js";
+import { entryToJsonLine } from "../../packages/client/src/codec/entryPrinter.js";
+import { generateEntries, startEmulator } from "../../packages/emulator/src/index.js";
 import { connection, fileLines, PAT, runCli, tempDir, USER } from "./helpers.js";
 
 let tmp: ReturnType<typeof tempDir>;

@@ -6,10 +6,10 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
-import type { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
-import { entryToJsonLine } from "../../src/codec/entryPrinter.js";
-import { startEmulator } from "../../src/emulator/index.js";
-import { CSV_COLUMNS } from "../../src/export/formats.js";
+import type { AuditLogEntry } from "../../packages/client/generated/proto/clarifai/api/resources.js";
+import { entryToJsonLine } from "../../packages/client/src/codec/entryPrinter.js";
+import { CSV_COLUMNS } from "../../packages/client/src/export/formats.js";
+import { startEmulator } from "../../packages/emulator/src/index.js";
 import {
   byTime,
   connection,

@@ -4,9 +4,9 @@
  * oldest first, and the shifted pages are detected and reported.
  */
 import { join } from "node:path";
-import type { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
-import { entryToJsonLine } from "../../src/codec/entryPrinter.js";
-import { type EmulatorHandle, generateEntries, startEmulator } from "../../src/emulator/index.js";
+import type { AuditLogEntry } from "../../packages/client/generated/proto/clarifai/api/resources.js";
+import { entryToJsonLine } from "../../packages/client/src/codec/entryPrinter.js";
+import { type EmulatorHandle, generateEntries, startEmulator } from "../../packages/emulator/src/index.js";
 import { connection, fileLines, isoToNs, PAT, runCli, tempDir, USER } from "./helpers.js";
 
 let tmp: ReturnType<typeof tempDir>;

@@ -4,7 +4,7 @@
  * the flags are process-wide. What this saves in RSS is measured by `npm run bench`, not here.
  */
 import { spawnSync } from "node:child_process";
-import { YOUNG_GENERATION_CAP } from "../../src/cli/exportMemory.js";
+import { YOUNG_GENERATION_CAP } from "../../packages/cli/src/cli/exportMemory.js";
 
 function maxYoungGeneration(mode: string): number {
   const script = new URL("./exportMemoryChild.mjs", import.meta.url).pathname;

@@ -4,7 +4,7 @@
 import v8 from "node:v8";
 
 const { tuneMemoryForExport } = await import(
-  new URL("../../dist/src/cli/exportMemory.js", import.meta.url).href
+  new URL("../../packages/cli/dist/src/cli/exportMemory.js", import.meta.url).href
 );
 const memory = tuneMemoryForExport(process.argv[2]);
 const young = () => v8.getHeapSpaceStatistics().find((s) => s.space_name === "new_space").space_size;

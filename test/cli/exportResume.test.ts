@@ -6,8 +6,8 @@
 import type { ChildProcess } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { type EmulatorHandle, startEmulator } from "../../src/emulator/index.js";
-import { Rng } from "../../src/emulator/rng.js";
+import { type EmulatorHandle, startEmulator } from "../../packages/emulator/src/index.js";
+import { Rng } from "../../packages/emulator/src/rng.js";
 import { collect, connection, PAT, runCli, spawnCli, tempDir, USER } from "./helpers.js";
 
 let tmp: ReturnType<typeof tempDir>;

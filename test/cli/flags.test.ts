@@ -1,11 +1,11 @@
 /** Flag parsers of the CLI: durations, --target paths, export format inference, error lines. */
 import { CommanderError } from "commander";
-import { durationOption, parseDurationMs } from "../../src/cli/duration.js";
-import { EXIT, errorLine, exitCodeOf, UsageError } from "../../src/cli/exitCodes.js";
-import { exportFormat } from "../../src/cli/exportCommand.js";
-import { parseTargetFlag, resolveWindow } from "../../src/cli/queryOptions.js";
-import { AuditUsageError } from "../../src/domain/errors.js";
-import { AuthenticationError, RateLimitError } from "../../src/errors.js";
+import { durationOption, parseDurationMs } from "../../packages/cli/src/cli/duration.js";
+import { EXIT, errorLine, exitCodeOf, UsageError } from "../../packages/cli/src/cli/exitCodes.js";
+import { exportFormat } from "../../packages/cli/src/cli/exportCommand.js";
+import { parseTargetFlag, resolveWindow } from "../../packages/cli/src/cli/queryOptions.js";
+import { AuditUsageError } from "../../packages/client/src/domain/errors.js";
+import { AuthenticationError, RateLimitError } from "../../packages/client/src/errors.js";
 
 describe("parseDurationMs", () => {
   it.each([
@@ -59,7 +59,7 @@ describe("resolveWindow", () => {
     expect(() => resolveWindow({ since: 1, from: "2025-01-01T00:00:00Z" }, now)).toThrow(UsageError);
     expect(() => resolveWindow({ until: 1, to: "2025-01-01T00:00:00Z" }, now)).toThrow(UsageError);
     expect(() => resolveWindow({ since: 1000, until: 2000 }, now)).toThrow(/empty window/);
-    // In CLI words (src/cli/cliWording.ts): no "epoch milliseconds" among the allowed forms.
+    // In CLI words (packages/cli/src/cli/cliWording.ts): no "epoch milliseconds" among the allowed forms.
     expect(() => resolveWindow({ from: "yesterday" }, now)).toThrow(UsageError);
   });
 });

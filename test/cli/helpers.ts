@@ -1,5 +1,5 @@
 /**
- * Helpers for the CLI tests: the CLI run in-process (`runMain`: src/cli/cli.ts's `main` with streams
+ * Helpers for the CLI tests: the CLI run in-process (`runMain`: packages/cli/src/cli/cli.ts's `main` with streams
  * of its own, for usage, validation and help tests), or the built CLI (the package's bin, bundled by
  * `npm run build`, which `npm test` runs before jest) run as a child process (`runCli`, for what only
  * a process shows: signals, crashes, the bin as users run it), against an in-process emulator on an
@@ -12,14 +12,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough, Writable } from "node:stream";
 import { expect } from "@jest/globals";
-import type { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
-import { main } from "../../src/cli/cli.js";
-import { type EmulatorHandle, generateEntries, startEmulator } from "../../src/emulator/index.js";
+import { main } from "../../packages/cli/src/cli/cli.js";
+import type { AuditLogEntry } from "../../packages/client/generated/proto/clarifai/api/resources.js";
+import { type EmulatorHandle, generateEntries, startEmulator } from "../../packages/emulator/src/index.js";
 
 /** The package's bin: the bundled CLI (scripts/bundle-cli.mjs). */
-export const CLI = join(process.cwd(), "dist", "src", "cli", "clarifai-audit.mjs");
+export const CLI = join(process.cwd(), "packages", "cli", "dist", "src", "cli", "clarifai-audit.mjs");
 /** The CLI as tsc emits it, one module per source file (for tests of what loads when). */
-export const CLI_MODULES = join(process.cwd(), "dist", "src", "cli", "main.js");
+export const CLI_MODULES = join(process.cwd(), "packages", "cli", "dist", "src", "cli", "main.js");
 export const PAT = "cli-test-pat-0123456789abcdef";
 export const USER = "cli-user";
 
@@ -141,7 +141,7 @@ function textSink(): Writable & { text: string } {
 }
 
 /**
- * Runs the CLI in this process (src/cli/cli.ts's `main`) with `env` and streams of its own; no child
+ * Runs the CLI in this process (packages/cli/src/cli/cli.ts's `main`) with `env` and streams of its own; no child
  * process. `signal` is always null: a signal reaches a process, and in-process runs share jest's.
  */
 export async function runMain(args: string[], env: NodeJS.ProcessEnv = cliEnv()): Promise<CliResult> {

@@ -1,5 +1,5 @@
 /**
- * Only regular files are written (src/state/outputPath.ts): for every command that writes a file
+ * Only regular files are written (packages/client/src/state/outputPath.ts): for every command that writes a file
  * (export --out, with --force and its partial file; report --out/--pdf; tail --checkpoint; watch
  * --checkpoint/--dead-letter), a FIFO, a symbolic link (to a file, or to /dev/null), a character
  * device (made here with mknod when allowed) and a directory are one line, exit 2, before any
@@ -9,9 +9,9 @@
 import { execFileSync } from "node:child_process";
 import { lstatSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { type EmulatorHandle, generateEntries, startEmulator } from "../../src/emulator/index.js";
-import { writeFileAtomic } from "../../src/state/durableFile.js";
-import { DeadLetter } from "../../src/watch/destinations.js";
+import { DeadLetter } from "../../packages/cli/src/watch/destinations.js";
+import { writeFileAtomic } from "../../packages/client/src/state/durableFile.js";
+import { type EmulatorHandle, generateEntries, startEmulator } from "../../packages/emulator/src/index.js";
 import { connection, PAT, runCli, runMain, tempDir, USER } from "./helpers.js";
 
 let emu: EmulatorHandle;

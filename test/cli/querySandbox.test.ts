@@ -11,7 +11,7 @@ import { createHash } from "node:crypto";
 import { mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
-import { openSandbox } from "../../src/sync/lake/reader.js";
+import { openSandbox } from "../../packages/cli/src/sync/lake/reader.js";
 import { collect, type GeneratedEmulator, runCli, spawnCli, startGeneratedEmulator } from "./helpers.js";
 
 let generated: GeneratedEmulator;

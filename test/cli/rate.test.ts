@@ -5,9 +5,9 @@
  * requests in the summary line; CLARIFAI_RATE_LIMIT is read and checked.
  */
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
-import { MAX_RATE_LIMIT_FLAG } from "../../src/cli/sharedFlags.js";
-import { MAX_RATE_LIMIT } from "../../src/client/rateBudget.js";
-import { type EmulatorHandle, generateEntries, startEmulator } from "../../src/emulator/index.js";
+import { MAX_RATE_LIMIT_FLAG } from "../../packages/cli/src/cli/sharedFlags.js";
+import { MAX_RATE_LIMIT } from "../../packages/client/src/client/rateBudget.js";
+import { type EmulatorHandle, generateEntries, startEmulator } from "../../packages/emulator/src/index.js";
 import { CLI, cliEnv, connection, PAT, runCli, runMain, tempDir, USER } from "./helpers.js";
 
 let emu: EmulatorHandle;

@@ -1,17 +1,25 @@
 /**
  * Library errors in the CLI's words, in-process: option names in backticks become the flags of
- * src/cli/renderError.ts's one table, and every library usage error exits 2 through
- * src/cli/exitCodes.ts, the one place that maps error classes to exit codes.
+ * packages/cli/src/cli/renderError.ts's one table, and every library usage error exits 2 through
+ * packages/cli/src/cli/exitCodes.ts, the one place that maps error classes to exit codes.
  */
-import { EXIT, errorLine, exitCodeOf, UsageError } from "../../src/cli/exitCodes.js";
-import { FLAG_OF_OPTION, renderMessage } from "../../src/cli/renderError.js";
-import { type AuditUsageError, ClarifaiAuditError, ValidationError } from "../../src/domain/errors.js";
-import { ClarifaiError, UnavailableError } from "../../src/errors.js";
-import { ExportInterruptedError, ExportUsageError, InputError } from "../../src/export/errors.js";
-import { ChromiumMissingError } from "../../src/report/pdf.js";
-import { OutputPathError } from "../../src/state/outputPath.js";
-import { SyncUsageError } from "../../src/sync/store.js";
-import { RulesError } from "../../src/watch/rules.js";
+import { EXIT, errorLine, exitCodeOf, UsageError } from "../../packages/cli/src/cli/exitCodes.js";
+import { FLAG_OF_OPTION, renderMessage } from "../../packages/cli/src/cli/renderError.js";
+import { ChromiumMissingError } from "../../packages/cli/src/report/pdf.js";
+import { SyncUsageError } from "../../packages/cli/src/sync/store.js";
+import { RulesError } from "../../packages/cli/src/watch/rules.js";
+import {
+  type AuditUsageError,
+  ClarifaiAuditError,
+  ValidationError,
+} from "../../packages/client/src/domain/errors.js";
+import { ClarifaiError, UnavailableError } from "../../packages/client/src/errors.js";
+import {
+  ExportInterruptedError,
+  ExportUsageError,
+  InputError,
+} from "../../packages/client/src/export/errors.js";
+import { OutputPathError } from "../../packages/client/src/state/outputPath.js";
 
 describe("renderMessage", () => {
   it("renders each library option in backticks as its flag", () => {

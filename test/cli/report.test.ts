@@ -12,8 +12,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { type Browser, launch } from "puppeteer-core";
-import { operationName } from "../../src/domain/operations.js";
-import { chromiumArgs } from "../../src/report/pdf.js";
+import { chromiumArgs } from "../../packages/cli/src/report/pdf.js";
+import { operationName } from "../../packages/client/src/domain/operations.js";
 import { fileLines, type GeneratedEmulator, runCli, runMain, startGeneratedEmulator } from "./helpers.js";
 
 const COUNT = 3000;

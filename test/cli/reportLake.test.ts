@@ -107,7 +107,7 @@ describe("bad input: one line, exit 2", () => {
 });
 
 // A combination the pipeline core gives for free: the lake as a source of exported entries
-// (src/sync/lake/records.ts) replayed through the rules, with rules test's flags as report's.
+// (packages/cli/src/sync/lake/records.ts) replayed through the rules, with rules test's flags as report's.
 describe("rules test --lake DIR", () => {
   const rulesTest = (args: string[]) => runCli(["rules", "test", "--rules", "builtin", ...args]);
   it("fires the alerts an export of the same log fires", async () => {

@@ -7,11 +7,11 @@ import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
-import { entryToJsonLine } from "../../src/codec/index.js";
-import { alertToJson } from "../../src/watch/alert.js";
-import { BUILTIN_PACK } from "../../src/watch/builtinPack.js";
-import { Evaluator } from "../../src/watch/evaluator.js";
-import { parseRules } from "../../src/watch/rules.js";
+import { alertToJson } from "../../packages/cli/src/watch/alert.js";
+import { BUILTIN_PACK } from "../../packages/cli/src/watch/builtinPack.js";
+import { Evaluator } from "../../packages/cli/src/watch/evaluator.js";
+import { parseRules } from "../../packages/cli/src/watch/rules.js";
+import { entryToJsonLine } from "../../packages/client/src/codec/index.js";
 import { type GeneratedEmulator, runCli, runMain, startGeneratedEmulator } from "./helpers.js";
 
 let g: GeneratedEmulator;

@@ -1,5 +1,5 @@
 /**
- * The command runner (src/cli/runner.ts) through `main(argv, env, io)` in-process: a second signal
+ * The command runner (packages/cli/src/cli/runner.ts) through `main(argv, env, io)` in-process: a second signal
  * ends tail, watch and search with 130 at once while the first one's clean stop is stuck (here on a
  * stdout that never drains); `--json` puts one summary object on stderr's last line; query and rules
  * refuse connection flags with one line; nothing a run installs on the process outlives it.
@@ -7,9 +7,9 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { PassThrough, Writable } from "node:stream";
-import { main } from "../../src/cli/cli.js";
-import { buildProgram } from "../../src/cli/program.js";
-import { type EmulatorHandle, generateEntries, startEmulator } from "../../src/emulator/index.js";
+import { main } from "../../packages/cli/src/cli/cli.js";
+import { buildProgram } from "../../packages/cli/src/cli/program.js";
+import { type EmulatorHandle, generateEntries, startEmulator } from "../../packages/emulator/src/index.js";
 import { cliEnv, connection, PAT, runMain, tempDir, USER } from "./helpers.js";
 import { until } from "./watchHelpers.js";
 

@@ -3,9 +3,9 @@
  * format, the filter flags, and the one-line error + exit code of each failure class.
  */
 
-import { entryToJsonLine } from "../../src/codec/entryPrinter.js";
-import { type EmulatorHandle, generateEntries, startEmulator } from "../../src/emulator/index.js";
-import { CSV_COLUMNS } from "../../src/export/formats.js";
+import { entryToJsonLine } from "../../packages/client/src/codec/entryPrinter.js";
+import { CSV_COLUMNS } from "../../packages/client/src/export/formats.js";
+import { type EmulatorHandle, generateEntries, startEmulator } from "../../packages/emulator/src/index.js";
 import { cliEnv, connection, PAT, parseCsv, runCli, runMain, USER } from "./helpers.js";
 
 const entries = generateEntries(600, 7);

@@ -6,10 +6,14 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type pg from "pg";
-import { clearSecrets, redact, registerUrlSecrets } from "../../src/domain/redact.js";
-import { type EmulatorHandle, generateEntries, startEmulator } from "../../src/emulator/index.js";
-import type { Alert } from "../../src/watch/alert.js";
-import { childEnvironment, type Destination, sendWithRetry } from "../../src/watch/destinations.js";
+import type { Alert } from "../../packages/cli/src/watch/alert.js";
+import {
+  childEnvironment,
+  type Destination,
+  sendWithRetry,
+} from "../../packages/cli/src/watch/destinations.js";
+import { clearSecrets, redact, registerUrlSecrets } from "../../packages/client/src/domain/redact.js";
+import { type EmulatorHandle, generateEntries, startEmulator } from "../../packages/emulator/src/index.js";
 import { freePort, type PostgresServer, startPostgres } from "../helpers/postgres.js";
 import { cliEnv, connection, PAT, runCli, runMain, tempDir, USER } from "./helpers.js";
 import { BASE_ISO, entry } from "./watchHelpers.js";

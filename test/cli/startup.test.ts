@@ -11,14 +11,14 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { entryToJsonLine } from "../../src/codec/index.js";
-import { MAX_PER_PAGE as CLI_MAX_PER_PAGE } from "../../src/domain/limits.js";
+import { entryToJsonLine } from "../../packages/client/src/codec/index.js";
+import { MAX_PER_PAGE as CLI_MAX_PER_PAGE } from "../../packages/client/src/domain/limits.js";
 import {
   type EmulatorHandle,
   generateEntries,
   MAX_PER_PAGE,
   startEmulator,
-} from "../../src/emulator/index.js";
+} from "../../packages/emulator/src/index.js";
 import { CLI_MODULES, type CliResult, cliEnv, collect, connection, PAT, USER } from "./helpers.js";
 
 const HOOKS = `import { appendFileSync } from "node:fs";
@@ -121,7 +121,7 @@ describe("help and version load only the command definitions", () => {
     expect(r.code).toBe(0);
     expect(r.stdout).not.toBe("");
     // The hook works: the CLI's own entry point is in the log.
-    expect(r.loaded).toContain("dist/src/cli/main.js");
+    expect(r.loaded).toContain("packages/cli/dist/src/cli/main.js");
     expect(r.duckdb).toBe(false);
     expect(matching(r.loaded, [...HEAVY, EMULATOR, ...RULES_DEPS])).toEqual([]);
     expect(r.urls.filter((url) => CHARTS_AND_BROWSER.test(url))).toEqual([]);
@@ -143,11 +143,11 @@ describe("client commands load their implementation, never the emulator", () => 
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     expect(r.stdout.trim().split("\n")).toHaveLength(5);
-    expect(r.loaded).toContain("dist/src/cli/searchCommand.js");
-    expect(r.loaded).not.toContain("dist/src/cli/exportCommand.js");
-    expect(r.loaded).not.toContain("dist/src/cli/tailCommand.js");
+    expect(r.loaded).toContain("packages/cli/dist/src/cli/searchCommand.js");
+    expect(r.loaded).not.toContain("packages/cli/dist/src/cli/exportCommand.js");
+    expect(r.loaded).not.toContain("packages/cli/dist/src/cli/tailCommand.js");
     // The error reporting knows the exporter's errors without loading the exporter.
-    expect(r.loaded).not.toContain("dist/src/export/exporter.js");
+    expect(r.loaded).not.toContain("packages/client/dist/src/export/exporter.js");
     expect(matching(r.loaded, [EMULATOR])).toEqual([]);
     expect(r.duckdb).toBe(false);
     expect(r.urls.filter((url) => CHARTS_AND_BROWSER.test(url))).toEqual([]);
@@ -157,9 +157,9 @@ describe("client commands load their implementation, never the emulator", () => 
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     expect(r.stdout.trim().split("\n")).toHaveLength(50);
-    expect(r.loaded).toContain("dist/src/cli/tailCommand.js");
-    expect(r.loaded).not.toContain("dist/src/cli/exportCommand.js");
-    expect(r.loaded).not.toContain("dist/src/export/exporter.js");
+    expect(r.loaded).toContain("packages/cli/dist/src/cli/tailCommand.js");
+    expect(r.loaded).not.toContain("packages/cli/dist/src/cli/exportCommand.js");
+    expect(r.loaded).not.toContain("packages/client/dist/src/export/exporter.js");
     expect(matching(r.loaded, [EMULATOR])).toEqual([]);
     expect(r.duckdb).toBe(false);
     expect(r.urls.filter((url) => CHARTS_AND_BROWSER.test(url))).toEqual([]);
@@ -170,8 +170,8 @@ describe("client commands load their implementation, never the emulator", () => 
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/^exported 50 entries /);
     expect(readFileSync(out, "utf8").trim().split("\n")).toHaveLength(50);
-    expect(r.loaded).toContain("dist/src/cli/exportCommand.js");
-    expect(r.loaded).not.toContain("dist/src/cli/searchCommand.js");
+    expect(r.loaded).toContain("packages/cli/dist/src/cli/exportCommand.js");
+    expect(r.loaded).not.toContain("packages/cli/dist/src/cli/searchCommand.js");
     expect(matching(r.loaded, [EMULATOR])).toEqual([]);
     expect(r.duckdb).toBe(false);
   });
@@ -192,7 +192,7 @@ describe("client commands load their implementation, never the emulator", () => 
     ]);
     expect(q.stdout).toBe("n\n50\n");
     expect(q.duckdb).toBe(true);
-    expect(q.loaded).not.toContain("dist/src/client/client.js");
+    expect(q.loaded).not.toContain("packages/client/dist/src/client/client.js");
     const rep = await runLogged([
       "report",
       "--lake",
@@ -203,8 +203,8 @@ describe("client commands load their implementation, never the emulator", () => 
     ]);
     expect([rep.code, rep.stderr]).toEqual([0, ""]);
     expect(rep.duckdb).toBe(true);
-    expect(rep.loaded).toContain("dist/src/report/lakeInput.js");
-    expect(rep.loaded).not.toContain("dist/src/client/client.js");
+    expect(rep.loaded).toContain("packages/cli/dist/src/report/lakeInput.js");
+    expect(rep.loaded).not.toContain("packages/client/dist/src/client/client.js");
   });
   it("search, tail and export never load yaml, ajv or the watch modules", async () => {
     for (const args of [
@@ -219,19 +219,19 @@ describe("client commands load their implementation, never the emulator", () => 
   it("rules check loads yaml, ajv and its own module, never the emulator or the exporter", async () => {
     const r = await runLogged(["rules", "check", "builtin"]);
     expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: "" });
-    expect(r.loaded).toContain("dist/src/cli/rulesCommand.js");
-    expect(r.loaded).not.toContain("dist/src/cli/watchCommand.js");
+    expect(r.loaded).toContain("packages/cli/dist/src/cli/rulesCommand.js");
+    expect(r.loaded).not.toContain("packages/cli/dist/src/cli/watchCommand.js");
     expect(r.loaded.some((p) => /^node_modules\/yaml\//.test(p))).toBe(true);
     expect(r.loaded.some((p) => /^node_modules\/ajv\//.test(p))).toBe(true);
-    expect(r.loaded).not.toContain("dist/src/export/exporter.js");
+    expect(r.loaded).not.toContain("packages/client/dist/src/export/exporter.js");
     expect(matching(r.loaded, [EMULATOR])).toEqual([]);
   });
   it("watch loads its implementation, never the emulator or the exporter", async () => {
     const r = await runLogged(["watch", ...conn, "--rules", "builtin", "--once", "--quiet"]);
     expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: "" });
-    expect(r.loaded).toContain("dist/src/cli/watchCommand.js");
-    expect(r.loaded).not.toContain("dist/src/cli/rulesCommand.js");
-    expect(r.loaded).not.toContain("dist/src/export/exporter.js");
+    expect(r.loaded).toContain("packages/cli/dist/src/cli/watchCommand.js");
+    expect(r.loaded).not.toContain("packages/cli/dist/src/cli/rulesCommand.js");
+    expect(r.loaded).not.toContain("packages/client/dist/src/export/exporter.js");
     expect(matching(r.loaded, [EMULATOR])).toEqual([]);
   });
 });
@@ -253,7 +253,7 @@ register(${JSON.stringify(pathToFileURL(join(dir, "hooks.mjs")).href)}, { data: 
       pathToFileURL(register).href,
       "--input-type=module",
       "-e",
-      `await import(${JSON.stringify(pathToFileURL(join(process.cwd(), "dist/src/index.js")).href)})`,
+      `await import(${JSON.stringify(pathToFileURL(join(process.cwd(), "packages/client/dist/src/index.js")).href)})`,
     ],
     { env: cliEnv(), stdio: ["ignore", "pipe", "pipe"] },
   );
@@ -262,7 +262,7 @@ register(${JSON.stringify(pathToFileURL(join(dir, "hooks.mjs")).href)}, { data: 
   const root = pathToFileURL(process.cwd()).href;
   const urls = readFileSync(log, "utf8").split("\n");
   const loaded = urls.filter((url) => url.startsWith(root)).map((url) => url.slice(root.length + 1));
-  expect(loaded).toContain("dist/src/index.js");
+  expect(loaded).toContain("packages/client/dist/src/index.js");
   expect(matching(loaded, [/^dist\/src\/sync\//])).toEqual([]);
   expect(urls.some((url) => DUCKDB.test(url))).toBe(false);
 });
@@ -272,13 +272,13 @@ it("report loads vega and vega-lite, and puppeteer-core only for --pdf", async (
   writeFileSync(input, `${generateEntries(20, 5).map(entryToJsonLine).join("\n")}\n`);
   const r = await runLogged(["report", "--input", input, "--out", join(dir, "report.html"), "--quiet"]);
   expect(r.stderr).toBe("");
-  expect(r.loaded).toContain("dist/src/cli/reportCommand.js");
+  expect(r.loaded).toContain("packages/cli/dist/src/cli/reportCommand.js");
   expect(r.urls.some((url) => /\/node_modules\/vega\//.test(url))).toBe(true);
   expect(r.urls.some((url) => /\/node_modules\/vega-lite\//.test(url))).toBe(true);
   expect(r.urls.filter((url) => BROWSER.test(url))).toEqual([]);
-  expect(r.loaded).not.toContain("dist/src/report/pdf.js");
-  expect(r.loaded).not.toContain("dist/src/cli/exportCommand.js");
-  expect(r.loaded).not.toContain("dist/src/report/lakeInput.js");
+  expect(r.loaded).not.toContain("packages/cli/dist/src/report/pdf.js");
+  expect(r.loaded).not.toContain("packages/cli/dist/src/cli/exportCommand.js");
+  expect(r.loaded).not.toContain("packages/cli/dist/src/report/lakeInput.js");
   expect(matching(r.loaded, [EMULATOR])).toEqual([]);
   expect(r.duckdb).toBe(false);
 });

@@ -6,10 +6,14 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
-import { EntrySink } from "../../src/cli/output.js";
-import { entryToJsonLine } from "../../src/codec/index.js";
-import { terminalSafe, terminalSafeJson, terminalSafeLines } from "../../src/domain/terminalText.js";
-import { type EmulatorHandle, generateEntries, startEmulator } from "../../src/emulator/index.js";
+import { EntrySink } from "../../packages/cli/src/cli/output.js";
+import { entryToJsonLine } from "../../packages/client/src/codec/index.js";
+import {
+  terminalSafe,
+  terminalSafeJson,
+  terminalSafeLines,
+} from "../../packages/client/src/domain/terminalText.js";
+import { type EmulatorHandle, generateEntries, startEmulator } from "../../packages/emulator/src/index.js";
 import { connection, PAT, parseCsv, runCli, runMain, tempDir, USER } from "./helpers.js";
 
 const RETITLE = "\u001b]0;pwned\u0007";

@@ -9,11 +9,11 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
-import type { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
-import { entryToJsonLine } from "../../src/codec/index.js";
-import { type EmulatorHandle, startEmulator } from "../../src/emulator/index.js";
-import { Evaluator } from "../../src/watch/evaluator.js";
-import { parseRules } from "../../src/watch/rules.js";
+import { Evaluator } from "../../packages/cli/src/watch/evaluator.js";
+import { parseRules } from "../../packages/cli/src/watch/rules.js";
+import type { AuditLogEntry } from "../../packages/client/generated/proto/clarifai/api/resources.js";
+import { entryToJsonLine } from "../../packages/client/src/codec/index.js";
+import { type EmulatorHandle, startEmulator } from "../../packages/emulator/src/index.js";
 import {
   byTime,
   collect,

@@ -9,7 +9,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
-import { type EmulatorHandle, startEmulator } from "../../src/emulator/index.js";
+import { type EmulatorHandle, startEmulator } from "../../packages/emulator/src/index.js";
 import { collect, connection, PAT, spawnCli, tempDir, USER } from "./helpers.js";
 import { BASE_ISO, entry } from "./watchHelpers.js";
 

@@ -4,8 +4,8 @@
  */
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
-import { generateEntries } from "../../src/emulator/index.js";
+import type { AuditLogEntry } from "../../packages/client/generated/proto/clarifai/api/resources.js";
+import { generateEntries } from "../../packages/emulator/src/index.js";
 import { waitFor } from "../helpers/waitFor.js";
 
 const template = generateEntries(1, 1)[0] as AuditLogEntry;

@@ -3,10 +3,10 @@
  * PAT's absence from everything a caller could print.
  */
 import { inspect } from "node:util";
-import { AuditLogClient } from "../../src/client/client.js";
-import { MAX_TIMEOUT_MS } from "../../src/client/config.js";
-import { buildSearchRequest } from "../../src/client/query.js";
-import { GrpcStatus } from "../../src/domain/grpcStatus.js";
+import { AuditLogClient } from "../../packages/client/src/client/client.js";
+import { MAX_TIMEOUT_MS } from "../../packages/client/src/client/config.js";
+import { buildSearchRequest } from "../../packages/client/src/client/query.js";
+import { GrpcStatus } from "../../packages/client/src/domain/grpcStatus.js";
 import {
   AuthenticationError,
   CanceledError,
@@ -17,7 +17,7 @@ import {
   TimeoutError,
   UnavailableError,
   ValidationError,
-} from "../../src/errors.js";
+} from "../../packages/client/src/errors.js";
 import { waitFor } from "../helpers/waitFor.js";
 import { failure as failAndKeep, type Harness, harness, PAT } from "./fixtures.js";
 

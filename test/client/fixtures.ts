@@ -3,13 +3,13 @@
  * entries plus four hand-made ones that exercise the filters the documentation's data leaves
  * uniform (other users, failures, IPv6, ties, nanoseconds, nodepool/team/user targets).
  */
-import { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
-import { AuditLogClient } from "../../src/client/client.js";
-import type { AuditLogClientOptions } from "../../src/client/config.js";
-import type { AuditEntry } from "../../src/domain/entry.js";
-import { type EmulatorHandle, startEmulator } from "../../src/emulator/index.js";
-import type { FaultOptions } from "../../src/emulator/options.js";
-import type { ClarifaiError } from "../../src/errors.js";
+import { AuditLogEntry } from "../../packages/client/generated/proto/clarifai/api/resources.js";
+import { AuditLogClient } from "../../packages/client/src/client/client.js";
+import type { AuditLogClientOptions } from "../../packages/client/src/client/config.js";
+import type { AuditEntry } from "../../packages/client/src/domain/entry.js";
+import type { ClarifaiError } from "../../packages/client/src/errors.js";
+import { type EmulatorHandle, startEmulator } from "../../packages/emulator/src/index.js";
+import type { FaultOptions } from "../../packages/emulator/src/options.js";
 
 /** Distinctive, so a leak anywhere is found by a substring search. */
 export const PAT = "pat-LEAKCHECK-3f9a1c7e5b2d4068a1b2";

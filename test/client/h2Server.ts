@@ -12,8 +12,8 @@ import {
   type ServerHttp2Stream,
 } from "node:http2";
 import type { AddressInfo } from "node:net";
-import { MultiAuditLogEntryResponse } from "../../generated/proto/clarifai/api/service.js";
-import { StatusCode } from "../../generated/proto/clarifai/api/status/status_code.js";
+import { MultiAuditLogEntryResponse } from "../../packages/client/generated/proto/clarifai/api/service.js";
+import { StatusCode } from "../../packages/client/generated/proto/clarifai/api/status/status_code.js";
 
 /** What one call brought: its request headers and the request's bytes (prefix included). */
 export interface SeenCall {

@@ -1,9 +1,9 @@
 /**
  * A full 1000-entry page larger than gRPC's usual 4 MiB receive limit (the client's default is 64 MiB).
  */
-import type { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
-import { generateEntries } from "../../src/emulator/index.js";
-import { ServerError } from "../../src/errors.js";
+import type { AuditLogEntry } from "../../packages/client/generated/proto/clarifai/api/resources.js";
+import { ServerError } from "../../packages/client/src/errors.js";
+import { generateEntries } from "../../packages/emulator/src/index.js";
 import { type Harness, harness } from "./fixtures.js";
 
 let h: Harness;

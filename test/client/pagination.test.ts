@@ -2,10 +2,10 @@
  * Pagination over real gRPC: page boundaries that cut through groups of entries with the same
  * timestamp, both sort orders, and the pinned `to` that keeps new entries from shifting pages.
  */
-import type { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
-import type { AuditLogClient } from "../../src/client/client.js";
-import { compareTimestamps, formatTimestamp, nowTimestamp } from "../../src/domain/time.js";
-import { generateEntries } from "../../src/emulator/index.js";
+import type { AuditLogEntry } from "../../packages/client/generated/proto/clarifai/api/resources.js";
+import type { AuditLogClient } from "../../packages/client/src/client/client.js";
+import { compareTimestamps, formatTimestamp, nowTimestamp } from "../../packages/client/src/domain/time.js";
+import { generateEntries } from "../../packages/emulator/src/index.js";
 import { type Harness, harness } from "./fixtures.js";
 
 const COUNT = 700;

@@ -7,11 +7,19 @@ import { rmSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import { type AddressInfo, connect, type Socket } from "node:net";
 import { inspect } from "node:util";
-import { AuditLogClient } from "../../src/client/client.js";
-import { type AuditLogClientOptions, resolveConfig } from "../../src/client/config.js";
-import { MAX_CONNECT_REPLY_HEADER_BYTES, noProxyMatches } from "../../src/client/transport/httpProxy.js";
-import { type EmulatorHandle, startEmulator } from "../../src/emulator/index.js";
-import { CanceledError, TimeoutError, UnavailableError, ValidationError } from "../../src/errors.js";
+import { AuditLogClient } from "../../packages/client/src/client/client.js";
+import { type AuditLogClientOptions, resolveConfig } from "../../packages/client/src/client/config.js";
+import {
+  MAX_CONNECT_REPLY_HEADER_BYTES,
+  noProxyMatches,
+} from "../../packages/client/src/client/transport/httpProxy.js";
+import {
+  CanceledError,
+  TimeoutError,
+  UnavailableError,
+  ValidationError,
+} from "../../packages/client/src/errors.js";
+import { type EmulatorHandle, startEmulator } from "../../packages/emulator/src/index.js";
 import { makeTestTls, type TestTls } from "../helpers/tls.js";
 import { waitFor } from "../helpers/waitFor.js";
 import { EXTRA_ENTRIES, failure, PAT } from "./fixtures.js";

@@ -12,11 +12,11 @@
  * budget used) are asserted on a simulated clock, where the delays are seeded (rateBudgetSim.test.ts).
  */
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
-import { AuditLogClient } from "../../src/client/client.js";
-import type { AuditLogClientOptions } from "../../src/client/config.js";
-import { limitFromDetails, PACE, START_IN_FLIGHT } from "../../src/client/rateBudget.js";
-import { type EmulatorHandle, generateEntries, startEmulator } from "../../src/emulator/index.js";
-import { CanceledError } from "../../src/errors.js";
+import { AuditLogClient } from "../../packages/client/src/client/client.js";
+import type { AuditLogClientOptions } from "../../packages/client/src/client/config.js";
+import { limitFromDetails, PACE, START_IN_FLIGHT } from "../../packages/client/src/client/rateBudget.js";
+import { CanceledError } from "../../packages/client/src/errors.js";
+import { type EmulatorHandle, generateEntries, startEmulator } from "../../packages/emulator/src/index.js";
 import { waitFor } from "../helpers/waitFor.js";
 
 const PAT = "rate-test-pat";

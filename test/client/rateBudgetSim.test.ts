@@ -7,8 +7,12 @@
  * gRPC (rateBudget.test.ts) assert what survives a loaded machine's scheduling.
  */
 import { afterEach, beforeEach, describe, expect, jest, test } from "@jest/globals";
-import { RateBudget, type RequestStats, START_IN_FLIGHT } from "../../src/client/rateBudget.js";
-import { RateLimiter, throttledDetails } from "../../src/emulator/rateLimit.js";
+import {
+  RateBudget,
+  type RequestStats,
+  START_IN_FLIGHT,
+} from "../../packages/client/src/client/rateBudget.js";
+import { RateLimiter, throttledDetails } from "../../packages/emulator/src/rateLimit.js";
 
 interface Sim {
   /** The server's limit. */

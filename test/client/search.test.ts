@@ -4,10 +4,10 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { Metadata } from "@grpc/grpc-js";
-import type { AuditLogClient } from "../../src/client/client.js";
-import type { AuditLogSearchQuery } from "../../src/client/query.js";
-import { auditLogEntryToJson } from "../../src/codec/restJson.js";
-import { ValidationError } from "../../src/errors.js";
+import type { AuditLogClient } from "../../packages/client/src/client/client.js";
+import type { AuditLogSearchQuery } from "../../packages/client/src/client/query.js";
+import { auditLogEntryToJson } from "../../packages/client/src/codec/restJson.js";
+import { ValidationError } from "../../packages/client/src/errors.js";
 import { type Harness, harness, key, PAT, SEED_FILE } from "./fixtures.js";
 import { replyOk, startH2Server } from "./h2Server.js";
 

@@ -2,9 +2,9 @@
  * TLS is the default transport: against the emulator serving TLS with a throwaway CA.
  */
 import { rmSync } from "node:fs";
-import { AuditLogClient } from "../../src/client/client.js";
-import { type EmulatorHandle, startEmulator } from "../../src/emulator/index.js";
-import { CLOSED_PLAINTEXT_MESSAGE, UnavailableError } from "../../src/errors.js";
+import { AuditLogClient } from "../../packages/client/src/client/client.js";
+import { CLOSED_PLAINTEXT_MESSAGE, UnavailableError } from "../../packages/client/src/errors.js";
+import { type EmulatorHandle, startEmulator } from "../../packages/emulator/src/index.js";
 import { makeTestTls, type TestTls } from "../helpers/tls.js";
 import { EXTRA_ENTRIES, PAT } from "./fixtures.js";
 

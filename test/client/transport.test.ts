@@ -8,10 +8,10 @@ import { rmSync } from "node:fs";
 import { constants, type ServerHttp2Stream } from "node:http2";
 import { type AddressInfo, createServer as createTcpServer, type Socket } from "node:net";
 import { inspect } from "node:util";
-import { AuditLogClient } from "../../src/client/client.js";
-import type { AuditLogClientOptions } from "../../src/client/config.js";
-import { SUPPORTED_CHANNEL_OPTIONS } from "../../src/client/transport/channelOptions.js";
-import { decodeGrpcMessage, grpcTimeout } from "../../src/client/transport/wire.js";
+import { AuditLogClient } from "../../packages/client/src/client/client.js";
+import type { AuditLogClientOptions } from "../../packages/client/src/client/config.js";
+import { SUPPORTED_CHANNEL_OPTIONS } from "../../packages/client/src/client/transport/channelOptions.js";
+import { decodeGrpcMessage, grpcTimeout } from "../../packages/client/src/client/transport/wire.js";
 import {
   AuthenticationError,
   CanceledError,
@@ -21,7 +21,7 @@ import {
   TimeoutError,
   UnavailableError,
   ValidationError,
-} from "../../src/errors.js";
+} from "../../packages/client/src/errors.js";
 import { makeTestTls, type TestTls } from "../helpers/tls.js";
 import { failure as failAndKeep, PAT } from "./fixtures.js";
 import {

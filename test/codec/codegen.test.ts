@@ -1,8 +1,8 @@
 /**
  * The generated printers' source can be printed for review, and what is printed is what runs.
  */
-import { entryPrinterCode } from "../../src/codec/entryPrinter.js";
-import { jsonlTranscoderCode } from "../../src/codec/jsonlTranscoderSource.js";
+import { entryPrinterCode } from "../../packages/client/src/codec/entryPrinter.js";
+import { jsonlTranscoderCode } from "../../packages/client/src/codec/jsonlTranscoderSource.js";
 
 describe.each([
   ["bytes → JSON transcoder", jsonlTranscoderCode, "FALLBACK, isUtf8, EMPTY, civilFromDays", "m_0"],

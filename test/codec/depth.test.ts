@@ -1,10 +1,10 @@
 import type { DescField, DescMessage } from "@bufbuild/protobuf";
 import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
-import { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
-import { entryToJsonLine } from "../../src/codec/entryPrinter.js";
-import { auditLogEntryBytesToJson } from "../../src/codec/jsonlTranscoder.js";
-import { messageDesc } from "../../src/codec/registry.js";
-import { auditLogEntryToJson } from "../../src/codec/restJson.js";
+import { AuditLogEntry } from "../../packages/client/generated/proto/clarifai/api/resources.js";
+import { entryToJsonLine } from "../../packages/client/src/codec/entryPrinter.js";
+import { auditLogEntryBytesToJson } from "../../packages/client/src/codec/jsonlTranscoder.js";
+import { messageDesc } from "../../packages/client/src/codec/registry.js";
+import { auditLogEntryToJson } from "../../packages/client/src/codec/restJson.js";
 import { outcome } from "./wireArbitrary.js";
 
 /** Fields from AuditLogEntry into a message cycle (e.g. through clarifai.api.Data), then the cycle. */

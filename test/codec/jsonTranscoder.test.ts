@@ -1,16 +1,16 @@
 import { readFileSync } from "node:fs";
 import fc from "fast-check";
-import { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
-import { MultiAuditLogEntryResponse } from "../../generated/proto/clarifai/api/service.js";
-import { Status } from "../../generated/proto/clarifai/api/status/status.js";
-import { entryToJsonLine } from "../../src/codec/entryPrinter.js";
+import { AuditLogEntry } from "../../packages/client/generated/proto/clarifai/api/resources.js";
+import { MultiAuditLogEntryResponse } from "../../packages/client/generated/proto/clarifai/api/service.js";
+import { Status } from "../../packages/client/generated/proto/clarifai/api/status/status.js";
+import { entryToJsonLine } from "../../packages/client/src/codec/entryPrinter.js";
 import {
   auditLogEntryBytesToJson,
   searchResponseBytesToJsonl,
   transcodeStats,
-} from "../../src/codec/jsonlTranscoder.js";
-import { messageDesc } from "../../src/codec/registry.js";
-import { auditLogEntryFromJson, auditLogEntryToJson } from "../../src/codec/restJson.js";
+} from "../../packages/client/src/codec/jsonlTranscoder.js";
+import { messageDesc } from "../../packages/client/src/codec/registry.js";
+import { auditLogEntryFromJson, auditLogEntryToJson } from "../../packages/client/src/codec/restJson.js";
 import { type Outcome, outcome, runs, WireArbitraries } from "./wireArbitrary.js";
 
 /** The reference for raw entry bytes: ts-proto decode, then protoJson. */

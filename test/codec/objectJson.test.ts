@@ -1,9 +1,13 @@
 import { readFileSync } from "node:fs";
 import fc from "fast-check";
-import { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
-import { entriesToJsonl, entryPrinterStats, entryToJsonLine } from "../../src/codec/entryPrinter.js";
-import { messageDesc } from "../../src/codec/registry.js";
-import { auditLogEntryFromJson, auditLogEntryToJson } from "../../src/codec/restJson.js";
+import { AuditLogEntry } from "../../packages/client/generated/proto/clarifai/api/resources.js";
+import {
+  entriesToJsonl,
+  entryPrinterStats,
+  entryToJsonLine,
+} from "../../packages/client/src/codec/entryPrinter.js";
+import { messageDesc } from "../../packages/client/src/codec/registry.js";
+import { auditLogEntryFromJson, auditLogEntryToJson } from "../../packages/client/src/codec/restJson.js";
 import { type Outcome, outcome, runs, stringArb, timestampArb, WireArbitraries } from "./wireArbitrary.js";
 
 const reference = (e: AuditLogEntry): Outcome<string> =>

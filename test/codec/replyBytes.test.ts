@@ -1,11 +1,14 @@
 import fc from "fast-check";
-import { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
-import { MultiAuditLogEntryResponse } from "../../generated/proto/clarifai/api/service.js";
-import { auditLogEntriesBytesToJsonl, JsonlPageEncoder } from "../../src/codec/jsonlTranscoder.js";
-import { messageDesc } from "../../src/codec/registry.js";
-import { fastEntryTimestamp, splitSearchReply } from "../../src/codec/replyBytes.js";
-import { auditLogEntryToJson } from "../../src/codec/restJson.js";
-import { generateEntries } from "../../src/emulator/generate.js";
+import { AuditLogEntry } from "../../packages/client/generated/proto/clarifai/api/resources.js";
+import { MultiAuditLogEntryResponse } from "../../packages/client/generated/proto/clarifai/api/service.js";
+import {
+  auditLogEntriesBytesToJsonl,
+  JsonlPageEncoder,
+} from "../../packages/client/src/codec/jsonlTranscoder.js";
+import { messageDesc } from "../../packages/client/src/codec/registry.js";
+import { fastEntryTimestamp, splitSearchReply } from "../../packages/client/src/codec/replyBytes.js";
+import { auditLogEntryToJson } from "../../packages/client/src/codec/restJson.js";
+import { generateEntries } from "../../packages/emulator/src/generate.js";
 import { type Outcome, outcome, replyOf, runs, WireArbitraries } from "./wireArbitrary.js";
 
 // One encoder for every run, as the exporter keeps one for a whole export: pages of every size go
@@ -35,7 +38,7 @@ function viaObjects(bytes: Uint8Array): Outcome<string> {
 
 const entryDesc = messageDesc("clarifai.api.AuditLogEntry");
 
-describe("reply split into entry bytes (src/codec/replyBytes.ts)", () => {
+describe("reply split into entry bytes (packages/client/src/codec/replyBytes.ts)", () => {
   it("yields ts-proto's status and timestamps, and the reference JSONL, for wild entries", () => {
     const arbs = new WireArbitraries({ depth: 2, wild: true, sparse: 2 });
     fc.assert(

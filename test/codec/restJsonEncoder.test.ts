@@ -1,14 +1,18 @@
 import { readFileSync } from "node:fs";
 import fc from "fast-check";
-import { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
-import { messageDesc } from "../../src/codec/registry.js";
-import { auditLogEntryFromJson, auditLogEntryToJson, type JsonValue } from "../../src/codec/restJson.js";
+import { AuditLogEntry } from "../../packages/client/generated/proto/clarifai/api/resources.js";
+import { messageDesc } from "../../packages/client/src/codec/registry.js";
+import {
+  auditLogEntryFromJson,
+  auditLogEntryToJson,
+  type JsonValue,
+} from "../../packages/client/src/codec/restJson.js";
 import {
   type RestJsonEncoder,
   restJsonEncoder,
   restJsonEncoderCode,
-} from "../../src/codec/restJsonEncoder.js";
-import { generateEntries } from "../../src/emulator/generate.js";
+} from "../../packages/client/src/codec/restJsonEncoder.js";
+import { generateEntries } from "../../packages/emulator/src/generate.js";
 import { type Outcome, outcome, runs, stringArb, WireArbitraries } from "./wireArbitrary.js";
 
 const entryDesc = messageDesc("clarifai.api.AuditLogEntry");
@@ -45,7 +49,7 @@ function agrees(json: unknown): boolean {
   return true;
 }
 
-describe("REST JSON → bytes encoder (src/codec/restJsonEncoder.ts)", () => {
+describe("REST JSON → bytes encoder (packages/client/src/codec/restJsonEncoder.ts)", () => {
   it("encodes the documentation's entries and generated ones exactly as the reference", () => {
     const seed = readFileSync(new URL("../fixtures/seed-entries.jsonl", import.meta.url), "utf8")
       .trim()

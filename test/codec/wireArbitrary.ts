@@ -6,7 +6,7 @@
 import { type DescField, type DescMessage, ScalarType } from "@bufbuild/protobuf";
 import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import fc from "fast-check";
-import { Status } from "../../generated/proto/clarifai/api/status/status.js";
+import { Status } from "../../packages/client/generated/proto/clarifai/api/status/status.js";
 
 /** A field value to write; `raw` writes pre-encoded bytes as-is. */
 type Plan = Array<{ field: DescField; value: unknown }>;

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { afterAll, expect, test } from "@jest/globals";
 import { grpcClient, grpcSearch, request, restSearch } from "./helpers.js";
 
-const MAIN = new URL("../../dist/src/cli/clarifai-audit.mjs", import.meta.url).pathname;
+const MAIN = new URL("../../packages/cli/dist/src/cli/clarifai-audit.mjs", import.meta.url).pathname;
 const FIXTURE = new URL("../fixtures/seed-entries.jsonl", import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), "clarifai-audit-cli-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

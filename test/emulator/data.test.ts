@@ -7,12 +7,17 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "@jest/globals";
-import { auditLogEntryFromJson, auditLogEntryToJson } from "../../src/codec/restJson.js";
-import { TARGET_KINDS } from "../../src/domain/targets.js";
-import { streamEntriesFile } from "../../src/emulator/dataFile.js";
-import { DataFileError, generateEntries, loadEntriesFile, startEmulator } from "../../src/emulator/index.js";
-import { AuditLog } from "../../src/emulator/store.js";
-import { ALL_EVENT_TYPES } from "../../src/emulator/vocabulary.js";
+import { auditLogEntryFromJson, auditLogEntryToJson } from "../../packages/client/src/codec/restJson.js";
+import { TARGET_KINDS } from "../../packages/client/src/domain/targets.js";
+import { streamEntriesFile } from "../../packages/emulator/src/dataFile.js";
+import {
+  DataFileError,
+  generateEntries,
+  loadEntriesFile,
+  startEmulator,
+} from "../../packages/emulator/src/index.js";
+import { AuditLog } from "../../packages/emulator/src/store.js";
+import { ALL_EVENT_TYPES } from "../../packages/emulator/src/vocabulary.js";
 import { FIXTURE } from "./helpers.js";
 
 const dir = mkdtempSync(join(tmpdir(), "clarifai-audit-data-"));

@@ -10,11 +10,11 @@ import {
   AuditLogQuery,
   type DeepPartial,
   EventType,
-} from "../../generated/proto/clarifai/api/resources.js";
-import type { PostAuditLogSearchesRequest } from "../../generated/proto/clarifai/api/service.js";
-import { auditLogEntryFromJson, auditLogEntryToJson } from "../../src/codec/restJson.js";
-import { type EmulatorHandle, startEmulator } from "../../src/emulator/index.js";
-import type { V2Client } from "../../src/emulator/v2Grpc.js";
+} from "../../packages/client/generated/proto/clarifai/api/resources.js";
+import type { PostAuditLogSearchesRequest } from "../../packages/client/generated/proto/clarifai/api/service.js";
+import { auditLogEntryFromJson, auditLogEntryToJson } from "../../packages/client/src/codec/restJson.js";
+import { type EmulatorHandle, startEmulator } from "../../packages/emulator/src/index.js";
+import type { V2Client } from "../../packages/emulator/src/v2Grpc.js";
 import { fixtureEntries, grpcClient, grpcSearch, request, restSearch } from "./helpers.js";
 
 const F = fixtureEntries();

@@ -1,8 +1,9 @@
 // Child process of dropChurn.test.ts: an in-process emulator dropping every 3rd call's connection
 // while a client keeps 8 calls in flight. A heap corruption aborts this process (exit 134), so it
 // runs apart from the test runner. Uses the built package (dist/).
-import { startEmulator } from "../../dist/src/emulator/index.js";
-import { AuditLogClient } from "../../dist/src/index.js";
+
+import { AuditLogClient } from "../../packages/client/dist/src/index.js";
+import { startEmulator } from "../../packages/emulator/dist/src/index.js";
 
 const emu = await startEmulator({ pats: { p: "u" }, generate: { count: 500, seed: 1 } });
 emu.setFaults({ dropConnectionEvery: 3 });

@@ -1,7 +1,7 @@
 /**
  * Connection drops under load must not crash the process. Destroying the HTTP/2 session from
  * inside Node's receive loop corrupted the heap within a few rounds (glibc abort, exit 134); the
- * emulator defers the destroy (src/emulator/grpcServer.ts).
+ * emulator defers the destroy (packages/emulator/src/grpcServer.ts).
  */
 import { spawnSync } from "node:child_process";
 

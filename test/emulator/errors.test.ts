@@ -3,10 +3,10 @@
  * reply, HTTP statuses on REST, and a description plus a req_id on every non-success reply.
  */
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
-import { AuditLogQuery } from "../../generated/proto/clarifai/api/resources.js";
-import { StatusCode } from "../../generated/proto/clarifai/api/status/status_code.js";
-import { type EmulatorHandle, startEmulator } from "../../src/emulator/index.js";
-import type { V2Client } from "../../src/emulator/v2Grpc.js";
+import { AuditLogQuery } from "../../packages/client/generated/proto/clarifai/api/resources.js";
+import { StatusCode } from "../../packages/client/generated/proto/clarifai/api/status/status_code.js";
+import { type EmulatorHandle, startEmulator } from "../../packages/emulator/src/index.js";
+import type { V2Client } from "../../packages/emulator/src/v2Grpc.js";
 import { grpcClient, grpcSearch, PAT, request, restSearch, USER } from "./helpers.js";
 
 let emu: EmulatorHandle;

@@ -6,10 +6,10 @@
 
 import { Metadata, type ServiceError, status } from "@grpc/grpc-js";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "@jest/globals";
-import type { MultiAuditLogEntryResponse } from "../../generated/proto/clarifai/api/service.js";
-import { StatusCode } from "../../generated/proto/clarifai/api/status/status_code.js";
-import { type EmulatorHandle, generateEntries, startEmulator } from "../../src/emulator/index.js";
-import type { V2Client } from "../../src/emulator/v2Grpc.js";
+import type { MultiAuditLogEntryResponse } from "../../packages/client/generated/proto/clarifai/api/service.js";
+import { StatusCode } from "../../packages/client/generated/proto/clarifai/api/status/status_code.js";
+import { type EmulatorHandle, generateEntries, startEmulator } from "../../packages/emulator/src/index.js";
+import type { V2Client } from "../../packages/emulator/src/v2Grpc.js";
 import { waitFor } from "../helpers/waitFor.js";
 import { grpcClient, grpcSearch, PAT, request, restSearch } from "./helpers.js";
 

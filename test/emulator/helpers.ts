@@ -1,12 +1,12 @@
 /** Shared helpers of the emulator tests: the fixture, a raw generated gRPC client, REST calls. */
 import { credentials, Metadata } from "@grpc/grpc-js";
-import type { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
+import type { AuditLogEntry } from "../../packages/client/generated/proto/clarifai/api/resources.js";
 import type {
   MultiAuditLogEntryResponse,
   PostAuditLogSearchesRequest,
-} from "../../generated/proto/clarifai/api/service.js";
-import { loadEntriesFile } from "../../src/emulator/index.js";
-import { V2Client } from "../../src/emulator/v2Grpc.js";
+} from "../../packages/client/generated/proto/clarifai/api/service.js";
+import { loadEntriesFile } from "../../packages/emulator/src/index.js";
+import { V2Client } from "../../packages/emulator/src/v2Grpc.js";
 
 export const FIXTURE = new URL("../fixtures/seed-entries.jsonl", import.meta.url).pathname;
 export const PAT = "emulator-pat";

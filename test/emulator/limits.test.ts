@@ -5,13 +5,17 @@
  */
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
-import { auditLogEntryFromJson, entryToJsonLine, type JsonValue } from "../../src/codec/index.js";
-import * as command from "../../src/emulator/command.js";
-import { streamEntriesFile } from "../../src/emulator/dataFile.js";
-import { generateEntries, startEmulator, validateFaults } from "../../src/emulator/index.js";
-import { KNOB_LIMITS, MAX_GENERATE } from "../../src/emulator/options.js";
-import { AuditLog } from "../../src/emulator/store.js";
+import * as command from "../../packages/cli/src/cli/emulatorCommand.js";
+import { AuditLogEntry } from "../../packages/client/generated/proto/clarifai/api/resources.js";
+import {
+  auditLogEntryFromJson,
+  entryToJsonLine,
+  type JsonValue,
+} from "../../packages/client/src/codec/index.js";
+import { streamEntriesFile } from "../../packages/emulator/src/dataFile.js";
+import { generateEntries, startEmulator, validateFaults } from "../../packages/emulator/src/index.js";
+import { KNOB_LIMITS, MAX_GENERATE } from "../../packages/emulator/src/options.js";
+import { AuditLog } from "../../packages/emulator/src/store.js";
 import { PAT, runCli, tempDir, USER } from "../cli/helpers.js";
 import { makeTestTls } from "../helpers/tls.js";
 

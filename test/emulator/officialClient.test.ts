@@ -14,14 +14,14 @@ import {
   type AuditLogEntry,
   AuditLogQuery,
   EventType,
-} from "../../generated/proto/clarifai/api/resources.js";
+} from "../../packages/client/generated/proto/clarifai/api/resources.js";
 import type {
   MultiAuditLogEntryResponse,
   PostAuditLogSearchesRequest,
-} from "../../generated/proto/clarifai/api/service.js";
-import { TARGET_KIND_JSON_NAMES, TARGET_KINDS } from "../../src/domain/targets.js";
-import { type EmulatorHandle, generateEntries, startEmulator } from "../../src/emulator/index.js";
-import { V2Client } from "../../src/emulator/v2Grpc.js";
+} from "../../packages/client/generated/proto/clarifai/api/service.js";
+import { TARGET_KIND_JSON_NAMES, TARGET_KINDS } from "../../packages/client/src/domain/targets.js";
+import { type EmulatorHandle, generateEntries, startEmulator } from "../../packages/emulator/src/index.js";
+import { V2Client } from "../../packages/emulator/src/v2Grpc.js";
 import { makeTestTls, type TestTls } from "../helpers/tls.js";
 import { fixtureEntries, PAT, USER } from "./helpers.js";
 

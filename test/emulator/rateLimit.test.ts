@@ -4,10 +4,10 @@
  * not count, per-account windows, the clarifai profile, and option validation.
  */
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
-import { StatusCode } from "../../generated/proto/clarifai/api/status/status_code.js";
-import { type EmulatorHandle, generateEntries, startEmulator } from "../../src/emulator/index.js";
-import { RATE_WINDOW_MS, RateLimiter } from "../../src/emulator/rateLimit.js";
-import type { V2Client } from "../../src/emulator/v2Grpc.js";
+import { StatusCode } from "../../packages/client/generated/proto/clarifai/api/status/status_code.js";
+import { type EmulatorHandle, generateEntries, startEmulator } from "../../packages/emulator/src/index.js";
+import { RATE_WINDOW_MS, RateLimiter } from "../../packages/emulator/src/rateLimit.js";
+import type { V2Client } from "../../packages/emulator/src/v2Grpc.js";
 import { grpcClient, grpcSearch, PAT, request, restSearch, USER } from "./helpers.js";
 
 const OTHER_PAT = "other-pat";

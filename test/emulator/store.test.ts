@@ -8,20 +8,20 @@ import {
   type AuditLogEntry,
   AuditLogEntry as AuditLogEntryCodec,
   EventType,
-} from "../../generated/proto/clarifai/api/resources.js";
-import { MultiAuditLogEntryResponse } from "../../generated/proto/clarifai/api/service.js";
-import { encodeEntry } from "../../src/emulator/entryEncoder.js";
+} from "../../packages/client/generated/proto/clarifai/api/resources.js";
+import { MultiAuditLogEntryResponse } from "../../packages/client/generated/proto/clarifai/api/service.js";
+import { encodeEntry } from "../../packages/emulator/src/entryEncoder.js";
 import {
   AuditLog,
   compileQuery,
   generateEntries,
   runQuery,
   serializePreparedResponse,
-} from "../../src/emulator/index.js";
-import { runQueryByScan } from "../../src/emulator/query.js";
-import { Rng } from "../../src/emulator/rng.js";
-import { okStatus } from "../../src/emulator/searchService.js";
-import { ALL_EVENT_TYPES } from "../../src/emulator/vocabulary.js";
+} from "../../packages/emulator/src/index.js";
+import { runQueryByScan } from "../../packages/emulator/src/query.js";
+import { Rng } from "../../packages/emulator/src/rng.js";
+import { okStatus } from "../../packages/emulator/src/searchService.js";
+import { ALL_EVENT_TYPES } from "../../packages/emulator/src/vocabulary.js";
 import { fixtureEntries, request } from "./helpers.js";
 
 const status = okStatus;

@@ -3,8 +3,8 @@ import {
   type ExportCursor,
   type ExportSink,
   exportToSink,
-} from "../../src/export/index.js";
-import { AuditLogClient } from "../../src/index.js";
+} from "../../packages/client/src/export/index.js";
+import { AuditLogClient } from "../../packages/client/src/index.js";
 
 /** Keeps entries and cursor together, as a database would keep them in one transaction. */
 class MemorySink implements ExportSink {

@@ -4,14 +4,14 @@
  */
 import { readFileSync } from "node:fs";
 import { jest } from "@jest/globals";
-import { generateEntries, startEmulator } from "../../src/emulator/index.js";
+import { generateEntries, startEmulator } from "../../packages/emulator/src/index.js";
 import { runExample } from "./customSinkExample.js";
 
 it("docs/library.md shows the example's code as it is", () => {
   const doc = readFileSync(new URL("../../docs/library.md", import.meta.url), "utf8");
   const code = readFileSync(new URL("./customSinkExample.ts", import.meta.url), "utf8")
-    .replace('from "../../src/index.js";', 'from "clarifai-audit";')
-    .replace('from "../../src/export/index.js";', 'from "clarifai-audit/export";');
+    .replace('from "../../packages/client/src/index.js";', 'from "clarifai-audit";')
+    .replace('from "../../packages/client/src/export/index.js";', 'from "clarifai-audit/export";');
   expect(doc).toContain(`\`\`\`ts\n${code}\`\`\``);
 });
 

@@ -3,10 +3,9 @@
  * every entry exactly once and in order, resuming from the cursor the sink returns after an abort
  * or a crash mid-walk, and while the log grows.
  */
-import type { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
-import { AuditLogClient } from "../../src/client/client.js";
-import { entryToJsonLine } from "../../src/codec/index.js";
-import { type EmulatorHandle, generateEntries, startEmulator } from "../../src/emulator/index.js";
+import type { AuditLogEntry } from "../../packages/client/generated/proto/clarifai/api/resources.js";
+import { AuditLogClient } from "../../packages/client/src/client/client.js";
+import { entryToJsonLine } from "../../packages/client/src/codec/index.js";
 import {
   type ExportBatch,
   type ExportCursor,
@@ -14,7 +13,8 @@ import {
   type ExportSink,
   exportToSink,
   type SinkOpenInfo,
-} from "../../src/export/index.js";
+} from "../../packages/client/src/export/index.js";
+import { type EmulatorHandle, generateEntries, startEmulator } from "../../packages/emulator/src/index.js";
 
 const PAT = "engine-pat";
 const USER = "engine-user";

@@ -1,26 +1,26 @@
 /**
- * The three parts `exportToSink` composes (src/export/plan.ts, walk.ts, sinkSession.ts), each on its
+ * The three parts `exportToSink` composes (packages/client/src/export/plan.ts, walk.ts, sinkSession.ts), each on its
  * own, against the emulator on loopback (real gRPC): the walk source hands over every entry of the
  * pinned window once and in order, and a plan rebuilt from any of its cursors walks exactly the
  * rest; the sink session flushes at the commit interval of a clock the test drives and closes once,
  * flushing what was written before a failure; and one identity function names the log for all.
  */
-import type { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
-import { AuditLogClient } from "../../src/client/client.js";
-import { entryToJsonLine } from "../../src/codec/index.js";
-import { type EmulatorHandle, generateEntries, startEmulator } from "../../src/emulator/index.js";
-import { resumeIdentity } from "../../src/export/identity.js";
-import type { PipelineStats } from "../../src/export/orderedPages.js";
+import type { AuditLogEntry } from "../../packages/client/generated/proto/clarifai/api/resources.js";
+import { AuditLogClient } from "../../packages/client/src/client/client.js";
+import { entryToJsonLine } from "../../packages/client/src/codec/index.js";
+import { resumeIdentity } from "../../packages/client/src/export/identity.js";
+import type { PipelineStats } from "../../packages/client/src/export/orderedPages.js";
 import {
   pinWindow,
   planFromCursor,
   type WalkSettings,
   walkSettings,
   walkStats,
-} from "../../src/export/plan.js";
-import type { ExportCursor, ExportSink } from "../../src/export/sink.js";
-import { SinkSession } from "../../src/export/sinkSession.js";
-import { type WalkBatch, walkPlan } from "../../src/export/walk.js";
+} from "../../packages/client/src/export/plan.js";
+import type { ExportCursor, ExportSink } from "../../packages/client/src/export/sink.js";
+import { SinkSession } from "../../packages/client/src/export/sinkSession.js";
+import { type WalkBatch, walkPlan } from "../../packages/client/src/export/walk.js";
+import { type EmulatorHandle, generateEntries, startEmulator } from "../../packages/emulator/src/index.js";
 
 const PAT = "parts-pat";
 const USER = "parts-user";

@@ -1,5 +1,5 @@
 /**
- * The one export-file reader (src/export/exportFile.ts), behind `report --input` and `rules test
+ * The one export-file reader (packages/client/src/export/exportFile.ts), behind `report --input` and `rules test
  * --input`: JSON Lines (CRLF too), the JSON array `export --format json` writes, any other JSON
  * array layout, gzip recognised by its bytes. Each record's text is one line: the entry's line as
  * written when it stood alone on its line, else re-printed compactly (a pretty-printed array), so
@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
-import { ExportFile, InputError } from "../../src/export/exportFile.js";
+import { ExportFile, InputError } from "../../packages/client/src/export/exportFile.js";
 
 let dir: string;
 beforeAll(() => {

@@ -1,23 +1,23 @@
 /**
- * The follow-poll source (src/export/followPoll.ts) against the emulator on loopback (real gRPC),
+ * The follow-poll source (packages/client/src/export/followPoll.ts) against the emulator on loopback (real gRPC),
  * with a clock the test drives: no fixed sleeps. It proves that a round reads the open end once,
  * page by page, that the pause between rounds is the clock's (no request until the test moves
  * time), that new, tied and late entries come out once, that state advances only on ack (an
  * unacknowledged page is read again in the next round), and that aborting ends it without an error.
  */
-import type { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
-import { AuditLogClient } from "../../src/client/client.js";
-import { entryToJsonLine } from "../../src/codec/index.js";
-import type { Clock } from "../../src/domain/clock.js";
-import { formatTs, type Ts } from "../../src/domain/timestamps.js";
-import { type EmulatorHandle, generateEntries, startEmulator } from "../../src/emulator/index.js";
+import type { AuditLogEntry } from "../../packages/client/generated/proto/clarifai/api/resources.js";
+import { AuditLogClient } from "../../packages/client/src/client/client.js";
+import { entryToJsonLine } from "../../packages/client/src/codec/index.js";
+import type { Clock } from "../../packages/client/src/domain/clock.js";
+import { formatTs, type Ts } from "../../packages/client/src/domain/timestamps.js";
 import {
   followPoll,
   followRounds,
   type PollBatch,
   type PollEvent,
   type PollState,
-} from "../../src/export/followPoll.js";
+} from "../../packages/client/src/export/followPoll.js";
+import { type EmulatorHandle, generateEntries, startEmulator } from "../../packages/emulator/src/index.js";
 
 const PAT = "follow-pat";
 const USER = "follow-user";

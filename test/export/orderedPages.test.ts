@@ -5,13 +5,22 @@
  * in timestamp order, at every concurrency, whatever the interleaving of inserts and fetches.
  */
 import fc from "fast-check";
-import { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
-import { entryKey } from "../../src/codec/entryKey.js";
-import { compareTs, type Ts } from "../../src/domain/timestamps.js";
-import { generateEntries } from "../../src/emulator/generate.js";
-import { orderedPages, type PipelineStats, planSlices } from "../../src/export/orderedPages.js";
-import { applyPage, type FetchPage, type Slice, type SliceCursor } from "../../src/export/sliceWalk.js";
-import { planWindow } from "../../src/export/window.js";
+import { AuditLogEntry } from "../../packages/client/generated/proto/clarifai/api/resources.js";
+import { entryKey } from "../../packages/client/src/codec/entryKey.js";
+import { compareTs, type Ts } from "../../packages/client/src/domain/timestamps.js";
+import {
+  orderedPages,
+  type PipelineStats,
+  planSlices,
+} from "../../packages/client/src/export/orderedPages.js";
+import {
+  applyPage,
+  type FetchPage,
+  type Slice,
+  type SliceCursor,
+} from "../../packages/client/src/export/sliceWalk.js";
+import { planWindow } from "../../packages/client/src/export/window.js";
+import { generateEntries } from "../../packages/emulator/src/generate.js";
 
 function entry(seconds: number, nanos: number, tag: string): AuditLogEntry {
   return AuditLogEntry.fromPartial({

@@ -8,7 +8,7 @@
  * advancing time cannot wait for: `untilSleeping(n)` resolves once `n` sleeps are pending, so a
  * test waits for the code to reach its next sleep and then advances.
  */
-import type { Clock } from "../../src/domain/clock.js";
+import type { Clock } from "../../packages/client/src/domain/clock.js";
 
 interface Sleeper {
   /** Clock time at which the sleep ends. */

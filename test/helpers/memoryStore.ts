@@ -1,19 +1,20 @@
 /**
- * A {@link SyncStore} held in memory: the contract of src/sync/store.ts and nothing more, so that
- * `runSync` (src/sync/sync.ts) can be tested against the emulator with no Parquet, no PostgreSQL and
+ * A {@link SyncStore} held in memory: the contract of packages/cli/src/sync/store.ts and nothing more, so that
+ * `runSync` (packages/cli/src/sync/sync.ts) can be tested against the emulator with no Parquet, no PostgreSQL and
  * no child process. It keeps every entry key (it never forgets, which the contract allows), records
  * how often each entry was inserted, and can be told to fail a commit before or after applying it,
  * which is what a crash looks like from the sync's side.
  */
-import { canonicalJson } from "../../src/domain/canonicalJson.js";
-import { compareTs, parseTs, type Ts } from "../../src/domain/timestamps.js";
+
 import {
   type SyncCommit,
   type SyncIdentity,
   type SyncState,
   type SyncStore,
   SyncUsageError,
-} from "../../src/sync/store.js";
+} from "../../packages/cli/src/sync/store.js";
+import { canonicalJson } from "../../packages/client/src/domain/canonicalJson.js";
+import { compareTs, parseTs, type Ts } from "../../packages/client/src/domain/timestamps.js";
 
 /** A stored entry. */
 export interface StoredEntry {

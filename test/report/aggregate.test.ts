@@ -9,13 +9,17 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import fc from "fast-check";
-import { entryToJsonLine } from "../../src/codec/index.js";
-import { operationName } from "../../src/domain/operations.js";
-import { generateEntries } from "../../src/emulator/generate.js";
-import { EdgeRows, ReportAggregator } from "../../src/report/aggregate.js";
-import { NotAnEntryError, type ReportEntry, reportEntryFromJson } from "../../src/report/entry.js";
-import { escapeHtml, formatCount } from "../../src/report/html.js";
-import { InputError, readExportFile } from "../../src/report/input.js";
+import { EdgeRows, ReportAggregator } from "../../packages/cli/src/report/aggregate.js";
+import {
+  NotAnEntryError,
+  type ReportEntry,
+  reportEntryFromJson,
+} from "../../packages/cli/src/report/entry.js";
+import { escapeHtml, formatCount } from "../../packages/cli/src/report/html.js";
+import { InputError, readExportFile } from "../../packages/cli/src/report/input.js";
+import { entryToJsonLine } from "../../packages/client/src/codec/index.js";
+import { operationName } from "../../packages/client/src/domain/operations.js";
+import { generateEntries } from "../../packages/emulator/src/generate.js";
 
 let dir: string;
 beforeAll(() => {

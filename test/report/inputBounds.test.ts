@@ -1,6 +1,6 @@
 /**
  * The export readers (`report --input`, `rules test --input`) are linear in the input's size and
- * bounded per line (src/domain/lines.ts): one 20 MiB line, in gzip too, is refused naming the line,
+ * bounded per line (packages/client/src/domain/lines.ts): one 20 MiB line, in gzip too, is refused naming the line,
  * 48 MB of whitespace before the first entry reads as the entry, and a line that is JSON but not an
  * audit-log entry is refused naming the file and line (one definition of an entry for both readers).
  * No timings are asserted: the quadratic reader took minutes on these files and failed by timeout.
@@ -9,9 +9,9 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
-import { LineSplitter, LineTooLongError, MAX_LINE_CHARS } from "../../src/domain/lines.js";
-import { InputError, readExportFile } from "../../src/report/input.js";
-import { replayExport } from "../../src/watch/replay.js";
+import { InputError, readExportFile } from "../../packages/cli/src/report/input.js";
+import { replayExport } from "../../packages/cli/src/watch/replay.js";
+import { LineSplitter, LineTooLongError, MAX_LINE_CHARS } from "../../packages/client/src/domain/lines.js";
 
 let dir: string;
 beforeAll(() => {

@@ -3,7 +3,7 @@ import { mkdtemp, readdir, readFile, rm, utimes, writeFile } from "node:fs/promi
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { build } from "esbuild";
-import { acquireLock, LockHeldError } from "../../src/state/lock.js";
+import { acquireLock, LockHeldError } from "../../packages/client/src/state/lock.js";
 
 let dir: string;
 beforeEach(async () => {
@@ -78,7 +78,7 @@ it("a taker killed at any point leaves no lock or a complete one, never a lock t
   // at random points of a loop that takes and releases the lock.
   const program = join(dir, "taker.mjs");
   await build({
-    entryPoints: [new URL("../../src/state/lock.ts", import.meta.url).pathname],
+    entryPoints: [new URL("../../packages/client/src/state/lock.ts", import.meta.url).pathname],
     bundle: true,
     platform: "node",
     format: "esm",

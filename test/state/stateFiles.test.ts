@@ -1,5 +1,5 @@
 /**
- * Every state file read by the built CLI through the one validated reader (src/state/stateReader.ts):
+ * Every state file read by the built CLI through the one validated reader (packages/client/src/state/stateReader.ts):
  * the lake state (`sync --to DIR`, `query --lake DIR`), the export manifest (`export --resume`), the
  * tail and watch checkpoints. A damaged or forged file is one line naming the file and the field,
  * exit 2, before any request, and the destination is left exactly as it was (listing, hashes,
@@ -21,7 +21,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { join } from "node:path";
-import { type EmulatorHandle, generateEntries, startEmulator } from "../../src/emulator/index.js";
+import { type EmulatorHandle, generateEntries, startEmulator } from "../../packages/emulator/src/index.js";
 import { connection, PAT, runCli, runMain, tempDir, USER } from "../cli/helpers.js";
 import { validExportManifest } from "../export/manifestFixture.js";
 

@@ -1,5 +1,5 @@
 /**
- * The one reader of state (src/state/stateReader.ts) on its own: what it reads (regular files only,
+ * The one reader of state (packages/client/src/state/stateReader.ts) on its own: what it reads (regular files only,
  * bounded, UTF-8 JSON), how it names a fault (file, JSON pointer, what is wrong), and the
  * PostgreSQL state row read back through it by a real server: a damaged row is one line, and
  * nothing is written.
@@ -9,17 +9,17 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, truncateSync, writeFileSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type pg from "pg";
-import { generateEntries } from "../../src/emulator/generate.js";
-import { exportEntryFromMessage } from "../../src/export/exportEntry.js";
+import { createPostgresStore } from "../../packages/cli/src/sync/postgres/store.js";
+import { type SyncIdentity, SyncUsageError } from "../../packages/cli/src/sync/store.js";
+import { exportEntryFromMessage } from "../../packages/client/src/export/exportEntry.js";
 import {
   escapeControls,
   readValidatedState,
   StateFileError,
   type StateSpec,
   validateState,
-} from "../../src/state/stateReader.js";
-import { createPostgresStore } from "../../src/sync/postgres/store.js";
-import { type SyncIdentity, SyncUsageError } from "../../src/sync/store.js";
+} from "../../packages/client/src/state/stateReader.js";
+import { generateEntries } from "../../packages/emulator/src/generate.js";
 import { type PostgresServer, startPostgres } from "../helpers/postgres.js";
 
 let dir: string;

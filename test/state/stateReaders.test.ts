@@ -19,19 +19,22 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { readCheckpoint, writeCheckpoint } from "../../src/cli/tailCheckpoint.js";
-import { parseTs, type Ts } from "../../src/domain/timestamps.js";
-import { manifestPath, readManifest as readExportManifest } from "../../src/export/manifest.js";
-import { acquireLock } from "../../src/state/lock.js";
-import { MAX_STATE_BYTES } from "../../src/state/stateReader.js";
+import { readCheckpoint, writeCheckpoint } from "../../packages/cli/src/cli/tailCheckpoint.js";
 import {
   MAX_LAKE_STATE_BYTES,
   readManifest as readLakeState,
   STATE_FILE,
-} from "../../src/sync/lake/manifest.js";
-import { LAKE_SCHEMA_VERSION } from "../../src/sync/lake/schema.js";
-import { readWatchCheckpoint, writeWatchCheckpoint } from "../../src/watch/checkpoint.js";
-import { DeliveryJournal } from "../../src/watch/destinations.js";
+} from "../../packages/cli/src/sync/lake/manifest.js";
+import { LAKE_SCHEMA_VERSION } from "../../packages/cli/src/sync/lake/schema.js";
+import { readWatchCheckpoint, writeWatchCheckpoint } from "../../packages/cli/src/watch/checkpoint.js";
+import { DeliveryJournal } from "../../packages/cli/src/watch/destinations.js";
+import { parseTs, type Ts } from "../../packages/client/src/domain/timestamps.js";
+import {
+  manifestPath,
+  readManifest as readExportManifest,
+} from "../../packages/client/src/export/manifest.js";
+import { acquireLock } from "../../packages/client/src/state/lock.js";
+import { MAX_STATE_BYTES } from "../../packages/client/src/state/stateReader.js";
 import { validExportManifest } from "../export/manifestFixture.js";
 import { runState } from "../sync/lakeFixtures.js";
 

@@ -1,5 +1,5 @@
 /**
- * The lake's columns are derived from each entry's JSON line inside DuckDB (src/sync/lake/schema.ts).
+ * The lake's columns are derived from each entry's JSON line inside DuckDB (packages/cli/src/sync/lake/schema.ts).
  * Checked here against an independent derivation in JS (the one the store used before), for the
  * emulator's entries and for the edge cases proto3 JSON allows: absent fields, an empty target, an
  * unknown operation code, no timestamp, escapes and non-ASCII text; and each file's rows in the
@@ -10,16 +10,19 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { asyncBufferFromFile, parquetReadObjects } from "hyparquet";
 import { compressors } from "hyparquet-compressors";
-import { AuditLogEntry, type EventType } from "../../generated/proto/clarifai/api/resources.js";
-import { lineBytesKey, lineKey } from "../../src/domain/entryKey.js";
-import { operationName } from "../../src/domain/operations.js";
-import { formatTimestampExact } from "../../src/domain/time.js";
-import { nsToTs } from "../../src/domain/timestamps.js";
-import { generateEntries } from "../../src/emulator/index.js";
-import { exportEntryFromMessage } from "../../src/export/exportEntry.js";
-import { readManifest } from "../../src/sync/lake/manifest.js";
-import { openLakeReader } from "../../src/sync/lake/reader.js";
-import { createLakeStore } from "../../src/sync/lake/store.js";
+import { readManifest } from "../../packages/cli/src/sync/lake/manifest.js";
+import { openLakeReader } from "../../packages/cli/src/sync/lake/reader.js";
+import { createLakeStore } from "../../packages/cli/src/sync/lake/store.js";
+import {
+  AuditLogEntry,
+  type EventType,
+} from "../../packages/client/generated/proto/clarifai/api/resources.js";
+import { lineBytesKey, lineKey } from "../../packages/client/src/domain/entryKey.js";
+import { operationName } from "../../packages/client/src/domain/operations.js";
+import { formatTimestampExact } from "../../packages/client/src/domain/time.js";
+import { nsToTs } from "../../packages/client/src/domain/timestamps.js";
+import { exportEntryFromMessage } from "../../packages/client/src/export/exportEntry.js";
+import { generateEntries } from "../../packages/emulator/src/index.js";
 import { IDENTITY, runState } from "./lakeFixtures.js";
 
 const root = mkdtempSync(join(tmpdir(), "clarifai-audit-lakecols-"));

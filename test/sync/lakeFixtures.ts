@@ -1,6 +1,7 @@
 /** What the lake's store tests hand a commit: an identity, and the state of a run in progress. */
-import type { ExportCursor } from "../../src/export/sink.js";
-import type { SyncIdentity, SyncState } from "../../src/sync/store.js";
+
+import type { SyncIdentity, SyncState } from "../../packages/cli/src/sync/store.js";
+import type { ExportCursor } from "../../packages/client/src/export/sink.js";
 
 export const IDENTITY: SyncIdentity = { userId: "u1", endpoint: "localhost:1", query: {} };
 

@@ -6,21 +6,21 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type pg from "pg";
-import { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
-import { operationName } from "../../src/domain/operations.js";
-import { compareTimestamps, formatTimestamp } from "../../src/domain/time.js";
-import { generateEntries } from "../../src/emulator/generate.js";
-import { exportEntryFromMessage } from "../../src/export/exportEntry.js";
-import type { ExportEntry } from "../../src/export/sink.js";
 import {
   copyChunks,
   createPostgresStore,
   operationOf,
   type PostgresStore,
   SyncConflictError,
-} from "../../src/sync/postgres/store.js";
-import { parsePostgresUrl, redactUrl } from "../../src/sync/postgres/url.js";
-import { type SyncIdentity, type SyncState, SyncUsageError } from "../../src/sync/store.js";
+} from "../../packages/cli/src/sync/postgres/store.js";
+import { parsePostgresUrl, redactUrl } from "../../packages/cli/src/sync/postgres/url.js";
+import { type SyncIdentity, type SyncState, SyncUsageError } from "../../packages/cli/src/sync/store.js";
+import { AuditLogEntry } from "../../packages/client/generated/proto/clarifai/api/resources.js";
+import { operationName } from "../../packages/client/src/domain/operations.js";
+import { compareTimestamps, formatTimestamp } from "../../packages/client/src/domain/time.js";
+import { exportEntryFromMessage } from "../../packages/client/src/export/exportEntry.js";
+import type { ExportEntry } from "../../packages/client/src/export/sink.js";
+import { generateEntries } from "../../packages/emulator/src/generate.js";
 import { freePort, type PostgresServer, startPostgres } from "../helpers/postgres.js";
 import { waitFor } from "../helpers/waitFor.js";
 

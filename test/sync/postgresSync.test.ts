@@ -7,9 +7,9 @@
  */
 import { join } from "node:path";
 import type pg from "pg";
-import { canonicalJson } from "../../src/domain/canonicalJson.js";
-import { lineKey } from "../../src/domain/entryKey.js";
-import { type EmulatorHandle, generateEntries, startEmulator } from "../../src/emulator/index.js";
+import { canonicalJson } from "../../packages/client/src/domain/canonicalJson.js";
+import { lineKey } from "../../packages/client/src/domain/entryKey.js";
+import { type EmulatorHandle, generateEntries, startEmulator } from "../../packages/emulator/src/index.js";
 import {
   cliEnv,
   collect,

@@ -1,6 +1,6 @@
 /**
  * `sync` killed (SIGKILL) or failed (ENOSPC) at every step of a commit and of a run's end, through
- * the injectable crash points (src/state/crashPoint.ts), then run again: the built CLI against the
+ * the injectable crash points (packages/client/src/state/crashPoint.ts), then run again: the built CLI against the
  * emulator, into a Parquet lake and into PostgreSQL. Whatever step the first run died at, the next
  * one goes on from the state it left, and the destination ends with every entry of the log exactly
  * once and totals that count what it holds. One emulator and one PostgreSQL for the file; a small
@@ -8,7 +8,7 @@
  */
 import { join } from "node:path";
 import type pg from "pg";
-import { type EmulatorHandle, generateEntries, startEmulator } from "../../src/emulator/index.js";
+import { type EmulatorHandle, generateEntries, startEmulator } from "../../packages/emulator/src/index.js";
 import { cliEnv, connection, PAT, runCli, tempDir, USER } from "../cli/helpers.js";
 import { type PostgresServer, startPostgres } from "../helpers/postgres.js";
 import { expectLakeHolds, expectTableHolds, lakeHeld, linesOf } from "./syncHelpers.js";

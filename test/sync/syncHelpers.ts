@@ -9,11 +9,11 @@ import { expect } from "@jest/globals";
 import { asyncBufferFromFile, parquetReadObjects } from "hyparquet";
 import { compressors } from "hyparquet-compressors";
 import type pg from "pg";
-import type { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
-import { entryToJsonLine } from "../../src/codec/entryPrinter.js";
-import { canonicalJson } from "../../src/domain/canonicalJson.js";
-import { lineKey } from "../../src/domain/entryKey.js";
-import { tempPath } from "../../src/sync/lake/manifest.js";
+import { tempPath } from "../../packages/cli/src/sync/lake/manifest.js";
+import type { AuditLogEntry } from "../../packages/client/generated/proto/clarifai/api/resources.js";
+import { entryToJsonLine } from "../../packages/client/src/codec/entryPrinter.js";
+import { canonicalJson } from "../../packages/client/src/domain/canonicalJson.js";
+import { lineKey } from "../../packages/client/src/domain/entryKey.js";
 
 /** The JSON lines of `entries`, as the lake's `entry` column and PostgreSQL's `entry` hold them. */
 export function linesOf(entries: readonly AuditLogEntry[]): string[] {

@@ -1,16 +1,17 @@
 /**
- * `runSync` (src/sync/sync.ts) in-process, against the emulator over real gRPC, into a store held in
+ * `runSync` (packages/cli/src/sync/sync.ts) in-process, against the emulator over real gRPC, into a store held in
  * memory (test/helpers/memoryStore.ts): what sync guarantees whatever the store is. Every entry is
  * stored exactly once across runs, crashes (a commit that fails before or after it was applied) and
  * interruptions; late arrivals inside the reconcile window are added once and counted late; what a
  * run re-reads is skipped. "Now" is fixed per run, so windows are exact; no child process, no build.
  */
-import type { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
-import { AuditLogClient } from "../../src/client/client.js";
-import { entryToJsonLine } from "../../src/codec/entryPrinter.js";
-import { formatTs, nowTs } from "../../src/domain/timestamps.js";
-import { type EmulatorHandle, generateEntries, startEmulator } from "../../src/emulator/index.js";
-import { runSync, type SyncOptions, type SyncRunSummary } from "../../src/sync/sync.js";
+
+import { runSync, type SyncOptions, type SyncRunSummary } from "../../packages/cli/src/sync/sync.js";
+import type { AuditLogEntry } from "../../packages/client/generated/proto/clarifai/api/resources.js";
+import { AuditLogClient } from "../../packages/client/src/client/client.js";
+import { entryToJsonLine } from "../../packages/client/src/codec/entryPrinter.js";
+import { formatTs, nowTs } from "../../packages/client/src/domain/timestamps.js";
+import { type EmulatorHandle, generateEntries, startEmulator } from "../../packages/emulator/src/index.js";
 import { InjectedCommitError, MemoryStore } from "../helpers/memoryStore.js";
 
 const HOUR = 3_600_000;

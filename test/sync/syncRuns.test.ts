@@ -9,8 +9,8 @@
  */
 import { join } from "node:path";
 import type pg from "pg";
-import type { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
-import { type EmulatorHandle, generateEntries, startEmulator } from "../../src/emulator/index.js";
+import type { AuditLogEntry } from "../../packages/client/generated/proto/clarifai/api/resources.js";
+import { type EmulatorHandle, generateEntries, startEmulator } from "../../packages/emulator/src/index.js";
 import { type CliResult, cliEnv, connection, isoToNs, runCli, tempDir } from "../cli/helpers.js";
 import { type PostgresServer, startPostgres } from "../helpers/postgres.js";
 import { expectLakeHolds, expectTableHolds, linesOf } from "./syncHelpers.js";

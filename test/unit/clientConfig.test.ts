@@ -1,9 +1,14 @@
 import { inspect } from "node:util";
 import { status as GrpcStatus } from "@grpc/grpc-js";
-import { AuditLogClient } from "../../src/client/client.js";
-import { isLoopbackHost, MAX_TIMEOUT_MS, parseEndpoint, resolveConfig } from "../../src/client/config.js";
-import { backoffDelay, DEFAULT_RETRY, sleep, withRetry } from "../../src/client/retry.js";
-import { redact } from "../../src/domain/redact.js";
+import { AuditLogClient } from "../../packages/client/src/client/client.js";
+import {
+  isLoopbackHost,
+  MAX_TIMEOUT_MS,
+  parseEndpoint,
+  resolveConfig,
+} from "../../packages/client/src/client/config.js";
+import { backoffDelay, DEFAULT_RETRY, sleep, withRetry } from "../../packages/client/src/client/retry.js";
+import { redact } from "../../packages/client/src/domain/redact.js";
 import {
   AuthenticationError,
   CanceledError,
@@ -17,7 +22,7 @@ import {
   TimeoutError,
   UnavailableError,
   ValidationError,
-} from "../../src/errors.js";
+} from "../../packages/client/src/errors.js";
 
 const PAT = "pat-SECRET-7f3a9c1e5b2d4f60";
 

@@ -5,7 +5,7 @@ import {
   auditLogEntryToJson,
   searchRequestFromJson,
   searchResponseToJson,
-} from "../../src/codec/restJson.js";
+} from "../../packages/client/src/codec/restJson.js";
 
 const seed = JSON.parse(readFileSync(new URL("../fixtures/seed-response.json", import.meta.url), "utf8"));
 

@@ -1,9 +1,14 @@
-import { EventType } from "../../generated/proto/clarifai/api/resources.js";
-import { pinOpenRange } from "../../src/client/pagination.js";
-import { buildSearchRequest, validateQuery } from "../../src/client/query.js";
-import { closestNames, levenshtein, operationName, parseOperation } from "../../src/domain/operations.js";
-import { parseTarget, TARGET_KINDS } from "../../src/domain/targets.js";
-import { ValidationError } from "../../src/errors.js";
+import { EventType } from "../../packages/client/generated/proto/clarifai/api/resources.js";
+import { pinOpenRange } from "../../packages/client/src/client/pagination.js";
+import { buildSearchRequest, validateQuery } from "../../packages/client/src/client/query.js";
+import {
+  closestNames,
+  levenshtein,
+  operationName,
+  parseOperation,
+} from "../../packages/client/src/domain/operations.js";
+import { parseTarget, TARGET_KINDS } from "../../packages/client/src/domain/targets.js";
+import { ValidationError } from "../../packages/client/src/errors.js";
 
 function validationError(fn: () => unknown): ValidationError {
   try {

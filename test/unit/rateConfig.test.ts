@@ -1,7 +1,7 @@
 /** The rateLimit option: option > CLARIFAI_RATE_LIMIT > default (15/s, unknown for loopback), and its checks. */
 import { describe, expect, it } from "@jest/globals";
-import { resolveConfig } from "../../src/client/config.js";
-import { ValidationError } from "../../src/errors.js";
+import { resolveConfig } from "../../packages/client/src/client/config.js";
+import { ValidationError } from "../../packages/client/src/errors.js";
 
 const base = { pat: "p", userId: "u" };
 const env = (v?: string): NodeJS.ProcessEnv => (v === undefined ? {} : { CLARIFAI_RATE_LIMIT: v });

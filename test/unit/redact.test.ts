@@ -1,16 +1,16 @@
 /**
- * The redaction layer (src/domain/redact.ts): URLs however malformed, known secrets in any spelling,
+ * The redaction layer (packages/client/src/domain/redact.ts): URLs however malformed, known secrets in any spelling,
  * and no over-reach into ordinary words.
  */
-import { oneLine } from "../../src/cli/exitCodes.js";
-import { parseEndpoint } from "../../src/client/config.js";
+import { oneLine } from "../../packages/cli/src/cli/exitCodes.js";
+import { parseEndpoint } from "../../packages/client/src/client/config.js";
 import {
   clearSecrets,
   redact,
   redactUrl,
   registerSecret,
   registerUrlSecrets,
-} from "../../src/domain/redact.js";
+} from "../../packages/client/src/domain/redact.js";
 
 afterEach(() => clearSecrets());
 

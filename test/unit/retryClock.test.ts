@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@jest/globals";
-import { DEFAULT_RETRY, sleep, withRetry } from "../../src/client/retry.js";
-import { CanceledError, errorFromStatus } from "../../src/errors.js";
+import { DEFAULT_RETRY, sleep, withRetry } from "../../packages/client/src/client/retry.js";
+import { CanceledError, errorFromStatus } from "../../packages/client/src/errors.js";
 import { ManualClock } from "../helpers/manualClock.js";
 
 const THROTTLED = 11005;

@@ -1,7 +1,7 @@
 import { jest } from "@jest/globals";
 import fc from "fast-check";
-import { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
-import { auditLogEntryToJson } from "../../src/codec/restJson.js";
+import { AuditLogEntry } from "../../packages/client/generated/proto/clarifai/api/resources.js";
+import { auditLogEntryToJson } from "../../packages/client/src/codec/restJson.js";
 import {
   civilFromDays,
   daysFromCivil,
@@ -11,8 +11,8 @@ import {
   MIN_TIMESTAMP_SECONDS,
   nowTimestamp,
   parseTimestamp,
-} from "../../src/domain/time.js";
-import { ValidationError } from "../../src/errors.js";
+} from "../../packages/client/src/domain/time.js";
+import { ValidationError } from "../../packages/client/src/errors.js";
 
 const pad = (n: number, w: number) => String(n).padStart(w, "0");
 

@@ -1,5 +1,5 @@
 /**
- * Webhook delivery (src/watch/destinations.ts) against an in-process HTTP server on 127.0.0.1, with
+ * Webhook delivery (packages/cli/src/watch/destinations.ts) against an in-process HTTP server on 127.0.0.1, with
  * the waits between attempts on a ManualClock: which statuses are retried and after how long, what
  * is sent, that a redirect is not followed, and the dead-letter file, journal and start-up check.
  * The reply's 64 KiB bound, the attempt timeout and aborts are webhookBounds.test.ts's.
@@ -11,7 +11,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Alert } from "../../src/watch/alert.js";
+import type { Alert } from "../../packages/cli/src/watch/alert.js";
 import {
   checkWebhook,
   DeadLetter,
@@ -20,7 +20,7 @@ import {
   sendWithRetry,
   signature,
   webhookDestination,
-} from "../../src/watch/destinations.js";
+} from "../../packages/cli/src/watch/destinations.js";
 import { ManualClock } from "../helpers/manualClock.js";
 
 const ALERT: Alert = {

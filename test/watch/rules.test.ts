@@ -3,12 +3,13 @@
  * semantics (AND across keys, OR within a list, CIDRs), thresholds, new_value learning, and a saved
  * and restored state that continues exactly as an uninterrupted run.
  */
-import { entryToJsonLine } from "../../src/codec/index.js";
-import { generateEntries } from "../../src/emulator/index.js";
-import { BUILTIN_PACK } from "../../src/watch/builtinPack.js";
-import { parseCidrSet } from "../../src/watch/cidr.js";
-import { type EvalEntry, Evaluator } from "../../src/watch/evaluator.js";
-import { parseRules, type RestEntry, RulesError } from "../../src/watch/rules.js";
+
+import { BUILTIN_PACK } from "../../packages/cli/src/watch/builtinPack.js";
+import { parseCidrSet } from "../../packages/cli/src/watch/cidr.js";
+import { type EvalEntry, Evaluator } from "../../packages/cli/src/watch/evaluator.js";
+import { parseRules, type RestEntry, RulesError } from "../../packages/cli/src/watch/rules.js";
+import { entryToJsonLine } from "../../packages/client/src/codec/index.js";
+import { generateEntries } from "../../packages/emulator/src/index.js";
 
 function errorOf(text: string): string {
   try {

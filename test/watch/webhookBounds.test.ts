@@ -1,5 +1,5 @@
 /**
- * A webhook's reply is bounded (src/watch/destinations.ts): against real HTTP servers on 127.0.0.1,
+ * A webhook's reply is bounded (packages/cli/src/watch/destinations.ts): against real HTTP servers on 127.0.0.1,
  * an endless 200 body is read to 64 KiB and the connection closed, a server that never answers costs
  * one --alert-timeout, a body that stalls after its status ends at the timeout with that status, and
  * an abort (SIGINT/SIGTERM) ends the attempt in flight and every retry at once. What is asserted is
@@ -8,14 +8,14 @@
 import { once } from "node:events";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { Alert } from "../../src/watch/alert.js";
+import type { Alert } from "../../packages/cli/src/watch/alert.js";
 import {
   type DeliveryOptions,
   MAX_REPLY_BYTES,
   postBounded,
   sendWithRetry,
   webhookDestination,
-} from "../../src/watch/destinations.js";
+} from "../../packages/cli/src/watch/destinations.js";
 import { ManualClock } from "../helpers/manualClock.js";
 import { waitFor } from "../helpers/waitFor.js";
 

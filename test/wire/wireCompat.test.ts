@@ -5,12 +5,12 @@
  */
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { AuditLogEntry, EventType } from "../../generated/proto/clarifai/api/resources.js";
+import { AuditLogEntry, EventType } from "../../packages/client/generated/proto/clarifai/api/resources.js";
 import {
   MultiAuditLogEntryResponse,
   PostAuditLogSearchesRequest,
-} from "../../generated/proto/clarifai/api/service.js";
-import { auditLogEntryFromJson } from "../../src/codec/restJson.js";
+} from "../../packages/client/generated/proto/clarifai/api/service.js";
+import { auditLogEntryFromJson } from "../../packages/client/src/codec/restJson.js";
 
 type Pb = any;
 

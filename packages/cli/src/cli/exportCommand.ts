@@ -1,0 +1,131 @@
+/**
+ * `clarifai-audit export --out FILE`: the bulk exporter on the command line (see src/export/).
+ */
+
+import { EXPORT_MAX_ATTEMPTS } from "@clarifai-audit/client/internal/domain/limits.js";
+import { formatTs } from "@clarifai-audit/client/internal/domain/timestamps.js";
+import { type ExportSummary, exportToSink } from "@clarifai-audit/client/internal/export/engine.js";
+import type { DataFormat } from "@clarifai-audit/client/internal/export/formats.js";
+import { FileSink, type FileSinkResult } from "@clarifai-audit/client/internal/export/sinks/fileSink.js";
+import { checkOutputPath } from "@clarifai-audit/client/internal/state/outputPath.js";
+import { UsageError } from "./exitCodes.js";
+import type { MemoryMode } from "./exportMemory.js";
+import { type ConnectionFlags, type FilterFlags, filtersToQuery, resolveWindow } from "./queryOptions.js";
+import { requestFigures, requestSummary } from "./requestStats.js";
+import type { CommandContext, CommandResult } from "./runner.js";
+
+/** The flags of `export`, as commander parses them. */
+export interface ExportFlags extends FilterFlags, ConnectionFlags {
+  out: string;
+  format?: string;
+  settle: number;
+  concurrency: number;
+  perPage: number;
+  commitInterval: number;
+  memory: MemoryMode;
+  resume?: boolean;
+  force?: boolean;
+  quiet?: boolean;
+  json?: boolean;
+}
+
+const FORMATS: readonly DataFormat[] = ["jsonl", "csv", "json"];
+
+/** `--format`, or the one the file name implies (`.csv`, `.json`, optionally `.gz`), else jsonl. */
+export function exportFormat(out: string, flag: string | undefined): DataFormat {
+  if (flag !== undefined) {
+    if (!(FORMATS as readonly string[]).includes(flag)) {
+      throw new UsageError(`--format: "${flag}" is not one of ${FORMATS.join(", ")}`);
+    }
+    return flag as DataFormat;
+  }
+  const name = out.toLowerCase().replace(/\.gz$/, "");
+  if (name.endsWith(".csv")) return "csv";
+  if (name.endsWith(".json")) return "json";
+  return "jsonl";
+}
+
+function summaryLine(out: string, s: ExportSummary & FileSinkResult, concurrency: number): string {
+  const seconds = s.durationMs / 1000;
+  const rate = seconds > 0 ? Math.round(s.entries / seconds) : s.entries;
+  return (
+    `exported ${s.entries} entries in ${s.pages} pages to ${out}${s.resumed ? " (resumed)" : ""}: ` +
+    `${s.bytes} bytes, sha256 ${s.sha256}; retries ${s.retries}, shifted pages ${s.shiftedPages} ` +
+    `(${s.repeated + s.stale} overlapping entries dropped), slices ${s.slices} (splits ${s.splits}), ` +
+    `requests ${s.requests}; ` +
+    (s.lowestConcurrency < concurrency
+      ? `pages in flight lowered to ${s.lowestConcurrency} of ${concurrency} after retries; `
+      : "") +
+    `${seconds.toFixed(2)} s, ${rate} entries/s`
+  );
+}
+
+/** Runs `export` with its parsed flags (defined in packages/cli/src/cli/commands/export.ts). */
+export async function runExportCommand(ctx: CommandContext, flags: ExportFlags): Promise<CommandResult> {
+  if (flags.out === "") throw new UsageError("--out: the file name is empty; name the output file");
+  if (flags.resume && flags.force) throw new UsageError("--resume and --force cannot be combined");
+  const format = exportFormat(flags.out, flags.format);
+  const filters = filtersToQuery(flags);
+  const window = resolveWindow(flags);
+  await checkOutputPath("--out", flags.out);
+  const client = await ctx.client(flags, { maxAttempts: EXPORT_MAX_ATTEMPTS });
+  const sink = new FileSink({
+    out: flags.out,
+    format,
+    gzip: flags.out.toLowerCase().endsWith(".gz"),
+    resume: flags.resume ?? false,
+    force: flags.force ?? false,
+  });
+  const progress = await ctx.progress(!flags.quiet);
+  // After the modules have loaded: their one-off allocations need no tight GC.
+  const memory = await ctx.tuneMemory(flags.memory);
+  const summary = await exportToSink({
+    sink,
+    client,
+    query: filters,
+    // The window as written, so a resume with --since 24h is the same export a day later.
+    identity: {
+      from: flags.from ?? null,
+      to: flags.to ?? null,
+      since: flags.since ?? null,
+      until: flags.until ?? null,
+    },
+    ...(window.from ? { from: window.from } : {}),
+    ...(window.to ? { to: window.to } : {}),
+    settleMs: flags.settle,
+    concurrency: flags.concurrency,
+    perPage: flags.perPage,
+    commitIntervalMs: flags.commitInterval,
+    signal: ctx.signal,
+    onWindow: (w) => {
+      if (!flags.quiet) {
+        ctx.say(
+          `${w.resumed ? "resuming" : "exporting"} window from ${formatTs(w.from)} to ${formatTs(w.to)} (UTC, oldest first)`,
+        );
+      }
+    },
+    onProgress: (p) => {
+      memory.afterPage();
+      progress.update(p);
+    },
+  });
+  progress.stop();
+  const done = { ...summary, ...sink.result };
+  const stats = client.stats();
+  return {
+    summary: `${summaryLine(flags.out, done, flags.concurrency)}; ${requestSummary(stats)}`,
+    figures: {
+      out: flags.out,
+      entries: done.entries,
+      pages: done.pages,
+      bytes: done.bytes,
+      sha256: done.sha256,
+      resumed: done.resumed,
+      retries: done.retries,
+      shiftedPages: done.shiftedPages,
+      dropped: done.repeated + done.stale,
+      seconds: done.durationMs / 1000,
+      ...requestFigures(stats),
+    },
+  };
+}

@@ -1,0 +1,136 @@
+/**
+ * The flags every command shares — filters, time window, connection — and their conversion into an
+ * `AuditLogSearchQuery` and an `AuditLogClient`. Everything is validated here, before any network call.
+ */
+import { AuditLogClient } from "@clarifai-audit/client/internal/client/client.js";
+import { type AuditLogSearchQuery, validateQuery } from "@clarifai-audit/client/internal/client/query.js";
+import { parseTargetText } from "@clarifai-audit/client/internal/domain/targets.js";
+import {
+  formatTimestamp,
+  parseTimestamp,
+  type Timestamp,
+} from "@clarifai-audit/client/internal/domain/time.js";
+import { ValidationError } from "@clarifai-audit/client/internal/errors.js";
+import { connectionError, reworded, timeFlagError } from "./cliWording.js";
+import { UsageError } from "./exitCodes.js";
+
+/** Parsed filter and window flags. */
+export interface FilterFlags {
+  from?: string;
+  to?: string;
+  since?: number;
+  until?: number;
+  operation?: string[];
+  user?: string[];
+  target?: string[];
+  success?: boolean;
+  failed?: boolean;
+  sourceIp?: string[];
+}
+
+/** Parsed connection flags. */
+export interface ConnectionFlags {
+  endpoint?: string;
+  insecure?: boolean;
+  userId?: string;
+  timeout?: number;
+  maxAttempts?: number;
+  rateLimit?: number;
+}
+
+// Defined apart so that declaring the CLI does not load the client (packages/cli/src/cli/sharedFlags.ts).
+export { addConnectionOptions, addFilterOptions } from "./sharedFlags.js";
+
+/** Parses `--target kind=[scope/…]id` into the client's short target form (see {@link parseTargetText}). */
+export const parseTargetFlag = parseTargetText;
+
+/** A resolved window; bounds absent when not asked for. */
+export interface ResolvedWindow {
+  from?: Timestamp;
+  to?: Timestamp;
+}
+
+/** Resolves --from/--to/--since/--until against `nowMs` (relative flags are relative to it). */
+export function resolveWindow(flags: FilterFlags, nowMs: number = Date.now()): ResolvedWindow {
+  if (flags.from !== undefined && flags.since !== undefined)
+    throw new UsageError("--from and --since cannot be combined");
+  if (flags.to !== undefined && flags.until !== undefined)
+    throw new UsageError("--to and --until cannot be combined");
+  const rel = (ms: number): Timestamp => parseTimestamp(nowMs - ms, "now");
+  const window: ResolvedWindow = {};
+  const at = (text: string, flag: string) =>
+    reworded(
+      () => parseTimestamp(text, flag),
+      (e) => timeFlagError(flag, e),
+    );
+  if (flags.from !== undefined) window.from = at(flags.from, "--from");
+  if (flags.since !== undefined) window.from = rel(flags.since);
+  if (flags.to !== undefined) window.to = at(flags.to, "--to");
+  if (flags.until !== undefined) window.to = rel(flags.until);
+  if (window.from && window.to) {
+    const f = window.from;
+    const t = window.to;
+    if (f.seconds > t.seconds || (f.seconds === t.seconds && f.nanos > t.nanos)) {
+      throw new UsageError(`empty window: from ${formatTimestamp(f)} is after to ${formatTimestamp(t)}`);
+    }
+  }
+  return window;
+}
+
+/** `from … to …` in UTC, for stderr. */
+export function describeWindow(from: Timestamp | undefined, to: Timestamp | undefined): string {
+  return `from ${from ? formatTimestamp(from) : "(beginning)"} to ${to ? formatTimestamp(to) : "(now)"} (UTC)`;
+}
+
+/** The filter part of a query (no window, no paging), validated. */
+export function filtersToQuery(flags: FilterFlags): AuditLogSearchQuery {
+  const query: AuditLogSearchQuery = {};
+  if (flags.user?.length) query.userIds = flags.user;
+  if (flags.operation?.length) query.operations = flags.operation;
+  if (flags.target?.length) query.targets = flags.target.map(parseTargetFlag);
+  if (flags.success) query.success = true;
+  if (flags.failed) query.success = false;
+  if (flags.sourceIp?.length) query.sourceIps = flags.sourceIp;
+  try {
+    validateQuery(query);
+  } catch (error) {
+    if (error instanceof ValidationError) throw new UsageError(flagName(error.message));
+    throw error;
+  }
+  return query;
+}
+
+/** Rewrites the client's field names in a validation message to the flags that set them. */
+function flagName(message: string): string {
+  return message
+    .replace(/^operations\[\d+\]/, "--operation")
+    .replace(/^userIds\[\d+\]/, "--user")
+    .replace(/^targets\[\d+\]/, "--target")
+    .replace(/^sourceIps\[\d+\]/, "--source-ip");
+}
+
+/** A client from the connection flags (PAT from CLARIFAI_PAT of `env`, the run's environment). */
+export function clientFromFlags(
+  flags: ConnectionFlags,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): AuditLogClient {
+  // 0 would read as "no deadline"; the client takes it as an already expired one.
+  if (flags.timeout !== undefined && flags.timeout < 1)
+    throw new UsageError(`--timeout: must be at least 1ms (got ${flags.timeout} ms)`);
+  return reworded(() => newClient(flags, env), connectionError);
+}
+
+function newClient(
+  flags: ConnectionFlags,
+  env: Readonly<Record<string, string | undefined>>,
+): AuditLogClient {
+  return new AuditLogClient({
+    env,
+    ...(flags.endpoint !== undefined ? { endpoint: flags.endpoint } : {}),
+    ...(flags.insecure ? { insecure: true } : {}),
+    ...(flags.userId !== undefined ? { userId: flags.userId } : {}),
+    ...(flags.timeout !== undefined ? { timeoutMs: flags.timeout } : {}),
+    ...(flags.maxAttempts !== undefined ? { retry: { maxAttempts: flags.maxAttempts } } : {}),
+    ...(flags.rateLimit !== undefined ? { rateLimit: flags.rateLimit } : {}),
+  });
+}

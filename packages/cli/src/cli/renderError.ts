@@ -1,0 +1,42 @@
+/**
+ * Library messages in the CLI's words. The library names its options in backticks by their library
+ * names (`` `lake`: /x does not exist ``, `` pass `force` to overwrite it ``; packages/client/src/domain/errors.ts);
+ * on the command line each is the flag that sets it. This table is the one place that knows which
+ * flag sets which option.
+ */
+
+/** Library option name → the flag (or argument) that sets it on the command line. */
+export const FLAG_OF_OPTION: Readonly<Record<string, string>> = {
+  checkpoint: "--checkpoint",
+  concurrency: "--concurrency",
+  deadLetter: "--dead-letter",
+  force: "--force",
+  format: "--format",
+  from: "--from",
+  input: "--input",
+  insecure: "--insecure",
+  lake: "--lake",
+  memoryLimit: "--max-memory",
+  out: "--out",
+  pdf: "--pdf",
+  perPage: "--per-page",
+  resume: "--resume",
+  rules: "--rules",
+  // sync's destination: a lake folder or a PostgreSQL URL.
+  store: "--to",
+  target: "--target",
+  to: "--to",
+};
+
+/** A name in backticks: a library option, or (passed by the CLI itself) already a flag. */
+const OPTION_NAME = /`(--[a-z][a-z-]*|[A-Za-z][\w.[\]]*)`/g;
+
+/**
+ * `message` with each backticked option name as its flag; a name the table does not have (an
+ * option the CLI does not expose, such as `query.page`) loses only its backticks.
+ */
+export function renderMessage(message: string): string {
+  return message.replace(OPTION_NAME, (_all, name: string) =>
+    Object.hasOwn(FLAG_OF_OPTION, name) ? (FLAG_OF_OPTION[name] as string) : name,
+  );
+}

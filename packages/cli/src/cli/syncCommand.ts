@@ -1,0 +1,147 @@
+/**
+ * `clarifai-audit sync --to DIR | postgres://…`: keeps a Parquet lake (src/sync/lake/) or a
+ * PostgreSQL table (src/sync/postgres/) a complete copy of the log (packages/cli/src/sync/sync.ts). Each store is
+ * imported when chosen, so DuckDB and pg load only for the destination in use.
+ */
+
+import { EXPORT_MAX_ATTEMPTS } from "@clarifai-audit/client/internal/domain/limits.js";
+import { formatTs } from "@clarifai-audit/client/internal/domain/timestamps.js";
+import { ExportInterruptedError } from "@clarifai-audit/client/internal/export/errors.js";
+import { followRounds } from "@clarifai-audit/client/internal/export/followPoll.js";
+import { type SyncStore, SyncUsageError } from "../sync/store.js";
+import { runSync, type SyncRunSummary } from "../sync/sync.js";
+import type { CliEnv } from "./cliIo.js";
+import { UsageError } from "./exitCodes.js";
+import type { MemoryMode } from "./exportMemory.js";
+import { type ConnectionFlags, type FilterFlags, filtersToQuery, resolveWindow } from "./queryOptions.js";
+import { requestFigures } from "./requestStats.js";
+import type { CommandContext, CommandResult } from "./runner.js";
+
+/** The flags of `sync`, as commander parses them. */
+export interface SyncFlags extends Omit<FilterFlags, "to" | "until">, ConnectionFlags {
+  to: string;
+  table?: string;
+  settle: number;
+  reconcile: number;
+  follow?: boolean;
+  interval: number;
+  concurrency: number;
+  perPage: number;
+  commitInterval: number;
+  commitEntries?: number;
+  memory: MemoryMode;
+  quiet?: boolean;
+  json?: boolean;
+}
+
+/**
+ * Whether `--to` names a PostgreSQL database rather than a folder: any `postgres:` text, so that a
+ * URL missing a slash is refused without its password instead of taken for a folder name.
+ */
+export function isPostgresUrl(to: string): boolean {
+  return /^postgres(?:ql)?:/i.test(to);
+}
+
+async function openStore(flags: SyncFlags, env: CliEnv): Promise<SyncStore> {
+  if (isPostgresUrl(flags.to)) {
+    const { createPostgresStore } = await import("../sync/postgres/store.js");
+    return createPostgresStore({
+      url: flags.to,
+      ...(flags.table !== undefined ? { table: flags.table } : {}),
+      env,
+    });
+  }
+  if (flags.table !== undefined)
+    throw new UsageError("--table: only for a PostgreSQL destination (--to postgres://…)");
+  const { createLakeStore } = await import("../sync/lake/store.js");
+  return createLakeStore({ dir: flags.to, memory: flags.memory });
+}
+
+function summaryLine(to: string, s: SyncRunSummary): string {
+  const seconds = s.durationMs / 1000;
+  const window = s.window
+    ? ` (window ${s.window.from} to ${s.window.to}${s.resumed ? ", resumed" : ""})`
+    : "";
+  return (
+    `synced ${s.inserted} new entries (${s.late} late) to ${to}${window}: ` +
+    `${s.walked} walked, ${s.requests} requests, ${seconds.toFixed(2)} s; ` +
+    `${s.held !== undefined ? `the destination holds ${s.held} entries, ` : ""}up to ${s.highWater ?? "(nothing yet)"}`
+  );
+}
+
+/** Runs `sync` with its parsed flags (defined in packages/cli/src/cli/commands/sync.ts). */
+export async function runSyncCommand(ctx: CommandContext, flags: SyncFlags): Promise<CommandResult> {
+  if (flags.to.trim() === "") throw new UsageError("--to: name a folder or a postgres:// URL");
+  const query = filtersToQuery(flags);
+  // --to is the destination here, not a window bound.
+  const window = resolveWindow({
+    ...(flags.from !== undefined ? { from: flags.from } : {}),
+    ...(flags.since !== undefined ? { since: flags.since } : {}),
+  });
+  const client = await ctx.client(flags, { maxAttempts: EXPORT_MAX_ATTEMPTS });
+  // As export's: a small, steady heap (the entries of a commit are the only large live set).
+  const memory = await ctx.tuneMemory(flags.memory);
+  const totals = { runs: 0, inserted: 0, late: 0, walked: 0 };
+  const result = (): CommandResult => ({
+    figures: { to: description, ...totals, ...requestFigures(client.stats()) },
+  });
+  // One store for every run, holding the destination's lock from the first run's open to the end of
+  // the command: a second sync of it is refused while this one waits between runs (--follow).
+  let store: SyncStore | undefined;
+  // The store's own description: a PostgreSQL URL without its password.
+  let description = "";
+  ctx.defer(() => store?.release?.());
+  // The follow schedule tail and watch poll on (packages/client/src/export/followPoll.ts): a run each round.
+  for await (const round of followRounds({
+    follow: flags.follow === true,
+    intervalMs: flags.interval,
+    clock: ctx.clock,
+    signal: ctx.signal,
+  })) {
+    let summary: SyncRunSummary;
+    try {
+      if (store === undefined) {
+        store = await openStore(flags, ctx.env);
+        store.hold?.();
+      }
+      description = store.description;
+      summary = await runSync({
+        client,
+        store,
+        query,
+        ...(window.from !== undefined ? { origin: window.from } : {}),
+        settleMs: flags.settle,
+        reconcileMs: flags.reconcile,
+        concurrency: flags.concurrency,
+        perPage: flags.perPage,
+        commitIntervalMs: flags.commitInterval,
+        ...(flags.commitEntries !== undefined ? { commitEntries: flags.commitEntries } : {}),
+        signal: ctx.signal,
+        onProgress: () => memory.afterPage(),
+        onWindow: (w) => {
+          if (!flags.quiet)
+            ctx.say(
+              `${w.resumed ? "resuming" : "syncing"} window from ${formatTs(w.from)} to ${formatTs(w.to)} (UTC) into ${description}`,
+            );
+        },
+      });
+    } catch (error) {
+      if (error instanceof SyncUsageError) throw new UsageError(error.message);
+      // With --follow, an interrupt between or during runs is the normal way to stop.
+      if (error instanceof ExportInterruptedError && flags.follow) return result();
+      throw error;
+    }
+    totals.runs++;
+    totals.inserted += summary.inserted;
+    totals.late += summary.late;
+    totals.walked += summary.walked;
+    // Each run's own summary line, as it ends (a --follow run may last for days).
+    ctx.say(summaryLine(description, summary));
+    if (ctx.signal.aborted) return result();
+    // A resumed run ends at the window a crashed run pinned; entries that landed behind its cursor
+    // meanwhile, and everything since, need a fresh run (its reconcile part re-reads them) before
+    // this invocation has brought the destination up to now − settle.
+    if (summary.resumed) round.again();
+  }
+  return result();
+}

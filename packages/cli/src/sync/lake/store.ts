@@ -1,0 +1,450 @@
+/**
+ * The Parquet lake store: a Hive-partitioned dataset `DIR/audit_log/date=YYYY-MM-DD/*.parquet`
+ * (zstd, written with DuckDB) and its state file (manifest.ts).
+ *
+ * A commit: (1) writes one file per UTC date of its new entries under a hidden temporary name and
+ * fsyncs it; (2) replaces the state file (rows, cursor and keys together), listing the new files as
+ * pending; (3) renames them into place and fsyncs their folders. A crash before (2) leaves the old
+ * lake (the temporary files are unlisted and deleted on the next open); after it, the next open
+ * finishes the renames. Readers that glob `*.parquet` never see a half-written file, and `query`
+ * reads the state file's list, so nothing is lost or seen twice whatever instant a SIGKILL hits.
+ */
+import { randomBytes } from "node:crypto";
+import { access, constants, readdir, stat } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { canonicalJson } from "@clarifai-audit/client/internal/domain/canonicalJson.js";
+import { lineBytesKey } from "@clarifai-audit/client/internal/domain/entryKey.js";
+import { parseTs, tsToNs } from "@clarifai-audit/client/internal/domain/timestamps.js";
+import type { ExportEntry, ExportEntryRange } from "@clarifai-audit/client/internal/export/sink.js";
+import { crashPoint } from "@clarifai-audit/client/internal/state/crashPoint.js";
+import { fsyncFile, makeDirs } from "@clarifai-audit/client/internal/state/durableFile.js";
+import { acquireLock, type HeldLock, LockHeldError } from "@clarifai-audit/client/internal/state/lock.js";
+import {
+  type SyncCommit,
+  type SyncIdentity,
+  type SyncState,
+  type SyncStore,
+  SyncUsageError,
+} from "../store.js";
+import { publishFiles, readKeysBack, recoverLake, swapFiles, writeLakeFile } from "./files.js";
+import {
+  decodeKeys,
+  encodeKeys,
+  KEY_NS_MAX,
+  type KeyTable,
+  type LakeFile,
+  type LakeManifest,
+  locateFile,
+  parquetProblem,
+  readManifest,
+  STATE_FILE,
+  TABLE_DIR,
+  tempPath,
+  writeManifest,
+} from "./manifest.js";
+import {
+  LAKE_SCHEMA_VERSION,
+  parquetOptions,
+  partitionDates,
+  type StagedRows,
+  sqlString,
+  v1FileSelectSql,
+} from "./schema.js";
+import { type LakeMemory, WRITERS, type Writer, WriterPool } from "./writerPool.js";
+
+/** Options of {@link createLakeStore}. */
+export interface LakeStoreOptions {
+  /** The lake's folder (created when missing). */
+  dir: string;
+  /** A partition is compacted once it holds this many small files (default 8). */
+  compactAt?: number;
+  /** Files below this size are small (default 16 MiB). */
+  smallFileBytes?: number;
+  /**
+   * `lean` (default): one DuckDB writer, which hands the memory a commit freed back to the system
+   * after each statement: a 1M-entry sync stays under 250 MB, but the page faults cost about twice
+   * DuckDB's CPU. `fast`: two writers, so two commits write side by side, each keeping its memory
+   * cached: about 3× the throughput at 1.8× the peak RSS (bench/notes.md).
+   */
+  memory?: LakeMemory;
+}
+
+function describeIdentity(identity: SyncIdentity): string {
+  const filters = canonicalJson(identity.query);
+  return `user ${identity.userId} at ${identity.endpoint}${filters === "{}" ? "" : ` (filters ${filters})`}`;
+}
+
+class LakeStore implements SyncStore {
+  readonly description: string;
+  /**
+   * A commit's lines are staged in DuckDB and written in one COPY, so its size is what the process's
+   * peak memory is made of: 10 000 kept a 1M-entry sync under 250 MB (bench/notes.md).
+   */
+  readonly commitEntries = 10_000;
+  /**
+   * Commits writing their files at once, each on its own DuckDB connection (one thread each): with
+   * one, the walk waited for DuckDB most of the run (bench/notes.md). They publish in order.
+   */
+  readonly commitsInFlight: number;
+  readonly #dir: string;
+  readonly #compactAt: number;
+  readonly #smallFileBytes: number;
+  readonly #memory: LakeMemory;
+  #lock: HeldLock | undefined;
+  /** Set by {@link hold}: `close` keeps the lock. */
+  #holding = false;
+  #manifest: LakeManifest | undefined;
+  #keys: KeyTable = new Map();
+  #writers: WriterPool | undefined;
+  /** The last commit's publication: each commit publishes after the one before it. */
+  #published: Promise<void> = Promise.resolve();
+  /** Names new files: the manifest's `seq` counts publications, which lag the commits in flight. */
+  #fileSeq = 0;
+
+  constructor(options: LakeStoreOptions) {
+    this.#dir = resolve(options.dir);
+    this.description = options.dir;
+    this.#compactAt = options.compactAt ?? 8;
+    this.#smallFileBytes = options.smallFileBytes ?? 16 * 1024 * 1024;
+    this.#memory = options.memory ?? "lean";
+    this.commitsInFlight = WRITERS[this.#memory];
+  }
+
+  async open(identity: SyncIdentity): Promise<SyncState | undefined> {
+    const dir = this.#dir;
+    const info = await stat(dir).catch(() => undefined);
+    if (info !== undefined && !info.isDirectory())
+      throw SyncUsageError.store(`${this.description} is not a directory`);
+    if (info === undefined) {
+      await makeDirs(dir).catch((error: NodeJS.ErrnoException) => {
+        throw SyncUsageError.store(`cannot create ${this.description} (${error.code ?? error.message})`);
+      });
+    }
+    try {
+      await access(dir, constants.W_OK | constants.X_OK);
+    } catch {
+      throw SyncUsageError.store(`${this.description} is not writable`);
+    }
+    try {
+      // Held since the last run (hold): taking it again would find this live process holding it.
+      this.#lock ??= await acquireLock(join(dir, STATE_FILE));
+    } catch (error) {
+      if (error instanceof LockHeldError)
+        throw SyncUsageError.store(`another sync is running on ${this.description} (${error.message})`);
+      throw SyncUsageError.store(`cannot lock ${this.description} (${(error as Error).message})`);
+    }
+    try {
+      return await this.#load(identity);
+    } catch (error) {
+      await this.#lock.release();
+      this.#lock = undefined;
+      throw error;
+    }
+  }
+
+  async #load(identity: SyncIdentity): Promise<SyncState | undefined> {
+    const dir = this.#dir;
+    const manifest = await readManifest(dir);
+    if (manifest === undefined) {
+      const table = await readdir(join(dir, TABLE_DIR)).catch(() => []);
+      if (table.length > 0)
+        throw SyncUsageError.store(
+          `${this.description} holds ${TABLE_DIR}/ but no ${STATE_FILE}; it was not written by clarifai-audit sync (use an empty folder)`,
+        );
+    } else {
+      const held = manifest.state.identity;
+      if (canonicalJson(held) !== canonicalJson(identity))
+        throw SyncUsageError.store(
+          `${join(this.description, STATE_FILE)} holds the log of ${describeIdentity(held)}; this sync is for ${describeIdentity(identity)} (use another folder)`,
+        );
+      // Everything is checked before anything is changed.
+      for (const file of manifest.files) {
+        const at = await locateFile(dir, file, manifest.pending);
+        const problem = await parquetProblem(at, file.bytes);
+        if (problem !== undefined)
+          throw new SyncUsageError(
+            `${at} is not a valid Parquet file of this lake (${problem}); nothing was changed`,
+          );
+      }
+      try {
+        this.#keys = decodeKeys(manifest.keys);
+      } catch (error) {
+        throw new SyncUsageError(
+          `${join(this.description, STATE_FILE)} is damaged (${(error as Error).message})`,
+        );
+      }
+    }
+    this.#manifest = manifest ?? {
+      kind: "clarifai-audit-lake",
+      schemaVersion: LAKE_SCHEMA_VERSION,
+      seq: 0,
+      state: {
+        version: 1,
+        identity,
+        totals: { entries: 0, late: 0, runs: 0 },
+        updatedAt: new Date().toISOString(),
+      },
+      files: [],
+      pending: [],
+      obsolete: [],
+      keys: "",
+    };
+    await recoverLake(this.#dir, this.#manifest as LakeManifest);
+    this.#fileSeq = this.#manifest.seq;
+    this.#writers = await WriterPool.open(this.#memory);
+    try {
+      await this.#migrate();
+    } catch (error) {
+      this.#writers.close();
+      this.#writers = undefined;
+      throw error;
+    }
+    return manifest?.state;
+  }
+
+  /**
+   * Brings a version 1 lake to {@link LAKE_SCHEMA_VERSION} before anything is added: every file is
+   * rewritten with the new column and committed as a compaction is (new files hidden, the state
+   * file lists them and the old ones as obsolete, renames, deletes), so a crash leaves the lake of
+   * one version or the other, never both; a reader of the old version refuses the new one.
+   */
+  async #migrate(): Promise<void> {
+    const m = this.#manifest as LakeManifest;
+    if (m.schemaVersion >= LAKE_SCHEMA_VERSION) return;
+    const added: LakeFile[] = [];
+    const seq = String(++this.#fileSeq).padStart(8, "0");
+    for (const [i, file] of m.files.entries()) {
+      const path = `${file.path.slice(0, file.path.lastIndexOf("/") + 1)}part-${seq}-m${i}-${randomBytes(4).toString("hex")}.parquet`;
+      const tmp = join(this.#dir, tempPath(path));
+      await (this.#writers as WriterPool).run(
+        `COPY (${v1FileSelectSql([join(this.#dir, file.path)])}) TO ${sqlString(tmp)} (${parquetOptions()})`,
+      );
+      await fsyncFile(tmp);
+      added.push({ ...file, path, bytes: (await stat(tmp)).size });
+    }
+    m.schemaVersion = LAKE_SCHEMA_VERSION;
+    await swapFiles(this.#dir, m, added, new Set(m.files.map((f) => f.path)));
+  }
+
+  /**
+   * Makes the keys cover every entry the lake holds dated at or after `from`. Commits forget the
+   * keys older than their run's reconcile window, so a later run that reaches further back (a longer
+   * --reconcile or --settle than the run before) would write those entries again: their keys are
+   * read back from the files. The keys always cover every held entry from their oldest one on
+   * (forgetting drops an oldest part), so only `[from, oldest key)` is read, and usually no file
+   * overlaps it.
+   */
+  async prepare(from: string): Promise<void> {
+    const m = this.#manifest;
+    const writers = this.#writers;
+    if (m === undefined || writers === undefined) throw new Error("the lake store is not open");
+    const fromNs = nsOf(from);
+    let oldest: bigint | undefined;
+    for (const ns of this.#keys.values()) if (oldest === undefined || ns < oldest) oldest = ns;
+    if (oldest !== undefined && oldest <= fromNs) return;
+    const files = m.files.filter(
+      (f) => BigInt(f.maxNs) >= fromNs && (oldest === undefined || BigInt(f.minNs) < oldest),
+    );
+    if (files.length === 0) return;
+    const writer = await writers.take();
+    try {
+      await readKeysBack(writer.db, this.#dir, files, this.#keys, fromNs, oldest);
+    } finally {
+      writers.give(writer);
+    }
+  }
+
+  /**
+   * A commit's new rows by partition, deduped against the keys, which it then updates: the lines are
+   * one buffer, the writer's own, so no entry becomes a string on the way.
+   */
+  #stage(commit: SyncCommit, writer: Writer): StagedCommit {
+    const lateNs = commit.lateAtOrBefore !== undefined ? nsOf(commit.lateAtOrBefore) : undefined;
+    const entries = commit.entries;
+    const ends = writer.ends;
+    const jsonl = writer.encoder.encodeLines(entries.map(rangeOf), ends);
+    const byDate = new Map<string, StagedRows>();
+    const dateOf = partitionDates();
+    let late = 0;
+    let inserted = 0;
+    for (let i = 0; i < entries.length; i++) {
+      const prefix = lineBytesKey(jsonl, i === 0 ? 0 : (ends[i - 1] as number) + 1, ends[i]).slice(0, 16);
+      if (this.#keys.has(prefix)) continue;
+      const ns = tsToNs((entries[i] as ExportEntry).timestamp);
+      this.#keys.set(prefix, ns);
+      inserted++;
+      if (lateNs !== undefined && ns <= lateNs) late++;
+      const date = dateOf(ns);
+      let rows = byDate.get(date);
+      if (rows === undefined) {
+        rows = { jsonl, ends, lines: [], ns: [] };
+        byDate.set(date, rows);
+      }
+      rows.lines.push(i);
+      rows.ns.push(ns);
+    }
+    if (commit.forgetKeysBefore !== undefined) {
+      const forget = nsOf(commit.forgetKeysBefore);
+      // A key saved at BIGINT's maximum stands for any later instant (encodeKeys): it stays.
+      for (const [prefix, ns] of this.#keys) if (ns < forget && ns !== KEY_NS_MAX) this.#keys.delete(prefix);
+    }
+    // The keys as of this commit: a later one adds its own before this one is published.
+    return { byDate, inserted, late, keys: encodeKeys(this.#keys) };
+  }
+
+  async commit(commit: SyncCommit): Promise<{ inserted: number; late: number }> {
+    const writers = this.#writers;
+    if (this.#manifest === undefined || writers === undefined) throw new Error("the lake store is not open");
+    // Writers are taken in call order, and a commit is staged before its next await: the keys it
+    // dedupes against are those of every commit before it.
+    const writer = await writers.take();
+    let staged: StagedCommit;
+    try {
+      staged = this.#stage(commit, writer);
+      crashPoint("lake.staged");
+    } catch (error) {
+      writers.give(writer);
+      // Commits after this one must not publish (their state's cursor is past its entries), and
+      // close() still waits for those before it.
+      this.#published = this.#published.finally(() => {
+        throw error;
+      });
+      this.#published.catch(() => undefined);
+      throw error;
+    }
+    const { byDate, inserted, late, keys } = staged;
+    const fileSeq = String(++this.#fileSeq).padStart(8, "0");
+    const before = this.#published;
+    const written = (async () => {
+      try {
+        const added: LakeFile[] = [];
+        let part = 0;
+        for (const [date, rows] of byDate) {
+          const path = `${TABLE_DIR}/date=${date}/part-${fileSeq}-${part++}-${randomBytes(4).toString("hex")}.parquet`;
+          added.push(await writeLakeFile(writer.db, this.#dir, path, rows));
+        }
+        return added;
+      } finally {
+        writers.give(writer);
+      }
+    })();
+    const published = (async () => {
+      // Both settle first, so that close(), which waits for the last commit, waits for them all.
+      const [files, previous] = await Promise.allSettled([written, before]);
+      // A commit before this one failed: this one is not published either (the run fails).
+      if (previous.status === "rejected") throw previous.reason;
+      if (files.status === "rejected") throw files.reason;
+      const added = files.value;
+      const m = this.#manifest as LakeManifest;
+      const totals = m.state.totals;
+      m.seq += 1;
+      m.state = {
+        ...commit.state,
+        totals: {
+          entries: totals.entries + inserted,
+          late: totals.late + late,
+          runs: commit.state.totals.runs,
+        },
+      };
+      m.files = [...m.files, ...added];
+      m.pending = added.map((f) => f.path);
+      m.obsolete = [];
+      m.keys = keys;
+      await writeManifest(this.#dir, m);
+      crashPoint("lake.state-written");
+      await publishFiles(this.#dir, m.pending);
+      crashPoint("lake.published");
+      for (const date of byDate.keys()) await this.#maybeCompact(date);
+    })();
+    this.#published = published;
+    await published;
+    return { inserted, late };
+  }
+
+  /**
+   * Merges the small files of a partition into one when they pile up (each `--follow` run adds
+   * one): the merged file is committed like new data, then the old files are deleted.
+   */
+  async #maybeCompact(date: string): Promise<void> {
+    const m = this.#manifest as LakeManifest;
+    const prefix = `${TABLE_DIR}/date=${date}/`;
+    const small = m.files.filter((f) => f.path.startsWith(prefix) && f.bytes < this.#smallFileBytes);
+    if (small.length < this.#compactAt) return;
+    const path = `${prefix}part-${String(++this.#fileSeq).padStart(8, "0")}-c-${randomBytes(4).toString("hex")}.parquet`;
+    const tmp = join(this.#dir, tempPath(path));
+    const sources = small.map((f) => sqlString(join(this.#dir, f.path))).join(", ");
+    await (this.#writers as WriterPool).run(
+      `COPY (SELECT * FROM read_parquet([${sources}], hive_partitioning = false) ORDER BY timestamp_text) TO ${sqlString(tmp)} (${parquetOptions()})`,
+    );
+    await fsyncFile(tmp);
+    crashPoint("lake.compact-file-synced");
+    const rows = small.reduce((n, f) => n + f.rows, 0);
+    const merged: LakeFile = {
+      path,
+      rows,
+      bytes: (await stat(tmp)).size,
+      minNs: String(
+        small.reduce((a, f) => (BigInt(f.minNs) < a ? BigInt(f.minNs) : a), BigInt(small[0]?.minNs ?? 0)),
+      ),
+      maxNs: String(
+        small.reduce((a, f) => (BigInt(f.maxNs) > a ? BigInt(f.maxNs) : a), BigInt(small[0]?.maxNs ?? 0)),
+      ),
+    };
+    await swapFiles(this.#dir, m, [merged], new Set(small.map((f) => f.path)), {
+      stateWritten: "lake.compact-state-written",
+      published: "lake.compact-published",
+      obsoleteDeleted: "lake.obsolete-deleted",
+    });
+  }
+
+  /** The rows of the files the state file lists: what `query` reads. */
+  async count(): Promise<number> {
+    await this.#published;
+    return (this.#manifest as LakeManifest).files.reduce((n, f) => n + f.rows, 0);
+  }
+
+  async close(): Promise<void> {
+    // A failed run may leave commits writing: DuckDB is closed once they have stopped.
+    await this.#published.catch(() => undefined);
+    this.#writers?.close();
+    this.#writers = undefined;
+    if (this.#holding) return;
+    await this.#lock?.release();
+    this.#lock = undefined;
+  }
+
+  hold(): void {
+    this.#holding = true;
+  }
+
+  async release(): Promise<void> {
+    this.#holding = false;
+    await this.close();
+  }
+}
+
+/** A commit's new rows by partition, how many (and how many late), and the keys after it. */
+interface StagedCommit {
+  byDate: Map<string, StagedRows>;
+  inserted: number;
+  late: number;
+  keys: string;
+}
+
+/** An entry's bytes as a range: the engine's entries are ranges of their reply already. */
+function rangeOf(entry: ExportEntry): ExportEntryRange {
+  if ((entry as Partial<ExportEntryRange>).source !== undefined) return entry as unknown as ExportEntryRange;
+  const bytes = entry.bytes;
+  return { source: bytes, start: 0, end: bytes.length };
+}
+
+function nsOf(text: string): bigint {
+  const ts = parseTs(text);
+  if (ts === undefined) throw new Error(`not a timestamp: ${text}`);
+  return tsToNs(ts);
+}
+
+/** A {@link SyncStore} that keeps the log as a Parquet lake in `options.dir`. */
+export function createLakeStore(options: LakeStoreOptions): SyncStore {
+  return new LakeStore(options);
+}
