@@ -77,6 +77,31 @@ function describeFigures(what: string, f: InstallFigures): string {
   return `${what}: ${f.packages} packages, ${(f.bytes / 1e6).toFixed(1)} MB (sum of file sizes), native addons: ${f.addons.join(", ") || "none"}, install scripts: ${f.installScripts.join(", ") || "none"}`;
 }
 
+/** The file `npm pack` writes for a package. */
+function tarballName(m: { name: string; version: string }): string {
+  return `${m.name.replace(/^@/, "").replace("/", "-")}-${m.version}.tgz`;
+}
+
+it("names in every README install line the tarballs of the sibling packages its tarballs depend on (they are not on the registry)", () => {
+  const byTarball = new Map(
+    ["client", "emulator", "cli"].map((pkg) => [tarballName(manifest(pkg)), manifest(pkg)]),
+  );
+  const siblings = new Map([...byTarball].map(([tgz, m]) => [m.name, tgz]));
+  const lines = ["", "client", "emulator", "cli"].flatMap((pkg) =>
+    readmeLines(pkg).filter((l) => l.startsWith("npm install") && l.includes(".tgz")),
+  );
+  expect(lines.length).toBeGreaterThanOrEqual(4);
+  for (const line of lines) {
+    const named = new Set(tarballsOf(line));
+    const missing = [...named].flatMap((tgz) =>
+      Object.keys(byTarball.get(tgz)?.dependencies ?? {})
+        .map((dep) => siblings.get(dep))
+        .filter((need): need is string => need !== undefined && !named.has(need)),
+    );
+    expect({ line, missing }).toEqual({ line, missing: [] });
+  }
+});
+
 let work: string;
 let packs: string;
 let emulator: EmulatorHandle;
