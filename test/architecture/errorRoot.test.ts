@@ -1,5 +1,5 @@
 /**
- * One error root (issue 21): every error class of src/ descends from ClarifaiAuditError
+ * One error root (issue 21): every error class of the packages descends from ClarifaiAuditError
  * (packages/client/src/domain/errors.ts), which alone extends a built-in error, so `instanceof ClarifaiAuditError`
  * tells every failure the project raises on purpose from a bug or a runtime error.
  */
@@ -26,7 +26,9 @@ function builtinErrorSubclasses(path: string, text: string): string[] {
 }
 
 test("only ClarifaiAuditError extends a built-in error class", () => {
-  const found = [...sourceFiles("src")].flatMap(([p, text]) => builtinErrorSubclasses(p, text));
+  const found = [...sourceFiles("packages/client/src", "packages/emulator/src", "packages/cli/src")].flatMap(
+    ([p, text]) => builtinErrorSubclasses(p, text),
+  );
   expect(found).toEqual(["packages/client/src/domain/errors.ts: ClarifaiAuditError extends Error"]);
 });
 

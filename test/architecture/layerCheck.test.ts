@@ -10,7 +10,7 @@ const TABLE: LayerTable = {
   codec: { layers: ["domain"], packages: ["@bufbuild/protobuf"] },
   cli: { layers: ["domain", "codec"], packages: "any" },
 };
-const TOP = { "errors.ts": "domain" };
+const TOP = { "client/errors.ts": "domain" };
 
 test("importsOf finds static, re-export, side-effect, dynamic and type imports with their lines", () => {
   const text = [
@@ -46,32 +46,37 @@ test("packageOf keeps the scope and drops subpaths", () => {
 test("violations names file, line and edge for each kind of bad import, and passes the allowed ones", () => {
   const files = new Map([
     [
-      "src/domain/key.ts",
+      "packages/client/src/domain/key.ts",
       [
         'import type { T } from "../../generated/proto/x.js";',
         'import { y } from "./other.js";',
         'import { entryToJsonLine } from "../codec/index.js";',
-        'export { z } from "../cli/z.js";',
+        'export { z } from "clarifai-audit/internal/cli/z.js";',
       ].join("\n"),
     ],
     [
-      "src/codec/a.ts",
+      "packages/client/src/codec/a.ts",
       'import { w } from "@bufbuild/protobuf/wire";\nconst g = await import("@grpc/grpc-js");',
     ],
-    ["src/codec/b.ts", 'import { e } from "../errors.js";\nimport { readFile } from "fs";'],
-    ["packages/cli/src/cli/main.ts", 'import { c } from "commander";\nimport { k } from "../domain/key.js";'],
+    ["packages/client/src/codec/b.ts", 'import { e } from "../errors.js";\nimport { readFile } from "fs";'],
+    [
+      "packages/cli/src/cli/main.ts",
+      'import { c } from "commander";\nimport { k } from "@clarifai-audit/client/internal/domain/key.js";',
+    ],
     ["packages/client/src/errors.ts", 'import { c } from "./codec/a.js";'],
-    ["src/emulator/x.ts", ""],
-    ["src/codec/c.ts", 'import { s } from "../../scripts/s.js";'],
+    ["packages/emulator/src/x.ts", ""],
+    ["packages/client/src/codec/c.ts", 'import { s } from "../../../../scripts/s.js";'],
+    ["packages/client/src/codec/d.ts", 'import { s } from "@clarifai-audit/client/lib/s.js";'],
   ]);
   expect(violations(files, TABLE, TOP)).toEqual([
-    'src/domain/key.ts:3: domain → codec ("../codec/index.js")',
-    'src/domain/key.ts:4: domain → cli ("../cli/z.js")',
-    'src/codec/a.ts:2: codec → package @grpc/grpc-js ("@grpc/grpc-js")',
-    'src/codec/b.ts:2: codec → package fs ("fs")',
+    'packages/client/src/domain/key.ts:3: domain → codec ("../codec/index.js")',
+    'packages/client/src/domain/key.ts:4: domain → cli ("clarifai-audit/internal/cli/z.js")',
+    'packages/client/src/codec/a.ts:2: codec → package @grpc/grpc-js ("@grpc/grpc-js")',
+    'packages/client/src/codec/b.ts:2: codec → package fs ("fs")',
     'packages/client/src/errors.ts:1: domain → codec ("./codec/a.js")',
-    "src/emulator/x.ts: no layer in the table for this file (layer emulator)",
-    'src/codec/c.ts:1: codec → scripts/s.js (outside the layers) ("../../scripts/s.js")',
+    "packages/emulator/src/x.ts: no layer in the table for this file (layer emulator)",
+    'packages/client/src/codec/c.ts:1: codec → scripts/s.js (outside the layers) ("../../../../scripts/s.js")',
+    'packages/client/src/codec/d.ts:1: codec → packages/client/lib/s.js (not an export of @clarifai-audit/client) (outside the layers) ("@clarifai-audit/client/lib/s.js")',
   ]);
 });
 

@@ -65,17 +65,56 @@ export function importsOf(fileName: string, text: string): ImportSite[] {
   return sites;
 }
 
+/** Where each workspace package's sources are, by package name (`internal/*` subpaths included). */
+const WORKSPACE: readonly { name: string; dir: string; entries: Readonly<Record<string, string>> }[] = [
+  {
+    name: "@clarifai-audit/client",
+    dir: "packages/client",
+    entries: { "": "src/index.ts", "/export": "src/export/index.ts" },
+  },
+  { name: "@clarifai-audit/emulator", dir: "packages/emulator", entries: { "": "src/index.ts" } },
+  {
+    name: "clarifai-audit",
+    dir: "packages/cli",
+    entries: { "": "src/index.ts", "/export": "src/export.ts", "/emulator": "src/emulator.ts" },
+  },
+];
+
 /**
- * The layer of a repository-relative path: `src/<folder>/…` → folder; a file directly under src/
- * is named by `topLevelFiles`; `generated/…` (the protobuf schema) → "generated". Undefined for
- * anything else.
+ * The repository-relative source file a specifier naming one of our own packages resolves to (its
+ * entry points, `…/internal/generated/X.js` and `…/internal/X.js`), or undefined for any other
+ * specifier: an edge across packages is checked like a relative one.
+ */
+export function workspaceTarget(specifier: string): string | undefined {
+  for (const pkg of WORKSPACE) {
+    if (specifier !== pkg.name && !specifier.startsWith(`${pkg.name}/`)) continue;
+    const sub = specifier.slice(pkg.name.length);
+    const entry = pkg.entries[sub];
+    if (entry !== undefined) return `${pkg.dir}/${entry}`;
+    const generated = /^\/internal\/generated\/(.+)\.js$/.exec(sub);
+    if (generated) return `${pkg.dir}/generated/${generated[1]}.ts`;
+    const internal = /^\/internal\/(.+)\.js$/.exec(sub);
+    if (internal) return `${pkg.dir}/src/${internal[1]}.ts`;
+    return `${pkg.dir}/${sub.slice(1)} (not an export of ${pkg.name})`;
+  }
+  return undefined;
+}
+
+/**
+ * The layer of a repository-relative path: `packages/<pkg>/src/<folder>/…` → folder, except the
+ * emulator's package, whose src/ is all one layer; a file directly under a package's src/ is named
+ * by `topLevelFiles` as `<pkg>/<file>`; `packages/client/generated/…` (the protobuf schema) →
+ * "generated". Undefined for anything else.
  */
 export function layerOf(path: string, topLevelFiles: Readonly<Record<string, string>>): string | undefined {
   const parts = path.split("/");
-  if (parts[0] === "generated") return "generated";
-  if (parts[0] !== "src" || parts.length < 2) return undefined;
-  if (parts.length === 2) return topLevelFiles[parts[1] as string];
-  return parts[1];
+  if (parts[0] !== "packages" || parts.length < 4) return undefined;
+  const pkg = parts[1] as string;
+  if (parts[2] === "generated") return "generated";
+  if (parts[2] !== "src") return undefined;
+  if (pkg === "emulator") return "emulator";
+  if (parts.length === 4) return topLevelFiles[`${pkg}/${parts[3]}`];
+  return parts[3];
 }
 
 /** The npm package a bare specifier names: `@scope/name/sub` → `@scope/name`, `name/sub` → `name`. */
@@ -87,7 +126,7 @@ export function packageOf(specifier: string): string {
 /**
  * Every import in `files` (repository-relative path → text) the table does not allow, as
  * `FILE:LINE: FROM → TO ("specifier")`. A file with no layer, a layer missing from the table, and
- * a relative import leaving src/ and generated/ are violations too: nothing goes unchecked.
+ * an import leaving the packages' src/ and generated/ are violations too: nothing goes unchecked.
  */
 export function violations(
   files: ReadonlyMap<string, string>,
@@ -104,10 +143,13 @@ export function violations(
     }
     for (const { specifier, line } of importsOf(path, text)) {
       const at = `${path}:${line}: ${from} → `;
-      if (specifier.startsWith(".")) {
-        const target = relative(resolve("/"), resolve("/", dirname(path), specifier))
-          .split("\\")
-          .join("/");
+      const ours = workspaceTarget(specifier);
+      if (specifier.startsWith(".") || ours !== undefined) {
+        const target =
+          ours ??
+          relative(resolve("/"), resolve("/", dirname(path), specifier))
+            .split("\\")
+            .join("/");
         // NodeNext specifiers name the emitted .js file of a .ts module.
         const to = layerOf(posix.normalize(target).replace(/\.js$/, ".ts"), topLevelFiles);
         if (to === undefined) out.push(`${at}${target} (outside the layers) ("${specifier}")`);

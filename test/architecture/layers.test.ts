@@ -1,5 +1,6 @@
 /**
- * The layers of src/ (issue 21): each folder under src/ is a layer, and a layer imports only itself
+ * The layers of the packages' sources (issue 21): each folder under packages/<pkg>/src is a layer
+ * (the emulator's package is one), and a layer imports only itself
  * and the layers and npm packages its row names, so that the client, the exporter, sync, watch and
  * report can each be used as a library without the CLI, and the client package stays lean. Nothing
  * is transitive, and there is no exceptions list: a new edge changes this table, in review.
@@ -56,16 +57,31 @@ const TABLE: LayerTable = {
 };
 
 /**
- * The two files directly under src/: errors.ts holds the client's errors (the ClarifaiError family;
- * their root and the usage errors every layer throws are in packages/client/src/domain/errors.ts), and index.ts is
- * the client package's entry point.
+ * The files directly under a package's src/: the client's errors.ts holds the client's errors (the
+ * ClarifaiError family; their root and the usage errors every layer throws are in
+ * packages/client/src/domain/errors.ts) and its index.ts is the package's entry point; the CLI
+ * package's entry points re-export the client, the export engine and the emulator.
  */
-const TOP_LEVEL: Record<string, string> = { "errors.ts": "client", "index.ts": "client" };
+const TOP_LEVEL: Record<string, string> = {
+  "client/errors.ts": "client",
+  "client/index.ts": "client",
+  "cli/index.ts": "cli",
+  "cli/export.ts": "cli",
+  "cli/emulator.ts": "cli",
+};
+
+/** Every source root of the workspace packages. */
+const ROOTS = [
+  "packages/client/src",
+  "packages/client/generated",
+  "packages/emulator/src",
+  "packages/cli/src",
+];
 
 describe("layers", () => {
-  const files = sourceFiles("src", "generated");
+  const files = sourceFiles(...ROOTS);
 
-  test("every module of src/ and generated/ is in a layer of the table", () => {
+  test("every module of the packages' src/ and generated/ is in a layer of the table", () => {
     expect(files.size).toBeGreaterThan(100);
     const unplaced = [...files.keys()].filter((p) => {
       const layer = layerOf(p, TOP_LEVEL);
@@ -96,7 +112,7 @@ describe("layers", () => {
 const LIBRARY_LAYERS = new Set(["domain", "codec", "client", "state", "export", "sync", "report", "watch"]);
 
 test("no string of a library layer names a command-line flag (TSDoc may)", () => {
-  const files = sourceFiles("src");
+  const files = sourceFiles(...ROOTS);
   const library = [...files].filter(([p]) => LIBRARY_LAYERS.has(layerOf(p, TOP_LEVEL) ?? ""));
   expect(library.length).toBeGreaterThan(100);
   const found = library.flatMap(([path, text]) =>
