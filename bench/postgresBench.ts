@@ -125,6 +125,9 @@ async function naiveRun(server: PostgresServer, list: ExportEntry[]): Promise<Po
   await setup.open(baseState().identity);
   await setup.close();
   const c = new pg.Client({ connectionString: url });
+  // The server stops (ending this session) once the bench is done: an unhandled 'error' event would
+  // crash the whole bench (57P01, "terminating connection due to administrator command").
+  c.on("error", () => {});
   await c.connect();
   const t0 = performance.now();
   for (const e of list) {
