@@ -43,6 +43,16 @@ function numberArg(name: string, max = Number.MAX_VALUE) {
   };
 }
 
+/** An integer option in [min, max]; its parser's message names the flag. */
+function intOption(flags: string, description: string, min: number, max: number): Option {
+  return new Option(flags, description).argParser(intArg(flags.split(" ")[0] as string, min, max));
+}
+
+/** A number option in [0, max]; its parser's message names the flag. */
+function numberOption(flags: string, description: string, max: number): Option {
+  return new Option(flags, description).argParser(numberArg(flags.split(" ")[0] as string, max));
+}
+
 /** A duration option (`1h`, `90s`: the domain's one form of durations). */
 function durationArg(name: string) {
   return (v: string): number => {
@@ -283,78 +293,43 @@ export function registerEmulatorCommand(program: Command, host: EmulatorHost): v
     )
     .option("--seed <s>", "seed of --generate", seedArg, 1)
     .option("--data-user <user_id>", "whose audit log the data goes to (default: the first PAT's user)")
+    .addOption(numberOption("--latency-ms <ms>", `fixed delay per call, 0-${DELAY_MAX} ms`, DELAY_MAX))
+    .addOption(numberOption("--jitter-ms <ms>", `extra random delay per call, 0-${DELAY_MAX} ms`, DELAY_MAX))
+    .addOption(intOption("--throttle-every <n>", "throttle every Nth call (status 11005)", 0, COUNT_MAX))
+    .addOption(numberOption("--throttle-probability <p>", "throttle each call with probability p", 1))
+    .addOption(intOption("--throttle-burst <k>", "throttle the first K calls", 0, COUNT_MAX))
     .addOption(
-      new Option("--latency-ms <ms>", `fixed delay per call, 0-${DELAY_MAX} ms`).argParser(
-        numberArg("--latency-ms", DELAY_MAX),
-      ),
-    )
-    .addOption(
-      new Option("--jitter-ms <ms>", `extra random delay per call, 0-${DELAY_MAX} ms`).argParser(
-        numberArg("--jitter-ms", DELAY_MAX),
-      ),
-    )
-    .addOption(
-      new Option("--throttle-every <n>", "throttle every Nth call (status 11005)").argParser(
-        intArg("--throttle-every", 0, COUNT_MAX),
-      ),
-    )
-    .addOption(
-      new Option("--throttle-probability <p>", "throttle each call with probability p").argParser(
-        numberArg("--throttle-probability", 1),
-      ),
-    )
-    .addOption(
-      new Option("--throttle-burst <k>", "throttle the first K calls").argParser(
-        intArg("--throttle-burst", 0, COUNT_MAX),
-      ),
-    )
-    .addOption(
-      new Option(
+      intOption(
         "--throttle-above-in-flight <n>",
         "throttle calls arriving while N calls are being served (a concurrency limit)",
-      ).argParser(intArg("--throttle-above-in-flight", 0, COUNT_MAX)),
-    )
-    .addOption(
-      new Option("--unavailable-every <n>", "fail every Nth call with gRPC UNAVAILABLE").argParser(
-        intArg("--unavailable-every", 0, COUNT_MAX),
+        0,
+        COUNT_MAX,
       ),
     )
     .addOption(
-      new Option(
-        "--unavailable-probability <p>",
-        "fail each call with UNAVAILABLE with probability p",
-      ).argParser(numberArg("--unavailable-probability", 1)),
+      intOption("--unavailable-every <n>", "fail every Nth call with gRPC UNAVAILABLE", 0, COUNT_MAX),
     )
     .addOption(
-      new Option("--unavailable-burst <k>", "fail the first K calls with UNAVAILABLE").argParser(
-        intArg("--unavailable-burst", 0, COUNT_MAX),
-      ),
+      numberOption("--unavailable-probability <p>", "fail each call with UNAVAILABLE with probability p", 1),
+    )
+    .addOption(intOption("--unavailable-burst <k>", "fail the first K calls with UNAVAILABLE", 0, COUNT_MAX))
+    .addOption(
+      intOption("--drop-connection-every <n>", "drop the connection of every Nth call", 0, COUNT_MAX),
     )
     .addOption(
-      new Option("--drop-connection-every <n>", "drop the connection of every Nth call").argParser(
-        intArg("--drop-connection-every", 0, COUNT_MAX),
-      ),
+      intOption("--growth-count <k>", "append K entries every --growth-every-ms", 1, GROWTH_COUNT_MAX),
+    )
+    .addOption(intOption("--growth-every-ms <ms>", "growth period", 1, GROWTH_EVERY_MAX))
+    .addOption(
+      numberOption("--growth-late-fraction <f>", "fraction of grown entries timestamped in the past", 1),
     )
     .addOption(
-      new Option("--growth-count <k>", "append K entries every --growth-every-ms").argParser(
-        intArg("--growth-count", 1, GROWTH_COUNT_MAX),
-      ),
-    )
-    .addOption(
-      new Option("--growth-every-ms <ms>", "growth period").argParser(
-        intArg("--growth-every-ms", 1, GROWTH_EVERY_MAX),
-      ),
-    )
-    .addOption(
-      new Option("--growth-late-fraction <f>", "fraction of grown entries timestamped in the past").argParser(
-        numberArg("--growth-late-fraction", 1),
-      ),
-    )
-    .addOption(
-      new Option(
+      intOption(
         "--rate-limit <n>",
         "throttle calls over N requests per second per account (1-10000; sliding 1 s window; CONN_THROTTLED, REST 429)",
-      ).argParser(intArg("--rate-limit", 1, 10_000)),
+        1,
+        10_000,
+      ),
     )
     .addOption(
       new Option(

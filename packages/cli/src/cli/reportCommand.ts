@@ -15,6 +15,7 @@ import { writeFileAtomic } from "@clarifai-audit/client/internal/state/durableFi
 import { checkOutputPath } from "@clarifai-audit/client/internal/state/outputPath.js";
 import { DEFAULT_LIMITS, ReportAggregator, type ReportData } from "../report/aggregate.js";
 import { renderCharts } from "../report/charts.js";
+import type { ReportEntry } from "../report/entry.js";
 import { type ReportMeta, renderHtml } from "../report/html.js";
 import { InputError, readExportFile } from "../report/input.js";
 import { InterruptedError, UsageError } from "./exitCodes.js";
@@ -139,33 +140,32 @@ export async function runReport(ctx: CommandContext, flags: ReportFlags): Promis
         `report interrupted after ${aggregator.entries} entries; no report was written (run it again)`,
       );
   };
+  // A file or a lake: every entry into the aggregator; its bad input is a usage error.
+  const aggregate = async (
+    read: (onEntry: (entry: ReportEntry) => void) => Promise<unknown>,
+  ): Promise<void> => {
+    try {
+      await read((entry) => {
+        stopIfAborted();
+        aggregator.add(entry);
+        if (aggregator.entries % 1000 === 0) memory.afterPage();
+      });
+    } catch (error) {
+      if (error instanceof InputError) throw new UsageError(error.message);
+      throw error;
+    }
+  };
   let source: string;
   let window: { from: string; to: string } | undefined;
   if (flags.input !== undefined) {
-    source = flags.input;
-    try {
-      await readExportFile(flags.input, (entry) => {
-        stopIfAborted();
-        aggregator.add(entry);
-        if (aggregator.entries % 1000 === 0) memory.afterPage();
-      });
-    } catch (error) {
-      if (error instanceof InputError) throw new UsageError(error.message);
-      throw error;
-    }
+    const path = flags.input;
+    source = path;
+    await aggregate((onEntry) => readExportFile(path, onEntry));
   } else if (flags.lake !== undefined) {
-    source = flags.lake;
+    const dir = flags.lake;
+    source = dir;
     const { readLake } = await import("../report/lakeInput.js");
-    try {
-      await readLake(flags.lake, (entry) => {
-        stopIfAborted();
-        aggregator.add(entry);
-        if (aggregator.entries % 1000 === 0) memory.afterPage();
-      });
-    } catch (error) {
-      if (error instanceof InputError) throw new UsageError(error.message);
-      throw error;
-    }
+    await aggregate((onEntry) => readLake(dir, onEntry));
   } else {
     ({ source, window } = await aggregateLive(ctx, flags, aggregator, memory));
   }

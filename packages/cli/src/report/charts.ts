@@ -68,6 +68,11 @@ export function granularityOf(data: ReportData): Granularity {
   return span > MAX_DAILY_SPAN ? "month" : "day";
 }
 
+/** The y axis of a time chart: the sum of `count` per bar, titled. */
+function countAxis(title: string, axis: Record<string, unknown>) {
+  return { field: "count", type: "quantitative", aggregate: "sum", title, axis } as const;
+}
+
 /** Per-period counts for the time charts (days, or months folded from them). */
 export function periods(data: ReportData, granularity: Granularity): ReportData["days"] {
   if (granularity === "day") return data.days;
@@ -149,13 +154,7 @@ export function chartSpecs(data: ReportData): Record<string, TopLevelSpec> {
       mark: { type: "bar", width: { band: 0.9 } },
       encoding: {
         x: timeAxis(granularity),
-        y: {
-          field: "count",
-          type: "quantitative",
-          aggregate: "sum",
-          title: "Entries",
-          axis: { format: ",d" },
-        },
+        y: countAxis("Entries", { format: ",d" }),
         color: {
           field: "category",
           type: "nominal",
@@ -173,13 +172,7 @@ export function chartSpecs(data: ReportData): Record<string, TopLevelSpec> {
       mark: { type: "bar", color: FAILED_COLOUR, width: { band: 0.9 } },
       encoding: {
         x: timeAxis(granularity),
-        y: {
-          field: "count",
-          type: "quantitative",
-          aggregate: "sum",
-          title: "Failed operations",
-          axis: { format: ",d", tickMinStep: 1 },
-        },
+        y: countAxis("Failed operations", { format: ",d", tickMinStep: 1 }),
       },
     },
     users: barSpec(

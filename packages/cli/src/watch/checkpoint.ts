@@ -1,26 +1,12 @@
 import { AuditUsageError } from "@clarifai-audit/client/internal/domain/errors.js";
-import {
-  formatTs,
-  nsToTs,
-  parseTs,
-  type Ts,
-  tsToNs,
-} from "@clarifai-audit/client/internal/domain/timestamps.js";
 import type { PollState } from "@clarifai-audit/client/internal/export/followPoll.js";
-import { writeFileAtomic } from "@clarifai-audit/client/internal/state/durableFile.js";
 import {
-  JSON_LINE as LINE,
-  NS,
-  pair as PAIR,
-  repeatedSeenKey,
-  SEEN_KEYS,
-  TIMESTAMP,
-} from "@clarifai-audit/client/internal/state/schemaParts.js";
-import {
-  escapeControls,
-  readValidatedState,
-  StateFileError,
-} from "@clarifai-audit/client/internal/state/stateReader.js";
+  type PollCheckpointFile,
+  pollCheckpointSchema,
+  readPollCheckpoint,
+  writePollCheckpoint,
+} from "@clarifai-audit/client/internal/state/pollCheckpoint.js";
+import { JSON_LINE as LINE, NS, pair as PAIR } from "@clarifai-audit/client/internal/state/schemaParts.js";
 import type { Alert } from "./alert.js";
 import type { EvaluatorState } from "./evaluator.js";
 import { SEVERITIES } from "./rules.js";
@@ -32,37 +18,19 @@ export interface WatchState {
   outbox: Alert[];
 }
 
-interface CheckpointFile {
-  version: 1;
+interface CheckpointFile extends PollCheckpointFile {
   kind: "clarifai-audit-watch";
-  query: string;
-  start: string;
-  position: string;
-  seen: Array<[string, string]>;
   rules?: EvaluatorState;
   outbox: Alert[];
-  updatedAt: string;
 }
 
-function nsIso(ns: bigint): string {
-  // nsToTs floors: bigint division truncates toward zero, which before 1970 gave negative nanos.
-  return formatTs(nsToTs(ns));
-}
-
+const KIND = "clarifai-audit-watch";
 const ID = { type: "string", maxLength: 1000 } as const;
 
 /** The JSON Schema of {@link CheckpointFile}. */
-export const WATCH_CHECKPOINT_SCHEMA = {
-  type: "object",
-  additionalProperties: false,
-  required: ["version", "kind", "query", "start", "position", "seen", "outbox", "updatedAt"],
+export const WATCH_CHECKPOINT_SCHEMA = pollCheckpointSchema(KIND, {
+  required: ["outbox"],
   properties: {
-    version: { const: 1 },
-    kind: { const: "clarifai-audit-watch" },
-    query: { type: "string", maxLength: 100_000 },
-    start: TIMESTAMP,
-    position: TIMESTAMP,
-    seen: SEEN_KEYS,
     rules: {
       type: "object",
       additionalProperties: {
@@ -103,9 +71,8 @@ export const WATCH_CHECKPOINT_SCHEMA = {
         },
       },
     },
-    updatedAt: TIMESTAMP,
   },
-} as const;
+});
 
 /**
  * Reads a checkpoint; undefined when the file does not exist.
@@ -113,49 +80,26 @@ export const WATCH_CHECKPOINT_SCHEMA = {
  * of this query.
  */
 export async function readWatchCheckpoint(path: string, query: string): Promise<WatchState | undefined> {
-  let file: CheckpointFile | undefined;
-  try {
-    file = await readValidatedState<CheckpointFile>(path, {
-      schema: WATCH_CHECKPOINT_SCHEMA,
-      kind: { field: "kind", value: "clarifai-audit-watch" },
-      version: { field: "version", reads: 1, what: "a clarifai-audit watch checkpoint" },
-      check: (file: CheckpointFile) => repeatedSeenKey(file.seen),
-    });
-  } catch (error) {
-    if (error instanceof StateFileError)
-      throw new AuditUsageError({
+  const read = await readPollCheckpoint<CheckpointFile>(path, query, {
+    schema: WATCH_CHECKPOINT_SCHEMA,
+    kind: KIND,
+    what: "a clarifai-audit watch checkpoint",
+    invalid: (problem) =>
+      new AuditUsageError({
         input: "checkpoint",
-        problem: `${error.message}; delete it to start afresh, or pass another \`checkpoint\``,
-      });
-    throw error;
-  }
-  if (file === undefined) return undefined;
-  if (file.query !== query)
-    throw new AuditUsageError({
-      input: "checkpoint",
-      problem: `${path} was written for another log or lookback (${escapeControls(file.query)})`,
-    });
-  const seen = new Map<string, bigint>();
-  for (const [key, iso] of file.seen) seen.set(key, tsToNs(parseTs(iso) as Ts));
-  return {
-    poll: { start: parseTs(file.start) as Ts, position: parseTs(file.position) as Ts, seen },
-    rules: file.rules ?? {},
-    outbox: file.outbox,
-  };
+        problem: `${problem}; delete it to start afresh, or pass another \`checkpoint\``,
+      }),
+    otherQuery: (writtenFor) =>
+      new AuditUsageError({
+        input: "checkpoint",
+        problem: `${path} was written for another log or lookback (${writtenFor})`,
+      }),
+  });
+  if (read === undefined) return undefined;
+  return { poll: read.poll, rules: read.file.rules ?? {}, outbox: read.file.outbox };
 }
 
 /** Writes the checkpoint atomically. */
 export async function writeWatchCheckpoint(path: string, query: string, state: WatchState): Promise<void> {
-  const file: CheckpointFile = {
-    version: 1,
-    kind: "clarifai-audit-watch",
-    query,
-    start: formatTs(state.poll.start),
-    position: formatTs(state.poll.position),
-    seen: [...state.poll.seen].map(([key, ns]) => [key, nsIso(ns)]),
-    rules: state.rules,
-    outbox: state.outbox,
-    updatedAt: new Date().toISOString(),
-  };
-  await writeFileAtomic(path, `${JSON.stringify(file)}\n`);
+  await writePollCheckpoint(path, KIND, query, state.poll, { rules: state.rules, outbox: state.outbox });
 }

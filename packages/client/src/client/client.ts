@@ -64,6 +64,11 @@ export interface AuditLogPage {
   attempts: number;
 }
 
+/** The page a prebuilt request asks for, with the server's defaults for what it leaves unset. */
+function pageOf(request: PostAuditLogSearchesRequest): { page: number; perPage: number } {
+  return { page: request.pagination?.page || 1, perPage: request.pagination?.perPage || DEFAULT_PER_PAGE };
+}
+
 /**
  * One page of results with its entries left serialized (see {@link AuditLogClient.searchRaw}): each
  * entry's timestamp and its `AuditLogEntry` bytes.
@@ -174,17 +179,10 @@ export class AuditLogClient {
     request: PostAuditLogSearchesRequest,
     options: CallOptions = {},
   ): Promise<RawAuditLogPage> {
-    const req = request.userAppId?.userId
-      ? request
-      : { ...request, userAppId: { userId: this.#config.userId, appId: "" } };
+    const req = this.#withUser(request);
     const { value, attempts } = await this.#call(req, options, splitSearchReply);
-    return {
-      entries: value.entries,
-      reqId: value.status?.reqId ?? "",
-      page: req.pagination?.page || 1,
-      perPage: req.pagination?.perPage || DEFAULT_PER_PAGE,
-      attempts,
-    };
+    const { page, perPage } = pageOf(req);
+    return { entries: value.entries, reqId: value.status?.reqId ?? "", page, perPage, attempts };
   }
 
   /**
@@ -196,10 +194,9 @@ export class AuditLogClient {
     request: PostAuditLogSearchesRequest,
     options: CallOptions = {},
   ): Promise<AuditLogPage> {
-    const req = request.userAppId?.userId
-      ? request
-      : { ...request, userAppId: { userId: this.#config.userId, appId: "" } };
-    return this.#send(req, req.pagination?.page || 1, req.pagination?.perPage || DEFAULT_PER_PAGE, options);
+    const req = this.#withUser(request);
+    const { page, perPage } = pageOf(req);
+    return this.#send(req, page, perPage, options);
   }
 
   /**
@@ -221,6 +218,13 @@ export class AuditLogClient {
     return (async function* () {
       for await (const page of pages) yield* page.entries;
     })();
+  }
+
+  /** `request` with this client's user id filled in when it names none. */
+  #withUser(request: PostAuditLogSearchesRequest): PostAuditLogSearchesRequest {
+    return request.userAppId?.userId
+      ? request
+      : { ...request, userAppId: { userId: this.#config.userId, appId: "" } };
   }
 
   /** Closes the connection. Calls made afterwards fail; calls in flight are cancelled. */

@@ -21,7 +21,7 @@ import * as status from "../../generated/proto/clarifai/api/status/status.js";
 import * as matrix from "../../generated/proto/clarifai/api/utils/matrix.js";
 import { civilFromDays } from "../domain/time.js";
 import { emptyPrint, GeneratedCode, messageClosure, tsProtoName } from "./codegen.js";
-import { escapeAsciiSource, JSON_WRITERS, TIMESTAMP_JSON } from "./jsonWriters.js";
+import { escapeAsciiSource, INT_DIGITS, JSON_WRITERS, TIMESTAMP_JSON } from "./jsonWriters.js";
 import { messageDesc } from "./registry.js";
 import { auditLogEntryToJson } from "./restJson.js";
 
@@ -218,14 +218,7 @@ function wa(str) {
 }
 function wi(v) {
   ens(24);
-  if (v < 0) { o[op++] = 45; v = -v; }
-  if (v < 10) { o[op++] = 48 + v; return; }
-  if (v > 4294967295) { wa(String(v)); return; }
-  let d = 1;
-  for (let x = v; x >= 10; x = (x / 10) >>> 0) d++;
-  op += d;
-  for (let p = op - 1; d > 0; d--, p--) { const q = (v / 10) >>> 0; o[p] = 48 + v - q * 10; v = q; }
-}
+${INT_DIGITS}}
 function wq(v) { ens(1); o[op++] = 34; wi(v); ens(1); o[op++] = 34; }
 function wb(v) {
   ens(5);

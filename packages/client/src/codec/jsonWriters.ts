@@ -33,6 +33,19 @@ function fb() { throw FB; }
 `;
 
 /**
+ * Generated-source body of `wi(v)`: the integer `v` (up to 2^32 − 1 in magnitude; larger ones go
+ * through `wa`) in decimal at `o[op]`, in room the printer's `wi` has reserved before it.
+ */
+export const INT_DIGITS = `  if (v < 0) { o[op++] = 45; v = -v; }
+  if (v < 10) { o[op++] = 48 + v; return; }
+  if (v > 4294967295) { wa(String(v)); return; }
+  let d = 1;
+  for (let x = v; x >= 10; x = (x / 10) >>> 0) d++;
+  op += d;
+  for (let p = op - 1; d > 0; d--, p--) { const q = (v / 10) >>> 0; o[p] = 48 + v - q * 10; v = q; }
+`;
+
+/**
  * Generated-source statements writing the ASCII byte `c` (a control character, `"` or `\`) escaped
  * as JSON does, at `out[p]` after the caller's check that it needs escaping.
  */

@@ -4,7 +4,7 @@
  * the JSON writers. It opens the generated source (packages/client/src/codec/jsonlTranscoderSource.ts) and refers to
  * the helpers passed in there (`FALLBACK`, `isUtf8`, `EMPTY`, `civilFromDays`).
  */
-import { escapeAsciiSource, JSON_WRITERS, TIMESTAMP_JSON } from "./jsonWriters.js";
+import { escapeAsciiSource, INT_DIGITS, JSON_WRITERS, TIMESTAMP_JSON } from "./jsonWriters.js";
 import { WIRE_READERS } from "./wireReaders.js";
 
 /** The runtime's source (see the module comment). */
@@ -31,14 +31,7 @@ function wa(str) {
   for (let j = 0; j < n; j++) o[op++] = str.charCodeAt(j);
 }
 function wi(v) {
-  if (v < 0) { o[op++] = 45; v = -v; }
-  if (v < 10) { o[op++] = 48 + v; return; }
-  if (v > 4294967295) { wa(String(v)); return; }
-  let d = 1;
-  for (let x = v; x >= 10; x = (x / 10) >>> 0) d++;
-  op += d;
-  for (let p = op - 1; d > 0; d--, p--) { const q = (v / 10) >>> 0; o[p] = 48 + v - q * 10; v = q; }
-}
+${INT_DIGITS}}
 function wq(v) { o[op++] = 34; wi(v); o[op++] = 34; }
 function wb(v) {
   if (v) { o[op++] = 116; o[op++] = 114; o[op++] = 117; o[op++] = 101; }

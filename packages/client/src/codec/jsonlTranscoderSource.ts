@@ -129,6 +129,26 @@ function listEmit(a: string, b: string, key: string, absent: string, match: stri
   return `if (${a} >= 0) { const k0 = op; ${key} const st = op; rp = ${a}; while (rp < ${b}) { const t = rv(); ${match} else sk(t); } if (op === st) { op = k0; ${absent} } else { o[st] = 91; ens(1); o[op++] = 93; } } else { ${absent} }`;
 }
 
+/**
+ * A scalar field's wire type and tag; undefined for a type the fast path does not decode, after
+ * `refuse()` left the field to the reference path.
+ */
+function scalarWire(
+  scalar: number,
+  fieldNumber: number,
+  refuse: () => void,
+): { wt: number; tag: number } | undefined {
+  const wt = wireTypeOf(scalar);
+  if (wt !== undefined) return { wt, tag: (fieldNumber << 3) | wt };
+  refuse();
+  return undefined;
+}
+
+/** Code that skips one value of wire type 0 (varint), 1 (8 bytes) or 5 (4 bytes). */
+function skipOneCode(wt: number): string {
+  return wt === 0 ? "sv();" : wt === 1 ? "rp += 8;" : "rp += 4;";
+}
+
 /** Source of the transcoder function for one (non-WKT) message type. */
 function genMessage(code: TranscoderCode, desc: DescMessage): string {
   const empty = emptyPrint(desc);
@@ -157,6 +177,10 @@ function genMessage(code: TranscoderCode, desc: DescMessage): string {
     const explicit = f.oneof !== undefined;
     const a = `a${i}`;
     const b = `b${i}`;
+    const refuse = () => {
+      scan.push(refuseField(f.number));
+      emit.push(absent);
+    };
     if (f.fieldKind === "map") {
       // Map entries: JS object key order decides the printed order; left to the reference path.
       scan.push(`case ${(f.number << 3) | 2}: throw FB;`);
@@ -181,13 +205,9 @@ function genMessage(code: TranscoderCode, desc: DescMessage): string {
         return;
       }
       const scalar = f.listKind === "enum" ? T.INT32 : (f.scalar as number);
-      const wt = wireTypeOf(scalar);
-      if (wt === undefined) {
-        scan.push(refuseField(f.number));
-        emit.push(absent);
-        return;
-      }
-      const tag = (f.number << 3) | wt;
+      const wire = scalarWire(scalar, f.number, refuse);
+      if (wire === undefined) return;
+      const { wt, tag } = wire;
       if (wt === 2) {
         // repeated string / bytes
         const write = scalar === T.STRING ? "ws(rp, rp + l); rp += l;" : "w64(rp, rp + l); rp += l;";
@@ -198,7 +218,7 @@ function genMessage(code: TranscoderCode, desc: DescMessage): string {
         return;
       }
       const packed = (f.number << 3) | 2;
-      const skipOne = wt === 0 ? "sv();" : wt === 1 ? "rp += 8;" : "rp += 4;";
+      const skipOne = skipOneCode(wt);
       scan.push(
         `case ${tag}: { if (${a} < 0) ${a} = tp; ${skipOne} ${b} = rp; break; }`,
         listScanLen(packed, a, b),
@@ -228,13 +248,9 @@ function genMessage(code: TranscoderCode, desc: DescMessage): string {
       return;
     }
     const scalar = f.fieldKind === "enum" ? T.INT32 : (f.scalar as number);
-    const wt = wireTypeOf(scalar);
-    if (wt === undefined) {
-      scan.push(refuseField(f.number));
-      emit.push(absent);
-      return;
-    }
-    const tag = (f.number << 3) | wt;
+    const wire = scalarWire(scalar, f.number, refuse);
+    if (wire === undefined) return;
+    const { wt, tag } = wire;
     decl.push(`let ${a} = -1, ${b} = 0;`);
     if (wt === 2) {
       scan.push(`case ${tag}: { ${oneofCheck} const l = rv(); ${a} = rp; rp += l; ${b} = rp; break; }`);
@@ -246,7 +262,7 @@ function genMessage(code: TranscoderCode, desc: DescMessage): string {
       );
       return;
     }
-    const skipOne = wt === 0 ? "sv();" : wt === 1 ? "rp += 8;" : "rp += 4;";
+    const skipOne = skipOneCode(wt);
     scan.push(`case ${tag}: { ${oneofCheck} ${a} = rp; ${skipOne} break; }`);
     const isZero = scalar === T.BOOL ? "v === false" : "v === 0";
     emit.push(
