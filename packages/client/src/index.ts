@@ -1,6 +1,6 @@
 /**
- * clarifai-audit: a typed, lossless client for Clarifai's Audit Log API. The exporter is
- * `clarifai-audit/export`, the local emulator `clarifai-audit/emulator`.
+ * @clarifai-audit/client: a typed, lossless client for Clarifai's Audit Log API. The export engine
+ * is `@clarifai-audit/client/export`, the local emulator the `@clarifai-audit/emulator` package.
  * @packageDocumentation
  */
 
