@@ -3,10 +3,11 @@
  * next), validated against its schema, its folder checked before the first request; and entries
  * landing further behind than the lookback counted on stderr and in the checkpoint.
  */
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { AuditLogEntry } from "../../packages/client/generated/proto/clarifai/api/resources.js";
 import { type EmulatorHandle, generateEntries, startEmulator } from "../../packages/emulator/src/index.js";
+import { waitFor } from "../helpers/waitFor.js";
 import {
   byTime,
   collect,
@@ -53,6 +54,9 @@ it("refuses a second tail on a checkpoint at once; a SIGKILLed tail's lock does 
   oneErrorLine(second.stderr);
   expect(second.stderr).toMatch(/--checkpoint: .*locked by another process \(pid \d+/);
   expect(second.stdout).toBe("");
+  // Killed only once its first poll is saved (the checkpoint is written by rename, so it exists
+  // whole or not at all): killed before, the next tail rightly starts afresh instead of resuming.
+  await waitFor(() => existsSync(checkpoint), { what: "the first tail's checkpoint" });
   first.kill("SIGKILL");
   await firstDone;
   const third = await runCli(tailArgs(checkpoint));
