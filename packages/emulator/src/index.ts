@@ -1,7 +1,7 @@
 /**
  * `clarifai-audit/emulator`: a local, faithful server for Clarifai's audit-log search
  * (`clarifai.api.V2/PostAuditLogSearches` over gRPC, `POST /v2/users/{user_id}/audit_log/searches`
- * over REST), with auth, query semantics, fault injection and growing logs. See the README.
+ * over REST), with auth, query semantics, fault injection and growing logs. See docs/emulator.md.
  * @packageDocumentation
  */
 

@@ -1,5 +1,5 @@
 /**
- * Query semantics of PostAuditLogSearches (the spec is in the README's emulator section):
+ * Query semantics of PostAuditLogSearches (the spec is docs/emulator.md):
  * validation of a request into a compiled query, and the page scan over an {@link AuditLog}.
  */
 

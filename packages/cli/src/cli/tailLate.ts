@@ -61,6 +61,6 @@ export function lateLine(fresh: number, total: number, lookback: string, floorIs
   return (
     `clarifai-audit tail: ${fresh} entr${s} landed more than ${lookback} behind the newest printed entry ` +
     `(dated before ${floorIso}) and will not be printed (${total} so far); a longer --lookback prints them ` +
-    "(README: tail and late entries)\n"
+    "(docs/cli/tail.md: late entries)\n"
   );
 }

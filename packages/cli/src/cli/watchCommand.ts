@@ -1,7 +1,7 @@
 /**
  * `clarifai-audit watch`: polls the live log like `tail --follow` and evaluates detection rules on
  * every new entry; each alert goes to stdout and every destination. With --checkpoint, exactly once
- * across restarts: see packages/cli/src/watch/checkpoint.ts and the README (watch).
+ * across restarts: see packages/cli/src/watch/checkpoint.ts and docs/cli/watch.md.
  */
 
 import {

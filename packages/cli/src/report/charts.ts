@@ -1,7 +1,7 @@
 /**
  * The report's charts: Vega-Lite specifications compiled to Vega and rendered headless to SVG
  * strings at build time (`renderer: "none"`, no DOM, no canvas, no network), so the page needs no
- * script to show them. the README (report) says why Vega-Lite.
+ * script to show them. docs/cli/report.md says why Vega-Lite.
  */
 import * as vega from "vega";
 import { type Config, compile, type TopLevelSpec } from "vega-lite";

@@ -1,13 +1,13 @@
 /**
  * The built-in rule pack (`--rules builtin`), embedded as YAML text so that it ships inside the
- * bundle and reads exactly like a user's rules file (the README (watch) explains each threshold).
+ * bundle and reads exactly like a user's rules file (docs/cli/rules.md, "The built-in pack", explains each threshold).
  */
 
 /** The name that selects the built-in pack in `--rules`. */
 export const BUILTIN_NAME = "builtin";
 
 /** The built-in pack, in the rules-file format. */
-export const BUILTIN_PACK = `# clarifai-audit built-in rules. Thresholds are explained in the README (watch).
+export const BUILTIN_PACK = `# clarifai-audit built-in rules. Thresholds are explained in docs/cli/rules.md (The built-in pack).
 rules:
   - id: mass-model-deletion
     title: Many models deleted by one user in a short time

@@ -3,7 +3,7 @@
  * signed) and commands (the alert on stdin). Each delivery is retried with exponential backoff;
  * what still fails is appended to the dead-letter file, so an alert is never dropped. A journal of
  * delivered (alert key, destination) pairs, appended and fsynced after each delivery, lets a
- * restart skip what was already delivered (see the README (watch) for the exact guarantee).
+ * restart skip what was already delivered (docs/cli/watch.md, "Exactly once across restarts", has the exact guarantee).
  */
 import { spawn } from "node:child_process";
 import { createHash, createHmac } from "node:crypto";

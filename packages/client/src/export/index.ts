@@ -4,7 +4,7 @@
  * entries to an {@link ExportSink} in batches, each with the {@link ExportCursor} that follows it; a
  * sink that stores each batch with its cursor, and returns the last stored cursor from `open`, gets
  * every entry of the window exactly once across crashes and restarts. {@link FileSink} is the sink
- * behind `clarifai-audit export` (`FILE.partial` + `FILE.manifest.json`). See the README (engine).
+ * behind `clarifai-audit export` (`FILE.partial` + `FILE.manifest.json`). See docs/library.md (the export engine).
  *
  * ```ts
  * import { AuditLogClient } from "clarifai-audit";

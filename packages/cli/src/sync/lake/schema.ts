@@ -1,5 +1,5 @@
 /**
- * The lake's table: the columns other engines read (the contract, documented in the README (lake)), how an
+ * The lake's table: the columns other engines read (the contract, documented in docs/design/lake-format.md), how an
  * entry becomes a row, and the SQL that turns staged rows into one zstd Parquet file. Changing a
  * column needs a new {@link LAKE_SCHEMA_VERSION} and a migration: older tools refuse a newer lake.
  */
