@@ -273,6 +273,38 @@ describe("--alert-exec children get a minimal environment", () => {
     });
   });
 
+  it("in-process, the child's variables come from the run's environment, not the process's", async () => {
+    const rules = join(tmp.dir, "exec-env-rules.yaml");
+    writeFileSync(rules, "rules:\n  - id: any\n    title: any\n    severity: low\n    match: {}\n");
+    const dump = join(tmp.dir, "env-in-process.txt");
+    emu.append([entry(7, { operation: 300 })]);
+    // Neither is what this test process has: only main's env can have put them there.
+    const runTz = "Etc/GMT-7";
+    const runLang = "xx_RUN.UTF-8";
+    expect([process.env.TZ, process.env.LANG]).not.toContain(runTz);
+    const r = await runMain(
+      [
+        "watch",
+        ...conn,
+        "--rules",
+        rules,
+        "--from",
+        BASE_ISO,
+        "--once",
+        "--quiet",
+        "--alert-exec",
+        `printf '%s %s\\n' "$TZ" "$LANG" >> '${dump}'`,
+        "--dead-letter",
+        join(tmp.dir, "exec-env.dead.jsonl"),
+      ],
+      cliEnv({ TZ: runTz, LANG: runLang }),
+    );
+    expect(r.code).toBe(0);
+    const lines = readFileSync(dump, "utf8").trim().split("\n");
+    expect(lines.length).toBeGreaterThan(0);
+    expect(new Set(lines)).toEqual(new Set([`${runTz} ${runLang}`]));
+  });
+
   it("a failing command that quotes a URL with credentials: not on stderr, not in the dead-letter file", async () => {
     const rules = join(tmp.dir, "exec-fail-rules.yaml");
     writeFileSync(rules, "rules:\n  - id: any\n    title: any\n    severity: low\n    match: {}\n");

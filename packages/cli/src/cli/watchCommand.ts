@@ -80,6 +80,8 @@ export async function runWatch(ctx: CommandContext, flags: WatchFlags): Promise<
     backoffMs: flags.alertBackoff,
     timeoutMs: flags.alertTimeout,
     ...(secret !== undefined ? { secret } : {}),
+    // The run's environment (main's `env`), not the process's: an in-process run sees only its own.
+    env: ctx.env,
   };
   const destinations: Destination[] = [];
   const hooks: Array<[flag: string, url: string, flavour: "json" | "slack"]> = [

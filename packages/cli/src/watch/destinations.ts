@@ -38,6 +38,8 @@ export interface DeliveryOptions {
   signal?: AbortSignal;
   /** What the waits between attempts are made on (default {@link systemClock}). */
   clock?: Clock;
+  /** Where an exec destination's few variables are taken from (default `process.env`). */
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
 /** One attempt failed; `permanent` failures (a 4xx other than 408/429) are not retried. */
@@ -241,7 +243,9 @@ export const CHILD_ENV_NAMES: readonly string[] = [
 ];
 
 /** The environment of an `--alert-exec` command: {@link CHILD_ENV_NAMES} and `LC_*`, when set. */
-export function childEnvironment(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+export function childEnvironment(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(env)) {
     if (value !== undefined && (CHILD_ENV_NAMES.includes(name) || /^LC_[A-Z_]+$/.test(name)))
@@ -261,7 +265,7 @@ export function execDestination(command: string, options: DeliveryOptions): Dest
         const child = spawn("/bin/sh", ["-c", command], {
           stdio: ["pipe", "ignore", "inherit"],
           env: {
-            ...childEnvironment(),
+            ...childEnvironment(options.env),
             CLARIFAI_AUDIT_ALERT_KEY: alert.key,
             CLARIFAI_AUDIT_ALERT_RULE: alert.rule,
           },
