@@ -10,14 +10,14 @@ import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import fc from "fast-check";
 import { EdgeRows, ReportAggregator } from "../../packages/cli/src/report/aggregate.js";
-import {
-  NotAnEntryError,
-  type ReportEntry,
-  reportEntryFromJson,
-} from "../../packages/cli/src/report/entry.js";
+import type { ReportEntry } from "../../packages/cli/src/report/entry.js";
 import { escapeHtml, formatCount } from "../../packages/cli/src/report/html.js";
 import { InputError, readExportFile } from "../../packages/cli/src/report/input.js";
 import { entryToJsonLine } from "../../packages/client/src/codec/index.js";
+import {
+  NotAnEntryError,
+  exportedEntryFromJson as reportEntryFromJson,
+} from "../../packages/client/src/domain/exportedEntry.js";
 import { operationName } from "../../packages/client/src/domain/operations.js";
 import { generateEntries } from "../../packages/emulator/src/generate.js";
 

@@ -2,17 +2,10 @@
  * The report's view of an entry: the fields every export reader takes (packages/client/src/domain/exportedEntry.ts)
  * and the report's own grouping of operations into categories.
  */
-import {
-  type ExportedEntry,
-  exportedEntryFromJson,
-  NotAnEntryError,
-} from "@clarifai-audit/client/internal/domain/exportedEntry.js";
+import type { ExportedEntry } from "@clarifai-audit/client/internal/domain/exportedEntry.js";
 
-/** The fields of an entry the report uses. */
+/** The fields of an entry the report uses: an exported entry as every export reader reads it. */
 export type ReportEntry = ExportedEntry;
-/** Reads an entry from its parsed JSON (see {@link exportedEntryFromJson}). */
-export const reportEntryFromJson = exportedEntryFromJson;
-export { NotAnEntryError };
 
 /** The report's categories of operations, in chart order. */
 export const CATEGORIES = [
