@@ -1,5 +1,5 @@
 /**
- * `sync --to DIR` (the Parquet lake) against `export` to JSONL of the same window, both the bundled
+ * `sync --dest DIR` (the Parquet lake) against `export` to JSONL of the same window, both the bundled
  * CLI against one emulator process holding N entries (default 1 000 000):
  *
  * - throughput: sync entries/s over export entries/s (target ≥ 0.5×), with the default
@@ -101,12 +101,12 @@ export async function lakeBench(entries: number): Promise<LakeBenchResult> {
     );
     const sync = await timed(
       process.execPath,
-      [CLI, "sync", "--to", lake, "-q", "--settle", "0s", ...conn],
+      [CLI, "sync", "--dest", lake, "-q", "--settle", "0s", ...conn],
       env,
     );
     const fast = await timed(
       process.execPath,
-      [CLI, "sync", "--to", fastLake, "-q", "--settle", "0s", "--memory", "fast", ...conn],
+      [CLI, "sync", "--dest", fastLake, "-q", "--settle", "0s", "--memory", "fast", ...conn],
       env,
     );
     rmSync(fastLake, { recursive: true, force: true });

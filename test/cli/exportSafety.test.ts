@@ -55,8 +55,9 @@ const args = (out: string, extra: string[] = []) => [
 
 it("exports an entry without a timestamp and one dated before 1970 when no --from is given", async () => {
   const out = join(tmp.dir, "all.jsonl");
-  const r = await runCli(args(out));
-  expect(r.stderr).toMatch(/^exported 42 entries /);
+  // --quiet --json: stderr is the summary's object alone.
+  const r = await runCli(args(out, ["--json"]));
+  expect(JSON.parse(r.stderr)).toMatchObject({ command: "export", entries: 42 });
   expect(r.code).toBe(0);
   const reqIds = fileLines(out).map((l) => (JSON.parse(l) as { req_id?: string }).req_id);
   expect(reqIds.slice(0, 2)).toEqual(["1969", "undated"]);
@@ -84,8 +85,8 @@ it("a second export of the same file is refused at once, even with --resume or -
     emu.resetFaults();
   }
   expect(existsSync(`${out}.lock`)).toBe(true);
-  const resumed = await runCli(args(out, ["--resume"]));
-  expect(resumed.stderr).toMatch(/exported 42 entries .*\(resumed\)/);
+  const resumed = await runCli(args(out, ["--resume", "--json"]));
+  expect(JSON.parse(resumed.stderr)).toMatchObject({ entries: 42, resumed: true });
   expect(resumed.code).toBe(0);
   expect(fileLines(out)).toHaveLength(42);
   expect(existsSync(`${out}.lock`)).toBe(false);

@@ -10,7 +10,7 @@ const SUBCOMMANDS: Record<string, string[]> = {
   export: ["--out", "x.jsonl"],
   tail: [],
   emulator: [],
-  sync: ["--to", "lake"],
+  sync: ["--dest", "lake"],
   watch: [],
   report: ["--out", "r.html"],
   query: ["--lake", "lake"],
@@ -90,7 +90,7 @@ it("words CLI errors for the CLI, not the library", async () => {
     [["search", "--endpoint", "me:pw@127.0.0.1:5", "--insecure"], both, /no user info/],
     [["search", "--endpoint", "127.0.0.1:5?x=1", "--insecure"], both, /no query \(\?\) or fragment/],
     [["search", "--target", "model=my model"], both, /--target: .*no whitespace/],
-    [["search", "--user", "a b"], both, /--user: .*no whitespace/],
+    [["search", "--actor", "a b"], both, /--actor: .*no whitespace/],
   ];
   for (const [args, env, want] of cases) {
     const r = await runMain(args, { PATH: process.env.PATH ?? "", ...env });

@@ -195,11 +195,11 @@ it("the state writers refuse at write time too (a FIFO or link that appeared aft
   }
 });
 
-it("sync --to under /proc/sys (where Node's recursive mkdir spun forever): one line, exit 2", async () => {
-  const r = await runMain(["sync", ...conn(), "--to", "/proc/sys/clarifai-audit-test/lake"]);
+it("sync --dest under /proc/sys (where Node's recursive mkdir spun forever): one line, exit 2", async () => {
+  const r = await runMain(["sync", ...conn(), "--dest", "/proc/sys/clarifai-audit-test/lake"]);
   expect({ code: r.code, stdout: r.stdout }).toEqual({ code: 2, stdout: "" });
   expect(r.stderr).toBe(
-    "clarifai-audit: error: --to: cannot create /proc/sys/clarifai-audit-test/lake (ENOENT)\n",
+    "clarifai-audit: error: --dest: cannot create /proc/sys/clarifai-audit-test/lake (ENOENT)\n",
   );
 });
 
@@ -216,11 +216,11 @@ it.each([
   );
 });
 
-it("sync --to a lake whose state file is a FIFO: one line, exit 2 (reading it blocked forever)", async () => {
+it("sync --dest a lake whose state file is a FIFO: one line, exit 2 (reading it blocked forever)", async () => {
   const lake = join(tmp.dir, "fifo-lake");
   mkdirSync(lake);
   execFileSync("mkfifo", [join(lake, "_clarifai_sync.json")]);
-  const r = await runMain(["sync", ...conn(), "--to", lake]);
+  const r = await runMain(["sync", ...conn(), "--dest", lake]);
   expect({ code: r.code, stdout: r.stdout }).toEqual({ code: 2, stdout: "" });
   expect(r.stderr).toBe(
     `clarifai-audit: error: ${join(lake, "_clarifai_sync.json")}: is a FIFO, not a regular file; nothing was changed (a damaged lake state file)\n`,

@@ -24,8 +24,8 @@ beforeAll(async () => {
   generated = await startGeneratedEmulator(300, 41);
   lake = join(generated.tmp.dir, "lake");
   state = join(lake, "_clarifai_sync.json");
-  const s = await runCli(["sync", ...generated.conn, "--to", lake, "--settle", "0s", "-q"]);
-  expect([s.code, s.stderr]).toEqual([0, expect.stringMatching(/^synced 300 new entries /)]);
+  const s = await runCli(["sync", ...generated.conn, "--dest", lake, "--settle", "0s", "-q"]);
+  expect([s.code, s.stderr]).toEqual([0, ""]);
   const manifest = JSON.parse(readFileSync(state, "utf8")) as { files: { path: string }[] };
   files = manifest.files.map((f) => join(lake, f.path));
   expect(files.length).toBeGreaterThan(0);

@@ -1,5 +1,5 @@
 /**
- * `--rate-limit` on search, export and tail, and the emulator's `--rate-limit` / `--profile`, through
+ * `--rate-limit` on search, export and tail, and the emulator's `--rate-limit` / `--preset`, through
  * the built CLI against an in-process emulator on loopback: bad values are one line and exit 2
  * before any call; an export told the emulator's limit is (almost) never throttled and reports its
  * requests in the summary line; CLARIFAI_RATE_LIMIT is read and checked.
@@ -55,12 +55,12 @@ describe("--rate-limit input", () => {
     );
     expect(off.code).toBe(0);
   });
-  it("the emulator refuses a bad --rate-limit or --profile with one line, exit 2", async () => {
+  it("the emulator refuses a bad --rate-limit or --preset with one line, exit 2", async () => {
     for (const args of [
       ["--rate-limit", "0"],
       ["--rate-limit", "10001"],
       ["--rate-limit", "2.5"],
-      ["--profile", "aws"],
+      ["--preset", "aws"],
     ]) {
       const r = await runMain(["emulator", ...args]);
       expect(r.code).toBe(2);
@@ -88,7 +88,6 @@ describe("an export told the emulator's limit", () => {
       "100",
       "--rate-limit",
       "25",
-      "-q",
     ]);
     emu.setRateLimit(undefined);
     expect(r.code).toBe(0);

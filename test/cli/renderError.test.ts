@@ -5,6 +5,7 @@
  */
 import { EXIT, errorLine, exitCodeOf, UsageError } from "../../packages/cli/src/cli/exitCodes.js";
 import { FLAG_OF_OPTION, renderMessage } from "../../packages/cli/src/cli/renderError.js";
+import { VOCABULARY } from "../../packages/cli/src/cli/vocabulary.js";
 import { ChromiumMissingError } from "../../packages/cli/src/report/pdf.js";
 import { SyncUsageError } from "../../packages/cli/src/sync/store.js";
 import { RulesError } from "../../packages/cli/src/watch/rules.js";
@@ -24,7 +25,7 @@ import { OutputPathError } from "../../packages/client/src/state/outputPath.js";
 describe("renderMessage", () => {
   it("renders each library option in backticks as its flag", () => {
     expect(renderMessage("`lake`: /x does not exist")).toBe("--lake: /x does not exist");
-    expect(renderMessage("`store`: sslmode x: allowed a, b")).toBe("--to: sslmode x: allowed a, b");
+    expect(renderMessage("`store`: sslmode x: allowed a, b")).toBe("--dest: sslmode x: allowed a, b");
     expect(renderMessage("pass `resume` to continue it or `force` to start over")).toBe(
       "pass --resume to continue it or --force to start over",
     );
@@ -40,6 +41,10 @@ describe("renderMessage", () => {
   });
   it("maps every option to a flag (or the argument) of the CLI", () => {
     for (const flag of Object.values(FLAG_OF_OPTION)) expect(flag).toMatch(/^--[a-z][a-z-]*$/);
+    // …a flag of the one vocabulary (packages/cli/src/cli/vocabulary.ts), not a deprecated name.
+    for (const flag of Object.values(FLAG_OF_OPTION))
+      expect([flag, VOCABULARY[flag] !== undefined]).toEqual([flag, true]);
+    expect(Object.values(FLAG_OF_OPTION)).not.toContain("--user");
   });
 });
 
@@ -68,7 +73,7 @@ describe("library errors on the command line", () => {
   it("print as the flags the user typed", () => {
     expect(usageErrors.map((e) => errorLine(e))).toEqual([
       "clarifai-audit: error: --lake: /x does not exist",
-      "clarifai-audit: error: --to: /x is not writable",
+      "clarifai-audit: error: --dest: /x is not writable",
       "clarifai-audit: error: --out: the output file name is empty",
       "clarifai-audit: error: --input: cannot read /x (ENOENT)",
       "clarifai-audit: error: --lake: /x: row 3 has no entry",

@@ -34,7 +34,7 @@ beforeAll(async () => {
     runCli(["export", ...generated.conn, "--out", jsonl, "--settle", "0", "--quiet"]),
     runCli(["export", ...generated.conn, "--out", join(out, "export.json.gz"), "--settle", "0", "--quiet"]),
   ]);
-  expect([a.code, b.code, a.stderr]).toEqual([0, 0, expect.stringMatching(/^exported 3000 entries/)]);
+  expect([a.code, b.code, a.stderr]).toEqual([0, 0, ""]);
   browser = await launch({
     executablePath: process.env.CHROMIUM_PATH || "/usr/bin/chromium",
     headless: true,
@@ -178,7 +178,7 @@ it("reports a live window through the export engine, with its filters on the pag
   const user = (JSON.parse(lines[0] as string) as { user: { id: string } }).user.id;
   const mine = lines.filter((l) => (JSON.parse(l) as { user?: { id?: string } }).user?.id === user);
   const html = join(out, "live.html");
-  const r = await runCli(["report", ...generated.conn, "--settle", "0", "--user", user, "--out", html]);
+  const r = await runCli(["report", ...generated.conn, "--settle", "0", "--actor", user, "--out", html]);
   expect(r.code).toBe(0);
   expect(r.stderr).toMatch(/^reporting on the window from \S+ to \S+ \(UTC\)\nreport: /);
   const page = await open(html);
@@ -186,7 +186,7 @@ it("reports a live window through the export engine, with its filters on the pag
   expect(page.blocked).toEqual([]);
   expect(page.totals).toEqual(expectedTotals(mine));
   expect(page.totals.users).toBe("1");
-  expect(page.text).toContain(`--user ${user}`);
+  expect(page.text).toContain(`--actor ${user}`);
   expect(page.text).toMatch(/Window\S* to \S+ \(UTC\)/);
   passed = true;
 });
@@ -279,7 +279,7 @@ it("an empty export gives a report that says so", async () => {
     ...generated.conn,
     "--settle",
     "0",
-    "--user",
+    "--actor",
     "nobody",
     "--out",
     live,
@@ -289,7 +289,7 @@ it("an empty export gives a report that says so", async () => {
   const livePage = await open(live);
   expect(livePage.errors).toEqual([]);
   expect(livePage.text).toContain("No entries in this window");
-  expect(livePage.text).toContain("--user nobody");
+  expect(livePage.text).toContain("--actor nobody");
   passed = true;
 });
 
@@ -307,7 +307,7 @@ it("bad input: one line, exit 2, nothing written", async () => {
     ],
     [["--input", csv], /^--input: .*export\.csv: line 1: a CSV export; report reads JSONL or JSON exports/],
     [["--input", jsonl, "--title", " "], /^--title: must not be empty$/],
-    [["--input", jsonl, "--user", "x"], /^--user: filters and connection flags select a live window/],
+    [["--input", jsonl, "--actor", "x"], /^--actor: filters and connection flags select a live window/],
     [
       ["--input", jsonl, "--pdf", join(out, "x.pdf")],
       /^--pdf needs Chromium: CHROMIUM_PATH=\/nonexistent\/chromium is not an executable file/,

@@ -18,10 +18,10 @@ beforeAll(async () => {
   lake = join(generated.tmp.dir, "lake");
   jsonl = join(generated.tmp.dir, "export.jsonl");
   const [s, e] = await Promise.all([
-    runCli(["sync", ...generated.conn, "--to", lake, "--settle", "0s", "-q"]),
+    runCli(["sync", ...generated.conn, "--dest", lake, "--settle", "0s", "-q"]),
     runCli(["export", ...generated.conn, "--out", jsonl, "--settle", "0", "--quiet"]),
   ]);
-  expect([s.code, s.stderr, e.code]).toEqual([0, expect.stringMatching(/^synced 400 new entries /), 0]);
+  expect([s.code, s.stderr, e.code]).toEqual([0, "", 0]);
 });
 afterAll(async () => {
   await generated?.close();

@@ -45,7 +45,7 @@ beforeAll(async () => {
   lake = join(tmp.dir, "lake");
   const [exported, synced] = await Promise.all([
     runCli(["export", ...conn, "--out", exportFile, "--settle", "0s", "--quiet"]),
-    runCli(["sync", ...conn, "--to", lake, "--settle", "0s", "--quiet"]),
+    runCli(["sync", ...conn, "--dest", lake, "--settle", "0s", "--quiet"]),
   ]);
   expect([exported.code, exported.stderr]).toEqual([0, expect.any(String)]);
   expect(synced.code).toBe(0);
@@ -69,18 +69,28 @@ async function stop(child: ChildProcess, done: ReturnType<typeof collect>) {
 describe("a lock held for the whole life of a long-running command", () => {
   it("a second sync of a lake is refused while sync --follow waits between runs", async () => {
     const dir = join(tmp.dir, "follow-lake");
-    const follow = spawnCli(["sync", ...conn, "--to", dir, "--settle", "0s", "--follow", "--interval", "1h"]);
+    const follow = spawnCli([
+      "sync",
+      ...conn,
+      "--dest",
+      dir,
+      "--settle",
+      "0s",
+      "--follow",
+      "--interval",
+      "1h",
+    ]);
     const done = collect(follow);
     // The first run's summary line: from here on it waits out its hour between runs.
     await waitForStderr(follow, (t) => /^synced \d+ new entries/m.test(t));
-    const second = await runCli(["sync", ...conn, "--to", dir, "--settle", "0s"]);
+    const second = await runCli(["sync", ...conn, "--dest", dir, "--settle", "0s"]);
     expect(second.code).toBe(2);
-    expect(second.stderr).toMatch(/^clarifai-audit: error: --to: another sync is running on .*follow-lake/);
+    expect(second.stderr).toMatch(/^clarifai-audit: error: --dest: another sync is running on .*follow-lake/);
     expect(lines(second.stderr)).toHaveLength(1);
     const r = await stop(follow, done);
     expect(r.code).toBe(0);
     // Released at the end: the next sync runs.
-    const third = await runCli(["sync", ...conn, "--to", dir, "--settle", "0s", "--quiet"]);
+    const third = await runCli(["sync", ...conn, "--dest", dir, "--settle", "0s", "--quiet"]);
     expect(third.code).toBe(0);
   }, 120_000);
 
@@ -89,7 +99,7 @@ describe("a lock held for the whole life of a long-running command", () => {
     const server = await startPostgres();
     try {
       const url = await server.createDatabase("follow");
-      const args = ["sync", ...conn, "--to", url, "--settle", "0s"];
+      const args = ["sync", ...conn, "--dest", url, "--settle", "0s"];
       const follow = spawnCli([...args, "--follow", "--interval", "1h"]);
       const done = collect(follow);
       await waitForStderr(follow, (t) => /^synced \d+ new entries/m.test(t));

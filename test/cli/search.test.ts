@@ -51,7 +51,7 @@ describe("formats", () => {
     const doc = JSON.parse(r.stdout) as unknown[];
     expect(doc).toHaveLength(600);
     expect(doc.map((e) => JSON.stringify(e))).toEqual(asc.map(entryToJsonLine));
-    const empty = await runCli(["search", ...conn, "--format", "json", "--user", "nobody"]);
+    const empty = await runCli(["search", ...conn, "--format", "json", "--actor", "nobody"]);
     expect(JSON.parse(empty.stdout)).toEqual([]);
   });
   it("csv has the fixed columns", async () => {
@@ -84,7 +84,7 @@ describe("filters", () => {
         ["--operation", "MODEL_CREATE", "--operation", "301"],
         (e) => e.operation === 300 || e.operation === 301,
       ],
-      [["--user", sample.user!.id], (e) => e.user?.id === sample.user!.id],
+      [["--actor", sample.user!.id], (e) => e.user?.id === sample.user!.id],
       [["--failed"], (e) => !e.success],
       [["--success"], (e) => e.success],
       [["--source-ip", sample.sourceIp], (e) => e.sourceIp === sample.sourceIp],

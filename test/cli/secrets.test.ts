@@ -61,13 +61,14 @@ describe("a PostgreSQL password holding / # ? @ %", () => {
 
   it("percent-encoded: the sync connects and nothing printed holds the password", async () => {
     const url = `postgres://${ROLE}:${encodeURIComponent(PASSWORD)}@${at()}/hardened_db`;
-    const r = await runCli(["sync", ...conn, "--to", url, ...SYNC_FLAGS]);
+    // Not quiet: the window and summary lines name the destination (without its password).
+    const r = await runCli(["sync", ...conn, "--dest", url, ...SYNC_FLAGS.filter((f) => f !== "-q")]);
     expect({ code: r.code, stderr: r.stderr }).toEqual({
       code: 0,
-      stderr: expect.stringMatching(/^synced 30 new/),
+      stderr: expect.stringMatching(/^syncing window [^\n]*\nsynced 30 new/),
     });
     expectNone(r.stdout + r.stderr, PIECES);
-    const again = await runCli(["sync", ...conn, "--to", url, "--settle", "0s", "--reconcile", "3650d"]);
+    const again = await runCli(["sync", ...conn, "--dest", url, "--settle", "0s", "--reconcile", "3650d"]);
     expect(again.code).toBe(0);
     expectNone(again.stdout + again.stderr, PIECES);
   });
@@ -78,10 +79,10 @@ describe("a PostgreSQL password holding / # ? @ %", () => {
       `postgresql://${ROLE}:${PASSWORD}@${at()}`,
       `postgres://${ROLE}:${PASSWORD}@/hardened_db`,
     ]) {
-      const r = await runMain(["sync", ...conn, "--to", url, ...SYNC_FLAGS]);
+      const r = await runMain(["sync", ...conn, "--dest", url, ...SYNC_FLAGS]);
       expect({ url, code: r.code }).toEqual({ url, code: 2 });
       expect(r.stderr).toMatch(
-        /^clarifai-audit: error: --to: "postgres(ql)?:\/\/hardened:\[REDACTED\]@[^\n]*percent-encode[^\n]*\n$/,
+        /^clarifai-audit: error: --dest: "postgres(ql)?:\/\/hardened:\[REDACTED\]@[^\n]*percent-encode[^\n]*\n$/,
       );
       expectNone(r.stdout + r.stderr, PIECES);
     }
@@ -96,9 +97,9 @@ describe("a PostgreSQL password holding / # ? @ %", () => {
       `postgres://${ROLE}:${encodeURIComponent(PASSWORD)}@${at()}/db?password=${encodeURIComponent(PASSWORD)}`,
       `postgres://${ROLE}:${encodeURIComponent(PASSWORD)}%zz@${at()}/db`,
     ]) {
-      const r = await runCli(["sync", ...conn, "--to", url, ...SYNC_FLAGS], cliEnv(), tmp.dir);
+      const r = await runCli(["sync", ...conn, "--dest", url, ...SYNC_FLAGS], cliEnv(), tmp.dir);
       expect({ url, code: r.code }).toEqual({ url, code: 2 });
-      expect(r.stderr).toMatch(/^clarifai-audit: error: --to: [^\n]+\n$/);
+      expect(r.stderr).toMatch(/^clarifai-audit: error: --dest: [^\n]+\n$/);
       expectNone(r.stdout + r.stderr, PIECES);
     }
     // Never taken for a folder name (which every message would then print).
@@ -116,7 +117,7 @@ describe("a PostgreSQL password holding / # ? @ %", () => {
       [`postgres://nobody@${at()}/hardened_db`, cliEnv({ PGPASSWORD: PASSWORD })],
     ];
     for (const [url, env] of cases) {
-      const r = await runCli(["sync", ...conn, "--to", url, ...SYNC_FLAGS], env);
+      const r = await runCli(["sync", ...conn, "--dest", url, ...SYNC_FLAGS], env);
       expect({ url, code: r.code === 0 ? 0 : "failed" }).toEqual({ url, code: "failed" });
       expect(r.stderr).toMatch(/^clarifai-audit: error: [^\n]+\n$/);
       expectNone(r.stdout + r.stderr, PIECES);

@@ -153,7 +153,9 @@ it("repeats nothing when entries land behind a poll that spans more than the loo
     // The entries inserted behind the lookback are not printed, but they are counted (tailLate.ts).
     const notes = lines(r.stderr);
     expect(
-      notes.filter((l) => !/^clarifai-audit tail: \d+ entr(y|ies) landed more than 1ms behind/.test(l)),
+      notes.filter(
+        (l) => !/^clarifai-audit: warning: tail: \d+ entr(y|ies) landed more than 1ms behind/.test(l),
+      ),
     ).toEqual([]);
     expect(notes.length).toBeGreaterThan(0);
     const out = lines(r.stdout);

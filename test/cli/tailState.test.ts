@@ -152,7 +152,7 @@ it("counts entries that land further behind than the lookback, on stderr and in 
     expect(second.code).toBe(0);
     expect(second.stdout.split("\n").filter((l) => l)).toHaveLength(2);
     expect(second.stderr).toMatch(
-      /^clarifai-audit tail: 2 entries landed more than 1m behind the newest printed entry .* \(2 so far\)/m,
+      /^clarifai-audit: warning: tail: 2 entries landed more than 1m behind the newest printed entry .* \(2 so far\)/m,
     );
     const saved = JSON.parse(readFileSync(checkpoint, "utf8")) as {
       lateSkipped: number;
@@ -165,7 +165,7 @@ it("counts entries that land further behind than the lookback, on stderr and in 
     expect(third.stderr).not.toMatch(/landed/);
     log.append([at(newest.seconds - 900)]);
     const fourth = await runCli(args);
-    expect(fourth.stderr).toMatch(/^clarifai-audit tail: 1 entry landed .* \(3 so far\)/m);
+    expect(fourth.stderr).toMatch(/^clarifai-audit: warning: tail: 1 entry landed .* \(3 so far\)/m);
   } finally {
     await log.close();
   }

@@ -117,7 +117,7 @@ describe("human formats escape entry text", () => {
     expect(r.code).toBe(2);
     expectNoRawControls(r.stderr);
     expect(r.stderr).toContain("x\\x1b[2J\\x1b]0;pwned\\x07");
-    const u = await runMain(["search", ...conn, "--user", `u${RETITLE}`, "--from", `bad${CSI8}`]);
+    const u = await runMain(["search", ...conn, "--actor", `u${RETITLE}`, "--from", `bad${CSI8}`]);
     expect(u.code).toBe(2);
     expectNoRawControls(u.stderr);
     expect(u.stderr).toMatch(/^clarifai-audit: error: [^\n]+\n$/);

@@ -318,7 +318,7 @@ describe("destinations", () => {
       expect(String(dead[0]?.destination)).toMatch(/^webhook:http:\/\/127\.0\.0\.1:\d+\/hook#[0-9a-f]{8}$/);
       expect(lines(r.stderr)).toHaveLength(2);
       expect(r.stderr).toMatch(
-        /not delivered to webhook:.* after 3 attempt\(s\): no answer within 2000 ms; written to /,
+        /^clarifai-audit: warning: watch: alert .* not delivered to webhook:.* after 3 attempt\(s\): no answer within 2000 ms; written to /,
       );
       expect(lines(r.stderr)[1]).toBe(
         `clarifai-audit: error: watch: 1 alert delivery(ies) failed; written to ${deadLetter}`,

@@ -80,10 +80,14 @@ test("prints one JSON line, serves gRPC and REST, exits 0 on SIGTERM", async () 
   }
   expect(await exit).toBe(0);
   expect(stderr()).not.toContain("cli-pat");
+  // Informational lines keep a prefix of their own; errors have every command's (below).
+  expect(stderr()).toBe(
+    "clarifai-audit: emulator serving 60 entries; Ctrl-C to stop\nclarifai-audit: emulator SIGTERM, shutting down\n",
+  );
 });
 
-test("--no-rest prints rest: null", async () => {
-  const { child, exit } = start(["--no-rest"]);
+test("--no-rest prints rest: null; -q: nothing on stderr", async () => {
+  const { child, exit, stderr } = start(["--no-rest", "-q"]);
   try {
     const ready = JSON.parse(await firstLine(child)) as { rest: unknown; pats: unknown };
     expect(ready.rest).toBeNull();
@@ -92,6 +96,7 @@ test("--no-rest prints rest: null", async () => {
     child.kill("SIGINT");
   }
   expect(await exit).toBe(0);
+  expect(stderr()).toBe("");
 });
 
 test.each([
@@ -107,9 +112,10 @@ test.each([
 ])("bad flags %j → one stderr line, non-zero exit", async (args, why) => {
   const { exit, stderr } = start(args);
   const code = await exit;
-  expect(code).not.toBe(0);
+  expect(code).toBe(2);
   expect(stderr()).toMatch(why);
-  expect(stderr().trim().split("\n").length).toBe(1);
+  // The one error prefix of every command.
+  expect(stderr()).toMatch(/^clarifai-audit: error: [^\n]+\n$/);
 });
 
 test("a malformed --data line → file:line: reason on one stderr line, non-zero exit", async () => {
@@ -118,5 +124,5 @@ test("a malformed --data line → file:line: reason on one stderr line, non-zero
   const { exit, stderr } = start(["--data", FIXTURE, "--data", bad]);
   expect(await exit).not.toBe(0);
   expect(stderr()).toContain(`${bad}:2: not an AuditLogEntry`);
-  expect(stderr().trim().split("\n").length).toBe(1);
+  expect(stderr()).toMatch(/^clarifai-audit: error: [^\n]+\n$/);
 });

@@ -38,7 +38,7 @@ beforeAll(async () => {
   emu = await startEmulator({ pats: { [PAT]: USER }, entries: generateEntries(300, 2026), restPort: false });
   conn = connection(emu.grpcAddress);
   base = join(tmp.dir, "base-lake");
-  const r = await runCli(["sync", ...conn, "--to", base, ...SYNC]);
+  const r = await runCli(["sync", ...conn, "--dest", base, ...SYNC]);
   expect({ code: r.code, stderr: r.stderr.includes("error") }).toEqual({ code: 0, stderr: false });
 });
 afterAll(async () => {
@@ -121,7 +121,7 @@ describe("lake state file: sync and query refuse it, nothing in or outside the l
   ) {
     const before = tree(c.root);
     const calls = emu.calls;
-    const sync = await runCli(["sync", ...conn, "--to", c.dir, ...SYNC]);
+    const sync = await runCli(["sync", ...conn, "--dest", c.dir, ...SYNC]);
     expectRefused(sync, c.state, field, calls);
     expect(tree(c.root)).toBe(before);
     if (syncOnly) return;
@@ -141,7 +141,7 @@ describe("lake state file: sync and query refuse it, nothing in or outside the l
       "csv",
     ]);
     expect({ code: q.code, stdout: q.stdout }).toEqual({ code: 0, stdout: "n\n300\n" });
-    const s = await runCli(["sync", ...conn, "--to", c.dir, ...SYNC]);
+    const s = await runCli(["sync", ...conn, "--dest", c.dir, ...SYNC]);
     expect(s.code).toBe(0);
   });
 
@@ -213,7 +213,7 @@ describe("lake state file: sync and query refuse it, nothing in or outside the l
       symlinkSync(outside, join(dir, "audit_log", "date=2099-01-01"));
       return SKIP;
     });
-    const r = await runCli(["sync", ...conn, "--to", c.dir, ...SYNC]);
+    const r = await runCli(["sync", ...conn, "--dest", c.dir, ...SYNC]);
     expect(r.code).toBe(0);
     expect(readFileSync(join(c.root, "other", ".part-1-0-aa.parquet.tmp"), "utf8")).toBe("not the lake's");
   });

@@ -353,7 +353,7 @@ describe("the PostgreSQL section of docs/cli/sync.md", () => {
     await store.commit({ entries: msgs.map(exportEntryFromMessage), state: state(0) });
     await store.close();
     const page = readFileSync(join(process.cwd(), "docs/cli/sync.md"), "utf8");
-    const doc = page.slice(page.indexOf("## `sync --to postgres://…`"));
+    const doc = page.slice(page.indexOf("## `sync --dest postgres://…`"));
     const sql = /```sql\n([\s\S]*?)```/.exec(doc)?.[1] ?? "";
     const statements = sql
       .split(";")

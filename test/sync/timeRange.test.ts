@@ -215,13 +215,13 @@ describe("sync, query and export as the CLI runs them", () => {
   it("a lake: every past edge exactly once, to the nanosecond; a second sync adds nothing", async () => {
     const dir = join(tmp.dir, "lake-cli");
     const conn = connection(emu.grpcAddress);
-    const first = await runCli(["sync", ...conn, "--to", dir, ...SYNC, "-q"]);
+    const first = await runCli(["sync", ...conn, "--dest", dir, ...SYNC]);
     expect({ code: first.code, stderr: first.stderr }).toEqual({
       code: 0,
-      stderr: expect.stringMatching(/^synced 6 new entries .*the destination holds 6 entries/),
+      stderr: expect.stringMatching(/(^|\n)synced 6 new entries .*the destination holds 6 entries/),
     });
-    const second = await runCli(["sync", ...conn, "--to", dir, ...SYNC, "-q"]);
-    expect(second.stderr).toMatch(/^synced 0 new entries .*the destination holds 6 entries/);
+    const second = await runCli(["sync", ...conn, "--dest", dir, ...SYNC]);
+    expect(second.stderr).toMatch(/(^|\n)synced 0 new entries .*the destination holds 6 entries/);
     const q = await runCli([
       "query",
       "--lake",
@@ -251,13 +251,13 @@ describe("sync, query and export as the CLI runs them", () => {
   it("PostgreSQL: every past edge exactly once; a second sync adds nothing; after rows are deleted the summary says what the table holds", async () => {
     const { url, db } = await freshDb();
     const conn = connection(emu.grpcAddress);
-    const first = await runCli(["sync", ...conn, "--to", url, ...SYNC, "-q"]);
+    const first = await runCli(["sync", ...conn, "--dest", url, ...SYNC]);
     expect({ code: first.code, stderr: first.stderr }).toEqual({
       code: 0,
-      stderr: expect.stringMatching(/^synced 6 new entries .*the destination holds 6 entries/),
+      stderr: expect.stringMatching(/(^|\n)synced 6 new entries .*the destination holds 6 entries/),
     });
-    const second = await runCli(["sync", ...conn, "--to", url, ...SYNC, "-q"]);
-    expect(second.stderr).toMatch(/^synced 0 new entries .*the destination holds 6 entries/);
+    const second = await runCli(["sync", ...conn, "--dest", url, ...SYNC]);
+    expect(second.stderr).toMatch(/(^|\n)synced 0 new entries .*the destination holds 6 entries/);
     const r = await db.query<{ text: string; ns: string | null }>(
       "SELECT timestamp_text AS text, timestamp_ns::text AS ns FROM audit_log ORDER BY timestamp_text",
     );
@@ -266,10 +266,10 @@ describe("sync, query and export as the CLI runs them", () => {
     // Retention deletes the oldest rows: older than the reconcile window, they are never offered
     // again, and the summary counts the table, not what was ever stored.
     await db.query(`DELETE FROM audit_log WHERE "timestamp" < '1900-01-01T00:00:00Z'`);
-    const third = await runCli(["sync", ...conn, "--to", url, ...SYNC, "-q"]);
+    const third = await runCli(["sync", ...conn, "--dest", url, ...SYNC]);
     expect({ code: third.code, stderr: third.stderr }).toEqual({
       code: 0,
-      stderr: expect.stringMatching(/^synced 0 new entries .*the destination holds 3 entries/),
+      stderr: expect.stringMatching(/(^|\n)synced 0 new entries .*the destination holds 3 entries/),
     });
     expect((await db.query("SELECT count(*)::int AS n FROM audit_log")).rows[0].n).toBe(3);
     await db.end();
@@ -279,10 +279,10 @@ describe("sync, query and export as the CLI runs them", () => {
     const conn = connection(emu.grpcAddress);
     for (const format of ["jsonl", "csv"]) {
       const out = join(tmp.dir, `edges.${format}`);
-      const r = await runCli(["export", ...conn, "--out", out, "--settle", "0s", "--quiet"]);
+      const r = await runCli(["export", ...conn, "--out", out, "--settle", "0s"]);
       expect({ code: r.code, stderr: r.stderr }).toEqual({
         code: 0,
-        stderr: expect.stringMatching(/^exported 6 entries/),
+        stderr: expect.stringMatching(/(^|\n)exported 6 entries/),
       });
       const times =
         format === "jsonl"

@@ -10,6 +10,8 @@ import { durationProblem, parseDurationMs } from "@clarifai-audit/client/interna
 import type { EmulatorOptions, FaultOptions } from "@clarifai-audit/emulator/internal/options.js";
 import type { EmulatorHandle } from "@clarifai-audit/emulator/internal/server.js";
 import { type Command, InvalidArgumentError, Option } from "commander";
+import { addDeprecatedAlias } from "./deprecatedFlags.js";
+import { QUIET_HELP } from "./vocabulary.js";
 
 // packages/emulator/src/options.ts's MAX_GENERATE and KNOB_LIMITS, repeated so that declaring the command
 // loads nothing but commander (test/emulator/limits.test.ts proves them equal).
@@ -115,7 +117,9 @@ interface Flags {
   growthLateFraction?: number;
   faultSeed?: number;
   rateLimit?: number;
-  profile?: "clarifai";
+  /** `--preset`; the deprecated `--profile` is moved onto it before the command runs. */
+  preset?: "clarifai";
+  quiet?: boolean;
 }
 
 function readPem(flag: string, path: string): Buffer {
@@ -209,7 +213,8 @@ function emulatorOptionsFromFlags(f: Flags): EmulatorOptions {
     dataUserId: f.dataUser,
     faults,
     ...(f.rateLimit !== undefined ? { rateLimit: f.rateLimit } : {}),
-    ...(f.profile !== undefined ? { profile: f.profile } : {}),
+    // The library's option keeps its name: `profile` of EmulatorOptions is the CLI's --preset.
+    ...(f.preset !== undefined ? { profile: f.preset } : {}),
   };
 }
 
@@ -249,7 +254,8 @@ async function run(ctx: EmulatorRunContext, flags: Flags): Promise<number> {
     quietGrpcLogs();
     handle = await startEmulator(options);
   } catch (e) {
-    ctx.stderr.write(`clarifai-audit emulator: ${startError(e, flags)}\n`);
+    // The one error prefix of every command (packages/cli/src/cli/exitCodes.ts's errorLine).
+    ctx.stderr.write(`clarifai-audit: error: ${startError(e, flags)}\n`);
     return 2;
   }
   // The host listens for signals before the work starts: whoever reads the ready line may signal at
@@ -261,16 +267,19 @@ async function run(ctx: EmulatorRunContext, flags: Flags): Promise<number> {
   ctx.stdout.write(
     `${JSON.stringify({ grpc: handle.grpcAddress, rest: handle.restUrl ?? null, pats: handle.pats })}\n`,
   );
-  ctx.stderr.write(`clarifai-audit emulator: serving ${handle.size()} entries; Ctrl-C to stop\n`);
+  const say = (line: string) => {
+    if (!flags.quiet) ctx.stderr.write(`clarifai-audit: emulator ${line}\n`);
+  };
+  say(`serving ${handle.size()} entries; Ctrl-C to stop`);
   await stopped;
-  ctx.stderr.write(`clarifai-audit emulator: ${ctx.stoppedBy ?? "stopped"}, shutting down\n`);
+  say(`${ctx.stoppedBy ?? "stopped"}, shutting down`);
   await handle.close();
   return 0;
 }
 
 /** Registers `emulator` on the CLI program; `host` runs it (the CLI's command runner). */
 export function registerEmulatorCommand(program: Command, host: EmulatorHost): void {
-  program
+  const cmd = program
     .command("emulator")
     .description("Run a local audit-log server (gRPC + REST) for offline development and tests.")
     .option("--host <host>", "interface to bind", "127.0.0.1")
@@ -333,12 +342,15 @@ export function registerEmulatorCommand(program: Command, host: EmulatorHost): v
     )
     .addOption(
       new Option(
-        "--profile <name>",
+        "--preset <name>",
         "rehearse a real service: clarifai = 15 requests/s per account, 80-120 ms per call (flags given override it)",
       ).choices(["clarifai"]),
     )
     .addOption(
       new Option("--fault-seed <s>", "seed of fault probabilities, jitter and growth").argParser(seedArg),
     )
-    .action((flags: Flags) => host((ctx) => run(ctx, flags)));
+    .option("-q, --quiet", QUIET_HELP);
+  // --profile named the preset (--profile is the config file's named profile): kept until 0.2.0.
+  addDeprecatedAlias(cmd, "--profile", "--preset");
+  cmd.action((flags: Flags) => host((ctx) => run(ctx, flags)));
 }

@@ -13,6 +13,7 @@ import type { MemoryMode } from "./exportMemory.js";
 import { type ConnectionFlags, type FilterFlags, filtersToQuery, resolveWindow } from "./queryOptions.js";
 import { requestFigures, requestSummary } from "./requestStats.js";
 import type { CommandContext, CommandResult } from "./runner.js";
+import { FILE_FORMATS } from "./sharedFlags.js";
 
 /** The flags of `export`, as commander parses them. */
 export interface ExportFlags extends FilterFlags, ConnectionFlags {
@@ -29,7 +30,7 @@ export interface ExportFlags extends FilterFlags, ConnectionFlags {
   json?: boolean;
 }
 
-const FORMATS: readonly DataFormat[] = ["jsonl", "csv", "json"];
+const FORMATS: readonly DataFormat[] = FILE_FORMATS;
 
 /** `--format`, or the one the file name implies (`.csv`, `.json`, optionally `.gz`), else jsonl. */
 export function exportFormat(out: string, flag: string | undefined): DataFormat {
@@ -113,7 +114,10 @@ export async function runExportCommand(ctx: CommandContext, flags: ExportFlags):
   const done = { ...summary, ...sink.result };
   const stats = client.stats();
   return {
-    summary: `${summaryLine(flags.out, done, flags.concurrency)}; ${requestSummary(stats)}`,
+    // --quiet: only errors and warnings (the vocabulary's one meaning); --json still has the figures.
+    ...(flags.quiet
+      ? {}
+      : { summary: `${summaryLine(flags.out, done, flags.concurrency)}; ${requestSummary(stats)}` }),
     figures: {
       out: flags.out,
       entries: done.entries,

@@ -21,12 +21,13 @@ import {
 } from "@clarifai-audit/client/internal/export/formats.js";
 import type { AuditLogEntry } from "@clarifai-audit/client/internal/generated/proto/clarifai/api/resources.js";
 import { UsageError } from "./exitCodes.js";
+import { FORMATS } from "./vocabulary.js";
 
 /** Output formats of `search` and `tail`. */
 export type OutputFormat = DataFormat | "table";
 
 /** Every accepted `--format`. */
-const OUTPUT_FORMATS: readonly OutputFormat[] = ["table", "json", "jsonl", "csv"];
+const OUTPUT_FORMATS: readonly OutputFormat[] = FORMATS.entries;
 
 /** `--format`, or the default: table on a terminal, JSON Lines otherwise. */
 export function chooseFormat(

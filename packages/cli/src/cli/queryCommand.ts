@@ -17,6 +17,7 @@ import { SyncUsageError } from "../sync/store.js";
 import type { CliOutput } from "./cliIo.js";
 import { formatDurationMs } from "./duration.js";
 import type { CommandContext, CommandResult } from "./runner.js";
+import { FORMATS as OUTPUT_FORMATS } from "./vocabulary.js";
 
 /** The flags of `query`, as commander parses them. */
 export interface QueryFlags {
@@ -30,7 +31,7 @@ export interface QueryFlags {
   json?: boolean;
 }
 
-const FORMATS = ["table", "csv", "json", "jsonl"] as const;
+const FORMATS = OUTPUT_FORMATS.entries;
 type QueryFormat = (typeof FORMATS)[number];
 
 /**

@@ -21,7 +21,8 @@ export interface FilterFlags {
   since?: number;
   until?: number;
   operation?: string[];
-  user?: string[];
+  /** `--actor` (who acted); the deprecated `--user` is moved onto it before the command runs. */
+  actor?: string[];
   target?: string[];
   success?: boolean;
   failed?: boolean;
@@ -85,7 +86,7 @@ export function describeWindow(from: Timestamp | undefined, to: Timestamp | unde
 /** The filter part of a query (no window, no paging), validated. */
 export function filtersToQuery(flags: FilterFlags): AuditLogSearchQuery {
   const query: AuditLogSearchQuery = {};
-  if (flags.user?.length) query.userIds = flags.user;
+  if (flags.actor?.length) query.userIds = flags.actor;
   if (flags.operation?.length) query.operations = flags.operation;
   if (flags.target?.length) query.targets = flags.target.map(parseTargetFlag);
   if (flags.success) query.success = true;
@@ -104,7 +105,7 @@ export function filtersToQuery(flags: FilterFlags): AuditLogSearchQuery {
 function flagName(message: string): string {
   return message
     .replace(/^operations\[\d+\]/, "--operation")
-    .replace(/^userIds\[\d+\]/, "--user")
+    .replace(/^userIds\[\d+\]/, "--actor")
     .replace(/^targets\[\d+\]/, "--target")
     .replace(/^sourceIps\[\d+\]/, "--source-ip");
 }

@@ -22,8 +22,8 @@ export const FLAG_OF_OPTION: Readonly<Record<string, string>> = {
   perPage: "--per-page",
   resume: "--resume",
   rules: "--rules",
-  // sync's destination: a lake folder or a PostgreSQL URL.
-  store: "--to",
+  // sync's destination: a lake folder or a PostgreSQL URL (sync names --lake itself when it was given).
+  store: "--dest",
   target: "--target",
   to: "--to",
 };

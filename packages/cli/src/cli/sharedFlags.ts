@@ -11,8 +11,10 @@
 
 import { DEFAULT_PER_PAGE, MAX_PER_PAGE } from "@clarifai-audit/client/internal/domain/limits.js";
 import { Command, InvalidArgumentError, Option } from "commander";
+import { addDeprecatedAlias } from "./deprecatedFlags.js";
 import { collect, durationOption, formatDurationMs, integerOption } from "./duration.js";
 import { MEMORY_MODES } from "./exportMemory.js";
+import { FORMATS, QUIET_HELP } from "./vocabulary.js";
 
 /** A group of flags: adds them to a command. */
 export type FlagGroup = (cmd: Command) => Command;
@@ -27,8 +29,8 @@ export function durationFlag(flags: string, description: string, defaultMs?: num
 /**
  * The time-window flags: all of them (`"full"`); only the start (`"start"`, for commands that read up
  * to now: `--to`/`--until` are then accepted only to be refused with a reason, and the help does not
- * list them); or only the start of a first run (`"origin"`: sync, whose --to is its destination, and
- * watch), with `text` wording --from and --since for it.
+ * list them); or only the start of a first run (`"origin"`: sync and watch, which follow the log to
+ * now), with `text` wording --from and --since for it.
  */
 export function addWindowOptions(
   cmd: Command,
@@ -63,9 +65,9 @@ export function addWindowOptions(
  */
 export function addFilterOptions(cmd: Command, window: boolean | "start" = true): Command {
   if (window !== false) addWindowOptions(cmd, window === true ? "full" : "start");
-  return cmd
+  cmd
     .option("--operation <op>", "operation name (MODEL_CREATE) or code (300); repeatable", collect)
-    .option("--user <id>", "only operations performed by this user; repeatable", collect)
+    .option("--actor <id>", "only operations performed by this user (who acted); repeatable", collect)
     .option(
       "--target <kind=id>",
       "only operations on this resource, e.g. model=my-model, model=app1/my-model, app=user1/app1; repeatable",
@@ -74,6 +76,7 @@ export function addFilterOptions(cmd: Command, window: boolean | "start" = true)
     .addOption(new Option("--success", "only successful operations").conflicts("failed"))
     .addOption(new Option("--failed", "only failed operations").conflicts("success"))
     .option("--source-ip <ip>", "only requests from this IP address; repeatable", collect);
+  return addDeprecatedAlias(cmd, "--user", "--actor");
 }
 
 function hideIf(hide: boolean, option: Option): Option {
@@ -164,22 +167,37 @@ export const JSON_SUMMARY_HELP =
   'after the run, one JSON object on stderr\'s last line for scripts: {"command", "exitCode", the summary\'s figures; "error" on failure}';
 
 /**
- * The output flags: --format (a description: free text checked by the command; an Option: choices),
- * -q/--quiet (what it silences, in the command's words) and --json.
+ * The output flags: --format (an Option of {@link formatOption}), -q/--quiet (when `quiet`: one
+ * meaning and one help text everywhere, the vocabulary's) and --json.
  */
-export function addOutputOptions(
-  cmd: Command,
-  output: { format?: string | Option; quiet?: string },
-): Command {
-  if (typeof output.format === "string") cmd.option("--format <format>", output.format);
-  else if (output.format !== undefined) cmd.addOption(output.format);
-  if (output.quiet !== undefined) cmd.option("-q, --quiet", output.quiet);
+export function addOutputOptions(cmd: Command, output: { format?: Option; quiet?: boolean }): Command {
+  if (output.format !== undefined) cmd.addOption(output.format);
+  if (output.quiet) cmd.option("-q, --quiet", QUIET_HELP);
   return cmd.option("--json", JSON_SUMMARY_HELP);
+}
+
+/** The formats a file of entries can take: the entry formats but the terminal's table. */
+export const FILE_FORMATS = FORMATS.entries.filter(
+  (f): f is Exclude<(typeof FORMATS.entries)[number], "table"> => f !== "table",
+);
+
+/**
+ * `--format` with its choices, the vocabulary's names for that output (FORMATS), checked by
+ * commander before the command runs: the one validation of every command's --format, whose error
+ * lists what is allowed.
+ */
+export function formatOption(formats: readonly string[], description: string): Option {
+  return new Option("--format <format>", description).choices(formats);
 }
 
 /** `--format jsonl|text` of alerts (watch, rules test). */
 export function alertFormatOption(): Option {
-  return new Option("--format <format>", "alerts on stdout").choices(["jsonl", "text"]).default("jsonl");
+  return formatOption(FORMATS.alerts, "alerts on stdout").default("jsonl");
+}
+
+/** `--format` of entries on stdout (search, tail, query): a table on a terminal, else JSON Lines. */
+export function entryFormatOption(): Option {
+  return formatOption(FORMATS.entries, "entries on stdout (default: table on a terminal, else jsonl)");
 }
 
 /**

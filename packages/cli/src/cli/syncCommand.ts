@@ -1,5 +1,5 @@
 /**
- * `clarifai-audit sync --to DIR | postgres://…`: keeps a Parquet lake (src/sync/lake/) or a
+ * `clarifai-audit sync --dest DIR | postgres://…` (or `--lake DIR`): keeps a Parquet lake (src/sync/lake/) or a
  * PostgreSQL table (src/sync/postgres/) a complete copy of the log (packages/cli/src/sync/sync.ts). Each store is
  * imported when chosen, so DuckDB and pg load only for the destination in use.
  */
@@ -19,7 +19,10 @@ import type { CommandContext, CommandResult } from "./runner.js";
 
 /** The flags of `sync`, as commander parses them. */
 export interface SyncFlags extends Omit<FilterFlags, "to" | "until">, ConnectionFlags {
-  to: string;
+  /** `--dest`; the deprecated `--to` is moved onto it before the command runs. */
+  dest?: string;
+  /** `--lake`: a lake destination (a folder). */
+  lake?: string;
   table?: string;
   settle: number;
   reconcile: number;
@@ -35,26 +38,50 @@ export interface SyncFlags extends Omit<FilterFlags, "to" | "until">, Connection
 }
 
 /**
- * Whether `--to` names a PostgreSQL database rather than a folder: any `postgres:` text, so that a
+ * Whether a destination names a PostgreSQL database rather than a folder: any `postgres:` text, so that a
  * URL missing a slash is refused without its password instead of taken for a folder name.
  */
 export function isPostgresUrl(to: string): boolean {
   return /^postgres(?:ql)?:/i.test(to);
 }
 
-async function openStore(flags: SyncFlags, env: CliEnv): Promise<SyncStore> {
-  if (isPostgresUrl(flags.to)) {
+/** The destination and the flag that named it (`--dest` or `--lake`), checked before any request. */
+interface Destination {
+  flag: "--dest" | "--lake";
+  value: string;
+}
+
+/** The one destination of the flags: exactly one of --dest and --lake; --lake a folder. */
+export function syncDestination(flags: Pick<SyncFlags, "dest" | "lake" | "table">): Destination {
+  if (flags.dest !== undefined && flags.lake !== undefined)
+    throw new UsageError("--lake: give one destination, --dest or --lake, not both");
+  const dest: Destination | undefined =
+    flags.lake !== undefined
+      ? { flag: "--lake", value: flags.lake }
+      : flags.dest !== undefined
+        ? { flag: "--dest", value: flags.dest }
+        : undefined;
+  if (dest === undefined)
+    throw new UsageError("--dest: name the destination: --dest DIR, --dest postgres://… or --lake DIR");
+  if (dest.value.trim() === "") throw new UsageError(`${dest.flag}: name a folder or a postgres:// URL`);
+  if (dest.flag === "--lake" && isPostgresUrl(dest.value))
+    throw new UsageError("--lake: a lake is a folder; for PostgreSQL use --dest postgres://…");
+  if (flags.table !== undefined && !isPostgresUrl(dest.value))
+    throw new UsageError("--table: only for a PostgreSQL destination (--dest postgres://…)");
+  return dest;
+}
+
+async function openStore(dest: Destination, flags: SyncFlags, env: CliEnv): Promise<SyncStore> {
+  if (isPostgresUrl(dest.value)) {
     const { createPostgresStore } = await import("../sync/postgres/store.js");
     return createPostgresStore({
-      url: flags.to,
+      url: dest.value,
       ...(flags.table !== undefined ? { table: flags.table } : {}),
       env,
     });
   }
-  if (flags.table !== undefined)
-    throw new UsageError("--table: only for a PostgreSQL destination (--to postgres://…)");
   const { createLakeStore } = await import("../sync/lake/store.js");
-  return createLakeStore({ dir: flags.to, memory: flags.memory });
+  return createLakeStore({ dir: dest.value, memory: flags.memory });
 }
 
 function summaryLine(to: string, s: SyncRunSummary): string {
@@ -71,9 +98,9 @@ function summaryLine(to: string, s: SyncRunSummary): string {
 
 /** Runs `sync` with its parsed flags (defined in packages/cli/src/cli/commands/sync.ts). */
 export async function runSyncCommand(ctx: CommandContext, flags: SyncFlags): Promise<CommandResult> {
-  if (flags.to.trim() === "") throw new UsageError("--to: name a folder or a postgres:// URL");
+  const dest = syncDestination(flags);
   const query = filtersToQuery(flags);
-  // --to is the destination here, not a window bound.
+  // Only the start of a first run: later runs continue where the last one ended.
   const window = resolveWindow({
     ...(flags.from !== undefined ? { from: flags.from } : {}),
     ...(flags.since !== undefined ? { since: flags.since } : {}),
@@ -83,7 +110,8 @@ export async function runSyncCommand(ctx: CommandContext, flags: SyncFlags): Pro
   const memory = await ctx.tuneMemory(flags.memory);
   const totals = { runs: 0, inserted: 0, late: 0, walked: 0 };
   const result = (): CommandResult => ({
-    figures: { to: description, ...totals, ...requestFigures(client.stats()) },
+    // `to` is `dest`'s name before 0.2.0's vocabulary, kept beside it for scripts until then.
+    figures: { dest: description, to: description, ...totals, ...requestFigures(client.stats()) },
   });
   // One store for every run, holding the destination's lock from the first run's open to the end of
   // the command: a second sync of it is refused while this one waits between runs (--follow).
@@ -101,7 +129,7 @@ export async function runSyncCommand(ctx: CommandContext, flags: SyncFlags): Pro
     let summary: SyncRunSummary;
     try {
       if (store === undefined) {
-        store = await openStore(flags, ctx.env);
+        store = await openStore(dest, flags, ctx.env);
         store.hold?.();
       }
       description = store.description;
@@ -126,7 +154,9 @@ export async function runSyncCommand(ctx: CommandContext, flags: SyncFlags): Pro
         },
       });
     } catch (error) {
-      if (error instanceof SyncUsageError) throw new UsageError(error.message);
+      // The destination's refusals name the flag that named it (the library calls it `store`).
+      if (error instanceof SyncUsageError)
+        throw new UsageError(error.message.replaceAll("`store`", dest.flag));
       // With --follow, an interrupt between or during runs is the normal way to stop.
       if (error instanceof ExportInterruptedError && flags.follow) return result();
       throw error;
@@ -135,8 +165,8 @@ export async function runSyncCommand(ctx: CommandContext, flags: SyncFlags): Pro
     totals.inserted += summary.inserted;
     totals.late += summary.late;
     totals.walked += summary.walked;
-    // Each run's own summary line, as it ends (a --follow run may last for days).
-    ctx.say(summaryLine(description, summary));
+    // Each run's own summary line, as it ends (a --follow run may last for days); not with --quiet.
+    if (!flags.quiet) ctx.say(summaryLine(description, summary));
     if (ctx.signal.aborted) return result();
     // A resumed run ends at the window a crashed run pinned; entries that landed behind its cursor
     // meanwhile, and everything since, need a fresh run (its reconcile part re-reads them) before

@@ -59,7 +59,7 @@ export async function countEntries(
 export function lateLine(fresh: number, total: number, lookback: string, floorIso: string): string {
   const s = fresh === 1 ? "y" : "ies";
   return (
-    `clarifai-audit tail: ${fresh} entr${s} landed more than ${lookback} behind the newest printed entry ` +
+    `clarifai-audit: warning: tail: ${fresh} entr${s} landed more than ${lookback} behind the newest printed entry ` +
     `(dated before ${floorIso}) and will not be printed (${total} so far); a longer --lookback prints them ` +
     "(docs/cli/tail.md: late entries)\n"
   );

@@ -118,7 +118,7 @@ export class SyncUsageError extends AuditUsageError {
     else super(problem);
   }
 
-  /** The destination refused, with `problem` after the option's name (the CLI's `--to: PROBLEM`). */
+  /** The destination refused, with `problem` after the option's name (the CLI's `--dest: PROBLEM`, or `--lake: PROBLEM`). */
   static store(problem: string, allowed?: string): SyncUsageError {
     return new SyncUsageError({ input: "store", problem, ...(allowed === undefined ? {} : { allowed }) });
   }

@@ -68,7 +68,7 @@ export class Dispatcher {
           await this.append(() => this.deadLetter.append(dest.name, failure, json));
           this.deadLettered++;
           this.warn(
-            `clarifai-audit: watch: alert ${alert.key} (${alert.rule}) not delivered to ${dest.name} after ${failure.attempts} attempt(s): ${failure.error}; written to ${this.deadLetter.path}`,
+            `clarifai-audit: warning: watch: alert ${alert.key} (${alert.rule}) not delivered to ${dest.name} after ${failure.attempts} attempt(s): ${failure.error}; written to ${this.deadLetter.path}`,
           );
         }),
       ),

@@ -8,6 +8,8 @@ import {
   addFilterOptions,
   addOutputOptions,
   addWalkOptions,
+  FILE_FORMATS,
+  formatOption,
   memoryOption,
   settleOption,
 } from "../sharedFlags.js";
@@ -24,7 +26,7 @@ export function defineExport(program: Command, runs: CommandRuns): Command {
       "--out <file>",
       "output file; .gz compresses; FILE.partial and FILE.manifest.json live beside it",
     )
-    .option("--format <format>", "jsonl | csv | json (default: from the file name, else jsonl)")
+    .addOption(formatOption(FILE_FORMATS, "the file's format (default: from the file name, else jsonl)"))
     .addOption(settleOption());
   addWalkOptions(cmd, {
     concurrency: true,
@@ -38,7 +40,7 @@ export function defineExport(program: Command, runs: CommandRuns): Command {
     )
     .option("--resume", "continue the interrupted export of FILE (same query required)")
     .option("--force", "overwrite FILE, or discard an interrupted export of it");
-  addOutputOptions(cmd, { quiet: "no progress bar and no window line (the summary line stays)" });
+  addOutputOptions(cmd, { quiet: true });
   addFilterOptions(cmd);
   addConnectionOptions(cmd, { maxAttempts: EXPORT_MAX_ATTEMPTS });
   return cmd.action((flags: ExportFlags) =>

@@ -2,7 +2,13 @@
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { integerOption } from "../duration.js";
 import type { QueryFlags } from "../queryCommand.js";
-import { addConnectionOptions, addOutputOptions, durationFlag, refuseGroup } from "../sharedFlags.js";
+import {
+  addConnectionOptions,
+  addOutputOptions,
+  durationFlag,
+  entryFormatOption,
+  refuseGroup,
+} from "../sharedFlags.js";
 import type { CommandRuns } from "./runs.js";
 
 /** `query --max-time`'s default: 2 minutes. */
@@ -29,10 +35,8 @@ export function defineQuery(program: Command, runs: CommandRuns): Command {
       "<sql>",
       'one SELECT statement, e.g. "SELECT operation_name, count(*) FROM audit_log GROUP BY 1"',
     )
-    .requiredOption("--lake <dir>", "the folder `sync --to` writes");
-  addOutputOptions(cmd, {
-    format: "table | csv | json | jsonl (default: table on a terminal, else jsonl)",
-  })
+    .requiredOption("--lake <dir>", "the lake: the folder `sync --lake` (or --dest) writes");
+  addOutputOptions(cmd, { format: entryFormatOption() })
     .addOption(
       durationFlag(
         "--max-time <duration>",

@@ -31,14 +31,14 @@ export function defineReport(program: Command, runs: CommandRuns): Command {
     )
     .option(
       "--lake <dir>",
-      "report on every entry of a Parquet lake written by sync --to DIR (not with --input)",
+      "report on every entry of a Parquet lake (the folder sync writes; not with --input)",
     )
     .addOption(settleOption("live window: "));
   addWalkOptions(cmd, {
     concurrency: "live window: most pages fetched in parallel",
     perPage: { prefix: "live window: ", default: MAX_PER_PAGE },
   });
-  addOutputOptions(cmd, { quiet: "no window and summary lines on stderr" });
+  addOutputOptions(cmd, { quiet: true });
   addFilterOptions(cmd);
   addConnectionOptions(cmd, { maxAttempts: EXPORT_MAX_ATTEMPTS });
   return cmd.action((flags: ReportFlags) =>

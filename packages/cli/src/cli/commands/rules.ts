@@ -34,9 +34,9 @@ export function defineRules(program: Command, runs: CommandRuns): Command[] {
     .option("--input <file>", "an export: .jsonl, .json, either .gz")
     .option(
       "--lake <dir>",
-      "every entry of a Parquet lake written by sync --to DIR, oldest first (not with --input)",
+      "every entry of a Parquet lake (the folder sync writes), oldest first (not with --input)",
     );
-  addOutputOptions(test, { format: alertFormatOption(), quiet: "no summary line on stderr" });
+  addOutputOptions(test, { format: alertFormatOption(), quiet: true });
   refuseGroup(
     test,
     addConnectionOptions,

@@ -2,7 +2,13 @@
 import type { Command } from "commander";
 import { integerOption } from "../duration.js";
 import type { SearchFlags } from "../searchCommand.js";
-import { addConnectionOptions, addFilterOptions, addOutputOptions, addWalkOptions } from "../sharedFlags.js";
+import {
+  addConnectionOptions,
+  addFilterOptions,
+  addOutputOptions,
+  addWalkOptions,
+  entryFormatOption,
+} from "../sharedFlags.js";
 import type { CommandRuns } from "./runs.js";
 
 /** Registers `search`. */
@@ -14,10 +20,7 @@ export function defineSearch(program: Command, runs: CommandRuns): Command {
   addWalkOptions(cmd, { perPage: {} })
     .option("--asc", "oldest first (default: newest first, as the API)")
     .option("--all", "follow pages until the last one (the window's end is pinned at the first request)");
-  addOutputOptions(cmd, {
-    format: "table | json | jsonl | csv (default: table on a terminal, else jsonl)",
-    quiet: "no informational lines on stderr",
-  });
+  addOutputOptions(cmd, { format: entryFormatOption(), quiet: true });
   addFilterOptions(cmd);
   addConnectionOptions(cmd);
   return cmd.action((flags: SearchFlags) =>

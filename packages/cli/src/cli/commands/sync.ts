@@ -2,6 +2,7 @@
 
 import { EXPORT_MAX_ATTEMPTS, MAX_PER_PAGE } from "@clarifai-audit/client/internal/domain/limits.js";
 import type { Command } from "commander";
+import { addDeprecatedAlias } from "../deprecatedFlags.js";
 import { integerOption } from "../duration.js";
 import {
   addConnectionOptions,
@@ -24,12 +25,16 @@ export function defineSync(program: Command, runs: CommandRuns): Command {
     .description(
       "Keep a Parquet lake (a folder) or a PostgreSQL table a complete copy of the audit log: exactly once, late arrivals included.",
     )
-    .requiredOption(
-      "--to <dir|url>",
-      "a folder (Hive-partitioned Parquet lake + state file) or postgres://user@host:port/db[?schema=…]",
+    .option(
+      "--dest <dir|url>",
+      "the destination (this or --lake is required): a folder (Hive-partitioned Parquet lake + state file) or postgres://user@host:port/db[?schema=…]",
     )
+    .option("--lake <dir>", "the destination is this Parquet lake (a folder), as --dest DIR")
     .option("--table <name>", "PostgreSQL only: the table (default audit_log)");
-  // --to is the destination here: only the window's start, worded for a first run.
+  // --to named the destination (every other command's --to is the window's end): kept, hidden and
+  // with a warning, until 0.2.0.
+  addDeprecatedAlias(cmd, "--to", "--dest");
+  // Only the window's start, worded for a first run: later runs continue where the last one ended.
   addWindowOptions(cmd, "origin", {
     from: "first run only: oldest entry to sync, RFC 3339 (default: the oldest the server holds)",
     since: "first run only: from = now − duration",
@@ -61,7 +66,7 @@ export function defineSync(program: Command, runs: CommandRuns): Command {
         "lean: a small, steady footprint (V8 tuned; a lake's one DuckDB writer hands freed memory back); fast: V8's defaults, and a lake writes with two DuckDB writers (about 3x the speed, 1.8x the memory)",
       ),
     );
-  addOutputOptions(cmd, { quiet: "no window line (the summary line of each run stays)" });
+  addOutputOptions(cmd, { quiet: true });
   addFilterOptions(cmd, false);
   addConnectionOptions(cmd, { maxAttempts: EXPORT_MAX_ATTEMPTS });
   return cmd.action((flags: SyncFlags) =>

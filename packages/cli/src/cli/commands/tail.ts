@@ -8,6 +8,7 @@ import {
   addFollowOptions,
   addOutputOptions,
   addWalkOptions,
+  entryFormatOption,
 } from "../sharedFlags.js";
 import type { TailFlags } from "../tailCommand.js";
 import type { CommandRuns } from "./runs.js";
@@ -26,10 +27,7 @@ export function defineTail(program: Command, runs: CommandRuns): Command {
       "re-read this far behind the newest printed entry, for entries that land late (later ones are counted on stderr)",
   }).option("--checkpoint <file>", "resume from and save progress to this file (written atomically)");
   addWalkOptions(cmd, { perPage: { default: MAX_PER_PAGE } });
-  addOutputOptions(cmd, {
-    format: "table | json | jsonl | csv (default: table on a terminal, else jsonl)",
-    quiet: "no informational lines on stderr",
-  });
+  addOutputOptions(cmd, { format: entryFormatOption(), quiet: true });
   addFilterOptions(cmd, "start");
   addConnectionOptions(cmd);
   return cmd.action((flags: TailFlags) =>

@@ -74,7 +74,7 @@ export function defineWatch(program: Command, runs: CommandRuns): Command {
       "alerts that could not be delivered (default: CHECKPOINT.dead-letter.jsonl, else ./clarifai-audit-watch.dead-letter.jsonl)",
     )
     .option("--no-destination-check", "skip the start-up TCP connect check of webhook URLs");
-  addOutputOptions(cmd, { format: alertFormatOption(), quiet: "no informational lines on stderr" });
+  addOutputOptions(cmd, { format: alertFormatOption(), quiet: true });
   addConnectionOptions(cmd);
   return cmd.action((flags: WatchFlags) =>
     runs.run({ command: "watch", json: flags.json, secrets: true }, async (ctx) =>

@@ -1,5 +1,5 @@
 /**
- * A Parquet lake (written by `sync --to DIR`) as a source of exported entries: the same records the
+ * A Parquet lake (written by `sync --lake DIR`) as a source of exported entries: the same records the
  * export-file reader yields (packages/client/src/export/exportFile.ts), so whatever reads exports reads a lake too
  * (`report --lake`, `rules test --lake`). The lake is opened read-only (packages/cli/src/sync/lake/reader.ts: the
  * state's committed file list, no lock) and the `entry` column (each entry's REST JSON line) is

@@ -1,5 +1,5 @@
 /**
- * `sync --to postgres://…`: the destination URL and PG* environment variables, checked before any
+ * `sync --dest postgres://…`: the destination URL and PG* environment variables, checked before any
  * connection. Light on purpose (no `pg`): the sync command reads it to choose a store.
  */
 import {
