@@ -1,6 +1,8 @@
 /**
  * Generates the CLI reference from the command definitions: docs/cli/<command>.md for each of the
- * program's commands, docs/cli/README.md (the index) and the commands table of README.md. Each page
+ * program's commands, docs/cli/README.md (the index), docs/vocabulary.md (every flag, its one meaning
+ * from packages/cli/src/cli/vocabulary.ts and the commands that take it) and the commands table of
+ * README.md. Each page
  * is the command's flags, defaults, choices and help texts as commander holds them, followed by the
  * hand-written part of docs/src/cli/<command>.md (exit codes, examples, state files), so a flag added
  * or changed in the code shows up in the docs, and test/docs.test.ts fails when a page is stale.
@@ -12,8 +14,10 @@ import type { EventEmitter } from "node:events";
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import type { Argument, Command, Option } from "commander";
+import { type Argument, type Command, Help, type Option } from "commander";
+import { deprecatedAliasOf } from "../packages/cli/src/cli/deprecatedFlags.js";
 import { buildProgram as buildCliProgram } from "../packages/cli/src/cli/program.js";
+import { DEPRECATED_FLAGS, VOCABULARY } from "../packages/cli/src/cli/vocabulary.js";
 
 /**
  * The whole `clarifai-audit` program, declared but not run: the CLI's own builder
@@ -72,7 +76,7 @@ function argumentsTable(args: readonly Argument[]): string[] {
 function optionsTable(options: readonly Option[]): string[] {
   const shown = options.filter((o) => !o.hidden);
   if (shown.length === 0) return [];
-  const rows = shown.map((o) => `| ${code(o.flags)} | ${defaultOf(o)} | ${describeOption(o)} |`);
+  const rows = shown.map((o) => `| ${cell(code(o.flags))} | ${defaultOf(o)} | ${describeOption(o)} |`);
   return ["| flag | default | description |", "| --- | --- | --- |", ...rows, ""];
 }
 
@@ -153,6 +157,90 @@ function renderReadme(root: string, program: Command): string {
   return `${readme.slice(0, start)}${README_START}\n${table}\n${readme.slice(end)}`;
 }
 
+/** The vocabulary page. */
+export const VOCABULARY_PAGE = "docs/vocabulary.md";
+
+/** Every command below the program, subcommands included, with its path (`rules test`). */
+export function allCommands(program: Command): { path: string; cmd: Command }[] {
+  const out: { path: string; cmd: Command }[] = [];
+  const walk = (cmd: Command) => {
+    for (const sub of cmd.commands) {
+      out.push({ path: commandPath(sub), cmd: sub });
+      walk(sub);
+    }
+  };
+  walk(program);
+  return out;
+}
+
+/**
+ * docs/vocabulary.md: every flag a command lists in its help (the help option and the program's
+ * --version included), with its short letter, argument and one meaning, and the commands that list
+ * it; then the deprecated names and the commands that still take them.
+ */
+export function renderVocabulary(program: Command): string {
+  const help = new Help();
+  const uses = new Map<string, { option: Option; commands: string[] }>();
+  const deprecated = new Map<string, string[]>();
+  const note = (path: string, option: Option) => {
+    const long = option.long as string;
+    const use = uses.get(long) ?? { option, commands: [] };
+    if (!use.commands.includes(path)) use.commands.push(path);
+    uses.set(long, use);
+  };
+  for (const option of help.visibleOptions(program)) note("clarifai-audit", option);
+  for (const { path, cmd } of allCommands(program)) {
+    // A command with subcommands only groups them (rules): its own --help is every command's.
+    if (cmd.commands.length > 0) continue;
+    for (const option of help.visibleOptions(cmd)) note(path, option);
+    for (const option of cmd.options) {
+      const old = deprecatedAliasOf(cmd, option);
+      if (old !== undefined) deprecated.set(old.flag, [...(deprecated.get(old.flag) ?? []), path]);
+    }
+  }
+  const rows = [...uses.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([long, use]) => {
+      const entry = VOCABULARY[long];
+      const argument = use.option.flags
+        .replace(/^-\w, /, "")
+        .slice(long.length)
+        .trim();
+      const commands = use.commands.map((c) => code(c)).join(", ");
+      return `| ${code(long)} | ${use.option.short ? code(use.option.short) : ""} | ${argument ? cell(code(argument)) : ""} | ${cell(entry?.meaning ?? "(not in the vocabulary)")} | ${commands} |`;
+    });
+  const old = DEPRECATED_FLAGS.map((d) => {
+    const commands = (deprecated.get(d.flag) ?? []).map((c) => code(c)).join(", ");
+    return `| ${code(d.flag)} | ${code(d.replacement)} | ${d.removedIn} | ${commands} | ${cell(d.why)} |`;
+  });
+  return [
+    header("packages/cli/src/cli/vocabulary.ts"),
+    "# The flags of `clarifai-audit`: one vocabulary",
+    "",
+    "One flag name means one thing on every command that takes it, with one argument and one short",
+    "letter. Time bounds are `--from`/`--to`/`--since`/`--until` everywhere; `--lake` is a Parquet lake",
+    "wherever one is written or read; `--format` takes the same names wherever the same output is meant;",
+    "errors start `clarifai-audit: error:` and warnings `clarifai-audit: warning:` on every command.",
+    "A command may word a flag's help for itself (what `--interval` waits between); the meaning below is",
+    "the flag's one meaning, declared once in packages/cli/src/cli/vocabulary.ts.",
+    "",
+    "| flag | short | argument | meaning | commands |",
+    "| --- | --- | --- | --- | --- |",
+    ...rows,
+    "",
+    "## Deprecated names",
+    "",
+    "A renamed flag keeps working for one minor version: hidden from `--help`, it prints one line on",
+    "stderr (`clarifai-audit: warning: --user is deprecated, use --actor (removed in 0.2.0)`) and its",
+    "value goes to the new flag, checked as the new flag's is. Giving both names is a usage error (exit 2).",
+    "",
+    "| deprecated | use instead | removed in | still taken by | why |",
+    "| --- | --- | --- | --- | --- |",
+    ...old,
+    "",
+  ].join("\n");
+}
+
 /** Every generated file, path (from the root) → content, as `npm run docs` would write them. */
 export function renderDocs(root: string): Map<string, string> {
   const program = buildProgram();
@@ -161,6 +249,7 @@ export function renderDocs(root: string): Map<string, string> {
     pages.set(`${PAGES_DIR}/${cmd.name()}.md`, renderCommandPage(root, cmd));
   pages.set(`${PAGES_DIR}/README.md`, renderIndex(root, program));
   pages.set("README.md", renderReadme(root, program));
+  pages.set(VOCABULARY_PAGE, renderVocabulary(program));
   return pages;
 }
 
