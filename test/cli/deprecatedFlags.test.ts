@@ -134,6 +134,7 @@ describe("sync --to → --dest, and --lake", () => {
       ["--to", " "],
       `${warning("--to", "--dest")}clarifai-audit: error: --dest: name a folder or a postgres:// URL\n`,
     ],
+    [["--lake", " "], "clarifai-audit: error: --lake: name a folder\n"],
   ])("%j: exit 2 before any request", async (flags, stderr) => {
     const calls = g.emu.calls;
     const r = await sync(...flags);

@@ -115,8 +115,9 @@ it("each deprecated name is hidden, takes its replacement's argument and parser,
 
 it("every --format is a choice list of the registry's names, in its order", () => {
   const formats = uses().filter((u) => u.option.long === "--format");
-  expect(formats.map((f) => f.path).sort()).toEqual(
-    ["search", "export", "tail", "watch", "rules test", "query"].sort(),
+  // At least these (a command that gains --format is checked the same way).
+  expect(formats.map((f) => f.path)).toEqual(
+    expect.arrayContaining(["search", "export", "tail", "watch", "rules test", "query"]),
   );
   for (const { path, option } of formats) {
     const choices = option.argChoices ?? [];
@@ -144,8 +145,8 @@ it.each([
 
 it("-q/--quiet: the same letter, help text and meaning on every command that has it", () => {
   const quiet = uses().filter((u) => u.option.long === "--quiet");
-  expect(quiet.map((q) => q.path).sort()).toEqual(
-    ["search", "export", "tail", "sync", "watch", "rules test", "report", "emulator"].sort(),
+  expect(quiet.map((q) => q.path)).toEqual(
+    expect.arrayContaining(["search", "export", "tail", "sync", "watch", "rules test", "report", "emulator"]),
   );
   for (const { option } of quiet) expect([option.short, option.description]).toEqual(["-q", QUIET_HELP]);
   expect(VOCABULARY["--quiet"]?.meaning).toBe(QUIET_HELP);

@@ -46,7 +46,7 @@ export function isPostgresUrl(to: string): boolean {
 }
 
 /** The destination and the flag that named it (`--dest` or `--lake`), checked before any request. */
-interface Destination {
+export interface Destination {
   flag: "--dest" | "--lake";
   value: string;
 }
@@ -63,7 +63,10 @@ export function syncDestination(flags: Pick<SyncFlags, "dest" | "lake" | "table"
         : undefined;
   if (dest === undefined)
     throw new UsageError("--dest: name the destination: --dest DIR, --dest postgres://… or --lake DIR");
-  if (dest.value.trim() === "") throw new UsageError(`${dest.flag}: name a folder or a postgres:// URL`);
+  if (dest.value.trim() === "")
+    throw new UsageError(
+      dest.flag === "--lake" ? "--lake: name a folder" : "--dest: name a folder or a postgres:// URL",
+    );
   if (dest.flag === "--lake" && isPostgresUrl(dest.value))
     throw new UsageError("--lake: a lake is a folder; for PostgreSQL use --dest postgres://…");
   if (flags.table !== undefined && !isPostgresUrl(dest.value))
