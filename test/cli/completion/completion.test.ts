@@ -54,8 +54,8 @@ interface Case {
   line: string;
   /** The candidates expected, compared as a set (folders without their trailing /, unescaped). */
   expected: readonly string[];
-  /** When set: the candidates must include these (file completion also offers folders). */
-  includes?: boolean;
+  /** A `--flag=value` line: candidates are compared after their `=` (bash and fish repeat the flag). */
+  afterEquals?: boolean;
 }
 
 const program = testProgram();
@@ -90,6 +90,8 @@ cases.push(
   { line: "clarifai-audit search --operation MODEL_CREATE --for", expected: ["--format"] },
   { line: "clarifai-audit export --out b.jsonl --memory ", expected: ["lean", "fast"] },
   { line: "clarifai-audit search --hidden-old", expected: [] },
+  { line: "clarifai-audit export --memory=", expected: ["lean", "fast"], afterEquals: true },
+  { line: "clarifai-audit export --out=b.", expected: ["b.jsonl"], afterEquals: true },
 );
 
 const COMPLETERS = [
@@ -130,10 +132,8 @@ afterEach(() => rmSync(join(dir, "calls.log"), { force: true }));
 
 function check(answers: string[][]): void {
   const wrong = cases.flatMap((c, i) => {
-    const got = sorted(answers[i] ?? []);
-    const ok = c.includes
-      ? c.expected.every((e) => got.includes(e))
-      : got.join(" ") === sorted(c.expected).join(" ");
+    const got = sorted((answers[i] ?? []).map((a) => (c.afterEquals ? a.slice(a.indexOf("=") + 1) : a)));
+    const ok = got.join(" ") === sorted(c.expected).join(" ");
     return ok ? [] : [{ line: c.line, expected: sorted(c.expected), got }];
   });
   expect(wrong).toEqual([]);
@@ -149,7 +149,7 @@ describe("the completion scripts, run in the shells", () => {
   it("cover every command, flag and path-valued flag of the definitions", () => {
     expect(cases.length).toBeGreaterThan(150);
     expect(pathFlags).toEqual(
-      expect.arrayContaining(["clarifai-audit export --out", "clarifai-audit sync --to"]),
+      expect.arrayContaining(["clarifai-audit export --out", "clarifai-audit query --lake"]),
     );
   });
 
@@ -165,6 +165,19 @@ describe("the completion scripts, run in the shells", () => {
       );
     },
   );
+
+  it("bash: --flag=value split at = (as COMP_WORDBREAKS does) completes the value", () => {
+    const lines = [
+      "clarifai-audit export --memory =",
+      "clarifai-audit export --memory = f",
+      "clarifai-audit export --out = b",
+    ];
+    expect(bashComplete(scripts.get("bash") as string, lines, setup)).toEqual([
+      ["lean", "fast"],
+      ["fast"],
+      ["b.jsonl"],
+    ]);
+  });
 
   it("bash puts a profile name on the command line escaped, so that running the line runs none of it", () => {
     const [answer] = bashComplete(scripts.get("bash") as string, [profileLine], setup);
