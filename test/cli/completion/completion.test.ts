@@ -166,6 +166,14 @@ describe("the completion scripts, run in the shells", () => {
     },
   );
 
+  it("zsh: sourced after compinit instead of autoloaded, the script completes too", () => {
+    const lines = ["clarifai-audit sy", "clarifai-audit rules check --"];
+    expect(zshComplete(scripts.get("zsh") as string, lines, setup, true)).toEqual([
+      ["sync"],
+      ["--json", "--help"],
+    ]);
+  });
+
   it("bash: --flag=value split at = (as COMP_WORDBREAKS does) completes the value", () => {
     const lines = [
       "clarifai-audit export --memory =",

@@ -76,13 +76,22 @@ end`;
   return answers(out, lines.length).map((list) => list.map((c) => c.split("\t")[0] as string));
 }
 
-/** zsh: the script as an autoloaded `_clarifai-audit` in $fpath, completed in an interactive zsh. */
-export function zshComplete(script: string, lines: readonly string[], setup: ShellSetup): string[][] {
+/**
+ * zsh: the script as an autoloaded `_clarifai-audit` in $fpath (or, `sourced`, sourced after
+ * compinit), completed in an interactive zsh.
+ */
+export function zshComplete(
+  script: string,
+  lines: readonly string[],
+  setup: ShellSetup,
+  sourced = false,
+): string[][] {
   const dir = join(setup.scratch, "zsh-functions");
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, "_clarifai-audit"), script);
   const capture = join(process.cwd(), "test", "cli", "completion", "zshCapture.zsh");
-  const out = run("zsh", ["-f", capture, dir, setup.cwd], setup, `${lines.join("\n")}\n`);
+  const args = ["-f", capture, dir, setup.cwd, sourced ? "source" : "fpath"];
+  const out = run("zsh", args, setup, `${lines.join("\n")}\n`);
   // _files tries folders, then all files: a folder can be offered twice.
   return answers(out, lines.length).map((list) => [...new Set(list)]);
 }

@@ -1,19 +1,21 @@
 #!/usr/bin/env zsh -f
 # Drives zsh's real completion system in an interactive zsh on a pseudo-terminal (zsh/zpty) and
 # prints what it offers. $1: a folder holding the completion function file (put first in $fpath,
-# loaded by compinit); $2: the folder to complete in. Each line of stdin is a command line to
+# loaded by compinit); $2: the folder to complete in; $3: "source" to source that file after
+# compinit instead (as `source <(clarifai-audit completion zsh)` does). Each line of stdin is a command line to
 # complete at its end; for each, the output holds a line "<<case>>" then one candidate per line.
 # The candidates are what the completion functions hand to compadd (as zsh would list them), caught
 # by wrapping compadd: the approach of zsh-capture-completion (github.com/Valodim/zsh-capture-completion).
 zmodload zsh/zpty || exit 2
-fdir=$1 cwd=$2
+fdir=$1 cwd=$2 mode=$3
 zpty z zsh -f -i
 setup=$(mktemp)
 cat > $setup <<SETUP
 PROMPT= RPROMPT=
 unsetopt zle_bracketed_paste auto_list auto_menu list_ambiguous 2>/dev/null
-fpath=(${(q)fdir} \$fpath)
+[[ ${(q)mode} == source ]] || fpath=(${(q)fdir} \$fpath)
 autoload -U compinit && compinit -u -D
+[[ ${(q)mode} == source ]] && source ${(q)fdir}/_clarifai-audit
 cd ${(q)cwd}
 zstyle ':completion:*' list-grouped false
 zstyle ':completion:*' insert-tab false
