@@ -23,7 +23,8 @@ const PROFILES = ["prod", "my profile", "$(touch pwned-dollar)", "`touch pwned-b
 
 /**
  * The real program, with what the test needs that a definition may not have yet: a hidden flag
- * (as a deprecated name is), and a `--profile <name>` on `search` if no command declares one.
+ * (as a deprecated name is), a `--profile <name>` on `search` if no command declares one, and a
+ * command whose argument is a `[profile]` if none has one.
  */
 function testProgram(): Command {
   const { program } = buildProgram();
@@ -33,6 +34,12 @@ function testProgram(): Command {
     c.flags.some((f) => f.value?.kind === "profiles"),
   );
   if (!hasProfile) search.option("--profile <name>", "the profile");
+  const all = commandsOf(program).map((c) => c.cmd);
+  if (!all.some((c) => c.registeredArguments.some((a) => a.name() === "profile")))
+    program
+      .command("test-profile")
+      .argument("[profile]", "a profile")
+      .action(() => {});
   return program;
 }
 
@@ -60,33 +67,53 @@ interface Case {
 
 const program = testProgram();
 const operations = [...OPERATIONS.keys()].filter((n) => n.startsWith("MODEL_")).sort();
+const FILES = ["a file.txt", "b.jsonl", "sub"];
+const FOLDERS = ["sub"];
+
+/** What a value named `name` (a flag's placeholder, an argument's name) must complete to. */
+function expectedValues(
+  name: string,
+  choices: readonly string[] | undefined,
+  flag?: string,
+): readonly string[] {
+  if (choices !== undefined) return choices;
+  if (flag === "--profile" || name === "profile") return PROFILES;
+  if (name === "file" || name === "path") return FILES;
+  if (name === "dir" || name === "dir|url") return FOLDERS;
+  return [];
+}
+
 const cases: Case[] = [];
-const pathFlags: string[] = [];
+const pathValued: string[] = [];
 for (const { cmd, path } of commandsOf(program)) {
   const at = ["clarifai-audit", ...path].join(" ");
   cases.push({ line: `${at} --`, expected: helpLongFlags(cmd) });
   for (const option of cmd.options) {
     if (option.hidden || option.long === undefined || !(option.required || option.optional)) continue;
     const line = `${at} ${option.long} `;
-    const placeholder = /<([^>]+)>/.exec(option.flags)?.[1];
-    if (option.argChoices) cases.push({ line, expected: option.argChoices });
-    else if (option.long === "--operation") cases.push({ line: `${line}MODEL_`, expected: operations });
-    else if (option.long === "--profile") cases.push({ line, expected: PROFILES });
-    else if (placeholder === "file" || placeholder === "file...") {
-      pathFlags.push(`${at} ${option.long}`);
-      cases.push({ line, expected: ["a file.txt", "b.jsonl", "sub"] });
-    } else if (placeholder === "dir" || placeholder === "dir|url") {
-      pathFlags.push(`${at} ${option.long}`);
-      cases.push({ line, expected: ["sub"] });
-    } else cases.push({ line, expected: [] });
+    if (option.long === "--operation") {
+      cases.push({ line: `${line}MODEL_`, expected: operations });
+      continue;
+    }
+    const name = (/[<[]([^>\]]+)[>\]]/.exec(option.flags)?.[1] ?? "").replace(/\.\.\.$/, "");
+    const expected = expectedValues(name, option.argChoices, option.long);
+    if (expected === FILES || expected === FOLDERS) pathValued.push(`${at} ${option.long}`);
+    cases.push({ line, expected });
+  }
+  const argument = cmd.registeredArguments[0];
+  if (argument !== undefined && cmd.commands.length === 0) {
+    const expected = expectedValues(argument.name(), argument.argChoices);
+    if (expected === FILES || expected === FOLDERS) pathValued.push(`${at} <${argument.name()}>`);
+    cases.push({ line: `${at} `, expected });
   }
 }
 cases.push(
   { line: "clarifai-audit ", expected: program.commands.map((c) => c.name()).concat("help") },
   { line: "clarifai-audit sy", expected: ["sync"] },
+  // commander's own `help [command]` (not in .commands): the commands beside it.
+  { line: "clarifai-audit help ", expected: program.commands.map((c) => c.name()) },
+  { line: "clarifai-audit rules help ", expected: ["check", "test"] },
   { line: "clarifai-audit rules ", expected: ["check", "test", "help"] },
-  { line: "clarifai-audit completion ", expected: ["bash", "zsh", "fish"] },
-  { line: "clarifai-audit rules check ", expected: ["a file.txt", "b.jsonl", "sub"] },
   { line: "clarifai-audit search --operation MODEL_CREATE --for", expected: ["--format"] },
   { line: "clarifai-audit export --out b.jsonl --memory ", expected: ["lean", "fast"] },
   { line: "clarifai-audit search --hidden-old", expected: [] },
@@ -148,8 +175,12 @@ function check(answers: string[][]): void {
 describe("the completion scripts, run in the shells", () => {
   it("cover every command, flag and path-valued flag of the definitions", () => {
     expect(cases.length).toBeGreaterThan(150);
-    expect(pathFlags).toEqual(
-      expect.arrayContaining(["clarifai-audit export --out", "clarifai-audit query --lake"]),
+    expect(pathValued).toEqual(
+      expect.arrayContaining([
+        "clarifai-audit export --out",
+        "clarifai-audit query --lake",
+        "clarifai-audit rules check <file>",
+      ]),
     );
   });
 

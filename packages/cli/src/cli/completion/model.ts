@@ -7,8 +7,9 @@
  *
  * A value's completion comes from what the definition declares, in this order: commander choices
  * (`--format`, `--memory`, `completion <shell>`); the flag `--operation` (the client's operation
- * names) and `--profile` (profile names, read when completing); the value's placeholder: `<file>`,
- * `<path>` (files) and `<dir>`, `<dir|url>` (folders); anything else is free text (nothing offered).
+ * names) and `--profile` or an argument `<profile>` (profile names, read when completing); the
+ * value's placeholder or the argument's name: `<file>`, `<path>` (files) and `<dir>`, `<dir|url>`
+ * (folders); anything else is free text (nothing offered).
  */
 import { type Argument, type Command, Help, type Option } from "commander";
 
@@ -81,7 +82,7 @@ function valuesOf(
 ): Values {
   if (choices !== undefined) return { kind: "words", name, words: choices };
   if (flag === "--operation") return { kind: "words", name, words: operations };
-  if (flag === "--profile") return { kind: "profiles", name };
+  if (flag === "--profile" || name === "profile") return { kind: "profiles", name };
   const path = PATH_PLACEHOLDERS[name];
   return path === undefined ? { kind: "free", name } : { kind: path, name };
 }
