@@ -10,7 +10,7 @@ import {
   allCommands,
   type CommandModel,
   type CompletionModel,
-  type FlagModel,
+  flagNames,
   shellQuote,
   type Values,
 } from "./model.js";
@@ -19,18 +19,13 @@ function words(list: readonly string[]): string {
   return list.map(shellQuote).join(" ");
 }
 
-/** The names of `flags`, short and long. */
-function names(flags: readonly FlagModel[]): string[] {
-  return flags.flatMap((f) => [f.short, f.long].filter((n): n is string => n !== undefined));
-}
-
 /** The case branch that sets the words of one command (path `''` is the program). */
 function specBranch(cmd: CommandModel): string {
   return [
-    `    ${shellQuote(cmd.path.join(" ")) || "''"})`,
+    `    ${shellQuote(cmd.path.join(" "))})`,
     `      __ca_subs=(${words(cmd.subcommands.map((s) => s.name))})`,
-    `      __ca_flags=(${words(names(cmd.flags))})`,
-    `      __ca_valued=(${words(names(cmd.flags.filter((f) => f.value !== undefined)))})`,
+    `      __ca_flags=(${words(flagNames(cmd.flags))})`,
+    `      __ca_valued=(${words(flagNames(cmd.flags.filter((f) => f.value !== undefined)))})`,
     "      ;;",
   ].join("\n");
 }

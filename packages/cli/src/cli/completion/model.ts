@@ -152,6 +152,11 @@ export function allCommands(model: CompletionModel): CommandModel[] {
   return out;
 }
 
+/** The names of `flags`, short and long: `-q`, `--quiet`. */
+export function flagNames(flags: readonly FlagModel[]): string[] {
+  return flags.flatMap((f) => [f.short, f.long].filter((n): n is string => n !== undefined));
+}
+
 /** A word quoted for a POSIX shell (bash, zsh): taken literally, whatever it holds. */
 export function shellQuote(word: string): string {
   return /^[A-Za-z0-9_./:=+@%,-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
