@@ -31,10 +31,21 @@ it("every page in docs/cli is a command's page", () => {
   expect(orphans.map((p) => `${p} is no command's page: remove it, or run \`${REGENERATE}\``)).toEqual([]);
 });
 
-it("there is a page for each of the nine commands, and README.md's table links each", () => {
+it("there is a page for each of the ten commands, and README.md's table links each", () => {
   const names = buildProgram().commands.map((c) => c.name());
   expect(names.sort()).toEqual(
-    ["emulator", "export", "query", "report", "rules", "search", "sync", "tail", "watch"].sort(),
+    [
+      "completion",
+      "emulator",
+      "export",
+      "query",
+      "report",
+      "rules",
+      "search",
+      "sync",
+      "tail",
+      "watch",
+    ].sort(),
   );
   const readme = pages.get("README.md") ?? "";
   for (const name of names) {
