@@ -11,8 +11,9 @@ import {
   type Timestamp,
 } from "@clarifai-audit/client/internal/domain/time.js";
 import { ValidationError } from "@clarifai-audit/client/internal/errors.js";
-import { connectionError, reworded, timeFlagError } from "./cliWording.js";
+import { connectionError, reworded } from "./cliWording.js";
 import { UsageError } from "./exitCodes.js";
+import { parseTimeFlag } from "./timeFlag.js";
 
 /** Parsed filter and window flags. */
 export interface FilterFlags {
@@ -50,7 +51,11 @@ export interface ResolvedWindow {
   to?: Timestamp;
 }
 
-/** Resolves --from/--to/--since/--until against `nowMs` (relative flags are relative to it). */
+/**
+ * Resolves --from/--to/--since/--until against `nowMs`, the run's clock (`ctx.clock.now()`): relative
+ * flags and `today`, `yesterday`, `now` are relative to it; a day given to --to means its end
+ * (packages/cli/src/cli/timeFlag.ts).
+ */
 export function resolveWindow(flags: FilterFlags, nowMs: number = Date.now()): ResolvedWindow {
   if (flags.from !== undefined && flags.since !== undefined)
     throw new UsageError("--from and --since cannot be combined");
@@ -58,14 +63,9 @@ export function resolveWindow(flags: FilterFlags, nowMs: number = Date.now()): R
     throw new UsageError("--to and --until cannot be combined");
   const rel = (ms: number): Timestamp => parseTimestamp(nowMs - ms, "now");
   const window: ResolvedWindow = {};
-  const at = (text: string, flag: string) =>
-    reworded(
-      () => parseTimestamp(text, flag),
-      (e) => timeFlagError(flag, e),
-    );
-  if (flags.from !== undefined) window.from = at(flags.from, "--from");
+  if (flags.from !== undefined) window.from = parseTimeFlag(flags.from, "--from", "start", nowMs);
   if (flags.since !== undefined) window.from = rel(flags.since);
-  if (flags.to !== undefined) window.to = at(flags.to, "--to");
+  if (flags.to !== undefined) window.to = parseTimeFlag(flags.to, "--to", "end", nowMs);
   if (flags.until !== undefined) window.to = rel(flags.until);
   if (window.from && window.to) {
     const f = window.from;

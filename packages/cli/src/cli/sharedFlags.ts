@@ -25,6 +25,17 @@ export function durationFlag(flags: string, description: string, defaultMs?: num
 }
 
 /**
+ * What a time flag takes (packages/cli/src/cli/timeFlag.ts parses them all), for the help texts and
+ * the refusals of every time flag.
+ */
+export const TIME_FORMS =
+  "RFC 3339 (2025-01-17T12:04:55Z), a date (2025-01-17), today, yesterday or now, in UTC";
+
+/** --to's help past "latest entry time": a day as an inclusive end means the whole of it. */
+const TO_DAY_END =
+  "inclusive: the same forms as --from; a date, today or yesterday means the END of that day (23:59:59.999999999Z)";
+
+/**
  * The time-window flags: all of them (`"full"`); only the start (`"start"`, for commands that read up
  * to now: `--to`/`--until` are then accepted only to be refused with a reason, and the help does not
  * list them); or only the start of a first run (`"origin"`: sync, whose --to is its destination, and
@@ -35,14 +46,9 @@ export function addWindowOptions(
   window: "full" | "start" | "origin",
   text: { from?: string; since?: string } = {},
 ): Command {
-  cmd.option(
-    "--from <time>",
-    text.from ?? "earliest entry time, RFC 3339 (e.g. 2025-01-17T12:04:55.449860Z); inclusive",
-  );
+  cmd.option("--from <time>", text.from ?? `earliest entry time, inclusive: ${TIME_FORMS}`);
   if (window !== "origin")
-    cmd.addOption(
-      hideIf(window === "start", new Option("--to <time>", "latest entry time, RFC 3339; inclusive")),
-    );
+    cmd.addOption(hideIf(window === "start", new Option("--to <time>", `latest entry time, ${TO_DAY_END}`)));
   cmd.option(
     "--since <duration>",
     text.since ?? "from = now − duration (e.g. 24h, 30m, 7d)",

@@ -74,10 +74,13 @@ export async function runSyncCommand(ctx: CommandContext, flags: SyncFlags): Pro
   if (flags.to.trim() === "") throw new UsageError("--to: name a folder or a postgres:// URL");
   const query = filtersToQuery(flags);
   // --to is the destination here, not a window bound.
-  const window = resolveWindow({
-    ...(flags.from !== undefined ? { from: flags.from } : {}),
-    ...(flags.since !== undefined ? { since: flags.since } : {}),
-  });
+  const window = resolveWindow(
+    {
+      ...(flags.from !== undefined ? { from: flags.from } : {}),
+      ...(flags.since !== undefined ? { since: flags.since } : {}),
+    },
+    ctx.clock.now(),
+  );
   const client = await ctx.client(flags, { maxAttempts: EXPORT_MAX_ATTEMPTS });
   // As export's: a small, steady heap (the entries of a commit are the only large live set).
   const memory = await ctx.tuneMemory(flags.memory);

@@ -13,6 +13,7 @@ import {
   durationFlag,
   memoryOption,
   settleOption,
+  TIME_FORMS,
 } from "../sharedFlags.js";
 import type { SyncFlags } from "../syncCommand.js";
 import type { CommandRuns } from "./runs.js";
@@ -31,7 +32,7 @@ export function defineSync(program: Command, runs: CommandRuns): Command {
     .option("--table <name>", "PostgreSQL only: the table (default audit_log)");
   // --to is the destination here: only the window's start, worded for a first run.
   addWindowOptions(cmd, "origin", {
-    from: "first run only: oldest entry to sync, RFC 3339 (default: the oldest the server holds)",
+    from: `first run only: oldest entry to sync, ${TIME_FORMS} (default: the oldest the server holds)`,
     since: "first run only: from = now − duration",
   })
     .addOption(settleOption())
