@@ -10,6 +10,7 @@ import { durationProblem, parseDurationMs } from "@clarifai-audit/client/interna
 import type { EmulatorOptions, FaultOptions } from "@clarifai-audit/emulator/internal/options.js";
 import type { EmulatorHandle } from "@clarifai-audit/emulator/internal/server.js";
 import { type Command, InvalidArgumentError, Option } from "commander";
+import { verboseOption } from "./sharedFlags.js";
 
 // packages/emulator/src/options.ts's MAX_GENERATE and KNOB_LIMITS, repeated so that declaring the command
 // loads nothing but commander (test/emulator/limits.test.ts proves them equal).
@@ -339,6 +340,11 @@ export function registerEmulatorCommand(program: Command, host: EmulatorHost): v
     )
     .addOption(
       new Option("--fault-seed <s>", "seed of fault probabilities, jitter and growth").argParser(seedArg),
+    )
+    .addOption(
+      verboseOption(
+        "accepted as everywhere; the emulator serves requests and makes none, so it adds nothing (a client's -v shows its own)",
+      ),
     )
     .action((flags: Flags) => host((ctx) => run(ctx, flags)));
 }

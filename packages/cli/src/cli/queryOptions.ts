@@ -3,6 +3,7 @@
  * `AuditLogSearchQuery` and an `AuditLogClient`. Everything is validated here, before any network call.
  */
 import { AuditLogClient } from "@clarifai-audit/client/internal/client/client.js";
+import type { AuditLogClientOptions } from "@clarifai-audit/client/internal/client/config.js";
 import { type AuditLogSearchQuery, validateQuery } from "@clarifai-audit/client/internal/client/query.js";
 import { parseTargetText } from "@clarifai-audit/client/internal/domain/targets.js";
 import {
@@ -109,23 +110,29 @@ function flagName(message: string): string {
     .replace(/^sourceIps\[\d+\]/, "--source-ip");
 }
 
-/** A client from the connection flags (PAT from CLARIFAI_PAT of `env`, the run's environment). */
+/**
+ * A client from the connection flags (PAT from CLARIFAI_PAT of `env`, the run's environment);
+ * `onRequest` is told of every attempt it sends (`--verbose`).
+ */
 export function clientFromFlags(
   flags: ConnectionFlags,
   env: Readonly<Record<string, string | undefined>> = process.env,
+  onRequest?: AuditLogClientOptions["onRequest"],
 ): AuditLogClient {
   // 0 would read as "no deadline"; the client takes it as an already expired one.
   if (flags.timeout !== undefined && flags.timeout < 1)
     throw new UsageError(`--timeout: must be at least 1ms (got ${flags.timeout} ms)`);
-  return reworded(() => newClient(flags, env), connectionError);
+  return reworded(() => newClient(flags, env, onRequest), connectionError);
 }
 
 function newClient(
   flags: ConnectionFlags,
   env: Readonly<Record<string, string | undefined>>,
+  onRequest: AuditLogClientOptions["onRequest"],
 ): AuditLogClient {
   return new AuditLogClient({
     env,
+    ...(onRequest !== undefined ? { onRequest } : {}),
     ...(flags.endpoint !== undefined ? { endpoint: flags.endpoint } : {}),
     ...(flags.insecure ? { insecure: true } : {}),
     ...(flags.userId !== undefined ? { userId: flags.userId } : {}),

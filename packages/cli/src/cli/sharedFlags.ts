@@ -183,6 +183,28 @@ export function addOutputOptions(
   return cmd.option("--json", JSON_SUMMARY_HELP);
 }
 
+/** `-v/--verbose`'s meaning where the command makes requests (packages/cli/src/cli/requestLog.ts). */
+export const VERBOSE_HELP =
+  "one line on stderr per request: page, offset, per_page, entries, ms, throttles and retries (never the PAT)";
+
+/** `-v/--verbose`, worded for the command where it means something else (default {@link VERBOSE_HELP}). */
+export function verboseOption(description: string = VERBOSE_HELP): Option {
+  return new Option("-v, --verbose", description);
+}
+
+/**
+ * Gives `-v/--verbose` to every command of `program` that runs (one without subcommands), worded
+ * {@link VERBOSE_HELP} unless its definition added its own, and tells `note` before each action
+ * whether it was given: the one place the flag is declared for all, so no command lacks it.
+ */
+export function addVerboseEverywhere(program: Command, note: (verbose: boolean) => void): void {
+  const runnable = (cmd: Command): Command[] =>
+    cmd.commands.length === 0 ? [cmd] : cmd.commands.flatMap(runnable);
+  for (const cmd of program.commands.flatMap(runnable))
+    if (!cmd.options.some((o) => o.long === "--verbose")) cmd.addOption(verboseOption());
+  program.hook("preAction", (_, action) => note(action.opts().verbose === true));
+}
+
 /** `--format jsonl|text` of alerts (watch, rules test). */
 export function alertFormatOption(): Option {
   return new Option("--format <format>", "alerts on stdout").choices(["jsonl", "text"]).default("jsonl");

@@ -2,7 +2,13 @@
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { integerOption } from "../duration.js";
 import type { QueryFlags } from "../queryCommand.js";
-import { addConnectionOptions, addOutputOptions, durationFlag, refuseGroup } from "../sharedFlags.js";
+import {
+  addConnectionOptions,
+  addOutputOptions,
+  durationFlag,
+  refuseGroup,
+  verboseOption,
+} from "../sharedFlags.js";
 import type { CommandRuns } from "./runs.js";
 
 /** `query --max-time`'s default: 2 minutes. */
@@ -49,6 +55,11 @@ export function defineQuery(program: Command, runs: CommandRuns): Command {
       new Option("--threads <n>", "DuckDB's worker threads, 1-256")
         .argParser(integerOption("--threads", 1, 256))
         .default(4),
+    )
+    .addOption(
+      verboseOption(
+        "one line on stderr when the statement ends: its rows and time (query reads a local lake and makes no request)",
+      ),
     );
   refuseGroup(
     cmd,
