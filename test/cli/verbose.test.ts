@@ -1,10 +1,10 @@
 /**
- * `-v/--verbose` in-process (main(argv, env, io)) against the emulator on an ephemeral loopback port:
- * one line per request on stderr with its page, offset, entries and time — as many lines as the
- * summary counts requests — throttled and failed attempts with the retry that follows, the PAT never
- * shown; the flag on every command, worded for what it means there. Then the date forms of the time
- * flags end to end: `--from 2025-01-17 --to 2025-01-17` is exactly that day, `yesterday` is the day
- * before the run's clock.
+ * `-v/--verbose` in-process (main(argv, env, io); once through the built bin) against the emulator
+ * on an ephemeral loopback port: one line per request on stderr with its page, offset, entries and
+ * time — as many lines as the summary counts requests — throttled and failed attempts with the
+ * retry that follows (a backoff, or the request budget's turn), the PAT never shown; the flag on
+ * every command, worded for what it means there. Then the date forms of the time flags end to end:
+ * `--from 2025-01-17 --to 2025-01-17` is exactly that day, `yesterday` the day before the run's clock.
  */
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import type { Command } from "commander";
@@ -16,7 +16,7 @@ import { entryToJsonLine } from "../../packages/client/src/codec/entryPrinter.js
 import { ValidationError } from "../../packages/client/src/errors.js";
 import { type EmulatorHandle, generateEntries, startEmulator } from "../../packages/emulator/src/index.js";
 import { ManualClock } from "../helpers/manualClock.js";
-import { cliEnv, connection, PAT, runMain, tempDir, USER } from "./helpers.js";
+import { cliEnv, connection, PAT, runCli, runMain, tempDir, USER } from "./helpers.js";
 
 const COUNT = 1200;
 let emu: EmulatorHandle;
@@ -152,6 +152,14 @@ describe("-v/--verbose", () => {
     expect(r.stderr).not.toContain("not-the-pat-but-a-secret-0123");
   });
 
+  it("as users run it (the built bin): one line for one page, no PAT", async () => {
+    const r = await runCli(["search", ...conn, "--per-page", "5", "-v"]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(
+      /^clarifai-audit: request #1 page=1 offset=0 per_page=5 → 5 entries in \d+ ms\n$/,
+    );
+  });
+
   it("every command takes -v/--verbose, worded for what it does there", () => {
     const { program } = buildProgram();
     const runnable = (cmd: Command): Command[] =>
@@ -229,6 +237,48 @@ describe("the client's onRequest", () => {
     } finally {
       client.close();
     }
+  });
+
+  it("a throttled attempt of a paced client retries at the budget's pace, not after a backoff", async () => {
+    const seen: RequestEvent[] = [];
+    const client = new AuditLogClient({
+      pat: PAT,
+      userId: USER,
+      endpoint: emu.grpcAddress,
+      insecure: true,
+      rateLimit: 50,
+      onRequest: (e) => seen.push(e),
+    });
+    emu.setFaults({ throttleBurst: 1 });
+    try {
+      await client.search({ perPage: 2 });
+    } finally {
+      emu.resetFaults();
+      client.close();
+    }
+    expect(
+      seen.map(({ request, attempt, outcome, entries, code, retry }) => ({
+        request,
+        attempt,
+        outcome,
+        entries,
+        code,
+        retry,
+      })),
+    ).toEqual([
+      {
+        request: 1,
+        attempt: 1,
+        outcome: "throttled",
+        entries: 0,
+        code: "CONN_THROTTLED",
+        retry: { attempt: 2, delayMs: 0, paced: true },
+      },
+      { request: 2, attempt: 2, outcome: "served", entries: 2, code: undefined, retry: undefined },
+    ]);
+    expect(requestLine(seen[0] as RequestEvent)).toMatch(
+      /→ throttled \(CONN_THROTTLED\) in \d+ ms, retry 2 when the rate budget gives it a turn$/,
+    );
   });
 });
 
