@@ -59,8 +59,9 @@ describe("resolveWindow", () => {
     expect(() => resolveWindow({ since: 1, from: "2025-01-01T00:00:00Z" }, now)).toThrow(UsageError);
     expect(() => resolveWindow({ until: 1, to: "2025-01-01T00:00:00Z" }, now)).toThrow(UsageError);
     expect(() => resolveWindow({ since: 1000, until: 2000 }, now)).toThrow(/empty window/);
-    // In CLI words (packages/cli/src/cli/cliWording.ts): no "epoch milliseconds" among the allowed forms.
-    expect(() => resolveWindow({ from: "yesterday" }, now)).toThrow(UsageError);
+    // In CLI words (packages/cli/src/cli/timeFlag.ts): no "epoch milliseconds" among the allowed forms.
+    expect(() => resolveWindow({ from: "tomorrow" }, now)).toThrow(UsageError);
+    expect(() => resolveWindow({ from: "1700000000000" }, now)).toThrow(/is not a time: use RFC 3339/);
   });
 });
 

@@ -81,7 +81,7 @@ it("words CLI errors for the CLI, not the library", async () => {
     [["search"], { CLARIFAI_PAT: "help-test-pat-0123" }, /give --user-id or set CLARIFAI_USER_ID/],
     [["search", "--endpoint", "http://127.0.0.1:1"], both, /--endpoint: .*--insecure/],
     [["search", "--endpoint", "10.1.2.3:50051", "--insecure"], both, /--insecure: .*loopback hosts only/],
-    [["search", "--from", "1700000000000"], both, /--from: not an RFC 3339 timestamp/],
+    [["search", "--from", "1700000000000"], both, /--from: "1700000000000" is not a time: use RFC 3339/],
     [
       ["search", "--endpoint", "unix:/tmp/s.sock", "--insecure"],
       both,

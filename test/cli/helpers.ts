@@ -143,11 +143,16 @@ function textSink(): Writable & { text: string } {
 /**
  * Runs the CLI in this process (packages/cli/src/cli/cli.ts's `main`) with `env` and streams of its own; no child
  * process. `signal` is always null: a signal reaches a process, and in-process runs share jest's.
+ * `options.clock` is the run's clock (what "now", "today" and the waits go by).
  */
-export async function runMain(args: string[], env: NodeJS.ProcessEnv = cliEnv()): Promise<CliResult> {
+export async function runMain(
+  args: string[],
+  env: NodeJS.ProcessEnv = cliEnv(),
+  options: Parameters<typeof main>[3] = {},
+): Promise<CliResult> {
   const stdout = textSink();
   const stderr = textSink();
-  const code = await main(args, env, { stdin: new PassThrough(), stdout, stderr });
+  const code = await main(args, env, { stdin: new PassThrough(), stdout, stderr }, options);
   return { code, signal: null, stdout: stdout.text, stderr: stderr.text };
 }
 

@@ -11,6 +11,7 @@ export { AuditLogClient, type AuditLogPage, type CallOptions } from "./client/cl
 export type { AuditLogClientOptions } from "./client/config.js";
 export type { AuditLogSearchQuery } from "./client/query.js";
 export { buildSearchRequest } from "./client/query.js";
+export type { RequestEvent } from "./client/requestEvent.js";
 export type { RetryOptions } from "./client/retry.js";
 export {
   auditLogEntryBytesToJson,

@@ -1,23 +1,13 @@
 /**
- * The client's validation messages speak the library's language (`pass { pat }`, `insecure: true`,
- * "epoch milliseconds" among the accepted times); on the command line they must name the flags and
- * variables the user actually has. These rewrite them, field by field.
+ * The client's validation messages speak the library's language (`pass { pat }`, `insecure: true`);
+ * on the command line they must name the flags and variables the user actually has. These rewrite
+ * them, field by field (times: packages/cli/src/cli/timeFlag.ts).
  */
 import { ValidationError } from "@clarifai-audit/client";
 import { UsageError } from "./exitCodes.js";
 
-const CLI_TIME =
-  'an RFC 3339 time like "2025-01-17T12:04:55.449860Z" or "2025-01-17T13:04:55+01:00" (0-9 fractional digits), ' +
-  "between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999999999Z";
-
 function shown(value: unknown): string {
   return typeof value === "string" ? JSON.stringify(value) : String(value);
-}
-
-/** A time flag's ValidationError (from `parseTimestamp`) in CLI terms. */
-export function timeFlagError(flag: string, error: ValidationError): UsageError {
-  const problem = error.problem.startsWith("epoch") ? "not an RFC 3339 timestamp" : error.problem;
-  return new UsageError(`${flag}: ${problem} (got ${shown(error.value)}; allowed: ${CLI_TIME})`);
 }
 
 /** A ValidationError raised while building the client from the flags, in CLI terms. */

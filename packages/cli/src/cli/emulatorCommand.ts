@@ -11,6 +11,7 @@ import type { EmulatorOptions, FaultOptions } from "@clarifai-audit/emulator/int
 import type { EmulatorHandle } from "@clarifai-audit/emulator/internal/server.js";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { addDeprecatedAlias } from "./deprecatedFlags.js";
+import { verboseOption } from "./sharedFlags.js";
 import { QUIET_HELP } from "./vocabulary.js";
 
 // packages/emulator/src/options.ts's MAX_GENERATE and KNOB_LIMITS, repeated so that declaring the command
@@ -349,7 +350,12 @@ export function registerEmulatorCommand(program: Command, host: EmulatorHost): v
     .addOption(
       new Option("--fault-seed <s>", "seed of fault probabilities, jitter and growth").argParser(seedArg),
     )
-    .option("-q, --quiet", QUIET_HELP);
+    .option("-q, --quiet", QUIET_HELP)
+    .addOption(
+      verboseOption(
+        "accepted as everywhere; the emulator serves requests and makes none, so it adds nothing (a client's -v shows its own)",
+      ),
+    );
   // --profile named the preset (--profile is the config file's named profile): kept until 0.2.0.
   addDeprecatedAlias(cmd, "--profile", "--preset");
   cmd.action((flags: Flags) => host((ctx) => run(ctx, flags)));

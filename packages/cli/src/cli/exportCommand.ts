@@ -67,7 +67,7 @@ export async function runExportCommand(ctx: CommandContext, flags: ExportFlags):
   if (flags.resume && flags.force) throw new UsageError("--resume and --force cannot be combined");
   const format = exportFormat(flags.out, flags.format);
   const filters = filtersToQuery(flags);
-  const window = resolveWindow(flags);
+  const window = resolveWindow(flags, ctx.clock.now());
   await checkOutputPath("--out", flags.out);
   const client = await ctx.client(flags, { maxAttempts: EXPORT_MAX_ATTEMPTS });
   const sink = new FileSink({

@@ -21,6 +21,7 @@ import { defineSync } from "./commands/sync.js";
 import { defineTail } from "./commands/tail.js";
 import { defineWatch } from "./commands/watch.js";
 import { registerEmulatorCommand } from "./emulatorCommand.js";
+import { addVerboseEverywhere } from "./sharedFlags.js";
 
 /**
  * The package's version, from the nearest package.json above this module: src/cli/ in the sources,
@@ -106,5 +107,8 @@ export function buildProgram(
   );
   defineQuery(program, runs);
   defineCompletion(program, runs);
+  addVerboseEverywhere(program, (verbose) => {
+    runs.verbose = verbose;
+  });
   return { program, runs };
 }

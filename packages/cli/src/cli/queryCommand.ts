@@ -219,6 +219,7 @@ export async function runQueryCommand(
     throw error;
   }
   const budget = new Budget(flags.maxTime, reader);
+  const started = performance.now();
   try {
     const result: DuckDBResult = await budget.run(reader.stream(sql));
     const names = result.columnNames();
@@ -244,6 +245,10 @@ export async function runQueryCommand(
       await printer.add(rows);
     }
     await printer.end();
+    if (ctx.verbose)
+      ctx.say(
+        `clarifai-audit: statement: ${printer.count} ${printer.count === 1 ? "row" : "rows"} in ${Math.round(performance.now() - started)} ms`,
+      );
     return { figures: { rows: printer.count } };
   } catch (error) {
     if (error instanceof SyncUsageError) throw await usage(failure(error.message, flags, budget));

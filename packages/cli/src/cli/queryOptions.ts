@@ -3,6 +3,7 @@
  * `AuditLogSearchQuery` and an `AuditLogClient`. Everything is validated here, before any network call.
  */
 import { AuditLogClient } from "@clarifai-audit/client/internal/client/client.js";
+import type { AuditLogClientOptions } from "@clarifai-audit/client/internal/client/config.js";
 import { type AuditLogSearchQuery, validateQuery } from "@clarifai-audit/client/internal/client/query.js";
 import { parseTargetText } from "@clarifai-audit/client/internal/domain/targets.js";
 import {
@@ -11,8 +12,9 @@ import {
   type Timestamp,
 } from "@clarifai-audit/client/internal/domain/time.js";
 import { ValidationError } from "@clarifai-audit/client/internal/errors.js";
-import { connectionError, reworded, timeFlagError } from "./cliWording.js";
+import { connectionError, reworded } from "./cliWording.js";
 import { UsageError } from "./exitCodes.js";
+import { parseTimeFlag } from "./timeFlag.js";
 
 /** Parsed filter and window flags. */
 export interface FilterFlags {
@@ -51,7 +53,11 @@ export interface ResolvedWindow {
   to?: Timestamp;
 }
 
-/** Resolves --from/--to/--since/--until against `nowMs` (relative flags are relative to it). */
+/**
+ * Resolves --from/--to/--since/--until against `nowMs`, the run's clock (`ctx.clock.now()`): relative
+ * flags and `today`, `yesterday`, `now` are relative to it; a day given to --to means its end
+ * (packages/cli/src/cli/timeFlag.ts).
+ */
 export function resolveWindow(flags: FilterFlags, nowMs: number = Date.now()): ResolvedWindow {
   if (flags.from !== undefined && flags.since !== undefined)
     throw new UsageError("--from and --since cannot be combined");
@@ -59,14 +65,9 @@ export function resolveWindow(flags: FilterFlags, nowMs: number = Date.now()): R
     throw new UsageError("--to and --until cannot be combined");
   const rel = (ms: number): Timestamp => parseTimestamp(nowMs - ms, "now");
   const window: ResolvedWindow = {};
-  const at = (text: string, flag: string) =>
-    reworded(
-      () => parseTimestamp(text, flag),
-      (e) => timeFlagError(flag, e),
-    );
-  if (flags.from !== undefined) window.from = at(flags.from, "--from");
+  if (flags.from !== undefined) window.from = parseTimeFlag(flags.from, "--from", "start", nowMs);
   if (flags.since !== undefined) window.from = rel(flags.since);
-  if (flags.to !== undefined) window.to = at(flags.to, "--to");
+  if (flags.to !== undefined) window.to = parseTimeFlag(flags.to, "--to", "end", nowMs);
   if (flags.until !== undefined) window.to = rel(flags.until);
   if (window.from && window.to) {
     const f = window.from;
@@ -110,23 +111,29 @@ function flagName(message: string): string {
     .replace(/^sourceIps\[\d+\]/, "--source-ip");
 }
 
-/** A client from the connection flags (PAT from CLARIFAI_PAT of `env`, the run's environment). */
+/**
+ * A client from the connection flags (PAT from CLARIFAI_PAT of `env`, the run's environment);
+ * `onRequest` is told of every attempt it sends (`--verbose`).
+ */
 export function clientFromFlags(
   flags: ConnectionFlags,
   env: Readonly<Record<string, string | undefined>> = process.env,
+  onRequest?: AuditLogClientOptions["onRequest"],
 ): AuditLogClient {
   // 0 would read as "no deadline"; the client takes it as an already expired one.
   if (flags.timeout !== undefined && flags.timeout < 1)
     throw new UsageError(`--timeout: must be at least 1ms (got ${flags.timeout} ms)`);
-  return reworded(() => newClient(flags, env), connectionError);
+  return reworded(() => newClient(flags, env, onRequest), connectionError);
 }
 
 function newClient(
   flags: ConnectionFlags,
   env: Readonly<Record<string, string | undefined>>,
+  onRequest: AuditLogClientOptions["onRequest"],
 ): AuditLogClient {
   return new AuditLogClient({
     env,
+    ...(onRequest !== undefined ? { onRequest } : {}),
     ...(flags.endpoint !== undefined ? { endpoint: flags.endpoint } : {}),
     ...(flags.insecure ? { insecure: true } : {}),
     ...(flags.userId !== undefined ? { userId: flags.userId } : {}),

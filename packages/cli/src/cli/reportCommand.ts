@@ -66,7 +66,7 @@ async function aggregateLive(
   const { exportToSink } = await import("@clarifai-audit/client/internal/export/engine.js");
   const { ReportSink } = await import("../report/sink.js");
   const filters = filtersToQuery(flags);
-  const window = resolveWindow(flags);
+  const window = resolveWindow(flags, ctx.clock.now());
   const client = await ctx.client(flags, { maxAttempts: EXPORT_MAX_ATTEMPTS });
   const sink = new ReportSink(aggregator);
   let pinned: { from: string; to: string } | undefined;

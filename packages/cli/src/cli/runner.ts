@@ -56,6 +56,11 @@ export interface CommandContext {
    * sleep ends early, without an error, when {@link signal} aborts.
    */
   readonly clock: Clock;
+  /**
+   * Whether `-v/--verbose` was given: every client of the run then says one line per request on
+   * stderr (packages/cli/src/cli/requestLog.ts), and the progress bar gives way to those lines.
+   */
+  readonly verbose: boolean;
   /** Writes an informational line on stderr. */
   say(line: string): void;
   /** A client from the connection flags and the run's environment, closed when the run ends. */
@@ -85,6 +90,8 @@ export interface RunOptions {
   command: string;
   /** Whether `--json` was given. */
   json?: boolean;
+  /** Whether `-v/--verbose` was given (see {@link CommandContext.verbose}). */
+  verbose?: boolean;
   /**
    * Load the error reporting (and register the environment's secrets) before running: every command
    * that talks to the API does; `query` reads a local lake and loads it only to report an error.
@@ -166,12 +173,16 @@ export async function runCommand(
     },
     version: setup.version,
     clock: setup.clock ?? systemClock,
+    verbose: options.verbose === true,
     say: (line) => {
       io.stderr.write(`${line}\n`);
     },
     async client(flags, defaults = {}) {
       const { clientFromFlags } = await import("./queryOptions.js");
-      const client = clientFromFlags({ ...defaults, ...flags }, env);
+      const onRequest = options.verbose
+        ? (await import("./requestLog.js")).requestLogger(ctx.say)
+        : undefined;
+      const client = clientFromFlags({ ...defaults, ...flags }, env, onRequest);
       cleanups.push(() => client.close());
       return client;
     },
@@ -183,7 +194,8 @@ export async function runCommand(
     async progress(enabled) {
       const { progressView } = await import("./progress.js");
       // Drawn only when stderr is a terminal: then it is a tty.WriteStream.
-      const view = progressView(enabled, io.stderr as NodeJS.WriteStream);
+      // With --verbose the request lines are the progress: a bar redrawn over them would garble both.
+      const view = progressView(enabled && !options.verbose, io.stderr as NodeJS.WriteStream);
       cleanups.push(() => view.stop());
       return view;
     },

@@ -28,7 +28,7 @@ export interface SearchFlags extends FilterFlags, ConnectionFlags {
 /** Runs `search` with its parsed flags (defined in packages/cli/src/cli/commands/search.ts). */
 export async function runSearch(ctx: CommandContext, flags: SearchFlags): Promise<CommandResult> {
   const format = chooseFormat(flags.format, ctx.io.stdout);
-  const window = resolveWindow(flags);
+  const window = resolveWindow(flags, ctx.clock.now());
   const query: AuditLogSearchQuery = {
     ...filtersToQuery(flags),
     ...(window.from ? { from: window.from } : {}),

@@ -27,6 +27,17 @@ export function durationFlag(flags: string, description: string, defaultMs?: num
 }
 
 /**
+ * What a time flag takes (packages/cli/src/cli/timeFlag.ts parses them all), for the help texts and
+ * the refusals of every time flag.
+ */
+export const TIME_FORMS =
+  "RFC 3339 (2025-01-17T12:04:55Z), a date (2025-01-17), today, yesterday or now, in UTC";
+
+/** --to's help past "latest entry time": a day as an inclusive end means the whole of it. */
+const TO_DAY_END =
+  "inclusive: the same forms as --from; a date, today or yesterday means the END of that day (23:59:59.999999999Z)";
+
+/**
  * The time-window flags: all of them (`"full"`); only the start (`"start"`, for commands that read up
  * to now: `--to`/`--until` are then accepted only to be refused with a reason, and the help does not
  * list them); or only the start of a first run (`"origin"`: sync and watch, which follow the log to
@@ -37,14 +48,9 @@ export function addWindowOptions(
   window: "full" | "start" | "origin",
   text: { from?: string; since?: string } = {},
 ): Command {
-  cmd.option(
-    "--from <time>",
-    text.from ?? "earliest entry time, RFC 3339 (e.g. 2025-01-17T12:04:55.449860Z); inclusive",
-  );
+  cmd.option("--from <time>", text.from ?? `earliest entry time, inclusive: ${TIME_FORMS}`);
   if (window !== "origin")
-    cmd.addOption(
-      hideIf(window === "start", new Option("--to <time>", "latest entry time, RFC 3339; inclusive")),
-    );
+    cmd.addOption(hideIf(window === "start", new Option("--to <time>", `latest entry time, ${TO_DAY_END}`)));
   cmd.option(
     "--since <duration>",
     text.since ?? "from = now − duration (e.g. 24h, 30m, 7d)",
@@ -188,6 +194,28 @@ export const FILE_FORMATS = FORMATS.entries.filter(
  */
 export function formatOption(formats: readonly string[], description: string): Option {
   return new Option("--format <format>", description).choices(formats);
+}
+
+/** `-v/--verbose`'s meaning where the command makes requests (packages/cli/src/cli/requestLog.ts). */
+export const VERBOSE_HELP =
+  "one line on stderr per request: page, offset, per_page, entries, ms, throttles and retries (never the PAT)";
+
+/** `-v/--verbose`, worded for the command where it means something else (default {@link VERBOSE_HELP}). */
+export function verboseOption(description: string = VERBOSE_HELP): Option {
+  return new Option("-v, --verbose", description);
+}
+
+/**
+ * Gives `-v/--verbose` to every command of `program` that runs (one without subcommands), worded
+ * {@link VERBOSE_HELP} unless its definition added its own, and tells `note` before each action
+ * whether it was given: the one place the flag is declared for all, so no command lacks it.
+ */
+export function addVerboseEverywhere(program: Command, note: (verbose: boolean) => void): void {
+  const runnable = (cmd: Command): Command[] =>
+    cmd.commands.length === 0 ? [cmd] : cmd.commands.flatMap(runnable);
+  for (const cmd of program.commands.flatMap(runnable))
+    if (!cmd.options.some((o) => o.long === "--verbose")) cmd.addOption(verboseOption());
+  program.hook("preAction", (_, action) => note(action.opts().verbose === true));
 }
 
 /** `--format jsonl|text` of alerts (watch, rules test). */

@@ -104,10 +104,13 @@ export async function runSyncCommand(ctx: CommandContext, flags: SyncFlags): Pro
   const dest = syncDestination(flags);
   const query = filtersToQuery(flags);
   // Only the start of a first run: later runs continue where the last one ended.
-  const window = resolveWindow({
-    ...(flags.from !== undefined ? { from: flags.from } : {}),
-    ...(flags.since !== undefined ? { since: flags.since } : {}),
-  });
+  const window = resolveWindow(
+    {
+      ...(flags.from !== undefined ? { from: flags.from } : {}),
+      ...(flags.since !== undefined ? { since: flags.since } : {}),
+    },
+    ctx.clock.now(),
+  );
   const client = await ctx.client(flags, { maxAttempts: EXPORT_MAX_ATTEMPTS });
   // As export's: a small, steady heap (the entries of a commit are the only large live set).
   const memory = await ctx.tuneMemory(flags.memory);

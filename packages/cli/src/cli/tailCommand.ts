@@ -51,7 +51,7 @@ export async function runTail(ctx: CommandContext, flags: TailFlags): Promise<Co
   if (format === "json" && flags.follow)
     throw new UsageError("--format json needs an end; use jsonl (or csv/table) with --follow");
   const filters = filtersToQuery(flags);
-  const window = resolveWindow(flags);
+  const window = resolveWindow(flags, ctx.clock.now());
   const client = await ctx.client(flags);
   // Another log's checkpoint would silently skip everything before its position.
   const queryId = canonicalQuery(filters, flags.lookback, client);

@@ -112,7 +112,7 @@ export async function runWatch(ctx: CommandContext, flags: WatchFlags): Promise<
     if (cmd.trim() === "") throw new UsageError("--alert-exec: the command is empty");
     destinations.push(execDestination(cmd, options));
   }
-  const window = resolveWindow(flags);
+  const window = resolveWindow(flags, ctx.clock.now());
   const client = await ctx.client(flags);
   if (flags.destinationCheck) {
     const problems = await Promise.all(hooks.map(([, url]) => checkWebhook(url, options.timeoutMs)));

@@ -3,6 +3,7 @@
  * own gRPC transport, src/client/transport), validated queries, typed errors, retries that see
  * Clarifai's in-band throttling codes, deadlines, AbortSignal, and async-iterator pagination.
  */
+import { performance } from "node:perf_hooks";
 import { inspect } from "node:util";
 import type {
   MultiAuditLogEntryResponse,
@@ -43,6 +44,7 @@ import {
   validateQuery,
 } from "./query.js";
 import { RateBudget, type RequestStats } from "./rateBudget.js";
+import { AttemptWatch, type RequestObserver } from "./requestEvent.js";
 import { withRetry } from "./retry.js";
 import { GrpcCallError } from "./transport/callFailure.js";
 import { GrpcHttp2Transport } from "./transport/grpcHttp2.js";
@@ -100,6 +102,9 @@ export class AuditLogClient {
   readonly #config: ResolvedConfig;
   readonly #transport: GrpcHttp2Transport;
   readonly #budget: RateBudget;
+  readonly #onRequest: RequestObserver | undefined;
+  /** Attempts sent (the budget's count too), numbering them for {@link AuditLogClientOptions.onRequest}. */
+  #sent = 0;
   #closed = false;
 
   /**
@@ -111,6 +116,7 @@ export class AuditLogClient {
     const { host, port, insecure, rootCerts, transport } = this.#config;
     this.#transport = new GrpcHttp2Transport({ host, port, insecure, rootCerts, settings: transport });
     this.#budget = new RateBudget(this.#config.rateLimit);
+    this.#onRequest = options.onRequest;
   }
 
   /**
@@ -280,13 +286,22 @@ export class AuditLogClient {
     if (signal?.aborted) throw canceled(0);
     const deadline = Date.now() + timeoutMs;
     const priority = options.priority ?? 0;
-    return withRetry((n) => this.#paced(request, metadata, deadline, n, signal, priority, deserialize), {
-      policy: this.#config.retry,
-      deadline,
-      signal,
-      // The budget spaces a throttled call's retry (after learning the limit); no backoff on top.
-      delayFor: (err) => (err instanceof RateLimitError && this.#budget.paced ? 0 : undefined),
-    });
+    // Only with an observer: the export engine's hot path pays nothing for it otherwise.
+    const watch =
+      this.#onRequest === undefined
+        ? undefined
+        : new AttemptWatch(this.#onRequest, pageOf(request), () => this.#budget.paced);
+    return withRetry(
+      (n) => this.#paced(request, metadata, deadline, n, signal, priority, deserialize, watch),
+      {
+        policy: this.#config.retry,
+        deadline,
+        signal,
+        // The budget spaces a throttled call's retry (after learning the limit); no backoff on top.
+        delayFor: (err) => (err instanceof RateLimitError && this.#budget.paced ? 0 : undefined),
+        ...(watch === undefined ? {} : { onFailure: (err, n, retryInMs) => watch.failed(err, n, retryInMs) }),
+      },
+    );
   }
 
   /** One attempt, in its turn of the request budget; its reply is reported back to the budget. */
@@ -298,13 +313,21 @@ export class AuditLogClient {
     signal: AbortSignal | undefined,
     priority: number,
     deserialize: (bytes: Buffer) => R,
+    watch: AttemptWatch | undefined,
   ): Promise<R> {
     const ticket = await this.#budget.acquire(signal, attempt - 1, priority);
+    this.#sent++;
+    watch?.sent(attempt, this.#sent, performance.now());
     try {
       const value = await this.#attempt(request, metadata, deadline, attempt, signal, deserialize);
       this.#budget.settle(ticket, "served");
+      if (watch !== undefined) {
+        watch.replied(performance.now());
+        watch.served(value.entries.length);
+      }
       return value;
     } catch (error) {
+      watch?.replied(performance.now());
       if (error instanceof RateLimitError) this.#budget.settle(ticket, "throttled", error.details);
       else this.#budget.settle(ticket, "served");
       throw error;

@@ -8,6 +8,7 @@ import { isPlainObject } from "../domain/plainObject.js";
 import { REDACTED, redactUrl, registerUrlSecrets } from "../domain/redact.js";
 import { ValidationError } from "../errors.js";
 import { CLARIFAI_DEFAULT_RATE_LIMIT, MAX_RATE_LIMIT } from "./rateBudget.js";
+import type { RequestEvent } from "./requestEvent.js";
 import { DEFAULT_RETRY, type RetryOptions, validateRetry } from "./retry.js";
 import {
   type ChannelOptions,
@@ -57,6 +58,14 @@ export interface AuditLogClientOptions {
   rateLimit?: number | false;
   /** Where the defaults above are read instead of `process.env` (a CLI run in-process, a test). */
   env?: Readonly<Record<string, string | undefined>>;
+  /**
+   * Told of every attempt this client sends, once its fate is known: its page, entries, time,
+   * whether it was served, throttled or failed, and the retry that follows (see
+   * {@link RequestEvent}; the CLI's `--verbose` prints one line each). Called synchronously, so it
+   * should be quick; an exception it throws is ignored (observing never changes a call). The event
+   * holds no credentials. Default: none, at no cost.
+   */
+  onRequest?: (event: RequestEvent) => void;
 }
 
 /** Environment variables read, as Clarifai's own SDKs name them. */
@@ -233,6 +242,7 @@ const OPTION_KEYS: ReadonlySet<string> = new Set([
   "rootCerts",
   "rateLimit",
   "env",
+  "onRequest",
 ]);
 
 const RATE_LIMIT_ALLOWED = `a number of requests per second, > 0 and ≤ ${MAX_RATE_LIMIT}, or false for no budget`;
@@ -365,6 +375,9 @@ export function resolveConfig(
     );
   }
   checkRetryOption(options.retry);
+  if (options.onRequest !== undefined && typeof options.onRequest !== "function") {
+    throw new ValidationError("onRequest", options.onRequest, "a function (event) => void", "not a function");
+  }
   const channelOptions = options.channelOptions as unknown;
   if (channelOptions !== undefined && !isPlainObject(channelOptions)) {
     throw new ValidationError(

@@ -104,6 +104,11 @@ export interface RetryContext {
    * budget paces the retry instead (packages/client/src/client/rateBudget.ts).
    */
   delayFor?: (err: ClarifaiError, n: number) => number | undefined;
+  /**
+   * Told of every failed attempt once what follows is decided: `retryInMs` is the wait before the
+   * next attempt, undefined when the call ends with `err` (the client's `onRequest` observer).
+   */
+  onFailure?: (err: unknown, n: number, retryInMs: number | undefined) => void;
 }
 
 /**
@@ -119,14 +124,20 @@ export async function withRetry<T>(
     try {
       return { value: await attempt(n), attempts: n };
     } catch (err) {
-      if (!(err instanceof ClarifaiError)) throw err;
-      err.attempts = n;
-      if (!err.retryable || n >= ctx.policy.maxAttempts) throw err;
-      const delay = ctx.delayFor?.(err, n) ?? backoffDelay(n, ctx.policy, ctx.random);
-      // A wait that would outlive the deadline cannot lead to a successful attempt.
-      const clock = ctx.clock ?? systemClock;
-      if (clock.now() + delay >= ctx.deadline) throw err;
-      await sleep(delay, ctx.signal, n, clock);
+      const delay = retryDelay(err, n, ctx);
+      ctx.onFailure?.(err, n, delay);
+      if (delay === undefined) throw err;
+      await sleep(delay, ctx.signal, n, ctx.clock ?? systemClock);
     }
   }
+}
+
+/** The wait before retrying after attempt `n` failed with `err`, or undefined: no retry. */
+function retryDelay(err: unknown, n: number, ctx: RetryContext): number | undefined {
+  if (!(err instanceof ClarifaiError)) return undefined;
+  err.attempts = n;
+  if (!err.retryable || n >= ctx.policy.maxAttempts) return undefined;
+  const delay = ctx.delayFor?.(err, n) ?? backoffDelay(n, ctx.policy, ctx.random);
+  // A wait that would outlive the deadline cannot lead to a successful attempt.
+  return (ctx.clock ?? systemClock).now() + delay >= ctx.deadline ? undefined : delay;
 }

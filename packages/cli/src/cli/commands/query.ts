@@ -8,6 +8,7 @@ import {
   durationFlag,
   entryFormatOption,
   refuseGroup,
+  verboseOption,
 } from "../sharedFlags.js";
 import type { CommandRuns } from "./runs.js";
 
@@ -53,6 +54,11 @@ export function defineQuery(program: Command, runs: CommandRuns): Command {
       new Option("--threads <n>", "DuckDB's worker threads, 1-256")
         .argParser(integerOption("--threads", 1, 256))
         .default(4),
+    )
+    .addOption(
+      verboseOption(
+        "one line on stderr when the statement ends: its rows and time (query reads a local lake and makes no request)",
+      ),
     );
   refuseGroup(
     cmd,

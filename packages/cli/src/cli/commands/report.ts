@@ -9,6 +9,7 @@ import {
   addOutputOptions,
   addWalkOptions,
   settleOption,
+  verboseOption,
 } from "../sharedFlags.js";
 import type { CommandRuns } from "./runs.js";
 
@@ -38,7 +39,11 @@ export function defineReport(program: Command, runs: CommandRuns): Command {
     concurrency: "live window: most pages fetched in parallel",
     perPage: { prefix: "live window: ", default: MAX_PER_PAGE },
   });
-  addOutputOptions(cmd, { quiet: true });
+  addOutputOptions(cmd, { quiet: true }).addOption(
+    verboseOption(
+      "live window: one line on stderr per request (page, offset, per_page, entries, ms, throttles, retries; never the PAT); --input and --lake make none",
+    ),
+  );
   addFilterOptions(cmd);
   addConnectionOptions(cmd, { maxAttempts: EXPORT_MAX_ATTEMPTS });
   return cmd.action((flags: ReportFlags) =>

@@ -2,7 +2,13 @@
 import type { Command } from "commander";
 import { collect } from "../duration.js";
 import type { RulesTestFlags } from "../rulesCommand.js";
-import { addConnectionOptions, addOutputOptions, alertFormatOption, refuseGroup } from "../sharedFlags.js";
+import {
+  addConnectionOptions,
+  addOutputOptions,
+  alertFormatOption,
+  refuseGroup,
+  verboseOption,
+} from "../sharedFlags.js";
 import type { CommandRuns } from "./runs.js";
 
 /** Registers `rules check` and `rules test`. */
@@ -14,7 +20,9 @@ export function defineRules(program: Command, runs: CommandRuns): Command[] {
       "Validate rules files (or builtin): exit 0 when valid, else one line naming file, rule and field, exit 2.",
     )
     .argument("<file...>", "rules files, or builtin");
-  addOutputOptions(check, {});
+  addOutputOptions(check, {}).addOption(
+    verboseOption("accepted as everywhere; rules check reads files and makes no request, so it adds nothing"),
+  );
   refuseGroup(
     check,
     addConnectionOptions,
@@ -36,7 +44,11 @@ export function defineRules(program: Command, runs: CommandRuns): Command[] {
       "--lake <dir>",
       "every entry of a Parquet lake (the folder sync writes), oldest first (not with --input)",
     );
-  addOutputOptions(test, { format: alertFormatOption(), quiet: true });
+  addOutputOptions(test, { format: alertFormatOption(), quiet: true }).addOption(
+    verboseOption(
+      "accepted as everywhere; rules test replays a file or a lake and makes no request, so it adds nothing",
+    ),
+  );
   refuseGroup(
     test,
     addConnectionOptions,

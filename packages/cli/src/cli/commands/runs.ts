@@ -18,11 +18,13 @@ export type CommandBody = (ctx: CommandContext) => Promise<CommandResult | undef
 export class CommandRuns {
   /** The exit code of the last command run (0 when none ran: --help, --version). */
   exitCode = 0;
+  /** Whether the command about to run was given `-v/--verbose` (set by the program before its action). */
+  verbose = false;
 
   constructor(readonly setup: RunnerSetup) {}
 
   /** Runs `body` through the runner and keeps its exit code. */
   async run(options: RunOptions, body: CommandBody): Promise<void> {
-    this.exitCode = await runCommand(this.setup, options, body);
+    this.exitCode = await runCommand(this.setup, { verbose: this.verbose, ...options }, body);
   }
 }

@@ -14,6 +14,7 @@ import {
   durationFlag,
   memoryOption,
   settleOption,
+  TIME_FORMS,
 } from "../sharedFlags.js";
 import type { SyncFlags } from "../syncCommand.js";
 import type { CommandRuns } from "./runs.js";
@@ -36,7 +37,7 @@ export function defineSync(program: Command, runs: CommandRuns): Command {
   addDeprecatedAlias(cmd, "--to", "--dest");
   // Only the window's start, worded for a first run: later runs continue where the last one ended.
   addWindowOptions(cmd, "origin", {
-    from: "first run only: oldest entry to sync, RFC 3339 (default: the oldest the server holds)",
+    from: `first run only: oldest entry to sync, ${TIME_FORMS} (default: the oldest the server holds)`,
     since: "first run only: from = now − duration",
   })
     .addOption(settleOption())

@@ -11,6 +11,7 @@ import {
   addWindowOptions,
   alertFormatOption,
   durationFlag,
+  TIME_FORMS,
 } from "../sharedFlags.js";
 import type { WatchFlags } from "../watchCommand.js";
 import type { CommandRuns } from "./runs.js";
@@ -36,7 +37,7 @@ export function defineWatch(program: Command, runs: CommandRuns): Command {
     lookback: "re-read this far behind the newest entry seen, for entries that land late",
   });
   addWindowOptions(cmd, "origin", {
-    from: "first run: evaluate entries from this time (RFC 3339; default now)",
+    from: `first run: evaluate entries from this time: ${TIME_FORMS} (default now)`,
     since: "first run: evaluate entries from now − duration",
   });
   addWalkOptions(cmd, { perPage: { default: MAX_PER_PAGE } })
