@@ -201,7 +201,7 @@ describe("the completion scripts, run in the shells", () => {
     const lines = ["clarifai-audit sy", "clarifai-audit rules check --"];
     expect(zshComplete(scripts.get("zsh") as string, lines, setup, true)).toEqual([
       ["sync"],
-      ["--json", "--help"],
+      ["--json", "--verbose", "--help"],
     ]);
   });
 
