@@ -10,6 +10,7 @@ import { fileURLToPath } from "node:url";
 import type { Clock } from "@clarifai-audit/client/internal/domain/clock.js";
 import { Command } from "commander";
 import { type CliEnv, type CliIo, processIo } from "./cliIo.js";
+import { defineConfig } from "./commands/config.js";
 import { defineExport } from "./commands/export.js";
 import { defineQuery } from "./commands/query.js";
 import { defineReport } from "./commands/report.js";
@@ -104,5 +105,6 @@ export function buildProgram(
     })),
   );
   defineQuery(program, runs);
+  defineConfig(program, runs);
   return { program, runs };
 }

@@ -11,7 +11,7 @@ import {
   type Timestamp,
 } from "@clarifai-audit/client/internal/domain/time.js";
 import { ValidationError } from "@clarifai-audit/client/internal/errors.js";
-import { connectionError, reworded, timeFlagError } from "./cliWording.js";
+import { reworded, timeFlagError } from "./cliWording.js";
 import { UsageError } from "./exitCodes.js";
 
 /** Parsed filter and window flags. */
@@ -30,6 +30,8 @@ export interface FilterFlags {
 
 /** Parsed connection flags. */
 export interface ConnectionFlags {
+  /** A profile of the config file (packages/cli/src/cli/options/resolve.ts). */
+  profile?: string;
   endpoint?: string;
   insecure?: boolean;
   userId?: string;
@@ -109,28 +111,37 @@ function flagName(message: string): string {
     .replace(/^sourceIps\[\d+\]/, "--source-ip");
 }
 
-/** A client from the connection flags (PAT from CLARIFAI_PAT of `env`, the run's environment). */
-export function clientFromFlags(
+/**
+ * A client from the connection flags, the run's environment `env` and the profile, merged by
+ * packages/cli/src/cli/options/resolve.ts (flag > environment > profile > default); `warn` is given
+ * each warning line of the merge (the environment overriding the profile).
+ */
+export async function clientFromFlags(
   flags: ConnectionFlags,
   env: Readonly<Record<string, string | undefined>> = process.env,
-): AuditLogClient {
+  warn: (line: string) => void = () => {},
+): Promise<AuditLogClient> {
   // 0 would read as "no deadline"; the client takes it as an already expired one.
   if (flags.timeout !== undefined && flags.timeout < 1)
     throw new UsageError(`--timeout: must be at least 1ms (got ${flags.timeout} ms)`);
-  return reworded(() => newClient(flags, env), connectionError);
-}
-
-function newClient(
-  flags: ConnectionFlags,
-  env: Readonly<Record<string, string | undefined>>,
-): AuditLogClient {
-  return new AuditLogClient({
-    env,
-    ...(flags.endpoint !== undefined ? { endpoint: flags.endpoint } : {}),
-    ...(flags.insecure ? { insecure: true } : {}),
-    ...(flags.userId !== undefined ? { userId: flags.userId } : {}),
-    ...(flags.timeout !== undefined ? { timeoutMs: flags.timeout } : {}),
-    ...(flags.maxAttempts !== undefined ? { retry: { maxAttempts: flags.maxAttempts } } : {}),
-    ...(flags.rateLimit !== undefined ? { rateLimit: flags.rateLimit } : {}),
-  });
+  const { clientEnv, readResolvedPat, resolveConnection, settingError } = await import(
+    "./options/resolve.js"
+  );
+  const settings = await resolveConnection(flags, env);
+  for (const line of settings.warnings) warn(line);
+  const pat = await readResolvedPat(settings, env);
+  return reworded(
+    () =>
+      new AuditLogClient({
+        env: clientEnv(env),
+        ...(pat !== undefined ? { pat } : {}),
+        ...(settings.userId.value !== undefined ? { userId: settings.userId.value } : {}),
+        ...(settings.endpoint.value !== undefined ? { endpoint: settings.endpoint.value } : {}),
+        ...(settings.insecure.value ? { insecure: true } : {}),
+        ...(settings.rateLimit.value !== undefined ? { rateLimit: settings.rateLimit.value } : {}),
+        ...(flags.timeout !== undefined ? { timeoutMs: flags.timeout } : {}),
+        ...(flags.maxAttempts !== undefined ? { retry: { maxAttempts: flags.maxAttempts } } : {}),
+      }),
+    (error) => settingError(error, settings),
+  );
 }

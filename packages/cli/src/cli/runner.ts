@@ -58,7 +58,10 @@ export interface CommandContext {
   readonly clock: Clock;
   /** Writes an informational line on stderr. */
   say(line: string): void;
-  /** A client from the connection flags and the run's environment, closed when the run ends. */
+  /**
+   * A client from the connection flags, the run's environment and the profile (flag > environment >
+   * profile > default: packages/cli/src/cli/options/resolve.ts), closed when the run ends.
+   */
   client(flags: ConnectionFlags, defaults?: { maxAttempts?: number }): Promise<AuditLogClient>;
   /** Checks a state file and takes its lock (packages/cli/src/cli/statePaths.ts), held until the run ends. */
   lock(flag: string, path: string): Promise<void>;
@@ -171,7 +174,9 @@ export async function runCommand(
     },
     async client(flags, defaults = {}) {
       const { clientFromFlags } = await import("./queryOptions.js");
-      const client = clientFromFlags({ ...defaults, ...flags }, env);
+      const client = await clientFromFlags({ ...defaults, ...flags }, env, (line) =>
+        io.stderr.write(`clarifai-audit: warning: ${line}\n`),
+      );
       cleanups.push(() => client.close());
       return client;
     },
