@@ -15,8 +15,7 @@ import { parseEndpoint } from "@clarifai-audit/client/internal/client/config.js"
 import { registerSecret } from "@clarifai-audit/client/internal/domain/redact.js";
 import { ValidationError } from "@clarifai-audit/client/internal/errors.js";
 import { readRegularFile } from "@clarifai-audit/client/internal/state/regularFile.js";
-import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
-import { LineCounter, parseDocument } from "yaml";
+import type { ErrorObject, ValidateFunction } from "ajv";
 import type { CliEnv } from "../cliIo.js";
 import { UsageError } from "../exitCodes.js";
 import {
@@ -102,6 +101,15 @@ export function untrusted(info: Stats): string | undefined {
 
 let validator: ValidateFunction | undefined;
 
+async function compileSchema(): Promise<ValidateFunction> {
+  // ajv is CommonJS: bundled, a dynamic import gives its exports as \`default\`.
+  const mod = (await import("ajv")) as typeof import("ajv") & { default?: typeof import("ajv") };
+  const Ajv = mod.Ajv ?? mod.default?.Ajv;
+  return new Ajv({ allErrors: false, strict: true, allowUnionTypes: true, verbose: true }).compile(
+    CONFIG_SCHEMA,
+  );
+}
+
 /**
  * Reads and checks the config file at `path`; undefined when there is none.
  * @throws ConfigError (one line) for a file that may not be trusted, is not YAML, or breaks the schema.
@@ -114,6 +122,8 @@ export async function readConfigFile(path: string): Promise<ConfigFile | undefin
     return untrusted(info);
   });
   if (bytes === undefined) return undefined;
+  // Loaded only when there is a file: a run without one (most searches) loads neither.
+  const { LineCounter, parseDocument } = await import("yaml");
   const lines = new LineCounter();
   const doc = parseDocument(bytes.toString("utf8"), { lineCounter: lines, prettyErrors: false });
   const at = (offset: number | undefined) =>
@@ -137,9 +147,7 @@ export async function readConfigFile(path: string): Promise<ConfigFile | undefin
     const pair = map?.items?.find((p) => p.key?.value === key);
     return pair?.key?.range === undefined ? undefined : lines.linePos(pair.key.range[0]).line;
   };
-  validator ??= new Ajv({ allErrors: false, strict: true, allowUnionTypes: true, verbose: true }).compile(
-    CONFIG_SCHEMA,
-  );
+  validator ??= await compileSchema();
   if (!validator(data)) {
     const error = pickError(validator.errors ?? []);
     throw new ConfigError(describe(path, data, error, lineOf, keyLine));
