@@ -31,10 +31,10 @@ it("every page in docs/cli is a command's page", () => {
   expect(orphans.map((p) => `${p} is no command's page: remove it, or run \`${REGENERATE}\``)).toEqual([]);
 });
 
-it("there is a page for each of the nine commands, and README.md's table links each", () => {
+it("there is a page for each of the ten commands, and README.md's table links each", () => {
   const names = buildProgram().commands.map((c) => c.name());
   expect(names.sort()).toEqual(
-    ["emulator", "export", "query", "report", "rules", "search", "sync", "tail", "watch"].sort(),
+    ["config", "emulator", "export", "query", "report", "rules", "search", "sync", "tail", "watch"].sort(),
   );
   const readme = pages.get("README.md") ?? "";
   for (const name of names) {
@@ -48,7 +48,7 @@ it("a page shows each flag with its default and its choices, and the help text",
   expect(exportPage).toContain("| `--settle <duration>` | `1m` |");
   expect(exportPage).toContain("| `--out <file>` | required |");
   expect(exportPage).toMatch(/\| `--memory <mode>` \| `lean` \| .*\(one of `lean`, `fast`\) \|/);
-  expect(exportPage).toContain("CLARIFAI_PAT        Personal Access Token");
+  expect(exportPage).toContain("CLARIFAI_PAT            Personal Access Token");
   // tail reads up to now: its hidden --to/--until are not listed, as in its --help.
   const tailPage = pages.get(`${PAGES_DIR}/tail.md`) ?? "";
   expect(tailPage).toContain("| `--since <duration>` |");

@@ -7,7 +7,7 @@
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type EmulatorHandle, startEmulator } from "../../packages/emulator/src/index.js";
-import { PAT, runMain, tempDir, USER } from "./helpers.js";
+import { PAT, runCli, runMain, tempDir, USER } from "./helpers.js";
 
 let emu: EmulatorHandle;
 let tmp: { dir: string; cleanup: () => void };
@@ -331,6 +331,16 @@ describe("config list, show, check", () => {
       env({ CLARIFAI_AUDIT_CONFIG: join(tmp.dir, "none.yaml") }),
     );
     expect(none).toMatchObject({ code: 0, stdout: "", stderr: "" });
+  });
+  it("the built bin reads the file as users run it (yaml and ajv as bundled)", async () => {
+    writeConfig(localConfig(`pat_command: ${patScript}`, "  broken: {usr: x}\n"));
+    const r = await runCli(["config", "list", "-q"], env());
+    expect(r.stderr).toMatch(/config\.yaml:12: profile "broken": unknown key "usr"/);
+    writeConfig(localConfig(`pat_command: ${patScript}`));
+    expect(await runCli(["config", "list", "-q"], env())).toMatchObject({
+      code: 0,
+      stdout: "local\nother\n",
+    });
   });
   it("show never prints the PAT, whatever the source; it does not run a pat_command", async () => {
     const marker = join(tmp.dir, "ran");

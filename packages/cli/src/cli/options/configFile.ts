@@ -123,7 +123,9 @@ export async function readConfigFile(path: string): Promise<ConfigFile | undefin
   });
   if (bytes === undefined) return undefined;
   // Loaded only when there is a file: a run without one (most searches) loads neither.
-  const { LineCounter, parseDocument } = await import("yaml");
+  // yaml is CommonJS too when bundled: its exports are then under \`default\`.
+  const yaml = (await import("yaml")) as typeof import("yaml") & { default?: typeof import("yaml") };
+  const { LineCounter, parseDocument } = yaml.default ?? yaml;
   const lines = new LineCounter();
   const doc = parseDocument(bytes.toString("utf8"), { lineCounter: lines, prettyErrors: false });
   const at = (offset: number | undefined) =>
