@@ -4,7 +4,7 @@
  * in-process through `main(argv, env, io)` with a temporary XDG_CONFIG_HOME, against the emulator on
  * an ephemeral loopback port for the searches that go through a profile.
  */
-import { chmodSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type EmulatorHandle, startEmulator } from "../../packages/emulator/src/index.js";
 import { PAT, runCli, runMain, tempDir, USER } from "./helpers.js";
@@ -285,6 +285,24 @@ describe("config files refused, in one line before any request", () => {
     writeConfig("profiles:\n  p: {user_id: u}\n", 0o644);
     expect((await runMain(["config", "list"], env())).code).toBe(0);
   });
+  (process.getuid?.() === 0 ? it : it.skip)(
+    "a config file or pat_file owned by another user (not root) is refused (as root: chown)",
+    async () => {
+      writeConfig("profiles:\n  p: {user_id: u}\n");
+      chownSync(configFile, 4242, 4242);
+      const r = await runMain(["config", "list"], env());
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/config\.yaml is owned by uid 4242, not by you \(uid 0\) or root/);
+      chownSync(configFile, 0, 0);
+      const theirs = join(home, "theirs.pat");
+      writeFileSync(theirs, `${PAT}\n`, { mode: 0o600 });
+      chownSync(theirs, 4242, 4242);
+      writeConfig(localConfig("pat_file: ~/theirs.pat"));
+      const pat = await runMain(["search"], env());
+      expect(pat.stderr).toMatch(/pat_file \S+theirs\.pat is owned by uid 4242/);
+      expect(pat.stdout + pat.stderr).not.toContain(PAT);
+    },
+  );
   it("an unknown profile lists those there are; a profile asked for without a file names the file looked for", async () => {
     writeConfig("profiles:\n  alpha: {}\n  beta: {}\n");
     const unknown = await runMain(["search", "--profile", "gamma"], env());

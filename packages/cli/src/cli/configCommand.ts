@@ -42,6 +42,10 @@ export async function runConfigList(ctx: CommandContext, flags: { quiet?: boolea
     return { figures: { profiles: 0 } };
   }
   const selected = envValue(ctx.env, PROFILE_ENV) ?? config.file.data.default_profile;
+  if (selected !== undefined && !profiles.some(([name]) => name === selected))
+    ctx.io.stderr.write(
+      `clarifai-audit: warning: ${PROFILE_ENV} names ${selected}, which is not a profile of ${config.file.path}\n`,
+    );
   const rows = [["", "NAME", "USER_ID", "ENDPOINT", "PAT"]];
   for (const [name, p] of profiles)
     rows.push([
