@@ -254,6 +254,21 @@ describe("config files refused, in one line before any request", () => {
       "profiles:\n  p:\n    endpoint: https://x.example.com\n",
       /:3: profile "p": endpoint: a gRPC endpoint has no URL scheme/,
     ],
+    [
+      "a profile name with a space",
+      "profiles:\n  ok: {}\n  bad name: {}\n",
+      /:3: profile name "bad name": must be 1-64 letters, digits, _ \. - \(starting with a letter or digit\)$/,
+    ],
+    [
+      "a rate limit out of range",
+      "profiles:\n  p:\n    rate_limit: 0\n",
+      /:3: profile "p": rate_limit: must be > 0 \(got 0\); allowed: a number of requests per second, > 0 and ≤ 10000, or "off"$/,
+    ],
+    [
+      "an inline PAT of the wrong shape (never quoted)",
+      "profiles:\n  p:\n    pat: has a space\n",
+      /:3: profile "p": pat: is not valid; allowed: the PAT itself, in a file of mode 0600$/,
+    ],
     ["YAML that does not parse", "profiles:\n  p: {\n", /: not valid YAML: /],
   ])("%s", async (_what, text, line) => {
     writeConfig(text as string);
