@@ -331,7 +331,11 @@ describe("config files refused, in one line before any request", () => {
       env({ CLARIFAI_AUDIT_CONFIG: missing, CLARIFAI_AUDIT_PROFILE: "prod" }),
     );
     expect(r.stderr).toBe(
-      `clarifai-audit: error: CLARIFAI_AUDIT_PROFILE prod: no config file at ${missing} (looked for through CLARIFAI_AUDIT_CONFIG; set CLARIFAI_AUDIT_CONFIG to use another)\n`,
+      `clarifai-audit: error: CLARIFAI_AUDIT_PROFILE prod: no config file at ${missing} (named by CLARIFAI_AUDIT_CONFIG)\n`,
+    );
+    const defaultPath = await runMain(["config", "show", "prod"], env({ HOME: join(tmp.dir, "nobody") }));
+    expect(defaultPath.stderr).toBe(
+      `clarifai-audit: error: config show NAME prod: no config file at ${join(tmp.dir, "nobody", ".config", "clarifai-audit", "config.yaml")} (from $HOME; create it, or name another with CLARIFAI_AUDIT_CONFIG)\n`,
     );
     // No file and no profile asked for: the environment alone, as before.
     const plain = await runMain(

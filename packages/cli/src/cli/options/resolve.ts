@@ -16,6 +16,7 @@ import type { CliEnv } from "../cliIo.js";
 import { connectionError, reworded } from "../cliWording.js";
 import { UsageError } from "../exitCodes.js";
 import {
+  CONFIG_ENV,
   ConfigError,
   type ConfigFile,
   configPath,
@@ -115,7 +116,11 @@ export function selectProfile(
   if (choice === undefined) return undefined;
   if (config.file === undefined)
     throw new ConfigError(
-      `${choice.by} ${choice.name}: no config file at ${config.path} (looked for through ${config.from}; set ${"CLARIFAI_AUDIT_CONFIG"} to use another)`,
+      `${choice.by} ${choice.name}: no config file at ${config.path} (${
+        config.from === CONFIG_ENV
+          ? `named by ${CONFIG_ENV}`
+          : `from $${config.from}; create it, or name another with ${CONFIG_ENV}`
+      })`,
     );
   const profile = config.file.data.profiles?.[choice.name];
   if (profile === undefined || !Object.hasOwn(config.file.data.profiles ?? {}, choice.name))
