@@ -141,10 +141,7 @@ describe("precedence, field by field (config show)", () => {
       expect(showTable(noFlag.stdout)[field]?.[1]).toBe(`env: ${name}`);
       expect(noFlag.stderr).toContain(`warning: ${name} overrides ${field} of profile "p"`);
       const profileOnly = showTable((await runMain(["config", "show", "p"], env())).stdout);
-      expect(profileOnly[field]).toEqual([
-        field === "rate_limit" ? "9/s" : profileValue,
-        'profile: profile "p"',
-      ]);
+      expect(profileOnly[field]).toEqual([field === "rate_limit" ? "9/s" : profileValue, 'profile "p"']);
       const none = showTable((await runMain(["config", "show"], env())).stdout);
       expect(none[field]?.[1]).toBe("default");
     },
@@ -152,8 +149,8 @@ describe("precedence, field by field (config show)", () => {
   it("insecure: flag > profile > default (no variable); the PAT: CLARIFAI_PAT > the profile's source", async () => {
     writeConfig("profiles:\n  p:\n    insecure: true\n    endpoint: 127.0.0.1:1\n    pat_env: P_PAT\n");
     const shown = showTable((await runMain(["config", "show", "p"], env({ P_PAT: PAT }))).stdout);
-    expect(shown.insecure).toEqual(["true", 'profile: profile "p"']);
-    expect(shown.pat).toEqual(["set, from pat_env P_PAT", 'profile: profile "p"']);
+    expect(shown.insecure).toEqual(["true", 'profile "p"']);
+    expect(shown.pat).toEqual(["set, from pat_env P_PAT", 'profile "p"']);
     const flagged = showTable((await runMain(["config", "show", "--insecure"], env())).stdout);
     expect(flagged.insecure).toEqual(["true", "flag: --insecure"]);
     expect(flagged.pat?.[0]).toMatch(/^not set/);
@@ -386,7 +383,7 @@ describe("config list, show, check", () => {
     expect(r.code).toBe(0);
     expect(showTable(r.stdout).pat).toEqual([
       "from pat_command (not run here: config check --resolve runs it)",
-      'profile: profile "local"',
+      'profile "local"',
     ]);
     expect(r.stdout + r.stderr).not.toContain(PAT);
     expect(JSON.parse(r.stderr.trim())).toMatchObject({

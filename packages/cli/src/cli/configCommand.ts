@@ -65,7 +65,9 @@ export async function runConfigList(ctx: CommandContext, flags: { quiet?: boolea
 
 /** What `config show` prints of a setting's origin. */
 function origin(setting: Setting<unknown>): string {
-  return setting.source === "default" ? "default" : `${setting.source}: ${setting.from}`;
+  if (setting.source === "default") return "default";
+  // A profile's origin already says so: `profile "prod"`.
+  return setting.source === "profile" ? setting.from : `${setting.source}: ${setting.from}`;
 }
 
 /** Runs `config show [NAME]`: each field a command given the same flags would use, and its source. */
