@@ -36,6 +36,7 @@ it("there is a page for each of the ten commands, and README.md's table links ea
   expect(names.sort()).toEqual(
     [
       "completion",
+      "config",
       "emulator",
       "export",
       "query",
@@ -59,7 +60,7 @@ it("a page shows each flag with its default and its choices, and the help text",
   expect(exportPage).toContain("| `--settle <duration>` | `1m` |");
   expect(exportPage).toContain("| `--out <file>` | required |");
   expect(exportPage).toMatch(/\| `--memory <mode>` \| `lean` \| .*\(one of `lean`, `fast`\) \|/);
-  expect(exportPage).toContain("CLARIFAI_PAT        Personal Access Token");
+  expect(exportPage).toContain("CLARIFAI_PAT            Personal Access Token");
   // tail reads up to now: its hidden --to/--until are not listed, as in its --help.
   const tailPage = pages.get(`${PAGES_DIR}/tail.md`) ?? "";
   expect(tailPage).toContain("| `--since <duration>` |");

@@ -78,7 +78,11 @@ it("words CLI errors for the CLI, not the library", async () => {
   const both = { CLARIFAI_PAT: "help-test-pat-0123", CLARIFAI_USER_ID: "u" };
   const cases: [string[], Record<string, string>, RegExp][] = [
     [["search"], { CLARIFAI_USER_ID: "u" }, /set CLARIFAI_PAT/],
-    [["search"], { CLARIFAI_PAT: "help-test-pat-0123" }, /give --user-id or set CLARIFAI_USER_ID/],
+    [
+      ["search"],
+      { CLARIFAI_PAT: "help-test-pat-0123" },
+      /give --user-id, set CLARIFAI_USER_ID, or use a profile with user_id/,
+    ],
     [["search", "--endpoint", "http://127.0.0.1:1"], both, /--endpoint: .*--insecure/],
     [["search", "--endpoint", "10.1.2.3:50051", "--insecure"], both, /--insecure: .*loopback hosts only/],
     [["search", "--from", "1700000000000"], both, /--from: "1700000000000" is not a time: use RFC 3339/],

@@ -246,6 +246,7 @@ it("buildProgram() declares every command without running one (what the docs are
     "report",
     "emulator",
     "query",
+    "config",
   ]);
   expect(program.commands.find((c) => c.name() === "rules")?.commands.map((c) => c.name())).toEqual([
     "check",

@@ -17,12 +17,12 @@ export function connectionError(error: ValidationError): UsageError {
       return new UsageError(
         error.problem === "malformed PAT"
           ? "CLARIFAI_PAT: malformed PAT (allowed: printable ASCII without spaces or control characters)"
-          : "no Personal Access Token: set CLARIFAI_PAT (the CLI reads the PAT from the environment only)",
+          : "no Personal Access Token: set CLARIFAI_PAT, or use a profile with pat_env, pat_file or pat_command (--profile NAME; see clarifai-audit config list)",
       );
     case "userId":
       return new UsageError(
         error.value === undefined
-          ? "no user id: give --user-id or set CLARIFAI_USER_ID"
+          ? "no user id: give --user-id, set CLARIFAI_USER_ID, or use a profile with user_id (--profile NAME)"
           : `--user-id: ${error.problem} (got ${shown(error.value)})`,
       );
     case "endpoint":

@@ -11,6 +11,7 @@ import type { Clock } from "@clarifai-audit/client/internal/domain/clock.js";
 import { Command } from "commander";
 import { type CliEnv, type CliIo, processIo } from "./cliIo.js";
 import { defineCompletion } from "./commands/completion.js";
+import { defineConfig } from "./commands/config.js";
 import { defineExport } from "./commands/export.js";
 import { defineQuery } from "./commands/query.js";
 import { defineReport } from "./commands/report.js";
@@ -106,6 +107,7 @@ export function buildProgram(
     })),
   );
   defineQuery(program, runs);
+  defineConfig(program, runs);
   defineCompletion(program, runs);
   addVerboseEverywhere(program, (verbose) => {
     runs.verbose = verbose;

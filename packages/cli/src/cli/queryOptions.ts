@@ -12,7 +12,7 @@ import {
   type Timestamp,
 } from "@clarifai-audit/client/internal/domain/time.js";
 import { ValidationError } from "@clarifai-audit/client/internal/errors.js";
-import { connectionError, reworded } from "./cliWording.js";
+import { reworded } from "./cliWording.js";
 import { UsageError } from "./exitCodes.js";
 import { parseTimeFlag } from "./timeFlag.js";
 
@@ -33,6 +33,8 @@ export interface FilterFlags {
 
 /** Parsed connection flags. */
 export interface ConnectionFlags {
+  /** A profile of the config file (packages/cli/src/cli/options/resolve.ts). */
+  profile?: string;
   endpoint?: string;
   insecure?: boolean;
   userId?: string;
@@ -112,33 +114,39 @@ function flagName(message: string): string {
 }
 
 /**
- * A client from the connection flags (PAT from CLARIFAI_PAT of `env`, the run's environment);
- * `onRequest` is told of every attempt it sends (`--verbose`).
+ * A client from the connection flags, the run's environment `env` and the profile, merged by
+ * packages/cli/src/cli/options/resolve.ts (flag > environment > profile > default); `warn` is given
+ * each warning line of the merge (the environment overriding the profile); `onRequest` is told of
+ * every attempt the client sends (`--verbose`).
  */
-export function clientFromFlags(
+export async function clientFromFlags(
   flags: ConnectionFlags,
   env: Readonly<Record<string, string | undefined>> = process.env,
+  warn: (line: string) => void = () => {},
   onRequest?: AuditLogClientOptions["onRequest"],
-): AuditLogClient {
+): Promise<AuditLogClient> {
   // 0 would read as "no deadline"; the client takes it as an already expired one.
   if (flags.timeout !== undefined && flags.timeout < 1)
     throw new UsageError(`--timeout: must be at least 1ms (got ${flags.timeout} ms)`);
-  return reworded(() => newClient(flags, env, onRequest), connectionError);
-}
-
-function newClient(
-  flags: ConnectionFlags,
-  env: Readonly<Record<string, string | undefined>>,
-  onRequest: AuditLogClientOptions["onRequest"],
-): AuditLogClient {
-  return new AuditLogClient({
-    env,
-    ...(onRequest !== undefined ? { onRequest } : {}),
-    ...(flags.endpoint !== undefined ? { endpoint: flags.endpoint } : {}),
-    ...(flags.insecure ? { insecure: true } : {}),
-    ...(flags.userId !== undefined ? { userId: flags.userId } : {}),
-    ...(flags.timeout !== undefined ? { timeoutMs: flags.timeout } : {}),
-    ...(flags.maxAttempts !== undefined ? { retry: { maxAttempts: flags.maxAttempts } } : {}),
-    ...(flags.rateLimit !== undefined ? { rateLimit: flags.rateLimit } : {}),
-  });
+  const { clientEnv, readResolvedPat, resolveConnection, settingError } = await import(
+    "./options/resolve.js"
+  );
+  const settings = await resolveConnection(flags, env);
+  for (const line of settings.warnings) warn(line);
+  const pat = await readResolvedPat(settings, env);
+  return reworded(
+    () =>
+      new AuditLogClient({
+        env: clientEnv(env),
+        ...(onRequest !== undefined ? { onRequest } : {}),
+        ...(pat !== undefined ? { pat } : {}),
+        ...(settings.userId.value !== undefined ? { userId: settings.userId.value } : {}),
+        ...(settings.endpoint.value !== undefined ? { endpoint: settings.endpoint.value } : {}),
+        ...(settings.insecure.value ? { insecure: true } : {}),
+        ...(settings.rateLimit.value !== undefined ? { rateLimit: settings.rateLimit.value } : {}),
+        ...(flags.timeout !== undefined ? { timeoutMs: flags.timeout } : {}),
+        ...(flags.maxAttempts !== undefined ? { retry: { maxAttempts: flags.maxAttempts } } : {}),
+      }),
+    (error) => settingError(error, settings),
+  );
 }

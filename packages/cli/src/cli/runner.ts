@@ -63,7 +63,10 @@ export interface CommandContext {
   readonly verbose: boolean;
   /** Writes an informational line on stderr. */
   say(line: string): void;
-  /** A client from the connection flags and the run's environment, closed when the run ends. */
+  /**
+   * A client from the connection flags, the run's environment and the profile (flag > environment >
+   * profile > default: packages/cli/src/cli/options/resolve.ts), closed when the run ends.
+   */
   client(flags: ConnectionFlags, defaults?: { maxAttempts?: number }): Promise<AuditLogClient>;
   /** Checks a state file and takes its lock (packages/cli/src/cli/statePaths.ts), held until the run ends. */
   lock(flag: string, path: string): Promise<void>;
@@ -182,7 +185,12 @@ export async function runCommand(
       const onRequest = options.verbose
         ? (await import("./requestLog.js")).requestLogger(ctx.say)
         : undefined;
-      const client = clientFromFlags({ ...defaults, ...flags }, env, onRequest);
+      const client = await clientFromFlags(
+        { ...defaults, ...flags },
+        env,
+        (line) => io.stderr.write(`clarifai-audit: warning: ${line}\n`),
+        onRequest,
+      );
       cleanups.push(() => client.close());
       return client;
     },

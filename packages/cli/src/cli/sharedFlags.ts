@@ -92,17 +92,26 @@ function hideIf(hide: boolean, option: Option): Option {
 /** The help's note on the environment: where the PAT comes from. */
 export const ENVIRONMENT_HELP = `
 Environment:
-  CLARIFAI_PAT        Personal Access Token (required; there is no flag, so it never shows in ps)
-  CLARIFAI_USER_ID    default of --user-id
-  CLARIFAI_GRPC_BASE  default of --endpoint`;
+  CLARIFAI_PAT            Personal Access Token (or a profile's pat_env, pat_file or pat_command; there
+                          is no flag, so it never shows in ps)
+  CLARIFAI_USER_ID        default of --user-id
+  CLARIFAI_GRPC_BASE      default of --endpoint
+  CLARIFAI_AUDIT_PROFILE  default of --profile
+  CLARIFAI_AUDIT_CONFIG   the config file (default: $XDG_CONFIG_HOME/clarifai-audit/config.yaml)
+Each connection setting: flag, else environment, else the profile, else the default.`;
 
 /**
- * Adds the connection flags. The PAT comes from CLARIFAI_PAT only, so it never shows in `ps`.
+ * Adds the connection flags. The PAT comes from CLARIFAI_PAT or a profile's source, never a flag,
+ * so it never shows in `ps`.
  * `maxAttempts` is the command's default of --max-attempts, as its help prints it (the client's is 5).
  */
 export function addConnectionOptions(cmd: Command, defaults: { maxAttempts?: number } = {}): Command {
   return cmd
     .addHelpText("after", ENVIRONMENT_HELP)
+    .option(
+      "--profile <name>",
+      "a profile of the config file: user id, endpoint, PAT source… (default: CLARIFAI_AUDIT_PROFILE, else the file's default_profile)",
+    )
     .option("--endpoint <host:port>", "gRPC endpoint (default: CLARIFAI_GRPC_BASE or api.clarifai.com:443)")
     .option("--insecure", "plaintext gRPC (loopback hosts only, e.g. the local emulator)")
     .option("--user-id <id>", "whose audit log to search (default: CLARIFAI_USER_ID)")

@@ -83,7 +83,7 @@ const ENV = {
 } as const;
 
 /** Clarifai's public gRPC endpoint. */
-const DEFAULT_ENDPOINT = "api.clarifai.com:443";
+export const DEFAULT_ENDPOINT = "api.clarifai.com:443";
 /** Default overall deadline of one search, in ms. */
 const DEFAULT_TIMEOUT_MS = 60_000;
 /** A fully resolved configuration (what a client actually uses). */
@@ -256,6 +256,16 @@ export function validateRateLimit(value: unknown, field = "rateLimit"): number |
   return value;
 }
 
+/**
+ * A rate limit written as text (`CLARIFAI_RATE_LIMIT`, a config file): a number of requests per
+ * second, or `off` for no budget.
+ * @throws ValidationError naming `field`.
+ */
+export function parseRateLimitText(text: string, field: string): number | false {
+  if (text.trim().toLowerCase() === "off") return false;
+  return validateRateLimit(/^\d+(\.\d+)?$/.test(text.trim()) ? Number(text) : text, field);
+}
+
 /** The budget: option > `CLARIFAI_RATE_LIMIT` > 15/s (Clarifai's default), unknown for loopback. */
 function resolveRateLimit(
   option: unknown,
@@ -266,13 +276,7 @@ function resolveRateLimit(
   if (option !== undefined) value = validateRateLimit(option);
   else {
     const text = fromEnv(env, ENV.rateLimit);
-    if (text !== undefined) {
-      const n = Number(text);
-      value =
-        text.toLowerCase() === "off"
-          ? false
-          : validateRateLimit(/^\d+(\.\d+)?$/.test(text) ? n : text, ENV.rateLimit);
-    }
+    if (text !== undefined) value = parseRateLimitText(text, ENV.rateLimit);
   }
   if (value === false) return { limit: undefined, enabled: false };
   if (value !== undefined) return { limit: value, enabled: true };

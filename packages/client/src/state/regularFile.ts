@@ -3,13 +3,15 @@
  * more than a bound. A module of its own with no imports but Node's, so that the lock module, which
  * tests run as a program of its own, can read its files the same way.
  */
-import { constants } from "node:fs";
+import { constants, type Stats } from "node:fs";
 import { open } from "node:fs/promises";
 import { ClarifaiAuditError } from "../domain/errors.js";
 
 /**
  * The bytes of the regular file at `path`, at most `max` of them; undefined when there is none. A
  * FIFO is never waited on (O_NONBLOCK) and a file that grows while read is refused, not followed.
+ * `inspect` sees the opened file's status before it is read (the file read, not a name that may
+ * have been replaced since) and returns a problem to refuse it with (a config file's mode, its owner).
  * @throws what `fail` makes of the problem (one line): unreadable, not a regular file, too large.
  */
 export async function readRegularFile(
@@ -17,6 +19,7 @@ export async function readRegularFile(
   max: number,
   fail: (problem: string) => Error,
   what = "a state file",
+  inspect?: (info: Stats) => string | undefined,
 ): Promise<Buffer | undefined> {
   let fh: Awaited<ReturnType<typeof open>>;
   try {
@@ -41,7 +44,9 @@ export async function readRegularFile(
               : "not a file";
       throw new RegularFileError(`is ${kind}, not a regular file`);
     }
-    const limit = `${max / 1024 / 1024} MiB`;
+    const refused = inspect?.(info);
+    if (refused !== undefined) throw new RegularFileError(refused);
+    const limit = max >= 1024 * 1024 ? `${max / 1024 / 1024} MiB` : `${max / 1024} KiB`;
     if (info.size > max)
       throw new RegularFileError(`is ${info.size} bytes, larger than the ${limit} ${what} may be`);
     // Read at most max + 1 bytes whatever the size said: the file may grow under the read.
