@@ -358,20 +358,20 @@ describe("config list, show, check", () => {
     expect(rows[1]).toMatch(new RegExp(`^\\*\\s+local\\s+${USER}\\s+${emu.grpcAddress}\\s+pat_command$`));
     expect(rows[2]).toMatch(/^\s+other\s+someone-else\s+api\.example\.com:443\s+pat_env$/);
     expect(r.stdout + r.stderr).not.toContain(PAT);
-    const quiet = await runMain(["config", "list", "-q"], env({ CLARIFAI_AUDIT_PROFILE: "other" }));
+    const quiet = await runMain(["config", "list", "--names"], env({ CLARIFAI_AUDIT_PROFILE: "other" }));
     expect(quiet).toMatchObject({ code: 0, stdout: "local\nother\n", stderr: "" });
     const none = await runMain(
-      ["config", "list", "-q"],
+      ["config", "list", "--names"],
       env({ CLARIFAI_AUDIT_CONFIG: join(tmp.dir, "none.yaml") }),
     );
     expect(none).toMatchObject({ code: 0, stdout: "", stderr: "" });
   });
   it("the built bin reads the file as users run it (yaml and ajv as bundled)", async () => {
     writeConfig(localConfig(`pat_command: ${patScript}`, "  broken: {usr: x}\n"));
-    const r = await runCli(["config", "list", "-q"], env());
+    const r = await runCli(["config", "list", "--names"], env());
     expect(r.stderr).toMatch(/config\.yaml:12: profile "broken": unknown key "usr"/);
     writeConfig(localConfig(`pat_command: ${patScript}`));
-    expect(await runCli(["config", "list", "-q"], env())).toMatchObject({
+    expect(await runCli(["config", "list", "--names"], env())).toMatchObject({
       code: 0,
       stdout: "local\nother\n",
     });

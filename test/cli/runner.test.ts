@@ -247,6 +247,7 @@ it("buildProgram() declares every command without running one (what the docs are
     "emulator",
     "query",
     "config",
+    "completion",
   ]);
   expect(program.commands.find((c) => c.name() === "rules")?.commands.map((c) => c.name())).toEqual([
     "check",

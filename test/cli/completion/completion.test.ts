@@ -5,7 +5,7 @@
  * for every command, `clarifai-audit <cmd> --` offers exactly the long flags its --help lists;
  * every choice-valued flag offers its choices; --operation the client's operation names; path-valued
  * flags files (folders for a folder); free-text flags nothing; --profile the names a
- * `clarifai-audit config list -q` prints when completing, hostile ones offered as data, not run.
+ * `clarifai-audit config list --names` prints when completing, hostile ones offered as data, not run.
  */
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -141,12 +141,12 @@ beforeAll(() => {
   for (const d of [cwd, join(cwd, "sub"), bin, join(dir, "home")]) mkdirSync(d);
   writeFileSync(join(cwd, "a file.txt"), "");
   writeFileSync(join(cwd, "b.jsonl"), "");
-  // The fake program: logs each call; prints the profiles for `config list -q` (or fails when asked).
+  // The fake program: logs each call; prints the profiles for `config list --names` (or fails when asked).
   writeFileSync(
     join(bin, "clarifai-audit"),
     `#!/bin/sh\necho "$*" >> ${JSON.stringify(join(dir, "calls.log"))}\n` +
       `[ -n "$FAKE_FAIL" ] && { echo "clarifai-audit: error: unknown command 'config'" >&2; exit 2; }\n` +
-      `[ "$*" = "config list -q" ] && printf '%s\\n' ${PROFILES.map((p) => `'${p}'`).join(" ")}\nexit 0\n`,
+      `[ "$*" = "config list --names" ] && printf '%s\\n' ${PROFILES.map((p) => `'${p}'`).join(" ")}\nexit 0\n`,
   );
   chmodSync(join(bin, "clarifai-audit"), 0o755);
   setup = { cwd, path: `${bin}:${process.env.PATH ?? ""}`, scratch: join(dir, "home") };
@@ -164,9 +164,9 @@ function check(answers: string[][]): void {
     return ok ? [] : [{ line: c.line, expected: sorted(c.expected), got }];
   });
   expect(wrong).toEqual([]);
-  // Completing ran nothing but `clarifai-audit config list -q` (for --profile), and ran no profile name.
+  // Completing ran nothing but `clarifai-audit config list --names` (for --profile), and ran no profile name.
   const calls = readFileSync(join(dir, "calls.log"), "utf8").trim().split("\n");
-  expect(new Set(calls)).toEqual(new Set(["config list -q"]));
+  expect(new Set(calls)).toEqual(new Set(["config list --names"]));
   expect(existsSync(join(setup.cwd, "pwned-dollar")) || existsSync(join(setup.cwd, "pwned-backtick"))).toBe(
     false,
   );

@@ -29,11 +29,11 @@ function table(rows: string[][]): string {
     .join("\n");
 }
 
-/** Runs `config list` (`-q`: names only, nothing at all without a config file). */
-export async function runConfigList(ctx: CommandContext, flags: { quiet?: boolean }): Promise<CommandResult> {
+/** Runs `config list` (`--names`: names only, nothing at all without a config file). */
+export async function runConfigList(ctx: CommandContext, flags: { names?: boolean }): Promise<CommandResult> {
   const config = await loadConfig(ctx.env);
   const profiles = Object.entries(config.file?.data.profiles ?? {});
-  if (flags.quiet) {
+  if (flags.names) {
     for (const [name] of profiles) ctx.io.stdout.write(`${name}\n`);
     return { figures: { profiles: profiles.length } };
   }

@@ -137,7 +137,7 @@ export function completionModel(program: Command, operations: readonly string[])
   return {
     bin: program.name(),
     root: commandModel(program, [], operations, []),
-    profilesCommand: [program.name(), "config", "list", "-q"],
+    profilesCommand: [program.name(), "config", "list", "--names"],
   };
 }
 
