@@ -5,6 +5,7 @@
  * the rule and the field.
  */
 import { createHash } from "node:crypto";
+import { resolve } from "node:path";
 import { parseDurationMs } from "@clarifai-audit/client/internal/domain/duration.js";
 import {
   AuditUsageError,
@@ -379,8 +380,13 @@ export async function loadRules(specs: readonly string[]): Promise<CompiledRule[
     }
     for (const rule of parseRules(spec, text)) {
       const other = byId.get(rule.id);
-      if (other !== undefined)
-        throw new RulesError(`${spec}: rule "${rule.id}": id: already defined in ${other.source}`);
+      if (other !== undefined) {
+        // `rules check`, `rules test` and `watch` all come here: one definition of "ids are unique".
+        const same = other.source === spec || resolve(other.source) === resolve(spec);
+        throw new RulesError(
+          `${spec}: rule "${rule.id}": id: already defined in ${other.source}${same ? " (the same file, given twice)" : ""}`,
+        );
+      }
       byId.set(rule.id, rule);
       all.push(rule);
     }
