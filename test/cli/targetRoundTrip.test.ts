@@ -172,6 +172,7 @@ describe("printed forms that are one filter, and those that are not", () => {
     ["team:t1;user:u1", /names 2 resources \(team:t1, user:u1\)/],
     ["model:a1/m1;app:a2", /model:a1\/m1 is in app a1, not a2/],
     ["app:a1;app:a2", /names 2 resources/],
+    ["model=my model", /"model=my model": an id has no whitespace/],
     ["", /names no target/],
     ["{not json", /is not JSON/],
     ['{"model":{"app_id":"a"}}', /has no "id"/],

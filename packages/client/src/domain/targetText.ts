@@ -154,13 +154,15 @@ function fold(parts: readonly Part[], text: string): Part {
  */
 export function parseTargetText(text: string): TargetInput {
   const body = text.trim();
-  const parts =
-    body.startsWith("{") || body.startsWith("[")
-      ? jsonParts(body)
-      : body
-          .split(/[;,\s]+/)
-          .filter((s) => s !== "")
-          .map(pathPart);
+  let parts: Part[];
+  if (body.startsWith("{") || body.startsWith("[")) parts = jsonParts(body);
+  else {
+    const items = body.split(/[;,\s]+/).filter((s) => s !== "");
+    // "model=my model": a space inside an id, not two printed targets.
+    if (/\s/.test(body) && items.some((item) => item.search(/[=:]/) <= 0))
+      throw targetProblem(`"${text}": an id has no whitespace`);
+    parts = items.map(pathPart);
+  }
   if (parts.length === 0) throw targetProblem(`"${text}" names no target (forms: ${targetForms()})`);
   const { kind, fields } = fold(parts, text);
   return { [kind]: Object.keys(fields).length === 1 ? fields.id : { ...fields } } as TargetInput;
