@@ -128,7 +128,9 @@ describe("crash and resume", () => {
 
     const other = await runCli([...args(out), "--resume", "--operation", "MODEL_CREATE"]);
     expect(other.code).toBe(2);
-    expect(other.stderr).toMatch(/^clarifai-audit: error: refusing to resume: .* different query/);
+    expect(other.stderr).toMatch(
+      /^clarifai-audit: error: refusing to resume: \S+\.manifest\.json holds the log of user \S+ at \S+ with no --operation; this export asks for --operation MODEL_CREATE \(the other fields match\); resume with the same options, or pass --force to start over\n$/,
+    );
     const fresh = await runCli(args(out));
     expect(fresh.code).toBe(2);
     expect(fresh.stderr).toMatch(/pass --resume to continue it or --force/);

@@ -98,3 +98,49 @@ it("rules check: a FIFO or a folder given as a rules file is one line, exit 2 (a
     });
   }
 });
+
+it("rules check and rules test refuse an id defined twice alike: in one file, across files, a file given twice", async () => {
+  const file = (name: string, ids: string[]) => {
+    const path = join(g.tmp.dir, name);
+    writeFileSync(
+      path,
+      `rules:\n${ids.map((id) => `  - id: ${id}\n    severity: low\n    match: { users: [alice] }\n`).join("")}`,
+    );
+    return path;
+  };
+  const a = file("dup-a.yaml", ["x", "y"]);
+  const b = file("dup-b.yaml", ["z", "x"]);
+  const within = file("dup-within.yaml", ["x", "x"]);
+  const cases: [string[], string][] = [
+    [[a, a], `${a}: rule "x": id: already defined in ${a} (the same file, given twice)`],
+    [[a, b], `${b}: rule "x": id: already defined in ${a}`],
+    [[within], `${within}: rule "x" (rules[1]): id: duplicate of rules[0]`],
+    [
+      ["builtin", "builtin"],
+      /^builtin: rule "[^"]+": id: already defined in builtin \(the same file, given twice\)\n$/.source,
+    ],
+  ];
+  for (const [files, line] of cases) {
+    const check = await runMain(["rules", "check", ...files]);
+    const test = await runMain([
+      "rules",
+      "test",
+      ...files.flatMap((f) => ["--rules", f]),
+      "--input",
+      join(g.tmp.dir, "never-read.jsonl"),
+    ]);
+    for (const r of [check, test]) {
+      expect({ code: r.code, stdout: r.stdout }).toEqual({ code: 2, stdout: "" });
+      if (line.startsWith("^"))
+        expect(r.stderr).toMatch(new RegExp(`^clarifai-audit: error: ${line.slice(1)}`));
+      else expect(r.stderr).toBe(`clarifai-audit: error: ${line}\n`);
+    }
+  }
+  // Distinct ids across files pass, one line per file.
+  const c = file("dup-c.yaml", ["w"]);
+  const ok = await runMain(["rules", "check", a, c]);
+  expect({ code: ok.code, stderr: ok.stderr }).toEqual({ code: 0, stderr: "" });
+  expect(ok.stdout).toBe(
+    `${a}: 2 rule(s) OK (2 per entry, 0 threshold, 0 new_value)\n${c}: 1 rule(s) OK (1 per entry, 0 threshold, 0 new_value)\n`,
+  );
+});

@@ -142,8 +142,10 @@ describe("search against the emulator", () => {
     expect(await keys({ targets: [{ user: { id: "dave" } }] })).toEqual([TEAM_ADD]);
     expect(await keys({ targets: [{ team: "team-a" }] })).toEqual([TEAM_ADD]);
     expect(await keys({ targets: [{ model: "dogs-vs-cats" }] })).toEqual([BOB_VERSION, S4, BOB_DELETE]);
+    // S4 records the model beside its app (`model {app_id: ""}`, `app {testapp1}`), as Clarifai does.
     expect(await keys({ targets: [{ model: { id: "dogs-vs-cats", appId: "testapp1" } }] })).toEqual([
       BOB_VERSION,
+      S4,
       BOB_DELETE,
     ]);
     expect(await keys({ targets: [{ model_version: { id: "mv-1", app_id: "testapp1" } }] })).toEqual([

@@ -124,10 +124,17 @@ const CASES: Case[] = [
     expected: ["F3", "X1"],
   },
   {
-    name: "target: every other id the query sets must match too",
+    // F3 records the model as `model {id, app_id: ""}` beside `app {id: testapp1}`, as Clarifai does.
+    name: "target: every other id the query sets must match too, on the target or as a sibling target",
     grpc: { query: q({ targets: [{ model: { id: "dogs-vs-cats", appId: "testapp1" } }] }) },
     rest: { query: { targets: [{ model: { id: "dogs-vs-cats", app_id: "testapp1" } }] } },
-    expected: ["X1"],
+    expected: ["F3", "X1"],
+  },
+  {
+    name: "target: a scope neither on the target nor beside it excludes the entry",
+    grpc: { query: q({ targets: [{ model: { id: "dogs-vs-cats", appId: "test-app2" } }] }) },
+    rest: { query: { targets: [{ model: { id: "dogs-vs-cats", app_id: "test-app2" } }] } },
+    expected: [],
   },
   {
     name: "targets (OR within the list)",

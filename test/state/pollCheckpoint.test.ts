@@ -94,7 +94,7 @@ it("tail and watch word a checkpoint of another query in their own terms", async
   expect(JSON.parse(readFileSync(tail, "utf8"))).not.toHaveProperty("printedBehind");
   expect(await readCheckpoint(tail, "q1")).toEqual({ ...POLL, printedBehind: undefined, lateSkipped: 2 });
   await expect(readCheckpoint(tail, "q2")).rejects.toThrow(
-    /^--checkpoint: .*tail\.json was written for a different query \(q1\); use the same flags, or another --checkpoint$/,
+    /^--checkpoint: .*tail\.json was written for another query \(q1\); use the same flags, or another --checkpoint$/,
   );
 
   const watch = join(dir, "watch.json");
@@ -104,6 +104,6 @@ it("tail and watch word a checkpoint of another query in their own terms", async
   expect(error).toBeInstanceOf(AuditUsageError);
   expect((error as AuditUsageError).input).toBe("checkpoint");
   expect((error as AuditUsageError).problem).toMatch(
-    /watch\.json was written for another log or lookback \(q1\)$/,
+    /watch\.json was written for another query \(q1\); use the same options, or another `checkpoint`$/,
   );
 });

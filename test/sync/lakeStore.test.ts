@@ -302,9 +302,15 @@ describe("refusals change nothing", () => {
     const dir = fresh();
     await commitAll(dir, [ENTRIES.slice(0, 10)]);
     const before = snapshot(dir);
-    expect(await refused(dir, { ...IDENTITY, userId: "someone-else" })).toMatch(/holds the log of user u1/);
+    // The field that differs, with both values (field names in backticks: the CLI makes them flags).
+    expect(await refused(dir, { ...IDENTITY, userId: "someone-else" })).toMatch(
+      /holds the log of user u1 at [^;]+; this sync asks for `userId` someone-else \(the other fields match\); use another `store`, or the same filters$/,
+    );
     expect(await refused(dir, { ...IDENTITY, endpoint: "other:443" })).toMatch(
-      /this sync is for user u1 at other:443/,
+      /holds the log of user u1 at [^;]+; this sync asks for `endpoint` other:443 \(the other fields match\)/,
+    );
+    expect(await refused(dir, { ...IDENTITY, query: { operations: ["MODEL_DELETE"] } })).toMatch(
+      /holds the log of user u1 at [^;]+ with no `operations`; this sync asks for `operations` MODEL_DELETE \(the other fields match\)/,
     );
     expect(snapshot(dir)).toBe(before);
   });

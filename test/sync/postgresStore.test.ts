@@ -411,7 +411,7 @@ describe("one sync per log", () => {
       { ...ID, endpoint: "https://api-dev.clarifai.com" },
     ]) {
       await expect(createPostgresStore({ url }).open(id)).rejects.toThrow(
-        /holds the log of user "org-1" at https:\/\/api\.clarifai\.com, not of/,
+        /holds the log of user org-1 at https:\/\/api\.clarifai\.com; this sync asks for `(userId` org-2|endpoint` https:\/\/api-dev\.clarifai\.com); sync each log into its own table/,
       );
     }
     // The same log with another query has its own state row (and shares the rows).

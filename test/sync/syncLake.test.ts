@@ -207,7 +207,7 @@ describe("bad input: one line, exit 2, nothing changed", () => {
     const r = await runCli(["sync", ...conn, "--dest", lake, "--user-id", "someone-else", "-q"]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(
-      /^clarifai-audit: error: --dest: .* holds the log of user cli-user at .*; this sync is for user someone-else .*\n$/,
+      /^clarifai-audit: error: --dest: \S+ holds the log of user cli-user at \S+; this sync asks for --user-id someone-else \(the other fields match\); use another --dest, or the same filters\n$/,
     );
     expect(state()).toBe(before);
   });

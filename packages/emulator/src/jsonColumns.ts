@@ -5,45 +5,13 @@
  * checks. The same columns as {@link AuditLog.append} takes from the decoded entry
  * (test/emulator/data.test.ts compares the two stores).
  */
-import { camelToSnake } from "@clarifai-audit/client/internal/domain/caseNames.js";
-import {
-  TARGET_KIND_JSON_NAMES,
-  TARGET_KIND_TABLE,
-  TARGET_KINDS,
-  type TargetKey,
-} from "@clarifai-audit/client/internal/domain/targets.js";
+import { jsonTargetKey, type TargetKey } from "@clarifai-audit/client/internal/domain/targets.js";
 import type { EntryColumns } from "./store.js";
 
 type Json = Record<string, unknown>;
 
-/** Per JSON kind name: its index in TARGET_KINDS and the snake_case name of its parent field. */
-const KINDS = new Map(
-  TARGET_KINDS.map((kind, index) => {
-    const parent = TARGET_KIND_TABLE[kind].parent;
-    return [TARGET_KIND_JSON_NAMES[kind], { index, parent: parent && camelToSnake(parent) }] as const;
-  }),
-);
-
 function str(v: unknown): string {
   return typeof v === "string" ? v : "";
-}
-
-/** The key of a JSON target as domain/targets.ts's targetKey gives it for the decoded target. */
-function targetKeyOf(t: Json): TargetKey | undefined {
-  for (const name in t) {
-    const kind = KINDS.get(name);
-    const r = t[name] as Json | undefined;
-    if (kind === undefined || r === undefined) continue;
-    const parent = kind.parent === undefined ? undefined : r[kind.parent];
-    return {
-      kind: kind.index,
-      id: str(r.id),
-      appId: str(r.app_id),
-      userId: str(r.user_id),
-      parentId: typeof parent === "object" && parent !== null ? str((parent as Json).id) : str(parent),
-    };
-  }
-  return undefined;
 }
 
 /** Reads the 64-bit varint at `b[p]` as a safe integer (negative ones take 10 bytes). */
@@ -98,5 +66,5 @@ export function columnsFromJson(json: Json, bytes: Uint8Array, n: number, c: Ent
   const targets = c.targets as (TargetKey | undefined)[];
   targets.length = 0;
   const list = json.targets as Json[] | undefined;
-  if (list !== undefined) for (const t of list) targets.push(targetKeyOf(t));
+  if (list !== undefined) for (const t of list) targets.push(jsonTargetKey(t));
 }

@@ -6,10 +6,12 @@
 import { ClarifaiAuditError } from "@clarifai-audit/client/internal/domain/errors.js";
 import { DEFAULT_PER_PAGE, MAX_PER_PAGE } from "@clarifai-audit/client/internal/domain/limits.js";
 import {
+  entryHasTarget,
   TARGET_KIND_JSON_NAMES,
   TARGET_KINDS,
   type TargetKey,
   targetKey,
+  targetMayMatch,
 } from "@clarifai-audit/client/internal/domain/targets.js";
 import {
   MAX_TIMESTAMP_SECONDS as MAX_SECONDS,
@@ -111,12 +113,13 @@ export function compileQuery(req: PostAuditLogSearchesRequest): CompiledQuery {
 type Predicate = (id: number) => boolean;
 
 function targetPredicate(log: AuditLog, wanted: TargetKey[]): Predicate {
-  // Per distinct target: 0 = not evaluated yet, 1 = matches, 2 = does not.
+  // Per distinct target: 0 = not evaluated yet, 1 = may match, 2 = does not. Only an entry with a
+  // target that may match is looked at as a whole (its scope may be a sibling target).
   const verdict = new Uint8Array(log.targets.length);
-  const matches = (t: number): boolean => {
+  const mayMatch = (t: number): boolean => {
     let v = verdict[t] as number;
     if (v === 0) {
-      v = matchesTarget(log.targets[t] as TargetKey, wanted) ? 1 : 2;
+      v = mayMatchAny(log.targets[t] as TargetKey, wanted) ? 1 : 2;
       verdict[t] = v;
     }
     return v === 1;
@@ -125,8 +128,12 @@ function targetPredicate(log: AuditLog, wanted: TargetKey[]): Predicate {
   return (id) => {
     const start = tStart[id] as number;
     const end = start + (tCount[id] as number);
-    for (let i = start; i < end; i++) if (matches(tpool[i] as number)) return true;
-    return false;
+    let i = start;
+    while (i < end && !mayMatch(tpool[i] as number)) i++;
+    if (i === end) return false;
+    const keys: (TargetKey | undefined)[] = [];
+    for (let j = start; j < end; j++) keys.push(log.targets[tpool[j] as number]);
+    return wanted.some((w) => entryHasTarget(keys, w));
   };
 }
 
@@ -206,15 +213,8 @@ function scanPage(
   return out;
 }
 
-function matchesTarget(k: TargetKey, wanted: TargetKey[]): boolean {
-  return wanted.some(
-    (w) =>
-      w.kind === k.kind &&
-      w.id === k.id &&
-      (w.appId === "" || w.appId === k.appId) &&
-      (w.userId === "" || w.userId === k.userId) &&
-      (w.parentId === "" || w.parentId === k.parentId),
-  );
+function mayMatchAny(k: TargetKey, wanted: TargetKey[]): boolean {
+  return wanted.some((w) => targetMayMatch(k, w));
 }
 
 /** The posting slices (restricted to positions [lo, hi)) of one filter field's values. */
@@ -271,7 +271,7 @@ function indexPage(
   if (q.targets.length > 0) {
     const matching: number[] = [];
     log.targets.forEach((k, i) => {
-      if (matchesTarget(k, q.targets)) matching.push(i);
+      if (mayMatchAny(k, q.targets)) matching.push(i);
     });
     fields.push(["target", matching]);
   }

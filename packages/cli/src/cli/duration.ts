@@ -3,10 +3,14 @@
  * form (packages/client/src/domain/duration.ts).
  */
 
-import { durationProblem, parseDurationMs } from "@clarifai-audit/client/internal/domain/duration.js";
+import {
+  durationProblem,
+  formatDurationMs,
+  parseDurationMs,
+} from "@clarifai-audit/client/internal/domain/duration.js";
 import { InvalidArgumentError } from "commander";
 
-export { parseDurationMs };
+export { formatDurationMs, parseDurationMs };
 
 /** A commander argument parser for duration flags. */
 export function durationOption(flag: string): (value: string) => number {
@@ -31,27 +35,4 @@ export function integerOption(flag: string, min: number, max: number): (value: s
 /** Collects a repeatable flag into an array. */
 export function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
-}
-
-/**
- * `ms` as a duration the flags accept back (`60s`, `1h30m`, `250ms`), for help texts and messages:
- * a bare number of milliseconds would be refused by the very flag it describes.
- */
-export function formatDurationMs(ms: number): string {
-  if (ms === 0) return "0";
-  let rest = Math.round(ms);
-  let out = "";
-  for (const [unit, size] of [
-    ["d", 86_400_000],
-    ["h", 3_600_000],
-    ["m", 60_000],
-    ["s", 1000],
-    ["ms", 1],
-  ] as const) {
-    if (rest >= size) {
-      out += `${Math.floor(rest / size)}${unit}`;
-      rest %= size;
-    }
-  }
-  return out;
 }

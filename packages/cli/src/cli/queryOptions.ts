@@ -5,7 +5,7 @@
 import { AuditLogClient } from "@clarifai-audit/client/internal/client/client.js";
 import type { AuditLogClientOptions } from "@clarifai-audit/client/internal/client/config.js";
 import { type AuditLogSearchQuery, validateQuery } from "@clarifai-audit/client/internal/client/query.js";
-import { parseTargetText } from "@clarifai-audit/client/internal/domain/targets.js";
+import { parseTargetText } from "@clarifai-audit/client/internal/domain/targetText.js";
 import {
   formatTimestamp,
   parseTimestamp,

@@ -10,22 +10,32 @@ export const FLAG_OF_OPTION: Readonly<Record<string, string>> = {
   checkpoint: "--checkpoint",
   concurrency: "--concurrency",
   deadLetter: "--dead-letter",
+  // The fields of a resume identity (packages/client/src/export/identity.ts's identityMismatch).
+  endpoint: "--endpoint",
   force: "--force",
   format: "--format",
   from: "--from",
   input: "--input",
   insecure: "--insecure",
   lake: "--lake",
+  lookbackMs: "--lookback",
   memoryLimit: "--max-memory",
+  operations: "--operation",
   out: "--out",
   pdf: "--pdf",
   perPage: "--per-page",
   resume: "--resume",
   rules: "--rules",
+  since: "--since",
+  sourceIps: "--source-ip",
   // sync's destination: a lake folder or a PostgreSQL URL (sync names --lake itself when it was given).
   store: "--dest",
   target: "--target",
+  targets: "--target",
   to: "--to",
+  until: "--until",
+  userId: "--user-id",
+  userIds: "--actor",
 };
 
 /** A name in backticks: a library option, or (passed by the CLI itself) already a flag. */

@@ -20,19 +20,22 @@ export interface RulesTestFlags {
   json?: boolean;
 }
 
-/** Runs `rules check`: each argument on its own (ids must be unique within each). */
+/**
+ * Runs `rules check`: the files are loaded together, as `rules test` and `watch` load their
+ * `--rules`, so an id defined twice (within a file, across files, or a file given twice) is refused
+ * the same way; then one line per file.
+ */
 export async function runRulesCheck(ctx: CommandContext, files: string[]): Promise<CommandResult> {
-  let total = 0;
-  for (const file of files) {
-    const rules = await loadRules([file]);
+  const rules = await loadRules(files);
+  for (const file of new Set(files)) {
     const kinds = { plain: 0, threshold: 0, new_value: 0 };
-    for (const r of rules) kinds[r.threshold ? "threshold" : r.newValue ? "new_value" : "plain"]++;
-    total += rules.length;
+    const own = rules.filter((r) => r.source === file);
+    for (const r of own) kinds[r.threshold ? "threshold" : r.newValue ? "new_value" : "plain"]++;
     ctx.io.stdout.write(
-      `${file}: ${rules.length} rule(s) OK (${kinds.plain} per entry, ${kinds.threshold} threshold, ${kinds.new_value} new_value)\n`,
+      `${file}: ${own.length} rule(s) OK (${kinds.plain} per entry, ${kinds.threshold} threshold, ${kinds.new_value} new_value)\n`,
     );
   }
-  return { figures: { files: files.length, rules: total } };
+  return { figures: { files: files.length, rules: rules.length } };
 }
 
 /** Runs `rules test`. */

@@ -76,7 +76,7 @@ export function addFilterOptions(cmd: Command, window: boolean | "start" = true)
     .option("--actor <id>", "only operations performed by this user (who acted); repeatable", collect)
     .option(
       "--target <kind=id>",
-      "only operations on this resource, e.g. model=my-model, model=app1/my-model, app=user1/app1; repeatable",
+      "only operations on this resource, e.g. model=my-model, model=app1/my-model, app=user1/app1, or an entry's targets as printed (model:my-model;app:app1); repeatable",
       collect,
     )
     .addOption(new Option("--success", "only successful operations").conflicts("failed"))

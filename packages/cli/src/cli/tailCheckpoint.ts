@@ -1,4 +1,5 @@
 import type { Ts } from "@clarifai-audit/client/internal/domain/timestamps.js";
+import { identityTextMismatch } from "@clarifai-audit/client/internal/export/identity.js";
 import {
   type PollCheckpointFile,
   pollCheckpointSchema,
@@ -53,7 +54,13 @@ export async function readCheckpoint(path: string, query: string): Promise<TailS
     invalid: (problem) => new UsageError(`--checkpoint: ${problem}; ${WHAT_TO_DO}`),
     otherQuery: (writtenFor) =>
       new UsageError(
-        `--checkpoint: ${path} was written for a different query (${writtenFor}); use the same flags, or another --checkpoint`,
+        `--checkpoint: ${identityTextMismatch({
+          place: path,
+          held: writtenFor,
+          wanted: query,
+          reader: "this tail",
+          remedy: "use the same flags, or another --checkpoint",
+        })}`,
       ),
   });
   if (read === undefined) return undefined;

@@ -1,5 +1,6 @@
 import { AuditUsageError } from "@clarifai-audit/client/internal/domain/errors.js";
 import type { PollState } from "@clarifai-audit/client/internal/export/followPoll.js";
+import { identityTextMismatch } from "@clarifai-audit/client/internal/export/identity.js";
 import {
   type PollCheckpointFile,
   pollCheckpointSchema,
@@ -92,7 +93,13 @@ export async function readWatchCheckpoint(path: string, query: string): Promise<
     otherQuery: (writtenFor) =>
       new AuditUsageError({
         input: "checkpoint",
-        problem: `${path} was written for another log or lookback (${writtenFor})`,
+        problem: identityTextMismatch({
+          place: path,
+          held: writtenFor,
+          wanted: query,
+          reader: "this watch",
+          remedy: "use the same options, or another `checkpoint`",
+        }),
       }),
   });
   if (read === undefined) return undefined;

@@ -5,6 +5,7 @@
  * the rule and the field.
  */
 import { createHash } from "node:crypto";
+import { resolve } from "node:path";
 import { parseDurationMs } from "@clarifai-audit/client/internal/domain/duration.js";
 import {
   AuditUsageError,
@@ -16,7 +17,14 @@ import {
   levenshtein,
   parseOperation,
 } from "@clarifai-audit/client/internal/domain/operations.js";
-import { parseTargetText } from "@clarifai-audit/client/internal/domain/targets.js";
+import {
+  entryHasTarget,
+  jsonTargetKey,
+  parseTarget,
+  type TargetKey,
+  targetKey,
+} from "@clarifai-audit/client/internal/domain/targets.js";
+import { parseTargetText } from "@clarifai-audit/client/internal/domain/targetText.js";
 import { readRegularFile } from "@clarifai-audit/client/internal/state/stateReader.js";
 import { Ajv, type ErrorObject } from "ajv";
 import { parseDocument } from "yaml";
@@ -55,15 +63,6 @@ export interface RestEntry {
   success?: boolean;
   req_id?: string;
   source_ip?: string;
-}
-
-/** A target filter reduced to what identifies a target in REST JSON. */
-interface TargetMatch {
-  kind: string;
-  id: string;
-  appId: string;
-  userId: string;
-  parentId: string;
 }
 
 /** A validated, compiled rule. */
@@ -232,47 +231,14 @@ function durationNs(where: string, field: string, text: string): bigint {
   return BigInt(ms) * 1_000_000n;
 }
 
-const KIND_JSON: Record<string, string> = {
-  moduleVersion: "module_version",
-  workflowVersion: "workflow_version",
-  modelVersion: "model_version",
-  computeCluster: "compute_cluster",
-};
-
-function targetMatch(where: string, field: string, text: string): TargetMatch {
-  let input: Record<string, unknown>;
+/** A rule's `match.targets` item, read as `--target` reads it (one grammar: domain/targetText.ts). */
+function targetMatch(where: string, field: string, text: string): TargetKey {
   try {
-    input = parseTargetText(text) as Record<string, unknown>;
+    return targetKey(parseTarget(parseTargetText(text), field)) as TargetKey;
   } catch (error) {
     if (error instanceof AuditUsageError) throw new RulesError(`${where}: ${field}: ${error.problem}`);
     throw error;
   }
-  const [kind, value] = Object.entries(input)[0] as [string, string | Record<string, string>];
-  const f = typeof value === "string" ? { id: value } : value;
-  return {
-    kind: KIND_JSON[kind] ?? kind,
-    id: f.id ?? "",
-    appId: f.appId ?? "",
-    userId: f.userId ?? "",
-    parentId: f.moduleId ?? f.workflowId ?? f.computeClusterId ?? "",
-  };
-}
-
-function entryTargetMatches(t: Record<string, Record<string, unknown> | undefined>, w: TargetMatch): boolean {
-  const r = t[w.kind];
-  if (r === undefined || r === null || r.id !== w.id) return false;
-  if (w.appId !== "" && r.app_id !== w.appId) return false;
-  if (w.userId !== "" && r.user_id !== w.userId) return false;
-  if (w.parentId !== "") {
-    const parent =
-      w.kind === "nodepool"
-        ? (r.compute_cluster as { id?: unknown } | undefined)?.id
-        : w.kind === "module_version"
-          ? r.module_id
-          : r.workflow_id;
-    if (parent !== w.parentId) return false;
-  }
-  return true;
 }
 
 function compileMatch(where: string, m: RawRule["match"]): (e: RestEntry) => boolean {
@@ -303,7 +269,10 @@ function compileMatch(where: string, m: RawRule["match"]): (e: RestEntry) => boo
   }
   if (m.targets) {
     const wanted = m.targets.map((t, i) => targetMatch(where, `match.targets[${i}]`, t));
-    tests.push((e) => (e.targets ?? []).some((t) => wanted.some((w) => entryTargetMatches(t, w))));
+    tests.push((e) => {
+      const keys = (e.targets ?? []).map(jsonTargetKey);
+      return wanted.some((w) => entryHasTarget(keys, w));
+    });
   }
   if (m.source_ips) {
     let set: CidrSet;
@@ -411,8 +380,13 @@ export async function loadRules(specs: readonly string[]): Promise<CompiledRule[
     }
     for (const rule of parseRules(spec, text)) {
       const other = byId.get(rule.id);
-      if (other !== undefined)
-        throw new RulesError(`${spec}: rule "${rule.id}": id: already defined in ${other.source}`);
+      if (other !== undefined) {
+        // `rules check`, `rules test` and `watch` all come here: one definition of "ids are unique".
+        const same = other.source === spec || resolve(other.source) === resolve(spec);
+        throw new RulesError(
+          `${spec}: rule "${rule.id}": id: already defined in ${other.source}${same ? " (the same file, given twice)" : ""}`,
+        );
+      }
       byId.set(rule.id, rule);
       all.push(rule);
     }

@@ -42,3 +42,26 @@ export function durationProblem(text: string, examples = "90s, 24h, 1h30m"): str
   }
   return `not a duration: "${text}" (use a number with a unit: ms, s, m, h, d, w — e.g. ${examples})`;
 }
+
+/**
+ * `ms` as a duration the flags accept back (`60s`, `1h30m`, `250ms`), for help texts and messages:
+ * a bare number of milliseconds would be refused by the very flag it describes.
+ */
+export function formatDurationMs(ms: number): string {
+  if (ms === 0) return "0";
+  let rest = Math.round(ms);
+  let out = "";
+  for (const [unit, size] of [
+    ["d", 86_400_000],
+    ["h", 3_600_000],
+    ["m", 60_000],
+    ["s", 1000],
+    ["ms", 1],
+  ] as const) {
+    if (rest >= size) {
+      out += `${Math.floor(rest / size)}${unit}`;
+      rest %= size;
+    }
+  }
+  return out;
+}

@@ -19,7 +19,7 @@ import {
   WorkflowVersion,
 } from "../../generated/proto/clarifai/api/resources.js";
 import { camelToSnake, snakeToCamel } from "./caseNames.js";
-import { AuditUsageError, ValidationError } from "./errors.js";
+import { ValidationError } from "./errors.js";
 import { isPlainObject } from "./plainObject.js";
 
 /** The id-like fields each target kind carries in the API (per `resources.proto`). */
@@ -64,6 +64,14 @@ export interface TargetKindSpec {
   readonly fields: readonly string[];
   /** The field naming the target's parent (module, workflow, compute cluster), if the kind has one. */
   readonly parent?: string;
+  /**
+   * The kind of that parent. Clarifai records a target's app and parent as targets of their own
+   * beside it (a model's entry holds `model {id, app_id: ""}` and `app {id}`), so a filter's scope
+   * is matched against those siblings too (see {@link entryHasTarget}).
+   */
+  readonly parentKind?: TargetKind;
+  /** Sibling kinds the kind's own id already determines (a model version's model): printed beside it. */
+  readonly determines?: readonly TargetKind[];
   /** The id paths `--target kind=…` accepts: the scope fields before the trailing id. */
   readonly cliPaths: readonly (readonly string[])[];
 }
@@ -81,22 +89,30 @@ export const TARGET_KIND_TABLE: Readonly<Record<TargetKind, TargetKindSpec>> = {
     message: ModuleVersion,
     fields: ["id", "moduleId", "appId", "userId"],
     parent: "moduleId",
-    cliPaths: [[], ["appId", "moduleId"], ["userId", "appId", "moduleId"]],
+    parentKind: "module",
+    cliPaths: [[], ["appId"], ["appId", "moduleId"], ["userId", "appId", "moduleId"]],
   },
   workflow: { message: Workflow, fields: ["id", "appId", "userId"], cliPaths: APP_SCOPED },
   workflowVersion: {
     message: WorkflowVersion,
     fields: ["id", "workflowId", "appId", "userId"],
     parent: "workflowId",
-    cliPaths: [[], ["appId", "workflowId"], ["userId", "appId", "workflowId"]],
+    parentKind: "workflow",
+    cliPaths: [[], ["appId"], ["appId", "workflowId"], ["userId", "appId", "workflowId"]],
   },
   model: { message: Model, fields: ["id", "appId", "userId"], cliPaths: APP_SCOPED },
-  modelVersion: { message: ModelVersion, fields: ["id", "appId", "userId"], cliPaths: APP_SCOPED },
+  modelVersion: {
+    message: ModelVersion,
+    fields: ["id", "appId", "userId"],
+    determines: ["model"],
+    cliPaths: APP_SCOPED,
+  },
   computeCluster: { message: ComputeCluster, fields: ["id", "userId"], cliPaths: [[], ["userId"]] },
   nodepool: {
     message: Nodepool,
     fields: ["id", "computeClusterId", "computeCluster"],
     parent: "computeCluster",
+    parentKind: "computeCluster",
     cliPaths: [[], ["computeClusterId"]],
   },
   deployment: { message: Deployment, fields: ["id", "userId"], cliPaths: [[], ["userId"]] },
@@ -275,51 +291,72 @@ export function targetKey(t: AuditLogTarget): TargetKey | undefined {
   };
 }
 
-/** A target text {@link parseTargetText} refuses. */
-function targetProblem(problem: string): AuditUsageError {
-  return new AuditUsageError({ input: "target", problem, allowed: targetForms() });
+/** The key of a target in REST JSON (`{"model": {"id": …, "app_id": …}}`), as {@link targetKey} gives it decoded. */
+export function jsonTargetKey(t: Readonly<Record<string, unknown>>): TargetKey | undefined {
+  for (const name in t) {
+    const kind = JSON_KINDS.get(name);
+    const r = t[name] as Record<string, unknown> | undefined | null;
+    if (kind === undefined || r === undefined || r === null) continue;
+    const parent = kind.parent === undefined ? undefined : r[kind.parent];
+    return {
+      kind: kind.index,
+      id: str(r.id),
+      appId: str(r.app_id),
+      userId: str(r.user_id),
+      parentId:
+        typeof parent === "object" && parent !== null ? str((parent as { id?: unknown }).id) : str(parent),
+    };
+  }
+  return undefined;
 }
 
-/** The id-path forms of each kind, for help and errors. */
-function targetForms(): string {
-  return TARGET_KINDS.map((kind) =>
-    TARGET_KIND_TABLE[kind].cliPaths.map((f) => `${camelToSnake(kind)}=${idPath(f)}`).join(" | "),
-  ).join(", ");
-}
+/** Per JSON kind name: its index in TARGET_KINDS and the snake_case name of its parent field. */
+const JSON_KINDS = new Map(
+  TARGET_KINDS.map((kind, index) => {
+    const parent = TARGET_KIND_TABLE[kind].parent;
+    return [TARGET_KIND_JSON_NAMES[kind], { index, parent: parent && camelToSnake(parent) }] as const;
+  }),
+);
 
-function idPath(scope: readonly string[]): string {
-  return [...scope.map(camelToSnake), "id"].join("/");
+const APP_KIND = TARGET_KINDS.indexOf("app");
+/** Per kind index: the index of its parent's kind, or -1. */
+const PARENT_KIND = TARGET_KINDS.map((k) => {
+  const parentKind = TARGET_KIND_TABLE[k].parentKind;
+  return parentKind === undefined ? -1 : TARGET_KINDS.indexOf(parentKind);
+});
+
+/**
+ * Whether an entry target can be what filter `wanted` names, before its siblings are looked at:
+ * the same kind and id, and every scope id the filter sets either equal or left empty on the
+ * target (an app or parent the entry may record as a sibling). The user id has no sibling.
+ */
+export function targetMayMatch(t: TargetKey, wanted: TargetKey): boolean {
+  return (
+    t.kind === wanted.kind &&
+    t.id === wanted.id &&
+    (wanted.appId === "" || t.appId === wanted.appId || t.appId === "") &&
+    (wanted.userId === "" || t.userId === wanted.userId) &&
+    (wanted.parentId === "" || t.parentId === wanted.parentId || t.parentId === "")
+  );
 }
 
 /**
- * Parses the text form of a target, `kind=[scope/…]id` (`model=app1/m1`, `model_version=app1/v1`;
- * kebab-case kinds too), into the client's short target form.
- * @throws AuditUsageError with `input` "target", saying what is wrong and which forms are allowed.
+ * Whether an entry with these targets matches filter target `wanted` (the one definition the
+ * emulator and the rules share). A target of the filter's kind and id must carry each scope id
+ * the filter sets, or leave it empty while the entry holds that app or parent as a sibling target:
+ * Clarifai records "model m in app a" as `model {id: m, app_id: ""}` beside `app {id: a}`
+ * (resources.proto: "when creating a new model, the targets would be the application and the model").
  */
-export function parseTargetText(text: string): TargetInput {
-  const eq = text.indexOf("=");
-  if (eq <= 0) throw targetProblem(`"${text}" is not kind=id (forms: ${targetForms()})`);
-  const rawKind = text.slice(0, eq).trim();
-  // Kebab-case (`model-version`) is taken too: it is how command lines spell kinds.
-  const kind = snakeToCamel(rawKind.replace(/-/g, "_"));
-  if (!Object.hasOwn(TARGET_KIND_TABLE, kind)) {
-    throw targetProblem(`unknown kind "${rawKind}" (kinds: ${TARGET_KINDS.map(camelToSnake).join(", ")})`);
-  }
-  const forms = TARGET_KIND_TABLE[kind as TargetKind].cliPaths;
-  const parts = text.slice(eq + 1).split("/");
-  if (parts.some((p) => p.trim() === "")) throw targetProblem(`empty id segment in "${text}"`);
-  if (/\s/.test(text.slice(eq + 1))) throw targetProblem(`"${text}": an id has no whitespace`);
-  const scope = forms.find((f) => f.length === parts.length - 1);
-  if (scope === undefined) {
-    throw targetProblem(
-      `"${text}" has ${parts.length} segments; ${camelToSnake(kind)} accepts ${forms
-        .map(idPath)
-        .join(" or ")}`,
-    );
-  }
-  const fields: Record<string, string> = { id: parts[parts.length - 1] as string };
-  scope.forEach((name, i) => {
-    fields[name] = parts[i] as string;
-  });
-  return { [kind]: scope.length === 0 ? fields.id : fields } as TargetInput;
+export function entryHasTarget(targets: readonly (TargetKey | undefined)[], wanted: TargetKey): boolean {
+  const sibling = (kind: number, id: string): boolean =>
+    targets.some((s) => s !== undefined && s.kind === kind && s.id === id);
+  return targets.some(
+    (t) =>
+      t !== undefined &&
+      targetMayMatch(t, wanted) &&
+      (wanted.appId === "" || t.appId === wanted.appId || sibling(APP_KIND, wanted.appId)) &&
+      (wanted.parentId === "" ||
+        t.parentId === wanted.parentId ||
+        sibling(PARENT_KIND[wanted.kind] as number, wanted.parentId)),
+  );
 }

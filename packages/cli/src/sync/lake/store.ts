@@ -15,6 +15,7 @@ import { join, resolve } from "node:path";
 import { canonicalJson } from "@clarifai-audit/client/internal/domain/canonicalJson.js";
 import { lineBytesKey } from "@clarifai-audit/client/internal/domain/entryKey.js";
 import { parseTs, tsToNs } from "@clarifai-audit/client/internal/domain/timestamps.js";
+import { identityMismatch } from "@clarifai-audit/client/internal/export/identity.js";
 import type { ExportEntry, ExportEntryRange } from "@clarifai-audit/client/internal/export/sink.js";
 import { crashPoint } from "@clarifai-audit/client/internal/state/crashPoint.js";
 import { fsyncFile, makeDirs } from "@clarifai-audit/client/internal/state/durableFile.js";
@@ -67,11 +68,6 @@ export interface LakeStoreOptions {
    * cached: about 3× the throughput at 1.8× the peak RSS (bench/notes.md).
    */
   memory?: LakeMemory;
-}
-
-function describeIdentity(identity: SyncIdentity): string {
-  const filters = canonicalJson(identity.query);
-  return `user ${identity.userId} at ${identity.endpoint}${filters === "{}" ? "" : ` (filters ${filters})`}`;
 }
 
 class LakeStore implements SyncStore {
@@ -155,7 +151,13 @@ class LakeStore implements SyncStore {
       const held = manifest.state.identity;
       if (canonicalJson(held) !== canonicalJson(identity))
         throw SyncUsageError.store(
-          `${join(this.description, STATE_FILE)} holds the log of ${describeIdentity(held)}; this sync is for ${describeIdentity(identity)} (use another folder)`,
+          identityMismatch({
+            place: join(this.description, STATE_FILE),
+            held,
+            wanted: identity,
+            reader: "this sync",
+            remedy: "use another `store`, or the same filters",
+          }),
         );
       // Everything is checked before anything is changed.
       for (const file of manifest.files) {

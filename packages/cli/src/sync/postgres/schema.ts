@@ -2,6 +2,8 @@
  * The tables of the PostgreSQL store: their names, their quoting and the migrations that create
  * them, plus the checks and the migration run at open (before anything is written).
  */
+
+import { identityMismatch } from "@clarifai-audit/client/internal/export/identity.js";
 import type pg from "pg";
 import { type SyncIdentity, SyncUsageError } from "../store.js";
 import { migrationLockKey } from "./locks.js";
@@ -131,8 +133,15 @@ export async function inspectTables(session: SchemaSession, id: SyncIdentity): P
     const o = other.rows[0];
     if (o) {
       throw new SyncUsageError(
-        `${session.description} holds the log of user ${JSON.stringify(o.user_id)} at ${o.endpoint}, not of ` +
-          `${JSON.stringify(id.userId)} at ${id.endpoint}: sync each log into its own table (?table=…)`,
+        identityMismatch({
+          place: session.description,
+          held: { userId: o.user_id, endpoint: o.endpoint },
+          wanted: { userId: id.userId, endpoint: id.endpoint },
+          reader: "this sync",
+          remedy: "sync each log into its own table (?table=…)",
+          // Rows of other filters share a table; only the log must be the same.
+          whole: false,
+        }),
       );
     }
   }

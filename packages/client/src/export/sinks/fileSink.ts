@@ -16,6 +16,7 @@ import { acquireLock, type HeldLock, LockHeldError } from "../../state/lock.js";
 import { checkRegularOrAbsent, openRegular } from "../../state/outputPath.js";
 import { ExportUsageError } from "../errors.js";
 import { type DataFormat, formatEntries, formatFooter, formatHeader } from "../formats.js";
+import { identityMismatch } from "../identity.js";
 import {
   type ExportIdentity,
   MANIFEST_VERSION,
@@ -178,7 +179,13 @@ export class FileSink implements ExportSink {
     if (canonicalJson(previous.query) !== canonicalJson(this.#identity)) {
       throw refused(
         out,
-        `refusing to resume: ${manifestPath(out)} was written for a different query (${canonicalJson(previous.query)})`,
+        `refusing to resume: ${identityMismatch({
+          place: manifestPath(out),
+          held: previous.query,
+          wanted: this.#identity,
+          reader: "this export",
+          remedy: "resume with the same options, or pass `force` to start over",
+        })}`,
       );
     }
     const committed = previous.committed;
