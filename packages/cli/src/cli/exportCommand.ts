@@ -12,6 +12,7 @@ import { StreamSink } from "@clarifai-audit/client/internal/export/sinks/streamS
 import { checkOutputPath } from "@clarifai-audit/client/internal/state/outputPath.js";
 import { UsageError } from "./exitCodes.js";
 import type { MemoryMode } from "./exportMemory.js";
+import { walkReading } from "./progress.js";
 import { type ConnectionFlags, type FilterFlags, filtersToQuery, resolveWindow } from "./queryOptions.js";
 import { requestFigures, requestSummary } from "./requestStats.js";
 import type { CommandContext, CommandResult } from "./runner.js";
@@ -133,7 +134,7 @@ export async function runExportCommand(ctx: CommandContext, flags: ExportFlags):
     },
     onProgress: (p) => {
       memory.afterPage();
-      progress.update(p);
+      progress.update(walkReading(p));
     },
   });
   progress.stop();

@@ -182,8 +182,8 @@ export async function runCommand(
     },
     async progress(enabled) {
       const { progressView } = await import("./progress.js");
-      // Drawn only when stderr is a terminal: then it is a tty.WriteStream.
-      const view = progressView(enabled, io.stderr as NodeJS.WriteStream);
+      // Drawn only when stderr is a terminal (a tty.WriteStream, or a test's stream that says it is one).
+      const view = progressView(enabled, io.stderr);
       cleanups.push(() => view.stop());
       return view;
     },

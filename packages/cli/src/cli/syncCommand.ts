@@ -91,6 +91,8 @@ export async function runSyncCommand(ctx: CommandContext, flags: SyncFlags): Pro
   // The store's own description: a PostgreSQL URL without its password.
   let description = "";
   ctx.defer(() => store?.release?.());
+  const { walkReading } = await import("./progress.js");
+  const progress = await ctx.progress(!flags.quiet);
   // The follow schedule tail and watch poll on (packages/client/src/export/followPoll.ts): a run each round.
   for await (const round of followRounds({
     follow: flags.follow === true,
@@ -117,7 +119,10 @@ export async function runSyncCommand(ctx: CommandContext, flags: SyncFlags): Pro
         commitIntervalMs: flags.commitInterval,
         ...(flags.commitEntries !== undefined ? { commitEntries: flags.commitEntries } : {}),
         signal: ctx.signal,
-        onProgress: () => memory.afterPage(),
+        onProgress: (p) => {
+          memory.afterPage();
+          progress.update(walkReading(p));
+        },
         onWindow: (w) => {
           if (!flags.quiet)
             ctx.say(
@@ -126,6 +131,7 @@ export async function runSyncCommand(ctx: CommandContext, flags: SyncFlags): Pro
         },
       });
     } catch (error) {
+      progress.stop();
       if (error instanceof SyncUsageError) throw new UsageError(error.message);
       // With --follow, an interrupt between or during runs is the normal way to stop.
       if (error instanceof ExportInterruptedError && flags.follow) return result();
@@ -135,7 +141,8 @@ export async function runSyncCommand(ctx: CommandContext, flags: SyncFlags): Pro
     totals.inserted += summary.inserted;
     totals.late += summary.late;
     totals.walked += summary.walked;
-    // Each run's own summary line, as it ends (a --follow run may last for days).
+    // Each run's own summary line, as it ends (a --follow run may last for days), below its bar.
+    progress.stop();
     ctx.say(summaryLine(description, summary));
     if (ctx.signal.aborted) return result();
     // A resumed run ends at the window a crashed run pinned; entries that landed behind its cursor

@@ -38,7 +38,7 @@ export function defineReport(program: Command, runs: CommandRuns): Command {
     concurrency: "live window: most pages fetched in parallel",
     perPage: { prefix: "live window: ", default: MAX_PER_PAGE },
   });
-  addOutputOptions(cmd, { quiet: "no window and summary lines on stderr" });
+  addOutputOptions(cmd, { quiet: "no progress bar, window and summary lines on stderr" });
   addFilterOptions(cmd);
   addConnectionOptions(cmd, { maxAttempts: EXPORT_MAX_ATTEMPTS });
   return cmd.action((flags: ReportFlags) =>

@@ -36,7 +36,10 @@ export function defineRules(program: Command, runs: CommandRuns): Command[] {
       "--lake <dir>",
       "every entry of a Parquet lake written by sync --to DIR, oldest first (not with --input)",
     );
-  addOutputOptions(test, { format: alertFormatOption(), quiet: "no summary line on stderr" });
+  addOutputOptions(test, {
+    format: alertFormatOption(),
+    quiet: "no progress bar and no summary line on stderr",
+  });
   refuseGroup(
     test,
     addConnectionOptions,

@@ -61,7 +61,7 @@ export function defineSync(program: Command, runs: CommandRuns): Command {
         "lean: a small, steady footprint (V8 tuned; a lake's one DuckDB writer hands freed memory back); fast: V8's defaults, and a lake writes with two DuckDB writers (about 3x the speed, 1.8x the memory)",
       ),
     );
-  addOutputOptions(cmd, { quiet: "no window line (the summary line of each run stays)" });
+  addOutputOptions(cmd, { quiet: "no progress bar and no window line (the summary line of each run stays)" });
   addFilterOptions(cmd, false);
   addConnectionOptions(cmd, { maxAttempts: EXPORT_MAX_ATTEMPTS });
   return cmd.action((flags: SyncFlags) =>
