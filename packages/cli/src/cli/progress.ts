@@ -8,7 +8,10 @@
  */
 
 import type { ExportProgress } from "@clarifai-audit/client/internal/export/engine.js";
-import { Format, SingleBar } from "cli-progress";
+import cliProgress from "cli-progress";
+
+// A CommonJS module whose `Format` Node's ESM loader cannot name: taken from its default export.
+const { Format, SingleBar } = cliProgress;
 
 /** One reading of a command's progress. */
 export interface ProgressReading {

@@ -8,6 +8,7 @@
  */
 import { createHash } from "node:crypto";
 import type { Writable } from "node:stream";
+import { ClarifaiAuditError } from "../../domain/errors.js";
 import type { DataFormat } from "../formats.js";
 import type { ExportBatch, ExportCursor, ExportSink } from "../sink.js";
 import { BatchText } from "./batchText.js";
@@ -21,10 +22,10 @@ export interface StreamSinkOptions {
 }
 
 /** The stream went away before the export was written (a destroyed or ended stream). */
-export class StreamClosedError extends Error {
+export class StreamClosedError extends ClarifaiAuditError {
+  override name = "StreamClosedError";
   constructor() {
     super("the output stream is closed");
-    this.name = "StreamClosedError";
   }
 }
 
