@@ -10,6 +10,7 @@ import { durationProblem, parseDurationMs } from "@clarifai-audit/client/interna
 import type { EmulatorOptions, FaultOptions } from "@clarifai-audit/emulator/internal/options.js";
 import type { EmulatorHandle } from "@clarifai-audit/emulator/internal/server.js";
 import { type Command, InvalidArgumentError, Option } from "commander";
+import { JSON_SUMMARY_HELP } from "./sharedFlags.js";
 
 // packages/emulator/src/options.ts's MAX_GENERATE and KNOB_LIMITS, repeated so that declaring the command
 // loads nothing but commander (test/emulator/limits.test.ts proves them equal).
@@ -236,10 +237,22 @@ export interface EmulatorRunContext {
   readonly stoppedBy: string | undefined;
 }
 
-/** Runs the emulator's work under the host's lifecycle; the work resolves with the exit code. */
-export type EmulatorHost = (work: (ctx: EmulatorRunContext) => Promise<number>) => Promise<void>;
+/** How the emulator's run ended: its exit code, and what it served (for `--json`). */
+export interface EmulatorOutcome {
+  exitCode: number;
+  figures?: Record<string, unknown>;
+}
 
-async function run(ctx: EmulatorRunContext, flags: Flags): Promise<number> {
+/**
+ * Runs the emulator's work under the host's lifecycle (`json`: whether --json was given, for the
+ * host's summary object); the work resolves with its outcome.
+ */
+export type EmulatorHost = (
+  work: (ctx: EmulatorRunContext) => Promise<EmulatorOutcome>,
+  json: boolean | undefined,
+) => Promise<void>;
+
+async function run(ctx: EmulatorRunContext, flags: Flags): Promise<EmulatorOutcome> {
   let handle: EmulatorHandle;
   try {
     const options = emulatorOptionsFromFlags(flags);
@@ -250,7 +263,7 @@ async function run(ctx: EmulatorRunContext, flags: Flags): Promise<number> {
     handle = await startEmulator(options);
   } catch (e) {
     ctx.stderr.write(`clarifai-audit emulator: ${startError(e, flags)}\n`);
-    return 2;
+    return { exitCode: 2 };
   }
   // The host listens for signals before the work starts: whoever reads the ready line may signal at
   // once, and a signal that finds no handler kills the process without the clean shutdown.
@@ -264,8 +277,16 @@ async function run(ctx: EmulatorRunContext, flags: Flags): Promise<number> {
   ctx.stderr.write(`clarifai-audit emulator: serving ${handle.size()} entries; Ctrl-C to stop\n`);
   await stopped;
   ctx.stderr.write(`clarifai-audit emulator: ${ctx.stoppedBy ?? "stopped"}, shutting down\n`);
+  // Read before closing: what the run served, for --json.
+  const figures = {
+    grpc: handle.grpcAddress,
+    rest: handle.restUrl ?? null,
+    entries: handle.size(),
+    calls: handle.calls,
+    rateLimited: handle.rateLimited,
+  };
   await handle.close();
-  return 0;
+  return { exitCode: 0, figures };
 }
 
 /** Registers `emulator` on the CLI program; `host` runs it (the CLI's command runner). */
@@ -340,5 +361,6 @@ export function registerEmulatorCommand(program: Command, host: EmulatorHost): v
     .addOption(
       new Option("--fault-seed <s>", "seed of fault probabilities, jitter and growth").argParser(seedArg),
     )
-    .action((flags: Flags) => host((ctx) => run(ctx, flags)));
+    .option("--json", JSON_SUMMARY_HELP)
+    .action((flags: Flags & { json?: boolean }) => host((ctx) => run(ctx, flags), flags.json));
 }
