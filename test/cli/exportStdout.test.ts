@@ -12,7 +12,16 @@ import { join } from "node:path";
 import { PassThrough, Writable } from "node:stream";
 import { main } from "../../packages/cli/src/cli/cli.js";
 import { entryToJsonLine } from "../../packages/client/src/codec/entryPrinter.js";
-import { CLI, cliEnv, collect, type GeneratedEmulator, runMain, startGeneratedEmulator } from "./helpers.js";
+import {
+  CLI,
+  cliEnv,
+  collect,
+  type GeneratedEmulator,
+  runMain,
+  spawnCli,
+  startGeneratedEmulator,
+  waitForStderr,
+} from "./helpers.js";
 
 let generated: GeneratedEmulator;
 let window: string[];
@@ -136,5 +145,31 @@ it("as users run it: `export --out - | head -1` exits 0 and writes nothing to di
     expect(readdirSync(cwd)).toEqual([]);
   } finally {
     rmSync(cwd, { recursive: true, force: true });
+  }
+});
+
+it("interrupted, it says that stdout cannot be resumed and exits 130", async () => {
+  generated.emu.setFaults({ latencyMs: 40 });
+  try {
+    const child = spawnCli([
+      "export",
+      ...generated.conn,
+      "--out",
+      "-",
+      "--per-page",
+      "50",
+      "--concurrency",
+      "1",
+    ]);
+    const done = collect(child);
+    await waitForStderr(child, (text) => text.includes("exporting window"));
+    child.kill("SIGINT");
+    const r = await done;
+    expect(r.code).toBe(130);
+    expect(r.stderr).toMatch(
+      /\nclarifai-audit: error: export to stdout interrupted after \d+ entries; it cannot be resumed: run it again \(or export to a file, which can be\)\n$/,
+    );
+  } finally {
+    generated.emu.resetFaults();
   }
 });

@@ -6,11 +6,12 @@
 import { EXPORT_MAX_ATTEMPTS } from "@clarifai-audit/client/internal/domain/limits.js";
 import { formatTs } from "@clarifai-audit/client/internal/domain/timestamps.js";
 import { type ExportSummary, exportToSink } from "@clarifai-audit/client/internal/export/engine.js";
+import { ExportInterruptedError } from "@clarifai-audit/client/internal/export/errors.js";
 import type { DataFormat } from "@clarifai-audit/client/internal/export/formats.js";
 import { FileSink, type FileSinkResult } from "@clarifai-audit/client/internal/export/sinks/fileSink.js";
 import { StreamSink } from "@clarifai-audit/client/internal/export/sinks/streamSink.js";
 import { checkOutputPath } from "@clarifai-audit/client/internal/state/outputPath.js";
-import { UsageError } from "./exitCodes.js";
+import { InterruptedError, UsageError } from "./exitCodes.js";
 import type { MemoryMode } from "./exportMemory.js";
 import { walkReading } from "./progress.js";
 import { type ConnectionFlags, type FilterFlags, filtersToQuery, resolveWindow } from "./queryOptions.js";
@@ -136,6 +137,13 @@ export async function runExportCommand(ctx: CommandContext, flags: ExportFlags):
       memory.afterPage();
       progress.update(walkReading(p));
     },
+  }).catch((error: unknown) => {
+    // The engine's line says to rerun with --resume: stdout has nothing to resume from.
+    if (toStdout && error instanceof ExportInterruptedError)
+      throw new InterruptedError(
+        `export to stdout interrupted after ${error.summary.entries} entries; it cannot be resumed: run it again (or export to a file, which can be)`,
+      );
+    throw error;
   });
   progress.stop();
   const done = { ...summary, ...sink.result };
