@@ -12,14 +12,18 @@ import { join } from "node:path";
 import { PassThrough, Writable } from "node:stream";
 import { main } from "../../packages/cli/src/cli/cli.js";
 import { entryToJsonLine } from "../../packages/client/src/codec/entryPrinter.js";
+import { generateEntries, startEmulator } from "../../packages/emulator/src/index.js";
 import {
   CLI,
   cliEnv,
   collect,
+  connection,
   type GeneratedEmulator,
+  PAT,
   runMain,
   spawnCli,
   startGeneratedEmulator,
+  USER,
   waitForStderr,
 } from "./helpers.js";
 
@@ -171,5 +175,32 @@ it("interrupted, it says that stdout cannot be resumed and exits 130", async () 
     );
   } finally {
     generated.emu.resetFaults();
+  }
+});
+
+it("to a terminal, entry text has its control characters escaped; to a pipe, the exact bytes", async () => {
+  const emu = await startEmulator({ pats: { [PAT]: USER }, restPort: false });
+  try {
+    // A description that would retitle the terminal (OSC) and then sound its bell.
+    const [entry] = generateEntries(1, 9);
+    emu.append([{ ...entry!, description: "ok\u001b]0;pwned\u0007\u009b2J" }]);
+    const args = ["export", ...connection(emu.grpcAddress), "--out", "-", "--quiet"];
+    for (const format of ["jsonl", "csv"]) {
+      const terminal = byteSink() as ReturnType<typeof byteSink> & { isTTY: boolean };
+      terminal.isTTY = true;
+      const code = await main([...args, "--format", format], cliEnv(), {
+        stdin: new PassThrough(),
+        stdout: terminal,
+        stderr: new PassThrough(),
+      });
+      expect(code).toBe(0);
+      const shown = terminal.bytes().toString("utf8");
+      expect(shown).toContain("ok");
+      for (const control of ["\u0007", "\u001b", "\u009b"]) expect(shown).not.toContain(control);
+    }
+    const piped = await runBytes([...args, "--format", "jsonl"]);
+    expect(piped.stdout.toString("utf8")).toContain("\\u001b]0;pwned\\u0007\u009b2J");
+  } finally {
+    await emu.close();
   }
 });

@@ -29,9 +29,13 @@ function screen(isTTY: boolean): Writable & { isTTY: boolean; columns: number; t
   return s;
 }
 
-/** Runs the CLI in-process with stderr on a (fake) terminal or not; stdout is never a terminal. */
-async function run(args: string[], tty = true): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = screen(false);
+/** Runs the CLI in-process with stderr (and stdout, when asked) on a (fake) terminal or not. */
+async function run(
+  args: string[],
+  tty = true,
+  stdoutTty = false,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const stdout = screen(stdoutTty);
   const stderr = screen(tty);
   const code = await main(args, cliEnv(), { stdin: new PassThrough(), stdout, stderr });
   return { code, stdout: stdout.text, stderr: stderr.text };
@@ -117,6 +121,13 @@ it("draws nothing on a stderr that is not a terminal, or with --quiet", async ()
   expect(piped.stderr).not.toContain(ESC);
   expect(piped.stderr).toMatch(/^exporting window from [^\n]+\nexported 1000 entries in \d+ pages[^\n]*\n$/);
   expect(quiet.stderr).toMatch(/^exported 1000 entries in \d+ pages[^\n]*\n$/);
+});
+
+it("export --out - to a terminal draws no bar over the data on that terminal", async () => {
+  const r = await run(exportArgs("-", ["--format", "csv"]), true, true);
+  expect(r.code).toBe(0);
+  expect(r.stderr).not.toContain(ESC);
+  expect(r.stdout.split("\n")).toHaveLength(1 + 1000 + 1);
 });
 
 it("sync, a live report and rules test draw the same line with % and ETA", async () => {

@@ -4,11 +4,14 @@
  * always starts a new walk, nothing is written to disk, and an interrupted run leaves the reader
  * what was written so far (a JSON array then lacks its closing bracket). Each batch is handed over
  * only once the stream has taken the previous one (its write callback): that is the backpressure,
- * and what makes reusing the JSONL encoder's buffer safe.
+ * and what makes reusing the JSONL encoder's buffer safe. A stream that is a terminal is read by
+ * eyes: entry text reaches it with its control characters escaped, as every CLI output does
+ * (domain/terminalText.ts); anything else gets the exact bytes.
  */
 import { createHash } from "node:crypto";
 import type { Writable } from "node:stream";
 import { ClarifaiAuditError } from "../../domain/errors.js";
+import { terminalSafeJson, terminalSafeLines } from "../../domain/terminalText.js";
 import type { DataFormat } from "../formats.js";
 import type { ExportBatch, ExportCursor, ExportSink } from "../sink.js";
 import { BatchText } from "./batchText.js";
@@ -35,10 +38,14 @@ export class StreamSink implements ExportSink {
   readonly #text: BatchText;
   readonly #hash = createHash("sha256");
   #bytes = 0;
+  /** On a terminal: what makes the format's text safe to show; elsewhere undefined (exact bytes). */
+  readonly #safe: ((text: string) => string) | undefined;
 
   constructor(options: StreamSinkOptions) {
     this.#stream = options.stream;
     this.#text = new BatchText(options.format);
+    if ((options.stream as { isTTY?: boolean }).isTTY)
+      this.#safe = options.format === "csv" ? terminalSafeLines : terminalSafeJson;
   }
 
   /** Bytes and SHA-256 of what was written so far (the same figures a file export reports). */
@@ -68,7 +75,12 @@ export class StreamSink implements ExportSink {
     if (chunk.length === 0) return;
     const stream = this.#stream;
     if (stream.destroyed || stream.writableEnded) throw new StreamClosedError();
-    const buf = typeof chunk === "string" ? Buffer.from(chunk, "utf8") : chunk;
+    const safe = this.#safe;
+    const text =
+      safe === undefined
+        ? chunk
+        : safe(typeof chunk === "string" ? chunk : Buffer.from(chunk).toString("utf8"));
+    const buf = typeof text === "string" ? Buffer.from(text, "utf8") : text;
     await new Promise<void>((resolve, reject) => {
       stream.write(buf, (error) => (error ? reject(error) : resolve()));
     });
