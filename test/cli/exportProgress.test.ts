@@ -1,7 +1,8 @@
 /**
- * The export progress line: drawn on stderr when stderr is a terminal (the CLI runs under
- * util-linux `script`, which gives it a pseudo-terminal), below the resolved window line; never with
- * --quiet or when stderr is a pipe; stdout stays empty either way.
+ * The export progress line as users see it from the built bin: drawn on stderr when stderr is a
+ * terminal (the CLI runs under util-linux `script`, which gives it a pseudo-terminal), below the
+ * resolved window line, with % and ETA of the size the probes estimate; never with --quiet or when
+ * stderr is a pipe; stdout stays empty either way, or holds exactly the export with `--out -`.
  */
 import { spawn, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -52,12 +53,24 @@ function runOnTerminal(cliArgs: string[], stdoutFile: string): Promise<CliResult
     expect(r.code).toBe(0);
     const screen = r.stdout.replace(/\r/g, "");
     expect(screen).toMatch(
-      /\d+ entries \| \d+ pages \| \d+ entries\/s \| [\d.]+ s \| retries 0 \| shifted 0/,
+      /\d+% \| ETA \S+ \| \d+ of ~\d+ entries \| \d+ entries\/s \| \d+ pages \| retries 0 \| shifted 0/,
     );
     // The window line starts a line of its own (the bar must not be drawn before it).
     expect(screen).toMatch(/(^|\n)exporting window from \S+ to \S+ \(UTC, oldest first\)\n/);
     expect(screen).toMatch(/\nexported 3000 entries in \d+ pages/);
     expect(readFileSync(join(dir, "tty.stdout"), "utf8")).toBe("");
+  });
+
+  it("--out -: the bar on the terminal, the export alone on stdout, the same bytes as the file", async () => {
+    const dir = generated.tmp.dir;
+    // The emulator's log does not grow: both runs walk all of it.
+    const file = join(dir, "same.jsonl");
+    expect((await runCli(args(file, ["--quiet"]))).code).toBe(0);
+    const r = await runOnTerminal(args("-"), join(dir, "piped.stdout"));
+    expect(r.code).toBe(0);
+    expect(r.stdout.replace(/\r/g, "")).toMatch(/ 100% \| ETA 0s \| 3000 of ~3000 entries \| /);
+    expect(r.stdout).toMatch(/\nexported 3000 entries in \d+ pages to stdout: /);
+    expect(readFileSync(join(dir, "piped.stdout")).equals(readFileSync(file))).toBe(true);
   });
 
   it("draws nothing with --quiet", async () => {

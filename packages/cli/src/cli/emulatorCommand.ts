@@ -11,7 +11,7 @@ import type { EmulatorOptions, FaultOptions } from "@clarifai-audit/emulator/int
 import type { EmulatorHandle } from "@clarifai-audit/emulator/internal/server.js";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { addDeprecatedAlias } from "./deprecatedFlags.js";
-import { verboseOption } from "./sharedFlags.js";
+import { JSON_SUMMARY_HELP, verboseOption } from "./sharedFlags.js";
 import { QUIET_HELP } from "./vocabulary.js";
 
 // packages/emulator/src/options.ts's MAX_GENERATE and KNOB_LIMITS, repeated so that declaring the command
@@ -242,10 +242,22 @@ export interface EmulatorRunContext {
   readonly stoppedBy: string | undefined;
 }
 
-/** Runs the emulator's work under the host's lifecycle; the work resolves with the exit code. */
-export type EmulatorHost = (work: (ctx: EmulatorRunContext) => Promise<number>) => Promise<void>;
+/** How the emulator's run ended: its exit code, and what it served (for `--json`). */
+export interface EmulatorOutcome {
+  exitCode: number;
+  figures?: Record<string, unknown>;
+}
 
-async function run(ctx: EmulatorRunContext, flags: Flags): Promise<number> {
+/**
+ * Runs the emulator's work under the host's lifecycle (`json`: whether --json was given, for the
+ * host's summary object); the work resolves with its outcome.
+ */
+export type EmulatorHost = (
+  work: (ctx: EmulatorRunContext) => Promise<EmulatorOutcome>,
+  json: boolean | undefined,
+) => Promise<void>;
+
+async function run(ctx: EmulatorRunContext, flags: Flags): Promise<EmulatorOutcome> {
   let handle: EmulatorHandle;
   try {
     const options = emulatorOptionsFromFlags(flags);
@@ -257,7 +269,7 @@ async function run(ctx: EmulatorRunContext, flags: Flags): Promise<number> {
   } catch (e) {
     // The one error prefix of every command (packages/cli/src/cli/exitCodes.ts's errorLine).
     ctx.stderr.write(`clarifai-audit: error: ${startError(e, flags)}\n`);
-    return 2;
+    return { exitCode: 2 };
   }
   // The host listens for signals before the work starts: whoever reads the ready line may signal at
   // once, and a signal that finds no handler kills the process without the clean shutdown.
@@ -274,8 +286,16 @@ async function run(ctx: EmulatorRunContext, flags: Flags): Promise<number> {
   say(`serving ${handle.size()} entries; Ctrl-C to stop`);
   await stopped;
   say(`${ctx.stoppedBy ?? "stopped"}, shutting down`);
+  // Read before closing: what the run served, for --json.
+  const figures = {
+    grpc: handle.grpcAddress,
+    rest: handle.restUrl ?? null,
+    entries: handle.size(),
+    calls: handle.calls,
+    rateLimited: handle.rateLimited,
+  };
   await handle.close();
-  return 0;
+  return { exitCode: 0, figures };
 }
 
 /** Registers `emulator` on the CLI program; `host` runs it (the CLI's command runner). */
@@ -355,8 +375,9 @@ export function registerEmulatorCommand(program: Command, host: EmulatorHost): v
       verboseOption(
         "accepted as everywhere; the emulator serves requests and makes none, so it adds nothing (a client's -v shows its own)",
       ),
-    );
+    )
+    .option("--json", JSON_SUMMARY_HELP);
   // --profile named the preset (--profile is the config file's named profile): kept until 0.2.0.
   addDeprecatedAlias(cmd, "--profile", "--preset");
-  cmd.action((flags: Flags) => host((ctx) => run(ctx, flags)));
+  cmd.action((flags: Flags & { json?: boolean }) => host((ctx) => run(ctx, flags), flags.json));
 }

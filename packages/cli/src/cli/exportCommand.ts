@@ -1,15 +1,19 @@
 /**
  * `clarifai-audit export --out FILE`: the bulk exporter on the command line (see src/export/).
+ * `--out -` writes the same bytes to stdout through the stream sink: nothing on disk, no resume.
  */
 
 import { EXPORT_MAX_ATTEMPTS } from "@clarifai-audit/client/internal/domain/limits.js";
 import { formatTs } from "@clarifai-audit/client/internal/domain/timestamps.js";
 import { type ExportSummary, exportToSink } from "@clarifai-audit/client/internal/export/engine.js";
+import { ExportInterruptedError } from "@clarifai-audit/client/internal/export/errors.js";
 import type { DataFormat } from "@clarifai-audit/client/internal/export/formats.js";
 import { FileSink, type FileSinkResult } from "@clarifai-audit/client/internal/export/sinks/fileSink.js";
+import { StreamSink } from "@clarifai-audit/client/internal/export/sinks/streamSink.js";
 import { checkOutputPath } from "@clarifai-audit/client/internal/state/outputPath.js";
-import { UsageError } from "./exitCodes.js";
+import { InterruptedError, UsageError } from "./exitCodes.js";
 import type { MemoryMode } from "./exportMemory.js";
+import { walkReading } from "./progress.js";
 import { type ConnectionFlags, type FilterFlags, filtersToQuery, resolveWindow } from "./queryOptions.js";
 import { requestFigures, requestSummary } from "./requestStats.js";
 import type { CommandContext, CommandResult } from "./runner.js";
@@ -32,7 +36,26 @@ export interface ExportFlags extends FilterFlags, ConnectionFlags {
 
 const FORMATS: readonly DataFormat[] = FILE_FORMATS;
 
-/** `--format`, or the one the file name implies (`.csv`, `.json`, optionally `.gz`), else jsonl. */
+/** The `--out` that names stdout. */
+export const STDOUT_OUT = "-";
+
+/**
+ * Refuses what a stdout export cannot do, in one line saying why: it keeps no manifest or partial
+ * file, so there is nothing to resume, and no file to overwrite.
+ */
+function checkStdoutFlags(flags: ExportFlags): void {
+  if (flags.resume)
+    throw new UsageError(
+      "--resume: --out - writes to stdout, which cannot be resumed (no manifest or partial file is kept); export to a file to resume",
+    );
+  if (flags.force)
+    throw new UsageError("--force: --out - writes to stdout; there is no file to overwrite or discard");
+}
+
+/**
+ * `--format`, or the one the file name implies (`.csv`, `.json`, optionally `.gz`), else jsonl (and
+ * for stdout, `-`, which has no name to imply one).
+ */
 export function exportFormat(out: string, flag: string | undefined): DataFormat {
   if (flag !== undefined) {
     if (!(FORMATS as readonly string[]).includes(flag)) {
@@ -49,8 +72,9 @@ export function exportFormat(out: string, flag: string | undefined): DataFormat 
 function summaryLine(out: string, s: ExportSummary & FileSinkResult, concurrency: number): string {
   const seconds = s.durationMs / 1000;
   const rate = seconds > 0 ? Math.round(s.entries / seconds) : s.entries;
+  const where = out === STDOUT_OUT ? "stdout" : out;
   return (
-    `exported ${s.entries} entries in ${s.pages} pages to ${out}${s.resumed ? " (resumed)" : ""}: ` +
+    `exported ${s.entries} entries in ${s.pages} pages to ${where}${s.resumed ? " (resumed)" : ""}: ` +
     `${s.bytes} bytes, sha256 ${s.sha256}; retries ${s.retries}, shifted pages ${s.shiftedPages} ` +
     `(${s.repeated + s.stale} overlapping entries dropped), slices ${s.slices} (splits ${s.splits}), ` +
     `requests ${s.requests}; ` +
@@ -64,20 +88,25 @@ function summaryLine(out: string, s: ExportSummary & FileSinkResult, concurrency
 /** Runs `export` with its parsed flags (defined in packages/cli/src/cli/commands/export.ts). */
 export async function runExportCommand(ctx: CommandContext, flags: ExportFlags): Promise<CommandResult> {
   if (flags.out === "") throw new UsageError("--out: the file name is empty; name the output file");
+  const toStdout = flags.out === STDOUT_OUT;
+  if (toStdout) checkStdoutFlags(flags);
   if (flags.resume && flags.force) throw new UsageError("--resume and --force cannot be combined");
   const format = exportFormat(flags.out, flags.format);
   const filters = filtersToQuery(flags);
   const window = resolveWindow(flags, ctx.clock.now());
-  await checkOutputPath("--out", flags.out);
+  if (!toStdout) await checkOutputPath("--out", flags.out);
   const client = await ctx.client(flags, { maxAttempts: EXPORT_MAX_ATTEMPTS });
-  const sink = new FileSink({
-    out: flags.out,
-    format,
-    gzip: flags.out.toLowerCase().endsWith(".gz"),
-    resume: flags.resume ?? false,
-    force: flags.force ?? false,
-  });
-  const progress = await ctx.progress(!flags.quiet);
+  const sink = toStdout
+    ? new StreamSink({ stream: ctx.io.stdout, format })
+    : new FileSink({
+        out: flags.out,
+        format,
+        gzip: flags.out.toLowerCase().endsWith(".gz"),
+        resume: flags.resume ?? false,
+        force: flags.force ?? false,
+      });
+  // Data on a terminal and a bar on the same terminal would garble each other: the data wins.
+  const progress = await ctx.progress(!flags.quiet && !(toStdout && ctx.io.stdout.isTTY));
   // After the modules have loaded: their one-off allocations need no tight GC.
   const memory = await ctx.tuneMemory(flags.memory);
   const summary = await exportToSink({
@@ -107,8 +136,15 @@ export async function runExportCommand(ctx: CommandContext, flags: ExportFlags):
     },
     onProgress: (p) => {
       memory.afterPage();
-      progress.update(p);
+      progress.update(walkReading(p));
     },
+  }).catch((error: unknown) => {
+    // The engine's line says to rerun with --resume: stdout has nothing to resume from.
+    if (toStdout && error instanceof ExportInterruptedError)
+      throw new InterruptedError(
+        `export to stdout interrupted after ${error.summary.entries} entries; it cannot be resumed: run it again (or export to a file, which can be)`,
+      );
+    throw error;
   });
   progress.stop();
   const done = { ...summary, ...sink.result };

@@ -94,9 +94,9 @@ export function buildProgram(
   defineWatch(program, runs);
   defineRules(program, runs);
   defineReport(program, runs);
-  registerEmulatorCommand(program, (work) =>
-    runs.run({ command: "emulator" }, async (ctx) => ({
-      exitCode: await work({
+  registerEmulatorCommand(program, (work, json) =>
+    runs.run({ command: "emulator", json }, async (ctx) =>
+      work({
         stdout: ctx.io.stdout,
         stderr: ctx.io.stderr,
         signal: ctx.signal,
@@ -104,7 +104,7 @@ export function buildProgram(
           return ctx.stoppedBy;
         },
       }),
-    })),
+    ),
   );
   defineQuery(program, runs);
   defineConfig(program, runs);

@@ -69,6 +69,8 @@ async function aggregateLive(
   const window = resolveWindow(flags, ctx.clock.now());
   const client = await ctx.client(flags, { maxAttempts: EXPORT_MAX_ATTEMPTS });
   const sink = new ReportSink(aggregator);
+  const { walkReading } = await import("./progress.js");
+  const progress = await ctx.progress(!flags.quiet);
   let pinned: { from: string; to: string } | undefined;
   try {
     await exportToSink({
@@ -81,7 +83,10 @@ async function aggregateLive(
       concurrency: flags.concurrency,
       perPage: flags.perPage,
       signal: ctx.signal,
-      onProgress: () => memory.afterPage(),
+      onProgress: (p) => {
+        memory.afterPage();
+        progress.update(walkReading(p));
+      },
       onWindow: (w) => {
         pinned = { from: formatTs(w.from), to: formatTs(w.to) };
         if (!flags.quiet) {
@@ -96,6 +101,8 @@ async function aggregateLive(
         `report interrupted after ${aggregator.entries} entries; no report was written (run it again)`,
       );
     throw error;
+  } finally {
+    progress.stop();
   }
   return { ...(pinned ? { window: pinned } : {}), source: `${client.endpoint}, user ${client.userId}` };
 }

@@ -3,9 +3,10 @@
  * (or `--lake DIR`) replays an export (or a lake) through them and prints the alerts that would
  * have fired (backtesting).
  */
+import { ExportFile } from "@clarifai-audit/client/internal/export/exportFile.js";
 import { type Alert, alertToJson, alertToText } from "../watch/alert.js";
 import { put } from "../watch/dispatcher.js";
-import { replayExport, replayRecords } from "../watch/replay.js";
+import { replayRecords } from "../watch/replay.js";
 import { loadRules } from "../watch/rules.js";
 import { UsageError } from "./exitCodes.js";
 import type { CommandContext, CommandResult } from "./runner.js";
@@ -51,15 +52,16 @@ export async function runRulesTest(ctx: CommandContext, flags: RulesTestFlags): 
   const started = performance.now();
   const onAlerts = (alerts: Alert[]) =>
     put(ctx.io.stdout, `${alerts.map((a) => (text ? alertToText(a) : alertToJson(a))).join("\n")}\n`);
+  // Alerts on the terminal would be drawn over: the bar only when stdout goes elsewhere.
+  const progress = await ctx.progress(!flags.quiet && !ctx.io.stdout.isTTY);
+  const { withProgress } = await import("./progress.js");
+  const file = flags.input !== undefined ? new ExportFile(flags.input, { reader: "rules test" }) : undefined;
   // A lake is one more source of exported entries (packages/cli/src/sync/lake/records.ts); DuckDB loads only for it.
-  const stats =
-    flags.lake !== undefined
-      ? await replayRecords(
-          rules,
-          (await import("../sync/lake/records.js")).readLakeRecords(flags.lake),
-          onAlerts,
-        )
-      : await replayExport(rules, flags.input as string, onAlerts);
+  const source = file ?? (await import("../sync/lake/records.js")).readLakeRecords(flags.lake as string);
+  // A file's share read is its progress; a lake's size is not known up front: counts only.
+  const fraction = file && (() => (file.size > 0 ? file.bytesRead / file.size : undefined));
+  const stats = await replayRecords(rules, withProgress(source, progress, fraction), onAlerts);
+  progress.stop();
   const per = [...stats.byRule].map(([rule, n]) => `${rule} ${n}`).join(", ");
   const seconds = (performance.now() - started) / 1000;
   return {

@@ -201,9 +201,9 @@ export async function runCommand(
     },
     async progress(enabled) {
       const { progressView } = await import("./progress.js");
-      // Drawn only when stderr is a terminal: then it is a tty.WriteStream.
+      // Drawn only when stderr is a terminal (a tty.WriteStream, or a test's stream that says it is one).
       // With --verbose the request lines are the progress: a bar redrawn over them would garble both.
-      const view = progressView(enabled && !options.verbose, io.stderr as NodeJS.WriteStream);
+      const view = progressView(enabled && !options.verbose, io.stderr);
       cleanups.push(() => view.stop());
       return view;
     },

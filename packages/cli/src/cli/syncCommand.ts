@@ -125,6 +125,8 @@ export async function runSyncCommand(ctx: CommandContext, flags: SyncFlags): Pro
   // The store's own description: a PostgreSQL URL without its password.
   let description = "";
   ctx.defer(() => store?.release?.());
+  const { walkReading } = await import("./progress.js");
+  const progress = await ctx.progress(!flags.quiet);
   // The follow schedule tail and watch poll on (packages/client/src/export/followPoll.ts): a run each round.
   for await (const round of followRounds({
     follow: flags.follow === true,
@@ -151,7 +153,10 @@ export async function runSyncCommand(ctx: CommandContext, flags: SyncFlags): Pro
         commitIntervalMs: flags.commitInterval,
         ...(flags.commitEntries !== undefined ? { commitEntries: flags.commitEntries } : {}),
         signal: ctx.signal,
-        onProgress: () => memory.afterPage(),
+        onProgress: (p) => {
+          memory.afterPage();
+          progress.update(walkReading(p));
+        },
         onWindow: (w) => {
           if (!flags.quiet)
             ctx.say(
@@ -160,6 +165,7 @@ export async function runSyncCommand(ctx: CommandContext, flags: SyncFlags): Pro
         },
       });
     } catch (error) {
+      progress.stop();
       // The destination's refusals name the flag that named it (the library calls it `store`).
       if (error instanceof SyncUsageError)
         throw new UsageError(error.message.replaceAll("`store`", dest.flag));
@@ -171,7 +177,9 @@ export async function runSyncCommand(ctx: CommandContext, flags: SyncFlags): Pro
     totals.inserted += summary.inserted;
     totals.late += summary.late;
     totals.walked += summary.walked;
-    // Each run's own summary line, as it ends (a --follow run may last for days); not with --quiet.
+    // Each run's own summary line, as it ends (a --follow run may last for days), below its bar;
+    // not with --quiet.
+    progress.stop();
     if (!flags.quiet) ctx.say(summaryLine(description, summary));
     if (ctx.signal.aborted) return result();
     // A resumed run ends at the window a crashed run pinned; entries that landed behind its cursor

@@ -20,7 +20,7 @@ import {
   type Ts,
   tsToNs,
 } from "@clarifai-audit/client/internal/domain/timestamps.js";
-import { exportToSink } from "@clarifai-audit/client/internal/export/engine.js";
+import { type ExportProgress, exportToSink } from "@clarifai-audit/client/internal/export/engine.js";
 import { ExportInterruptedError } from "@clarifai-audit/client/internal/export/errors.js";
 import { resumeIdentity } from "@clarifai-audit/client/internal/export/identity.js";
 import type {
@@ -56,7 +56,8 @@ export interface SyncOptions {
   perPage?: number;
   signal?: AbortSignal;
   onWindow?: (window: { from: Ts; to: Ts; resumed: boolean }) => void;
-  onProgress?: (progress: { entries: number; pages: number; requests: number }) => void;
+  /** After each page: the engine's running figures, with its estimate of the window's size. */
+  onProgress?: (progress: ExportProgress) => void;
   now?: () => number;
 }
 
@@ -294,12 +295,7 @@ export async function runSync(options: SyncOptions): Promise<SyncRunSummary> {
       ...(options.perPage !== undefined ? { perPage: options.perPage } : {}),
       ...(options.signal !== undefined ? { signal: options.signal } : {}),
       ...(options.onWindow !== undefined ? { onWindow: options.onWindow } : {}),
-      ...(options.onProgress !== undefined
-        ? {
-            onProgress: (p: { entries: number; pages: number; requests: number }) =>
-              options.onProgress?.({ entries: p.entries, pages: p.pages, requests: p.requests }),
-          }
-        : {}),
+      ...(options.onProgress !== undefined ? { onProgress: options.onProgress } : {}),
       now,
     }).catch((error: unknown) => {
       if (error instanceof ExportInterruptedError) throw new SyncInterruptedError(error.summary);

@@ -10,6 +10,7 @@
  */
 import { formatTs } from "../domain/timestamps.js";
 import { ExportInterruptedError } from "./errors.js";
+import { WalkEstimate } from "./estimate.js";
 import type { PipelineStats } from "./orderedPages.js";
 import {
   cursorAt,
@@ -75,15 +76,18 @@ export async function exportToSink(options: ExportToSinkOptions): Promise<Export
   }
 
   session.walking();
+  const estimate = WalkEstimate.of(plan.ends?.first, plan.ends?.last);
   try {
     for await (const batch of walkPlan(plan, settings, stats, pipelineStats, signal)) {
       await session.write({ entries: batch.entries, cursor: batch.cursor, raw: batch.entries });
+      const estimated = estimate?.after(batch.entries.at(-1)?.timestamp, stats.entries, batch.cursor);
       options.onProgress?.({
         entries: stats.entries,
         pages: stats.pages,
         retries: stats.retries,
         shiftedPages: stats.shiftedPages,
         requests: stats.requests,
+        ...(estimated !== undefined ? { estimate: estimated } : {}),
       });
       await session.commitIfDue();
     }

@@ -79,9 +79,15 @@ async function openInput(path: string): Promise<{ fh: FileHandle; gzip: boolean 
   }
 }
 
-/** Text chunks of the file, decompressed when it is gzip. */
-async function* textChunks(fh: FileHandle, gzip: boolean, path: string): AsyncGenerator<string> {
+/** Text chunks of the file, decompressed when it is gzip; `read.bytes()` says how many bytes of the file were read. */
+async function* textChunks(
+  fh: FileHandle,
+  gzip: boolean,
+  path: string,
+  read: { bytes: () => number },
+): AsyncGenerator<string> {
   const raw = fh.createReadStream({ start: 0, highWaterMark: CHUNK_BYTES });
+  read.bytes = () => raw.bytesRead;
   const stream = gzip ? raw.pipe(createGunzip()) : raw;
   if (gzip) raw.on("error", (error) => stream.destroy(error));
   stream.setEncoding("utf8");
@@ -222,11 +228,19 @@ export class ExportFile implements AsyncIterable<ExportRecord[]> {
   format: "jsonl" | "json" | undefined;
   gzip = false;
   entries = 0;
+  /** The file's size in bytes (compressed, for gzip), known once the iteration started. */
+  size = 0;
+  readonly #read = { bytes: () => 0 };
 
   constructor(
     readonly path: string,
     readonly options: ExportFileOptions = {},
   ) {}
+
+  /** Bytes of the file read so far (compressed, for gzip): with {@link size}, how far the reading is. */
+  get bytesRead(): number {
+    return this.#read.bytes();
+  }
 
   #record(line: number, text: string, alone: boolean): ExportRecord {
     const where = `line ${line}`;
@@ -272,12 +286,13 @@ export class ExportFile implements AsyncIterable<ExportRecord[]> {
       if (text.trim() !== "") batch.push(this.#record(line, text, true));
     };
     try {
+      this.size = (await fh.stat()).size;
       /** Newlines of the whitespace before the first entry (dropped, counted for line numbers). */
       let leadingLines = 0;
       let first = true;
       let lines: LineSplitter | undefined;
       let splitter: ArraySplitter | undefined;
-      for await (let chunk of textChunks(fh, gzip, path)) {
+      for await (let chunk of textChunks(fh, gzip, path, this.#read)) {
         if (this.format === undefined) {
           // A byte-order mark (some editors and Windows tools write one) is not part of the first entry.
           if (first && chunk.charCodeAt(0) === 0xfeff) chunk = chunk.slice(1);

@@ -4,7 +4,8 @@
  * entries to an {@link ExportSink} in batches, each with the {@link ExportCursor} that follows it; a
  * sink that stores each batch with its cursor, and returns the last stored cursor from `open`, gets
  * every entry of the window exactly once across crashes and restarts. {@link FileSink} is the sink
- * behind `clarifai-audit export` (`FILE.partial` + `FILE.manifest.json`). See docs/library.md (the export engine).
+ * behind `clarifai-audit export` (`FILE.partial` + `FILE.manifest.json`); {@link StreamSink} writes the
+ * same bytes to a stream (`export --out -`), without resuming. See docs/library.md (the export engine).
  *
  * ```ts
  * import { AuditLogClient } from "clarifai-audit";
@@ -39,4 +40,5 @@ export type {
   SinkOpenInfo,
 } from "./sink.js";
 export { createFileSink, FileSink, type FileSinkOptions, type FileSinkResult } from "./sinks/fileSink.js";
+export { StreamClosedError, StreamSink, type StreamSinkOptions } from "./sinks/streamSink.js";
 export type { FetchedPage, FetchPage, PageRequest } from "./sliceWalk.js";

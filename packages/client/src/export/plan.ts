@@ -76,6 +76,8 @@ export interface WalkPlan {
   slices: Slice[];
   firstCursor: SliceCursor;
   resumed: boolean;
+  /** The oldest and newest entries the probes found (a new walk of a window with data): the estimate's base. */
+  ends?: { first: Ts; last: Ts };
 }
 
 /** Running totals of a walk (a resumed one starts from its cursor's). */
@@ -264,7 +266,14 @@ export async function pinWindow(
     first === undefined || last === undefined
       ? [{ ...window, last: true }]
       : planWindow(window.from, end, first, last, concurrency);
-  return { window, pinnedAt, slices, firstCursor: { page: 1, boundaryKeys: [] }, resumed: false };
+  return {
+    window,
+    pinnedAt,
+    slices,
+    firstCursor: { page: 1, boundaryKeys: [] },
+    resumed: false,
+    ...(first !== undefined && last !== undefined ? { ends: { first, last } } : {}),
+  };
 }
 
 /** The cursor after `at` in `slice` of `plan`, with the totals so far. */

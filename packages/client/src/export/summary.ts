@@ -1,5 +1,7 @@
 /** What the engine reports while and after it walks a window (its own module: the errors carry it too). */
 
+import type { ProgressEstimate } from "./estimate.js";
+
 /** Running counters, reported after each page. */
 export interface ExportProgress {
   entries: number;
@@ -8,6 +10,12 @@ export interface ExportProgress {
   shiftedPages: number;
   /** RPCs sent so far (probes, pages, retries). */
   requests: number;
+  /**
+   * How far the walk has come and how many entries the window likely holds, estimated from the
+   * data's ends the probes found (estimate.ts); absent when they found none to go by (a resumed walk,
+   * an empty window, all entries at one instant) or before the first entry.
+   */
+  estimate?: ProgressEstimate;
 }
 
 /** The outcome of a walk (also carried by {@link ExportInterruptedError}). */

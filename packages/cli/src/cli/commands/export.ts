@@ -24,9 +24,14 @@ export function defineExport(program: Command, runs: CommandRuns): Command {
     )
     .requiredOption(
       "--out <file>",
-      "output file; .gz compresses; FILE.partial and FILE.manifest.json live beside it",
+      "output file; .gz compresses; FILE.partial and FILE.manifest.json live beside it; - writes to stdout (not resumable; ./- for a file named -)",
     )
-    .addOption(formatOption(FILE_FORMATS, "the file's format (default: from the file name, else jsonl)"))
+    .addOption(
+      formatOption(
+        FILE_FORMATS,
+        "the output's format (default: from the file name, else jsonl; stdout: jsonl)",
+      ),
+    )
     .addOption(settleOption());
   addWalkOptions(cmd, {
     concurrency: true,
@@ -38,7 +43,7 @@ export function defineExport(program: Command, runs: CommandRuns): Command {
         "lean: tune V8's garbage collector for a small, steady footprint; fast: V8's defaults (more RSS, a little less CPU)",
       ),
     )
-    .option("--resume", "continue the interrupted export of FILE (same query required)")
+    .option("--resume", "continue the interrupted export of FILE (same query required; not with --out -)")
     .option("--force", "overwrite FILE, or discard an interrupted export of it");
   addOutputOptions(cmd, { quiet: true });
   addFilterOptions(cmd);

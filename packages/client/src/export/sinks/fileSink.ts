@@ -9,13 +9,12 @@ import { rename, unlink } from "node:fs/promises";
 import { dirname } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { createGzip } from "node:zlib";
-import { decodeAuditLogEntry, JsonlPageEncoder } from "../../codec/index.js";
 import { canonicalJson } from "../../domain/canonicalJson.js";
 import { fsyncDir, pathExists } from "../../state/durableFile.js";
 import { acquireLock, type HeldLock, LockHeldError } from "../../state/lock.js";
 import { checkRegularOrAbsent, openRegular } from "../../state/outputPath.js";
 import { ExportUsageError } from "../errors.js";
-import { type DataFormat, formatEntries, formatFooter, formatHeader } from "../formats.js";
+import type { DataFormat } from "../formats.js";
 import { identityMismatch } from "../identity.js";
 import {
   type ExportIdentity,
@@ -29,6 +28,7 @@ import {
   writeManifest,
 } from "../manifest.js";
 import type { ExportBatch, ExportCursor, ExportSink, SinkOpenInfo } from "../sink.js";
+import { BatchText } from "./batchText.js";
 import { PartialWriter } from "./partialWriter.js";
 
 /** Options of {@link FileSink}. */
@@ -87,15 +87,13 @@ export class FileSink implements ExportSink {
   #writer: PartialWriter | undefined;
   #identity: ExportIdentity | undefined;
   #cursor: ExportCursor | undefined;
-  /** Entries in the file (JSON needs the count for its commas). */
-  #entries = 0;
+  /** The file's text, batch by batch; counts the entries in the file (JSON needs it for its commas). */
+  readonly #text: BatchText;
   #dirty = false;
   /** The footer is written: only the rename (or gzip) is left. */
   #complete = false;
   /** A previous run already put the file in place; closing only removes the manifest. */
   #finished: FileSinkResult | undefined;
-  // Safe to reuse: each page is written (awaited) before the next one is encoded.
-  readonly #jsonl = new JsonlPageEncoder();
 
   constructor(options: FileSinkOptions) {
     this.#o = {
@@ -105,6 +103,7 @@ export class FileSink implements ExportSink {
       ...options,
       now: options.now ?? Date.now,
     };
+    this.#text = new BatchText(this.#o.format);
     if (this.#o.out === "")
       throw new ExportUsageError({ input: "out", problem: "the output file name is empty" });
     if (this.#o.resume && this.#o.force)
@@ -191,7 +190,7 @@ export class FileSink implements ExportSink {
     const committed = previous.committed;
     const cursor = cursorFromManifest(previous);
     this.#cursor = cursor;
-    this.#entries = committed.entries;
+    this.#text.entries = committed.entries;
     this.#complete = committed.complete ?? false;
     if (!(await pathExists(partial))) {
       if (committed.complete && (await pathExists(out))) {
@@ -217,31 +216,14 @@ export class FileSink implements ExportSink {
   async start(cursor: ExportCursor): Promise<void> {
     this.#cursor = cursor;
     this.#writer = await PartialWriter.create(partialPath(this.#o.out));
-    await this.#writer.write(formatHeader(this.#o.format));
+    await this.#writer.write(this.#text.header());
     await this.#commit();
   }
 
   async write(batch: ExportBatch): Promise<void> {
     const writer = this.#writer;
     if (writer === undefined) throw new Error("FileSink.write before open/start");
-    const { format } = this.#o;
-    const n = batch.entries.length;
-    if (n > 0) {
-      if (format === "jsonl") {
-        await writer.write(
-          batch.raw !== undefined
-            ? this.#jsonl.encode(batch.raw)
-            : `${batch.entries.map((e) => e.json()).join("\n")}\n`,
-        );
-      } else {
-        const decoded =
-          batch.raw !== undefined
-            ? batch.raw.map((r) => decodeAuditLogEntry(r.source, r.start, r.end))
-            : batch.entries.map((e) => e.decode());
-        await writer.write(formatEntries(format, decoded, this.#entries));
-      }
-    }
-    this.#entries += n;
+    await writer.write(this.#text.batch(batch));
     this.#cursor = batch.cursor;
     this.#dirty = true;
   }
@@ -267,7 +249,7 @@ export class FileSink implements ExportSink {
         return;
       }
       if (!this.#complete) {
-        await writer.write(formatFooter(this.#o.format, this.#entries));
+        await writer.write(this.#text.footer());
         this.#complete = true;
         await this.#commit();
       }
@@ -322,7 +304,7 @@ export class FileSink implements ExportSink {
       committed: {
         bytes: writer.bytes,
         sha256: writer.digest(),
-        entries: this.#entries,
+        entries: this.#text.entries,
         pages: stats?.pages ?? 0,
         slice: { ...cursor.slice },
         cursor: {
