@@ -9,10 +9,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import fc from "fast-check";
-import { EdgeRows, ReportAggregator } from "../../packages/cli/src/report/aggregate.js";
+import { ReportAggregator } from "../../packages/cli/src/report/aggregate.js";
 import type { ReportEntry } from "../../packages/cli/src/report/entry.js";
 import { escapeHtml, formatCount } from "../../packages/cli/src/report/html.js";
 import { InputError, readExportFile } from "../../packages/cli/src/report/input.js";
+import { EdgeRows } from "../../packages/cli/src/report/rows.js";
 import { entryToJsonLine } from "../../packages/client/src/codec/index.js";
 import {
   NotAnEntryError,
@@ -202,6 +203,7 @@ describe("ReportAggregator", () => {
       firstSeenCap: 1000,
       topN: 3,
       detailChars: 80,
+      fullRows: 1000,
     });
     // Any order: the newest-first order of `search` must give the same report.
     for (const line of [...lines].reverse()) agg.add(reportEntryFromJson(JSON.parse(line)));
@@ -224,7 +226,7 @@ describe("ReportAggregator", () => {
       return ((d + 3) % 7) * 24 + Math.floor((e.timestamp!.seconds % 86400) / 3600) === cell;
     });
     expect(data.heat[cell]).toBe(sameCell.length);
-    expect(data.topUsers).toHaveLength(3);
+    expect(data.users).toHaveLength(new Set(entries.map((e) => e.user?.id ?? "")).size);
     expect(data.deletions.total).toBe(deletions.length);
     expect(data.deletions.head).toHaveLength(5);
     expect(data.deletions.tail).toHaveLength(5);
@@ -255,6 +257,7 @@ describe("ReportAggregator", () => {
       firstSeenCap: 2,
       topN: 2,
       detailChars: 10,
+      fullRows: 1000,
     });
     for (let i = 0; i < 10; i++) {
       agg.add(
