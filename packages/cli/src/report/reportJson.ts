@@ -60,9 +60,9 @@ const entryRow = {
   },
 };
 
-/** The JSON Schema (draft 2020-12) of `report --format json`. */
+/** The JSON Schema (draft-07) of `report --format json`. */
 export const REPORT_JSON_SCHEMA = {
-  $schema: "https://json-schema.org/draft/2020-12/schema",
+  $schema: "http://json-schema.org/draft-07/schema#",
   title: "clarifai-audit report --format json",
   type: "object",
   additionalProperties: false,
@@ -168,7 +168,7 @@ export const REPORT_JSON_SCHEMA = {
       additionalProperties: false,
       required: ["unit", "rows"],
       properties: {
-        unit: { enum: ["hour", "day", "month", null] },
+        unit: { enum: ["hour", "day", "week", "month", null] },
         rows: {
           type: "array",
           items: {

@@ -131,9 +131,17 @@ export function tickLabels(ticks: number[], every: TickStep["every"]): string[] 
   });
 }
 
-/** Whether `labels` fit side by side on the plot's width. */
-function fits(labels: string[]): boolean {
-  return labels.reduce((w, l) => Math.max(w, labelWidth(l)), 0) * labels.length <= PLOT_WIDTH;
+/**
+ * Whether labels centred on `ticks` fit on the plot without touching: each pair of neighbours at
+ * least half their widths apart (Vega draws them so, and hides none: labelOverlap is off).
+ */
+function fits(ticks: number[], labels: string[], domain: [number, number]): boolean {
+  const px = PLOT_WIDTH / (domain[1] - domain[0]);
+  for (let i = 1; i < ticks.length; i++) {
+    const gap = ((ticks[i] as number) - (ticks[i - 1] as number)) * px;
+    if (gap < (labelWidth(labels[i] as string) + labelWidth(labels[i - 1] as string)) / 2) return false;
+  }
+  return true;
 }
 
 /** The finest step (of those allowed for the unit) whose labels fit the plot, with at least two ticks. */
@@ -149,7 +157,7 @@ function pickTicks(start: number, end: number, unit: BucketUnit): { step: TickSt
   let fallback: { step: TickStep; at: number[] } | undefined;
   for (const step of steps) {
     const at = tickInstants(start, end, step);
-    if (!fits(tickLabels(at, step.every))) continue;
+    if (!fits(at, tickLabels(at, step.every), [start, end])) continue;
     if (at.length >= 2) return { step, at };
     fallback ??= { step, at };
   }
