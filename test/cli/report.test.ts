@@ -205,7 +205,9 @@ it("reports the gzipped JSON export alike, and prints it to PDF", async () => {
     "--title",
     "Audit for the board",
   ]);
-  expect(r.stderr).toMatch(/→ .*from-json\.html \(\d+ KiB\) and .*report\.pdf \((\d+ KiB|[\d.]+ MiB)\)\n$/);
+  expect(r.stderr).toMatch(
+    /→ .*from-json\.html \(\d+ KiB\) and .*report\.pdf \((\d+ KiB|[\d.]+ MiB)\) with \d CSV files beside it\n$/,
+  );
   expect(r.code).toBe(0);
   const page = await open(html);
   expect(page.totals).toEqual(expectedTotals(fileLines(jsonl)));
@@ -220,6 +222,15 @@ it("reports the gzipped JSON export alike, and prints it to PDF", async () => {
   // The PDF carries the exact counts (the tables the page folds under each chart).
   expect(text).toContain("Exact counts per weekday and hour");
   expect(text).toMatch(/Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday/);
+  // The tables the PDF cuts short: their full lists are CSV files beside it, named where they are cut.
+  const deletions = readFileSync(join(out, "report.deletions.csv"), "utf8");
+  expect(deletions.split("\n")[0]).toBe(
+    "timestamp,user_id,operation,description,targets,details,success,source_ip,req_id",
+  );
+  expect(text.replace(/\s+/g, " ")).toMatch(
+    /all ([\d,]+) are in report\.deletions\.csv \(CSV, \1 rows, beside this PDF\)/,
+  );
+  expect(text).not.toContain("the export holds every one");
   passed = true;
 });
 

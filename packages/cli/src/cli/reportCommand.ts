@@ -27,7 +27,7 @@ import { cutLists, FULL_LIST_NAMES, type FullListName, fullListCsvs } from "../r
 import { type ReportMeta, type ReportPage, renderHtml } from "../report/html.js";
 import { besideRef } from "../report/htmlTables.js";
 import { InputError, readExportFile } from "../report/input.js";
-import { bucketCounts, type ReportWindow, reportAxis } from "../report/periods.js";
+import { bucketCounts, instantMs, type ReportWindow, reportAxis } from "../report/periods.js";
 import { renderJson } from "../report/reportJson.js";
 import { InterruptedError, UsageError } from "./exitCodes.js";
 import type { ExportMemory } from "./exportMemory.js";
@@ -225,6 +225,7 @@ export async function runReport(ctx: CommandContext, flags: ReportFlags): Promis
   };
   let source: string;
   let window: { from: string; to: string } | undefined;
+  let highWater: string | undefined;
   const sourceKind = flags.input !== undefined ? "export" : flags.lake !== undefined ? "lake" : "live";
   if (flags.input !== undefined) {
     const path = flags.input;
@@ -234,12 +235,14 @@ export async function runReport(ctx: CommandContext, flags: ReportFlags): Promis
     const dir = flags.lake;
     source = dir;
     const { readLake } = await import("../report/lakeInput.js");
-    await aggregate((onEntry) => readLake(dir, onEntry));
+    await aggregate(async (onEntry) => {
+      highWater = (await readLake(dir, onEntry)).highWater;
+    });
   } else {
     ({ source, window } = await aggregateLive(ctx, flags, aggregator, memory));
   }
   const data: ReportData = aggregator.result();
-  const charted = chartedWindow(window, requested, data, nowMs);
+  const charted = chartedWindow(window, requested, data, nowMs, highWater);
   const meta: ReportMeta = {
     title: flags.title ?? "Audit-log activity report",
     generatedAt: formatTimestamp(nowTimestamp()),
@@ -303,13 +306,15 @@ export async function runReport(ctx: CommandContext, flags: ReportFlags): Promis
 
 /**
  * The window the page charts: the live window walked; else the one asked for with --from/--to
- * (an open end is the entries' end, or now); else the entries' span; undefined with neither.
+ * (an open start is the first entry's, an open end now); else a lake's first entry to its
+ * high-water mark; else the entries' span; undefined with neither window nor entries.
  */
 function chartedWindow(
   pinned: { from: string; to: string } | undefined,
   requested: ResolvedWindow,
   data: ReportData,
   nowMs: number,
+  highWater: string | undefined,
 ): ReportWindow | undefined {
   if (pinned) return { ...pinned, basis: "pinned" };
   if (requested.from !== undefined || requested.to !== undefined) {
@@ -317,6 +322,8 @@ function chartedWindow(
     const to = requested.to ? formatTimestamp(requested.to) : formatTimestamp(parseTimestamp(nowMs, "now"));
     if (from !== undefined) return { from, to, basis: "requested" };
   }
+  if (data.span && highWater !== undefined && instantMs(highWater) >= instantMs(data.span.latest))
+    return { from: data.span.earliest, to: highWater, basis: "synced" };
   return data.span ? { from: data.span.earliest, to: data.span.latest, basis: "entries" } : undefined;
 }
 

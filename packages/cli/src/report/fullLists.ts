@@ -32,7 +32,8 @@ export interface FullListCsv {
   csv: string;
 }
 
-const ENTRY_COLUMNS = [
+/** The columns of an entry table's full list (CSV header, and the JSON rows' keys). */
+export const ENTRY_COLUMNS = [
   "timestamp",
   "user_id",
   "operation",
@@ -42,11 +43,11 @@ const ENTRY_COLUMNS = [
   "success",
   "source_ip",
   "req_id",
-];
+] as const;
 
 function entryCsv(list: FullList<EntryRow>): string {
   return stringify([
-    ENTRY_COLUMNS,
+    [...ENTRY_COLUMNS],
     ...list.rows.map((r) => [
       r.timestamp,
       r.userId,

@@ -26,9 +26,10 @@ export interface ReportWindow {
   to: string;
   /**
    * `pinned`: the live window the export engine walked; `requested`: --from/--to (--since/--until)
-   * given with --input or --lake; `entries`: the span of the entries (the input records no window).
+   * given with --input or --lake; `synced`: a lake's first entry to its high-water mark (every
+   * entry up to it is stored); `entries`: the span of the entries (the input records no window).
    */
-  basis: "pinned" | "requested" | "entries";
+  basis: "pinned" | "requested" | "synced" | "entries";
 }
 
 /** Epoch milliseconds of an RFC 3339 instant (sub-millisecond digits dropped: buckets are hours at the finest). */

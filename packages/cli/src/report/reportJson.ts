@@ -7,7 +7,7 @@
 import type { EntryRow, FullList } from "./aggregate.js";
 import { WEEKDAYS } from "./charts.js";
 import { CATEGORIES } from "./entry.js";
-import type { FullListCsv } from "./fullLists.js";
+import { ENTRY_COLUMNS, type FullListCsv } from "./fullLists.js";
 import type { ReportPage } from "./html.js";
 
 /** The `version` of the document; bumped on an incompatible change. */
@@ -36,17 +36,7 @@ const list = (row: object) => ({
 const entryRow = {
   type: "object",
   additionalProperties: false,
-  required: [
-    "timestamp",
-    "user_id",
-    "operation",
-    "description",
-    "targets",
-    "details",
-    "success",
-    "source_ip",
-    "req_id",
-  ],
+  required: [...ENTRY_COLUMNS],
   properties: {
     timestamp: instant,
     user_id: { type: "string" },
@@ -123,7 +113,11 @@ export const REPORT_JSON_SCHEMA = {
           type: "object",
           additionalProperties: false,
           required: ["from", "to", "basis"],
-          properties: { from: instant, to: instant, basis: { enum: ["pinned", "requested", "entries"] } },
+          properties: {
+            from: instant,
+            to: instant,
+            basis: { enum: ["pinned", "requested", "synced", "entries"] },
+          },
         },
       ],
     },
