@@ -136,10 +136,10 @@ function windowRows(meta: ReportMeta, data: ReportData): string {
     w.basis === "pinned"
       ? "the live window walked, pinned when the report started"
       : w.basis === "requested"
-        ? `as asked (--from/--to, --since/--until)${meta.outside > 0 ? `; ${n(meta.outside)} ${meta.outside === 1 ? "entry" : "entries"} of ${INPUT_NAME[meta.sourceKind]} outside it ${meta.outside === 1 ? "is" : "are"} left out` : ""}`
+        ? `the window asked for${meta.outside > 0 ? `; ${n(meta.outside)} ${meta.outside === 1 ? "entry" : "entries"} of ${INPUT_NAME[meta.sourceKind]} outside it ${meta.outside === 1 ? "is" : "are"} left out` : ""}`
         : w.basis === "synced"
-          ? "the lake's first entry to its high-water mark (every entry up to it is stored); give --from/--to, or --since, to chart another window"
-          : "the span of the entries: an export records no window (give --from/--to, or --since, to chart the window you mean)";
+          ? "the lake's first entry to its high-water mark (every entry up to it is stored); ask for a window to chart another"
+          : "the span of the entries: an export records no window (ask for one to chart the window you mean)";
   return `${row("Window", `<span class="mono">${e(w.from)}</span> to <span class="mono">${e(w.to)}</span> (UTC): ${basis}`)}\n${span}`;
 }
 

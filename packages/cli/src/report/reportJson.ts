@@ -53,7 +53,7 @@ const entryRow = {
 /** The JSON Schema (draft-07) of `report --format json`. */
 export const REPORT_JSON_SCHEMA = {
   $schema: "http://json-schema.org/draft-07/schema#",
-  title: "clarifai-audit report --format json",
+  title: "clarifai-audit activity report, as JSON",
   type: "object",
   additionalProperties: false,
   required: [
