@@ -149,7 +149,9 @@ it("reports a JSONL export: totals equal to a count of the file, five charts, no
   const html = join(out, "report.html");
   const r = await runCli(["report", "--input", jsonl, "--out", html, "--title", "Quarterly review"]);
   expect(r.code).toBe(0);
-  expect(r.stderr).toMatch(/^report: 3,000 entries from \S+ to \S+; .* → .*report\.html \(\d+ KiB\)\n$/);
+  expect(r.stderr).toMatch(
+    /^report: 3,000 entries from \S+ to \S+; .* → .*report\.html \((\d+ KiB|[\d.]+ MiB)\)\n$/,
+  );
   const page = await open(html);
   expect(page.blocked).toEqual([]);
   expect(page.errors).toEqual([]);
@@ -206,7 +208,7 @@ it("reports the gzipped JSON export alike, and prints it to PDF", async () => {
     "Audit for the board",
   ]);
   expect(r.stderr).toMatch(
-    /→ .*from-json\.html \(\d+ KiB\) and .*report\.pdf \((\d+ KiB|[\d.]+ MiB)\) with \d CSV files beside it\n$/,
+    /→ .*from-json\.html \((\d+ KiB|[\d.]+ MiB)\) and .*report\.pdf \((\d+ KiB|[\d.]+ MiB)\) with \d CSV files beside it\n$/,
   );
   expect(r.code).toBe(0);
   const page = await open(html);

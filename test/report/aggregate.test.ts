@@ -13,7 +13,7 @@ import { ReportAggregator } from "../../packages/cli/src/report/aggregate.js";
 import type { ReportEntry } from "../../packages/cli/src/report/entry.js";
 import { escapeHtml, formatCount } from "../../packages/cli/src/report/html.js";
 import { InputError, readExportFile } from "../../packages/cli/src/report/input.js";
-import { EdgeRows } from "../../packages/cli/src/report/rows.js";
+import { EdgeRows, FullRows } from "../../packages/cli/src/report/rows.js";
 import { entryToJsonLine } from "../../packages/client/src/codec/index.js";
 import {
   NotAnEntryError,
@@ -189,6 +189,28 @@ describe("EdgeRows", () => {
             expect(got.tail).toEqual(order.slice(-n));
             expect(got.omitted).toBe(items.length - 2 * n);
           }
+        },
+      ),
+    );
+  });
+});
+
+describe("FullRows", () => {
+  it("keeps every row up to its cap, past it the earliest cap rows, oldest first, in any arrival order", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: 30 }), { maxLength: 80 }),
+        fc.integer({ min: 1, max: 10 }),
+        (seconds, cap) => {
+          const rows = new FullRows<number>(cap);
+          seconds.forEach((s, i) => {
+            rows.add({ seconds: s, nanos: 0 }, i);
+          });
+          const order = seconds
+            .map((s, i) => ({ s, i }))
+            .sort((a, b) => a.s - b.s || a.i - b.i)
+            .map((x) => x.i);
+          expect(rows.list()).toEqual({ total: seconds.length, rows: order.slice(0, cap) });
         },
       ),
     );

@@ -33,7 +33,7 @@ export const DEFAULT_LIMITS: ReportLimits = {
   firstSeenCap: 20_000,
   topN: 15,
   detailChars: 600,
-  fullRows: 100_000,
+  fullRows: 25_000,
 };
 
 /** Distinct hours counted per hour: past it the window spans more than the hourly bucket's three days. */

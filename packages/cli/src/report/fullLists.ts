@@ -83,7 +83,7 @@ export function firstSeenShown(data: ReportData): number {
 /** Every full list, as CSV. */
 export function fullListCsvs(data: ReportData): Record<FullListName, FullListCsv> {
   const shown = shownRows(data);
-  const fullNote = `the earliest ${data.limits.fullRows.toLocaleString("en-US")} are kept`;
+  const fullNote = `the earliest ${data.limits.fullRows.toLocaleString("en-US")} are kept; an export of the window holds every one`;
   const entries = (name: FullListName, list: FullList<EntryRow>): FullListCsv => ({
     name,
     shown: shown[name],
