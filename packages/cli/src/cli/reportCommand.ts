@@ -168,7 +168,11 @@ export async function runReport(ctx: CommandContext, flags: ReportFlags): Promis
     throw new UsageError("--title: must not be empty");
   const nowMs = ctx.clock.now();
   let requested: ResolvedWindow = {};
-  if (flags.input !== undefined || flags.lake !== undefined) {
+  // queryOptions brings the client in: loaded only when a file's or a lake's window is asked for.
+  const windowGiven = FILTER_FLAGS.some(
+    ([key]) => WINDOW_KEYS.has(key) && flags[key as keyof FilterFlags] !== undefined,
+  );
+  if ((flags.input !== undefined || flags.lake !== undefined) && windowGiven) {
     const { resolveWindow } = await import("./queryOptions.js");
     requested = resolveWindow(flags, nowMs);
   }
