@@ -145,6 +145,31 @@ async function open(html: string): Promise<Opened> {
   }
 }
 
+/** Clicks the page's download link of `name` and returns the file Chromium saved. */
+async function download(html: string, name: string): Promise<string> {
+  const dir = mkdtempSync(join(out, "download-"));
+  const page = await browser.newPage();
+  try {
+    const cdp = await page.createCDPSession();
+    await cdp.send("Browser.setDownloadBehavior", {
+      behavior: "allow",
+      downloadPath: dir,
+      eventsEnabled: true,
+    });
+    const done = new Promise<void>((resolve) =>
+      cdp.on("Browser.downloadProgress", (e: { state: string }) => {
+        if (e.state === "completed") resolve();
+      }),
+    );
+    await page.goto(pathToFileURL(html).href, { waitUntil: "load" });
+    await page.click(`a[download="${name}"]`);
+    await done;
+    return readFileSync(join(dir, name), "utf8");
+  } finally {
+    await page.close();
+  }
+}
+
 it("reports a JSONL export: totals equal to a count of the file, five charts, nothing fetched", async () => {
   const html = join(out, "report.html");
   const r = await runCli(["report", "--input", jsonl, "--out", html, "--title", "Quarterly review"]);
@@ -172,6 +197,16 @@ it("reports a JSONL export: totals equal to a count of the file, five charts, no
   // Exact timestamps: the earliest entry's, as exported, digit for digit.
   const first = JSON.parse(fileLines(jsonl)[0] as string).timestamp as string;
   expect(page.text).toContain(first);
+  // The cut deletions table's full list downloads from the page (its CSP allows no fetch, a data: download yes).
+  const deletions = fileLines(jsonl).filter((l) =>
+    operationName(JSON.parse(l).operation ?? 0).endsWith("_DELETE"),
+  );
+  expect(page.text).toContain(`all ${deletions.length.toLocaleString("en-US")} are in deletions.csv`);
+  const csv = await download(html, "deletions.csv");
+  // One header line, then one record per deletion (each ends with its request id).
+  const reqIds = deletions.map((l) => JSON.parse(l).req_id as string);
+  expect(reqIds.every((id) => csv.includes(`,${id}\n`))).toBe(true);
+  expect(csv.startsWith("timestamp,user_id,operation,")).toBe(true);
   passed = true;
 });
 
