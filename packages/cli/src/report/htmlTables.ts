@@ -76,10 +76,11 @@ export function entryRowsTable(
     ...(withOutcome ? ["Outcome"] : []),
     "Source IP / request",
   ];
-  // Widths in percent, in column order: a timestamp wraps only between date and time, operation names at "_".
+  // Widths in percent, in column order: a timestamp wraps only between date, time and fraction (a
+  // nanosecond time overflowed its column in the PDF), operation names at "_".
   const widths = withOutcome ? [14, 10, 18, 18, 20, 8, 12] : [14, 10, 19, 19, 24, 14];
   const tr = (r: EntryRow) =>
-    `<tr><td class="ts">${e(r.timestamp).replace("T", "<wbr>T")}</td><td>${e(r.userId) || "<i>(none)</i>"}</td>` +
+    `<tr><td class="ts">${e(r.timestamp).replace("T", "<wbr>T").replace(".", "<wbr>.")}</td><td>${e(r.userId) || "<i>(none)</i>"}</td>` +
     `<td><span class="op">${e(r.operation).replace(/_/g, "_<wbr>")}</span><br>${e(r.description)}</td>` +
     `<td class="mono">${e(r.targets)}</td><td class="pre">${e(r.details)}</td>` +
     (withOutcome
