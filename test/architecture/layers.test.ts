@@ -26,9 +26,10 @@ const TABLE: LayerTable = {
   // report --lake reads a lake through sync's own reader (packages/cli/src/sync/lake/reader.ts): the lake's
   // format (its manifest, its files, the SQL over them) is sync's to know, and a second reader in
   // report would be that knowledge twice. Sync never imports report.
+  // csv-stringify (as export's): the full lists behind the tables a report cuts short are CSV.
   report: {
     layers: ["generated", "export", "client", "codec", "domain", "state", "sync"],
-    packages: ["puppeteer-core", "vega", "vega-lite"],
+    packages: ["csv-stringify", "puppeteer-core", "vega", "vega-lite"],
   },
   watch: {
     layers: ["generated", "export", "client", "codec", "domain", "state"],

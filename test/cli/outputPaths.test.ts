@@ -3,7 +3,7 @@
  * (export --out, with --force and its partial file; report --out/--pdf; tail --checkpoint; watch
  * --checkpoint/--dead-letter), a FIFO, a symbolic link (to a file, or to /dev/null), a character
  * device (made here with mknod when allowed) and a directory are one line, exit 2, before any
- * request, and nothing at the path changes. Also `sync --to` under /proc/sys, whose mkdir made Node's
+ * request, and nothing at the path changes. Also `sync --dest` under /proc/sys, whose mkdir made Node's
  * recursive mkdir spin forever, and `rules test`/`report` on lines that are not audit-log entries.
  */
 import { execFileSync } from "node:child_process";

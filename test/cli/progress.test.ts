@@ -134,7 +134,7 @@ it("sync, a live report and rules test draw the same line with % and ETA", async
   const dir = generated.tmp.dir;
   const input = join(dir, "est.jsonl");
   const [sync, report, rules] = await Promise.all([
-    run(["sync", ...generated.conn, "--to", join(dir, "lake"), "--per-page", "100", "--settle", "0"]),
+    run(["sync", ...generated.conn, "--dest", join(dir, "lake"), "--per-page", "100", "--settle", "0"]),
     run(["report", ...generated.conn, "--out", join(dir, "live.html"), "--per-page", "100"]),
     run(["rules", "test", "--rules", "builtin", "--input", input]),
   ]);

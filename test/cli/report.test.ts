@@ -145,11 +145,38 @@ async function open(html: string): Promise<Opened> {
   }
 }
 
+/** Clicks the page's download link of `name` and returns the file Chromium saved. */
+async function download(html: string, name: string): Promise<string> {
+  const dir = mkdtempSync(join(out, "download-"));
+  const page = await browser.newPage();
+  try {
+    const cdp = await page.createCDPSession();
+    await cdp.send("Browser.setDownloadBehavior", {
+      behavior: "allow",
+      downloadPath: dir,
+      eventsEnabled: true,
+    });
+    const done = new Promise<void>((resolve) =>
+      cdp.on("Browser.downloadProgress", (e: { state: string }) => {
+        if (e.state === "completed") resolve();
+      }),
+    );
+    await page.goto(pathToFileURL(html).href, { waitUntil: "load" });
+    await page.click(`a[download="${name}"]`);
+    await done;
+    return readFileSync(join(dir, name), "utf8");
+  } finally {
+    await page.close();
+  }
+}
+
 it("reports a JSONL export: totals equal to a count of the file, five charts, nothing fetched", async () => {
   const html = join(out, "report.html");
   const r = await runCli(["report", "--input", jsonl, "--out", html, "--title", "Quarterly review"]);
   expect(r.code).toBe(0);
-  expect(r.stderr).toMatch(/^report: 3,000 entries from \S+ to \S+; .* → .*report\.html \(\d+ KiB\)\n$/);
+  expect(r.stderr).toMatch(
+    /^report: 3,000 entries from \S+ to \S+; .* → .*report\.html \((\d+ KiB|[\d.]+ MiB)\)\n$/,
+  );
   const page = await open(html);
   expect(page.blocked).toEqual([]);
   expect(page.errors).toEqual([]);
@@ -170,6 +197,16 @@ it("reports a JSONL export: totals equal to a count of the file, five charts, no
   // Exact timestamps: the earliest entry's, as exported, digit for digit.
   const first = JSON.parse(fileLines(jsonl)[0] as string).timestamp as string;
   expect(page.text).toContain(first);
+  // The cut deletions table's full list downloads from the page (its CSP allows no fetch, a data: download yes).
+  const deletions = fileLines(jsonl).filter((l) =>
+    operationName(JSON.parse(l).operation ?? 0).endsWith("_DELETE"),
+  );
+  expect(page.text).toContain(`all ${deletions.length.toLocaleString("en-US")} are in deletions.csv`);
+  const csv = await download(html, "deletions.csv");
+  // One header line, then one record per deletion (each ends with its request id).
+  const reqIds = deletions.map((l) => JSON.parse(l).req_id as string);
+  expect(reqIds.every((id) => csv.includes(`,${id}\n`))).toBe(true);
+  expect(csv.startsWith("timestamp,user_id,operation,")).toBe(true);
   passed = true;
 });
 
@@ -205,7 +242,9 @@ it("reports the gzipped JSON export alike, and prints it to PDF", async () => {
     "--title",
     "Audit for the board",
   ]);
-  expect(r.stderr).toMatch(/→ .*from-json\.html \(\d+ KiB\) and .*report\.pdf \((\d+ KiB|[\d.]+ MiB)\)\n$/);
+  expect(r.stderr).toMatch(
+    /→ .*from-json\.html \((\d+ KiB|[\d.]+ MiB)\) and .*report\.pdf \((\d+ KiB|[\d.]+ MiB)\) with \d CSV files beside it\n$/,
+  );
   expect(r.code).toBe(0);
   const page = await open(html);
   expect(page.totals).toEqual(expectedTotals(fileLines(jsonl)));
@@ -220,6 +259,15 @@ it("reports the gzipped JSON export alike, and prints it to PDF", async () => {
   // The PDF carries the exact counts (the tables the page folds under each chart).
   expect(text).toContain("Exact counts per weekday and hour");
   expect(text).toMatch(/Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday/);
+  // The tables the PDF cuts short: their full lists are CSV files beside it, named where they are cut.
+  const deletions = readFileSync(join(out, "report.deletions.csv"), "utf8");
+  expect(deletions.split("\n")[0]).toBe(
+    "timestamp,user_id,operation,description,targets,details,success,source_ip,req_id",
+  );
+  expect(text.replace(/\s+/g, " ")).toMatch(
+    /all ([\d,]+) are in report\.deletions\.csv \(CSV, \1 rows, beside this PDF\)/,
+  );
+  expect(text).not.toContain("the export holds every one");
   passed = true;
 });
 

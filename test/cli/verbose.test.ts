@@ -100,7 +100,7 @@ describe("-v/--verbose", () => {
 
   it("sync to a lake says its requests; query -v says its statement's rows and time", async () => {
     const lake = `${tmp.dir}/lake`;
-    // sync's destination flag under its current name (--to; renamed --dest by the vocabulary work).
+    // sync's destination flag (--dest; --to is its deprecated name).
     const s = await runMain(["sync", ...conn, "--dest", lake, "--settle", "0s", "-v", "--json"]);
     expect(s.code).toBe(0);
     const lines = requests(s.stderr);

@@ -9,10 +9,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import fc from "fast-check";
-import { EdgeRows, ReportAggregator } from "../../packages/cli/src/report/aggregate.js";
+import { ReportAggregator } from "../../packages/cli/src/report/aggregate.js";
 import type { ReportEntry } from "../../packages/cli/src/report/entry.js";
 import { escapeHtml, formatCount } from "../../packages/cli/src/report/html.js";
 import { InputError, readExportFile } from "../../packages/cli/src/report/input.js";
+import { EdgeRows, FullRows } from "../../packages/cli/src/report/rows.js";
 import { entryToJsonLine } from "../../packages/client/src/codec/index.js";
 import {
   NotAnEntryError,
@@ -194,6 +195,28 @@ describe("EdgeRows", () => {
   });
 });
 
+describe("FullRows", () => {
+  it("keeps every row up to its cap, past it the earliest cap rows, oldest first, in any arrival order", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: 30 }), { maxLength: 80 }),
+        fc.integer({ min: 1, max: 10 }),
+        (seconds, cap) => {
+          const rows = new FullRows<number>(cap);
+          seconds.forEach((s, i) => {
+            rows.add({ seconds: s, nanos: 0 }, i);
+          });
+          const order = seconds
+            .map((s, i) => ({ s, i }))
+            .sort((a, b) => a.s - b.s || a.i - b.i)
+            .map((x) => x.i);
+          expect(rows.list()).toEqual({ total: seconds.length, rows: order.slice(0, cap) });
+        },
+      ),
+    );
+  });
+});
+
 describe("ReportAggregator", () => {
   it("totals, per-day, heat map and tables equal a count made from the entries", () => {
     const agg = new ReportAggregator({
@@ -202,6 +225,7 @@ describe("ReportAggregator", () => {
       firstSeenCap: 1000,
       topN: 3,
       detailChars: 80,
+      fullRows: 1000,
     });
     // Any order: the newest-first order of `search` must give the same report.
     for (const line of [...lines].reverse()) agg.add(reportEntryFromJson(JSON.parse(line)));
@@ -224,7 +248,7 @@ describe("ReportAggregator", () => {
       return ((d + 3) % 7) * 24 + Math.floor((e.timestamp!.seconds % 86400) / 3600) === cell;
     });
     expect(data.heat[cell]).toBe(sameCell.length);
-    expect(data.topUsers).toHaveLength(3);
+    expect(data.users).toHaveLength(new Set(entries.map((e) => e.user?.id ?? "")).size);
     expect(data.deletions.total).toBe(deletions.length);
     expect(data.deletions.head).toHaveLength(5);
     expect(data.deletions.tail).toHaveLength(5);
@@ -255,6 +279,7 @@ describe("ReportAggregator", () => {
       firstSeenCap: 2,
       topN: 2,
       detailChars: 10,
+      fullRows: 1000,
     });
     for (let i = 0; i < 10; i++) {
       agg.add(

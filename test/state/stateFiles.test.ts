@@ -1,6 +1,6 @@
 /**
  * Every state file read by the built CLI through the one validated reader (packages/client/src/state/stateReader.ts):
- * the lake state (`sync --to DIR`, `query --lake DIR`), the export manifest (`export --resume`), the
+ * the lake state (`sync --dest DIR`, `query --lake DIR`), the export manifest (`export --resume`), the
  * tail and watch checkpoints. A damaged or forged file is one line naming the file and the field,
  * exit 2, before any request, and the destination is left exactly as it was (listing, hashes,
  * symbolic links), files outside it included.

@@ -23,6 +23,8 @@ export const FORMATS = {
   entries: ["table", "json", "jsonl", "csv"],
   /** Alerts (watch, rules test). */
   alerts: ["jsonl", "text"],
+  /** A report (report): the page, printed, or its aggregates for scripts. */
+  report: ["html", "pdf", "json"],
 } as const;
 
 /** The version that removes every deprecated name of {@link DEPRECATED_FLAGS}: the next minor one. */
@@ -123,7 +125,7 @@ export const VOCABULARY: Readonly<Record<string, FlagMeaning>> = {
   "--force": { meaning: "overwrite the output file, or discard an interrupted run of it" },
   "--format": {
     argument: "<format>",
-    meaning: `output format: entries ${FORMATS.entries.join("|")} (a file: json|jsonl|csv), alerts ${FORMATS.alerts.join("|")}`,
+    meaning: `output format: entries ${FORMATS.entries.join("|")} (a file: json|jsonl|csv), alerts ${FORMATS.alerts.join("|")}, a report ${FORMATS.report.join("|")}`,
   },
   "--from": { argument: "<time>", meaning: "window: earliest entry time, RFC 3339, inclusive" },
   "--generate": { argument: "<n>", meaning: "number of synthetic entries the emulator generates" },

@@ -1,14 +1,14 @@
 /**
  * The report's aggregation: one pass over the entries, in any order, into structures whose size does
- * not depend on the number of entries — counters, per-day and weekday × hour grids, capped maps of
- * users and source IPs, and for each table the earliest and latest rows only.
+ * not depend on the number of entries — counters, per-day (and, for short windows, per-hour) and
+ * weekday × hour grids, capped maps of users and source IPs, and for each table the earliest and
+ * latest rows for the page and its full list (up to a cap) for the CSV and JSON.
  */
-import {
-  civilFromDays,
-  compareTimestamps,
-  type Timestamp,
-} from "@clarifai-audit/client/internal/domain/time.js";
+import { compareTimestamps, type Timestamp } from "@clarifai-audit/client/internal/domain/time.js";
 import { CATEGORIES, categoryIndex, isDeletion, isMembershipChange, type ReportEntry } from "./entry.js";
+import { EdgeRows, type FullList, FullRows, type TableRows } from "./rows.js";
+
+export type { FullList, TableRows };
 
 /** Bounds of the aggregation's structures. */
 export interface ReportLimits {
@@ -22,6 +22,8 @@ export interface ReportLimits {
   topN: number;
   /** Characters of an entry's details kept for a table row. */
   detailChars: number;
+  /** Rows of each entry table's full list (its CSV and JSON): past it, the earliest this many. */
+  fullRows: number;
 }
 
 /** The limits `report` uses. */
@@ -31,90 +33,11 @@ export const DEFAULT_LIMITS: ReportLimits = {
   firstSeenCap: 20_000,
   topN: 15,
   detailChars: 600,
+  fullRows: 25_000,
 };
 
-interface Ranked<T> {
-  ts: Timestamp;
-  seq: number;
-  row: T;
-}
-
-function before<T>(a: Ranked<T>, b: Ranked<T>): boolean {
-  const c = compareTimestamps(a.ts, b.ts);
-  return c < 0 || (c === 0 && a.seq < b.seq);
-}
-
-/** Where `item` goes in `list` (sorted oldest first). */
-function insertionPoint<T>(list: Ranked<T>[], item: Ranked<T>): number {
-  let lo = 0;
-  let hi = list.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (before(list[mid] as Ranked<T>, item)) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
-/** The rows a table shows: every row, or the earliest and latest with the count of those between. */
-export interface TableRows<T> {
-  /** Rows offered. */
-  total: number;
-  /** The earliest rows (every row when `omitted` is 0), oldest first. */
-  head: T[];
-  /** Rows between head and tail that are not shown. */
-  omitted: number;
-  /** The latest rows, oldest first; empty when `omitted` is 0. */
-  tail: T[];
-}
-
-/**
- * Keeps the `n` earliest and the `n` latest of the rows offered (by timestamp, then arrival), in
- * whatever order they arrive: memory is bounded by `2n` rows, whatever the input's order.
- */
-export class EdgeRows<T> {
-  #total = 0;
-  readonly #earliest: Ranked<T>[] = [];
-  readonly #latest: Ranked<T>[] = [];
-  constructor(readonly n: number) {}
-
-  /** Offers a row; `make` builds it only when it is kept. */
-  add(ts: Timestamp, make: () => T): void {
-    const item = { ts, seq: this.#total++, row: undefined as unknown as T };
-    const n = this.n;
-    const e = this.#earliest;
-    const l = this.#latest;
-    const intoEarliest = e.length < n || before(item, e[e.length - 1] as Ranked<T>);
-    const intoLatest = l.length < n || before(l[0] as Ranked<T>, item);
-    if (!intoEarliest && !intoLatest) return;
-    item.row = make();
-    if (intoEarliest) {
-      e.splice(insertionPoint(e, item), 0, item);
-      if (e.length > n) e.pop();
-    }
-    if (intoLatest) {
-      l.splice(insertionPoint(l, item), 0, item);
-      if (l.length > n) l.shift();
-    }
-  }
-
-  /** What the table shows. With at most `2n` rows offered, the two ends together hold them all. */
-  rows(): TableRows<T> {
-    const total = this.#total;
-    if (total <= 2 * this.n) {
-      const all = new Map<number, Ranked<T>>();
-      for (const item of [...this.#earliest, ...this.#latest]) all.set(item.seq, item);
-      const head = [...all.values()].sort((a, b) => (before(a, b) ? -1 : 1)).map((i) => i.row);
-      return { total, head, omitted: 0, tail: [] };
-    }
-    return {
-      total,
-      head: this.#earliest.map((i) => i.row),
-      omitted: total - 2 * this.n,
-      tail: this.#latest.map((i) => i.row),
-    };
-  }
-}
+/** Distinct hours counted per hour: past it the window spans more than the hourly bucket's three days. */
+const MAX_HOURS = 24 * 4;
 
 /** Entries and failed entries of one user or source IP. */
 export interface Tally {
@@ -165,10 +88,10 @@ export interface FirstSeenRow {
   entries: number;
 }
 
-/** One day (or month, for long windows) of activity. */
+/** One day (or hour) of activity: only those with entries. */
 export interface PeriodCounts {
-  /** `YYYY-MM-DD` (UTC). */
-  day: string;
+  /** The day's (hour's) start, epoch milliseconds (UTC). */
+  start: number;
   /** Entries per category, in {@link CATEGORIES} order. */
   byCategory: number[];
   failed: number;
@@ -189,16 +112,24 @@ export interface ReportData {
   };
   /** Earliest and latest entry, exact; undefined when there were none. */
   span?: { earliest: string; latest: string };
+  /** Days with entries, oldest first. */
   days: PeriodCounts[];
+  /** Hours with entries, oldest first; undefined when the entries span more than {@link MAX_HOURS} hours. */
+  hours?: PeriodCounts[];
   /** Entries per weekday (Monday first) × hour (UTC): `heat[weekday * 24 + hour]`. */
   heat: number[];
-  topUsers: (Tally & { userId: string })[];
-  topSourceIps: (Tally & { sourceIp: string })[];
+  /** Every user counted, most entries first (the page charts the first `topN`). */
+  users: (Tally & { userId: string })[];
+  /** Every source IP counted, most entries first. */
+  sourceIps: (Tally & { sourceIp: string })[];
   operations: (Tally & { name: string; category: string })[];
   deletions: TableRows<EntryRow>;
   membership: TableRows<EntryRow>;
   failures: TableRows<EntryRow>;
-  firstSeen: { rows: FirstSeenRow[]; omitted: number; untrackedPairs: boolean };
+  /** The full lists behind the three tables above. */
+  full: { deletions: FullList<EntryRow>; membership: FullList<EntryRow>; failures: FullList<EntryRow> };
+  /** Every (user, source IP) pair tracked, by user; the page shows the first `10 × tableRows`. */
+  firstSeen: { rows: FirstSeenRow[]; untrackedPairs: boolean };
   limits: ReportLimits;
 }
 
@@ -212,9 +143,26 @@ function clip(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max)}… (${text.length - max} more characters)`;
 }
 
-function dayText(days: number): string {
-  const [y, m, d] = civilFromDays(days);
-  return `${String(y).padStart(4, "0")}-${String(m).padStart(2, "0")}-${String(d).padStart(2, "0")}`;
+/** Counts per period into `map` (period number → entries per category, then failed). */
+function countPeriod(map: Map<number, number[]>, period: number, category: number, failed: boolean): void {
+  let counts = map.get(period);
+  if (counts === undefined) {
+    counts = new Array<number>(CATEGORIES.length + 1).fill(0);
+    map.set(period, counts);
+  }
+  (counts[category] as number)++;
+  if (failed) (counts[CATEGORIES.length] as number)++;
+}
+
+/** The periods of `map`, oldest first; `size` is a period's length in milliseconds. */
+function periodList(map: Map<number, number[]>, size: number): PeriodCounts[] {
+  return [...map.entries()]
+    .sort((a, b) => a[0] - b[0])
+    .map(([period, counts]) => ({
+      start: period * size,
+      byCategory: counts.slice(0, CATEGORIES.length),
+      failed: counts[CATEGORIES.length] as number,
+    }));
 }
 
 /** Streams entries into a {@link ReportData}. */
@@ -230,6 +178,8 @@ export class ReportAggregator {
   readonly #ops = new Map<string, Tally & { category: string }>();
   /** Day number (days since 1970-01-01) → entries per category, then failed. */
   readonly #days = new Map<number, number[]>();
+  /** Hour number → the same; dropped (undefined) once it holds more than {@link MAX_HOURS}. */
+  #hours: Map<number, number[]> | undefined = new Map();
   readonly #heat = new Array<number>(7 * 24).fill(0);
   readonly #firstSeen = new Map<string, Map<string, FirstSeen>>();
   #pairs = 0;
@@ -237,6 +187,7 @@ export class ReportAggregator {
   readonly #deletionRows: EdgeRows<EntryRow>;
   readonly #membershipRows: EdgeRows<EntryRow>;
   readonly #failureRows: EdgeRows<EntryRow>;
+  readonly #full: { [K in keyof ReportData["full"]]: FullRows<EntryRow> };
 
   constructor(readonly limits: ReportLimits = DEFAULT_LIMITS) {
     this.#users = new CappedTally(limits.distinctCap);
@@ -244,6 +195,11 @@ export class ReportAggregator {
     this.#deletionRows = new EdgeRows(limits.tableRows);
     this.#membershipRows = new EdgeRows(limits.tableRows);
     this.#failureRows = new EdgeRows(limits.tableRows);
+    this.#full = {
+      deletions: new FullRows(limits.fullRows),
+      membership: new FullRows(limits.fullRows),
+      failures: new FullRows(limits.fullRows),
+    };
   }
 
   /** Entries added so far. */
@@ -274,29 +230,35 @@ export class ReportAggregator {
     if (failed) op.failed++;
 
     const day = Math.floor(e.ts.seconds / 86400);
-    let counts = this.#days.get(day);
-    if (counts === undefined) {
-      counts = new Array<number>(CATEGORIES.length + 1).fill(0);
-      this.#days.set(day, counts);
+    countPeriod(this.#days, day, category, failed);
+    if (this.#hours !== undefined) {
+      countPeriod(this.#hours, Math.floor(e.ts.seconds / 3600), category, failed);
+      if (this.#hours.size > MAX_HOURS) this.#hours = undefined;
     }
-    (counts[category] as number)++;
-    if (failed) (counts[CATEGORIES.length] as number)++;
     // 1970-01-01 was a Thursday (weekday 3, Monday first).
     const weekday = (((day + 3) % 7) + 7) % 7;
     const hour = Math.floor((e.ts.seconds - day * 86400) / 3600);
     (this.#heat[weekday * 24 + hour] as number)++;
 
     if (e.userId !== "" && e.sourceIp !== "") this.#seen(e);
-    const row = () => this.#row(e);
+    if (!isDeletion(e) && !isMembershipChange(e) && !failed) return;
+    // One row object for every list that keeps it: the full lists keep every row (up to their cap).
+    const row = this.#row(e);
+    const keep = () => row;
     if (isDeletion(e)) {
       this.#deletions++;
-      this.#deletionRows.add(e.ts, row);
+      this.#deletionRows.add(e.ts, keep);
+      this.#full.deletions.add(e.ts, row);
     }
     if (isMembershipChange(e)) {
       this.#membership++;
-      this.#membershipRows.add(e.ts, row);
+      this.#membershipRows.add(e.ts, keep);
+      this.#full.membership.add(e.ts, row);
     }
-    if (failed) this.#failureRows.add(e.ts, row);
+    if (failed) {
+      this.#failureRows.add(e.ts, keep);
+      this.#full.failures.add(e.ts, row);
+    }
   }
 
   #seen(e: ReportEntry): void {
@@ -339,16 +301,8 @@ export class ReportAggregator {
 
   /** The report so far. */
   result(): ReportData {
-    const { topN } = this.limits;
     const users = distinct(this.#users);
     const ips = distinct(this.#ips);
-    const days = [...this.#days.entries()]
-      .sort((a, b) => a[0] - b[0])
-      .map(([day, counts]) => ({
-        day: dayText(day),
-        byCategory: counts.slice(0, CATEGORIES.length),
-        failed: counts[CATEGORIES.length] as number,
-      }));
     const byCount = <T extends Tally>(a: [string, T], b: [string, T]) =>
       b[1].total - a[1].total || (a[0] < b[0] ? -1 : 1);
     // By user, and within a user in the order the IPs were first seen.
@@ -359,7 +313,6 @@ export class ReportAggregator {
     }
     seen.sort((a, b) => (a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : compareTimestamps(a.ts, b.ts)));
     const firstSeenRows: FirstSeenRow[] = seen.map(({ ts: _, ...row }) => row);
-    const shown = 10 * this.limits.tableRows;
     return {
       totals: {
         entries: this.#entries,
@@ -374,25 +327,24 @@ export class ReportAggregator {
       ...(this.#earliest && this.#latest
         ? { span: { earliest: this.#earliest.text, latest: this.#latest.text } }
         : {}),
-      days,
+      days: periodList(this.#days, 86_400_000),
+      ...(this.#hours !== undefined ? { hours: periodList(this.#hours, 3_600_000) } : {}),
       heat: [...this.#heat],
-      topUsers: [...this.#users.map]
-        .sort(byCount)
-        .slice(0, topN)
-        .map(([userId, t]) => ({ userId, ...t })),
-      topSourceIps: [...this.#ips.map]
-        .sort(byCount)
-        .slice(0, topN)
-        .map(([sourceIp, t]) => ({ sourceIp, ...t })),
+      users: [...this.#users.map].sort(byCount).map(([userId, t]) => ({ userId, ...t })),
+      sourceIps: [...this.#ips.map].sort(byCount).map(([sourceIp, t]) => ({ sourceIp, ...t })),
       operations: [...this.#ops]
         .sort(byCount)
         .map(([name, t]) => ({ name, total: t.total, failed: t.failed, category: t.category })),
       deletions: this.#deletionRows.rows(),
       membership: this.#membershipRows.rows(),
       failures: this.#failureRows.rows(),
+      full: {
+        deletions: this.#full.deletions.list(),
+        membership: this.#full.membership.list(),
+        failures: this.#full.failures.list(),
+      },
       firstSeen: {
-        rows: firstSeenRows.slice(0, shown),
-        omitted: Math.max(0, firstSeenRows.length - shown),
+        rows: firstSeenRows,
         untrackedPairs: this.#untrackedPairs,
       },
       limits: this.limits,

@@ -6,7 +6,8 @@
 import * as vega from "vega";
 import { type Config, compile, type TopLevelSpec } from "vega-lite";
 import type { ReportData } from "./aggregate.js";
-import { CATEGORIES } from "./entry.js";
+import type { BucketCounts } from "./periods.js";
+import { PLOT_WIDTH, type TimeAxis } from "./timeAxis.js";
 
 /** Chart width in CSS pixels: an A4 page's printable width at 96 dpi, less a little. */
 const WIDTH = 660;
@@ -53,70 +54,69 @@ const CONFIG: Config = {
   legend: { labelFontSize: 11, titleFontSize: 11, titleFontWeight: "normal" },
 };
 
-/** Day or month bars: daily up to this many days between the first and last, monthly beyond. */
-const MAX_DAILY_SPAN = 400;
-
-/** The bucket of the time charts. */
-export type Granularity = "day" | "month";
-
-/** Daily bars for windows up to ~13 months, monthly beyond. */
-export function granularityOf(data: ReportData): Granularity {
-  const first = data.days[0];
-  const last = data.days[data.days.length - 1];
-  if (first === undefined || last === undefined) return "day";
-  const span = (Date.parse(`${last.day}T00:00:00Z`) - Date.parse(`${first.day}T00:00:00Z`)) / 86_400_000;
-  return span > MAX_DAILY_SPAN ? "month" : "day";
-}
-
 /** The y axis of a time chart: the sum of `count` per bar, titled. */
 function countAxis(title: string, axis: Record<string, unknown>) {
-  return { field: "count", type: "quantitative", aggregate: "sum", title, axis } as const;
-}
-
-/** Per-period counts for the time charts (days, or months folded from them). */
-export function periods(data: ReportData, granularity: Granularity): ReportData["days"] {
-  if (granularity === "day") return data.days;
-  const months = new Map<string, ReportData["days"][number]>();
-  for (const d of data.days) {
-    const key = d.day.slice(0, 7);
-    let m = months.get(key);
-    if (m === undefined) {
-      m = { day: key, byCategory: new Array<number>(CATEGORIES.length).fill(0), failed: 0 };
-      months.set(key, m);
-    }
-    const sums = m.byCategory;
-    d.byCategory.forEach((n, i) => {
-      sums[i] = (sums[i] ?? 0) + n;
-    });
-    m.failed += d.failed;
-  }
-  return [...months.values()];
-}
-
-function periodMs(period: string): number {
-  return Date.parse(period.length === 7 ? `${period}-01T00:00:00Z` : `${period}T00:00:00Z`);
-}
-
-function timeAxis(granularity: Granularity) {
+  // One width for every time chart's y axis, so that their plots, and so their time axes, line up.
   return {
-    field: "t",
-    type: "temporal" as const,
-    timeUnit: granularity === "day" ? ("utcyearmonthdate" as const) : ("utcyearmonth" as const),
-    title: granularity === "day" ? "Day (UTC)" : "Month (UTC)",
-    axis: { format: granularity === "day" ? "%b %d" : "%b %Y", labelAngle: 0, labelOverlap: true },
+    field: "count",
+    type: "quantitative",
+    aggregate: "sum",
+    title,
+    axis: { ...axis, minExtent: 44, maxExtent: 44 },
+  } as const;
+}
+
+/**
+ * The x encoding every time chart of a page shares: the whole window as the domain, with the ticks
+ * and labels of {@link TimeAxis} (Vega's own would repeat a day's label on a short window). The
+ * scale is linear over epoch milliseconds, so Vega neither widens ("nice") nor shifts the domain;
+ * a bar runs from `t` to `t2`, its bucket's start and end, less a gap.
+ */
+function timeEncoding(axis: TimeAxis) {
+  const labels = Object.fromEntries(axis.ticks.map((t) => [String(t.ms), t.label]));
+  return {
+    x: {
+      field: "t",
+      type: "quantitative" as const,
+      title: axis.title,
+      scale: { domain: [...axis.domain], nice: false, zero: false },
+      axis: {
+        values: axis.ticks.map((t) => t.ms),
+        labelExpr: `${JSON.stringify(labels)}[toString(datum.value)]`,
+        labelAngle: 0,
+        labelOverlap: false,
+        labelFlush: true,
+        grid: false,
+      },
+    },
+    x2: { field: "t2" },
   };
 }
 
+/** A bar's drawn extent: its bucket, less a tenth of it (so that adjacent bars stay apart). */
+function barExtent(b: BucketCounts) {
+  const gap = (b.end - b.start) * 0.05;
+  return { t: b.start + gap, t2: b.end - gap };
+}
+
 /** The Vega-Lite specification of each chart (exported for tests and for anyone restyling them). */
-export function chartSpecs(data: ReportData): Record<string, TopLevelSpec> {
-  const granularity = granularityOf(data);
-  const rows = periods(data, granularity);
-  const activity = rows.flatMap((p) =>
-    p.byCategory.flatMap((count, i) =>
-      count > 0 ? [{ t: periodMs(p.day), category: CATEGORY_LABELS[i], order: i, count }] : [],
-    ),
-  );
-  const failures = rows.filter((p) => p.failed > 0).map((p) => ({ t: periodMs(p.day), count: p.failed }));
+export function chartSpecs(
+  data: ReportData,
+  axis: TimeAxis,
+  buckets: BucketCounts[],
+  topN: number = data.limits.topN,
+): Record<string, TopLevelSpec> {
+  // Every bucket is in the data, those without entries too (a zero bar): the data covers the whole
+  // window. A bucket's categories without entries are left out (a zero-height bar draws nothing).
+  const activity = buckets.flatMap((b) => {
+    const pieces = b.byCategory.flatMap((count, i) =>
+      count > 0 ? [{ ...barExtent(b), category: CATEGORY_LABELS[i], order: i, count }] : [],
+    );
+    return pieces.length > 0
+      ? pieces
+      : [{ ...barExtent(b), category: CATEGORY_LABELS[8], order: 8, count: 0 }];
+  });
+  const failures = buckets.map((b) => ({ ...barExtent(b), count: b.failed }));
   const bars = (items: { label: string; total: number; failed: number }[]) =>
     items.flatMap((u) => [
       { label: u.label, outcome: "succeeded", count: u.total - u.failed },
@@ -148,12 +148,12 @@ export function chartSpecs(data: ReportData): Record<string, TopLevelSpec> {
   return {
     activity: {
       config: CONFIG,
-      width: WIDTH - 130,
+      width: PLOT_WIDTH,
       height: 220,
       data: { values: activity },
-      mark: { type: "bar", width: { band: 0.9 } },
+      mark: { type: "bar" },
       encoding: {
-        x: timeAxis(granularity),
+        ...timeEncoding(axis),
         y: countAxis("Entries", { format: ",d" }),
         color: {
           field: "category",
@@ -166,17 +166,21 @@ export function chartSpecs(data: ReportData): Record<string, TopLevelSpec> {
     },
     failures: {
       config: CONFIG,
-      width: WIDTH - 130,
+      width: PLOT_WIDTH,
       height: 160,
       data: { values: failures },
-      mark: { type: "bar", color: FAILED_COLOUR, width: { band: 0.9 } },
+      mark: { type: "bar", color: FAILED_COLOUR },
       encoding: {
-        x: timeAxis(granularity),
+        ...timeEncoding(axis),
         y: countAxis("Failed operations", { format: ",d", tickMinStep: 1 }),
       },
     },
     users: barSpec(
-      bars(data.topUsers.map((u) => ({ label: u.userId || "(none)", total: u.total, failed: u.failed }))),
+      bars(
+        data.users
+          .slice(0, topN)
+          .map((u) => ({ label: u.userId || "(none)", total: u.total, failed: u.failed })),
+      ),
       "User",
     ),
     heatmap: {
@@ -199,7 +203,9 @@ export function chartSpecs(data: ReportData): Record<string, TopLevelSpec> {
     },
     sourceIps: barSpec(
       bars(
-        data.topSourceIps.map((u) => ({ label: u.sourceIp || "(none)", total: u.total, failed: u.failed })),
+        data.sourceIps
+          .slice(0, topN)
+          .map((u) => ({ label: u.sourceIp || "(none)", total: u.total, failed: u.failed })),
       ),
       "Source IP",
     ),
@@ -217,8 +223,13 @@ export async function renderSvg(spec: TopLevelSpec): Promise<string> {
 }
 
 /** Every chart of the report, rendered: name → SVG. */
-export async function renderCharts(data: ReportData): Promise<Record<string, string>> {
+export async function renderCharts(
+  data: ReportData,
+  axis: TimeAxis,
+  buckets: BucketCounts[],
+): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
-  for (const [name, spec] of Object.entries(chartSpecs(data))) out[name] = await renderSvg(spec);
+  for (const [name, spec] of Object.entries(chartSpecs(data, axis, buckets)))
+    out[name] = await renderSvg(spec);
   return out;
 }

@@ -3,8 +3,22 @@
  * font, nothing fetched (a Content-Security-Policy of `default-src 'none'` makes sure of it) — that
  * prints well. Every string that comes from the data is escaped.
  */
-import type { EntryRow, ReportData, TableRows } from "./aggregate.js";
-import { CATEGORY_LABELS, granularityOf, periods, WEEKDAYS } from "./charts.js";
+import type { ReportData } from "./aggregate.js";
+import { CATEGORY_LABELS, WEEKDAYS } from "./charts.js";
+import { csvDataUrl, type FullListCsv, type FullListName } from "./fullLists.js";
+import {
+  downloadRef,
+  entryRowsTable,
+  escapeHtml,
+  exactCounts,
+  type FullListRef,
+  figure,
+  formatCount,
+  fullListNote,
+  table,
+} from "./htmlTables.js";
+import type { BucketCounts, ReportWindow } from "./periods.js";
+import { bucketName, type TimeAxis } from "./timeAxis.js";
 
 /** What the page says about where its data came from. */
 export interface ReportMeta {
@@ -13,26 +27,19 @@ export interface ReportMeta {
   generatedAt: string;
   /** The input (file path, or endpoint and user id). */
   source: string;
-  /** The window asked for (a live window), when there was one; else the report states the entries' span. */
-  window?: { from: string; to: string };
+  /** What the input is. */
+  sourceKind: "live" | "export" | "lake";
+  /** The window charted; undefined only when there is neither a window nor an entry. */
+  window?: ReportWindow;
+  /** Entries of the input outside a requested window, left out of the report. */
+  outside: number;
   /** Filters, as flag → values. */
   filters: [flag: string, value: string][];
   /** clarifai-audit's version. */
   version: string;
 }
 
-/** Escapes text for HTML content and attribute values. */
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) =>
-    c === "&" ? "&amp;" : c === "<" ? "&lt;" : c === ">" ? "&gt;" : c === '"' ? "&quot;" : "&#39;",
-  );
-}
-
-const NUMBER = new Intl.NumberFormat("en-US");
-/** A count for people: `20,010`. */
-export function formatCount(n: number): string {
-  return NUMBER.format(n);
-}
+export { escapeHtml, formatCount };
 
 const e = escapeHtml;
 const n = formatCount;
@@ -76,6 +83,7 @@ td.outcome { white-space: nowrap; overflow-wrap: normal; }
 .fail { color: #b3261e; font-weight: 600; }
 .ok { color: #2e7d32; }
 .note { color: #555; font-size: 12px; }
+a.csv { font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace; }
 footer { margin-top: 32px; color: #777; font-size: 11px; }
 @page { size: A4; margin: 14mm 12mm; }
 @media print {
@@ -91,90 +99,90 @@ footer { margin-top: 32px; color: #777; font-size: 11px; }
 }
 `;
 
-function table(headers: string[], rows: string[][], numeric: boolean[] = []): string {
-  const th = headers.map((h, i) => `<th${numeric[i] ? ' class="num"' : ""}>${h}</th>`).join("");
-  const body = rows
-    .map((r) => `<tr>${r.map((c, i) => `<td${numeric[i] ? ' class="num"' : ""}>${c}</td>`).join("")}</tr>`)
-    .join("\n");
-  return `<table><thead><tr>${th}</tr></thead><tbody>\n${body}\n</tbody></table>`;
-}
-
-function exactCounts(summary: string, inner: string, open: boolean): string {
-  return `<details${open ? " open" : ""}><summary>${summary}</summary>${inner}</details>`;
-}
-
-function figure(svg: string | undefined, label: string): string {
-  return svg === undefined ? "" : `<figure role="img" aria-label="${e(label)}">${svg}</figure>`;
-}
-
-function entryRowsTable(rows: TableRows<EntryRow>, withOutcome: boolean, what: string): string {
-  if (rows.total === 0) return `<p class="note">No ${what} in this window.</p>`;
-  const headers = [
-    "Time (UTC)",
-    "User",
-    "Operation",
-    "Targets",
-    "Details",
-    ...(withOutcome ? ["Outcome"] : []),
-    "Source IP / request",
-  ];
-  // Widths in percent, in column order: a timestamp wraps only between date and time, operation names at "_".
-  const widths = withOutcome ? [14, 10, 18, 18, 20, 8, 12] : [14, 10, 19, 19, 24, 14];
-  const tr = (r: EntryRow) =>
-    `<tr><td class="ts">${e(r.timestamp).replace("T", "<wbr>T")}</td><td>${e(r.userId) || "<i>(none)</i>"}</td>` +
-    `<td><span class="op">${e(r.operation).replace(/_/g, "_<wbr>")}</span><br>${e(r.description)}</td>` +
-    `<td class="mono">${e(r.targets)}</td><td class="pre">${e(r.details)}</td>` +
-    (withOutcome
-      ? `<td class="outcome">${r.success ? '<span class="ok">succeeded</span>' : '<span class="fail">failed</span>'}</td>`
-      : "") +
-    `<td class="mono">${e(r.sourceIp)}<br><span class="req">${e(r.reqId)}</span></td></tr>`;
-  const more =
-    rows.omitted > 0
-      ? `<tr class="more"><td colspan="${headers.length}">… and ${n(rows.omitted)} more between these (${n(rows.total)} in all; the export holds every one) …</td></tr>`
-      : "";
-  const th = headers.map((h) => `<th>${h}</th>`).join("");
-  const shown = rows.total - rows.omitted;
-  const note =
-    rows.omitted > 0
-      ? `<p class="note">${n(rows.total)} ${what}: the earliest ${n(rows.head.length)} and the latest ${n(rows.tail.length)} are listed.</p>`
-      : `<p class="note">${n(shown)} ${what}, oldest first.</p>`;
-  const cols = widths.map((w) => `<col style="width:${w}%">`).join("");
-  return `${note}<table class="entries"><colgroup>${cols}</colgroup><thead><tr>${th}</tr></thead><tbody>\n${rows.head.map(tr).join("\n")}\n${more}\n${rows.tail.map(tr).join("\n")}\n</tbody></table>`;
-}
-
 /** Options of {@link renderHtml}. */
 export interface HtmlOptions {
   /** Expand the exact-count tables (the PDF does: paper cannot click). */
   openDetails?: boolean;
+  /** How the page names the full lists (default: embedded downloads). */
+  ref?: FullListRef;
 }
 
-/** The whole page. `charts` maps chart names to their SVG (packages/cli/src/report/charts.ts). */
-export function renderHtml(
-  data: ReportData,
-  meta: ReportMeta,
-  charts: Record<string, string>,
-  options: HtmlOptions = {},
-): string {
-  const open = options.openDetails ?? false;
-  const t = data.totals;
-  const windowRow = meta.window
-    ? `<tr><th>Window</th><td class="mono">${e(meta.window.from)} to ${e(meta.window.to)} (UTC)</td></tr>`
+/** What the page is made of: the aggregation, its time axis and buckets, the charts and full lists. */
+export interface ReportPage {
+  data: ReportData;
+  meta: ReportMeta;
+  /** The page's one time axis; undefined when there is neither a window nor an entry. */
+  axis?: TimeAxis;
+  buckets: BucketCounts[];
+  /** Chart name → SVG (packages/cli/src/report/charts.ts). */
+  charts: Record<string, string>;
+  lists: Record<FullListName, FullListCsv>;
+}
+
+const INPUT_NAME = { live: "the live window", export: "the export", lake: "the lake" } as const;
+
+/** The rows of the page's header that say what the window is. */
+function windowRows(meta: ReportMeta, data: ReportData): string {
+  const w = meta.window;
+  const row = (th: string, td: string) => `<tr><th>${th}</th><td>${td}</td></tr>`;
+  const span = data.span
+    ? row(
+        "Entries from",
+        `<span class="mono">${e(data.span.earliest)}</span> to <span class="mono">${e(data.span.latest)}</span> (UTC)`,
+      )
+    : row("Entries", "none");
+  if (w === undefined) return span;
+  const basis =
+    w.basis === "pinned"
+      ? "the live window walked, pinned when the report started"
+      : w.basis === "requested"
+        ? `the window asked for${meta.outside > 0 ? `; ${n(meta.outside)} ${meta.outside === 1 ? "entry" : "entries"} of ${INPUT_NAME[meta.sourceKind]} outside it ${meta.outside === 1 ? "is" : "are"} left out` : ""}`
+        : w.basis === "synced"
+          ? "the lake's first entry to its high-water mark (every entry up to it is stored); ask for a window to chart another"
+          : "the span of the entries: an export records no window (ask for one to chart the window you mean)";
+  return `${row("Window", `<span class="mono">${e(w.from)}</span> to <span class="mono">${e(w.to)}</span> (UTC): ${basis}`)}\n${span}`;
+}
+
+/** The sentence under a time chart's heading: what the axis covers. */
+function axisNote(axis: TimeAxis): string {
+  const count = axis.buckets.length;
+  const first = bucketName(axis.domain[0], axis.unit);
+  const last = bucketName(axis.buckets[count - 1] ?? axis.domain[0], axis.unit);
+  const what = `${n(count)} ${axis.unit}${count === 1 ? "" : "s"}${axis.unit === "week" ? " (Monday to Sunday, named by their Monday)" : ""}`;
+  // A window that does not start and end on the buckets' bounds (to the second): its end bars hold part of a bucket.
+  const partial = axis.domain[0] < axis.window.fromMs || axis.domain[1] > axis.window.toMs + 1000;
+  const ends = partial
+    ? ` The first and last bars count only the part of their ${axis.unit} inside the window.`
     : "";
-  const spanRow = data.span
-    ? `<tr><th>${meta.window ? "Entries from" : "Window (entries)"}</th><td class="mono">${e(data.span.earliest)} to ${e(data.span.latest)} (UTC)</td></tr>`
-    : `<tr><th>Entries</th><td>none</td></tr>`;
+  return `<p class="note axis">The whole window, ${what} from ${e(first)} to ${e(last)} (UTC), one bar each: ${axis.unit}s without entries are zero.${ends} Both time charts share this axis.</p>`;
+}
+
+/** The note above a top-N table: which rows it shows of how many, and where the rest are. */
+function topNote(list: FullListCsv, what: string, ref: FullListRef): string {
+  if (list.rows === 0) return `<p class="note">No ${what}.</p>`;
+  if (list.shown >= list.total)
+    return `<p class="note">Every ${what.replace(/s$/, "")} (${n(list.total)}), most entries first.</p>`;
+  return `<p class="note">The ${n(list.shown)} ${what} with the most entries, of ${n(list.total)}${list.capNote ? " counted" : ""}; ${fullListNote(list, ref)}.</p>`;
+}
+
+/** The whole page. */
+export function renderHtml(p: ReportPage, options: HtmlOptions = {}): string {
+  const { data, meta, charts, lists, buckets } = p;
+  const open = options.openDetails ?? false;
+  const ref = options.ref ?? downloadRef(csvDataUrl);
+  const t = data.totals;
   const filters =
     meta.filters.length === 0
       ? "none (every operation, user, target, outcome and source IP)"
       : meta.filters.map(([flag, value]) => `<span class="mono">${e(flag)} ${e(value)}</span>`).join("; ");
   const head = `<header>
 <h1>${e(meta.title)}</h1>
-<p class="sub">Clarifai audit-log activity report</p>
+<p class="sub">Clarifai audit-log activity report · all times UTC</p>
 <table class="meta">
-${windowRow}
-${spanRow}
+${windowRows(meta, data)}
 <tr><th>Filters</th><td>${filters}</td></tr>
 <tr><th>Source</th><td class="mono">${e(meta.source)}</td></tr>
+<tr><th>Time zone</th><td>UTC, for every time, bucket, axis and table on this page</td></tr>
 <tr><th>Generated</th><td class="mono">${e(meta.generatedAt)} by clarifai-audit ${e(meta.version)}</td></tr>
 </table>
 </header>`;
@@ -196,32 +204,22 @@ ${card("Distinct source IPs", atLeast(t.sourceIps, t.sourceIpsCapped), "source-i
   const footer = `<footer>Counts are of audit-log entries. Deletions are <span class="mono">*_DELETE</span> operations (failed attempts included; see Outcome);
 membership and collaborator changes are organisation member and invitation operations, team member additions and removals, and application collaborator operations.
 Times are UTC. Generated by clarifai-audit ${e(meta.version)}.</footer>`;
-  if (t.entries === 0) {
+  if (t.entries === 0 || p.axis === undefined) {
     return page(
       meta.title,
       `${head}${totals}<section><div class="empty" id="empty">No entries in this window: there is no activity to report.</div></section>${footer}`,
     );
   }
-
-  const granularity = granularityOf(data);
-  const rows = periods(data, granularity);
-  const unit = granularity === "day" ? "Day (UTC)" : "Month (UTC)";
+  const axis = p.axis;
+  const unit = axis.unit;
   const activityTable = table(
-    [unit, ...CATEGORY_LABELS, "Total"],
-    rows.map((p) => [
-      `<span class="mono">${e(p.day)}</span>`,
-      ...p.byCategory.map(n),
-      n(p.byCategory.reduce((a, b) => a + b, 0)),
-    ]),
+    [axis.title, ...CATEGORY_LABELS, "Total"],
+    buckets.map((b) => [`<span class="mono">${e(b.name)}</span>`, ...b.byCategory.map(n), n(b.total)]),
     [false, ...CATEGORY_LABELS.map(() => true), true],
   );
   const failuresTable = table(
-    [unit, "Failed", "Entries"],
-    rows.map((p) => [
-      `<span class="mono">${e(p.day)}</span>`,
-      n(p.failed),
-      n(p.byCategory.reduce((a, b) => a + b, 0)),
-    ]),
+    [axis.title, "Failed", "Entries"],
+    buckets.map((b) => [`<span class="mono">${e(b.name)}</span>`, n(b.failed), n(b.total)]),
     [false, true, true],
   );
   const tallyTable = (label: string, items: { key: string; total: number; failed: number }[]) =>
@@ -250,45 +248,48 @@ Times are UTC. Generated by clarifai-audit ${e(meta.version)}.</footer>`;
     ]),
     [false, false, true, true],
   );
-  const topNote = (shown: number, total: number, what: string) =>
-    `<p class="note">The ${n(shown)} ${what} with the most entries${total > shown ? `, of ${n(total)}` : ""}.</p>`;
-  const fs = data.firstSeen;
+  const fsList = lists["first-seen"];
+  const fsRows = data.firstSeen.rows.slice(0, fsList.shown);
   const firstSeenTable =
-    fs.rows.length === 0
+    fsRows.length === 0
       ? `<p class="note">No entries with both a user and a source IP.</p>`
-      : `<p class="note">When each user was first seen from each source IP in this window, by user.${
-          fs.untrackedPairs
-            ? ` Only the first ${n(data.limits.firstSeenCap)} user/IP pairs met are tracked.`
-            : ""
-        }</p>${table(
+      : `<p class="note">When each user was first seen from each source IP in this window, by user${
+          fsList.shown < fsList.total
+            ? `: the first ${n(fsList.shown)} pairs of ${n(fsList.total)} are listed here; ${fullListNote(fsList, ref)}`
+            : fsList.capNote
+              ? ` (${e(fsList.capNote)})`
+              : ""
+        }.</p>${table(
           ["User", "Source IP", "First seen (UTC)", "Entries"],
-          fs.rows.map((r) => [
+          fsRows.map((r) => [
             e(r.userId),
             `<span class="mono">${e(r.sourceIp)}</span>`,
             `<span class="mono">${e(r.firstSeen)}</span>`,
             n(r.entries),
           ]),
           [false, false, false, true],
-        )}${fs.omitted > 0 ? `<p class="note">… and ${n(fs.omitted)} more user/IP pairs.</p>` : ""}`;
-
+        )}${fsList.shown < fsList.total ? `<p class="note">… and ${n(fsList.total - fsList.shown)} more user/IP pairs: see ${ref(fsList)}.</p>` : ""}`;
+  const users = lists.users;
+  const ips = lists["source-ips"];
   const body = `${head}${totals}
-<section id="activity"><h2>Activity per ${granularity} by category</h2>
-${figure(charts.activity, "Entries per period, stacked by category")}
-${exactCounts("Exact counts per period and category", activityTable, open)}
+<section id="activity"><h2>Activity per ${unit} by category</h2>
+${axisNote(axis)}
+${figure(charts.activity, `Entries per ${unit}, stacked by category`)}
+${exactCounts(`Exact counts per ${unit} and category`, activityTable, open)}
 ${exactCounts("Exact counts per operation", opsTable, open)}
 </section>
-<section id="failures"><h2>Failed operations per ${granularity}</h2>
-${t.failed === 0 ? '<p class="note">No failed operations in this window.</p>' : figure(charts.failures, "Failed operations per period")}
-${exactCounts("Exact counts per period", failuresTable, open)}
+<section id="failures"><h2>Failed operations per ${unit}</h2>
+${t.failed === 0 ? '<p class="note">No failed operations in this window.</p>' : ""}${figure(charts.failures, `Failed operations per ${unit}`)}
+${exactCounts(`Exact counts per ${unit}`, failuresTable, open)}
 </section>
 <section id="top-users"><h2>Top users</h2>
-${topNote(data.topUsers.length, t.users, "users")}
+${topNote(users, "users", ref)}
 ${figure(charts.users, "Entries per user")}
 ${exactCounts(
   "Exact counts per user",
   tallyTable(
     "User",
-    data.topUsers.map((u) => ({ key: u.userId, ...u })),
+    data.users.slice(0, users.shown).map((u) => ({ key: u.userId, ...u })),
   ),
   open,
 )}
@@ -298,20 +299,20 @@ ${figure(charts.heatmap, "Entries per weekday and hour")}
 ${exactCounts("Exact counts per weekday and hour", heatTable, open)}
 </section>
 <section id="top-source-ips"><h2>Top source IPs</h2>
-${topNote(data.topSourceIps.length, t.sourceIps, "source IPs")}
+${topNote(ips, "source IPs", ref)}
 ${figure(charts.sourceIps, "Entries per source IP")}
 ${exactCounts(
   "Exact counts per source IP",
   tallyTable(
     "Source IP",
-    data.topSourceIps.map((u) => ({ key: u.sourceIp, ...u })),
+    data.sourceIps.slice(0, ips.shown).map((u) => ({ key: u.sourceIp, ...u })),
   ),
   open,
 )}
 </section>
-<section id="deletions"><h2>Deletions</h2>${entryRowsTable(data.deletions, true, "deletions")}</section>
-<section id="membership"><h2>Membership and collaborator changes</h2>${entryRowsTable(data.membership, true, "membership and collaborator changes")}</section>
-<section id="failed-operations"><h2>Failed operations</h2>${entryRowsTable(data.failures, false, "failed operations")}</section>
+<section id="deletions"><h2>Deletions</h2>${entryRowsTable(data.deletions, true, "deletions", lists.deletions, ref)}</section>
+<section id="membership"><h2>Membership and collaborator changes</h2>${entryRowsTable(data.membership, true, "membership and collaborator changes", lists["membership-changes"], ref)}</section>
+<section id="failed-operations"><h2>Failed operations</h2>${entryRowsTable(data.failures, false, "failed operations", lists["failed-operations"], ref)}</section>
 <section id="first-seen"><h2>First-seen source IPs per user</h2>${firstSeenTable}</section>
 ${footer}`;
   return page(meta.title, body);

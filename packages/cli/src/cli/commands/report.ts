@@ -8,9 +8,11 @@ import {
   addFilterOptions,
   addOutputOptions,
   addWalkOptions,
+  formatOption,
   settleOption,
   verboseOption,
 } from "../sharedFlags.js";
+import { FORMATS } from "../vocabulary.js";
 import type { CommandRuns } from "./runs.js";
 
 /** Registers `report`. */
@@ -18,9 +20,18 @@ export function defineReport(program: Command, runs: CommandRuns): Command {
   const cmd = program
     .command("report")
     .description(
-      "Build an activity report (one self-contained HTML page with charts and tables; optionally a PDF) of a window of the audit log, of an export file or of a Parquet lake.",
+      "Build an activity report (one self-contained HTML page with charts and tables, a PDF, or its aggregates as JSON) of a window of the audit log, of an export file or of a Parquet lake.",
     )
-    .requiredOption("--out <file>", "the HTML report to write")
+    .requiredOption(
+      "--out <file>",
+      "the report to write (- for stdout: html or json); its CSV full lists go beside a PDF",
+    )
+    .addOption(
+      formatOption(
+        FORMATS.report,
+        "the report's format (default: from the file name, .pdf or .json, else html)",
+      ),
+    )
     .option(
       "--pdf <file>",
       "also print the report to this PDF (needs Chromium: chromium on PATH, or CHROMIUM_PATH)",
@@ -28,11 +39,11 @@ export function defineReport(program: Command, runs: CommandRuns): Command {
     .option("--title <text>", "the report's title (default: Audit-log activity report)")
     .option(
       "--input <file>",
-      "report on an export file: JSONL or JSON (export --format jsonl|json), .gz too; without it or --lake, the live window the filters select",
+      "report on an export file: JSONL or JSON (export --format jsonl|json), .gz too; without it or --lake, the live window the filters select (with it, only --from/--to/--since/--until: the window to report)",
     )
     .option(
       "--lake <dir>",
-      "report on every entry of a Parquet lake (the folder sync writes; not with --input)",
+      "report on a Parquet lake written by sync --lake DIR: every entry, or those of --from/--to/--since/--until (not with --input)",
     )
     .addOption(settleOption("live window: "));
   addWalkOptions(cmd, {
