@@ -7,7 +7,7 @@
  * write the one-shot query refuses is refused in the shell too, with nothing written.
  */
 import { execFileSync } from "node:child_process";
-import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { main } from "../../packages/cli/src/cli/cli.js";
@@ -127,7 +127,7 @@ describe("the interactive shell", () => {
     expect(await sh.done).toBe(0);
   });
 
-  it("fits a table to the terminal's width and escapes control characters of values", async () => {
+  it("fits a table to the terminal's width (or prints records), escaping control characters of values", async () => {
     const sh = new Shell(["--no-history"], undefined, 30);
     await waitFor(() => sh.out.endsWith("sql> "));
     const out = await sh.type(`SELECT repeat('w', 40) AS a, 'e' || chr(27) || '[31m' AS b;\r`);
@@ -139,6 +139,17 @@ describe("the interactive shell", () => {
       `${"w".repeat(18)}…  e\\x1b[31m`,
     ]);
     for (const l of lines) expect(l.length).toBeLessThanOrEqual(30);
+    // Too many columns to fit even cut: a record a row, values cut to what is left of the width.
+    const wide = await sh.type(
+      "SELECT x AS a, repeat('w', 40) AS b, 1 AS c, 2 AS d, 3 AS e, 4 AS f, 5 AS g, 6 AS h, 7 AS i, 8 AS j FROM range(2) t(x);\r",
+    );
+    const record = (n: number) => [
+      `-[ row ${n + 1} ]`,
+      `a | ${n}`,
+      `b | ${"w".repeat(25)}…`,
+      ..."cdefghij".split("").map((c, i) => `${c} | ${i + 1}`),
+    ];
+    expect(wide.split("\n").slice(1)).toEqual([...record(0), ...record(1), "(2 rows)", "sql> "]);
     expect(await sh.quit()).toBe(0);
   });
 
@@ -169,8 +180,9 @@ describe("the interactive shell", () => {
     expect(await again.quit()).toBe(0);
     expect(readFileSync(file, "utf8").split("\n").slice(-2)).toEqual(["SELECT 1 AS one;", ""]);
 
-    // Bounded: 1,000 entries kept of 1,005.
+    // Bounded (1,000 of 1,005 kept), and a file others could read (0644) is 0600 again once written.
     writeFileSync(file, Array.from({ length: 1005 }, (_, i) => `SELECT ${i};\n`).join(""));
+    chmodSync(file, 0o644);
     const bounded = new Shell([], env);
     await waitFor(() => bounded.out.endsWith("sql> "));
     await bounded.type("SELECT 'last';\r");
@@ -182,6 +194,7 @@ describe("the interactive shell", () => {
       "SELECT 1004;",
       "SELECT 'last';",
     ]);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
 
     // --no-history: nothing read, nothing written.
     const before = readFileSync(file, "utf8");
@@ -215,6 +228,17 @@ describe("the interactive shell", () => {
     expect(await sh.type("\x03")).toMatch(/\(Ctrl-C again to leave, or Ctrl-D, or \.quit\)\nsql> $/);
     sh.stdin.write("\x03");
     expect(await sh.done).toBe(0);
+  });
+
+  it("--max-time limits each statement: one stopped, the next one runs", async () => {
+    const sh = new Shell(["--no-history", "--max-time", "500ms"]);
+    await waitFor(() => sh.out.endsWith("sql> "));
+    await sh.type("SELECT count(*) FROM range(100000000000000);\r");
+    expect(sh.stderr.text).toBe(
+      "clarifai-audit: error: query: stopped after --max-time 500ms (raise --max-time, or 0 for no limit)\n",
+    );
+    expect(await sh.type("SELECT 5 AS a;\r")).toMatch(/^SELECT 5 AS a;\na\n-\n5\n\(1 row\)\n/);
+    expect(await sh.quit()).toBe(0);
   });
 
   it("refuses every write the one-shot query refuses, and writes nothing in the lake", async () => {

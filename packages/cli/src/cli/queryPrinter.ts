@@ -63,11 +63,18 @@ function fittedCap(widths: readonly number[], lineWidth: number): number | undef
   return low;
 }
 
+/** `text` cut to `width` characters, its last one `…` when cut. */
+function cut(text: string, width: number): string {
+  if (text.length <= width) return text;
+  return width < 2 ? text.slice(0, width) : `${text.slice(0, width - 1)}…`;
+}
+
 /** Options of a {@link Printer}. */
 export interface PrinterOptions {
   /**
    * A table's line width (the terminal's columns): wider columns are cut, their cells ending in `…`,
-   * and later rows no longer widen them. Unset: columns as wide as their values.
+   * and later rows no longer widen them; when the columns do not fit even cut, each row prints as a
+   * record (`column | value` a line). Unset: columns as wide as their values.
    */
   lineWidth?: number;
 }
@@ -81,6 +88,11 @@ export class Printer {
   private readonly safe: (text: string) => string;
   /** Cells are cut to their column's width (a table fitted to {@link PrinterOptions.lineWidth}). */
   private fitted = false;
+  /**
+   * Rows printed as records (one `column | value` a line), when the columns do not fit
+   * {@link PrinterOptions.lineWidth} even cut: how many so far. Undefined: rows are a table's lines.
+   */
+  private records: number | undefined;
 
   constructor(
     private readonly out: CliOutput,
@@ -138,14 +150,25 @@ export class Printer {
   }
 
   private line(c: string[]): string {
+    if (this.records !== undefined) return this.record(c);
     return `${c
       .map((t, i) => {
         const width = this.widths[i] as number;
-        if (!this.fitted || t.length <= width) return t.padEnd(width);
-        return width < 2 ? t.slice(0, width) : `${t.slice(0, width - 1)}…`;
+        return this.fitted ? cut(t, width).padEnd(width) : t.padEnd(width);
       })
       .join("  ")
       .trimEnd()}\n`;
+  }
+
+  /** A row as a record: a line `-[ row N ]`, then `column | value` a line, values cut to the width. */
+  private record(c: string[]): string {
+    this.records = (this.records ?? 0) + 1;
+    const names = this.names.map(terminalSafe);
+    const nameWidth = Math.max(...names.map((n) => n.length));
+    const width = Math.max((this.options.lineWidth ?? 0) - nameWidth - 3, MIN_FITTED_COLUMN);
+    return `-[ row ${this.records} ]\n${names
+      .map((n, i) => `${n.padEnd(nameWidth)} | ${cut(c[i] as string, width)}`.trimEnd())
+      .join("\n")}\n`;
   }
 
   /** The header and the rows held for the widths. */
@@ -160,6 +183,12 @@ export class Printer {
       this.widths.forEach((w, i) => {
         this.widths[i] = Math.min(w, Math.max(cap, MIN_FITTED_COLUMN));
       });
+      // Too many columns to fit even cut: one record a row instead (as psql's `\x auto`).
+      if (this.widths.reduce((sum, w) => sum + w + 2, -2) > (this.options.lineWidth as number)) {
+        this.records = 0;
+        await this.write(held.map((c) => this.record(c)).join(""));
+        return;
+      }
     }
     await this.write(
       this.line(this.names.map(terminalSafe)) +
