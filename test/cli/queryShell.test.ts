@@ -94,7 +94,7 @@ describe("the interactive shell", () => {
     expect(sh.stderr.text).toBe("");
   });
 
-  it("prints one line for an error and goes on; .format switches; .schema and .tables read the catalog", async () => {
+  it("prints one line for an error and goes on; .format switches; .schema and .tables read the catalog; Tab completes", async () => {
     const sh = new Shell(["--no-history"]);
     await waitFor(() => sh.out.endsWith("sql> "));
     await sh.type("SELEC 1;\r");
@@ -103,7 +103,17 @@ describe("the interactive shell", () => {
     );
     expect(await sh.type(".format csv\r")).toBe(".format csv\nsql> ");
     expect(await sh.type("SELECT 1 AS a, 'b' AS b;\r")).toBe("SELECT 1 AS a, 'b' AS b;\na,b\n1,b\nsql> ");
-    await sh.type(".format jsonl\r");
+    // Tab completes a column, the view and a dot command (readline completes a Tab that ends what
+    // arrives at once: one typed after other keys in the same write would be a paste's).
+    const tab = async (keys: string, shows: string) => {
+      sh.stdin.write(`${keys}\t`);
+      await waitFor(() => sh.out.endsWith(shows), { what: shows });
+    };
+    await tab("SELECT operation_n", "sql> SELECT operation_name");
+    await tab(" FROM audit_l", "sql> SELECT operation_name FROM audit_log");
+    expect(await sh.type(" LIMIT 0;\r")).toBe(" LIMIT 0;\noperation_name\nsql> ");
+    await tab(".form", "sql> .format");
+    await sh.type(" jsonl\r");
     expect(await sh.type("SELECT 2 AS a;\r")).toBe('SELECT 2 AS a;\n{"a":2}\nsql> ');
     await sh.type(".format table\r");
     const schema = await sh.type(".schema\r");

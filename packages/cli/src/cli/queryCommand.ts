@@ -180,6 +180,12 @@ export class LakeSession {
     }
   }
 
+  /** The first column of `sql`'s rows, as text (checked as any statement; no limit, nothing printed). */
+  async firstColumn(sql: string): Promise<string[]> {
+    const result = await this.reader.query(sql);
+    return (await result.getRows()).map((row) => String(row[0]));
+  }
+
   /** Stops the statement running now, if any: it fails with "query: interrupted". */
   interrupt(): void {
     this.current?.cancel();

@@ -18,8 +18,11 @@ export const SHELL_HELP = `Statements end with ";" and may span lines (the view 
 Ctrl-C cancels the line being typed, or stops a running statement.
 `;
 
-/** The catalog statements of `.tables` and `.schema`: plain SELECTs, checked like any other. */
-const CATALOG: Record<string, string> = {
+/**
+ * The catalog statements of `.tables` and `.schema` (names first: the shell completes them): plain
+ * SELECTs, checked like any other.
+ */
+export const CATALOG: Readonly<Record<".tables" | ".schema", string>> = {
   ".tables": "SELECT view_name AS name FROM duckdb_views() WHERE NOT internal ORDER BY 1",
   ".schema":
     "SELECT column_name AS column, data_type AS type FROM duckdb_columns() WHERE table_name = 'audit_log' ORDER BY column_index",
@@ -89,7 +92,7 @@ export class QueryInput {
       case ".tables":
       case ".schema":
         await extra(0);
-        await this.execute(CATALOG[name] as string);
+        await this.execute(CATALOG[name]);
         return undefined;
       case ".format":
       case ".mode":

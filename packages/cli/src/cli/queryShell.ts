@@ -1,16 +1,18 @@
 /**
  * `clarifai-audit query --lake DIR` without SQL: on a terminal (stdin and stdout), an interactive
- * shell as `duckdb`'s — a prompt, statements over several lines (run at their `;`), history with
- * up/down kept in a file (packages/cli/src/cli/queryHistory.ts), dot commands (packages/cli/src/cli/queryInput.ts),
- * Ctrl-C to cancel a line or stop a statement, Ctrl-D to leave; elsewhere, a script read from stdin,
+ * shell as `duckdb`'s — a prompt, statements over several lines (run at their `;`), Tab completion
+ * (packages/cli/src/cli/queryCompletion.ts), history with up/down kept in a file
+ * (packages/cli/src/cli/queryHistory.ts), dot commands (packages/cli/src/cli/queryInput.ts), Ctrl-C to
+ * cancel a line or stop a statement, Ctrl-D to leave; elsewhere, a script read from stdin,
  * its statements run in turn, stopping at the first that fails. Every statement goes through the same
  * sandboxed session and limits as a lone `query "SQL"`.
  */
 import { createInterface, type Interface } from "node:readline";
 import type { LakeSession, QueryFlags } from "./queryCommand.js";
 import { usage } from "./queryCommand.js";
+import { completer } from "./queryCompletion.js";
 import { HISTORY_SIZE, historyPath, loadHistory, saveHistory } from "./queryHistory.js";
-import { QueryInput } from "./queryInput.js";
+import { CATALOG, QueryInput } from "./queryInput.js";
 import type { QueryFormat } from "./queryPrinter.js";
 import { historyEntries, splitStatements } from "./queryStatements.js";
 import type { CommandContext, CommandResult } from "./runner.js";
@@ -115,10 +117,18 @@ async function shell(
   stdout.write(
     `clarifai-audit query: the lake ${flags.lake} as the view audit_log, read-only. End statements with ";"; .help for help, Ctrl-D to leave.\n`,
   );
+  // Tab completes audit_log's columns and the views; without them (never seen), keywords only.
+  const names = await Promise.all([
+    session.firstColumn(CATALOG[".schema"]),
+    session.firstColumn(CATALOG[".tables"]),
+  ])
+    .then((lists) => lists.flat())
+    .catch(() => []);
   const rl = createInterface({
     input: stdin,
     output: stdout,
     terminal: true,
+    completer: completer(names),
     history: [...entries],
     historySize: HISTORY_SIZE,
     prompt: PROMPT,
