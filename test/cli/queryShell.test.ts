@@ -217,6 +217,16 @@ describe("the interactive shell", () => {
     expect(readFileSync(file, "utf8")).toBe(before);
   });
 
+  it("without HOME or an absolute XDG_STATE_HOME, says in one line that no history is kept, and runs", async () => {
+    const sh = new Shell([], cliEnv({ XDG_STATE_HOME: "relative/state" }));
+    await waitFor(() => sh.out.endsWith("sql> "));
+    expect(await sh.type("SELECT 6 AS a;\r")).toMatch(/\n6\n\(1 row\)\nsql> $/);
+    expect(await sh.quit()).toBe(0);
+    expect(sh.stderr.text).toBe(
+      "clarifai-audit: warning: the history is not kept: HOME and XDG_STATE_HOME name no absolute folder (set one, or pass --no-history)\n",
+    );
+  });
+
   it("Ctrl-C cancels the statement being typed, stops a running one, and twice at an empty prompt leaves", async () => {
     const sh = new Shell(["--no-history"]);
     await waitFor(() => sh.out.endsWith("sql> "));

@@ -8,6 +8,7 @@
  * sandboxed session and limits as a lone `query "SQL"`.
  */
 import { createInterface, type Interface } from "node:readline";
+import { terminalSafe } from "@clarifai-audit/client/internal/domain/terminalText.js";
 import type { LakeSession, QueryFlags } from "./queryCommand.js";
 import { usage } from "./queryCommand.js";
 import { completer } from "./queryCompletion.js";
@@ -102,10 +103,13 @@ async function shell(
   session: LakeSession,
 ): Promise<void> {
   const { stdin, stdout, stderr } = ctx.io;
-  const warn = (text: string) => stderr.write(`clarifai-audit: warning: ${text}\n`);
+  // The lake's and the history's paths are the user's text: shown with control characters escaped.
+  const warn = (text: string) => stderr.write(`clarifai-audit: warning: ${terminalSafe(text)}\n`);
   let path = flags.history === false ? undefined : historyPath(ctx.env);
   if (flags.history !== false && path === undefined)
-    warn("the history is not kept: neither XDG_STATE_HOME nor HOME is set (--no-history says nothing)");
+    warn(
+      "the history is not kept: HOME and XDG_STATE_HOME name no absolute folder (set one, or pass --no-history)",
+    );
   let entries: string[] = [];
   if (path !== undefined)
     try {
@@ -115,7 +119,7 @@ async function shell(
       path = undefined;
     }
   stdout.write(
-    `clarifai-audit query: the lake ${flags.lake} as the view audit_log, read-only. End statements with ";"; .help for help, Ctrl-D to leave.\n`,
+    `clarifai-audit query: the lake ${terminalSafe(flags.lake)} as the view audit_log, read-only. End statements with ";"; .help for help, Ctrl-D to leave.\n`,
   );
   // Tab completes audit_log's columns and the views; without them (never seen), keywords only.
   const names = await Promise.all([
