@@ -206,6 +206,20 @@ describe("the interactive shell", () => {
     ]);
     expect(statSync(file).mode & 0o777).toBe(0o600);
 
+    // Two shells side by side: each adds its statements, neither drops the other's.
+    const [left, right] = [new Shell([], env), new Shell([], env)];
+    await waitFor(() => left.out.endsWith("sql> ") && right.out.endsWith("sql> "));
+    await left.type("SELECT 'left 1';\r");
+    await right.type("SELECT 'right';\r");
+    await left.type("SELECT 'left 2';\r");
+    expect([await left.quit(), await right.quit()]).toEqual([0, 0]);
+    expect(readFileSync(file, "utf8").split("\n").slice(-4)).toEqual([
+      "SELECT 'left 1';",
+      "SELECT 'right';",
+      "SELECT 'left 2';",
+      "",
+    ]);
+
     // --no-history: nothing read, nothing written.
     const before = readFileSync(file, "utf8");
     const none = new Shell(["--no-history"], env);

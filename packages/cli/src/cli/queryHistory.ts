@@ -1,9 +1,10 @@
 /**
  * The `query` shell's history file: `${XDG_STATE_HOME:-~/.local/state}/clarifai-audit/query_history`,
- * one entry a line, oldest first, at most {@link HISTORY_SIZE} entries, mode 0600 in a 0700 folder
+ * one entry a line, oldest first, at most {@link HISTORY_SIZE} entries (each shell adds its own at the
+ * end), mode 0600 in a 0700 folder
  * (typed SQL may name what an auditor looked for). The one file `query` writes; `--no-history` turns it off.
  */
-import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { appendFile, chmod, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { dirname, isAbsolute, join } from "node:path";
 import type { CliEnv } from "./cliIo.js";
 
@@ -39,15 +40,28 @@ export async function loadHistory(path: string): Promise<string[]> {
 }
 
 /**
- * Writes `entries` (newest first) to `path`: a new file of mode 0600 renamed over the old one, so a
- * crash leaves the old file or the new one, and a file that was readable by others no longer is.
+ * Adds `added` (oldest first) to the end of the file at `path`, so that shells open side by side each
+ * add theirs rather than the last to write dropping the others'; once the file holds more than
+ * {@link HISTORY_SIZE} entries, it is written anew with the newest. The file is mode 0600 after.
  */
-export async function saveHistory(path: string, entries: readonly string[]): Promise<void> {
+export async function appendHistory(path: string, added: readonly string[]): Promise<void> {
+  if (added.length === 0) return;
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  await appendFile(path, added.map((l) => `${l}\n`).join(""), { mode: 0o600 });
+  await chmod(path, 0o600);
+  const text = await readFile(path, "utf8");
+  const lines = text.split("\n").filter((line) => line.trim() !== "");
+  if (lines.length > HISTORY_SIZE) await rewrite(path, lines.slice(-HISTORY_SIZE));
+}
+
+/**
+ * Writes `lines` (oldest first) to `path`: a new file of mode 0600 renamed over the old one, so a
+ * crash leaves the old file or the new one.
+ */
+async function rewrite(path: string, lines: readonly string[]): Promise<void> {
   const temporary = `${path}.${process.pid}.tmp`;
   // A leftover of a crash keeps its mode through writeFile: start afresh.
   await rm(temporary, { force: true });
-  const lines = entries.slice(0, HISTORY_SIZE).reverse();
   await writeFile(temporary, lines.map((l) => `${l}\n`).join(""), { mode: 0o600 });
   await rename(temporary, path);
 }

@@ -12,7 +12,7 @@ import { terminalSafe } from "@clarifai-audit/client/internal/domain/terminalTex
 import type { LakeSession, QueryFlags } from "./queryCommand.js";
 import { usage } from "./queryCommand.js";
 import { completer } from "./queryCompletion.js";
-import { HISTORY_SIZE, historyPath, loadHistory, saveHistory } from "./queryHistory.js";
+import { appendHistory, HISTORY_SIZE, historyPath, loadHistory } from "./queryHistory.js";
 import { CATALOG, QueryInput } from "./queryInput.js";
 import type { QueryFormat } from "./queryPrinter.js";
 import { historyEntries, splitStatements } from "./queryStatements.js";
@@ -156,12 +156,15 @@ async function shell(
 
   /** Puts what was typed for one statement (or dot command) into the history, and its file. */
   const remember = async (typed: string[]) => {
-    for (const entry of historyEntries(typed)) if (entries[0] !== entry) entries.unshift(entry);
+    const added = historyEntries(typed).filter(
+      (entry, i, all) => entry !== (i === 0 ? entries[0] : all[i - 1]),
+    );
+    entries.unshift(...[...added].reverse());
     entries.length = Math.min(entries.length, HISTORY_SIZE);
     rl.history.splice(0, rl.history.length, ...entries);
     if (path === undefined) return;
     try {
-      await saveHistory(path, entries);
+      await appendHistory(path, added);
     } catch (error) {
       warn(`the history is no longer kept: cannot write ${path} (${(error as Error).message})`);
       path = undefined;
