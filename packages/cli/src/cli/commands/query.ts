@@ -23,7 +23,7 @@ export function defineQuery(program: Command, runs: CommandRuns): Command {
   const cmd = program
     .command("query")
     .description(
-      "Read-only SQL over a synced lake's view audit_log (embedded DuckDB, sandboxed: it reads only the lake's listed files and writes nothing).",
+      "Read-only SQL over a synced lake's view audit_log (embedded DuckDB, sandboxed: it reads only the lake's listed files and writes nothing but the shell's history); without SQL, an interactive shell.",
     )
     .argument(
       "[sql]",
