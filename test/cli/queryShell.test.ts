@@ -327,9 +327,10 @@ describe("as users run it: the built bin in a real terminal (tmux)", () => {
       "SELECT operation_name AS op, count(*) AS n FROM audit_log GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 3";
     const expected = await runMain(["query", "--lake", lake, sql, "--format", "table"]);
     expect(expected.code).toBe(0);
-    // A tmux server of this test's own (-L), killed at the end; the CLI's exit code is printed after it.
+    // A tmux server of this test's own (its socket in the test's folder), killed at the end; the
+    // CLI's exit code is printed after it.
     const tmux = (...args: string[]) =>
-      execFileSync("tmux", ["-L", `clarifai-audit-test-${process.pid}`, ...args], {
+      execFileSync("tmux", ["-S", join(generated.tmp.dir, "tmux.sock"), ...args], {
         encoding: "utf8",
         env: cliEnv({ HOME: home, SHELL: "/bin/sh", TERM: "xterm-256color" }),
       });
