@@ -7,7 +7,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough, Writable } from "node:stream";
@@ -178,6 +178,21 @@ export function setDigest(lines: string[]): { count: number; sha256: string } {
   const hash = createHash("sha256");
   for (const l of sorted) hash.update(`${l}\n`);
   return { count: sorted.length, sha256: hash.digest("hex") };
+}
+
+/** Every path under `dir` with its size and content hash: any write shows. */
+export function snapshot(dir: string): string {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    for (const name of readdirSync(d).sort()) {
+      const p = join(d, name);
+      const info = statSync(p);
+      if (info.isDirectory()) walk(p);
+      else out.push(`${p} ${info.size} ${createHash("sha256").update(readFileSync(p)).digest("hex")}`);
+    }
+  };
+  walk(dir);
+  return out.join("\n");
 }
 
 /** Non-empty lines of a file. */

@@ -7,12 +7,18 @@
  * the statement check), and the time and memory limits stop a statement with one line naming the
  * flag. Output streams: a `| head -1` ends quietly with exit 0, and the formats keep their text.
  */
-import { createHash } from "node:crypto";
-import { mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
 import { openSandbox } from "../../packages/cli/src/sync/lake/reader.js";
-import { collect, type GeneratedEmulator, runCli, spawnCli, startGeneratedEmulator } from "./helpers.js";
+import {
+  collect,
+  type GeneratedEmulator,
+  runCli,
+  snapshot,
+  spawnCli,
+  startGeneratedEmulator,
+} from "./helpers.js";
 
 let generated: GeneratedEmulator;
 let lake: string;
@@ -35,21 +41,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await generated?.close();
 });
-
-/** Every path under `dir` with its size and content hash: any write shows. */
-function snapshot(dir: string): string {
-  const out: string[] = [];
-  const walk = (d: string) => {
-    for (const name of readdirSync(d).sort()) {
-      const p = join(d, name);
-      const info = statSync(p);
-      if (info.isDirectory()) walk(p);
-      else out.push(`${p} ${info.size} ${createHash("sha256").update(readFileSync(p)).digest("hex")}`);
-    }
-  };
-  walk(dir);
-  return out.join("\n");
-}
 
 function query(sql: string, ...flags: string[]) {
   return runCli(["query", "--lake", lake, sql, ...flags], undefined, cwd);

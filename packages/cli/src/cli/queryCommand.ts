@@ -1,60 +1,58 @@
 /**
  * `clarifai-audit query --lake DIR "SQL"`: read-only SQL over a lake's `audit_log` view with an
  * embedded, sandboxed DuckDB (packages/cli/src/sync/lake/reader.ts), printed as a table, CSV, one JSON array or
- * JSON Lines. Rows stream from DuckDB chunk by chunk: memory holds one chunk (and, for `table`, the
- * first {@link TABLE_WIDTH_ROWS} rows), whatever the number of rows.
+ * JSON Lines (packages/cli/src/cli/queryPrinter.ts). Rows stream from DuckDB chunk by chunk: memory holds one
+ * chunk (and, for `table`, the first TABLE_WIDTH_ROWS rows), whatever the number of rows.
+ * Without SQL, the statements come from an interactive shell or a script on stdin
+ * (packages/cli/src/cli/queryShell.ts), each one checked and limited as a lone statement is.
  */
-import { once } from "node:events";
-import {
-  terminalSafe,
-  terminalSafeJson,
-  terminalSafeLines,
-} from "@clarifai-audit/client/internal/domain/terminalText.js";
 import { type DuckDBResult, JsonDuckDBValueConverter } from "@duckdb/node-api";
-import { stringify } from "csv-stringify/sync";
 import { type LakeReader, openLakeReader } from "../sync/lake/reader.js";
 import { SyncUsageError } from "../sync/store.js";
 import type { CliOutput } from "./cliIo.js";
 import { formatDurationMs } from "./duration.js";
+import { FORMATS, Printer, type PrinterOptions, type QueryFormat, type Row } from "./queryPrinter.js";
 import type { CommandContext, CommandResult } from "./runner.js";
-import { FORMATS as OUTPUT_FORMATS } from "./vocabulary.js";
 
 /** The flags of `query`, as commander parses them. */
 export interface QueryFlags {
   lake: string;
   format?: string;
-  /** Milliseconds DuckDB may work on the statement; 0: no limit. */
+  /** Milliseconds DuckDB may work on each statement; 0: no limit. */
   maxTime: number;
   /** DuckDB's memory_limit (`1GB`). */
   maxMemory: string;
   threads: number;
   json?: boolean;
+  /** The shell's history file is read and written (`--no-history`: false). */
+  history?: boolean;
 }
 
-const FORMATS = OUTPUT_FORMATS.entries;
-type QueryFormat = (typeof FORMATS)[number];
-
-/**
- * Rows a table is measured on before its first line is printed (one DuckDB chunk); later rows widen
- * their columns as they come, so a long value further down shifts only its own lines.
- */
-export const TABLE_WIDTH_ROWS = 2048;
-
-type Row = Record<string, unknown>;
+/** The message of a statement stopped by {@link LakeSession.interrupt} (Ctrl-C in the shell). */
+const INTERRUPTED = "query: interrupted";
 
 /**
  * Time DuckDB spends on the statement, across the calls that wait for it (waiting for a slow reader
- * of stdout does not count): once `maxMs` is spent, the connection is interrupted.
+ * of stdout does not count): once `maxMs` is spent, or on {@link cancel}, the connection is interrupted.
  */
 class Budget {
   private spent = 0;
+  private running = false;
   expired = false;
+  cancelled = false;
   constructor(
     private readonly maxMs: number,
     private readonly reader: LakeReader,
   ) {}
 
-  async run<T>(work: Promise<T>): Promise<T> {
+  /** Stops the statement: DuckDB's call in progress, or the next one. */
+  cancel(): void {
+    this.cancelled = true;
+    if (this.running) this.reader.interrupt();
+  }
+
+  async run<T>(work: () => Promise<T>): Promise<T> {
+    if (this.cancelled) throw new SyncUsageError(INTERRUPTED);
     const started = performance.now();
     const timer =
       this.maxMs === 0
@@ -66,119 +64,18 @@ class Budget {
             },
             Math.max(0, this.maxMs - this.spent),
           );
+    this.running = true;
     try {
-      return await work;
+      return await work();
     } catch (error) {
       // DuckDB's error about the statement (bad SQL, a failed cast, a limit): one line, exit 2.
       if (error instanceof SyncUsageError) throw error;
       throw new SyncUsageError(`query: ${(error as Error).message}`);
     } finally {
+      this.running = false;
       clearTimeout(timer);
       this.spent += performance.now() - started;
     }
-  }
-}
-
-function cellText(v: unknown): string {
-  if (v === null || v === undefined) return "";
-  if (typeof v === "object") return JSON.stringify(v);
-  return String(v);
-}
-
-/** Writes `text`, waiting for stdout to drain (a slow reader slows the fetch, memory stays flat). */
-async function write(out: CliOutput, text: string): Promise<void> {
-  if (text !== "" && !out.write(text)) await once(out, "drain");
-}
-
-/** What a format's text becomes on a terminal (packages/client/src/domain/terminalText.ts); exact elsewhere. */
-function forTerminal(out: CliOutput, format: QueryFormat): (text: string) => string {
-  if (!out.isTTY || format === "table") return (t) => t;
-  return format === "csv" ? terminalSafeLines : terminalSafeJson;
-}
-
-/** Prints rows as they come, in one format. */
-class Printer {
-  private rows = 0;
-  private readonly widths: number[];
-  /** The table's first rows, held until its widths are known; undefined once printed. */
-  private pending: string[][] | undefined = [];
-  private readonly safe: (text: string) => string;
-
-  constructor(
-    private readonly out: CliOutput,
-    private readonly format: QueryFormat,
-    private readonly names: string[],
-  ) {
-    this.widths = names.map((n) => terminalSafe(n).length);
-    this.safe = forTerminal(out, format);
-  }
-
-  /** Rows printed so far. */
-  get count(): number {
-    return this.rows;
-  }
-
-  private write(text: string): Promise<void> {
-    return write(this.out, this.safe(text));
-  }
-
-  async add(rows: Row[]): Promise<void> {
-    const first = this.rows === 0;
-    this.rows += rows.length;
-    if (this.format === "jsonl") await this.write(rows.map((r) => `${JSON.stringify(r)}\n`).join(""));
-    else if (this.format === "json")
-      // The same text as JSON.stringify(allRows, null, 2), one row at a time.
-      await this.write(
-        rows
-          .map(
-            (r, i) =>
-              `${first && i === 0 ? "[" : ","}\n  ${JSON.stringify(r, null, 2).replaceAll("\n", "\n  ")}`,
-          )
-          .join(""),
-      );
-    else if (this.format === "csv")
-      await this.write(
-        stringify([
-          ...(first ? [this.names] : []),
-          ...rows.map((r) => this.names.map((n) => cellText(r[n]))),
-        ]),
-      );
-    else {
-      const cells = rows.map((r) => this.names.map((n) => terminalSafe(cellText(r[n]))));
-      for (const c of cells)
-        c.forEach((t, i) => {
-          this.widths[i] = Math.max(this.widths[i] as number, t.length);
-        });
-      if (this.pending === undefined) await this.write(cells.map((c) => this.line(c)).join(""));
-      else {
-        this.pending.push(...cells);
-        if (this.pending.length >= TABLE_WIDTH_ROWS) await this.flushTable();
-      }
-    }
-  }
-
-  private line(c: string[]): string {
-    return `${c
-      .map((t, i) => t.padEnd(this.widths[i] as number))
-      .join("  ")
-      .trimEnd()}\n`;
-  }
-
-  /** The header and the rows held for the widths. */
-  private async flushTable(): Promise<void> {
-    const held = this.pending ?? [];
-    this.pending = undefined;
-    await this.write(
-      this.line(this.names.map(terminalSafe)) +
-        this.line(this.widths.map((w) => "-".repeat(w))) +
-        held.map((c) => this.line(c)).join(""),
-    );
-  }
-
-  async end(): Promise<void> {
-    if (this.format === "json") await this.write(this.rows === 0 ? "[]\n" : "\n]\n");
-    else if (this.format === "csv" && this.rows === 0) await this.write(stringify([this.names]));
-    else if (this.format === "table" && this.pending !== undefined) await this.flushTable();
   }
 }
 
@@ -186,13 +83,14 @@ class Printer {
  * A usage error (exit 2). The error reporting loads the client, which `query` never needs, so it is
  * imported only on this path.
  */
-async function usage(message: string): Promise<Error> {
+export async function usage(message: string): Promise<Error> {
   const { UsageError } = await import("./exitCodes.js");
   return new UsageError(message);
 }
 
 /** The one line for DuckDB's error `message`, naming the flag when a limit stopped the statement. */
 function failure(message: string, flags: QueryFlags, budget: Budget): string {
+  if (budget.cancelled) return INTERRUPTED;
   if (budget.expired)
     return `query: stopped after --max-time ${formatDurationMs(flags.maxTime)} (raise --max-time, or 0 for no limit)`;
   if (/Out of Memory Error/.test(message))
@@ -201,64 +99,123 @@ function failure(message: string, flags: QueryFlags, budget: Budget): string {
   return message;
 }
 
-/** Runs `query` (defined in packages/cli/src/cli/commands/query.ts). */
-export async function runQueryCommand(
-  ctx: CommandContext,
-  sql: string,
-  flags: QueryFlags,
-): Promise<CommandResult> {
-  const format = (flags.format ?? (ctx.io.stdout.isTTY ? "table" : "jsonl")) as QueryFormat;
+/** The format `--format` names (validated), else table on a terminal and jsonl elsewhere. */
+export async function queryFormat(flags: QueryFlags, out: CliOutput): Promise<QueryFormat> {
+  const format = (flags.format ?? (out.isTTY ? "table" : "jsonl")) as QueryFormat;
   if (!FORMATS.includes(format))
     throw await usage(`--format: "${flags.format}" is not one of ${FORMATS.join(", ")}`);
-  if (sql.trim() === "") throw await usage("query: the SQL statement is empty");
-  let reader: LakeReader;
-  try {
-    reader = await openLakeReader(flags.lake, { memoryLimit: flags.maxMemory, threads: flags.threads });
-  } catch (error) {
-    if (error instanceof SyncUsageError) throw await usage(error.message);
-    throw error;
-  }
-  const budget = new Budget(flags.maxTime, reader);
-  const started = performance.now();
-  try {
-    const result: DuckDBResult = await budget.run(reader.stream(sql));
-    const names = result.columnNames();
-    // DuckDB's JSON conversion prints 64-bit integers as strings (they may not fit a double); those
-    // that fit exactly become numbers, so `count(*)` reads as a number.
-    const integer = result.columnTypes().map((t) => /^(BIGINT|HUGEINT|UBIGINT|UHUGEINT)$/.test(t.toString()));
-    const printer = new Printer(ctx.io.stdout, format, names);
-    for (;;) {
-      const chunk = await budget.run(result.fetchChunk());
-      if (chunk === null || chunk.rowCount === 0) break;
-      const rows = chunk.convertRows(JsonDuckDBValueConverter).map((values) => {
-        const row: Row = {};
-        values.forEach((v, i) => {
-          let value: unknown = v;
-          if (integer[i] && typeof v === "string") {
-            const n = Number(v);
-            if (Number.isSafeInteger(n)) value = n;
-          }
-          row[names[i] as string] = value;
-        });
-        return row;
-      });
-      await printer.add(rows);
+  return format;
+}
+
+/**
+ * One lake open in the sandbox, for statements run one after another, each with the flags' limits
+ * (--max-time counts per statement; --max-memory and --threads hold for the connection).
+ */
+export class LakeSession {
+  private current: Budget | undefined;
+
+  private constructor(
+    private readonly reader: LakeReader,
+    private readonly flags: QueryFlags,
+  ) {}
+
+  /** Opens `flags.lake`; a lake that cannot be read is a usage error. */
+  static async open(flags: QueryFlags): Promise<LakeSession> {
+    try {
+      return new LakeSession(
+        await openLakeReader(flags.lake, { memoryLimit: flags.maxMemory, threads: flags.threads }),
+        flags,
+      );
+    } catch (error) {
+      if (error instanceof SyncUsageError) throw await usage(error.message);
+      throw error;
     }
-    await printer.end();
+  }
+
+  /**
+   * Runs `sql` (one read-only statement, else refused) and prints its rows on `out` as `format`;
+   * resolves with the number of rows. A refused or failed statement throws a usage error with its one line.
+   */
+  async run(sql: string, out: CliOutput, format: QueryFormat, options: PrinterOptions = {}): Promise<number> {
+    const budget = new Budget(this.flags.maxTime, this.reader);
+    this.current = budget;
+    try {
+      const result: DuckDBResult = await budget.run(() => this.reader.stream(sql));
+      const names = result.columnNames();
+      // DuckDB's JSON conversion prints 64-bit integers as strings (they may not fit a double); those
+      // that fit exactly become numbers, so `count(*)` reads as a number.
+      const integer = result
+        .columnTypes()
+        .map((t) => /^(BIGINT|HUGEINT|UBIGINT|UHUGEINT)$/.test(t.toString()));
+      const printer = new Printer(out, format, names, options);
+      for (;;) {
+        const chunk = await budget.run(() => result.fetchChunk());
+        if (chunk === null || chunk.rowCount === 0) break;
+        const rows = chunk.convertRows(JsonDuckDBValueConverter).map((values) => {
+          const row: Row = {};
+          values.forEach((v, i) => {
+            let value: unknown = v;
+            if (integer[i] && typeof v === "string") {
+              const n = Number(v);
+              if (Number.isSafeInteger(n)) value = n;
+            }
+            row[names[i] as string] = value;
+          });
+          return row;
+        });
+        await printer.add(rows);
+      }
+      await printer.end();
+      return printer.count;
+    } catch (error) {
+      if (error instanceof SyncUsageError) throw await usage(failure(error.message, this.flags, budget));
+      // A single value longer than V8's strings (~512M characters): DuckDB held it, JavaScript cannot.
+      if (error instanceof RangeError && /string longer|Invalid string length/.test(error.message))
+        throw await usage(
+          "query: a value of the result is too long to print (over 512M characters); select less of it, e.g. left(column, 1000)",
+        );
+      throw error;
+    } finally {
+      this.current = undefined;
+    }
+  }
+
+  /** The first column of `sql`'s rows, as text (checked as any statement; no limit, nothing printed). */
+  async firstColumn(sql: string): Promise<string[]> {
+    const result = await this.reader.query(sql);
+    return (await result.getRows()).map((row) => String(row[0]));
+  }
+
+  /** Stops the statement running now, if any: it fails with "query: interrupted". */
+  interrupt(): void {
+    this.current?.cancel();
+  }
+
+  close(): void {
+    this.reader.close();
+  }
+}
+
+/** Runs `query` (defined in packages/cli/src/cli/commands/query.ts); without `sql`, the shell or a script. */
+export async function runQueryCommand(
+  ctx: CommandContext,
+  sql: string | undefined,
+  flags: QueryFlags,
+): Promise<CommandResult> {
+  const format = await queryFormat(flags, ctx.io.stdout);
+  if (sql?.trim() === "") throw await usage("query: the SQL statement is empty");
+  const session = await LakeSession.open(flags);
+  try {
+    if (sql === undefined)
+      return await (await import("./queryShell.js")).runQueryInput(ctx, session, flags, format);
+    const started = performance.now();
+    const rows = await session.run(sql, ctx.io.stdout, format);
     if (ctx.verbose)
       ctx.say(
-        `clarifai-audit: statement: ${printer.count} ${printer.count === 1 ? "row" : "rows"} in ${Math.round(performance.now() - started)} ms`,
+        `clarifai-audit: statement: ${rows} ${rows === 1 ? "row" : "rows"} in ${Math.round(performance.now() - started)} ms`,
       );
-    return { figures: { rows: printer.count } };
-  } catch (error) {
-    if (error instanceof SyncUsageError) throw await usage(failure(error.message, flags, budget));
-    // A single value longer than V8's strings (~512M characters): DuckDB held it, JavaScript cannot.
-    if (error instanceof RangeError && /string longer|Invalid string length/.test(error.message))
-      throw await usage(
-        "query: a value of the result is too long to print (over 512M characters); select less of it, e.g. left(column, 1000)",
-      );
-    throw error;
+    return { figures: { rows } };
   } finally {
-    reader.close();
+    session.close();
   }
 }

@@ -164,6 +164,7 @@ export const VOCABULARY: Readonly<Record<string, FlagMeaning>> = {
   "--memory": { argument: "<mode>", meaning: "memory profile of a long walk: lean or fast" },
   "--names": { meaning: "config list: profile names only, one per line (what shell completion reads)" },
   "--no-destination-check": { meaning: "skip the start-up TCP connect check of webhook URLs" },
+  "--no-history": { meaning: "query's shell keeps no history file" },
   "--no-rest": { meaning: "do not start the emulator's REST server" },
   "--once": { meaning: "poll once and exit (for cron)" },
   "--operation": {

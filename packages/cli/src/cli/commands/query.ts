@@ -30,11 +30,11 @@ export function defineQuery(program: Command, runs: CommandRuns): Command {
   const cmd = program
     .command("query")
     .description(
-      "Read-only SQL over a synced lake's view audit_log (embedded DuckDB, sandboxed: it reads only the lake's listed files and writes nothing).",
+      "Read-only SQL over a synced lake's view audit_log (embedded DuckDB, sandboxed: it reads only the lake's listed files and writes nothing but the shell's history); without SQL, an interactive shell.",
     )
     .argument(
-      "<sql>",
-      'one SELECT statement, e.g. "SELECT operation_name, count(*) FROM audit_log GROUP BY 1"',
+      "[sql]",
+      'one SELECT statement, e.g. "SELECT operation_name, count(*) FROM audit_log GROUP BY 1"; without it, an interactive shell on a terminal, else the statements of a script on stdin',
     )
     .requiredOption("--lake <dir>", "the lake: the folder `sync --lake` (or --dest) writes");
   addOutputOptions(cmd, { format: entryFormatOption() })
@@ -59,6 +59,10 @@ export function defineQuery(program: Command, runs: CommandRuns): Command {
       verboseOption(
         "one line on stderr when the statement ends: its rows and time (query reads a local lake and makes no request)",
       ),
+    )
+    .option(
+      "--no-history",
+      "the shell keeps no history file (by default clarifai-audit/query_history in $XDG_STATE_HOME or ~/.local/state, mode 0600: the one file query writes)",
     );
   refuseGroup(
     cmd,
@@ -66,7 +70,7 @@ export function defineQuery(program: Command, runs: CommandRuns): Command {
     "query reads a local lake (--lake) and makes no request; connection flags do not apply",
   );
   // Reads a local lake only: the error reporting (which loads the client) loads only for an error.
-  return cmd.action((sql: string, flags: QueryFlags) =>
+  return cmd.action((sql: string | undefined, flags: QueryFlags) =>
     runs.run({ command: "query", json: flags.json, graceful: false }, async (ctx) =>
       (await import("../queryCommand.js")).runQueryCommand(ctx, sql, flags),
     ),
