@@ -1,18 +1,18 @@
 /**
  * What the `query` shell and scripts do with what is typed (packages/cli/src/cli/queryShell.ts reads it): run a
- * statement through the one sandboxed session (packages/cli/src/cli/queryCommand.ts's LakeSession), or
+ * statement through the one sandboxed session (packages/cli/src/cli/querySession.ts's LakeSession), or
  * a dot command (`.help`, `.tables`, `.schema`, `.format`, `.timer`, `.quit`).
  */
 import type { CliOutput } from "./cliIo.js";
-import { type LakeSession, usage } from "./queryCommand.js";
 import { FORMATS, type QueryFormat } from "./queryPrinter.js";
+import { type LakeSession, usage } from "./querySession.js";
 
 /** `.help`'s text. */
 export const SHELL_HELP = `Statements end with ";" and may span lines (the view is audit_log; read-only).
 .help                           this text
 .tables                         the tables and views (audit_log)
 .schema                         audit_log's columns and their types
-.format table|csv|json|jsonl    how rows print (no argument: the format now)
+.format table|json|jsonl|csv    how rows print (no argument: the format now)
 .timer on|off                   print the time each statement took
 .quit, .exit                    leave (Ctrl-D too)
 Ctrl-C cancels the line being typed, or stops a running statement.

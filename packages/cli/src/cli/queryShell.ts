@@ -9,12 +9,12 @@
  */
 import { createInterface, type Interface } from "node:readline";
 import { terminalSafe } from "@clarifai-audit/client/internal/domain/terminalText.js";
-import type { LakeSession, QueryFlags } from "./queryCommand.js";
-import { usage } from "./queryCommand.js";
 import { completer } from "./queryCompletion.js";
 import { appendHistory, HISTORY_SIZE, historyPath, loadHistory } from "./queryHistory.js";
 import { CATALOG, QueryInput } from "./queryInput.js";
 import type { QueryFormat } from "./queryPrinter.js";
+import type { LakeSession, QueryFlags } from "./querySession.js";
+import { usage } from "./querySession.js";
 import { historyEntries, splitStatements } from "./queryStatements.js";
 import type { CommandContext, CommandResult } from "./runner.js";
 

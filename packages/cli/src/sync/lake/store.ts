@@ -70,6 +70,9 @@ export interface LakeStoreOptions {
   memory?: LakeMemory;
 }
 
+/** The words of the refusal of a lake holding another log (the field names are mapped to flags). */
+const MISMATCH = { reader: "this sync", remedy: "use another `store`, or the same filters" } as const;
+
 class LakeStore implements SyncStore {
   readonly description: string;
   /**
@@ -148,17 +151,10 @@ class LakeStore implements SyncStore {
           `${this.description} holds ${TABLE_DIR}/ but no ${STATE_FILE}; it was not written by clarifai-audit sync (use an empty folder)`,
         );
     } else {
+      const place = join(this.description, STATE_FILE);
       const held = manifest.state.identity;
       if (canonicalJson(held) !== canonicalJson(identity))
-        throw SyncUsageError.store(
-          identityMismatch({
-            place: join(this.description, STATE_FILE),
-            held,
-            wanted: identity,
-            reader: "this sync",
-            remedy: "use another `store`, or the same filters",
-          }),
-        );
+        throw SyncUsageError.store(identityMismatch({ ...MISMATCH, place, held, wanted: identity }));
       // Everything is checked before anything is changed.
       for (const file of manifest.files) {
         const at = await locateFile(dir, file, manifest.pending);
@@ -171,9 +167,7 @@ class LakeStore implements SyncStore {
       try {
         this.#keys = decodeKeys(manifest.keys);
       } catch (error) {
-        throw new SyncUsageError(
-          `${join(this.description, STATE_FILE)} is damaged (${(error as Error).message})`,
-        );
+        throw new SyncUsageError(`${place} is damaged (${(error as Error).message})`);
       }
     }
     this.#manifest = manifest ?? {
