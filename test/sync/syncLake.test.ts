@@ -94,7 +94,9 @@ it.each([
     expect({ code: final.code, stderr: final.stderr }).toEqual({
       code: 0,
       // A kill may have left a window half synced: this run resumes it first, then syncs a new one.
-      stderr: expect.stringMatching(/^(resuming|syncing) window [^\n]*\nsynced \d+ new entries \(\d+ late\) to /),
+      stderr: expect.stringMatching(
+        /^(resuming|syncing) window [^\n]*\nsynced \d+ new entries \(\d+ late\) to /,
+      ),
     });
 
     const full = join(tmp.dir, `full-${memory}.jsonl`);
