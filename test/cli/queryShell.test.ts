@@ -131,7 +131,7 @@ describe("the interactive shell", () => {
       "clarifai-audit: error: query: unknown command .nope (.help lists them)",
       "",
     ]);
-    expect(await sh.type(".help\r")).toMatch(/\.format table\|csv\|json\|jsonl/);
+    expect(await sh.type(".help\r")).toMatch(/\.format table\|json\|jsonl\|csv +how rows print/);
     // Still running after the errors: .quit ends it with 0.
     sh.stdin.write(".quit\r");
     expect(await sh.done).toBe(0);

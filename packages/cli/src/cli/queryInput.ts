@@ -12,7 +12,7 @@ export const SHELL_HELP = `Statements end with ";" and may span lines (the view 
 .help                           this text
 .tables                         the tables and views (audit_log)
 .schema                         audit_log's columns and their types
-.format table|json|jsonl|csv    how rows print (no argument: the format now)
+${`.format ${FORMATS.join("|")}`.padEnd(32)}how rows print (no argument: the format now)
 .timer on|off                   print the time each statement took
 .quit, .exit                    leave (Ctrl-D too)
 Ctrl-C cancels the line being typed, or stops a running statement.
