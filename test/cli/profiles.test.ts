@@ -4,7 +4,7 @@
  * in-process through `main(argv, env, io)` with a temporary XDG_CONFIG_HOME, against the emulator on
  * an ephemeral loopback port for the searches that go through a profile.
  */
-import { chmodSync, chownSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type EmulatorHandle, startEmulator } from "../../packages/emulator/src/index.js";
 import { PAT, runCli, runMain, tempDir, USER } from "./helpers.js";
@@ -78,6 +78,27 @@ describe("a search through a profile", () => {
     expect(r.code).toBe(0);
     expect(r.stdout.trim().split("\n")).toHaveLength(5);
     expect(r.stdout + r.stderr).not.toContain(PAT);
+  });
+
+  it("a pat_command is not given the variables that hold PATs (CLARIFAI_PAT, every pat_env), only the rest", async () => {
+    const seen = join(tmp.dir, "seen.env");
+    writeConfig(localConfig(`pat_command: env > ${seen}; printf '%s\\n' '${PAT}'`));
+    const withheld = { OTHER_PAT: "other-account-pat", KEEP_ME: "kept" };
+    const r = await runMain(["search", "--per-page", "1"], env(withheld));
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: "" });
+    const search = readFileSync(seen, "utf8");
+    expect(search).toContain("KEEP_ME=kept\n");
+    expect(search).toContain(`HOME=${home}\n`);
+    expect(search).not.toContain("other-account-pat");
+    // config check --resolve runs it even while CLARIFAI_PAT is set: that is withheld too.
+    const check = await runMain(
+      ["config", "check", "--resolve"],
+      env({ ...withheld, CLARIFAI_PAT: "env-pat" }),
+    );
+    expect(check.code).toBe(0);
+    const resolved = readFileSync(seen, "utf8");
+    expect(resolved).toContain("KEEP_ME=kept\n");
+    expect(resolved).not.toMatch(/other-account-pat|env-pat/);
   });
 
   it("pat_env and pat_file (mode 0600, ~ expanded) give the PAT too", async () => {

@@ -14,6 +14,7 @@ import {
   loadConfig,
   PROFILE_ENV,
   type ProfileFlags,
+  patVariables,
   profileWhere,
   resolveConnection,
   type SelectedProfile,
@@ -205,6 +206,7 @@ async function checkPatSource(
   const context = {
     where: profileWhere(selected, source.kind),
     configFile: selected.file.path,
+    withheld: patVariables(selected.file),
     ...(profile.pat !== undefined ? { inline: profile.pat } : {}),
   };
   const what =

@@ -2,7 +2,8 @@
  * Where a profile's PAT comes from, and getting it: `pat_env` (a variable of the run's environment),
  * `pat_file` (a file only its owner can read, as ssh wants of a private key), `pat_command` (a
  * command run through `/bin/sh -c`, as git credential helpers and aws's credential_process are,
- * with the run's environment, bounded in time and output) or `pat` (inline, in a 0600 config file).
+ * with the run's environment less the variables that hold PATs, bounded in time and output) or
+ * `pat` (inline, in a 0600 config file).
  * A PAT read is registered with the redaction layer at once; a command's output and stderr are never
  * printed (a failing secret manager may still print the secret, or part of it).
  */
@@ -52,6 +53,11 @@ export interface PatContext {
   configFile: string;
   /** The inline PAT, for kind `pat`. */
   inline?: string;
+  /**
+   * Variables a pat_command is not given: those that hold PATs (CLARIFAI_PAT, every pat_env of the
+   * file), so a secret manager's command never sees another account's PAT.
+   */
+  withheld: readonly string[];
 }
 
 /**
@@ -81,7 +87,11 @@ async function readPatText(source: PatSource, env: CliEnv, context: PatContext):
     case "pat_file":
       return firstLine(await readPatFile(source.spec, env, context), fail, "the file");
     case "pat_command":
-      return firstLine(await runPatCommand(source.spec, env, patTimeoutMs(env), fail), fail, "the command");
+      return firstLine(
+        await runPatCommand(source.spec, withoutVariables(env, context.withheld), patTimeoutMs(env), fail),
+        fail,
+        "the command",
+      );
   }
 }
 
@@ -89,7 +99,11 @@ async function readPatText(source: PatSource, env: CliEnv, context: PatContext):
  * The bytes of a pat_file, refused unless it is a regular file only its owner can read or write
  * (owned by you or root), as ssh refuses a private key.
  */
-export async function readPatFile(spec: string, env: CliEnv, context: PatContext): Promise<Buffer> {
+export async function readPatFile(
+  spec: string,
+  env: CliEnv,
+  context: Pick<PatContext, "where" | "configFile">,
+): Promise<Buffer> {
   const path = patFilePath(spec, context.configFile, env);
   const fail = (problem: string) => new ConfigError(`${context.where}: pat_file ${path} ${problem}`);
   const bytes = await readRegularFile(path, MAX_PAT_BYTES, fail, "a PAT file", privateFileProblem);
@@ -123,8 +137,15 @@ function firstLine(bytes: Buffer, fail: (problem: string) => Error, what: string
   return line;
 }
 
+/** `env` less the variables `names`. */
+function withoutVariables(env: CliEnv, names: readonly string[]): CliEnv {
+  const rest: Record<string, string | undefined> = { ...env };
+  for (const name of names) delete rest[name];
+  return rest;
+}
+
 /**
- * Runs a pat_command through `/bin/sh -c` with the run's environment and no stdin; its own process
+ * Runs a pat_command through `/bin/sh -c` with the environment it is given and no stdin; its own process
  * group, so a timeout ends what it started too.
  */
 function runPatCommand(

@@ -244,8 +244,17 @@ export async function readResolvedPat(
   return readPat(pat.value, env, {
     where: profileWhere(profile, pat.value.kind),
     configFile: profile.file.path,
+    withheld: patVariables(profile.file),
     ...(profile.profile.pat !== undefined ? { inline: profile.profile.pat } : {}),
   });
+}
+
+/** The variables that hold PATs: CLARIFAI_PAT and every profile's pat_env in `file`. */
+export function patVariables(file: ConfigFile): string[] {
+  const named = Object.values(file.data.profiles ?? {}).flatMap((p) =>
+    p.pat_env === undefined ? [] : [p.pat_env],
+  );
+  return [CONNECTION_ENV.pat, ...named];
 }
 
 /** The environment the client is given: the run's, less the variables merged here. */
