@@ -7,7 +7,7 @@
  * write the one-shot query refuses is refused in the shell too, with nothing written.
  */
 import { execFileSync } from "node:child_process";
-import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { main } from "../../packages/cli/src/cli/cli.js";
@@ -229,6 +229,35 @@ describe("the interactive shell", () => {
     await none.type("SELECT 4;\r");
     expect(await none.quit()).toBe(0);
     expect(readFileSync(file, "utf8")).toBe(before);
+  });
+
+  it("appends only to a regular file: a symlink at the history's path is not followed, a FIFO not waited on", async () => {
+    const state = join(generated.tmp.dir, "state-links");
+    const dir = join(state, "clarifai-audit");
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const target = join(generated.tmp.dir, "not-history.txt");
+    writeFileSync(target, "someone else's file\n", { mode: 0o644 });
+    chmodSync(target, 0o644);
+    symlinkSync(target, join(dir, "query_history"));
+    const linked = new Shell([], cliEnv({ HOME: home, XDG_STATE_HOME: state }));
+    await waitFor(() => linked.out.endsWith("sql> "));
+    await linked.type("SELECT 1;\r");
+    expect(await linked.quit()).toBe(0);
+    expect(linked.stderr.text).toMatch(
+      /^clarifai-audit: warning: the history is no longer kept: cannot write /m,
+    );
+    expect(readFileSync(target, "utf8")).toBe("someone else's file\n");
+    expect(statSync(target).mode & 0o777).toBe(0o644);
+
+    const fifoState = join(generated.tmp.dir, "state-fifo");
+    mkdirSync(join(fifoState, "clarifai-audit"), { recursive: true, mode: 0o700 });
+    execFileSync("mkfifo", [join(fifoState, "clarifai-audit", "query_history")]);
+    const fifo = new Shell([], cliEnv({ HOME: home, XDG_STATE_HOME: fifoState }));
+    await waitFor(() => fifo.out.endsWith("sql> "));
+    expect(fifo.stderr.text).toMatch(
+      /^clarifai-audit: warning: the history is not kept: cannot read .*a FIFO/m,
+    );
+    expect(await fifo.quit()).toBe(0);
   });
 
   it("without HOME or an absolute XDG_STATE_HOME, says in one line that no history is kept, and runs", async () => {

@@ -4,12 +4,19 @@
  * end), mode 0600 in a 0700 folder
  * (typed SQL may name what an auditor looked for). The one file `query` writes; `--no-history` turns it off.
  */
-import { appendFile, chmod, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { constants } from "node:fs";
+import { mkdir, open, rename, rm, writeFile } from "node:fs/promises";
 import { dirname, isAbsolute, join } from "node:path";
+import { readRegularFile } from "@clarifai-audit/client/internal/state/regularFile.js";
 import type { CliEnv } from "./cliIo.js";
 
 /** The entries kept, in the file and in the shell. */
 export const HISTORY_SIZE = 1000;
+/**
+ * Most bytes of history read: 1000 entries of up to 4 KiB, and then some. A longer file (another
+ * program's, or one grown by hand) is refused rather than read whole.
+ */
+const MAX_HISTORY_BYTES = 8 * 1024 * 1024;
 
 /**
  * The history file's path from the run's environment (XDG_STATE_HOME when absolute, as the XDG spec
@@ -25,18 +32,18 @@ export function historyPath(env: CliEnv): string | undefined {
 
 /** The entries of the file at `path`, newest first (readline's order); none when it does not exist. */
 export async function loadHistory(path: string): Promise<string[]> {
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
-    throw error;
-  }
-  return text
-    .split("\n")
-    .filter((line) => line.trim() !== "")
-    .slice(-HISTORY_SIZE)
-    .reverse();
+  return (await historyLines(path)).slice(-HISTORY_SIZE).reverse();
+}
+
+/** The file's entries, oldest first: a regular file only, bounded, read through one open file. */
+async function historyLines(path: string): Promise<string[]> {
+  const bytes = await readRegularFile(
+    path,
+    MAX_HISTORY_BYTES,
+    (problem) => new Error(problem),
+    "a history file",
+  );
+  return (bytes?.toString("utf8") ?? "").split("\n").filter((line) => line.trim() !== "");
 }
 
 /**
@@ -47,10 +54,21 @@ export async function loadHistory(path: string): Promise<string[]> {
 export async function appendHistory(path: string, added: readonly string[]): Promise<void> {
   if (added.length === 0) return;
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-  await appendFile(path, added.map((l) => `${l}\n`).join(""), { mode: 0o600 });
-  await chmod(path, 0o600);
-  const text = await readFile(path, "utf8");
-  const lines = text.split("\n").filter((line) => line.trim() !== "");
+  // O_NOFOLLOW and the check of what was opened: only a regular file is appended to and has its
+  // mode changed, never what a symlink planted at the path points to.
+  const fh = await open(
+    path,
+    constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW,
+    0o600,
+  );
+  try {
+    if (!(await fh.stat()).isFile()) throw new Error("it is not a regular file");
+    await fh.chmod(0o600);
+    await fh.appendFile(added.map((l) => `${l}\n`).join(""));
+  } finally {
+    await fh.close();
+  }
+  const lines = await historyLines(path);
   if (lines.length > HISTORY_SIZE) await rewrite(path, lines.slice(-HISTORY_SIZE));
 }
 
