@@ -3,6 +3,8 @@
  * its flag, no duration default is printed as bare milliseconds, export's --max-attempts default is the one export uses, tail does not list flags it
  * refuses, CLARIFAI_PAT is named; and CLI errors use CLI words, not the library's.
  */
+import type { Command } from "commander";
+import { buildProgram } from "../../packages/cli/src/cli/program.js";
 import { runMain } from "./helpers.js";
 
 const SUBCOMMANDS: Record<string, string[]> = {
@@ -52,6 +54,35 @@ it.each(Object.keys(SUBCOMMANDS))("%s: every printed default is accepted back by
   for (const { flag, value } of withDefaults) args.push(flag, value);
   const back = await runMain([...args, "--help"]);
   expect({ args, code: back.code, stderr: back.stderr }).toEqual({ args, code: 0, stderr: "" });
+});
+
+/** Every command that runs, as the words that name it (`["rules", "test"]`), from the definitions. */
+function leafCommands(cmd: Command, path: string[] = []): string[][] {
+  return cmd.commands.flatMap((c) =>
+    c.commands.length > 0 ? leafCommands(c, [...path, c.name()]) : [[...path, c.name()]],
+  );
+}
+
+it("every command of the definitions (config, completion, rules … included): each printed default is accepted back", async () => {
+  const leaves = leafCommands(buildProgram().program);
+  expect(leaves.length).toBeGreaterThanOrEqual(14);
+  let checked = 0;
+  for (const words of leaves) {
+    const help = await runMain([...words, "--help"]);
+    expect({ words, code: help.code }).toEqual({ words, code: 0 });
+    const args = [...words];
+    for (const o of options(help.stdout).filter((o) => o.value)) {
+      const value = printedDefault(o.text);
+      if (value !== undefined) {
+        args.push(o.flag, value);
+        checked++;
+      }
+    }
+    const back = await runMain([...args, "--help"]);
+    expect({ args, code: back.code, stderr: back.stderr }).toEqual({ args, code: 0, stderr: "" });
+  }
+  // The printed defaults fed back (51 today): a parser that found none would prove nothing.
+  expect(checked).toBeGreaterThanOrEqual(40);
 });
 
 it("prints no bare millisecond defaults, export's real --max-attempts, no --to/--until for tail, and CLARIFAI_PAT", async () => {
