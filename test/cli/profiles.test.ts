@@ -7,7 +7,18 @@
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type EmulatorHandle, startEmulator } from "../../packages/emulator/src/index.js";
-import { PAT, runCli, runMain, tempDir, USER } from "./helpers.js";
+import { waitFor } from "../helpers/waitFor.js";
+import { collect, PAT, runCli, runMain, spawnCli, tempDir, USER } from "./helpers.js";
+
+/** Whether a process `pid` still runs (signal 0 only checks). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 let emu: EmulatorHandle;
 let tmp: { dir: string; cleanup: () => void };
@@ -99,6 +110,25 @@ describe("a search through a profile", () => {
     const resolved = readFileSync(seen, "utf8");
     expect(resolved).toContain("KEEP_ME=kept\n");
     expect(resolved).not.toMatch(/other-account-pat|env-pat/);
+  });
+
+  it("a run stopped by SIGINT while its pat_command hangs kills the command and ends with 130 (the built bin)", async () => {
+    const pidFile = join(tmp.dir, "pat-command.pid");
+    // exec: the shell becomes the sleep, so the pid written is the process that hangs.
+    writeConfig(localConfig(`pat_command: echo $$ > ${pidFile}; exec sleep 60`));
+    const child = spawnCli(["search", "--per-page", "1"], env());
+    const result = collect(child);
+    await waitFor(() => existsSync(pidFile) && readFileSync(pidFile, "utf8").endsWith("\n"));
+    const pid = Number(readFileSync(pidFile, "utf8"));
+    child.kill("SIGINT");
+    const r = await result;
+    expect({ code: r.code, stderr: r.stderr }).toEqual({
+      code: 130,
+      stderr: expect.stringMatching(
+        /interrupted while the profile's pat_command ran \(it was killed; nothing was sent\)\n$/,
+      ),
+    });
+    await waitFor(() => !alive(pid));
   });
 
   it("pat_env and pat_file (mode 0600, ~ expanded) give the PAT too", async () => {

@@ -207,6 +207,7 @@ async function checkPatSource(
     where: profileWhere(selected, source.kind),
     configFile: selected.file.path,
     withheld: patVariables(selected.file),
+    signal: ctx.signal,
     ...(profile.pat !== undefined ? { inline: profile.pat } : {}),
   };
   const what =

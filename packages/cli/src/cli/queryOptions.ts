@@ -113,18 +113,27 @@ function flagName(message: string): string {
     .replace(/^sourceIps\[\d+\]/, "--source-ip");
 }
 
+/** What the run gives the making of its client. */
+export interface ClientHooks {
+  /** Given each warning line of the merge (the environment overriding the profile). */
+  warn?: (line: string) => void;
+  /** Told of every attempt the client sends (`--verbose`). */
+  onRequest?: AuditLogClientOptions["onRequest"];
+  /** The run's stop signal: a profile's pat_command still running is killed. */
+  signal?: AbortSignal;
+}
+
 /**
  * A client from the connection flags, the run's environment `env` and the profile, merged by
- * packages/cli/src/cli/options/resolve.ts (flag > environment > profile > default); `warn` is given
- * each warning line of the merge (the environment overriding the profile); `onRequest` is told of
- * every attempt the client sends (`--verbose`).
+ * packages/cli/src/cli/options/resolve.ts (flag > environment > profile > default), with the run's
+ * {@link ClientHooks}.
  */
 export async function clientFromFlags(
   flags: ConnectionFlags,
   env: Readonly<Record<string, string | undefined>> = process.env,
-  warn: (line: string) => void = () => {},
-  onRequest?: AuditLogClientOptions["onRequest"],
+  hooks: ClientHooks = {},
 ): Promise<AuditLogClient> {
+  const { warn = () => {}, onRequest, signal } = hooks;
   // 0 would read as "no deadline"; the client takes it as an already expired one.
   if (flags.timeout !== undefined && flags.timeout < 1)
     throw new UsageError(`--timeout: must be at least 1ms (got ${flags.timeout} ms)`);
@@ -133,7 +142,7 @@ export async function clientFromFlags(
   );
   const settings = await resolveConnection(flags, env);
   for (const line of settings.warnings) warn(line);
-  const pat = await readResolvedPat(settings, env);
+  const pat = await readResolvedPat(settings, env, signal);
   return reworded(
     () =>
       new AuditLogClient({

@@ -185,12 +185,11 @@ export async function runCommand(
       const onRequest = options.verbose
         ? (await import("./requestLog.js")).requestLogger(ctx.say)
         : undefined;
-      const client = await clientFromFlags(
-        { ...defaults, ...flags },
-        env,
-        (line) => io.stderr.write(`clarifai-audit: warning: ${line}\n`),
-        onRequest,
-      );
+      const client = await clientFromFlags({ ...defaults, ...flags }, env, {
+        warn: (line) => io.stderr.write(`clarifai-audit: warning: ${line}\n`),
+        signal: controller.signal,
+        ...(onRequest !== undefined ? { onRequest } : {}),
+      });
       cleanups.push(() => client.close());
       return client;
     },

@@ -15,9 +15,12 @@ import { registerSecret } from "@clarifai-audit/client/internal/domain/redact.js
 import { readRegularFile } from "@clarifai-audit/client/internal/state/regularFile.js";
 import type { CliEnv } from "../cliIo.js";
 import { formatDurationMs } from "../duration.js";
-import { UsageError } from "../exitCodes.js";
+import { InterruptedError, UsageError } from "../exitCodes.js";
 import { ConfigError, envValue, expandHome, octal, untrusted } from "./configFile.js";
 import { PAT_KEYS, type PatKey, type ProfileConfig } from "./configSchema.js";
+
+/** What a run stopped while its pat_command ran says (exit 130). */
+const INTERRUPTED = "interrupted while the profile's pat_command ran (it was killed; nothing was sent)";
 
 /** How long a pat_command may run, unless {@link PAT_TIMEOUT_ENV} says otherwise. */
 export const PAT_COMMAND_TIMEOUT_MS = 10_000;
@@ -58,6 +61,8 @@ export interface PatContext {
    * file), so a secret manager's command never sees another account's PAT.
    */
   withheld: readonly string[];
+  /** The run's stop signal (SIGINT/SIGTERM): a pat_command still running is killed, the run ends. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -88,7 +93,13 @@ async function readPatText(source: PatSource, env: CliEnv, context: PatContext):
       return firstLine(await readPatFile(source.spec, env, context), fail, "the file");
     case "pat_command":
       return firstLine(
-        await runPatCommand(source.spec, withoutVariables(env, context.withheld), patTimeoutMs(env), fail),
+        await runPatCommand(
+          source.spec,
+          withoutVariables(env, context.withheld),
+          patTimeoutMs(env),
+          fail,
+          context.signal,
+        ),
         fail,
         "the command",
       );
@@ -146,15 +157,19 @@ function withoutVariables(env: CliEnv, names: readonly string[]): CliEnv {
 
 /**
  * Runs a pat_command through `/bin/sh -c` with the environment it is given and no stdin; its own process
- * group, so a timeout ends what it started too.
+ * group, so a timeout ends what it started too. Its own group also means a terminal's Ctrl-C does not
+ * reach it: the run's `signal` and the process's exit kill it, so a command waiting on a pinentry or
+ * a network is never left behind.
  */
 function runPatCommand(
   command: string,
   env: CliEnv,
   timeoutMs: number,
   fail: (problem: string) => Error,
+  signal?: AbortSignal,
 ): Promise<Buffer> {
   return new Promise((done, reject) => {
+    if (signal?.aborted) return reject(new InterruptedError("interrupted before the pat_command ran"));
     const child = spawn("/bin/sh", ["-c", command], {
       env: env as NodeJS.ProcessEnv,
       stdio: ["ignore", "pipe", "pipe"],
@@ -164,13 +179,25 @@ function runPatCommand(
     let outBytes = 0;
     let errBytes = 0;
     let ended: string | undefined;
-    const stop = (why: string) => {
-      ended ??= why;
+    const killGroup = () => {
       try {
         if (child.pid !== undefined) process.kill(-child.pid, "SIGKILL");
       } catch {
         // Already gone.
       }
+    };
+    const stop = (why: string) => {
+      ended ??= why;
+      killGroup();
+    };
+    const interrupted = () => stop(INTERRUPTED);
+    signal?.addEventListener("abort", interrupted, { once: true });
+    // A second signal ends the process at once (exit 130): the group goes with it.
+    process.once("exit", killGroup);
+    const settle = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", interrupted);
+      process.off("exit", killGroup);
     };
     const timer = setTimeout(
       () =>
@@ -188,14 +215,15 @@ function runPatCommand(
       if (errBytes > MAX_PAT_BYTES) stop(`wrote more than ${MAX_PAT_BYTES / 1024} KiB to stderr (killed)`);
     });
     child.on("error", (error: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
+      settle();
       reject(fail(`cannot run /bin/sh (${error.code ?? error.message})`));
     });
-    child.on("close", (code, signal) => {
-      clearTimeout(timer);
+    child.on("close", (code, killedBy) => {
+      settle();
       const stderrNote = errBytes > 0 ? `; its stderr (${errBytes} bytes) is not shown: run it yourself` : "";
+      if (ended === INTERRUPTED) return reject(new InterruptedError(INTERRUPTED));
       if (ended !== undefined) return reject(fail(`${ended}${stderrNote}`));
-      if (signal !== null) return reject(fail(`was killed by ${signal}${stderrNote}`));
+      if (killedBy !== null) return reject(fail(`was killed by ${killedBy}${stderrNote}`));
       if (code !== 0) return reject(fail(`exited with status ${code}${stderrNote}`));
       done(Buffer.concat(out));
     });

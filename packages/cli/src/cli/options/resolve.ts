@@ -237,6 +237,7 @@ export async function resolveConnection(
 export async function readResolvedPat(
   settings: ConnectionSettings,
   env: CliEnv,
+  signal?: AbortSignal,
 ): Promise<string | undefined> {
   const { pat, profile } = settings;
   if (pat.source === "env") return pat.envValue;
@@ -245,6 +246,7 @@ export async function readResolvedPat(
     where: profileWhere(profile, pat.value.kind),
     configFile: profile.file.path,
     withheld: patVariables(profile.file),
+    ...(signal !== undefined ? { signal } : {}),
     ...(profile.profile.pat !== undefined ? { inline: profile.profile.pat } : {}),
   });
 }
