@@ -35,6 +35,12 @@ const TABLE: LayerTable = {
     layers: ["generated", "export", "client", "codec", "domain", "state"],
     packages: ["ajv", "yaml"],
   },
+  // The collector (`run --config`) composes sync's stores and watch's rules into one service: the
+  // walk per account fanned out to destinations, its alerts destination, metrics, leases.
+  collector: {
+    layers: ["generated", "export", "client", "codec", "domain", "state", "sync", "watch"],
+    packages: ["pg", "prom-client", "ajv"],
+  },
   // The emulator serves the API with the schema and codec only; its command line is its own.
   emulator: {
     layers: ["generated", "codec", "domain"],
@@ -51,6 +57,7 @@ const TABLE: LayerTable = {
       "sync",
       "report",
       "watch",
+      "collector",
       "emulator",
     ],
     packages: "any",
