@@ -18,6 +18,7 @@ import { defineReport } from "./commands/report.js";
 import { defineRules } from "./commands/rules.js";
 import { CommandRuns } from "./commands/runs.js";
 import { defineSearch } from "./commands/search.js";
+import { defineRun } from "./commands/run.js";
 import { defineSync } from "./commands/sync.js";
 import { defineTail } from "./commands/tail.js";
 import { defineWatch } from "./commands/watch.js";
@@ -92,6 +93,7 @@ export function buildProgram(
   defineTail(program, runs);
   defineSync(program, runs);
   defineWatch(program, runs);
+  defineRun(program, runs);
   defineRules(program, runs);
   defineReport(program, runs);
   registerEmulatorCommand(program, (work, json) =>

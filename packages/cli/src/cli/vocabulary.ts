@@ -27,6 +27,9 @@ export const FORMATS = {
   report: ["html", "pdf", "json"],
 } as const;
 
+/** The formats of the collector's log lines (`run --log-format`). */
+export const LOG_FORMATS = ["text", "json"] as const;
+
 /** The version that removes every deprecated name of {@link DEPRECATED_FLAGS}: the next minor one. */
 export const REMOVED_IN = "0.2.0";
 
@@ -100,6 +103,7 @@ export const VOCABULARY: Readonly<Record<string, FlagMeaning>> = {
   "--commit-entries": { argument: "<n>", meaning: "commit once this many entries are waiting" },
   "--commit-interval": { argument: "<duration>", meaning: "how often progress is made durable (a commit)" },
   "--concurrency": { argument: "<n>", meaning: "most pages fetched in parallel" },
+  "--config": { argument: "<file>", meaning: "the collector's config file (YAML)" },
   "--data": { argument: "<file>", meaning: `JSONL file of entries for the emulator to serve${REPEATABLE}` },
   "--data-user": { argument: "<user_id>", meaning: "whose audit log the emulator's data goes to" },
   "--dead-letter": { argument: "<file>", meaning: "where alerts that could not be delivered are written" },
@@ -154,6 +158,7 @@ export const VOCABULARY: Readonly<Record<string, FlagMeaning>> = {
     meaning: "a Parquet lake (a folder): what sync writes, and query, report and rules test read",
   },
   "--latency-ms": { argument: "<ms>", meaning: "emulator: fixed delay per call" },
+  "--log-format": { argument: "<format>", meaning: `log lines: ${LOG_FORMATS.join(" or ")}` },
   "--lookback": {
     argument: "<duration>",
     meaning: "re-read this far behind the newest entry, for entries that land late",
@@ -166,7 +171,7 @@ export const VOCABULARY: Readonly<Record<string, FlagMeaning>> = {
   "--no-destination-check": { meaning: "skip the start-up TCP connect check of webhook URLs" },
   "--no-history": { meaning: "query's shell keeps no history file" },
   "--no-rest": { meaning: "do not start the emulator's REST server" },
-  "--once": { meaning: "poll once and exit (for cron)" },
+  "--once": { meaning: "one poll or round, then exit (for cron)" },
   "--operation": {
     argument: "<op>",
     meaning: `filter: operation name (MODEL_CREATE) or code (300)${REPEATABLE}`,

@@ -1,0 +1,91 @@
+/**
+ * `clarifai-audit run --config FILE`: reads and checks the config file
+ * (packages/cli/src/cli/collectorConfig/), starts the collector (packages/cli/src/collector/collector.ts) and
+ * keeps it until SIGTERM/SIGINT (a drain: exit 0) or, with --once, until each account's round is done.
+ * SIGHUP reads the file again: a valid one replaces the running plan, an invalid one is refused in one
+ * log line and the running plan goes on.
+ */
+import { Collector } from "../collector/collector.js";
+import { DestinationOpenError } from "../collector/accountRunner.js";
+import { type CollectorLog, createLogger, type LogFormat } from "../collector/ops/logger.js";
+import { loadCollectorConfig } from "./collectorConfig/load.js";
+import { errorLine, UsageError } from "./exitCodes.js";
+import { requestLogger } from "./requestLog.js";
+import type { CommandContext, CommandResult } from "./runner.js";
+
+/** The flags of `run`, as commander parses them. */
+export interface CollectorFlags {
+  config: string;
+  once?: boolean;
+  logFormat: LogFormat;
+  quiet?: boolean;
+  json?: boolean;
+}
+
+/** Under -q, only warnings and errors. */
+function quietened(log: CollectorLog, quiet: boolean | undefined): CollectorLog {
+  return quiet ? { ...log, info: () => {} } : log;
+}
+
+/** Runs `run` with its parsed flags (defined in packages/cli/src/cli/commands/run.ts). */
+export async function runCollectorCommand(ctx: CommandContext, flags: CollectorFlags): Promise<CommandResult> {
+  const plan = await loadCollectorConfig(flags.config, ctx.env);
+  if (flags.once && plan.coordination !== undefined)
+    throw new UsageError(
+      "--once: not with `coordination` in the config file (instances share the accounts over time; run without --once)",
+    );
+  const log = quietened(
+    createLogger({ format: flags.logFormat, write: (line) => ctx.io.stderr.write(`${line}\n`) }),
+    flags.quiet,
+  );
+  let collector: Collector;
+  try {
+    collector = await Collector.start(plan, {
+      env: ctx.env,
+      log,
+      clock: ctx.clock,
+      signal: ctx.signal,
+      ...(flags.once ? { once: true } : {}),
+      ...(ctx.verbose
+        ? { onRequest: (account: string) => requestLogger((line) => log.info(line, { account })) }
+        : {}),
+    });
+  } catch (error) {
+    // A destination refused (its lock is held by another collector or sync, its state is another
+    // log's): the file's own words, before any request.
+    if (error instanceof DestinationOpenError)
+      throw new UsageError(`${error.destination.where}: ${error.message}`);
+    throw error;
+  }
+  let reloads = Promise.resolve();
+  const onHangUp = () => {
+    reloads = reloads.then(async () => {
+      try {
+        const next = await loadCollectorConfig(flags.config, ctx.env);
+        await collector.reload(next);
+        log.info(`reloaded ${next.file}: ${next.accounts.length} account(s), ${next.destinations.length} destination(s)`);
+      } catch (error) {
+        const line = errorLine(error).replace(/^clarifai-audit: (error: )?/, "");
+        log.error(`reload refused: ${line}; the running configuration goes on`);
+      }
+    });
+  };
+  process.on("SIGHUP", onHangUp);
+  ctx.defer(() => process.off("SIGHUP", onHangUp));
+  log.info(
+    `collector started: ${plan.accounts.length} account(s), ${plan.destinations.length} destination(s)${
+      plan.coordination ? `, sharing accounts through ${plan.coordination.description}` : ""
+    }`,
+  );
+  await collector.wait();
+  await reloads;
+  const figures = collector.figures();
+  return {
+    ...(flags.quiet
+      ? {}
+      : {
+          summary: `run: ${figures.rounds} round(s) over ${figures.accounts} account(s): ${figures.inserted} entries stored across ${figures.destinations} destination(s), ${figures.requests} requests`,
+        }),
+    figures: { ...figures },
+  };
+}

@@ -1,0 +1,258 @@
+/**
+ * One account of the collector: its client, a store per destination that holds it, and rounds (one
+ * every `interval`) in which one walk of the account's log feeds every destination
+ * (packages/cli/src/sync/fanout.ts: a destination that fails or lags is left behind and catches up
+ * from its own cursor). What happens is told to the log and the metrics; each destination's health
+ * is kept for /readyz.
+ */
+import type { AuditLogClient } from "@clarifai-audit/client/internal/client/client.js";
+import type { AuditLogClientOptions } from "@clarifai-audit/client/internal/client/config.js";
+import type { Clock } from "@clarifai-audit/client/internal/domain/clock.js";
+import { ExportInterruptedError } from "@clarifai-audit/client/internal/export/errors.js";
+import { followRounds } from "@clarifai-audit/client/internal/export/followPoll.js";
+import { type FanoutEvent, type FanoutMember, runFanout } from "../sync/fanout.js";
+import { SyncUsageError } from "../sync/store.js";
+import { syncIdentity } from "../sync/sync.js";
+import { type AccountFence, createDestinationStore, LeaseLostError } from "./destinationStores.js";
+import type { CollectorLog } from "./ops/logger.js";
+import type { CollectorMetrics } from "./ops/metrics.js";
+import type { AccountPlan, CollectorPlan, DestinationPlan } from "./plan.js";
+
+/** What an account runner is given. */
+export interface AccountRunnerOptions {
+  plan: CollectorPlan;
+  account: AccountPlan;
+  /** The destinations that hold this account. */
+  destinations: readonly DestinationPlan[];
+  env: Readonly<Record<string, string | undefined>>;
+  log: CollectorLog;
+  metrics: CollectorMetrics;
+  clock: Clock;
+  /** The account's lease, when instances share the accounts. */
+  fence?: AccountFence;
+  /** One round, then stop (`run --once`). */
+  once?: boolean;
+  onRequest?: AuditLogClientOptions["onRequest"];
+}
+
+/** A destination of one account, as /readyz and the summary see it. */
+export interface DestinationHealth {
+  account: string;
+  destination: string;
+  /** Epoch ms of the first failure of the current streak; absent while it works. */
+  failingSince?: number;
+  error?: string;
+  /** Entries stored by this process. */
+  inserted: number;
+}
+
+/** A destination the account's stores refuse at open (a lock held, another identity's state). */
+export class DestinationOpenError extends Error {
+  override name = "DestinationOpenError";
+  constructor(
+    readonly destination: DestinationPlan,
+    readonly cause: unknown,
+  ) {
+    super(cause instanceof Error ? cause.message : String(cause));
+  }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** One account's rounds (see the module comment). */
+export class AccountRunner {
+  readonly #controller = new AbortController();
+  readonly #o: AccountRunnerOptions;
+  #client: AuditLogClient | undefined;
+  #members: FanoutMember[] = [];
+  /** Per destination id. */
+  readonly health = new Map<string, DestinationHealth>();
+  rounds = 0;
+  requests = 0;
+
+  constructor(options: AccountRunnerOptions, parent: AbortSignal) {
+    this.#o = options;
+    for (const d of options.destinations)
+      this.health.set(d.id, { account: options.account.id, destination: d.id, inserted: 0 });
+    if (parent.aborted) this.#controller.abort();
+    else parent.addEventListener("abort", () => this.#controller.abort(), { once: true });
+  }
+
+  get id(): string {
+    return this.#o.account.id;
+  }
+
+  /** Whether {@link stop} (or the parent's signal) ended it. */
+  get stopped(): boolean {
+    return this.#controller.signal.aborted;
+  }
+
+  /**
+   * Reads the PAT, makes the client and a store per destination. With `strict` (no coordination:
+   * this process alone owns every destination) each store is opened once here — its lock taken, its
+   * state checked — and a refusal rejects with {@link DestinationOpenError} before any request (one
+   * that is down is only marked failing);
+   * otherwise a refusing destination is left to each round (it fails there and is retried).
+   */
+  async open(strict: boolean): Promise<void> {
+    const { account, log, metrics, fence } = this.#o;
+    const signal = this.#controller.signal;
+    this.#client = await account.connect({
+      signal,
+      ...(this.#o.onRequest !== undefined ? { onRequest: this.#o.onRequest } : {}),
+    });
+    for (const destination of this.#o.destinations) {
+      const store = await createDestinationStore(destination, account, {
+        env: this.#o.env,
+        signal,
+        warn: (line) => log.warn(line, { account: account.id, destination: destination.id }),
+        onAlert: (delivered) => metrics.alerts(account.id, destination.id, delivered),
+        ...(fence !== undefined ? { fence } : {}),
+      });
+      // Held from here to close: a second collector (or sync) of the destination is refused while
+      // this one waits between rounds, not only during one.
+      store.hold?.();
+      this.#members.push({ id: destination.id, store });
+      if (!strict) continue;
+      try {
+        await store.open(syncIdentity(this.#client, account.query));
+        await store.close();
+      } catch (error) {
+        // A refusal (its lock held by another process, its state another log's) stops the start; a
+        // destination that is down (PostgreSQL unreachable) is only failing: the rounds retry it.
+        if (error instanceof SyncUsageError) throw new DestinationOpenError(destination, error);
+        this.#failing(destination.id, error);
+      }
+    }
+  }
+
+  /** Rounds until {@link stop}, the parent's signal, or (with `once`) the first round's end. */
+  async run(): Promise<void> {
+    const { plan, account, clock, log, metrics } = this.#o;
+    const client = this.#client;
+    if (client === undefined) throw new Error("AccountRunner.run before open");
+    const signal = this.#controller.signal;
+    for await (const round of followRounds({
+      follow: this.#o.once !== true,
+      intervalMs: plan.intervalMs,
+      clock,
+      signal,
+    })) {
+      let resumed = false;
+      try {
+        const result = await runFanout({
+          client,
+          members: this.#members,
+          query: account.query,
+          ...(account.origin !== undefined ? { origin: account.origin } : {}),
+          settleMs: plan.settleMs,
+          reconcileMs: plan.reconcileMs,
+          concurrency: plan.concurrency,
+          perPage: plan.perPage,
+          commitIntervalMs: plan.commitIntervalMs,
+          signal,
+          now: () => clock.now(),
+          onEvent: (event) => this.#onEvent(event),
+        });
+        for (const [id, outcome] of result.members) {
+          if (outcome.error !== undefined) this.#failing(id, outcome.error);
+          else if (outcome.summary !== undefined) {
+            this.#recovered(id);
+            if (outcome.summary.resumed) resumed = true;
+          }
+        }
+        if ([...result.members.values()].some((o) => o.error instanceof LeaseLostError)) this.stop();
+      } catch (error) {
+        if (error instanceof ExportInterruptedError) break;
+        // The walk itself failed (the API refused the PAT, the network is down): every destination
+        // waits for the next round, and says why.
+        log.warn(`account ${account.id}: round failed: ${messageOf(error)}`, { account: account.id });
+        for (const id of this.health.keys()) this.#failing(id, error, false);
+      } finally {
+        this.rounds++;
+        const stats = client.stats();
+        this.requests = stats.requests;
+        metrics.requests(account.id, stats);
+      }
+      if (signal.aborted) break;
+      // A resumed destination ended at the window a crash pinned: the next round, at once, brings it
+      // (and what landed behind its cursor meanwhile) up to now − settle.
+      if (resumed) round.again();
+    }
+  }
+
+  #onEvent(event: FanoutEvent): void {
+    const { account, log, metrics, clock } = this.#o;
+    const fields = { account: account.id };
+    switch (event.kind) {
+      case "window":
+        log.info(
+          `account ${account.id}: ${event.resumed ? "resuming" : "walking"} window ${event.from} to ${event.to} into ${event.members.join(", ")}${event.shared ? "" : " (catching up on its own)"}`,
+          { ...fields, from: event.from, to: event.to },
+        );
+        return;
+      case "committed": {
+        metrics.entries(account.id, event.member, event.inserted);
+        metrics.committed(account.id, event.member, new Date(clock.now()), event.position);
+        const h = this.health.get(event.member);
+        if (h !== undefined) h.inserted += event.inserted;
+        this.#recovered(event.member);
+        return;
+      }
+      case "failed":
+        this.#failing(event.member, event.error);
+        return;
+      case "detached":
+        if (event.reason === "lagging")
+          log.warn(
+            `account ${account.id}: destination ${event.member} lags behind the walk; it continues from its own cursor next round`,
+            { ...fields, destination: event.member },
+          );
+        return;
+    }
+  }
+
+  #failing(id: string, error: unknown, count = true): void {
+    const { account, log, metrics, clock } = this.#o;
+    const h = this.health.get(id);
+    if (h === undefined) return;
+    const first = h.failingSince === undefined;
+    h.failingSince ??= clock.now();
+    h.error = messageOf(error);
+    if (count) metrics.deliveryFailure(account.id, id);
+    metrics.failing(account.id, id, new Date(h.failingSince));
+    if (first && !(error instanceof LeaseLostError))
+      log.warn(`account ${account.id}: destination ${id} failed: ${h.error}`, {
+        account: account.id,
+        destination: id,
+      });
+  }
+
+  #recovered(id: string): void {
+    const { account, log, metrics } = this.#o;
+    const h = this.health.get(id);
+    if (h === undefined || h.failingSince === undefined) return;
+    delete h.failingSince;
+    delete h.error;
+    metrics.failing(account.id, id, undefined);
+    log.info(`account ${account.id}: destination ${id} works again`, { account: account.id, destination: id });
+  }
+
+  /** Ends the rounds: the round in progress commits what it walked and stops. */
+  stop(): void {
+    this.#controller.abort();
+  }
+
+  /** Releases every store's lock and connections, and the client. */
+  async close(): Promise<void> {
+    for (const { store } of this.#members.splice(0)) {
+      await (store.release?.() ?? store.close()).catch((error: unknown) =>
+        this.#o.log.warn(`account ${this.id}: closing ${store.description}: ${messageOf(error)}`),
+      );
+    }
+    this.#client?.close();
+    this.#client = undefined;
+  }
+}
