@@ -11,7 +11,13 @@ import { connect, type Socket } from "node:net";
 import { register as globalRegistry } from "prom-client";
 import { createLogger } from "../../packages/cli/src/collector/ops/logger.js";
 import { CollectorMetrics, metricLabel } from "../../packages/cli/src/collector/ops/metrics.js";
-import { type Health, OpsListenError, startOpsServer } from "../../packages/cli/src/collector/ops/server.js";
+import {
+  type Health,
+  OpsListenError,
+  type OpsServer,
+  type OpsServerOptions,
+  startOpsServer,
+} from "../../packages/cli/src/collector/ops/server.js";
 import { clearSecrets, registerSecret } from "../../packages/client/src/domain/redact.js";
 
 interface Sample {
@@ -74,6 +80,30 @@ function rawConnect(address: string): Promise<Socket> {
   return once(socket, "connect").then(() => socket);
 }
 
+/** A raw connection, and everything the server sent on it once the server has closed it. */
+async function rawClient(address: string): Promise<{ socket: Socket; received: Promise<string> }> {
+  const socket = await rawConnect(address);
+  let raw = "";
+  socket.setEncoding("utf8");
+  socket.on("data", (c: string) => {
+    raw += c;
+  });
+  return { socket, received: once(socket, "close").then(() => raw) };
+}
+
+const HEALTHY = (): Health => ({ live: true, ready: true, problems: [] });
+
+/** A listener on 127.0.0.1:0 with empty metrics. */
+function startTestServer(options: Partial<OpsServerOptions> = {}): Promise<OpsServer> {
+  return startOpsServer({
+    host: "127.0.0.1",
+    port: 0,
+    metrics: new CollectorMetrics({ processMetrics: false }),
+    health: HEALTHY,
+    ...options,
+  });
+}
+
 const stats = (served: number, throttled: number) => ({
   requests: served + throttled,
   served,
@@ -95,12 +125,7 @@ describe("CollectorMetrics over /metrics", () => {
   test("counters, gauges and scrape-time lag read back from the exposition, on its own registry", async () => {
     let nowMs = Date.parse("2026-01-01T00:10:00Z");
     const metrics = new CollectorMetrics({ now: () => nowMs });
-    const server = await startOpsServer({
-      host: "127.0.0.1",
-      port: 0,
-      metrics,
-      health: () => ({ live: true, ready: true, problems: [] }),
-    });
+    const server = await startTestServer({ metrics });
     try {
       expect(server.address).toMatch(/^127\.0\.0\.1:[1-9]\d*$/);
       metrics.entries("prod", "lake", 5);
@@ -211,10 +236,7 @@ describe("the ops listener", () => {
   test("/healthz and /readyz follow health(); problems one per line, redacted and escaped", async () => {
     registerSecret("ops-test-secret-123");
     let health: Health = { live: true, ready: true, problems: [] };
-    const server = await startOpsServer({
-      host: "127.0.0.1",
-      port: 0,
-      metrics: new CollectorMetrics({ processMetrics: false }),
+    const server = await startTestServer({
       health: () => health,
     });
     try {
@@ -251,12 +273,7 @@ describe("the ops listener", () => {
   });
 
   test("404 and 405 echo nothing of the request; HEAD has no body; a body is refused", async () => {
-    const server = await startOpsServer({
-      host: "127.0.0.1",
-      port: 0,
-      metrics: new CollectorMetrics({ processMetrics: false }),
-      health: () => ({ live: true, ready: true, problems: [] }),
-    });
+    const server = await startTestServer();
     try {
       const missing = await request(server.address, "/metrics/<script>MARKER</script>");
       expect(missing).toMatchObject({ status: 404, body: "not found\n" });
@@ -269,46 +286,24 @@ describe("the ops listener", () => {
       expect(head.status).toBe(200);
       expect(head.body).toBe("");
       // A GET with a body: refused, its body never read.
-      const socket = await rawConnect(server.address);
-      socket.write("GET /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\npartial");
-      let raw = "";
-      socket.setEncoding("utf8");
-      socket.on("data", (c: string) => {
-        raw += c;
-      });
-      await once(socket, "close");
-      expect(raw).toMatch(/^HTTP\/1\.1 413 /);
+      const withBody = await rawClient(server.address);
+      withBody.socket.write("GET /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\npartial");
+      expect(await withBody.received).toMatch(/^HTTP\/1\.1 413 /);
       // Oversized headers: refused with 431.
-      const big = await rawConnect(server.address);
-      big.write(`GET /metrics HTTP/1.1\r\nHost: x\r\nX-Big: ${"a".repeat(20_000)}\r\n\r\n`);
-      let bigRaw = "";
-      big.setEncoding("utf8");
-      big.on("data", (c: string) => {
-        bigRaw += c;
-      });
-      await once(big, "close");
-      expect(bigRaw).toMatch(/^HTTP\/1\.1 431 /);
+      const big = await rawClient(server.address);
+      big.socket.write(`GET /metrics HTTP/1.1\r\nHost: x\r\nX-Big: ${"a".repeat(20_000)}\r\n\r\n`);
+      expect(await big.received).toMatch(/^HTTP\/1\.1 431 /);
     } finally {
       await server.close();
     }
   });
 
   test("a slow client does not block another request, and is cut by the headers timeout", async () => {
-    const server = await startOpsServer({
-      host: "127.0.0.1",
-      port: 0,
-      metrics: new CollectorMetrics({ processMetrics: false }),
-      health: () => ({ live: true, ready: true, problems: [] }),
+    const server = await startTestServer({
       limits: { headersTimeoutMs: 300, requestTimeoutMs: 600, checkIntervalMs: 50 },
     });
     try {
-      const slow = await rawConnect(server.address);
-      let slowRaw = "";
-      slow.setEncoding("utf8");
-      slow.on("data", (c: string) => {
-        slowRaw += c;
-      });
-      const slowClosed = once(slow, "close");
+      const { socket: slow, received } = await rawClient(server.address);
       // Slowloris: a head that never ends, one header at a time.
       slow.write("GET /metrics HTTP/1.1\r\nHost: x\r\n");
       const trickle = setInterval(() => {
@@ -317,22 +312,17 @@ describe("the ops listener", () => {
       try {
         expect(await request(server.address, "/healthz")).toMatchObject({ status: 200 });
         expect((await request(server.address, "/metrics")).status).toBe(200);
-        await slowClosed;
+        expect(await received).toMatch(/^HTTP\/1\.1 408 /);
       } finally {
         clearInterval(trickle);
       }
-      expect(slowRaw).toMatch(/^HTTP\/1\.1 408 /);
     } finally {
       await server.close();
     }
   });
 
   test("close() resolves with a keep-alive connection and an idle socket open", async () => {
-    const server = await startOpsServer({
-      host: "127.0.0.1",
-      port: 0,
-      metrics: new CollectorMetrics({ processMetrics: false }),
-      health: () => ({ live: true, ready: true, problems: [] }),
+    const server = await startTestServer({
       // Far beyond the test's timeout: only close() ending the connections lets it pass.
       limits: {
         keepAliveTimeoutMs: 120_000,
@@ -356,12 +346,10 @@ describe("the ops listener", () => {
   }, 8_000);
 
   test("a port in use is refused in one line naming the address", async () => {
-    const health = () => ({ live: true, ready: true, problems: [] });
-    const metrics = new CollectorMetrics({ processMetrics: false });
-    const first = await startOpsServer({ host: "127.0.0.1", port: 0, metrics, health });
+    const first = await startTestServer();
     try {
       const port = Number(first.address.split(":")[1]);
-      const second = startOpsServer({ host: "127.0.0.1", port, metrics, health });
+      const second = startTestServer({ port });
       await expect(second).rejects.toBeInstanceOf(OpsListenError);
       const error = (await second.catch((e: unknown) => e)) as Error;
       expect(error.message).toBe(
