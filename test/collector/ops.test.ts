@@ -168,6 +168,8 @@ describe("CollectorMetrics over /metrics", () => {
       );
       expect(value(s, "clarifai_audit_destination_up", prodLake)).toBe(1);
       expect(value(s, "clarifai_audit_destination_up", stagingDb)).toBe(0);
+      // A pair never said failing is up.
+      expect(value(s, "clarifai_audit_destination_up", { account: "prod", destination: "alerts" })).toBe(1);
       expect(value(s, "clarifai_audit_destination_failing_seconds", stagingDb)).toBe(60);
       expect(value(s, "clarifai_audit_destination_failing_seconds", prodLake)).toBe(0);
       expect(value(s, "clarifai_audit_delivery_failures_total", stagingDb)).toBe(2);

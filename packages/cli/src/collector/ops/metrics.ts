@@ -165,6 +165,9 @@ export class CollectorMetrics {
     if (p === undefined) {
       p = { account: a, destination: d };
       this.#pairs.set(key, p);
+      // Up until said otherwise: a destination's first news is a commit or a failure, and a
+      // failure sets 0 right after this.
+      this.#up.set({ account: a, destination: d }, 1);
     }
     return p;
   }
