@@ -35,7 +35,7 @@ export async function runCollectorCommand(ctx: CommandContext, flags: CollectorF
       "--once: not with `coordination` in the config file (instances share the accounts over time; run without --once)",
     );
   const log = quietened(
-    createLogger({ format: flags.logFormat, write: (line) => ctx.io.stderr.write(`${line}\n`) }),
+    createLogger({ format: flags.logFormat, write: (line) => ctx.io.stderr.write(line) }),
     flags.quiet,
   );
   let collector: Collector;

@@ -174,7 +174,7 @@ export class AccountRunner {
         this.rounds++;
         const stats = client.stats();
         this.requests = stats.requests;
-        metrics.requests(account.id, stats);
+        metrics.requests(account.id, stats, client);
       }
       if (signal.aborted) break;
       // A resumed destination ended at the window a crash pinned: the next round, at once, brings it
