@@ -72,11 +72,12 @@ export const MIGRATIONS: ((n: Names) => string[])[] = [
   // table is shared by every entries table of the schema, so its changes are guarded (a second
   // table's migration finds them made): `account` in its key, `fence` (the greatest fencing token
   // that claimed the row, NULL: never fenced) and `state` NULL (a row claimed by a fenced store
-  // before its first commit).
+  // before its first commit). Every step is guarded, so a table brought back to an older version
+  // by hand (as tests do) migrates again.
   (n) => [
-    `ALTER TABLE ${n.table} ADD COLUMN account text NOT NULL DEFAULT ''`,
+    `ALTER TABLE ${n.table} ADD COLUMN IF NOT EXISTS account text NOT NULL DEFAULT ''`,
     setPrimaryKey(n.table, ["account", "entry_key"]),
-    `CREATE INDEX ${n.index("account")} ON ${n.table} (account, "timestamp")`,
+    `CREATE INDEX IF NOT EXISTS ${n.index("account")} ON ${n.table} (account, "timestamp")`,
     `ALTER TABLE ${n.state} ADD COLUMN IF NOT EXISTS account text NOT NULL DEFAULT ''`,
     `ALTER TABLE ${n.state} ADD COLUMN IF NOT EXISTS fence bigint`,
     `ALTER TABLE ${n.state} ALTER COLUMN state DROP NOT NULL`,

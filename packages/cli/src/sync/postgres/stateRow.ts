@@ -99,15 +99,16 @@ export async function readStateRow(
   k: StateKey,
   where: string,
 ): Promise<StoredStateRow | undefined> {
-  const r = await c.query<StateRowColumns & { fence: string | null }>(
-    `SELECT state, commit_id, inserted, late, fence FROM ${k.names.state} WHERE ${KEY_WHERE}`,
+  // SQL NULL (a claimed row), not the JSON null a damaged row may hold: both arrive as null.
+  const r = await c.query<StateRowColumns & { fence: string | null; claimed: boolean }>(
+    `SELECT state, commit_id, inserted, late, fence, state IS NULL AS claimed FROM ${k.names.state}
+     WHERE ${KEY_WHERE}`,
     keyParams(k),
   );
   const row = r.rows[0];
   if (row === undefined) return undefined;
   const fence = row.fence === null ? undefined : Number(row.fence);
-  if (row.state === null)
-    return { state: undefined, commitId: String(row.commit_id), inserted: 0, late: 0, fence };
+  if (row.claimed) return { state: undefined, commitId: String(row.commit_id), inserted: 0, late: 0, fence };
   const account = k.account === "" ? "" : `, account ${k.account}`;
   const checked = await checkStateRow(
     row,
