@@ -70,6 +70,9 @@ export function mapError(err: unknown, t: PostgresTarget): Error {
     );
   }
   if (code === "3F000" || code === "42P01") return new SyncUsageError(`${t.description}: ${msg}`);
+  // A fenced commit's lock_timeout (./fence.ts): something other than a paused owner holds the row.
+  if (code === "55P03")
+    return new Error(`${t.description}: ${msg} (another session kept the sync state row locked)`);
   if (code && CONNECTION_LOST.has(code)) return new Error(`lost the connection to ${t.description}: ${msg}`);
   if (err instanceof Error && err.message === msg) return err;
   return new Error(msg);
