@@ -136,7 +136,7 @@ async function naiveRun(server: PostgresServer, list: ExportEntry[]): Promise<Po
     await c.query(
       `INSERT INTO audit_log (entry_key, "timestamp", timestamp_ns, operation, operation_name, user_id, description,
          targets, details, success, req_id, source_ip, entry, timestamp_text)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT (entry_key) DO NOTHING`,
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT (account, entry_key) DO NOTHING`,
       [
         e.key(),
         timestampText(e.timestamp),

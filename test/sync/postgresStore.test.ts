@@ -132,11 +132,13 @@ describe("schema", () => {
       "source_ip:text",
       "entry:jsonb",
       "timestamp_text:text",
+      "account:text",
     ]);
     const idx = await db.query(
       `SELECT indexname FROM pg_indexes WHERE tablename = 'audit_log' ORDER BY indexname`,
     );
     expect(idx.rows.map((r) => r.indexname)).toEqual([
+      "audit_log_account_idx",
       "audit_log_operation_idx",
       "audit_log_pkey",
       "audit_log_timestamp_idx",
@@ -144,7 +146,7 @@ describe("schema", () => {
     ]);
     const v1 = await db.query("SELECT version, migrated_at FROM clarifai_audit_migrations");
     expect(v1.rows).toHaveLength(1);
-    expect(v1.rows[0].version).toBe(2);
+    expect(v1.rows[0].version).toBe(3);
     const again = await opened(url);
     await again.close();
     const v2 = await db.query("SELECT version, migrated_at FROM clarifai_audit_migrations");
@@ -169,11 +171,11 @@ describe("schema", () => {
   it("refuses a table of a newer schema version, writing nothing", async () => {
     const { url, db } = await freshDb();
     await (await opened(url)).close();
-    await db.query("UPDATE clarifai_audit_migrations SET version = 3");
+    await db.query("UPDATE clarifai_audit_migrations SET version = 4");
     const store = createPostgresStore({ url });
     await expect(store.open(ID)).rejects.toThrow(
       new SyncUsageError(
-        `${store.description}: the table is at schema version 3, newer than this clarifai-audit knows (2): upgrade clarifai-audit`,
+        `${store.description}: the table is at schema version 4, newer than this clarifai-audit knows (3): upgrade clarifai-audit`,
       ),
     );
     expect((await db.query("SELECT count(*)::int AS n FROM clarifai_audit_sync_state")).rows[0].n).toBe(0);
@@ -198,8 +200,8 @@ describe("schema", () => {
     await Promise.all([a.close(), b.close()]);
     const v = await db.query("SELECT table_name, version FROM clarifai_audit_migrations ORDER BY 1");
     expect(v.rows).toEqual([
-      { table_name: "log_a", version: 2 },
-      { table_name: "log_b", version: 2 },
+      { table_name: "log_a", version: 3 },
+      { table_name: "log_b", version: 3 },
     ]);
     await db.end();
   });

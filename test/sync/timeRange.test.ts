@@ -14,7 +14,7 @@ import { compressors } from "hyparquet-compressors";
 import type pg from "pg";
 import { openLakeReader } from "../../packages/cli/src/sync/lake/reader.js";
 import { createLakeStore } from "../../packages/cli/src/sync/lake/store.js";
-import { createPostgresStore } from "../../packages/cli/src/sync/postgres/store.js";
+import { createPostgresStore, POSTGRES_SCHEMA_VERSION } from "../../packages/cli/src/sync/postgres/store.js";
 import { runSync } from "../../packages/cli/src/sync/sync.js";
 import { AuditLogEntry } from "../../packages/client/generated/proto/clarifai/api/resources.js";
 import { AuditLogClient } from "../../packages/client/src/client/client.js";
@@ -367,7 +367,9 @@ describe("schema version 1 destinations are migrated", () => {
     expect(r.rows.map((x) => x.t)).toEqual(
       [...EDGES, "1970-01-01T00:00:00Z"].map((t) => expected(t).text).sort(),
     );
-    expect((await db.query("SELECT version FROM clarifai_audit_migrations")).rows).toEqual([{ version: 2 }]);
+    expect((await db.query("SELECT version FROM clarifai_audit_migrations")).rows).toEqual([
+      { version: POSTGRES_SCHEMA_VERSION },
+    ]);
     await db.end();
   });
 

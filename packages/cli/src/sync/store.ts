@@ -5,7 +5,11 @@
  * skips entries it already holds (by entry key), which is what makes re-reading the reconcile
  * window exactly once.
  */
-import { AuditUsageError, type UsageProblem } from "@clarifai-audit/client/internal/domain/errors.js";
+import {
+  AuditUsageError,
+  ClarifaiAuditError,
+  type UsageProblem,
+} from "@clarifai-audit/client/internal/domain/errors.js";
 import type { ExportCursor, ExportEntry } from "@clarifai-audit/client/internal/export/sink.js";
 
 /** Whose log a destination holds; a store refuses state written for another identity. */
@@ -121,5 +125,29 @@ export class SyncUsageError extends AuditUsageError {
   /** The destination refused, with `problem` after the option's name (the CLI's `--dest: PROBLEM`, or `--lake: PROBLEM`). */
   static store(problem: string, allowed?: string): SyncUsageError {
     return new SyncUsageError({ input: "store", problem, ...(allowed === undefined ? {} : { allowed }) });
+  }
+}
+
+/**
+ * A fenced destination refused a commit (or an open): a newer owner of the account, holding a
+ * greater fencing token (the coordination lease's), has claimed it since. Nothing was written; the
+ * owner that gets this has lost the account and must stop walking it.
+ */
+export class DestinationFencedError extends ClarifaiAuditError {
+  override name = "DestinationFencedError";
+
+  constructor(
+    /** The destination (no password). */
+    readonly destination: string,
+    readonly account: string,
+    /** This store's token. */
+    readonly token: number,
+    /** The greater token the destination holds. */
+    readonly newer: number,
+  ) {
+    super(
+      `${destination}: account ${JSON.stringify(account)} is fenced: this owner's token ${token} is older than ` +
+        `token ${newer} of a newer owner; nothing was written`,
+    );
   }
 }

@@ -2,7 +2,7 @@
 
 import { ClarifaiAuditError } from "@clarifai-audit/client/internal/domain/errors.js";
 import { redact } from "@clarifai-audit/client/internal/domain/redact.js";
-import { SyncUsageError } from "../store.js";
+import { DestinationFencedError, SyncUsageError } from "../store.js";
 import type { PostgresTarget } from "./url.js";
 
 /** The state was changed by another writer under this run (it lost its lock): nothing was stored. */
@@ -55,7 +55,12 @@ export function connectError(err: unknown, t: PostgresTarget): Error {
 
 /** One line for any error of open/commit: refusals for bad rights, the rest as is (password removed). */
 export function mapError(err: unknown, t: PostgresTarget): Error {
-  if (err instanceof SyncUsageError || err instanceof SyncConflictError) return err;
+  if (
+    err instanceof SyncUsageError ||
+    err instanceof SyncConflictError ||
+    err instanceof DestinationFencedError
+  )
+    return err;
   const code = (err as { code?: string }).code;
   const msg = pgMessage(err, t);
   if (code === "42501") {
@@ -65,6 +70,9 @@ export function mapError(err: unknown, t: PostgresTarget): Error {
     );
   }
   if (code === "3F000" || code === "42P01") return new SyncUsageError(`${t.description}: ${msg}`);
+  // A fenced commit's lock_timeout (./fence.ts): something other than a paused owner holds the row.
+  if (code === "55P03")
+    return new Error(`${t.description}: ${msg} (another session kept the sync state row locked)`);
   if (code && CONNECTION_LOST.has(code)) return new Error(`lost the connection to ${t.description}: ${msg}`);
   if (err instanceof Error && err.message === msg) return err;
   return new Error(msg);

@@ -12,9 +12,14 @@ export function hashInts(text: string): [number, number] {
   return [h.readInt32BE(0) & 0x7fffffff, h.readInt32BE(4) & 0x7fffffff];
 }
 
-/** The session lock of one sync: per database, table, user id and endpoint. */
-export function lockKey(t: PostgresTarget, schema: string, id: SyncIdentity): [number, number] {
-  return hashInts(`clarifai-audit sync\0${t.database}\0${schema}.${t.table}\0${id.userId}\0${id.endpoint}`);
+/**
+ * The session lock of one sync: per database, table, account, user id and endpoint. Account ''
+ * (`sync --dest` without one) keeps the key of the builds before accounts, so an older sync still
+ * running on the table refuses a newer one (and the other way round).
+ */
+export function lockKey(t: PostgresTarget, schema: string, id: SyncIdentity, account = ""): [number, number] {
+  const log = `clarifai-audit sync\0${t.database}\0${schema}.${t.table}\0${id.userId}\0${id.endpoint}`;
+  return hashInts(account === "" ? log : `${log}\0account\0${account}`);
 }
 
 /** The transaction lock of migrations in one schema. */

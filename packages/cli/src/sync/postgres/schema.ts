@@ -9,8 +9,8 @@ import { type SyncIdentity, SyncUsageError } from "../store.js";
 import { migrationLockKey } from "./locks.js";
 
 /** Schema version of the tables this build writes (row `clarifai_audit_migrations.version`). */
-export const POSTGRES_SCHEMA_VERSION = 2;
-/** The table of sync state (one row per table, user id, endpoint and query). */
+export const POSTGRES_SCHEMA_VERSION = 3;
+/** The table of sync state (one row per table, account, user id, endpoint and query). */
 export const STATE_TABLE = "clarifai_audit_sync_state";
 /** The table of schema versions (one row per entries table). */
 export const MIGRATIONS_TABLE = "clarifai_audit_migrations";
@@ -66,7 +66,42 @@ export const MIGRATIONS: ((n: Names) => string[])[] = [
         ELSE rpad(coalesce(substring(entry->>'timestamp' from '\\.([0-9]+)Z$'), ''), 9, '0') END || 'Z'`,
     `ALTER TABLE ${n.table} ALTER COLUMN timestamp_text SET NOT NULL`,
   ],
+  // 3: many accounts in one table (the collector). `account` leads the entries' key: an entry two
+  // accounts both see (an org's log and a member's) is kept once per account. Existing rows and
+  // state rows are account '' (what `sync --dest` without an account keeps writing). The state
+  // table is shared by every entries table of the schema, so its changes are guarded (a second
+  // table's migration finds them made): `account` in its key, `fence` (the greatest fencing token
+  // that claimed the row, NULL: never fenced) and `state` NULL (a row claimed by a fenced store
+  // before its first commit). Every step is guarded, so a table brought back to an older version
+  // by hand (as tests do) migrates again.
+  (n) => [
+    `ALTER TABLE ${n.table} ADD COLUMN IF NOT EXISTS account text NOT NULL DEFAULT ''`,
+    setPrimaryKey(n.table, ["account", "entry_key"]),
+    `CREATE INDEX IF NOT EXISTS ${n.index("account")} ON ${n.table} (account, "timestamp")`,
+    `ALTER TABLE ${n.state} ADD COLUMN IF NOT EXISTS account text NOT NULL DEFAULT ''`,
+    `ALTER TABLE ${n.state} ADD COLUMN IF NOT EXISTS fence bigint`,
+    `ALTER TABLE ${n.state} ALTER COLUMN state DROP NOT NULL`,
+    setPrimaryKey(n.state, ["table_name", "account", "user_id", "endpoint", "query"]),
+  ],
 ];
+
+/**
+ * SQL that makes `columns` the primary key of `table` unless it already is (whatever the old
+ * constraint's name). Names are checked identifiers (see url.ts), so they can be spliced in.
+ */
+function setPrimaryKey(table: string, columns: string[]): string {
+  const cols = columns.join(", ");
+  return `DO $$
+    DECLARE c text; d text;
+    BEGIN
+      SELECT conname, pg_get_constraintdef(oid) INTO c, d FROM pg_constraint
+        WHERE conrelid = '${table}'::regclass AND contype = 'p';
+      IF d IS DISTINCT FROM 'PRIMARY KEY (${cols})' THEN
+        IF c IS NOT NULL THEN EXECUTE format('ALTER TABLE ${table} DROP CONSTRAINT %I', c); END IF;
+        ALTER TABLE ${table} ADD PRIMARY KEY (${cols});
+      END IF;
+    END $$`;
+}
 
 /** The quoted, schema-qualified names of one entries table and the shared bookkeeping tables. */
 export interface Names {
@@ -103,8 +138,15 @@ export interface SchemaSession {
   explicitSchema: string | undefined;
 }
 
-/** Refusals that must come before anything is written. */
-export async function inspectTables(session: SchemaSession, id: SyncIdentity): Promise<void> {
+/**
+ * Refusals that must come before anything is written. Another log (user id, endpoint) may share
+ * the table under another account, not under `account`.
+ */
+export async function inspectTables(
+  session: SchemaSession,
+  id: SyncIdentity,
+  account: string,
+): Promise<void> {
   const c = session.live();
   const n = session.names;
   const r = await c.query<{ t: string | null; s: string | null }>(
@@ -125,26 +167,42 @@ export async function inspectTables(session: SchemaSession, id: SyncIdentity): P
         `(no row in ${MIGRATIONS_TABLE}): choose another table with ?table=… or drop it`,
     );
   }
-  if (s) {
+  // Before migration 3 (of this or another table of the schema) every state row is account ''.
+  const accounts = s ? await hasColumn(c, n.state, "account") : false;
+  if (s && (accounts || account === "")) {
     const other = await c.query<{ user_id: string; endpoint: string }>(
-      `SELECT user_id, endpoint FROM ${n.state} WHERE table_name = $1 AND (user_id <> $2 OR endpoint <> $3) LIMIT 1`,
-      [n.bare, id.userId, id.endpoint],
+      `SELECT user_id, endpoint FROM ${n.state} WHERE table_name = $1 AND (user_id <> $2 OR endpoint <> $3)
+       ${accounts ? "AND account = $4" : ""} LIMIT 1`,
+      [n.bare, id.userId, id.endpoint, ...(accounts ? [account] : [])],
     );
     const o = other.rows[0];
     if (o) {
       throw new SyncUsageError(
         identityMismatch({
-          place: session.description,
+          place: account === "" ? session.description : `${session.description} (account ${account})`,
           held: { userId: o.user_id, endpoint: o.endpoint },
           wanted: { userId: id.userId, endpoint: id.endpoint },
           reader: "this sync",
-          remedy: "sync each log into its own table (?table=…)",
+          remedy:
+            account === ""
+              ? "sync each log into its own table (?table=…)"
+              : "give each log its own account id, or its own table",
           // Rows of other filters share a table; only the log must be the same.
           whole: false,
         }),
       );
     }
   }
+}
+
+/** Whether `table` (quoted, schema-qualified) has a column `column`. */
+async function hasColumn(c: pg.Client, table: string, column: string): Promise<boolean> {
+  const r = await c.query<{ has: boolean }>(
+    `SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = $1::regclass AND attname = $2
+       AND NOT attisdropped) AS has`,
+    [table, column],
+  );
+  return r.rows[0]?.has === true;
 }
 
 /** The schema version of the entries table (none: not created by clarifai-audit, or not at all). */

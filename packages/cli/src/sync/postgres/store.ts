@@ -3,14 +3,18 @@
  * entry key, and the sync state in `clarifai_audit_sync_state`, written in ONE transaction per
  * commit. A crash, a kill or a dropped connection therefore leaves either the old rows and cursor
  * or the new ones; re-offered entries (the reconcile overlap, a retried batch) are skipped by
- * `ON CONFLICT (entry_key) DO NOTHING`. Rows go in by COPY into a session temp table, then one
+ * `ON CONFLICT (account, entry_key) DO NOTHING`. Rows go in by COPY into a session temp table, then one
  * INSERT … SELECT that extracts the columns from the JSON with PostgreSQL's own jsonb operators.
  *
- * One sync per log: the store holds a session-level advisory lock (per database, table, user id
- * and endpoint) for as long as it is open, and refuses at once when another session holds it. The
- * state row also carries the id of the last commit, and each commit updates it only if it still
- * holds the id this store last wrote: a sync that lost its lock (its connection dropped and another
- * sync took over) can never overwrite newer state.
+ * Many accounts share a table (the collector): rows and state rows are keyed by `account` too
+ * ('' for `sync --dest` without one), so each account holds its own copy of an entry.
+ *
+ * One sync per log: the store holds a session-level advisory lock (per database, table, account,
+ * user id and endpoint) for as long as it is open, and refuses at once when another session holds
+ * it. The state row also carries the id of the last commit, and each commit updates it only if it
+ * still holds the id this store last wrote: a sync that lost its lock (its connection dropped and
+ * another sync took over) can never overwrite newer state. A fenced store (the collector's leases)
+ * takes no advisory lock and is fenced by its token inside each commit instead (./fence.ts).
  */
 import { randomUUID } from "node:crypto";
 import { canonicalJson } from "@clarifai-audit/client/internal/domain/canonicalJson.js";
@@ -18,18 +22,19 @@ import { type Clock, systemClock } from "@clarifai-audit/client/internal/domain/
 import { crashPoint } from "@clarifai-audit/client/internal/state/crashPoint.js";
 import pg from "pg";
 import {
+  DestinationFencedError,
   type SyncCommit,
   type SyncIdentity,
   type SyncState,
   type SyncStore,
   SyncUsageError,
 } from "../store.js";
-import { CopyIn } from "./copy.js";
 import { connectError, mapError, pgMessage, SyncConflictError } from "./errors.js";
+import { beginFenced, claimFence, FENCED_SESSION, lockFence } from "./fence.js";
+import { copyIncoming, createIncoming, insertIncoming } from "./incoming.js";
 import { lockKey, takeSyncLock } from "./locks.js";
 import { copyChunks, lateBound, sleep } from "./rows.js";
 import {
-  INCOMING,
   inspectTables,
   MIGRATIONS_TABLE,
   migrate,
@@ -38,7 +43,7 @@ import {
   type SchemaSession,
   STATE_TABLE,
 } from "./schema.js";
-import { checkStateRow } from "./stateRow.js";
+import { readStateRow, type StateKey, type StoredStateRow, writeStateRow } from "./stateRow.js";
 import { type PostgresTarget, parsePostgresUrl, redactUrl } from "./url.js";
 
 // The names tests, the bench and other modules import from here.
@@ -58,6 +63,14 @@ export interface PostgresStoreOptions {
   connectTimeoutMs?: number;
   /** What the waits before a reconnect are made on (default {@link systemClock}). */
   clock?: Clock;
+  /** Whose rows these are when many accounts share the table (the collector); default ''. */
+  account?: string;
+  /**
+   * Fence by this token (the collector's lease) instead of the advisory lock: `open` claims the
+   * account's state row with it, and a commit is refused with {@link DestinationFencedError} once
+   * the row holds a greater one (see ./fence.ts).
+   */
+  fence?: { token: number };
 }
 
 /** A PostgreSQL store: a {@link SyncStore} plus what tests and the bench look at. */
@@ -84,7 +97,13 @@ export function createPostgresStore(opts: PostgresStoreOptions): PostgresStore {
     if (!(err instanceof SyncUsageError)) throw err;
     return new RefusedStore(redactUrl(opts.url), err);
   }
-  return new Store(target, opts.connectTimeoutMs ?? 10_000, opts.clock ?? systemClock);
+  return new Store(
+    target,
+    opts.connectTimeoutMs ?? 10_000,
+    opts.clock ?? systemClock,
+    opts.account ?? "",
+    opts.fence?.token,
+  );
 }
 
 /** The store of a URL that did not parse: refuses in `open`, holds nothing. */
@@ -108,21 +127,13 @@ class RefusedStore implements PostgresStore {
 }
 const RECONNECTS = 3;
 
-/** The state row of this store's table and identity: the state, and what its last commit did. */
-interface StateRow {
-  state: SyncState;
-  commit_id: string;
-  inserted: string;
-  late: string;
-}
-
 class Store implements PostgresStore {
   readonly description: string;
   #client: pg.Client | undefined;
   #broken = false;
   #names: Names | undefined;
   #identity: SyncIdentity | undefined;
-  #queryKey = "";
+  #key: StateKey | undefined;
   #lockKey: [number, number] = [0, 0];
   /** Set by {@link hold}: `close` keeps the session and its lock. */
   #holding = false;
@@ -133,6 +144,9 @@ class Store implements PostgresStore {
     readonly target: PostgresTarget,
     readonly connectTimeoutMs: number,
     readonly clock: Clock,
+    readonly account: string,
+    /** The fencing token (undefined: not fenced, the advisory lock instead). */
+    readonly token: number | undefined,
   ) {
     this.description = target.description;
   }
@@ -147,7 +161,6 @@ class Store implements PostgresStore {
 
   async open(identity: SyncIdentity): Promise<SyncState | undefined> {
     this.#identity = identity;
-    this.#queryKey = canonicalJson(identity.query);
     try {
       // A session held since the last run (hold) still holds the lock: taking it again stacks.
       if (!this.#holding || !this.#client || this.#broken) await this.#connect();
@@ -158,13 +171,17 @@ class Store implements PostgresStore {
           `table ${this.target.table} is clarifai-audit's own bookkeeping table: choose another`,
         );
       }
-      this.#lockKey = lockKey(this.target, schema, identity);
+      const query = canonicalJson(identity.query);
+      this.#key = { names: this.#names, account: this.account, identity, query };
+      this.#lockKey = lockKey(this.target, schema, identity, this.account);
       await this.#lock();
-      await inspectTables(this.#schemaSession(), identity);
+      await inspectTables(this.#schemaSession(), identity, this.account);
       await migrate(this.#schemaSession());
       await this.#prepareSession();
+      if (this.token !== undefined)
+        await claimFence(this.#live(), this.#key, this.token, (newer) => this.#fenced(newer));
       const row = await this.#stateRow();
-      this.#lastCommitId = row?.commit_id ?? null;
+      this.#lastCommitId = row?.commitId ?? null;
       return row?.state;
     } catch (err) {
       await this.#end();
@@ -189,7 +206,7 @@ class Store implements PostgresStore {
       try {
         return await this.#commitOnce(chunks, commit.entries.length, commit.state, bound, commitId);
       } catch (err) {
-        if (err instanceof SyncConflictError) throw err;
+        if (err instanceof SyncConflictError || err instanceof DestinationFencedError) throw err;
         if (await this.#rollback()) throw this.#mapError(err);
         // The connection is gone: the transaction either committed before it went or never will.
         // Reconnect, take the lock again and read which it was from the state row.
@@ -200,7 +217,7 @@ class Store implements PostgresStore {
         }
         reconnectError = undefined;
         await sleep(250 * (attempt + 1), this.clock);
-        let row: StateRow | undefined;
+        let row: StoredStateRow | undefined;
         try {
           await this.#connect();
           await this.#lock();
@@ -214,19 +231,23 @@ class Store implements PostgresStore {
           reconnectError = again;
           continue;
         }
-        if (row?.commit_id === commitId) {
+        if (row?.commitId === commitId) {
           this.#lastCommitId = commitId;
-          return { inserted: Number(row.inserted), late: Number(row.late) };
+          return { inserted: row.inserted, late: row.late };
         }
-        if ((row?.commit_id ?? null) !== this.#lastCommitId) throw this.#conflict();
+        // A newer owner took the row while this one was away: say so, not "changed by another sync".
+        if (this.token !== undefined && row?.fence !== undefined && row.fence > this.token)
+          throw this.#fenced(row.fence);
+        if ((row?.commitId ?? null) !== this.#lastCommitId) throw this.#conflict();
       }
     }
   }
 
-  /** The table's rows (count(*): rows deleted since they were stored are not counted). */
+  /** The account's rows (count(*): rows deleted since they were stored are not counted). */
   async count(): Promise<number> {
     const r = await this.#live().query<{ n: string }>(
-      `SELECT count(*) AS n FROM ${(this.#names as Names).table}`,
+      `SELECT count(*) AS n FROM ${(this.#names as Names).table} WHERE account = $1`,
+      [this.account],
     );
     return Number(r.rows[0]?.n ?? 0);
   }
@@ -262,56 +283,34 @@ class Store implements PostgresStore {
   ): Promise<{ inserted: number; late: number }> {
     const c = this.#live();
     const n = this.#names as Names;
-    const id = this.#identity as SyncIdentity;
-    await c.query("BEGIN");
-    let inserted = 0;
-    let late = 0;
-    if (count > 0) {
-      const copy = new CopyIn(
-        `COPY pg_temp.${INCOMING} (entry_key, timestamp_ns, ts, timestamp_text, operation, operation_name, entry) FROM STDIN`,
-        chunks,
-      );
-      c.query(copy);
-      await copy.done;
-      const r = await c.query<{ inserted: number; late: number }>(
-        `WITH ins AS (INSERT INTO ${n.table} (entry_key, "timestamp", timestamp_ns, timestamp_text, operation,
-           operation_name, user_id, description, targets, details, success, req_id, source_ip, entry)
-         SELECT entry_key, ts, timestamp_ns, timestamp_text, operation, operation_name,
-           coalesce(entry->'user'->>'id', ''), coalesce(entry->>'description', ''),
-           coalesce(entry->'targets', '[]'::jsonb), coalesce(entry->'details', '[]'::jsonb),
-           coalesce((entry->>'success')::boolean, false), coalesce(entry->>'req_id', ''),
-           coalesce(entry->>'source_ip', ''), entry
-         FROM pg_temp.${INCOMING}
-         ON CONFLICT (entry_key) DO NOTHING
-         RETURNING timestamp_text)
-         SELECT count(*)::int AS inserted,
-           count(*) FILTER (WHERE timestamp_text <= $1::text)::int AS late
-         FROM ins`,
-        bound,
-      );
-      inserted = r.rows[0]?.inserted ?? 0;
-      late = r.rows[0]?.late ?? 0;
+    const key = this.#key as StateKey;
+    if (this.token === undefined) await c.query("BEGIN");
+    else await beginFenced(c);
+    if (count > 0) await copyIncoming(c, chunks);
+    // After the COPY (which waits on this client): the row lock is held only while the server works.
+    if (this.token !== undefined) {
+      const fence = await lockFence(c, key);
+      if (fence !== undefined && fence > this.token) {
+        await c.query("ROLLBACK");
+        throw this.#fenced(fence);
+      }
     }
+    const { inserted, late } =
+      count > 0 ? await insertIncoming(c, n.table, this.account, bound) : { inserted: 0, late: 0 };
     crashPoint("pg.rows-inserted");
     const t = before.totals;
-    const stateJson = JSON.stringify({
-      ...before,
-      totals: { entries: t.entries + inserted, late: t.late + late, runs: t.runs },
+    const written = await writeStateRow(c, key, {
+      state: JSON.stringify({
+        ...before,
+        totals: { entries: t.entries + inserted, late: t.late + late, runs: t.runs },
+      }),
+      commitId,
+      inserted,
+      late,
+      previous: this.#lastCommitId,
+      ...(this.token === undefined ? {} : { fence: this.token }),
     });
-    const key = [n.bare, id.userId, id.endpoint, this.#queryKey];
-    const r =
-      this.#lastCommitId === null
-        ? await c.query(
-            `INSERT INTO ${n.state} (table_name, user_id, endpoint, query, state, commit_id, inserted, late, updated_at)
-             VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8, now()) ON CONFLICT DO NOTHING`,
-            [...key, stateJson, commitId, inserted, late],
-          )
-        : await c.query(
-            `UPDATE ${n.state} SET state = $5::jsonb, commit_id = $6, inserted = $7, late = $8, updated_at = now()
-             WHERE table_name = $1 AND user_id = $2 AND endpoint = $3 AND query = $4 AND commit_id = $9`,
-            [...key, stateJson, commitId, inserted, late, this.#lastCommitId],
-          );
-    if (r.rowCount !== 1) {
+    if (!written) {
       await c.query("ROLLBACK");
       throw this.#conflict();
     }
@@ -363,6 +362,7 @@ class Store implements PostgresStore {
       application_name: t.applicationName,
       connectionTimeoutMillis: this.connectTimeoutMs,
       keepAlive: true,
+      ...(this.token === undefined ? {} : FENCED_SESSION),
     });
     this.#broken = false;
     // A session that dies while idle (terminated, server restart) emits 'error' on the client;
@@ -393,12 +393,15 @@ class Store implements PostgresStore {
     return s;
   }
 
+  /** Takes the advisory lock (a fenced store takes none: its token fences it, see ./fence.ts). */
   async #lock(): Promise<void> {
+    if (this.token !== undefined) return;
     const id = this.#identity as SyncIdentity;
+    const account = this.account === "" ? "" : ` (account ${this.account})`;
     await takeSyncLock(
       this.#live(),
       this.#lockKey,
-      `another sync of ${id.userId}'s log at ${id.endpoint} into ${this.description} is running`,
+      `another sync of ${id.userId}'s log at ${id.endpoint}${account} into ${this.description} is running`,
     );
   }
 
@@ -414,28 +417,17 @@ class Store implements PostgresStore {
   }
 
   async #prepareSession(): Promise<void> {
-    await this.#live().query(
-      `CREATE TEMP TABLE IF NOT EXISTS ${INCOMING} (entry_key text, ts timestamptz, timestamp_ns bigint,
-         timestamp_text text, operation integer, operation_name text, entry jsonb) ON COMMIT DELETE ROWS`,
-    );
+    await createIncoming(this.#live());
   }
 
-  async #stateRow(): Promise<StateRow | undefined> {
-    const n = this.#names as Names;
-    const id = this.#identity as SyncIdentity;
-    const r = await this.#live().query<StateRow>(
-      `SELECT state, commit_id, inserted, late FROM ${n.state}
-       WHERE table_name = $1 AND user_id = $2 AND endpoint = $3 AND query = $4`,
-      [n.bare, id.userId, id.endpoint, this.#queryKey],
-    );
-    const row = r.rows[0];
-    if (row === undefined) return undefined;
-    return checkStateRow(
-      row,
-      id,
-      `${this.description}: the row of ${n.state} for table ${n.bare}, user ${id.userId}`,
-    );
+  async #stateRow(): Promise<StoredStateRow | undefined> {
+    return readStateRow(this.#live(), this.#key as StateKey, this.description);
   }
+
+  #fenced(newer: number): DestinationFencedError {
+    return new DestinationFencedError(this.description, this.account, this.token ?? 0, newer);
+  }
+
   #message(err: unknown): string {
     return pgMessage(err, this.target);
   }
