@@ -44,6 +44,8 @@ export class LeaseSession {
   #leases = "";
   #instances = "";
   #ready = false;
+  /** Set by {@link close}: a statement still queued then must not open a new connection. */
+  #closed = false;
   /** Statements run one at a time (node-postgres queues them, but deprecates relying on it). */
   #queue: Promise<unknown> = Promise.resolve();
 
@@ -158,10 +160,12 @@ export class LeaseSession {
 
   /** Closes the connection (not waiting on a server that does not answer). */
   close(): void {
+    this.#closed = true;
     this.#drop();
   }
 
   async #session(): Promise<pg.Client> {
+    if (this.#closed) throw new Error(`the connection to ${this.description} is closed`);
     if (this.#client) return this.#client;
     const t = this.target;
     const client = new pg.Client({
@@ -192,6 +196,10 @@ export class LeaseSession {
     } catch (err) {
       client.end().catch(() => {});
       throw connectError(err, t);
+    }
+    if (this.#closed) {
+      client.end().catch(() => {});
+      throw new Error(`the connection to ${this.description} is closed`);
     }
     this.#client = client;
     if (!this.#ready) {
