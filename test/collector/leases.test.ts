@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { createInterface } from "node:readline";
 import { build } from "esbuild";
+import { LeaseCoordinator } from "../../packages/cli/src/collector/coordination/leases.js";
 import { type PostgresServer, startPostgres } from "../helpers/postgres.js";
 import { waitFor } from "../helpers/waitFor.js";
 import {
@@ -50,6 +51,15 @@ async function enlist(group: string, owner: string, accounts: string[], all: Lea
   return m;
 }
 
+/** Two instances of a new group, once they split the four accounts 2/2 (the first through `viaA`). */
+async function pair(all: LeaseEvent[], viaA = url): Promise<{ group: string; a: Member; b: Member }> {
+  const group = `g${++groups}`;
+  const a = await enlist(group, "inst-a", ACCOUNTS, all, viaA);
+  const b = await enlist(group, "inst-b", ACCOUNTS, all);
+  await waitFor(() => sizes([a, b]) === "2/2", { what: "a 2/2 split" });
+  return { group, a, b };
+}
+
 const sizes = (ms: Member[]) => ms.map((m) => m.accounts().length).join("/");
 const union = (ms: Member[]) => ms.flatMap((m) => m.accounts()).sort();
 const acquiredAfter = (m: Member, account: string, t: number) =>
@@ -79,11 +89,8 @@ it("two instances split four accounts 2/2, a third joining makes it 2/1/1, every
 });
 
 it("stop() releases at once: the other instance takes every account within a lease and two polls", async () => {
-  const group = `g${++groups}`;
   const all: LeaseEvent[] = [];
-  const a = await enlist(group, "inst-a", ACCOUNTS, all);
-  const b = await enlist(group, "inst-b", ACCOUNTS, all);
-  await waitFor(() => sizes([a, b]) === "2/2", { what: "a 2/2 split" });
+  const { group, a, b } = await pair(all);
   const gone = a.c.held();
   running.splice(running.indexOf(a), 1);
   const t0 = performance.now();
@@ -113,12 +120,9 @@ it("stop() releases at once: the other instance takes every account within a lea
 });
 
 it("a paused instance loses its leases at expiry, knows it locally before polling, and its renewal is refused on resume", async () => {
-  const group = `g${++groups}`;
   const all: LeaseEvent[] = [];
   const sampler = exclusivitySampler(() => running);
-  const a = await enlist(group, "inst-a", ACCOUNTS, all);
-  const b = await enlist(group, "inst-b", ACCOUNTS, all);
-  await waitFor(() => sizes([a, b]) === "2/2", { what: "a 2/2 split" });
+  const { a, b } = await pair(all);
   const frozen = a.c.held();
   a.c.pause();
   const pausedAt = performance.now();
@@ -182,11 +186,8 @@ it("through churn (pauses, stops, joins, account changes) no account is held twi
 });
 
 it("setAccounts adds accounts (taken at once) and removes them (lost, then released)", async () => {
-  const group = `g${++groups}`;
   const all: LeaseEvent[] = [];
-  const a = await enlist(group, "inst-a", ACCOUNTS, all);
-  const b = await enlist(group, "inst-b", ACCOUNTS, all);
-  await waitFor(() => sizes([a, b]) === "2/2", { what: "2/2" });
+  const { group, a, b } = await pair(all);
   const six = [...ACCOUNTS, "a5", "a6"];
   a.c.setAccounts(six);
   b.c.setAccounts(six);
@@ -214,20 +215,11 @@ it("setAccounts adds accounts (taken at once) and removes them (lost, then relea
 });
 
 it("cut off from PostgreSQL (a partition), an instance loses its leases at its local deadline, before the other takes them", async () => {
-  const group = `g${++groups}`;
   const all: LeaseEvent[] = [];
   const proxy: PgProxy = await startProxy(server.port);
   try {
     const sampler = exclusivitySampler(() => running);
-    const a = await enlist(
-      group,
-      "inst-a",
-      ACCOUNTS,
-      all,
-      server.url().replace(`:${server.port}/`, `:${proxy.port}/`),
-    );
-    const b = await enlist(group, "inst-b", ACCOUNTS, all);
-    await waitFor(() => sizes([a, b]) === "2/2", { what: "2/2" });
+    const { a, b } = await pair(all, server.url().replace(`:${server.port}/`, `:${proxy.port}/`));
     const cutOff = a.c.held();
     proxy.cut();
     const t0 = performance.now();
@@ -314,13 +306,27 @@ it("a SIGKILLed instance (a process of its own): the other takes its accounts wi
   }
 });
 
+it("open refuses bad settings and a wrong password in one line, without the password", async () => {
+  const base = { group: "g-bad", owner: "x", env: {} };
+  await expect(LeaseCoordinator.open({ ...base, url, leaseMs: 500, pollMs: 300 })).rejects.toThrow(
+    /^coordination: lease \(500 ms\) must be at least twice poll \(300 ms\)/,
+  );
+  await expect(
+    LeaseCoordinator.open({ ...base, url: "postgres://h:5432/db?bogus=1", leaseMs: 600, pollMs: 150 }),
+  ).rejects.toThrow(/unknown URL parameter "bogus"/);
+  const wrong = server.url("postgres", server.user, "not-the-password-7c1e");
+  const err = (await LeaseCoordinator.open({ ...base, url: wrong, leaseMs: 600, pollMs: 150 }).catch(
+    (e) => e,
+  )) as Error;
+  expect(err.message).toMatch(/refused user "postgres"/);
+  expect(err.message).not.toContain("not-the-password-7c1e");
+  expect(err.message.split("\n")).toHaveLength(1);
+});
+
 // Last: it stops the server.
 it("the database stopped: every lease is lost at its local deadline, within a lease of the server's exit", async () => {
-  const group = `g${++groups}`;
   const all: LeaseEvent[] = [];
-  const a = await enlist(group, "inst-a", ACCOUNTS, all);
-  const b = await enlist(group, "inst-b", ACCOUNTS, all);
-  await waitFor(() => sizes([a, b]) === "2/2", { what: "2/2" });
+  const { a, b } = await pair(all);
   const t0 = performance.now();
   await server.stop();
   // Gone for sure from here on (a renewal may still have succeeded while the server shut down).
