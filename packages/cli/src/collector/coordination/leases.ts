@@ -21,7 +21,10 @@ export interface CoordinatorLog {
   error(msg: string, fields?: Record<string, unknown>): void;
 }
 
-/** What the coordinator tells the collector. */
+/**
+ * What the coordinator tells the collector. Called from the poll, and synchronously from
+ * `setAccounts` and `stop` (lost); a handler that throws is logged and does not stop the polls.
+ */
 export interface LeaseEvents {
   /** This instance now holds `account`; `token` fences its commits (greater than every former holder's). */
   acquired(account: string, token: number): void;
