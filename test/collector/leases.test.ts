@@ -1,6 +1,6 @@
 /**
  * Account leases in PostgreSQL (issue 23's failover; docs/design/coordination.md): coordinators in
- * this process (and one child process, SIGKILLed) against one real server, with a 600 ms lease and a
+ * this process (and one child process, SIGSTOPped and SIGKILLed) against one real server, with a 600 ms lease and a
  * 150 ms poll. Times are taken from the coordinators' own events (monotonic clock), and bounds are
  * the model's (a lease plus polls), not the machine's speed.
  */
@@ -246,62 +246,87 @@ it("cut off from PostgreSQL (a partition), an instance loses its leases at its l
   }
 });
 
-it("a SIGKILLed instance (a process of its own): the other takes its accounts within a lease and two polls", async () => {
+it("a process SIGSTOPped past its lease loses it and says so on SIGCONT; SIGKILLed, its accounts move within a lease and two polls", async () => {
   const group = `g${++groups}`;
   const all: LeaseEvent[] = [];
   const dir = mkdtempSync(join(tmpdir(), "clarifai-audit-leases-"));
+  // The coordinator as a program of its own (esbuild, as the CLI bundle is built).
+  await build({
+    entryPoints: [
+      new URL("../../packages/cli/src/collector/coordination/leases.ts", import.meta.url).pathname,
+    ],
+    bundle: true,
+    platform: "node",
+    format: "cjs",
+    external: ["pg-native"],
+    tsconfig: new URL("../../tsconfig.json", import.meta.url).pathname,
+    outfile: join(dir, "leases.cjs"),
+    logLevel: "silent",
+  });
+  // Each lost event says whether isHeld was still true for it at that moment (it must not be).
+  writeFileSync(
+    join(dir, "member.cjs"),
+    `const { LeaseCoordinator } = require("./leases.cjs");
+     const [url, group, accounts] = process.argv.slice(2);
+     const tokens = new Map();
+     const say = (e) => console.log(JSON.stringify(e));
+     LeaseCoordinator.open({ url, group, owner: "child", leaseMs: ${LEASE_MS}, pollMs: ${POLL_MS}, env: {} }).then((c) =>
+       c.start(accounts.split(","), {
+         acquired: (account, token) => { tokens.set(account, token); say({ kind: "acquired", account, token }); },
+         lost: (account, reason) => say({ kind: "lost", account, reason, held: c.isHeld(account, tokens.get(account)) }),
+       }));`,
+  );
+  const child = spawn(process.execPath, [join(dir, "member.cjs"), url, group, ACCOUNTS.join(",")], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const said: { kind: string; account: string; token?: number; reason?: string; held?: boolean }[] = [];
+  const childHeld = new Map<string, number>();
+  createInterface({ input: child.stdout }).on("line", (line) => {
+    const e = JSON.parse(line);
+    said.push(e);
+    if (e.kind === "acquired") childHeld.set(e.account, e.token);
+    else childHeld.delete(e.account);
+  });
+  const exited = new Promise((resolve) => child.on("exit", resolve));
   try {
-    await build({
-      entryPoints: [
-        new URL("../../packages/cli/src/collector/coordination/leases.ts", import.meta.url).pathname,
-      ],
-      bundle: true,
-      platform: "node",
-      format: "cjs",
-      external: ["pg-native"],
-      tsconfig: new URL("../../tsconfig.json", import.meta.url).pathname,
-      outfile: join(dir, "leases.cjs"),
-      logLevel: "silent",
+    await waitFor(() => childHeld.size === 4, { what: "the child holding all four" });
+    const b = await enlist(group, "inst-b", ACCOUNTS, all);
+    const split = () => childHeld.size === 2 && b.accounts().length === 2;
+    await waitFor(split, { what: "a 2/2 split with the child" });
+
+    const frozen = new Map(childHeld);
+    child.kill("SIGSTOP");
+    const stoppedAt = performance.now();
+    await waitFor(() => b.accounts().length === 4, { what: "b taking the stopped process's accounts" });
+    const before = said.length;
+    child.kill("SIGCONT");
+    await waitFor(() => frozen.size === [...frozen.keys()].filter((a) => !childHeld.has(a)).length, {
+      what: "the child reporting its leases lost",
     });
-    writeFileSync(
-      join(dir, "member.cjs"),
-      `const { LeaseCoordinator } = require("./leases.cjs");
-       const [url, group, accounts] = process.argv.slice(2);
-       LeaseCoordinator.open({ url, group, owner: "child", leaseMs: ${LEASE_MS}, pollMs: ${POLL_MS}, env: {} }).then((c) =>
-         c.start(accounts.split(","), {
-           acquired: (account, token) => console.log(JSON.stringify({ kind: "acquired", account, token })),
-           lost: (account, reason) => console.log(JSON.stringify({ kind: "lost", account, reason })),
-         }));`,
-    );
-    const child = spawn(process.execPath, [join(dir, "member.cjs"), url, group, ACCOUNTS.join(",")], {
-      stdio: ["ignore", "pipe", "inherit"],
-    });
-    const childHeld = new Map<string, number>();
-    createInterface({ input: child.stdout }).on("line", (line) => {
-      const e = JSON.parse(line) as { kind: string; account: string; token: number };
-      if (e.kind === "acquired") childHeld.set(e.account, e.token);
-      else childHeld.delete(e.account);
-    });
-    const exited = new Promise((resolve) => child.on("exit", resolve));
-    try {
-      await waitFor(() => childHeld.size === 4, { what: "the child holding all four" });
-      const b = await enlist(group, "inst-b", ACCOUNTS, all);
-      await waitFor(() => childHeld.size === 2 && b.accounts().length === 2, {
-        what: "a 2/2 split with the child",
-      });
-    } finally {
-      child.kill("SIGKILL");
-    }
-    const t0 = performance.now();
-    await exited;
-    const b = running[running.length - 1] as Member;
-    await waitFor(() => b.accounts().length === 4, { what: "b taking the killed instance's accounts" });
-    for (const [account, token] of childHeld) {
-      const taken = acquiredAfter(b, account, t0) as LeaseEvent;
+    for (const [account, token] of frozen) {
+      const lost = said.slice(before).find((e) => e.kind === "lost" && e.account === account);
+      expect(lost?.reason).toMatch(
+        /^(renewal refused|no renewal confirmed by the database before the local deadline)/,
+      );
+      expect(lost?.held).toBe(false);
+      const taken = acquiredAfter(b, account, stoppedAt) as LeaseEvent;
       expect(taken.token).toBeGreaterThan(token);
-      expect(taken.at - t0).toBeLessThanOrEqual(HANDOVER_MS);
+      expect(taken.at - stoppedAt).toBeLessThanOrEqual(HANDOVER_MS);
+    }
+    await waitFor(split, { what: "2/2 again after SIGCONT" });
+
+    const killed = new Map(childHeld);
+    child.kill("SIGKILL");
+    const killedAt = performance.now();
+    await exited;
+    await waitFor(() => b.accounts().length === 4, { what: "b taking the killed process's accounts" });
+    for (const [account, token] of killed) {
+      const taken = acquiredAfter(b, account, killedAt) as LeaseEvent;
+      expect(taken.token).toBeGreaterThan(token);
+      expect(taken.at - killedAt).toBeLessThanOrEqual(HANDOVER_MS);
     }
   } finally {
+    child.kill("SIGKILL");
     rmSync(dir, { recursive: true, force: true });
   }
 });
