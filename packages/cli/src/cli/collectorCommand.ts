@@ -77,6 +77,10 @@ export async function runCollectorCommand(ctx: CommandContext, flags: CollectorF
       plan.coordination ? `, sharing accounts through ${plan.coordination.description}` : ""
     }`,
   );
+  // A service waits on its leases and its next round; what it waits with (the coordinator's timers)
+  // does not hold the process open on its own, so this does, until the drain.
+  const alive = setInterval(() => {}, 1 << 30);
+  ctx.defer(() => clearInterval(alive));
   await collector.wait();
   await reloads;
   const figures = collector.figures();

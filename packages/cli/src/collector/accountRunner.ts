@@ -11,7 +11,7 @@ import type { Clock } from "@clarifai-audit/client/internal/domain/clock.js";
 import { ExportInterruptedError } from "@clarifai-audit/client/internal/export/errors.js";
 import { followRounds } from "@clarifai-audit/client/internal/export/followPoll.js";
 import { type FanoutEvent, type FanoutMember, runFanout } from "../sync/fanout.js";
-import { SyncUsageError } from "../sync/store.js";
+import { DestinationFencedError, SyncUsageError } from "../sync/store.js";
 import { syncIdentity } from "../sync/sync.js";
 import { type AccountFence, createDestinationStore, LeaseLostError } from "./destinationStores.js";
 import type { CollectorLog } from "./ops/logger.js";
@@ -55,6 +55,11 @@ export class DestinationOpenError extends Error {
   ) {
     super(cause instanceof Error ? cause.message : String(cause));
   }
+}
+
+/** Whether `error` says the account's lease has moved on (checked here, or fenced by the destination). */
+function leaseGone(error: unknown): boolean {
+  return error instanceof LeaseLostError || error instanceof DestinationFencedError;
 }
 
 function messageOf(error: unknown): string {
@@ -163,7 +168,8 @@ export class AccountRunner {
             if (outcome.summary.resumed) resumed = true;
           }
         }
-        if ([...result.members.values()].some((o) => o.error instanceof LeaseLostError)) this.stop();
+        // Another instance owns the account now: this one stops walking it (the coordinator says so too).
+        if ([...result.members.values()].some((o) => leaseGone(o.error))) this.stop();
       } catch (error) {
         if (error instanceof ExportInterruptedError) break;
         // The walk itself failed (the API refused the PAT, the network is down): every destination
@@ -223,7 +229,7 @@ export class AccountRunner {
     h.error = messageOf(error);
     if (count) metrics.deliveryFailure(account.id, id);
     metrics.failing(account.id, id, new Date(h.failingSince));
-    if (first && !(error instanceof LeaseLostError))
+    if (first && !leaseGone(error))
       log.warn(`account ${account.id}: destination ${id} failed: ${h.error}`, {
         account: account.id,
         destination: id,
