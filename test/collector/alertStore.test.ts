@@ -320,7 +320,10 @@ it("killed at every commit step and at random instants, the next run goes on: ev
       const r = await done.finally(() => clearInterval(timer));
       since = Date.now();
       if (r.signal === "SIGKILL") kills++;
+      else expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: "" });
     }
+    // The random instants fell inside runs (a run may end before its count is reached).
+    expect(kills).toBeGreaterThan(points.length);
     const last = await start();
     expect({ code: last.code, stderr: last.stderr }).toEqual({ code: 0, stderr: "" });
     const expected = expectedKeys(all);
