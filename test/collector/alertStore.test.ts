@@ -27,7 +27,7 @@ let tmp: ReturnType<typeof tempDir>;
 let emu: EmulatorHandle;
 let child: string;
 const pat = (name: string) => `alerts-pat-${name}-0123456789abcdef`;
-const USERS = ["rounds", "down", "crash", "refuse"];
+const USERS = ["rounds", "down", "crash", "refuse", "wider"];
 
 /** Maps the workspace's package names to their sources, as jest.config.js does. */
 const sources: Plugin = {
@@ -339,6 +339,54 @@ it("killed at every commit step and at random instants, the next run goes on: ev
   }
 }, 60_000);
 
+it("a later round with a wider reconcile window than the keys kept: older entries are taken as evaluated (one warning), never alerted twice; keepKeysMs keeps them", async () => {
+  const receiver = await startReceiver();
+  const client = clientOf("wider");
+  const warnings: string[] = [];
+  const store = (path: string, keepKeysMs?: number) =>
+    createAlertStore({
+      path,
+      account: "prod",
+      destination: alertsPlan({ webhooks: [receiver.url], stateDir: tmp.dir }),
+      env: {},
+      warn: (line) => warnings.push(line),
+      ...(keepKeysMs !== undefined ? { keepKeysMs } : {}),
+    });
+  const round = (path: string, reconcileMs: number, keepKeysMs?: number) =>
+    runSync({
+      client,
+      store: store(path, keepKeysMs),
+      settleMs: 0,
+      reconcileMs,
+      perPage: 10,
+      commitIntervalMs: 0,
+    });
+  try {
+    const entries = entriesAt(recent(20, 600_000, 5000));
+    emu.append(entries, "wider");
+    const plain = join(tmp.dir, "wider", "plain.json");
+    const kept = join(tmp.dir, "wider", "kept.json");
+    expect(await round(plain, 60_000)).toMatchObject({ inserted: 20 });
+    expect(await round(kept, 60_000, 3_600_000)).toMatchObject({ inserted: 20 });
+    expect(warnings).toEqual([]);
+    // An hour back now: the first store forgot the keys older than a minute, the second kept them.
+    expect(await round(plain, 3_600_000)).toMatchObject({ inserted: 0, walked: 20 });
+    expect(warnings).toEqual([
+      expect.stringMatching(
+        /^clarifai-audit: warning: alerts alerts \(account prod\): this run re-reads entries older than the keys the alert checkpoint keeps; those are taken as evaluated/,
+      ),
+    ]);
+    expect(await round(kept, 3_600_000, 3_600_000)).toMatchObject({ inserted: 0, walked: 20 });
+    expect(warnings).toHaveLength(1);
+    const got = counts(keysAt(receiver));
+    expect([...got.values()].every((n) => n === 2)).toBe(true);
+    for (const k of plainKeys(entries)) expect(got.get(k)).toBe(2);
+  } finally {
+    client.close();
+    await receiver.close();
+  }
+});
+
 describe("refusals", () => {
   const open = (path: string, account = "prod", webhooks = ["http://127.0.0.1:9/hook"]) =>
     createAlertStore({
@@ -354,6 +402,30 @@ describe("refusals", () => {
     c.close();
     return id;
   };
+
+  it("held between rounds (hold), the lock stays until release", async () => {
+    const path = join(tmp.dir, "hold.json");
+    const first = open(path);
+    first.hold?.();
+    await first.open(identity());
+    await first.close();
+    expect(existsSync(`${path}.lock`)).toBe(true);
+    expect(
+      (
+        (await open(path)
+          .open(identity())
+          .catch((e: unknown) => e)) as Error
+      ).message,
+    ).toMatch(/another collector is delivering/);
+    // The next round reopens with the lock it holds.
+    await first.open(identity());
+    await first.close();
+    await first.release?.();
+    expect(existsSync(`${path}.lock`)).toBe(false);
+    const second = open(path);
+    await second.open(identity());
+    await second.close();
+  });
 
   it("a damaged checkpoint is refused in one line naming the file and the field; nothing is written", async () => {
     const path = join(tmp.dir, "damaged.json");
