@@ -28,51 +28,50 @@ interface CheckpointFile extends PollCheckpointFile {
 const KIND = "clarifai-audit-watch";
 const ID = { type: "string", maxLength: 1000 } as const;
 
+/** The JSON Schema of {@link EvaluatorState} (the rules' saved state). */
+export const EVALUATOR_STATE_SCHEMA = {
+  type: "object",
+  additionalProperties: {
+    type: "object",
+    additionalProperties: false,
+    required: ["fp"],
+    properties: {
+      fp: ID,
+      windows: {
+        type: "array",
+        items: PAIR(ID, { type: "array", items: PAIR(NS, LINE, '["ns", "entry line"]') }, '["group", hits]'),
+      },
+      learnStart: NS,
+      learned: { type: "array", items: { type: "string" } },
+    },
+  },
+} as const;
+
+/** The JSON Schema of an outbox: alerts written with a checkpoint, to deliver after it. */
+export const OUTBOX_SCHEMA = {
+  type: "array",
+  items: {
+    type: "object",
+    additionalProperties: false,
+    required: ["rule", "title", "severity", "time", "key", "group", "entries"],
+    properties: {
+      rule: ID,
+      title: { type: "string" },
+      severity: { enum: [...SEVERITIES] },
+      // Empty for an entry that carries no timestamp.
+      time: { type: "string", format: "timestamp-or-empty" },
+      key: ID,
+      group: { type: ["string", "null"] },
+      // Alerts are sent with these lines spliced in as they are: each must be a JSON object.
+      entries: { type: "array", items: LINE },
+    },
+  },
+} as const;
+
 /** The JSON Schema of {@link CheckpointFile}. */
 export const WATCH_CHECKPOINT_SCHEMA = pollCheckpointSchema(KIND, {
   required: ["outbox"],
-  properties: {
-    rules: {
-      type: "object",
-      additionalProperties: {
-        type: "object",
-        additionalProperties: false,
-        required: ["fp"],
-        properties: {
-          fp: ID,
-          windows: {
-            type: "array",
-            items: PAIR(
-              ID,
-              { type: "array", items: PAIR(NS, LINE, '["ns", "entry line"]') },
-              '["group", hits]',
-            ),
-          },
-          learnStart: NS,
-          learned: { type: "array", items: { type: "string" } },
-        },
-      },
-    },
-    outbox: {
-      type: "array",
-      items: {
-        type: "object",
-        additionalProperties: false,
-        required: ["rule", "title", "severity", "time", "key", "group", "entries"],
-        properties: {
-          rule: ID,
-          title: { type: "string" },
-          severity: { enum: [...SEVERITIES] },
-          // Empty for an entry that carries no timestamp.
-          time: { type: "string", format: "timestamp-or-empty" },
-          key: ID,
-          group: { type: ["string", "null"] },
-          // Alerts are sent with these lines spliced in as they are: each must be a JSON object.
-          entries: { type: "array", items: LINE },
-        },
-      },
-    },
-  },
+  properties: { rules: EVALUATOR_STATE_SCHEMA, outbox: OUTBOX_SCHEMA },
 });
 
 /**

@@ -1,8 +1,8 @@
 /**
- * Sends each alert to stdout and every destination, skipping the (alert, destination) pairs the
- * journal records as done, and dead-lettering what cannot be delivered. Each destination (stdout
- * is one) has its own queue: alerts reach one destination in the order they were handed over, and
- * a slow or failing destination does not hold up the others.
+ * Sends each alert to stdout (`watch`; the collector has none) and every destination, skipping the
+ * (alert, destination) pairs the journal records as done, and dead-lettering what cannot be
+ * delivered. Each destination (stdout is one) has its own queue: alerts reach one destination in
+ * the order they were handed over, and a slow or failing destination does not hold up the others.
  */
 import { once } from "node:events";
 import type { Writable } from "node:stream";
@@ -26,6 +26,14 @@ export async function put(out: Writable, text: string): Promise<void> {
   if (text.length > 0 && !out.write(text)) await once(out, "drain");
 }
 
+/** What a {@link Dispatcher} says besides delivering. */
+export interface DispatcherHooks {
+  /** Names the sender in warnings (default "watch"). */
+  label?: string;
+  /** After each (alert, destination) outcome of this process: delivered, or dead-lettered (stdout excluded). */
+  onOutcome?: (destination: string, delivered: boolean) => void;
+}
+
 /** Delivery of alerts to stdout and the destinations. */
 export class Dispatcher {
   /** Alerts handed to {@link deliver}. */
@@ -40,14 +48,19 @@ export class Dispatcher {
    */
   private appends: Promise<void> = Promise.resolve();
 
+  /**
+   * @param out stdout, or undefined for none (the collector's alert store delivers to its
+   * destinations only).
+   */
   constructor(
-    private readonly out: Writable,
+    private readonly out: Writable | undefined,
     private readonly format: AlertFormat,
     private readonly destinations: readonly Destination[],
     private readonly options: DeliveryOptions,
     private readonly deadLetter: DeadLetter,
     private readonly journal?: DeliveryJournal,
     private readonly warn: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
+    private readonly hooks: DispatcherHooks = {},
   ) {}
 
   /**
@@ -57,18 +70,24 @@ export class Dispatcher {
   deliver(alert: Alert): Promise<void> {
     this.alerts++;
     const json = alertToJson(alert);
+    const out = this.out;
     const jobs = [
-      this.enqueue(STDOUT, alert.key, () =>
-        put(this.out, `${this.format === "text" ? alertToText(alert) : json}\n`),
-      ),
+      ...(out === undefined
+        ? []
+        : [
+            this.enqueue(STDOUT, alert.key, () =>
+              put(out, `${this.format === "text" ? alertToText(alert) : json}\n`),
+            ),
+          ]),
       ...this.destinations.map((dest) =>
         this.enqueue(dest.name, alert.key, async () => {
           const failure = await sendWithRetry(dest, alert, json, this.options);
+          this.hooks.onOutcome?.(dest.name, failure === undefined);
           if (failure === undefined) return;
           await this.append(() => this.deadLetter.append(dest.name, failure, json));
           this.deadLettered++;
           this.warn(
-            `clarifai-audit: warning: watch: alert ${alert.key} (${alert.rule}) not delivered to ${dest.name} after ${failure.attempts} attempt(s): ${failure.error}; written to ${this.deadLetter.path}`,
+            `clarifai-audit: warning: ${this.hooks.label ?? "watch"}: alert ${alert.key} (${alert.rule}) not delivered to ${dest.name} after ${failure.attempts} attempt(s): ${failure.error}; written to ${this.deadLetter.path}`,
           );
         }),
       ),

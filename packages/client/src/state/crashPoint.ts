@@ -28,6 +28,9 @@ export const CRASH_POINTS = [
   "pg.rows-inserted", // rows inserted in the open transaction, state row not yet
   "pg.before-commit", // state row updated, COMMIT not sent
   "pg.after-commit", // COMMIT acknowledged
+  // A commit of the collector's alert store (packages/cli/src/collector/alertStore.ts).
+  "alerts.outbox-written", // the checkpoint (state, keys, rules' state, new alerts) replaced; nothing sent
+  "alerts.delivered-one", // one (alert, destination) delivered or dead-lettered and its journal line fsynced
   // A run of `sync` (packages/cli/src/sync/sync.ts).
   "sync.window-pinned", // the pinned window stored (the run's first commit)
   "sync.window-walked", // the whole window walked and committed; the run's end not yet committed

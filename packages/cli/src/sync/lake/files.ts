@@ -17,14 +17,8 @@ import {
   pathExists,
 } from "@clarifai-audit/client/internal/state/durableFile.js";
 import type { DuckDBConnection } from "@duckdb/node-api";
-import {
-  type KeyTable,
-  type LakeFile,
-  type LakeManifest,
-  TABLE_DIR,
-  tempPath,
-  writeManifest,
-} from "./manifest.js";
+import type { KeyTable } from "../keyTable.js";
+import { type LakeFile, type LakeManifest, TABLE_DIR, tempPath, writeManifest } from "./manifest.js";
 import { appendStaged, copyStageSql, resetStage, STAGE_TABLE, type StagedRows, sqlString } from "./schema.js";
 
 /** Writes `rows` (window order) to the temporary name of `path`, durably. */

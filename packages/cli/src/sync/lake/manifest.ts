@@ -10,6 +10,7 @@ import { join, resolve } from "node:path";
 import { pathExists, writeFileAtomic } from "@clarifai-audit/client/internal/state/durableFile.js";
 import { COUNT, NS } from "@clarifai-audit/client/internal/state/schemaParts.js";
 import { readValidatedState, StateFileError } from "@clarifai-audit/client/internal/state/stateReader.js";
+import { encodedKeysProblem } from "../keyTable.js";
 import { SYNC_STATE_SCHEMA, syncStateProblem } from "../stateSchema.js";
 import { type SyncState, SyncUsageError } from "../store.js";
 import { LAKE_SCHEMA_VERSION } from "./schema.js";
@@ -53,43 +54,6 @@ export interface LakeManifest {
 export function tempPath(path: string): string {
   const slash = path.lastIndexOf("/");
   return `${path.slice(0, slash + 1)}.${path.slice(slash + 1)}.tmp`;
-}
-
-/** Key records: a 16-character base64url prefix of an entry key (96 bits) → timestamp ns. */
-export type KeyTable = Map<string, bigint>;
-
-const RECORD = 20;
-const KEY_NS_MIN = -(2n ** 63n);
-/** The largest timestamp a key record holds: one saved so stands for any instant from it on. */
-export const KEY_NS_MAX = 2n ** 63n - 1n;
-
-/**
- * Encodes {@link KeyTable} for {@link LakeManifest.keys}. A timestamp outside the record's 64 bits
- * (before 1677-09-21, after 2262-04-11) is saved as the nearest one it holds: a key is forgotten
- * when its timestamp is before a bound, which an earlier one still is and a later one, saved as
- * {@link KEY_NS_MAX}, is never taken to be (the store keeps those keys).
- */
-export function encodeKeys(keys: KeyTable): string {
-  const buf = Buffer.allocUnsafe(keys.size * RECORD);
-  let at = 0;
-  for (const [prefix, ns] of keys) {
-    buf.writeBigInt64BE(ns < KEY_NS_MIN ? KEY_NS_MIN : ns > KEY_NS_MAX ? KEY_NS_MAX : ns, at);
-    buf.write(prefix, at + 8, 12, "base64url");
-    at += RECORD;
-  }
-  return buf.toString("base64");
-}
-
-/** Decodes {@link LakeManifest.keys}. */
-export function decodeKeys(text: string): KeyTable {
-  const buf = Buffer.from(text, "base64");
-  if (buf.length % RECORD !== 0)
-    throw new Error(`keys: ${buf.length} bytes is not a whole number of records`);
-  const keys: KeyTable = new Map();
-  for (let at = 0; at < buf.length; at += RECORD) {
-    keys.set(buf.toString("base64url", at + 8, at + RECORD), buf.readBigInt64BE(at));
-  }
-  return keys;
 }
 
 /** A listed file's path: inside the table's folder, in a partition, named as this store names files. */
@@ -148,12 +112,8 @@ function lakeStateProblem(m: LakeManifest): [string, string] | undefined {
     // A live file is never deleted because the state file says so.
     if (listed.has(path)) return [`/obsolete/${i}`, `is ${path}, a live file (/files/${listed.get(path)})`];
   }
-  // Canonical base64 of whole records only: a lenient decode of damaged text would drop keys, and
-  // the entries they stand for would be written twice.
-  const bytes = Buffer.from(m.keys, "base64");
-  if (bytes.toString("base64") !== m.keys) return ["/keys", "is not base64"];
-  if (bytes.length % RECORD !== 0)
-    return ["/keys", `holds ${bytes.length} bytes, not a whole number of ${RECORD}-byte key records`];
+  const keys = encodedKeysProblem(m.keys);
+  if (keys !== undefined) return ["/keys", keys];
   return syncStateProblem(m.state, "/state");
 }
 

@@ -20,6 +20,7 @@ import type { ExportEntry, ExportEntryRange } from "@clarifai-audit/client/inter
 import { crashPoint } from "@clarifai-audit/client/internal/state/crashPoint.js";
 import { fsyncFile, makeDirs } from "@clarifai-audit/client/internal/state/durableFile.js";
 import { acquireLock, type HeldLock, LockHeldError } from "@clarifai-audit/client/internal/state/lock.js";
+import { decodeKeys, encodeKeys, forgetKeys, type KeyTable, keyPrefix } from "../keyTable.js";
 import {
   type SyncCommit,
   type SyncIdentity,
@@ -29,10 +30,6 @@ import {
 } from "../store.js";
 import { publishFiles, readKeysBack, recoverLake, swapFiles, writeLakeFile } from "./files.js";
 import {
-  decodeKeys,
-  encodeKeys,
-  KEY_NS_MAX,
-  type KeyTable,
   type LakeFile,
   type LakeManifest,
   locateFile,
@@ -264,7 +261,7 @@ class LakeStore implements SyncStore {
     let late = 0;
     let inserted = 0;
     for (let i = 0; i < entries.length; i++) {
-      const prefix = lineBytesKey(jsonl, i === 0 ? 0 : (ends[i - 1] as number) + 1, ends[i]).slice(0, 16);
+      const prefix = keyPrefix(lineBytesKey(jsonl, i === 0 ? 0 : (ends[i - 1] as number) + 1, ends[i]));
       if (this.#keys.has(prefix)) continue;
       const ns = tsToNs((entries[i] as ExportEntry).timestamp);
       this.#keys.set(prefix, ns);
@@ -280,9 +277,7 @@ class LakeStore implements SyncStore {
       rows.ns.push(ns);
     }
     if (commit.forgetKeysBefore !== undefined) {
-      const forget = nsOf(commit.forgetKeysBefore);
-      // A key saved at BIGINT's maximum stands for any later instant (encodeKeys): it stays.
-      for (const [prefix, ns] of this.#keys) if (ns < forget && ns !== KEY_NS_MAX) this.#keys.delete(prefix);
+      forgetKeys(this.#keys, nsOf(commit.forgetKeysBefore));
     }
     // The keys as of this commit: a later one adds its own before this one is published.
     return { byDate, inserted, late, keys: encodeKeys(this.#keys) };
