@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { afterAll, beforeAll, expect, test } from "@jest/globals";
 import type pg from "pg";
+import { parse } from "yaml";
 import { loadRules } from "../../packages/cli/src/watch/rules.js";
 import { seededRandom, tempDir } from "../cli/helpers.js";
 import { type PostgresServer, startPostgres } from "../helpers/postgres.js";
@@ -28,6 +29,7 @@ import {
   spawnBin,
   startAccounts,
   startAlertReceiver,
+  writeCollectorConfig,
 } from "./harness.js";
 
 let tmp: ReturnType<typeof tempDir>;
@@ -219,3 +221,51 @@ test("the alert checker: watch --once delivers exactly the offline evaluation's 
   }
   expectOneMissingOneDuplicated(checkAlerts(receiver, "tampered", expected));
 }, 30_000);
+
+test("the config written names each account's PAT variable, never a PAT; the bin gets the PATs in its environment", async () => {
+  const path = writeCollectorConfig(join(tmp.dir, "cfg"), accounts, {
+    accounts: ["lake-acct", { id: "pg-acct", from: "2020-01-01" }],
+    destinations: [
+      { id: "lake", lake: "./lake" },
+      { id: "db", postgres: url, accounts: ["pg-acct"] },
+      { id: "alerts", alerts: { rules: ["builtin"], webhooks: [receiver.url("alerts")], attempts: 3 } },
+    ],
+    settings: { interval: "1s" },
+  });
+  const text = readFileSync(path, "utf8");
+  for (const a of accounts.accounts) expect(text).not.toContain(a.pat);
+  const account = (id: string) => ({
+    id,
+    user_id: `user-${id}`,
+    pat_env: accounts.account(id).patEnv,
+    endpoint: accounts.endpoint,
+    insecure: true,
+  });
+  expect(parse(text)).toEqual({
+    accounts: [account("lake-acct"), { ...account("pg-acct"), from: "2020-01-01" }],
+    destinations: [
+      { id: "lake", to: "./lake" },
+      { id: "db", to: url, accounts: ["pg-acct"] },
+      { id: "alerts", rules: ["builtin"], alert_webhook: [receiver.url("alerts")], alert_attempts: 3 },
+    ],
+    listen: "127.0.0.1:0",
+    state_dir: "state",
+    interval: "1s",
+    settle: "0s",
+    reconcile: "3650d",
+  });
+  expect(accounts.env()).toEqual({
+    PATH: process.env.PATH,
+    CLARIFAI_PAT_LAKE_ACCT: accounts.account("lake-acct").pat,
+    CLARIFAI_PAT_PG_ACCT: accounts.account("pg-acct").pat,
+  });
+});
+
+test("waitForLine resolves on a line already seen, and rejects, with the stderr, when the process ends first", async () => {
+  const p = spawnBin(["sync"], accounts.env());
+  await expect(p.waitForLine(/never printed/)).rejects.toThrow(
+    /exited before a stderr line matched .*\n.*--dest/s,
+  );
+  await expect(p.waitForLine(/^clarifai-audit: error: /)).resolves.toMatch(/--dest/);
+  expect((await p.exit).code).toBe(2);
+});

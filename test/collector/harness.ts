@@ -11,7 +11,6 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { stringify } from "yaml";
 import type { AuditLogEntry } from "../../packages/client/generated/proto/clarifai/api/resources.js";
 import { entryToJsonLine } from "../../packages/client/src/codec/entryPrinter.js";
 import { lineKey } from "../../packages/client/src/domain/entryKey.js";
@@ -22,6 +21,9 @@ import {
   startEmulator,
 } from "../../packages/emulator/src/index.js";
 
+import { type CollectorSpec, collectorConfigText } from "./config.js";
+
+export * from "./config.js";
 export * from "./exactlyOnce.js";
 
 /** The package's bin (`npm run build`). */
@@ -137,39 +139,6 @@ export async function startAccounts(
   };
 }
 
-/** A destination of {@link CollectorSpec}: a lake folder, a PostgreSQL URL, or alerts. */
-export type DestinationSpec = { id: string; accounts?: string[] } & (
-  | { lake: string }
-  | { postgres: string; table?: string }
-  | {
-      /** Rules (`builtin`, paths) and webhook URLs (e.g. {@link AlertReceiver.url}). */
-      alerts: {
-        rules: string[];
-        webhooks: string[];
-        secretEnv?: string;
-        attempts?: number;
-        backoff?: string;
-      };
-    }
-);
-
-/** What {@link writeCollectorConfig} writes (snake_case is applied; relative paths are the config dir's). */
-export interface CollectorSpec {
-  /** Accounts of the emulator to include (default: all), with per-account extra keys (`from`, `operations`…). */
-  accounts?: Array<string | { id: string; [key: string]: unknown }>;
-  destinations: DestinationSpec[];
-  /** Default `127.0.0.1:0`; `false`: no listener. */
-  listen?: string | false;
-  /** Default `state` (in the config's folder). */
-  stateDir?: string;
-  /** Top-level settings, merged over the defaults (interval 50ms, settle 0s, reconcile 3650d). */
-  settings?: Record<string, unknown>;
-  coordination?: { url: string; group?: string; lease?: string; poll?: string };
-}
-
-/** Top-level settings a test wants unless it says otherwise: fast rounds, nothing left unsettled. */
-export const TEST_SETTINGS = { interval: "50ms", settle: "0s", reconcile: "3650d" } as const;
-
 /**
  * Writes `dir/name` (default `collector.yaml`) from `spec` for the accounts of `emulator`, and
  * returns its absolute path. PATs are named by `pat_env` only: run the bin with `emulator.env()`.
@@ -181,42 +150,8 @@ export function writeCollectorConfig(
   name = "collector.yaml",
 ): string {
   mkdirSync(dir, { recursive: true });
-  const chosen = spec.accounts ?? emulator.accounts.map((a) => a.id);
-  const config: Record<string, unknown> = {
-    accounts: chosen.map((c) => {
-      const { id, ...extra } = typeof c === "string" ? { id: c } : c;
-      const a = emulator.account(id);
-      return {
-        id,
-        user_id: a.userId,
-        pat_env: a.patEnv,
-        endpoint: emulator.endpoint,
-        insecure: true,
-        ...extra,
-      };
-    }),
-    destinations: spec.destinations.map((d) => {
-      const base = { id: d.id, ...(d.accounts ? { accounts: d.accounts } : {}) };
-      if ("lake" in d) return { ...base, to: d.lake };
-      if ("postgres" in d) return { ...base, to: d.postgres, ...(d.table ? { table: d.table } : {}) };
-      const a = d.alerts;
-      return {
-        ...base,
-        rules: a.rules,
-        alert_webhook: a.webhooks,
-        ...(a.secretEnv ? { alert_secret_env: a.secretEnv } : {}),
-        ...(a.attempts ? { alert_attempts: a.attempts } : {}),
-        ...(a.backoff ? { alert_backoff: a.backoff } : {}),
-      };
-    }),
-    ...(spec.listen === false ? {} : { listen: spec.listen ?? "127.0.0.1:0" }),
-    state_dir: spec.stateDir ?? "state",
-    ...TEST_SETTINGS,
-    ...spec.settings,
-    ...(spec.coordination ? { coordination: spec.coordination } : {}),
-  };
   const path = resolve(dir, name);
-  writeFileSync(path, stringify(config));
+  writeFileSync(path, collectorConfigText(emulator.accounts, emulator.endpoint, spec));
   return path;
 }
 
