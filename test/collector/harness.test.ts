@@ -22,6 +22,7 @@ import {
   checkAlerts,
   checkLake,
   checkPostgres,
+  crashChain,
   type Discrepancy,
   expectedAlertKeys,
   killLoop,
@@ -29,6 +30,7 @@ import {
   spawnBin,
   startAccounts,
   startAlertReceiver,
+  untilExactlyOnce,
   writeCollectorConfig,
 } from "./harness.js";
 
@@ -268,4 +270,30 @@ test("waitForLine resolves on a line already seen, and rejects, with the stderr,
   );
   await expect(p.waitForLine(/^clarifai-audit: error: /)).resolves.toMatch(/--dest/);
   expect((await p.exit).code).toBe(2);
+});
+
+test("crashChain: sync killed at crash points of a lake commit and a run's end, then a final run; untilExactlyOnce sees the lake complete", async () => {
+  const dir = join(tmp.dir, "crash-lake");
+  const dest = join(dir, "account=lake-acct");
+  const steps = ["lake.state-written:2", "lake.renamed:1", "sync.window-walked"];
+  const outcomes = await crashChain(steps, (crashAt) => {
+    const a = accounts.account("lake-acct");
+    return spawnBin(
+      [
+        ...["sync", "--endpoint", accounts.endpoint, "--insecure", "--user-id", a.userId, "--dest", dest],
+        ...["--settle", "0s", "--reconcile", "3650d", "--per-page", "100", "--commit-interval", "0", "-q"],
+      ],
+      accounts.env({ CLARIFAI_PAT: a.pat }),
+      crashAt === undefined ? {} : { crashAt },
+    );
+  });
+  expect(outcomes.map((o) => [o.crashAt, o.code, o.signal])).toEqual([
+    ...steps.map((s) => [s, null, "SIGKILL"]),
+    ["", 0, null],
+  ]);
+  await untilExactlyOnce(() => checkLake(dir, accounts.expected(["lake-acct"])), 5_000);
+  // And it times out, naming what differs, on a destination that never gets there.
+  await expect(untilExactlyOnce(() => checkLake(dir, accounts.expected(["pg-acct"])), 300)).rejects.toThrow(
+    /not exactly once after 300 ms:\nlake account=pg-acct: expected \d+, holds 0; missing/,
+  );
 });

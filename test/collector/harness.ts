@@ -11,6 +11,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { performance } from "node:perf_hooks";
 import type { AuditLogEntry } from "../../packages/client/generated/proto/clarifai/api/resources.js";
 import { entryToJsonLine } from "../../packages/client/src/codec/entryPrinter.js";
 import { lineKey } from "../../packages/client/src/domain/entryKey.js";
@@ -22,6 +23,7 @@ import {
 } from "../../packages/emulator/src/index.js";
 
 import { type CollectorSpec, collectorConfigText } from "./config.js";
+import { type Discrepancy, problems } from "./exactlyOnce.js";
 
 export * from "./config.js";
 export * from "./exactlyOnce.js";
@@ -312,4 +314,58 @@ export async function killLoop(o: KillLoopOptions): Promise<KillLoopResult> {
     else result.ended.push(r);
   }
   return result;
+}
+
+/** How one step of a {@link crashChain} ended. */
+export interface CrashOutcome {
+  /** The CLARIFAI_AUDIT_CRASH_AT spec (`""`: a run without one). */
+  crashAt: string;
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stderr: string;
+}
+
+/**
+ * Runs `start(crashAt)` once per spec, one after the other, each to its end (a crash point
+ * `point[:n][:action]` of packages/client/src/state/crashPoint.ts kills it there, or fails the step
+ * with ENOSPC), then once more without one; `between` runs after each step (e.g. a consistency
+ * check). Returns every outcome; the caller asserts (killed where armed, the final run exit 0).
+ */
+export async function crashChain(
+  specs: readonly string[],
+  start: (crashAt: string | undefined) => BinProcess,
+  between?: (outcome: CrashOutcome) => Promise<void> | void,
+): Promise<CrashOutcome[]> {
+  const out: CrashOutcome[] = [];
+  for (const crashAt of [...specs, ""]) {
+    const r = await start(crashAt === "" ? undefined : crashAt).exit;
+    const outcome = { crashAt, code: r.code, signal: r.signal, stderr: r.stderr };
+    out.push(outcome);
+    await between?.(outcome);
+  }
+  return out;
+}
+
+/**
+ * Polls `check` (e.g. `() => checkLake(dir, emulator.expected())`) until every destination holds
+ * each key exactly once, for a running collector to catch up; a check that throws (a lake read
+ * while its files change) counts as not yet. Rejects after `timeoutMs` with the last discrepancies.
+ */
+export async function untilExactlyOnce(
+  check: () => Promise<Discrepancy[]>,
+  timeoutMs = 20_000,
+): Promise<void> {
+  const end = performance.now() + timeoutMs;
+  let last = "no check completed";
+  for (;;) {
+    try {
+      const lines = problems(await check());
+      if (lines.length === 0) return;
+      last = lines.join("\n");
+    } catch (e) {
+      last = String(e);
+    }
+    if (performance.now() > end) throw new Error(`not exactly once after ${timeoutMs} ms:\n${last}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
