@@ -22,7 +22,8 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { type EmulatorHandle, startEmulator } from "@clarifai-audit/emulator";
 import { type ConfigAccount, collectorConfigText, type DestinationSpec } from "../test/collector/config.js";
-import { freePort, type PostgresServer, startPostgres } from "../test/helpers/postgres.js";
+import { type PostgresServer, startPostgres } from "../test/helpers/postgres.js";
+import { type FailoverFigures, failoverSlot } from "./collectorFailover.js";
 import { tempDir } from "./endToEnd.js";
 import { timed } from "./lakeBench.js";
 
@@ -73,7 +74,7 @@ export interface CollectorBenchResult {
   syncPostgres: CollectorRunFigures;
   threeDestinations?: CollectorRunFigures & { requestsRatio: number; speedVsSlowest: number };
   tenAccounts?: CollectorRunFigures & { rssVsSync?: number };
-  failover?: { seconds: number; leaseSeconds: number; pollSeconds: number };
+  failover?: FailoverFigures;
   /** Why the collector slots were not measured, if they were not. */
   skipped?: string;
   markdown: string;
@@ -118,6 +119,7 @@ export const spawnCollectorUntil: RunCollector = async (configPath, env, done) =
   return { seconds, ...(m ? { maxRssMb: Number(m[1]) / 1024 } : {}) };
 };
 
+/** An account of the bench's emulator, as the config names it, with its PAT. */
 interface BenchAccount extends ConfigAccount {
   pat: string;
 }
@@ -131,6 +133,7 @@ function accountsOf(n: number): BenchAccount[] {
   }));
 }
 
+/** A child's environment: PATH and the accounts' PAT variables. */
 function envOf(
   accounts: readonly BenchAccount[],
   extra: Record<string, string> = {},
@@ -333,7 +336,17 @@ export async function collectorBench(o: CollectorBenchOptions = {}): Promise<Col
       }
       // ── SLOT: failover after SIGKILL of one of two instances ──────────────────────────────────
       // Two real instances: only with the bin's `run`, whatever runCollector is.
-      if (binHasRun()) result.failover = await failoverSlot(o, server, emu, one, dir, log);
+      if (binHasRun())
+        result.failover = await failoverSlot({
+          ...o,
+          server,
+          emu,
+          account: one,
+          env: envOf([one]),
+          dir,
+          log,
+          cli: CLI,
+        });
     }
   } finally {
     await emu.close();
@@ -341,76 +354,6 @@ export async function collectorBench(o: CollectorBenchOptions = {}): Promise<Col
     rmSync(dir, { recursive: true, force: true });
   }
   return { ...result, markdown: markdownOf(result) };
-}
-
-/** A `lease` metric of `account` at 1 in Prometheus text (the metrics slice's name may differ: adjust here). */
-function holdsLease(metrics: string, account: string): boolean {
-  return new RegExp(`^[a-z_]*lease[a-z_]*\\{[^}]*account="${account}"[^}]*\\} 1$`, "m").test(metrics);
-}
-
-async function metricsOf(port: number): Promise<string> {
-  try {
-    return await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  } catch {
-    return "";
-  }
-}
-
-/**
- * SLOT: two instances of one config with `coordination`, each with its own /metrics port; once one
- * holds the account's lease it is SIGKILLed, and the time until the other holds it is measured.
- */
-async function failoverSlot(
-  o: CollectorBenchOptions,
-  server: PostgresServer,
-  emu: EmulatorHandle,
-  a: BenchAccount,
-  dir: string,
-  log: (line: string) => void,
-): Promise<CollectorBenchResult["failover"]> {
-  log("part 11: collector failover, two instances, one SIGKILLed");
-  const lease = o.lease ?? "10s";
-  const poll = o.poll ?? "2s";
-  const coord = await server.createDatabase("bench_coord");
-  const db = await server.createDatabase("bench_failover");
-  const ports = [await freePort(), await freePort()];
-  const children = ports.map((port, i) => {
-    const cdir = join(dir, `failover-${i}`);
-    mkdirSync(cdir, { recursive: true });
-    const config = join(cdir, "collector.yaml");
-    writeFileSync(
-      config,
-      collectorConfigText([a], emu.grpcAddress, {
-        destinations: [{ id: "db", postgres: db }],
-        listen: `127.0.0.1:${port}`,
-        settings: { interval: "1s" },
-        coordination: { url: coord, group: "bench", lease, poll },
-      }),
-    );
-    return spawn(process.execPath, [CLI, "run", "--config", config], { env: envOf([a]), stdio: "ignore" });
-  });
-  try {
-    const deadline = performance.now() + 120_000;
-    let owner = -1;
-    while (owner < 0 && performance.now() < deadline) {
-      for (const [i, port] of ports.entries()) if (holdsLease(await metricsOf(port), a.id)) owner = i;
-      if (owner < 0) await new Promise((r) => setTimeout(r, 50));
-    }
-    if (owner < 0)
-      throw new Error("failover: no instance reported holding the lease on /metrics within 120 s");
-    const other = 1 - owner;
-    children[owner]?.kill("SIGKILL");
-    const t0 = performance.now();
-    while (!holdsLease(await metricsOf(ports[other] as number), a.id)) {
-      if (performance.now() > deadline) throw new Error("failover: the other instance never took the lease");
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    const seconds = (performance.now() - t0) / 1000;
-    const secs = (d: string) => Number(d.replace(/s$/, ""));
-    return { seconds, leaseSeconds: secs(lease), pollSeconds: secs(poll) };
-  } finally {
-    for (const c of children) c.kill("SIGTERM");
-  }
 }
 
 function markdownOf(r: Omit<CollectorBenchResult, "markdown">): string {
