@@ -42,7 +42,8 @@ export interface LakeBenchResult {
   markdown: string;
 }
 
-async function timed(
+/** Runs `cmd` to exit 0 (else throws with its stderr's end): wall seconds, peak RSS (/usr/bin/time -v), stdout. */
+export async function timed(
   cmd: string,
   args: string[],
   env: NodeJS.ProcessEnv = {},

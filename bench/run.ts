@@ -1,18 +1,16 @@
 /**
- * `npm run bench`: every measurement side by side in one run, printed as markdown; a whole
- * full-size run (no BENCH_QUICK, no BENCH_PARTS) is also written to bench/results/latest.json and
- * into bench/README.md between the bench markers.
- *
- * Environment: BENCH_QUICK=1 (small sizes, smoke run), BENCH_PARTS=1,2,3,4,5,6,7,8,9,10 (subset),
- * BENCH_ROUNDS (alternating rounds, default 9), BENCH_E2E_ENTRIES (default 200000),
- * BENCH_MEM_SIZES (default 100000,1000000), BENCH_EMU_LOG (default 1000000),
- * BENCH_DATA_ENTRIES (part 5, default 370000: a ~243 MB export), BENCH_RATE_SIZES (part 6, default
- * 60000,200000), BENCH_NO_README=1 (do not touch bench/README.md).
+ * `npm run bench`: every measurement side by side, printed as markdown; a whole full-size run (no BENCH_QUICK,
+ * no BENCH_PARTS) also goes to bench/results/latest.json and bench/README.md (between its markers). Environment:
+ * BENCH_QUICK=1 (small sizes, smoke run), BENCH_PARTS=1,2,3,4,5,6,7,8,9,10,11 (subset), BENCH_ROUNDS (alternating
+ * rounds, default 9), BENCH_E2E_ENTRIES (default 200000), BENCH_MEM_SIZES (default 100000,1000000), BENCH_EMU_LOG
+ * (default 1000000), BENCH_DATA_ENTRIES (part 5, default 370000: a ~243 MB export), BENCH_RATE_SIZES (part 6,
+ * default 60000,200000), BENCH_COLLECTOR_ENTRIES (part 11, default 200000), BENCH_NO_README=1 (README untouched).
  */
 import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { performance } from "node:perf_hooks";
+import { collectorBench } from "./collectorBench.js";
 import { dataLoadBench, dataLoadTable } from "./dataLoadBench.js";
 import { type DecodeResult, decodeBench, pairedRatio } from "./decodeBench.js";
 import { emulatorBench, type ServeResult } from "./emulatorBench.js";
@@ -37,7 +35,7 @@ import { watchBench, watchBenchMarkdown } from "./watchBench.js";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const quick = process.env.BENCH_QUICK === "1";
-const parts = new Set((process.env.BENCH_PARTS ?? "1,2,3,4,5,6,7,8,9,10").split(",").map((s) => s.trim()));
+const parts = new Set((process.env.BENCH_PARTS ?? "1,2,3,4,5,6,7,8,9,10,11").split(",").map((s) => s.trim()));
 const rounds = Number(process.env.BENCH_ROUNDS ?? (quick ? 3 : 9));
 const sliceMs = quick ? 40 : 150;
 const e2eEntries = Number(process.env.BENCH_E2E_ENTRIES ?? (quick ? 20000 : 200000));
@@ -409,6 +407,12 @@ async function main(): Promise<void> {
     const r = await reportBench(quick ? [10000] : [100000, 1000000]);
     results.report = r;
     md.push(reportBenchTable(r), "");
+  }
+
+  // The collector (issue 23): fan-out, ten accounts, failover (bench/collectorBench.ts).
+  if (parts.has("11")) {
+    results.collector = await collectorBench({ quick, log });
+    md.push((results.collector as { markdown: string }).markdown);
   }
 
   md.push(...targets(results));

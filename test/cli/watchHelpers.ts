@@ -36,6 +36,8 @@ export function entry(
 export interface Received {
   headers: IncomingHttpHeaders;
   body: string;
+  /** The request's path (and query), e.g. `/hook/alerts-a`. */
+  path: string;
 }
 
 /** A webhook receiver; `behave` decides each request's fate (default: 200). */
@@ -73,7 +75,7 @@ export async function startReceiver(): Promise<Receiver> {
         hanging.push(() => res.destroy());
         return;
       }
-      if (fate >= 200 && fate < 300) r.received.push({ headers: req.headers, body });
+      if (fate >= 200 && fate < 300) r.received.push({ headers: req.headers, body, path: req.url ?? "" });
       res.writeHead(fate, { "content-type": "text/plain" }).end("ok");
     });
   });

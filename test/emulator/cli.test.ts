@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, expect, test } from "@jest/globals";
+import { waitFor } from "../helpers/waitFor.js";
 import { grpcClient, grpcSearch, request, restSearch } from "./helpers.js";
 
 const MAIN = new URL("../../packages/cli/dist/src/cli/clarifai-audit.mjs", import.meta.url).pathname;
@@ -99,6 +100,36 @@ test("--no-rest prints rest: null; -q: nothing on stderr", async () => {
   expect(stderr()).toBe("");
 });
 
+test("--account serves several accounts, each with its own generated log and growth", async () => {
+  const { child, exit } = start([
+    "--no-rest",
+    "-q",
+    "--account",
+    "pat-a=org-a,generate=30,seed=5",
+    "--account",
+    "pat-b=org-b,generate=10,growth=5/10/0.5",
+  ]);
+  try {
+    const ready = JSON.parse(await firstLine(child)) as { grpc: string; pats: Record<string, string> };
+    expect(ready.pats).toEqual({ "pat-a": "org-a", "pat-b": "org-b" });
+    const client = grpcClient(ready.grpc);
+    const all = (pat: string) =>
+      grpcSearch(
+        client,
+        request({ userAppId: { userId: "", appId: "" }, pagination: { page: 1, perPage: 1000 } }),
+        pat,
+      );
+    expect((await all("pat-a")).entries.length).toBe(30);
+    // org-b grows (5 entries every 10 ms) from its 10; org-a does not.
+    await waitFor(async () => (await all("pat-b")).entries.length > 10, { what: "org-b's log to grow" });
+    expect((await all("pat-a")).entries.length).toBe(30);
+    client.close();
+  } finally {
+    child.kill("SIGTERM");
+  }
+  expect(await exit).toBe(0);
+});
+
 test.each([
   [["--port", "70000"], /--port must be an integer between 0 and 65535/],
   [["--pat", "no-equals-sign"], /TOKEN=USER_ID/],
@@ -109,6 +140,12 @@ test.each([
     /--tls-cert \/nonexistent\.pem: cannot read/,
   ],
   [["--growth-count", "5"], /--growth-count and --growth-every-ms go together/],
+  [["--account", "a=org-a,generat=5"], /expected TOKEN=USER_ID\[,generate=N\].*got 'generat=5'/],
+  [["--account", "a=org-a,growth=5/10"], /got 'growth=5\/10'/],
+  [
+    ["--account", "a=org-a", "--account", "b=org-a"],
+    /accounts\[1\]\.userId 'org-a' is already accounts\[0\]'s/,
+  ],
 ])("bad flags %j → one stderr line, non-zero exit", async (args, why) => {
   const { exit, stderr } = start(args);
   const code = await exit;

@@ -14,7 +14,15 @@ export {
   generateEntries,
   generateEntryStream,
 } from "./generate.js";
-export { type EmulatorOptions, type FaultOptions, NO_FAULTS, validateFaults } from "./options.js";
+export {
+  type EmulatorAccount,
+  type EmulatorOptions,
+  type FaultOptions,
+  type GenerateData,
+  type GrowthOptions,
+  NO_FAULTS,
+  validateFaults,
+} from "./options.js";
 export { EMULATOR_PROFILES, type EmulatorProfile, type EmulatorProfileName } from "./profiles.js";
 export { type CompiledQuery, compileQuery, InvalidRequest, runQuery } from "./query.js";
 export { MAX_EMULATOR_RATE_LIMIT, RATE_WINDOW_MS, throttledDetails } from "./rateLimit.js";

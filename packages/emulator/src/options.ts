@@ -20,12 +20,7 @@ export interface EmulatorOptions {
   /** JSONL files (one entry per line, REST JSON form) loaded into the same log. */
   dataFiles?: string[];
   /** Deterministic synthetic entries (see {@link generateEntries}) loaded into the same log. */
-  generate?: {
-    count: number;
-    seed: number;
-    /** Unix seconds of the first entry; default 2025-01-01T00:00:00Z. */
-    startSeconds?: number;
-  };
+  generate?: GenerateData;
   /** Whose audit log the data goes to. Default: the user of the first PAT. */
   dataUserId?: string;
   /** Initial faults; change them later with {@link EmulatorHandle.setFaults}. */
@@ -37,7 +32,61 @@ export interface EmulatorOptions {
   rateLimit?: number;
   /** Settings of a named profile (packages/emulator/src/profiles.ts), under the explicit ones. */
   profile?: "clarifai";
+  /**
+   * Several accounts, each with its PAT, its own log's data and its own growth (added to `pats`;
+   * the rate limit counts each account apart, as Clarifai's 15/s is per account). Without `pats`,
+   * only these PATs are known, and the data user (of `entries`, `dataFiles`, `generate` and the
+   * `growth` fault) is the first account's user.
+   */
+  accounts?: EmulatorAccount[];
 }
+
+/** Deterministic synthetic entries (see {@link generateEntries}). */
+export interface GenerateData {
+  count: number;
+  seed: number;
+  /** Unix seconds of the first entry; default 2025-01-01T00:00:00Z. */
+  startSeconds?: number;
+}
+
+/**
+ * `count` generated entries appended every `everyMs` ms; `lateFraction` of them get timestamps inside
+ * the log's existing time span (late arrivals).
+ */
+export interface GrowthOptions {
+  count: number;
+  everyMs: number;
+  lateFraction: number;
+}
+
+/** One account of {@link EmulatorOptions.accounts}: a PAT, the user it belongs to, its log's data. */
+export interface EmulatorAccount {
+  /** Printable ASCII without spaces; must not already belong to another user in `pats`. */
+  pat: string;
+  /** Whose log; one account per user id. */
+  userId: string;
+  /** Entries loaded into this account's log. */
+  entries?: AuditLogEntry[];
+  /** JSONL files loaded into this account's log. */
+  dataFiles?: string[];
+  /** Generated entries loaded into this account's log. */
+  generate?: GenerateData;
+  /**
+   * Growth of this account's log while serving (change it with `handle.setGrowth`); `seed` (default
+   * 1000 + the account's index) makes its entries reproducible and distinct from other accounts'.
+   */
+  growth?: GrowthOptions & { seed?: number };
+}
+
+/** The keys an {@link EmulatorAccount} may have. */
+export const ACCOUNT_KEYS: readonly (keyof EmulatorAccount)[] = [
+  "pat",
+  "userId",
+  "entries",
+  "dataFiles",
+  "generate",
+  "growth",
+];
 
 /**
  * Faults the emulator injects into search calls (gRPC and REST alike).
@@ -73,7 +122,7 @@ export interface FaultOptions {
    * Append `count` generated entries to the data user's log every `everyMs` milliseconds;
    * `lateFraction` of them get timestamps inside the log's existing time span (late arrivals).
    */
-  growth: { count: number; everyMs: number; lateFraction: number } | undefined;
+  growth: GrowthOptions | undefined;
   /** Seed of the fault RNG (probabilities, jitter, growth data). */
   seed: number;
 }
@@ -168,24 +217,34 @@ export function validateFaults(f: Partial<FaultOptions>): void {
   if ("seed" in f && (typeof f.seed !== "number" || !Number.isInteger(f.seed))) {
     throw new RangeError(`faults.seed must be an integer, got ${String(f.seed)}`);
   }
-  const g = f.growth;
-  if (g !== undefined) {
-    if (typeof g !== "object" || g === null) {
-      throw new RangeError(
-        `faults.growth must be { count, everyMs, lateFraction } or undefined, got ${String(g)}`,
-      );
-    }
-    checkKeys("faults.growth", g, ["count", "everyMs", "lateFraction"]);
-    if (!Number.isInteger(g.count) || g.count < 1 || g.count > KNOB_LIMITS.growthCount) {
-      throw new RangeError(
-        `faults.growth.count must be an integer from 1 to ${KNOB_LIMITS.growthCount}, got ${String(g.count)}`,
-      );
-    }
-    if (!Number.isFinite(g.everyMs) || g.everyMs < 1 || g.everyMs > KNOB_LIMITS.growthEveryMs) {
-      throw new RangeError(
-        `faults.growth.everyMs must be from 1 to ${KNOB_LIMITS.growthEveryMs}, got ${String(g.everyMs)}`,
-      );
-    }
-    checkProbability("growth.lateFraction", g.lateFraction);
+  if (f.growth !== undefined) validateGrowth("faults.growth", f.growth);
+}
+
+/** Validates a growth setting; `what` names it in the RangeError (`faults.growth`, `accounts[1].growth`). */
+export function validateGrowth(what: string, g: unknown, extraKeys: readonly string[] = []): void {
+  if (typeof g !== "object" || g === null) {
+    throw new RangeError(`${what} must be { count, everyMs, lateFraction } or undefined, got ${String(g)}`);
+  }
+  checkKeys(what, g, ["count", "everyMs", "lateFraction", ...extraKeys]);
+  const { count, everyMs, lateFraction } = g as Partial<GrowthOptions>;
+  if (!Number.isInteger(count) || (count as number) < 1 || (count as number) > KNOB_LIMITS.growthCount) {
+    throw new RangeError(
+      `${what}.count must be an integer from 1 to ${KNOB_LIMITS.growthCount}, got ${String(count)}`,
+    );
+  }
+  if (
+    typeof everyMs !== "number" ||
+    !Number.isFinite(everyMs) ||
+    everyMs < 1 ||
+    everyMs > KNOB_LIMITS.growthEveryMs
+  ) {
+    throw new RangeError(
+      `${what}.everyMs must be from 1 to ${KNOB_LIMITS.growthEveryMs}, got ${String(everyMs)}`,
+    );
+  }
+  if (typeof lateFraction !== "number" || !(lateFraction >= 0 && lateFraction <= 1)) {
+    throw new RangeError(
+      `${what}.lateFraction must be a probability between 0 and 1, got ${String(lateFraction)}`,
+    );
   }
 }

@@ -4,15 +4,24 @@
 import type * as http from "node:http";
 import type { AuditLogEntry } from "@clarifai-audit/client/internal/generated/proto/clarifai/api/resources.js";
 import { logVerbosity, ServerCredentials, setLogVerbosity } from "@grpc/grpc-js";
+import { growthSeed, resolveAccounts } from "./accounts.js";
 import { streamEntriesFile } from "./dataFile.js";
 import { FaultController } from "./faults.js";
-import { EntryGenerator, generateEntryStream } from "./generate.js";
+import { generateEntryStream } from "./generate.js";
+import { Growth } from "./growth.js";
 import { startGrpcServer, stopGrpcServer } from "./grpcServer.js";
-import { checkKeys, DEFAULT_PATS, type EmulatorOptions, type FaultOptions, MAX_GENERATE } from "./options.js";
+import {
+  checkKeys,
+  type EmulatorOptions,
+  type FaultOptions,
+  type GenerateData,
+  type GrowthOptions,
+  MAX_GENERATE,
+  validateGrowth,
+} from "./options.js";
 import { profileOf } from "./profiles.js";
 import { RateLimiter, validateRateLimit } from "./rateLimit.js";
 import { startRestServer, stopRestServer } from "./restServer.js";
-import { Rng } from "./rng.js";
 import { SearchService } from "./searchService.js";
 import { AuditLog } from "./store.js";
 
@@ -40,6 +49,14 @@ export interface EmulatorHandle {
   setRateLimit(limit: number | undefined): void;
   /** Calls throttled by the rate limit since start-up (not those of the throttling faults). */
   readonly rateLimited: number;
+  /** The user ids of `accounts`, in order (empty without `accounts`). */
+  readonly accounts: readonly string[];
+  /**
+   * Sets (validated) or stops (undefined) the growth of an account's log, whatever `accounts` said
+   * at start-up; `seed` defaults to the account's default growth seed. The data user's `growth`
+   * fault is separate (setFaults/resetFaults).
+   */
+  setGrowth(userId: string, growth: (GrowthOptions & { seed?: number }) | undefined): void;
   /** The in-memory log of a user, for benchmarks that drive the store directly. */
   log(userId?: string): AuditLog | undefined;
   /** Stops both servers and the growth timer. */
@@ -61,6 +78,7 @@ const EMULATOR_OPTION_KEYS: readonly (keyof EmulatorOptions)[] = [
   "faults",
   "rateLimit",
   "profile",
+  "accounts",
 ];
 
 function checkPort(name: string, v: unknown): void {
@@ -73,12 +91,16 @@ function checkPort(name: string, v: unknown): void {
  * Loads the initial data of a log. Files are streamed into it batch by batch; a bad line rejects,
  * and the caller then discards the log (nothing is bound).
  */
-async function loadData(log: AuditLog, options: EmulatorOptions): Promise<void> {
+async function loadData(
+  log: AuditLog,
+  options: { entries?: AuditLogEntry[]; dataFiles?: string[]; generate?: GenerateData },
+  what = "generate",
+): Promise<void> {
   if (options.generate) {
     const { count } = options.generate;
     if (!Number.isInteger(count) || count < 0 || count > MAX_GENERATE) {
       throw new RangeError(
-        `generate.count must be an integer from 0 to ${MAX_GENERATE}, got ${String(count)}`,
+        `${what}.count must be an integer from 0 to ${MAX_GENERATE}, got ${String(count)}`,
       );
     }
   }
@@ -102,44 +124,6 @@ async function loadData(log: AuditLog, options: EmulatorOptions): Promise<void> 
   }
 }
 
-/** Appends growth batches: most after the newest entry, `lateFraction` inside the existing span. */
-class Growth {
-  private timer: NodeJS.Timeout | undefined;
-
-  constructor(private readonly log: AuditLog) {}
-
-  set(g: FaultOptions["growth"], seed: number): void {
-    this.stop();
-    if (g === undefined) return;
-    const gen = new EntryGenerator(seed);
-    // Its own stream, so that the late/new split and late times are reproducible for a seed.
-    const rng = new Rng(seed ^ 0x6a09e667);
-    this.timer = setInterval(() => this.tick(gen, rng, g.count, g.lateFraction), g.everyMs);
-    this.timer.unref();
-  }
-
-  private tick(gen: EntryGenerator, rng: Rng, count: number, lateFraction: number): void {
-    const batch: AuditLogEntry[] = [];
-    const span = this.log.span();
-    while (batch.length < count) {
-      if (span !== undefined && rng.chance(lateFraction)) {
-        const a = span.first.seconds;
-        const b = span.last.seconds;
-        batch.push(...gen.at(a + rng.int(b - a + 1), b > a ? rng.int(1_000_000) : 0));
-      } else {
-        if (span !== undefined) gen.advanceTo(span.last);
-        batch.push(...gen.next());
-      }
-    }
-    this.log.add(batch.slice(0, count));
-  }
-
-  stop(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
-  }
-}
-
 /**
  * Silences grpc-js's own log lines (process-wide): the emulator's CLI reports every failure itself,
  * in one line.
@@ -159,15 +143,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const restPort = options.restPort ?? 0;
   checkPort("port", port);
   if (restPort !== false) checkPort("restPort", restPort);
-  const pats = { ...(options.pats ?? DEFAULT_PATS) };
+  const { pats, accounts } = resolveAccounts(options);
   const patUsers = Object.values(pats);
-  if (patUsers.length === 0) throw new RangeError("pats must map at least one PAT to a user id");
-  for (const [pat, user] of Object.entries(pats)) {
-    // The client's rule (packages/client/src/client/config.ts): a PAT it would never send is refused here too.
-    if (!/^[\x21-\x7e]+$/.test(pat))
-      throw new RangeError("pats: a PAT must be printable ASCII without spaces or control characters");
-    if (user === "") throw new RangeError("pats: a user id must be non-empty");
-  }
   const profile = options.profile === undefined ? undefined : profileOf(options.profile);
   const rate = new RateLimiter(validateRateLimit(options.rateLimit ?? profile?.rateLimit));
   const dataUserId = options.dataUserId ?? (patUsers[0] as string);
@@ -182,11 +159,34 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   };
   const dataLog = logOf(dataUserId);
   await loadData(dataLog, options);
+  for (const [i, a] of accounts.entries()) await loadData(logOf(a.userId), a, `accounts[${i}].generate`);
+  const accountGrowth = new Map<string, Growth>();
+  const setGrowth = (userId: string, g: (GrowthOptions & { seed?: number }) | undefined): void => {
+    if (g !== undefined) validateGrowth(`growth of ${userId}`, g, ["seed"]);
+    let growth = accountGrowth.get(userId);
+    if (growth === undefined) {
+      if (g === undefined) return;
+      growth = new Growth(logOf(userId));
+      accountGrowth.set(userId, growth);
+    }
+    if (g === undefined) {
+      growth.stop();
+      return;
+    }
+    const index = accounts.findIndex((a) => a.userId === userId);
+    const { seed, ...settings } = g;
+    growth.set(settings, growthSeed(seed, index < 0 ? accounts.length : index));
+  };
+  const stopGrowth = () => {
+    growth.stop();
+    for (const g of accountGrowth.values()) g.stop();
+  };
 
   const faults = new FaultController();
   const growth = new Growth(dataLog);
   faults.onGrowthChange = (g, seed) => growth.set(g, seed);
   if (profile !== undefined || options.faults) faults.set({ ...profile?.faults, ...options.faults });
+  for (const a of accounts) if (a.growth !== undefined) setGrowth(a.userId, a.growth);
   const service = new SearchService(pats, logs, faults, rate);
 
   const creds = options.tls
@@ -197,7 +197,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       )
     : ServerCredentials.createInsecure();
   const grpc = await startGrpcServer(service, host, port, creds).catch((e: unknown) => {
-    growth.stop();
+    stopGrowth();
     throw e;
   });
   let rest: { server: http.Server; port: number } | undefined;
@@ -205,7 +205,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     try {
       rest = await startRestServer(service, host, restPort, options.tls);
     } catch (e) {
-      growth.stop();
+      stopGrowth();
       await stopGrpcServer(grpc.server);
       throw e;
     }
@@ -230,10 +230,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     get rateLimited() {
       return rate.throttled;
     },
+    accounts: accounts.map((a) => a.userId),
+    setGrowth,
     log: (userId) => logs.get(userId ?? dataUserId),
     close: () => {
       closed ??= (async () => {
-        growth.stop();
+        stopGrowth();
         await Promise.all([stopGrpcServer(grpc.server), rest ? stopRestServer(rest.server) : undefined]);
       })();
       return closed;

@@ -7,7 +7,11 @@ import { createPrivateKey, X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createSecureContext } from "node:tls";
 import { durationProblem, parseDurationMs } from "@clarifai-audit/client/internal/domain/duration.js";
-import type { EmulatorOptions, FaultOptions } from "@clarifai-audit/emulator/internal/options.js";
+import type {
+  EmulatorAccount,
+  EmulatorOptions,
+  FaultOptions,
+} from "@clarifai-audit/emulator/internal/options.js";
 import type { EmulatorHandle } from "@clarifai-audit/emulator/internal/server.js";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { addDeprecatedAlias } from "./deprecatedFlags.js";
@@ -86,6 +90,31 @@ function patArg(v: string, prev: Record<string, string> | undefined): Record<str
   return { ...(prev ?? {}), [v.slice(0, eq)]: v.slice(eq + 1) };
 }
 
+const ACCOUNT_FORM = "TOKEN=USER_ID[,generate=N][,seed=S][,growth=K/MS/F]";
+
+/**
+ * `--account TOKEN=USER_ID[,generate=N][,seed=S][,growth=K/MS/F]`: one account of the emulator's
+ * `accounts`, with its own generated log and growth (K entries every MS ms, a fraction F late).
+ */
+function accountArg(v: string, prev: EmulatorAccount[] | undefined): EmulatorAccount[] {
+  const [head = "", ...rest] = v.split(",");
+  const [pat, userId] = Object.entries(patArg(head, undefined))[0] as [string, string];
+  const account: EmulatorAccount = { pat, userId };
+  let count: number | undefined;
+  let seed = 1;
+  for (const item of rest) {
+    const m = /^(generate|seed|growth)=(.+)$/.exec(item);
+    if (m?.[1] === "generate") count = intArg("generate", 0, GENERATE_MAX)(m[2] as string);
+    else if (m?.[1] === "seed") seed = seedArg(m[2] as string);
+    else if (m?.[1] === "growth" && /^\d+\/\d+\/(0|1|0?\.\d+)$/.test(m[2] as string)) {
+      const [k, ms, f] = (m[2] as string).split("/").map(Number) as [number, number, number];
+      account.growth = { count: k, everyMs: ms, lateFraction: f };
+    } else throw new InvalidArgumentError(`expected ${ACCOUNT_FORM}, got '${item}'.`);
+  }
+  if (count !== undefined) account.generate = { count, seed };
+  return [...(prev ?? []), account];
+}
+
 function collect(v: string, prev: string[] | undefined): string[] {
   return [...(prev ?? []), v];
 }
@@ -98,6 +127,7 @@ interface Flags {
   tlsCert?: string;
   tlsKey?: string;
   pat?: Record<string, string>;
+  account?: EmulatorAccount[];
   data?: string[];
   generate?: number;
   generateSince?: number;
@@ -200,6 +230,7 @@ function emulatorOptionsFromFlags(f: Flags): EmulatorOptions {
     restPort: f.rest ? f.restPort : false,
     tls: f.tlsCert !== undefined && f.tlsKey !== undefined ? readTls(f.tlsCert, f.tlsKey) : undefined,
     pats: f.pat,
+    ...(f.account !== undefined ? { accounts: f.account } : {}),
     dataFiles: f.data,
     generate:
       f.generate !== undefined
@@ -310,6 +341,11 @@ export function registerEmulatorCommand(program: Command, host: EmulatorHost): v
     .option("--tls-cert <file>", "PEM certificate chain (enables TLS on gRPC and https on REST)")
     .option("--tls-key <file>", "PEM private key")
     .option("--pat <token=user_id>", "accept PAT TOKEN for user USER_ID (repeatable)", patArg)
+    .option(
+      "--account <spec>",
+      `serve one more account with a log of its own: ${ACCOUNT_FORM} (repeatable; rate limits count each account apart)`,
+      accountArg,
+    )
     .option("--data <file>", "JSONL file of entries (REST JSON form) to load (repeatable)", collect)
     .option(
       "--generate <n>",

@@ -74,6 +74,10 @@ const REPEATABLE = "; repeatable";
 
 /** Every flag of the CLI, by long name (sorted): its one meaning. */
 export const VOCABULARY: Readonly<Record<string, FlagMeaning>> = {
+  "--account": {
+    argument: "<spec>",
+    meaning: `an account the emulator serves with a log of its own (TOKEN=USER_ID,generate=N,…)${REPEATABLE}`,
+  },
   "--actor": {
     argument: "<id>",
     meaning: `filter: only operations performed by this user (who acted)${REPEATABLE}`,
