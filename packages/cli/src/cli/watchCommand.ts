@@ -4,11 +4,7 @@
  * across restarts: see packages/cli/src/watch/checkpoint.ts and docs/cli/watch.md.
  */
 
-import {
-  redactUrl,
-  registerSecret,
-  registerUrlSecrets,
-} from "@clarifai-audit/client/internal/domain/redact.js";
+import { redactUrl, registerSecret } from "@clarifai-audit/client/internal/domain/redact.js";
 import { formatTs, nowTs, tsToNs } from "@clarifai-audit/client/internal/domain/timestamps.js";
 import {
   followPoll,
@@ -32,6 +28,7 @@ import {
 import { type AlertFormat, Dispatcher } from "../watch/dispatcher.js";
 import { Evaluator } from "../watch/evaluator.js";
 import { loadRules } from "../watch/rules.js";
+import { webhookUrlProblem } from "../watch/webhookUrl.js";
 import { UndeliveredError, UsageError } from "./exitCodes.js";
 import { type ConnectionFlags, resolveWindow } from "./queryOptions.js";
 import { requestFigures } from "./requestStats.js";
@@ -89,23 +86,8 @@ export async function runWatch(ctx: CommandContext, flags: WatchFlags): Promise<
     ...(flags.alertSlack ?? []).map((u): [string, string, "slack"] => ["--alert-slack", u, "slack"]),
   ];
   for (const [flag, url, flavour] of hooks) {
-    // Credentials in the user info or query (and Slack's path, which is the credential) never reach
-    // a message, whatever quotes the URL (undici's errors do).
-    registerUrlSecrets(url);
-    let parsed: URL | undefined;
-    try {
-      parsed = new URL(url);
-    } catch {}
-    // Slack's secret is the path's last segment (24 characters); a short one is a test receiver's.
-    const slackKey = parsed?.pathname.split("/").pop() ?? "";
-    if (flavour === "slack" && slackKey.length >= 12) registerSecret(slackKey);
-    if (parsed === undefined || (parsed.protocol !== "http:" && parsed.protocol !== "https:"))
-      throw new UsageError(`${flag}: ${JSON.stringify(redactUrl(url))} is not an http(s) URL`);
-    // fetch refuses such a URL at every delivery (quoting it whole); refused here, once, without it.
-    if (parsed.username !== "" || parsed.password !== "")
-      throw new UsageError(
-        `${flag}: ${JSON.stringify(redactUrl(url))}: user info (user:password@) in a webhook URL is not supported: put the receiver's token in its path or query, or check bodies with --alert-secret`,
-      );
+    const problem = webhookUrlProblem(url, flavour, "--alert-secret");
+    if (problem !== undefined) throw new UsageError(`${flag}: ${problem}`);
     destinations.push(webhookDestination(url, flavour, options));
   }
   for (const cmd of flags.alertExec ?? []) {
