@@ -22,6 +22,8 @@ export const ALERT_DEFAULTS = {
   timeoutMs: 10_000,
   /** `--alert-attempts`: attempts per alert and destination. */
   attempts: 5,
+  /** `--alert-attempts`'s most. */
+  attemptsMax: 100,
   /** `--alert-backoff`: delay before the first retry, doubled for each next one. */
   backoffMs: 1000,
 } as const;
@@ -76,7 +78,7 @@ export function defineWatch(program: Command, runs: CommandRuns): Command {
     .option(
       "--alert-attempts <n>",
       "delivery attempts per alert and destination",
-      integerOption("--alert-attempts", 1, 100),
+      integerOption("--alert-attempts", 1, ALERT_DEFAULTS.attemptsMax),
       ALERT_DEFAULTS.attempts,
     )
     .addOption(
