@@ -30,6 +30,8 @@ beforeAll(() => {
   tmp = tempDir();
   writeFileSync(join(tmp.dir, "ok.pat"), `${PAT_VALUE}\n`, { mode: 0o600 });
   chmodSync(join(tmp.dir, "ok.pat"), 0o600);
+  mkdirSync(join(tmp.dir, "real-lake"));
+  symlinkSync(join(tmp.dir, "real-lake"), join(tmp.dir, "link-lake"));
   writeFileSync(join(tmp.dir, "open.pat"), `${PAT_VALUE}\n`);
   chmodSync(join(tmp.dir, "open.pat"), 0o644);
   writeFileSync(
@@ -153,6 +155,17 @@ describe("config check FILE refuses, in one line naming the file, line and key",
       [...BASE, "  - id: again", "    to: lake/../lake", "    accounts: [staging]"],
       (f) =>
         `config file ${f}:12: destinations[1].to: the same folder ${join(tmp.dir, "lake")} as destinations[0] and both hold account "staging": its entries would be written twice (give each account one destination per target)`,
+    ],
+    [
+      "two destinations writing one folder through a symlink",
+      [
+        ...BASE.map((l) => l.replace("to: ./lake", "to: real-lake")),
+        "  - id: again",
+        "    to: ~/link-lake",
+        "    accounts: [prod]",
+      ],
+      (f) =>
+        `config file ${f}:12: destinations[1].to: the same folder ${join(tmp.dir, "real-lake")} as destinations[0] and both hold account "prod": its entries would be written twice (give each account one destination per target)`,
     ],
     [
       "two destinations writing one PostgreSQL table for one account",
@@ -282,8 +295,6 @@ describe("config check FILE refuses, in one line naming the file, line and key",
 
 describe("loadCollectorConfig", () => {
   test("a full config resolves to its plan: paths, defaults (sync's and watch's), filters, alerts", async () => {
-    mkdirSync(join(tmp.dir, "real-lake"), { recursive: true });
-    symlinkSync(join(tmp.dir, "real-lake"), join(tmp.dir, "link-lake"));
     const file = config([
       "accounts:",
       "  - id: prod",
@@ -390,13 +401,44 @@ describe("loadCollectorConfig", () => {
 
   test("defaults: state_dir beside the file, no listener, no coordination; connect ignores CLARIFAI_* overrides", async () => {
     const file = config(BASE);
-    const plan = await loadCollectorConfig(file, env({ CLARIFAI_USER_ID: "someone-else" }));
+    const overrides = {
+      CLARIFAI_USER_ID: "someone-else",
+      CLARIFAI_GRPC_BASE: "elsewhere.example:443",
+      CLARIFAI_PAT: "another-accounts-pat",
+    };
+    const plan = await loadCollectorConfig(file, env(overrides));
     expect(plan.listen).toBeUndefined();
     expect(plan.coordination).toBeUndefined();
     expect(plan.intervalMs).toBe(SYNC_DEFAULTS.intervalMs);
-    expect(plan.accounts[1]?.userId).toBe("org-staging");
-    const client = await plan.accounts[0]!.connect({});
+    expect(plan.destinations[0]).toMatchObject({ kind: "lake", dir: join(tmp.dir, "lake") });
+    const client = await plan.accounts[1]!.connect({});
+    expect({ userId: client.userId, endpoint: client.endpoint, insecure: client.insecure }).toEqual({
+      userId: "org-staging",
+      endpoint: "api.clarifai.com:443",
+      insecure: false,
+    });
     client.close();
+  });
+
+  test("state_dir defaults to a folder beside the config file", async () => {
+    writeFileSync(join(tmp.dir, "state-rules.yaml"), readFileSync(join(tmp.dir, "rules.yaml")));
+    const file = config([
+      ...BASE,
+      "  - id: alerts",
+      "    rules: state-rules.yaml",
+      "    alert_slack: https://hooks.slack.example/T/B/x",
+    ]);
+    const plan = await loadCollectorConfig(file, env());
+    expect(plan.destinations[1]).toMatchObject({
+      kind: "alerts",
+      stateDir: join(tmp.dir, "clarifai-audit-state", "alerts", "alerts"),
+      slack: ["https://hooks.slack.example/T/B/x"],
+    });
+  });
+
+  test("a config file over 1 MiB is refused before it is parsed", async () => {
+    const file = config([...BASE, `# ${"x".repeat(1024 * 1024)}`]);
+    expect(await refused(file)).toMatch(new RegExp(`^config file ${file} .*(large|MiB|bytes)`));
   });
 });
 
