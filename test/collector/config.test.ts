@@ -218,6 +218,21 @@ describe("config check FILE refuses, in one line naming the file, line and key",
         ) as unknown as string,
     ],
     [
+      "a target the CLI refuses",
+      [...BASE.slice(0, 4), "    targets: [nokind]", ...BASE.slice(4)],
+      (f) =>
+        expect.stringMatching(
+          new RegExp(
+            `^config file ${f}:5: accounts\\[0\\]\\.targets: "nokind" is not kind=id \\(forms: user=id, `,
+          ),
+        ) as unknown as string,
+    ],
+    [
+      "a since over the limit",
+      [...BASE.slice(0, 4), "    since: 6000w", ...BASE.slice(4)],
+      (f) => `config file ${f}:5: accounts[0].since: "6000w" is longer than the limit of 100 years`,
+    ],
+    [
       "a start the CLI refuses",
       [...BASE.slice(0, 4), "    from: 2025-13-01", ...BASE.slice(4)],
       (f) =>

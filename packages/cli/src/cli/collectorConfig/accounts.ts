@@ -6,7 +6,8 @@
  */
 import { AuditLogClient } from "@clarifai-audit/client/internal/client/client.js";
 import { DEFAULT_ENDPOINT, resolveConfig } from "@clarifai-audit/client/internal/client/config.js";
-import { ClarifaiAuditError } from "@clarifai-audit/client/internal/domain/errors.js";
+import { durationProblem } from "@clarifai-audit/client/internal/domain/duration.js";
+import { AuditUsageError, ClarifaiAuditError } from "@clarifai-audit/client/internal/domain/errors.js";
 import { EXPORT_MAX_ATTEMPTS } from "@clarifai-audit/client/internal/domain/limits.js";
 import { ValidationError } from "@clarifai-audit/client/internal/errors.js";
 import type { AccountPlan } from "../../collector/plan.js";
@@ -95,6 +96,9 @@ export async function resolveAccounts(
       );
     }
     const refused = (error: unknown): never => {
+      // A target's parser names its input in the library's words (`target`): its problem alone.
+      if (error instanceof AuditUsageError && error.input === "target")
+        throw site.fail([...keys, "targets"], error.problem);
       if (!(error instanceof ClarifaiAuditError)) throw error;
       const flag = /^(--[a-z-]+)/.exec(error.message)?.[1];
       const key = flag === undefined ? undefined : KEY_OF_FLAG[flag];
@@ -116,8 +120,10 @@ export async function resolveAccounts(
     }
     if (account.from !== undefined && account.since !== undefined)
       throw site.fail([...keys, "since"], "from and since cannot be combined (give one)");
+    const since = account.since === undefined ? undefined : parseDurationMs(account.since);
+    if (account.since !== undefined && since === undefined)
+      throw site.fail([...keys, "since"], durationProblem(account.since));
     try {
-      const since = account.since === undefined ? undefined : parseDurationMs(account.since);
       origin = resolveWindow(
         {
           ...(account.from !== undefined ? { from: account.from } : {}),
