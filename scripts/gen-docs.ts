@@ -12,9 +12,13 @@
  */
 import type { EventEmitter } from "node:events";
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { type Argument, type Command, Help, type Option } from "commander";
+import {
+  COLLECTOR_SCHEMA_FILE,
+  collectorSchemaText,
+} from "../packages/cli/src/cli/collectorConfig/schema.js";
 import { deprecatedAliasOf } from "../packages/cli/src/cli/deprecatedFlags.js";
 import { buildProgram as buildCliProgram } from "../packages/cli/src/cli/program.js";
 import { DEPRECATED_FLAGS, VOCABULARY } from "../packages/cli/src/cli/vocabulary.js";
@@ -250,6 +254,8 @@ export function renderDocs(root: string): Map<string, string> {
   pages.set(`${PAGES_DIR}/README.md`, renderIndex(root, program));
   pages.set("README.md", renderReadme(root, program));
   pages.set(VOCABULARY_PAGE, renderVocabulary(program));
+  // The collector config's JSON Schema, shipped in the package for editors: the TS const, as JSON.
+  pages.set(COLLECTOR_SCHEMA_FILE, collectorSchemaText());
   return pages;
 }
 
@@ -268,6 +274,7 @@ function main(): void {
   const root = process.cwd();
   const pages = renderDocs(root);
   mkdirSync(join(root, PAGES_DIR), { recursive: true });
+  mkdirSync(dirname(join(root, COLLECTOR_SCHEMA_FILE)), { recursive: true });
   let changed = 0;
   for (const [path, content] of pages) {
     let before: string | undefined;

@@ -160,12 +160,21 @@ async function patCell(ctx: CommandContext, settings: ConnectionSettings): Promi
   }
 }
 
-/** Runs `config check [FILE]` (`--resolve`: run each PAT source too). */
+/**
+ * Runs `config check [FILE]` (`--resolve`: run each PAT source too). A FILE whose top level has
+ * `accounts` is a collector config (`run --config`), checked as such: the profiles file has no such
+ * key (its schema is closed) and a collector config must have it.
+ */
 export async function runConfigCheck(
   ctx: CommandContext,
   file: string | undefined,
   flags: { resolve?: boolean },
 ): Promise<CommandResult> {
+  if (file !== undefined) {
+    const collector = await import("./collectorConfig/load.js");
+    if (await collector.isCollectorConfig(file, ctx.env))
+      return (await import("./collectorConfig/check.js")).runCollectorCheck(ctx, file, flags);
+  }
   const path = file ?? (await loadConfig(ctx.env)).path;
   const config = await readConfigFile(path);
   if (config === undefined)

@@ -137,25 +137,22 @@ export async function clientFromFlags(
   // 0 would read as "no deadline"; the client takes it as an already expired one.
   if (flags.timeout !== undefined && flags.timeout < 1)
     throw new UsageError(`--timeout: must be at least 1ms (got ${flags.timeout} ms)`);
-  const { clientEnv, readResolvedPat, resolveConnection, settingError } = await import(
-    "./options/resolve.js"
-  );
+  const { readResolvedPat, resolveConnection, settingError } = await import("./options/resolve.js");
+  const { connectionClientOptions } = await import("./options/clientOptions.js");
   const settings = await resolveConnection(flags, env);
   for (const line of settings.warnings) warn(line);
   const pat = await readResolvedPat(settings, env, signal);
+  const values = {
+    ...(pat !== undefined ? { pat } : {}),
+    ...(settings.userId.value !== undefined ? { userId: settings.userId.value } : {}),
+    ...(settings.endpoint.value !== undefined ? { endpoint: settings.endpoint.value } : {}),
+    ...(settings.insecure.value !== undefined ? { insecure: settings.insecure.value } : {}),
+    ...(settings.rateLimit.value !== undefined ? { rateLimit: settings.rateLimit.value } : {}),
+    ...(flags.timeout !== undefined ? { timeoutMs: flags.timeout } : {}),
+    ...(flags.maxAttempts !== undefined ? { maxAttempts: flags.maxAttempts } : {}),
+  };
   return reworded(
-    () =>
-      new AuditLogClient({
-        env: clientEnv(env),
-        ...(onRequest !== undefined ? { onRequest } : {}),
-        ...(pat !== undefined ? { pat } : {}),
-        ...(settings.userId.value !== undefined ? { userId: settings.userId.value } : {}),
-        ...(settings.endpoint.value !== undefined ? { endpoint: settings.endpoint.value } : {}),
-        ...(settings.insecure.value ? { insecure: true } : {}),
-        ...(settings.rateLimit.value !== undefined ? { rateLimit: settings.rateLimit.value } : {}),
-        ...(flags.timeout !== undefined ? { timeoutMs: flags.timeout } : {}),
-        ...(flags.maxAttempts !== undefined ? { retry: { maxAttempts: flags.maxAttempts } } : {}),
-      }),
+    () => new AuditLogClient(connectionClientOptions(values, env, onRequest)),
     (error) => settingError(error, settings),
   );
 }

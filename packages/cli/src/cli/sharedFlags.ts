@@ -155,7 +155,12 @@ export function addWalkOptions(
       walk.concurrency === true
         ? "most pages fetched in parallel (fewer while the server throttles)"
         : walk.concurrency;
-    cmd.option("--concurrency <n>", text, integerOption("--concurrency", 1, 64), 12);
+    cmd.option(
+      "--concurrency <n>",
+      text,
+      integerOption("--concurrency", 1, CONCURRENCY_MAX),
+      CONCURRENCY_DEFAULT,
+    );
   }
   cmd.addOption(walk.perPage.default === undefined ? perPage : perPage.default(walk.perPage.default));
   if (walk.commitInterval !== undefined)
@@ -163,12 +168,19 @@ export function addWalkOptions(
   return cmd;
 }
 
+/** `--settle`'s default: entries of the last minute may still be landing. */
+export const SETTLE_DEFAULT_MS = 60_000;
+/** `--concurrency`'s default: pages fetched in parallel (fewer while the server throttles). */
+export const CONCURRENCY_DEFAULT = 12;
+/** `--concurrency`'s most. */
+export const CONCURRENCY_MAX = 64;
+
 /** The window's `--settle`: how far behind now a pinned window ends (`prefix` scopes it: "live window: "). */
 export function settleOption(prefix = ""): Option {
   return durationFlag(
     "--settle <duration>",
     `${prefix}leave out the last duration before now (entries still landing)`,
-    60_000,
+    SETTLE_DEFAULT_MS,
   );
 }
 

@@ -86,7 +86,7 @@ export async function runWatch(ctx: CommandContext, flags: WatchFlags): Promise<
     ...(flags.alertSlack ?? []).map((u): [string, string, "slack"] => ["--alert-slack", u, "slack"]),
   ];
   for (const [flag, url, flavour] of hooks) {
-    const problem = webhookUrlProblem(url, flavour, "check bodies with --alert-secret");
+    const problem = webhookUrlProblem(url, flavour, "--alert-secret");
     if (problem !== undefined) throw new UsageError(`${flag}: ${problem}`);
     destinations.push(webhookDestination(url, flavour, options));
   }

@@ -51,7 +51,7 @@ export class DestinationOpenError extends Error {
   override name = "DestinationOpenError";
   constructor(
     readonly destination: DestinationPlan,
-    readonly cause: unknown,
+    override readonly cause: unknown,
   ) {
     super(cause instanceof Error ? cause.message : String(cause));
   }

@@ -108,7 +108,7 @@ function destinationsOf(plan: AlertsDestinationPlan, options: DeliveryOptions): 
     ...plan.slack.map((u) => ["alert_slack", u, "slack"] as const),
   ];
   for (const [key, url, flavour] of hooks) {
-    const problem = webhookUrlProblem(url, flavour, "check bodies with alert_secret_env");
+    const problem = webhookUrlProblem(url, flavour, "alert_secret_env");
     if (problem !== undefined) throw new SyncUsageError(`${plan.where}: ${key}: ${problem}`);
     out.push(webhookDestination(url, flavour, options));
   }

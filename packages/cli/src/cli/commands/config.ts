@@ -57,9 +57,12 @@ export function defineConfig(program: Command, runs: CommandRuns): Command[] {
   const check = config
     .command("check")
     .description(
-      "Validate a config file: schema, modes, each pat_file (present, private); exit 0 when usable, else one line naming file, profile and key, exit 2.",
+      "Validate a config file: schema, modes, each pat_file (present, private); exit 0 when usable, else one line naming file, profile and key, exit 2. A FILE with accounts: is a collector config (run --config), checked as run checks it.",
     )
-    .argument("[file]", "the file (default: the config file this run would read)")
+    .argument(
+      "[file]",
+      "the file (default: the config file this run would read); a collector config when its top level has accounts",
+    )
     .option("--resolve", "also run each profile's PAT source and say whether it gave a PAT (never the PAT)")
     .addHelpText("after", CONFIG_FILE_HELP);
   addOutputOptions(check, {});

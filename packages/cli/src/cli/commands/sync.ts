@@ -19,6 +19,21 @@ import {
 import type { SyncFlags } from "../syncCommand.js";
 import type { CommandRuns } from "./runs.js";
 
+/**
+ * sync's defaults that are not shared flags' (`--settle`, `--concurrency`: packages/cli/src/cli/sharedFlags.ts),
+ * also the defaults of the collector's config (packages/cli/src/cli/collectorConfig/).
+ */
+export const SYNC_DEFAULTS = {
+  /** `--reconcile`: how far behind the last run's end entries are re-read for late ones. */
+  reconcileMs: 3_600_000,
+  /** `--interval`: between runs with --follow. */
+  intervalMs: 60_000,
+  /** `--commit-interval`: least time between commits. */
+  commitIntervalMs: 5000,
+  /** `--per-page`: the most the API serves. */
+  perPage: MAX_PER_PAGE,
+} as const;
+
 /** Registers `sync`. */
 export function defineSync(program: Command, runs: CommandRuns): Command {
   const cmd = program
@@ -45,17 +60,20 @@ export function defineSync(program: Command, runs: CommandRuns): Command {
       durationFlag(
         "--reconcile <duration>",
         "re-read this far behind the last run's end for entries that land late",
-        3_600_000,
+        SYNC_DEFAULTS.reconcileMs,
       ),
     );
   addFollowOptions(cmd, {
     follow: "run again every --interval until interrupted (SIGINT/SIGTERM end it cleanly)",
-    interval: ["time between runs with --follow", 60_000],
+    interval: ["time between runs with --follow", SYNC_DEFAULTS.intervalMs],
   });
   addWalkOptions(cmd, {
     concurrency: true,
-    perPage: { default: MAX_PER_PAGE },
-    commitInterval: ["least time between commits (each commit adds a file per partition to a lake)", 5000],
+    perPage: { default: SYNC_DEFAULTS.perPage },
+    commitInterval: [
+      "least time between commits (each commit adds a file per partition to a lake)",
+      SYNC_DEFAULTS.commitIntervalMs,
+    ],
   })
     .option(
       "--commit-entries <n>",

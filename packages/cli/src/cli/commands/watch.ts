@@ -16,6 +16,18 @@ import {
 import type { WatchFlags } from "../watchCommand.js";
 import type { CommandRuns } from "./runs.js";
 
+/** watch's alert delivery defaults, also those of the collector's alert destinations. */
+export const ALERT_DEFAULTS = {
+  /** `--alert-timeout`: deadline of one delivery attempt. */
+  timeoutMs: 10_000,
+  /** `--alert-attempts`: attempts per alert and destination. */
+  attempts: 5,
+  /** `--alert-attempts`'s most. */
+  attemptsMax: 100,
+  /** `--alert-backoff`: delay before the first retry, doubled for each next one. */
+  backoffMs: 1000,
+} as const;
+
 /** Registers `watch`. */
 export function defineWatch(program: Command, runs: CommandRuns): Command {
   const cmd = program
@@ -56,18 +68,24 @@ export function defineWatch(program: Command, runs: CommandRuns): Command {
       "--alert-secret <secret>",
       "sign webhook bodies: X-Clarifai-Audit-Signature: sha256=HMAC (default: CLARIFAI_AUDIT_ALERT_SECRET)",
     )
-    .addOption(durationFlag("--alert-timeout <duration>", "deadline of one delivery attempt", 10_000))
+    .addOption(
+      durationFlag(
+        "--alert-timeout <duration>",
+        "deadline of one delivery attempt",
+        ALERT_DEFAULTS.timeoutMs,
+      ),
+    )
     .option(
       "--alert-attempts <n>",
       "delivery attempts per alert and destination",
-      integerOption("--alert-attempts", 1, 100),
-      5,
+      integerOption("--alert-attempts", 1, ALERT_DEFAULTS.attemptsMax),
+      ALERT_DEFAULTS.attempts,
     )
     .addOption(
       durationFlag(
         "--alert-backoff <duration>",
         "delay before the first retry, doubled for each next one",
-        1000,
+        ALERT_DEFAULTS.backoffMs,
       ),
     )
     .option(

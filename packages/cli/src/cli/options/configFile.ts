@@ -101,20 +101,32 @@ export function untrusted(info: Stats): string | undefined {
 
 let validator: ValidateFunction | undefined;
 
-async function compileSchema(): Promise<ValidateFunction> {
+/** Compiles a JSON Schema (draft-07) with the options every config file of the CLI is checked with. */
+export async function compileConfigSchema(schema: object): Promise<ValidateFunction> {
   // ajv is CommonJS: bundled, a dynamic import gives its exports as \`default\`.
   const mod = (await import("ajv")) as typeof import("ajv") & { default?: typeof import("ajv") };
   const Ajv = mod.Ajv ?? mod.default?.Ajv;
-  return new Ajv({ allErrors: false, strict: true, allowUnionTypes: true, verbose: true }).compile(
-    CONFIG_SCHEMA,
-  );
+  return new Ajv({ allErrors: false, strict: true, allowUnionTypes: true, verbose: true }).compile(schema);
+}
+
+/** A YAML file read for its data, with where each of its nodes is. */
+export interface YamlFile {
+  /** Its mode bits. */
+  mode: number;
+  /** What the YAML holds (`{}` for an empty file). */
+  data: unknown;
+  /** The line of the node at `keys` (map keys and sequence indexes). */
+  lineOf(keys: readonly (string | number)[]): number | undefined;
+  /** The line of `key` itself in the map at `parent`. */
+  keyLine(parent: readonly (string | number)[], key: string): number | undefined;
 }
 
 /**
- * Reads and checks the config file at `path`; undefined when there is none.
- * @throws ConfigError (one line) for a file that may not be trusted, is not YAML, or breaks the schema.
+ * Reads a YAML config file that may name commands or hold secrets: a regular file of at most 1 MiB
+ * nobody else could have written ({@link untrusted}); undefined when there is none.
+ * @throws ConfigError (one line: `config file PATH[:LINE] …`) for a file that may not be trusted or is not YAML.
  */
-export async function readConfigFile(path: string): Promise<ConfigFile | undefined> {
+export async function readYamlFile(path: string): Promise<YamlFile | undefined> {
   let mode = 0;
   const fail = (problem: string) => new ConfigError(`config file ${path} ${problem}`);
   const bytes = await readRegularFile(path, MAX_CONFIG_BYTES, fail, "a config file", (info) => {
@@ -136,20 +148,34 @@ export async function readConfigFile(path: string): Promise<ConfigFile | undefin
     const problem = yamlError.message.split("\n")[0]?.replace(/ at line \d+, column \d+:?$/, "");
     throw new ConfigError(`config file ${at(yamlError.pos[0])}: not valid YAML: ${problem}`);
   }
-  const data = (doc.toJS() ?? {}) as unknown;
+  return {
+    mode,
+    data: (doc.toJS() ?? {}) as unknown,
+    lineOf: (keys) => {
+      const node = doc.getIn(keys, true) as { range?: [number, number, number] } | undefined;
+      return node?.range === undefined ? undefined : lines.linePos(node.range[0]).line;
+    },
+    keyLine: (parent, key) => {
+      const map = (parent.length === 0 ? doc.contents : doc.getIn(parent, true)) as
+        | { items?: { key?: { value?: unknown; range?: [number, number, number] } }[] }
+        | undefined;
+      const pair = map?.items?.find((p) => p.key?.value === key);
+      return pair?.key?.range === undefined ? undefined : lines.linePos(pair.key.range[0]).line;
+    },
+  };
+}
+
+/**
+ * Reads and checks the config file at `path`; undefined when there is none.
+ * @throws ConfigError (one line) for a file that may not be trusted, is not YAML, or breaks the schema.
+ */
+export async function readConfigFile(path: string): Promise<ConfigFile | undefined> {
+  const file = await readYamlFile(path);
+  if (file === undefined) return undefined;
+  const { mode, data, keyLine } = file;
   registerInlinePats(data);
-  const lineOf = (keys: string[]): number | undefined => {
-    const node = doc.getIn(keys, true) as { range?: [number, number, number] } | undefined;
-    return node?.range === undefined ? undefined : lines.linePos(node.range[0]).line;
-  };
-  const keyLine = (parent: string[], key: string): number | undefined => {
-    const map = doc.getIn(parent, true) as
-      | { items?: { key?: { value?: unknown; range?: [number, number, number] } }[] }
-      | undefined;
-    const pair = map?.items?.find((p) => p.key?.value === key);
-    return pair?.key?.range === undefined ? undefined : lines.linePos(pair.key.range[0]).line;
-  };
-  validator ??= await compileSchema();
+  const lineOf = (keys: string[]) => file.lineOf(keys);
+  validator ??= await compileConfigSchema(CONFIG_SCHEMA);
   if (!validator(data)) {
     const error = pickError(validator.errors ?? []);
     throw new ConfigError(describe(path, data, error, lineOf, keyLine));

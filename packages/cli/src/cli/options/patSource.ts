@@ -53,6 +53,11 @@ export function patFilePath(spec: string, configFile: string, env: CliEnv): stri
 export interface PatContext {
   /** `config file F: profile "p"`. */
   where: string;
+  /**
+   * What joins {@link where} and the key in messages: `": "` (default: `profile "p": pat_env: …`), or
+   * `"."` for a key path (`accounts[1].pat_env: …`, the collector's config).
+   */
+  join?: string;
   configFile: string;
   /** The inline PAT, for kind `pat`. */
   inline?: string;
@@ -80,7 +85,8 @@ export async function readPat(source: PatSource, env: CliEnv, context: PatContex
 }
 
 async function readPatText(source: PatSource, env: CliEnv, context: PatContext): Promise<string> {
-  const fail = (problem: string) => new ConfigError(`${context.where}: ${source.kind}: ${problem}`);
+  const fail = (problem: string) =>
+    new ConfigError(`${context.where}${context.join ?? ": "}${source.kind}: ${problem}`);
   switch (source.kind) {
     case "pat":
       return context.inline ?? "";
@@ -113,10 +119,11 @@ async function readPatText(source: PatSource, env: CliEnv, context: PatContext):
 export async function readPatFile(
   spec: string,
   env: CliEnv,
-  context: Pick<PatContext, "where" | "configFile">,
+  context: Pick<PatContext, "where" | "configFile" | "join">,
 ): Promise<Buffer> {
   const path = patFilePath(spec, context.configFile, env);
-  const fail = (problem: string) => new ConfigError(`${context.where}: pat_file ${path} ${problem}`);
+  const fail = (problem: string) =>
+    new ConfigError(`${context.where}${context.join ?? ": "}pat_file ${path} ${problem}`);
   const bytes = await readRegularFile(path, MAX_PAT_BYTES, fail, "a PAT file", privateFileProblem);
   if (bytes === undefined) throw fail("does not exist");
   return bytes;
