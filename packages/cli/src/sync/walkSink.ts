@@ -5,11 +5,12 @@
  * the pace of the members that keep up, never of one that lags (a member too far behind is detached
  * by its own lag bound) or has failed; once no member is left, the walk stops.
  */
+import { ClarifaiAuditError } from "@clarifai-audit/client/internal/domain/errors.js";
 import type { ExportBatch, ExportCursor, ExportSink } from "@clarifai-audit/client/internal/export/sink.js";
 import type { MemberSink } from "./storeSink.js";
 
 /** Thrown into the engine when every member has left the walk: it stops walking (not an error of a member). */
-class NoMembersLeft extends Error {
+class NoMembersLeft extends ClarifaiAuditError {
   override name = "NoMembersLeft";
 }
 
