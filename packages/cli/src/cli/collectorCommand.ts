@@ -5,8 +5,9 @@
  * SIGHUP reads the file again: a valid one replaces the running plan, an invalid one is refused in one
  * log line and the running plan goes on.
  */
-import { Collector } from "../collector/collector.js";
+
 import { DestinationOpenError } from "../collector/accountRunner.js";
+import { Collector } from "../collector/collector.js";
 import { type CollectorLog, createLogger, type LogFormat } from "../collector/ops/logger.js";
 import { loadCollectorConfig } from "./collectorConfig/load.js";
 import { errorLine, UsageError } from "./exitCodes.js";
@@ -28,7 +29,10 @@ function quietened(log: CollectorLog, quiet: boolean | undefined): CollectorLog 
 }
 
 /** Runs `run` with its parsed flags (defined in packages/cli/src/cli/commands/run.ts). */
-export async function runCollectorCommand(ctx: CommandContext, flags: CollectorFlags): Promise<CommandResult> {
+export async function runCollectorCommand(
+  ctx: CommandContext,
+  flags: CollectorFlags,
+): Promise<CommandResult> {
   const plan = await loadCollectorConfig(flags.config, ctx.env);
   if (flags.once && plan.coordination !== undefined)
     throw new UsageError(
@@ -63,7 +67,9 @@ export async function runCollectorCommand(ctx: CommandContext, flags: CollectorF
       try {
         const next = await loadCollectorConfig(flags.config, ctx.env);
         await collector.reload(next);
-        log.info(`reloaded ${next.file}: ${next.accounts.length} account(s), ${next.destinations.length} destination(s)`);
+        log.info(
+          `reloaded ${next.file}: ${next.accounts.length} account(s), ${next.destinations.length} destination(s)`,
+        );
       } catch (error) {
         const line = errorLine(error).replace(/^clarifai-audit: (error: )?/, "");
         log.error(`reload refused: ${line}; the running configuration goes on`);

@@ -72,6 +72,8 @@ export class AccountRunner {
   readonly #o: AccountRunnerOptions;
   #client: AuditLogClient | undefined;
   #members: FanoutMember[] = [];
+  /** What each destination stored in the round in progress. */
+  readonly #round = new Map<string, { inserted: number; late: number }>();
   /** Per destination id. */
   readonly health = new Map<string, DestinationHealth>();
   rounds = 0;
@@ -177,6 +179,7 @@ export class AccountRunner {
         log.warn(`account ${account.id}: round failed: ${messageOf(error)}`, { account: account.id });
         for (const id of this.health.keys()) this.#failing(id, error, false);
       } finally {
+        this.#sayRound();
         this.rounds++;
         const stats = client.stats();
         this.requests = stats.requests;
@@ -194,13 +197,20 @@ export class AccountRunner {
     const fields = { account: account.id };
     switch (event.kind) {
       case "window":
-        log.info(
-          `account ${account.id}: ${event.resumed ? "resuming" : "walking"} window ${event.from} to ${event.to} into ${event.members.join(", ")}${event.shared ? "" : " (catching up on its own)"}`,
-          { ...fields, from: event.from, to: event.to },
-        );
+        // The shared walk of every round is the normal case, said by the round's line when it stored
+        // something; a resumed or catching-up walk is worth a line of its own.
+        if (event.resumed || !event.shared)
+          log.info(
+            `account ${account.id}: ${event.resumed ? "resuming" : "catching up"} ${event.members.join(", ")} over ${event.from} to ${event.to}`,
+            { ...fields, from: event.from, to: event.to },
+          );
         return;
       case "committed": {
         metrics.entries(account.id, event.member, event.inserted);
+        const stored = this.#round.get(event.member) ?? { inserted: 0, late: 0 };
+        stored.inserted += event.inserted;
+        stored.late += event.late;
+        this.#round.set(event.member, stored);
         metrics.committed(account.id, event.member, new Date(clock.now()), event.position);
         const h = this.health.get(event.member);
         if (h !== undefined) h.inserted += event.inserted;
@@ -218,6 +228,16 @@ export class AccountRunner {
           );
         return;
     }
+  }
+
+  /** One line per round that stored something: what each destination took. */
+  #sayRound(): void {
+    const parts = [...this.#round]
+      .filter(([, r]) => r.inserted > 0)
+      .map(([id, r]) => `${id} +${r.inserted}${r.late > 0 ? ` (${r.late} late)` : ""}`);
+    this.#round.clear();
+    const id = this.#o.account.id;
+    if (parts.length > 0) this.#o.log.info(`account ${id}: stored ${parts.join(", ")}`, { account: id });
   }
 
   #failing(id: string, error: unknown, count = true): void {
@@ -243,7 +263,10 @@ export class AccountRunner {
     delete h.failingSince;
     delete h.error;
     metrics.failing(account.id, id, undefined);
-    log.info(`account ${account.id}: destination ${id} works again`, { account: account.id, destination: id });
+    log.info(`account ${account.id}: destination ${id} works again`, {
+      account: account.id,
+      destination: id,
+    });
   }
 
   /** Ends the rounds: the round in progress commits what it walked and stops. */

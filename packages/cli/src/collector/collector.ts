@@ -191,8 +191,7 @@ export class Collector {
   async #coordinate(plan: CollectorPlan, coordination: CoordinationPlan): Promise<void> {
     const accounts = plan.accounts.map((a) => a.id);
     const same =
-      this.#coordinator !== undefined &&
-      JSON.stringify(this.#coordination) === JSON.stringify(coordination);
+      this.#coordinator !== undefined && JSON.stringify(this.#coordination) === JSON.stringify(coordination);
     if (same && this.#coordinator !== undefined) {
       const coordinator = this.#coordinator;
       coordinator.setAccounts(accounts);
