@@ -8,6 +8,7 @@
 import type { AuditLogClient } from "@clarifai-audit/client/internal/client/client.js";
 import type { AuditLogClientOptions } from "@clarifai-audit/client/internal/client/config.js";
 import type { Clock } from "@clarifai-audit/client/internal/domain/clock.js";
+import { ClarifaiAuditError } from "@clarifai-audit/client/internal/domain/errors.js";
 import { ExportInterruptedError } from "@clarifai-audit/client/internal/export/errors.js";
 import { followRounds } from "@clarifai-audit/client/internal/export/followPoll.js";
 import { type FanoutEvent, type FanoutMember, runFanout } from "../sync/fanout.js";
@@ -47,7 +48,7 @@ export interface DestinationHealth {
 }
 
 /** A destination the account's stores refuse at open (a lock held, another identity's state). */
-export class DestinationOpenError extends Error {
+export class DestinationOpenError extends ClarifaiAuditError {
   override name = "DestinationOpenError";
   constructor(
     readonly destination: DestinationPlan,
