@@ -13,10 +13,11 @@
  *   now − settle]`: each entry goes to each member's queue (storeSink.ts), each member commits its own
  *   state, and stores skip the entries they hold by key, so the union window is exactly once for
  *   each. N members in step cost the requests of one `sync`.
- * The walks run side by side. The walk goes at the pace of the members that keep up: a member whose
- * commit fails, or that has more than its lag bound of entries queued, is detached (its queue
- * dropped, its in-flight commits left to end) and its next round resumes from its own last commit.
- * Every store is closed once its member is done.
+ * The walks run side by side. A member's queue may run ahead of its commits up to its lag bound,
+ * where the walk waits for it as long as it makes progress: members in step go at the pace of the
+ * slowest. A member whose commit fails, or that ends no commit for the stall time at its bound, is
+ * detached (its queue dropped, its in-flight commits left to end) and its next round resumes from
+ * its own last commit. Every store is closed once its member is done.
  */
 import {
   compareTs,
@@ -53,12 +54,17 @@ export interface FanoutMember {
 export interface FanoutOptions extends Omit<SyncOptions, "store" | "onWindow"> {
   members: readonly FanoutMember[];
   /**
-   * A member this many entries behind the walk (uncommitted, queued) is detached as lagging
-   * (default 4 × commitEntries). Never below what the member's own commits hold in flight
-   * ((commitsInFlight + 1) × (commitEntries + perPage)): the member the walk goes at the pace of
-   * is never lagging.
+   * A member this many entries behind the walk (uncommitted, queued) holds the walk until it
+   * commits some (default 4 × commitEntries; never below what the member's own commits hold in
+   * flight, (commitsInFlight + 1) × (commitEntries + perPage)): members sharing a disk or a CPU go
+   * at the pace of the slowest, none falls behind for good.
    */
   maxLagEntries?: number;
+  /**
+   * A member at its lag bound that ends no commit for this long (default 30 s) is detached as
+   * lagging: a destination that stalls (a commit that does not return) holds the others no longer.
+   */
+  maxStallMs?: number;
   /** What happens, as it happens (the collector's logs and metrics). A listener that throws is ignored. */
   onEvent?: (event: FanoutEvent) => void;
 }
@@ -304,6 +310,7 @@ async function runWalk(
         commitEntries,
         commitsInFlight,
         maxLagEntries: Math.max(options.maxLagEntries ?? 4 * commitEntries, own),
+        maxStallMs: options.maxStallMs ?? 30_000,
         startedAt,
         now,
       },

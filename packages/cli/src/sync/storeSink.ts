@@ -1,14 +1,15 @@
 /**
  * One destination's side of a walk (`sync`'s one store, or one member of the collector's fan-out,
- * fanout.ts): the entries handed to it wait in its own queue and go to `store.commit` with the cursor
- * of the last batch they came with, so a SIGKILL at any instant resumes where its last commit ended.
- * Commits run in the background while the walk goes on (as many at a time as the store takes).
+ * fanout.ts): the batches handed to it wait in its own queue and go to `store.commit`, a commit's
+ * worth at a time, with the cursor of the last batch each commit carries, so a SIGKILL at any instant
+ * resumes where its last commit ended. Commits run in the background while the walk goes on (as many
+ * at a time as the store takes).
  *
- * A member that cannot keep up is detached, never allowed to hold back the walk or the others: a
- * failed commit detaches it ("failed"), and so does a queue of more than its lag bound of
- * uncommitted entries ("lagging"); what it had queued is dropped, its in-flight commits end (or fail)
- * on their own, and no commit of its is started after, so its store keeps the cursor of its last good
- * commit, from which its next run resumes.
+ * A member never holds back the walk for good: a failed commit detaches it ("failed"); a member
+ * whose queue has reached its lag bound holds the walk only while it makes progress, and one that
+ * ends no commit for the stall time is detached ("lagging"). Either way its queue is dropped, its
+ * in-flight commits end (or fail) on their own, and no commit of its starts after, so its store
+ * keeps the cursor of its last good commit, from which its next run resumes.
  */
 import { formatTimestampExact } from "@clarifai-audit/client/internal/domain/time.js";
 import {
@@ -38,8 +39,10 @@ export interface MemberSettings {
   commitEntries: number;
   /** Commits the store takes at once. */
   commitsInFlight: number;
-  /** Uncommitted entries beyond which the member is detached as lagging (Infinity: never). */
+  /** Uncommitted entries at which the walk waits for the member (Infinity: never). */
   maxLagEntries: number;
+  /** How long a member at its lag bound may end no commit before it is detached as lagging. */
+  maxStallMs: number;
   /** When this run began (ISO 8601): the state's `run.startedAt` of a new run. */
   startedAt: string;
   now: () => number;
@@ -51,13 +54,15 @@ export type MemberStatus = "attached" | "failed" | "lagging" | "done";
 /** One destination fed by a walk (see the module comment). */
 export class MemberSink {
   #state: SyncState;
-  /** Entries handed over, not yet in a commit, and the newest cursor that came with them. */
-  #pending: (readonly ExportEntry[])[] = [];
+  /** Batches handed over, not yet in a commit (a pinned window: a batch of no entries). */
+  #pending: Queued[] = [];
   #pendingEntries = 0;
+  /** The cursor of the last commit started: the walk's end commits the run's end after it. */
   #cursor: ExportCursor | undefined;
-  /** A cursor came since the last commit began: there is something to commit, entries or not. */
-  #dirty = false;
+  /** Commit the whole queue as soon as the store takes commits (the engine's commit interval, the end). */
   #flushWanted = false;
+  /** Detaches the member when it ends no commit for the stall time at its lag bound. */
+  #stall: NodeJS.Timeout | undefined;
   /** Commits started and not ended, and the entries they carry. */
   #inflight = 0;
   #inflightEntries = 0;
@@ -98,14 +103,19 @@ export class MemberSink {
     return this.#status === "attached";
   }
 
-  /** The walk may go on for this member: its queue holds less than a commit's worth, or a commit can start. */
+  /** The walk may go on for this member: its queue holds less than a commit's worth. */
   get hasRoom(): boolean {
     return this.attached && this.#pendingEntries < this.settings.commitEntries;
   }
 
+  /** The member is as far behind the walk as it may be: the walk waits for it (while it makes progress). */
+  get atBound(): boolean {
+    return this.attached && this.queued >= this.settings.maxLagEntries;
+  }
+
   /** Everything handed over is committed (no queue, no commit in flight). */
   get idle(): boolean {
-    return !this.#dirty && this.#inflight === 0;
+    return this.#pending.length === 0 && this.#inflight === 0;
   }
 
   /** Waits for every commit started so far to end (the store may be closed after). */
@@ -121,21 +131,35 @@ export class MemberSink {
   /** A new walk's window is pinned: it is committed before anything else, so a crash resumes this window. */
   pin(cursor: ExportCursor): void {
     if (!this.attached) return;
-    this.#cursor = cursor;
-    this.#dirty = true;
-    this.#start(undefined, true);
+    this.#pending.push({ entries: [], cursor, pin: true });
+    this.flush();
   }
 
   /** Hands over a batch (the same entries objects every member gets: never changed here). */
   give(entries: readonly ExportEntry[], cursor: ExportCursor): void {
     if (!this.attached) return;
-    if (entries.length > 0) this.#pending.push(entries);
+    this.#pending.push({ entries, cursor });
     this.#pendingEntries += entries.length;
     this.walked += entries.length;
-    this.#cursor = cursor;
-    this.#dirty = true;
     this.#pump();
-    if (this.attached && this.queued > this.settings.maxLagEntries) this.#detach("lagging");
+    this.#watch();
+  }
+
+  /**
+   * At its lag bound, the member has the stall time to end a commit (each one ended starts it
+   * again); below it, no clock runs.
+   */
+  #watch(restart = false): void {
+    if (!this.atBound || restart) {
+      clearTimeout(this.#stall);
+      this.#stall = undefined;
+    }
+    if (this.atBound && this.#stall === undefined && Number.isFinite(this.settings.maxStallMs)) {
+      this.#stall = setTimeout(() => {
+        this.#stall = undefined;
+        if (this.atBound) this.#detach("lagging");
+      }, this.settings.maxStallMs);
+    }
   }
 
   /** The engine's commit interval: commit what is queued as soon as the store takes another commit. */
@@ -151,7 +175,10 @@ export class MemberSink {
    * mark). Never rejects: a failure detaches the member.
    */
   async finish(complete: boolean): Promise<void> {
-    while (this.attached && (this.#dirty || this.#inflight > 0)) {
+    // The walk is over: nothing waits for this member any more.
+    clearTimeout(this.#stall);
+    this.#stall = undefined;
+    while (this.attached && !this.idle) {
       this.flush();
       await this.#tail;
     }
@@ -161,7 +188,7 @@ export class MemberSink {
       const cursor = this.#cursor ?? this.#state.run?.cursor;
       if (cursor !== undefined) {
         crashPoint("sync.window-walked");
-        this.#start(this.#endState(cursor), false);
+        this.#start(this.#endState(cursor));
         await this.#tail;
         if (this.attached) crashPoint("sync.run-ended");
       }
@@ -188,29 +215,38 @@ export class MemberSink {
   #pump(): void {
     while (
       this.attached &&
-      this.#dirty &&
+      this.#pending.length > 0 &&
       this.#inflight < this.settings.commitsInFlight &&
       (this.#flushWanted || this.#pendingEntries >= this.settings.commitEntries)
     ) {
-      // One commit takes the whole queue: a member behind the others catches up in larger commits
-      // (fewer fixed costs per entry); its lag bound caps their size.
-      this.#flushWanted = false;
-      this.#start(undefined, false);
+      this.#start(undefined);
     }
+    if (this.#pending.length === 0) this.#flushWanted = false;
   }
 
   /**
-   * Starts a commit of the queue (or of the run's end, `final`) and accounts for its result once
-   * every commit before it has been accounted for: stores apply commits in call order.
+   * Starts a commit of the queue's oldest batches, a commit's worth (or of the run's end, `final`),
+   * and accounts for its result once every commit before it has been accounted for: stores apply
+   * commits in call order.
    */
-  #start(final: (SyncState & { forget: string }) | undefined, pinned: boolean): void {
+  #start(final: (SyncState & { forget: string }) | undefined): void {
     // Everything this commit stores is taken before its first await (the walk goes on meanwhile).
-    const entries =
-      this.#pending.length === 1 ? (this.#pending[0] as readonly ExportEntry[]) : this.#pending.flat();
-    const count = this.#pendingEntries;
-    this.#pending = [];
-    this.#pendingEntries = 0;
-    this.#dirty = false;
+    const taken: (readonly ExportEntry[])[] = [];
+    let count = 0;
+    let pinned = false;
+    while (
+      final === undefined &&
+      this.#pending.length > 0 &&
+      (taken.length === 0 || count < this.settings.commitEntries)
+    ) {
+      const batch = this.#pending.shift() as Queued;
+      pinned ||= batch.pin === true;
+      taken.push(batch.entries);
+      count += batch.entries.length;
+      this.#cursor = batch.cursor;
+    }
+    this.#pendingEntries -= count;
+    const entries = taken.length === 1 ? (taken[0] as readonly ExportEntry[]) : taken.flat();
     const last = entries[entries.length - 1];
     if (last !== undefined) this.#position = last.timestamp;
     let state: SyncState;
@@ -287,6 +323,8 @@ export class MemberSink {
           ...(final !== undefined && state.highWater !== undefined ? { highWater: state.highWater } : {}),
         });
         if (pinned) crashPoint("sync.window-pinned");
+        // A commit ended: the member makes progress, its stall time starts again.
+        this.#watch(true);
       } catch (error) {
         this.#fail(error);
       } finally {
@@ -337,9 +375,17 @@ export class MemberSink {
   #drop(): void {
     this.#pending = [];
     this.#pendingEntries = 0;
-    this.#dirty = false;
     this.#flushWanted = false;
+    clearTimeout(this.#stall);
+    this.#stall = undefined;
   }
+}
+
+/** A batch in a member's queue; the pinned window is one of no entries. */
+interface Queued {
+  entries: readonly ExportEntry[];
+  cursor: ExportCursor;
+  pin?: true;
 }
 
 function minTs(a: Ts, b: Ts): Ts {

@@ -1,9 +1,10 @@
 /**
  * The export engine's sink for a walk of the fan-out (fanout.ts): hands every batch to every member
  * still attached (storeSink.ts), each of which queues and commits it on its own, and is the walk's
- * backpressure: the engine's next page waits until a member has room for it. The walk thus goes at
- * the pace of the members that keep up, never of one that lags (a member too far behind is detached
- * by its own lag bound) or has failed; once no member is left, the walk stops.
+ * backpressure: the engine's next page waits until a member has room for it and no member is at its
+ * lag bound (a member there holds the walk while it makes progress, and is detached when it stalls).
+ * The commit interval waits until one member has made all it was given durable. Once no member is
+ * left, the walk stops.
  */
 import { ClarifaiAuditError } from "@clarifai-audit/client/internal/domain/errors.js";
 import type { ExportBatch, ExportCursor, ExportSink } from "@clarifai-audit/client/internal/export/sink.js";
@@ -40,23 +41,25 @@ export class WalkSink implements ExportSink {
     // The pinned window is each member's first commit: a crash resumes this window, not a new one.
     // The first page waits for it (in one member at least), as it always has in `sync`.
     for (const m of this.members) m.pin(cursor);
-    if (!(await this.#until((m) => m.idle))) throw new NoMembersLeft("every member of the walk has left it");
+    if (!(await this.#until((ms) => ms.some((m) => m.idle))))
+      throw new NoMembersLeft("every member of the walk has left it");
   }
 
   async write(batch: ExportBatch): Promise<void> {
     for (const m of this.members) m.give(batch.entries, batch.cursor);
-    if (!(await this.#until((m) => m.hasRoom)))
-      throw new NoMembersLeft("every member of the walk has left it");
+    // Some member can take more, and none is as far behind as it may be.
+    const ready = (ms: MemberSink[]) => ms.some((m) => m.hasRoom) && !ms.some((m) => m.atBound);
+    if (!(await this.#until(ready))) throw new NoMembersLeft("every member of the walk has left it");
   }
 
   /**
    * The engine's commit interval: every member commits what it was given; the walk waits until one
-   * member has (the one it goes at the pace of), not for the slower ones: their lag bound is their limit.
+   * member has, not for the slower ones (their lag bound is where the walk waits for them).
    */
   async flush(): Promise<void> {
     for (const m of this.members) m.flush();
     // Never throws: the engine's end flushes before it closes, and the close must come.
-    await this.#until((m) => m.idle);
+    await this.#until((ms) => ms.some((m) => m.idle));
   }
 
   async close(outcome: { complete: boolean; error?: unknown }): Promise<void> {
@@ -77,15 +80,12 @@ export class WalkSink implements ExportSink {
     wake?.();
   }
 
-  /** Resolves true once an attached member is as `ready` says, false when none is attached. */
-  async #until(ready: (member: MemberSink) => boolean): Promise<boolean> {
+  /** Resolves true once the attached members are as `ready` says, false when none is attached. */
+  async #until(ready: (attached: MemberSink[]) => boolean): Promise<boolean> {
     for (;;) {
-      let attached = false;
-      for (const m of this.members) {
-        if (m.attached && ready(m)) return true;
-        attached ||= m.attached;
-      }
-      if (!attached) return false;
+      const attached = this.members.filter((m) => m.attached);
+      if (attached.length === 0) return false;
+      if (ready(attached)) return true;
       // Set before any other callback can run (no await between the check and here): no wake is missed.
       await new Promise<void>((resolve) => {
         this.#wake = resolve;
