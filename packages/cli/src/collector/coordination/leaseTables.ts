@@ -5,6 +5,7 @@
  * that runs every statement under a bounded time. Every expiry is judged by the DATABASE clock
  * (`now()`), never by an instance's, so instances whose clocks disagree still agree on who holds what.
  */
+import { ClarifaiAuditError } from "@clarifai-audit/client/internal/domain/errors.js";
 import pg from "pg";
 import { connectError, pgMessage } from "../../sync/postgres/errors.js";
 import { type PostgresTarget, parsePostgresUrl } from "../../sync/postgres/url.js";
@@ -30,7 +31,7 @@ export interface LeaseGrant {
 }
 
 /** A statement that did not answer within the session's bound: the connection is dropped. */
-export class LeaseQueryTimeout extends Error {
+export class LeaseQueryTimeout extends ClarifaiAuditError {
   override name = "LeaseQueryTimeout";
 }
 
