@@ -79,6 +79,8 @@ export interface AlertStoreOptions {
   warn(line: string): void;
   /** After each (alert, destination) outcome: delivered, or dead-lettered. */
   onAlert?(delivered: boolean): void;
+  /** After each failed delivery attempt, retried or not. */
+  onDeliveryFailure?(): void;
   /** Keys are kept this much longer than the sync asks (default 0): see the module comment. */
   keepKeysMs?: number;
 }
@@ -142,6 +144,7 @@ export function createAlertStore(options: AlertStoreOptions): AlertStore {
     timeoutMs: plan.timeoutMs,
     ...(plan.secret !== undefined ? { secret: plan.secret } : {}),
     ...(options.signal !== undefined ? { signal: options.signal } : {}),
+    ...(options.onDeliveryFailure !== undefined ? { onFailedAttempt: options.onDeliveryFailure } : {}),
     env: options.env,
   };
   const label = `alerts ${plan.id} (account ${options.account})`;
