@@ -7,10 +7,12 @@
  */
 import { afterAll, afterEach, beforeAll, expect, test } from "@jest/globals";
 import { seededRandom } from "../cli/helpers.js";
+import { waitFor } from "../helpers/waitFor.js";
 import { checkLake, checkPostgres, killLoop, problems, untilExactlyOnce } from "./harness.js";
 import {
   alertDiscrepancy,
   checkAll,
+  deadLettered,
   grow,
   type RunFixture,
   setupCollector,
@@ -77,24 +79,43 @@ test("SIGKILLed at random while three accounts' logs grow, then a final run: lak
   expect(alerts.expected).toBeGreaterThan(5);
 }, 60_000);
 
-test("SIGTERM while it works drains (exit 0, nothing held twice); a final run leaves every destination exactly once, no alert repeated", async () => {
+test("SIGTERM drains (exit 0): alerts in flight stay in the outbox, not dead-lettered; a final run leaves every destination exactly once, no alert repeated", async () => {
   grow(f);
   const s = await setupCollector(f, "drain");
-  for (let i = 0; i < 2; i++) {
-    const p = s.start();
-    // A round stored something and the next ones are under way with the logs growing.
-    await p.waitForLine(/: stored /);
-    p.signal("SIGTERM");
-    const r = await p.exit;
-    expect({ code: r.code, signal: r.signal }).toEqual({ code: 0, signal: null });
-    expect(r.stderr).toMatch(/^run: \d+ round\(s\) over 3 account\(s\)/m);
-    // What the drain left: nothing twice, nothing foreign (the logs grow on: some may be missing).
-    const now = await checkAll(f, s);
-    expect(now.map((d) => [d.where, d.duplicated, d.unexpected])).toEqual(now.map((d) => [d.where, [], []]));
+  let hung = 0;
+  try {
+    for (let i = 0; i < 2; i++) {
+      const p = s.start();
+      // A round stored something and the next ones are under way with the logs growing.
+      await p.waitForLine(/: stored /);
+      // Every account's alert store (one delivery in flight each) waits on a receiver that does not
+      // answer: the SIGTERM meets three deliveries in flight, and no 2xx the journal has not seen.
+      hung = 0;
+      f.receiver.receiver.behave = () => {
+        hung++;
+        return "hang";
+      };
+      await waitFor(() => hung >= f.accounts.accounts.length, { what: "a delivery in flight per account" });
+      p.signal("SIGTERM");
+      const r = await p.exit;
+      f.receiver.receiver.behave = () => 200;
+      expect({ code: r.code, signal: r.signal }).toEqual({ code: 0, signal: null });
+      expect(r.stderr).toMatch(/^run: \d+ round\(s\) over 3 account\(s\)/m);
+      // What the drain left: nothing twice, nothing foreign (the logs grow on: some may be missing),
+      // and nothing dead-lettered: the alerts it did not deliver wait in their outbox.
+      const now = await checkAll(f, s);
+      expect(now.map((d) => [d.where, d.duplicated, d.unexpected])).toEqual(
+        now.map((d) => [d.where, [], []]),
+      );
+      expect(deadLettered(s)).toEqual([]);
+    }
+  } finally {
+    f.receiver.receiver.behave = () => 200;
   }
   f.accounts.stopGrowth();
   const final = await s.start({ once: true }).exit;
   expect(final.code).toBe(0);
-  // No kill: no alert may come twice (a drain ends deliveries by the journal, or dead-letters them).
+  // No kill: no alert may come twice; every one delivered, none dead-lettered.
   expect(problems(await checkAll(f, s, 0))).toEqual([]);
+  expect(deadLettered(s)).toEqual([]);
 }, 60_000);

@@ -9,6 +9,8 @@
  * Only then are they sent to every destination (watch's Dispatcher: retries, dead-letter file), each
  * (alert, destination) pair recorded in the journal `PATH.delivered` once done; the commit resolves
  * when every pair is delivered or dead-lettered, and the next commit's checkpoint drops the outbox.
+ * A stop (the signal: SIGTERM) ends deliveries without dead-lettering them: the commit rejects
+ * (DeliveryAbandonedError), no later commit drops the outbox, and the next open delivers it.
  * `open` first delivers an outbox a crash left, minus what the journal records.
  *
  * Exactly once, as `watch --checkpoint` (docs/cli/watch.md, "Exactly once across restarts"): a
@@ -73,7 +75,10 @@ export interface AlertStoreOptions {
   destination: AlertsDestinationPlan;
   /** Where an exec destination's few variables come from. */
   env: Readonly<Record<string, string | undefined>>;
-  /** SIGINT/SIGTERM: a delivery in flight ends at once and is dead-lettered (as watch does). */
+  /**
+   * SIGINT/SIGTERM: a delivery in flight ends at once; it and those queued stay in the checkpoint's
+   * outbox (not dead-lettered, unlike watch) and go at the next open, minus the journal's pairs.
+   */
   signal?: AbortSignal;
   /** One line per dead-lettered (alert, destination) and per notice; no secret in it. */
   warn(line: string): void;
@@ -205,7 +210,8 @@ export function createAlertStore(options: AlertStoreOptions): AlertStore {
       new DeadLetter(`${path}.dead-letter.jsonl`),
       journal,
       (line) => options.warn(redact(line)),
-      { label, onOutcome: (_dest, delivered) => options.onAlert?.(delivered) },
+      // A stop (SIGTERM) leaves undelivered pairs in the checkpoint's outbox, for the next open.
+      { label, onOutcome: (_dest, delivered) => options.onAlert?.(delivered), abandonOnAbort: true },
     );
     const checkpoint: AlertCheckpoint = saved ?? {
       kind: "clarifai-audit-alerts",
