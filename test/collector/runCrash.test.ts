@@ -5,7 +5,7 @@
  * every entry of each account exactly once and every alert delivered once (a repeat only in the
  * alert store's documented window, bounded by the kills).
  */
-import { afterAll, afterEach, beforeAll, expect, test } from "@jest/globals";
+import { expect, test } from "@jest/globals";
 import { seededRandom } from "../cli/helpers.js";
 import { waitFor } from "../helpers/waitFor.js";
 import { checkLake, checkPostgres, killLoop, problems, untilExactlyOnce } from "./harness.js";
@@ -16,21 +16,12 @@ import {
   grow,
   type RunFixture,
   setupCollector,
-  startRunFixture,
+  useRunFixture,
 } from "./runFixture.js";
 
 let f: RunFixture;
-
-beforeAll(async () => {
-  f = await startRunFixture();
-}, 60_000);
-
-afterEach(async () => {
-  await f?.killRunning();
-});
-
-afterAll(async () => {
-  await f?.close();
+useRunFixture((x) => {
+  f = x;
 });
 
 /** Entries the lake and the table hold now, per account. */

@@ -6,23 +6,14 @@
  * must have died by its point's SIGKILL (nothing else kills it), and the steps must name every point
  * the code lists, so neither a renamed point nor a new one leaves the test passing without testing.
  */
-import { afterAll, afterEach, beforeAll, expect, test } from "@jest/globals";
+import { expect, test } from "@jest/globals";
 import { CRASH_POINTS } from "../../packages/client/src/state/crashPoint.js";
 import { crashChain, problems } from "./harness.js";
-import { checkAll, grow, type RunFixture, setupCollector, startRunFixture } from "./runFixture.js";
+import { checkAll, grow, type RunFixture, setupCollector, useRunFixture } from "./runFixture.js";
 
 let f: RunFixture;
-
-beforeAll(async () => {
-  f = await startRunFixture();
-}, 60_000);
-
-afterEach(async () => {
-  await f?.killRunning();
-});
-
-afterAll(async () => {
-  await f?.close();
+useRunFixture((x) => {
+  f = x;
 });
 
 /**
@@ -84,4 +75,4 @@ test("killed at every crash point of the walk, the lake, PostgreSQL and the aler
   ]);
   const bound = STEPS.length * f.accounts.accounts.length;
   expect(problems(await checkAll(f, s, bound))).toEqual([]);
-}, 120_000);
+}, 240_000);

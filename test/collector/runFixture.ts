@@ -5,8 +5,10 @@
  * check of all three destinations (alerts: every expected key delivered, repeats only within the
  * alert store's documented bound).
  */
+
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { afterAll, afterEach, beforeAll } from "@jest/globals";
 import type pg from "pg";
 import { parseRules } from "../../packages/cli/src/watch/rules.js";
 import { tempDir } from "../cli/helpers.js";
@@ -86,6 +88,24 @@ export async function startRunFixture(): Promise<RunFixture> {
       tmp.cleanup();
     },
   };
+}
+
+/**
+ * The hooks of a test file: one fixture for the file (given to `set` once started), every collector
+ * a test left running SIGKILLed after it (a failed test must not keep jest waiting), closed after all.
+ */
+export function useRunFixture(set: (f: RunFixture) => void): void {
+  let f: RunFixture | undefined;
+  beforeAll(async () => {
+    f = await startRunFixture();
+    set(f);
+  }, 60_000);
+  afterEach(async () => {
+    await f?.killRunning();
+  });
+  afterAll(async () => {
+    await f?.close();
+  });
 }
 
 /** Starts every account's growth (a test's final run stops it: the logs are final). */

@@ -10,7 +10,7 @@
  *   delivered once. Entries keep flowing to the lake and the table meanwhile.
  * Each ends with SIGTERM: a drain, exit 0.
  */
-import { afterAll, afterEach, beforeAll, expect, test } from "@jest/globals";
+import { afterAll, beforeAll, expect, test } from "@jest/globals";
 import { type CuttableProxy, startCuttableProxy } from "../helpers/cuttableProxy.js";
 import { waitFor } from "../helpers/waitFor.js";
 import { type BinProcess, checkLake, problems, untilExactlyOnce } from "./harness.js";
@@ -21,24 +21,21 @@ import {
   grow,
   type RunFixture,
   setupCollector,
-  startRunFixture,
+  useRunFixture,
 } from "./runFixture.js";
 
 let f: RunFixture;
 let proxy: CuttableProxy;
+useRunFixture((x) => {
+  f = x;
+});
 
 beforeAll(async () => {
-  f = await startRunFixture();
   proxy = await startCuttableProxy(f.server.host, f.server.port);
-}, 60_000);
-
-afterEach(async () => {
-  await f?.killRunning();
 });
 
 afterAll(async () => {
   await proxy?.close();
-  await f?.close();
 });
 
 /** The ops listener's base URL, from the collector's `listening on` line. */
