@@ -117,6 +117,9 @@ export class AccountRunner {
         signal,
         warn: (line) => log.warn(line, { account: account.id, destination: destination.id }),
         onAlert: (delivered) => metrics.alerts(account.id, destination.id, delivered),
+        // A webhook's failed attempt is a delivery failure as a failed commit is (the metric's
+        // documented meaning), though the commit itself succeeds once the alert is dead-lettered.
+        onDeliveryFailure: () => metrics.deliveryFailure(account.id, destination.id),
         ...(fence !== undefined ? { fence } : {}),
       });
       // Held from here to close: a second collector (or sync) of the destination is refused while

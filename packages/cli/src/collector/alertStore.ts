@@ -9,6 +9,8 @@
  * Only then are they sent to every destination (watch's Dispatcher: retries, dead-letter file), each
  * (alert, destination) pair recorded in the journal `PATH.delivered` once done; the commit resolves
  * when every pair is delivered or dead-lettered, and the next commit's checkpoint drops the outbox.
+ * A stop (the signal: SIGTERM) ends deliveries without dead-lettering them: the commit rejects
+ * (DeliveryAbandonedError), no later commit drops the outbox, and the next open delivers it.
  * `open` first delivers an outbox a crash left, minus what the journal records.
  *
  * Exactly once, as `watch --checkpoint` (docs/cli/watch.md, "Exactly once across restarts"): a
@@ -73,12 +75,17 @@ export interface AlertStoreOptions {
   destination: AlertsDestinationPlan;
   /** Where an exec destination's few variables come from. */
   env: Readonly<Record<string, string | undefined>>;
-  /** SIGINT/SIGTERM: a delivery in flight ends at once and is dead-lettered (as watch does). */
+  /**
+   * SIGINT/SIGTERM: a delivery in flight ends at once; it and those queued stay in the checkpoint's
+   * outbox (not dead-lettered, unlike watch) and go at the next open, minus the journal's pairs.
+   */
   signal?: AbortSignal;
   /** One line per dead-lettered (alert, destination) and per notice; no secret in it. */
   warn(line: string): void;
   /** After each (alert, destination) outcome: delivered, or dead-lettered. */
   onAlert?(delivered: boolean): void;
+  /** After each failed delivery attempt, retried or not. */
+  onDeliveryFailure?(): void;
   /** Keys are kept this much longer than the sync asks (default 0): see the module comment. */
   keepKeysMs?: number;
 }
@@ -142,6 +149,7 @@ export function createAlertStore(options: AlertStoreOptions): AlertStore {
     timeoutMs: plan.timeoutMs,
     ...(plan.secret !== undefined ? { secret: plan.secret } : {}),
     ...(options.signal !== undefined ? { signal: options.signal } : {}),
+    ...(options.onDeliveryFailure !== undefined ? { onFailedAttempt: options.onDeliveryFailure } : {}),
     env: options.env,
   };
   const label = `alerts ${plan.id} (account ${options.account})`;
@@ -202,7 +210,8 @@ export function createAlertStore(options: AlertStoreOptions): AlertStore {
       new DeadLetter(`${path}.dead-letter.jsonl`),
       journal,
       (line) => options.warn(redact(line)),
-      { label, onOutcome: (_dest, delivered) => options.onAlert?.(delivered) },
+      // A stop (SIGTERM) leaves undelivered pairs in the checkpoint's outbox, for the next open.
+      { label, onOutcome: (_dest, delivered) => options.onAlert?.(delivered), abandonOnAbort: true },
     );
     const checkpoint: AlertCheckpoint = saved ?? {
       kind: "clarifai-audit-alerts",

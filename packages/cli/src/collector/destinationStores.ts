@@ -24,6 +24,8 @@ export interface StoreContext {
   warn(line: string): void;
   /** Told of each (alert, destination) outcome of an alerts destination. */
   onAlert?(delivered: boolean): void;
+  /** Told of each failed delivery attempt of an alerts destination (a retry counts). */
+  onDeliveryFailure?(): void;
   fence?: AccountFence;
 }
 
@@ -76,6 +78,7 @@ async function storeOf(destination: DestinationPlan, account: AccountPlan, conte
         signal: context.signal,
         warn: context.warn,
         ...(context.onAlert !== undefined ? { onAlert: context.onAlert } : {}),
+        ...(context.onDeliveryFailure !== undefined ? { onDeliveryFailure: context.onDeliveryFailure } : {}),
       });
     }
   }

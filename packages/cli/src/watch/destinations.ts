@@ -40,6 +40,8 @@ export interface DeliveryOptions {
   clock?: Clock;
   /** Where an exec destination's few variables are taken from (default `process.env`). */
   env?: Readonly<Record<string, string | undefined>>;
+  /** After each failed attempt, retried or not (the collector counts them as delivery failures). */
+  onFailedAttempt?: () => void;
 }
 
 /** One attempt failed; `permanent` failures (a 4xx other than 408/429) are not retried. */
@@ -307,6 +309,7 @@ export async function sendWithRetry(
       return undefined;
     } catch (error) {
       const e = error instanceof DeliveryError ? error : new DeliveryError(String(error));
+      options.onFailedAttempt?.();
       // The reason is printed and written to the dead-letter file: a transport error may quote the URL
       // (credentials included), and a receiver's text may hold terminal controls.
       const reason = (message: string) => terminalSafe(redact(message));

@@ -6,6 +6,7 @@
  */
 import { once } from "node:events";
 import type { Writable } from "node:stream";
+import { ClarifaiAuditError } from "@clarifai-audit/client/internal/domain/errors.js";
 import { type Alert, alertToJson, alertToText } from "./alert.js";
 import {
   type DeadLetter,
@@ -32,6 +33,21 @@ export interface DispatcherHooks {
   label?: string;
   /** After each (alert, destination) outcome of this process: delivered, or dead-lettered (stdout excluded). */
   onOutcome?: (destination: string, delivered: boolean) => void;
+  /**
+   * Once the delivery options' signal is aborted, a pair not delivered is neither dead-lettered nor
+   * journaled: its delivery rejects with {@link DeliveryAbandonedError}, for an owner that keeps the
+   * alert in a durable outbox and delivers it at its next start (the collector's alert store: a
+   * service's SIGTERM must not dead-letter every alert still queued).
+   */
+  abandonOnAbort?: boolean;
+}
+
+/** A delivery given up because the signal stopped the process (see {@link DispatcherHooks.abandonOnAbort}). */
+export class DeliveryAbandonedError extends ClarifaiAuditError {
+  override name = "DeliveryAbandonedError";
+  constructor(key: string, destination: string) {
+    super(`alert ${key} not delivered to ${destination} before the stop; it is delivered at the next start`);
+  }
 }
 
 /** Delivery of alerts to stdout and the destinations. */
@@ -82,6 +98,8 @@ export class Dispatcher {
       ...this.destinations.map((dest) =>
         this.enqueue(dest.name, alert.key, async () => {
           const failure = await sendWithRetry(dest, alert, json, this.options);
+          if (failure !== undefined && this.hooks.abandonOnAbort && this.options.signal?.aborted)
+            throw new DeliveryAbandonedError(alert.key, dest.name);
           this.hooks.onOutcome?.(dest.name, failure === undefined);
           if (failure === undefined) return;
           await this.append(() => this.deadLetter.append(dest.name, failure, json));
