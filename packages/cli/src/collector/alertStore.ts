@@ -73,7 +73,11 @@ export interface AlertStoreOptions {
   destination: AlertsDestinationPlan;
   /** Where an exec destination's few variables come from. */
   env: Readonly<Record<string, string | undefined>>;
-  /** SIGINT/SIGTERM: a delivery in flight ends at once and is dead-lettered (as watch does). */
+  /**
+   * The account stops (SIGTERM's drain, its lease lost or given up, a reload): a delivery in flight
+   * ends at once and stays in the outbox, neither dead-lettered nor journalled, so whoever opens the
+   * checkpoint next (this process, or the account's next owner once the lock is free) delivers it.
+   */
   signal?: AbortSignal;
   /** One line per dead-lettered (alert, destination) and per notice; no secret in it. */
   warn(line: string): void;
@@ -202,7 +206,7 @@ export function createAlertStore(options: AlertStoreOptions): AlertStore {
       new DeadLetter(`${path}.dead-letter.jsonl`),
       journal,
       (line) => options.warn(redact(line)),
-      { label, onOutcome: (_dest, delivered) => options.onAlert?.(delivered) },
+      { label, onOutcome: (_dest, delivered) => options.onAlert?.(delivered), keepInterrupted: true },
     );
     const checkpoint: AlertCheckpoint = saved ?? {
       kind: "clarifai-audit-alerts",
@@ -327,7 +331,16 @@ export function createAlertStore(options: AlertStoreOptions): AlertStore {
       crashPoint("alerts.outbox-written");
       // The journal's pairs are of the outbox just replaced (delivered): none of the new alerts.
       await o.journal.clear();
-      await deliver(o, alerts);
+      try {
+        await deliver(o, alerts);
+      } catch (error) {
+        // Pairs not done (interrupted, a journal that cannot be written) stay in the outbox: the
+        // store is opened again before it commits more, and that open delivers them.
+        open = undefined;
+        alertsBefore += o.dispatcher.alerts;
+        deadLetteredBefore += o.dispatcher.deadLettered;
+        throw error;
+      }
       return { inserted, late };
     },
 

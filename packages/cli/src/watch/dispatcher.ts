@@ -6,6 +6,7 @@
  */
 import { once } from "node:events";
 import type { Writable } from "node:stream";
+import { ClarifaiAuditError } from "@clarifai-audit/client/internal/domain/errors.js";
 import { type Alert, alertToJson, alertToText } from "./alert.js";
 import {
   type DeadLetter,
@@ -32,6 +33,21 @@ export interface DispatcherHooks {
   label?: string;
   /** After each (alert, destination) outcome of this process: delivered, or dead-lettered (stdout excluded). */
   onOutcome?: (destination: string, delivered: boolean) => void;
+  /**
+   * A pair whose delivery the signal ended (rather than its attempts) is neither dead-lettered nor
+   * journalled: `deliver` rejects with {@link DeliveryInterruptedError} and the caller keeps the
+   * alert to send again (the collector's alert store: its outbox, delivered at the next open, by
+   * this process or the account's next owner). Default: dead-lettered, as `watch` does.
+   */
+  keepInterrupted?: boolean;
+}
+
+/** A delivery ended by the signal and kept for later (see {@link DispatcherHooks.keepInterrupted}). */
+export class DeliveryInterruptedError extends ClarifaiAuditError {
+  override name = "DeliveryInterruptedError";
+  constructor(key: string, destination: string) {
+    super(`alert ${key} to ${destination}: interrupted before an answer; kept to be delivered again`);
+  }
 }
 
 /** Delivery of alerts to stdout and the destinations. */
@@ -82,6 +98,8 @@ export class Dispatcher {
       ...this.destinations.map((dest) =>
         this.enqueue(dest.name, alert.key, async () => {
           const failure = await sendWithRetry(dest, alert, json, this.options);
+          if (failure !== undefined && this.hooks.keepInterrupted && this.options.signal?.aborted)
+            throw new DeliveryInterruptedError(alert.key, dest.name);
           this.hooks.onOutcome?.(dest.name, failure === undefined);
           if (failure === undefined) return;
           await this.append(() => this.deadLetter.append(dest.name, failure, json));
