@@ -15,9 +15,10 @@
  * SIGKILL before the checkpoint is written loses nothing (the walk offers the entries again, the
  * saved rules' state gives the same alerts with the same keys); after it, the outbox is delivered
  * on the next open minus the journal's pairs. The one window for a repeat is between a receiver's
- * 2xx and the journal line's fsync: that one pair may be sent again, with the same alert key (a
- * hash of the rule, the group and the entries' keys) and the X-Clarifai-Audit-Alert-Key header, so
- * a receiver can drop it.
+ * 2xx and the journal line's fsync (a kill there, or the account stopping before the answer is
+ * read: an interrupted delivery stays in the outbox): that one pair per destination may be sent
+ * again, with the same alert key (a hash of the rule, the group and the entries' keys) and the
+ * X-Clarifai-Audit-Alert-Key header, so a receiver can drop it.
  *
  * Forgotten keys cannot be recalled (the store keeps no entries): an entry dated before the
  * bound its keys were forgotten at (`keysFrom`, the commits' forgetKeysBefore less `keepKeysMs`) is
