@@ -319,29 +319,21 @@ export function createAlertStore(options: AlertStoreOptions): AlertStore {
         keys: encodeKeys(o.keys),
         ...(o.keysFromNs !== undefined ? { keysFrom: String(o.keysFromNs) } : {}),
       };
-      try {
-        await writeAlertCheckpoint(path, checkpoint);
-      } catch (error) {
-        // Memory is ahead of the file now: the store must be opened again (load reads the file).
+      // Memory is ahead of the file (a failed write), or pairs are not done (interrupted, a journal
+      // that cannot be written; they stay in the outbox): the store must be opened again before it
+      // commits more, and that open reads the file and delivers the outbox.
+      const reopenFirst = (error: unknown): never => {
         open = undefined;
         alertsBefore += o.dispatcher.alerts;
         deadLetteredBefore += o.dispatcher.deadLettered;
         throw error;
-      }
+      };
+      await writeAlertCheckpoint(path, checkpoint).catch(reopenFirst);
       o.checkpoint = checkpoint;
       crashPoint("alerts.outbox-written");
       // The journal's pairs are of the outbox just replaced (delivered): none of the new alerts.
       await o.journal.clear();
-      try {
-        await deliver(o, alerts);
-      } catch (error) {
-        // Pairs not done (interrupted, a journal that cannot be written) stay in the outbox: the
-        // store is opened again before it commits more, and that open delivers them.
-        open = undefined;
-        alertsBefore += o.dispatcher.alerts;
-        deadLetteredBefore += o.dispatcher.deadLettered;
-        throw error;
-      }
+      await deliver(o, alerts).catch(reopenFirst);
       return { inserted, late };
     },
 
