@@ -9,17 +9,18 @@
  * Only then are they sent to every destination (watch's Dispatcher: retries, dead-letter file), each
  * (alert, destination) pair recorded in the journal `PATH.delivered` once done; the commit resolves
  * when every pair is delivered or dead-lettered, and the next commit's checkpoint drops the outbox.
- * A stop (the signal: SIGTERM) ends deliveries without dead-lettering them: the commit rejects
- * (DeliveryAbandonedError), no later commit drops the outbox, and the next open delivers it.
+ * A stop (the signal: a drain, a lost lease, a reload) ends deliveries without dead-lettering them: the commit rejects
+ * (DeliveryInterruptedError), no later commit drops the outbox, and the next open delivers it.
  * `open` first delivers an outbox a crash left, minus what the journal records.
  *
  * Exactly once, as `watch --checkpoint` (docs/cli/watch.md, "Exactly once across restarts"): a
  * SIGKILL before the checkpoint is written loses nothing (the walk offers the entries again, the
  * saved rules' state gives the same alerts with the same keys); after it, the outbox is delivered
  * on the next open minus the journal's pairs. The one window for a repeat is between a receiver's
- * 2xx and the journal line's fsync: that one pair may be sent again, with the same alert key (a
- * hash of the rule, the group and the entries' keys) and the X-Clarifai-Audit-Alert-Key header, so
- * a receiver can drop it.
+ * 2xx and the journal line's fsync (a kill there, or the account stopping before the answer is
+ * read: an interrupted delivery stays in the outbox): that one pair per destination may be sent
+ * again, with the same alert key (a hash of the rule, the group and the entries' keys) and the
+ * X-Clarifai-Audit-Alert-Key header, so a receiver can drop it.
  *
  * Forgotten keys cannot be recalled (the store keeps no entries): an entry dated before the
  * bound its keys were forgotten at (`keysFrom`, the commits' forgetKeysBefore less `keepKeysMs`) is
@@ -76,8 +77,9 @@ export interface AlertStoreOptions {
   /** Where an exec destination's few variables come from. */
   env: Readonly<Record<string, string | undefined>>;
   /**
-   * SIGINT/SIGTERM: a delivery in flight ends at once; it and those queued stay in the checkpoint's
-   * outbox (not dead-lettered, unlike watch) and go at the next open, minus the journal's pairs.
+   * The account stops (SIGTERM's drain, its lease lost or given up, a reload): a delivery in flight
+   * ends at once and stays in the outbox, neither dead-lettered nor journalled, so whoever opens the
+   * checkpoint next (this process, or the account's next owner once the lock is free) delivers it.
    */
   signal?: AbortSignal;
   /** One line per dead-lettered (alert, destination) and per notice; no secret in it. */
@@ -210,8 +212,7 @@ export function createAlertStore(options: AlertStoreOptions): AlertStore {
       new DeadLetter(`${path}.dead-letter.jsonl`),
       journal,
       (line) => options.warn(redact(line)),
-      // A stop (SIGTERM) leaves undelivered pairs in the checkpoint's outbox, for the next open.
-      { label, onOutcome: (_dest, delivered) => options.onAlert?.(delivered), abandonOnAbort: true },
+      { label, onOutcome: (_dest, delivered) => options.onAlert?.(delivered), keepInterrupted: true },
     );
     const checkpoint: AlertCheckpoint = saved ?? {
       kind: "clarifai-audit-alerts",
@@ -323,20 +324,21 @@ export function createAlertStore(options: AlertStoreOptions): AlertStore {
         keys: encodeKeys(o.keys),
         ...(o.keysFromNs !== undefined ? { keysFrom: String(o.keysFromNs) } : {}),
       };
-      try {
-        await writeAlertCheckpoint(path, checkpoint);
-      } catch (error) {
-        // Memory is ahead of the file now: the store must be opened again (load reads the file).
+      // Memory is ahead of the file (a failed write), or pairs are not done (interrupted, a journal
+      // that cannot be written; they stay in the outbox): the store must be opened again before it
+      // commits more, and that open reads the file and delivers the outbox.
+      const reopenFirst = (error: unknown): never => {
         open = undefined;
         alertsBefore += o.dispatcher.alerts;
         deadLetteredBefore += o.dispatcher.deadLettered;
         throw error;
-      }
+      };
+      await writeAlertCheckpoint(path, checkpoint).catch(reopenFirst);
       o.checkpoint = checkpoint;
       crashPoint("alerts.outbox-written");
       // The journal's pairs are of the outbox just replaced (delivered): none of the new alerts.
       await o.journal.clear();
-      await deliver(o, alerts);
+      await deliver(o, alerts).catch(reopenFirst);
       return { inserted, late };
     },
 

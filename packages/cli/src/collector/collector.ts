@@ -73,7 +73,6 @@ export class Collector {
    */
   static async start(plan: CollectorPlan, deps: CollectorDeps): Promise<Collector> {
     const collector = new Collector(plan, deps);
-    await collector.#listenOn(plan);
     try {
       await collector.#startPlan(plan);
     } catch (error) {
@@ -104,7 +103,6 @@ export class Collector {
     const previous = this.#plan;
     this.#deps.log.info(`reloading ${plan.file}`);
     await this.#stopAccounts();
-    await this.#listenOn(plan);
     try {
       await this.#startPlan(plan);
     } catch (error) {
@@ -171,14 +169,20 @@ export class Collector {
   async #startPlan(plan: CollectorPlan): Promise<void> {
     this.#plan = plan;
     this.#started = false;
-    if (plan.coordination !== undefined) await this.#coordinate(plan, plan.coordination);
-    else {
+    if (plan.coordination !== undefined) {
+      await this.#listenOn(plan);
+      await this.#coordinate(plan, plan.coordination);
+    } else {
       await this.#coordinator?.stop();
       this.#coordinator = undefined;
       this.#coordination = undefined;
       const runners = plan.accounts.map((account) => this.#runner(plan, account));
       try {
         for (const runner of runners) await runner.open(true);
+        // Only once every destination is this instance's: a second instance of the same config is
+        // refused in one line naming the destination and its lock's holder, not for the port it
+        // would share, and says nothing before that line.
+        await this.#listenOn(plan);
       } catch (error) {
         for (const runner of runners) await runner.close();
         throw error;

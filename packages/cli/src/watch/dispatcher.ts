@@ -34,19 +34,19 @@ export interface DispatcherHooks {
   /** After each (alert, destination) outcome of this process: delivered, or dead-lettered (stdout excluded). */
   onOutcome?: (destination: string, delivered: boolean) => void;
   /**
-   * Once the delivery options' signal is aborted, a pair not delivered is neither dead-lettered nor
-   * journaled: its delivery rejects with {@link DeliveryAbandonedError}, for an owner that keeps the
-   * alert in a durable outbox and delivers it at its next start (the collector's alert store: a
-   * service's SIGTERM must not dead-letter every alert still queued).
+   * A pair whose delivery the signal ended (rather than its attempts) is neither dead-lettered nor
+   * journalled: `deliver` rejects with {@link DeliveryInterruptedError} and the caller keeps the
+   * alert to send again (the collector's alert store: its outbox, delivered at the next open, by
+   * this process or the account's next owner). Default: dead-lettered, as `watch` does.
    */
-  abandonOnAbort?: boolean;
+  keepInterrupted?: boolean;
 }
 
-/** A delivery given up because the signal stopped the process (see {@link DispatcherHooks.abandonOnAbort}). */
-export class DeliveryAbandonedError extends ClarifaiAuditError {
-  override name = "DeliveryAbandonedError";
+/** A delivery ended by the signal and kept for later (see {@link DispatcherHooks.keepInterrupted}). */
+export class DeliveryInterruptedError extends ClarifaiAuditError {
+  override name = "DeliveryInterruptedError";
   constructor(key: string, destination: string) {
-    super(`alert ${key} not delivered to ${destination} before the stop; it is delivered at the next start`);
+    super(`alert ${key} to ${destination}: interrupted before an answer; kept to be delivered again`);
   }
 }
 
@@ -98,8 +98,8 @@ export class Dispatcher {
       ...this.destinations.map((dest) =>
         this.enqueue(dest.name, alert.key, async () => {
           const failure = await sendWithRetry(dest, alert, json, this.options);
-          if (failure !== undefined && this.hooks.abandonOnAbort && this.options.signal?.aborted)
-            throw new DeliveryAbandonedError(alert.key, dest.name);
+          if (failure !== undefined && this.hooks.keepInterrupted && this.options.signal?.aborted)
+            throw new DeliveryInterruptedError(alert.key, dest.name);
           this.hooks.onOutcome?.(dest.name, failure === undefined);
           if (failure === undefined) return;
           await this.append(() => this.deadLetter.append(dest.name, failure, json));
