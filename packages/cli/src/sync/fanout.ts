@@ -59,9 +59,23 @@ export interface FanoutOptions extends Omit<SyncOptions, "store" | "onWindow"> {
    * is never lagging.
    */
   maxLagEntries?: number;
+  /**
+   * How long the walk waits for a member that has no room for the next page while another has
+   * (default {@link SLOW_WAIT_MS}): a member whose commits return within it paces the walk (healthy
+   * destinations of different speeds share one walk); one stalled longer is left behind, to its lag
+   * bound. 0: the walk goes at the pace of its fastest member.
+   */
+  slowWaitMs?: number;
   /** What happens, as it happens (the collector's logs and metrics). A listener that throws is ignored. */
   onEvent?: (event: FanoutEvent) => void;
 }
+
+/**
+ * The default {@link FanoutOptions.slowWaitMs}: longer than a healthy commit of any store takes on a
+ * loaded machine (an alerts commit of 20 000 entries delivering ~2 500 alerts: ~11 s, bench/notes.md),
+ * far shorter than a destination that hangs.
+ */
+export const SLOW_WAIT_MS = 30_000;
 
 /** What a round reports as it goes. */
 export type FanoutEvent =
@@ -336,7 +350,7 @@ async function runWalk(
     }
     return p;
   };
-  const sink: WalkSink = new WalkSink(sinks, resumeCursor, finalize);
+  const sink: WalkSink = new WalkSink(sinks, resumeCursor, finalize, options.slowWaitMs ?? SLOW_WAIT_MS);
   const from = walk.resume ? resumePoint(resumeCursor) : walk.from && formatTs(walk.from);
   if (from !== undefined)
     await Promise.all(
