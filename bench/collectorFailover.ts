@@ -1,23 +1,22 @@
 /**
  * Part 11's failover slot (bench/collectorBench.ts): two `run --config` instances of one config with
- * `coordination`, each with its own /metrics; the one holding the account's lease is SIGKILLed and
- * the time until the other holds it is measured (target ≤ lease + one poll).
+ * `coordination` (a real PostgreSQL) over four accounts, each instance with its own /metrics. Once
+ * the accounts are split (two each, `clarifai_audit_account_lease{account}` at 1 on one instance
+ * only), one instance is SIGKILLed and the time until the survivor holds every account is measured
+ * (target ≤ lease + one poll): the dead instance's leases expire at most a lease after its last
+ * renewal, and the survivor's next poll takes them.
  */
 import { spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import type { EmulatorHandle } from "@clarifai-audit/emulator";
-import { type ConfigAccount, collectorConfigText } from "../test/collector/config.js";
+import { startEmulator } from "@clarifai-audit/emulator";
+import { collectorConfigText } from "../test/collector/config.js";
 import { freePort, type PostgresServer } from "../test/helpers/postgres.js";
 
 /** What the failover slot needs. */
 export interface FailoverOptions {
   server: PostgresServer;
-  emu: EmulatorHandle;
-  account: ConfigAccount;
-  /** The instances' environment (the account's PAT variable). */
-  env: Record<string, string>;
   dir: string;
   log: (line: string) => void;
   /** The bin. */
@@ -27,35 +26,64 @@ export interface FailoverOptions {
   poll?: string;
 }
 
-/** Seconds from the SIGKILL until the other instance held the lease, and the settings. */
+/** Seconds from the SIGKILL until the survivor held every account of the killed instance, and the settings. */
 export interface FailoverFigures {
   seconds: number;
+  /** Until the first of them moved. */
+  firstSeconds: number;
+  /** The accounts that moved, and how many the config has. */
+  accounts: string[];
+  of: number;
   leaseSeconds: number;
   pollSeconds: number;
 }
 
-/** A `lease` metric of `account` at 1 in Prometheus text (the metrics slice's name may differ: adjust here). */
-function holdsLease(metrics: string, account: string): boolean {
-  return new RegExp(`^[a-z_]*lease[a-z_]*\\{[^}]*account="${account}"[^}]*\\} 1$`, "m").test(metrics);
+const ACCOUNTS = 4;
+/** Entries each account's log holds (the instances walk them while the split settles). */
+const PER_ACCOUNT = 2000;
+
+/** The accounts whose `clarifai_audit_account_lease` is 1 in Prometheus text. */
+function leasesHeld(metrics: string): Set<string> {
+  const held = new Set<string>();
+  for (const m of metrics.matchAll(/^clarifai_audit_account_lease\{[^}]*account="([^"]+)"[^}]*\} 1$/gm))
+    held.add(m[1] as string);
+  return held;
 }
 
-async function metricsOf(port: number): Promise<string> {
+async function leasesOf(port: number): Promise<Set<string>> {
   try {
-    return await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    return leasesHeld(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text());
   } catch {
-    return "";
+    return new Set();
   }
 }
 
-/**
- * SLOT: two instances of one config with `coordination`, each with its own /metrics port; once one
- * holds the account's lease it is SIGKILLed, and the time until the other holds it is measured.
- */
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Runs the slot (see the module comment). */
 export async function failoverSlot(o: FailoverOptions): Promise<FailoverFigures> {
-  const { server, emu, account: a, dir, log, cli: CLI } = o;
-  log("part 11: collector failover, two instances, one SIGKILLed");
+  const { server, dir, log, cli } = o;
+  log(`part 11: collector failover, ${ACCOUNTS} accounts on two instances, one SIGKILLed`);
   const lease = o.lease ?? "10s";
   const poll = o.poll ?? "2s";
+  const accounts = Array.from({ length: ACCOUNTS }, (_, i) => ({
+    id: `fo${i}`,
+    userId: `failover-user-${i}`,
+    pat: `failover-pat-${i}`,
+    patEnv: `CLARIFAI_PAT_FO${i}`,
+  }));
+  const emu = await startEmulator({
+    restPort: false,
+    accounts: accounts.map((a, i) => ({
+      pat: a.pat,
+      userId: a.userId,
+      generate: { count: PER_ACCOUNT, seed: 50 + i },
+    })),
+  });
+  const env = {
+    PATH: process.env.PATH ?? "",
+    ...Object.fromEntries(accounts.map((a) => [a.patEnv, a.pat])),
+  };
   const coord = await server.createDatabase("bench_coord");
   const db = await server.createDatabase("bench_failover");
   const ports = [await freePort(), await freePort()];
@@ -65,35 +93,60 @@ export async function failoverSlot(o: FailoverOptions): Promise<FailoverFigures>
     const config = join(cdir, "collector.yaml");
     writeFileSync(
       config,
-      collectorConfigText([a], emu.grpcAddress, {
+      collectorConfigText(accounts, emu.grpcAddress, {
         destinations: [{ id: "db", postgres: db }],
         listen: `127.0.0.1:${port}`,
-        settings: { interval: "1s" },
+        settings: { interval: "1s", settle: "0s", reconcile: "1h" },
         coordination: { url: coord, group: "bench", lease, poll },
       }),
     );
-    return spawn(process.execPath, [CLI, "run", "--config", config], { env: o.env, stdio: "ignore" });
+    return spawn(process.execPath, [cli, "run", "--config", config], { env, stdio: "ignore" });
   });
   try {
     const deadline = performance.now() + 120_000;
-    let owner = -1;
-    while (owner < 0 && performance.now() < deadline) {
-      for (const [i, port] of ports.entries()) if (holdsLease(await metricsOf(port), a.id)) owner = i;
-      if (owner < 0) await new Promise((r) => setTimeout(r, 50));
+    // Split: each instance holds its fair share, and no account is held twice.
+    let held: Set<string>[] = [];
+    for (;;) {
+      held = await Promise.all(ports.map(leasesOf));
+      const [a, b] = held as [Set<string>, Set<string>];
+      if (a.size === ACCOUNTS / 2 && b.size === ACCOUNTS / 2 && [...a].every((x) => !b.has(x))) break;
+      if (performance.now() > deadline)
+        throw new Error(
+          `failover: the instances did not split the accounts within 120 s (${held.map((h) => [...h])})`,
+        );
+      await sleep(50);
     }
-    if (owner < 0)
-      throw new Error("failover: no instance reported holding the lease on /metrics within 120 s");
-    const other = 1 - owner;
-    children[owner]?.kill("SIGKILL");
+    const victim = 0;
+    const survivor = 1;
+    const moving = [...(held[victim] as Set<string>)].sort();
+    children[victim]?.kill("SIGKILL");
     const t0 = performance.now();
-    while (!holdsLease(await metricsOf(ports[other] as number), a.id)) {
-      if (performance.now() > deadline) throw new Error("failover: the other instance never took the lease");
-      await new Promise((r) => setTimeout(r, 20));
+    const movedAt = new Map<string, number>();
+    while (movedAt.size < moving.length) {
+      const now = await leasesOf(ports[survivor] as number);
+      const at = (performance.now() - t0) / 1000;
+      for (const a of moving) if (now.has(a) && !movedAt.has(a)) movedAt.set(a, at);
+      if (performance.now() > deadline + 60_000)
+        throw new Error(`failover: the survivor never took ${moving.filter((a) => !movedAt.has(a))}`);
+      await sleep(20);
     }
-    const seconds = (performance.now() - t0) / 1000;
+    const times = [...movedAt.values()];
     const secs = (d: string) => Number(d.replace(/s$/, ""));
-    return { seconds, leaseSeconds: secs(lease), pollSeconds: secs(poll) };
+    return {
+      seconds: Math.max(...times),
+      firstSeconds: Math.min(...times),
+      accounts: moving,
+      of: ACCOUNTS,
+      leaseSeconds: secs(lease),
+      pollSeconds: secs(poll),
+    };
   } finally {
     for (const c of children) c.kill("SIGTERM");
+    await Promise.all(
+      children.map((c) =>
+        c.exitCode !== null || c.signalCode !== null ? undefined : new Promise((r) => c.once("exit", r)),
+      ),
+    );
+    await emu.close();
   }
 }

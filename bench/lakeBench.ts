@@ -42,12 +42,15 @@ export interface LakeBenchResult {
   markdown: string;
 }
 
-/** Runs `cmd` to exit 0 (else throws with its stderr's end): wall seconds, peak RSS (/usr/bin/time -v), stdout. */
+/**
+ * Runs `cmd` to exit 0 (else throws with its stderr's end): wall seconds, peak RSS (/usr/bin/time -v),
+ * stdout, stderr (time's report at its end).
+ */
 export async function timed(
   cmd: string,
   args: string[],
   env: NodeJS.ProcessEnv = {},
-): Promise<{ seconds: number; maxRssMb?: number; stdout: string }> {
+): Promise<{ seconds: number; maxRssMb?: number; stdout: string; stderr: string }> {
   const useTime = existsSync(TIME);
   const t0 = performance.now();
   const child = spawn(useTime ? TIME : cmd, useTime ? ["-v", cmd, ...args] : args, {
@@ -67,7 +70,7 @@ export async function timed(
   if (code !== 0)
     throw new Error(`${cmd} ${args.slice(0, 3).join(" ")} exited with ${code}: ${stderr.slice(-1500)}`);
   const m = /Maximum resident set size \(kbytes\): (\d+)/.exec(stderr);
-  return { seconds, stdout, ...(m ? { maxRssMb: Number(m[1]) / 1024 } : {}) };
+  return { seconds, stdout, stderr, ...(m ? { maxRssMb: Number(m[1]) / 1024 } : {}) };
 }
 
 function treeBytes(dir: string): number {

@@ -25,7 +25,7 @@ import { type PostgresServer, startPostgres } from "../helpers/postgres.js";
 import { ControlledStore, expectLakesHold, InjectedStoreError, lakeConsistent } from "./fanoutHelpers.js";
 
 const MINUTE = 60_000;
-const USERS = ["grow", "fail", "lag", "requests", "abort", "single"] as const;
+const USERS = ["grow", "fail", "lag", "pace", "requests", "abort", "single"] as const;
 const pat = (u: string) => `fanout-pat-${u}-0123456789abcdef`;
 const user = (u: string) => `fanout-${u}`;
 
@@ -338,6 +338,34 @@ it("a member that stops committing holds the walk at its lag bound only for the 
   });
   expect(windows(r3.events).map((w) => w.members)).toEqual([["a", "b", "c"]]);
   await expectLakesHold(dirs, 307);
+}, 60_000);
+
+it("a member slower than the others that keeps committing paces the walk: it is not detached, and one walk feeds all three", async () => {
+  const client = clientOf("pace");
+  emu.append(entriesAt(spread(T0 - 60 * MINUTE, T0 - 1000, 300)), user("pace"));
+  const dirs = ["pace-a", "pace-b", "pace-c"].map((d) => join(tmp.dir, d));
+  const slow = new ControlledStore(createLakeStore({ dir: dirs[1] as string }));
+  // Each of b's commits takes 50 ms more than a's and c's: with the walk at the pace of the fastest,
+  // b's queue would pass its bound (40 entries) within a few pages and b would walk again on its own.
+  slow.delayMs = 50;
+  const r = recorder();
+  const stores = {
+    a: createLakeStore({ dir: dirs[0] as string }),
+    b: slow,
+    c: createLakeStore({ dir: dirs[2] as string }),
+  };
+  const before = client.stats().requests;
+  const result = await runFanout({
+    ...round(client, stores, T0, { perPage: 10, commitEntries: 10, maxLagEntries: 30 }),
+    onEvent: r.onEvent,
+  });
+  expect(r.events.filter((e) => e.kind === "detached")).toEqual([]);
+  expect(windows(r.events)).toEqual([
+    { members: ["a", "b", "c"], shared: true, resumed: false, from: expect.any(String) },
+  ]);
+  for (const id of ["a", "b", "c"]) expect(result.members.get(id)?.summary?.inserted).toBe(300);
+  expect(result.requests).toBe(client.stats().requests - before);
+  await expectLakesHold(dirs, 300);
 }, 60_000);
 
 it("three members in step cost the requests of one sync of the same log: one walk feeds them all", async () => {

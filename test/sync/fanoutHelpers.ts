@@ -16,13 +16,16 @@ export class InjectedStoreError extends Error {
 /**
  * A real store (a lake, PostgreSQL) whose commits a test controls: `failAfter(n)` lets n more commits
  * through, then fails every one (before it reaches the store) until `recover()`; `hold()` makes
- * every commit wait (before it reaches the store) until `let()`.
+ * every commit wait (before it reaches the store) until `let()`; `delayMs` slows every commit by
+ * that much (a healthy destination slower than the others).
  */
 export class ControlledStore implements SyncStore {
   /** Commits that reached the real store. */
   committed = 0;
   #passes: number | undefined;
   #gate: { promise: Promise<void>; open: () => void } | undefined;
+  /** Added to every commit before it reaches the store. */
+  delayMs = 0;
 
   constructor(readonly inner: SyncStore) {}
 
@@ -62,6 +65,7 @@ export class ControlledStore implements SyncStore {
   }
   async commit(commit: SyncCommit): Promise<{ inserted: number; late?: number }> {
     await this.#gate?.promise;
+    if (this.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.delayMs));
     if (this.#passes !== undefined) {
       if (this.#passes === 0) throw new InjectedStoreError(`${this.description}: no space left (injected)`);
       this.#passes--;

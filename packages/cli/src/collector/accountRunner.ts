@@ -18,6 +18,7 @@ import { type AccountFence, createDestinationStore, LeaseLostError } from "./des
 import type { CollectorLog } from "./ops/logger.js";
 import type { CollectorMetrics } from "./ops/metrics.js";
 import type { AccountPlan, CollectorPlan, DestinationPlan } from "./plan.js";
+import type { WalkSlots } from "./walkSlots.js";
 
 /** What an account runner is given. */
 export interface AccountRunnerOptions {
@@ -33,6 +34,8 @@ export interface AccountRunnerOptions {
   fence?: AccountFence;
   /** One round, then stop (`run --once`). */
   once?: boolean;
+  /** Taken for each round's walk: how many accounts walk at once (packages/cli/src/collector/walkSlots.ts). */
+  walks?: WalkSlots;
   onRequest?: AuditLogClientOptions["onRequest"];
 }
 
@@ -152,6 +155,11 @@ export class AccountRunner {
       signal,
     })) {
       let resumed = false;
+      const release = (await this.#o.walks?.take(signal)) ?? (() => {});
+      if (signal.aborted) {
+        release();
+        break;
+      }
       try {
         const result = await runFanout({
           client,
@@ -183,6 +191,7 @@ export class AccountRunner {
         log.warn(`account ${account.id}: round failed: ${messageOf(error)}`, { account: account.id });
         for (const id of this.health.keys()) this.#failing(id, error, false);
       } finally {
+        release();
         this.#sayRound();
         this.rounds++;
         const stats = client.stats();

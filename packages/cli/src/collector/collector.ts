@@ -14,6 +14,7 @@ import type { CollectorLog } from "./ops/logger.js";
 import { CollectorMetrics } from "./ops/metrics.js";
 import type { Health } from "./ops/server.js";
 import type { AccountPlan, CollectorPlan, CoordinationPlan } from "./plan.js";
+import { DEFAULT_WALK_SLOTS, WalkSlots } from "./walkSlots.js";
 
 /** What a collector is given besides its plan. */
 export interface CollectorDeps {
@@ -26,6 +27,8 @@ export interface CollectorDeps {
   once?: boolean;
   /** The request observer of an account's client (`-v`). */
   onRequest?: (account: string) => AuditLogClientOptions["onRequest"] | undefined;
+  /** How many accounts walk at once (default {@link DEFAULT_WALK_SLOTS}). */
+  walkSlots?: number;
 }
 
 /** What a collector did, for the summary and `--json`. */
@@ -46,6 +49,8 @@ interface Running {
 /** A running collector (see the module comment). */
 export class Collector {
   readonly metrics = new CollectorMetrics();
+  /** Shared by every account runner, across reloads. */
+  readonly #walks: WalkSlots;
   #plan: CollectorPlan;
   readonly #deps: CollectorDeps;
   readonly #running = new Map<string, Running>();
@@ -62,6 +67,7 @@ export class Collector {
   private constructor(plan: CollectorPlan, deps: CollectorDeps) {
     this.#plan = plan;
     this.#deps = deps;
+    this.#walks = new WalkSlots(deps.walkSlots ?? DEFAULT_WALK_SLOTS);
     this.#stopped = new Promise((resolve) => {
       this.#stop = resolve;
     });
@@ -259,6 +265,7 @@ export class Collector {
         log: this.#deps.log,
         metrics: this.metrics,
         clock: this.#deps.clock,
+        walks: this.#walks,
         ...(fence !== undefined ? { fence } : {}),
         ...(this.#deps.once ? { once: true } : {}),
         ...(onRequest !== undefined ? { onRequest } : {}),
