@@ -89,7 +89,9 @@ test("the kill loop against sync --follow (lake and PostgreSQL side by side), th
   // Odd rounds are killed after a run's summary (in a later run's walk, commit or wait), even ones
   // from their start (start-up, the first walk and commits).
   const armed = (p: BinProcess, round: number) =>
-    round % 2 === 1 ? p.waitForLine(/^synced \d+ new entries/) : undefined;
+    // A generous wait: on a loaded machine a run's first summary may take long, and an armed round
+    // killed before it committed would leave the check below (the killed runs committed) to chance.
+    round % 2 === 1 ? p.waitForLine(/^synced \d+ new entries/, 120_000) : undefined;
   const loops = await Promise.all([
     killLoop({
       rounds: 4,
