@@ -6,6 +6,7 @@
  * log line and the running plan goes on.
  */
 
+import { AuditUsageError } from "@clarifai-audit/client/internal/domain/errors.js";
 import { DestinationOpenError } from "../collector/accountRunner.js";
 import { Collector } from "../collector/collector.js";
 import { type CollectorLog, createLogger, type LogFormat } from "../collector/ops/logger.js";
@@ -26,6 +27,17 @@ export interface CollectorFlags {
 /** Under -q, only warnings and errors. */
 function quietened(log: CollectorLog, quiet: boolean | undefined): CollectorLog {
   return quiet ? { ...log, info: () => {} } : log;
+}
+
+/**
+ * A destination's refusal (its lock held by another collector or sync, its state another log's) in
+ * the config file's words: the destination's place in the file, then the problem, without the
+ * option name (`--dest`) a store's refusal is given when `sync` reports it.
+ */
+function destinationRefusal(error: DestinationOpenError): UsageError {
+  const cause = error.cause;
+  const problem = cause instanceof AuditUsageError && cause.input === "store" ? cause.problem : error.message;
+  return new UsageError(`${error.destination.where}: ${problem}`);
 }
 
 /** Runs `run` with its parsed flags (defined in packages/cli/src/cli/commands/run.ts). */
@@ -57,8 +69,7 @@ export async function runCollectorCommand(
   } catch (error) {
     // A destination refused (its lock is held by another collector or sync, its state is another
     // log's): the file's own words, before any request.
-    if (error instanceof DestinationOpenError)
-      throw new UsageError(`${error.destination.where}: ${error.message}`);
+    if (error instanceof DestinationOpenError) throw destinationRefusal(error);
     throw error;
   }
   let reloads = Promise.resolve();
@@ -71,7 +82,8 @@ export async function runCollectorCommand(
           `reloaded ${next.file}: ${next.accounts.length} account(s), ${next.destinations.length} destination(s)`,
         );
       } catch (error) {
-        const line = errorLine(error).replace(/^clarifai-audit: (error: )?/, "");
+        const refusal = error instanceof DestinationOpenError ? destinationRefusal(error) : error;
+        const line = errorLine(refusal).replace(/^clarifai-audit: (error: )?/, "");
         log.error(`reload refused: ${line}; the running configuration goes on`);
       }
     });
