@@ -125,6 +125,14 @@ describe("run refuses before any request, in one line, exit 2", () => {
     );
   });
 
+  test("usage: no --config, a --log-format not offered", async () => {
+    expect(await refused([])).toBe("required option '--config <file>' not specified");
+    const c = config({ destinations: [{ id: "lake", lake: "lake" }], listen: false });
+    expect(await refused(["--config", c.file, "--log-format", "xml"])).toBe(
+      "option '--log-format <format>' argument 'xml' is invalid. Allowed choices are text, json.",
+    );
+  });
+
   test("--once with coordination", async () => {
     const c = config({
       destinations: [{ id: "lake", lake: "lake" }],
