@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
 import type pg from "pg";
 import { runMain, tempDir } from "../cli/helpers.js";
-import { type PostgresServer, startPostgres } from "../helpers/postgres.js";
+import { freePort, type PostgresServer, startPostgres } from "../helpers/postgres.js";
 import {
   type AccountsEmulator,
   type BinProcess,
@@ -239,6 +239,36 @@ describe("run --once", () => {
       `run: 2 round(s) over 2 account(s): ${2 * total} entries stored across 2 destination(s), ${json.requests} requests`,
     );
     expect(r.stdout).toBe("");
+  });
+
+  test("a destination left failing, or an account the API refuses: the others stored, the summary, then one line and exit 1", async () => {
+    const down = `postgres://nobody@127.0.0.1:${await freePort()}/none`;
+    const c = config({
+      destinations: [
+        { id: "lake", lake: "lake" },
+        { id: "db", postgres: down, accounts: ["prod"] },
+      ],
+      listen: false,
+    });
+    const r = await run(["--config", c.file, "--once", "--json"]);
+    expect(problems(await checkLake(join(c.dir, "lake"), accounts.expected()))).toEqual([]);
+    const lines = r.stderr.trimEnd().split("\n");
+    expect(r.code).toBe(1);
+    expect(lines.at(-3)).toMatch(/^run: 2 round\(s\) over 2 account\(s\)/);
+    expect(lines.at(-2)).toMatch(
+      /^clarifai-audit: error: run --once: 1 failure\(s\), each retried by the next run: account prod, destination db: cannot reach PostgreSQL at 127\.0\.0\.1:\d+/,
+    );
+    expect(JSON.parse(lines.at(-1) as string)).toMatchObject({
+      exitCode: 1,
+      error: expect.stringMatching(/destination db/),
+    });
+
+    const refused = await run(["--config", c.file, "--once"], { CLARIFAI_PAT_STAGING: "not-a-known-pat" });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr.trimEnd().split("\n").at(-1)).toMatch(
+      /^clarifai-audit: error: run --once: 2 failure\(s\), .*account prod, destination db: .*; account staging, destination lake: .*(PAT|API key)/,
+    );
+    expect(refused.stderr).not.toContain("not-a-known-pat");
   });
 
   test("-q: no info line, only the --json object", async () => {

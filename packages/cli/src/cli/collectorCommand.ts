@@ -102,7 +102,17 @@ export async function runCollectorCommand(
   await collector.wait();
   await reloads;
   const figures = collector.figures();
+  // A --once run is a job (cron, a CI step): a destination left failing, or an account that could
+  // not start, ends it with an error after the summary, not with 0.
+  const failures = flags.once ? collector.failures() : [];
   return {
+    ...(failures.length > 0
+      ? {
+          failure: new Error(
+            `run --once: ${failures.length} failure(s), each retried by the next run: ${failures.join("; ")}`,
+          ),
+        }
+      : {}),
     ...(flags.quiet
       ? {}
       : {
