@@ -7,7 +7,7 @@
  * 130; and no secret (PATs, PostgreSQL passwords of `to:` and coordination.url, the alert secret) in
  * its output, in either log format, nor in /metrics, even where an error quotes a URL.
  */
-import { chmodSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, test } from "@jest/globals";
@@ -236,6 +236,51 @@ test("metrics, health and readiness of a running collector; SIGHUP applies a val
   );
 }, 60_000);
 
+test("a reload while an alert is being delivered neither cuts nor dead-letters it: it is delivered once", async () => {
+  const dir = folder();
+  const destination = "reload-alerts";
+  const file = write(dir, {
+    accounts: ["prod"],
+    destinations: [
+      {
+        id: "alerts",
+        alerts: { rules: ["builtin"], webhooks: [receiver.url(destination)], backoff: "50ms" },
+      },
+    ],
+    listen: false,
+  });
+  // Each attempt answers within a second at most (the receiver hangs the first one).
+  writeFileSync(
+    file,
+    readFileSync(file, "utf8").replace("  - id: alerts\n", "  - id: alerts\n    alert_timeout: 1s\n"),
+  );
+  let hung: string | undefined;
+  receiver.receiver.behave = (_n, body) => {
+    if (hung !== undefined) return 200;
+    hung = (JSON.parse(body) as { key: string }).key;
+    return "hang";
+  };
+  const p = spawnCollector(file, accounts.env());
+  try {
+    await until("a delivery in flight", async () => hung);
+    const at = p.lines.length;
+    p.signal("SIGHUP");
+    await p.waitForLine(/reloaded /);
+    await until("the hung alert delivered", async () =>
+      receiver.deliveries(destination).includes(hung as string) ? true : undefined,
+    );
+    expect(p.lines.slice(at).filter((l) => /not delivered|dead-letter/.test(l))).toEqual([]);
+  } finally {
+    receiver.receiver.behave = () => 200;
+    p.signal("SIGTERM");
+  }
+  expect((await p.exit).code).toBe(0);
+  const delivered = receiver.deliveries(destination);
+  expect(delivered.length).toBeGreaterThan(1);
+  expect(new Set(delivered).size).toBe(delivered.length);
+  expect(existsSync(join(dir, "state", "alerts", "alerts", "prod.json.dead-letter.jsonl"))).toBe(false);
+}, 60_000);
+
 test("a second SIGTERM during a drain held up by a locked table ends the collector with 130", async () => {
   const dir = folder();
   const file = write(dir, {
@@ -291,9 +336,9 @@ test.each(["text", "json"])(
         },
       ],
       coordination: { url: server.url("runproc"), lease: "2s", poll: "200ms" },
+      settings: { unhealthy_after: "100ms" },
     });
     // The harness names PATs by pat_env; staging's is inline (`pat:`, in a 0600 file) instead.
-    const { readFileSync } = await import("node:fs");
     writeFileSync(file, readFileSync(file, "utf8").replace(/ {4}pat_env: CLARIFAI_PAT_STAGING\n/, ""));
     const env = { ...accounts.env({ ALERT_SECRET: alertSecret }) };
     delete env[staging.patEnv];
@@ -303,7 +348,13 @@ test.each(["text", "json"])(
       const address = await addressOf(p);
       await untilExactlyOnce(() => checkPostgres(db, accounts.expected(), `secret_${format}`));
       await p.waitForLine(/destination refusing failed/);
-      metrics = (await get(address, "/metrics")).body;
+      // /readyz lists the failing destination with its error.
+      const ready = await until("readyz 503", async () => {
+        const r = await get(address, "/readyz");
+        return r.status === 503 ? r.body : undefined;
+      });
+      expect(ready).toMatch(/refusing/);
+      metrics = `${(await get(address, "/metrics")).body}\n${ready}`;
       expect(metrics).toMatch(/clarifai_audit_entries_total/);
     } finally {
       p.signal("SIGTERM");
@@ -312,6 +363,8 @@ test.each(["text", "json"])(
     expect(exit.code).toBe(0);
     const all = `${exit.stdout}\n${exit.stderr}\n${metrics}`;
     expect(all).toMatch(/refusing/);
+    // The refusal quotes the database's URL (without its password) and says why.
+    expect(exit.stderr).toMatch(/password authentication failed/);
     for (const secret of [prod.pat, staging.pat, server.password, wrongPassword, alertSecret])
       expect({ secret, found: all.includes(secret) }).toEqual({ secret, found: false });
     if (format === "json")
