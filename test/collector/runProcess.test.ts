@@ -202,6 +202,12 @@ test("metrics, health and readiness of a running collector; SIGHUP applies a val
     await until("readyz 200", async () =>
       (await get(address, "/readyz")).status === 200 ? true : undefined,
     );
+    // The removed destination's series are dropped (no stale lag or failure left to alert on).
+    const after = (await get(address, "/metrics")).body;
+    expect(after).not.toMatch(/destination="down"/);
+    expect(sample(after, "clarifai_audit_entries_total", { account: "staging", destination: "db" })).toBe(
+      accounts.keys("staging").length,
+    );
 
     // An invalid file: one line, and the running configuration goes on committing.
     writeFileSync(file, "accounts: [\n");

@@ -114,6 +114,23 @@ export class Collector {
       await this.#startPlan(previous);
       throw error;
     }
+    this.#forgetRemoved(previous, plan);
+  }
+
+  /**
+   * Drops the series of what `next` no longer has (an account, or an account's destination): a
+   * lag or a failure left behind would grow forever and page somebody.
+   */
+  #forgetRemoved(previous: CollectorPlan, next: CollectorPlan): void {
+    const pairs = (plan: CollectorPlan) =>
+      new Set(plan.destinations.flatMap((d) => d.accounts.map((a) => JSON.stringify([a, d.id]))));
+    const accounts = new Set(next.accounts.map((a) => a.id));
+    const kept = pairs(next);
+    for (const account of previous.accounts) if (!accounts.has(account.id)) this.metrics.forget(account.id);
+    for (const pair of pairs(previous)) {
+      const [account, destination] = JSON.parse(pair) as [string, string];
+      if (accounts.has(account) && !kept.has(pair)) this.metrics.forget(account, destination);
+    }
   }
 
   /** /healthz and /readyz. */
