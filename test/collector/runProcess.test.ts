@@ -14,6 +14,7 @@ import { afterAll, beforeAll, expect, test } from "@jest/globals";
 import type pg from "pg";
 import { tempDir } from "../cli/helpers.js";
 import { freePort, type PostgresServer, startPostgres } from "../helpers/postgres.js";
+import { waitFor } from "../helpers/waitFor.js";
 import {
   type AccountsEmulator,
   type AlertReceiver,
@@ -100,15 +101,17 @@ function sample(text: string, name: string, labels: Record<string, string>): num
   return undefined;
 }
 
-/** Polls `f` until it returns something other than undefined (20 s at most). */
+/** Polls `f` until it returns something other than undefined (test/helpers/waitFor.ts's bound). */
 async function until<T>(what: string, f: () => Promise<T | undefined>): Promise<T> {
-  const end = Date.now() + 20_000;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  let value: T | undefined;
+  await waitFor(
+    async () => {
+      value = await f();
+      return value !== undefined;
+    },
+    { what, intervalMs: 50 },
+  );
+  return value as T;
 }
 
 async function addressOf(p: BinProcess): Promise<string> {
@@ -237,6 +240,7 @@ test("metrics, health and readiness of a running collector; SIGHUP applies a val
   }
   const exit = await p.exit;
   expect({ code: exit.code, stdout: exit.stdout }).toEqual({ code: 0, stdout: "" });
+  expect(p.lines.filter((l) => / INFO SIGTERM: draining /.test(l))).toHaveLength(1);
   expect(p.lines.filter((l) => l !== "").at(-1)).toMatch(
     /^run: \d+ round\(s\) over 2 account\(s\): \d+ entries stored across 2 destination\(s\), \d+ requests$/,
   );
@@ -309,7 +313,7 @@ test("a second SIGTERM during a drain held up by a locked table ends the collect
       return Number(r.rows[0]?.n) > 0 ? true : undefined;
     });
     p.signal("SIGTERM");
-    await new Promise((r) => setTimeout(r, 300));
+    await p.waitForLine(/SIGTERM: draining /);
     expect(p.exited).toBe(false);
     p.signal("SIGTERM");
     const exit = await p.exit;

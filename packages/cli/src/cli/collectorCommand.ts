@@ -72,6 +72,14 @@ export async function runCollectorCommand(
     if (error instanceof DestinationOpenError) throw destinationRefusal(error);
     throw error;
   }
+  // When the drain began, for whoever reads the log (a slow drain is then explained, and a second
+  // signal is known to end it at once).
+  const onStop = () =>
+    log.info(
+      `${ctx.stoppedBy ?? "stop"}: draining (each round in progress commits what it walked); a second signal ends at once`,
+    );
+  ctx.signal.addEventListener("abort", onStop, { once: true });
+  ctx.defer(() => ctx.signal.removeEventListener("abort", onStop));
   let reloads = Promise.resolve();
   const onHangUp = () => {
     reloads = reloads.then(async () => {
