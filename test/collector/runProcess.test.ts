@@ -1,7 +1,8 @@
 /**
  * `clarifai-audit run --config FILE` as a service, the built bin in a child process: /metrics with
- * the documented series and right values, /healthz, /readyz failing while a destination has failed
- * longer than unhealthy_after and passing once a reload removed it; SIGHUP applying a valid file (a
+ * the documented series and right values (a removed destination's dropped), /healthz, /readyz failing
+ * while a destination has failed longer than unhealthy_after and passing once it works again or a
+ * reload removed it; a reload while an alert is being delivered delivers it (not dead-lettered); SIGHUP applying a valid file (a
  * destination added fills up) and refusing an invalid one in one line while the collector goes on;
  * SIGTERM draining to exit 0 with its summary, a second SIGTERM during a slow drain ending it with
  * 130; and no secret (PATs, PostgreSQL passwords of `to:` and coordination.url, the alert secret) in
@@ -9,6 +10,7 @@
  */
 import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import http from "node:http";
+import { connect, createServer, type Socket } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, test } from "@jest/globals";
 import type pg from "pg";
@@ -244,6 +246,54 @@ test("metrics, health and readiness of a running collector; SIGHUP applies a val
   expect(p.lines.filter((l) => l !== "").at(-1)).toMatch(
     /^run: \d+ round\(s\) over 2 account\(s\): \d+ entries stored across 2 destination\(s\), \d+ requests$/,
   );
+}, 60_000);
+
+test("/readyz fails while a destination has failed longer than unhealthy_after, and passes once it works again", async () => {
+  const dir = folder();
+  // PostgreSQL through a port nothing listens on yet: the destination is down until a relay to
+  // the real server listens there.
+  const port = await freePort();
+  const file = write(dir, {
+    accounts: ["prod"],
+    destinations: [
+      {
+        id: "db",
+        postgres: server.url("runproc").replace(`:${server.port}/`, `:${port}/`),
+        table: "recovers",
+      },
+    ],
+    settings: { unhealthy_after: "200ms" },
+  });
+  const p = spawnCollector(file, accounts.env());
+  const sockets = new Set<Socket>();
+  const relay = createServer((socket) => {
+    const upstream = connect(server.port, "127.0.0.1");
+    sockets.add(socket).add(upstream);
+    socket.pipe(upstream).pipe(socket);
+    socket.on("error", () => upstream.destroy());
+    upstream.on("error", () => socket.destroy());
+  });
+  try {
+    const address = await addressOf(p);
+    // 503 "starting" first, then the failing destination.
+    const failing = await until("readyz 503 naming db", async () => {
+      const r = await get(address, "/readyz");
+      return r.status === 503 && /destination db/.test(r.body) ? r.body : undefined;
+    });
+    expect(failing).toMatch(/account prod, destination db: failing for \d+ s: cannot reach PostgreSQL/);
+    expect((await get(address, "/healthz")).status).toBe(200);
+    await new Promise<void>((resolve) => relay.listen(port, "127.0.0.1", resolve));
+    await p.waitForLine(/account prod: destination db works again/);
+    await until("readyz 200", async () =>
+      (await get(address, "/readyz")).status === 200 ? true : undefined,
+    );
+    await untilExactlyOnce(() => checkPostgres(db, accounts.expected(["prod"]), "recovers"));
+  } finally {
+    p.signal("SIGTERM");
+  }
+  expect((await p.exit).code).toBe(0);
+  for (const socket of sockets) socket.destroy();
+  await new Promise((resolve) => relay.close(resolve));
 }, 60_000);
 
 test("a reload while an alert is being delivered neither cuts nor dead-letters it: it is delivered once", async () => {
