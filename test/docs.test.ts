@@ -31,7 +31,7 @@ it("every page in docs/cli is a command's page", () => {
   expect(orphans.map((p) => `${p} is no command's page: remove it, or run \`${REGENERATE}\``)).toEqual([]);
 });
 
-it("there is a page for each of the ten commands, and README.md's table links each", () => {
+it("there is a page for each command, and README.md's table links each", () => {
   const names = buildProgram().commands.map((c) => c.name());
   expect(names.sort()).toEqual(
     [
@@ -42,6 +42,7 @@ it("there is a page for each of the ten commands, and README.md's table links ea
       "query",
       "report",
       "rules",
+      "run",
       "search",
       "sync",
       "tail",

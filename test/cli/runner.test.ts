@@ -242,6 +242,7 @@ it("buildProgram() declares every command without running one (what the docs are
     "tail",
     "sync",
     "watch",
+    "run",
     "rules",
     "report",
     "emulator",

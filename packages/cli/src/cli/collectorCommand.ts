@@ -6,6 +6,7 @@
  * log line and the running plan goes on.
  */
 
+import { AuditUsageError } from "@clarifai-audit/client/internal/domain/errors.js";
 import { DestinationOpenError } from "../collector/accountRunner.js";
 import { Collector } from "../collector/collector.js";
 import { type CollectorLog, createLogger, type LogFormat } from "../collector/ops/logger.js";
@@ -26,6 +27,17 @@ export interface CollectorFlags {
 /** Under -q, only warnings and errors. */
 function quietened(log: CollectorLog, quiet: boolean | undefined): CollectorLog {
   return quiet ? { ...log, info: () => {} } : log;
+}
+
+/**
+ * A destination's refusal (its lock held by another collector or sync, its state another log's) in
+ * the config file's words: the destination's place in the file, then the problem, without the
+ * option name (`--dest`) a store's refusal is given when `sync` reports it.
+ */
+function destinationRefusal(error: DestinationOpenError): UsageError {
+  const cause = error.cause;
+  const problem = cause instanceof AuditUsageError && cause.input === "store" ? cause.problem : error.message;
+  return new UsageError(`${error.destination.where}: ${problem}`);
 }
 
 /** Runs `run` with its parsed flags (defined in packages/cli/src/cli/commands/run.ts). */
@@ -64,10 +76,17 @@ export async function runCollectorCommand(
   } catch (error) {
     // A destination refused (its lock is held by another collector or sync, its state is another
     // log's): the file's own words, before any request.
-    if (error instanceof DestinationOpenError)
-      throw new UsageError(`${error.destination.where}: ${error.message}`);
+    if (error instanceof DestinationOpenError) throw destinationRefusal(error);
     throw error;
   }
+  // When the drain began, for whoever reads the log (a slow drain is then explained, and a second
+  // signal is known to end it at once).
+  const onStop = () =>
+    log.info(
+      `${ctx.stoppedBy ?? "stop"}: draining (each round in progress commits what it walked); a second signal ends at once`,
+    );
+  ctx.signal.addEventListener("abort", onStop, { once: true });
+  ctx.defer(() => ctx.signal.removeEventListener("abort", onStop));
   let reloads = Promise.resolve();
   const onHangUp = () => {
     reloads = reloads.then(async () => {
@@ -78,7 +97,8 @@ export async function runCollectorCommand(
           `reloaded ${next.file}: ${next.accounts.length} account(s), ${next.destinations.length} destination(s)`,
         );
       } catch (error) {
-        const line = errorLine(error).replace(/^clarifai-audit: (error: )?/, "");
+        const refusal = error instanceof DestinationOpenError ? destinationRefusal(error) : error;
+        const line = errorLine(refusal).replace(/^clarifai-audit: (error: )?/, "");
         log.error(`reload refused: ${line}; the running configuration goes on`);
       }
     });
@@ -97,7 +117,17 @@ export async function runCollectorCommand(
   await collector.wait();
   await reloads;
   const figures = collector.figures();
+  // A --once run is a job (cron, a CI step): a destination left failing, or an account that could
+  // not start, ends it with an error after the summary, not with 0.
+  const failures = flags.once ? collector.failures() : [];
   return {
+    ...(failures.length > 0
+      ? {
+          failure: new Error(
+            `run --once: ${failures.length} failure(s), each retried by the next run: ${failures.join("; ")}`,
+          ),
+        }
+      : {}),
     ...(flags.quiet
       ? {}
       : {

@@ -83,8 +83,12 @@ export class AccountRunner {
   rounds = 0;
   requests = 0;
 
+  /** The collector's drain (SIGTERM/SIGINT), not this runner's own stop (a reload, a lost lease). */
+  readonly #drain: AbortSignal;
+
   constructor(options: AccountRunnerOptions, parent: AbortSignal) {
     this.#o = options;
+    this.#drain = parent;
     for (const d of options.destinations)
       this.health.set(d.id, { account: options.account.id, destination: d.id, inserted: 0 });
     if (parent.aborted) this.#controller.abort();
@@ -117,7 +121,9 @@ export class AccountRunner {
     for (const destination of this.#o.destinations) {
       const store = await createDestinationStore(destination, account, {
         env: this.#o.env,
-        signal,
+        // An alert in flight is cut (and dead-lettered, as watch does) by SIGTERM only: a reload or a
+        // lost lease stops the account at its round's end, and that round's alerts are delivered.
+        signal: this.#drain,
         warn: (line) => log.warn(line, { account: account.id, destination: destination.id }),
         onAlert: (delivered) => metrics.alerts(account.id, destination.id, delivered),
         // A webhook's failed attempt is a delivery failure as a failed commit is (the metric's

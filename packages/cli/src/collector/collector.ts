@@ -60,6 +60,8 @@ export class Collector {
   #listen = "";
   #started = false;
   #figures = { rounds: 0, inserted: 0, requests: 0 };
+  /** With `once`: what failed in the rounds of runners that have ended (see {@link failures}). */
+  readonly #failures: string[] = [];
   /** Resolves when the collector has stopped (drained). */
   readonly #stopped: Promise<void>;
   #stop: () => void = () => {};
@@ -116,6 +118,23 @@ export class Collector {
       await this.#startPlan(previous);
       throw error;
     }
+    this.#forgetRemoved(previous, plan);
+  }
+
+  /**
+   * Drops the series of what `next` no longer has (an account, or an account's destination): a
+   * lag or a failure left behind would grow forever and page somebody.
+   */
+  #forgetRemoved(previous: CollectorPlan, next: CollectorPlan): void {
+    const pairs = (plan: CollectorPlan) =>
+      new Set(plan.destinations.flatMap((d) => d.accounts.map((a) => JSON.stringify([a, d.id]))));
+    const accounts = new Set(next.accounts.map((a) => a.id));
+    const kept = pairs(next);
+    for (const account of previous.accounts) if (!accounts.has(account.id)) this.metrics.forget(account.id);
+    for (const pair of pairs(previous)) {
+      const [account, destination] = JSON.parse(pair) as [string, string];
+      if (accounts.has(account) && !kept.has(pair)) this.metrics.forget(account, destination);
+    }
   }
 
   /** /healthz and /readyz. */
@@ -149,6 +168,16 @@ export class Collector {
       inserted,
       requests,
     };
+  }
+
+  /**
+   * What was still failing when each account's runner ended: an account that could not start (its
+   * PAT source failed), a destination whose last round failed (down, refusing, the walk refused by
+   * the API). Kept with `once` only: a non-empty list is that run's failure (a cron job must see it).
+   */
+  failures(): string[] {
+    // Sorted: accounts end in any order, and a line that says the same thing should read the same.
+    return [...this.#failures].sort();
   }
 
   *#healths(): Iterable<DestinationHealth> {
@@ -282,14 +311,18 @@ export class Collector {
         await opened;
         if (!runner.stopped) await runner.run();
       } catch (error) {
-        log.error(`account ${runner.id}: ${error instanceof Error ? error.message : String(error)}`, {
-          account: runner.id,
-        });
+        const message = error instanceof Error ? error.message : String(error);
+        log.error(`account ${runner.id}: ${message}`, { account: runner.id });
+        if (this.#deps.once) this.#failures.push(`account ${runner.id}: ${message}`);
       } finally {
         await runner.close();
         this.#figures.rounds += runner.rounds;
         this.#figures.requests += runner.requests;
-        for (const h of runner.health.values()) this.#figures.inserted += h.inserted;
+        for (const h of runner.health.values()) {
+          this.#figures.inserted += h.inserted;
+          if (this.#deps.once && h.failingSince !== undefined)
+            this.#failures.push(`account ${h.account}, destination ${h.destination}: ${h.error ?? "failed"}`);
+        }
         if (this.#running.get(runner.id)?.runner === runner) this.#running.delete(runner.id);
         if (this.#deps.once && this.#running.size === 0) void this.#drain();
       }

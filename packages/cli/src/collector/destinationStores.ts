@@ -19,7 +19,7 @@ export interface AccountFence {
 /** What the making of a store needs besides the plans. */
 export interface StoreContext {
   env: Readonly<Record<string, string | undefined>>;
-  /** The account runner's stop signal (an alert delivery in flight ends with it). */
+  /** The collector's drain signal, SIGTERM/SIGINT (an alert delivery in flight ends with it; a reload's stop does not). */
   signal: AbortSignal;
   warn(line: string): void;
   /** Told of each (alert, destination) outcome of an alerts destination. */

@@ -393,6 +393,10 @@ async function runWalk(
       if (error instanceof ExportInterruptedError) {
         interrupted = error;
         summary = error.summary;
+      } else if (options.signal?.aborted && !WalkSink.isNoMembersLeft(error)) {
+        // The signal cancelled a request before the walk began (the engine pinning its window
+        // raises the client's cancellation as is): a stop, not a failure of the members.
+        interrupted = new ExportInterruptedError(NOTHING_WALKED);
       } else if (!WalkSink.isNoMembersLeft(error)) {
         // The walk failed (the server, the options): each member committed what it was given.
         for (const m of sinks) m.stop(error);
