@@ -148,7 +148,8 @@ export async function postgresKeysByAccount(
   );
   const out = new Map<string | undefined, string[]>();
   for (const r of rows.rows) {
-    const a = hasAccount ? r.account : undefined;
+    // `sync --dest postgres://…` (no account) files its rows under account '': a plain table's.
+    const a = hasAccount && r.account !== "" ? r.account : undefined;
     const keys = out.get(a) ?? [];
     if (keys.length === 0) out.set(a, keys);
     keys.push(r.entry_key);
