@@ -8,7 +8,7 @@
 import { ClarifaiAuditError } from "@clarifai-audit/client/internal/domain/errors.js";
 import pg from "pg";
 import { connectError, pgMessage } from "../../sync/postgres/errors.js";
-import { type PostgresTarget, parsePostgresUrl } from "../../sync/postgres/url.js";
+import { connectionSettings, type PostgresTarget, parsePostgresUrl } from "../../sync/postgres/url.js";
 
 /** Table of leases. */
 export const LEASES_TABLE = "clarifai_audit_leases";
@@ -170,14 +170,10 @@ export class LeaseSession {
     if (this.#client) return this.#client;
     const t = this.target;
     const client = new pg.Client({
-      host: t.host,
-      port: t.port,
-      user: t.user,
-      password: t.password,
-      database: t.database,
-      ssl: t.ssl,
-      application_name:
+      ...connectionSettings(
+        t,
         t.applicationName === "clarifai-audit sync" ? "clarifai-audit coordination" : t.applicationName,
+      ),
       connectionTimeoutMillis: this.timeoutMs,
       // The server ends a statement past the bound too (the client has dropped the connection by then).
       statement_timeout: this.timeoutMs,

@@ -44,7 +44,7 @@ import {
   STATE_TABLE,
 } from "./schema.js";
 import { readStateRow, type StateKey, type StoredStateRow, writeStateRow } from "./stateRow.js";
-import { type PostgresTarget, parsePostgresUrl, redactUrl } from "./url.js";
+import { connectionSettings, type PostgresTarget, parsePostgresUrl, redactUrl } from "./url.js";
 
 // The names tests, the bench and other modules import from here.
 export { SyncConflictError } from "./errors.js";
@@ -353,13 +353,7 @@ class Store implements PostgresStore {
     }
     const t = this.target;
     const client = new pg.Client({
-      host: t.host,
-      port: t.port,
-      user: t.user,
-      password: t.password,
-      database: t.database,
-      ssl: t.ssl,
-      application_name: t.applicationName,
+      ...connectionSettings(t),
       connectionTimeoutMillis: this.connectTimeoutMs,
       keepAlive: true,
       ...(this.token === undefined ? {} : FENCED_SESSION),

@@ -34,6 +34,19 @@ export interface PostgresTarget {
   description: string;
 }
 
+/** The connection settings node-postgres takes for `t` (one place: the store's and the coordinator's sessions). */
+export function connectionSettings(t: PostgresTarget, applicationName = t.applicationName) {
+  return {
+    host: t.host,
+    port: t.port,
+    user: t.user,
+    password: t.password,
+    database: t.database,
+    ssl: t.ssl,
+    application_name: applicationName,
+  };
+}
+
 /**
  * True when `to` names a PostgreSQL destination rather than a directory: any `postgres:` or
  * `postgresql:` text, so that a URL missing a slash is refused (without its password) rather than
