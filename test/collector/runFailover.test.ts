@@ -391,12 +391,18 @@ test("without coordination, a second instance of the same config is refused: exi
   const callsBefore = accounts.emu.calls;
   const first = await start("first", s);
   try {
+    // Every account's first round done (its requests are counted when its round ends; at most two
+    // accounts walk at a time, so a sum alone can match while an account still waits for its turn),
+    // and every request the emulator served counted.
     await waitFor(
       async () => {
-        const counted = await metricSum(first, "clarifai_audit_requests_total");
-        return counted > 0 && counted === accounts.emu.calls - callsBefore;
+        const perAccount = await Promise.all(
+          IDS.map((id) => metricSum(first, `clarifai_audit_requests_total\\{account="${id}",[^}]*\\}`)),
+        );
+        const counted = perAccount.reduce((a, b) => a + b, 0);
+        return perAccount.every((n) => n > 0) && counted === accounts.emu.calls - callsBefore;
       },
-      { what: "the first instance's round done, every request it made counted", intervalMs: 50 },
+      { what: "every account's first round done, every request it made counted", intervalMs: 50 },
     );
     expect(accounts.emu.calls).toBeGreaterThan(callsBefore);
     const calls = accounts.emu.calls;
