@@ -51,12 +51,9 @@ export async function runCollectorCommand(
       "--once: not with `coordination` in the config file (instances share the accounts over time; run without --once)",
     );
   // As sync's default `--memory lean`: a steady heap of short-lived entries, with V8's GC tuned for
-  // it (bench part 11: peak RSS of ten accounts × three destinations). The young generation's cap
-  // is checked on a timer, as the collector has no page loop of its own.
+  // it (bench part 11: peak RSS of ten accounts × three destinations), checked after every page as
+  // sync's is.
   const memory = await ctx.tuneMemory("lean");
-  const tick = setInterval(() => memory.afterPage(), 500);
-  tick.unref();
-  ctx.defer(() => clearInterval(tick));
   const log = quietened(
     createLogger({ format: flags.logFormat, write: (line) => ctx.io.stderr.write(line) }),
     flags.quiet,
@@ -65,6 +62,7 @@ export async function runCollectorCommand(
   try {
     collector = await Collector.start(plan, {
       env: ctx.env,
+      onPage: () => memory.afterPage(),
       log,
       clock: ctx.clock,
       signal: ctx.signal,

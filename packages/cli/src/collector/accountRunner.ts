@@ -37,6 +37,8 @@ export interface AccountRunnerOptions {
   /** Taken for each round's walk: how many accounts walk at once (packages/cli/src/collector/walkSlots.ts). */
   walks?: WalkSlots;
   onRequest?: AuditLogClientOptions["onRequest"];
+  /** After each page the walk reads. */
+  onPage?: () => void;
 }
 
 /** A destination of one account, as /readyz and the summary see it. */
@@ -180,6 +182,7 @@ export class AccountRunner {
           signal,
           now: () => clock.now(),
           onEvent: (event) => this.#onEvent(event),
+          ...(this.#o.onPage !== undefined ? { onProgress: this.#o.onPage } : {}),
         });
         for (const [id, outcome] of result.members) {
           if (outcome.error !== undefined) this.#failing(id, outcome.error);

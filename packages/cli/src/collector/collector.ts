@@ -27,6 +27,8 @@ export interface CollectorDeps {
   once?: boolean;
   /** The request observer of an account's client (`-v`). */
   onRequest?: (account: string) => AuditLogClientOptions["onRequest"] | undefined;
+  /** Called after each page any account's walk reads (the memory tuning's hook, as sync's). */
+  onPage?: () => void;
   /** How many accounts walk at once (default {@link DEFAULT_WALK_SLOTS}). */
   walkSlots?: number;
 }
@@ -298,6 +300,7 @@ export class Collector {
         ...(fence !== undefined ? { fence } : {}),
         ...(this.#deps.once ? { once: true } : {}),
         ...(onRequest !== undefined ? { onRequest } : {}),
+        ...(this.#deps.onPage !== undefined ? { onPage: this.#deps.onPage } : {}),
       },
       this.#deps.signal,
     );
