@@ -94,7 +94,9 @@ export async function syncDestination(
     throw error;
   }
   if (named.flag === "--lake" && target.kind !== "lake")
-    throw new UsageError("--lake: a lake is a folder; for a postgres://, s3://, syslog:// or splunk+https:// destination use --dest");
+    throw new UsageError(
+      "--lake: a lake is a folder; for a postgres://, s3://, syslog:// or splunk+https:// destination use --dest",
+    );
   if (flags.table !== undefined && target.kind !== "postgres")
     throw new UsageError("--table: only for a PostgreSQL destination (--dest postgres://…)");
   const stream = STREAM_KINDS.has(target.kind);
