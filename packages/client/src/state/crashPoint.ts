@@ -39,6 +39,9 @@ export const CRASH_POINTS = [
   "sync.window-walked", // the whole window walked and committed; the run's end not yet committed
   "sync.run-ended", // the state without a run (new high-water mark) committed; lock still held
   "sync.closed", // the store closed and its lock released; summary not printed
+  // A commit of an at-least-once delivery store (packages/cli/src/sync/delivery/deliveryStore.ts: syslog, HEC).
+  "delivery.sent", // the new entries sent and confirmed by the transport; the state file not yet replaced
+  "delivery.state-written", // the state file replaced (cursor and keys of the delivered entries)
 ] as const;
 
 export type CrashPoint = (typeof CRASH_POINTS)[number];
