@@ -20,6 +20,7 @@ import {
   startAccounts,
 } from "../collector/harness.js";
 import { type HecServer, startHecServer } from "../helpers/hecServer.js";
+import { waitFor } from "../helpers/waitFor.js";
 import type { HecChildConfig } from "./hecChild.js";
 
 const COMMIT_ENTRIES = 30;
@@ -42,7 +43,7 @@ beforeAll(async () => {
   [accounts, hec] = await Promise.all([
     startAccounts([
       { id: "points", count: 150, growth: false },
-      { id: "random", count: 300, growth: { count: 4, everyMs: 40, lateFraction: 0.3 } },
+      { id: "random", count: 200, growth: { count: 4, everyMs: 40, lateFraction: 0.3 } },
     ]),
     startHecServer({ ackDelayMs: 20 }),
     build({
@@ -157,12 +158,18 @@ it("killed at every step of a delivery, the next run goes on: every entry at lea
 }, 120_000);
 
 it("SIGKILLed at random instants while the log grows with late entries: every entry at least once, duplicates within the bound", async () => {
+  let mark = 0;
   const result = await killLoop({
     rounds: 6,
     random: seededRandom(24),
-    minMs: 300,
-    maxMs: 1500,
-    start: () => start("random"),
+    // Killed while delivering: armed once the round's first batch reached the collector.
+    minMs: 0,
+    maxMs: 400,
+    start: () => {
+      mark = hec.bodies.length;
+      return start("random");
+    },
+    armed: () => waitFor(() => hec.bodies.length > mark, { what: "the round's first batch" }),
   });
   accounts.stopGrowth();
   for (const r of result.ended) expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: "" });

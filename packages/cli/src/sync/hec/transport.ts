@@ -45,7 +45,7 @@ export interface HecTiming {
   maxBackoffMs: number;
   /** Longest Retry-After honoured (a longer one is waited this long). */
   maxRetryAfterMs: number;
-  /** First wait before polling acks; grows ×1.5 up to 2 s. */
+  /** Wait before the second ack poll (the first goes at once); grows ×1.5 up to 2 s. */
   ackPollMs: number;
   /** A batch not acknowledged this long after it was sent is sent again. */
   ackTimeoutMs: number;
@@ -60,7 +60,7 @@ export const HEC_TIMING: HecTiming = {
   backoffMs: 500,
   maxBackoffMs: 30_000,
   maxRetryAfterMs: 120_000,
-  ackPollMs: 100,
+  ackPollMs: 10,
   ackTimeoutMs: 120_000,
   ackResends: 2,
 };
@@ -231,10 +231,11 @@ export function createHecTransport(o: HecTransportOptions): HecTransport {
 
   /** Waits until every pending batch is acknowledged, sending again those whose ack is overdue. */
   async function awaitAcks(pending: Map<number, Pending>, signal?: AbortSignal): Promise<void> {
-    let interval = timing.ackPollMs;
+    // The first poll at once: a collector that indexes fast (or a small batch) has acked already.
+    let interval = 0;
     while (pending.size > 0) {
-      await sleep(interval, signal);
-      interval = Math.min(interval * 1.5, 2000);
+      if (interval > 0) await sleep(interval, signal);
+      interval = interval === 0 ? timing.ackPollMs : Math.min(interval * 1.5, 2000);
       stats.polls++;
       const a = await call(ACK_PATH, JSON.stringify({ acks: [...pending.keys()] }), signal);
       if (a.status !== 200 || typeof a.body?.acks !== "object" || a.body.acks === null)
@@ -252,7 +253,7 @@ export function createHecTransport(o: HecTransportOptions): HecTransport {
         stats.resent++;
         if (ackId === undefined) throw new Error(`${d}: the collector stopped acknowledging batches`);
         pending.set(ackId, { body: p.body, ackId, sentAt: performance.now(), resends: p.resends + 1 });
-        interval = timing.ackPollMs;
+        interval = 0;
       }
     }
   }
