@@ -43,6 +43,13 @@ function duration(description: string, defaultMs?: number) {
 const STRINGS = { type: "array", items: { type: "string", minLength: 1 }, minItems: 1 } as const;
 const STRING_OR_LIST = { anyOf: [{ type: "string", minLength: 1 }, STRINGS] } as const;
 
+/** A profile's keys an account takes: its connection's (a HEC token is a destination's, not an account's). */
+const {
+  hec_token_env: _hecEnv,
+  hec_token_file: _hecFile,
+  ...CONNECTION_PROPERTIES
+} = PROFILE_SCHEMA.properties;
+
 /** One account: a profile's connection keys, its id and its filters. */
 const ACCOUNT_SCHEMA = {
   type: "object",
@@ -54,7 +61,7 @@ const ACCOUNT_SCHEMA = {
       pattern: PROFILE_NAME_PATTERN,
       description: "names the account in metrics, logs, lake partitions (account=ID) and rows",
     },
-    ...PROFILE_SCHEMA.properties,
+    ...CONNECTION_PROPERTIES,
     from: {
       type: "string",
       minLength: 1,
