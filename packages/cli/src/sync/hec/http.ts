@@ -7,6 +7,7 @@
  */
 import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
+import { ClarifaiAuditError } from "@clarifai-audit/client/internal/domain/errors.js";
 
 /** Most bytes of a reply body kept (HEC's replies are a few dozen bytes; an ack reply a few per id). */
 export const MAX_REPLY_BYTES = 64 * 1024;
@@ -20,7 +21,7 @@ export interface HttpReply {
 }
 
 /** Why a request got no reply: the network, TLS, a deadline or an abort. */
-export class HttpFailure extends Error {
+export class HttpFailure extends ClarifaiAuditError {
   override name = "HttpFailure";
   constructor(
     message: string,
