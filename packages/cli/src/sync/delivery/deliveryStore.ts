@@ -125,15 +125,15 @@ export function createDeliveryStore(o: DeliveryStoreOptions): SyncStore {
         } catch (error) {
           throw new SyncUsageError(`${path} is damaged (${(error as Error).message}); nothing was sent`);
         }
-        if (file === undefined) {
-          // Written at once: the channel must outlive a crash before the first commit.
-          file = newDeliveryState(label, o.account);
-          await writeDeliveryState(path, file);
-        }
+        const saved = file !== undefined;
+        file ??= newDeliveryState(label, o.account);
         if (!connected) {
           await o.transport.connect({ channel: file.channel });
           connected = true;
         }
+        // Written once the destination accepted us (a refusal leaves no file), before any commit:
+        // the channel must outlive a crash before the first commit.
+        if (!saved) await writeDeliveryState(path, file);
         open = { file, keys };
         return file.state;
       } catch (error) {
