@@ -51,11 +51,14 @@ if (process.argv[2] === "serve") {
     .sort((a, b) => a.timestamp.seconds - b.timestamp.seconds || a.timestamp.nanos - b.timestamp.nanos);
   for (const e of entries) e.key();
   const dir = mkdtempSync(join(tmpdir(), "hec-bench-"));
-  const store = await createHecStore(
-    parseHecUrl(`${info.url}${query === "" ? "" : `?${query}`}`),
-    { env: {}, format: "json", statePath: join(dir, "state.json"), ca: info.ca, hecToken: info.token },
-    { commitEntries },
-  );
+  const store = await createHecStore(parseHecUrl(`${info.url}${query === "" ? "" : `?${query}`}`), {
+    env: {},
+    format: "json",
+    statePath: join(dir, "state.json"),
+    ca: info.ca,
+    hecToken: info.token,
+    commitEntries,
+  });
   const identity = { userId: "bench", endpoint: "bench", query: {} };
   await store.open(identity);
   const start = performance.now();

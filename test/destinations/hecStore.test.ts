@@ -66,7 +66,8 @@ async function sync(u: string, url: string, o: DestinationOptions, signal?: Abor
   try {
     return await runSync({
       client: c,
-      store: await createHecStore(parseHecUrl(url), o, {
+      store: await createHecStore(parseHecUrl(url), {
+        ...o,
         ...FAST,
         ...(signal !== undefined ? { signal } : {}),
       }),
@@ -173,7 +174,7 @@ describe("refusals: one line, before anything is sent or written", () => {
 
   it("a CA file that is missing or holds no certificate", async () => {
     expect(await refused(options(join(tmp.dir, "r2.json"), { ca: join(tmp.dir, "none.pem") }))).toMatch(
-      /`ca` .*none\.pem: does not exist/,
+      /`ca`: .*none\.pem does not exist/,
     );
     const junk = join(tmp.dir, "junk.pem");
     writeFileSync(junk, "not a certificate\n");
@@ -192,11 +193,11 @@ describe("refusals: one line, before anything is sent or written", () => {
 
   it("a certificate of an unknown CA, or for another host name", async () => {
     const { ca: _c, ...nodeRoots } = options(join(tmp.dir, "r4.json"));
-    expect(await refused(nodeRoots)).toMatch(/TLS: /);
+    expect(await refused(nodeRoots)).toMatch(/the TLS connection was refused \(/);
     const other = await startHecServer({ tls, host: "127.0.0.2", tokens: [hec.token] });
     try {
       expect(await refused(options(join(tmp.dir, "r5.json")), other.url())).toMatch(
-        /TLS: ERR_TLS_CERT_ALTNAME_INVALID/,
+        /the TLS connection was refused \(ERR_TLS_CERT_ALTNAME_INVALID: /,
       );
     } finally {
       await other.close();

@@ -25,18 +25,14 @@ export class HttpFailure extends ClarifaiAuditError {
   override name = "HttpFailure";
   constructor(
     message: string,
-    /** The certificate or the TLS handshake was refused: retrying cannot help. */
-    readonly tls: boolean,
+    /** Node's error, when there was one (its `code` tells a refused certificate: ../delivery/tlsTrust.ts). */
+    readonly error?: unknown,
     /** The caller's signal ended it. */
     readonly aborted = false,
   ) {
     super(message);
   }
 }
-
-/** TLS failures (Node's and OpenSSL's codes): the collector is not who it says, or speaks no TLS. */
-const TLS_CODE =
-  /CERT|SELF_SIGNED|ALTNAME|ISSUER|TLS|SSL|EPROTO|UNABLE_TO_VERIFY|UNABLE_TO_GET|HOSTNAME|HANDSHAKE/i;
 
 /** What {@link HttpPool} needs. */
 export interface HttpPoolOptions {
@@ -98,10 +94,10 @@ export class HttpPool {
         } else resolve(reply as HttpReply);
       };
       const timer = setTimeout(
-        () => finish(new HttpFailure(`no complete reply within ${this.o.timeoutMs} ms`, false)),
+        () => finish(new HttpFailure(`no complete reply within ${this.o.timeoutMs} ms`)),
         this.o.timeoutMs,
       );
-      const onAbort = () => finish(new HttpFailure("interrupted", false, true));
+      const onAbort = () => finish(new HttpFailure("interrupted", undefined, true));
       if (signal?.aborted) {
         onAbort();
         return;
@@ -109,7 +105,7 @@ export class HttpPool {
       signal?.addEventListener("abort", onAbort, { once: true });
       req.on("error", (e: NodeJS.ErrnoException) => {
         const code = e.code ?? "";
-        finish(new HttpFailure(code !== "" ? `${code}: ${e.message}` : e.message, TLS_CODE.test(code)));
+        finish(new HttpFailure(code !== "" ? `${code}: ${e.message}` : e.message, e));
       });
       req.on("response", (res) => {
         const chunks: Buffer[] = [];
@@ -128,7 +124,7 @@ export class HttpPool {
         res.on("end", () =>
           finish(undefined, { status: res.statusCode ?? 0, headers: res.headers, body: text(chunks) }),
         );
-        res.on("error", (e) => finish(new HttpFailure(e.message, false)));
+        res.on("error", (e) => finish(new HttpFailure(e.message, e)));
       });
       req.end(payload);
     });

@@ -6,29 +6,17 @@
  * token, an unreadable CA file) is refused here, before anything connects.
  */
 import { registerSecret } from "@clarifai-audit/client/internal/domain/redact.js";
-import { readRegularFile } from "@clarifai-audit/client/internal/state/regularFile.js";
 import { createDeliveryStore, type OcsfEncoder } from "../delivery/deliveryStore.js";
+import { readCaFile } from "../delivery/tlsTrust.js";
 import type { DestinationOptions } from "../destination.js";
 import { type SyncStore, SyncUsageError } from "../store.js";
 import { createHecTransport, type HecTiming } from "./transport.js";
 import type { HecTarget } from "./url.js";
 
-/** Largest CA file read (a bundle of a few hundred certificates). */
-const MAX_CA_BYTES = 1024 * 1024;
-
 /** The variable the CLI reads the token from (named in the refusal when there is none). */
 export const HEC_TOKEN_ENV = "CLARIFAI_AUDIT_HEC_TOKEN";
 
-/** Reads a PEM file of CAs; SyncUsageError (one line) when it cannot be used. */
-export async function readCaFile(path: string): Promise<Buffer> {
-  const fail = (problem: string) => SyncUsageError.store(`\`ca\` ${path}: ${problem}`);
-  const pem = await readRegularFile(path, MAX_CA_BYTES, fail, "a CA file");
-  if (pem === undefined) throw fail("does not exist");
-  if (!pem.includes("-----BEGIN CERTIFICATE-----")) throw fail("holds no PEM certificate");
-  return pem;
-}
-
-/** What {@link createHecStore} takes besides the destination's options. */
+/** What {@link createHecStore} takes besides the destination's options (tests, the collector). */
 export interface HecStoreExtras {
   /** Shorter waits (tests). */
   timing?: Partial<HecTiming>;
@@ -43,8 +31,7 @@ export interface HecStoreExtras {
 /** Makes the store of a HEC destination; refuses a missing state file, token or CA file in one line. */
 export async function createHecStore(
   target: HecTarget,
-  o: DestinationOptions,
-  extras: HecStoreExtras = {},
+  o: DestinationOptions & HecStoreExtras,
 ): Promise<SyncStore> {
   const token = o.hecToken;
   if (token === undefined || token.trim() === "")
@@ -66,7 +53,7 @@ export async function createHecStore(
     ...(ca !== undefined ? { ca } : {}),
     sourcetype: target.sourcetype ?? (o.format === "ocsf" ? "clarifai:audit:ocsf" : "clarifai:audit"),
     ...(o.account !== undefined ? { account: o.account } : {}),
-    ...(extras.timing !== undefined ? { timing: extras.timing } : {}),
+    ...(o.timing !== undefined ? { timing: o.timing } : {}),
   });
   return createDeliveryStore({
     statePath: o.statePath,
@@ -74,8 +61,8 @@ export async function createHecStore(
     format: o.format,
     ...(o.account !== undefined ? { account: o.account } : {}),
     destination: target.description,
-    ...(extras.signal !== undefined ? { signal: extras.signal } : {}),
-    ...(extras.ocsf !== undefined ? { ocsf: extras.ocsf } : {}),
-    ...(extras.commitEntries !== undefined ? { commitEntries: extras.commitEntries } : {}),
+    ...(o.signal !== undefined ? { signal: o.signal } : {}),
+    ...(o.ocsf !== undefined ? { ocsf: o.ocsf } : {}),
+    ...(o.commitEntries !== undefined ? { commitEntries: o.commitEntries } : {}),
   });
 }

@@ -23,6 +23,7 @@ import { performance } from "node:perf_hooks";
 import { registerSecret } from "@clarifai-audit/client/internal/domain/redact.js";
 import { crashPoint } from "@clarifai-audit/client/internal/state/crashPoint.js";
 import type { DeliveryMessage, DeliverySession, DeliveryTransport } from "../delivery/deliveryStore.js";
+import { tlsRefusal } from "../delivery/tlsTrust.js";
 import { SyncUsageError } from "../store.js";
 import { HttpFailure, HttpPool } from "./http.js";
 import {
@@ -207,7 +208,8 @@ export function createHecTransport(o: HecTransportOptions): HecTransport {
       } catch (e) {
         if (!(e instanceof HttpFailure)) throw e;
         if (e.aborted) throw interrupted();
-        if (e.tls) throw SyncUsageError.store(`${d}: TLS: ${e.message}`);
+        const refusal = tlsRefusal(d, e.error);
+        if (refusal !== undefined) throw refusal;
         last = e.message;
       }
       if (attempt >= timing.attempts)
