@@ -114,7 +114,7 @@ describe("refusals", () => {
           .catch((e: unknown) => e)) as Error
       ).message,
     ).toBe(
-      `${path} is the alert checkpoint of account prod for destination alerts, not of account staging for alerts; nothing was changed`,
+      `${path} is the alert checkpoint of account prod for destination alerts, not of account staging for destination alerts; nothing was changed`,
     );
     const other = { ...identity(), query: { operations: [1] } };
     expect(

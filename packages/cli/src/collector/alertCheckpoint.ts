@@ -5,12 +5,10 @@
  * is sent). Replaced atomically (write a temporary file, fsync, rename, fsync the folder): a reader
  * sees one commit or the next, never a mix, so alerts and the state that produced them go together.
  */
-import { writeFileAtomic } from "@clarifai-audit/client/internal/state/durableFile.js";
-import { NS, PRINTABLE } from "@clarifai-audit/client/internal/state/schemaParts.js";
-import { readValidatedState, StateFileError } from "@clarifai-audit/client/internal/state/stateReader.js";
-import { encodedKeysProblem } from "../sync/keyTable.js";
-import { SYNC_STATE_SCHEMA, syncStateProblem } from "../sync/stateSchema.js";
-import { type SyncState, SyncUsageError } from "../sync/store.js";
+import { PRINTABLE } from "@clarifai-audit/client/internal/state/schemaParts.js";
+import { readLocalState, SAVED_KEYS_PROPERTIES, writeLocalState } from "../sync/localState.js";
+import { SYNC_STATE_SCHEMA } from "../sync/stateSchema.js";
+import type { SyncState } from "../sync/store.js";
 import type { Alert } from "../watch/alert.js";
 import { EVALUATOR_STATE_SCHEMA, OUTBOX_SCHEMA } from "../watch/checkpoint.js";
 import type { EvaluatorState } from "../watch/evaluator.js";
@@ -53,44 +51,26 @@ export const ALERT_CHECKPOINT_SCHEMA = {
     state: SYNC_STATE_SCHEMA,
     rules: EVALUATOR_STATE_SCHEMA,
     outbox: OUTBOX_SCHEMA,
-    // Checked in the spec's check: a pattern over megabytes of base64 would strain the regex engine.
-    keys: { type: "string" },
-    keysFrom: NS,
+    ...SAVED_KEYS_PROPERTIES,
   },
 } as const;
 
-/** Largest checkpoint read: the keys of a busy reconcile window take 28 bytes an entry. */
-export const MAX_ALERT_CHECKPOINT_BYTES = 256 * 1024 * 1024;
-
 /**
  * Reads and checks the checkpoint at `path` (a regular file, bounded, schema, keys well-formed);
- * undefined when there is none. Throws {@link SyncUsageError} (one line naming the file and the
+ * undefined when there is none. Throws SyncUsageError (one line naming the file and the
  * field) for anything else, before anything is written.
  */
-export async function readAlertCheckpoint(path: string): Promise<AlertCheckpoint | undefined> {
-  try {
-    return await readValidatedState<AlertCheckpoint>(path, {
-      schema: ALERT_CHECKPOINT_SCHEMA,
-      kind: { field: "kind", value: KIND },
-      version: {
-        field: "schemaVersion",
-        reads: ALERT_CHECKPOINT_VERSION,
-        what: "a clarifai-audit alert checkpoint",
-      },
-      check: (c) => {
-        const keys = encodedKeysProblem(c.keys);
-        return keys !== undefined ? ["/keys", keys] : syncStateProblem(c.state, "/state");
-      },
-      maxBytes: MAX_ALERT_CHECKPOINT_BYTES,
-    });
-  } catch (error) {
-    if (error instanceof StateFileError)
-      throw new SyncUsageError(`${error.message}; nothing was changed (a damaged alert checkpoint)`);
-    throw error;
-  }
+export function readAlertCheckpoint(path: string): Promise<AlertCheckpoint | undefined> {
+  return readLocalState<AlertCheckpoint>(path, {
+    schema: ALERT_CHECKPOINT_SCHEMA,
+    kind: KIND,
+    version: ALERT_CHECKPOINT_VERSION,
+    what: "a clarifai-audit alert checkpoint",
+    refusal: "nothing was changed (a damaged alert checkpoint)",
+  });
 }
 
 /** Replaces the checkpoint atomically and durably. */
-export async function writeAlertCheckpoint(path: string, checkpoint: AlertCheckpoint): Promise<void> {
-  await writeFileAtomic(path, `${JSON.stringify(checkpoint)}\n`);
+export function writeAlertCheckpoint(path: string, checkpoint: AlertCheckpoint): Promise<void> {
+  return writeLocalState(path, checkpoint);
 }

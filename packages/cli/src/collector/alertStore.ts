@@ -28,24 +28,11 @@
  * than that (a longer `reconcile` or `settle` after a config change) therefore does not evaluate
  * late arrivals older than the bound; `keepKeysMs` widens the margin.
  */
-import { dirname } from "node:path";
-import { canonicalJson } from "@clarifai-audit/client/internal/domain/canonicalJson.js";
 import { redact, registerSecret } from "@clarifai-audit/client/internal/domain/redact.js";
-import { parseTs, tsToNs } from "@clarifai-audit/client/internal/domain/timestamps.js";
-import { identityMismatch } from "@clarifai-audit/client/internal/export/identity.js";
 import { crashPoint } from "@clarifai-audit/client/internal/state/crashPoint.js";
-import { makeDirs } from "@clarifai-audit/client/internal/state/durableFile.js";
-import { acquireLock, type HeldLock, LockHeldError } from "@clarifai-audit/client/internal/state/lock.js";
-import { checkRegularOrAbsent, OutputPathError } from "@clarifai-audit/client/internal/state/outputPath.js";
-import { StateFileError } from "@clarifai-audit/client/internal/state/stateReader.js";
-import { decodeKeys, encodeKeys, forgetKeys, type KeyTable, keyPrefix } from "../sync/keyTable.js";
-import {
-  type SyncCommit,
-  type SyncIdentity,
-  type SyncState,
-  type SyncStore,
-  SyncUsageError,
-} from "../sync/store.js";
+import { KeyWindow, stateAfter } from "../sync/keyWindow.js";
+import { checkStateOwner, refuseStateFile, StateFileLock } from "../sync/localState.js";
+import { type SyncCommit, type SyncIdentity, type SyncStore, SyncUsageError } from "../sync/store.js";
 import type { Alert } from "../watch/alert.js";
 import {
   DeadLetter,
@@ -103,12 +90,6 @@ class CrashPointJournal extends DeliveryJournal {
   }
 }
 
-function nsOf(text: string): bigint {
-  const ts = parseTs(text);
-  if (ts === undefined) throw new Error(`not a timestamp: ${text}`);
-  return tsToNs(ts);
-}
-
 /** The destinations of `plan`; throws SyncUsageError (one line) for a URL that cannot be one. */
 function destinationsOf(plan: AlertsDestinationPlan, options: DeliveryOptions): Destination[] {
   const out: Destination[] = [];
@@ -133,8 +114,7 @@ interface Open {
   checkpoint: AlertCheckpoint;
   /** The checkpoint was read from the file (not a new one). */
   saved: boolean;
-  keys: KeyTable;
-  keysFromNs: bigint | undefined;
+  keys: KeyWindow;
   evaluator: Evaluator;
   journal: DeliveryJournal;
   dispatcher: Dispatcher;
@@ -158,47 +138,41 @@ export function createAlertStore(options: AlertStoreOptions): AlertStore {
   const path = options.path;
   const keepKeysNs = BigInt(Math.max(0, Math.round(options.keepKeysMs ?? 0))) * 1_000_000n;
   let destinations: Destination[] | undefined;
-  let lock: HeldLock | undefined;
-  let holding = false;
+  const lock = new StateFileLock(
+    path,
+    [path, `${path}.delivered`, `${path}.dead-letter.jsonl`],
+    label,
+    "another collector is delivering",
+  );
   let open: Open | undefined;
   /** Figures of the dispatchers of earlier opens. */
   let alertsBefore = 0;
   let deadLetteredBefore = 0;
   let warnedForgotten = false;
 
-  const refuse = (error: unknown): never => {
-    if (error instanceof StateFileError || error instanceof OutputPathError)
-      throw new SyncUsageError(`${error.message}; nothing was changed`);
-    throw error;
-  };
-
   async function load(identity: SyncIdentity): Promise<Open> {
     const saved = await readAlertCheckpoint(path);
-    if (saved !== undefined) {
-      if (saved.account !== options.account || saved.destination !== plan.id)
-        throw new SyncUsageError(
-          `${path} is the alert checkpoint of account ${saved.account} for destination ${saved.destination}, not of account ${options.account} for ${plan.id}; nothing was changed`,
-        );
-      const held = saved.state.identity;
-      if (canonicalJson(held) !== canonicalJson(identity))
-        throw SyncUsageError.store(
-          identityMismatch({
-            place: path,
-            held,
-            wanted: identity,
-            reader: "this collector",
-            remedy: "use the account's former filters, or delete the checkpoint to start afresh",
-          }),
-        );
-    }
-    let keys: KeyTable = new Map();
+    if (saved !== undefined)
+      checkStateOwner(
+        path,
+        "the alert checkpoint",
+        { ...saved, identity: saved.state.identity },
+        {
+          account: options.account,
+          destination: plan.id,
+          identity,
+          reader: "this collector",
+          remedy: "use the account's former filters, or delete the checkpoint to start afresh",
+        },
+      );
+    let keys = KeyWindow.empty();
     try {
-      if (saved !== undefined) keys = decodeKeys(saved.keys);
+      if (saved !== undefined) keys = KeyWindow.load(saved);
     } catch (error) {
       throw new SyncUsageError(`${path} is damaged (${(error as Error).message}); nothing was changed`);
     }
     const journal = new CrashPointJournal(`${path}.delivered`);
-    await journal.load().catch(refuse);
+    await journal.load().catch(refuseStateFile);
     const evaluator = new Evaluator(plan.rules, saved?.rules);
     for (const id of evaluator.reset)
       options.warn(
@@ -229,8 +203,7 @@ export function createAlertStore(options: AlertStoreOptions): AlertStore {
       outbox: [],
       keys: "",
     };
-    const keysFromNs = saved?.keysFrom !== undefined ? BigInt(saved.keysFrom) : undefined;
-    return { checkpoint, saved: saved !== undefined, keys, keysFromNs, evaluator, journal, dispatcher };
+    return { checkpoint, saved: saved !== undefined, keys, evaluator, journal, dispatcher };
   }
 
   /** Sends `alerts` everywhere; resolves when each (alert, destination) is delivered or dead-lettered. */
@@ -250,19 +223,7 @@ export function createAlertStore(options: AlertStoreOptions): AlertStore {
     async open(identity) {
       // Every check before anything is written: the destinations, the three files, the lock.
       destinations ??= destinationsOf(plan, delivery);
-      await makeDirs(dirname(path)).catch((error: NodeJS.ErrnoException) => {
-        throw SyncUsageError.store(`cannot create ${dirname(path)} (${error.code ?? error.message})`);
-      });
-      for (const p of [path, `${path}.delivered`, `${path}.dead-letter.jsonl`])
-        await checkRegularOrAbsent(label, p).catch(refuse);
-      try {
-        // Held since the last round (hold): taking it again would find this live process holding it.
-        lock ??= await acquireLock(path);
-      } catch (error) {
-        if (error instanceof LockHeldError)
-          throw SyncUsageError.store(`another collector is delivering ${label} (${error.message})`);
-        throw SyncUsageError.store(`cannot lock ${path} (${(error as Error).message})`);
-      }
+      await lock.take();
       try {
         // Read afresh at every open: a failed commit may have left memory ahead of the file.
         open = await load(identity);
@@ -278,7 +239,7 @@ export function createAlertStore(options: AlertStoreOptions): AlertStore {
     async prepare(from) {
       const o = open;
       if (o === undefined) throw new Error("the alert store is not open");
-      if (o.keysFromNs === undefined || warnedForgotten || nsOf(from) >= o.keysFromNs) return;
+      if (warnedForgotten || !o.keys.reachesForgotten(from)) return;
       warnedForgotten = true;
       options.warn(
         `clarifai-audit: warning: ${label}: this run re-reads entries older than the keys the alert checkpoint keeps; those are taken as evaluated, not evaluated again (a longer reconcile or settle than before: see keepKeysMs)`,
@@ -288,41 +249,22 @@ export function createAlertStore(options: AlertStoreOptions): AlertStore {
     async commit(commit: SyncCommit) {
       const o = open;
       if (o === undefined) throw new Error("the alert store is not open");
-      const lateNs = commit.lateAtOrBefore !== undefined ? nsOf(commit.lateAtOrBefore) : undefined;
       const alerts: Alert[] = [];
-      let inserted = 0;
-      let late = 0;
-      for (const entry of commit.entries) {
-        const prefix = keyPrefix(entry.key());
-        if (o.keys.has(prefix)) continue;
-        const ns = tsToNs(entry.timestamp);
-        // Older than the forgotten keys: evaluated by an earlier commit (module comment).
-        if (o.keysFromNs !== undefined && ns < o.keysFromNs) continue;
-        o.keys.set(prefix, ns);
-        inserted++;
-        if (lateNs !== undefined && ns <= lateNs) late++;
+      const { fresh, late } = o.keys.admit(commit.entries, commit.lateAtOrBefore);
+      const inserted = fresh.length;
+      for (const entry of fresh) {
         const line = entry.json();
         for (const a of o.evaluator.evaluate({ json: JSON.parse(line) as RestEntry, line })) alerts.push(a);
       }
-      if (commit.forgetKeysBefore !== undefined) {
-        const bound = nsOf(commit.forgetKeysBefore) - keepKeysNs;
-        forgetKeys(o.keys, bound);
-        if (o.keysFromNs === undefined || bound > o.keysFromNs) o.keysFromNs = bound;
-        // No entry older than the bound is evaluated again: windows that cannot reach it go.
-        o.evaluator.prune(bound);
-      }
-      const totals = commit.state.totals;
-      const state: SyncState = {
-        ...commit.state,
-        totals: { entries: totals.entries + inserted, late: totals.late + late, runs: totals.runs },
-      };
+      const bound = o.keys.forget(commit.forgetKeysBefore, keepKeysNs);
+      // No entry older than the bound is evaluated again: windows that cannot reach it go.
+      if (bound !== undefined) o.evaluator.prune(bound);
       const checkpoint: AlertCheckpoint = {
         ...o.checkpoint,
-        state,
+        state: stateAfter(commit.state, inserted, late),
         rules: o.evaluator.snapshot(),
         outbox: alerts,
-        keys: encodeKeys(o.keys),
-        ...(o.keysFromNs !== undefined ? { keysFrom: String(o.keysFromNs) } : {}),
+        ...o.keys.save(),
       };
       // Memory is ahead of the file (a failed write), or pairs are not done (interrupted, a journal
       // that cannot be written; they stay in the outbox): the store must be opened again before it
@@ -348,17 +290,15 @@ export function createAlertStore(options: AlertStoreOptions): AlertStore {
         deadLetteredBefore += open.dispatcher.deadLettered;
         open = undefined;
       }
-      if (holding) return;
-      await lock?.release();
-      lock = undefined;
+      await lock.release();
     },
 
     hold() {
-      holding = true;
+      lock.hold();
     },
 
     async release() {
-      holding = false;
+      lock.unhold();
       await store.close();
     },
   };

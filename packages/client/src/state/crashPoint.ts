@@ -31,11 +31,17 @@ export const CRASH_POINTS = [
   // A commit of the collector's alert store (packages/cli/src/collector/alertStore.ts).
   "alerts.outbox-written", // the checkpoint (state, keys, rules' state, new alerts) replaced; nothing sent
   "alerts.delivered-one", // one (alert, destination) delivered or dead-lettered and its journal line fsynced
+  // A delivery to Splunk's HTTP Event Collector (packages/cli/src/sync/hec/transport.ts).
+  "hec.batch-sent", // one batch POSTed and taken by the collector (ack id known), not acknowledged yet
+  "hec.batch-acked", // every batch of a commit acknowledged (or taken, acks off); the state file not yet written
   // A run of `sync` (packages/cli/src/sync/sync.ts).
   "sync.window-pinned", // the pinned window stored (the run's first commit)
   "sync.window-walked", // the whole window walked and committed; the run's end not yet committed
   "sync.run-ended", // the state without a run (new high-water mark) committed; lock still held
   "sync.closed", // the store closed and its lock released; summary not printed
+  // A commit of an at-least-once delivery store (packages/cli/src/sync/delivery/deliveryStore.ts: syslog, HEC).
+  "delivery.sent", // the new entries sent and confirmed by the transport; the state file not yet replaced
+  "delivery.state-written", // the state file replaced (cursor and keys of the delivered entries)
 ] as const;
 
 export type CrashPoint = (typeof CRASH_POINTS)[number];
