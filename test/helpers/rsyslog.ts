@@ -52,6 +52,11 @@ export interface RsyslogOptions {
   tls?: TestTls;
   /** rsyslog's maxMessageSize (default 4 MiB: entries can be large). */
   maxMessageSize?: number;
+  /**
+   * What is written per message: a JSON record (the default, see the module comment), or `tally`:
+   * one `.` per message, for a benchmark that counts them by the file's size.
+   */
+  output?: "record" | "tally";
 }
 
 const RECORD_TEMPLATE = [
@@ -83,8 +88,9 @@ template(name="record" type="list") {
 ${RECORD_TEMPLATE}
   constant(value="}\\n")
 }
+template(name="tally" type="string" string=".")
 if $app-name == "clarifai-audit" then {
-  action(type="omfile" file="${join(dir, "out.jsonl")}" template="record")
+  action(type="omfile" file="${join(dir, "out.jsonl")}" template="${o.output ?? "record"}")
 }
 `;
 }
