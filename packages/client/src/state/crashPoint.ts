@@ -31,6 +31,11 @@ export const CRASH_POINTS = [
   // A commit of the collector's alert store (packages/cli/src/collector/alertStore.ts).
   "alerts.outbox-written", // the checkpoint (state, keys, rules' state, new alerts) replaced; nothing sent
   "alerts.delivered-one", // one (alert, destination) delivered or dead-lettered and its journal line fsynced
+  // A commit of the S3 stream layout (packages/cli/src/sync/s3/streamStore.ts).
+  "stream.intent-written", // the intent object names the commit's objects; none written yet
+  "stream.object-written", // one of the commit's objects written; the state object not yet
+  "stream.state-committed", // the state object replaced (the commit point)
+  "stream.recovered", // open adopted what a crashed commit wrote and committed that; the walk not begun
   // A run of `sync` (packages/cli/src/sync/sync.ts).
   "sync.window-pinned", // the pinned window stored (the run's first commit)
   "sync.window-walked", // the whole window walked and committed; the run's end not yet committed

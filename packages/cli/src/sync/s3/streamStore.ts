@@ -1,0 +1,322 @@
+/**
+ * The stream layout on S3 (`s3://BUCKET/PREFIX?layout=stream`) as a {@link SyncStore}: the log as
+ * gzip JSON-lines objects under `PREFIX/YYYY/MM/DD/HH/` for SIEM ingesters (names and bytes:
+ * streamLayout.ts), exactly once under SIGKILL at any instant (the commit and its recovery:
+ * streamCommit.ts; the state and intent objects: streamState.ts).
+ *
+ * `open` reads the state object (or creates it, which proves the credentials may write), then
+ * adopts what a crashed commit left (the intent's objects present in the bucket) and commits that
+ * as a recovery, before the walk offers anything. Each commit writes the intent, the objects, then
+ * the state; with `bucket.conditionalWrites` the state is replaced only if it is the one this store
+ * read or wrote last (If-Match) and objects are created only if absent (If-None-Match), so a writer
+ * the lock did not stop cannot silently interleave.
+ */
+import { randomBytes } from "node:crypto";
+import { canonicalJson } from "@clarifai-audit/client/internal/domain/canonicalJson.js";
+import { parseTs, tsToNs } from "@clarifai-audit/client/internal/domain/timestamps.js";
+import { identityMismatch } from "@clarifai-audit/client/internal/export/identity.js";
+import { crashPoint } from "@clarifai-audit/client/internal/state/crashPoint.js";
+import type { DestinationOptions } from "../destination.js";
+import { decodeKeys, encodeKeys, type KeyTable } from "../keyTable.js";
+import {
+  type SyncCommit,
+  type SyncIdentity,
+  type SyncState,
+  type SyncStore,
+  SyncUsageError,
+} from "../store.js";
+import type { Bucket } from "./bucket.js";
+import {
+  adoptIntent,
+  type LineEncoder,
+  readKeysBack,
+  type StagedObject,
+  stageCommit,
+} from "./streamCommit.js";
+import {
+  intentObjectKey,
+  isStreamObjectOf,
+  newStreamId,
+  STREAM_CONTENT_TYPE,
+  stateObjectKey,
+} from "./streamLayout.js";
+import {
+  MAX_STREAM_INTENT_BYTES,
+  MAX_STREAM_STATE_BYTES,
+  parseStreamIntent,
+  parseStreamState,
+  STREAM_SCHEMA_VERSION,
+  type StreamIntentObject,
+  type StreamStateObject,
+  serialize,
+} from "./streamState.js";
+import type { S3Target } from "./url.js";
+
+/** The words of the refusal of a stream holding another log (the field names are mapped to flags). */
+const MISMATCH = { reader: "this sync", remedy: "use another `dest` prefix, or the same filters" } as const;
+
+/** Objects of one commit written at once. */
+const PUTS_AT_ONCE = 4;
+
+/** Extra options of {@link createS3StreamStore} (tests, and the OCSF encoder until it is wired). */
+export interface StreamStoreExtras {
+  /** Each entry's line; default `entry.json()` for `json`. Required for `ocsf` until the OCSF module is wired. */
+  encode?: LineEncoder;
+}
+
+class S3StreamStore implements SyncStore {
+  readonly description: string;
+  /**
+   * Entries per commit: a commit rewrites the state object (with the reconcile window's keys), so
+   * fewer, larger commits; an hour's object of 10 000 entries is about 1 MB of gzip.
+   */
+  readonly commitEntries = 10_000;
+  readonly #target: S3Target;
+  readonly #bucket: Bucket;
+  readonly #format: "json" | "ocsf";
+  readonly #account: string | undefined;
+  readonly #encode: LineEncoder;
+  readonly #stateKey: string;
+  readonly #intentKey: string;
+  #state: StreamStateObject | undefined;
+  /** The state object's ETag as this store last read or wrote it (If-Match). */
+  #etag: string | undefined;
+  #keys: KeyTable = new Map();
+  /** A commit failed part-way: the keys in memory are ahead of the bucket; reopen to go on. */
+  #broken: Error | undefined;
+
+  constructor(target: S3Target, bucket: Bucket, o: DestinationOptions, encode: LineEncoder) {
+    this.#target = target;
+    this.#bucket = bucket;
+    this.description = bucket.description;
+    this.#format = o.format;
+    this.#account = o.account;
+    this.#encode = encode;
+    this.#stateKey = stateObjectKey(target.prefix, o.account);
+    this.#intentKey = intentObjectKey(target.prefix, o.account);
+  }
+
+  /** `s3://BUCKET/KEY`, for messages. */
+  #where(key: string): string {
+    return `s3://${this.#target.bucket}/${key}`;
+  }
+
+  /** Whether `key` (full) is one of this account's stream objects in this prefix. */
+  #isOwn = (key: string): boolean => {
+    const base = this.#target.prefix === "" ? "" : `${this.#target.prefix}/`;
+    if (!key.startsWith(base)) return false;
+    const relative = key.slice(base.length);
+    return (
+      /^[0-9]{4}\/[0-9]{2}\/[0-9]{2}\/[0-9]{2}\/[^/]+$/.test(relative) &&
+      isStreamObjectOf(relative, this.#account)
+    );
+  };
+
+  async open(identity: SyncIdentity): Promise<SyncState | undefined> {
+    this.#broken = undefined;
+    const got = await this.#bucket.get(this.#stateKey, { maxBytes: MAX_STREAM_STATE_BYTES });
+    if (got === undefined) {
+      const created: StreamStateObject = {
+        kind: "clarifai-audit-s3-stream",
+        schemaVersion: STREAM_SCHEMA_VERSION,
+        stream: newStreamId(randomBytes(4)),
+        format: this.#format,
+        ...(this.#account !== undefined ? { account: this.#account } : {}),
+        seq: 0,
+        state: {
+          version: 1,
+          identity,
+          totals: { entries: 0, late: 0, runs: 0 },
+          updatedAt: new Date().toISOString(),
+        },
+        keys: "",
+      };
+      // Created before the walk: a bucket that refuses writes is refused at open, not after a page.
+      this.#etag = undefined;
+      await this.#putState(created);
+      this.#state = created;
+      this.#keys = new Map();
+      return undefined;
+    }
+    const state = await parseStreamState(got.body, this.#where(this.#stateKey));
+    this.#etag = got.etag;
+    const place = this.#where(this.#stateKey);
+    if (canonicalJson(state.state.identity) !== canonicalJson(identity))
+      throw SyncUsageError.store(
+        identityMismatch({ ...MISMATCH, place, held: state.state.identity, wanted: identity }),
+      );
+    if (state.format !== this.#format)
+      throw SyncUsageError.store(
+        `${place} holds a stream of ${state.format} lines, not ${this.#format}; use another prefix for another \`format\``,
+      );
+    if (state.account !== this.#account)
+      throw SyncUsageError.store(
+        `${place} is the stream of account ${JSON.stringify(state.account)}, not ${JSON.stringify(this.#account)}`,
+      );
+    const keys = decodeKeys(state.keys);
+    const intent = await this.#readIntent();
+    if (intent !== undefined && intent.stream === state.stream && intent.seq === state.seq + 1) {
+      // A commit died between its intent and its state: keep what it wrote, count it as held.
+      await adoptIntent(this.#bucket, state, keys, intent.objects);
+      state.seq = intent.seq;
+      state.keys = encodeKeys(keys);
+      state.state = { ...state.state, updatedAt: new Date().toISOString() };
+      await this.#putState(state);
+      crashPoint("stream.recovered");
+    }
+    this.#state = state;
+    this.#keys = keys;
+    return state.seq === 0 ? undefined : state.state;
+  }
+
+  async #readIntent(): Promise<StreamIntentObject | undefined> {
+    const got = await this.#bucket.get(this.#intentKey, { maxBytes: MAX_STREAM_INTENT_BYTES });
+    if (got === undefined) return undefined;
+    return parseStreamIntent(got.body, this.#where(this.#intentKey), this.#isOwn);
+  }
+
+  /** Replaces the state object: only the one this store holds, where the bucket can say so. */
+  async #putState(state: StreamStateObject): Promise<void> {
+    const conditional = this.#bucket.conditionalWrites;
+    const { etag } = await this.#bucket.put(this.#stateKey, serialize(state), {
+      contentType: "application/json",
+      ...(conditional ? (this.#etag === undefined ? { ifNoneMatch: true } : { ifMatch: this.#etag }) : {}),
+    });
+    this.#etag = etag;
+  }
+
+  /**
+   * Makes the keys cover every entry the stream holds dated at or after `from` (see
+   * SyncStore.prepare): the keys older than the oldest one kept are read back from the hour folders.
+   */
+  async prepare(from: string): Promise<void> {
+    const state = this.#opened();
+    if (state.seq === 0) return;
+    const fromNs = nsOf(from);
+    let oldest: bigint | undefined;
+    for (const ns of this.#keys.values()) if (oldest === undefined || ns < oldest) oldest = ns;
+    if (oldest !== undefined && oldest <= fromNs) return;
+    await readKeysBack(
+      this.#bucket,
+      { prefix: this.#target.prefix, isOwn: (r) => isStreamObjectOf(r, this.#account), format: this.#format },
+      this.#keys,
+      fromNs,
+      oldest,
+    );
+  }
+
+  #opened(): StreamStateObject {
+    if (this.#state === undefined) throw new Error("the S3 stream store is not open");
+    if (this.#broken !== undefined) throw this.#broken;
+    return this.#state;
+  }
+
+  async commit(commit: SyncCommit): Promise<{ inserted: number; late: number }> {
+    const state = this.#opened();
+    try {
+      return await this.#commit(state, commit);
+    } catch (error) {
+      // The keys already hold this commit's entries: only a new open (which adopts what was
+      // written) may go on from here.
+      this.#broken = error as Error;
+      throw error;
+    }
+  }
+
+  async #commit(state: StreamStateObject, commit: SyncCommit): Promise<{ inserted: number; late: number }> {
+    const seq = state.seq + 1;
+    const staged = stageCommit(commit.entries, this.#keys, {
+      encode: this.#encode,
+      prefix: this.#target.prefix,
+      ...(this.#account !== undefined ? { account: this.#account } : {}),
+      stream: state.stream,
+      seq,
+      ...(commit.lateAtOrBefore !== undefined ? { lateAtOrBeforeNs: nsOf(commit.lateAtOrBefore) } : {}),
+      ...(commit.forgetKeysBefore !== undefined ? { forgetBeforeNs: nsOf(commit.forgetKeysBefore) } : {}),
+    });
+    if (staged.objects.length > 0) {
+      const intent: StreamIntentObject = {
+        kind: "clarifai-audit-s3-stream-intent",
+        schemaVersion: STREAM_SCHEMA_VERSION,
+        stream: state.stream,
+        seq,
+        objects: staged.objects.map(({ body: _body, ...o }) => o),
+      };
+      await this.#bucket.put(this.#intentKey, serialize(intent), { contentType: "application/json" });
+      crashPoint("stream.intent-written");
+      await this.#putObjects(staged.objects);
+    }
+    const totals = state.state.totals;
+    const next: StreamStateObject = {
+      ...state,
+      seq,
+      state: {
+        ...commit.state,
+        totals: {
+          entries: totals.entries + staged.inserted,
+          late: totals.late + staged.late,
+          runs: commit.state.totals.runs,
+        },
+      },
+      keys: encodeKeys(this.#keys),
+    };
+    await this.#putState(next);
+    this.#state = next;
+    crashPoint("stream.state-committed");
+    return { inserted: staged.inserted, late: staged.late };
+  }
+
+  async #putObjects(objects: readonly StagedObject[]): Promise<void> {
+    const conditional = this.#bucket.conditionalWrites;
+    let next = 0;
+    const worker = async () => {
+      while (next < objects.length) {
+        const o = objects[next++] as StagedObject;
+        // Never overwrite: every name is new (seq), so one already there was written by someone else.
+        await this.#bucket.put(o.key, o.body, {
+          contentType: STREAM_CONTENT_TYPE,
+          ...(conditional ? { ifNoneMatch: true } : {}),
+        });
+        crashPoint("stream.object-written");
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(PUTS_AT_ONCE, objects.length) }, worker));
+  }
+
+  /** What the state counts: the stream's entries (its objects are never rewritten or deleted). */
+  async count(): Promise<number> {
+    return this.#opened().state.totals.entries;
+  }
+
+  async close(): Promise<void> {
+    this.#state = undefined;
+    this.#keys = new Map();
+  }
+}
+
+function nsOf(text: string): bigint {
+  const ts = parseTs(text);
+  if (ts === undefined) throw new Error(`not a timestamp: ${text}`);
+  return tsToNs(ts);
+}
+
+/**
+ * The stream-layout store of `target` on `bucket` (opened by store.ts). Lines are `entry.json()`,
+ * or the OCSF event for `o.format === "ocsf"` (`extras.encode`).
+ */
+export async function createS3StreamStore(
+  target: S3Target,
+  bucket: Bucket,
+  o: DestinationOptions,
+  extras: StreamStoreExtras = {},
+): Promise<SyncStore> {
+  let encode = extras.encode;
+  if (encode === undefined) {
+    if (o.format === "ocsf")
+      throw SyncUsageError.store(
+        `${bucket.description}: the OCSF format of the stream layout is not available in this build`,
+      );
+    encode = (entry) => entry.json();
+  }
+  return new S3StreamStore(target, bucket, o, encode);
+}
