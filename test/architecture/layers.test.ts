@@ -21,7 +21,7 @@ const TABLE: LayerTable = {
   export: { layers: ["generated", "client", "codec", "domain", "state"], packages: ["csv-stringify"] },
   sync: {
     layers: ["generated", "export", "client", "codec", "domain", "state"],
-    packages: ["@duckdb/node-api", "pg"],
+    packages: ["@duckdb/node-api", "pg", "@aws-sdk/client-s3"],
   },
   // report --lake reads a lake through sync's own reader (packages/cli/src/sync/lake/reader.ts): the lake's
   // format (its manifest, its files, the SQL over them) is sync's to know, and a second reader in
