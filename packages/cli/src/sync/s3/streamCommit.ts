@@ -47,7 +47,6 @@ export function stageCommit(
   keys: KeyTable,
   o: {
     encode: LineEncoder;
-    prefix: string;
     account?: string;
     stream: string;
     seq: number;
@@ -84,7 +83,7 @@ export function stageCommit(
     const hour = hours.get(folder) as { lines: string[]; keys: KeyTable; late: number };
     const body = gzipLines(hour.lines);
     objects.push({
-      key: streamObjectKey(o.prefix, {
+      key: streamObjectKey({
         folder,
         ...(o.account !== undefined ? { account: o.account } : {}),
         stream: o.stream,
@@ -128,7 +127,7 @@ export async function adoptIntent(
     // A plain MD5 ETag (a single-part upload without KMS) must match; others are checked by size.
     if (found.size !== o.bytes || (/^[0-9a-f]{32}$/.test(etag) && etag !== o.md5))
       throw SyncUsageError.store(
-        `${bucket.description}: ${o.key} is not the object the last commit wrote (${found.size} bytes, expected ${o.bytes}); nothing was changed (move it away, then run again)`,
+        `${bucket.description}/${o.key} is not the object the last commit wrote (${found.size} bytes, expected ${o.bytes}); nothing was changed (move it away, then run again)`,
       );
     for (const [prefix, ns] of decodeKeys(o.keys)) keys.set(prefix, ns);
     state.state.totals.entries += o.entries;
@@ -144,39 +143,36 @@ const HOUR_NS = 3_600_000_000_000n;
 const MAX_READ_BACK_BYTES = 512 * 1024 * 1024;
 
 /**
- * Reads back the keys of the entries this stream holds dated in `[fromNs, beforeNs)` (every entry
- * when `beforeNs` is undefined) from the hour folders they are in: a run that reaches further back
- * than the keys kept (a longer reconcile window than the runs before) skips what it already wrote.
+ * Reads back the keys of the entries this stream holds dated in `[fromNs, beforeNs)` from the hour
+ * folders they are in: a run that reaches further back than the keys kept (a longer reconcile
+ * window than the runs before) skips what it already wrote.
  */
 export async function readKeysBack(
   bucket: Bucket,
-  o: { prefix: string; isOwn: (relative: string) => boolean; format: "json" | "ocsf" },
+  o: { isOwn: (key: string) => boolean; format: "json" | "ocsf" },
   keys: KeyTable,
   fromNs: bigint,
-  beforeNs: bigint | undefined,
+  beforeNs: bigint,
 ): Promise<void> {
-  const base = o.prefix === "" ? "" : `${o.prefix}/`;
   const first = hourStartNs(hourFolder(fromNs));
   const hours: string[] = [];
   // Folder by folder while the range is a month or less; beyond that one listing of the prefix.
-  if (beforeNs === undefined || beforeNs - first > 31n * 24n * HOUR_NS) hours.push("");
+  if (beforeNs - first > 31n * 24n * HOUR_NS) hours.push("");
   else for (let h = first; h < beforeNs; h += HOUR_NS) hours.push(`${hourFolder(h)}/`);
   for (const hour of hours) {
-    for await (const item of bucket.list(`${base}${hour}`)) {
-      const relative = item.key.slice(base.length);
-      if (!/^[0-9]{4}\/[0-9]{2}\/[0-9]{2}\/[0-9]{2}\/[^/]+$/.test(relative) || !o.isOwn(relative)) continue;
+    for await (const item of bucket.list(hour)) {
+      if (!o.isOwn(item.key)) continue;
       const got = await bucket.get(item.key, { maxBytes: MAX_READ_BACK_BYTES });
       if (got === undefined) continue;
       for (const line of gunzipSync(got.body).toString("utf8").split("\n")) {
         if (line === "") continue;
         const raw = o.format === "json" ? line : rawDataOf(line, item.key);
-        const ts = parseTs(
-          String((JSON.parse(raw) as { timestamp?: unknown }).timestamp ?? "1970-01-01T00:00:00Z"),
-        );
+        const text = (JSON.parse(raw) as { timestamp?: unknown }).timestamp ?? "1970-01-01T00:00:00Z";
+        const ts = parseTs(String(text));
         if (ts === undefined)
-          throw new Error(`${bucket.description}: ${item.key} holds an entry without a valid timestamp`);
+          throw new Error(`${bucket.description}/${item.key} holds an entry without a valid timestamp`);
         const ns = tsToNs(ts);
-        if (ns >= fromNs && (beforeNs === undefined || ns < beforeNs)) keys.set(keyPrefix(lineKey(raw)), ns);
+        if (ns >= fromNs && ns < beforeNs) keys.set(keyPrefix(lineKey(raw)), ns);
       }
     }
   }

@@ -35,19 +35,14 @@ function accountPart(account: string | undefined): string {
   return `-${account.replace(/[^A-Za-z0-9_.]/g, (c) => `~${Buffer.from(c, "utf8").toString("hex")}`)}`;
 }
 
-/** PREFIX + "/" (nothing for the bucket's root). */
-export function underPrefix(prefix: string, rest: string): string {
-  return prefix === "" ? rest : `${prefix}/${rest}`;
-}
-
-/** The state object (the commit point) of `account`'s stream. */
-export function stateObjectKey(prefix: string, account: string | undefined): string {
-  return underPrefix(prefix, `${STREAM_META_DIR}/stream${accountPart(account)}.state.json`);
+/** The state object (the commit point) of `account`'s stream, relative to PREFIX (as every key here). */
+export function stateObjectKey(account: string | undefined): string {
+  return `${STREAM_META_DIR}/stream${accountPart(account)}.state.json`;
 }
 
 /** The intent object (the commit in progress) of `account`'s stream. */
-export function intentObjectKey(prefix: string, account: string | undefined): string {
-  return underPrefix(prefix, `${STREAM_META_DIR}/stream${accountPart(account)}.intent.json`);
+export function intentObjectKey(account: string | undefined): string {
+  return `${STREAM_META_DIR}/stream${accountPart(account)}.intent.json`;
 }
 
 /** `YYYY/MM/DD/HH` of an instant given as nanoseconds since the epoch (UTC). */
@@ -65,17 +60,21 @@ export function hourStartNs(folder: string): bigint {
 }
 
 /** The name of a commit's object of one hour. */
-export function streamObjectKey(
-  prefix: string,
-  o: { folder: string; account?: string; stream: string; seq: number; part: number },
-): string {
+export function streamObjectKey(o: {
+  folder: string;
+  account?: string;
+  stream: string;
+  seq: number;
+  part: number;
+}): string {
   const name = `clarifai-audit${accountPart(o.account)}-${o.stream}-${String(o.seq).padStart(10, "0")}-${String(o.part).padStart(3, "0")}.json.gz`;
-  return underPrefix(prefix, `${o.folder}/${name}`);
+  return `${o.folder}/${name}`;
 }
 
-/** Whether `key` (relative to PREFIX) is one of the stream objects of `account` (any stream). */
-export function isStreamObjectOf(relative: string, account: string | undefined): boolean {
-  const name = relative.slice(relative.lastIndexOf("/") + 1);
+/** Whether `key` is one of the stream objects of `account` (any stream), in an hour's folder. */
+export function isStreamObjectOf(key: string, account: string | undefined): boolean {
+  if (!/^[0-9]{4}\/[0-9]{2}\/[0-9]{2}\/[0-9]{2}\/[^/]+$/.test(key)) return false;
+  const name = key.slice(key.lastIndexOf("/") + 1);
   const head = `clarifai-audit${accountPart(account)}-`;
   return name.startsWith(head) && /^[0-9a-f]{8}-[0-9]{10}-[0-9]{3}\.json\.gz$/.test(name.slice(head.length));
 }

@@ -8,7 +8,7 @@
  * progress when its `seq` is the state's plus one, and stale otherwise. Both are replaced whole, and
  * both are validated (schema and cross-field checks) before anything is written or deleted.
  */
-import { COUNT } from "@clarifai-audit/client/internal/state/schemaParts.js";
+import { COUNT, NS } from "@clarifai-audit/client/internal/state/schemaParts.js";
 import { StateFileError, validateState } from "@clarifai-audit/client/internal/state/stateReader.js";
 import type { EntryFormat } from "../destination.js";
 import { encodedKeysProblem } from "../keyTable.js";
@@ -37,6 +37,11 @@ export interface StreamStateObject {
   state: SyncState;
   /** Entry keys of the reconcile window (keyTable.ts encodeKeys). */
   keys: string;
+  /**
+   * The keys are complete from this instant (ns) on: the largest `forgetKeysBefore` applied. Absent:
+   * nothing was ever forgotten (the keys cover the whole stream).
+   */
+  keysFrom?: string;
 }
 
 /** One object a commit writes. */
@@ -80,6 +85,7 @@ export const STREAM_STATE_SCHEMA = {
     seq: COUNT,
     state: SYNC_STATE_SCHEMA,
     keys: KEYS,
+    keysFrom: NS,
   },
 } as const;
 

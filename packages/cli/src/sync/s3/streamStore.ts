@@ -25,7 +25,7 @@ import {
   type SyncStore,
   SyncUsageError,
 } from "../store.js";
-import type { Bucket } from "./bucket.js";
+import { type Bucket, openBucket } from "./bucket.js";
 import {
   adoptIntent,
   type LineEncoder,
@@ -72,7 +72,8 @@ class S3StreamStore implements SyncStore {
    */
   readonly commitEntries = 10_000;
   readonly #target: S3Target;
-  readonly #bucket: Bucket;
+  readonly #env: DestinationOptions["env"];
+  #bucket: Bucket | undefined;
   readonly #format: "json" | "ocsf";
   readonly #account: string | undefined;
   readonly #encode: LineEncoder;
@@ -84,37 +85,39 @@ class S3StreamStore implements SyncStore {
   #keys: KeyTable = new Map();
   /** A commit failed part-way: the keys in memory are ahead of the bucket; reopen to go on. */
   #broken: Error | undefined;
+  /** Set by {@link hold}: `close` keeps the connection (and the lock). */
+  #holding = false;
 
-  constructor(target: S3Target, bucket: Bucket, o: DestinationOptions, encode: LineEncoder) {
+  constructor(target: S3Target, o: DestinationOptions, encode: LineEncoder) {
     this.#target = target;
-    this.#bucket = bucket;
-    this.description = bucket.description;
+    this.#env = o.env;
+    this.description = target.description;
     this.#format = o.format;
     this.#account = o.account;
     this.#encode = encode;
-    this.#stateKey = stateObjectKey(target.prefix, o.account);
-    this.#intentKey = intentObjectKey(target.prefix, o.account);
+    this.#stateKey = stateObjectKey(o.account);
+    this.#intentKey = intentObjectKey(o.account);
   }
 
-  /** `s3://BUCKET/KEY`, for messages. */
-  #where(key: string): string {
-    return `s3://${this.#target.bucket}/${key}`;
-  }
-
-  /** Whether `key` (full) is one of this account's stream objects in this prefix. */
-  #isOwn = (key: string): boolean => {
-    const base = this.#target.prefix === "" ? "" : `${this.#target.prefix}/`;
-    if (!key.startsWith(base)) return false;
-    const relative = key.slice(base.length);
-    return (
-      /^[0-9]{4}\/[0-9]{2}\/[0-9]{2}\/[0-9]{2}\/[^/]+$/.test(relative) &&
-      isStreamObjectOf(relative, this.#account)
-    );
-  };
+  /** Whether `key` is one of this account's stream objects. */
+  #isOwn = (key: string): boolean => isStreamObjectOf(key, this.#account);
 
   async open(identity: SyncIdentity): Promise<SyncState | undefined> {
     this.#broken = undefined;
-    const got = await this.#bucket.get(this.#stateKey, { maxBytes: MAX_STREAM_STATE_BYTES });
+    this.#state = undefined;
+    // Held since the last run (hold): the connection is reused.
+    this.#bucket ??= await openBucket(this.#target, this.#env);
+    try {
+      return await this.#load(identity, this.#bucket);
+    } catch (error) {
+      this.#bucket.close();
+      this.#bucket = undefined;
+      throw error;
+    }
+  }
+
+  async #load(identity: SyncIdentity, bucket: Bucket): Promise<SyncState | undefined> {
+    const got = await bucket.get(this.#stateKey, { maxBytes: MAX_STREAM_STATE_BYTES });
     if (got === undefined) {
       const created: StreamStateObject = {
         kind: "clarifai-audit-s3-stream",
@@ -133,14 +136,14 @@ class S3StreamStore implements SyncStore {
       };
       // Created before the walk: a bucket that refuses writes is refused at open, not after a page.
       this.#etag = undefined;
-      await this.#putState(created);
+      await this.#putState(bucket, created);
       this.#state = created;
       this.#keys = new Map();
       return undefined;
     }
-    const state = await parseStreamState(got.body, this.#where(this.#stateKey));
+    const place = `${bucket.description}/${this.#stateKey}`;
+    const state = await parseStreamState(got.body, place);
     this.#etag = got.etag;
-    const place = this.#where(this.#stateKey);
     if (canonicalJson(state.state.identity) !== canonicalJson(identity))
       throw SyncUsageError.store(
         identityMismatch({ ...MISMATCH, place, held: state.state.identity, wanted: identity }),
@@ -154,14 +157,14 @@ class S3StreamStore implements SyncStore {
         `${place} is the stream of account ${JSON.stringify(state.account)}, not ${JSON.stringify(this.#account)}`,
       );
     const keys = decodeKeys(state.keys);
-    const intent = await this.#readIntent();
+    const intent = await this.#readIntent(bucket);
     if (intent !== undefined && intent.stream === state.stream && intent.seq === state.seq + 1) {
       // A commit died between its intent and its state: keep what it wrote, count it as held.
-      await adoptIntent(this.#bucket, state, keys, intent.objects);
+      await adoptIntent(bucket, state, keys, intent.objects);
       state.seq = intent.seq;
       state.keys = encodeKeys(keys);
       state.state = { ...state.state, updatedAt: new Date().toISOString() };
-      await this.#putState(state);
+      await this.#putState(bucket, state);
       crashPoint("stream.recovered");
     }
     this.#state = state;
@@ -169,16 +172,16 @@ class S3StreamStore implements SyncStore {
     return state.seq === 0 ? undefined : state.state;
   }
 
-  async #readIntent(): Promise<StreamIntentObject | undefined> {
-    const got = await this.#bucket.get(this.#intentKey, { maxBytes: MAX_STREAM_INTENT_BYTES });
+  async #readIntent(bucket: Bucket): Promise<StreamIntentObject | undefined> {
+    const got = await bucket.get(this.#intentKey, { maxBytes: MAX_STREAM_INTENT_BYTES });
     if (got === undefined) return undefined;
-    return parseStreamIntent(got.body, this.#where(this.#intentKey), this.#isOwn);
+    return parseStreamIntent(got.body, `${bucket.description}/${this.#intentKey}`, this.#isOwn);
   }
 
   /** Replaces the state object: only the one this store holds, where the bucket can say so. */
-  async #putState(state: StreamStateObject): Promise<void> {
-    const conditional = this.#bucket.conditionalWrites;
-    const { etag } = await this.#bucket.put(this.#stateKey, serialize(state), {
+  async #putState(bucket: Bucket, state: StreamStateObject): Promise<void> {
+    const conditional = bucket.conditionalWrites;
+    const { etag } = await bucket.put(this.#stateKey, serialize(state), {
       contentType: "application/json",
       ...(conditional ? (this.#etag === undefined ? { ifNoneMatch: true } : { ifMatch: this.#etag }) : {}),
     });
@@ -190,31 +193,26 @@ class S3StreamStore implements SyncStore {
    * SyncStore.prepare): the keys older than the oldest one kept are read back from the hour folders.
    */
   async prepare(from: string): Promise<void> {
-    const state = this.#opened();
-    if (state.seq === 0) return;
+    const { state, bucket } = this.#opened();
     const fromNs = nsOf(from);
-    let oldest: bigint | undefined;
-    for (const ns of this.#keys.values()) if (oldest === undefined || ns < oldest) oldest = ns;
-    if (oldest !== undefined && oldest <= fromNs) return;
-    await readKeysBack(
-      this.#bucket,
-      { prefix: this.#target.prefix, isOwn: (r) => isStreamObjectOf(r, this.#account), format: this.#format },
-      this.#keys,
-      fromNs,
-      oldest,
-    );
+    const keysFrom = state.keysFrom === undefined ? undefined : BigInt(state.keysFrom);
+    if (keysFrom === undefined || fromNs >= keysFrom) return;
+    await readKeysBack(bucket, { isOwn: this.#isOwn, format: this.#format }, this.#keys, fromNs, keysFrom);
+    // Saved with the next commit's keys (a crash before it reads them back again).
+    state.keysFrom = String(fromNs);
   }
 
-  #opened(): StreamStateObject {
-    if (this.#state === undefined) throw new Error("the S3 stream store is not open");
+  #opened(): { state: StreamStateObject; bucket: Bucket } {
+    if (this.#state === undefined || this.#bucket === undefined)
+      throw new Error("the S3 stream store is not open");
     if (this.#broken !== undefined) throw this.#broken;
-    return this.#state;
+    return { state: this.#state, bucket: this.#bucket };
   }
 
   async commit(commit: SyncCommit): Promise<{ inserted: number; late: number }> {
-    const state = this.#opened();
+    const { state, bucket } = this.#opened();
     try {
-      return await this.#commit(state, commit);
+      return await this.#commit(bucket, state, commit);
     } catch (error) {
       // The keys already hold this commit's entries: only a new open (which adopts what was
       // written) may go on from here.
@@ -223,11 +221,14 @@ class S3StreamStore implements SyncStore {
     }
   }
 
-  async #commit(state: StreamStateObject, commit: SyncCommit): Promise<{ inserted: number; late: number }> {
+  async #commit(
+    bucket: Bucket,
+    state: StreamStateObject,
+    commit: SyncCommit,
+  ): Promise<{ inserted: number; late: number }> {
     const seq = state.seq + 1;
     const staged = stageCommit(commit.entries, this.#keys, {
       encode: this.#encode,
-      prefix: this.#target.prefix,
       ...(this.#account !== undefined ? { account: this.#account } : {}),
       stream: state.stream,
       seq,
@@ -242,9 +243,9 @@ class S3StreamStore implements SyncStore {
         seq,
         objects: staged.objects.map(({ body: _body, ...o }) => o),
       };
-      await this.#bucket.put(this.#intentKey, serialize(intent), { contentType: "application/json" });
+      await bucket.put(this.#intentKey, serialize(intent), { contentType: "application/json" });
       crashPoint("stream.intent-written");
-      await this.#putObjects(staged.objects);
+      await putObjects(bucket, staged.objects);
     }
     const totals = state.state.totals;
     const next: StreamStateObject = {
@@ -260,38 +261,55 @@ class S3StreamStore implements SyncStore {
       },
       keys: encodeKeys(this.#keys),
     };
-    await this.#putState(next);
+    if (commit.forgetKeysBefore !== undefined) {
+      const forgot = nsOf(commit.forgetKeysBefore);
+      if (state.keysFrom === undefined || forgot > BigInt(state.keysFrom)) next.keysFrom = String(forgot);
+    }
+    await this.#putState(bucket, next);
     this.#state = next;
     crashPoint("stream.state-committed");
     return { inserted: staged.inserted, late: staged.late };
   }
 
-  async #putObjects(objects: readonly StagedObject[]): Promise<void> {
-    const conditional = this.#bucket.conditionalWrites;
-    let next = 0;
-    const worker = async () => {
-      while (next < objects.length) {
-        const o = objects[next++] as StagedObject;
-        // Never overwrite: every name is new (seq), so one already there was written by someone else.
-        await this.#bucket.put(o.key, o.body, {
-          contentType: STREAM_CONTENT_TYPE,
-          ...(conditional ? { ifNoneMatch: true } : {}),
-        });
-        crashPoint("stream.object-written");
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(PUTS_AT_ONCE, objects.length) }, worker));
-  }
-
   /** What the state counts: the stream's entries (its objects are never rewritten or deleted). */
   async count(): Promise<number> {
-    return this.#opened().state.totals.entries;
+    return this.#opened().state.state.totals.entries;
   }
 
   async close(): Promise<void> {
     this.#state = undefined;
     this.#keys = new Map();
+    if (this.#holding) return;
+    this.#bucket?.close();
+    this.#bucket = undefined;
   }
+
+  hold(): void {
+    this.#holding = true;
+  }
+
+  async release(): Promise<void> {
+    this.#holding = false;
+    await this.close();
+  }
+}
+
+/** Writes a commit's objects, a few at once. */
+async function putObjects(bucket: Bucket, objects: readonly StagedObject[]): Promise<void> {
+  const conditional = bucket.conditionalWrites;
+  let next = 0;
+  const worker = async () => {
+    while (next < objects.length) {
+      const o = objects[next++] as StagedObject;
+      // Never overwrite: every name is new (seq), so one already there was written by someone else.
+      await bucket.put(o.key, o.body, {
+        contentType: STREAM_CONTENT_TYPE,
+        ...(conditional ? { ifNoneMatch: true } : {}),
+      });
+      crashPoint("stream.object-written");
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(PUTS_AT_ONCE, objects.length) }, worker));
 }
 
 function nsOf(text: string): bigint {
@@ -301,12 +319,11 @@ function nsOf(text: string): bigint {
 }
 
 /**
- * The stream-layout store of `target` on `bucket` (opened by store.ts). Lines are `entry.json()`,
- * or the OCSF event for `o.format === "ocsf"` (`extras.encode`).
+ * The stream-layout store of `target` (made by store.ts; the bucket is opened by `open`). Lines are
+ * `entry.json()`, or the OCSF event for `o.format === "ocsf"` (`extras.encode`).
  */
 export async function createS3StreamStore(
   target: S3Target,
-  bucket: Bucket,
   o: DestinationOptions,
   extras: StreamStoreExtras = {},
 ): Promise<SyncStore> {
@@ -314,9 +331,9 @@ export async function createS3StreamStore(
   if (encode === undefined) {
     if (o.format === "ocsf")
       throw SyncUsageError.store(
-        `${bucket.description}: the OCSF format of the stream layout is not available in this build`,
+        `${target.description}: the OCSF format of the stream layout is not available in this build`,
       );
     encode = (entry) => entry.json();
   }
-  return new S3StreamStore(target, bucket, o, encode);
+  return new S3StreamStore(target, o, encode);
 }
