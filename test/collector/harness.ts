@@ -185,11 +185,13 @@ export interface SpawnOptions {
   /** CLARIFAI_AUDIT_CRASH_AT (packages/client/src/state/crashPoint.ts): e.g. `lake.state-written:3`. */
   crashAt?: string;
   cwd?: string;
+  /** A program to run instead of the bin (e.g. a bundled test program calling the library). */
+  program?: string;
 }
 
 /** Spawns the built bin with `args` and exactly `env` (nothing inherited: see {@link AccountsEmulator.env}). */
 export function spawnBin(args: string[], env: Record<string, string>, o: SpawnOptions = {}): BinProcess {
-  const child = spawn(process.execPath, [BIN, ...args], {
+  const child = spawn(process.execPath, [o.program ?? BIN, ...args], {
     env: o.crashAt === undefined ? env : { ...env, CLARIFAI_AUDIT_CRASH_AT: o.crashAt },
     cwd: o.cwd,
     stdio: ["ignore", "pipe", "pipe"],
