@@ -278,3 +278,13 @@ describe("the emulator's log", () => {
     expect([...seen].sort((a, b) => a - b)).toEqual([...CODES].sort((a, b) => a - b));
   });
 });
+
+test("docs/ocsf.md's table names every operation with the class, activity and type_uid it gets", () => {
+  const doc = readFileSync("docs/ocsf.md", "utf8");
+  for (const code of [...CODES, 0]) {
+    const event = eventOf(entryOf(code));
+    const name = code === 0 ? "any other code, and `EVENT_TYPE_NOT_SET`" : `\`${EventType[code]}\``;
+    const row = `| ${name} (${code}) | ${event.class_name} (${event.class_uid}) | ${event.activity_name} (${event.activity_id}) | ${event.type_uid} |`;
+    expect({ code, found: doc.includes(row) }).toEqual({ code, found: true });
+  }
+});
