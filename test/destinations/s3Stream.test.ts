@@ -113,7 +113,11 @@ it("a run whose reconcile window reaches further back than the keys kept reads t
 }, 60_000);
 
 it("refuses a state object of another format, or a damaged one, in one line before writing anything", async () => {
-  await expect(sync("runs/a", { format: "ocsf" })).rejects.toThrow(SyncUsageError);
+  const mixed = await sync("runs/a", { format: "ocsf" }).catch((e: unknown) => e);
+  expect(mixed).toBeInstanceOf(SyncUsageError);
+  expect((mixed as Error).message).toBe(
+    "`store`: s3://audit/runs/a/_clarifai_audit/stream.state.json holds a stream of json lines, not ocsf; use another prefix for another `format`",
+  );
   await s3.writeObject(BUCKET, "runs/c/_clarifai_audit/stream.state.json", '{"kind":"x"}');
   const error = await sync("runs/c").catch((e: unknown) => e);
   expect(error).toBeInstanceOf(SyncUsageError);
@@ -121,4 +125,20 @@ it("refuses a state object of another format, or a damaged one, in one line befo
     /^s3:\/\/audit\/runs\/c\/_clarifai_audit\/stream\.state\.json: field \/kind [^\n]*$/,
   );
   expect((await readStream(s3, BUCKET, "runs/c")).length).toBe(0);
+}, 60_000);
+
+it("format ocsf: each line is the entry's OCSF event (metadata.uid its id, raw_data its JSON line), each entry once", async () => {
+  const r = await sync("runs/ocsf", { format: "ocsf" });
+  expect(r.inserted).toBe(340);
+  const objects = await readStream(s3, BUCKET, "runs/ocsf", "ocsf");
+  const keys = streamKeys(objects, "ocsf");
+  expect(keys.length).toBe(340);
+  expect(new Set(keys).size).toBe(340);
+  for (const line of objects.flatMap((o) => o.lines)) {
+    const event = JSON.parse(line) as { class_uid: number; metadata: { uid: string }; raw_data: string };
+    expect(event.metadata.uid).toBe(lineKey(event.raw_data));
+    expect(event.class_uid).toBeGreaterThan(0);
+  }
+  // A second run over the whole log adds nothing: the keys are the entries', whatever the lines are.
+  expect((await sync("runs/ocsf", { format: "ocsf" })).inserted).toBe(0);
 }, 60_000);

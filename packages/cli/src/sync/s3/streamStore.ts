@@ -15,6 +15,7 @@ import { randomBytes } from "node:crypto";
 import { canonicalJson } from "@clarifai-audit/client/internal/domain/canonicalJson.js";
 import { parseTs, tsToNs } from "@clarifai-audit/client/internal/domain/timestamps.js";
 import { identityMismatch } from "@clarifai-audit/client/internal/export/identity.js";
+import { ocsfEventJson } from "@clarifai-audit/client/internal/ocsf/index.js";
 import { crashPoint } from "@clarifai-audit/client/internal/state/crashPoint.js";
 import type { DestinationOptions } from "../destination.js";
 import { decodeKeys, encodeKeys, type KeyTable } from "../keyTable.js";
@@ -57,12 +58,6 @@ const MISMATCH = { reader: "this sync", remedy: "use another `dest` prefix, or t
 
 /** Objects of one commit written at once. */
 const PUTS_AT_ONCE = 4;
-
-/** Extra options of {@link createS3StreamStore} (tests, and the OCSF encoder until it is wired). */
-export interface StreamStoreExtras {
-  /** Each entry's line; default `entry.json()` for `json`. Required for `ocsf` until the OCSF module is wired. */
-  encode?: LineEncoder;
-}
 
 class S3StreamStore implements SyncStore {
   readonly description: string;
@@ -318,22 +313,21 @@ function nsOf(text: string): bigint {
   return tsToNs(ts);
 }
 
+/** Each entry's line: its JSON, or (`ocsf`) its OCSF event, whose `metadata.uid` is the entry id. */
+function lineEncoder(o: DestinationOptions): LineEncoder {
+  if (o.format === "json") return (entry) => entry.json();
+  const account = o.account;
+  return (entry) =>
+    ocsfEventJson(entry.decode(), entry.json(), {
+      ...(account !== undefined ? { account } : {}),
+      entryId: entry.key(),
+    });
+}
+
 /**
  * The stream-layout store of `target` (made by store.ts; the bucket is opened by `open`). Lines are
- * `entry.json()`, or the OCSF event for `o.format === "ocsf"` (`extras.encode`).
+ * `entry.json()`, or the OCSF event for `o.format === "ocsf"`.
  */
-export async function createS3StreamStore(
-  target: S3Target,
-  o: DestinationOptions,
-  extras: StreamStoreExtras = {},
-): Promise<SyncStore> {
-  let encode = extras.encode;
-  if (encode === undefined) {
-    if (o.format === "ocsf")
-      throw SyncUsageError.store(
-        `${target.description}: the OCSF format of the stream layout is not available in this build`,
-      );
-    encode = (entry) => entry.json();
-  }
-  return new S3StreamStore(target, o, encode);
+export async function createS3StreamStore(target: S3Target, o: DestinationOptions): Promise<SyncStore> {
+  return new S3StreamStore(target, o, lineEncoder(o));
 }
