@@ -24,6 +24,13 @@ export const CRASH_POINTS = [
   "lake.compact-published", // the merged file renamed into place, small files not deleted yet
   "lake.obsolete-deleted", // one obsolete small file deleted
   "lake.recovered", // open finished a crashed commit's renames/deletions, state not yet rewritten
+  // An S3 lake commit (packages/cli/src/sync/s3/lakeStorage.ts, under lake/store.ts's protocol).
+  "s3.file-uploaded", // a new Parquet file uploaded under its hidden name, not listed
+  "s3.state-written", // the state object replaced (the commit point): new files still hidden
+  "s3.copied", // one pending file copied to its final name, its hidden object still there
+  "s3.published", // every pending file copied to its final name
+  "s3.hidden-deleted", // the pending files' hidden objects deleted
+  "s3.recovered", // open finished a crashed commit's copies and deleted unlisted hidden objects, state not yet rewritten
   // A PostgreSQL commit (packages/cli/src/sync/postgres/store.ts).
   "pg.rows-inserted", // rows inserted in the open transaction, state row not yet
   "pg.before-commit", // state row updated, COMMIT not sent

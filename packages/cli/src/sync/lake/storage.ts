@@ -19,12 +19,12 @@ export interface LakeStoragePoints {
   stateWritten: CrashPoint;
   /** Every pending file is under its final name. */
   published: CrashPoint;
-  /** A compaction's merged file is durable under its hidden name. */
-  compactFileStaged: CrashPoint;
-  compactStateWritten: CrashPoint;
-  compactPublished: CrashPoint;
+  /** A compaction's merged file is durable under its hidden name (a storage that compacts). */
+  compactFileStaged?: CrashPoint;
+  compactStateWritten?: CrashPoint;
+  compactPublished?: CrashPoint;
   /** One obsolete file deleted. */
-  obsoleteDeleted: CrashPoint;
+  obsoleteDeleted?: CrashPoint;
   /** Open finished a crashed commit, state not rewritten yet. */
   recovered: CrashPoint;
 }

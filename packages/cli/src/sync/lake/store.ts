@@ -336,7 +336,7 @@ class LakeStore implements SyncStore {
       await local.release();
     }
     const bytes = await storage.stage(path, tmp);
-    crashPoint(storage.points.compactFileStaged);
+    if (storage.points.compactFileStaged) crashPoint(storage.points.compactFileStaged);
     const rows = small.reduce((n, f) => n + f.rows, 0);
     const merged: LakeFile = {
       path,
@@ -349,10 +349,11 @@ class LakeStore implements SyncStore {
         small.reduce((a, f) => (BigInt(f.maxNs) > a ? BigInt(f.maxNs) : a), BigInt(small[0]?.maxNs ?? 0)),
       ),
     };
+    const { compactStateWritten, compactPublished, obsoleteDeleted } = storage.points;
     await swapFiles(storage, m, [merged], new Set(small.map((f) => f.path)), {
-      stateWritten: storage.points.compactStateWritten,
-      published: storage.points.compactPublished,
-      obsoleteDeleted: storage.points.obsoleteDeleted,
+      ...(compactStateWritten ? { stateWritten: compactStateWritten } : {}),
+      ...(compactPublished ? { published: compactPublished } : {}),
+      ...(obsoleteDeleted ? { obsoleteDeleted } : {}),
     });
   }
 

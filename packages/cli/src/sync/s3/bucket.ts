@@ -61,6 +61,8 @@ export const DEFAULT_MAX_GET_BYTES = 64 * 1024 * 1024;
 const CONNECTION_TIMEOUT_MS = 10_000;
 /** A request whose socket stays idle this long fails (and is retried). */
 const REQUEST_TIMEOUT_MS = 60_000;
+/** The listing {@link S3Bucket.check} asks for: the keys of this tool's state and lock objects. */
+const CHECK_PREFIX = "_clarifai_sync";
 /** Deletions sent at once. */
 const DELETE_CONCURRENCY = 8;
 
@@ -140,6 +142,14 @@ async function makeClient(target: S3Target, env: S3Env): Promise<S3Client> {
     }
   }
   return client;
+}
+
+/**
+ * A key's segment in a copy source (URL-encoded, as S3 wants): `=` stays as it is, which S3 reads
+ * either way and some S3-compatible servers (s3rver) decode no other way (`date=…` partitions).
+ */
+function copySourcePart(segment: string): string {
+  return encodeURIComponent(segment).replaceAll("%3D", "=");
 }
 
 class S3Bucket implements Bucket {
@@ -248,7 +258,7 @@ class S3Bucket implements Bucket {
   }
 
   async copy(from: string, to: string): Promise<void> {
-    const source = `${this.#target.bucket}/${this.#key(from).split("/").map(encodeURIComponent).join("/")}`;
+    const source = `${this.#target.bucket}/${this.#key(from).split("/").map(copySourcePart).join("/")}`;
     await this.#send(`copying ${from} to ${to}`, () =>
       this.#client.send(
         new CopyObjectCommand({ Bucket: this.#target.bucket, Key: this.#key(to), CopySource: source }),
@@ -290,11 +300,15 @@ class S3Bucket implements Bucket {
     } while (token !== undefined);
   }
 
-  /** Proves the bucket exists and these credentials may list it (one key at most is read). */
+  /**
+   * Proves the bucket exists and these credentials may list it. The listing is of a name prefix few
+   * keys have (not MaxKeys 1: a truncated listing needs a continuation token, which s3rver cannot
+   * make on OpenSSL 3), so it costs one small reply.
+   */
   async check(): Promise<void> {
     await this.#send("listing the prefix", () =>
       this.#client.send(
-        new ListObjectsV2Command({ Bucket: this.#target.bucket, Prefix: this.#key(""), MaxKeys: 1 }),
+        new ListObjectsV2Command({ Bucket: this.#target.bucket, Prefix: this.#key(CHECK_PREFIX) }),
       ),
     );
   }
