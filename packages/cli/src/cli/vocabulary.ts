@@ -19,8 +19,10 @@ export interface FlagMeaning {
 
 /** The output formats, by what is printed: the same names wherever the same output is meant. */
 export const FORMATS = {
-  /** Audit-log entries (search, tail, query; export writes the machine ones to a file). */
-  entries: ["table", "json", "jsonl", "csv"],
+  /** Audit-log entries (search, tail; export writes the machine ones to a file); ocsf: OCSF events as JSON lines. */
+  entries: ["table", "json", "jsonl", "csv", "ocsf"],
+  /** Rows of a SQL statement (query): not entries, so not OCSF events. */
+  rows: ["table", "json", "jsonl", "csv"],
   /** Alerts (watch, rules test). */
   alerts: ["jsonl", "text"],
   /** A report (report): the page, printed, or its aggregates for scripts. */
@@ -140,7 +142,7 @@ export const VOCABULARY: Readonly<Record<string, FlagMeaning>> = {
   "--force": { meaning: "overwrite the output file, or discard an interrupted run of it" },
   "--format": {
     argument: "<format>",
-    meaning: `output format: entries ${FORMATS.entries.join("|")} (a file: json|jsonl|csv), alerts ${FORMATS.alerts.join("|")}, a report ${FORMATS.report.join("|")}, a destination's events ${FORMATS.destination.join("|")}`,
+    meaning: `output format: entries ${FORMATS.entries.join("|")} (a file: json|jsonl|csv|ocsf), query rows ${FORMATS.rows.join("|")}, alerts ${FORMATS.alerts.join("|")}, a report ${FORMATS.report.join("|")}, a destination's events ${FORMATS.destination.join("|")}`,
   },
   "--from": { argument: "<time>", meaning: "window: earliest entry time, RFC 3339, inclusive" },
   "--generate": { argument: "<n>", meaning: "number of synthetic entries the emulator generates" },
