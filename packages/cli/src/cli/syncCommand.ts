@@ -112,7 +112,9 @@ export async function syncDestination(
   if (flags.ca !== undefined && !tls)
     throw new UsageError("--ca: only for a TLS destination (syslog+tls://…, splunk+https://…)");
   const columns =
-    target.kind === "lake" || target.kind === "postgres" || (target.kind === "s3" && target.target.layout === "lake");
+    target.kind === "lake" ||
+    target.kind === "postgres" ||
+    (target.kind === "s3" && target.target.layout === "lake");
   if (flags.format === "ocsf" && columns)
     throw new UsageError(
       "--format: ocsf is for destinations that carry events (s3://…?layout=stream, syslog://…, splunk+https://…); a lake and PostgreSQL hold the entries' own columns",
