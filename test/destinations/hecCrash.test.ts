@@ -129,7 +129,7 @@ it("killed at every step of a delivery, the next run goes on: every entry at lea
 it("SIGKILLed at random instants while the log grows with late entries: every entry at least once, duplicates within the bound", async () => {
   let mark = 0;
   const result = await killLoop({
-    rounds: 6,
+    rounds: 5,
     random: seededRandom(24),
     // Killed while delivering: armed once the round's first batch reached the collector.
     minMs: 0,

@@ -11,7 +11,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { DestinationOptions } from "../../packages/cli/src/sync/destination.js";
 import { epochSeconds } from "../../packages/cli/src/sync/hec/protocol.js";
-import { createHecStore } from "../../packages/cli/src/sync/hec/store.js";
+import { createHecStore, type HecStoreExtras } from "../../packages/cli/src/sync/hec/store.js";
 import { parseHecUrl } from "../../packages/cli/src/sync/hec/url.js";
 import { SyncUsageError } from "../../packages/cli/src/sync/store.js";
 import { runSync } from "../../packages/cli/src/sync/sync.js";
@@ -24,12 +24,13 @@ import { type HecServer, startHecServer } from "../helpers/hecServer.js";
 import { makeTestTls, type TestTls } from "../helpers/tls.js";
 import { waitFor } from "../helpers/waitFor.js";
 
-const USERS = ["all", "stop", "refused"] as const;
+const USERS = ["all", "stop", "refused", "ocsf"] as const;
 const pat = (u: string) => `hec-store-${u}-0123456789abcdef`;
 const ENTRIES: Record<string, AuditLogEntry[]> = {
   all: generateEntries(240, 71),
   stop: generateEntries(120, 72),
   refused: generateEntries(10, 73),
+  ocsf: generateEntries(15, 74),
 };
 
 let tmp: ReturnType<typeof tempDir>;
@@ -61,7 +62,7 @@ function options(statePath: string, o: Partial<DestinationOptions> = {}): Destin
 
 const FAST = { timing: { ackPollMs: 5, backoffMs: 20, maxBackoffMs: 100 } };
 
-async function sync(u: string, url: string, o: DestinationOptions, signal?: AbortSignal) {
+async function sync(u: string, url: string, o: DestinationOptions & HecStoreExtras, signal?: AbortSignal) {
   const c = client(u);
   try {
     return await runSync({
@@ -142,6 +143,24 @@ it("nothing is marked delivered before the ack: a run stopped between send and a
   const counts = countsOf(want.keys());
   expect(counts.size).toBe(want.size);
   for (const [id, n] of counts) expect([id, n]).toEqual([id, unacked.has(id) ? 2 : 1]);
+});
+
+it("OCSF events (the encoder the ocsf slice provides) go with sourcetype clarifai:audit:ocsf and the entry id", async () => {
+  const want = expected("ocsf");
+  const from = hec.events.length;
+  await sync("ocsf", hec.url(), {
+    ...options(join(tmp.dir, "ocsf.json")),
+    format: "ocsf",
+    // A stand-in encoder: what matters here is where its text goes, not the mapping (test/ocsf/).
+    ocsf: (entry, context) => JSON.stringify({ metadata: { uid: context.entryId }, raw_data: entry.json() }),
+  });
+  const got = hec.events.slice(from);
+  expect(got.map((e) => e.id).sort()).toEqual([...want.keys()].sort());
+  for (const e of got)
+    expect(e.envelope).toMatchObject({
+      sourcetype: "clarifai:audit:ocsf",
+      event: { metadata: { uid: e.id } },
+    });
 });
 
 describe("refusals: one line, before anything is sent or written", () => {

@@ -287,6 +287,33 @@ describe("delivery", () => {
     await deliver(transport(acked, ""), messages(1));
   }, 20_000);
 
+  it("a HEC-compatible receiver without the ack endpoint: the token proven by an empty POST (code 5), delivered on the 200", async () => {
+    const s = await startHecServer({ tls, ack: false, ackEndpoint: false });
+    try {
+      const msgs = messages(4);
+      const t = transport(s, "");
+      await deliver(t, msgs);
+      expect(t.acknowledged).toBe(false);
+      expect(s.events.map((e) => e.id)).toEqual(msgs.map((m) => m.id));
+      expect(s.requests.map((r) => `${r.path} ${r.status}`).slice(0, 2)).toEqual([
+        "/services/collector/ack 404",
+        "/services/collector/event 400",
+      ]);
+      const bad = await deliver(
+        transport(s, "", { token: "0badc0de-0000-4000-8000-123456789abc" }),
+        msgs,
+      ).catch((e: Error) => e);
+      expect(bad).toBeInstanceOf(SyncUsageError);
+      const on = await deliver(transport(s, "ack=on"), msgs).catch((e: Error) => e);
+      expect(on).toBeInstanceOf(SyncUsageError);
+      expect(String(on)).toMatch(
+        /has no indexer acknowledgement endpoint \(HTTP 404 for \/services\/collector\/ack\), and the URL says ack=on/,
+      );
+    } finally {
+      await s.close();
+    }
+  });
+
   it("plain HTTP on loopback", async () => {
     const plain = await startHecServer({ plain: true, tls });
     try {

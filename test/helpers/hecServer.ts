@@ -59,6 +59,8 @@ export interface HecServerOptions {
   plain?: boolean;
   /** Certificates (default: a fresh {@link makeTestTls}). */
   tls?: TestTls;
+  /** Serve /services/collector/ack (default true); false: 404, as some HEC-compatible receivers. */
+  ackEndpoint?: boolean;
   /** Keep the events and bodies taken (default true); false: count them only (benchmarks). */
   record?: boolean;
 }
@@ -258,7 +260,7 @@ export async function startHecServer(o: HecServerOptions = {}): Promise<HecServe
       path === "/services/collector/event" ||
       path === "/services/collector" ||
       path === "/services/collector/event/1.0";
-    const isAck = path === "/services/collector/ack";
+    const isAck = path === "/services/collector/ack" && o.ackEndpoint !== false;
     if (!isEvent && !isAck) return code(res, 404, 404, "The requested URL was not found on this server.");
     const body = await readBody(req);
     if (body === undefined) {

@@ -5,7 +5,9 @@
  * - `connect` proves the token before anything is sent: it asks `/services/collector/ack` about
  *   ack id 0 on our channel, which every collector answers after checking the token: 200 (indexer
  *   acknowledgement on), 400 code 14 (off), 401/403 (the token refused: a one-line
- *   SyncUsageError). A TLS failure (unknown CA, wrong host name) is a SyncUsageError too.
+ *   SyncUsageError); a receiver without that endpoint (404) is asked with an empty event POST
+ *   (400 code 5 "No data" once the token passed). A TLS failure (unknown CA, wrong host name) is
+ *   a SyncUsageError too.
  * - `send` POSTs the entries in order as batches (≤ `batch_events` events, ≤ `batch_bytes` bytes) to
  *   `/services/collector/event`, each event carrying the entry id as the indexed field
  *   `clarifai_entry_id`. With acknowledgement on, a batch counts as delivered only once
@@ -177,7 +179,7 @@ export function createHecTransport(o: HecTransportOptions): HecTransport {
   const d = t.description;
 
   /** The answer to a request that is not transient; retries the transient ones; throws refusals. */
-  async function call(path: string, body: string, signal?: AbortSignal): Promise<Answer> {
+  async function call(path: string, body: string, signal?: AbortSignal, answers?: number[]): Promise<Answer> {
     let delay = timing.backoffMs;
     let last = "";
     for (let attempt = 1; ; attempt++) {
@@ -186,7 +188,7 @@ export function createHecTransport(o: HecTransportOptions): HecTransport {
         const reply = await pool.request("POST", path, headers, body, signal);
         const parsed = parseReplyBody(reply.body);
         const s = reply.status;
-        if (s >= 200 && s < 300) return { status: s, body: parsed };
+        if ((s >= 200 && s < 300) || answers?.includes(s)) return { status: s, body: parsed };
         last = describeReply(s, parsed);
         if (s === 401 || s === 403)
           throw SyncUsageError.store(
@@ -270,9 +272,19 @@ export function createHecTransport(o: HecTransportOptions): HecTransport {
       // One channel per state file: acks are per channel, and Splunk caps the channels it keeps.
       if (session !== undefined) headers["x-splunk-request-channel"] = session.channel;
       // Ack id 0 of our channel: answered after the token is checked, and says whether acks are on.
-      const a = await call(ACK_PATH, '{"acks":[0]}');
+      const a = await call(ACK_PATH, '{"acks":[0]}', undefined, [404]);
       const on = a.status === 200;
-      if (!on && a.body?.code !== 14)
+      if (a.status === 404 && t.ack === "on")
+        throw SyncUsageError.store(
+          `${d}: the collector has no indexer acknowledgement endpoint (HTTP 404 for ${ACK_PATH}), and the URL says ack=on (use ack=auto or ack=off)`,
+        );
+      if (a.status === 404) {
+        // A HEC-compatible receiver without the ack endpoint: an empty POST proves the token
+        // (400 code 5, "No data", comes after the token check) and indexes nothing.
+        const e = await call(EVENT_PATH, "", undefined, [400]);
+        if (e.status !== 400 || e.body?.code !== 5)
+          throw new Error(`${d}: unexpected answer to the token check (${describeReply(e.status, e.body)})`);
+      } else if (!on && a.body?.code !== 14)
         throw new Error(`${d}: unexpected answer to the token check (${describeReply(a.status, a.body)})`);
       if (t.ack === "on" && !on)
         throw SyncUsageError.store(
