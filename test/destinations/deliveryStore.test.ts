@@ -114,7 +114,7 @@ function lineTransport(port: number, sent: DeliveryMessage[][]): DeliveryTranspo
 let tmp: ReturnType<typeof tempDir>;
 let emu: EmulatorHandle;
 let rx: LineReceiver;
-const USERS = ["rounds", "fail", "refuse"];
+const USERS = ["rounds", "fail", "refuse", "ocsf"];
 const pat = (u: string) => `delivery-pat-${u}-0123456789abcdef`;
 
 beforeAll(async () => {
@@ -286,13 +286,36 @@ it("refuses a second writer, another destination's or account's file, another id
   }
 });
 
-it("refuses the ocsf format without an encoder, naming the destination", () => {
-  expect(() =>
-    createDeliveryStore({
-      statePath: join(tmp.dir, "x.json"),
-      transport: lineTransport(1, []),
+it("format ocsf: each message is the entry's OCSF event, its metadata.uid the entry's key and its raw_data the entry's JSON", async () => {
+  const client = clientOf("ocsf");
+  const sent: DeliveryMessage[][] = [];
+  const entries = recent(12, 10_000, 2_000);
+  emu.append(entries, "ocsf");
+  try {
+    const store = createDeliveryStore({
+      statePath: join(tmp.dir, "ocsf", "state.json"),
+      transport: lineTransport(rx.port, sent),
       format: "ocsf",
-      destination: "line://x:1",
-    }),
-  ).toThrow("line://x:1: the ocsf format is not built yet; use json");
+      account: "acct-1",
+      destination: `line://127.0.0.1:${rx.port}/ocsf`,
+    });
+    expect((await sync(client, store)).inserted).toBe(12);
+  } finally {
+    client.close();
+  }
+  const messages = sent.flat();
+  const want = linesOf(entries);
+  expect(messages.map((m) => m.id).sort()).toEqual(want.map(lineKey).sort());
+  for (const m of messages) {
+    const event = JSON.parse(m.body) as {
+      metadata: { uid: string; version: string };
+      raw_data: string;
+      class_uid: number;
+    };
+    expect(event.metadata.uid).toBe(m.id);
+    expect(event.metadata.version).toBe("1.8.0");
+    expect(event.raw_data).toBe(m.entry.json());
+    expect(event.class_uid).toBeGreaterThan(0);
+    expect(m.body).toContain("acct-1");
+  }
 });

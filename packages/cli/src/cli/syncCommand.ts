@@ -128,6 +128,7 @@ async function openStore(dest: Destination, flags: SyncFlags, ctx: CommandContex
   if (flags.ca !== undefined) await checkReadableFile("--ca", flags.ca);
   return createDestinationStore(dest.target, {
     env: ctx.env,
+    signal: ctx.signal,
     format: flags.format ?? "json",
     memory: flags.memory,
     ...(flags.table !== undefined ? { table: flags.table } : {}),

@@ -79,6 +79,7 @@ async function storeOf(destination: DestinationPlan, account: AccountPlan, conte
       const { createDestinationStore } = await import("../sync/destination.js");
       return createDestinationStore(destination.target, {
         env: context.env,
+        signal: context.signal,
         format: destination.format,
         account: account.id,
         statePath: join(destination.stateDir, `${account.id}.json`),

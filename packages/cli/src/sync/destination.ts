@@ -43,6 +43,8 @@ export interface DestinationOptions {
   memory?: LakeMemory;
   /** PostgreSQL only: the table. */
   table?: string;
+  /** Ends a delivery in flight (SIGINT/SIGTERM): the commit rejects and nothing is marked delivered. */
+  signal?: AbortSignal;
 }
 
 /** The URL schemes of destinations other than a folder. */

@@ -5,14 +5,12 @@
  */
 import { registerSecret } from "@clarifai-audit/client/internal/domain/redact.js";
 import { readRegularFile } from "@clarifai-audit/client/internal/state/regularFile.js";
+import { HEC_TOKEN_ENV } from "../../sync/hec/store.js";
 import type { CliEnv } from "../cliIo.js";
 import { UsageError } from "../exitCodes.js";
 import { ConfigError, envValue } from "./configFile.js";
 import { MAX_PAT_BYTES, patFilePath, privateFileProblem } from "./patSource.js";
 import { loadConfig, profileWhere, selectProfile } from "./resolve.js";
-
-/** The variable that holds a HEC token for `sync`. */
-export const HEC_TOKEN_ENV = "CLARIFAI_AUDIT_HEC_TOKEN";
 
 /** A HEC token's form: Splunk's are GUIDs; anything printable without spaces is let through. */
 const TOKEN = /^[\x21-\x7e]{1,512}$/;
