@@ -1,10 +1,11 @@
 /**
  * `npm run bench`: every measurement side by side, printed as markdown; a whole full-size run (no BENCH_QUICK,
  * no BENCH_PARTS) also goes to bench/results/latest.json and bench/README.md (between its markers). Environment:
- * BENCH_QUICK=1 (small sizes, smoke run), BENCH_PARTS=1,2,3,4,5,6,7,8,9,10,11 (subset), BENCH_ROUNDS (alternating
+ * BENCH_QUICK=1 (small sizes, smoke run), BENCH_PARTS=1,2,3,4,5,6,7,8,9,10,11,12 (subset), BENCH_ROUNDS (alternating
  * rounds, default 9), BENCH_E2E_ENTRIES (default 200000), BENCH_MEM_SIZES (default 100000,1000000), BENCH_EMU_LOG
  * (default 1000000), BENCH_DATA_ENTRIES (part 5, default 370000: a ~243 MB export), BENCH_RATE_SIZES (part 6,
- * default 60000,200000), BENCH_COLLECTOR_ENTRIES (part 11, default 200000), BENCH_NO_README=1 (README untouched).
+ * default 60000,200000), BENCH_COLLECTOR_ENTRIES (part 11, default 200000), BENCH_OCSF_ENTRIES (part 12, default
+ * 200000), BENCH_NO_README=1 (README untouched).
  */
 import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
@@ -28,6 +29,7 @@ import {
 import { BASELINE, hotPathBench } from "./hotPathBench.js";
 import { lakeBench } from "./lakeBench.js";
 import { median } from "./measure.js";
+import { ocsfBench } from "./ocsfBench.js";
 import { postgresBench } from "./postgresBench.js";
 import { type RateRow, rateBench } from "./rateBench.js";
 import { reportBench, reportBenchTable } from "./reportBench.js";
@@ -35,7 +37,9 @@ import { watchBench, watchBenchMarkdown } from "./watchBench.js";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const quick = process.env.BENCH_QUICK === "1";
-const parts = new Set((process.env.BENCH_PARTS ?? "1,2,3,4,5,6,7,8,9,10,11").split(",").map((s) => s.trim()));
+const parts = new Set(
+  (process.env.BENCH_PARTS ?? "1,2,3,4,5,6,7,8,9,10,11,12").split(",").map((s) => s.trim()),
+);
 const rounds = Number(process.env.BENCH_ROUNDS ?? (quick ? 3 : 9));
 const sliceMs = quick ? 40 : 150;
 const e2eEntries = Number(process.env.BENCH_E2E_ENTRIES ?? (quick ? 20000 : 200000));
@@ -413,6 +417,17 @@ async function main(): Promise<void> {
   if (parts.has("11")) {
     results.collector = await collectorBench({ quick, log });
     md.push((results.collector as { markdown: string }).markdown);
+  }
+
+  // OCSF events (issue 24): export --format ocsf beside --format jsonl (bench/ocsfBench.ts).
+  if (parts.has("12")) {
+    const r = await ocsfBench({
+      entries: Number(process.env.BENCH_OCSF_ENTRIES ?? (quick ? 20000 : 200000)),
+      rounds: quick ? 1 : 5,
+      log,
+    });
+    results.ocsf = r;
+    md.push(r.markdown);
   }
 
   md.push(...targets(results));

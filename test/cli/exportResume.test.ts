@@ -3,12 +3,21 @@
  * uninterrupted export (jsonl, csv.gz, json); SIGINT exits 130 with a resumable manifest; resume
  * refuses a different query.
  */
-import type { ChildProcess } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type EmulatorHandle, startEmulator } from "../../packages/emulator/src/index.js";
 import { Rng } from "../../packages/emulator/src/rng.js";
-import { collect, connection, PAT, runCli, spawnCli, tempDir, USER } from "./helpers.js";
+import {
+  collect,
+  committedAtLeast,
+  committedEntries,
+  connection,
+  PAT,
+  runCli,
+  spawnCli,
+  tempDir,
+  USER,
+} from "./helpers.js";
 
 let tmp: ReturnType<typeof tempDir>;
 beforeAll(() => {
@@ -40,26 +49,6 @@ describe("crash and resume", () => {
     });
   });
   afterAll(() => emu.close());
-
-  /** Entries the manifest of `out` has committed, or -1 while there is none. */
-  function committedEntries(out: string): number {
-    try {
-      return (JSON.parse(readFileSync(`${out}.manifest.json`, "utf8")) as { committed: { entries: number } })
-        .committed.entries;
-    } catch {
-      return -1;
-    }
-  }
-
-  /**
-   * Resolves once the export writing `out` has committed at least `entries` entries, or has exited.
-   * Progress, not time, picks the kill point, so the export is stopped mid-way however fast it runs.
-   */
-  async function committedAtLeast(child: ChildProcess, out: string, entries: number): Promise<void> {
-    while (child.exitCode === null && child.signalCode === null && committedEntries(out) < entries) {
-      await new Promise((resolve) => setTimeout(resolve, 1));
-    }
-  }
 
   /**
    * Runs the export, SIGKILLing it at seeded points of its progress and resuming until it

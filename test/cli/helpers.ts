@@ -156,6 +156,26 @@ export async function runMain(
   return { code, signal: null, stdout: stdout.text, stderr: stderr.text };
 }
 
+/** Entries the export manifest of `out` has committed, or -1 while there is none. */
+export function committedEntries(out: string): number {
+  try {
+    return (JSON.parse(readFileSync(`${out}.manifest.json`, "utf8")) as { committed: { entries: number } })
+      .committed.entries;
+  } catch {
+    return -1;
+  }
+}
+
+/**
+ * Resolves once the export writing `out` has committed at least `entries` entries, or has exited.
+ * Progress, not time, picks the kill point, so the export is stopped mid-way however fast it runs.
+ */
+export async function committedAtLeast(child: ChildProcess, out: string, entries: number): Promise<void> {
+  while (child.exitCode === null && child.signalCode === null && committedEntries(out) < entries) {
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+}
+
 /** Runs the CLI to completion. */
 export function runCli(args: string[], env?: NodeJS.ProcessEnv, cwd?: string): Promise<CliResult> {
   return collect(spawnCli(args, env, cwd));

@@ -4,13 +4,23 @@
  * for its class, in the same order and with the same ids as the JSONL export of the same window; an
  * OCSF export killed mid-way and resumed holds every entry once, byte for byte the uninterrupted file.
  */
-import type { ChildProcess } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "@jest/globals";
 import { lineKey } from "../../packages/client/src/domain/entryKey.js";
 import { type EmulatorHandle, startEmulator } from "../../packages/emulator/src/index.js";
-import { collect, connection, fileLines, PAT, runMain, spawnCli, tempDir, USER } from "../cli/helpers.js";
+import {
+  collect,
+  committedAtLeast,
+  committedEntries,
+  connection,
+  fileLines,
+  PAT,
+  runMain,
+  spawnCli,
+  tempDir,
+  USER,
+} from "../cli/helpers.js";
 import { errorsOf } from "./ocsfHelpers.js";
 
 const TOTAL = 1200;
@@ -120,21 +130,6 @@ test("search --all and tail print the same events", async () => {
 });
 
 describe("resume", () => {
-  /** Entries the manifest of `out` has committed, or -1 while there is none. */
-  function committed(out: string): number {
-    try {
-      return (JSON.parse(readFileSync(`${out}.manifest.json`, "utf8")) as { committed: { entries: number } })
-        .committed.entries;
-    } catch {
-      return -1;
-    }
-  }
-  async function committedAtLeast(child: ChildProcess, out: string, entries: number): Promise<void> {
-    while (child.exitCode === null && child.signalCode === null && committed(out) < entries) {
-      await new Promise((resolve) => setTimeout(resolve, 1));
-    }
-  }
-
   test("an OCSF export SIGKILLed mid-way and resumed holds every entry once (the bin)", async () => {
     const out = join(tmp.dir, "killed.ocsf.jsonl");
     const args = [
@@ -159,7 +154,7 @@ describe("resume", () => {
     // Killed mid-way: the manifest holds a committed page boundary short of the end.
     expect(r1.signal).toBe("SIGKILL");
     expect(existsSync(`${out}.manifest.json`)).toBe(true);
-    expect(committed(out)).toBeLessThan(TOTAL);
+    expect(committedEntries(out)).toBeLessThan(TOTAL);
     const r2 = await collect(spawnCli([...args, "--resume", "-q"]));
     expect({ code: r2.code, stderr: r2.stderr }).toEqual({ code: 0, stderr: "" });
     const lines = fileLines(out);

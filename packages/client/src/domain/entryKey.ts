@@ -4,14 +4,15 @@
  * timestamp (to the nanosecond), req_id, operation, targets and details, plus the remaining fields so
  * that two entries differing anywhere are never merged. Byte-identical entries are one entry.
  */
-import { createHash, hash } from "node:crypto";
+import { hash } from "node:crypto";
 
 /**
  * The dedupe key of the entry whose canonical JSON line is `line`: base64url SHA-256 (first 128
  * bits). `entryKey` of packages/client/src/codec/entryKey.ts prints the line of an entry object first.
  */
 export function lineKey(line: string): string {
-  return createHash("sha256").update(line).digest("base64url").slice(0, 22);
+  // crypto.hash: one call, no Hash object per entry (about 5× createHash on short lines).
+  return hash("sha256", line, "base64url").slice(0, 22);
 }
 
 /**

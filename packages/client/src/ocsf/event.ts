@@ -7,7 +7,7 @@
 import { operationName } from "../domain/operations.js";
 import { formatTimestamp } from "../domain/time.js";
 import { mappingOf, type OperationMapping } from "./classes.js";
-import type { EntryView, TargetView } from "./entryView.js";
+import type { EntryView, TargetView, UserView } from "./entryView.js";
 import {
   actorUser,
   managedEntity,
@@ -53,27 +53,53 @@ export interface OcsfEvent {
 export const OCSF_VERSION = "1.8.0";
 /** `metadata.product`: the collector, which reads Clarifai's log. Keep equal to packages/client/package.json. */
 export const PRODUCT = Object.freeze({ name: "clarifai-audit", vendor_name: "Clarifai", version: "0.1.0" });
+const q = JSON.stringify;
 /** The profiles every event applies: `datetime` gives `time_dt` (RFC 3339, every digit kept). */
 const PROFILES = Object.freeze(["datetime"]);
-const EPOCH_DT = formatTimestamp({ seconds: 0, nanos: 0 });
+const EPOCH_DT = q(formatTimestamp({ seconds: 0, nanos: 0 }));
+const STATUS_SUCCESS = '"status_id":1,"status":"Success",';
+const STATUS_FAILURE = '"status_id":2,"status":"Failure",';
 
-/** The classification attributes of an operation, computed once per operation code. */
+/**
+ * What an operation's events share, computed once per operation code: the mapping and the JSON text
+ * of the classification attributes and of metadata's constant part (the hot path appends to them).
+ */
 interface Classification {
   readonly mapping: OperationMapping;
-  readonly name: string;
-  readonly typeUid: number;
-  readonly typeName: string;
+  /** `{"class_uid":…,"severity":"Informational",` */
+  readonly head: string;
+  /** `"metadata":{"version":…,"event_code":"MODEL_CREATE"` (not closed). */
+  readonly metadataHead: string;
 }
 const CLASSIFICATIONS = new Map<number, Classification>();
 function classificationOf(operation: number): Classification {
   let c = CLASSIFICATIONS.get(operation);
   if (c === undefined) {
     const mapping = mappingOf(operation);
+    const { cls, activityId, activityName } = mapping;
+    const classification = {
+      class_uid: cls.classUid,
+      class_name: cls.className,
+      category_uid: cls.categoryUid,
+      category_name: cls.categoryName,
+      activity_id: activityId,
+      activity_name: activityName,
+      type_uid: cls.classUid * 100 + activityId,
+      type_name: `${cls.className}: ${activityName}`,
+      // An audit record is information; rules (watch) judge what is alarming.
+      severity_id: 1,
+      severity: "Informational",
+    };
+    const metadata = JSON.stringify({
+      version: OCSF_VERSION,
+      product: PRODUCT,
+      profiles: PROFILES,
+      event_code: operationName(operation),
+    });
     c = {
       mapping,
-      name: operationName(operation),
-      typeUid: mapping.cls.classUid * 100 + mapping.activityId,
-      typeName: `${mapping.cls.className}: ${mapping.activityName}`,
+      head: `${JSON.stringify(classification).slice(0, -1)},`,
+      metadataHead: `"metadata":${metadata.slice(0, -1)}`,
     };
     // Unknown codes are few, but a hostile stream could send many: keep the table bounded.
     if (CLASSIFICATIONS.size < 1024) CLASSIFICATIONS.set(operation, c);
@@ -86,7 +112,7 @@ function firstOf(targets: readonly TargetView[], kind: string): TargetView | und
   return undefined;
 }
 
-/** The class-specific attributes (entity, group, user, privileges, resources). */
+/** The class-specific attributes (entity, group, user, privileges, resources), in `event`. */
 function subjectAttributes(
   event: Record<string, unknown>,
   m: OperationMapping,
@@ -150,59 +176,70 @@ function addPrivileges(
   const roles: string[] = [];
   for (const t of targets) if (t.kind === "role" && t.id !== "") roles.push(t.id);
   if (roles.length > 0) event.privileges = roles;
-  else if (required)
-    event.privileges =
-      event.class_uid === 3005 && targets.some((t) => t.kind === "app") ? ["collaborator"] : [];
+  else if (required) event.privileges = targets.some((t) => t.kind === "app") ? ["collaborator"] : [];
 }
 
-/** The OCSF event of an entry's view; `rawJson` is the entry's JSON line. */
-export function buildEvent(v: EntryView, rawJson: string, ctx?: OcsfContext): OcsfEvent {
+/**
+ * Memos of text that repeats across entries (a log has few users and source IPs): the actor object
+ * and the source endpoint, so the hot path neither rebuilds nor re-validates them. Bounded: cleared
+ * when full, so a log of many distinct values costs only the misses.
+ */
+const MEMO_LIMIT = 4096;
+const actorMemo = new Map<string, string>();
+const sourceMemo = new Map<string, string | undefined>();
+function memo<V>(map: Map<string, V>, key: string, make: () => V): V {
+  if (map.has(key)) return map.get(key) as V;
+  if (map.size >= MEMO_LIMIT) map.clear();
+  const value = make();
+  map.set(key, value);
+  return value;
+}
+function actorJson(u: UserView, account: string | undefined): string {
+  const key = `${u.id}\u0000${u.firstName}\u0000${u.lastName}\u0000${u.email}\u0000${account ?? ""}`;
+  return memo(actorMemo, key, () => q({ user: actorUser(u, account) }));
+}
+function sourceJson(ip: string): string | undefined {
+  return memo(sourceMemo, ip, () => {
+    const src = sourceEndpoint(ip);
+    return src === undefined ? undefined : q(src);
+  });
+}
+
+/**
+ * The OCSF event of an entry's view as JSON text; `rawJson` is the entry's JSON line. Written as text
+ * around each operation's precomputed parts: an exporter writes millions of these.
+ */
+export function eventJson(v: EntryView, rawJson: string, ctx?: OcsfContext): string {
   const c = classificationOf(v.operation);
   const m = c.mapping;
-  const metadata: OcsfObject = {
-    version: OCSF_VERSION,
-    product: PRODUCT,
-    profiles: PROFILES,
-    event_code: c.name,
-  };
-  if (ctx?.entryId) metadata.uid = ctx.entryId;
-  if (ctx?.account) metadata.tenant_uid = ctx.account;
-  if (v.reqId !== "") metadata.correlation_uid = v.reqId;
-  if (v.timestampIso !== "") metadata.original_time = v.timestampIso;
-  const event: OcsfEvent = {
-    class_uid: m.cls.classUid,
-    class_name: m.cls.className,
-    category_uid: m.cls.categoryUid,
-    category_name: m.cls.categoryName,
-    activity_id: m.activityId,
-    activity_name: m.activityName,
-    type_uid: c.typeUid,
-    type_name: c.typeName,
-    // An audit record is information; rules (watch) judge what is alarming.
-    severity_id: 1,
-    severity: "Informational",
-    time: v.timeMs,
-    time_dt: v.timestampIso === "" ? EPOCH_DT : v.timestampIso,
-    status_id: v.success ? 1 : 2,
-    status: v.success ? "Success" : "Failure",
-    metadata,
-    raw_data: rawJson,
-  };
-  if (v.description !== "") event.message = v.description;
-  if (v.user !== undefined && v.user.id !== "") event.actor = { user: actorUser(v.user, ctx?.account) };
-  else if (m.subject === "api") event.actor = { app_name: UNKNOWN };
-  const src = sourceEndpoint(v.sourceIp);
-  if (src !== undefined) event.src_endpoint = src;
-  else if (m.subject === "api") event.src_endpoint = { name: UNKNOWN };
-  if (m.subject === "api") {
-    const api: OcsfObject = { operation: c.name };
-    if (v.reqId !== "") api.request = { uid: v.reqId };
-    event.api = api;
+  const api = m.subject === "api";
+  let s = `${c.head}"time":${v.timeMs},"time_dt":${v.timestampIso === "" ? EPOCH_DT : q(v.timestampIso)},`;
+  s += v.success ? STATUS_SUCCESS : STATUS_FAILURE;
+  s += c.metadataHead;
+  if (ctx?.entryId) s += `,"uid":${q(ctx.entryId)}`;
+  if (ctx?.account) s += `,"tenant_uid":${q(ctx.account)}`;
+  if (v.reqId !== "") s += `,"correlation_uid":${q(v.reqId)}`;
+  if (v.timestampIso !== "") s += `,"original_time":${q(v.timestampIso)}`;
+  s += "}";
+  if (v.description !== "") s += `,"message":${q(v.description)}`;
+  if (v.user !== undefined && v.user.id !== "") s += `,"actor":${actorJson(v.user, ctx?.account)}`;
+  else if (api) s += `,"actor":{"app_name":"${UNKNOWN}"}`;
+  const src = sourceJson(v.sourceIp);
+  if (src !== undefined) s += `,"src_endpoint":${src}`;
+  else if (api) s += `,"src_endpoint":{"name":"${UNKNOWN}"}`;
+  if (api) {
+    s += `,"api":{"operation":${q(operationName(v.operation))}`;
+    s += v.reqId === "" ? "}" : `,"request":{"uid":${q(v.reqId)}}}`;
   }
-  subjectAttributes(event, m, v, ctx);
-  const unmapped: OcsfObject = {};
-  if (v.details.length > 0) unmapped.details = v.details;
-  if (src === undefined && v.sourceIp !== "") unmapped.source_ip = v.sourceIp;
-  if (unmapped.details !== undefined || unmapped.source_ip !== undefined) event.unmapped = unmapped;
-  return event;
+  const subject: Record<string, unknown> = {};
+  subjectAttributes(subject, m, v, ctx);
+  for (const key in subject) s += `,"${key}":${q(subject[key])}`;
+  const strange = src === undefined && v.sourceIp !== "";
+  if (v.details.length > 0 || strange) {
+    s += `,"unmapped":{`;
+    if (v.details.length > 0) s += `"details":${q(v.details)}${strange ? "," : ""}`;
+    if (strange) s += `"source_ip":${q(v.sourceIp)}`;
+    s += "}";
+  }
+  return `${s},"raw_data":${q(rawJson)}}`;
 }

@@ -6,19 +6,20 @@
 import type { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
 import { mappingOf } from "./classes.js";
 import { viewOfEntry, viewOfJson } from "./entryView.js";
-import { buildEvent, type OcsfContext, type OcsfEvent } from "./event.js";
+import { eventJson, type OcsfContext, type OcsfEvent } from "./event.js";
 
 export type { OcsfContext, OcsfEvent } from "./event.js";
 export { OCSF_VERSION, PRODUCT } from "./event.js";
 
 /** The OCSF 1.8 event of one entry (most specific class/activity; raw_data = the entry's JSON line). */
 export function toOcsfEvent(entry: AuditLogEntry, rawJson: string, context?: OcsfContext): OcsfEvent {
-  return buildEvent(viewOfEntry(entry), rawJson, context);
+  // The text is the one implementation (the exporters' hot path writes it directly).
+  return JSON.parse(ocsfEventJson(entry, rawJson, context)) as OcsfEvent;
 }
 
 /** {@link toOcsfEvent} as one JSON text (no newline). */
 export function ocsfEventJson(entry: AuditLogEntry, rawJson: string, context?: OcsfContext): string {
-  return JSON.stringify(toOcsfEvent(entry, rawJson, context));
+  return eventJson(viewOfEntry(entry), rawJson, context);
 }
 
 /**
@@ -27,9 +28,7 @@ export function ocsfEventJson(entry: AuditLogEntry, rawJson: string, context?: O
  * line's entry.
  */
 export function ocsfEventJsonOfLine(rawJson: string, context?: OcsfContext): string {
-  return JSON.stringify(
-    buildEvent(viewOfJson(JSON.parse(rawJson) as Record<string, unknown>), rawJson, context),
-  );
+  return eventJson(viewOfJson(JSON.parse(rawJson) as Record<string, unknown>), rawJson, context);
 }
 
 /** The class of an EventType (for partitioning by class: Security Lake wants one table per class). */
