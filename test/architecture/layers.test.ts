@@ -18,10 +18,16 @@ const TABLE: LayerTable = {
   codec: { layers: ["generated", "domain"], packages: ["@bufbuild/protobuf"] },
   state: { layers: ["generated", "domain"], packages: ["ajv"] },
   client: { layers: ["generated", "codec", "domain"], packages: ["@bufbuild/protobuf"] },
-  export: { layers: ["generated", "client", "codec", "domain", "state"], packages: ["csv-stringify"] },
+  // Entries as OCSF events (docs/ocsf.md): the schema's messages and the domain's vocabulary only.
+  ocsf: { layers: ["generated", "domain"], packages: [] },
+  export: {
+    layers: ["generated", "client", "codec", "domain", "state", "ocsf"],
+    packages: ["csv-stringify"],
+  },
+  // ocsf: the stream and S3 destinations write entries as OCSF events when asked (format ocsf).
   sync: {
-    layers: ["generated", "export", "client", "codec", "domain", "state"],
-    packages: ["@duckdb/node-api", "pg"],
+    layers: ["generated", "export", "client", "codec", "domain", "state", "ocsf"],
+    packages: ["@duckdb/node-api", "pg", "@aws-sdk/client-s3"],
   },
   // report --lake reads a lake through sync's own reader (packages/cli/src/sync/lake/reader.ts): the lake's
   // format (its manifest, its files, the SQL over them) is sync's to know, and a second reader in
@@ -53,6 +59,7 @@ const TABLE: LayerTable = {
       "codec",
       "state",
       "client",
+      "ocsf",
       "export",
       "sync",
       "report",
@@ -117,7 +124,17 @@ describe("layers", () => {
  * and packages/cli/src/cli/renderError.ts renders those as flags. cli/ and the emulator (whose command.ts is its
  * own command line) name flags.
  */
-const LIBRARY_LAYERS = new Set(["domain", "codec", "client", "state", "export", "sync", "report", "watch"]);
+const LIBRARY_LAYERS = new Set([
+  "domain",
+  "codec",
+  "client",
+  "state",
+  "ocsf",
+  "export",
+  "sync",
+  "report",
+  "watch",
+]);
 
 test("no string of a library layer names a command-line flag (TSDoc may)", () => {
   const files = sourceFiles(...ROOTS);

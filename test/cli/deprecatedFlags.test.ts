@@ -124,15 +124,15 @@ describe("sync --to → --dest, and --lake", () => {
     ],
     [
       [],
-      "clarifai-audit: error: --dest: name the destination: --dest DIR, --dest postgres://… or --lake DIR\n",
+      "clarifai-audit: error: --dest: name the destination: --dest DIR, --dest postgres://…, s3://…, syslog://…, splunk+https://… or --lake DIR\n",
     ],
     [
       ["--lake", "postgres://u@127.0.0.1:1/db"],
-      "clarifai-audit: error: --lake: a lake is a folder; for PostgreSQL use --dest postgres://…\n",
+      "clarifai-audit: error: --lake: a lake is a folder; for a postgres://, s3://, syslog:// or splunk+https:// destination use --dest\n",
     ],
     [
       ["--to", " "],
-      `${warning("--to", "--dest")}clarifai-audit: error: --dest: name a folder or a postgres:// URL\n`,
+      `${warning("--to", "--dest")}clarifai-audit: error: --dest: name a folder or a postgres://, s3://, syslog://, syslog+tls:// or splunk+https:// URL\n`,
     ],
     [["--lake", " "], "clarifai-audit: error: --lake: name a folder\n"],
   ])("%j: exit 2 before any request", async (flags, stderr) => {

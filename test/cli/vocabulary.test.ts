@@ -131,8 +131,8 @@ it("every --format is a choice list of the registry's names, in its order", () =
 it.each([
   ["search", [], FORMATS.entries],
   ["tail", [], FORMATS.entries],
-  ["query", ["--lake", "lake", "SELECT 1"], FORMATS.entries],
-  ["export", ["--out", "x.jsonl"], ["json", "jsonl", "csv"]],
+  ["query", ["--lake", "lake", "SELECT 1"], FORMATS.rows],
+  ["export", ["--out", "x.jsonl"], ["json", "jsonl", "csv", "ocsf"]],
   ["watch", ["--rules", "builtin"], FORMATS.alerts],
   ["rules test", ["--rules", "builtin", "--input", "x.jsonl"], FORMATS.alerts],
 ])("%s --format xml: one line listing what is allowed, exit 2", async (command, rest, allowed) => {

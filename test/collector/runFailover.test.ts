@@ -421,3 +421,38 @@ test("without coordination, a second instance of the same config is refused: exi
   }
   expect((await first.p.exit).code).toBe(0);
 }, 60_000);
+
+test("an account whose start fails under coordination gives its lease back, and is walked once it can start", async () => {
+  const name = "nostart";
+  const url = await server.createDatabase(name);
+  const dir = join(tmp.dir, name);
+  mkdirSync(dir, { recursive: true });
+  for (const id of IDS) accounts.setGrowth(id, undefined);
+  const a1 = accounts.accounts.find((a) => a.id === "a1");
+  if (a1 === undefined) throw new Error("no account a1");
+  // The PAT comes from a command that fails until the marker exists (a secret store that is down).
+  const marker = join(dir, "store-up");
+  const patFile = join(dir, "a1.pat");
+  writeFileSync(patFile, a1.pat, { mode: 0o600 });
+  const config = writeCollectorConfig(dir, accounts, {
+    accounts: [{ id: "a1", pat_env: undefined, pat_command: `test -f '${marker}' && cat '${patFile}'` }],
+    destinations: [{ id: "lake", lake: "./lake" }],
+    coordination: { url, lease: `${LEASE_MS}ms`, poll: `${POLL_MS}ms` },
+  });
+  const instance = await start(name, { config } as Scenario);
+  try {
+    await waitFor(
+      () => instance.log().some((l) => /^account a1: could not start; its lease is released/.test(l.msg)),
+      {
+        what: "a1's lease released after its failed start",
+        timeoutMs: 20_000,
+      },
+    );
+    expect(await heldBy(instance)).toEqual([]);
+    writeFileSync(marker, "");
+    const expected = new Map([["a1", accounts.expected().get("a1") ?? []]]);
+    await untilExactlyOnce(async () => checkLake(join(dir, "lake"), expected), 30_000);
+  } finally {
+    await stopAll([instance]);
+  }
+}, 60_000);

@@ -53,8 +53,8 @@ function checkStdoutFlags(flags: ExportFlags): void {
 }
 
 /**
- * `--format`, or the one the file name implies (`.csv`, `.json`, optionally `.gz`), else jsonl (and
- * for stdout, `-`, which has no name to imply one).
+ * `--format`, or the one the file name implies (`.csv`, `.json`, `.ocsf.jsonl`, `.ocsf`, optionally
+ * `.gz`), else jsonl (and for stdout, `-`, which has no name to imply one).
  */
 export function exportFormat(out: string, flag: string | undefined): DataFormat {
   if (flag !== undefined) {
@@ -66,6 +66,7 @@ export function exportFormat(out: string, flag: string | undefined): DataFormat 
   const name = out.toLowerCase().replace(/\.gz$/, "");
   if (name.endsWith(".csv")) return "csv";
   if (name.endsWith(".json")) return "json";
+  if (name.endsWith(".ocsf.jsonl") || name.endsWith(".ocsf")) return "ocsf";
   return "jsonl";
 }
 

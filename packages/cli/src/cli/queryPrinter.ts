@@ -12,8 +12,8 @@ import { stringify } from "csv-stringify/sync";
 import type { CliOutput } from "./cliIo.js";
 import { FORMATS as ENTRY_FORMATS } from "./vocabulary.js";
 
-/** The output formats of `query`: the vocabulary's entry formats (packages/cli/src/cli/vocabulary.ts). */
-export const FORMATS = ENTRY_FORMATS.entries;
+/** The output formats of `query`: the vocabulary's row formats (packages/cli/src/cli/vocabulary.ts). */
+export const FORMATS = ENTRY_FORMATS.rows;
 /** One of {@link FORMATS}. */
 export type QueryFormat = (typeof FORMATS)[number];
 

@@ -244,9 +244,17 @@ export function alertFormatOption(): Option {
   return formatOption(FORMATS.alerts, "alerts on stdout").default("jsonl");
 }
 
-/** `--format` of entries on stdout (search, tail, query): a table on a terminal, else JSON Lines. */
+/** `--format` of entries on stdout (search, tail): a table on a terminal, else JSON Lines. */
 export function entryFormatOption(): Option {
-  return formatOption(FORMATS.entries, "entries on stdout (default: table on a terminal, else jsonl)");
+  return formatOption(
+    FORMATS.entries,
+    "entries on stdout (default: table on a terminal, else jsonl; ocsf: OCSF 1.8 events)",
+  );
+}
+
+/** `--format` of a statement's rows on stdout (query): a table on a terminal, else JSON Lines. */
+export function rowFormatOption(): Option {
+  return formatOption(FORMATS.rows, "rows on stdout (default: table on a terminal, else jsonl)");
 }
 
 /**

@@ -4,7 +4,7 @@
  * by another live process is one line and exit 2 at once, not a failure after a page was printed.
  */
 import { constants } from "node:fs";
-import { access } from "node:fs/promises";
+import { access, stat } from "node:fs/promises";
 import { pathExists } from "@clarifai-audit/client/internal/state/durableFile.js";
 import { acquireLock, type HeldLock, LockHeldError } from "@clarifai-audit/client/internal/state/lock.js";
 import { checkOutputPath } from "@clarifai-audit/client/internal/state/outputPath.js";
@@ -40,4 +40,18 @@ export async function lockStatePath(flag: string, path: string): Promise<HeldLoc
     if (error instanceof LockHeldError) throw new UsageError(`${flag}: ${error.message}`);
     throw new UsageError(`${flag}: cannot lock ${path} (${codeOf(error)})`);
   }
+}
+
+/**
+ * Refuses `path` unless it is a readable regular file (a `--ca` bundle, say), in one line naming
+ * `flag`, before anything is opened.
+ */
+export async function checkReadableFile(flag: string, path: string): Promise<void> {
+  const info = await stat(path).catch((error: unknown) => {
+    throw new UsageError(`${flag}: cannot read ${path} (${codeOf(error)})`);
+  });
+  if (!info.isFile()) throw new UsageError(`${flag}: ${path} is not a regular file`);
+  await access(path, constants.R_OK).catch(() => {
+    throw new UsageError(`${flag}: ${path} is not readable`);
+  });
 }

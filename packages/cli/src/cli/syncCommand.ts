@@ -8,14 +8,22 @@ import { EXPORT_MAX_ATTEMPTS } from "@clarifai-audit/client/internal/domain/limi
 import { formatTs } from "@clarifai-audit/client/internal/domain/timestamps.js";
 import { ExportInterruptedError } from "@clarifai-audit/client/internal/export/errors.js";
 import { followRounds } from "@clarifai-audit/client/internal/export/followPoll.js";
+import {
+  createDestinationStore,
+  type DestinationTarget,
+  type EntryFormat,
+  parseDestination,
+  STREAM_KINDS,
+} from "../sync/destination.js";
 import { type SyncStore, SyncUsageError } from "../sync/store.js";
 import { runSync, type SyncRunSummary } from "../sync/sync.js";
-import type { CliEnv } from "./cliIo.js";
 import { UsageError } from "./exitCodes.js";
 import type { MemoryMode } from "./exportMemory.js";
+import { resolveHecToken } from "./options/hecToken.js";
 import { type ConnectionFlags, type FilterFlags, filtersToQuery, resolveWindow } from "./queryOptions.js";
 import { requestFigures } from "./requestStats.js";
 import type { CommandContext, CommandResult } from "./runner.js";
+import { checkReadableFile, checkStatePath } from "./statePaths.js";
 
 /** The flags of `sync`, as commander parses them. */
 export interface SyncFlags extends Omit<FilterFlags, "to" | "until">, ConnectionFlags {
@@ -24,6 +32,12 @@ export interface SyncFlags extends Omit<FilterFlags, "to" | "until">, Connection
   /** `--lake`: a lake destination (a folder). */
   lake?: string;
   table?: string;
+  /** `--checkpoint`: the state file of a syslog or Splunk HEC destination. */
+  checkpoint?: string;
+  /** `--ca`: a PEM file of the CA(s) a TLS destination's certificate must chain to. */
+  ca?: string;
+  /** `--format`: what each entry becomes at a destination carrying events. */
+  format?: EntryFormat;
   settle: number;
   reconcile: number;
   follow?: boolean;
@@ -37,54 +51,90 @@ export interface SyncFlags extends Omit<FilterFlags, "to" | "until">, Connection
   json?: boolean;
 }
 
-/**
- * Whether a destination names a PostgreSQL database rather than a folder: any `postgres:` text, so that a
- * URL missing a slash is refused without its password instead of taken for a folder name.
- */
-export function isPostgresUrl(to: string): boolean {
-  return /^postgres(?:ql)?:/i.test(to);
-}
-
 /** The destination and the flag that named it (`--dest` or `--lake`), checked before any request. */
 export interface Destination {
   flag: "--dest" | "--lake";
   value: string;
+  target: DestinationTarget;
 }
 
-/** The one destination of the flags: exactly one of --dest and --lake; --lake a folder. */
-export function syncDestination(flags: Pick<SyncFlags, "dest" | "lake" | "table">): Destination {
+/**
+ * The one destination of the flags, parsed, with the flags only some kinds take checked against it:
+ * exactly one of --dest and --lake; --lake a folder; --table for PostgreSQL; --checkpoint for (and
+ * required by) the stream destinations, which keep their cursor in a local file; --ca for TLS ones;
+ * --format ocsf where entries travel as messages or objects.
+ */
+export async function syncDestination(
+  flags: Pick<SyncFlags, "dest" | "lake" | "table" | "checkpoint" | "ca" | "format">,
+): Promise<Destination> {
   if (flags.dest !== undefined && flags.lake !== undefined)
     throw new UsageError("--lake: give one destination, --dest or --lake, not both");
-  const dest: Destination | undefined =
+  const named =
     flags.lake !== undefined
-      ? { flag: "--lake", value: flags.lake }
+      ? { flag: "--lake" as const, value: flags.lake }
       : flags.dest !== undefined
-        ? { flag: "--dest", value: flags.dest }
+        ? { flag: "--dest" as const, value: flags.dest }
         : undefined;
-  if (dest === undefined)
-    throw new UsageError("--dest: name the destination: --dest DIR, --dest postgres://… or --lake DIR");
-  if (dest.value.trim() === "")
+  if (named === undefined)
     throw new UsageError(
-      dest.flag === "--lake" ? "--lake: name a folder" : "--dest: name a folder or a postgres:// URL",
+      "--dest: name the destination: --dest DIR, --dest postgres://…, s3://…, syslog://…, splunk+https://… or --lake DIR",
     );
-  if (dest.flag === "--lake" && isPostgresUrl(dest.value))
-    throw new UsageError("--lake: a lake is a folder; for PostgreSQL use --dest postgres://…");
-  if (flags.table !== undefined && !isPostgresUrl(dest.value))
+  if (named.value.trim() === "")
+    throw new UsageError(
+      named.flag === "--lake"
+        ? "--lake: name a folder"
+        : "--dest: name a folder or a postgres://, s3://, syslog://, syslog+tls:// or splunk+https:// URL",
+    );
+  let target: DestinationTarget;
+  try {
+    target = await parseDestination(named.value);
+  } catch (error) {
+    if (error instanceof SyncUsageError)
+      throw new UsageError(error.message.replaceAll("`store`", named.flag));
+    throw error;
+  }
+  if (named.flag === "--lake" && target.kind !== "lake")
+    throw new UsageError(
+      "--lake: a lake is a folder; for a postgres://, s3://, syslog:// or splunk+https:// destination use --dest",
+    );
+  if (flags.table !== undefined && target.kind !== "postgres")
     throw new UsageError("--table: only for a PostgreSQL destination (--dest postgres://…)");
-  return dest;
+  const stream = STREAM_KINDS.has(target.kind);
+  if (stream && flags.checkpoint === undefined)
+    throw new UsageError(
+      `--checkpoint: a ${target.kind === "hec" ? "Splunk HEC" : "syslog"} destination keeps what it delivered in a local state file: name one with --checkpoint FILE`,
+    );
+  if (!stream && flags.checkpoint !== undefined)
+    throw new UsageError(
+      "--checkpoint: only for syslog and Splunk HEC destinations (a lake, S3 and PostgreSQL keep their state themselves)",
+    );
+  const tls = target.kind === "hec" || (target.kind === "syslog" && target.target.tls);
+  if (flags.ca !== undefined && !tls)
+    throw new UsageError("--ca: only for a TLS destination (syslog+tls://…, splunk+https://…)");
+  const columns =
+    target.kind === "lake" ||
+    target.kind === "postgres" ||
+    (target.kind === "s3" && target.target.layout === "lake");
+  if (flags.format === "ocsf" && columns)
+    throw new UsageError(
+      "--format: ocsf is for destinations that carry events (s3://…?layout=stream, syslog://…, splunk+https://…); a lake and PostgreSQL hold the entries' own columns",
+    );
+  return { ...named, target };
 }
 
-async function openStore(dest: Destination, flags: SyncFlags, env: CliEnv): Promise<SyncStore> {
-  if (isPostgresUrl(dest.value)) {
-    const { createPostgresStore } = await import("../sync/postgres/store.js");
-    return createPostgresStore({
-      url: dest.value,
-      ...(flags.table !== undefined ? { table: flags.table } : {}),
-      env,
-    });
-  }
-  const { createLakeStore } = await import("../sync/lake/store.js");
-  return createLakeStore({ dir: dest.value, memory: flags.memory });
+async function openStore(dest: Destination, flags: SyncFlags, ctx: CommandContext): Promise<SyncStore> {
+  const hecToken = dest.target.kind === "hec" ? await resolveHecToken(flags, ctx.env) : undefined;
+  if (flags.checkpoint !== undefined) await checkStatePath("--checkpoint", flags.checkpoint);
+  if (flags.ca !== undefined) await checkReadableFile("--ca", flags.ca);
+  return createDestinationStore(dest.target, {
+    env: ctx.env,
+    format: flags.format ?? "json",
+    memory: flags.memory,
+    ...(flags.table !== undefined ? { table: flags.table } : {}),
+    ...(flags.checkpoint !== undefined ? { statePath: flags.checkpoint } : {}),
+    ...(flags.ca !== undefined ? { ca: flags.ca } : {}),
+    ...(hecToken !== undefined ? { hecToken } : {}),
+  });
 }
 
 function summaryLine(to: string, s: SyncRunSummary): string {
@@ -101,7 +151,7 @@ function summaryLine(to: string, s: SyncRunSummary): string {
 
 /** Runs `sync` with its parsed flags (defined in packages/cli/src/cli/commands/sync.ts). */
 export async function runSyncCommand(ctx: CommandContext, flags: SyncFlags): Promise<CommandResult> {
-  const dest = syncDestination(flags);
+  const dest = await syncDestination(flags);
   const query = filtersToQuery(flags);
   // Only the start of a first run: later runs continue where the last one ended.
   const window = resolveWindow(
@@ -137,7 +187,7 @@ export async function runSyncCommand(ctx: CommandContext, flags: SyncFlags): Pro
     let summary: SyncRunSummary;
     try {
       if (store === undefined) {
-        store = await openStore(dest, flags, ctx.env);
+        store = await openStore(dest, flags, ctx);
         store.hold?.();
       }
       description = store.description;

@@ -19,12 +19,16 @@ export interface FlagMeaning {
 
 /** The output formats, by what is printed: the same names wherever the same output is meant. */
 export const FORMATS = {
-  /** Audit-log entries (search, tail, query; export writes the machine ones to a file). */
-  entries: ["table", "json", "jsonl", "csv"],
+  /** Audit-log entries (search, tail; export writes the machine ones to a file); ocsf: OCSF events as JSON lines. */
+  entries: ["table", "json", "jsonl", "csv", "ocsf"],
+  /** Rows of a SQL statement (query): not entries, so not OCSF events. */
+  rows: ["table", "json", "jsonl", "csv"],
   /** Alerts (watch, rules test). */
   alerts: ["jsonl", "text"],
   /** A report (report): the page, printed, or its aggregates for scripts. */
   report: ["html", "pdf", "json"],
+  /** What each entry becomes at a destination carrying events (sync; a collector destination's `format`). */
+  destination: ["json", "ocsf"],
 } as const;
 
 /** The formats of the collector's log lines (`run --log-format`). */
@@ -100,9 +104,13 @@ export const VOCABULARY: Readonly<Record<string, FlagMeaning>> = {
   "--alert-webhook": { argument: "<url>", meaning: `POST each alert as JSON to this URL${REPEATABLE}` },
   "--all": { meaning: "follow pages until the last one" },
   "--asc": { meaning: "oldest first" },
+  "--ca": {
+    argument: "<file>",
+    meaning: "a PEM file of the CA(s) a TLS destination's certificate must chain to",
+  },
   "--checkpoint": {
     argument: "<file>",
-    meaning: "state file to resume from and save progress to (exactly once across restarts)",
+    meaning: "state file to resume from and save progress to (written atomically)",
   },
   "--commit-entries": { argument: "<n>", meaning: "commit once this many entries are waiting" },
   "--commit-interval": { argument: "<duration>", meaning: "how often progress is made durable (a commit)" },
@@ -113,7 +121,8 @@ export const VOCABULARY: Readonly<Record<string, FlagMeaning>> = {
   "--dead-letter": { argument: "<file>", meaning: "where alerts that could not be delivered are written" },
   "--dest": {
     argument: "<dir|url>",
-    meaning: "sync's destination: a folder (Parquet lake) or postgres://user@host:port/db[?schema=…]",
+    meaning:
+      "sync's destination: a folder (Parquet lake), postgres://…, s3://bucket/prefix, syslog://host:port, syslog+tls://host:port or splunk+https://host:port",
   },
   "--drop-connection-every": {
     argument: "<n>",
@@ -133,7 +142,7 @@ export const VOCABULARY: Readonly<Record<string, FlagMeaning>> = {
   "--force": { meaning: "overwrite the output file, or discard an interrupted run of it" },
   "--format": {
     argument: "<format>",
-    meaning: `output format: entries ${FORMATS.entries.join("|")} (a file: json|jsonl|csv), alerts ${FORMATS.alerts.join("|")}, a report ${FORMATS.report.join("|")}`,
+    meaning: `output format: entries ${FORMATS.entries.join("|")} (a file: json|jsonl|csv|ocsf), query rows ${FORMATS.rows.join("|")}, alerts ${FORMATS.alerts.join("|")}, a report ${FORMATS.report.join("|")}, a destination's events ${FORMATS.destination.join("|")}`,
   },
   "--from": { argument: "<time>", meaning: "window: earliest entry time, RFC 3339, inclusive" },
   "--generate": { argument: "<n>", meaning: "number of synthetic entries the emulator generates" },

@@ -280,7 +280,19 @@ export class Collector {
       previous?.runner.stop();
       await previous?.done;
       if (runner.stopped || !coordinator.isHeld(account, token)) return;
-      await runner.open(false);
+      try {
+        await runner.open(false);
+      } catch (error) {
+        // A lease kept by an account that cannot start (its pat_command failed, say) would be
+        // renewed with nothing walking it: let it go, so another instance (or this one, at a later
+        // poll) takes the account and tries again.
+        this.metrics.lease(account, false);
+        await coordinator.release(account).catch(() => {});
+        this.#deps.log.warn(`account ${account}: could not start; its lease is released for another try`, {
+          account,
+        });
+        throw error;
+      }
     };
     this.#launch(runner, start());
   }

@@ -6,7 +6,7 @@
 import { join } from "node:path";
 import { ClarifaiAuditError } from "@clarifai-audit/client/internal/domain/errors.js";
 import type { SyncCommit, SyncIdentity, SyncState, SyncStore } from "../sync/store.js";
-import type { AccountPlan, DestinationPlan } from "./plan.js";
+import { type AccountPlan, accountS3Target, type DestinationPlan } from "./plan.js";
 
 /** The account's lease, when instances share the accounts (packages/cli/src/collector/coordination/leases.ts). */
 export interface AccountFence {
@@ -66,6 +66,24 @@ async function storeOf(destination: DestinationPlan, account: AccountPlan, conte
         env: context.env,
         account: account.id,
         ...(context.fence !== undefined ? { fence: { token: context.fence.token } } : {}),
+      });
+    }
+    case "s3": {
+      const { createDestinationStore } = await import("../sync/destination.js");
+      return createDestinationStore(
+        { kind: "s3", target: accountS3Target(destination.target, account.id) },
+        { env: context.env, format: destination.format, account: account.id, memory: "lean" },
+      );
+    }
+    case "stream": {
+      const { createDestinationStore } = await import("../sync/destination.js");
+      return createDestinationStore(destination.target, {
+        env: context.env,
+        format: destination.format,
+        account: account.id,
+        statePath: join(destination.stateDir, `${account.id}.json`),
+        ...(destination.ca !== undefined ? { ca: destination.ca } : {}),
+        ...(destination.hecToken !== undefined ? { hecToken: destination.hecToken } : {}),
       });
     }
     case "alerts": {

@@ -7,6 +7,8 @@ import type { AuditLogClient } from "@clarifai-audit/client/internal/client/clie
 import type { AuditLogClientOptions } from "@clarifai-audit/client/internal/client/config.js";
 import type { AuditLogSearchQuery } from "@clarifai-audit/client/internal/client/query.js";
 import type { Ts } from "@clarifai-audit/client/internal/domain/timestamps.js";
+import type { DestinationTarget, EntryFormat } from "../sync/destination.js";
+import type { S3Target } from "../sync/s3/url.js";
 import type { CompiledRule } from "../watch/rules.js";
 
 /** One account: a log walked once, whatever the number of destinations it feeds. */
@@ -78,8 +80,50 @@ export interface AlertsDestinationPlan extends DestinationBase {
   stateDir: string;
 }
 
+/**
+ * S3-compatible object storage: a complete lake (or stream layout) per account under
+ * `PREFIX/account=<id>/`, each with its own state object, exactly once.
+ */
+export interface S3DestinationPlan extends DestinationBase {
+  kind: "s3";
+  /** The destination's own prefix; each account's is {@link accountS3Target}'s. */
+  target: S3Target;
+  format: EntryFormat;
+}
+
+/**
+ * syslog or Splunk HEC: every account's entries delivered at least once, each account's progress in
+ * its own state file, `STATE_DIR/streams/<destination-id>/<account-id>.json`.
+ */
+export interface StreamDestinationPlan extends DestinationBase {
+  kind: "stream";
+  target: Extract<DestinationTarget, { kind: "syslog" | "hec" }>;
+  format: EntryFormat;
+  /** A PEM file of the CA(s) to trust (absolute). */
+  ca?: string;
+  /** The HEC token (`hec_token_env`'s or `hec_token_file`'s), read when the file was loaded. */
+  hecToken?: string;
+  /** Folder of this destination's state files (one per account), absolute. */
+  stateDir: string;
+}
+
 /** One destination of the file. */
-export type DestinationPlan = LakeDestinationPlan | PostgresDestinationPlan | AlertsDestinationPlan;
+export type DestinationPlan =
+  | LakeDestinationPlan
+  | PostgresDestinationPlan
+  | AlertsDestinationPlan
+  | S3DestinationPlan
+  | StreamDestinationPlan;
+
+/** The place of `account`'s lake or stream inside an S3 destination: `PREFIX/account=<id>/`. */
+export function accountS3Target(target: S3Target, account: string): S3Target {
+  const prefix = target.prefix === "" ? `account=${account}` : `${target.prefix}/account=${account}`;
+  return {
+    ...target,
+    prefix,
+    description: `${target.description.replace(/\?.*$/, "").replace(/\/+$/, "")}/account=${account}`,
+  };
+}
 
 /** Instances that share this split the accounts through leases in PostgreSQL. */
 export interface CoordinationPlan {

@@ -45,11 +45,6 @@ export interface DestinationOptions {
   table?: string;
 }
 
-/** Whether `text` names a PostgreSQL database (any `postgres:` text, so a bad URL is not taken for a folder). */
-export function isPostgresUrl(text: string): boolean {
-  return /^postgres(?:ql)?:/i.test(text);
-}
-
 /** The URL schemes of destinations other than a folder. */
 const SCHEMES = /^(s3|syslog|syslog\+tls|splunk\+https|splunk\+http|postgres|postgresql):/i;
 

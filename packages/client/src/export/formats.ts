@@ -1,17 +1,21 @@
 /**
- * The output formats shared by `export`, `search` and `tail`: JSON Lines, CSV and one JSON array.
+ * The output formats shared by `export`, `search` and `tail`: JSON Lines, CSV, one JSON array, and
+ * OCSF 1.8 events as JSON lines (docs/ocsf.md).
  * Each is split into header / entries / footer text so that a writer can stream, commit and resume
  * at any page boundary.
  */
 import { stringify } from "csv-stringify/sync";
 import type { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
 import { entriesToJsonl, entryToJsonLine } from "../codec/index.js";
+import { lineKey } from "../domain/entryKey.js";
 import { operationName } from "../domain/operations.js";
 import { targetToText } from "../domain/targets.js";
 import { formatTs } from "../domain/timestamps.js";
+import { ocsfEventJson, ocsfEventJsonOfLine } from "../ocsf/index.js";
+import type { ExportEntry } from "./sink.js";
 
-/** Machine-readable output formats. */
-export type DataFormat = "jsonl" | "csv" | "json";
+/** Machine-readable output formats (`ocsf`: one OCSF event per line; no header or footer, as jsonl). */
+export type DataFormat = "jsonl" | "csv" | "json" | "ocsf";
 
 /** The fixed CSV columns, in order. */
 export const CSV_COLUMNS = [
@@ -66,6 +70,14 @@ export function formatEntries(
   if (format === "jsonl" && lines === undefined) return entriesToJsonl(entries);
   const json = lines ?? entries.map(entryToJsonLine);
   if (format === "jsonl") return `${json.join("\n")}\n`;
+  if (format === "ocsf") {
+    let text = "";
+    for (let i = 0; i < entries.length; i++) {
+      const line = json[i] as string;
+      text += `${ocsfEventJson(entries[i] as AuditLogEntry, line, { entryId: lineKey(line) })}\n`;
+    }
+    return text;
+  }
   return `${writtenBefore === 0 ? "\n" : ",\n"}${json.join(",\n")}`;
 }
 
@@ -73,4 +85,14 @@ export function formatEntries(
 export function formatFooter(format: DataFormat, total: number): string {
   if (format === "json") return total > 0 ? "\n]\n" : "]\n";
   return "";
+}
+
+/**
+ * The OCSF lines of engine entries, from their JSON lines (no protobuf decode: the exporter's path),
+ * each event's `metadata.uid` the entry's key.
+ */
+export function ocsfLines(entries: readonly ExportEntry[]): string {
+  let text = "";
+  for (const e of entries) text += `${ocsfEventJsonOfLine(e.json(), { entryId: e.key() })}\n`;
+  return text;
 }

@@ -106,7 +106,7 @@ export const MANIFEST_SCHEMA = object(
     version: { const: MANIFEST_VERSION },
     kind: { const: "clarifai-audit-export" },
     query: { type: "object" },
-    format: { enum: ["jsonl", "csv", "json"] },
+    format: { enum: ["jsonl", "csv", "json", "ocsf"] },
     gzip: { type: "boolean" },
     perPage: { ...COUNT, minimum: 1 },
     window: object(["from", "to", "pinnedAt"], { from: TIMESTAMP, to: TIMESTAMP, pinnedAt: TIMESTAMP }),

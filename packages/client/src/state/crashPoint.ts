@@ -24,6 +24,13 @@ export const CRASH_POINTS = [
   "lake.compact-published", // the merged file renamed into place, small files not deleted yet
   "lake.obsolete-deleted", // one obsolete small file deleted
   "lake.recovered", // open finished a crashed commit's renames/deletions, state not yet rewritten
+  // An S3 lake commit (packages/cli/src/sync/s3/lakeStorage.ts, under lake/store.ts's protocol).
+  "s3.file-uploaded", // a new Parquet file uploaded under its hidden name, not listed
+  "s3.state-written", // the state object replaced (the commit point): new files still hidden
+  "s3.copied", // one pending file copied to its final name, its hidden object still there
+  "s3.published", // every pending file copied to its final name
+  "s3.hidden-deleted", // the pending files' hidden objects deleted
+  "s3.recovered", // open finished a crashed commit's copies and deleted unlisted hidden objects, state not yet rewritten
   // A PostgreSQL commit (packages/cli/src/sync/postgres/store.ts).
   "pg.rows-inserted", // rows inserted in the open transaction, state row not yet
   "pg.before-commit", // state row updated, COMMIT not sent
@@ -31,6 +38,14 @@ export const CRASH_POINTS = [
   // A commit of the collector's alert store (packages/cli/src/collector/alertStore.ts).
   "alerts.outbox-written", // the checkpoint (state, keys, rules' state, new alerts) replaced; nothing sent
   "alerts.delivered-one", // one (alert, destination) delivered or dead-lettered and its journal line fsynced
+  // A delivery to Splunk's HTTP Event Collector (packages/cli/src/sync/hec/transport.ts).
+  "hec.batch-sent", // one batch POSTed and taken by the collector (ack id known), not acknowledged yet
+  "hec.batch-acked", // every batch of a commit acknowledged (or taken, acks off); the state file not yet written
+  // A commit of the S3 stream layout (packages/cli/src/sync/s3/streamStore.ts).
+  "stream.intent-written", // the intent object names the commit's objects; none written yet
+  "stream.object-written", // one of the commit's objects written; the state object not yet
+  "stream.state-committed", // the state object replaced (the commit point)
+  "stream.recovered", // open adopted what a crashed commit wrote and committed that; the walk not begun
   // A run of `sync` (packages/cli/src/sync/sync.ts).
   "sync.window-pinned", // the pinned window stored (the run's first commit)
   "sync.window-walked", // the whole window walked and committed; the run's end not yet committed

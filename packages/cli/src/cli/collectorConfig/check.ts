@@ -17,8 +17,8 @@ export async function runCollectorCheck(
   if (flags.resolve) {
     for (const account of plan.accounts) (await account.connect({ signal: ctx.signal })).close();
   }
-  const kinds = { lake: 0, postgres: 0, alerts: 0 };
-  for (const d of plan.destinations) kinds[d.kind]++;
+  const kinds = { lake: 0, postgres: 0, alerts: 0, s3: 0, syslog: 0, hec: 0 };
+  for (const d of plan.destinations) kinds[d.kind === "stream" ? d.target.kind : d.kind]++;
   const parts = [
     `${plan.accounts.length} account${plan.accounts.length === 1 ? "" : "s"}`,
     `${plan.destinations.length} destination${plan.destinations.length === 1 ? "" : "s"} (${Object.entries(

@@ -16,11 +16,12 @@ import type { CliEnv } from "../cliIo.js";
 import { ALERT_DEFAULTS } from "../commands/watch.js";
 import { parseDurationMs } from "../duration.js";
 import { envValue } from "../options/configFile.js";
+import { isRemoteUrl, REMOTE_KEYS, type RemoteKeys, resolveRemoteDestination } from "./remoteDestinations.js";
 import { configRelative } from "./settings.js";
 import type { ConfigSite, KeyPath } from "./where.js";
 
 /** A destination as the file holds it. */
-export interface DestinationConfig {
+export interface DestinationConfig extends RemoteKeys {
   id: string;
   to?: string;
   table?: string;
@@ -91,7 +92,17 @@ export async function resolveDestinations(
         );
       let plan: DestinationPlan;
       let target: string;
-      if (isPostgresUrl(d.to)) {
+      const remoteKey = REMOTE_KEYS.find((k) => d[k] !== undefined);
+      if (isRemoteUrl(d.to)) {
+        const remote = await resolveRemoteDestination(site, keys, { ...d, to: d.to }, o);
+        plan = { ...base, ...remote.plan } as DestinationPlan;
+        target = remote.target;
+      } else if (remoteKey !== undefined) {
+        throw site.fail(
+          [...keys, remoteKey],
+          "only for an s3://, syslog://, syslog+tls:// or splunk+https:// destination",
+        );
+      } else if (isPostgresUrl(d.to)) {
         let parsed: ReturnType<typeof parsePostgresUrl>;
         try {
           parsed = parsePostgresUrl(d.to, o.env, d.table);

@@ -43,6 +43,13 @@ function duration(description: string, defaultMs?: number) {
 const STRINGS = { type: "array", items: { type: "string", minLength: 1 }, minItems: 1 } as const;
 const STRING_OR_LIST = { anyOf: [{ type: "string", minLength: 1 }, STRINGS] } as const;
 
+/** A profile's keys an account takes: its connection's (a HEC token is a destination's, not an account's). */
+const {
+  hec_token_env: _hecEnv,
+  hec_token_file: _hecFile,
+  ...CONNECTION_PROPERTIES
+} = PROFILE_SCHEMA.properties;
+
 /** One account: a profile's connection keys, its id and its filters. */
 const ACCOUNT_SCHEMA = {
   type: "object",
@@ -54,7 +61,7 @@ const ACCOUNT_SCHEMA = {
       pattern: PROFILE_NAME_PATTERN,
       description: "names the account in metrics, logs, lake partitions (account=ID) and rows",
     },
-    ...PROFILE_SCHEMA.properties,
+    ...CONNECTION_PROPERTIES,
     from: {
       type: "string",
       minLength: 1,
@@ -88,9 +95,31 @@ const DESTINATION_SCHEMA = {
       type: "string",
       minLength: 1,
       description:
-        "a folder (a Parquet lake per account: DIR/account=ID/) or postgres://user@host:port/db[?schema=…]",
+        "a folder (a Parquet lake per account: DIR/account=ID/), postgres://user@host:port/db[?schema=…], s3://bucket/prefix[?layout=stream] (PREFIX/account=ID/), syslog://host:port, syslog+tls://host:port or splunk+https://host:port[?index=…]",
     },
     table: { type: "string", minLength: 1, description: "PostgreSQL only: the table (default audit_log)" },
+    format: {
+      type: "string",
+      enum: ["json", "ocsf"],
+      default: "json",
+      description:
+        "s3 stream layout, syslog, Splunk HEC: what each entry becomes, its JSON or an OCSF 1.8 event",
+    },
+    ca: {
+      type: "string",
+      minLength: 1,
+      description: "syslog+tls, Splunk HEC: a PEM file of the CA(s) to trust instead of the system's",
+    },
+    hec_token_env: {
+      type: "string",
+      pattern: "^[A-Za-z_][A-Za-z0-9_]*$",
+      description: "Splunk HEC: the variable holding the HEC token",
+    },
+    hec_token_file: {
+      type: "string",
+      minLength: 1,
+      description: "Splunk HEC: a file (mode 0600) holding the HEC token on its first line",
+    },
     accounts: {
       ...STRINGS,
       uniqueItems: true,
@@ -225,8 +254,10 @@ export const COLLECTOR_KEY_HELP: Record<string, string> = {
   targets: "a list of kind=[scope/…]id",
   success: "true or false",
   source_ips: "a list of IP addresses",
-  to: "a folder or postgres://user@host:port/db",
+  to: "a folder, postgres://user@host:port/db, s3://bucket/prefix, syslog://host:port, syslog+tls://host:port or splunk+https://host:port",
   table: "a table name",
+  format: "json or ocsf",
+  ca: "a PEM file",
   accounts: "a list of account ids",
   rules: "builtin, a rules file, or a list of them",
   alert_webhook: "an http(s) URL or a list of them",

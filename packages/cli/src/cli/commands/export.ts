@@ -29,7 +29,7 @@ export function defineExport(program: Command, runs: CommandRuns): Command {
     .addOption(
       formatOption(
         FILE_FORMATS,
-        "the output's format (default: from the file name, else jsonl; stdout: jsonl)",
+        "the output's format (default: from the file name (.ocsf.jsonl: ocsf), else jsonl; stdout: jsonl; ocsf: OCSF 1.8 events as JSON lines)",
       ),
     )
     .addOption(settleOption());

@@ -6,8 +6,8 @@ import {
   addConnectionOptions,
   addOutputOptions,
   durationFlag,
-  entryFormatOption,
   refuseGroup,
+  rowFormatOption,
   verboseOption,
 } from "../sharedFlags.js";
 import type { CommandRuns } from "./runs.js";
@@ -37,7 +37,7 @@ export function defineQuery(program: Command, runs: CommandRuns): Command {
       'one SELECT statement, e.g. "SELECT operation_name, count(*) FROM audit_log GROUP BY 1"; without it, an interactive shell on a terminal, else the statements of a script on stdin',
     )
     .requiredOption("--lake <dir>", "the lake: the folder `sync --lake` (or --dest) writes");
-  addOutputOptions(cmd, { format: entryFormatOption() })
+  addOutputOptions(cmd, { format: rowFormatOption() })
     .addOption(
       durationFlag(
         "--max-time <duration>",

@@ -12,11 +12,13 @@ import {
   addWalkOptions,
   addWindowOptions,
   durationFlag,
+  formatOption,
   memoryOption,
   settleOption,
   TIME_FORMS,
 } from "../sharedFlags.js";
 import type { SyncFlags } from "../syncCommand.js";
+import { FORMATS } from "../vocabulary.js";
 import type { CommandRuns } from "./runs.js";
 
 /**
@@ -39,14 +41,28 @@ export function defineSync(program: Command, runs: CommandRuns): Command {
   const cmd = program
     .command("sync")
     .description(
-      "Keep a Parquet lake (a folder) or a PostgreSQL table a complete copy of the audit log: exactly once, late arrivals included.",
+      "Keep a Parquet lake (a folder, or S3), a PostgreSQL table or an S3 stream a complete copy of the audit log (exactly once, late arrivals included), or deliver it to syslog or Splunk HEC (at least once).",
     )
     .option(
       "--dest <dir|url>",
-      "the destination (this or --lake is required): a folder (Hive-partitioned Parquet lake + state file) or postgres://user@host:port/db[?schema=…]",
+      "the destination (this or --lake is required): a folder (Parquet lake), postgres://user@host:port/db[?schema=…], s3://bucket/prefix[?layout=stream], syslog://host:port, syslog+tls://host:port or splunk+https://host:port[?index=…]",
     )
     .option("--lake <dir>", "the destination is this Parquet lake (a folder), as --dest DIR")
-    .option("--table <name>", "PostgreSQL only: the table (default audit_log)");
+    .option("--table <name>", "PostgreSQL only: the table (default audit_log)")
+    .option(
+      "--checkpoint <file>",
+      "syslog and Splunk HEC only (required there): the state file of what was delivered (written atomically)",
+    )
+    .option(
+      "--ca <file>",
+      "syslog+tls and Splunk HEC only: trust the CA(s) of this PEM file instead of the system's",
+    )
+    .addOption(
+      formatOption(
+        FORMATS.destination,
+        "what each entry becomes at a destination carrying events (s3 stream layout, syslog, Splunk HEC): its JSON, or an OCSF 1.8 event",
+      ).default("json"),
+    );
   // --to named the destination (every other command's --to is the window's end): kept, hidden and
   // with a warning, until 0.2.0.
   addDeprecatedAlias(cmd, "--to", "--dest");

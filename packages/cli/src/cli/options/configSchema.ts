@@ -32,6 +32,10 @@ export interface ProfileConfig {
   pat_command?: string;
   /** The PAT itself: only in a file nobody else can read (mode 0600). */
   pat?: string;
+  /** The name of an environment variable holding a Splunk HEC token (`sync --dest splunk+https://…`). */
+  hec_token_env?: string;
+  /** A file holding a Splunk HEC token on its first line (mode 0600 or stricter). */
+  hec_token_file?: string;
 }
 
 /** The whole file. */
@@ -50,6 +54,8 @@ export const PROFILE_KEY_HELP: Record<keyof ProfileConfig, string> = {
   pat_file: "a path (~ expands to your home; relative to the config file's folder)",
   pat_command: 'a shell command printing the PAT, e.g. "pass show clarifai"',
   pat: "the PAT itself, in a file of mode 0600",
+  hec_token_env: "the name of an environment variable holding a Splunk HEC token",
+  hec_token_file: "a path to a file of mode 0600 holding a Splunk HEC token",
 };
 
 /** One profile. */
@@ -70,6 +76,8 @@ export const PROFILE_SCHEMA = {
     pat_file: { type: "string", minLength: 1 },
     pat_command: { type: "string", pattern: "\\S" },
     pat: { type: "string", pattern: "^[\\x21-\\x7e]+$" },
+    hec_token_env: { type: "string", pattern: "^[A-Za-z_][A-Za-z0-9_]*$" },
+    hec_token_file: { type: "string", minLength: 1 },
   },
 } as const;
 

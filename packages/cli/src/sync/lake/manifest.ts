@@ -9,7 +9,12 @@ import { lstat, open } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { pathExists, writeFileAtomic } from "@clarifai-audit/client/internal/state/durableFile.js";
 import { COUNT, NS } from "@clarifai-audit/client/internal/state/schemaParts.js";
-import { readValidatedState, StateFileError } from "@clarifai-audit/client/internal/state/stateReader.js";
+import {
+  readValidatedState,
+  StateFileError,
+  type StateSpec,
+  validateState,
+} from "@clarifai-audit/client/internal/state/stateReader.js";
 import { encodedKeysProblem } from "../keyTable.js";
 import { SYNC_STATE_SCHEMA, syncStateProblem } from "../stateSchema.js";
 import { type SyncState, SyncUsageError } from "../store.js";
@@ -179,21 +184,48 @@ export async function readManifest(dir: string): Promise<LakeManifest | undefine
   const root = resolve(dir);
   const path = join(dir, STATE_FILE);
   try {
-    return await readValidatedState<LakeManifest>(path, {
-      schema: LAKE_STATE_SCHEMA,
-      kind: { field: "kind", value: "clarifai-audit-lake" },
-      version: {
-        field: "schemaVersion",
-        reads: LAKE_SCHEMA_VERSION,
-        what: "a clarifai-audit lake state file",
-      },
-      check: async (m) => lakeStateProblem(m) ?? (await lakePathsProblem(root, m)),
-      maxBytes: MAX_LAKE_STATE_BYTES,
-    });
+    return await readValidatedState<LakeManifest>(
+      path,
+      lakeStateSpec(async (m) => lakeStateProblem(m) ?? (await lakePathsProblem(root, m))),
+    );
   } catch (error) {
-    if (error instanceof StateFileError)
-      throw new SyncUsageError(`${error.message}; nothing was changed (a damaged lake state file)`);
-    throw error;
+    throw damaged(error);
+  }
+}
+
+/** How a lake state is checked, with `check` for what the schema cannot say. */
+function lakeStateSpec(check: StateSpec<LakeManifest>["check"]): StateSpec<LakeManifest> {
+  return {
+    schema: LAKE_STATE_SCHEMA,
+    kind: { field: "kind", value: "clarifai-audit-lake" },
+    version: { field: "schemaVersion", reads: LAKE_SCHEMA_VERSION, what: "a clarifai-audit lake state file" },
+    ...(check !== undefined ? { check } : {}),
+    maxBytes: MAX_LAKE_STATE_BYTES,
+  };
+}
+
+function damaged(error: unknown): unknown {
+  if (error instanceof StateFileError)
+    return new SyncUsageError(`${error.message}; nothing was changed (a damaged lake state file)`);
+  return error;
+}
+
+/**
+ * Parses and checks a lake state read from elsewhere than a folder (an S3 object named `source`):
+ * the checks of {@link readManifest} but the paths' (object keys are names, not a file system).
+ */
+export async function parseManifest(bytes: Uint8Array, source: string): Promise<LakeManifest> {
+  const fail = (problem: string) => damaged(new StateFileError(source, undefined, problem));
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+  } catch {
+    throw fail("is not UTF-8 JSON: it is not a state file of this tool");
+  }
+  try {
+    return await validateState(parsed, lakeStateSpec(lakeStateProblem), source);
+  } catch (error) {
+    throw damaged(error);
   }
 }
 

@@ -1,25 +1,22 @@
 /**
  * The Parquet lake store: a Hive-partitioned dataset `DIR/audit_log/date=YYYY-MM-DD/*.parquet`
- * (zstd, written with DuckDB) and its state file (manifest.ts).
+ * (zstd, written with DuckDB) and its state file (manifest.ts), in a local folder or below an S3
+ * prefix (storage.ts: the same protocol on both).
  *
- * A commit: (1) writes one file per UTC date of its new entries under a hidden temporary name and
- * fsyncs it; (2) replaces the state file (rows, cursor and keys together), listing the new files as
- * pending; (3) renames them into place and fsyncs their folders. A crash before (2) leaves the old
- * lake (the temporary files are unlisted and deleted on the next open); after it, the next open
- * finishes the renames. Readers that glob `*.parquet` never see a half-written file, and `query`
+ * A commit: (1) writes one file per UTC date of its new entries under a hidden temporary name,
+ * durably; (2) replaces the state file (rows, cursor and keys together), listing the new files as
+ * pending; (3) publishes them under their final names (a local rename; an S3 copy, then the hidden
+ * object deleted). A crash before (2) leaves the old lake (the hidden files are unlisted and
+ * deleted on the next open); after it, the next open finishes the publication. Readers that glob `*.parquet` never see a half-written file, and `query`
  * reads the state file's list, so nothing is lost or seen twice whatever instant a SIGKILL hits.
  */
 import { randomBytes } from "node:crypto";
-import { access, constants, readdir, stat } from "node:fs/promises";
-import { join, resolve } from "node:path";
 import { canonicalJson } from "@clarifai-audit/client/internal/domain/canonicalJson.js";
 import { lineBytesKey } from "@clarifai-audit/client/internal/domain/entryKey.js";
 import { parseTs, tsToNs } from "@clarifai-audit/client/internal/domain/timestamps.js";
 import { identityMismatch } from "@clarifai-audit/client/internal/export/identity.js";
 import type { ExportEntry, ExportEntryRange } from "@clarifai-audit/client/internal/export/sink.js";
 import { crashPoint } from "@clarifai-audit/client/internal/state/crashPoint.js";
-import { fsyncFile, makeDirs } from "@clarifai-audit/client/internal/state/durableFile.js";
-import { acquireLock, type HeldLock, LockHeldError } from "@clarifai-audit/client/internal/state/lock.js";
 import { decodeKeys, encodeKeys, forgetKeys, type KeyTable, keyPrefix } from "../keyTable.js";
 import {
   type SyncCommit,
@@ -28,18 +25,9 @@ import {
   type SyncStore,
   SyncUsageError,
 } from "../store.js";
-import { publishFiles, readKeysBack, recoverLake, swapFiles, writeLakeFile } from "./files.js";
-import {
-  type LakeFile,
-  type LakeManifest,
-  locateFile,
-  parquetProblem,
-  readManifest,
-  STATE_FILE,
-  TABLE_DIR,
-  tempPath,
-  writeManifest,
-} from "./manifest.js";
+import { commitFiles, readKeysBack, recoverLake, swapFiles, writeLakeFile } from "./files.js";
+import { localLakeStorage } from "./localStorage.js";
+import { type LakeFile, type LakeManifest, TABLE_DIR } from "./manifest.js";
 import {
   LAKE_SCHEMA_VERSION,
   parquetOptions,
@@ -48,14 +36,18 @@ import {
   sqlString,
   v1FileSelectSql,
 } from "./schema.js";
+import type { LakeStorage } from "./storage.js";
 import { type LakeMemory, WRITERS, type Writer, WriterPool } from "./writerPool.js";
 
 /** Options of {@link createLakeStore}. */
-export interface LakeStoreOptions {
+export interface LakeStoreOptions extends LakeTuning {
   /** The lake's folder (created when missing). */
   dir: string;
-  /** A partition is compacted once it holds this many small files (default 8). */
-  compactAt?: number;
+}
+
+/** How a lake store writes, on any storage. */
+export interface LakeTuning {
+  /** A partition is compacted once it holds this many small files (default 8). */ compactAt?: number;
   /** Files below this size are small (default 16 MiB). */
   smallFileBytes?: number;
   /**
@@ -82,11 +74,10 @@ class LakeStore implements SyncStore {
    * one, the walk waited for DuckDB most of the run (bench/notes.md). They publish in order.
    */
   readonly commitsInFlight: number;
-  readonly #dir: string;
+  readonly #storage: LakeStorage;
   readonly #compactAt: number;
   readonly #smallFileBytes: number;
   readonly #memory: LakeMemory;
-  #lock: HeldLock | undefined;
   /** Set by {@link hold}: `close` keeps the lock. */
   #holding = false;
   #manifest: LakeManifest | undefined;
@@ -97,9 +88,9 @@ class LakeStore implements SyncStore {
   /** Names new files: the manifest's `seq` counts publications, which lag the commits in flight. */
   #fileSeq = 0;
 
-  constructor(options: LakeStoreOptions) {
-    this.#dir = resolve(options.dir);
-    this.description = options.dir;
+  constructor(storage: LakeStorage, options: LakeTuning) {
+    this.#storage = storage;
+    this.description = storage.description;
     this.#compactAt = options.compactAt ?? 8;
     this.#smallFileBytes = options.smallFileBytes ?? 16 * 1024 * 1024;
     this.#memory = options.memory ?? "lean";
@@ -107,60 +98,25 @@ class LakeStore implements SyncStore {
   }
 
   async open(identity: SyncIdentity): Promise<SyncState | undefined> {
-    const dir = this.#dir;
-    const info = await stat(dir).catch(() => undefined);
-    if (info !== undefined && !info.isDirectory())
-      throw SyncUsageError.store(`${this.description} is not a directory`);
-    if (info === undefined) {
-      await makeDirs(dir).catch((error: NodeJS.ErrnoException) => {
-        throw SyncUsageError.store(`cannot create ${this.description} (${error.code ?? error.message})`);
-      });
-    }
-    try {
-      await access(dir, constants.W_OK | constants.X_OK);
-    } catch {
-      throw SyncUsageError.store(`${this.description} is not writable`);
-    }
-    try {
-      // Held since the last run (hold): taking it again would find this live process holding it.
-      this.#lock ??= await acquireLock(join(dir, STATE_FILE));
-    } catch (error) {
-      if (error instanceof LockHeldError)
-        throw SyncUsageError.store(`another sync is running on ${this.description} (${error.message})`);
-      throw SyncUsageError.store(`cannot lock ${this.description} (${(error as Error).message})`);
-    }
+    await this.#storage.open();
     try {
       return await this.#load(identity);
     } catch (error) {
-      await this.#lock.release();
-      this.#lock = undefined;
+      await this.#storage.close(false);
       throw error;
     }
   }
 
   async #load(identity: SyncIdentity): Promise<SyncState | undefined> {
-    const dir = this.#dir;
-    const manifest = await readManifest(dir);
-    if (manifest === undefined) {
-      const table = await readdir(join(dir, TABLE_DIR)).catch(() => []);
-      if (table.length > 0)
-        throw SyncUsageError.store(
-          `${this.description} holds ${TABLE_DIR}/ but no ${STATE_FILE}; it was not written by clarifai-audit sync (use an empty folder)`,
-        );
-    } else {
-      const place = join(this.description, STATE_FILE);
+    const storage = this.#storage;
+    const manifest = await storage.readState();
+    if (manifest !== undefined) {
+      const place = storage.statePlace;
       const held = manifest.state.identity;
       if (canonicalJson(held) !== canonicalJson(identity))
         throw SyncUsageError.store(identityMismatch({ ...MISMATCH, place, held, wanted: identity }));
       // Everything is checked before anything is changed.
-      for (const file of manifest.files) {
-        const at = await locateFile(dir, file, manifest.pending);
-        const problem = await parquetProblem(at, file.bytes);
-        if (problem !== undefined)
-          throw new SyncUsageError(
-            `${at} is not a valid Parquet file of this lake (${problem}); nothing was changed`,
-          );
-      }
+      await storage.checkFiles(manifest);
       try {
         this.#keys = decodeKeys(manifest.keys);
       } catch (error) {
@@ -182,7 +138,7 @@ class LakeStore implements SyncStore {
       obsolete: [],
       keys: "",
     };
-    await recoverLake(this.#dir, this.#manifest as LakeManifest);
+    await recoverLake(storage, this.#manifest as LakeManifest);
     this.#fileSeq = this.#manifest.seq;
     this.#writers = await WriterPool.open(this.#memory);
     try {
@@ -204,19 +160,24 @@ class LakeStore implements SyncStore {
   async #migrate(): Promise<void> {
     const m = this.#manifest as LakeManifest;
     if (m.schemaVersion >= LAKE_SCHEMA_VERSION) return;
+    const storage = this.#storage;
     const added: LakeFile[] = [];
     const seq = String(++this.#fileSeq).padStart(8, "0");
     for (const [i, file] of m.files.entries()) {
       const path = `${file.path.slice(0, file.path.lastIndexOf("/") + 1)}part-${seq}-m${i}-${randomBytes(4).toString("hex")}.parquet`;
-      const tmp = join(this.#dir, tempPath(path));
-      await (this.#writers as WriterPool).run(
-        `COPY (${v1FileSelectSql([join(this.#dir, file.path)])}) TO ${sqlString(tmp)} (${parquetOptions()})`,
-      );
-      await fsyncFile(tmp);
-      added.push({ ...file, path, bytes: (await stat(tmp)).size });
+      const tmp = await storage.scratchFor(path);
+      const source = await storage.readable([file]);
+      try {
+        await (this.#writers as WriterPool).run(
+          `COPY (${v1FileSelectSql(source.paths)}) TO ${sqlString(tmp)} (${parquetOptions()})`,
+        );
+      } finally {
+        await source.release();
+      }
+      added.push({ ...file, path, bytes: await storage.stage(path, tmp) });
     }
     m.schemaVersion = LAKE_SCHEMA_VERSION;
-    await swapFiles(this.#dir, m, added, new Set(m.files.map((f) => f.path)));
+    await swapFiles(storage, m, added, new Set(m.files.map((f) => f.path)));
   }
 
   /**
@@ -239,11 +200,13 @@ class LakeStore implements SyncStore {
       (f) => BigInt(f.maxNs) >= fromNs && (oldest === undefined || BigInt(f.minNs) < oldest),
     );
     if (files.length === 0) return;
+    const local = await this.#storage.readable(files);
     const writer = await writers.take();
     try {
-      await readKeysBack(writer.db, this.#dir, files, this.#keys, fromNs, oldest);
+      await readKeysBack(writer.db, local.paths, this.#keys, fromNs, oldest);
     } finally {
       writers.give(writer);
+      await local.release();
     }
   }
 
@@ -312,7 +275,7 @@ class LakeStore implements SyncStore {
         let part = 0;
         for (const [date, rows] of byDate) {
           const path = `${TABLE_DIR}/date=${date}/part-${fileSeq}-${part++}-${randomBytes(4).toString("hex")}.parquet`;
-          added.push(await writeLakeFile(writer.db, this.#dir, path, rows));
+          added.push(await writeLakeFile(writer.db, this.#storage, path, rows));
         }
         return added;
       } finally {
@@ -341,10 +304,8 @@ class LakeStore implements SyncStore {
       m.pending = added.map((f) => f.path);
       m.obsolete = [];
       m.keys = keys;
-      await writeManifest(this.#dir, m);
-      crashPoint("lake.state-written");
-      await publishFiles(this.#dir, m.pending);
-      crashPoint("lake.published");
+      const points = this.#storage.points;
+      await commitFiles(this.#storage, m, { stateWritten: points.stateWritten, published: points.published });
       for (const date of byDate.keys()) await this.#maybeCompact(date);
     })();
     this.#published = published;
@@ -358,22 +319,29 @@ class LakeStore implements SyncStore {
    */
   async #maybeCompact(date: string): Promise<void> {
     const m = this.#manifest as LakeManifest;
+    const storage = this.#storage;
+    if (!storage.compacts) return;
     const prefix = `${TABLE_DIR}/date=${date}/`;
     const small = m.files.filter((f) => f.path.startsWith(prefix) && f.bytes < this.#smallFileBytes);
     if (small.length < this.#compactAt) return;
     const path = `${prefix}part-${String(++this.#fileSeq).padStart(8, "0")}-c-${randomBytes(4).toString("hex")}.parquet`;
-    const tmp = join(this.#dir, tempPath(path));
-    const sources = small.map((f) => sqlString(join(this.#dir, f.path))).join(", ");
-    await (this.#writers as WriterPool).run(
-      `COPY (SELECT * FROM read_parquet([${sources}], hive_partitioning = false) ORDER BY timestamp_text) TO ${sqlString(tmp)} (${parquetOptions()})`,
-    );
-    await fsyncFile(tmp);
-    crashPoint("lake.compact-file-synced");
+    const tmp = await storage.scratchFor(path);
+    const local = await storage.readable(small);
+    try {
+      const sources = local.paths.map((p) => sqlString(p)).join(", ");
+      await (this.#writers as WriterPool).run(
+        `COPY (SELECT * FROM read_parquet([${sources}], hive_partitioning = false) ORDER BY timestamp_text) TO ${sqlString(tmp)} (${parquetOptions()})`,
+      );
+    } finally {
+      await local.release();
+    }
+    const bytes = await storage.stage(path, tmp);
+    if (storage.points.compactFileStaged) crashPoint(storage.points.compactFileStaged);
     const rows = small.reduce((n, f) => n + f.rows, 0);
     const merged: LakeFile = {
       path,
       rows,
-      bytes: (await stat(tmp)).size,
+      bytes,
       minNs: String(
         small.reduce((a, f) => (BigInt(f.minNs) < a ? BigInt(f.minNs) : a), BigInt(small[0]?.minNs ?? 0)),
       ),
@@ -381,10 +349,11 @@ class LakeStore implements SyncStore {
         small.reduce((a, f) => (BigInt(f.maxNs) > a ? BigInt(f.maxNs) : a), BigInt(small[0]?.maxNs ?? 0)),
       ),
     };
-    await swapFiles(this.#dir, m, [merged], new Set(small.map((f) => f.path)), {
-      stateWritten: "lake.compact-state-written",
-      published: "lake.compact-published",
-      obsoleteDeleted: "lake.obsolete-deleted",
+    const { compactStateWritten, compactPublished, obsoleteDeleted } = storage.points;
+    await swapFiles(storage, m, [merged], new Set(small.map((f) => f.path)), {
+      ...(compactStateWritten ? { stateWritten: compactStateWritten } : {}),
+      ...(compactPublished ? { published: compactPublished } : {}),
+      ...(obsoleteDeleted ? { obsoleteDeleted } : {}),
     });
   }
 
@@ -399,9 +368,7 @@ class LakeStore implements SyncStore {
     await this.#published.catch(() => undefined);
     this.#writers?.close();
     this.#writers = undefined;
-    if (this.#holding) return;
-    await this.#lock?.release();
-    this.#lock = undefined;
+    await this.#storage.close(this.#holding);
   }
 
   hold(): void {
@@ -437,5 +404,10 @@ function nsOf(text: string): bigint {
 
 /** A {@link SyncStore} that keeps the log as a Parquet lake in `options.dir`. */
 export function createLakeStore(options: LakeStoreOptions): SyncStore {
-  return new LakeStore(options);
+  return new LakeStore(localLakeStorage(options.dir), options);
+}
+
+/** A {@link SyncStore} that keeps the log as a Parquet lake in `storage` (an S3 prefix, a folder). */
+export function createLakeStoreOn(storage: LakeStorage, tuning: LakeTuning = {}): SyncStore {
+  return new LakeStore(storage, tuning);
 }

@@ -1,8 +1,22 @@
-/** The store of an `s3://` destination: the lake or the stream layout. STUB: replaced by the s3 slices. */
+/**
+ * The store of an `s3://` destination: the Parquet lake (`layout=lake`, the default: lakeStore.ts)
+ * or gzip JSON lines for SIEM ingesters (`layout=stream`: streamStore.ts). Each layout's module is
+ * loaded only when chosen.
+ */
 import type { DestinationOptions } from "../destination.js";
 import { type SyncStore, SyncUsageError } from "../store.js";
 import type { S3Target } from "./url.js";
 
-export async function createS3Store(target: S3Target, _o: DestinationOptions): Promise<SyncStore> {
-  throw SyncUsageError.store(`${target.description}: S3 destinations are not built yet`);
+/** Makes the store of `target`'s layout; nothing is opened before the store's `open`. */
+export async function createS3Store(target: S3Target, o: DestinationOptions): Promise<SyncStore> {
+  if (target.layout === "stream") {
+    const { createS3StreamStore } = await import("./streamStore.js");
+    return createS3StreamStore(target, o);
+  }
+  if (o.format !== "json")
+    throw SyncUsageError.store(
+      `${target.description}: the lake layout holds the entries' JSON only (format json)`,
+    );
+  const { createS3LakeStore } = await import("./lakeStore.js");
+  return createS3LakeStore(target, o);
 }

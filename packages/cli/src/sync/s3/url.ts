@@ -1,4 +1,9 @@
-/** `s3://BUCKET/PREFIX[?layout=lake|stream…]`: parsed and checked before anything is opened. STUB: replaced by the s3 slice. */
+/**
+ * `s3://BUCKET/PREFIX[?layout=lake|stream&path_style=true|false]`: an S3 destination, parsed and
+ * checked before anything is opened. Credentials never come from the URL (the standard AWS chain
+ * supplies them: a URL is printed in messages and kept in shell history), so a URL with user info
+ * is refused without being echoed.
+ */
 import { SyncUsageError } from "../store.js";
 
 /** A checked S3 destination. */
@@ -9,8 +14,101 @@ export interface S3Target {
   layout: "lake" | "stream";
   /** For messages: `s3://BUCKET/PREFIX` (and the layout when not the default). */
   description: string;
+  /**
+   * `path_style=true|false` as the URL says; undefined when it says nothing (then path-style is used
+   * for an endpoint that is an IP address or localhost, where virtual-hosted names cannot resolve).
+   */
+  pathStyle?: boolean;
 }
 
+/** The URL parameters and their values. */
+const PARAMETERS = "layout=lake|stream, path_style=true|false";
+
+/** Longest prefix accepted: S3 keys hold 1024 bytes, and the lake's names need room below it. */
+const MAX_PREFIX_BYTES = 512;
+
+/**
+ * What is wrong with a bucket name under S3's naming rules (general purpose buckets), or undefined:
+ * checked here so a typo is refused before any request (the server would answer with a less
+ * helpful error, or a DNS failure under virtual-hosted addressing).
+ */
+export function bucketNameProblem(name: string): string | undefined {
+  if (name.length < 3 || name.length > 63) return "must be 3 to 63 characters long";
+  if (!/^[a-z0-9][a-z0-9.-]*[a-z0-9]$/.test(name))
+    return "may hold lowercase letters, digits, dots and hyphens, and must begin and end with a letter or digit";
+  if (name.includes("..")) return "must not hold two dots in a row";
+  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(name)) return "must not be an IP address";
+  if (name.startsWith("xn--") || name.startsWith("sthree-")) return "must not begin with xn-- or sthree-";
+  if (name.endsWith("-s3alias") || /-{2}ol-s3$/.test(name))
+    return "must not end with -s3alias, or with -ol-s3 after a hyphen";
+  return undefined;
+}
+
+function refuse(problem: string): never {
+  throw SyncUsageError.store(problem);
+}
+
+/** The prefix without leading, trailing or doubled slashes; refuses `.`/`..` segments and control characters. */
+function normalizePrefix(raw: string, shown: string): string {
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(raw);
+  } catch {
+    refuse(`${shown}: the prefix is not valid percent-encoding`);
+  }
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
+  if (/[\u0000-\u001f\u007f]/.test(decoded)) refuse(`${shown}: the prefix holds a control character`);
+  const segments = decoded.split("/").filter((s) => s !== "");
+  if (segments.some((s) => s === "." || s === ".."))
+    refuse(`${shown}: the prefix must not hold . or .. segments`);
+  const prefix = segments.join("/");
+  if (Buffer.byteLength(prefix) > MAX_PREFIX_BYTES)
+    refuse(`${shown}: the prefix is longer than ${MAX_PREFIX_BYTES} bytes`);
+  return prefix;
+}
+
+/** Parses `text` (`s3://BUCKET/PREFIX?…`); throws {@link SyncUsageError} (one line, no secret) for a bad one. */
 export function parseS3Url(text: string): S3Target {
-  throw SyncUsageError.store(`${text}: S3 destinations are not built yet`);
+  const m = /^s3:\/\/([^/?#]*)([^?#]*)(?:\?([^#]*))?(#.*)?$/is.exec(text);
+  if (m === null || !/^s3:/.test(text)) refuse(`${text.split("?")[0]}: not an s3://BUCKET/PREFIX URL`);
+  const authority = m[1] as string;
+  if (authority.includes("@"))
+    refuse(
+      "s3://…: credentials in the URL are not allowed; they come from the AWS chain (AWS_ACCESS_KEY_ID…, AWS_PROFILE, SSO, instance roles)",
+    );
+  const shown = `s3://${authority}${m[2] as string}`;
+  if (m[4] !== undefined) refuse(`${shown}: a fragment (#…) is not allowed`);
+  const bucketProblem = bucketNameProblem(authority);
+  if (bucketProblem !== undefined)
+    refuse(`${shown}: the bucket name ${JSON.stringify(authority)} ${bucketProblem}`);
+  const prefix = normalizePrefix(m[2] as string, shown);
+  let layout: S3Target["layout"] = "lake";
+  let pathStyle: boolean | undefined;
+  const seen = new Set<string>();
+  for (const pair of (m[3] ?? "").split("&")) {
+    if (pair === "") continue;
+    const eq = pair.indexOf("=");
+    const name = eq < 0 ? pair : pair.slice(0, eq);
+    const value = eq < 0 ? "" : pair.slice(eq + 1);
+    if (seen.has(name)) refuse(`${shown}: the parameter ${name} is given twice`);
+    seen.add(name);
+    if (name === "layout" && (value === "lake" || value === "stream")) layout = value;
+    else if (name === "path_style" && (value === "true" || value === "false")) pathStyle = value === "true";
+    else if (name === "layout" || name === "path_style")
+      refuse(`${shown}: ${name}=${value} is not allowed (allowed: ${PARAMETERS})`);
+    else refuse(`${shown}: unknown parameter ${JSON.stringify(name)} (allowed: ${PARAMETERS})`);
+  }
+  const base = `s3://${authority}${prefix === "" ? "" : `/${prefix}`}`;
+  return {
+    bucket: authority,
+    prefix,
+    layout,
+    description: layout === "lake" ? base : `${base}?layout=${layout}`,
+    ...(pathStyle === undefined ? {} : { pathStyle }),
+  };
+}
+
+/** The object key of `name` below the target's prefix. */
+export function keyOf(target: Pick<S3Target, "prefix">, name: string): string {
+  return target.prefix === "" ? name : `${target.prefix}/${name}`;
 }

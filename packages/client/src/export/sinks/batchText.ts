@@ -4,7 +4,7 @@
  * bytes wherever it goes. JSONL takes the byte-level path when the engine walked raw replies.
  */
 import { decodeAuditLogEntry, JsonlPageEncoder } from "../../codec/index.js";
-import { type DataFormat, formatEntries, formatFooter, formatHeader } from "../formats.js";
+import { type DataFormat, formatEntries, formatFooter, formatHeader, ocsfLines } from "../formats.js";
 import type { ExportBatch } from "../sink.js";
 
 /** Turns batches into the text of one export file of `format`, counting the entries written. */
@@ -34,6 +34,7 @@ export class BatchText {
         ? this.#jsonl.encode(batch.raw)
         : `${batch.entries.map((e) => e.json()).join("\n")}\n`;
     }
+    if (this.format === "ocsf") return ocsfLines(batch.entries);
     const decoded =
       batch.raw !== undefined
         ? batch.raw.map((r) => decodeAuditLogEntry(r.source, r.start, r.end))

@@ -1,0 +1,186 @@
+/**
+ * The steps of a stream-layout commit and of its recovery, as functions over a {@link Bucket}, so
+ * the store (streamStore.ts) only sequences them.
+ *
+ * A commit: (1) stages the entries not held yet (by entry key) into one gzip JSON-lines object per
+ * UTC hour of their timestamps, under names fixed before anything is written; (2) writes the intent
+ * object listing those names with what each holds; (3) writes the objects; (4) writes the state
+ * object (cursor, keys, totals, seq + 1): the commit point. Every object name is used once (seq),
+ * and no object is ever deleted: an object a crash left behind the intent holds entries that no
+ * other object holds (they were not held when staged), so the next open ADOPTS it (adds its keys and
+ * counts to the state; the resumed walk offers those entries again and they are skipped) instead of
+ * deleting it. A reader of the bucket therefore never sees an entry twice, at any instant, and an
+ * ingester notified of each new object (S3 event notifications) gets each entry once.
+ */
+
+import { gunzipSync } from "node:zlib";
+import { lineKey } from "@clarifai-audit/client/internal/domain/entryKey.js";
+import { parseTs, tsToNs } from "@clarifai-audit/client/internal/domain/timestamps.js";
+import type { ExportEntry } from "@clarifai-audit/client/internal/export/sink.js";
+import { decodeKeys, encodeKeys, forgetKeys, type KeyTable, keyPrefix } from "../keyTable.js";
+import { SyncUsageError } from "../store.js";
+import type { Bucket } from "./bucket.js";
+import { gzipLines, hourFolder, hourStartNs, md5Hex, streamObjectKey } from "./streamLayout.js";
+import type { IntentObject, StreamStateObject } from "./streamState.js";
+
+/** What one line of an object is made of: the entry's JSON line, or its OCSF event. */
+export type LineEncoder = (entry: ExportEntry) => string;
+
+/** A commit's new entries of one hour, ready to write. */
+export interface StagedObject extends IntentObject {
+  body: Buffer;
+}
+
+/** A commit's objects, and how many new (and late) entries they hold. */
+export interface StagedCommit {
+  objects: StagedObject[];
+  inserted: number;
+  late: number;
+}
+
+/**
+ * Stages `entries` against `keys`, which it updates (new keys added, those before
+ * `forgetBeforeNs` forgotten): the new ones by UTC hour, each hour one object named for `seq`.
+ */
+export function stageCommit(
+  entries: readonly ExportEntry[],
+  keys: KeyTable,
+  o: {
+    encode: LineEncoder;
+    account?: string;
+    stream: string;
+    seq: number;
+    lateAtOrBeforeNs?: bigint;
+    forgetBeforeNs?: bigint;
+  },
+): StagedCommit {
+  const hours = new Map<string, { lines: string[]; keys: KeyTable; late: number }>();
+  let inserted = 0;
+  let late = 0;
+  for (const entry of entries) {
+    const prefix = keyPrefix(entry.key());
+    if (keys.has(prefix)) continue;
+    const ns = tsToNs(entry.timestamp);
+    keys.set(prefix, ns);
+    const folder = hourFolder(ns);
+    let hour = hours.get(folder);
+    if (hour === undefined) {
+      hour = { lines: [], keys: new Map(), late: 0 };
+      hours.set(folder, hour);
+    }
+    hour.lines.push(o.encode(entry));
+    hour.keys.set(prefix, ns);
+    inserted++;
+    if (o.lateAtOrBeforeNs !== undefined && ns <= o.lateAtOrBeforeNs) {
+      hour.late++;
+      late++;
+    }
+  }
+  if (o.forgetBeforeNs !== undefined) forgetKeys(keys, o.forgetBeforeNs);
+  const objects: StagedObject[] = [];
+  // Oldest hour first: names sort as the entries do.
+  for (const [part, folder] of [...hours.keys()].sort().entries()) {
+    const hour = hours.get(folder) as { lines: string[]; keys: KeyTable; late: number };
+    const body = gzipLines(hour.lines);
+    objects.push({
+      key: streamObjectKey({
+        folder,
+        ...(o.account !== undefined ? { account: o.account } : {}),
+        stream: o.stream,
+        seq: o.seq,
+        part,
+      }),
+      bytes: body.length,
+      md5: md5Hex(body),
+      entries: hour.lines.length,
+      late: hour.late,
+      keys: encodeKeys(hour.keys),
+      body,
+    });
+  }
+  return { objects, inserted, late };
+}
+
+/** Whether `key` is in the bucket, and its size and ETag. */
+async function stat(bucket: Bucket, key: string): Promise<{ size: number; etag: string } | undefined> {
+  for await (const o of bucket.list(key)) if (o.key === key) return o;
+  return undefined;
+}
+
+/**
+ * Adopts what a crashed commit wrote (its intent's objects that are in the bucket): their keys and
+ * counts join `state`, which is changed in place; returns how many objects were adopted. An object
+ * under a listed name that is not the one the intent describes (another size or MD5) is refused:
+ * something else wrote it, and adopting or deleting it could lose or repeat entries.
+ */
+export async function adoptIntent(
+  bucket: Bucket,
+  state: StreamStateObject,
+  keys: KeyTable,
+  objects: readonly IntentObject[],
+): Promise<number> {
+  let adopted = 0;
+  for (const o of objects) {
+    const found = await stat(bucket, o.key);
+    if (found === undefined) continue;
+    const etag = found.etag.replace(/"/g, "");
+    // A plain MD5 ETag (a single-part upload without KMS) must match; others are checked by size.
+    if (found.size !== o.bytes || (/^[0-9a-f]{32}$/.test(etag) && etag !== o.md5))
+      throw SyncUsageError.store(
+        `${bucket.description}/${o.key} is not the object the last commit wrote (${found.size} bytes, expected ${o.bytes}); nothing was changed (move it away, then run again)`,
+      );
+    for (const [prefix, ns] of decodeKeys(o.keys)) keys.set(prefix, ns);
+    state.state.totals.entries += o.entries;
+    state.state.totals.late += o.late;
+    adopted++;
+  }
+  return adopted;
+}
+
+const HOUR_NS = 3_600_000_000_000n;
+
+/** Largest object read back (gzip bytes): the objects this store writes are one commit's hour. */
+const MAX_READ_BACK_BYTES = 512 * 1024 * 1024;
+
+/**
+ * Reads back the keys of the entries this stream holds dated in `[fromNs, beforeNs)` from the hour
+ * folders they are in: a run that reaches further back than the keys kept (a longer reconcile
+ * window than the runs before) skips what it already wrote.
+ */
+export async function readKeysBack(
+  bucket: Bucket,
+  o: { isOwn: (key: string) => boolean; format: "json" | "ocsf" },
+  keys: KeyTable,
+  fromNs: bigint,
+  beforeNs: bigint,
+): Promise<void> {
+  const first = hourStartNs(hourFolder(fromNs));
+  const hours: string[] = [];
+  // Folder by folder while the range is a month or less; beyond that one listing of the prefix.
+  if (beforeNs - first > 31n * 24n * HOUR_NS) hours.push("");
+  else for (let h = first; h < beforeNs; h += HOUR_NS) hours.push(`${hourFolder(h)}/`);
+  for (const hour of hours) {
+    for await (const item of bucket.list(hour)) {
+      if (!o.isOwn(item.key)) continue;
+      const got = await bucket.get(item.key, { maxBytes: MAX_READ_BACK_BYTES });
+      if (got === undefined) continue;
+      for (const line of gunzipSync(got.body).toString("utf8").split("\n")) {
+        if (line === "") continue;
+        const raw = o.format === "json" ? line : rawDataOf(line, item.key);
+        const text = (JSON.parse(raw) as { timestamp?: unknown }).timestamp ?? "1970-01-01T00:00:00Z";
+        const ts = parseTs(String(text));
+        if (ts === undefined)
+          throw new Error(`${bucket.description}/${item.key} holds an entry without a valid timestamp`);
+        const ns = tsToNs(ts);
+        if (ns >= fromNs && ns < beforeNs) keys.set(keyPrefix(lineKey(raw)), ns);
+      }
+    }
+  }
+}
+
+/** The entry's JSON line an OCSF event carries (`raw_data`). */
+function rawDataOf(line: string, key: string): string {
+  const raw = (JSON.parse(line) as { raw_data?: unknown }).raw_data;
+  if (typeof raw !== "string") throw new Error(`${key} holds an OCSF event without raw_data`);
+  return raw;
+}

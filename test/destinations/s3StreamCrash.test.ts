@@ -1,0 +1,182 @@
+/**
+ * The S3 stream layout killed (SIGKILL) or failed (ENOSPC) at every step of a commit and of its
+ * recovery (the `stream.*` crash points), then killed at random instants while the log grows with
+ * late entries: a `sync` run as a program of its own (s3StreamChild.ts, bundled with esbuild as the
+ * CLI's bin is) against the emulator and a real s3rver. After every step no entry is in two objects
+ * (what an ingester may have read already never repeats), and the last run leaves every entry of the
+ * log in exactly one object, with the state's totals counting them.
+ */
+import { mkdirSync, symlinkSync } from "node:fs";
+import { join } from "node:path";
+import { build } from "esbuild";
+import type { AuditLogEntry } from "../../packages/client/generated/proto/clarifai/api/resources.js";
+import { generateEntries } from "../../packages/emulator/src/index.js";
+import { isoToNs, seededRandom, tempDir } from "../cli/helpers.js";
+import {
+  type AccountsEmulator,
+  compareKeys,
+  crashChain,
+  killLoop,
+  spawnBin,
+  startAccounts,
+  untilExactlyOnce,
+} from "../collector/harness.js";
+import { type S3Server, startS3Server } from "../helpers/s3.js";
+import { patchS3rverContinuationTokens, readStream, streamKeys, streamState } from "./s3StreamHelpers.js";
+
+const BUCKET = "stream";
+let tmp: ReturnType<typeof tempDir>;
+let program: string;
+let s3: S3Server;
+let accounts: AccountsEmulator;
+
+beforeAll(async () => {
+  patchS3rverContinuationTokens();
+  tmp = tempDir();
+  // The program's packages (grpc-js, the AWS SDK) load from this checkout's node_modules.
+  const bin = join(tmp.dir, "bin");
+  mkdirSync(bin);
+  symlinkSync(join(process.cwd(), "node_modules"), join(bin, "node_modules"));
+  program = join(bin, "s3StreamChild.mjs");
+  [s3, accounts] = await Promise.all([
+    startS3Server().then(async (server) => {
+      await server.createBucket(BUCKET);
+      return server;
+    }),
+    startAccounts([
+      { id: "steps", count: 150, growth: false },
+      { id: "random", count: 150 },
+    ]),
+    build({
+      entryPoints: [join(process.cwd(), "test", "destinations", "s3StreamChild.ts")],
+      bundle: true,
+      platform: "node",
+      format: "esm",
+      target: "node20",
+      outfile: program,
+      packages: "external",
+      tsconfig: join(process.cwd(), "tsconfig.json"),
+      logLevel: "warning",
+    }),
+  ]);
+}, 60_000);
+
+afterAll(async () => {
+  await accounts?.close();
+  await s3?.stop();
+  tmp?.cleanup();
+});
+
+/**
+ * A sync run of `account` into `s3://stream/PREFIX?layout=stream`, a commit every 20 entries; "steps"
+ * re-reads its whole log (its late entries are hours old), "random" the last 10 minutes.
+ */
+function start(account: string, prefix: string, crashAt?: string) {
+  const a = accounts.account(account);
+  const args = [
+    accounts.endpoint,
+    a.pat,
+    a.userId,
+    `s3://${BUCKET}/${prefix}?layout=stream`,
+    "20",
+    account === "steps" ? String(3650 * 86_400_000) : "600000",
+    "20",
+  ];
+  return spawnBin(
+    args,
+    { ...accounts.env(), ...s3.env },
+    { script: program, ...(crashAt !== undefined ? { crashAt } : {}) },
+  );
+}
+
+/** 30 entries for the "steps" log: 10 inside its span (late arrivals), 20 after its newest. */
+function generateLate(round: number): AuditLogEntry[] {
+  const times = accounts
+    .lines("steps")
+    .map((l) => isoToNs((JSON.parse(l) as { timestamp: string }).timestamp));
+  const first = times[0] as bigint;
+  const last = times[times.length - 1] as bigint;
+  return generateEntries(30, 500 + round).map((e, i) => {
+    const ns =
+      i < 10
+        ? first + ((last - first) * BigInt(i + 1)) / 11n + BigInt(round)
+        : last + BigInt(i) * 60_000_000_000n;
+    return { ...e, timestamp: { seconds: Number(ns / 1_000_000_000n), nanos: Number(ns % 1_000_000_000n) } };
+  });
+}
+
+/** The stream's keys, checked: no entry in two objects; the state counts at most what is there. */
+async function noRepeats(prefix: string): Promise<string[]> {
+  const keys = streamKeys(await readStream(s3, BUCKET, prefix));
+  const repeated = compareKeys(prefix, "-", keys, keys).duplicated;
+  expect(repeated).toEqual([]);
+  expect((await streamState(s3, BUCKET, prefix))?.state.totals.entries ?? 0).toBeLessThanOrEqual(keys.length);
+  return keys;
+}
+
+it("killed or failed at every step of a commit and of its recovery, the next run goes on: each entry once, at every step", async () => {
+  const specs = [
+    "stream.intent-written:2",
+    // Some of a commit's objects written: the next open adopts them...
+    "stream.object-written:3",
+    // ...and is killed once that is committed, before walking.
+    "stream.recovered",
+    "stream.object-written:1",
+    "stream.intent-written:2:ENOSPC",
+    "stream.recovered",
+    "stream.state-committed:2",
+    "stream.object-written:2:ENOSPC",
+    "sync.window-walked",
+    "sync.run-ended",
+  ];
+  let added = 0;
+  const outcomes = await crashChain(
+    specs,
+    (crashAt) => {
+      // Every run has commits to make: entries after the head, and late ones inside the log.
+      if (crashAt !== undefined && !crashAt.startsWith("stream.recovered")) {
+        accounts.emu.append(generateLate(++added), accounts.account("steps").userId);
+      }
+      return start("steps", "steps", crashAt);
+    },
+    async () => {
+      await noRepeats("steps");
+    },
+  );
+  for (const o of outcomes) {
+    if (o.crashAt === "") expect(o).toEqual({ ...o, code: 0, signal: null });
+    else if (o.crashAt.endsWith(":ENOSPC"))
+      expect(o).toEqual({
+        ...o,
+        code: 1,
+        signal: null,
+        stderr: expect.stringContaining("no space left on device"),
+      });
+    else expect(o).toEqual({ ...o, code: null, signal: "SIGKILL" });
+  }
+  const held = await noRepeats("steps");
+  expect(compareKeys("steps", "steps", accounts.keys("steps"), held)).toMatchObject({
+    missing: [],
+    duplicated: [],
+    unexpected: [],
+  });
+  expect((await streamState(s3, BUCKET, "steps"))?.state.totals.entries).toBe(held.length);
+}, 120_000);
+
+it("killed at random instants while the log grows with late entries: each entry once at every step, the whole log at the end", async () => {
+  const result = await killLoop({
+    rounds: 8,
+    random: seededRandom(24),
+    start: () => start("random", "random"),
+    minMs: 50,
+    maxMs: 700,
+  });
+  expect(result.killed).toBeGreaterThan(0);
+  await noRepeats("random");
+  accounts.stopGrowth();
+  await untilExactlyOnce(async () => {
+    const r = await start("random", "random").exit;
+    expect(r.code).toBe(0);
+    return [compareKeys("random", "random", accounts.keys("random"), await noRepeats("random"))];
+  }, 60_000);
+}, 120_000);
