@@ -5,7 +5,8 @@
  * entry delivered once across runs with growth and late entries re-offered by the reconcile window;
  * a failed send marks nothing delivered and a later run delivers it; the state file's refusals (a
  * second writer, another destination or account, another identity, a damaged file) come before
- * anything is sent. SIGKILL at the crash points: syslogCrash.test.ts (a real rsyslog).
+ * anything is sent; format ocsf sends OCSF events. SIGKILL at the crash points: syslogCrash.test.ts
+ * (a real rsyslog).
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { createServer, connect as netConnect, type Server, type Socket } from "node:net";
@@ -114,7 +115,7 @@ function lineTransport(port: number, sent: DeliveryMessage[][]): DeliveryTranspo
 let tmp: ReturnType<typeof tempDir>;
 let emu: EmulatorHandle;
 let rx: LineReceiver;
-const USERS = ["rounds", "fail", "refuse"];
+const USERS = ["rounds", "fail", "refuse", "ocsf"];
 const pat = (u: string) => `delivery-pat-${u}-0123456789abcdef`;
 
 beforeAll(async () => {
@@ -286,13 +287,29 @@ it("refuses a second writer, another destination's or account's file, another id
   }
 });
 
-it("refuses the ocsf format without an encoder, naming the destination", () => {
-  expect(() =>
-    createDeliveryStore({
-      statePath: join(tmp.dir, "x.json"),
-      transport: lineTransport(1, []),
-      format: "ocsf",
-      destination: "line://x:1",
-    }),
-  ).toThrow("line://x:1: the ocsf format is not built yet; use json");
+it("sends each entry's OCSF event with format ocsf: metadata.uid the entry id, raw_data its JSON line", async () => {
+  const client = clientOf("ocsf");
+  const entries = recent(6, 2_000, 1_000);
+  emu.append(entries, "ocsf");
+  const start = rx.lines.length;
+  const store = createDeliveryStore({
+    statePath: join(tmp.dir, "ocsf.json"),
+    transport: lineTransport(rx.port, []),
+    format: "ocsf",
+    account: "prod",
+    destination: `line://127.0.0.1:${rx.port}`,
+  });
+  try {
+    expect((await sync(client, store)).inserted).toBe(6);
+  } finally {
+    client.close();
+  }
+  const lines = linesOf(entries);
+  const got = rx.lines.slice(start).map((l) => ({ id: l.id, event: JSON.parse(l.body) }));
+  expect(got.map((g) => g.event.metadata.uid).sort()).toEqual(lines.map(lineKey).sort());
+  for (const g of got) {
+    expect(g.event.metadata.uid).toBe(g.id);
+    expect(lines).toContain(g.event.raw_data);
+    expect(typeof g.event.class_uid).toBe("number");
+  }
 });

@@ -284,7 +284,7 @@ it("refuses bad URLs and options in one line, before connecting", async () => {
   });
   const target = parseSyslogUrl(`syslog://127.0.0.1:${rs.port}`);
   await expect(createSyslogStore(target, { env: {}, format: "json" })).rejects.toThrow(
-    /^`state`: syslog:\/\/127\.0\.0\.1:\d+ needs a local state file/,
+    /^`statePath`: syslog:\/\/127\.0\.0\.1:\d+ needs a local state file/,
   );
   await expect(
     createSyslogStore(target, {

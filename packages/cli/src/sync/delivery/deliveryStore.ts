@@ -22,6 +22,7 @@
 
 import { formatTimestampExact } from "@clarifai-audit/client/internal/domain/time.js";
 import type { ExportEntry } from "@clarifai-audit/client/internal/export/sink.js";
+import { ocsfEventJson } from "@clarifai-audit/client/internal/ocsf/index.js";
 import { crashPoint } from "@clarifai-audit/client/internal/state/crashPoint.js";
 import type { EntryFormat } from "../destination.js";
 import { KeyWindow, stateAfter } from "../keyWindow.js";
@@ -77,7 +78,7 @@ export interface DeliveryStoreOptions {
   account?: string;
   /** The destination's description (no secret), stored in the state file: a file of another destination is refused. */
   destination: string;
-  /** Makes a message's body for `format: "ocsf"`. */
+  /** Makes a message's body for `format: "ocsf"` (default: the OCSF mapping's ocsfEventJson). */
   ocsf?: OcsfEncoder;
   /** Entries per commit (default 2000): also the bound on entries sent twice after a crash. */
   commitEntries?: number;
@@ -199,9 +200,10 @@ export function createDeliveryStore(o: DeliveryStoreOptions): SyncStore {
 /** How an entry becomes a message's body. */
 function bodyOf(o: DeliveryStoreOptions): (entry: ExportEntry) => string {
   if (o.format === "json") return (entry) => entry.json();
-  const ocsf = o.ocsf;
-  if (ocsf === undefined)
-    throw SyncUsageError.store(`${o.destination}: the ocsf format is not built yet; use json`);
+  const ocsf = o.ocsf ?? defaultOcsf;
   const account = o.account;
   return (entry) => ocsf(entry, { ...(account !== undefined ? { account } : {}), entryId: entry.key() });
 }
+
+/** The OCSF 1.8 event of an entry (packages/client/src/ocsf/), `raw_data` its JSON line, `metadata.uid` its key. */
+const defaultOcsf: OcsfEncoder = (entry, context) => ocsfEventJson(entry.decode(), entry.json(), context);
