@@ -5,7 +5,8 @@
  * entry delivered once across runs with growth and late entries re-offered by the reconcile window;
  * a failed send marks nothing delivered and a later run delivers it; the state file's refusals (a
  * second writer, another destination or account, another identity, a damaged file) come before
- * anything is sent. SIGKILL at the crash points: syslogCrash.test.ts (a real rsyslog).
+ * anything is sent; format ocsf sends OCSF events. SIGKILL at the crash points: syslogCrash.test.ts
+ * (a real rsyslog).
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { createServer, connect as netConnect, type Server, type Socket } from "node:net";

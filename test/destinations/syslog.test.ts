@@ -9,6 +9,7 @@
  * least once, repeats within one commit); the URL and
  * option refusals. TLS: syslogTls.test.ts; SIGKILL: syslogCrash.test.ts.
  */
+import { execFileSync } from "node:child_process";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import type { SyncStore } from "../../packages/cli/src/sync/store.js";
@@ -28,7 +29,7 @@ import { linesOf } from "../sync/syncHelpers.js";
 let tmp: ReturnType<typeof tempDir>;
 let emu: EmulatorHandle;
 let rs: Rsyslog;
-const USERS = ["fields", "restart"];
+const USERS = ["fields", "restart", "midsend"];
 const pat = (u: string) => `syslog-pat-${u}-0123456789abcdef`;
 
 beforeAll(async () => {
@@ -146,7 +147,8 @@ it("survives rsyslog restarts between two commits of a run: reconnects, every en
   const client = clientOf("restart");
   const entries = recent(400, 20_000, 1_000);
   emu.append(entries, "restart");
-  const target = parseSyslogUrl(`syslog://127.0.0.1:${rs.port}`);
+  // confirm=write: one connection for the run, which must notice the restart before its next batch.
+  const target = parseSyslogUrl(`syslog://127.0.0.1:${rs.port}?confirm=write`);
   const inner = await createSyslogStore(target, {
     env: {},
     format: "json",
@@ -201,6 +203,60 @@ it("survives rsyslog restarts between two commits of a run: reconnects, every en
   expect(ids.length - want.length).toBeLessThanOrEqual(2 * (40 + 20 - 1));
 });
 
+/** Bytes in flight to rsyslog on `port`: its connections' Recv-Q and the senders' Send-Q. */
+function inFlight(port: number): number {
+  const out = execFileSync("ss", ["-tnH"], { encoding: "utf8" });
+  let sum = 0;
+  for (const line of out.split("\n")) {
+    const [, recvQ, sendQ, local, peer] = line.trim().split(/\s+/);
+    if (local?.endsWith(`:${port}`)) sum += Number(recvQ);
+    if (peer?.endsWith(`:${port}`)) sum += Number(sendQ);
+  }
+  return sum;
+}
+
+it("confirms a batch only once rsyslog read it: frozen, then killed with a batch unread, it gets the batch again", async () => {
+  const client = clientOf("midsend");
+  // Batches of ~1 MB, which the socket buffers hold: written, but not read while rsyslog is frozen.
+  const entries = recent(600, 10_000, 1_000).map((e, i) => ({ ...e, details: [`${i}`.padEnd(3_000, "d")] }));
+  emu.append(entries, "midsend");
+  const store = await createSyslogStore(parseSyslogUrl(`syslog://127.0.0.1:${rs.port}`), {
+    env: {},
+    format: "json",
+    statePath: join(tmp.dir, "midsend.json"),
+    account: "midsend",
+    commitEntries: 300,
+  });
+  await rs.signal("SIGSTOP");
+  const run = runSync({ client, store, settleMs: 0, reconcileMs: 60_000, perPage: 20, commitIntervalMs: 0 });
+  try {
+    // A batch is in the buffers, and the send waits for rsyslog to read it (its close after ours).
+    let last = -1;
+    await waitFor(
+      () => {
+        const now = inFlight(rs.port);
+        const full = now > 10_000 && now === last;
+        last = now;
+        return full;
+      },
+      { what: "the buffers to rsyslog full", intervalMs: 200 },
+    );
+    // Killed with the batch unread: not confirmed, so sent again.
+    await rs.signal("SIGKILL");
+    await rs.start();
+    expect((await run).inserted).toBe(600);
+  } finally {
+    await rs.signal("SIGCONT");
+    await run.catch(() => undefined);
+    client.close();
+  }
+  const want = new Set(linesOf(entries).map(lineKey));
+  const ids = () => parsedOf("midsend").map((g) => g.p.sd.get("clarifai@32473")?.get("id") as string);
+  await waitFor(() => new Set(ids()).size >= want.size, { what: "every entry at rsyslog", intervalMs: 200 });
+  expect(new Set(ids())).toEqual(want);
+  expect(ids().length - want.size).toBeLessThanOrEqual(300 + 20 - 1);
+}, 60_000);
+
 it("refuses bad URLs and options in one line, before connecting", async () => {
   const bad = (text: string) => () => parseSyslogUrl(text);
   expect(bad("syslog://")).toThrow(/is not a syslog URL/);
@@ -210,6 +266,8 @@ it("refuses bad URLs and options in one line, before connecting", async () => {
   expect(bad("syslog://host?facility=nope")).toThrow(/facility "nope" is not a syslog facility/);
   expect(bad("syslog://host?max_message=10")).toThrow(/max_message "10" is not a size/);
   expect(bad("syslog://host?colour=red")).toThrow(/unknown parameter "colour"/);
+  expect(bad("syslog://host?confirm=never")).toThrow(/confirm "never" is not a mode/);
+  expect(parseSyslogUrl("syslog://host?confirm=write").confirm).toBe("write");
   expect(parseSyslogUrl("syslog+tls://Example.COM")).toMatchObject({
     host: "Example.COM",
     port: 6514,
@@ -217,6 +275,7 @@ it("refuses bad URLs and options in one line, before connecting", async () => {
     description: "syslog+tls://example.com:6514",
     facility: 16,
     maxMessage: 8192,
+    confirm: "close",
   });
   expect(parseSyslogUrl("syslog://[::1]:1514?facility=13")).toMatchObject({
     host: "::1",
@@ -225,7 +284,7 @@ it("refuses bad URLs and options in one line, before connecting", async () => {
   });
   const target = parseSyslogUrl(`syslog://127.0.0.1:${rs.port}`);
   await expect(createSyslogStore(target, { env: {}, format: "json" })).rejects.toThrow(
-    /^`state`: syslog:\/\/127\.0\.0\.1:\d+ needs a local state file/,
+    /^`statePath`: syslog:\/\/127\.0\.0\.1:\d+ needs a local state file/,
   );
   await expect(
     createSyslogStore(target, {

@@ -3,7 +3,9 @@
  * emulator in a child process holding N generated entries (default 200,000), runSync into the syslog
  * store in this one (the whole path: walk, dedupe, RFC 5424 framing, TCP writes, state file), and
  * rsyslog writing every message to a file. Prints the run's entries/s to confirmed delivery and to
- * the last message written by rsyslog. Not a test: run it bundled (docs/destinations.md, "syslog").
+ * the last message written by rsyslog. Not a test: run it bundled (docs/destinations.md, "syslog");
+ * BENCH_CONFIRM=write for the other confirmation mode, BENCH_COMMIT=N for N entries a commit,
+ * BENCH_NULL=1 for a transport that drops every message (the walk's ceiling).
  *
  *     npx esbuild test/destinations/syslogBench.ts --bundle --platform=node --format=esm \
  *       --packages=external --tsconfig=tsconfig.json --outfile=dist/syslogBench.mjs
@@ -60,12 +62,15 @@ if (process.argv[2] === "emulator") {
             close: async () => {},
           },
         })
-      : await createSyslogStore(parseSyslogUrl(`syslog://127.0.0.1:${rs.port}`), {
-          env: {},
-          format: "json",
-          statePath: join(tmp, "state.json"),
-          ...(process.env.BENCH_COMMIT ? { commitEntries: Number(process.env.BENCH_COMMIT) } : {}),
-        });
+      : await createSyslogStore(
+          parseSyslogUrl(`syslog://127.0.0.1:${rs.port}?confirm=${process.env.BENCH_CONFIRM ?? "close"}`),
+          {
+            env: {},
+            format: "json",
+            statePath: join(tmp, "state.json"),
+            ...(process.env.BENCH_COMMIT ? { commitEntries: Number(process.env.BENCH_COMMIT) } : {}),
+          },
+        );
     const t0 = performance.now();
     const summary = await runSync({ client, store, settleMs: 0, reconcileMs: 0, perPage: 1000 });
     const sent = (performance.now() - t0) / 1000;

@@ -15,6 +15,7 @@ import { AuditLogClient } from "../../packages/client/src/client/client.js";
 import { lineKey } from "../../packages/client/src/domain/entryKey.js";
 import { type EmulatorHandle, generateEntries, startEmulator } from "../../packages/emulator/src/index.js";
 import { tempDir } from "../cli/helpers.js";
+import { spawnBin } from "../collector/harness.js";
 import { parseSyslog, type Rsyslog, startRsyslog } from "../helpers/rsyslog.js";
 import { makeTestTls, type TestTls } from "../helpers/tls.js";
 import { linesOf } from "../sync/syncHelpers.js";
@@ -128,4 +129,29 @@ it("delivers over TLS with the private CA, and refuses a certificate the checks 
   await expect(sync(url, statePath, join(tmp.dir, "tls.json"))).rejects.toThrow(
     /^`ca`: .*holds no PEM certificate/,
   );
+});
+
+it("sync --dest syslog+tls:// refuses a certificate of another host in one line, exit 2, making no state file", async () => {
+  const checkpoint = join(tmp.dir, "bin.json");
+  const r = await spawnBin(
+    [
+      "sync",
+      "--endpoint",
+      emu.grpcAddress,
+      "--insecure",
+      "--dest",
+      `syslog+tls://127.1:${rs.port}`,
+      "--checkpoint",
+      checkpoint,
+      "--ca",
+      tls.caPath,
+    ],
+    { PATH: process.env.PATH ?? "", CLARIFAI_PAT: PAT, CLARIFAI_USER_ID: "tls" },
+  ).exit;
+  expect(r.code).toBe(2);
+  expect(r.stderr).toMatch(
+    /^clarifai-audit: error: --dest: syslog\+tls:\/\/127\.1:\d+: the TLS connection was refused \(ERR_TLS_CERT_ALTNAME_INVALID: .*\); nothing was sent/,
+  );
+  expect(r.stderr.trimEnd().split("\n")).toHaveLength(1);
+  expect(existsSync(checkpoint)).toBe(false);
 });

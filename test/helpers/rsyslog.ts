@@ -42,6 +42,8 @@ export interface Rsyslog {
   stop(): Promise<void>;
   /** Starts it again on the same port (after {@link stop}). */
   start(): Promise<void>;
+  /** Sends `signal` (SIGSTOP: it reads nothing more until SIGCONT); SIGKILL waits for its exit. */
+  signal(signal: NodeJS.Signals): Promise<void>;
   /** Stops it and removes its folder. */
   close(): Promise<void>;
 }
@@ -172,6 +174,18 @@ export async function startRsyslog(o: RsyslogOptions = {}): Promise<Rsyslog> {
     },
     stop,
     start,
+    async signal(sig) {
+      const c = child;
+      if (c === undefined || c.exitCode !== null) return;
+      if (sig !== "SIGKILL") {
+        c.kill(sig);
+        return;
+      }
+      child = undefined;
+      const exited = new Promise<void>((resolve) => c.once("exit", () => resolve()));
+      c.kill(sig);
+      await exited;
+    },
     async close() {
       await stop();
       rmSync(dir, { recursive: true, force: true });

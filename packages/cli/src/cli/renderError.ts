@@ -7,6 +7,8 @@
 
 /** Library option name → the flag (or argument) that sets it on the command line. */
 export const FLAG_OF_OPTION: Readonly<Record<string, string>> = {
+  // The stream destinations' options (packages/cli/src/sync/destination.ts DestinationOptions).
+  ca: "--ca",
   checkpoint: "--checkpoint",
   concurrency: "--concurrency",
   deadLetter: "--dead-letter",
@@ -28,6 +30,7 @@ export const FLAG_OF_OPTION: Readonly<Record<string, string>> = {
   rules: "--rules",
   since: "--since",
   sourceIps: "--source-ip",
+  statePath: "--checkpoint",
   // sync's destination: a lake folder or a PostgreSQL URL (sync names --lake itself when it was given).
   store: "--dest",
   target: "--target",

@@ -26,7 +26,7 @@ export async function createSyslogStore(
 ): Promise<SyncStore> {
   if (o.statePath === undefined || o.statePath === "")
     throw new SyncUsageError({
-      input: "state",
+      input: "statePath",
       problem: `${target.description} needs a local state file (the cursor and the keys of the entries delivered)`,
       allowed: "a file path",
     });

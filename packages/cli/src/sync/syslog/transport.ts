@@ -1,21 +1,26 @@
 /**
- * RFC 5424 messages over one TCP (or TLS) connection, octet-counted (RFC 6587).
+ * RFC 5424 messages over TCP (or TLS), octet-counted (RFC 6587). Syslog has no application
+ * acknowledgement; what confirms a batch depends on `confirm` (the URL's parameter):
  *
- * What "confirmed" means (syslog over TCP has no application acknowledgement): a batch is confirmed
- * once every byte of it was handed to the kernel (each write's callback) on a connection that, by
- * then, had seen neither an error nor the receiver closing it (a FIN or a reset: syslog receivers
- * never send data, so anything read is taken as a close). Before a batch is written the same is
- * checked, so a receiver that restarted while the connection sat idle is noticed before a byte is
- * lost in a dead socket. On a dropped or refused connection the transport reconnects with backoff
- * and writes the whole unconfirmed batch again (repeats of its first messages are the price).
+ * - `close` (the default): each batch goes over a connection of its own, which this side ends once
+ *   every byte was handed to the kernel; the batch is confirmed when the receiver closes the
+ *   connection in turn. A receiver sees the end of the stream only after it has read every byte
+ *   before it, so its close says it read the whole batch (into its own queue: what it does with it
+ *   then is its own durability, e.g. rsyslog's disk-assisted queues). A receiver that dies, is
+ *   killed or stops reading before that resets the connection or never closes it (`closeTimeoutMs`):
+ *   the batch is not confirmed and is sent again. The one window left: a receiver that closes the
+ *   connection on its own (an idle timeout) at the very instant the batch's last bytes are in
+ *   flight towards it.
+ * - `write`: one connection kept open; a batch is confirmed once every byte of it was handed to the
+ *   kernel on a connection that, by then, had seen neither an error nor the receiver closing it
+ *   (checked again before each batch, so a receiver that restarted while the connection sat idle is
+ *   noticed before a byte is written to a dead connection). Not guaranteed: a receiver that dies
+ *   with bytes it had received but not read (TCP acknowledged them, this side cannot know) loses
+ *   them, at most the socket buffers' worth (a few MB). For receivers that do not close a
+ *   connection at its end of stream.
  *
- * What is NOT guaranteed: a receiver that dies (a crash, a kill, a reboot) with bytes it had
- * received but not yet read loses them, and this side cannot know: the bytes sit in the receiver's
- * socket buffer, which TCP acknowledged. Only the last batch confirmed before such a death is
- * exposed, at most the socket buffers' worth (a few MB on Linux). A receiver stopped or restarted
- * gracefully reads before it closes (rsyslog does), and a receiver that is unreachable makes the
- * batch fail and be sent again. RELP or HEC with indexer acknowledgement close this gap; plain TCP
- * syslog cannot.
+ * Either way, on a dropped or refused connection the transport reconnects with backoff and sends the
+ * whole unconfirmed batch again (repeats of its first messages are the price).
  *
  * TLS (syslog+tls): Node's certificate checks, always on: the chain to Node's roots or to `ca`, the
  * host name (SNI and the check use the URL's host).
@@ -38,6 +43,8 @@ export interface SyslogTransportOptions {
   connectTimeoutMs?: number;
   /** A batch's writes not drained by the receiver in this long fail (default 120 000). */
   writeTimeoutMs?: number;
+  /** `confirm=close`: the receiver's close awaited this long after ours (default 30 000). */
+  closeTimeoutMs?: number;
   /** Attempts of a batch (default 8) and the first delay between them, ms (default 250; doubling, at most 5 s). */
   attempts?: number;
   backoffMs?: number;
@@ -53,6 +60,12 @@ interface Connection {
   broken?: Error;
   /** Called when it breaks (the write in progress fails). */
   onBreak?: (error: Error) => void;
+  /** This side ended it (`confirm=close`): the receiver's end that follows is its answer. */
+  ending?: boolean;
+  /** The receiver ended it after this side did. */
+  answered?: boolean;
+  /** Called when it closed cleanly after {@link answered}. */
+  onClosed?: () => void;
 }
 
 /** The syslog transport of `target` (see the module comment). */
@@ -67,6 +80,8 @@ export function syslogTransport(target: SyslogTarget, o: SyslogTransportOptions 
   const description = target.description;
   const connectTimeoutMs = o.connectTimeoutMs ?? 10_000;
   const writeTimeoutMs = o.writeTimeoutMs ?? 120_000;
+  const closeTimeoutMs = o.closeTimeoutMs ?? 30_000;
+  const perBatch = target.confirm === "close";
   const attempts = o.attempts ?? 8;
   const backoffMs = o.backoffMs ?? 250;
   let conn: Connection | undefined;
@@ -107,8 +122,14 @@ export function syslogTransport(target: SyslogTarget, o: SyslogTransportOptions 
         socket.on("error", broke);
         // A receiver sends nothing: data or an end means it closed (or is about to).
         socket.on("data", () => broke(new Error("the receiver sent data (it is closing the connection)")));
-        socket.on("end", () => broke(new Error("the receiver closed the connection")));
-        socket.on("close", () => broke(new Error("the connection closed")));
+        socket.on("end", () => {
+          if (c.ending) c.answered = true;
+          else broke(new Error("the receiver closed the connection"));
+        });
+        socket.on("close", () => {
+          if (c.answered && c.broken === undefined) c.onClosed?.();
+          else broke(new Error("the connection closed"));
+        });
         resolve(c);
       });
     });
@@ -164,6 +185,32 @@ export function syslogTransport(target: SyslogTarget, o: SyslogTransportOptions 
         }
       };
       next();
+    });
+  }
+
+  /** `confirm=close`: ends the connection and resolves once the receiver closed it in turn (module comment). */
+  function endAndConfirm(c: Connection): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (c.broken !== undefined) return reject(c.broken);
+      const timer = setTimeout(
+        () =>
+          c.socket.destroy(
+            new Error(
+              `the receiver did not close the connection within ${closeTimeoutMs} ms of this side's end (a receiver that keeps it open needs confirm=write)`,
+            ),
+          ),
+        closeTimeoutMs,
+      );
+      c.onBreak = (error) => {
+        clearTimeout(timer);
+        reject(error);
+      };
+      c.onClosed = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      c.ending = true;
+      c.socket.end();
     });
   }
 
@@ -234,8 +281,13 @@ export function syslogTransport(target: SyslogTarget, o: SyslogTransportOptions 
         const c = await connected(signal);
         try {
           await writeAll(c, chunks, signal);
+          if (perBatch) {
+            conn = undefined;
+            await endAndConfirm(c);
+          }
           return;
         } catch (error) {
+          c.socket.destroy();
           drop();
           if (signal?.aborted) throw error;
           if (attempt >= attempts) throw unreachable(error, attempt);

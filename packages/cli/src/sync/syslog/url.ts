@@ -8,6 +8,7 @@
  * - `max_message`: the size in bytes (default 8192, rsyslog's default maxMessageSize) above which a
  *   message carries its MSG's size in structured data (`msg_bytes`), so that a receiver that cut it
  *   can tell. A message is always sent whole (see rfc5424.ts).
+ * - `confirm`: `close` (default) or `write`, what confirms a batch (see transport.ts).
  */
 import { redactUrl } from "@clarifai-audit/client/internal/domain/redact.js";
 import { SyncUsageError } from "../store.js";
@@ -23,6 +24,8 @@ export interface SyslogTarget {
   facility: number;
   /** See the module comment. */
   maxMessage: number;
+  /** See the module comment. */
+  confirm: "close" | "write";
 }
 
 /** Facility names (RFC 5424 §6.2.1, as rsyslog and syslog.h name them) → codes. */
@@ -65,7 +68,7 @@ export function parseSyslogUrl(text: string): SyslogTarget {
   if (m === null)
     return bad(
       "is not a syslog URL",
-      "syslog://HOST[:PORT][?facility=NAME&max_message=BYTES] or syslog+tls://HOST[:PORT][?…]",
+      "syslog://HOST[:PORT][?facility=NAME&max_message=BYTES&confirm=close|write] or syslog+tls://HOST[:PORT][?…]",
     );
   const tls = m[1] === "syslog+tls";
   const host = (m[2] ?? m[3]) as string;
@@ -73,6 +76,7 @@ export function parseSyslogUrl(text: string): SyslogTarget {
   if (!Number.isInteger(port) || port < 1 || port > 65535) bad(`port ${m[4]} is out of range`, "1-65535");
   let facility = DEFAULT_FACILITY;
   let maxMessage = DEFAULT_MAX_MESSAGE;
+  let confirm: SyslogTarget["confirm"] = "close";
   const seen = new Set<string>();
   for (const [name, value] of new URLSearchParams(m[5] ?? "")) {
     if (seen.has(name)) bad(`parameter ${name} is given twice`);
@@ -93,7 +97,11 @@ export function parseSyslogUrl(text: string): SyslogTarget {
           "480-2147483647 (RFC 5424 receivers take at least 480)",
         );
       maxMessage = n;
-    } else bad(`unknown parameter ${JSON.stringify(name)}`, "facility, max_message");
+    } else if (name === "confirm") {
+      if (value !== "close" && value !== "write")
+        bad(`confirm ${JSON.stringify(value)} is not a mode`, "close, write");
+      confirm = value as SyslogTarget["confirm"];
+    } else bad(`unknown parameter ${JSON.stringify(name)}`, "facility, max_message, confirm");
   }
   const hostText = m[2] !== undefined ? `[${host}]` : host;
   return {
@@ -103,5 +111,6 @@ export function parseSyslogUrl(text: string): SyslogTarget {
     description: `${m[1]}://${hostText.toLowerCase()}:${port}`,
     facility,
     maxMessage,
+    confirm,
   };
 }
