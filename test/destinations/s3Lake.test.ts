@@ -46,7 +46,7 @@ afterAll(async () => {
 });
 
 function s3Store(url: string, env: Record<string, string> = s3.env): Promise<SyncStore> {
-  return createS3Store(parseS3Url(url), { env, format: "json", lock: LOCK } as never);
+  return createS3Store(parseS3Url(url), { env, format: "json", lock: LOCK });
 }
 
 const sync = (store: SyncStore) =>
