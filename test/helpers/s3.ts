@@ -10,6 +10,7 @@
  * No jest imports here.
  */
 import { mkdtemp, rm } from "node:fs/promises";
+import { createServer, request } from "node:http";
 import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -17,6 +18,7 @@ import { join } from "node:path";
 import {
   CreateBucketCommand,
   GetObjectCommand,
+  HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
@@ -110,5 +112,107 @@ export async function startS3Server(): Promise<S3Server> {
       await server.close();
       await rm(dir, { recursive: true, force: true });
     },
+  };
+}
+
+/** A front of an {@link S3Server} that honours conditional writes. */
+export interface ConditionalFront {
+  /** `http://127.0.0.1:PORT`: use as AWS_ENDPOINT_URL_S3. */
+  endpoint: string;
+  /** The server's env with this front as the endpoint. */
+  env: Record<string, string>;
+  /** Conditional PUTs refused with 412 so far. */
+  readonly refused: number;
+  close(): Promise<void>;
+}
+
+/**
+ * An HTTP front of `s3` that does what s3rver does not: PutObject's If-None-Match: * and If-Match
+ * (AWS S3's conditional writes), answering 412 PreconditionFailed when the object exists / has
+ * another ETag, checked and forwarded one at a time (so a check and its write are atomic). Every
+ * other request passes through unchanged. It stands for a store with conditional writes (AWS,
+ * MinIO), which the stores probe for and then rely on.
+ */
+export async function startConditionalFront(s3: S3Server): Promise<ConditionalFront> {
+  const upstream = new URL(s3.endpoint);
+  let queue: Promise<void> = Promise.resolve();
+  let refused = 0;
+  const forward = (
+    req: import("node:http").IncomingMessage,
+    body: Buffer,
+    res: import("node:http").ServerResponse,
+  ) =>
+    new Promise<void>((resolve) => {
+      const up = request(
+        {
+          host: upstream.hostname,
+          port: upstream.port,
+          method: req.method,
+          path: req.url,
+          headers: req.headers,
+        },
+        (reply) => {
+          res.writeHead(reply.statusCode ?? 502, reply.headers);
+          reply.pipe(res);
+          reply.on("end", resolve);
+        },
+      );
+      up.on("error", () => {
+        res.destroy();
+        resolve();
+      });
+      up.end(body);
+    });
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      const body = Buffer.concat(chunks);
+      const ifNone = req.headers["if-none-match"];
+      const ifMatch = req.headers["if-match"];
+      if (
+        req.method !== "PUT" ||
+        (ifNone === undefined && ifMatch === undefined) ||
+        req.headers["x-amz-copy-source"]
+      ) {
+        void forward(req, body, res);
+        return;
+      }
+      queue = queue.then(async () => {
+        const path = new URL(req.url ?? "/", "http://x").pathname.slice(1);
+        const slash = path.indexOf("/");
+        const bucket = path.slice(0, slash);
+        const key = decodeURIComponent(path.slice(slash + 1));
+        const etag = await s3.client.send(new HeadObjectCommand({ Bucket: bucket, Key: key })).then(
+          (h) => h.ETag,
+          () => undefined,
+        );
+        if ((ifNone === "*" && etag !== undefined) || (ifMatch !== undefined && ifMatch !== etag)) {
+          refused++;
+          res.writeHead(412, { "content-type": "application/xml" });
+          res.end(
+            '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>PreconditionFailed</Code><Message>At least one of the pre-conditions you specified did not hold</Message></Error>',
+          );
+          return;
+        }
+        delete req.headers["if-none-match"];
+        delete req.headers["if-match"];
+        await forward(req, body, res);
+      });
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    endpoint,
+    env: { ...s3.env, AWS_ENDPOINT_URL_S3: endpoint },
+    get refused() {
+      return refused;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
