@@ -9,15 +9,12 @@ import { openBucket } from "../../packages/cli/src/sync/s3/bucket.js";
 import { createS3Store } from "../../packages/cli/src/sync/s3/store.js";
 import { parseS3Url } from "../../packages/cli/src/sync/s3/url.js";
 import { type SyncStore, SyncUsageError } from "../../packages/cli/src/sync/store.js";
-import { runSync } from "../../packages/cli/src/sync/sync.js";
-import type { AuditLogEntry } from "../../packages/client/generated/proto/clarifai/api/resources.js";
 import { AuditLogClient } from "../../packages/client/src/client/client.js";
 import { type EmulatorHandle, generateEntries, startEmulator } from "../../packages/emulator/src/index.js";
 import { PAT, USER } from "../cli/helpers.js";
 import { type ConditionalFront, type S3Server, startConditionalFront, startS3Server } from "../helpers/s3.js";
 import { IDENTITY } from "../sync/lakeFixtures.js";
-import { linesOf } from "../sync/syncHelpers.js";
-import { compareOnce, readS3Lake } from "./s3LakeFixtures.js";
+import { compareOnce, emulatorLines, readS3Lake, syncAll } from "./s3LakeFixtures.js";
 
 let s3: S3Server;
 let front: ConditionalFront;
@@ -42,23 +39,7 @@ afterAll(async () => {
 });
 
 const store = (url: string) => createS3Store(parseS3Url(url), { env: front.env, format: "json" });
-const sync = (s: SyncStore) =>
-  runSync({
-    client,
-    store: s,
-    settleMs: 0,
-    reconcileMs: 3_650 * 86_400_000,
-    perPage: 50,
-    commitEntries: 100,
-    commitIntervalMs: 0,
-  });
-
-/** The log as the lake's `entry` column holds it. */
-function log(): string[] {
-  const l = emu.log(USER);
-  if (l === undefined) throw new Error("no log");
-  return linesOf(Array.from({ length: l.size }, (_, i) => l.entry(l.order[i] as number) as AuditLogEntry));
-}
+const sync = (s: SyncStore) => syncAll(client, s, 100);
 
 it("probes conditional writes: found behind the front, not in s3rver itself", async () => {
   const withThem = await openBucket(parseS3Url("s3://cond/probe"), front.env);
@@ -118,7 +99,7 @@ it("refuses a second writer at the lock, and stops a writer whose state object c
   expect(between.globbed).toHaveLength(300);
   expect((await sync(await store("s3://cond/lake"))).inserted).toBe(40);
   const after = await readS3Lake(s3, "cond", "lake");
-  expect(compareOnce(after.listed, log())).toEqual({ missing: 0, extra: 0, repeated: 0 });
-  expect(compareOnce(after.globbed, log())).toEqual({ missing: 0, extra: 0, repeated: 0 });
+  expect(compareOnce(after.listed, emulatorLines(emu, USER))).toEqual({ missing: 0, extra: 0, repeated: 0 });
+  expect(compareOnce(after.globbed, emulatorLines(emu, USER))).toEqual({ missing: 0, extra: 0, repeated: 0 });
   expect(after.keys.filter((k) => k.endsWith(".tmp") || k.endsWith(".lock"))).toEqual([]);
 });
