@@ -7,7 +7,7 @@
  */
 import { createDestinationStore, parseDestination } from "../../packages/cli/src/sync/destination.js";
 import { SyncUsageError } from "../../packages/cli/src/sync/store.js";
-import { runSync } from "../../packages/cli/src/sync/sync.js";
+import { runSync, syncIdentity } from "../../packages/cli/src/sync/sync.js";
 import type { AuditLogEntry } from "../../packages/client/generated/proto/clarifai/api/resources.js";
 import { AuditLogClient } from "../../packages/client/src/client/client.js";
 import { lineKey } from "../../packages/client/src/domain/entryKey.js";
@@ -141,4 +141,22 @@ it("format ocsf: each line is the entry's OCSF event (metadata.uid its id, raw_d
   }
   // A second run over the whole log adds nothing: the keys are the entries', whatever the lines are.
   expect((await sync("runs/ocsf", { format: "ocsf" })).inserted).toBe(0);
+}, 60_000);
+
+it("a second writer on the same prefix is refused in one line while the first holds it, and goes on once it is released", async () => {
+  const dest = await parseDestination(`s3://${BUCKET}/runs/a?layout=stream`);
+  const client = new AuditLogClient({ pat: PAT, userId: USER, endpoint: emu.grpcAddress, insecure: true });
+  const first = await createDestinationStore(dest, { env: s3.env, format: "json" });
+  try {
+    await first.open(syncIdentity(client));
+    const second = await sync("runs/a").catch((e: unknown) => e);
+    expect(second).toBeInstanceOf(SyncUsageError);
+    expect((second as Error).message).toMatch(
+      /^`store`: another writer is writing to s3:\/\/audit\/runs\/a \(host [^\n]*\)[^\n]*$/,
+    );
+  } finally {
+    await first.close();
+    client.close();
+  }
+  expect((await sync("runs/a")).inserted).toBe(0);
 }, 60_000);

@@ -27,6 +27,7 @@ import {
   SyncUsageError,
 } from "../store.js";
 import { type Bucket, openBucket } from "./bucket.js";
+import { S3WriterLock } from "./lakeLock.js";
 import {
   adoptIntent,
   type LineEncoder,
@@ -69,6 +70,7 @@ class S3StreamStore implements SyncStore {
   readonly #target: S3Target;
   readonly #env: DestinationOptions["env"];
   #bucket: Bucket | undefined;
+  #lock: S3WriterLock | undefined;
   readonly #format: "json" | "ocsf";
   readonly #account: string | undefined;
   readonly #encode: LineEncoder;
@@ -101,11 +103,15 @@ class S3StreamStore implements SyncStore {
     this.#broken = undefined;
     this.#state = undefined;
     // Held since the last run (hold): the connection is reused.
-    this.#bucket ??= await openBucket(this.#target, this.#env);
+    const bucket = (this.#bucket ??= await openBucket(this.#target, this.#env));
     try {
-      return await this.#load(identity, this.#bucket);
+      // The S3 destinations' one writer lock (lakeLock.ts), kept across runs by hold().
+      this.#lock ??= await S3WriterLock.take(bucket);
+      return await this.#load(identity, bucket);
     } catch (error) {
-      this.#bucket.close();
+      await this.#lock?.release().catch(() => undefined);
+      this.#lock = undefined;
+      bucket.close();
       this.#bucket = undefined;
       throw error;
     }
@@ -175,6 +181,8 @@ class S3StreamStore implements SyncStore {
 
   /** Replaces the state object: only the one this store holds, where the bucket can say so. */
   async #putState(bucket: Bucket, state: StreamStateObject): Promise<void> {
+    // Without conditional writes the lock is the only guard: a writer that lost it stops here.
+    await this.#lock?.check();
     const conditional = bucket.conditionalWrites;
     const { etag } = await bucket.put(this.#stateKey, serialize(state), {
       contentType: "application/json",
@@ -238,6 +246,8 @@ class S3StreamStore implements SyncStore {
         seq,
         objects: staged.objects.map(({ body: _body, ...o }) => o),
       };
+      // The intent is overwritten whole: only by the lock's holder (see #putState).
+      await this.#lock?.check();
       await bucket.put(this.#intentKey, serialize(intent), { contentType: "application/json" });
       crashPoint("stream.intent-written");
       await putObjects(bucket, staged.objects);
@@ -275,8 +285,13 @@ class S3StreamStore implements SyncStore {
     this.#state = undefined;
     this.#keys = new Map();
     if (this.#holding) return;
-    this.#bucket?.close();
-    this.#bucket = undefined;
+    try {
+      await this.#lock?.release();
+    } finally {
+      this.#lock = undefined;
+      this.#bucket?.close();
+      this.#bucket = undefined;
+    }
   }
 
   hold(): void {
