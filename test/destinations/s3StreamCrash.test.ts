@@ -44,7 +44,7 @@ beforeAll(async () => {
       return server;
     }),
     startAccounts([
-      { id: "steps", count: 150, growth: false },
+      { id: "steps", count: 80, growth: false },
       { id: "random", count: 150 },
     ]),
     build({
@@ -165,7 +165,7 @@ it("killed or failed at every step of a commit and of its recovery, the next run
 
 it("killed at random instants while the log grows with late entries: each entry once at every step, the whole log at the end", async () => {
   const result = await killLoop({
-    rounds: 8,
+    rounds: 6,
     random: seededRandom(24),
     start: () => start("random", "random"),
     minMs: 50,

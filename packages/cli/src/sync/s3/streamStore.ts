@@ -27,7 +27,7 @@ import {
   SyncUsageError,
 } from "../store.js";
 import { type Bucket, openBucket } from "./bucket.js";
-import { S3WriterLock } from "./lakeLock.js";
+import { DEFAULT_LOCK_TIMING, type LockTiming, S3WriterLock } from "./lakeLock.js";
 import {
   adoptIntent,
   type LineEncoder,
@@ -60,6 +60,9 @@ const MISMATCH = { reader: "this sync", remedy: "use another `dest` prefix, or t
 /** Objects of one commit written at once. */
 const PUTS_AT_ONCE = 4;
 
+/** What {@link createS3StreamStore} takes: the destination's options, and (tests) the lock's timing. */
+export type StreamStoreOptions = DestinationOptions & { lock?: LockTiming };
+
 class S3StreamStore implements SyncStore {
   readonly description: string;
   /**
@@ -71,6 +74,7 @@ class S3StreamStore implements SyncStore {
   readonly #env: DestinationOptions["env"];
   #bucket: Bucket | undefined;
   #lock: S3WriterLock | undefined;
+  readonly #lockTiming: LockTiming;
   readonly #format: "json" | "ocsf";
   readonly #account: string | undefined;
   readonly #encode: LineEncoder;
@@ -85,8 +89,9 @@ class S3StreamStore implements SyncStore {
   /** Set by {@link hold}: `close` keeps the connection (and the lock). */
   #holding = false;
 
-  constructor(target: S3Target, o: DestinationOptions, encode: LineEncoder) {
+  constructor(target: S3Target, o: StreamStoreOptions, encode: LineEncoder) {
     this.#target = target;
+    this.#lockTiming = o.lock ?? DEFAULT_LOCK_TIMING;
     this.#env = o.env;
     this.description = target.description;
     this.#format = o.format;
@@ -106,7 +111,7 @@ class S3StreamStore implements SyncStore {
     const bucket = (this.#bucket ??= await openBucket(this.#target, this.#env));
     try {
       // The S3 destinations' one writer lock (lakeLock.ts), kept across runs by hold().
-      this.#lock ??= await S3WriterLock.take(bucket);
+      this.#lock ??= await S3WriterLock.take(bucket, this.#lockTiming);
       return await this.#load(identity, bucket);
     } catch (error) {
       await this.#lock?.release().catch(() => undefined);
@@ -343,6 +348,6 @@ function lineEncoder(o: DestinationOptions): LineEncoder {
  * The stream-layout store of `target` (made by store.ts; the bucket is opened by `open`). Lines are
  * `entry.json()`, or the OCSF event for `o.format === "ocsf"`.
  */
-export async function createS3StreamStore(target: S3Target, o: DestinationOptions): Promise<SyncStore> {
+export async function createS3StreamStore(target: S3Target, o: StreamStoreOptions): Promise<SyncStore> {
   return new S3StreamStore(target, o, lineEncoder(o));
 }
