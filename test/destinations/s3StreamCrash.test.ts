@@ -10,6 +10,7 @@ import { mkdirSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { build } from "esbuild";
 import type { AuditLogEntry } from "../../packages/client/generated/proto/clarifai/api/resources.js";
+import { CRASH_POINTS } from "../../packages/client/src/state/crashPoint.js";
 import { generateEntries } from "../../packages/emulator/src/index.js";
 import { isoToNs, seededRandom, tempDir } from "../cli/helpers.js";
 import {
@@ -129,6 +130,10 @@ it("killed or failed at every step of a commit and of its recovery, the next run
     "sync.window-walked",
     "sync.run-ended",
   ];
+  // Every stream point the code lists is a step (a new one must be added here).
+  expect(
+    [...new Set(specs.filter((p) => p.startsWith("stream.")).map((p) => p.split(":")[0]))].sort(),
+  ).toEqual(CRASH_POINTS.filter((p) => p.startsWith("stream.")).sort());
   let added = 0;
   const outcomes = await crashChain(
     specs,

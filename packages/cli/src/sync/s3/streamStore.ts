@@ -108,7 +108,8 @@ class S3StreamStore implements SyncStore {
     this.#broken = undefined;
     this.#state = undefined;
     // Held since the last run (hold): the connection is reused.
-    const bucket = (this.#bucket ??= await openBucket(this.#target, this.#env));
+    this.#bucket ??= await openBucket(this.#target, this.#env);
+    const bucket = this.#bucket;
     try {
       // The S3 destinations' one writer lock (lakeLock.ts), kept across runs by hold().
       this.#lock ??= await S3WriterLock.take(bucket, this.#lockTiming);
