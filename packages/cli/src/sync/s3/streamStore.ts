@@ -13,7 +13,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { canonicalJson } from "@clarifai-audit/client/internal/domain/canonicalJson.js";
-import { parseTs, tsToNs } from "@clarifai-audit/client/internal/domain/timestamps.js";
+import { tsToNs } from "@clarifai-audit/client/internal/domain/timestamps.js";
 import { identityMismatch } from "@clarifai-audit/client/internal/export/identity.js";
 import { ocsfEventJson } from "@clarifai-audit/client/internal/ocsf/index.js";
 import { crashPoint } from "@clarifai-audit/client/internal/state/crashPoint.js";
@@ -26,6 +26,7 @@ import {
   type SyncStore,
   SyncUsageError,
 } from "../store.js";
+import { mustTs } from "../syncRun.js";
 import { type Bucket, openBucket } from "./bucket.js";
 import { DEFAULT_LOCK_TIMING, type LockTiming, S3WriterLock } from "./lakeLock.js";
 import {
@@ -328,10 +329,9 @@ async function putObjects(bucket: Bucket, objects: readonly StagedObject[]): Pro
   await Promise.all(Array.from({ length: Math.min(PUTS_AT_ONCE, objects.length) }, worker));
 }
 
+/** A commit's or a run's instant as nanoseconds (the sync's own text: a bad one is a bug, one line). */
 function nsOf(text: string): bigint {
-  const ts = parseTs(text);
-  if (ts === undefined) throw new Error(`not a timestamp: ${text}`);
-  return tsToNs(ts);
+  return tsToNs(mustTs(text, "a commit's bound"));
 }
 
 /** Each entry's line: its JSON, or (`ocsf`) its OCSF event, whose `metadata.uid` is the entry id. */
