@@ -6,7 +6,12 @@
 import { parquetMetadata, parquetReadObjects } from "hyparquet";
 import { compressors } from "hyparquet-compressors";
 import { tempPath } from "../../packages/cli/src/sync/lake/manifest.js";
+import type { SyncStore } from "../../packages/cli/src/sync/store.js";
+import { runSync, type SyncRunSummary } from "../../packages/cli/src/sync/sync.js";
+import type { AuditLogClient } from "../../packages/client/src/client/client.js";
+import type { EmulatorHandle } from "../../packages/emulator/src/index.js";
 import type { S3Server } from "../helpers/s3.js";
+import { linesOf } from "../sync/syncHelpers.js";
 
 interface StateObject {
   files: { path: string; rows: number }[];
@@ -89,4 +94,28 @@ export function compareOnce(got: readonly string[], expected: readonly string[])
     extra: [...seen.keys()].filter((l) => !want.has(l)).length,
     repeated: [...seen.values()].filter((n) => n > 1).length,
   };
+}
+
+/** The log of `user` as the lake's `entry` column holds it. */
+export function emulatorLines(emu: EmulatorHandle, user: string): string[] {
+  const log = emu.log(user);
+  if (log === undefined) throw new Error(`no log of ${user}`);
+  return linesOf(Array.from({ length: log.size }, (_, i) => log.entry(log.order[i] as number)));
+}
+
+/** One sync run of the whole log (reconcile over all of it) into `store`, `commitEntries` a commit. */
+export function syncAll(
+  client: AuditLogClient,
+  store: SyncStore,
+  commitEntries: number,
+): Promise<SyncRunSummary> {
+  return runSync({
+    client,
+    store,
+    settleMs: 0,
+    reconcileMs: 3_650 * 86_400_000,
+    perPage: 50,
+    commitEntries,
+    commitIntervalMs: 0,
+  });
 }

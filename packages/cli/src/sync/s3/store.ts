@@ -5,10 +5,14 @@
  */
 import type { DestinationOptions } from "../destination.js";
 import { type SyncStore, SyncUsageError } from "../store.js";
+import type { LockTiming } from "./lakeLock.js";
 import type { S3Target } from "./url.js";
 
+/** What an S3 store is made with: a destination's options, and (tests) the lake's lock timing. */
+export type S3StoreOptions = DestinationOptions & { lock?: LockTiming };
+
 /** Makes the store of `target`'s layout; nothing is opened before the store's `open`. */
-export async function createS3Store(target: S3Target, o: DestinationOptions): Promise<SyncStore> {
+export async function createS3Store(target: S3Target, o: S3StoreOptions): Promise<SyncStore> {
   if (target.layout === "stream") {
     const { createS3StreamStore } = await import("./streamStore.js");
     return createS3StreamStore(target, o);
