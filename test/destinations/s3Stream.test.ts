@@ -5,9 +5,13 @@
  * late arrivals added to their hours' folders; a wider reconcile window than the keys kept reads
  * them back; refusals in one line before anything is written.
  */
-import { createDestinationStore, parseDestination } from "../../packages/cli/src/sync/destination.js";
+import {
+  createDestinationStore,
+  type DestinationOptions,
+  parseDestination,
+} from "../../packages/cli/src/sync/destination.js";
 import { SyncUsageError } from "../../packages/cli/src/sync/store.js";
-import { runSync } from "../../packages/cli/src/sync/sync.js";
+import { runSync, syncIdentity } from "../../packages/cli/src/sync/sync.js";
 import type { AuditLogEntry } from "../../packages/client/generated/proto/clarifai/api/resources.js";
 import { AuditLogClient } from "../../packages/client/src/client/client.js";
 import { lineKey } from "../../packages/client/src/domain/entryKey.js";
@@ -46,12 +50,17 @@ afterAll(async () => {
   await s3?.stop();
 });
 
+/** s3rver has no conditional writes: the lock is read back after `settleMs`, short here. */
+function options(format: "json" | "ocsf"): DestinationOptions {
+  return { env: s3.env, format, lock: { staleMs: 60_000, settleMs: 20 } } as DestinationOptions;
+}
+
 /** A sync run of the emulator's log into `s3://audit/PREFIX?layout=stream`. */
 async function sync(prefix: string, o: { reconcileMs?: number; format?: "json" | "ocsf" } = {}) {
   const dest = await parseDestination(`s3://${BUCKET}/${prefix}?layout=stream`);
   const client = new AuditLogClient({ pat: PAT, userId: USER, endpoint: emu.grpcAddress, insecure: true });
   try {
-    const store = await createDestinationStore(dest, { env: s3.env, format: o.format ?? "json" });
+    const store = await createDestinationStore(dest, options(o.format ?? "json"));
     return await runSync({
       client,
       store,
@@ -141,4 +150,22 @@ it("format ocsf: each line is the entry's OCSF event (metadata.uid its id, raw_d
   }
   // A second run over the whole log adds nothing: the keys are the entries', whatever the lines are.
   expect((await sync("runs/ocsf", { format: "ocsf" })).inserted).toBe(0);
+}, 60_000);
+
+it("a second writer on the same prefix is refused in one line while the first holds it, and goes on once it is released", async () => {
+  const dest = await parseDestination(`s3://${BUCKET}/runs/a?layout=stream`);
+  const client = new AuditLogClient({ pat: PAT, userId: USER, endpoint: emu.grpcAddress, insecure: true });
+  const first = await createDestinationStore(dest, options("json"));
+  try {
+    await first.open(syncIdentity(client));
+    const second = await sync("runs/a").catch((e: unknown) => e);
+    expect(second).toBeInstanceOf(SyncUsageError);
+    expect((second as Error).message).toMatch(
+      /^`store`: another writer is writing to s3:\/\/audit\/runs\/a \(host [^\n]*\)[^\n]*$/,
+    );
+  } finally {
+    await first.close();
+    client.close();
+  }
+  expect((await sync("runs/a")).inserted).toBe(0);
 }, 60_000);

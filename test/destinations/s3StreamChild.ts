@@ -7,7 +7,11 @@
  * argv: ENDPOINT PAT USER_ID DEST PER_PAGE RECONCILE_MS COMMIT_ENTRIES. The AWS variables of the
  * test server come in the environment.
  */
-import { createDestinationStore, parseDestination } from "../../packages/cli/src/sync/destination.js";
+import {
+  createDestinationStore,
+  type DestinationOptions,
+  parseDestination,
+} from "../../packages/cli/src/sync/destination.js";
 import { SyncUsageError } from "../../packages/cli/src/sync/store.js";
 import { runSync } from "../../packages/cli/src/sync/sync.js";
 import { AuditLogClient } from "../../packages/client/src/client/client.js";
@@ -21,12 +25,12 @@ const [endpoint, pat, userId, dest, perPage, reconcile, commitEntries] = process
   string,
   string,
 ];
+/** s3rver has no conditional writes: the lock is read back after this, short here (one writer). */
+const LOCK = { staleMs: 60_000, settleMs: 20 };
 const client = new AuditLogClient({ pat, userId, endpoint, insecure: true });
 try {
-  const store = await createDestinationStore(await parseDestination(dest), {
-    env: process.env,
-    format: "json",
-  });
+  const options = { env: process.env, format: "json", lock: LOCK } as DestinationOptions;
+  const store = await createDestinationStore(await parseDestination(dest), options);
   const summary = await runSync({
     client,
     store,

@@ -36,7 +36,8 @@ export async function readStream(
   const out: StreamObject[] = [];
   for (const key of await server.listKeys(bucket, base)) {
     const relative = key.slice(base.length);
-    if (relative.startsWith("_clarifai_audit/")) continue;
+    // Bookkeeping (the state and intent objects, the writer lock) is outside the hour folders.
+    if (relative.startsWith("_clarifai_audit/") || relative === "_clarifai_sync.lock") continue;
     expect(relative).toMatch(/^[0-9]{4}\/[0-9]{2}\/[0-9]{2}\/[0-9]{2}\/clarifai-audit-[^/]+\.json\.gz$/);
     const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
     const body = Buffer.from(

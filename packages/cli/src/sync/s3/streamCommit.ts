@@ -123,11 +123,9 @@ export async function adoptIntent(
   for (const o of objects) {
     const found = await stat(bucket, o.key);
     if (found === undefined) continue;
-    const etag = found.etag.replace(/"/g, "");
-    // A plain MD5 ETag (a single-part upload without KMS) must match; others are checked by size.
-    if (found.size !== o.bytes || (/^[0-9a-f]{32}$/.test(etag) && etag !== o.md5))
+    if (!(await isObjectOf(bucket, o, found)))
       throw SyncUsageError.store(
-        `${bucket.description}/${o.key} is not the object the last commit wrote (${found.size} bytes, expected ${o.bytes}); nothing was changed (move it away, then run again)`,
+        `${bucket.description}/${o.key} is not the object the last commit wrote (${found.size} bytes, expected ${o.bytes} bytes of MD5 ${o.md5}); nothing was changed (move it away, then run again)`,
       );
     for (const [prefix, ns] of decodeKeys(o.keys)) keys.set(prefix, ns);
     state.state.totals.entries += o.entries;
@@ -138,6 +136,22 @@ export async function adoptIntent(
 }
 
 const HOUR_NS = 3_600_000_000_000n;
+
+/**
+ * Whether the object found under `o.key` is the one the intent describes: its size, and its MD5 (the
+ * ETag when it is the MD5, as for a single-part upload without KMS; else the body, read back).
+ */
+async function isObjectOf(
+  bucket: Bucket,
+  o: IntentObject,
+  found: { size: number; etag: string },
+): Promise<boolean> {
+  if (found.size !== o.bytes) return false;
+  if (found.etag.replace(/"/g, "") === o.md5) return true;
+  // SSE-KMS and other encryptions give ETags that are not the MD5: compare the bytes' own.
+  const got = await bucket.get(o.key, { maxBytes: o.bytes });
+  return got !== undefined && md5Hex(got.body) === o.md5;
+}
 
 /** Largest object read back (gzip bytes): the objects this store writes are one commit's hour. */
 const MAX_READ_BACK_BYTES = 512 * 1024 * 1024;

@@ -13,7 +13,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { canonicalJson } from "@clarifai-audit/client/internal/domain/canonicalJson.js";
-import { parseTs, tsToNs } from "@clarifai-audit/client/internal/domain/timestamps.js";
+import { tsToNs } from "@clarifai-audit/client/internal/domain/timestamps.js";
 import { identityMismatch } from "@clarifai-audit/client/internal/export/identity.js";
 import { ocsfEventJson } from "@clarifai-audit/client/internal/ocsf/index.js";
 import { crashPoint } from "@clarifai-audit/client/internal/state/crashPoint.js";
@@ -26,7 +26,9 @@ import {
   type SyncStore,
   SyncUsageError,
 } from "../store.js";
+import { mustTs } from "../syncRun.js";
 import { type Bucket, openBucket } from "./bucket.js";
+import { DEFAULT_LOCK_TIMING, type LockTiming, S3WriterLock } from "./lakeLock.js";
 import {
   adoptIntent,
   type LineEncoder,
@@ -59,6 +61,9 @@ const MISMATCH = { reader: "this sync", remedy: "use another `dest` prefix, or t
 /** Objects of one commit written at once. */
 const PUTS_AT_ONCE = 4;
 
+/** What {@link createS3StreamStore} takes: the destination's options, and (tests) the lock's timing. */
+export type StreamStoreOptions = DestinationOptions & { lock?: LockTiming };
+
 class S3StreamStore implements SyncStore {
   readonly description: string;
   /**
@@ -69,6 +74,8 @@ class S3StreamStore implements SyncStore {
   readonly #target: S3Target;
   readonly #env: DestinationOptions["env"];
   #bucket: Bucket | undefined;
+  #lock: S3WriterLock | undefined;
+  readonly #lockTiming: LockTiming;
   readonly #format: "json" | "ocsf";
   readonly #account: string | undefined;
   readonly #encode: LineEncoder;
@@ -83,8 +90,9 @@ class S3StreamStore implements SyncStore {
   /** Set by {@link hold}: `close` keeps the connection (and the lock). */
   #holding = false;
 
-  constructor(target: S3Target, o: DestinationOptions, encode: LineEncoder) {
+  constructor(target: S3Target, o: StreamStoreOptions, encode: LineEncoder) {
     this.#target = target;
+    this.#lockTiming = o.lock ?? DEFAULT_LOCK_TIMING;
     this.#env = o.env;
     this.description = target.description;
     this.#format = o.format;
@@ -102,10 +110,15 @@ class S3StreamStore implements SyncStore {
     this.#state = undefined;
     // Held since the last run (hold): the connection is reused.
     this.#bucket ??= await openBucket(this.#target, this.#env);
+    const bucket = this.#bucket;
     try {
-      return await this.#load(identity, this.#bucket);
+      // The S3 destinations' one writer lock (lakeLock.ts), kept across runs by hold().
+      this.#lock ??= await S3WriterLock.take(bucket, this.#lockTiming);
+      return await this.#load(identity, bucket);
     } catch (error) {
-      this.#bucket.close();
+      await this.#lock?.release().catch(() => undefined);
+      this.#lock = undefined;
+      bucket.close();
       this.#bucket = undefined;
       throw error;
     }
@@ -175,6 +188,8 @@ class S3StreamStore implements SyncStore {
 
   /** Replaces the state object: only the one this store holds, where the bucket can say so. */
   async #putState(bucket: Bucket, state: StreamStateObject): Promise<void> {
+    // Without conditional writes the lock is the only guard: a writer that lost it stops here.
+    await this.#lock?.check();
     const conditional = bucket.conditionalWrites;
     const { etag } = await bucket.put(this.#stateKey, serialize(state), {
       contentType: "application/json",
@@ -238,6 +253,8 @@ class S3StreamStore implements SyncStore {
         seq,
         objects: staged.objects.map(({ body: _body, ...o }) => o),
       };
+      // The intent is overwritten whole: only by the lock's holder (see #putState).
+      await this.#lock?.check();
       await bucket.put(this.#intentKey, serialize(intent), { contentType: "application/json" });
       crashPoint("stream.intent-written");
       await putObjects(bucket, staged.objects);
@@ -275,8 +292,13 @@ class S3StreamStore implements SyncStore {
     this.#state = undefined;
     this.#keys = new Map();
     if (this.#holding) return;
-    this.#bucket?.close();
-    this.#bucket = undefined;
+    try {
+      await this.#lock?.release();
+    } finally {
+      this.#lock = undefined;
+      this.#bucket?.close();
+      this.#bucket = undefined;
+    }
   }
 
   hold(): void {
@@ -307,10 +329,9 @@ async function putObjects(bucket: Bucket, objects: readonly StagedObject[]): Pro
   await Promise.all(Array.from({ length: Math.min(PUTS_AT_ONCE, objects.length) }, worker));
 }
 
+/** A commit's or a run's instant as nanoseconds (the sync's own text: a bad one is a bug, one line). */
 function nsOf(text: string): bigint {
-  const ts = parseTs(text);
-  if (ts === undefined) throw new Error(`not a timestamp: ${text}`);
-  return tsToNs(ts);
+  return tsToNs(mustTs(text, "a commit's bound"));
 }
 
 /** Each entry's line: its JSON, or (`ocsf`) its OCSF event, whose `metadata.uid` is the entry id. */
@@ -328,6 +349,6 @@ function lineEncoder(o: DestinationOptions): LineEncoder {
  * The stream-layout store of `target` (made by store.ts; the bucket is opened by `open`). Lines are
  * `entry.json()`, or the OCSF event for `o.format === "ocsf"`.
  */
-export async function createS3StreamStore(target: S3Target, o: DestinationOptions): Promise<SyncStore> {
+export async function createS3StreamStore(target: S3Target, o: StreamStoreOptions): Promise<SyncStore> {
   return new S3StreamStore(target, o, lineEncoder(o));
 }
