@@ -7,9 +7,6 @@
  * object left.
  */
 import { spawn } from "node:child_process";
-import { mkdirSync, symlinkSync } from "node:fs";
-import { join } from "node:path";
-import { build } from "esbuild";
 import { CRASH_POINTS } from "../../packages/client/src/state/crashPoint.js";
 import { seededRandom, tempDir } from "../cli/helpers.js";
 import {
@@ -20,6 +17,7 @@ import {
   killLoop,
   startAccounts,
 } from "../collector/harness.js";
+import { bundleChild } from "../helpers/bundleChild.js";
 import { type S3Server, startS3Server } from "../helpers/s3.js";
 import { compareOnce, readS3Lake } from "./s3LakeFixtures.js";
 
@@ -30,23 +28,11 @@ let program: string;
 
 beforeAll(async () => {
   tmp = tempDir();
-  const bin = join(tmp.dir, "bin");
-  mkdirSync(bin);
-  symlinkSync(join(process.cwd(), "node_modules"), join(bin, "node_modules"));
-  program = join(bin, "s3LakeChild.mjs");
   [s3, accounts] = await Promise.all([
     startS3Server(),
     startAccounts([{ id: "points", count: 200, growth: false }]),
-    build({
-      entryPoints: [join(process.cwd(), "test", "destinations", "s3LakeChild.ts")],
-      bundle: true,
-      platform: "node",
-      format: "esm",
-      target: "node20",
-      outfile: program,
-      packages: "external",
-      tsconfig: join(process.cwd(), "tsconfig.json"),
-      logLevel: "warning",
+    bundleChild("test/destinations/s3LakeChild.ts", tmp.dir).then((p) => {
+      program = p;
     }),
   ]);
   await s3.createBucket("crash");

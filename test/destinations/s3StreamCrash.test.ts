@@ -6,10 +6,7 @@
  * (what an ingester may have read already never repeats), and the last run leaves every entry of the
  * log in exactly one object, with the state's totals counting them.
  */
-import { mkdirSync, symlinkSync } from "node:fs";
-import { join } from "node:path";
 import { DeleteObjectCommand } from "@aws-sdk/client-s3";
-import { build } from "esbuild";
 import type { AuditLogEntry } from "../../packages/client/generated/proto/clarifai/api/resources.js";
 import { CRASH_POINTS } from "../../packages/client/src/state/crashPoint.js";
 import { generateEntries } from "../../packages/emulator/src/index.js";
@@ -23,6 +20,7 @@ import {
   startAccounts,
   untilExactlyOnce,
 } from "../collector/harness.js";
+import { bundleChild } from "../helpers/bundleChild.js";
 import { type S3Server, startS3Server } from "../helpers/s3.js";
 import { patchS3rverContinuationTokens, readStream, streamKeys, streamState } from "./s3StreamHelpers.js";
 
@@ -35,11 +33,6 @@ let accounts: AccountsEmulator;
 beforeAll(async () => {
   patchS3rverContinuationTokens();
   tmp = tempDir();
-  // The program's packages (grpc-js, the AWS SDK) load from this checkout's node_modules.
-  const bin = join(tmp.dir, "bin");
-  mkdirSync(bin);
-  symlinkSync(join(process.cwd(), "node_modules"), join(bin, "node_modules"));
-  program = join(bin, "s3StreamChild.mjs");
   [s3, accounts] = await Promise.all([
     startS3Server().then(async (server) => {
       await server.createBucket(BUCKET);
@@ -49,16 +42,8 @@ beforeAll(async () => {
       { id: "steps", count: 80, growth: false },
       { id: "random", count: 150 },
     ]),
-    build({
-      entryPoints: [join(process.cwd(), "test", "destinations", "s3StreamChild.ts")],
-      bundle: true,
-      platform: "node",
-      format: "esm",
-      target: "node20",
-      outfile: program,
-      packages: "external",
-      tsconfig: join(process.cwd(), "tsconfig.json"),
-      logLevel: "warning",
+    bundleChild("test/destinations/s3StreamChild.ts", tmp.dir).then((p) => {
+      program = p;
     }),
   ]);
 }, 60_000);

@@ -9,12 +9,11 @@
  * whole log exactly once. The log grows between rounds, so every round has rows to write.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdirSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
-import { build } from "esbuild";
 import type { AuditLogEntry } from "../../packages/client/generated/proto/clarifai/api/resources.js";
 import { type EmulatorHandle, generateEntries, startEmulator } from "../../packages/emulator/src/index.js";
 import { tempDir } from "../cli/helpers.js";
+import { bundleChild } from "../helpers/bundleChild.js";
 import { expectLakesHold, lakeConsistent } from "./fanoutHelpers.js";
 
 /** Two chains side by side, each with its own log (user) and lakes. */
@@ -29,27 +28,14 @@ let program: string;
 
 beforeAll(async () => {
   tmp = tempDir();
-  // The program's packages (DuckDB's native addon, grpc-js, …) load from this checkout's node_modules.
-  const bin = join(tmp.dir, "bin");
-  mkdirSync(bin);
-  symlinkSync(join(process.cwd(), "node_modules"), join(bin, "node_modules"));
-  program = join(bin, "fanoutChild.mjs");
   [emu] = await Promise.all([
     startEmulator({
       pats: Object.fromEntries(CHAINS.map((c) => [pat(c), user(c)])),
       entries: [],
       restPort: false,
     }),
-    build({
-      entryPoints: [join(process.cwd(), "test", "sync", "fanoutChild.ts")],
-      bundle: true,
-      platform: "node",
-      format: "esm",
-      target: "node20",
-      outfile: program,
-      packages: "external",
-      tsconfig: join(process.cwd(), "tsconfig.json"),
-      logLevel: "warning",
+    bundleChild("test/sync/fanoutChild.ts", tmp.dir).then((p) => {
+      program = p;
     }),
   ]);
 }, 60_000);
