@@ -85,7 +85,7 @@ export function binHasRun(): boolean {
 }
 
 /** The `--json` object of a command's stderr: its last line that is one (/usr/bin/time's report follows it). */
-function jsonSummary(stderr: string): Record<string, unknown> {
+export function jsonSummary(stderr: string): Record<string, unknown> {
   const line = stderr
     .split("\n")
     .filter((l) => l.startsWith('{"command"'))
@@ -98,7 +98,7 @@ function jsonSummary(stderr: string): Record<string, unknown> {
  * Runs the bin with `args` plus `--json -q` under /usr/bin/time -v to its exit: wall time, peak RSS,
  * the requests of its `--json` line and the calls `emu` served meanwhile.
  */
-async function runBin(
+export async function runBin(
   args: string[],
   env: Record<string, string>,
   emu: EmulatorHandle,
