@@ -42,6 +42,8 @@ export interface CollectorRunFigures {
   /** Entries stored, over every destination (`inserted` of its `--json` line; watch: absent). */
   inserted?: number;
   maxRssMb?: number;
+  /** CPU seconds (user + system) of the command's process (/usr/bin/time -v). */
+  cpuSeconds?: number;
   /** What did not go as it should (a destination short of entries): the row's figures are suspect. */
   note?: string;
 }
@@ -112,6 +114,7 @@ export async function runBin(
     inserted: Number(json.inserted),
     served: emu.calls - calls,
     ...(r.maxRssMb ? { maxRssMb: r.maxRssMb } : {}),
+    ...(r.cpuSeconds !== undefined ? { cpuSeconds: r.cpuSeconds } : {}),
   };
 }
 

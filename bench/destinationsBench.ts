@@ -25,7 +25,7 @@ import { waitFor } from "../test/helpers/waitFor.js";
 import { runBin } from "./collectorBench.js";
 import type { AloneFigures } from "./destinationAlone.js";
 import { type DestinationServers, startDestinationServers } from "./destinationServers.js";
-import { tempDir } from "./endToEnd.js";
+import { cpuSeconds, tempDir } from "./endToEnd.js";
 import { timed } from "./lakeBench.js";
 import { median } from "./measure.js";
 
@@ -58,8 +58,16 @@ export interface DestinationFigures {
   /** Search calls the emulator served during the run. */
   served?: number;
   maxRssMb?: number;
-  /** CPU seconds of the store's process over its commits (a store alone). */
+  /**
+   * CPU seconds of our process: the whole `sync` (user + system, /usr/bin/time -v), or a store
+   * alone's commits. On a loaded machine this is the steadier figure: entries / cpuSeconds is what
+   * one free core would deliver if our process were the bottleneck.
+   */
   cpuSeconds?: number;
+  /** CPU seconds the emulator (the bench's process) used during the run. */
+  emulatorCpuSeconds?: number;
+  /** CPU seconds the destination's server used during the run (s3rver, the HEC collector, rsyslogd). */
+  destinationCpuSeconds?: number;
   /** Wall seconds of every round. */
   samples: number[];
   /** What went wrong (a destination short of entries): the row's figures are suspect. */
@@ -97,6 +105,37 @@ interface Setup {
   rsyslog: Rsyslog;
 }
 
+/** Whose server's CPU a run measures: none (a local lake), the servers' child (S3, HEC), rsyslogd. */
+type ServerKind = "none" | "servers" | "rsyslog";
+
+/** CPU seconds the server of `kind` used so far (undefined: not measured). */
+async function serverCpu(s: Setup, kind: ServerKind): Promise<number | undefined> {
+  if (kind === "servers") return (await s.servers.stats()).cpuSeconds;
+  if (kind !== "rsyslog") return undefined;
+  const pidFile = join(s.rsyslog.dir, "rsyslogd.pid");
+  return existsSync(pidFile) ? cpuSeconds(Number(readFileSync(pidFile, "utf8").trim())) : undefined;
+}
+
+/** CPU seconds of this process (the emulator's: the bench does nothing else during a run). */
+function ownCpu(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+}
+
+/** Runs `f`, adding the CPU the emulator and the destination's server used meanwhile to its sample. */
+async function withCpu(s: Setup, kind: ServerKind, f: () => Promise<Sample>): Promise<Sample> {
+  const emu0 = ownCpu();
+  const dest0 = await serverCpu(s, kind);
+  const r = await f();
+  const emulatorCpuSeconds = ownCpu() - emu0;
+  const dest1 = await serverCpu(s, kind);
+  return {
+    ...r,
+    emulatorCpuSeconds,
+    ...(dest0 !== undefined && dest1 !== undefined ? { destinationCpuSeconds: dest1 - dest0 } : {}),
+  };
+}
+
 /** Messages rsyslog wrote so far (one byte each, output `tally`). */
 function written(rs: Rsyslog): number {
   const out = join(rs.dir, "out.jsonl");
@@ -125,16 +164,31 @@ async function syncInto(
     requests: r.requests,
     served: r.served,
     ...(r.maxRssMb !== undefined ? { maxRssMb: r.maxRssMb } : {}),
+    ...(r.cpuSeconds !== undefined ? { cpuSeconds: r.cpuSeconds } : {}),
     ...(note ? { note } : {}),
   };
 }
 
-/** The store of `kind` alone (./destinationAlone.ts in a child, under time -v). */
-async function alone(s: Setup, kind: "syslog" | "hec", url: string, env: Record<string, string>) {
+/** The store of `kind` alone (./destinationAlone.ts in a child, under time -v); `check` as for a sync. */
+async function alone(
+  s: Setup,
+  kind: "syslog" | "hec",
+  url: string,
+  env: Record<string, string>,
+  check: (inserted: number) => Promise<string>,
+): Promise<Sample> {
   const args = [ALONE, kind, String(s.n), url, ...(kind === "hec" ? [s.servers.hecCa] : [])];
   const r = await timed(process.execPath, args, env);
   const f = JSON.parse(r.stdout.trim().split("\n").pop() ?? "{}") as AloneFigures;
-  return { r, f };
+  const note = await check(f.inserted);
+  return {
+    entries: s.n,
+    seconds: f.seconds,
+    entriesPerSec: s.n / f.seconds,
+    cpuSeconds: f.cpuSeconds,
+    ...(r.maxRssMb !== undefined ? { maxRssMb: r.maxRssMb } : {}),
+    ...(note ? { note } : {}),
+  };
 }
 
 /** One round: every row once, each into a fresh destination. */
@@ -142,70 +196,41 @@ async function round(s: Setup, i: number): Promise<Record<DestinationRow, Sample
   const whole = (what: string, held: number) => (held === s.n ? "" : `${what} holds ${held} of ${s.n}`);
   const inserted = (n: number) => Promise.resolve(whole("the destination", n));
   const s3env = s.servers.s3Env;
-  const lake = await syncInto(s, join(s.dir, `lake-${i}`), [], {}, inserted);
-  const s3 = await syncInto(s, `s3://${s.servers.bucket}/lake-${i}`, [], s3env, inserted);
-  const s3Stream = await syncInto(
-    s,
-    `s3://${s.servers.bucket}/stream-${i}?layout=stream`,
-    [],
-    s3env,
-    inserted,
-  );
+  const bucket = s.servers.bucket;
+  const lake = await withCpu(s, "none", () => syncInto(s, join(s.dir, `lake-${i}`), [], {}, inserted));
+  const s3 = await withCpu(s, "servers", () => syncInto(s, `s3://${bucket}/lake-${i}`, [], s3env, inserted));
+  const stream = `s3://${bucket}/stream-${i}?layout=stream`;
+  const s3Stream = await withCpu(s, "servers", () => syncInto(s, stream, [], s3env, inserted));
 
-  let before = written(s.rsyslog);
+  let before = 0;
   const syslogUrl = `syslog://127.0.0.1:${s.rsyslog.port}`;
   const syslogChecked = async (n: number) => {
-    // confirm=close: every message was read by rsyslog before sync exits; its file lags a little.
+    // confirm=close: rsyslog read every message before the run ends; its file may lag a little.
     await waitFor(() => written(s.rsyslog) - before >= s.n, {
       what: `${s.n} messages written by rsyslog`,
       timeoutMs: 60_000,
       intervalMs: 50,
     }).catch(() => {});
-    return whole("the sync's --json", n) || whole("rsyslog's file", written(s.rsyslog) - before);
+    return whole("the run's count", n) || whole("rsyslog's file", written(s.rsyslog) - before);
   };
-  const syslog = await syncInto(
-    s,
-    syslogUrl,
-    ["--checkpoint", join(s.dir, `syslog-${i}.json`)],
-    {},
-    syslogChecked,
-  );
-
-  let taken = (await s.servers.stats()).hecTaken;
+  let taken = 0;
   const hecEnv = { CLARIFAI_AUDIT_HEC_TOKEN: s.servers.hecToken };
   const hecChecked = async (n: number) =>
-    whole("the sync's --json", n) || whole("the HEC collector", (await s.servers.stats()).hecTaken - taken);
-  const hec = await syncInto(
-    s,
-    s.servers.hecUrl,
-    ["--checkpoint", join(s.dir, `hec-${i}.json`), "--ca", s.servers.hecCa],
-    hecEnv,
-    hecChecked,
-  );
+    whole("the run's count", n) || whole("the HEC collector", (await s.servers.stats()).hecTaken - taken);
 
   before = written(s.rsyslog);
-  const sa = await alone(s, "syslog", syslogUrl, {});
-  const syslogAlone: Sample = {
-    entries: s.n,
-    seconds: sa.f.seconds,
-    entriesPerSec: s.n / sa.f.seconds,
-    cpuSeconds: sa.f.cpuSeconds,
-    ...(sa.r.maxRssMb !== undefined ? { maxRssMb: sa.r.maxRssMb } : {}),
-  };
-  const saNote = await syslogChecked(sa.f.inserted);
-  if (saNote) syslogAlone.note = saNote;
-
+  const checkpoint = (name: string) => ["--checkpoint", join(s.dir, `${name}-${i}.json`)];
+  const syslog = await withCpu(s, "rsyslog", () =>
+    syncInto(s, syslogUrl, checkpoint("syslog"), {}, syslogChecked),
+  );
   taken = (await s.servers.stats()).hecTaken;
-  const ha = await alone(s, "hec", s.servers.hecUrl, hecEnv);
-  const hecAlone: Sample = {
-    entries: s.n,
-    seconds: ha.f.seconds,
-    entriesPerSec: s.n / ha.f.seconds,
-    cpuSeconds: ha.f.cpuSeconds,
-    ...(ha.r.maxRssMb !== undefined ? { maxRssMb: ha.r.maxRssMb } : {}),
-  };
-  const haNote = await hecChecked(ha.f.inserted);
-  if (haNote) hecAlone.note = haNote;
+  const hecArgs = [...checkpoint("hec"), "--ca", s.servers.hecCa];
+  const hec = await withCpu(s, "servers", () => syncInto(s, s.servers.hecUrl, hecArgs, hecEnv, hecChecked));
+
+  before = written(s.rsyslog);
+  const syslogAlone = await withCpu(s, "rsyslog", () => alone(s, "syslog", syslogUrl, {}, syslogChecked));
+  taken = (await s.servers.stats()).hecTaken;
+  const hecAlone = await withCpu(s, "servers", () => alone(s, "hec", s.servers.hecUrl, hecEnv, hecChecked));
   return { lake, s3, s3Stream, syslog, hec, syslogAlone, hecAlone };
 }
 
@@ -230,6 +255,8 @@ function medianOf(name: string, samples: Sample[]): DestinationFigures {
   const requests = mid((x) => x.requests);
   const served = mid((x) => x.served);
   const cpuSeconds = mid((x) => x.cpuSeconds);
+  const emulatorCpuSeconds = mid((x) => x.emulatorCpuSeconds);
+  const destinationCpuSeconds = mid((x) => x.destinationCpuSeconds);
   return {
     name,
     entries: samples[0]?.entries ?? 0,
@@ -239,6 +266,8 @@ function medianOf(name: string, samples: Sample[]): DestinationFigures {
     ...(requests !== undefined ? { requests } : {}),
     ...(served !== undefined ? { served } : {}),
     ...(cpuSeconds !== undefined ? { cpuSeconds } : {}),
+    ...(emulatorCpuSeconds !== undefined ? { emulatorCpuSeconds } : {}),
+    ...(destinationCpuSeconds !== undefined ? { destinationCpuSeconds } : {}),
     ...(rss.length > 0 ? { maxRssMb: Math.max(...rss) } : {}),
     ...(notes.length > 0 ? { note: notes.join("; ") } : {}),
   };
@@ -295,8 +324,10 @@ const fmt = (n: number | undefined, d = 0) =>
     : n.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d });
 
 function markdownOf(r: Omit<DestinationsBenchResult, "markdown">): string {
+  const cpu = (x: DestinationFigures) =>
+    `${fmt(x.cpuSeconds, 1)} / ${fmt(x.emulatorCpuSeconds, 1)} / ${x.destinationCpuSeconds === undefined ? "–" : fmt(x.destinationCpuSeconds, 1)}`;
   const row = (x: DestinationFigures) =>
-    `| ${x.name}${x.note ? ` ⚠ ${x.note}` : ""} | ${fmt(x.entries)} | ${fmt(x.seconds, 2)} | ${fmt(x.entriesPerSec)} | ${x.requests === undefined ? "" : `${fmt(x.requests)} (${fmt(x.served)})`} | ${fmt(x.maxRssMb, 1)} | ${x.samples.map((s) => fmt(s, 2)).join(", ")} |`;
+    `| ${x.name}${x.note ? ` ⚠ ${x.note}` : ""} | ${fmt(x.entries)} | ${fmt(x.seconds, 2)} | ${fmt(x.entriesPerSec)} | ${fmt(x.cpuSeconds === undefined ? undefined : x.entries / x.cpuSeconds)} | ${cpu(x)} | ${x.requests === undefined ? "" : `${fmt(x.requests)} (${fmt(x.served)})`} | ${fmt(x.maxRssMb, 1)} | ${x.samples.map((v) => fmt(v, 2)).join(", ")} |`;
   const mark = (ok: boolean) => (ok ? "met" : "**not met**");
   const { lake, s3, s3Stream, syslog, hec, syslogAlone, hecAlone } = r.rows;
   const s3Ratio = s3.entriesPerSec / lake.entriesPerSec;
@@ -306,8 +337,8 @@ function markdownOf(r: Omit<DestinationsBenchResult, "markdown">): string {
   return [
     `**Destinations** (${fmt(r.entries)} entries, emulator in the bench's process, plaintext loopback gRPC; s3rver and the HEC collector in a child process, rsyslogd its own; \`sync\` rows: wall time of the bundled CLI, start-up included, requests = the command's \`--json\` figure (the emulator's count); store-alone rows: the commits' wall time in a child fed from memory, commits of the store's default size; ${r.rounds === 1 ? "one run each" : `median of ${r.rounds} rounds`}; load average ${r.loadAtStart.join(" / ")} at the part's start, ${r.loadAtEnd.join(" / ")} at its end; ${fmt(r.seconds)} s)`,
     "",
-    "| run | entries | seconds | entries/s | requests | peak RSS MB | seconds per round |",
-    "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
+    "| run | entries | seconds | entries/s | entries per CPU s of ours | CPU s: ours / emulator / server | requests | peak RSS MB | seconds per round |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ...[lake, s3, s3Stream, syslog, hec, syslogAlone, hecAlone].map(row),
     "",
     "| target | measured | |",
