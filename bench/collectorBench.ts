@@ -42,6 +42,8 @@ export interface CollectorRunFigures {
   /** Entries stored, over every destination (`inserted` of its `--json` line; watch: absent). */
   inserted?: number;
   maxRssMb?: number;
+  /** CPU seconds (user + system) of the command's process (/usr/bin/time -v). */
+  cpuSeconds?: number;
   /** What did not go as it should (a destination short of entries): the row's figures are suspect. */
   note?: string;
 }
@@ -85,7 +87,7 @@ export function binHasRun(): boolean {
 }
 
 /** The `--json` object of a command's stderr: its last line that is one (/usr/bin/time's report follows it). */
-function jsonSummary(stderr: string): Record<string, unknown> {
+export function jsonSummary(stderr: string): Record<string, unknown> {
   const line = stderr
     .split("\n")
     .filter((l) => l.startsWith('{"command"'))
@@ -98,7 +100,7 @@ function jsonSummary(stderr: string): Record<string, unknown> {
  * Runs the bin with `args` plus `--json -q` under /usr/bin/time -v to its exit: wall time, peak RSS,
  * the requests of its `--json` line and the calls `emu` served meanwhile.
  */
-async function runBin(
+export async function runBin(
   args: string[],
   env: Record<string, string>,
   emu: EmulatorHandle,
@@ -112,6 +114,7 @@ async function runBin(
     inserted: Number(json.inserted),
     served: emu.calls - calls,
     ...(r.maxRssMb ? { maxRssMb: r.maxRssMb } : {}),
+    ...(r.cpuSeconds !== undefined ? { cpuSeconds: r.cpuSeconds } : {}),
   };
 }
 

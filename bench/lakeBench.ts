@@ -43,14 +43,14 @@ export interface LakeBenchResult {
 }
 
 /**
- * Runs `cmd` to exit 0 (else throws with its stderr's end): wall seconds, peak RSS (/usr/bin/time -v),
- * stdout, stderr (time's report at its end).
+ * Runs `cmd` to exit 0 (else throws with its stderr's end): wall seconds, peak RSS and CPU seconds
+ * (user + system; /usr/bin/time -v), stdout, stderr (time's report at its end).
  */
 export async function timed(
   cmd: string,
   args: string[],
   env: NodeJS.ProcessEnv = {},
-): Promise<{ seconds: number; maxRssMb?: number; stdout: string; stderr: string }> {
+): Promise<{ seconds: number; maxRssMb?: number; cpuSeconds?: number; stdout: string; stderr: string }> {
   const useTime = existsSync(TIME);
   const t0 = performance.now();
   const child = spawn(useTime ? TIME : cmd, useTime ? ["-v", cmd, ...args] : args, {
@@ -70,7 +70,15 @@ export async function timed(
   if (code !== 0)
     throw new Error(`${cmd} ${args.slice(0, 3).join(" ")} exited with ${code}: ${stderr.slice(-1500)}`);
   const m = /Maximum resident set size \(kbytes\): (\d+)/.exec(stderr);
-  return { seconds, stdout, stderr, ...(m ? { maxRssMb: Number(m[1]) / 1024 } : {}) };
+  const user = /User time \(seconds\): ([\d.]+)/.exec(stderr);
+  const system = /System time \(seconds\): ([\d.]+)/.exec(stderr);
+  return {
+    seconds,
+    stdout,
+    stderr,
+    ...(m ? { maxRssMb: Number(m[1]) / 1024 } : {}),
+    ...(user && system ? { cpuSeconds: Number(user[1]) + Number(system[1]) } : {}),
+  };
 }
 
 function treeBytes(dir: string): number {

@@ -1,11 +1,12 @@
 /**
  * `npm run bench`: every measurement side by side, printed as markdown; a whole full-size run (no BENCH_QUICK,
  * no BENCH_PARTS) also goes to bench/results/latest.json and bench/README.md (between its markers). Environment:
- * BENCH_QUICK=1 (small sizes, smoke run), BENCH_PARTS=1,2,3,4,5,6,7,8,9,10,11,12 (subset), BENCH_ROUNDS (alternating
+ * BENCH_QUICK=1 (small sizes, smoke run), BENCH_PARTS=1,2,3,4,5,6,7,8,9,10,11,12,13 (subset), BENCH_ROUNDS (alternating
  * rounds, default 9), BENCH_E2E_ENTRIES (default 200000), BENCH_MEM_SIZES (default 100000,1000000), BENCH_EMU_LOG
  * (default 1000000), BENCH_DATA_ENTRIES (part 5, default 370000: a ~243 MB export), BENCH_RATE_SIZES (part 6,
  * default 60000,200000), BENCH_COLLECTOR_ENTRIES (part 11, default 200000), BENCH_OCSF_ENTRIES (part 12, default
- * 200000), BENCH_NO_README=1 (README untouched).
+ * 200000), BENCH_DEST_ENTRIES / BENCH_DEST_ROUNDS (part 13, default 200000 / 1), BENCH_NO_README=1 (README
+ * untouched). Part 13 run full-size also replaces its own section of bench/README.md (between its markers).
  */
 import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
@@ -14,6 +15,7 @@ import { performance } from "node:perf_hooks";
 import { collectorBench } from "./collectorBench.js";
 import { dataLoadBench, dataLoadTable } from "./dataLoadBench.js";
 import { type DecodeResult, decodeBench, pairedRatio } from "./decodeBench.js";
+import { destinationsBench, writeDestinationsReadme } from "./destinationsBench.js";
 import { emulatorBench, type ServeResult } from "./emulatorBench.js";
 import {
   cpuSeconds,
@@ -38,7 +40,7 @@ import { watchBench, watchBenchMarkdown } from "./watchBench.js";
 const ROOT = new URL("../../", import.meta.url).pathname;
 const quick = process.env.BENCH_QUICK === "1";
 const parts = new Set(
-  (process.env.BENCH_PARTS ?? "1,2,3,4,5,6,7,8,9,10,11,12").split(",").map((s) => s.trim()),
+  (process.env.BENCH_PARTS ?? "1,2,3,4,5,6,7,8,9,10,11,12,13").split(",").map((s) => s.trim()),
 );
 const rounds = Number(process.env.BENCH_ROUNDS ?? (quick ? 3 : 9));
 const sliceMs = quick ? 40 : 150;
@@ -428,6 +430,14 @@ async function main(): Promise<void> {
     });
     results.ocsf = r;
     md.push(r.markdown);
+  }
+
+  // Destinations (issue 24): sync to the lake, S3 (lake, stream), syslog, Splunk HEC (bench/destinationsBench.ts).
+  if (parts.has("13")) {
+    const r = await destinationsBench({ quick, log });
+    results.destinations = r;
+    md.push(r.markdown);
+    if (!quick && process.env.BENCH_NO_README !== "1") writeDestinationsReadme(`${ROOT}bench/README.md`, r);
   }
 
   md.push(...targets(results));

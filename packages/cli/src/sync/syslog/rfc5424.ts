@@ -19,6 +19,7 @@
  *   (rsyslog's maxMessageSize, 8 KiB by default) decides, and `msg_bytes` tells it was cut.
  */
 import { hostname } from "node:os";
+import { entryHeaderFields } from "@clarifai-audit/client/internal/codec/entryHeader.js";
 import { operationName } from "@clarifai-audit/client/internal/domain/operations.js";
 import type { DeliveryMessage } from "../delivery/deliveryStore.js";
 
@@ -72,7 +73,8 @@ export function rfc5424Timestamp(timestamp: string): string {
 
 /** The SYSLOG-MSG of `message` (no framing). */
 export function syslogMessage(message: DeliveryMessage, header: SyslogHeader): string {
-  const entry = message.entry.decode();
+  // Three scalars of the entry's bytes, not a whole decode (entryHeader.ts).
+  const entry = entryHeaderFields(message.entry.bytes);
   const severity = entry.success ? NOTICE : WARNING;
   let sd = `[${SD_ID} id="${message.id}"`;
   if (header.account !== undefined) sd += ` account="${escapeSdValue(header.account)}"`;
