@@ -19,7 +19,7 @@ import {
   type AccountsEmulator,
   type BinProcess,
   checkLake,
-  crashChain,
+  crashSteps,
   type DestinationSpec,
   type Discrepancy,
   problems,
@@ -215,19 +215,12 @@ export async function crashStepsThenCheck(
   );
   growRemote(f);
   const s = setupRemote(f, name);
-  const outcomes = await crashChain(
-    steps,
-    (crashAt) => {
-      if (crashAt === undefined) return s.start({ once: true });
-      const p = s.start({ crashAt });
-      const watchdog = setTimeout(() => p.signal("SIGTERM"), WATCHDOG_MS);
-      void p.exit.then(() => clearTimeout(watchdog));
-      return p;
-    },
-    (outcome) => {
-      if (outcome.crashAt === steps[steps.length - 1]) f.accounts.stopGrowth();
-    },
-  );
+  const outcomes = await crashSteps(steps, {
+    start: (crashAt) => s.start({ crashAt }),
+    final: () => s.start({ once: true }),
+    watchdogMs: WATCHDOG_MS,
+    afterSteps: () => f.accounts.stopGrowth(),
+  });
   // Each step died at its point: a SIGKILL only the point sends (a watchdog's SIGTERM exits 0).
   expect(outcomes.map((o) => [o.crashAt, o.code, o.signal])).toEqual([
     ...steps.map((step) => [step, null, "SIGKILL"]),

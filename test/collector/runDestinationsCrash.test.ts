@@ -33,4 +33,4 @@ const STEPS = [
 
 test("killed at each crash point of the S3 lake inside the collector, then a final run: S3 exactly once, syslog and HEC at least once", async () => {
   await crashStepsThenCheck(f, "s3points", STEPS, /^s3\./);
-}, 60_000);
+}, 120_000);

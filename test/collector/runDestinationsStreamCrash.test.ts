@@ -37,4 +37,4 @@ test("killed at each crash point of the S3 stream layout, the delivery core and 
   // delivery.sent and hec.batch-acked die after a confirmed delivery, before its state file: the
   // next run sends that commit again (the bound is not vacuous here).
   if (repeats === 0) throw new Error("no repeat after kills between delivery and state file");
-}, 60_000);
+}, 120_000);
