@@ -14,10 +14,19 @@ export interface ConfigAccount {
   patEnv: string;
 }
 
-/** A destination of {@link CollectorSpec}: a lake folder, a PostgreSQL URL, or alerts. */
+/** A destination of {@link CollectorSpec}: a lake folder, a PostgreSQL URL, a URL destination, or alerts. */
 export type DestinationSpec = { id: string; accounts?: string[] } & (
   | { lake: string }
   | { postgres: string; table?: string }
+  | {
+      /** `s3://…`, `syslog://…`, `syslog+tls://…`, `splunk+https://…` (docs/destinations.md). */
+      to: string;
+      format?: "json" | "ocsf";
+      /** A PEM file of the CA(s) to trust. */
+      ca?: string;
+      /** The variable holding the HEC token. */
+      hecTokenEnv?: string;
+    }
   | {
       /** Rules (`builtin`, paths) and webhook URLs (e.g. an AlertReceiver's `url(destination)`). */
       alerts: {
@@ -70,6 +79,14 @@ export function collectorConfigText(
       const base = { id: d.id, ...(d.accounts ? { accounts: d.accounts } : {}) };
       if ("lake" in d) return { ...base, to: d.lake };
       if ("postgres" in d) return { ...base, to: d.postgres, ...(d.table ? { table: d.table } : {}) };
+      if ("to" in d)
+        return {
+          ...base,
+          to: d.to,
+          ...(d.format ? { format: d.format } : {}),
+          ...(d.ca ? { ca: d.ca } : {}),
+          ...(d.hecTokenEnv ? { hec_token_env: d.hecTokenEnv } : {}),
+        };
       const a = d.alerts;
       return {
         ...base,

@@ -349,6 +349,36 @@ export async function crashChain(
 }
 
 /**
+ * The crash-point chain of the collector's tests: one run per step (`point[:n]`) started with
+ * `start(step)`, SIGTERMed by a watchdog after `watchdogMs` when its point is never reached (it then
+ * exits 0 instead of being SIGKILLed, which the caller's check of the outcomes sees), `afterSteps`
+ * after the last step (e.g. stop the logs' growth), then `final()` (e.g. `run --once`).
+ */
+export function crashSteps(
+  steps: readonly string[],
+  o: {
+    start: (crashAt: string) => BinProcess;
+    final: () => BinProcess;
+    watchdogMs: number;
+    afterSteps?: () => void;
+  },
+): Promise<CrashOutcome[]> {
+  return crashChain(
+    steps,
+    (crashAt) => {
+      if (crashAt === undefined) return o.final();
+      const p = o.start(crashAt);
+      const watchdog = setTimeout(() => p.signal("SIGTERM"), o.watchdogMs);
+      void p.exit.then(() => clearTimeout(watchdog));
+      return p;
+    },
+    (outcome) => {
+      if (outcome.crashAt === steps[steps.length - 1]) o.afterSteps?.();
+    },
+  );
+}
+
+/**
  * Polls `check` (e.g. `() => checkLake(dir, emulator.expected())`) until every destination holds
  * each key exactly once, for a running collector to catch up; a check that throws (a lake read
  * while its files change) counts as not yet. Rejects after `timeoutMs` with the last discrepancies.

@@ -8,7 +8,7 @@
  */
 import { expect, test } from "@jest/globals";
 import { CRASH_POINTS } from "../../packages/client/src/state/crashPoint.js";
-import { crashChain, problems } from "./harness.js";
+import { crashSteps, problems } from "./harness.js";
 import { checkAll, grow, type RunFixture, setupCollector, useRunFixture } from "./runFixture.js";
 
 let f: RunFixture;
@@ -51,26 +51,19 @@ const WATCHDOG_MS = 25_000;
 
 test("killed at every crash point of the walk, the lake, PostgreSQL and the alert store, then a final run: exactly once everywhere", async () => {
   // Every point the code lists is a step (a new point must be added here, or said unreachable).
-  // The S3 lake's points are killed at in test/destinations/s3LakeCrash.test.ts, the S3 stream
-  // layout's in test/destinations/s3StreamCrash.test.ts.
-  const points = CRASH_POINTS.filter((p) => !p.startsWith("s3.") && !p.startsWith("stream."));
+  // The URL destinations' points (s3.*, stream.*, delivery.*, hec.*) are killed at inside the
+  // collector by ./runDestinationsCrash.test.ts and ./runDestinationsStreamCrash.test.ts.
+  const points = CRASH_POINTS.filter((p) => !/^(s3|stream|delivery|hec)\./.test(p));
   expect([...new Set(STEPS.map((s) => s.split(":")[0]))].sort()).toEqual([...points].sort());
   grow(f);
   const s = await setupCollector(f, "points");
-  const outcomes = await crashChain(
-    STEPS,
-    (crashAt) => {
-      // The final run: the logs are final, one round (more if a destination resumes a pinned window).
-      if (crashAt === undefined) return s.start({ once: true });
-      const p = s.start({ crashAt });
-      const watchdog = setTimeout(() => p.signal("SIGTERM"), WATCHDOG_MS);
-      void p.exit.then(() => clearTimeout(watchdog));
-      return p;
-    },
-    (outcome) => {
-      if (outcome.crashAt === STEPS[STEPS.length - 1]) f.accounts.stopGrowth();
-    },
-  );
+  const outcomes = await crashSteps(STEPS, {
+    start: (crashAt) => s.start({ crashAt }),
+    // The final run: the logs are final, one round (more if a destination resumes a pinned window).
+    final: () => s.start({ once: true }),
+    watchdogMs: WATCHDOG_MS,
+    afterSteps: () => f.accounts.stopGrowth(),
+  });
   // Each step died at its point: a SIGKILL only the point sends (a watchdog's SIGTERM exits 0).
   expect(outcomes.map((o) => [o.crashAt, o.code, o.signal])).toEqual([
     ...STEPS.map((step) => [step, null, "SIGKILL"]),

@@ -13,7 +13,8 @@
 import { afterAll, beforeAll, expect, test } from "@jest/globals";
 import { type CuttableProxy, startCuttableProxy } from "../helpers/cuttableProxy.js";
 import { waitFor } from "../helpers/waitFor.js";
-import { type BinProcess, checkLake, problems, untilExactlyOnce } from "./harness.js";
+import { checkLake, problems, untilExactlyOnce } from "./harness.js";
+import { metric, opsAddress, readyz } from "./opsClient.js";
 import {
   alertDiscrepancy,
   checkAll,
@@ -38,34 +39,10 @@ afterAll(async () => {
   await proxy?.close();
 });
 
-/** The ops listener's base URL, from the collector's `listening on` line. */
-async function opsAddress(p: BinProcess): Promise<string> {
-  const line = await p.waitForLine(/listening on http:\/\/\S+/);
-  return (/listening on (http:\/\/[^\s]+)/.exec(line) as RegExpExecArray)[1] as string;
-}
-
-/** The values of metric `name` whose labels include `labels` (one per series). */
-async function metric(base: string, name: string, labels: Record<string, string>): Promise<number[]> {
-  const text = await (await fetch(`${base}/metrics`)).text();
-  const out: number[] = [];
-  for (const line of text.split("\n")) {
-    const m = /^([a-z_]+)\{([^}]*)\} (\S+)$/.exec(line);
-    if (m === null || m[1] !== name) continue;
-    const have = new Map([...(m[2] as string).matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
-    if (Object.entries(labels).every(([k, v]) => have.get(k) === v)) out.push(Number(m[3]));
-  }
-  return out;
-}
-
 /** `db`'s up gauge of every account equals `value`. */
 async function dbUpIs(base: string, value: number): Promise<boolean> {
   const ups = await metric(base, "clarifai_audit_destination_up", { destination: "db" });
   return ups.length === f.accounts.accounts.length && ups.every((v) => v === value);
-}
-
-async function readyz(base: string): Promise<{ status: number; body: string }> {
-  const r = await fetch(`${base}/readyz`);
-  return { status: r.status, body: (await r.text()).trim() };
 }
 
 /**

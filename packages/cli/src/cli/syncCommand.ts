@@ -117,7 +117,7 @@ export async function syncDestination(
     (target.kind === "s3" && target.target.layout === "lake");
   if (flags.format === "ocsf" && columns)
     throw new UsageError(
-      "--format: ocsf is for destinations that carry events (s3://…?layout=stream, syslog://…, splunk+https://…); a lake and PostgreSQL hold the entries' own columns",
+      "--format: ocsf is for destinations that carry events (an S3 stream, `layout=stream` in the URL's query; syslog://…; splunk+https://…); a lake and PostgreSQL hold the entries' own columns",
     );
   return { ...named, target };
 }

@@ -85,6 +85,7 @@ async function storeOf(destination: DestinationPlan, account: AccountPlan, conte
         statePath: join(destination.stateDir, `${account.id}.json`),
         ...(destination.ca !== undefined ? { ca: destination.ca } : {}),
         ...(destination.hecToken !== undefined ? { hecToken: destination.hecToken } : {}),
+        ...(destination.hecTokenSource !== undefined ? { hecTokenSource: destination.hecTokenSource } : {}),
       });
     }
     case "alerts": {

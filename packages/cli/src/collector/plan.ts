@@ -103,6 +103,8 @@ export interface StreamDestinationPlan extends DestinationBase {
   ca?: string;
   /** The HEC token (`hec_token_env`'s or `hec_token_file`'s), read when the file was loaded. */
   hecToken?: string;
+  /** Where the token came from (`hec_token_env NAME`, `hec_token_file PATH`), named when the collector refuses it. */
+  hecTokenSource?: string;
   /** Folder of this destination's state files (one per account), absolute. */
   stateDir: string;
 }

@@ -39,6 +39,8 @@ export interface DestinationOptions {
   ca?: string;
   /** hec: the HEC token (never printed). */
   hecToken?: string;
+  /** hec: where the token came from, named when the collector refuses it (default: CLARIFAI_AUDIT_HEC_TOKEN). */
+  hecTokenSource?: string;
   /** lake, s3 lake: DuckDB's memory mode. */
   memory?: LakeMemory;
   /** PostgreSQL only: the table. */

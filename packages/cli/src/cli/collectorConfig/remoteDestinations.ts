@@ -62,7 +62,7 @@ export async function resolveRemoteDestination(
     if (format === "ocsf" && parsed.target.layout === "lake")
       throw site.fail(
         [...keys, "format"],
-        "ocsf is for the stream layout (s3://…?layout=stream); a lake holds the entries' own columns",
+        "ocsf is for the stream layout (`layout=stream` in the URL's query); a lake holds the entries' own columns",
       );
     const t = parsed.target;
     return {
@@ -92,7 +92,7 @@ export async function resolveRemoteDestination(
       target: parsed,
       format,
       ...(ca !== undefined ? { ca } : {}),
-      ...(hecToken !== undefined ? { hecToken } : {}),
+      ...(hecToken !== undefined ? { hecToken, hecTokenSource: hecTokenSource(d, o) } : {}),
       stateDir: join(o.stateDir, "streams", d.id),
       description: target.description,
     },
@@ -117,6 +117,13 @@ async function hecTokenOf(
   if (d.hec_token_file !== undefined)
     return readHecTokenFile(configRelative(d.hec_token_file, o.dir, o.env), site.at([...keys]));
   throw site.fail(keys, "a Splunk HEC destination needs its token: hec_token_env or hec_token_file");
+}
+
+/** Where a HEC destination's token comes from, in the file's words (hecTokenOf checked that one is given). */
+function hecTokenSource(d: RemoteKeys, o: { env: CliEnv; dir: string }): string {
+  return d.hec_token_env !== undefined
+    ? `hec_token_env ${d.hec_token_env}`
+    : `hec_token_file ${configRelative(d.hec_token_file ?? "", o.dir, o.env)}`;
 }
 
 function readableFileProblem(path: string): string | undefined {

@@ -17,7 +17,7 @@ export function defineRun(program: Command, runs: CommandRuns): Command {
   const cmd = program
     .command("run")
     .description(
-      "Run the collector: every account of the config file walked once and fanned out to its destinations (lakes, PostgreSQL, S3, syslog, Splunk HEC, alerts), with metrics, health and failover.",
+      "Run the collector: every account of the config file walked once and fanned out to its destinations (lakes, PostgreSQL tables, S3, alerts exactly once; syslog and Splunk HEC at least once), with metrics, health and failover.",
     )
     .requiredOption("--config <file>", "the collector's config file (YAML)")
     .option("--once", "one round per account (each destination brought up to now − settle), then exit")

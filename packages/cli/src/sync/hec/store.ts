@@ -10,11 +10,10 @@ import { createDeliveryStore, type OcsfEncoder } from "../delivery/deliveryStore
 import { readCaFile } from "../delivery/tlsTrust.js";
 import type { DestinationOptions } from "../destination.js";
 import { type SyncStore, SyncUsageError } from "../store.js";
-import { createHecTransport, type HecTiming } from "./transport.js";
+import { createHecTransport, HEC_TOKEN_ENV, type HecTiming } from "./transport.js";
 import type { HecTarget } from "./url.js";
 
-/** The variable the CLI reads the token from (named in the refusal when there is none). */
-export const HEC_TOKEN_ENV = "CLARIFAI_AUDIT_HEC_TOKEN";
+export { HEC_TOKEN_ENV };
 
 /** What {@link createHecStore} takes besides the destination's options (tests, the collector). */
 export interface HecStoreExtras {
@@ -50,6 +49,7 @@ export async function createHecStore(
   const transport = createHecTransport({
     target,
     token: token.trim(),
+    tokenSource: o.hecTokenSource ?? HEC_TOKEN_ENV,
     ...(ca !== undefined ? { ca } : {}),
     sourcetype: target.sourcetype ?? (o.format === "ocsf" ? "clarifai:audit:ocsf" : "clarifai:audit"),
     ...(o.account !== undefined ? { account: o.account } : {}),

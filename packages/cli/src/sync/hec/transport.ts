@@ -68,11 +68,16 @@ export const HEC_TIMING: HecTiming = {
   ackResends: 2,
 };
 
+/** The variable the CLI reads the token from (named in the refusals when nothing else is said). */
+export const HEC_TOKEN_ENV = "CLARIFAI_AUDIT_HEC_TOKEN";
+
 /** What the transport needs besides its target. */
 export interface HecTransportOptions {
   target: HecTarget;
   /** The HEC token (registered as a secret here). */
   token: string;
+  /** Where the token came from, named in a refusal (default {@link HEC_TOKEN_ENV}). */
+  tokenSource?: string;
   /**
    * `X-Splunk-Request-Channel` when `connect` is given no session (the delivery store gives the
    * state file's channel, stable for its life); default: a random UUID.
@@ -192,7 +197,7 @@ export function createHecTransport(o: HecTransportOptions): HecTransport {
         last = describeReply(s, parsed);
         if (s === 401 || s === 403)
           throw SyncUsageError.store(
-            `${d}: the HEC token was refused (${last}); check CLARIFAI_AUDIT_HEC_TOKEN`,
+            `${d}: the HEC token was refused (${last}); check ${o.tokenSource ?? HEC_TOKEN_ENV}`,
           );
         if (s === 404)
           throw SyncUsageError.store(`${d}: not a Splunk HTTP Event Collector (${last} for ${path})`);
