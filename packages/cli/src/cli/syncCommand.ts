@@ -119,6 +119,10 @@ export async function syncDestination(
     throw new UsageError(
       "--format: ocsf is for destinations that carry events (an S3 stream, `layout=stream` in the URL's query; syslog://…; splunk+https://…); a lake and PostgreSQL hold the entries' own columns",
     );
+  if (flags.format === "json" && target.kind === "s3" && target.target.layout === "security-lake")
+    throw new UsageError(
+      "--format: json is not for s3://…?layout=security-lake, which holds OCSF events only (leave --format out)",
+    );
   return { ...named, target };
 }
 

@@ -64,9 +64,19 @@ export async function resolveRemoteDestination(
         [...keys, "format"],
         "ocsf is for the stream layout (`layout=stream` in the URL's query); a lake holds the entries' own columns",
       );
+    if (d.format === "json" && parsed.target.layout === "security-lake")
+      throw site.fail(
+        [...keys, "format"],
+        "json is not for the security-lake layout, which holds OCSF events only (leave format out)",
+      );
     const t = parsed.target;
     return {
-      plan: { kind: "s3", target: t, format, description: t.description },
+      plan: {
+        kind: "s3",
+        target: t,
+        format: t.layout === "security-lake" ? "ocsf" : format,
+        description: t.description,
+      },
       target: `s3 ${t.bucket}/${t.prefix}`,
     };
   }

@@ -1,6 +1,7 @@
 /**
  * The store of an `s3://` destination: the Parquet lake (`layout=lake`, the default: lakeStore.ts)
- * or gzip JSON lines for SIEM ingesters (`layout=stream`: streamStore.ts). Each layout's module is
+ * or gzip JSON lines for SIEM ingesters (`layout=stream`: streamStore.ts), or OCSF Parquet in AWS
+ * Security Lake's custom-source layout (`layout=security-lake`: securityLake.ts). Each layout's module is
  * loaded only when chosen.
  */
 import type { DestinationOptions } from "../destination.js";
@@ -13,6 +14,11 @@ export type S3StoreOptions = DestinationOptions & { lock?: LockTiming };
 
 /** Makes the store of `target`'s layout; nothing is opened before the store's `open`. */
 export async function createS3Store(target: S3Target, o: S3StoreOptions): Promise<SyncStore> {
+  if (target.layout === "security-lake") {
+    // OCSF whatever `format` says: Security Lake holds OCSF events only.
+    const { createSecurityLakeStore } = await import("./securityLake.js");
+    return createSecurityLakeStore(target, o);
+  }
   if (target.layout === "stream") {
     const { createS3StreamStore } = await import("./streamStore.js");
     return createS3StreamStore(target, o);

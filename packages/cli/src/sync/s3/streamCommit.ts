@@ -13,18 +13,14 @@
  * ingester notified of each new object (S3 event notifications) gets each entry once.
  */
 
-import { gunzipSync } from "node:zlib";
 import { lineKey } from "@clarifai-audit/client/internal/domain/entryKey.js";
 import { parseTs, tsToNs } from "@clarifai-audit/client/internal/domain/timestamps.js";
 import type { ExportEntry } from "@clarifai-audit/client/internal/export/sink.js";
 import { decodeKeys, encodeKeys, forgetKeys, type KeyTable, keyPrefix } from "../keyTable.js";
 import { SyncUsageError } from "../store.js";
 import type { Bucket } from "./bucket.js";
-import { gzipLines, hourFolder, hourStartNs, md5Hex, streamObjectKey } from "./streamLayout.js";
+import { md5Hex, type StreamObjectFormat } from "./streamLayout.js";
 import type { IntentObject, StreamStateObject } from "./streamState.js";
-
-/** What one line of an object is made of: the entry's JSON line, or its OCSF event. */
-export type LineEncoder = (entry: ExportEntry) => string;
 
 /** A commit's new entries of one hour, ready to write. */
 export interface StagedObject extends IntentObject {
@@ -42,18 +38,18 @@ export interface StagedCommit {
  * Stages `entries` against `keys`, which it updates (new keys added, those before
  * `forgetBeforeNs` forgotten): the new ones by UTC hour, each hour one object named for `seq`.
  */
-export function stageCommit(
+export async function stageCommit(
   entries: readonly ExportEntry[],
   keys: KeyTable,
   o: {
-    encode: LineEncoder;
+    format: StreamObjectFormat;
     account?: string;
     stream: string;
     seq: number;
     lateAtOrBeforeNs?: bigint;
     forgetBeforeNs?: bigint;
   },
-): StagedCommit {
+): Promise<StagedCommit> {
   const hours = new Map<string, { lines: string[]; keys: KeyTable; late: number }>();
   let inserted = 0;
   let late = 0;
@@ -62,13 +58,13 @@ export function stageCommit(
     if (keys.has(prefix)) continue;
     const ns = tsToNs(entry.timestamp);
     keys.set(prefix, ns);
-    const folder = hourFolder(ns);
+    const { group: folder, line } = o.format.place(entry, ns);
     let hour = hours.get(folder);
     if (hour === undefined) {
       hour = { lines: [], keys: new Map(), late: 0 };
       hours.set(folder, hour);
     }
-    hour.lines.push(o.encode(entry));
+    hour.lines.push(line);
     hour.keys.set(prefix, ns);
     inserted++;
     if (o.lateAtOrBeforeNs !== undefined && ns <= o.lateAtOrBeforeNs) {
@@ -81,10 +77,10 @@ export function stageCommit(
   // Oldest hour first: names sort as the entries do.
   for (const [part, folder] of [...hours.keys()].sort().entries()) {
     const hour = hours.get(folder) as { lines: string[]; keys: KeyTable; late: number };
-    const body = gzipLines(hour.lines);
+    const body = await o.format.body(folder, hour.lines);
     objects.push({
-      key: streamObjectKey({
-        folder,
+      key: o.format.objectKey({
+        group: folder,
         ...(o.account !== undefined ? { account: o.account } : {}),
         stream: o.stream,
         seq: o.seq,
@@ -135,8 +131,6 @@ export async function adoptIntent(
   return adopted;
 }
 
-const HOUR_NS = 3_600_000_000_000n;
-
 /**
  * Whether the object found under `o.key` is the one the intent describes: its size, and its MD5 (the
  * ETag when it is the MD5, as for a single-part upload without KMS; else the body, read back).
@@ -153,34 +147,27 @@ async function isObjectOf(
   return got !== undefined && md5Hex(got.body) === o.md5;
 }
 
-/** Largest object read back (gzip bytes): the objects this store writes are one commit's hour. */
+/** Largest object read back: the objects this store writes are one commit's group. */
 const MAX_READ_BACK_BYTES = 512 * 1024 * 1024;
 
 /**
- * Reads back the keys of the entries this stream holds dated in `[fromNs, beforeNs)` from the hour
+ * Reads back the keys of the entries this stream holds dated in `[fromNs, beforeNs)` from the
  * folders they are in: a run that reaches further back than the keys kept (a longer reconcile
  * window than the runs before) skips what it already wrote.
  */
 export async function readKeysBack(
   bucket: Bucket,
-  o: { isOwn: (key: string) => boolean; format: "json" | "ocsf" },
+  o: { isOwn: (key: string) => boolean; format: StreamObjectFormat },
   keys: KeyTable,
   fromNs: bigint,
   beforeNs: bigint,
 ): Promise<void> {
-  const first = hourStartNs(hourFolder(fromNs));
-  const hours: string[] = [];
-  // Folder by folder while the range is a month or less; beyond that one listing of the prefix.
-  if (beforeNs - first > 31n * 24n * HOUR_NS) hours.push("");
-  else for (let h = first; h < beforeNs; h += HOUR_NS) hours.push(`${hourFolder(h)}/`);
-  for (const hour of hours) {
-    for await (const item of bucket.list(hour)) {
+  for (const prefix of o.format.readBackPrefixes(fromNs, beforeNs)) {
+    for await (const item of bucket.list(prefix)) {
       if (!o.isOwn(item.key)) continue;
       const got = await bucket.get(item.key, { maxBytes: MAX_READ_BACK_BYTES });
       if (got === undefined) continue;
-      for (const line of gunzipSync(got.body).toString("utf8").split("\n")) {
-        if (line === "") continue;
-        const raw = o.format === "json" ? line : rawDataOf(line, item.key);
+      for (const raw of await o.format.rawLines(got.body, item.key)) {
         const text = (JSON.parse(raw) as { timestamp?: unknown }).timestamp ?? "1970-01-01T00:00:00Z";
         const ts = parseTs(String(text));
         if (ts === undefined)
@@ -190,11 +177,4 @@ export async function readKeysBack(
       }
     }
   }
-}
-
-/** The entry's JSON line an OCSF event carries (`raw_data`). */
-function rawDataOf(line: string, key: string): string {
-  const raw = (JSON.parse(line) as { raw_data?: unknown }).raw_data;
-  if (typeof raw !== "string") throw new Error(`${key} holds an OCSF event without raw_data`);
-  return raw;
 }

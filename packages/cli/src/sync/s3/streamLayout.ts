@@ -14,7 +14,8 @@
  * Bookkeeping lives under `PREFIX/_clarifai_audit/`, outside the `YYYY/` folders ingesters read.
  */
 import { createHash } from "node:crypto";
-import { gzipSync } from "node:zlib";
+import { gunzipSync, gzipSync } from "node:zlib";
+import type { ExportEntry } from "@clarifai-audit/client/internal/export/sink.js";
 
 /** The folder of the stream's bookkeeping objects, under PREFIX. */
 export const STREAM_META_DIR = "_clarifai_audit";
@@ -28,7 +29,7 @@ export const STREAM_META_DIR = "_clarifai_audit";
 export const STREAM_CONTENT_TYPE = "application/gzip";
 
 /** An account's part of names: the collector's accounts share a prefix, each with its own stream. */
-function accountPart(account: string | undefined): string {
+export function accountPart(account: string | undefined): string {
   if (account === undefined) return "";
   // A character outside a safe set becomes `~` and its UTF-8 bytes in hex: names stay one path
   // segment, and two accounts never share one (`-` too is escaped, so `a` never prefixes `a-b`).
@@ -92,4 +93,68 @@ export function gzipLines(lines: readonly string[]): Buffer {
 /** The hex MD5 of `body`: S3's ETag of a single-part upload without KMS, checked at recovery. */
 export function md5Hex(body: Uint8Array): string {
   return createHash("md5").update(body).digest("hex");
+}
+
+/**
+ * What a layout on top of the stream's commit protocol decides (streamCommit.ts, streamStore.ts):
+ * which object an entry goes to, the object's name and bytes, and how its entries are read back.
+ * The protocol itself (intent → objects → state, recovery adopting a crashed commit's objects) is
+ * the same for every format.
+ */
+export interface StreamObjectFormat {
+  /** What the state object records as the lines' format. */
+  readonly lines: "json" | "ocsf";
+  readonly contentType: string;
+  /** The group (folder) of an entry dated `ns`, and its line. */
+  place(entry: ExportEntry, ns: bigint): { group: string; line: string };
+  /** The name of a commit's object of one group. */
+  objectKey(o: { group: string; account?: string; stream: string; seq: number; part: number }): string;
+  /** Whether `key` is one of the objects of `account` (any stream). */
+  isOwn(key: string, account: string | undefined): boolean;
+  /** An object's bytes: the group's lines. */
+  body(group: string, lines: readonly string[]): Promise<Buffer>;
+  /** The prefixes to list for the objects holding entries dated in `[fromNs, beforeNs)`. */
+  readBackPrefixes(fromNs: bigint, beforeNs: bigint): string[];
+  /** The entries' own JSON lines in an object's bytes. */
+  rawLines(body: Buffer, key: string): Promise<string[]>;
+  close(): void;
+}
+
+/** The entry's JSON line an OCSF event carries (`raw_data`). */
+export function rawDataOf(line: string, key: string): string {
+  const raw = (JSON.parse(line) as { raw_data?: unknown }).raw_data;
+  if (typeof raw !== "string") throw new Error(`${key} holds an OCSF event without raw_data`);
+  return raw;
+}
+
+const HOUR_NS = 3_600_000_000_000n;
+
+/** The stream layout's format: gzip JSON lines (entries or OCSF events) per UTC hour. */
+export function hourlyJsonLines(
+  lines: "json" | "ocsf",
+  encode: (entry: ExportEntry) => string,
+): StreamObjectFormat {
+  return {
+    lines,
+    contentType: STREAM_CONTENT_TYPE,
+    place: (entry, ns) => ({ group: hourFolder(ns), line: encode(entry) }),
+    objectKey: (o) => streamObjectKey({ ...o, folder: o.group }),
+    isOwn: isStreamObjectOf,
+    body: async (_group, l) => gzipLines(l),
+    readBackPrefixes(fromNs, beforeNs) {
+      const first = hourStartNs(hourFolder(fromNs));
+      // Folder by folder while the range is a month or less; beyond that one listing of the prefix.
+      if (beforeNs - first > 31n * 24n * HOUR_NS) return [""];
+      const hours: string[] = [];
+      for (let h = first; h < beforeNs; h += HOUR_NS) hours.push(`${hourFolder(h)}/`);
+      return hours;
+    },
+    rawLines: async (body, key) =>
+      gunzipSync(body)
+        .toString("utf8")
+        .split("\n")
+        .filter((l) => l !== "")
+        .map((l) => (lines === "json" ? l : rawDataOf(l, key))),
+    close: () => undefined,
+  };
 }

@@ -30,6 +30,8 @@ export interface StreamStateObject {
   stream: string;
   /** What each line of the objects is. */
   format: EntryFormat;
+  /** The layout writing the objects: absent for the stream layout. */
+  layout?: "security-lake";
   /** The collector's account whose entries the stream holds; absent for `sync`. */
   account?: string;
   /** Commits (and recoveries) this state holds: the next intent's `seq` is one more. */
@@ -81,6 +83,7 @@ export const STREAM_STATE_SCHEMA = {
     schemaVersion: { type: "integer", minimum: 1, maximum: STREAM_SCHEMA_VERSION },
     stream: STREAM_ID,
     format: { enum: ["json", "ocsf"] },
+    layout: { const: "security-lake" },
     account: { type: "string", minLength: 1, maxLength: 1024 },
     seq: COUNT,
     state: SYNC_STATE_SCHEMA,

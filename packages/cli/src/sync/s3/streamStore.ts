@@ -15,6 +15,7 @@ import { randomBytes } from "node:crypto";
 import { canonicalJson } from "@clarifai-audit/client/internal/domain/canonicalJson.js";
 import { tsToNs } from "@clarifai-audit/client/internal/domain/timestamps.js";
 import { identityMismatch } from "@clarifai-audit/client/internal/export/identity.js";
+import type { ExportEntry } from "@clarifai-audit/client/internal/export/sink.js";
 import { ocsfEventJson } from "@clarifai-audit/client/internal/ocsf/index.js";
 import { crashPoint } from "@clarifai-audit/client/internal/state/crashPoint.js";
 import type { DestinationOptions } from "../destination.js";
@@ -29,18 +30,12 @@ import {
 import { mustTs } from "../syncRun.js";
 import { type Bucket, openBucket } from "./bucket.js";
 import { DEFAULT_LOCK_TIMING, type LockTiming, S3WriterLock } from "./lakeLock.js";
+import { adoptIntent, readKeysBack, type StagedObject, stageCommit } from "./streamCommit.js";
 import {
-  adoptIntent,
-  type LineEncoder,
-  readKeysBack,
-  type StagedObject,
-  stageCommit,
-} from "./streamCommit.js";
-import {
+  hourlyJsonLines,
   intentObjectKey,
-  isStreamObjectOf,
   newStreamId,
-  STREAM_CONTENT_TYPE,
+  type StreamObjectFormat,
   stateObjectKey,
 } from "./streamLayout.js";
 import {
@@ -76,9 +71,10 @@ class S3StreamStore implements SyncStore {
   #bucket: Bucket | undefined;
   #lock: S3WriterLock | undefined;
   readonly #lockTiming: LockTiming;
-  readonly #format: "json" | "ocsf";
+  readonly #format: StreamObjectFormat;
+  /** The state's `layout`: absent for the stream layout (states written before there were others). */
+  readonly #layout: "security-lake" | undefined;
   readonly #account: string | undefined;
-  readonly #encode: LineEncoder;
   readonly #stateKey: string;
   readonly #intentKey: string;
   #state: StreamStateObject | undefined;
@@ -90,20 +86,20 @@ class S3StreamStore implements SyncStore {
   /** Set by {@link hold}: `close` keeps the connection (and the lock). */
   #holding = false;
 
-  constructor(target: S3Target, o: StreamStoreOptions, encode: LineEncoder) {
+  constructor(target: S3Target, o: StreamStoreOptions, format: StreamObjectFormat) {
     this.#target = target;
     this.#lockTiming = o.lock ?? DEFAULT_LOCK_TIMING;
     this.#env = o.env;
     this.description = target.description;
-    this.#format = o.format;
+    this.#format = format;
+    this.#layout = target.layout === "security-lake" ? "security-lake" : undefined;
     this.#account = o.account;
-    this.#encode = encode;
     this.#stateKey = stateObjectKey(o.account);
     this.#intentKey = intentObjectKey(o.account);
   }
 
   /** Whether `key` is one of this account's stream objects. */
-  #isOwn = (key: string): boolean => isStreamObjectOf(key, this.#account);
+  #isOwn = (key: string): boolean => this.#format.isOwn(key, this.#account);
 
   async open(identity: SyncIdentity): Promise<SyncState | undefined> {
     this.#broken = undefined;
@@ -131,7 +127,8 @@ class S3StreamStore implements SyncStore {
         kind: "clarifai-audit-s3-stream",
         schemaVersion: STREAM_SCHEMA_VERSION,
         stream: newStreamId(randomBytes(4)),
-        format: this.#format,
+        format: this.#format.lines,
+        ...(this.#layout !== undefined ? { layout: this.#layout } : {}),
         ...(this.#account !== undefined ? { account: this.#account } : {}),
         seq: 0,
         state: {
@@ -156,9 +153,13 @@ class S3StreamStore implements SyncStore {
       throw SyncUsageError.store(
         identityMismatch({ ...MISMATCH, place, held: state.state.identity, wanted: identity }),
       );
-    if (state.format !== this.#format)
+    if (state.layout !== this.#layout)
       throw SyncUsageError.store(
-        `${place} holds a stream of ${state.format} lines, not ${this.#format}; use another prefix for another \`format\``,
+        `${place} is the state of the ${state.layout ?? "stream"} layout, not ${this.#layout ?? "stream"}; use another prefix for another layout`,
+      );
+    if (state.format !== this.#format.lines)
+      throw SyncUsageError.store(
+        `${place} holds a stream of ${state.format} lines, not ${this.#format.lines}; use another prefix for another \`format\``,
       );
     if (state.account !== this.#account)
       throw SyncUsageError.store(
@@ -237,8 +238,8 @@ class S3StreamStore implements SyncStore {
     commit: SyncCommit,
   ): Promise<{ inserted: number; late: number }> {
     const seq = state.seq + 1;
-    const staged = stageCommit(commit.entries, this.#keys, {
-      encode: this.#encode,
+    const staged = await stageCommit(commit.entries, this.#keys, {
+      format: this.#format,
       ...(this.#account !== undefined ? { account: this.#account } : {}),
       stream: state.stream,
       seq,
@@ -257,7 +258,7 @@ class S3StreamStore implements SyncStore {
       await this.#lock?.check();
       await bucket.put(this.#intentKey, serialize(intent), { contentType: "application/json" });
       crashPoint("stream.intent-written");
-      await putObjects(bucket, staged.objects);
+      await putObjects(bucket, staged.objects, this.#format.contentType);
     }
     const totals = state.state.totals;
     const next: StreamStateObject = {
@@ -295,6 +296,7 @@ class S3StreamStore implements SyncStore {
     try {
       await this.#lock?.release();
     } finally {
+      this.#format.close();
       this.#lock = undefined;
       this.#bucket?.close();
       this.#bucket = undefined;
@@ -312,7 +314,11 @@ class S3StreamStore implements SyncStore {
 }
 
 /** Writes a commit's objects, a few at once. */
-async function putObjects(bucket: Bucket, objects: readonly StagedObject[]): Promise<void> {
+async function putObjects(
+  bucket: Bucket,
+  objects: readonly StagedObject[],
+  contentType: string,
+): Promise<void> {
   const conditional = bucket.conditionalWrites;
   let next = 0;
   const worker = async () => {
@@ -320,7 +326,7 @@ async function putObjects(bucket: Bucket, objects: readonly StagedObject[]): Pro
       const o = objects[next++] as StagedObject;
       // Never overwrite: every name is new (seq), so one already there was written by someone else.
       await bucket.put(o.key, o.body, {
-        contentType: STREAM_CONTENT_TYPE,
+        contentType,
         ...(conditional ? { ifNoneMatch: true } : {}),
       });
       crashPoint("stream.object-written");
@@ -335,7 +341,7 @@ function nsOf(text: string): bigint {
 }
 
 /** Each entry's line: its JSON, or (`ocsf`) its OCSF event, whose `metadata.uid` is the entry id. */
-function lineEncoder(o: DestinationOptions): LineEncoder {
+function lineEncoder(o: DestinationOptions): (entry: ExportEntry) => string {
   if (o.format === "json") return (entry) => entry.json();
   const account = o.account;
   return (entry) =>
@@ -350,5 +356,17 @@ function lineEncoder(o: DestinationOptions): LineEncoder {
  * `entry.json()`, or the OCSF event for `o.format === "ocsf"`.
  */
 export async function createS3StreamStore(target: S3Target, o: StreamStoreOptions): Promise<SyncStore> {
-  return new S3StreamStore(target, o, lineEncoder(o));
+  return new S3StreamStore(target, o, hourlyJsonLines(o.format, lineEncoder(o)));
+}
+
+/**
+ * The stream store of `target` with another object `format` (the Security Lake layout): the same
+ * commit protocol, state and recovery.
+ */
+export function createS3ObjectStore(
+  target: S3Target,
+  o: StreamStoreOptions,
+  format: StreamObjectFormat,
+): SyncStore {
+  return new S3StreamStore(target, o, format);
 }

@@ -1,5 +1,6 @@
 /**
- * `s3://BUCKET/PREFIX[?layout=lake|stream&path_style=true|false]`: an S3 destination, parsed and
+ * `s3://BUCKET/PREFIX[?layout=lake|stream|security-lake&path_style=true|false]` (with
+ * `security-lake`: `account_id=` and optionally `region=`, `source=`): an S3 destination, parsed and
  * checked before anything is opened. Credentials never come from the URL (the standard AWS chain
  * supplies them: a URL is printed in messages and kept in shell history), so a URL with user info
  * is refused without being echoed.
@@ -11,7 +12,9 @@ export interface S3Target {
   bucket: string;
   /** Without leading or trailing slash; "" for the bucket's root. */
   prefix: string;
-  layout: "lake" | "stream";
+  layout: "lake" | "stream" | "security-lake";
+  /** With `layout=security-lake`: where the custom sources' partitions say the events come from. */
+  securityLake?: SecurityLakeTarget;
   /** For messages: `s3://BUCKET/PREFIX` (and the layout when not the default). */
   description: string;
   /**
@@ -21,8 +24,38 @@ export interface S3Target {
   pathStyle?: boolean;
 }
 
+/** The partition values and name of an AWS Security Lake custom source (securityLake.ts). */
+export interface SecurityLakeTarget {
+  /** `region=`: an AWS Region (`us-east-1`); undefined = the AWS chain's (`AWS_REGION`). */
+  region?: string;
+  /** `account_id=`: the 12-digit AWS account the events are filed under. */
+  accountId: string;
+  /** `source=`: the custom sources' names begin with it, then `-` and the OCSF class_uid. */
+  source: string;
+}
+
 /** The URL parameters and their values. */
-const PARAMETERS = "layout=lake|stream, path_style=true|false";
+const PARAMETERS =
+  "layout=lake|stream|security-lake, path_style=true|false; with security-lake: account_id=12 digits, region=e.g. us-east-1, source=1 to 15 of A-Z a-z 0-9 _ - . :";
+
+/** The custom sources' names' start by default (`clarifai-audit-3004`…). */
+export const DEFAULT_SECURITY_LAKE_SOURCE = "clarifai-audit";
+
+/** An AWS Region name (`us-east-1`, `us-gov-west-1`, `ap-southeast-4`). */
+export const AWS_REGION_PATTERN = /^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$/;
+
+/**
+ * What is wrong with a security-lake parameter, or undefined. A source name: AWS allows 64
+ * characters of `[\w\-_:.]` but the source's provider role name (`AmazonSecurityLake-Provider-NAME-REGION`)
+ * must stay within 64, hence 20 for the custom source's name; `-` and the 4-digit class take 5.
+ */
+function securityLakeProblem(name: string, value: string): string | undefined {
+  if (name === "account_id" && !/^[0-9]{12}$/.test(value)) return "must be an AWS account id: 12 digits";
+  if (name === "region" && !AWS_REGION_PATTERN.test(value)) return "must be an AWS Region such as us-east-1";
+  if (name === "source" && !/^[A-Za-z0-9_\-:.]{1,15}$/.test(value))
+    return "must be 1 to 15 of A-Z a-z 0-9 _ - . : (the custom source is SOURCE-CLASS_UID, at most 20 characters)";
+  return undefined;
+}
 
 /** Longest prefix accepted: S3 keys hold 1024 bytes, and the lake's names need room below it. */
 const MAX_PREFIX_BYTES = 512;
@@ -84,6 +117,7 @@ export function parseS3Url(text: string): S3Target {
   const prefix = normalizePrefix(m[2] as string, shown);
   let layout: S3Target["layout"] = "lake";
   let pathStyle: boolean | undefined;
+  const lakeParameters = new Map<string, string>();
   const seen = new Set<string>();
   for (const pair of (m[3] ?? "").split("&")) {
     if (pair === "") continue;
@@ -92,19 +126,43 @@ export function parseS3Url(text: string): S3Target {
     const value = eq < 0 ? "" : pair.slice(eq + 1);
     if (seen.has(name)) refuse(`${shown}: the parameter ${name} is given twice`);
     seen.add(name);
-    if (name === "layout" && (value === "lake" || value === "stream")) layout = value;
-    else if (name === "path_style" && (value === "true" || value === "false")) pathStyle = value === "true";
+    if (name === "layout" && (value === "lake" || value === "stream" || value === "security-lake"))
+      layout = value;
+    else if (name === "account_id" || name === "region" || name === "source") {
+      const problem = securityLakeProblem(name, value);
+      if (problem !== undefined)
+        refuse(`${shown}: ${name}=${JSON.stringify(value)} is not allowed: it ${problem}`);
+      lakeParameters.set(name, value);
+    } else if (name === "path_style" && (value === "true" || value === "false")) pathStyle = value === "true";
     else if (name === "layout" || name === "path_style")
       refuse(`${shown}: ${name}=${value} is not allowed (allowed: ${PARAMETERS})`);
     else refuse(`${shown}: unknown parameter ${JSON.stringify(name)} (allowed: ${PARAMETERS})`);
   }
   const base = `s3://${authority}${prefix === "" ? "" : `/${prefix}`}`;
+  let securityLake: SecurityLakeTarget | undefined;
+  if (layout === "security-lake") {
+    const accountId = lakeParameters.get("account_id");
+    if (accountId === undefined)
+      refuse(
+        `${shown}: layout=security-lake needs account_id=<12-digit AWS account id> (the accountId= partition)`,
+      );
+    const region = lakeParameters.get("region");
+    securityLake = {
+      accountId,
+      source: lakeParameters.get("source") ?? DEFAULT_SECURITY_LAKE_SOURCE,
+      ...(region !== undefined ? { region } : {}),
+    };
+  } else if (lakeParameters.size > 0)
+    refuse(
+      `${shown}: ${[...lakeParameters.keys()].join(", ")} only go with layout=security-lake (allowed: ${PARAMETERS})`,
+    );
   return {
     bucket: authority,
     prefix,
     layout,
     description: layout === "lake" ? base : `${base}?layout=${layout}`,
     ...(pathStyle === undefined ? {} : { pathStyle }),
+    ...(securityLake === undefined ? {} : { securityLake }),
   };
 }
 
