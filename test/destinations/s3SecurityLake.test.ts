@@ -5,6 +5,8 @@
  * entry exactly once (metadata.uid = its key), every file of a class with the same schema; a rerun
  * writes nothing; the URL's parameters checked in one line before anything is opened.
  */
+
+import { accountS3Target } from "../../packages/cli/src/collector/plan.js";
 import {
   createDestinationStore,
   type DestinationOptions,
@@ -55,14 +57,19 @@ afterAll(async () => {
   await s3?.stop();
 });
 
-async function sync(prefix: string, o: { reconcileMs?: number } = {}) {
+async function sync(prefix: string, o: { reconcileMs?: number; account?: string } = {}) {
   const dest = await parseDestination(
     `s3://${BUCKET}/${prefix}?layout=security-lake&region=${LAKE.region}&account_id=${LAKE.accountId}`,
   );
   const client = new AuditLogClient({ pat: PAT, userId: USER, endpoint: emu.grpcAddress, insecure: true });
   try {
     // format json: the layout writes OCSF whatever it says.
-    const options = { env: s3.env, format: "json", lock: { staleMs: 60_000, settleMs: 20 } };
+    const options = {
+      env: s3.env,
+      format: "json",
+      lock: { staleMs: 60_000, settleMs: 20 },
+      ...(o.account !== undefined ? { account: o.account } : {}),
+    };
     const store = await createDestinationStore(dest, options as DestinationOptions);
     return await runSync({
       client,
@@ -159,6 +166,23 @@ it("a reconcile window wider than the keys kept reads the Parquet files back and
   const keys = lakeKeys(await readSecurityLake(s3, BUCKET, "lake/b", LAKE));
   expect(keys.length).toBe(400);
   expect(new Set(keys).size).toBe(400);
+}, 60_000);
+
+it("a collector's accounts share the prefix (Security Lake reads only PREFIX/ext/): each its own lock, state and objects, at once, each entry once per account", async () => {
+  const target = parseS3Url(`s3://${BUCKET}/lake/shared?layout=security-lake&account_id=${LAKE.accountId}`);
+  expect(accountS3Target(target, "a1")).toBe(target);
+  const [a1, a2] = await Promise.all([
+    sync("lake/shared", { account: "a1" }),
+    sync("lake/shared", { account: "a2" }),
+  ]);
+  expect([a1.inserted, a2.inserted]).toEqual([400, 400]);
+  const events = (await readSecurityLake(s3, BUCKET, "lake/shared", LAKE)).flatMap((f) => f.events);
+  for (const account of ["a1", "a2"]) {
+    const keys = events.filter((e) => e.tenant === account).map((e) => e.uid);
+    expect(keys.length).toBe(400);
+    expect(new Set(keys).size).toBe(400);
+  }
+  expect(events.length).toBe(800);
 }, 60_000);
 
 it("refuses the state of another layout on the same prefix in one line", async () => {

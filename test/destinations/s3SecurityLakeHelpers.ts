@@ -47,7 +47,7 @@ export async function readSecurityLake(
       const relative = key.slice(base.length);
       if (relative.startsWith("_clarifai_audit/") || relative === "_clarifai_sync.lock") continue;
       const m = new RegExp(
-        `^ext/${o.source}-([0-9]{4})/region=${o.region}/accountId=${o.accountId}/eventDay=([0-9]{8})/clarifai-audit-[0-9a-f]{8}-[0-9]{10}-[0-9]{3}\\.parquet$`,
+        `^ext/${o.source}-([0-9]{4})/region=${o.region}/accountId=${o.accountId}/eventDay=([0-9]{8})/clarifai-audit(?:-[A-Za-z0-9_.~]+)?-[0-9a-f]{8}-[0-9]{10}-[0-9]{3}\\.parquet$`,
       ).exec(relative);
       expect(m).not.toBeNull();
       const file = join(dir, `${out.length}.parquet`);

@@ -117,8 +117,14 @@ export type DestinationPlan =
   | S3DestinationPlan
   | StreamDestinationPlan;
 
-/** The place of `account`'s lake or stream inside an S3 destination: `PREFIX/account=<id>/`. */
+/**
+ * The place of `account`'s lake or stream inside an S3 destination: `PREFIX/account=<id>/`; the
+ * destination's own prefix for the Security Lake layout.
+ */
 export function accountS3Target(target: S3Target, account: string): S3Target {
+  // Security Lake reads only its own partitions under PREFIX/ext/: the accounts share the prefix,
+  // each with its own objects (the account is in their names), state, intent and lock.
+  if (target.layout === "security-lake") return target;
   const prefix = target.prefix === "" ? `account=${account}` : `${target.prefix}/account=${account}`;
   return {
     ...target,

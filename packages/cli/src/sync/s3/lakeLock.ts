@@ -80,14 +80,17 @@ function describeOwner(l: LockBody): string {
 export class S3WriterLock {
   readonly #bucket: Bucket;
   readonly #timing: LockTiming;
+  /** The lock object's key: {@link LOCK_OBJECT}, or one writer's own (an account's stream sharing a prefix). */
+  readonly #key: string;
   readonly #me: LockBody;
   #lost: string | undefined;
   #timer: NodeJS.Timeout | undefined;
   #beating: Promise<void> = Promise.resolve();
 
-  private constructor(bucket: Bucket, timing: LockTiming) {
+  private constructor(bucket: Bucket, timing: LockTiming, key: string) {
     this.#bucket = bucket;
     this.#timing = timing;
+    this.#key = key;
     this.#me = {
       kind: "clarifai-audit-s3-lock",
       host: hostname(),
@@ -98,9 +101,16 @@ export class S3WriterLock {
     };
   }
 
-  /** Takes the lock of `bucket`'s lake, or throws SyncUsageError (one line) naming its owner. */
-  static async take(bucket: Bucket, timing: LockTiming = DEFAULT_LOCK_TIMING): Promise<S3WriterLock> {
-    const lock = new S3WriterLock(bucket, timing);
+  /**
+   * Takes the lock of `bucket`'s lake or stream (the object `key`, default {@link LOCK_OBJECT}), or
+   * throws SyncUsageError (one line) naming its owner.
+   */
+  static async take(
+    bucket: Bucket,
+    timing: LockTiming = DEFAULT_LOCK_TIMING,
+    key: string = LOCK_OBJECT,
+  ): Promise<S3WriterLock> {
+    const lock = new S3WriterLock(bucket, timing, key);
     await lock.#acquire();
     lock.#timer = setInterval(
       () => {
@@ -127,13 +137,13 @@ export class S3WriterLock {
 
   async #acquire(): Promise<void> {
     const bucket = this.#bucket;
-    const found = await bucket.get(LOCK_OBJECT, { maxBytes: MAX_LOCK_BYTES });
+    const found = await bucket.get(this.#key, { maxBytes: MAX_LOCK_BYTES });
     let held: LockBody | undefined;
     if (found !== undefined) {
       held = parseLock(found.body);
       if (held === undefined)
         throw SyncUsageError.store(
-          `${bucket.description}/${LOCK_OBJECT} is not a lock of clarifai-audit; remove it if no other program writes there`,
+          `${bucket.description}/${this.#key} is not a lock of clarifai-audit; remove it if no other program writes there`,
         );
       if (!this.#stale(held)) throw this.#refuse(held, "is writing to");
     }
@@ -144,7 +154,7 @@ export class S3WriterLock {
           ? { ifNoneMatch: true }
           : { ifMatch: found.etag }
         : {};
-      await bucket.put(LOCK_OBJECT, body, { ...conditions, contentType: "application/json" });
+      await bucket.put(this.#key, body, { ...conditions, contentType: "application/json" });
     } catch (error) {
       if (error instanceof PreconditionFailedError) throw this.#refuse(undefined, "took the lock of");
       throw error;
@@ -166,14 +176,14 @@ export class S3WriterLock {
     try {
       await this.#beating;
       if (this.#lost !== undefined) return;
-      const found = await this.#bucket.get(LOCK_OBJECT, { maxBytes: MAX_LOCK_BYTES });
+      const found = await this.#bucket.get(this.#key, { maxBytes: MAX_LOCK_BYTES });
       const held = found === undefined ? undefined : parseLock(found.body);
       if (held?.run !== this.#me.run) {
         this.#lost = held === undefined ? "removed" : describeOwner(held);
         return;
       }
       const o = this.#bucket.conditionalWrites ? { ifMatch: (found as { etag: string }).etag } : {};
-      await this.#bucket.put(LOCK_OBJECT, this.#body(), o);
+      await this.#bucket.put(this.#key, this.#body(), o);
     } catch (error) {
       if (error instanceof PreconditionFailedError) this.#lost = "replaced";
       // A failed heartbeat is retried at the next beat; check() reads the lock itself.
@@ -185,7 +195,7 @@ export class S3WriterLock {
    * new owner otherwise (this writer stops; what it wrote since its last state write is unlisted).
    */
   async check(): Promise<void> {
-    const found = await this.#bucket.get(LOCK_OBJECT, { maxBytes: MAX_LOCK_BYTES });
+    const found = await this.#bucket.get(this.#key, { maxBytes: MAX_LOCK_BYTES });
     const held = found === undefined ? undefined : parseLock(found.body);
     if (held?.run !== this.#me.run) {
       if (this.#timer !== undefined) clearInterval(this.#timer);
@@ -197,8 +207,8 @@ export class S3WriterLock {
   async release(): Promise<void> {
     if (this.#timer !== undefined) clearInterval(this.#timer);
     await this.#beating;
-    const found = await this.#bucket.get(LOCK_OBJECT, { maxBytes: MAX_LOCK_BYTES }).catch(() => undefined);
+    const found = await this.#bucket.get(this.#key, { maxBytes: MAX_LOCK_BYTES }).catch(() => undefined);
     if (found !== undefined && parseLock(found.body)?.run === this.#me.run)
-      await this.#bucket.delete([LOCK_OBJECT]).catch(() => undefined);
+      await this.#bucket.delete([this.#key]).catch(() => undefined);
   }
 }

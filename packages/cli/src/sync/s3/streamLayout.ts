@@ -41,6 +41,14 @@ export function stateObjectKey(account: string | undefined): string {
   return `${STREAM_META_DIR}/stream${accountPart(account)}.state.json`;
 }
 
+/**
+ * The writer lock of `account`'s stream: each account of a collector has its own, as the accounts of
+ * a Security Lake destination share one prefix (their objects, state and intent are named apart).
+ */
+export function lockObjectKey(account: string): string {
+  return `${STREAM_META_DIR}/stream${accountPart(account)}.lock`;
+}
+
 /** The intent object (the commit in progress) of `account`'s stream. */
 export function intentObjectKey(account: string | undefined): string {
   return `${STREAM_META_DIR}/stream${accountPart(account)}.intent.json`;

@@ -29,11 +29,12 @@ import {
 } from "../store.js";
 import { mustTs } from "../syncRun.js";
 import { type Bucket, openBucket } from "./bucket.js";
-import { DEFAULT_LOCK_TIMING, type LockTiming, S3WriterLock } from "./lakeLock.js";
+import { DEFAULT_LOCK_TIMING, LOCK_OBJECT, type LockTiming, S3WriterLock } from "./lakeLock.js";
 import { adoptIntent, readKeysBack, type StagedObject, stageCommit } from "./streamCommit.js";
 import {
   hourlyJsonLines,
   intentObjectKey,
+  lockObjectKey,
   newStreamId,
   type StreamObjectFormat,
   stateObjectKey,
@@ -109,7 +110,12 @@ class S3StreamStore implements SyncStore {
     const bucket = this.#bucket;
     try {
       // The S3 destinations' one writer lock (lakeLock.ts), kept across runs by hold().
-      this.#lock ??= await S3WriterLock.take(bucket, this.#lockTiming);
+      // One per account when a collector's accounts share the prefix (lockObjectKey), else the prefix's.
+      this.#lock ??= await S3WriterLock.take(
+        bucket,
+        this.#lockTiming,
+        this.#account === undefined ? LOCK_OBJECT : lockObjectKey(this.#account),
+      );
       return await this.#load(identity, bucket);
     } catch (error) {
       await this.#lock?.release().catch(() => undefined);
