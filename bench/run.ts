@@ -5,7 +5,7 @@
  * rounds, default 9), BENCH_E2E_ENTRIES (default 200000), BENCH_MEM_SIZES (default 100000,1000000), BENCH_EMU_LOG
  * (default 1000000), BENCH_DATA_ENTRIES (part 5, default 370000: a ~243 MB export), BENCH_RATE_SIZES (part 6,
  * default 60000,200000), BENCH_COLLECTOR_ENTRIES (part 11, default 200000), BENCH_OCSF_ENTRIES (part 12, default
- * 200000), BENCH_NO_README=1 (README untouched).
+ * 200000), BENCH_OCSF_MEMORY (part 12: both exports with that --memory), BENCH_NO_README=1 (README untouched).
  */
 import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
