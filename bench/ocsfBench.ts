@@ -39,12 +39,18 @@ export async function ocsfBench(o: {
   const emu = await startEmulatorProcess(o.entries, 0, tls);
   const jsonl: RunResult[] = [];
   const ocsf: RunResult[] = [];
+  // BENCH_OCSF_MEMORY=fast|lean: both exports with that `--memory` (default: the CLI's default, lean).
+  const memory = process.env.BENCH_OCSF_MEMORY ? ["--memory", process.env.BENCH_OCSF_MEMORY] : [];
   try {
     for (let i = 0; i < o.rounds; i++) {
       o.log(`part 12: round ${i + 1}/${o.rounds}, export jsonl and ocsf of ${o.entries} entries`);
-      jsonl.push(await runOurExport("export --format jsonl", emu, dir, tls.cert, o.entries));
+      jsonl.push(await runOurExport("export --format jsonl", emu, dir, tls.cert, o.entries, memory));
       ocsf.push(
-        await runOurExport("export --format ocsf", emu, dir, tls.cert, o.entries, ["--format", "ocsf"]),
+        await runOurExport("export --format ocsf", emu, dir, tls.cert, o.entries, [
+          "--format",
+          "ocsf",
+          ...memory,
+        ]),
       );
     }
   } finally {
@@ -59,7 +65,7 @@ export async function ocsfBench(o: {
     return `| ${r[0]?.name} | ${fmt(o.entries)} | ${fmt(seconds, 2)} | ${fmt(rate)} | ${fmt(rss, 1)} | ${notes} |`;
   };
   const markdown = [
-    `### 12. OCSF events: export --format ocsf beside --format jsonl (${fmt(o.entries)} entries, loopback TLS, 0 ms/page; median of ${o.rounds} alternating runs; wall time of the bundled CLI, start-up included)`,
+    `### 12. OCSF events: export --format ocsf beside --format jsonl (${fmt(o.entries)} entries, loopback TLS, 0 ms/page${memory.length > 0 ? `, ${memory.join(" ")}` : ""}; median of ${o.rounds} alternating runs; wall time of the bundled CLI, start-up included)`,
     "",
     "| run | entries | seconds | entries/s | peak RSS MB | note |",
     "| --- | ---: | ---: | ---: | ---: | --- |",

@@ -5,8 +5,9 @@
  * rounds, default 9), BENCH_E2E_ENTRIES (default 200000), BENCH_MEM_SIZES (default 100000,1000000), BENCH_EMU_LOG
  * (default 1000000), BENCH_DATA_ENTRIES (part 5, default 370000: a ~243 MB export), BENCH_RATE_SIZES (part 6,
  * default 60000,200000), BENCH_COLLECTOR_ENTRIES (part 11, default 200000), BENCH_OCSF_ENTRIES (part 12, default
- * 200000), BENCH_DEST_ENTRIES / BENCH_DEST_ROUNDS (part 13, default 200000 / 1), BENCH_NO_README=1 (README
- * untouched). Part 13 run full-size also replaces its own section of bench/README.md (between its markers).
+ * 200000), BENCH_OCSF_MEMORY (part 12: both exports with that --memory), BENCH_DEST_ENTRIES /
+ * BENCH_DEST_ROUNDS (part 13, default 200000 / 1), BENCH_NO_README=1 (README untouched). Part 13 run
+ * full-size also replaces its own section of bench/README.md (between its markers).
  */
 import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";

@@ -7,7 +7,7 @@
 import { stringify } from "csv-stringify/sync";
 import type { AuditLogEntry } from "../../generated/proto/clarifai/api/resources.js";
 import { entriesToJsonl, entryToJsonLine } from "../codec/index.js";
-import { lineBytesKey, lineKey } from "../domain/entryKey.js";
+import { lineKey } from "../domain/entryKey.js";
 import { operationName } from "../domain/operations.js";
 import { targetToText } from "../domain/targets.js";
 import { formatTs } from "../domain/timestamps.js";
@@ -94,20 +94,5 @@ export function formatFooter(format: DataFormat, total: number): string {
 export function ocsfLines(entries: readonly ExportEntry[]): string {
   let text = "";
   for (const e of entries) text += `${ocsfEventJsonOfLine(e.json(), { entryId: e.key() })}\n`;
-  return text;
-}
-
-/**
- * The OCSF lines of a page's JSONL (`JsonlPageEncoder.encodeLines`: line i ends at `ends[i]`), each
- * event's `metadata.uid` the key of its line's bytes: no per-entry transcoding or decoding.
- */
-export function ocsfLinesOfJsonl(jsonl: Buffer, ends: readonly number[]): string {
-  let text = "";
-  let start = 0;
-  for (const end of ends) {
-    const line = jsonl.toString("utf8", start, end);
-    text += `${ocsfEventJsonOfLine(line, { entryId: lineBytesKey(jsonl, start, end) })}\n`;
-    start = end + 1;
-  }
   return text;
 }

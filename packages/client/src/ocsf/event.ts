@@ -9,14 +9,14 @@ import { formatTimestamp } from "../domain/time.js";
 import { mappingOf, type OperationMapping } from "./classes.js";
 import type { EntryView, TargetView, UserView } from "./entryView.js";
 import {
-  actorUser,
-  managedEntity,
+  actorUserJson,
+  managedEntityJson,
   type OcsfObject,
-  orgGroup,
-  resourceOf,
-  sourceEndpoint,
-  targetUser,
-  teamGroup,
+  orgGroupJson,
+  resourceJson,
+  sourceEndpointJson,
+  targetUserJson,
+  teamGroupJson,
   UNKNOWN,
 } from "./objects.js";
 
@@ -112,71 +112,61 @@ function firstOf(targets: readonly TargetView[], kind: string): TargetView | und
   return undefined;
 }
 
-/** The class-specific attributes (entity, group, user, privileges, resources), in `event`. */
-function subjectAttributes(
-  event: Record<string, unknown>,
-  m: OperationMapping,
-  v: EntryView,
-  ctx: OcsfContext | undefined,
-): void {
+/** `,"resources":[…]` of the targets not of the kinds skipped (`""` when none is left). */
+function resourcesJson(targets: readonly TargetView[], skipUserAndRole: boolean): string {
+  let s = "";
+  for (const t of targets) {
+    if (skipUserAndRole && (t.kind === "user" || t.kind === "role")) continue;
+    s += `${s === "" ? ',"resources":[' : ","}${resourceJson(t, targets)}`;
+  }
+  return s === "" ? "" : `${s}]`;
+}
+
+/** The class-specific attributes (entity, group, user, privileges, resources) as `,"name":value…`. */
+function subjectJson(m: OperationMapping, v: EntryView, ctx: OcsfContext | undefined): string {
   const targets = v.targets;
-  const others = (...skip: string[]): OcsfObject[] =>
-    targets.filter((t) => !skip.includes(t.kind)).map((t) => resourceOf(t, targets));
   switch (m.subject) {
     case "entity":
-      event.entity = managedEntity(m.entityType ?? "", m.kind && firstOf(targets, m.kind), targets);
-      return;
+      return `,"entity":${managedEntityJson(m.entityType ?? "", m.kind && firstOf(targets, m.kind), targets)}`;
     case "orgMember":
-      event.group = orgGroup(ctx?.account);
-      event.user = targetUser(firstOf(targets, "user"));
-      addPrivileges(event, targets, false);
-      return;
+      return `,"group":${orgGroupJson(ctx?.account)},"user":${targetUserJson(firstOf(targets, "user"))}${privilegesJson(targets, false)}`;
     case "team": {
-      event.group = teamGroup(firstOf(targets, "team"));
+      let s = `,"group":${teamGroupJson(firstOf(targets, "team"))}`;
       const member = firstOf(targets, "user");
-      if (member !== undefined) event.user = targetUser(member);
+      if (member !== undefined) s += `,"user":${targetUserJson(member)}`;
       const app = firstOf(targets, "app");
-      if (app !== undefined) event.resource = resourceOf(app, targets);
-      return;
+      if (app !== undefined) s += `,"resource":${resourceJson(app, targets)}`;
+      return s;
     }
-    case "privileges": {
-      event.user = targetUser(firstOf(targets, "user"));
-      addPrivileges(event, targets, true);
-      const resources = others("user", "role");
-      if (resources.length > 0) event.resources = resources;
-      return;
-    }
+    case "privileges":
+      return `,"user":${targetUserJson(firstOf(targets, "user"))}${privilegesJson(targets, true)}${resourcesJson(targets, true)}`;
     case "account": {
       const changed = firstOf(targets, "user");
-      event.user =
+      const user =
         changed !== undefined
-          ? targetUser(changed)
+          ? targetUserJson(changed)
           : v.user && v.user.id !== ""
-            ? actorUser(v.user, undefined)
-            : targetUser(undefined);
-      return;
+            ? actorUserJson(v.user, undefined)
+            : targetUserJson(undefined);
+      return `,"user":${user}`;
     }
-    case "api": {
-      const resources = others();
-      if (resources.length > 0) event.resources = resources;
-      return;
-    }
+    case "api":
+      return resourcesJson(targets, false);
   }
 }
 
 /**
- * `privileges`: the roles an entry records, or `collaborator` for a collaborator's access (Clarifai
- * records no scopes in the entry). `required`: the class requires the attribute.
+ * `,"privileges":[…]`: the roles an entry records, or `collaborator` for a collaborator's access
+ * (Clarifai records no scopes in the entry). `required`: the class requires the attribute (else `""`
+ * when there are no roles).
  */
-function addPrivileges(
-  event: Record<string, unknown>,
-  targets: readonly TargetView[],
-  required: boolean,
-): void {
-  const roles: string[] = [];
-  for (const t of targets) if (t.kind === "role" && t.id !== "") roles.push(t.id);
-  if (roles.length > 0) event.privileges = roles;
-  else if (required) event.privileges = targets.some((t) => t.kind === "app") ? ["collaborator"] : [];
+function privilegesJson(targets: readonly TargetView[], required: boolean): string {
+  let roles = "";
+  for (const t of targets)
+    if (t.kind === "role" && t.id !== "") roles += `${roles === "" ? "" : ","}${q(t.id)}`;
+  if (roles !== "") return `,"privileges":[${roles}]`;
+  if (!required) return "";
+  return targets.some((t) => t.kind === "app") ? ',"privileges":["collaborator"]' : ',"privileges":[]';
 }
 
 /**
@@ -185,24 +175,35 @@ function addPrivileges(
  * when full, so a log of many distinct values costs only the misses.
  */
 const MEMO_LIMIT = 4096;
-const actorMemo = new Map<string, string>();
-const sourceMemo = new Map<string, string | undefined>();
-function memo<V>(map: Map<string, V>, key: string, make: () => V): V {
-  if (map.has(key)) return map.get(key) as V;
-  if (map.size >= MEMO_LIMIT) map.clear();
-  const value = make();
-  map.set(key, value);
-  return value;
+interface ActorText {
+  readonly user: UserView;
+  readonly account: string | undefined;
+  readonly json: string;
 }
+/** By user id; the entry's other fields are compared, not joined into a key (no string per entry). */
+const actorMemo = new Map<string, ActorText>();
+const sourceMemo = new Map<string, string | undefined>();
 function actorJson(u: UserView, account: string | undefined): string {
-  const key = `${u.id}\u0000${u.firstName}\u0000${u.lastName}\u0000${u.email}\u0000${account ?? ""}`;
-  return memo(actorMemo, key, () => q({ user: actorUser(u, account) }));
+  const hit = actorMemo.get(u.id);
+  if (
+    hit !== undefined &&
+    hit.account === account &&
+    hit.user.firstName === u.firstName &&
+    hit.user.lastName === u.lastName &&
+    hit.user.email === u.email
+  )
+    return hit.json;
+  if (actorMemo.size >= MEMO_LIMIT) actorMemo.clear();
+  const json = `{"user":${actorUserJson(u, account)}}`;
+  actorMemo.set(u.id, { user: u, account, json });
+  return json;
 }
 function sourceJson(ip: string): string | undefined {
-  return memo(sourceMemo, ip, () => {
-    const src = sourceEndpoint(ip);
-    return src === undefined ? undefined : q(src);
-  });
+  if (sourceMemo.has(ip)) return sourceMemo.get(ip);
+  if (sourceMemo.size >= MEMO_LIMIT) sourceMemo.clear();
+  const src = sourceEndpointJson(ip);
+  sourceMemo.set(ip, src);
+  return src;
 }
 
 /**
@@ -210,16 +211,25 @@ function sourceJson(ip: string): string | undefined {
  * around each operation's precomputed parts: an exporter writes millions of these.
  */
 export function eventJson(v: EntryView, rawJson: string, ctx?: OcsfContext): string {
+  return `${eventHead(v, ctx)},"raw_data":${q(rawJson)}}`;
+}
+
+/**
+ * {@link eventJson} up to `raw_data` (the last attribute) and without the closing brace: the byte-level
+ * page writer (lines.ts) appends the raw line itself, escaped from its bytes.
+ */
+export function eventHead(v: EntryView, ctx?: OcsfContext): string {
   const c = classificationOf(v.operation);
   const m = c.mapping;
   const api = m.subject === "api";
-  let s = `${c.head}"time":${v.timeMs},"time_dt":${v.timestampIso === "" ? EPOCH_DT : q(v.timestampIso)},`;
+  const iso = v.timestampIso === "" ? "" : q(v.timestampIso);
+  let s = `${c.head}"time":${v.timeMs},"time_dt":${iso === "" ? EPOCH_DT : iso},`;
   s += v.success ? STATUS_SUCCESS : STATUS_FAILURE;
   s += c.metadataHead;
   if (ctx?.entryId) s += `,"uid":${q(ctx.entryId)}`;
   if (ctx?.account) s += `,"tenant_uid":${q(ctx.account)}`;
   if (v.reqId !== "") s += `,"correlation_uid":${q(v.reqId)}`;
-  if (v.timestampIso !== "") s += `,"original_time":${q(v.timestampIso)}`;
+  if (iso !== "") s += `,"original_time":${iso}`;
   s += "}";
   if (v.description !== "") s += `,"message":${q(v.description)}`;
   if (v.user !== undefined && v.user.id !== "") s += `,"actor":${actorJson(v.user, ctx?.account)}`;
@@ -231,9 +241,7 @@ export function eventJson(v: EntryView, rawJson: string, ctx?: OcsfContext): str
     s += `,"api":{"operation":${q(operationName(v.operation))}`;
     s += v.reqId === "" ? "}" : `,"request":{"uid":${q(v.reqId)}}}`;
   }
-  const subject: Record<string, unknown> = {};
-  subjectAttributes(subject, m, v, ctx);
-  for (const key in subject) s += `,"${key}":${q(subject[key])}`;
+  s += subjectJson(m, v, ctx);
   const strange = src === undefined && v.sourceIp !== "";
   if (v.details.length > 0 || strange) {
     s += `,"unmapped":{`;
@@ -241,5 +249,5 @@ export function eventJson(v: EntryView, rawJson: string, ctx?: OcsfContext): str
     if (strange) s += `"source_ip":${q(v.sourceIp)}`;
     s += "}";
   }
-  return `${s},"raw_data":${q(rawJson)}}`;
+  return s;
 }
