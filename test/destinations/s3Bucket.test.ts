@@ -51,7 +51,9 @@ describe("parseS3Url", () => {
     ["s3://192.168.1.1/x", /IP address/],
     ["s3://a..b/x", /two dots/],
     ["s3://bucket/x?layout=table", /layout=table is not allowed/],
-    ["s3://bucket/x?region=eu", /unknown parameter "region"/],
+    ["s3://bucket/x?region=eu", /region="eu" is not allowed: it must be an AWS Region/],
+    ["s3://bucket/x?region=us-east-1", /region only go with layout=security-lake/],
+    ["s3://bucket/x?colour=blue", /unknown parameter "colour"/],
     ["s3://bucket/x?layout=lake&layout=lake", /given twice/],
     ["s3://bucket/a/../b", /\. or \.\. segments/],
     ["s3://bucket/x#frag", /fragment/],
@@ -68,7 +70,7 @@ describe("parseS3Url", () => {
   });
 
   it("names the allowed parameters", () => {
-    expect(() => parseS3Url("s3://bucket/x?foo=1")).toThrow(/layout=lake\|stream, path_style=true\|false/);
+    expect(() => parseS3Url("s3://bucket/x?foo=1")).toThrow(/layout=lake\|stream\|security-lake, path_style=true\|false/);
   });
 
   it("refuses credentials in the URL without echoing them", () => {
