@@ -70,7 +70,9 @@ describe("parseS3Url", () => {
   });
 
   it("names the allowed parameters", () => {
-    expect(() => parseS3Url("s3://bucket/x?foo=1")).toThrow(/layout=lake\|stream\|security-lake, path_style=true\|false/);
+    expect(() => parseS3Url("s3://bucket/x?foo=1")).toThrow(
+      /layout=lake\|stream\|security-lake, path_style=true\|false/,
+    );
   });
 
   it("refuses credentials in the URL without echoing them", () => {
