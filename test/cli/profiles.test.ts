@@ -275,7 +275,7 @@ describe("config files refused, in one line before any request", () => {
     [
       "an unknown key",
       "profiles:\n  p:\n    user_id: u\n    usr_id: v\n",
-      /:4: profile "p": unknown key "usr_id" \(allowed: user_id, endpoint, insecure, rate_limit, pat_env, pat_file, pat_command, pat\)$/,
+      /:4: profile "p": unknown key "usr_id" \(allowed: user_id, endpoint, insecure, rate_limit, pat_env, pat_file, pat_command, pat, hec_token_env, hec_token_file\)$/,
     ],
     [
       "a wrong type",

@@ -6,14 +6,13 @@
  * its own store; this module only dispatches, so a store's dependencies load only when it is chosen.
  */
 
+import type { DestinationOptions } from "./destinationOptions.js";
 import type { HecTarget } from "./hec/url.js";
-import type { LakeMemory } from "./lake/writerPool.js";
 import type { S3Target } from "./s3/url.js";
 import type { SyncStore } from "./store.js";
 import type { SyslogTarget } from "./syslog/url.js";
 
-/** What each entry becomes at a destination that carries messages or events: its JSON, or an OCSF event. */
-export type EntryFormat = "json" | "ocsf";
+export type { DestinationOptions, EntryFormat } from "./destinationOptions.js";
 
 /** A destination, parsed. */
 export type DestinationTarget =
@@ -25,29 +24,6 @@ export type DestinationTarget =
 
 /** The kinds that deliver at least once and keep their cursor in a local state file. */
 export const STREAM_KINDS = new Set<DestinationTarget["kind"]>(["syslog", "hec"]);
-
-/** What making a store needs besides its target. */
-export interface DestinationOptions {
-  env: Readonly<Record<string, string | undefined>>;
-  /** The entries' format at the destination (lake, postgres: json only). */
-  format: EntryFormat;
-  /** The collector's account whose entries the store holds; absent for `sync`. */
-  account?: string;
-  /** syslog, hec: the local state file (cursor, keys of the reconcile window). */
-  statePath?: string;
-  /** syslog+tls, splunk+https: a PEM file of the CA(s) to trust instead of Node's. */
-  ca?: string;
-  /** hec: the HEC token (never printed). */
-  hecToken?: string;
-  /** hec: where the token came from, named when the collector refuses it (default: CLARIFAI_AUDIT_HEC_TOKEN). */
-  hecTokenSource?: string;
-  /** lake, s3 lake: DuckDB's memory mode. */
-  memory?: LakeMemory;
-  /** PostgreSQL only: the table. */
-  table?: string;
-  /** Ends a delivery in flight (SIGINT/SIGTERM): the commit rejects and nothing is marked delivered. */
-  signal?: AbortSignal;
-}
 
 /** The URL schemes of destinations other than a folder. */
 const SCHEMES = /^(s3|syslog|syslog\+tls|splunk\+https|splunk\+http|postgres|postgresql):/i;

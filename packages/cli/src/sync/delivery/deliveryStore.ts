@@ -24,7 +24,7 @@ import { formatTimestampExact } from "@clarifai-audit/client/internal/domain/tim
 import type { ExportEntry } from "@clarifai-audit/client/internal/export/sink.js";
 import { ocsfEventJsonOfLine } from "@clarifai-audit/client/internal/ocsf/index.js";
 import { crashPoint } from "@clarifai-audit/client/internal/state/crashPoint.js";
-import type { EntryFormat } from "../destination.js";
+import type { EntryFormat } from "../destinationOptions.js";
 import { KeyWindow, stateAfter } from "../keyWindow.js";
 import { checkStateOwner, StateFileLock } from "../localState.js";
 import { type SyncCommit, type SyncStore, SyncUsageError } from "../store.js";

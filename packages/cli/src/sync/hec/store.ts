@@ -8,7 +8,7 @@
 import { registerSecret } from "@clarifai-audit/client/internal/domain/redact.js";
 import { createDeliveryStore, type OcsfEncoder } from "../delivery/deliveryStore.js";
 import { readCaFile } from "../delivery/tlsTrust.js";
-import type { DestinationOptions } from "../destination.js";
+import type { DestinationOptions } from "../destinationOptions.js";
 import { type SyncStore, SyncUsageError } from "../store.js";
 import { createHecTransport, HEC_TOKEN_ENV, type HecTiming } from "./transport.js";
 import type { HecTarget } from "./url.js";

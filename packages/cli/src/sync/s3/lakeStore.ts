@@ -3,7 +3,7 @@
  * table, partitions, schema version, state file and commit protocol) over S3 objects
  * (lakeStorage.ts).
  */
-import type { DestinationOptions } from "../destination.js";
+import type { DestinationOptions } from "../destinationOptions.js";
 import { createLakeStoreOn } from "../lake/store.js";
 import type { SyncStore } from "../store.js";
 import type { LockTiming } from "./lakeLock.js";

@@ -12,7 +12,7 @@
  */
 
 import { ocsfClassOf, ocsfEventJson } from "@clarifai-audit/client/internal/ocsf/index.js";
-import type { DestinationOptions } from "../destination.js";
+import type { DestinationOptions } from "../destinationOptions.js";
 import { type SyncStore, SyncUsageError } from "../store.js";
 import { OcsfParquetWriter } from "./ocsfParquet.js";
 import { accountPart, hourFolder, type StreamObjectFormat } from "./streamLayout.js";

@@ -4,7 +4,7 @@
  * Security Lake's custom-source layout (`layout=security-lake`: securityLake.ts). Each layout's module is
  * loaded only when chosen.
  */
-import type { DestinationOptions } from "../destination.js";
+import type { DestinationOptions } from "../destinationOptions.js";
 import { type SyncStore, SyncUsageError } from "../store.js";
 import type { LockTiming } from "./lakeLock.js";
 import type { S3Target } from "./url.js";

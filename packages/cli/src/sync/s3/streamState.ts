@@ -10,7 +10,7 @@
  */
 import { COUNT, NS } from "@clarifai-audit/client/internal/state/schemaParts.js";
 import { StateFileError, validateState } from "@clarifai-audit/client/internal/state/stateReader.js";
-import type { EntryFormat } from "../destination.js";
+import type { EntryFormat } from "../destinationOptions.js";
 import { encodedKeysProblem } from "../keyTable.js";
 import { SYNC_STATE_SCHEMA, syncStateProblem } from "../stateSchema.js";
 import { type SyncState, SyncUsageError } from "../store.js";

@@ -18,7 +18,7 @@ import { identityMismatch } from "@clarifai-audit/client/internal/export/identit
 import type { ExportEntry } from "@clarifai-audit/client/internal/export/sink.js";
 import { ocsfEventJson } from "@clarifai-audit/client/internal/ocsf/index.js";
 import { crashPoint } from "@clarifai-audit/client/internal/state/crashPoint.js";
-import type { DestinationOptions } from "../destination.js";
+import type { DestinationOptions } from "../destinationOptions.js";
 import { decodeKeys, encodeKeys, type KeyTable } from "../keyTable.js";
 import {
   type SyncCommit,

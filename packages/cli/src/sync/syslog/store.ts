@@ -7,7 +7,7 @@
 
 import { createDeliveryStore } from "../delivery/deliveryStore.js";
 import { readCaFile } from "../delivery/tlsTrust.js";
-import type { DestinationOptions } from "../destination.js";
+import type { DestinationOptions } from "../destinationOptions.js";
 import { type SyncStore, SyncUsageError } from "../store.js";
 import { syslogTransport } from "./transport.js";
 import type { SyslogTarget } from "./url.js";
