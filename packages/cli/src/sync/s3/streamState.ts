@@ -146,24 +146,26 @@ function refused(error: unknown): never {
   throw error;
 }
 
-/** Checks a state object's bytes; `source` names it in messages (`s3://bucket/key`). */
-export async function parseStreamState(body: Buffer, source: string): Promise<StreamStateObject> {
+/** One of the stream's bookkeeping objects, as {@link validateState} checks it (kind, version, schema). */
+interface BookkeepingSpec<T> {
+  schema: object;
+  kind: string;
+  what: string;
+  check: (value: T) => [string, string] | undefined;
+  maxBytes?: number;
+}
+
+/** Parses and checks a bookkeeping object's bytes; a problem is a refusal of the destination. */
+async function parseBookkeeping<T>(body: Buffer, source: string, spec: BookkeepingSpec<T>): Promise<T> {
   try {
-    return await validateState<StreamStateObject>(
+    return await validateState<T>(
       parseJson(body, source),
       {
-        schema: STREAM_STATE_SCHEMA,
-        kind: { field: "kind", value: "clarifai-audit-s3-stream" },
-        version: {
-          field: "schemaVersion",
-          reads: STREAM_SCHEMA_VERSION,
-          what: "a clarifai-audit S3 stream state object",
-        },
-        check: (s) => {
-          const keys = encodedKeysProblem(s.keys);
-          if (keys !== undefined) return ["/keys", keys];
-          return syncStateProblem(s.state, "/state");
-        },
+        schema: spec.schema,
+        kind: { field: "kind", value: spec.kind },
+        version: { field: "schemaVersion", reads: STREAM_SCHEMA_VERSION, what: spec.what },
+        check: spec.check,
+        ...(spec.maxBytes !== undefined ? { maxBytes: spec.maxBytes } : {}),
       },
       source,
     );
@@ -172,45 +174,46 @@ export async function parseStreamState(body: Buffer, source: string): Promise<St
   }
 }
 
-/** Checks an intent object's bytes; `prefix` is where its objects must be (PREFIX + "/", or ""). */
-export async function parseStreamIntent(
+/** Checks a state object's bytes; `source` names it in messages (`s3://bucket/key`). */
+export function parseStreamState(body: Buffer, source: string): Promise<StreamStateObject> {
+  return parseBookkeeping<StreamStateObject>(body, source, {
+    schema: STREAM_STATE_SCHEMA,
+    kind: "clarifai-audit-s3-stream",
+    what: "a clarifai-audit S3 stream state object",
+    check: (s) => {
+      const keys = encodedKeysProblem(s.keys);
+      if (keys !== undefined) return ["/keys", keys];
+      return syncStateProblem(s.state, "/state");
+    },
+  });
+}
+
+/** Checks an intent object's bytes; every object it names must be one of this stream's (`isOwnObject`). */
+export function parseStreamIntent(
   body: Buffer,
   source: string,
   isOwnObject: (key: string) => boolean,
 ): Promise<StreamIntentObject> {
-  try {
-    return await validateState<StreamIntentObject>(
-      parseJson(body, source),
-      {
-        schema: STREAM_INTENT_SCHEMA,
-        kind: { field: "kind", value: "clarifai-audit-s3-stream-intent" },
-        version: {
-          field: "schemaVersion",
-          reads: STREAM_SCHEMA_VERSION,
-          what: "a clarifai-audit S3 stream intent object",
-        },
-        check: (intent) => {
-          const seen = new Set<string>();
-          for (const [i, o] of intent.objects.entries()) {
-            // Recovery reads these names: one outside this stream's objects is never looked at.
-            if (!isOwnObject(o.key))
-              return [`/objects/${i}/key`, `is ${o.key}, not an object of this stream`];
-            if (seen.has(o.key)) return [`/objects/${i}/key`, `lists ${o.key} a second time`];
-            seen.add(o.key);
-            if (o.late > o.entries)
-              return [`/objects/${i}/late`, `is ${o.late}, more than its ${o.entries} entries`];
-            const keys = encodedKeysProblem(o.keys);
-            if (keys !== undefined) return [`/objects/${i}/keys`, keys];
-          }
-          return undefined;
-        },
-        maxBytes: MAX_STREAM_INTENT_BYTES,
-      },
-      source,
-    );
-  } catch (error) {
-    return refused(error);
-  }
+  return parseBookkeeping<StreamIntentObject>(body, source, {
+    schema: STREAM_INTENT_SCHEMA,
+    kind: "clarifai-audit-s3-stream-intent",
+    what: "a clarifai-audit S3 stream intent object",
+    check: (intent) => {
+      const seen = new Set<string>();
+      for (const [i, o] of intent.objects.entries()) {
+        // Recovery reads these names: one outside this stream's objects is never looked at.
+        if (!isOwnObject(o.key)) return [`/objects/${i}/key`, `is ${o.key}, not an object of this stream`];
+        if (seen.has(o.key)) return [`/objects/${i}/key`, `lists ${o.key} a second time`];
+        seen.add(o.key);
+        if (o.late > o.entries)
+          return [`/objects/${i}/late`, `is ${o.late}, more than its ${o.entries} entries`];
+        const keys = encodedKeysProblem(o.keys);
+        if (keys !== undefined) return [`/objects/${i}/keys`, keys];
+      }
+      return undefined;
+    },
+    maxBytes: MAX_STREAM_INTENT_BYTES,
+  });
 }
 
 /** A bookkeeping object as its bytes. */
