@@ -8,13 +8,11 @@
  */
 import { DeleteObjectCommand } from "@aws-sdk/client-s3";
 import type { AuditLogEntry } from "../../packages/client/generated/proto/clarifai/api/resources.js";
-import { CRASH_POINTS } from "../../packages/client/src/state/crashPoint.js";
 import { generateEntries } from "../../packages/emulator/src/index.js";
 import { isoToNs, seededRandom, tempDir } from "../cli/helpers.js";
 import {
   type AccountsEmulator,
   compareKeys,
-  crashChain,
   killLoop,
   spawnBin,
   startAccounts,
@@ -22,7 +20,13 @@ import {
 } from "../collector/harness.js";
 import { bundleChild } from "../helpers/bundleChild.js";
 import { type S3Server, startS3Server } from "../helpers/s3.js";
-import { patchS3rverContinuationTokens, readStream, streamKeys, streamState } from "./s3StreamHelpers.js";
+import {
+  crashEveryStreamStep,
+  patchS3rverContinuationTokens,
+  readStream,
+  streamKeys,
+  streamState,
+} from "./s3StreamHelpers.js";
 
 const BUCKET = "stream";
 let tmp: ReturnType<typeof tempDir>;
@@ -102,49 +106,12 @@ async function noRepeats(prefix: string): Promise<string[]> {
 }
 
 it("killed or failed at every step of a commit and of its recovery, the next run goes on: each entry once, at every step", async () => {
-  const specs = [
-    "stream.intent-written:2",
-    // Some of a commit's objects written: the next open adopts them...
-    "stream.object-written:3",
-    // ...and is killed once that is committed, before walking.
-    "stream.recovered",
-    "stream.object-written:1",
-    "stream.intent-written:2:ENOSPC",
-    "stream.recovered",
-    "stream.state-committed:2",
-    "stream.object-written:2:ENOSPC",
-    // The run's end after commits of this store (the sync's points are all killed at elsewhere).
-    "sync.run-ended",
-  ];
-  // Every stream point the code lists is a step (a new one must be added here).
-  expect(
-    [...new Set(specs.filter((p) => p.startsWith("stream.")).map((p) => p.split(":")[0]))].sort(),
-  ).toEqual(CRASH_POINTS.filter((p) => p.startsWith("stream.")).sort());
   let added = 0;
-  const outcomes = await crashChain(
-    specs,
-    (crashAt) => {
-      // Every run has commits to make: entries after the head, and late ones inside the log.
-      if (crashAt !== undefined && !crashAt.startsWith("stream.recovered")) {
-        accounts.emu.append(generateLate(++added), accounts.account("steps").userId);
-      }
-      return start("steps", "steps", crashAt);
-    },
-    async () => {
-      await noRepeats("steps");
-    },
-  );
-  for (const o of outcomes) {
-    if (o.crashAt === "") expect(o).toEqual({ ...o, code: 0, signal: null });
-    else if (o.crashAt.endsWith(":ENOSPC"))
-      expect(o).toEqual({
-        ...o,
-        code: 1,
-        signal: null,
-        stderr: expect.stringContaining("no space left on device"),
-      });
-    else expect(o).toEqual({ ...o, code: null, signal: "SIGKILL" });
-  }
+  await crashEveryStreamStep({
+    grow: () => accounts.emu.append(generateLate(++added), accounts.account("steps").userId),
+    start: (crashAt) => start("steps", "steps", crashAt),
+    between: () => noRepeats("steps"),
+  });
   const held = await noRepeats("steps");
   expect(compareKeys("steps", "steps", accounts.keys("steps"), held)).toMatchObject({
     missing: [],

@@ -10,6 +10,8 @@ import { expect } from "@jest/globals";
 import { hourFolder } from "../../packages/cli/src/sync/s3/streamLayout.js";
 import { lineKey } from "../../packages/client/src/domain/entryKey.js";
 import { parseTs, tsToNs } from "../../packages/client/src/domain/timestamps.js";
+import { CRASH_POINTS } from "../../packages/client/src/state/crashPoint.js";
+import { type BinProcess, crashChain } from "../collector/harness.js";
 import type { S3Server } from "../helpers/s3.js";
 
 /** One object of the stream, as read. */
@@ -108,4 +110,61 @@ export function patchS3rverContinuationTokens(): void {
         ? decipher("des-ede3-cbc", thrice(key), iv)
         : (decipher as (...a: unknown[]) => unknown)(algorithm, key, iv, options),
   });
+}
+
+/**
+ * The steps of a stream store's crash chain: a SIGKILL or ENOSPC at every `stream.*` point of a
+ * commit and of its recovery, then the run's end (the sync's own points are killed at elsewhere).
+ */
+export const STREAM_CRASH_STEPS = [
+  "stream.intent-written:2",
+  // Some of a commit's objects written: the next open adopts them...
+  "stream.object-written:3",
+  // ...and is killed once that is committed, before walking.
+  "stream.recovered",
+  "stream.object-written:1",
+  "stream.intent-written:2:ENOSPC",
+  "stream.recovered",
+  "stream.state-committed:2",
+  "stream.object-written:2:ENOSPC",
+  "sync.run-ended",
+] as const;
+
+/**
+ * Runs {@link STREAM_CRASH_STEPS} (each run after `grow`, but a recovery's, has entries to commit:
+ * after the head and late ones inside the log), with `between` after each, and checks every step
+ * covered a `stream.*` point the code lists and ended as its spec says.
+ */
+export async function crashEveryStreamStep(o: {
+  grow: () => void;
+  start: (crashAt: string | undefined) => BinProcess;
+  between: () => Promise<unknown>;
+}): Promise<void> {
+  // Every stream point the code lists is a step (a new one must be added there).
+  expect(
+    [
+      ...new Set(STREAM_CRASH_STEPS.filter((p) => p.startsWith("stream.")).map((p) => p.split(":")[0])),
+    ].sort(),
+  ).toEqual(CRASH_POINTS.filter((p) => p.startsWith("stream.")).sort());
+  const outcomes = await crashChain(
+    STREAM_CRASH_STEPS,
+    (crashAt) => {
+      if (crashAt !== undefined && !crashAt.startsWith("stream.recovered")) o.grow();
+      return o.start(crashAt);
+    },
+    async () => {
+      await o.between();
+    },
+  );
+  for (const outcome of outcomes) {
+    if (outcome.crashAt === "") expect(outcome).toEqual({ ...outcome, code: 0, signal: null });
+    else if (outcome.crashAt.endsWith(":ENOSPC"))
+      expect(outcome).toEqual({
+        ...outcome,
+        code: 1,
+        signal: null,
+        stderr: expect.stringContaining("no space left on device"),
+      });
+    else expect(outcome).toEqual({ ...outcome, code: null, signal: "SIGKILL" });
+  }
 }
