@@ -91,16 +91,21 @@ describe("a search through a profile", () => {
     expect(r.stdout + r.stderr).not.toContain(PAT);
   });
 
-  it("a pat_command is not given the variables that hold PATs (CLARIFAI_PAT, every pat_env), only the rest", async () => {
+  it("a pat_command is not given the variables that hold PATs (CLARIFAI_PAT, every pat_env) or HEC tokens, only the rest", async () => {
     const seen = join(tmp.dir, "seen.env");
     writeConfig(localConfig(`pat_command: env > ${seen}; printf '%s\\n' '${PAT}'`));
-    const withheld = { OTHER_PAT: "other-account-pat", KEEP_ME: "kept" };
+    const withheld = {
+      OTHER_PAT: "other-account-pat",
+      KEEP_ME: "kept",
+      CLARIFAI_AUDIT_HEC_TOKEN: "hec-token-of-sync",
+    };
     const r = await runMain(["search", "--per-page", "1"], env(withheld));
     expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: "" });
     const search = readFileSync(seen, "utf8");
     expect(search).toContain("KEEP_ME=kept\n");
     expect(search).toContain(`HOME=${home}\n`);
     expect(search).not.toContain("other-account-pat");
+    expect(search).not.toContain("hec-token-of-sync");
     // config check --resolve runs it even while CLARIFAI_PAT is set: that is withheld too.
     const check = await runMain(
       ["config", "check", "--resolve"],

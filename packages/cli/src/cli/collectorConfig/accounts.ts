@@ -4,6 +4,7 @@
  * the run's environment overrides an account (CLARIFAI_PAT, CLARIFAI_USER_ID…): with several
  * accounts in one process, an override would mix one into another.
  */
+
 import { AuditLogClient } from "@clarifai-audit/client/internal/client/client.js";
 import { DEFAULT_ENDPOINT, resolveConfig } from "@clarifai-audit/client/internal/client/config.js";
 import { durationProblem } from "@clarifai-audit/client/internal/domain/duration.js";
@@ -11,6 +12,7 @@ import { AuditUsageError, ClarifaiAuditError } from "@clarifai-audit/client/inte
 import { EXPORT_MAX_ATTEMPTS } from "@clarifai-audit/client/internal/domain/limits.js";
 import { ValidationError } from "@clarifai-audit/client/internal/errors.js";
 import type { AccountPlan } from "../../collector/plan.js";
+import { HEC_TOKEN_ENV } from "../../sync/hec/url.js";
 import type { CliEnv } from "../cliIo.js";
 import { parseDurationMs } from "../duration.js";
 import { connectionClientOptions, profileValues } from "../options/clientOptions.js";
@@ -61,11 +63,15 @@ export async function resolveAccounts(
   accounts: readonly AccountConfig[],
   env: CliEnv,
   nowMs: number,
+  /** Variables of the file's other secrets (HEC tokens, alert secrets), withheld from pat_commands too. */
+  secretVariables: readonly string[] = [],
 ): Promise<AccountPlan[]> {
   const seen = new Map<string, number>();
-  // A pat_command never sees another account's PAT (as profiles: patVariables).
+  // A pat_command never sees another account's PAT or any other secret of the file (as profiles: patVariables).
   const withheld = [
     CONNECTION_ENV.pat,
+    HEC_TOKEN_ENV,
+    ...secretVariables,
     ...accounts.flatMap((a) => (a.pat_env === undefined ? [] : [a.pat_env])),
   ];
   return accounts.map((account, i) => {

@@ -43,7 +43,10 @@ export async function loadCollectorConfig(path: string, env: CliEnv): Promise<Co
   const data = yaml.data as CollectorConfigData;
   const dir = dirname(file);
   const nowMs = Date.now();
-  const accounts = await resolveAccounts(site, data.accounts, env, nowMs);
+  const secretVariables = (data.destinations ?? []).flatMap((d) =>
+    [d.hec_token_env, d.alert_secret_env].filter((v): v is string => v !== undefined),
+  );
+  const accounts = await resolveAccounts(site, data.accounts, env, nowMs, secretVariables);
   const settings = resolveSettings(site, data, env, dir, accounts);
   const destinations = await resolveDestinations(site, data.destinations, accounts, {
     env,

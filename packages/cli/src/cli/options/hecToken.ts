@@ -5,7 +5,7 @@
  */
 import { registerSecret } from "@clarifai-audit/client/internal/domain/redact.js";
 import { readRegularFile } from "@clarifai-audit/client/internal/state/regularFile.js";
-import { HEC_TOKEN_ENV } from "../../sync/hec/store.js";
+import { HEC_TOKEN_ENV } from "../../sync/hec/url.js";
 import type { CliEnv } from "../cliIo.js";
 import { UsageError } from "../exitCodes.js";
 import { ConfigError, envValue } from "./configFile.js";

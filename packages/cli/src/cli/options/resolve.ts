@@ -10,8 +10,10 @@
  * user_id, CLARIFAI_PAT over its PAT source), a warning names both: two accounts are never mixed
  * silently.
  */
+
 import { DEFAULT_ENDPOINT, parseRateLimitText } from "@clarifai-audit/client/internal/client/config.js";
 import { ValidationError } from "@clarifai-audit/client/internal/errors.js";
+import { HEC_TOKEN_ENV } from "../../sync/hec/url.js";
 import type { CliEnv } from "../cliIo.js";
 import { connectionError, reworded } from "../cliWording.js";
 import { UsageError } from "../exitCodes.js";
@@ -253,10 +255,11 @@ export async function readResolvedPat(
 
 /** The variables that hold PATs: CLARIFAI_PAT and every profile's pat_env in `file`. */
 export function patVariables(file: ConfigFile): string[] {
+  // The HEC tokens' variables too: a secret manager's command is given no secret it does not fetch.
   const named = Object.values(file.data.profiles ?? {}).flatMap((p) =>
-    p.pat_env === undefined ? [] : [p.pat_env],
+    [p.pat_env, p.hec_token_env].filter((v): v is string => v !== undefined),
   );
-  return [CONNECTION_ENV.pat, ...named];
+  return [CONNECTION_ENV.pat, HEC_TOKEN_ENV, ...named];
 }
 
 /** The environment the client is given: the run's, less the variables merged here. */

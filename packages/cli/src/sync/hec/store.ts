@@ -10,8 +10,8 @@ import { createDeliveryStore, type OcsfEncoder } from "../delivery/deliveryStore
 import { readCaFile } from "../delivery/tlsTrust.js";
 import type { DestinationOptions } from "../destinationOptions.js";
 import { type SyncStore, SyncUsageError } from "../store.js";
-import { createHecTransport, HEC_TOKEN_ENV, type HecTiming } from "./transport.js";
-import type { HecTarget } from "./url.js";
+import { createHecTransport, type HecTiming } from "./transport.js";
+import { HEC_TOKEN_ENV, type HecTarget } from "./url.js";
 
 export { HEC_TOKEN_ENV };
 

@@ -35,7 +35,7 @@ import {
   parseReplyBody,
   splitBatches,
 } from "./protocol.js";
-import type { HecTarget } from "./url.js";
+import { HEC_TOKEN_ENV, type HecTarget } from "./url.js";
 
 /** Retry, timeout and acknowledgement settings (defaults: {@link HEC_TIMING}). */
 export interface HecTiming {
@@ -67,9 +67,6 @@ export const HEC_TIMING: HecTiming = {
   ackTimeoutMs: 120_000,
   ackResends: 2,
 };
-
-/** The variable the CLI reads the token from (named in the refusals when nothing else is said). */
-export const HEC_TOKEN_ENV = "CLARIFAI_AUDIT_HEC_TOKEN";
 
 /** What the transport needs besides its target. */
 export interface HecTransportOptions {

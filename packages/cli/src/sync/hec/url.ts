@@ -8,6 +8,9 @@
  */
 import { SyncUsageError } from "../store.js";
 
+/** The variable `sync` reads a HEC token from; a pat_command is not given it. */
+export const HEC_TOKEN_ENV = "CLARIFAI_AUDIT_HEC_TOKEN";
+
 /** When the transport waits for Splunk's indexer acknowledgement before a batch counts as delivered. */
 export type HecAckMode = "auto" | "on" | "off";
 
