@@ -20,13 +20,15 @@ const TABLE: LayerTable = {
   client: { layers: ["generated", "codec", "domain"], packages: ["@bufbuild/protobuf"] },
   // Entries as OCSF events (docs/ocsf.md): the schema's messages and the domain's vocabulary only.
   ocsf: { layers: ["generated", "domain"], packages: [] },
+  // Signed logs (docs/verifiable-logs.md): Merkle trees, keys, digests; node:crypto only.
+  digest: { layers: ["domain", "state"], packages: [] },
   export: {
-    layers: ["generated", "client", "codec", "domain", "state", "ocsf"],
+    layers: ["generated", "client", "codec", "domain", "state", "ocsf", "digest"],
     packages: ["csv-stringify"],
   },
   // ocsf: the stream and S3 destinations write entries as OCSF events when asked (format ocsf).
   sync: {
-    layers: ["generated", "export", "client", "codec", "domain", "state", "ocsf"],
+    layers: ["generated", "export", "client", "codec", "domain", "state", "ocsf", "digest"],
     packages: ["@duckdb/node-api", "pg", "@aws-sdk/client-s3"],
   },
   // report --lake reads a lake through sync's own reader (packages/cli/src/sync/lake/reader.ts): the lake's
@@ -44,8 +46,15 @@ const TABLE: LayerTable = {
   // The collector (`run --config`) composes sync's stores and watch's rules into one service: the
   // walk per account fanned out to destinations, its alerts destination, metrics, leases.
   collector: {
-    layers: ["generated", "export", "client", "codec", "domain", "state", "sync", "watch"],
+    layers: ["generated", "export", "client", "codec", "domain", "state", "sync", "watch", "digest"],
     packages: ["pg", "prom-client", "ajv"],
+  },
+  // RFC 3161 time-stamps: asking an authority (at signing) and checking a token offline (verify).
+  timestamp: { layers: ["domain", "digest"], packages: ["pkijs", "asn1js"] },
+  // The offline verifier of signed exports and lakes: reads files only, never the network.
+  verify: {
+    layers: ["generated", "domain", "codec", "state", "digest", "timestamp", "export", "sync"],
+    packages: ["@duckdb/node-api"],
   },
   // The emulator serves the API with the schema and codec only; its command line is its own.
   emulator: {
@@ -60,6 +69,9 @@ const TABLE: LayerTable = {
       "state",
       "client",
       "ocsf",
+      "digest",
+      "timestamp",
+      "verify",
       "export",
       "sync",
       "report",
@@ -130,6 +142,9 @@ const LIBRARY_LAYERS = new Set([
   "client",
   "state",
   "ocsf",
+  "digest",
+  "timestamp",
+  "verify",
   "export",
   "sync",
   "report",

@@ -34,6 +34,8 @@ export const EXIT = {
   rateLimit: 4,
   /** `watch`: an alert could not be delivered to a destination (it is in the dead-letter file). */
   undelivered: 5,
+  /** `verify`: the log is not verified (a problem was found; the one line names it). */
+  notVerified: 6,
   /** Interrupted by SIGINT/SIGTERM (export: a resumable manifest was committed). */
   interrupted: 130,
 } as const;

@@ -12,10 +12,14 @@
 
 /** Every point the code passes, by the step it stands after. */
 export const CRASH_POINTS = [
+  // A commit of a signed export (packages/client/src/export/sinks/fileSink.ts).
+  "export.digest-written", // data fsynced and the commit's digest file written; the manifest not yet replaced
+  "export.committed", // the manifest replaced (the commit point)
   // A lake commit (packages/cli/src/sync/lake/store.ts).
   "lake.staged", // rows deduped and keys updated in memory; nothing on disk yet
   "lake.file-written", // a new Parquet file written under its temporary name, not fsynced
   "lake.file-synced", // that file fsynced
+  "lake.digest-staged", // a signed lake's commit digest durable under its hidden name; the state file not yet replaced
   "lake.state-written", // the state file replaced (the commit point): new files still pending
   "lake.renamed", // one pending file renamed into place, its folder not fsynced
   "lake.published", // every pending file renamed and its folder fsynced
@@ -26,6 +30,7 @@ export const CRASH_POINTS = [
   "lake.recovered", // open finished a crashed commit's renames/deletions, state not yet rewritten
   // An S3 lake commit (packages/cli/src/sync/s3/lakeStorage.ts, under lake/store.ts's protocol).
   "s3.file-uploaded", // a new Parquet file uploaded under its hidden name, not listed
+  "s3.digest-staged", // a signed S3 lake's commit digest uploaded under its hidden name; the state object not yet replaced
   "s3.state-written", // the state object replaced (the commit point): new files still hidden
   "s3.copied", // one pending file copied to its final name, its hidden object still there
   "s3.published", // every pending file copied to its final name

@@ -1,0 +1,180 @@
+/**
+ * Merkle trees as RFC 6962 §2.1 / RFC 9162 §2.1 define them (Certificate Transparency): a leaf hash
+ * is SHA-256(0x00 || leaf), an interior node SHA-256(0x01 || left || right), the tree over n leaves
+ * splits at the largest power of two below n, and the empty tree's hash is SHA-256 of nothing. The
+ * same hashing lets anyone check a root, an inclusion proof or a log with any RFC 6962 tool.
+ */
+import { createHash } from "node:crypto";
+
+/** Bytes of one SHA-256. */
+export const HASH_BYTES = 32;
+
+const LEAF = Buffer.from([0]);
+const NODE = Buffer.from([1]);
+
+/** SHA-256(0x00 || bytes[start, end)): the hash of one leaf. */
+export function leafHash(bytes: Uint8Array, start = 0, end = bytes.length): Buffer {
+  return createHash("sha256").update(LEAF).update(bytes.subarray(start, end)).digest();
+}
+
+/** SHA-256(0x01 || left || right): the hash of an interior node. */
+export function nodeHash(left: Uint8Array, right: Uint8Array): Buffer {
+  return createHash("sha256").update(NODE).update(left).update(right).digest();
+}
+
+/** The hash of the empty tree: SHA-256 of no bytes. */
+export function emptyRoot(): Buffer {
+  return createHash("sha256").digest();
+}
+
+/** The i-th hash of `hashes` (leaf hashes laid end to end, {@link HASH_BYTES} each). */
+export function hashAt(hashes: Uint8Array, i: number): Buffer {
+  return Buffer.from(hashes.buffer, hashes.byteOffset + i * HASH_BYTES, HASH_BYTES);
+}
+
+/** Largest power of two strictly below n (n ≥ 2). */
+function split(n: number): number {
+  let k = 1;
+  while (k * 2 < n) k *= 2;
+  return k;
+}
+
+/** MTH(D[from, to)) over leaf hashes laid end to end. */
+function subtreeRoot(hashes: Uint8Array, from: number, to: number): Buffer {
+  const n = to - from;
+  if (n === 0) return emptyRoot();
+  if (n === 1) return hashAt(hashes, from);
+  const k = split(n);
+  return nodeHash(subtreeRoot(hashes, from, from + k), subtreeRoot(hashes, from + k, to));
+}
+
+/** The Merkle tree hash of `count` leaf hashes laid end to end in `hashes` (RFC 6962 §2.1). */
+export function merkleRoot(hashes: Uint8Array, count = hashes.length / HASH_BYTES): Buffer {
+  return subtreeRoot(hashes, 0, count);
+}
+
+/**
+ * The audit path of leaf `index` in the tree over `count` leaf hashes (RFC 6962 §2.1.1, PATH(m, D[n])):
+ * the sibling hashes from the leaf up.
+ */
+export function inclusionProof(
+  hashes: Uint8Array,
+  index: number,
+  count = hashes.length / HASH_BYTES,
+): Buffer[] {
+  if (!Number.isInteger(index) || index < 0 || index >= count)
+    throw new RangeError(`leaf ${index} is outside a tree of ${count}`);
+  const path: Buffer[] = [];
+  const walk = (m: number, from: number, to: number): void => {
+    const n = to - from;
+    if (n <= 1) return;
+    const k = split(n);
+    if (m < k) {
+      walk(m, from, from + k);
+      path.push(subtreeRoot(hashes, from + k, to));
+    } else {
+      walk(m - k, from + k, to);
+      path.push(subtreeRoot(hashes, from, from + k));
+    }
+  };
+  walk(index, 0, count);
+  return path;
+}
+
+/**
+ * The root an inclusion proof leads to (RFC 9162 §2.1.3.2), or undefined when the proof cannot be
+ * one of leaf `index` in a tree of `size` leaves (wrong length).
+ */
+export function rootFromInclusionProof(
+  leaf: Uint8Array,
+  index: number,
+  size: number,
+  proof: readonly Uint8Array[],
+): Buffer | undefined {
+  if (!Number.isInteger(index) || !Number.isInteger(size) || index < 0 || index >= size) return undefined;
+  let fn = index;
+  let sn = size - 1;
+  let r: Buffer = Buffer.from(leaf);
+  for (const p of proof) {
+    if (sn === 0) return undefined;
+    if (fn % 2 === 1 || fn === sn) {
+      r = nodeHash(p, r);
+      if (fn % 2 === 0) {
+        while (fn % 2 === 0 && fn !== 0) {
+          fn = Math.floor(fn / 2);
+          sn = Math.floor(sn / 2);
+        }
+      }
+    } else {
+      r = nodeHash(r, p);
+    }
+    fn = Math.floor(fn / 2);
+    sn = Math.floor(sn / 2);
+  }
+  return sn === 0 ? r : undefined;
+}
+
+/**
+ * A growing tree kept as its frontier: the roots of the perfect subtrees that make up the tree so
+ * far, largest first (one per set bit of the size). Appending is O(log n) and the frontier (at most
+ * 64 hashes) is all a signer stores to continue a chain's tree after a restart.
+ */
+export class MerkleFrontier {
+  #size: number;
+  /** Roots of perfect subtrees, largest (leftmost) first. */
+  readonly #nodes: Buffer[];
+
+  constructor(size = 0, nodes: readonly Uint8Array[] = []) {
+    let bits = 0;
+    for (let s = size; s > 0; s = Math.floor(s / 2)) bits += s % 2;
+    if (!Number.isSafeInteger(size) || size < 0 || bits !== nodes.length)
+      throw new RangeError(`a frontier of a tree of ${size} leaves has ${bits} nodes, not ${nodes.length}`);
+    this.#size = size;
+    this.#nodes = nodes.map((n) => Buffer.from(n));
+  }
+
+  /** Leaves appended so far. */
+  get size(): number {
+    return this.#size;
+  }
+
+  /** Appends one leaf hash. */
+  append(leaf: Uint8Array): void {
+    let node: Buffer = Buffer.from(leaf);
+    let size = this.#size;
+    // Each trailing set bit of the old size is a subtree of the new leaf's height: merge it.
+    while (size % 2 === 1) {
+      node = nodeHash(this.#nodes.pop() as Buffer, node);
+      size = Math.floor(size / 2);
+    }
+    this.#nodes.push(node);
+    this.#size++;
+  }
+
+  /** Appends `count` leaf hashes laid end to end. */
+  appendAll(hashes: Uint8Array, count = hashes.length / HASH_BYTES): void {
+    for (let i = 0; i < count; i++) this.append(hashAt(hashes, i));
+  }
+
+  /** MTH of the leaves so far. */
+  root(): Buffer {
+    const nodes = this.#nodes;
+    if (nodes.length === 0) return emptyRoot();
+    let r: Buffer = nodes[nodes.length - 1] as Buffer;
+    for (let i = nodes.length - 2; i >= 0; i--) r = nodeHash(nodes[i] as Buffer, r);
+    return r;
+  }
+
+  /** The frontier's hashes (hex), largest subtree first: with {@link size}, what resumes it. */
+  nodes(): string[] {
+    return this.#nodes.map((n) => n.toString("hex"));
+  }
+
+  /** A frontier from its {@link size} and {@link nodes}. */
+  static of(size: number, nodes: readonly string[]): MerkleFrontier {
+    return new MerkleFrontier(
+      size,
+      nodes.map((n) => Buffer.from(n, "hex")),
+    );
+  }
+}
