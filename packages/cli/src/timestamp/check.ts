@@ -1,0 +1,120 @@
+/**
+ * The offline check of a digest's time-stamp: the token is a CMS SignedData of a TSTInfo whose
+ * imprint is {SHA-256, the digest's hash} (see ./stamper.ts: the hash is stamped as it is), its one
+ * signature verifies (pkijs) with a certificate the auditor trusts or that chains to one, and that
+ * certificate may stamp time (./trust.ts). No network: revocation is not checked.
+ */
+import { AuditUsageError } from "@clarifai-audit/client/internal/domain/errors.js";
+import * as pkijs from "pkijs";
+import {
+  AsnError,
+  certificatesOfPem,
+  imprintProblem,
+  OID_CONTENT_TYPE_ATTR,
+  OID_TST_INFO,
+  parseToken,
+  pkijsEngine,
+} from "./asn.js";
+import { derOf, essProblem, findSigner, trustProblem } from "./trust.js";
+
+/** What {@link checkTimestamp} found (re-exported by ./index.ts). */
+export type TimestampCheck = { ok: true; genTime: string } | { ok: false; problem: string };
+
+/** The trusted certificates of PEM texts. @throws AuditUsageError (`tsaCerts`) */
+function trustedCertificates(tsaCerts: readonly string[]): pkijs.Certificate[] {
+  const out: pkijs.Certificate[] = [];
+  tsaCerts.forEach((pem, i) => {
+    let certs: pkijs.Certificate[];
+    try {
+      certs = certificatesOfPem(pem);
+    } catch (e) {
+      throw new AuditUsageError({
+        input: "tsaCerts",
+        problem: `certificate file ${i + 1}: ${(e as Error).message}`,
+      });
+    }
+    if (certs.length === 0)
+      throw new AuditUsageError({
+        input: "tsaCerts",
+        problem: `certificate file ${i + 1} holds no PEM certificate`,
+      });
+    out.push(...certs);
+  });
+  if (out.length === 0) throw new AuditUsageError({ input: "tsaCerts", problem: "no TSA certificate given" });
+  return out;
+}
+
+/**
+ * Checks `stamp` offline: a token over `hash` (32 bytes), signed by a certificate among `tsaCerts`
+ * (PEM texts) or issued by one, that may stamp time (extended key usage timeStamping).
+ * @throws AuditUsageError when `tsaCerts` holds no certificate or one that does not parse
+ */
+export async function checkTimestamp(
+  stamp: { tsa: string; token: string },
+  hash: Buffer,
+  tsaCerts: readonly string[],
+): Promise<{ ok: true; genTime: string } | { ok: false; problem: string }> {
+  const trusted = trustedCertificates(tsaCerts);
+  const problem = (text: string) => ({ ok: false as const, problem: `the time-stamp: ${text}` });
+  const der = Buffer.from(stamp.token, "base64");
+  if (der.length === 0 || der.toString("base64") !== stamp.token.replace(/\s+/g, ""))
+    return problem("its token is not base64");
+  let parsed: ReturnType<typeof parseToken>;
+  try {
+    parsed = parseToken(der);
+  } catch (e) {
+    if (e instanceof AsnError) return problem(e.message);
+    throw e;
+  }
+  const { signedData, tstInfo } = parsed;
+  if (tstInfo.version !== 1) return problem(`its TSTInfo is version ${tstInfo.version}, not 1`);
+  const wrong = imprintProblem(tstInfo, hash);
+  if (wrong !== undefined) return problem(`it is over another hash: ${wrong}`);
+  const genTime = tstInfo.genTime;
+  if (!(genTime instanceof Date) || Number.isNaN(genTime.getTime())) return problem("its time is not valid");
+  if (signedData.signerInfos.length !== 1)
+    return problem(`it has ${signedData.signerInfos.length} signatures, not one`);
+  const signerInfo = signedData.signerInfos[0] as pkijs.SignerInfo;
+  const contentType = signerInfo.signedAttrs?.attributes.find((a) => a.type === OID_CONTENT_TYPE_ATTR);
+  const signedType = (
+    contentType?.values[0] as { valueBlock?: { toString(): string } } | undefined
+  )?.valueBlock?.toString();
+  if (signedType !== OID_TST_INFO) return problem("its signed attributes do not name a TSTInfo content");
+
+  const inToken = (signedData.certificates ?? []).filter(
+    (c): c is pkijs.Certificate => c instanceof pkijs.Certificate,
+  );
+  const pool = [...inToken, ...trusted];
+  const signer = findSigner(signerInfo, pool);
+  if (signer === undefined) return problem("its signer's certificate is neither in the token nor given");
+  if (!(await signatureVerifies(der, signer))) return problem("its signature does not verify");
+  const ess = essProblem(signerInfo, signer);
+  if (ess !== undefined) return problem(ess);
+  const untrusted = await trustProblem(signer, genTime, trusted, pool);
+  if (untrusted !== undefined) return problem(untrusted);
+  return { ok: true, genTime: genTime.toISOString() };
+}
+
+/**
+ * pkijs's check of the one signature, by `signer`: the signed attributes' message digest over the
+ * TSTInfo's bytes, and the signature over the signed attributes. pkijs checks a TSTInfo's imprint
+ * against the stamped data itself, which a digest's verifier does not have (only its hash, checked
+ * above), so the check runs on a fresh parse whose content type is plain data; the signed content-type
+ * attribute was checked to be TSTInfo before.
+ */
+async function signatureVerifies(der: Buffer, signer: pkijs.Certificate): Promise<boolean> {
+  const crypto = pkijsEngine();
+  // A fresh parse: its signed attributes keep the bytes they were signed as.
+  const copy = parseToken(der).signedData;
+  copy.encapContentInfo.eContentType = "1.2.840.113549.1.7.1";
+  copy.certificates = [signer];
+  try {
+    const result = await copy.verify({ signer: 0, checkChain: false, extendedMode: true }, crypto);
+    return (
+      result.signatureVerified === true &&
+      derOf(result.signerCertificate as pkijs.Certificate).equals(derOf(signer))
+    );
+  } catch {
+    return false;
+  }
+}
