@@ -25,6 +25,8 @@ export type TsaMode =
   | "wrongImprint"
   /** A good token for the hash, from a query without a nonce. */
   | "noNonce"
+  /** A good token for the hash, from a query with another nonce. */
+  | "otherNonce"
   /** Random bytes with status 200. */
   | "garbage"
   /** 100 KiB with a Content-Length. */
@@ -231,6 +233,8 @@ export async function startTestTsa(options: TestTsaOptions = {}): Promise<TestTs
         return send(await reply(await query(randomBytes(32), "-sha256")));
       case "noNonce":
         return send(await reply(await query(imprintOf(body), "-sha256", "-no_nonce")));
+      case "otherNonce":
+        return send(await reply(await query(imprintOf(body), "-sha256")));
       case "garbage":
         return send(randomBytes(300));
       case "huge":

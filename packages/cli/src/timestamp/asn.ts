@@ -80,7 +80,13 @@ export class AsnError extends Error {
 
 function fromDer<T>(what: string, der: Uint8Array, parse: (schema: asn1js.AsnType) => T): T {
   const view = new Uint8Array(der);
-  const decoded = asn1js.fromBER(view);
+  let decoded: ReturnType<typeof asn1js.fromBER>;
+  try {
+    decoded = asn1js.fromBER(view);
+  } catch {
+    // asn1js throws on some malformed values (a GeneralizedTime that is no time).
+    throw new AsnError(`${what} is not DER`);
+  }
   if (decoded.offset === -1 || decoded.offset !== view.byteLength) throw new AsnError(`${what} is not DER`);
   try {
     return parse(decoded.result);

@@ -55,10 +55,27 @@ export async function checkTimestamp(
   tsaCerts: readonly string[],
 ): Promise<{ ok: true; genTime: string } | { ok: false; problem: string }> {
   const trusted = trustedCertificates(tsaCerts);
-  const problem = (text: string) => ({ ok: false as const, problem: `the time-stamp: ${text}` });
   const der = Buffer.from(stamp.token, "base64");
-  if (der.length === 0 || der.toString("base64") !== stamp.token.replace(/\s+/g, ""))
-    return problem("its token is not base64");
+  const found =
+    der.length === 0 || der.toString("base64") !== stamp.token.replace(/\s+/g, "")
+      ? { problem: "its token is not base64" }
+      : await examineToken(der, hash, trusted);
+  return "problem" in found
+    ? { ok: false, problem: `the time-stamp: ${found.problem}` }
+    : { ok: true, genTime: found.genTime.toISOString() };
+}
+
+/**
+ * What is wrong with the token `der` over `hash`, or its time: trusting `trusted`, or, without it,
+ * the signer's certificate the token carries (the stamper's own check of a fresh token: signed as
+ * it says, by a certificate that may stamp time, valid then).
+ */
+export async function examineToken(
+  der: Buffer,
+  hash: Buffer,
+  trusted?: readonly pkijs.Certificate[],
+): Promise<{ problem: string } | { genTime: Date }> {
+  const problem = (text: string) => ({ problem: text });
   let parsed: ReturnType<typeof parseToken>;
   try {
     parsed = parseToken(der);
@@ -84,15 +101,18 @@ export async function checkTimestamp(
   const inToken = (signedData.certificates ?? []).filter(
     (c): c is pkijs.Certificate => c instanceof pkijs.Certificate,
   );
-  const pool = [...inToken, ...trusted];
+  const pool = [...inToken, ...(trusted ?? [])];
   const signer = findSigner(signerInfo, pool);
-  if (signer === undefined) return problem("its signer's certificate is neither in the token nor given");
+  if (signer === undefined)
+    return problem(
+      `its signer's certificate is not in the token${trusted !== undefined ? " nor given" : ""}`,
+    );
   if (!(await signatureVerifies(der, signer))) return problem("its signature does not verify");
+  const untrusted = await trustProblem(signer, genTime, trusted ?? [signer], pool);
+  if (untrusted !== undefined) return problem(untrusted);
   const ess = essProblem(signerInfo, signer);
   if (ess !== undefined) return problem(ess);
-  const untrusted = await trustProblem(signer, genTime, trusted, pool);
-  if (untrusted !== undefined) return problem(untrusted);
-  return { ok: true, genTime: genTime.toISOString() };
+  return { genTime };
 }
 
 /**

@@ -11,6 +11,9 @@ import { request as httpsRequest } from "node:https";
 /** Most bytes of a reply read (a token with a certificate chain is a few KiB). */
 export const MAX_REPLY_BYTES = 64 * 1024;
 
+/** Node's codes of a server certificate refused (another attempt would be refused too). */
+const TLS_TRUST = /CERT|SELF_SIGNED|UNABLE_TO_|ERR_TLS_|HOSTNAME|ALTNAME/;
+
 /** Where and how to ask. */
 export interface QueryTarget {
   url: URL;
@@ -114,8 +117,9 @@ function postOnce(target: QueryTarget, der: Buffer): Promise<Buffer> {
     signal?.addEventListener("abort", onAbort, { once: true });
     req.on("error", (e: NodeJS.ErrnoException) => {
       // The message of a connection error names only the host and port (never the user info).
-      const what = e.code !== undefined ? `unreachable (${e.code})` : `unreachable (${e.message})`;
-      finish(new QueryFailure(what, true));
+      const code = e.code ?? e.message;
+      if (TLS_TRUST.test(code)) finish(new QueryFailure(`its certificate is not trusted (${code})`, false));
+      else finish(new QueryFailure(`unreachable (${code})`, true));
     });
     req.on("response", (res) => readReply(res, finish));
     req.end(der);

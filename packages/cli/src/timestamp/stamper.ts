@@ -20,6 +20,7 @@ import { AuditUsageError, ClarifaiAuditError } from "@clarifai-audit/client/inte
 import { redact, redactUrl, registerUrlSecrets } from "@clarifai-audit/client/internal/domain/redact.js";
 import { terminalSafe } from "@clarifai-audit/client/internal/domain/terminalText.js";
 import { AsnError, buildRequest, imprintProblem, integerValue, parseReply, parseToken } from "./asn.js";
+import { examineToken } from "./check.js";
 import { postQuery, QueryFailure } from "./http.js";
 
 /** Options of {@link createTsaStamper} (re-exported by ./index.ts). */
@@ -69,7 +70,7 @@ function parseTsaUrl(text: string): URL {
   try {
     url = new URL(text);
   } catch {
-    throw new AuditUsageError({ input: "tsa", problem: `${redactUrl(text)} is not a URL` });
+    throw new AuditUsageError({ input: "tsa", problem: "is not a URL", allowed: "http://… or https://…" });
   }
   if (url.protocol !== "http:" && url.protocol !== "https:")
     throw new AuditUsageError({
@@ -137,6 +138,10 @@ export function createTsaStamper(options: TsaOptions): Stamper {
       if (tstInfo.nonce === undefined) throw fail("its token does not echo the request's nonce");
       if (integerValue(tstInfo.nonce) !== request.nonce)
         throw fail("its token echoes another nonce than the request's");
+      // Signed as it says, by a certificate it carries that may stamp time: a token that no
+      // certificate can check would make a digest that never verifies.
+      const own = await examineToken(token, hash);
+      if ("problem" in own) throw fail(`its token is not valid: ${own.problem}`);
     } catch (e) {
       if (e instanceof AsnError)
         throw fail(`its reply is not an RFC 3161 time-stamp response (${e.message})`);
