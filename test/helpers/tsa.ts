@@ -65,10 +65,12 @@ export interface TestTsaOptions {
   tls?: { cert: Buffer; key: Buffer };
   /** The TSA certificate's subject CN. */
   name?: string;
+  /** The hash of the ESS signing-certificate attribute: sha256 (ESSCertIDv2, default) or sha1 (v1). */
+  essCertIdAlg?: "sha1" | "sha256";
 }
 
 /** The `[ tsa ]` configuration of `openssl ts -reply` for the files in `dir`. */
-export function tsaConfig(dir: string): string {
+export function tsaConfig(dir: string, essCertIdAlg: "sha1" | "sha256" = "sha256"): string {
   return `[ tsa ]
 default_tsa = tsa_config
 
@@ -87,7 +89,7 @@ clock_precision_digits = 0
 ordering = no
 tsa_name = yes
 ess_cert_id_chain = yes
-ess_cert_id_alg = sha256
+ess_cert_id_alg = ${essCertIdAlg}
 `;
 }
 
@@ -171,7 +173,7 @@ export async function startTestTsa(options: TestTsaOptions = {}): Promise<TestTs
   makeCa(dir, "ca", `clarifai-audit test TSA CA ${randomBytes(3).toString("hex")}`);
   issue(dir, "ca", "tsa", options.name ?? "clarifai-audit test TSA", TSA_EXT);
   writeFileSync(p("serial"), "01\n");
-  const config = tsaConfig(dir);
+  const config = tsaConfig(dir, options.essCertIdAlg);
   writeFileSync(p("tsa.cnf"), config);
   let n = 0;
   // openssl rewrites the serial file: one reply at a time.

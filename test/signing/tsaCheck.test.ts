@@ -83,6 +83,13 @@ function tstInfoSpan(token: Buffer): { start: number; length: number } {
   return { start: token.indexOf(tst), length: tst.length };
 }
 
+/** The types of a token's signed attributes. */
+function signedAttributeTypes(token: string): string[] {
+  const info = pkijs.ContentInfo.fromBER(new Uint8Array(Buffer.from(token, "base64")));
+  const signed = new pkijs.SignedData({ schema: info.content });
+  return (signed.signerInfos[0]?.signedAttrs?.attributes ?? []).map((a) => a.type);
+}
+
 test("a stored token checks with the TSA's certificate and with its CA's, at the token's time", async () => {
   expect(stamp.tsa).toBe(tsa.url);
   const byTsa = await checkTimestamp(stamp, hash, [tsa.tsaCertPem]);
@@ -102,6 +109,21 @@ test("a stored token checks with the TSA's certificate and with its CA's, at the
     ok: true,
     genTime,
   });
+});
+
+test("a token naming its signer by SHA-1 (ESS signing-certificate v1) checks too", async () => {
+  const v1 = await startTestTsa({ essCertIdAlg: "sha1" });
+  try {
+    const token = await createTsaStamper({ url: v1.url })(hash);
+    const types = signedAttributeTypes(token.token);
+    expect(types).toContain("1.2.840.113549.1.9.16.2.12");
+    expect(types).not.toContain("1.2.840.113549.1.9.16.2.47");
+    expect(signedAttributeTypes(stamp.token)).toContain("1.2.840.113549.1.9.16.2.47");
+    await expect(checkTimestamp(token, hash, [v1.caCertPem])).resolves.toMatchObject({ ok: true });
+    expect((await opensslVerify(token.token, hash, v1)).ok).toBe(true);
+  } finally {
+    await v1.close();
+  }
 });
 
 test("openssl ts -verify accepts the stored token over the digest's hash, and refuses another hash", async () => {

@@ -133,6 +133,7 @@ test("an interrupted stamp stops at once", async () => {
   const pending = createTsaStamper({ url: secretUrl, timeoutMs: 30_000, signal: controller.signal })(hash);
   setTimeout(() => controller.abort(), 100);
   await expect(pending).rejects.toThrow(/: interrupted$/);
+  await expect(pending).rejects.toMatchObject({ interrupted: true });
 });
 
 test("https with an extra CA file; refused without it", async () => {

@@ -20,8 +20,13 @@ import { derOf, essProblem, findSigner, trustProblem } from "./trust.js";
 /** What {@link checkTimestamp} found (re-exported by ./index.ts). */
 export type TimestampCheck = { ok: true; genTime: string } | { ok: false; problem: string };
 
+/** The last certificates parsed (a verifier checks every digest of a chain with the same ones). */
+let lastTrusted: { key: string; certs: pkijs.Certificate[] } | undefined;
+
 /** The trusted certificates of PEM texts. @throws AuditUsageError (`tsaCerts`) */
 function trustedCertificates(tsaCerts: readonly string[]): pkijs.Certificate[] {
+  const key = JSON.stringify(tsaCerts);
+  if (lastTrusted?.key === key) return lastTrusted.certs;
   const out: pkijs.Certificate[] = [];
   tsaCerts.forEach((pem, i) => {
     let certs: pkijs.Certificate[];
@@ -41,6 +46,7 @@ function trustedCertificates(tsaCerts: readonly string[]): pkijs.Certificate[] {
     out.push(...certs);
   });
   if (out.length === 0) throw new AuditUsageError({ input: "tsaCerts", problem: "no TSA certificate given" });
+  lastTrusted = { key, certs: out };
   return out;
 }
 

@@ -49,6 +49,8 @@ export class TimestampError extends ClarifaiAuditError {
     readonly tsa: string,
     /** What was wrong (one line). */
     readonly problem: string,
+    /** The caller's signal stopped it (not the authority's fault). */
+    readonly interrupted = false,
   ) {
     super(redact(`time-stamping authority ${tsa}: ${problem}`));
   }
@@ -109,7 +111,7 @@ export function createTsaStamper(options: TsaOptions): Stamper {
     backoffMs: options.backoffMs ?? 500,
     ...(options.signal !== undefined ? { signal: options.signal } : {}),
   };
-  const fail = (problem: string) => new TimestampError(shown, problem);
+  const fail = (problem: string, interrupted = false) => new TimestampError(shown, problem, interrupted);
 
   return async (hash: Buffer): Promise<DigestTimestamp> => {
     if (hash.length !== 32) throw fail(`asked to stamp ${hash.length} bytes, not a 32-byte SHA-256 hash`);
@@ -118,7 +120,7 @@ export function createTsaStamper(options: TsaOptions): Stamper {
     try {
       body = await postQuery(target, request.der);
     } catch (e) {
-      if (e instanceof QueryFailure) throw fail(e.message);
+      if (e instanceof QueryFailure) throw fail(e.message, e.aborted);
       throw e;
     }
     let token: Buffer;
