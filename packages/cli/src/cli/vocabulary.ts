@@ -219,6 +219,10 @@ export const VOCABULARY: Readonly<Record<string, FlagMeaning>> = {
     argument: "<duration>",
     meaning: "leave out the last duration before now (entries still landing)",
   },
+  "--sign": {
+    argument: "<key>",
+    meaning: `sign each commit with this Ed25519 private key (a chain of signed digests; two keys while changing keys)${REPEATABLE}`,
+  },
   "--since": { argument: "<duration>", meaning: "window: from = now − duration" },
   "--source-ip": { argument: "<ip>", meaning: `filter: only requests from this IP address${REPEATABLE}` },
   "--success": { meaning: "filter: only successful operations" },
@@ -243,6 +247,10 @@ export const VOCABULARY: Readonly<Record<string, FlagMeaning>> = {
   "--tls-cert": { argument: "<file>", meaning: "the emulator's PEM certificate chain (enables TLS)" },
   "--tls-key": { argument: "<file>", meaning: "the emulator's PEM private key" },
   "--to": { argument: "<time>", meaning: "window: latest entry time, RFC 3339, inclusive" },
+  "--tsa": {
+    argument: "<url>",
+    meaning: "a time-stamping authority (RFC 3161) whose token each signed digest carries",
+  },
   "--unavailable-burst": {
     argument: "<k>",
     meaning: "emulator fault: fail the first K calls with UNAVAILABLE",
