@@ -99,6 +99,8 @@ export class FileSink implements ExportSink {
   #signer: CommitSigner | undefined;
   /** The newest committed digest (what the manifest records). */
   #head: DigestHead | undefined;
+  /** Empties `FILE.digests/` of what a new export replaces (see checkNewDigests). */
+  #clearDigests: (() => Promise<void>) | undefined;
   #lock: HeldLock | undefined;
   #writer: PartialWriter | undefined;
   #identity: ExportIdentity | undefined;
@@ -199,9 +201,8 @@ export class FileSink implements ExportSink {
         throw refused(out, `${out} already exists; pass \`force\` to overwrite it`);
       // A crash before the first commit leaves the partial file (and maybe its first digest), no manifest.
       const crashedStart = previous === undefined && !exists && (await pathExists(partial));
-      const clear = await checkNewDigests(out, { force: this.#o.force, crashedStart });
+      this.#clearDigests = await checkNewDigests(out, { force: this.#o.force, crashedStart });
       if (this.#sign !== undefined) this.#signer = CommitSigner.create(out, format as LeafFormat, this.#sign);
-      await clear();
       return undefined;
     }
     if (previous === undefined) throw refused(out, `nothing to resume: ${manifestPath(out)} does not exist`);
@@ -281,6 +282,9 @@ export class FileSink implements ExportSink {
   }
 
   async start(cursor: ExportCursor): Promise<void> {
+    // Old digests go only once the new walk begins: a run refused or failed before leaves them.
+    await this.#clearDigests?.();
+    this.#clearDigests = undefined;
     this.#cursor = cursor;
     this.#writer = await PartialWriter.create(partialPath(this.#o.out));
     await this.#append(this.#text.header());
