@@ -11,12 +11,13 @@ import type { DigestLog } from "@clarifai-audit/client/internal/digest/document.
 import { checkChain, findHead, type LoadedDigest, loadDigests } from "./chain.js";
 import { checkExportData } from "./exportLog.js";
 import { NotVerified } from "./problem.js";
-import { makeProof } from "./proof.js";
+import { checkProof, makeProof } from "./proof.js";
 import { checkTimestamps } from "./timestamps.js";
 import { ChainTree } from "./tree.js";
 import type { VerifyOptions, VerifyReport } from "./types.js";
 
-export { checkProof, PROOF_KIND } from "./proof.js";
+export { PROOF_KIND } from "./proof.js";
+export { type ProofReport, verifyProofFile } from "./proofFile.js";
 export type {
   InclusionProofDocument,
   ProblemKind,
@@ -75,7 +76,12 @@ export async function verifyLog(path: string, options: VerifyOptions): Promise<V
     report.entries = tree.size;
     if (wantProofs && tree.all !== undefined) {
       report.proofs = [];
-      for (const entry of options.entries ?? []) report.proofs.push(makeProof(entry, tree.all, newest, path));
+      for (const entry of options.entries ?? []) {
+        const proof = makeProof(entry, tree.all, newest, path);
+        // Checked as an auditor will check it: from the document alone.
+        await checkProof(proof, path, options.keys);
+        report.proofs.push(proof);
+      }
     }
     report.verified = true;
   } catch (error) {
