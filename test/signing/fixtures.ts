@@ -151,12 +151,13 @@ export async function writeSignedExport(dir: string, name: string, o: ExportFixt
   const path = join(dir, name);
   const digests = `${path}.digests`;
   mkdirSync(digests);
-  const parts: string[] = [format === "json" ? "[\n" : ""];
+  const parts: string[] = [format === "json" ? "[" : ""];
   let next = 0;
   for (const [b, n] of batches.entries()) {
     const lines = entries.slice(next, next + n);
     next += n;
-    if (format === "json") parts.push(`${b > 0 ? ",\n" : ""}${lines.join(",\n")}`);
+    // As packages/client/src/export/formats.ts writes a JSON array: "[", "\n{…},\n{…}", ",\n{…}", "\n]\n".
+    if (format === "json") parts.push(`${b > 0 ? ",\n" : "\n"}${lines.join(",\n")}`);
     else parts.push(lines.map((l) => `${l}\n`).join(""));
   }
   if (!o.unfinished) parts.push(format === "json" ? "\n]\n" : "");
