@@ -176,3 +176,46 @@ test("an entry not in the log: exit 6", async () => {
   expect(lastJson(r.stderr)).toMatchObject({ problem: { kind: "entry-not-found" } });
   expect(r.stdout).toBe("");
 });
+
+test("--entry: a line copied from a JSON array export (its comma) is the entry; a lake's entries are proved too", async () => {
+  n++;
+  const log = await writeSignedExport(tmp.dir, `cli${n}.json`, { keys: () => [k1.signing], format: "json" });
+  const line = readFileSync(log.path, "utf8").split("\n")[2] as string;
+  expect(line.endsWith(",")).toBe(true);
+  const r = await runMain(["verify", log.path, "--key", k1.pubPath, "--entry", line]);
+  expect(r.code).toBe(0);
+  expect(JSON.parse(r.stdout)).toMatchObject({ entry: line.slice(0, -1), leafIndex: 1, treeSize: 9 });
+  const lake = await writeSignedLake(join(tmp.dir, "prooflake"), { keys: () => [k1.signing] });
+  const p = await runMain(["verify", lake.path, "--key", k1.pubPath, "--entry", lake.entries[6] as string]);
+  expect(p.code).toBe(0);
+  const proof = JSON.parse(p.stdout) as Record<string, unknown>;
+  expect(proof).toMatchObject({ leafIndex: 6, treeSize: 9, digestName: "000000000002.json" });
+  const file = join(tmp.dir, "lakeproof.json");
+  writeFileSync(file, p.stdout);
+  expect(
+    (
+      await runMain([
+        "verify",
+        "--proof",
+        file,
+        "--key",
+        k1.pubPath,
+        "--expect-head",
+        lake.hashes[1] as string,
+      ])
+    ).code,
+  ).toBe(0);
+  expect(
+    (
+      await runMain([
+        "verify",
+        "--proof",
+        file,
+        "--key",
+        k1.pubPath,
+        "--expect-head",
+        lake.hashes[0] as string,
+      ])
+    ).code,
+  ).toBe(6);
+});

@@ -327,3 +327,33 @@ describe("the digests", () => {
     expect(digestBytes(doc.digest).length).toBeGreaterThan(0);
   });
 });
+
+describe("unfinished exports and time-stamps", () => {
+  test("an interrupted export: PATH.partial is read, bytes after its newest digest are not committed yet", async () => {
+    const log = await exportOf({ unfinished: true });
+    renameSync(log.path, `${log.path}.partial`);
+    writeFileSync(`${log.path}.partial`, `${readFileSync(`${log.path}.partial`, "utf8")}{"uncommitted":1}\n`);
+    const r = await verifyLog(log.path, { keys: [k1.verifying] });
+    expect(r.problem).toBeUndefined();
+    expect(r).toMatchObject({ verified: true, complete: false, digests: 4, entries: 9 });
+    // Its committed bytes are checked all the same.
+    writeFileSync(
+      `${log.path}.partial`,
+      readFileSync(`${log.path}.partial`, "utf8").replace("entry 1 ", "entry 2 "),
+    );
+    expect(problemOf(await verifyLog(log.path, { keys: [k1.verifying] }))).toMatchObject({
+      kind: "entry-changed",
+      entry: 2,
+      file: `${log.path}.partial`,
+    });
+  });
+
+  test("TSA certificates given: a digest without a time-stamp is refused", async () => {
+    const log = await exportOf();
+    const r = await verifyLog(log.path, {
+      keys: [k1.verifying],
+      tsaCerts: ["-----BEGIN CERTIFICATE-----\n"],
+    });
+    expect(problemOf(r)).toMatchObject({ kind: "timestamp-missing", digest: digestN(1) });
+  });
+});

@@ -31,6 +31,14 @@ async function readInput(flag: string, path: string): Promise<string> {
   return bytes.toString("utf8");
 }
 
+/**
+ * An entry's line as a leaf holds it: without a line end, and without the comma that follows an
+ * element of a JSON array export (a line copied from one carries it; an entry never ends in one).
+ */
+function asStored(line: string): string {
+  return line.replace(/\r$/, "").replace(/,$/, "");
+}
+
 function notVerified(problem: VerifyProblem): string {
   return `not verified: ${terminalSafe(problem.message)}`;
 }
@@ -70,12 +78,10 @@ export async function runVerify(
   }
   if (path === undefined)
     throw new UsageError("verify: name the export file or lake folder to verify (PATH)");
-  const entries = [...(flags.entry ?? [])];
+  const entries = (flags.entry ?? []).map(asStored);
   if (flags.entryFile !== undefined)
-    for (const line of (await readInput("--entry-file", flags.entryFile)).split("\n")) {
-      const entry = line.endsWith("\r") ? line.slice(0, -1) : line;
-      if (entry.trim() !== "") entries.push(entry);
-    }
+    for (const line of (await readInput("--entry-file", flags.entryFile)).split("\n"))
+      if (line.trim() !== "") entries.push(asStored(line));
   const tsaCerts: string[] = [];
   for (const file of flags.tsaCert ?? []) tsaCerts.push(await readInput("--tsa-cert", file));
   const report = await verifyLog(path, {

@@ -38,6 +38,19 @@ async function kindOf(path: string): Promise<DigestLog> {
   }
 }
 
+/**
+ * The file an export's data is in: PATH, or PATH.partial while the export is unfinished (running,
+ * or interrupted before its final rename: bytes after its newest digest are not committed yet).
+ */
+async function exportFileOf(path: string): Promise<string> {
+  const exists = async (p: string) =>
+    await stat(p).then(
+      () => true,
+      () => false,
+    );
+  return !(await exists(path)) && (await exists(`${path}.partial`)) ? `${path}.partial` : path;
+}
+
 /** Verifies the signed export file or lake folder at `path`, offline. */
 export async function verifyLog(path: string, options: VerifyOptions): Promise<VerifyReport> {
   const log = await kindOf(path);
@@ -69,7 +82,7 @@ export async function verifyLog(path: string, options: VerifyOptions): Promise<V
     const tree = new ChainTree(wantProofs);
     const data =
       log === "export"
-        ? await checkExportData(path, digests, tree, options.signal)
+        ? await checkExportData(await exportFileOf(path), digests, tree, options.signal)
         : await (await import("./lakeLog.js")).checkLakeData(path, digests, tree, options.signal);
     report.files = data.files;
     report.bytes = data.bytes;
