@@ -4,14 +4,7 @@
  * splits at the largest power of two below n, and the empty tree's hash is SHA-256 of nothing. The
  * same hashing lets anyone check a root, an inclusion proof or a log with any RFC 6962 tool.
  */
-import * as nodeCrypto from "node:crypto";
 import { createHash } from "node:crypto";
-
-/**
- * Node's one-shot hash (20.12 and later; the engines allow any 20, so it is looked up, not
- * imported by name): one call into OpenSSL, where a Hash object takes four.
- */
-const oneShot = (nodeCrypto as { hash?: typeof nodeCrypto.hash }).hash;
 
 /** Bytes of one SHA-256. */
 export const HASH_BYTES = 32;
@@ -19,32 +12,14 @@ export const HASH_BYTES = 32;
 const LEAF = Buffer.from([0]);
 const NODE = Buffer.from([1]);
 
-/** Where a leaf is laid after its 0x00 for a one-shot hash (longer leaves take a Hash object). */
-let leafInput = Buffer.alloc(16 * 1024);
-
 /** SHA-256(0x00 || bytes[start, end)): the hash of one leaf. */
 export function leafHash(bytes: Uint8Array, start = 0, end = bytes.length): Buffer {
-  const n = end - start;
-  if (oneShot === undefined || n >= 1024 * 1024)
-    return createHash("sha256").update(LEAF).update(bytes.subarray(start, end)).digest();
-  if (n + 1 > leafInput.length) leafInput = Buffer.alloc(Math.max(n + 1, leafInput.length * 2));
-  // One call into OpenSSL instead of a Hash object's four: a copy of the line costs less.
-  leafInput.set(bytes.subarray(start, end), 1);
-  return oneShot("sha256", leafInput.subarray(0, n + 1), "buffer");
+  return createHash("sha256").update(LEAF).update(bytes.subarray(start, end)).digest();
 }
-
-/** The input of {@link nodeHash}: 0x01, then the two children (one buffer: one call into OpenSSL). */
-const NODE_INPUT = Buffer.alloc(1 + 2 * HASH_BYTES, 1);
 
 /** SHA-256(0x01 || left || right): the hash of an interior node. */
 export function nodeHash(left: Uint8Array, right: Uint8Array): Buffer {
-  if (oneShot === undefined || left.length !== HASH_BYTES || right.length !== HASH_BYTES)
-    return createHash("sha256").update(NODE).update(left).update(right).digest();
-  // A one-shot hash of one buffer costs a third of a Hash object fed three times (a tree of n leaves
-  // takes n - 1 of them).
-  NODE_INPUT.set(left, 1);
-  NODE_INPUT.set(right, 1 + HASH_BYTES);
-  return oneShot("sha256", NODE_INPUT, "buffer");
+  return createHash("sha256").update(NODE).update(left).update(right).digest();
 }
 
 /** The hash of the empty tree: SHA-256 of no bytes. */
