@@ -357,3 +357,8 @@ describe("unfinished exports and time-stamps", () => {
     expect(problemOf(r)).toMatchObject({ kind: "timestamp-missing", digest: digestN(1) });
   });
 });
+
+test("neither the file nor its digests: file-missing", async () => {
+  const r = await verifyLog(join(tmp.dir, "nothing.jsonl"), { keys: [k1.verifying] });
+  expect(problemOf(r)).toMatchObject({ kind: "file-missing" });
+});

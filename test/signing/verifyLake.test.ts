@@ -175,3 +175,12 @@ describe("the digests", () => {
     });
   });
 });
+
+test("a commit interrupted before publishing its digest: the state's head is still hidden", async () => {
+  const lake = await lakeOf();
+  const { renameSync } = await import("node:fs");
+  renameSync(join(lake.digests, digestN(2)), join(lake.digests, `.${digestN(2)}.tmp`));
+  const r = await verifyLog(lake.path, { keys: [k1.verifying] });
+  expect(r.problem?.kind).toBe("digest-missing");
+  expect(r.problem?.message).toContain("still under its hidden name");
+});

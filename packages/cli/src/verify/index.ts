@@ -8,14 +8,15 @@
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { DigestLog } from "@clarifai-audit/client/internal/digest/document.js";
-import { checkChain, findHead, type LoadedDigest, loadDigests } from "./chain.js";
+import { checkChain, findHead, LAKE_DIGESTS, type LoadedDigest, loadDigests } from "./chain.js";
 import { checkExportData } from "./exportLog.js";
-import { NotVerified } from "./problem.js";
+import { fail, NotVerified } from "./problem.js";
 import { checkProof, makeProof } from "./proof.js";
 import { checkTimestamps } from "./timestamps.js";
 import { ChainTree } from "./tree.js";
 import type { VerifyOptions, VerifyReport } from "./types.js";
 
+export { LAKE_DIGESTS } from "./chain.js";
 export { PROOF_KIND } from "./proof.js";
 export { type ProofReport, verifyProofFile } from "./proofFile.js";
 export type {
@@ -26,9 +27,6 @@ export type {
   VerifyReport,
 } from "./types.js";
 
-/** The folder of a lake's digests, inside the lake. */
-export const LAKE_DIGESTS = "_clarifai_digests";
-
 /** Which kind of log `path` is: a folder holding digests is a lake, anything else an export. */
 async function kindOf(path: string): Promise<DigestLog> {
   try {
@@ -38,16 +36,18 @@ async function kindOf(path: string): Promise<DigestLog> {
   }
 }
 
+async function exists(path: string): Promise<boolean> {
+  return await stat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
 /**
  * The file an export's data is in: PATH, or PATH.partial while the export is unfinished (running,
  * or interrupted before its final rename: bytes after its newest digest are not committed yet).
  */
 async function exportFileOf(path: string): Promise<string> {
-  const exists = async (p: string) =>
-    await stat(p).then(
-      () => true,
-      () => false,
-    );
   return !(await exists(path)) && (await exists(`${path}.partial`)) ? `${path}.partial` : path;
 }
 
@@ -67,6 +67,13 @@ export async function verifyLog(path: string, options: VerifyOptions): Promise<V
   };
   try {
     const shownDir = log === "lake" ? join(path, LAKE_DIGESTS) : `${path}.digests`;
+    if (
+      log === "export" &&
+      !(await exists(path)) &&
+      !(await exists(`${path}.partial`)) &&
+      !(await exists(shownDir))
+    )
+      fail("file-missing", path, `${path} does not exist, nor its digests (${shownDir})`);
     const digests = await loadDigests(shownDir, shownDir, log);
     const newest = digests.at(-1) as LoadedDigest;
     report.digests = digests.length;

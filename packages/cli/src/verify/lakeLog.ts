@@ -11,7 +11,7 @@ import { digestName } from "@clarifai-audit/client/internal/digest/document.js";
 import type { LeafHashes } from "@clarifai-audit/client/internal/digest/leaves.js";
 import { LEAF_PREFIX_BYTES } from "@clarifai-audit/client/internal/digest/leaves.js";
 import { STATE_FILE, TABLE_DIR } from "../sync/lake/manifest.js";
-import type { LoadedDigest } from "./chain.js";
+import { LAKE_DIGESTS, type LoadedDigest } from "./chain.js";
 import { classifyLeaves } from "./classify.js";
 import { LakeRows } from "./lakeRows.js";
 import { fail } from "./problem.js";
@@ -51,13 +51,20 @@ async function checkStateHead(dir: string, newest: LoadedDigest): Promise<void> 
   }
   const head = (state as { digest?: { seq?: unknown; sha256?: unknown } } | null)?.digest;
   if (typeof head?.seq !== "number") return;
-  if (head.seq > newest.seq)
+  if (head.seq > newest.seq) {
+    // A commit interrupted after its commit point leaves its digest under the hidden name until the
+    // next sync (or query) publishes it.
+    const hidden = await lstat(join(dir, LAKE_DIGESTS, `.${digestName(head.seq)}.tmp`)).then(
+      () => true,
+      () => false,
+    );
     fail(
       "digest-missing",
       STATE_FILE,
-      `${STATE_FILE}: the state file's head is digest ${digestName(head.seq)}; digests after ${newest.name} are missing`,
+      `${STATE_FILE}: the state file's head is digest ${digestName(head.seq)}; digests after ${newest.name} are missing${hidden ? ` (the head is still under its hidden name: a commit was interrupted before publishing it; the next sync publishes it)` : ""}`,
       { digest: digestName(newest.seq + 1) },
     );
+  }
   if (head.seq === newest.seq && head.sha256 !== newest.hash)
     fail(
       "chain-broken",
