@@ -19,6 +19,7 @@ export const FLAG_OF_OPTION: Readonly<Record<string, string>> = {
   from: "--from",
   input: "--input",
   insecure: "--insecure",
+  key: "--key",
   lake: "--lake",
   lookbackMs: "--lookback",
   memoryLimit: "--max-memory",
