@@ -47,6 +47,8 @@ it("there is a page for each command, and README.md's table links each", () => {
       "sync",
       "tail",
       "watch",
+      "verify",
+      "keys",
     ].sort(),
   );
   const readme = pages.get("README.md") ?? "";

@@ -245,6 +245,8 @@ it("buildProgram() declares every command without running one (what the docs are
     "run",
     "rules",
     "report",
+    "verify",
+    "keys",
     "emulator",
     "query",
     "config",

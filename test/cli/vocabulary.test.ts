@@ -53,7 +53,19 @@ function argumentOf(option: Option): string | undefined {
 
 it("the program has its commands and rules' two (the walk reaches every one)", () => {
   const paths = commands().map((c) => c.path);
-  for (const p of ["search", "export", "tail", "sync", "watch", "run", "rules check", "rules test", "report"])
+  for (const p of [
+    "search",
+    "export",
+    "tail",
+    "sync",
+    "watch",
+    "run",
+    "rules check",
+    "rules test",
+    "report",
+    "verify",
+    "keys generate",
+  ])
     expect(paths).toContain(p);
   expect(paths).toEqual(expect.arrayContaining(["emulator", "query"]));
 });

@@ -3,6 +3,8 @@
  * `--out -` writes the same bytes to stdout through the stream sink: nothing on disk, no resume.
  */
 
+import type { SignOptions } from "@clarifai-audit/client/internal/digest/chain.js";
+import { readSigningKey } from "@clarifai-audit/client/internal/digest/keys.js";
 import { EXPORT_MAX_ATTEMPTS } from "@clarifai-audit/client/internal/domain/limits.js";
 import { formatTs } from "@clarifai-audit/client/internal/domain/timestamps.js";
 import { type ExportSummary, exportToSink } from "@clarifai-audit/client/internal/export/engine.js";
@@ -32,6 +34,10 @@ export interface ExportFlags extends FilterFlags, ConnectionFlags {
   force?: boolean;
   quiet?: boolean;
   json?: boolean;
+  /** Private key files: sign each commit (a digest per commit in FILE.digests/). */
+  sign?: string[];
+  /** A time-stamping authority's URL: each digest carries its RFC 3161 token (needs --sign). */
+  tsa?: string;
 }
 
 const FORMATS: readonly DataFormat[] = FILE_FORMATS;
@@ -50,6 +56,35 @@ function checkStdoutFlags(flags: ExportFlags): void {
     );
   if (flags.force)
     throw new UsageError("--force: --out - writes to stdout; there is no file to overwrite or discard");
+}
+
+/**
+ * The signing options of `--sign` and `--tsa`, refused in one line when they cannot apply; the keys
+ * are read here, before any request (a key readable by others, or not Ed25519, is refused: exit 2).
+ */
+async function signOptions(
+  flags: ExportFlags,
+  toStdout: boolean,
+  signal: AbortSignal | undefined,
+): Promise<SignOptions | undefined> {
+  if (flags.tsa !== undefined && flags.sign === undefined)
+    throw new UsageError("--tsa: needs --sign (a time-stamp is over a signed digest); add --sign KEY");
+  if (flags.sign === undefined) return undefined;
+  if (toStdout)
+    throw new UsageError(
+      "--sign: --out - writes to stdout, where no digests can be kept beside the data; export to a file to sign it",
+    );
+  const keys = [];
+  for (const path of flags.sign) keys.push(await readSigningKey(path, "sign"));
+  if (flags.tsa === undefined) return { keys };
+  // Loaded only when asked: the time-stamp client (ASN.1, CMS) is no cost to other exports.
+  const { createTsaStamper } = await import("../timestamp/index.js");
+  return { keys, stamp: createTsaStamper({ url: flags.tsa, ...(signal ? { signal } : {}) }) };
+}
+
+/** The head of a signed export's chain, for the summary line. */
+function digestSummary(digest: FileSinkResult["digest"]): string {
+  return digest === undefined ? "" : `; signed: digest ${digest.seq}, head ${digest.hash}`;
 }
 
 /**
@@ -93,6 +128,7 @@ export async function runExportCommand(ctx: CommandContext, flags: ExportFlags):
   if (toStdout) checkStdoutFlags(flags);
   if (flags.resume && flags.force) throw new UsageError("--resume and --force cannot be combined");
   const format = exportFormat(flags.out, flags.format);
+  const sign = await signOptions(flags, toStdout, ctx.signal);
   const filters = filtersToQuery(flags);
   const window = resolveWindow(flags, ctx.clock.now());
   if (!toStdout) await checkOutputPath("--out", flags.out);
@@ -105,6 +141,7 @@ export async function runExportCommand(ctx: CommandContext, flags: ExportFlags):
         gzip: flags.out.toLowerCase().endsWith(".gz"),
         resume: flags.resume ?? false,
         force: flags.force ?? false,
+        ...(sign !== undefined ? { sign } : {}),
       });
   // Data on a terminal and a bar on the same terminal would garble each other: the data wins.
   const progress = await ctx.progress(!flags.quiet && !(toStdout && ctx.io.stdout.isTTY));
@@ -154,7 +191,9 @@ export async function runExportCommand(ctx: CommandContext, flags: ExportFlags):
     // --quiet: only errors and warnings (the vocabulary's one meaning); --json still has the figures.
     ...(flags.quiet
       ? {}
-      : { summary: `${summaryLine(flags.out, done, flags.concurrency)}; ${requestSummary(stats)}` }),
+      : {
+          summary: `${summaryLine(flags.out, done, flags.concurrency)}; ${requestSummary(stats)}${digestSummary(done.digest)}`,
+        }),
     figures: {
       out: flags.out,
       entries: done.entries,
@@ -167,6 +206,7 @@ export async function runExportCommand(ctx: CommandContext, flags: ExportFlags):
       dropped: done.repeated + done.stale,
       seconds: done.durationMs / 1000,
       ...requestFigures(stats),
+      ...(done.digest !== undefined ? { digest: { seq: done.digest.seq, hash: done.digest.hash } } : {}),
     },
   };
 }

@@ -13,6 +13,7 @@ import { type CliEnv, type CliIo, processIo } from "./cliIo.js";
 import { defineCompletion } from "./commands/completion.js";
 import { defineConfig } from "./commands/config.js";
 import { defineExport } from "./commands/export.js";
+import { defineKeys } from "./commands/keys.js";
 import { defineQuery } from "./commands/query.js";
 import { defineReport } from "./commands/report.js";
 import { defineRules } from "./commands/rules.js";
@@ -21,6 +22,7 @@ import { CommandRuns } from "./commands/runs.js";
 import { defineSearch } from "./commands/search.js";
 import { defineSync } from "./commands/sync.js";
 import { defineTail } from "./commands/tail.js";
+import { defineVerify } from "./commands/verify.js";
 import { defineWatch } from "./commands/watch.js";
 import { registerEmulatorCommand } from "./emulatorCommand.js";
 import { addVerboseEverywhere } from "./sharedFlags.js";
@@ -96,6 +98,8 @@ export function buildProgram(
   defineRun(program, runs);
   defineRules(program, runs);
   defineReport(program, runs);
+  defineVerify(program, runs);
+  defineKeys(program, runs);
   registerEmulatorCommand(program, (work, json) =>
     runs.run({ command: "emulator", json }, async (ctx) =>
       work({

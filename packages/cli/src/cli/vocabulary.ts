@@ -129,6 +129,15 @@ export const VOCABULARY: Readonly<Record<string, FlagMeaning>> = {
     meaning: "emulator fault: drop the connection of every Nth call",
   },
   "--endpoint": { argument: "<host:port>", meaning: "the gRPC endpoint to call" },
+  "--entry": {
+    argument: "<line>",
+    meaning: `verify: an entry's line, exactly as stored, to prove in the signed log${REPEATABLE}`,
+  },
+  "--entry-file": { argument: "<file>", meaning: "verify: a file of entries' lines to prove, one a line" },
+  "--expect-head": {
+    argument: "<hash>",
+    meaning: "verify: a digest hash given earlier, which must be one of the chain's digests",
+  },
   "--failed": { meaning: "filter: only failed operations" },
   "--fault-seed": {
     argument: "<s>",
@@ -166,6 +175,10 @@ export const VOCABULARY: Readonly<Record<string, FlagMeaning>> = {
   "--interval": { argument: "<duration>", meaning: "time between polls or runs when following" },
   "--jitter-ms": { argument: "<ms>", meaning: "emulator: extra random delay per call" },
   "--json": { meaning: "after the run, one JSON object on stderr's last line for scripts" },
+  "--key": {
+    argument: "<file>",
+    meaning: `verify: a public key (KEY.pub) the digests may be signed by${REPEATABLE}`,
+  },
   "--lake": {
     argument: "<dir>",
     meaning: "a Parquet lake (a folder): what sync writes, and query, report and rules test read",
@@ -200,6 +213,7 @@ export const VOCABULARY: Readonly<Record<string, FlagMeaning>> = {
     argument: "<name>",
     meaning: "named profile from the config file (default: CLARIFAI_AUDIT_PROFILE, else the file's default)",
   },
+  "--proof": { argument: "<file>", meaning: "verify: a saved inclusion proof to check without the log" },
   "--quiet": { short: "-q", meaning: QUIET_HELP },
   "--rate-limit": {
     argument: "<n>",
@@ -218,6 +232,10 @@ export const VOCABULARY: Readonly<Record<string, FlagMeaning>> = {
   "--settle": {
     argument: "<duration>",
     meaning: "leave out the last duration before now (entries still landing)",
+  },
+  "--sign": {
+    argument: "<key>",
+    meaning: `sign each commit with this Ed25519 private key (a chain of signed digests; two keys while changing keys)${REPEATABLE}`,
   },
   "--since": { argument: "<duration>", meaning: "window: from = now − duration" },
   "--source-ip": { argument: "<ip>", meaning: `filter: only requests from this IP address${REPEATABLE}` },
@@ -243,6 +261,14 @@ export const VOCABULARY: Readonly<Record<string, FlagMeaning>> = {
   "--tls-cert": { argument: "<file>", meaning: "the emulator's PEM certificate chain (enables TLS)" },
   "--tls-key": { argument: "<file>", meaning: "the emulator's PEM private key" },
   "--to": { argument: "<time>", meaning: "window: latest entry time, RFC 3339, inclusive" },
+  "--tsa": {
+    argument: "<url>",
+    meaning: "a time-stamping authority (RFC 3161) whose token each signed digest carries",
+  },
+  "--tsa-cert": {
+    argument: "<file>",
+    meaning: `verify: a time-stamping authority's certificate (PEM) every digest's time-stamp must verify with${REPEATABLE}`,
+  },
   "--unavailable-burst": {
     argument: "<k>",
     meaning: "emulator fault: fail the first K calls with UNAVAILABLE",

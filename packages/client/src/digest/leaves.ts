@@ -3,7 +3,7 @@
  * event line, a lake row's `entry` column), without its newline. One splitter for the signer and
  * the verifier, so both see the same leaves in the same bytes.
  */
-import { HASH_BYTES, leafHash } from "./merkle.js";
+import { HASH_BYTES, leafHashInto } from "./merkle.js";
 
 /** Formats whose bytes a signed export's leaves are read from (CSV has no JSON line per entry). */
 export type LeafFormat = "jsonl" | "json" | "ocsf";
@@ -55,18 +55,24 @@ export class LeafHashes {
 
   /** Adds the leaf `bytes[start, end)`. */
   add(bytes: Uint8Array, start = 0, end = bytes.length): void {
-    this.addHash(leafHash(bytes, start, end));
+    this.#room();
+    leafHashInto(bytes, start, end, this.#hashes, this.#count * HASH_BYTES);
+    this.#count++;
   }
 
   /** Adds a leaf hash computed elsewhere. */
   addHash(hash: Uint8Array): void {
-    if ((this.#count + 1) * HASH_BYTES > this.#hashes.length) {
-      const grown = Buffer.allocUnsafe(this.#hashes.length * 2);
-      this.#hashes.copy(grown, 0, 0, this.#count * HASH_BYTES);
-      this.#hashes = grown;
-    }
+    this.#room();
     this.#hashes.set(hash, this.#count * HASH_BYTES);
     this.#count++;
+  }
+
+  /** Makes room for one more hash. */
+  #room(): void {
+    if ((this.#count + 1) * HASH_BYTES <= this.#hashes.length) return;
+    const grown = Buffer.allocUnsafe(this.#hashes.length * 2);
+    this.#hashes.copy(grown, 0, 0, this.#count * HASH_BYTES);
+    this.#hashes = grown;
   }
 
   /** Adds every leaf of `bytes[from, to)` of a file of `format` ({@link forEachLeaf}). */

@@ -5,7 +5,9 @@
  * sink that stores each batch with its cursor, and returns the last stored cursor from `open`, gets
  * every entry of the window exactly once across crashes and restarts. {@link FileSink} is the sink
  * behind `clarifai-audit export` (`FILE.partial` + `FILE.manifest.json`); {@link StreamSink} writes the
- * same bytes to a stream (`export --out -`), without resuming. See docs/library.md (the export engine).
+ * same bytes to a stream (`export --out -`), without resuming. With `sign` (keys read by
+ * {@link readSigningKey}), the file sink writes a signed digest per commit in `FILE.digests/`. See
+ * docs/library.md (the export engine).
  *
  * ```ts
  * import { AuditLogClient } from "clarifai-audit";
@@ -21,6 +23,9 @@
  * ```
  * @packageDocumentation
  */
+// A signed file sink (`FileSinkOptions.sign`): the keys it signs with (docs/verifiable-logs.md).
+export { DigestChainError, type SignOptions, type Stamper } from "../digest/chain.js";
+export { readSigningKey, type SigningKey, SigningKeyError } from "../digest/keys.js";
 export {
   type ExportProgress,
   type ExportSummary,

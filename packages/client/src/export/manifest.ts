@@ -67,6 +67,8 @@ export interface Manifest {
   perPage: number;
   window: { from: string; to: string; pinnedAt: string };
   committed: ManifestCommit;
+  /** A signed export's newest digest (`FILE.digests/`), committed with this manifest. */
+  digest?: { seq: number; sha256: string };
   updatedAt: string;
 }
 
@@ -99,6 +101,8 @@ export class ManifestError extends ClarifaiAuditError {
 const object = (required: string[], properties: Record<string, object>) =>
   ({ type: "object", additionalProperties: false, required, properties }) as const;
 
+const HEX64 = { type: "string", pattern: "^[0-9a-f]{64}$", description: "a SHA-256 in hex" } as const;
+
 /** The JSON Schema of {@link Manifest}. */
 export const MANIFEST_SCHEMA = object(
   ["version", "kind", "query", "format", "gzip", "perPage", "window", "committed", "updatedAt"],
@@ -112,7 +116,7 @@ export const MANIFEST_SCHEMA = object(
     window: object(["from", "to", "pinnedAt"], { from: TIMESTAMP, to: TIMESTAMP, pinnedAt: TIMESTAMP }),
     committed: object(["bytes", "sha256", "entries", "pages", "slice", "cursor", "sliceDone", "stats"], {
       bytes: COUNT,
-      sha256: { type: "string", pattern: "^[0-9a-f]{64}$", description: "a SHA-256 in hex" },
+      sha256: HEX64,
       entries: COUNT,
       pages: COUNT,
       slice: object(["from", "to", "last"], { from: TIMESTAMP, to: TIMESTAMP, last: { type: "boolean" } }),
@@ -131,6 +135,7 @@ export const MANIFEST_SCHEMA = object(
         requests: COUNT,
       }),
     }),
+    digest: object(["seq", "sha256"], { seq: { ...COUNT, minimum: 1 }, sha256: HEX64 }),
     updatedAt: TIMESTAMP,
   },
 );

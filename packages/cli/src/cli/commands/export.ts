@@ -2,6 +2,7 @@
 
 import { EXPORT_MAX_ATTEMPTS, MAX_PER_PAGE } from "@clarifai-audit/client/internal/domain/limits.js";
 import type { Command } from "commander";
+import { collect } from "../duration.js";
 import type { ExportFlags } from "../exportCommand.js";
 import {
   addConnectionOptions,
@@ -44,7 +45,16 @@ export function defineExport(program: Command, runs: CommandRuns): Command {
       ),
     )
     .option("--resume", "continue the interrupted export of FILE (same query required; not with --out -)")
-    .option("--force", "overwrite FILE, or discard an interrupted export of it");
+    .option("--force", "overwrite FILE, or discard an interrupted export of it")
+    .option(
+      "--sign <key>",
+      "sign each commit with this Ed25519 private key (keys generate): a digest per commit in FILE.digests/; two keys while changing keys; repeatable; not with csv or --out -",
+      collect,
+    )
+    .option(
+      "--tsa <url>",
+      "a time-stamping authority (RFC 3161): each digest carries its token; needs --sign",
+    );
   addOutputOptions(cmd, { quiet: true });
   addFilterOptions(cmd);
   addConnectionOptions(cmd, { maxAttempts: EXPORT_MAX_ATTEMPTS });

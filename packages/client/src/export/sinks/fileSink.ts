@@ -9,7 +9,10 @@ import { rename, unlink } from "node:fs/promises";
 import { dirname } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { createGzip } from "node:zlib";
+import type { SignOptions } from "../../digest/chain.js";
+import type { LeafFormat } from "../../digest/leaves.js";
 import { canonicalJson } from "../../domain/canonicalJson.js";
+import { crashPoint } from "../../state/crashPoint.js";
 import { fsyncDir, pathExists } from "../../state/durableFile.js";
 import { acquireLock, type HeldLock, LockHeldError } from "../../state/lock.js";
 import { checkRegularOrAbsent, openRegular } from "../../state/outputPath.js";
@@ -20,6 +23,7 @@ import {
   type ExportIdentity,
   MANIFEST_VERSION,
   type Manifest,
+  type ManifestCommit,
   ManifestError,
   manifestPath,
   partialPath,
@@ -30,6 +34,7 @@ import {
 import type { ExportBatch, ExportCursor, ExportSink, SinkOpenInfo } from "../sink.js";
 import { BatchText } from "./batchText.js";
 import { PartialWriter } from "./partialWriter.js";
+import { CommitSigner, checkNewDigests, type DigestHead, digestsPath } from "./signedCommits.js";
 
 /** Options of {@link FileSink}. */
 export interface FileSinkOptions {
@@ -44,12 +49,19 @@ export interface FileSinkOptions {
   force?: boolean;
   /** The clock for the manifest's `updatedAt`. */
   now?: () => number;
+  /**
+   * Sign each commit: a digest per commit in `FILE.digests/` (docs/verifiable-logs.md), written
+   * before the manifest that commits it. Not with csv (its lines are not the entries' JSON lines).
+   */
+  sign?: SignOptions;
 }
 
 /** What the file holds: its uncompressed length and SHA-256. */
 export interface FileSinkResult {
   bytes: number;
   sha256: string;
+  /** A signed export's newest digest: its sequence number and hash (the chain's head). */
+  digest?: { seq: number; hash: string };
 }
 
 /**
@@ -82,7 +94,13 @@ function refused(path: string, problem: string): ExportUsageError {
 
 /** An {@link ExportSink} writing one file (jsonl, csv or json, optionally gzipped) with a resumable manifest. */
 export class FileSink implements ExportSink {
-  readonly #o: Required<Omit<FileSinkOptions, "now">> & { now: () => number };
+  readonly #o: Required<Omit<FileSinkOptions, "now" | "sign">> & { now: () => number };
+  readonly #sign: SignOptions | undefined;
+  #signer: CommitSigner | undefined;
+  /** The newest committed digest (what the manifest records). */
+  #head: DigestHead | undefined;
+  /** Empties `FILE.digests/` of what a new export replaces (see checkNewDigests). */
+  #clearDigests: (() => Promise<void>) | undefined;
   #lock: HeldLock | undefined;
   #writer: PartialWriter | undefined;
   #identity: ExportIdentity | undefined;
@@ -103,6 +121,7 @@ export class FileSink implements ExportSink {
       ...options,
       now: options.now ?? Date.now,
     };
+    this.#sign = options.sign;
     this.#text = new BatchText(this.#o.format);
     if (this.#o.out === "")
       throw new ExportUsageError({ input: "out", problem: "the output file name is empty" });
@@ -111,12 +130,19 @@ export class FileSink implements ExportSink {
         { input: "resume", problem: "cannot be combined with force" },
         "resume and force cannot be combined",
       );
+    if (this.#sign !== undefined && this.#o.format === "csv")
+      throw new ExportUsageError(
+        { input: "sign", problem: "a csv export cannot be signed" },
+        "`sign`: a csv export cannot be signed (a digest's leaves are the entries' JSON lines); export jsonl, json or ocsf",
+      );
   }
 
   /** Bytes and SHA-256 of the (uncompressed) output so far. */
   get result(): FileSinkResult {
-    if (this.#finished) return this.#finished;
-    return { bytes: this.#writer?.bytes ?? 0, sha256: this.#writer?.digest() ?? "" };
+    const head = this.#head;
+    const digest = head === undefined ? {} : { digest: { seq: head.seq, hash: head.sha256 } };
+    if (this.#finished) return { ...this.#finished, ...digest };
+    return { bytes: this.#writer?.bytes ?? 0, sha256: this.#writer?.digest() ?? "", ...digest };
   }
 
   async open(info: SinkOpenInfo): Promise<ExportCursor | undefined> {
@@ -170,8 +196,13 @@ export class FileSink implements ExportSink {
           `an interrupted export of ${out} exists (${manifestPath(out)}); pass \`resume\` to continue it or \`force\` to start over`,
         );
       }
-      if ((await pathExists(out)) && !this.#o.force)
+      const exists = await pathExists(out);
+      if (exists && !this.#o.force)
         throw refused(out, `${out} already exists; pass \`force\` to overwrite it`);
+      // A crash before the first commit leaves the partial file (and maybe its first digest), no manifest.
+      const crashedStart = previous === undefined && !exists && (await pathExists(partial));
+      this.#clearDigests = await checkNewDigests(out, { force: this.#o.force, crashedStart });
+      if (this.#sign !== undefined) this.#signer = CommitSigner.create(out, format as LeafFormat, this.#sign);
       return undefined;
     }
     if (previous === undefined) throw refused(out, `nothing to resume: ${manifestPath(out)} does not exist`);
@@ -188,6 +219,7 @@ export class FileSink implements ExportSink {
       );
     }
     const committed = previous.committed;
+    await this.#resumeChain(previous);
     const cursor = cursorFromManifest(previous);
     this.#cursor = cursor;
     this.#text.entries = committed.entries;
@@ -213,17 +245,55 @@ export class FileSink implements ExportSink {
     return cursor;
   }
 
+  /**
+   * Refuses a signed resume of an unsigned export and the other way round, then continues the chain
+   * from the manifest's head digest (checked), deleting the digests of commits that never happened.
+   */
+  async #resumeChain(previous: Manifest): Promise<void> {
+    const { out, format } = this.#o;
+    const head = previous.digest;
+    if (head === undefined && this.#sign !== undefined)
+      throw refused(
+        out,
+        `\`sign\`: the interrupted export of ${out} is not signed; resume it without \`sign\`, or pass \`force\` to start over signed`,
+      );
+    if (head !== undefined && this.#sign === undefined)
+      throw refused(
+        out,
+        `the interrupted export of ${out} is signed (${digestsPath(out)}); resume it with \`sign\` and its key, or pass \`force\` to start over`,
+      );
+    if (head === undefined || this.#sign === undefined) return;
+    this.#signer = await CommitSigner.resume(
+      out,
+      format as LeafFormat,
+      this.#sign,
+      head,
+      previous.committed.bytes,
+    );
+    this.#head = head;
+  }
+
+  /** Appends `text` to the partial file (and to the commit's digest when signed). */
+  async #append(text: string | Uint8Array): Promise<void> {
+    if (text.length === 0) return;
+    const bytes = typeof text === "string" ? Buffer.from(text, "utf8") : text;
+    await (this.#writer as PartialWriter).write(bytes);
+    this.#signer?.observe(bytes);
+  }
+
   async start(cursor: ExportCursor): Promise<void> {
+    // Old digests go only once the new walk begins: a run refused or failed before leaves them.
+    await this.#clearDigests?.();
+    this.#clearDigests = undefined;
     this.#cursor = cursor;
     this.#writer = await PartialWriter.create(partialPath(this.#o.out));
-    await this.#writer.write(this.#text.header());
+    await this.#append(this.#text.header());
     await this.#commit();
   }
 
   async write(batch: ExportBatch): Promise<void> {
-    const writer = this.#writer;
-    if (writer === undefined) throw new Error("FileSink.write before open/start");
-    await writer.write(this.#text.batch(batch));
+    if (this.#writer === undefined) throw new Error("FileSink.write before open/start");
+    await this.#append(this.#text.batch(batch));
     this.#cursor = batch.cursor;
     this.#dirty = true;
   }
@@ -249,7 +319,7 @@ export class FileSink implements ExportSink {
         return;
       }
       if (!this.#complete) {
-        await writer.write(this.#text.footer());
+        await this.#append(this.#text.footer());
         this.#complete = true;
         await this.#commit();
       }
@@ -288,42 +358,57 @@ export class FileSink implements ExportSink {
     await removeManifest(out);
   }
 
+  /**
+   * Commits: the data synced, then (signed) the commit's digest written durably, then the manifest
+   * replaced (the commit point), recording the data's length and hash and the digest as the head.
+   */
   async #commit(): Promise<void> {
     const writer = this.#writer as PartialWriter;
     const cursor = this.#cursor as ExportCursor;
     const stats = cursor.stats;
+    const identity = this.#identity as ExportIdentity;
     await writer.sync();
+    const committed: ManifestCommit = {
+      bytes: writer.bytes,
+      sha256: writer.digest(),
+      entries: this.#text.entries,
+      pages: stats?.pages ?? 0,
+      slice: { ...cursor.slice },
+      cursor: {
+        page: cursor.page,
+        ...(cursor.boundary !== undefined ? { boundary: cursor.boundary } : {}),
+        boundaryKeys: cursor.boundaryKeys,
+      },
+      sliceDone: cursor.sliceDone,
+      ...(this.#complete ? { complete: true } : {}),
+      stats: {
+        retries: stats?.retries ?? 0,
+        shiftedPages: stats?.shiftedPages ?? 0,
+        repeated: stats?.repeated ?? 0,
+        stale: stats?.stale ?? 0,
+        ...(stats?.requests !== undefined ? { requests: stats.requests } : {}),
+      },
+    };
+    const head = await this.#signer?.commit({
+      identity,
+      window: { from: cursor.window.from, to: cursor.window.to },
+      cursor: { slice: committed.slice, ...committed.cursor, sliceDone: committed.sliceDone },
+      complete: this.#complete,
+    });
     await writeManifest(this.#o.out, {
       version: MANIFEST_VERSION,
       kind: "clarifai-audit-export",
-      query: this.#identity as ExportIdentity,
+      query: identity,
       format: this.#o.format,
       gzip: this.#o.gzip,
-      perPage: (this.#identity as ExportIdentity).perPage,
+      perPage: identity.perPage,
       window: { ...cursor.window },
-      committed: {
-        bytes: writer.bytes,
-        sha256: writer.digest(),
-        entries: this.#text.entries,
-        pages: stats?.pages ?? 0,
-        slice: { ...cursor.slice },
-        cursor: {
-          page: cursor.page,
-          ...(cursor.boundary !== undefined ? { boundary: cursor.boundary } : {}),
-          boundaryKeys: cursor.boundaryKeys,
-        },
-        sliceDone: cursor.sliceDone,
-        ...(this.#complete ? { complete: true } : {}),
-        stats: {
-          retries: stats?.retries ?? 0,
-          shiftedPages: stats?.shiftedPages ?? 0,
-          repeated: stats?.repeated ?? 0,
-          stale: stats?.stale ?? 0,
-          ...(stats?.requests !== undefined ? { requests: stats.requests } : {}),
-        },
-      },
+      committed,
+      ...(head !== undefined ? { digest: head } : {}),
       updatedAt: new Date(this.#o.now()).toISOString(),
     });
+    if (head !== undefined) this.#head = head;
+    crashPoint("export.committed");
     this.#dirty = false;
   }
 

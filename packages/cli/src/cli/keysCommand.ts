@@ -1,0 +1,61 @@
+/**
+ * `clarifai-audit keys generate --out KEY`: a new Ed25519 signing key, written atomically as KEY
+ * (PKCS#8 PEM, mode 0600 from its creation) and KEY.pub (SPKI PEM); its key id on stdout. An
+ * existing key is replaced only with --force, and only a regular file.
+ */
+import { open, rename, unlink } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+import { generateSigningKey } from "@clarifai-audit/client/internal/digest/keys.js";
+import { fsyncDir, pathExists } from "@clarifai-audit/client/internal/state/durableFile.js";
+import { checkRegularOrAbsent } from "@clarifai-audit/client/internal/state/outputPath.js";
+import { UsageError } from "./exitCodes.js";
+import type { CommandContext, CommandResult } from "./runner.js";
+
+/** The flags of `keys generate`. */
+export interface KeysGenerateFlags {
+  out: string;
+  force?: boolean;
+  json?: boolean;
+}
+
+/** Writes `text` to `path` atomically, the file created with `mode` (never wider, whatever was there). */
+async function writeKeyFile(path: string, text: string, mode: number): Promise<void> {
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+  try {
+    const fh = await open(tmp, "wx", mode);
+    try {
+      await fh.chmod(mode);
+      await fh.writeFile(text);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, path);
+  } catch (error) {
+    await unlink(tmp).catch(() => undefined);
+    throw error;
+  }
+  await fsyncDir(dirname(path));
+}
+
+/** Runs `keys generate`. */
+export async function runKeysGenerate(ctx: CommandContext, flags: KeysGenerateFlags): Promise<CommandResult> {
+  const key = flags.out;
+  const pub = `${key}.pub`;
+  if (key === "" || key.endsWith("/")) throw new UsageError(`--out: "${key}" is not a file name`);
+  for (const path of [key, pub]) {
+    await checkRegularOrAbsent("out", path);
+    if (!flags.force && (await pathExists(path)))
+      throw new UsageError(
+        `--out: ${path} exists; a key is not replaced without --force (its signed logs need it)`,
+      );
+  }
+  const made = generateSigningKey();
+  await writeKeyFile(key, made.privatePem, 0o600);
+  await writeKeyFile(pub, made.publicPem, 0o644);
+  ctx.io.stdout.write(`${made.keyId}\n`);
+  return {
+    summary: `keys generate: wrote ${key} (private, mode 0600) and ${pub}; key id ${made.keyId}`,
+    figures: { keyId: made.keyId, key, publicKey: pub },
+  };
+}
