@@ -29,6 +29,8 @@ export const FLAG_OF_OPTION: Readonly<Record<string, string>> = {
   resume: "--resume",
   rules: "--rules",
   since: "--since",
+  // Signed logs (docs/verifiable-logs.md): the keys and the time-stamping authority.
+  sign: "--sign",
   sourceIps: "--source-ip",
   statePath: "--checkpoint",
   // sync's destination: a lake folder or a PostgreSQL URL (sync names --lake itself when it was given).
@@ -36,6 +38,7 @@ export const FLAG_OF_OPTION: Readonly<Record<string, string>> = {
   target: "--target",
   targets: "--target",
   to: "--to",
+  tsa: "--tsa",
   until: "--until",
   userId: "--user-id",
   userIds: "--actor",

@@ -220,6 +220,10 @@ export const VOCABULARY: Readonly<Record<string, FlagMeaning>> = {
     meaning: "leave out the last duration before now (entries still landing)",
   },
   "--since": { argument: "<duration>", meaning: "window: from = now − duration" },
+  "--sign": {
+    argument: "<key>",
+    meaning: `sign every commit with this Ed25519 private key (a digest per commit, chained); two keys while changing keys${REPEATABLE}`,
+  },
   "--source-ip": { argument: "<ip>", meaning: `filter: only requests from this IP address${REPEATABLE}` },
   "--success": { meaning: "filter: only successful operations" },
   "--table": { argument: "<name>", meaning: "PostgreSQL table of sync's destination" },
@@ -243,6 +247,10 @@ export const VOCABULARY: Readonly<Record<string, FlagMeaning>> = {
   "--tls-cert": { argument: "<file>", meaning: "the emulator's PEM certificate chain (enables TLS)" },
   "--tls-key": { argument: "<file>", meaning: "the emulator's PEM private key" },
   "--to": { argument: "<time>", meaning: "window: latest entry time, RFC 3339, inclusive" },
+  "--tsa": {
+    argument: "<url>",
+    meaning: "with --sign: time-stamp each digest at this RFC 3161 time-stamping authority",
+  },
   "--unavailable-burst": {
     argument: "<k>",
     meaning: "emulator fault: fail the first K calls with UNAVAILABLE",
