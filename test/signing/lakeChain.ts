@@ -4,7 +4,8 @@
  * left), each one valid, signed by the keys it names, chained to the one before it; each file it
  * lists present with its hash, size and rows; its leaves those of the file's `entry` column as DuckDB
  * reads it back (file order, then row order), their root its `root`; the tree over every entry of
- * the chain; every Parquet file the state lists named by exactly one digest.
+ * the chain; every Parquet file the state lists named by exactly one digest. Then the verifier
+ * (packages/cli/src/verify, `verify PATH`) must agree.
  */
 import { createHash } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -12,6 +13,7 @@ import { dirname, join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { expect } from "@jest/globals";
 import { DIGESTS_DIR, STATE_FILE } from "../../packages/cli/src/sync/lake/manifest.js";
+import { verifyLog } from "../../packages/cli/src/verify/index.js";
 import {
   type DigestDocument,
   digestHash,
@@ -146,6 +148,16 @@ export async function checkLakeChain(dir: string, pubs: readonly string[]): Prom
   expect(previous?.hash).toBe(head.sha256);
   // Every Parquet file of the lake is some digest's.
   expect([...listed.keys()].filter((p) => !named.has(p))).toEqual([]);
+  // And the verifier (verify PATH, h/verify's verifyLog) agrees, with the head expected.
+  const report = await verifyLog(dir, { keys, expectHead: head.sha256 });
+  expect({ verified: report.verified, problem: report.problem?.message }).toEqual({
+    verified: true,
+    problem: undefined,
+  });
+  expect({ digests: report.digests, entries: report.entries }).toEqual({
+    digests: head.seq,
+    entries: entries.length,
+  });
   return { digests, entries, head: { seq: head.seq, hash: head.sha256 } };
 }
 
