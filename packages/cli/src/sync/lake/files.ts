@@ -53,16 +53,23 @@ export async function writeLakeFile(
     if (ns < min) min = ns;
     if (ns > max) max = ns;
   }
-  const written = (await db.run(copyStageSql(scratch))).rowsChanged;
+  const copying = db.run(copyStageSql(scratch));
+  // The leaves are hashed while DuckDB writes the file on its own thread.
+  if (signed !== undefined) addRowLeaves(rows, signed.leaves);
+  const written = (await copying).rowsChanged;
   if (written !== rows.ns.length)
     throw new Error(`the lake wrote ${written} rows of ${rows.ns.length} to ${path}; nothing was committed`);
   if (storage.points.fileWritten) crashPoint(storage.points.fileWritten);
-  const sha256 = signed === undefined ? undefined : await hashFile(scratch);
+  const hashed = signed === undefined ? undefined : await hashFile(scratch);
   const bytes = await storage.stage(path, scratch);
   crashPoint(storage.points.fileStaged);
-  if (signed !== undefined) {
-    addRowLeaves(rows, signed.leaves);
-    signed.files.push({ path, sha256: sha256 as string, bytes, entries: rows.ns.length });
+  if (signed !== undefined && hashed !== undefined) {
+    // The digest names the bytes stored: a file that changed between the hash and the upload fails.
+    if (hashed.bytes !== bytes)
+      throw new Error(
+        `${path} was ${hashed.bytes} bytes when hashed and ${bytes} when stored; nothing was committed`,
+      );
+    signed.files.push({ path, sha256: hashed.sha256, bytes, entries: rows.ns.length });
   }
   return { path, rows: rows.ns.length, bytes, minNs: String(min), maxNs: String(max) };
 }

@@ -27,11 +27,15 @@ import { DIGESTS_DIR, digestPath, isHiddenDigestName, type LakeManifest, tempPat
 import type { StagedRows } from "./schema.js";
 import type { LakeStorage } from "./storage.js";
 
-/** SHA-256 (hex) of the file at `path` (a commit's Parquet file as DuckDB wrote it). */
-export async function hashFile(path: string): Promise<string> {
+/** SHA-256 (hex) and size of the file at `path` (a commit's Parquet file as DuckDB wrote it). */
+export async function hashFile(path: string): Promise<{ sha256: string; bytes: number }> {
   const hash = createHash("sha256");
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest("hex");
+  let bytes = 0;
+  for await (const chunk of createReadStream(path)) {
+    hash.update(chunk as Buffer);
+    bytes += (chunk as Buffer).length;
+  }
+  return { sha256: hash.digest("hex"), bytes };
 }
 
 /** Adds the leaf hash of each of `rows`' lines (its `entry`), in file order, to `leaves`. */
