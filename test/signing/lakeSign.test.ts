@@ -5,8 +5,10 @@
  * spans every commit; query still reads the lake; the summary reports the head. Refusals (one line,
  * exit 2, nothing changed) and key changes across runs.
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { DIGESTS_DIR } from "../../packages/cli/src/sync/lake/manifest.js";
+import { digestName } from "../../packages/client/src/digest/document.js";
 import { type EmulatorHandle, generateEntries, startEmulator } from "../../packages/emulator/src/index.js";
 import { cliEnv, connection, PAT, runMain, snapshot, tempDir, USER } from "../cli/helpers.js";
 import { type S3Server, startS3Server } from "../helpers/s3.js";
@@ -117,6 +119,33 @@ describe.each([
       new Array(next.head.seq - chain.head.seq).fill(0),
     );
     expect(next.digests[chain.head.seq - 1]?.digest).toEqual(chain.digests.at(-1)?.digest);
+  }, 60_000);
+
+  it("an open deletes a hidden digest the state does not list and a final one beyond the head", async () => {
+    const name = onS3 ? "s3-stray" : "stray";
+    const dest = onS3 ? `s3://signed/${name}` : join(tmp.dir, name);
+    const dir = onS3 ? join(tmp.dir, `${name}-copy`) : dest;
+    expect((await sync(dest, "--sign", keyA.path, "-q")).code).toBe(0);
+    if (onS3) await copyS3Lake(s3, "signed", name, dir);
+    const before = await checkLakeChain(dir, [keyA.pub]);
+    // What a crashed commit could leave: its digest staged, and (never in this protocol, but an
+    // open cleans it all the same) one published beyond the head.
+    const stray = [
+      `.${digestName(before.head.seq + 1)}.tmp`,
+      digestName(before.head.seq + 2),
+      `.${digestName(1)}.tmp`,
+    ];
+    for (const n of stray)
+      if (onS3) await s3.writeObject("signed", `${name}/${DIGESTS_DIR}/${n}`, "{}");
+      else writeFileSync(join(dest, DIGESTS_DIR, n), "{}");
+    expect((await sync(dest, "--sign", keyA.path, "-q")).code).toBe(0);
+    if (onS3) {
+      rmSync(dir, { recursive: true, force: true });
+      await copyS3Lake(s3, "signed", name, dir);
+    }
+    const after = await checkLakeChain(dir, [keyA.pub]);
+    expect(after.head.seq).toBeGreaterThan(before.head.seq);
+    expect(after.digests[before.head.seq - 1]?.digest).toEqual(before.digests.at(-1)?.digest);
   }, 60_000);
 
   it("changes keys across runs: A, then A and B, then B; B alone on an A-only head is refused", async () => {

@@ -228,11 +228,14 @@ class LocalLakeStorage implements LakeStorage {
     return undefined;
   }
 
-  async listDigests(): Promise<string[]> {
+  async listDigests(after?: string): Promise<string[]> {
     const dir = await this.#digestsDir(false);
     if (dir === undefined) return [];
     const names = await readdir(dir);
-    return names.filter((n) => seqOfDigestName(n) !== undefined || isHiddenDigestName(n));
+    return names.filter(
+      (n) =>
+        isHiddenDigestName(n) || (seqOfDigestName(n) !== undefined && (after === undefined || n > after)),
+    );
   }
 
   async deleteDigests(names: readonly string[]): Promise<void> {

@@ -157,9 +157,9 @@ async function readHead(
  * state was written). Returns whether the state's pending digest needs clearing.
  */
 export async function recoverDigests(storage: LakeStorage, m: LakeManifest): Promise<boolean> {
-  const names = await storage.listDigests();
-  if (names.length === 0 && m.pendingDigest === undefined) return false;
   const headSeq = m.digest?.seq ?? 0;
+  const names = await storage.listDigests(headSeq === 0 ? undefined : digestName(headSeq));
+  if (names.length === 0 && m.pendingDigest === undefined) return false;
   const pending = m.pendingDigest;
   const pendingHidden = pending === undefined ? undefined : tempPath(pending).slice(DIGESTS_DIR.length + 1);
   if (pendingHidden !== undefined && names.includes(pendingHidden))

@@ -85,8 +85,12 @@ export interface LakeStorage {
   publishDigest(path: string): Promise<void>;
   /** The bytes of the digest at `path` (its final name, else its hidden one), or undefined. */
   readDigest(path: string): Promise<Uint8Array | undefined>;
-  /** The names in the digests' folder that are digests' final or hidden names (none when it is missing). */
-  listDigests(): Promise<string[]>;
+  /**
+   * The digests' hidden names in the digests' folder, and the final names that sort after `after`
+   * (every one when undefined): what recovery may delete, without listing the whole chain where
+   * the storage can skip it (S3's StartAfter).
+   */
+  listDigests(after?: string): Promise<string[]>;
   /** Deletes digests by name inside the digests' folder (a missing one is not an error). */
   deleteDigests(names: readonly string[]): Promise<void>;
   /** Local paths of `files` for DuckDB to read. */

@@ -221,11 +221,18 @@ class S3LakeStorage implements LakeStorage {
     return undefined;
   }
 
-  async listDigests(): Promise<string[]> {
+  async listDigests(after?: string): Promise<string[]> {
     const names: string[] = [];
-    for await (const o of this.#b.list(`${DIGESTS_DIR}/`)) {
+    // Two short listings, not the whole chain: the hidden names (`.…`), then the final names after
+    // `after` (a digest's name sorts by its number; `.` sorts before every digit).
+    for await (const o of this.#b.list(`${DIGESTS_DIR}/.`)) {
       const name = o.key.slice(DIGESTS_DIR.length + 1);
-      if (seqOfDigestName(name) !== undefined || isHiddenDigestName(name)) names.push(name);
+      if (isHiddenDigestName(name)) names.push(name);
+    }
+    const from = after === undefined ? {} : { startAfter: `${DIGESTS_DIR}/${after}` };
+    for await (const o of this.#b.list(`${DIGESTS_DIR}/`, from)) {
+      const name = o.key.slice(DIGESTS_DIR.length + 1);
+      if (seqOfDigestName(name) !== undefined) names.push(name);
     }
     return names;
   }
