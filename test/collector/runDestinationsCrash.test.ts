@@ -32,5 +32,6 @@ const STEPS = [
 ];
 
 test("killed at each crash point of the S3 lake inside the collector, then a final run: S3 exactly once, syslog and HEC at least once", async () => {
-  await crashStepsThenCheck(f, "s3points", STEPS, /^s3\./);
+  // s3.digest-staged is a signed lake's: test/signing/lakeCrash.test.ts.
+  await crashStepsThenCheck(f, "s3points", STEPS, /^s3\.(?!digest-staged$)/);
 }, 120_000);

@@ -31,6 +31,8 @@ export const FLAG_OF_OPTION: Readonly<Record<string, string>> = {
   rules: "--rules",
   sign: "--sign",
   since: "--since",
+  // Signed logs (docs/verifiable-logs.md): the keys and the time-stamping authority.
+  sign: "--sign",
   sourceIps: "--source-ip",
   statePath: "--checkpoint",
   // sync's destination: a lake folder or a PostgreSQL URL (sync names --lake itself when it was given).

@@ -4,6 +4,7 @@
  * imported when chosen, so DuckDB and pg load only for the destination in use.
  */
 
+import type { SignOptions } from "@clarifai-audit/client/internal/digest/chain.js";
 import { EXPORT_MAX_ATTEMPTS } from "@clarifai-audit/client/internal/domain/limits.js";
 import { formatTs } from "@clarifai-audit/client/internal/domain/timestamps.js";
 import { ExportInterruptedError } from "@clarifai-audit/client/internal/export/errors.js";
@@ -12,6 +13,7 @@ import {
   createDestinationStore,
   type DestinationTarget,
   type EntryFormat,
+  isLakeDestination,
   parseDestination,
   STREAM_KINDS,
 } from "../sync/destination.js";
@@ -38,6 +40,10 @@ export interface SyncFlags extends Omit<FilterFlags, "to" | "until">, Connection
   ca?: string;
   /** `--format`: what each entry becomes at a destination carrying events. */
   format?: EntryFormat;
+  /** `--sign`: private keys signing every commit of a lake. */
+  sign?: string[];
+  /** `--tsa`: the time-stamping authority of each digest (needs --sign). */
+  tsa?: string;
   settle: number;
   reconcile: number;
   follow?: boolean;
@@ -65,7 +71,7 @@ export interface Destination {
  * --format ocsf where entries travel as messages or objects.
  */
 export async function syncDestination(
-  flags: Pick<SyncFlags, "dest" | "lake" | "table" | "checkpoint" | "ca" | "format">,
+  flags: Pick<SyncFlags, "dest" | "lake" | "table" | "checkpoint" | "ca" | "format" | "sign" | "tsa">,
 ): Promise<Destination> {
   if (flags.dest !== undefined && flags.lake !== undefined)
     throw new UsageError("--lake: give one destination, --dest or --lake, not both");
@@ -123,10 +129,32 @@ export async function syncDestination(
     throw new UsageError(
       "--format: json is not for s3://…?layout=security-lake, which holds OCSF events only (leave --format out)",
     );
+  if (flags.sign !== undefined && !isLakeDestination(target))
+    throw new UsageError(
+      "--sign: signed commits are for a lake (a folder, or s3://… with the lake layout); PostgreSQL, an S3 stream, syslog and Splunk HEC are not signed",
+    );
+  if (flags.tsa !== undefined && flags.sign === undefined)
+    throw new UsageError("--tsa: time-stamps go on digests: give --sign KEY too");
   return { ...named, target };
 }
 
-async function openStore(dest: Destination, flags: SyncFlags, ctx: CommandContext): Promise<SyncStore> {
+/** The keys of `--sign` (read, and checked, before any request) and the `--tsa` stamper. */
+async function signOptions(flags: SyncFlags, ctx: CommandContext): Promise<SignOptions | undefined> {
+  if (flags.sign === undefined) return undefined;
+  const { readSigningKey } = await import("@clarifai-audit/client/internal/digest/keys.js");
+  const keys = [];
+  for (const path of flags.sign) keys.push(await readSigningKey(path, "sign"));
+  if (flags.tsa === undefined) return { keys };
+  const { createTsaStamper } = await import("../timestamp/index.js");
+  return { keys, stamp: createTsaStamper({ url: flags.tsa, signal: ctx.signal }) };
+}
+
+async function openStore(
+  dest: Destination,
+  flags: SyncFlags,
+  ctx: CommandContext,
+  sign: SignOptions | undefined,
+): Promise<SyncStore> {
   const hecToken = dest.target.kind === "hec" ? await resolveHecToken(flags, ctx.env) : undefined;
   if (flags.checkpoint !== undefined) await checkStatePath("--checkpoint", flags.checkpoint);
   if (flags.ca !== undefined) await checkReadableFile("--ca", flags.ca);
@@ -139,10 +167,11 @@ async function openStore(dest: Destination, flags: SyncFlags, ctx: CommandContex
     ...(flags.checkpoint !== undefined ? { statePath: flags.checkpoint } : {}),
     ...(flags.ca !== undefined ? { ca: flags.ca } : {}),
     ...(hecToken !== undefined ? { hecToken } : {}),
+    ...(sign !== undefined ? { sign } : {}),
   });
 }
 
-function summaryLine(to: string, s: SyncRunSummary): string {
+function summaryLine(to: string, s: SyncRunSummary, head?: { seq: number; hash: string }): string {
   const seconds = s.durationMs / 1000;
   const window = s.window
     ? ` (window ${s.window.from} to ${s.window.to}${s.resumed ? ", resumed" : ""})`
@@ -150,13 +179,16 @@ function summaryLine(to: string, s: SyncRunSummary): string {
   return (
     `synced ${s.inserted} new entries (${s.late} late) to ${to}${window}: ` +
     `${s.walked} walked, ${s.requests} requests, ${seconds.toFixed(2)} s; ` +
-    `${s.held !== undefined ? `the destination holds ${s.held} entries, ` : ""}up to ${s.highWater ?? "(nothing yet)"}`
+    `${s.held !== undefined ? `the destination holds ${s.held} entries, ` : ""}up to ${s.highWater ?? "(nothing yet)"}` +
+    (head !== undefined ? `; signed, digest head ${head.seq} sha256 ${head.hash}` : "")
   );
 }
 
 /** Runs `sync` with its parsed flags (defined in packages/cli/src/cli/commands/sync.ts). */
 export async function runSyncCommand(ctx: CommandContext, flags: SyncFlags): Promise<CommandResult> {
   const dest = await syncDestination(flags);
+  // The keys are read (and refused) before any request.
+  const sign = await signOptions(flags, ctx);
   const query = filtersToQuery(flags);
   // Only the start of a first run: later runs continue where the last one ended.
   const window = resolveWindow(
@@ -170,10 +202,20 @@ export async function runSyncCommand(ctx: CommandContext, flags: SyncFlags): Pro
   // As export's: a small, steady heap (the entries of a commit are the only large live set).
   const memory = await ctx.tuneMemory(flags.memory);
   const totals = { runs: 0, inserted: 0, late: 0, walked: 0 };
-  const result = (): CommandResult => ({
-    // `to` is `dest`'s name before 0.2.0's vocabulary, kept beside it for scripts until then.
-    figures: { dest: description, to: description, ...totals, ...requestFigures(client.stats()) },
-  });
+  const result = (): CommandResult => {
+    // A signed lake's newest digest: what an auditor is given to check the head against.
+    const head = store?.digestHead?.();
+    return {
+      // `to` is `dest`'s name before 0.2.0's vocabulary, kept beside it for scripts until then.
+      figures: {
+        dest: description,
+        to: description,
+        ...totals,
+        ...(head !== undefined ? { digest: head } : {}),
+        ...requestFigures(client.stats()),
+      },
+    };
+  };
   // One store for every run, holding the destination's lock from the first run's open to the end of
   // the command: a second sync of it is refused while this one waits between runs (--follow).
   let store: SyncStore | undefined;
@@ -192,7 +234,7 @@ export async function runSyncCommand(ctx: CommandContext, flags: SyncFlags): Pro
     let summary: SyncRunSummary;
     try {
       if (store === undefined) {
-        store = await openStore(dest, flags, ctx);
+        store = await openStore(dest, flags, ctx, sign);
         store.hold?.();
       }
       description = store.description;
@@ -235,7 +277,7 @@ export async function runSyncCommand(ctx: CommandContext, flags: SyncFlags): Pro
     // Each run's own summary line, as it ends (a --follow run may last for days), below its bar;
     // not with --quiet.
     progress.stop();
-    if (!flags.quiet) ctx.say(summaryLine(description, summary));
+    if (!flags.quiet) ctx.say(summaryLine(description, summary, store.digestHead?.()));
     if (ctx.signal.aborted) return result();
     // A resumed run ends at the window a crashed run pinned; entries that landed behind its cursor
     // meanwhile, and everything since, need a fresh run (its reconcile part re-reads them) before

@@ -56,7 +56,11 @@ async function storeOf(destination: DestinationPlan, account: AccountPlan, conte
   switch (destination.kind) {
     case "lake": {
       const { createLakeStore } = await import("../sync/lake/store.js");
-      return createLakeStore({ dir: accountLakeDir(destination.dir, account.id), memory: "lean" });
+      return createLakeStore({
+        dir: accountLakeDir(destination.dir, account.id),
+        memory: "lean",
+        ...(destination.sign !== undefined ? { sign: destination.sign } : {}),
+      });
     }
     case "postgres": {
       const { createPostgresStore } = await import("../sync/postgres/store.js");
@@ -72,7 +76,13 @@ async function storeOf(destination: DestinationPlan, account: AccountPlan, conte
       const { createDestinationStore } = await import("../sync/destination.js");
       return createDestinationStore(
         { kind: "s3", target: accountS3Target(destination.target, account.id) },
-        { env: context.env, format: destination.format, account: account.id, memory: "lean" },
+        {
+          env: context.env,
+          format: destination.format,
+          account: account.id,
+          memory: "lean",
+          ...(destination.sign !== undefined ? { sign: destination.sign } : {}),
+        },
       );
     }
     case "stream": {

@@ -3,9 +3,11 @@
  * the accounts to walk, the destinations each feeds, and the service's settings. Everything here is
  * resolved and valid; nothing has been opened and no PAT has been read.
  */
+
 import type { AuditLogClient } from "@clarifai-audit/client/internal/client/client.js";
 import type { AuditLogClientOptions } from "@clarifai-audit/client/internal/client/config.js";
 import type { AuditLogSearchQuery } from "@clarifai-audit/client/internal/client/query.js";
+import type { SignOptions } from "@clarifai-audit/client/internal/digest/chain.js";
 import type { Ts } from "@clarifai-audit/client/internal/domain/timestamps.js";
 import type { DestinationTarget, EntryFormat } from "../sync/destination.js";
 import type { S3Target } from "../sync/s3/url.js";
@@ -53,6 +55,8 @@ export interface LakeDestinationPlan extends DestinationBase {
   kind: "lake";
   /** Absolute. */
   dir: string;
+  /** `sign` (and `tsa`): every account's lake signed, each its own chain. */
+  sign?: SignOptions;
 }
 
 /** A PostgreSQL table: every account in one table, with an `account` column. */
@@ -89,6 +93,8 @@ export interface S3DestinationPlan extends DestinationBase {
   /** The destination's own prefix; each account's is {@link accountS3Target}'s. */
   target: S3Target;
   format: EntryFormat;
+  /** `sign` (and `tsa`), the lake layout only: every account's lake signed, each its own chain. */
+  sign?: SignOptions;
 }
 
 /**

@@ -9,7 +9,7 @@
 import type { DestinationOptions } from "./destinationOptions.js";
 import type { HecTarget } from "./hec/url.js";
 import type { S3Target } from "./s3/url.js";
-import type { SyncStore } from "./store.js";
+import { type SyncStore, SyncUsageError } from "./store.js";
 import type { SyslogTarget } from "./syslog/url.js";
 
 export type { DestinationOptions, EntryFormat } from "./destinationOptions.js";
@@ -65,15 +65,29 @@ export function describeDestination(d: DestinationTarget): string {
   }
 }
 
-/** Makes the store of `d`. */
+/** Whether `d` keeps a Parquet lake (a folder, or the lake layout of an S3 prefix): the destinations that sign. */
+export function isLakeDestination(d: DestinationTarget): boolean {
+  return d.kind === "lake" || (d.kind === "s3" && d.target.layout === "lake");
+}
+
+/** Makes the store of `d`; `sign` is refused for a destination that is not a lake. */
 export async function createDestinationStore(
   d: DestinationTarget,
   o: DestinationOptions,
 ): Promise<SyncStore> {
+  if (o.sign !== undefined && !isLakeDestination(d))
+    throw new SyncUsageError({
+      input: "sign",
+      problem: `signed commits are for a lake (a folder, or s3://… with the lake layout), not ${describeDestination(d)}`,
+    });
   switch (d.kind) {
     case "lake": {
       const { createLakeStore } = await import("./lake/store.js");
-      return createLakeStore({ dir: d.dir, ...(o.memory !== undefined ? { memory: o.memory } : {}) });
+      return createLakeStore({
+        dir: d.dir,
+        ...(o.memory !== undefined ? { memory: o.memory } : {}),
+        ...(o.sign !== undefined ? { sign: o.sign } : {}),
+      });
     }
     case "postgres": {
       const { createPostgresStore } = await import("./postgres/store.js");

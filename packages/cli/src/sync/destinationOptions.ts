@@ -3,6 +3,7 @@
  * kind's store reads these): a module of its own, so that the stores, which the dispatch imports,
  * do not import the dispatch back.
  */
+import type { SignOptions } from "@clarifai-audit/client/internal/digest/chain.js";
 import type { LakeMemory } from "./lake/writerPool.js";
 
 /** What each entry becomes at a destination that carries messages or events: its JSON, or an OCSF event. */
@@ -25,6 +26,11 @@ export interface DestinationOptions {
   hecTokenSource?: string;
   /** lake, s3 lake: DuckDB's memory mode. */
   memory?: LakeMemory;
+  /**
+   * lake, s3 lake: sign every commit (a digest per commit, chained: docs/verifiable-logs.md). Other
+   * destinations refuse it.
+   */
+  sign?: SignOptions;
   /** PostgreSQL only: the table. */
   table?: string;
   /** Ends a delivery in flight (SIGINT/SIGTERM): the commit rejects and nothing is marked delivered. */

@@ -108,6 +108,8 @@ export interface SyncStore {
   hold?(): void;
   /** Ends a {@link hold}: releases the lock and connections. */
   release?(): Promise<void>;
+  /** A signed destination's newest digest (its seq and hash), once open; undefined when unsigned. */
+  digestHead?(): { seq: number; hash: string } | undefined;
 }
 
 /**

@@ -6,6 +6,8 @@
  */
 import { realpathSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
+import type { SignOptions } from "@clarifai-audit/client/internal/digest/chain.js";
+import { AuditUsageError } from "@clarifai-audit/client/internal/domain/errors.js";
 import { registerSecret } from "@clarifai-audit/client/internal/domain/redact.js";
 import type { AccountPlan, DestinationPlan } from "../../collector/plan.js";
 import { isPostgresUrl, parsePostgresUrl } from "../../sync/postgres/url.js";
@@ -25,6 +27,10 @@ export interface DestinationConfig extends RemoteKeys {
   id: string;
   to?: string;
   table?: string;
+  /** A lake's signing keys (paths relative to the config file's folder). */
+  sign?: string | string[];
+  /** The time-stamping authority of a signed lake's digests. */
+  tsa?: string;
   accounts?: string[];
   rules?: string | string[];
   alert_webhook?: string | string[];
@@ -83,6 +89,8 @@ export async function resolveDestinations(
         keys,
         "no to or rules (allowed: to: a folder or postgres://…; rules: builtin or rules files)",
       );
+    if (d.to === undefined && (d.sign !== undefined || d.tsa !== undefined))
+      throw site.fail([...keys, d.sign !== undefined ? "sign" : "tsa"], SIGN_ONLY_LAKES);
     if (d.to !== undefined) {
       const alertKey = ALERT_KEYS.find((k) => d[k] !== undefined);
       if (alertKey !== undefined)
@@ -139,12 +147,53 @@ export async function resolveDestinations(
           );
       }
       targets.set(target, [...holders, { index: i, accounts: held }]);
-      plans.push(plan);
+      const sign = await signOf(site, keys, d, plan, o);
+      plans.push(sign === undefined ? plan : ({ ...plan, sign } as DestinationPlan));
       continue;
     }
     plans.push({ ...base, ...(await alertsDestination(site, keys, d, o)), kind: "alerts" });
   }
   return plans;
+}
+
+const SIGN_ONLY_LAKES =
+  "only for a lake (a folder, or s3://… with the lake layout): PostgreSQL, an S3 stream, syslog, Splunk HEC and alerts are not signed";
+
+/**
+ * A lake destination's `sign` (its keys read now, so a bad key stops the file from loading) and
+ * `tsa`; refused on any other destination, and `tsa` without `sign`.
+ */
+async function signOf(
+  site: ConfigSite,
+  keys: KeyPath,
+  d: DestinationConfig,
+  plan: DestinationPlan,
+  o: { env: CliEnv; dir: string },
+): Promise<SignOptions | undefined> {
+  if (d.sign === undefined) {
+    if (d.tsa !== undefined) throw site.fail([...keys, "tsa"], "time-stamps go on digests: give sign too");
+    return undefined;
+  }
+  const lake = plan.kind === "lake" || (plan.kind === "s3" && plan.target.layout === "lake");
+  if (!lake) throw site.fail([...keys, "sign"], SIGN_ONLY_LAKES);
+  const { readSigningKey, SigningKeyError } = await import("@clarifai-audit/client/internal/digest/keys.js");
+  const signing = [];
+  for (const [path, at] of items(keys, "sign", d.sign)) {
+    try {
+      signing.push(await readSigningKey(configRelative(path, o.dir, o.env), "sign"));
+    } catch (error) {
+      if (error instanceof SigningKeyError) throw site.fail(at, error.problem);
+      throw error;
+    }
+  }
+  if (d.tsa === undefined) return { keys: signing };
+  const { createTsaStamper } = await import("../../timestamp/index.js");
+  try {
+    return { keys: signing, stamp: createTsaStamper({ url: d.tsa }) };
+  } catch (error) {
+    if (error instanceof AuditUsageError) throw site.fail([...keys, "tsa"], error.problem);
+    throw error;
+  }
 }
 
 /** The list form of a string-or-list key, with the key path of each item. */

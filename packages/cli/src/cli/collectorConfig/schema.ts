@@ -115,6 +115,17 @@ const DESTINATION_SCHEMA = {
       pattern: "^[A-Za-z_][A-Za-z0-9_]*$",
       description: "Splunk HEC: the variable holding the HEC token",
     },
+    sign: {
+      ...STRING_OR_LIST,
+      description:
+        "a lake (folder or s3:// lake layout): sign every commit with this Ed25519 private key (mode 0600), or these (old and new while changing keys); each account's lake its own chain of digests",
+    },
+    tsa: {
+      type: "string",
+      minLength: 1,
+      description:
+        "with sign: time-stamp each digest at this RFC 3161 time-stamping authority (http or https URL)",
+    },
     hec_token_file: {
       type: "string",
       minLength: 1,
@@ -258,6 +269,8 @@ export const COLLECTOR_KEY_HELP: Record<string, string> = {
   table: "a table name",
   format: "json or ocsf",
   ca: "a PEM file",
+  sign: "a private key file, or a list of them",
+  tsa: "an http(s) URL of an RFC 3161 time-stamping authority",
   accounts: "a list of account ids",
   rules: "builtin, a rules file, or a list of them",
   alert_webhook: "an http(s) URL or a list of them",

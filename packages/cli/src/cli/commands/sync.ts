@@ -3,7 +3,7 @@
 import { EXPORT_MAX_ATTEMPTS, MAX_PER_PAGE } from "@clarifai-audit/client/internal/domain/limits.js";
 import type { Command } from "commander";
 import { addDeprecatedAlias } from "../deprecatedFlags.js";
-import { integerOption } from "../duration.js";
+import { collect, integerOption } from "../duration.js";
 import {
   addConnectionOptions,
   addFilterOptions,
@@ -56,6 +56,15 @@ export function defineSync(program: Command, runs: CommandRuns): Command {
     .option(
       "--ca <file>",
       "syslog+tls and Splunk HEC only: trust the CA(s) of this PEM file instead of the system's",
+    )
+    .option(
+      "--sign <key>",
+      "a lake (folder or s3:// lake layout) only: sign every commit with this Ed25519 private key (keys generate; mode 0600), a digest per commit in _clarifai_digests/; twice (old and new key) to change keys; repeatable",
+      collect,
+    )
+    .option(
+      "--tsa <url>",
+      "with --sign: time-stamp each digest at this RFC 3161 time-stamping authority (a failure fails the commit)",
     )
     .addOption(
       formatOption(

@@ -6,6 +6,9 @@
  * pending and the replaced ones as obsolete, publication, deletions — and a crash in the middle of
  * any of it is finished on the next open.
  */
+
+import type { DigestFile } from "@clarifai-audit/client/internal/digest/document.js";
+import type { LeafHashes } from "@clarifai-audit/client/internal/digest/leaves.js";
 import { formatTimestampExact } from "@clarifai-audit/client/internal/domain/time.js";
 import { nsToTs, parseTs, tsToNs } from "@clarifai-audit/client/internal/domain/timestamps.js";
 import { type CrashPoint, crashPoint } from "@clarifai-audit/client/internal/state/crashPoint.js";
@@ -13,14 +16,27 @@ import type { DuckDBConnection } from "@duckdb/node-api";
 import type { KeyTable } from "../keyTable.js";
 import type { LakeFile, LakeManifest } from "./manifest.js";
 import { appendStaged, copyStageSql, resetStage, STAGE_TABLE, type StagedRows, sqlString } from "./schema.js";
+import { addRowLeaves, hashFile, recoverDigests } from "./signing.js";
 import type { LakeStorage } from "./storage.js";
 
-/** Writes `rows` (window order) to the hidden name of `path` in `storage`, durably. */
+/** What a signed commit's digest needs of its files, filled in as they are written. */
+export interface SignedFiles {
+  files: DigestFile[];
+  /** The rows' leaves, file after file, each file's in row order. */
+  leaves: LeafHashes;
+}
+
+/**
+ * Writes `rows` (window order) to the hidden name of `path` in `storage`, durably; with `signed`,
+ * adds the file (its SHA-256 as written) and its rows' leaves (in the order DuckDB wrote them: the
+ * staged order, which a COPY of one thread keeps) to it.
+ */
 export async function writeLakeFile(
   db: DuckDBConnection,
   storage: LakeStorage,
   path: string,
   rows: StagedRows,
+  signed?: SignedFiles,
 ): Promise<LakeFile> {
   const scratch = await storage.scratchFor(path);
   await resetStage(db);
@@ -37,13 +53,36 @@ export async function writeLakeFile(
     if (ns < min) min = ns;
     if (ns > max) max = ns;
   }
-  const written = (await db.run(copyStageSql(scratch))).rowsChanged;
+  const copying = db.run(copyStageSql(scratch));
+  // The leaves are hashed while DuckDB writes the file on its own thread.
+  if (signed !== undefined) addRowLeaves(rows, signed.leaves);
+  const written = (await copying).rowsChanged;
   if (written !== rows.ns.length)
     throw new Error(`the lake wrote ${written} rows of ${rows.ns.length} to ${path}; nothing was committed`);
   if (storage.points.fileWritten) crashPoint(storage.points.fileWritten);
+  const hashed = signed === undefined ? undefined : await hashFile(scratch);
   const bytes = await storage.stage(path, scratch);
   crashPoint(storage.points.fileStaged);
+  if (signed !== undefined && hashed !== undefined) {
+    // The digest names the bytes stored: a file that changed between the hash and the upload fails.
+    if (hashed.bytes !== bytes)
+      throw new Error(
+        `${path} was ${hashed.bytes} bytes when hashed and ${bytes} when stored; nothing was committed`,
+      );
+    signed.files.push({ path, sha256: hashed.sha256, bytes, entries: rows.ns.length });
+  }
   return { path, rows: rows.ns.length, bytes, minNs: String(min), maxNs: String(max) };
+}
+
+/** The file that replaces `small` (a compaction's merged file, `bytes` long, at `path`). */
+export function mergedFile(path: string, bytes: number, small: readonly LakeFile[]): LakeFile {
+  let min = BigInt(small[0]?.minNs ?? 0);
+  let max = BigInt(small[0]?.maxNs ?? 0);
+  for (const f of small) {
+    if (BigInt(f.minNs) < min) min = BigInt(f.minNs);
+    if (BigInt(f.maxNs) > max) max = BigInt(f.maxNs);
+  }
+  return { path, rows: small.reduce((n, f) => n + f.rows, 0), bytes, minNs: String(min), maxNs: String(max) };
 }
 
 /** Crash points of one kind of replacement (compaction names its steps; the migration has none). */
@@ -65,6 +104,7 @@ export async function commitFiles(
   await storage.writeState(m);
   if (points.stateWritten) crashPoint(points.stateWritten);
   await storage.publish(m.pending);
+  if (m.pendingDigest !== undefined) await storage.publishDigest(m.pendingDigest);
   if (points.published) crashPoint(points.published);
   await storage.cleanup(m.pending);
 }
@@ -91,13 +131,18 @@ export async function swapFiles(
   m.obsolete = [];
 }
 
-/** Finishes what a crash cut short: pending publications, obsolete files, unlisted hidden files. */
-export async function recoverLake(storage: LakeStorage, m: LakeManifest): Promise<void> {
-  const changed = await storage.recover(m);
+/**
+ * Finishes what a crash cut short: pending publications, obsolete files, unlisted hidden files, and
+ * with `signed` (a signed lake, or one about to be) the digests' (signing.ts).
+ */
+export async function recoverLake(storage: LakeStorage, m: LakeManifest, signed = false): Promise<void> {
+  let changed = await storage.recover(m);
+  if (signed || m.digest !== undefined) changed = (await recoverDigests(storage, m)) || changed;
   crashPoint(storage.points.recovered);
   if (changed && m.seq > 0) {
     m.pending = [];
     m.obsolete = [];
+    delete m.pendingDigest;
     await storage.writeState(m);
   }
 }

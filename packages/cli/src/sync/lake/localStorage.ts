@@ -3,8 +3,9 @@
  * and fsynced, published by rename (then the folder fsynced), the state file replaced atomically,
  * a pid lock beside it (the state file's `.lock`).
  */
-import { access, constants, readdir, rename, stat, unlink } from "node:fs/promises";
+import { access, constants, lstat, open, readdir, rename, stat, unlink } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
+import { MAX_DIGEST_BYTES, seqOfDigestName } from "@clarifai-audit/client/internal/digest/document.js";
 import type { CrashPoint } from "@clarifai-audit/client/internal/state/crashPoint.js";
 import { crashPoint } from "@clarifai-audit/client/internal/state/crashPoint.js";
 import {
@@ -14,8 +15,11 @@ import {
   pathExists,
 } from "@clarifai-audit/client/internal/state/durableFile.js";
 import { acquireLock, type HeldLock, LockHeldError } from "@clarifai-audit/client/internal/state/lock.js";
+import { readRegularFile } from "@clarifai-audit/client/internal/state/regularFile.js";
 import { SyncUsageError } from "../store.js";
 import {
+  DIGESTS_DIR,
+  isHiddenDigestName,
   type LakeFile,
   type LakeManifest,
   locateFile,
@@ -31,6 +35,7 @@ import type { LakeStorage, LakeStoragePoints, ReadableFiles } from "./storage.js
 const POINTS: LakeStoragePoints = {
   fileWritten: "lake.file-written",
   fileStaged: "lake.file-synced",
+  digestStaged: "lake.digest-staged",
   stateWritten: "lake.state-written",
   published: "lake.published",
   compactFileStaged: "lake.compact-file-synced",
@@ -171,6 +176,77 @@ class LocalLakeStorage implements LakeStorage {
       }
     }
     return changed;
+  }
+
+  /** The digests' folder, created (durably) when `create`; refused when it is not a real folder. */
+  async #digestsDir(create: boolean): Promise<string | undefined> {
+    const dir = join(this.#dir, DIGESTS_DIR);
+    const info = await lstat(dir).catch(() => undefined);
+    if (info === undefined) {
+      if (!create) return undefined;
+      await makeDirs(dir);
+      await fsyncDir(this.#dir);
+      return dir;
+    }
+    if (!info.isDirectory() || info.isSymbolicLink())
+      throw new SyncUsageError(`${join(this.description, DIGESTS_DIR)} is not a folder; nothing was changed`);
+    return dir;
+  }
+
+  async stageDigest(path: string, text: string): Promise<void> {
+    await this.#digestsDir(true);
+    const tmp = join(this.#dir, tempPath(path));
+    await unlink(tmp).catch(() => undefined);
+    const fh = await open(
+      tmp,
+      constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+      0o644,
+    );
+    try {
+      await fh.writeFile(text);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await fsyncDir(dirname(tmp));
+  }
+
+  async publishDigest(path: string): Promise<void> {
+    const tmp = join(this.#dir, tempPath(path));
+    if (!(await pathExists(tmp))) return;
+    await rename(tmp, join(this.#dir, path));
+    await fsyncDir(dirname(tmp));
+  }
+
+  async readDigest(path: string): Promise<Uint8Array | undefined> {
+    const fail = (problem: string) =>
+      new SyncUsageError(`${join(this.description, path)} ${problem}; nothing was changed`);
+    for (const p of [path, tempPath(path)]) {
+      const bytes = await readRegularFile(join(this.#dir, p), MAX_DIGEST_BYTES, fail, "a digest");
+      if (bytes !== undefined) return bytes;
+    }
+    return undefined;
+  }
+
+  async listDigests(after?: string): Promise<string[]> {
+    const dir = await this.#digestsDir(false);
+    if (dir === undefined) return [];
+    const names = await readdir(dir);
+    return names.filter(
+      (n) =>
+        isHiddenDigestName(n) || (seqOfDigestName(n) !== undefined && (after === undefined || n > after)),
+    );
+  }
+
+  async deleteDigests(names: readonly string[]): Promise<void> {
+    if (names.length === 0) return;
+    const dir = join(this.#dir, DIGESTS_DIR);
+    for (const name of names) {
+      // Only regular files are deleted (a link is left alone).
+      const info = await lstat(join(dir, name)).catch(() => undefined);
+      if (info?.isFile()) await unlink(join(dir, name)).catch(() => undefined);
+    }
+    await fsyncDir(dir);
   }
 
   async readable(files: readonly LakeFile[]): Promise<ReadableFiles> {

@@ -7,6 +7,7 @@
  */
 import { lstat, open } from "node:fs/promises";
 import { join, resolve } from "node:path";
+import { digestName } from "@clarifai-audit/client/internal/digest/document.js";
 import { pathExists, writeFileAtomic } from "@clarifai-audit/client/internal/state/durableFile.js";
 import { COUNT, NS } from "@clarifai-audit/client/internal/state/schemaParts.js";
 import {
@@ -24,6 +25,18 @@ import { LAKE_SCHEMA_VERSION } from "./schema.js";
 export const STATE_FILE = "_clarifai_sync.json";
 /** The folder of the table inside DIR (the Hive partitions `date=YYYY-MM-DD` are below it). */
 export const TABLE_DIR = "audit_log";
+/** The folder of a signed lake's digests inside DIR (`000000000001.json`, …: digest/document.ts). */
+export const DIGESTS_DIR = "_clarifai_digests";
+
+/** A digest's path inside the lake, `_clarifai_digests/000000000001.json`. */
+export function digestPath(name: string): string {
+  return `${DIGESTS_DIR}/${name}`;
+}
+
+/** Whether `name` (inside {@link DIGESTS_DIR}) is a digest's hidden name, `.000000000001.json.tmp`. */
+export function isHiddenDigestName(name: string): boolean {
+  return /^\.\d{12}\.json\.tmp$/.test(name);
+}
 
 /** One committed Parquet file. */
 export interface LakeFile {
@@ -53,6 +66,16 @@ export interface LakeManifest {
    * bytes (the first 96 bits of the entry key), base64.
    */
   keys: string;
+  /**
+   * A signed lake's head: the newest committed digest (its `seq` and hash, digest/document.ts's
+   * digestHash). Absent in an unsigned lake; once present, every commit adds one digest.
+   */
+  digest?: { seq: number; sha256: string };
+  /**
+   * The head's digest file (`_clarifai_digests/….json`) when it may still be under its hidden name
+   * ({@link tempPath}): the commit that wrote it has not published it yet.
+   */
+  pendingDigest?: string;
 }
 
 /** The hidden name a file is written under before it is renamed into place (readers glob `*.parquet`). */
@@ -66,6 +89,13 @@ const LAKE_PATH = {
   type: "string",
   pattern: `^${TABLE_DIR}/date=[0-9]{4}-[0-9]{2}-[0-9]{2}/part-[0-9A-Za-z-]{1,80}\\.parquet$`,
   description: `a path ${TABLE_DIR}/date=YYYY-MM-DD/part-….parquet inside the lake`,
+} as const;
+
+/** A digest's path, as the state file names the pending one. */
+const DIGEST_PATH = {
+  type: "string",
+  pattern: `^${DIGESTS_DIR}/[0-9]{12}\\.json$`,
+  description: `a path ${DIGESTS_DIR}/NNNNNNNNNNNN.json inside the lake`,
 } as const;
 
 /** The JSON Schema of {@link LakeManifest}. */
@@ -91,6 +121,16 @@ export const LAKE_STATE_SCHEMA = {
     obsolete: { type: "array", items: LAKE_PATH },
     // Checked in lakeStateProblem: a pattern over megabytes of base64 would strain the regex engine.
     keys: { type: "string" },
+    digest: {
+      type: "object",
+      additionalProperties: false,
+      required: ["seq", "sha256"],
+      properties: {
+        seq: { ...COUNT, minimum: 1 },
+        sha256: { type: "string", pattern: "^[0-9a-f]{64}$", description: "a SHA-256 in hex" },
+      },
+    },
+    pendingDigest: DIGEST_PATH,
   },
 } as const;
 
@@ -117,6 +157,13 @@ function lakeStateProblem(m: LakeManifest): [string, string] | undefined {
     // A live file is never deleted because the state file says so.
     if (listed.has(path)) return [`/obsolete/${i}`, `is ${path}, a live file (/files/${listed.get(path)})`];
   }
+  if (m.pendingDigest !== undefined && m.pendingDigest !== digestPath(digestName(m.digest?.seq ?? 0)))
+    return [
+      "/pendingDigest",
+      m.digest === undefined
+        ? "is set without /digest"
+        : `is ${m.pendingDigest}, not the head's ${digestPath(digestName(m.digest.seq))}`,
+    ];
   const keys = encodedKeysProblem(m.keys);
   if (keys !== undefined) return ["/keys", keys];
   return syncStateProblem(m.state, "/state");
@@ -146,12 +193,18 @@ async function lakePathsProblem(root: string, m: LakeManifest): Promise<[string,
     return why;
   };
   const check = async (rel: string, pointer: string): Promise<[string, string] | undefined> => {
-    const partition = rel.slice(0, rel.lastIndexOf("/"));
-    for (const [p, folder] of [
-      [TABLE_DIR, true],
-      [partition, true],
-      [rel, false],
-    ] as const) {
+    const parent = rel.slice(0, rel.lastIndexOf("/"));
+    const steps: (readonly [string, boolean])[] = rel.startsWith(`${DIGESTS_DIR}/`)
+      ? [
+          [DIGESTS_DIR, true],
+          [rel, false],
+        ]
+      : [
+          [TABLE_DIR, true],
+          [parent, true],
+          [rel, false],
+        ];
+    for (const [p, folder] of steps) {
       const why = await problem(p, folder);
       if (why !== undefined) return [pointer, `names ${rel}, but ${why}`];
     }
@@ -168,6 +221,13 @@ async function lakePathsProblem(root: string, m: LakeManifest): Promise<[string,
   for (const [i, p] of m.obsolete.entries()) {
     const bad = await check(p, `/obsolete/${i}`);
     if (bad !== undefined) return bad;
+  }
+  if (m.digest !== undefined) {
+    const head = digestPath(digestName(m.digest.seq));
+    for (const p of m.pendingDigest !== undefined ? [head, tempPath(head)] : [head]) {
+      const bad = await check(p, m.pendingDigest !== undefined ? "/pendingDigest" : "/digest");
+      if (bad !== undefined) return bad;
+    }
   }
   return undefined;
 }

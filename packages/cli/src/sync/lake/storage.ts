@@ -17,6 +17,8 @@ export interface LakeStoragePoints {
   fileStaged: CrashPoint;
   /** The state file is replaced: the commit point. */
   stateWritten: CrashPoint;
+  /** A signed lake's commit digest is durable under its hidden name; the state not yet replaced. */
+  digestStaged: CrashPoint;
   /** Every pending file is under its final name. */
   published: CrashPoint;
   /** A compaction's merged file is durable under its hidden name (a storage that compacts). */
@@ -74,6 +76,23 @@ export interface LakeStorage {
    * the state does not list; returns whether the state's pending/obsolete lists need clearing.
    */
   recover(m: LakeManifest): Promise<boolean>;
+  /**
+   * A signed lake's digests (paths `_clarifai_digests/NAME`, manifest.ts's DIGESTS_DIR): `text`
+   * made durable under the hidden name of `path` ({@link tempPath}).
+   */
+  stageDigest(path: string, text: string): Promise<void>;
+  /** Puts a staged digest (under its hidden name) under its final name, leaving nothing under the hidden one. */
+  publishDigest(path: string): Promise<void>;
+  /** The bytes of the digest at `path` (its final name, else its hidden one), or undefined. */
+  readDigest(path: string): Promise<Uint8Array | undefined>;
+  /**
+   * The digests' hidden names in the digests' folder, and the final names that sort after `after`
+   * (every one when undefined): what recovery may delete, without listing the whole chain where
+   * the storage can skip it (S3's StartAfter).
+   */
+  listDigests(after?: string): Promise<string[]>;
+  /** Deletes digests by name inside the digests' folder (a missing one is not an error). */
+  deleteDigests(names: readonly string[]): Promise<void>;
   /** Local paths of `files` for DuckDB to read. */
   readable(files: readonly LakeFile[]): Promise<ReadableFiles>;
   /** Releases the exclusion and connections; with `keep`, keeps the exclusion for the next open. */

@@ -11,6 +11,8 @@
  * reads the state file's list, so nothing is lost or seen twice whatever instant a SIGKILL hits.
  */
 import { randomBytes } from "node:crypto";
+import type { SignOptions } from "@clarifai-audit/client/internal/digest/chain.js";
+import { LeafHashes } from "@clarifai-audit/client/internal/digest/leaves.js";
 import { canonicalJson } from "@clarifai-audit/client/internal/domain/canonicalJson.js";
 import { lineBytesKey } from "@clarifai-audit/client/internal/domain/entryKey.js";
 import { parseTs, tsToNs } from "@clarifai-audit/client/internal/domain/timestamps.js";
@@ -25,7 +27,15 @@ import {
   type SyncStore,
   SyncUsageError,
 } from "../store.js";
-import { commitFiles, readKeysBack, recoverLake, swapFiles, writeLakeFile } from "./files.js";
+import {
+  commitFiles,
+  mergedFile,
+  readKeysBack,
+  recoverLake,
+  type SignedFiles,
+  swapFiles,
+  writeLakeFile,
+} from "./files.js";
 import { localLakeStorage } from "./localStorage.js";
 import { type LakeFile, type LakeManifest, TABLE_DIR } from "./manifest.js";
 import {
@@ -36,6 +46,7 @@ import {
   sqlString,
   v1FileSelectSql,
 } from "./schema.js";
+import { LakeSigner } from "./signing.js";
 import type { LakeStorage } from "./storage.js";
 import { type LakeMemory, WRITERS, type Writer, WriterPool } from "./writerPool.js";
 
@@ -57,6 +68,11 @@ export interface LakeTuning {
    * cached: about 3× the throughput at 1.8× the peak RSS (bench/notes.md).
    */
   memory?: LakeMemory;
+  /**
+   * Sign every commit (signing.ts): a digest per commit in `_clarifai_digests/`, chained. A signed
+   * lake starts empty, is never compacted, and is refused without `sign`.
+   */
+  sign?: SignOptions;
 }
 
 /** The words of the refusal of a lake holding another log (the field names are mapped to flags). */
@@ -78,6 +94,9 @@ class LakeStore implements SyncStore {
   readonly #compactAt: number;
   readonly #smallFileBytes: number;
   readonly #memory: LakeMemory;
+  readonly #sign: SignOptions | undefined;
+  /** The signer of this lake's commits, when signed (set at open). */
+  #signer: LakeSigner | undefined;
   /** Set by {@link hold}: `close` keeps the lock. */
   #holding = false;
   #manifest: LakeManifest | undefined;
@@ -94,6 +113,7 @@ class LakeStore implements SyncStore {
     this.#compactAt = options.compactAt ?? 8;
     this.#smallFileBytes = options.smallFileBytes ?? 16 * 1024 * 1024;
     this.#memory = options.memory ?? "lean";
+    this.#sign = options.sign;
     this.commitsInFlight = WRITERS[this.#memory];
   }
 
@@ -123,6 +143,7 @@ class LakeStore implements SyncStore {
         throw new SyncUsageError(`${place} is damaged (${(error as Error).message})`);
       }
     }
+    this.#signer = await LakeSigner.open(storage, manifest, this.#sign);
     this.#manifest = manifest ?? {
       kind: "clarifai-audit-lake",
       schemaVersion: LAKE_SCHEMA_VERSION,
@@ -138,7 +159,7 @@ class LakeStore implements SyncStore {
       obsolete: [],
       keys: "",
     };
-    await recoverLake(storage, this.#manifest as LakeManifest);
+    await recoverLake(storage, this.#manifest as LakeManifest, this.#signer !== undefined);
     this.#fileSeq = this.#manifest.seq;
     this.#writers = await WriterPool.open(this.#memory);
     try {
@@ -269,13 +290,16 @@ class LakeStore implements SyncStore {
     const { byDate, inserted, late, keys } = staged;
     const fileSeq = String(++this.#fileSeq).padStart(8, "0");
     const before = this.#published;
+    const signer = this.#signer;
+    const signed: SignedFiles | undefined =
+      signer === undefined ? undefined : { files: [], leaves: new LeafHashes() };
     const written = (async () => {
       try {
         const added: LakeFile[] = [];
         let part = 0;
         for (const [date, rows] of byDate) {
           const path = `${TABLE_DIR}/date=${date}/part-${fileSeq}-${part++}-${randomBytes(4).toString("hex")}.parquet`;
-          added.push(await writeLakeFile(writer.db, this.#storage, path, rows));
+          added.push(await writeLakeFile(writer.db, this.#storage, path, rows, signed));
         }
         return added;
       } finally {
@@ -291,8 +315,7 @@ class LakeStore implements SyncStore {
       const added = files.value;
       const m = this.#manifest as LakeManifest;
       const totals = m.state.totals;
-      m.seq += 1;
-      m.state = {
+      const state: SyncState = {
         ...commit.state,
         totals: {
           entries: totals.entries + inserted,
@@ -300,13 +323,24 @@ class LakeStore implements SyncStore {
           runs: commit.state.totals.runs,
         },
       };
+      const points = this.#storage.points;
+      // Signed: the digest is staged (in publication order, so digests chain as commits land)
+      // before the state file that names it as the head is written.
+      const digest = signed === undefined ? undefined : await signer?.stageCommit(state, signed);
+      if (digest !== undefined) crashPoint(points.digestStaged);
+      m.seq += 1;
+      m.state = state;
       m.files = [...m.files, ...added];
       m.pending = added.map((f) => f.path);
       m.obsolete = [];
       m.keys = keys;
-      const points = this.#storage.points;
+      if (digest !== undefined) {
+        m.digest = { seq: digest.seq, sha256: digest.hash };
+        m.pendingDigest = digest.path;
+      }
       await commitFiles(this.#storage, m, { stateWritten: points.stateWritten, published: points.published });
-      for (const date of byDate.keys()) await this.#maybeCompact(date);
+      // A signed lake's files are named by its digests: never merged.
+      if (signer === undefined) for (const date of byDate.keys()) await this.#maybeCompact(date);
     })();
     this.#published = published;
     await published;
@@ -337,24 +371,18 @@ class LakeStore implements SyncStore {
     }
     const bytes = await storage.stage(path, tmp);
     if (storage.points.compactFileStaged) crashPoint(storage.points.compactFileStaged);
-    const rows = small.reduce((n, f) => n + f.rows, 0);
-    const merged: LakeFile = {
-      path,
-      rows,
-      bytes,
-      minNs: String(
-        small.reduce((a, f) => (BigInt(f.minNs) < a ? BigInt(f.minNs) : a), BigInt(small[0]?.minNs ?? 0)),
-      ),
-      maxNs: String(
-        small.reduce((a, f) => (BigInt(f.maxNs) > a ? BigInt(f.maxNs) : a), BigInt(small[0]?.maxNs ?? 0)),
-      ),
-    };
+    const merged = mergedFile(path, bytes, small);
     const { compactStateWritten, compactPublished, obsoleteDeleted } = storage.points;
     await swapFiles(storage, m, [merged], new Set(small.map((f) => f.path)), {
       ...(compactStateWritten ? { stateWritten: compactStateWritten } : {}),
       ...(compactPublished ? { published: compactPublished } : {}),
       ...(obsoleteDeleted ? { obsoleteDeleted } : {}),
     });
+  }
+
+  /** A signed lake's newest digest, once open. */
+  digestHead(): { seq: number; hash: string } | undefined {
+    return this.#signer?.head;
   }
 
   /** The rows of the files the state file lists: what `query` reads. */

@@ -48,8 +48,11 @@ export interface Bucket {
   copy(from: string, to: string): Promise<void>;
   /** Deletes the objects (a missing one is not an error). */
   delete(keys: readonly string[]): Promise<void>;
-  /** Every object whose key starts with `prefix`, in key order. */
-  list(prefix: string): AsyncIterable<{ key: string; size: number; etag: string }>;
+  /** Every object whose key starts with `prefix`, in key order (after the key `o.startAfter` only). */
+  list(
+    prefix: string,
+    o?: { startAfter?: string },
+  ): AsyncIterable<{ key: string; size: number; etag: string }>;
   /** Whether the server honours If-None-Match and If-Match on PutObject (probed at open). */
   readonly conditionalWrites: boolean;
   close(): void;
@@ -281,7 +284,10 @@ class S3Bucket implements Bucket {
     await Promise.all(Array.from({ length: Math.min(DELETE_CONCURRENCY, keys.length) }, worker));
   }
 
-  async *list(prefix: string): AsyncIterable<{ key: string; size: number; etag: string }> {
+  async *list(
+    prefix: string,
+    o: { startAfter?: string } = {},
+  ): AsyncIterable<{ key: string; size: number; etag: string }> {
     const base = this.#target.prefix === "" ? 0 : this.#target.prefix.length + 1;
     let token: string | undefined;
     do {
@@ -290,6 +296,7 @@ class S3Bucket implements Bucket {
           new ListObjectsV2Command({
             Bucket: this.#target.bucket,
             Prefix: this.#key(prefix),
+            ...(o.startAfter !== undefined ? { StartAfter: this.#key(o.startAfter) } : {}),
             ...(token !== undefined ? { ContinuationToken: token } : {}),
           }),
         ),

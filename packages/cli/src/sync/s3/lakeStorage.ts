@@ -14,8 +14,11 @@
 import { mkdtemp, rm, stat, unlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { MAX_DIGEST_BYTES, seqOfDigestName } from "@clarifai-audit/client/internal/digest/document.js";
 import { type CrashPoint, crashPoint } from "@clarifai-audit/client/internal/state/crashPoint.js";
 import {
+  DIGESTS_DIR,
+  isHiddenDigestName,
   type LakeFile,
   type LakeManifest,
   MAX_LAKE_STATE_BYTES,
@@ -32,6 +35,7 @@ import type { S3Target } from "./url.js";
 
 const POINTS: LakeStoragePoints = {
   fileStaged: "s3.file-uploaded",
+  digestStaged: "s3.digest-staged",
   stateWritten: "s3.state-written",
   published: "s3.published",
   recovered: "s3.recovered",
@@ -198,6 +202,43 @@ class S3LakeStorage implements LakeStorage {
       changed ||= copying.length > 0;
     }
     return changed;
+  }
+
+  async stageDigest(path: string, text: string): Promise<void> {
+    await this.#b.put(tempPath(path), Buffer.from(text), { contentType: "application/json" });
+  }
+
+  async publishDigest(path: string): Promise<void> {
+    await this.#b.copy(tempPath(path), path);
+    await this.#b.delete([tempPath(path)]);
+  }
+
+  async readDigest(path: string): Promise<Uint8Array | undefined> {
+    for (const key of [path, tempPath(path)]) {
+      const found = await this.#b.get(key, { maxBytes: MAX_DIGEST_BYTES });
+      if (found !== undefined) return found.body;
+    }
+    return undefined;
+  }
+
+  async listDigests(after?: string): Promise<string[]> {
+    const names: string[] = [];
+    // Two short listings, not the whole chain: the hidden names (`.…`), then the final names after
+    // `after` (a digest's name sorts by its number; `.` sorts before every digit).
+    for await (const o of this.#b.list(`${DIGESTS_DIR}/.`)) {
+      const name = o.key.slice(DIGESTS_DIR.length + 1);
+      if (isHiddenDigestName(name)) names.push(name);
+    }
+    const from = after === undefined ? {} : { startAfter: `${DIGESTS_DIR}/${after}` };
+    for await (const o of this.#b.list(`${DIGESTS_DIR}/`, from)) {
+      const name = o.key.slice(DIGESTS_DIR.length + 1);
+      if (seqOfDigestName(name) !== undefined) names.push(name);
+    }
+    return names;
+  }
+
+  async deleteDigests(names: readonly string[]): Promise<void> {
+    await this.#b.delete(names.map((n) => `${DIGESTS_DIR}/${n}`));
   }
 
   async readable(files: readonly LakeFile[]): Promise<ReadableFiles> {

@@ -16,5 +16,8 @@ export async function createS3LakeStore(
   o: DestinationOptions & { lock?: LockTiming },
 ): Promise<SyncStore> {
   const storage = s3LakeStorage(target, { env: o.env, ...(o.lock !== undefined ? { lock: o.lock } : {}) });
-  return createLakeStoreOn(storage, o.memory !== undefined ? { memory: o.memory } : {});
+  return createLakeStoreOn(storage, {
+    ...(o.memory !== undefined ? { memory: o.memory } : {}),
+    ...(o.sign !== undefined ? { sign: o.sign } : {}),
+  });
 }
