@@ -362,3 +362,21 @@ test("neither the file nor its digests: file-missing", async () => {
   const r = await verifyLog(join(tmp.dir, "nothing.jsonl"), { keys: [k1.verifying] });
   expect(problemOf(r)).toMatchObject({ kind: "file-missing" });
 });
+
+test("a file of several megabytes (read in chunks, gzipped too): the changed entry's line", async () => {
+  const log = await exportOf({ batches: [4000, 5000, 3000] });
+  expect(readFileSync(log.path).length).toBeGreaterThan(2 * 1024 * 1024);
+  expect((await verifyLog(log.path, { keys: [k1.verifying] })).entries).toBe(12000);
+  const text = readFileSync(log.path, "utf8").replace('"req-7777"', '"req-7778"');
+  writeFileSync(log.path, text);
+  expect(problemOf(await verifyLog(log.path, { keys: [k1.verifying] }))).toMatchObject({
+    kind: "entry-changed",
+    entry: 7778,
+    digest: digestN(3),
+  });
+  writeFileSync(log.path, gzipSync(text));
+  expect(problemOf(await verifyLog(log.path, { keys: [k1.verifying] }))).toMatchObject({
+    kind: "entry-changed",
+    entry: 7778,
+  });
+});
