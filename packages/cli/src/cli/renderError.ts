@@ -29,10 +29,9 @@ export const FLAG_OF_OPTION: Readonly<Record<string, string>> = {
   perPage: "--per-page",
   resume: "--resume",
   rules: "--rules",
-  sign: "--sign",
-  since: "--since",
   // Signed logs (docs/verifiable-logs.md): the keys and the time-stamping authority.
   sign: "--sign",
+  since: "--since",
   sourceIps: "--source-ip",
   statePath: "--checkpoint",
   // sync's destination: a lake folder or a PostgreSQL URL (sync names --lake itself when it was given).
