@@ -170,6 +170,8 @@ describe("-v/--verbose", () => {
       "query",
       "rules check",
       "rules test",
+      "verify",
+      "keys generate",
       "emulator",
       "config list",
       "config show",
