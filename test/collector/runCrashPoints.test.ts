@@ -53,9 +53,10 @@ test("killed at every crash point of the walk, the lake, PostgreSQL and the aler
   // Every point the code lists is a step (a new point must be added here, or said unreachable).
   // The URL destinations' points (s3.*, stream.*, delivery.*, hec.*) are killed at inside the
   // collector by ./runDestinationsCrash.test.ts and ./runDestinationsStreamCrash.test.ts; a signed
-  // lake's (lake.digest-staged) by test/signing/lakeCrash.test.ts.
+  // lake's (lake.digest-staged) by test/signing/lakeCrash.test.ts, and a signed export's (export.*,
+  // not a collector's) by test/signing/exportCrash.test.ts.
   const points = CRASH_POINTS.filter(
-    (p) => !/^(s3|stream|delivery|hec)\./.test(p) && p !== "lake.digest-staged",
+    (p) => !/^(s3|stream|delivery|hec|export)\./.test(p) && p !== "lake.digest-staged",
   );
   expect([...new Set(STEPS.map((s) => s.split(":")[0]))].sort()).toEqual([...points].sort());
   grow(f);
