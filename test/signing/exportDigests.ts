@@ -20,6 +20,7 @@ import {
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { gunzipSync } from "node:zlib";
+import { type VerifyReport, verifyLog } from "../../packages/cli/src/verify/index.js";
 import {
   type DigestDocument,
   digestHash,
@@ -125,6 +126,16 @@ export async function checkExportDigests(
   if (offset !== bytes.length) throw new Error(`the digests cover ${offset} of ${bytes.length} bytes`);
   const last = previous as DigestDocument;
   return { digests, entries: tree.size, head: { seq: last.digest.seq, hash: digestHash(last.digest) } };
+}
+
+/**
+ * The verifier's word on the finished export `out` (the verify slice's verifyLog, an implementation
+ * apart from this checker): throws with its one line unless verified.
+ */
+export async function verified(out: string, keys: readonly VerifyingKey[]): Promise<VerifyReport> {
+  const report = await verifyLog(out, { keys });
+  if (!report.verified) throw new Error(`verify ${out}: ${report.problem?.message ?? "not verified"}`);
+  return report;
 }
 
 /** The manifest of an interrupted export of `out`, if any. */
