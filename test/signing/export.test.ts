@@ -18,7 +18,7 @@ import { join } from "node:path";
 import type { LeafFormat } from "../../packages/client/src/digest/leaves.js";
 import { type EmulatorHandle, startEmulator } from "../../packages/emulator/src/index.js";
 import { connection, PAT, runMain, snapshot, tempDir, USER } from "../cli/helpers.js";
-import { checkExportDigests, exportBytes, type TestKey, writeKey } from "./exportDigests.js";
+import { checkExportDigests, exportBytes, type TestKey, verified, writeKey } from "./exportDigests.js";
 
 const TOTAL = 2_400;
 let tmp: ReturnType<typeof tempDir>;
@@ -73,6 +73,13 @@ describe("a signed export", () => {
     const checked = await checkExportDigests(out, format, exportBytes(out), [key.verifying]);
     expect(checked.entries).toBe(TOTAL);
     expect(summary.digest).toEqual(checked.head);
+    const report = await verified(out, [key.verifying]);
+    expect(report).toMatchObject({
+      entries: TOTAL,
+      digests: checked.digests.length,
+      head: checked.head,
+      complete: true,
+    });
     // The start commit, one per page at --commit-interval 0, the final one with the footer.
     expect(checked.digests.length).toBeGreaterThanOrEqual(TOTAL / 300 + 2);
     expect(checked.digests.map((d) => d.digest.complete ?? false).filter(Boolean)).toHaveLength(1);

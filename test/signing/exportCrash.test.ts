@@ -24,6 +24,7 @@ import {
   exportBytes,
   manifestOf,
   type TestKey,
+  verified,
   writeKey,
 } from "./exportDigests.js";
 
@@ -104,6 +105,11 @@ async function checkFinished(out: string, format: LeafFormat, keys: readonly Tes
   expect(new Set(lines).size).toBe(lines.length);
   expect(checked.entries).toBe(lines.length);
   expect(checked.digests.at(-1)?.digest.complete).toBe(true);
+  const report = await verified(
+    out,
+    keys.map((k) => k.verifying),
+  );
+  expect(report).toMatchObject({ entries: lines.length, head: checked.head, complete: true });
   return { checked, lines };
 }
 
@@ -200,6 +206,7 @@ it("SIGINT, then resumes rotating keys (A; A and B; B): one digest signed by bot
   await expect(checkExportDigests(out, "ocsf", exportBytes(out), [a.verifying])).rejects.toThrow(
     /signed by unknown key/,
   );
+  await expect(verified(out, [a.verifying])).rejects.toThrow(/not verified|unknown|key/);
 });
 
 it("an interrupted unsigned export is not resumed signed (one line, exit 2, nothing written)", async () => {

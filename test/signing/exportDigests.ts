@@ -20,6 +20,7 @@ import {
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { gunzipSync } from "node:zlib";
+import { type VerifyReport, verifyLog } from "../../packages/cli/src/verify/index.js";
 import {
   type DigestDocument,
   digestHash,
@@ -127,6 +128,16 @@ export async function checkExportDigests(
   return { digests, entries: tree.size, head: { seq: last.digest.seq, hash: digestHash(last.digest) } };
 }
 
+/**
+ * The verifier's word on the finished export `out` (the verify slice's verifyLog, an implementation
+ * apart from this checker): throws with its one line unless verified.
+ */
+export async function verified(out: string, keys: readonly VerifyingKey[]): Promise<VerifyReport> {
+  const report = await verifyLog(out, { keys });
+  if (!report.verified) throw new Error(`verify ${out}: ${report.problem?.message ?? "not verified"}`);
+  return report;
+}
+
 /** The manifest of an interrupted export of `out`, if any. */
 export function manifestOf(
   out: string,
@@ -163,6 +174,8 @@ export async function checkInterrupted(
       throw new Error(`the manifest's head ${head.seq} is not the chain's ${checked.head.seq}`);
     if (checked.entries !== m.committed.entries)
       throw new Error(`the chain holds ${checked.entries} entries, the manifest ${m.committed.entries}`);
+    // The verifier reads an unfinished export from its partial file (the uncommitted tail ignored).
+    await verified(out, keys);
   } finally {
     rmSync(copy, { recursive: true, force: true });
   }
