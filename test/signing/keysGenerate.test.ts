@@ -58,6 +58,9 @@ test("only a regular file is replaced, even with --force", async () => {
   expect(r.stderr).toContain("symbolic link");
   expect(readFileSync(target, "utf8")).toBe("keep");
   expect(lstatSync(link).isSymbolicLink()).toBe(true);
+  const noFolder = await runMain(["keys", "generate", "--out", join(tmp.dir, "none", "k.pem")]);
+  expect(noFolder.code).toBe(2);
+  expect(noFolder.stderr).toContain("does not exist; create it first");
   mkdirSync(join(tmp.dir, "dir.pem"));
   expect((await runMain(["keys", "generate", "--out", join(tmp.dir, "dir.pem"), "--force"])).code).toBe(2);
 });

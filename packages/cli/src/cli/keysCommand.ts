@@ -7,7 +7,7 @@ import { open, rename, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { generateSigningKey } from "@clarifai-audit/client/internal/digest/keys.js";
 import { fsyncDir, pathExists } from "@clarifai-audit/client/internal/state/durableFile.js";
-import { checkRegularOrAbsent } from "@clarifai-audit/client/internal/state/outputPath.js";
+import { checkOutputPath } from "@clarifai-audit/client/internal/state/outputPath.js";
 import { UsageError } from "./exitCodes.js";
 import type { CommandContext, CommandResult } from "./runner.js";
 
@@ -42,9 +42,9 @@ async function writeKeyFile(path: string, text: string, mode: number): Promise<v
 export async function runKeysGenerate(ctx: CommandContext, flags: KeysGenerateFlags): Promise<CommandResult> {
   const key = flags.out;
   const pub = `${key}.pub`;
-  if (key === "" || key.endsWith("/")) throw new UsageError(`--out: "${key}" is not a file name`);
   for (const path of [key, pub]) {
-    await checkRegularOrAbsent("out", path);
+    // A file name in a writable folder, absent or a regular file (a link is never written through).
+    await checkOutputPath("out", path);
     if (!flags.force && (await pathExists(path)))
       throw new UsageError(
         `--out: ${path} exists; a key is not replaced without --force (its signed logs need it)`,

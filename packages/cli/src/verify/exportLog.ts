@@ -97,7 +97,7 @@ export async function checkExportData(
       mismatch = r.index;
       throw STOP;
     }
-    tree.add(r.leaves.hashes(), r.leaves.count);
+    tree.add(r.leaves);
     const next = ranges[r.index + 1];
     if (next === undefined || next.digest !== range.digest) closeThrough(range.digest);
   };

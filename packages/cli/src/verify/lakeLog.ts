@@ -129,7 +129,7 @@ export async function checkLakeData(
         if (found.sha256 !== f.sha256) fileProblem(f, found, leaves, d, firstLeaf);
         if ("error" in leaves)
           fail("file-replaced", f.path, `${f.path}: DuckDB cannot read it (${leaves.error})`, at());
-        tree.add(leaves.hashes(), leaves.count);
+        tree.add(leaves);
         bytes += found.bytes;
         firstLeaf += f.entries;
       }

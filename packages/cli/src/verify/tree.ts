@@ -5,12 +5,7 @@
  */
 import type { DigestDocument } from "@clarifai-audit/client/internal/digest/document.js";
 import { LeafHashes } from "@clarifai-audit/client/internal/digest/leaves.js";
-import {
-  HASH_BYTES,
-  hashAt,
-  MerkleFrontier,
-  merkleRoot,
-} from "@clarifai-audit/client/internal/digest/merkle.js";
+import { hashAt, MerkleFrontier, merkleRoot } from "@clarifai-audit/client/internal/digest/merkle.js";
 import type { LoadedDigest } from "./chain.js";
 import { fail } from "./problem.js";
 
@@ -30,13 +25,12 @@ export class ChainTree {
     return this.#frontier.size + this.#commit.count;
   }
 
-  /** Adds `count` leaf hashes (end to end) of the current commit. */
-  add(hashes: Uint8Array, count = hashes.length / HASH_BYTES): void {
-    for (let i = 0; i < count; i++) {
-      const h = hashAt(hashes, i);
-      this.#commit.addHash(h);
-      this.all?.addHash(h);
-    }
+  /** Adds a commit's leaves (`leaves` is the tree's from then on: not changed by the caller). */
+  add(leaves: LeafHashes): void {
+    const hashes = leaves.hashes();
+    if (this.all !== undefined) for (let i = 0; i < leaves.count; i++) this.all.addHash(hashAt(hashes, i));
+    if (this.#commit.count === 0) this.#commit = leaves;
+    else for (let i = 0; i < leaves.count; i++) this.#commit.addHash(hashAt(hashes, i));
   }
 
   /**
