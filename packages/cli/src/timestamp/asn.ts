@@ -4,6 +4,7 @@
  * TSTInfo). Nothing here trusts anything: the stamper and the offline check decide what is good.
  */
 import { webcrypto } from "node:crypto";
+import { ClarifaiAuditError } from "@clarifai-audit/client/internal/domain/errors.js";
 import * as asn1js from "asn1js";
 import * as pkijs from "pkijs";
 
@@ -74,7 +75,7 @@ export function buildRequest(hash: Buffer): { der: Buffer; nonce: bigint } {
 }
 
 /** A structure that did not parse (`what` says which). */
-export class AsnError extends Error {
+export class AsnError extends ClarifaiAuditError {
   override name = "AsnError";
 }
 

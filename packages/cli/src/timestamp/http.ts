@@ -7,6 +7,7 @@
  */
 import { request as httpRequest, type IncomingMessage } from "node:http";
 import { request as httpsRequest } from "node:https";
+import { ClarifaiAuditError } from "@clarifai-audit/client/internal/domain/errors.js";
 
 /** Most bytes of a reply read (a token with a certificate chain is a few KiB). */
 export const MAX_REPLY_BYTES = 64 * 1024;
@@ -28,7 +29,7 @@ export interface QueryTarget {
 }
 
 /** Why a query got no usable reply: `retryable` when another attempt may do better. */
-export class QueryFailure extends Error {
+export class QueryFailure extends ClarifaiAuditError {
   override name = "QueryFailure";
   constructor(
     message: string,

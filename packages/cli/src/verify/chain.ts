@@ -20,9 +20,6 @@ import { canonicalJson } from "@clarifai-audit/client/internal/domain/canonicalJ
 import { StateFileError } from "@clarifai-audit/client/internal/state/stateReader.js";
 import { fail, listed } from "./problem.js";
 
-/** The folder of a lake's digests, inside the lake. */
-export const LAKE_DIGESTS = "_clarifai_digests";
-
 /** One digest of the chain, read and parsed. */
 export interface LoadedDigest {
   /** Its file name (`000000000001.json`). */

@@ -8,7 +8,9 @@
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { DigestLog } from "@clarifai-audit/client/internal/digest/document.js";
-import { checkChain, findHead, LAKE_DIGESTS, type LoadedDigest, loadDigests } from "./chain.js";
+import { digestsPath } from "@clarifai-audit/client/internal/export/sinks/signedCommits.js";
+import { DIGESTS_DIR } from "../sync/lake/manifest.js";
+import { checkChain, findHead, type LoadedDigest, loadDigests } from "./chain.js";
 import { checkExportData } from "./exportLog.js";
 import { fail, NotVerified } from "./problem.js";
 import { checkProof, makeProof } from "./proof.js";
@@ -16,7 +18,6 @@ import { checkTimestamps } from "./timestamps.js";
 import { ChainTree } from "./tree.js";
 import type { VerifyOptions, VerifyReport } from "./types.js";
 
-export { LAKE_DIGESTS } from "./chain.js";
 export { PROOF_KIND } from "./proof.js";
 export { type ProofReport, verifyProofFile } from "./proofFile.js";
 export type {
@@ -66,7 +67,7 @@ export async function verifyLog(path: string, options: VerifyOptions): Promise<V
     timestamps: { checked: 0 },
   };
   try {
-    const shownDir = log === "lake" ? join(path, LAKE_DIGESTS) : `${path}.digests`;
+    const shownDir = log === "lake" ? join(path, DIGESTS_DIR) : digestsPath(path);
     if (
       log === "export" &&
       !(await exists(path)) &&

@@ -10,8 +10,8 @@ import { join } from "node:path";
 import { digestName } from "@clarifai-audit/client/internal/digest/document.js";
 import type { LeafHashes } from "@clarifai-audit/client/internal/digest/leaves.js";
 import { LEAF_PREFIX_BYTES } from "@clarifai-audit/client/internal/digest/leaves.js";
-import { STATE_FILE, TABLE_DIR } from "../sync/lake/manifest.js";
-import { LAKE_DIGESTS, type LoadedDigest } from "./chain.js";
+import { digestPath, STATE_FILE, TABLE_DIR, tempPath } from "../sync/lake/manifest.js";
+import type { LoadedDigest } from "./chain.js";
 import { classifyLeaves } from "./classify.js";
 import { LakeRows } from "./lakeRows.js";
 import { fail } from "./problem.js";
@@ -54,7 +54,7 @@ async function checkStateHead(dir: string, newest: LoadedDigest): Promise<void> 
   if (head.seq > newest.seq) {
     // A commit interrupted after its commit point leaves its digest under the hidden name until the
     // next sync (or query) publishes it.
-    const hidden = await lstat(join(dir, LAKE_DIGESTS, `.${digestName(head.seq)}.tmp`)).then(
+    const hidden = await lstat(join(dir, tempPath(digestPath(digestName(head.seq))))).then(
       () => true,
       () => false,
     );

@@ -1,8 +1,10 @@
 /** How the verifier's modules stop at the first problem: they throw one, verifyLog reports it. */
+
+import { ClarifaiAuditError } from "@clarifai-audit/client/internal/domain/errors.js";
 import type { ProblemKind, VerifyProblem } from "./types.js";
 
 /** The first problem found, thrown up to verifyLog (never out of the layer). */
-export class NotVerified extends Error {
+export class NotVerified extends ClarifaiAuditError {
   override name = "NotVerified";
   constructor(readonly problem: VerifyProblem) {
     super(problem.message);
