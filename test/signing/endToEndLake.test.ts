@@ -258,6 +258,35 @@ test("the state file's head ahead of the digests: digest-missing, naming the sta
   });
 });
 
+test("the state file (what query reads) drops a signed file: file-missing, not verified", async () => {
+  const dir = copyLake();
+  const state = JSON.parse(readFileSync(join(dir, STATE_FILE), "utf8")) as {
+    files: { path: string; rows: number }[];
+  };
+  const [dropped] = state.files.splice(1, 1) as [{ path: string; rows: number }];
+  writeFileSync(join(dir, STATE_FILE), JSON.stringify(state));
+  // query reads the lake by its state file: those rows are gone from what an auditor queries.
+  const all = await cli(
+    ["query", "--lake", lake.dir, "SELECT count(*) AS n FROM audit_log", "--format", "json"],
+    env,
+  );
+  const q = await cli(
+    ["query", "--lake", dir, "SELECT count(*) AS n FROM audit_log", "--format", "json"],
+    env,
+  );
+  expect(JSON.parse(q.stdout)).toEqual([
+    { n: (JSON.parse(all.stdout) as [{ n: number }])[0].n - dropped.rows },
+  ]);
+  const digest = listed(dir).find((f) => f.path === dropped.path)?.digest;
+  const stderr = await expectProblem(dir, {
+    kind: "file-missing",
+    file: dropped.path,
+    entry: undefined,
+    digest,
+  });
+  expect(stderr).toContain(STATE_FILE);
+});
+
 test("trust: no private key in anything printed", () => {
   expectNoSecretPrinted([keyA]);
 });
