@@ -460,6 +460,34 @@ describe("one entry", () => {
 });
 
 describe("trust", () => {
+  test("the private key given where it does not belong: refused in one line naming the flag, never echoed", async () => {
+    const cases: [string[], number, RegExp][] = [
+      [
+        ["verify", jsonl.out, "--key", keyA.path],
+        2,
+        /^clarifai-audit: error: --key: \S+a\.key is a private key/,
+      ],
+      [
+        ["verify", jsonl.out, "--key", keyA.pub, "--tsa-cert", keyA.path],
+        2,
+        /^clarifai-audit: error: --tsa-cert: certificate file 1 holds no PEM certificate/,
+      ],
+      [["verify", "--proof", keyA.path, "--key", keyA.pub], 6, /^not verified: \S+a\.key line 1 is not JSON/],
+      [["verify", keyA.path, "--key", keyA.pub], 6, /^not verified: \S+a\.key\.digests does not exist/],
+      [["keys", "generate", "--out", keyA.path], 2, /^clarifai-audit: error: --out: \S+a\.key exists/],
+    ];
+    for (const [args, code, line] of cases) {
+      const r = await cli(args, env);
+      expect({ args, code: r.code, stdout: r.stdout, stderr: r.stderr }).toEqual({
+        args,
+        code,
+        stdout: "",
+        stderr: expect.stringMatching(line),
+      });
+      expect(r.stderr.trimEnd().split("\n")).toHaveLength(1);
+    }
+  });
+
   test("verify wrote nothing in the logs' folders; no private key in anything any command printed", () => {
     // Every copy (tampered, verified many times) holds only what the test put there.
     for (const name of readdirSync(tmp.dir).filter((n) => n.startsWith("copy-")))
