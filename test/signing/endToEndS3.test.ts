@@ -151,6 +151,14 @@ test("with B.pub alone it is not verified: the first digests are signed by A, na
   expect((summaryOf(a).problem as { message: string }).message).toContain(keyB.keyId);
 });
 
+test("verify s3://… itself: a usage error (exit 2) saying to copy the lake first, not a failed verification", async () => {
+  const r = await cli(["verify", "s3://audit/signed", "--key", keyA.pub], env());
+  expect({ code: r.code, stdout: r.stdout }).toEqual({ code: 2, stdout: "" });
+  expect(r.stderr).toBe(
+    "clarifai-audit: error: verify: s3://audit/signed is a URL; verify reads a local copy, offline: copy it to a folder first (e.g. aws s3 sync s3://audit/signed DIR) and verify that\n",
+  );
+});
+
 test("trust: no private key in anything printed", () => {
   expectNoSecretPrinted([keyA, keyB]);
 });

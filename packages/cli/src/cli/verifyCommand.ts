@@ -5,6 +5,7 @@
  */
 import { readVerifyingKey, type VerifyingKey } from "@clarifai-audit/client/internal/digest/keys.js";
 import { terminalSafe, terminalSafeJson } from "@clarifai-audit/client/internal/domain/terminalText.js";
+import { pathExists } from "@clarifai-audit/client/internal/state/durableFile.js";
 import { readRegularFile } from "@clarifai-audit/client/internal/state/regularFile.js";
 import { type VerifyProblem, type VerifyReport, verifyLog, verifyProofFile } from "../verify/index.js";
 import { EXIT, UsageError } from "./exitCodes.js";
@@ -78,6 +79,11 @@ export async function runVerify(
   }
   if (path === undefined)
     throw new UsageError("verify: name the export file or lake folder to verify (PATH)");
+  // verify is offline: a URL (an s3:// lake) is read from a local copy, not fetched.
+  if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(path) && !(await pathExists(path)))
+    throw new UsageError(
+      `verify: ${terminalSafe(path)} is a URL; verify reads a local copy, offline: copy it to a folder first${path.startsWith("s3://") ? ` (e.g. aws s3 sync ${terminalSafe(path)} DIR)` : ""} and verify that`,
+    );
   const entries = (flags.entry ?? []).map(asStored);
   if (flags.entryFile !== undefined)
     for (const line of (await readInput("--entry-file", flags.entryFile)).split("\n"))
