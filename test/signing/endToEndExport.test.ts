@@ -68,11 +68,17 @@ function exportArgs(out: string, ...extra: string[]): string[] {
 }
 
 /** `export --sign KEY --tsa URL` into a fresh folder `name` (the built bin when `child`). */
-async function signedExport(name: string, file: string, key: GeneratedKey, child: boolean): Promise<Made> {
+async function signedExport(
+  name: string,
+  file: string,
+  key: GeneratedKey,
+  child: boolean,
+  extra: string[] = [],
+): Promise<Made> {
   const dir = join(tmp.dir, name);
   mkdirSync(dir);
   const out = join(dir, file);
-  const args = exportArgs(out, "--sign", key.path, "--tsa", tsa.url);
+  const args = exportArgs(out, "--sign", key.path, "--tsa", tsa.url, ...extra);
   const r = child ? await bin(args, env) : await cli(args, env);
   expect({ code: r.code, stderr: r.code === 0 ? "" : r.stderr }).toEqual({ code: 0, stderr: "" });
   const s = summaryOf(r) as { entries: number; digest: { seq: number; hash: string } };
@@ -280,7 +286,8 @@ describe("the file tampered with: found, one line naming file, line and what", (
   });
 
   test("replaced: the file and its digests swapped for another export of the same window, signed by another key", async () => {
-    const other = await signedExport("other", "audit.jsonl", keyB, false);
+    // Verbose, with its request log (all of it kept for the private-key check).
+    const other = await signedExport("other", "audit.jsonl", keyB, false, ["--verbose"]);
     // The same window, the same entries, the same bytes: only the key tells them apart.
     expect(readFileSync(other.out).equals(readFileSync(jsonl.out))).toBe(true);
     const { file } = copyJsonl();
