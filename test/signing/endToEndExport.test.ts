@@ -35,6 +35,8 @@ let keyB: GeneratedKey;
 
 const ENTRIES = 600;
 const WINDOW = ["--from", "2024-12-01T00:00:00Z", "--to", "2026-06-01T00:00:00Z"];
+/** The window as the digests (and verify's line) name it. */
+const WINDOW_SHOWN = "2024-12-01T00:00:00Z to 2026-06-01T00:00:00Z";
 const env = cliEnv();
 
 /** A signed export made once: its file, digests, head (as export --json printed it) and entries. */
@@ -169,7 +171,7 @@ describe("as made", () => {
     expect({ code: human.code, stdout: human.stdout }).toEqual({ code: 0, stdout: "" });
     const bytes = readFileSync(jsonl.out).length;
     expect(human.stderr).toBe(
-      `verified: ${jsonl.out} (export): ${jsonl.head.seq} digests, 1 file, ${ENTRIES} entries, ${bytes} bytes; keys ${keyA.keyId}; head ${jsonl.head.seq} ${jsonl.head.hash}; the expected head is digest ${jsonl.head.seq} (the newest); ${jsonl.head.seq} time-stamps, ${human.stderr.match(/time-stamps, (\S+ to \S+)\n$/)?.[1]}\n`,
+      `verified: ${jsonl.out} (export of user ${USER}, ${WINDOW_SHOWN}): ${jsonl.head.seq} digests, 1 file, ${ENTRIES} entries, ${bytes} bytes; keys ${keyA.keyId}; head ${jsonl.head.seq} ${jsonl.head.hash}; the expected head is digest ${jsonl.head.seq} (the newest); ${jsonl.head.seq} time-stamps, ${human.stderr.match(/time-stamps, (\S+ to \S+)\n$/)?.[1]}\n`,
     );
     const json = await expectUntouched(jsonl.dir, () => cli([...args, "--json"], env));
     expect(json.code).toBe(0);
@@ -312,6 +314,33 @@ describe("the file tampered with: found, one line naming file, line and what", (
   }, 30_000);
 });
 
+test("replaced by a genuine export of another window, signed by the same key: it verifies, and verify's line names its window; the head given earlier does not", async () => {
+  const dir = join(tmp.dir, "narrow");
+  mkdirSync(dir);
+  const out = join(dir, "audit.jsonl");
+  const r = await cli(
+    exportArgs(out, "--sign", keyA.path).map((a) =>
+      a === "2026-06-01T00:00:00Z" ? "2025-01-01T00:10:00Z" : a,
+    ),
+    env,
+  );
+  expect(r.code).toBe(0);
+  const { human, report } = await verify(out);
+  expect(human.code).toBe(0);
+  expect(human.stderr).toMatch(
+    new RegExp(
+      `^verified: \\S+ \\(export of user ${USER}, 2024-12-01T00:00:00Z to 2025-01-01T00:10:00Z\\): `,
+    ),
+  );
+  expect(report).toMatchObject({
+    identity: { userId: USER },
+    window: { from: "2024-12-01T00:00:00Z", to: "2025-01-01T00:10:00Z" },
+  });
+  expect((report.entries as number) < ENTRIES).toBe(true);
+  const { report: pinned } = await verify(out, "--expect-head", jsonl.head.hash);
+  expect(pinned.problem).toMatchObject({ kind: "head-not-found" });
+});
+
 describe("the digests tampered with", () => {
   test.each<[string, number[], number]>([
     ["one in the middle", [10], 10],
@@ -342,7 +371,9 @@ describe("the digests tampered with", () => {
       complete: false,
     });
     expect(human.stderr).toMatch(
-      new RegExp(`^verified: \\S+ \\(export \\(unfinished\\)\\): ${jsonl.head.seq - 1} digests, `),
+      new RegExp(
+        `^verified: \\S+ \\(export \\(unfinished\\) of user ${USER}, \\S+ to \\S+\\): ${jsonl.head.seq - 1} digests, `,
+      ),
     );
     await expectProblem(
       file,

@@ -172,7 +172,7 @@ test("two signed runs while the log grows: verify --tsa-cert --expect-head exits
   expect({ code: human.code, stdout: human.stdout }).toEqual({ code: 0, stdout: "" });
   expect(human.stderr).toMatch(
     new RegExp(
-      `^verified: \\S+ \\(lake\\): ${h2.seq} digests, ${files.length} files, ${count} entries, \\d+ bytes; keys ${keyA.keyId}; head ${h2.seq} ${h2.hash}; the expected head is digest ${h2.seq} \\(the newest\\); ${h2.seq} time-stamps, \\S+ to \\S+\n$`,
+      `^verified: \\S+ \\(lake of user ${USER}\\): ${h2.seq} digests, ${files.length} files, ${count} entries, \\d+ bytes; keys ${keyA.keyId}; head ${h2.seq} ${h2.hash}; the expected head is digest ${h2.seq} \\(the newest\\); ${h2.seq} time-stamps, \\S+ to \\S+\n$`,
     ),
   );
   // The first run's head, given to an auditor then, is still in the chain.

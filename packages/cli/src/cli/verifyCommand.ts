@@ -118,6 +118,9 @@ function summaryOf(r: VerifyReport): string {
     `${r.entries} entries`,
     `${r.bytes} bytes`,
   ];
+  const user = r.identity?.userId;
+  const of = typeof user === "string" ? ` of user ${terminalSafe(user)}` : "";
+  const window = r.window === undefined ? "" : `, ${r.window.from} to ${r.window.to}`;
   const head = r.head === undefined ? "" : `; head ${r.head.seq} ${r.head.hash}`;
   const expected =
     r.expectedHead === undefined
@@ -128,5 +131,5 @@ function summaryOf(r: VerifyReport): string {
       ? `; ${r.timestamps.checked} time-stamps, ${r.timestamps.first} to ${r.timestamps.last}`
       : "";
   const proofs = r.proofs !== undefined ? `; ${r.proofs.length} inclusion proofs checked` : "";
-  return `verified: ${terminalSafe(r.path)} (${what}): ${parts.join(", ")}; keys ${r.keyIds.join(", ")}${head}${expected}${stamps}${proofs}`;
+  return `verified: ${terminalSafe(r.path)} (${what}${of}${terminalSafe(window)}): ${parts.join(", ")}; keys ${r.keyIds.join(", ")}${head}${expected}${stamps}${proofs}`;
 }
