@@ -41,11 +41,9 @@ const FLAGS = [
   "--reconcile",
   "3650d",
   "--per-page",
-  "50",
+  "100",
   "--commit-entries",
   "100",
-  "--commit-interval",
-  "0",
   "--json",
   "-q",
 ];
