@@ -34,7 +34,7 @@ test("a whole export: exit 0, one line with the counts and the head; --json", as
   expect(r.code).toBe(0);
   expect(r.stdout).toBe("");
   expect(r.stderr).toBe(
-    `verified: ${log.path} (export): 5 digests, 1 file, 9 entries, ${readFileSync(log.path).length} bytes; keys ${k1.verifying.keyId}; head 5 ${log.hashes[4]}\n`,
+    `verified: ${log.path} (export of user cli-user, 2026-01-01T00:00:00Z to 2026-01-02T00:00:00Z): 5 digests, 1 file, 9 entries, ${readFileSync(log.path).length} bytes; keys ${k1.verifying.keyId}; head 5 ${log.hashes[4]}\n`,
   );
   const j = await runMain(["verify", log.path, "--key", k1.pubPath, "--json"]);
   expect(lastJson(j.stderr)).toMatchObject({
@@ -48,6 +48,8 @@ test("a whole export: exit 0, one line with the counts and the head; --json", as
     head: { seq: 5, hash: log.hashes[4] },
     keyIds: [k1.verifying.keyId],
     complete: true,
+    identity: { userId: "cli-user" },
+    window: { from: "2026-01-01T00:00:00Z", to: "2026-01-02T00:00:00Z" },
   });
 });
 

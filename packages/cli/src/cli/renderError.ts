@@ -40,6 +40,8 @@ export const FLAG_OF_OPTION: Readonly<Record<string, string>> = {
   targets: "--target",
   to: "--to",
   tsa: "--tsa",
+  // verify's time-stamping authorities' certificates (packages/cli/src/verify VerifyOptions).
+  tsaCerts: "--tsa-cert",
   until: "--until",
   userId: "--user-id",
   userIds: "--actor",

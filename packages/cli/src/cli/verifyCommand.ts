@@ -5,6 +5,7 @@
  */
 import { readVerifyingKey, type VerifyingKey } from "@clarifai-audit/client/internal/digest/keys.js";
 import { terminalSafe, terminalSafeJson } from "@clarifai-audit/client/internal/domain/terminalText.js";
+import { pathExists } from "@clarifai-audit/client/internal/state/durableFile.js";
 import { readRegularFile } from "@clarifai-audit/client/internal/state/regularFile.js";
 import { type VerifyProblem, type VerifyReport, verifyLog, verifyProofFile } from "../verify/index.js";
 import { EXIT, UsageError } from "./exitCodes.js";
@@ -78,6 +79,11 @@ export async function runVerify(
   }
   if (path === undefined)
     throw new UsageError("verify: name the export file or lake folder to verify (PATH)");
+  // verify is offline: a URL (an s3:// lake) is read from a local copy, not fetched.
+  if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(path) && !(await pathExists(path)))
+    throw new UsageError(
+      `verify: ${terminalSafe(path)} is a URL; verify reads a local copy, offline: copy it to a folder first${path.startsWith("s3://") ? ` (e.g. aws s3 sync ${terminalSafe(path)} DIR)` : ""} and verify that`,
+    );
   const entries = (flags.entry ?? []).map(asStored);
   if (flags.entryFile !== undefined)
     for (const line of (await readInput("--entry-file", flags.entryFile)).split("\n"))
@@ -112,6 +118,9 @@ function summaryOf(r: VerifyReport): string {
     `${r.entries} entries`,
     `${r.bytes} bytes`,
   ];
+  const user = r.identity?.userId;
+  const of = typeof user === "string" ? ` of user ${terminalSafe(user)}` : "";
+  const window = r.window === undefined ? "" : `, ${r.window.from} to ${r.window.to}`;
   const head = r.head === undefined ? "" : `; head ${r.head.seq} ${r.head.hash}`;
   const expected =
     r.expectedHead === undefined
@@ -122,5 +131,5 @@ function summaryOf(r: VerifyReport): string {
       ? `; ${r.timestamps.checked} time-stamps, ${r.timestamps.first} to ${r.timestamps.last}`
       : "";
   const proofs = r.proofs !== undefined ? `; ${r.proofs.length} inclusion proofs checked` : "";
-  return `verified: ${terminalSafe(r.path)} (${what}): ${parts.join(", ")}; keys ${r.keyIds.join(", ")}${head}${expected}${stamps}${proofs}`;
+  return `verified: ${terminalSafe(r.path)} (${what}${of}${terminalSafe(window)}): ${parts.join(", ")}; keys ${r.keyIds.join(", ")}${head}${expected}${stamps}${proofs}`;
 }

@@ -81,6 +81,9 @@ export async function verifyLog(path: string, options: VerifyOptions): Promise<V
     report.head = { seq: newest.seq, hash: newest.hash };
     report.keyIds = [...new Set(digests.flatMap((d) => d.doc.digest.keyIds))];
     if (log === "export") report.complete = newest.doc.digest.complete === true;
+    // What the log claims to cover, for the auditor to compare with what was asked for.
+    report.identity = newest.doc.digest.identity;
+    if (log === "export" && newest.doc.digest.window !== undefined) report.window = newest.doc.digest.window;
     checkChain(digests, options.keys);
     if (options.expectHead !== undefined)
       report.expectedHead = findHead(digests, options.expectHead, shownDir);

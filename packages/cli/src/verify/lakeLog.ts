@@ -39,18 +39,20 @@ async function hashFile(path: string): Promise<{ sha256: string; bytes: number }
 }
 
 /**
- * The state file's head against the newest digest.
+ * The state file's head against the newest digest. Returns the paths the state lists as the lake's
+ * files when its head is the newest digest (the state query and sync read the lake by), else
+ * undefined (no state file, one without a head or a list of files, or one naming an older head).
  * @throws NotVerified digest-missing (the state names a newer digest), chain-broken (another hash).
  */
-async function checkStateHead(dir: string, newest: LoadedDigest): Promise<void> {
+async function checkStateHead(dir: string, newest: LoadedDigest): Promise<Set<string> | undefined> {
   let state: unknown;
   try {
     state = JSON.parse(await readFile(join(dir, STATE_FILE), "utf8"));
   } catch {
-    return; // No state file (a copy of the data and digests alone): nothing to compare with.
+    return undefined; // No state file (a copy of the data and digests alone): nothing to compare with.
   }
   const head = (state as { digest?: { seq?: unknown; sha256?: unknown } } | null)?.digest;
-  if (typeof head?.seq !== "number") return;
+  if (typeof head?.seq !== "number") return undefined;
   if (head.seq > newest.seq) {
     // A commit interrupted after its commit point leaves its digest under the hidden name until the
     // next sync (or query) publishes it.
@@ -72,6 +74,12 @@ async function checkStateHead(dir: string, newest: LoadedDigest): Promise<void> 
       `${newest.shown}: its hash is ${newest.hash}; the state file's head ${newest.name} has ${String(head.sha256)}`,
       { digest: newest.name },
     );
+  const files = (state as { files?: unknown }).files;
+  // A state without its list of files is refused by query and sync: nothing they read silently.
+  if (head.seq !== newest.seq || !Array.isArray(files)) return undefined;
+  return new Set(
+    files.map((f) => (f as { path?: unknown } | null)?.path).filter((p) => typeof p === "string"),
+  );
 }
 
 /** Every `.parquet` file under the table's folder, relative to `dir`. */
@@ -99,7 +107,7 @@ export async function checkLakeData(
   tree: ChainTree,
   signal?: AbortSignal,
 ): Promise<{ bytes: number; files: number }> {
-  await checkStateHead(dir, digests.at(-1) as LoadedDigest);
+  const stateFiles = await checkStateHead(dir, digests.at(-1) as LoadedDigest);
   const rows = await LakeRows.open();
   const listed = new Set<string>();
   let bytes = 0;
@@ -138,6 +146,18 @@ export async function checkLakeData(
   } finally {
     rows.close();
   }
+  // A signed lake is never compacted: every file a digest lists stays in the state file, which is
+  // what query and sync read the lake by. One left out is signed data they no longer see.
+  if (stateFiles !== undefined)
+    for (const d of digests)
+      for (const f of d.doc.digest.files)
+        if (!stateFiles.has(f.path))
+          fail(
+            "file-missing",
+            f.path,
+            `${f.path} is not in the state file ${STATE_FILE} (${d.name} lists it: ${f.entries} entries): query and sync no longer see it`,
+            { digest: d.name },
+          );
   for (const file of await parquetFiles(dir))
     if (!listed.has(file))
       fail(

@@ -96,6 +96,10 @@ export interface VerifyReport {
   timestamps: { checked: number; first?: string; last?: string };
   /** An export: its last digest marks it finished. */
   complete?: boolean;
+  /** What the log says it is of: the newest digest's identity (account, endpoint, filters). */
+  identity?: Record<string, unknown>;
+  /** An export: the time window it was pinned to (the newest digest's). */
+  window?: { from: string; to: string };
   /** The digest `expectHead` named (when given and found). */
   expectedHead?: { seq: number; hash: string; newest: boolean };
   /** The proofs of `entries`, in the order asked (those found). */
