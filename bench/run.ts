@@ -1,13 +1,14 @@
 /**
  * `npm run bench`: every measurement side by side, printed as markdown; a whole full-size run (no BENCH_QUICK,
  * no BENCH_PARTS) also goes to bench/results/latest.json and bench/README.md (between its markers). Environment:
- * BENCH_QUICK=1 (small sizes, smoke run), BENCH_PARTS=1,2,3,4,5,6,7,8,9,10,11,12,13 (subset), BENCH_ROUNDS (alternating
+ * BENCH_QUICK=1 (small sizes, smoke run), BENCH_PARTS=1,2,3,4,5,6,7,8,9,10,11,12,13,14 (subset), BENCH_ROUNDS (alternating
  * rounds, default 9), BENCH_E2E_ENTRIES (default 200000), BENCH_MEM_SIZES (default 100000,1000000), BENCH_EMU_LOG
  * (default 1000000), BENCH_DATA_ENTRIES (part 5, default 370000: a ~243 MB export), BENCH_RATE_SIZES (part 6,
  * default 60000,200000), BENCH_COLLECTOR_ENTRIES (part 11, default 200000), BENCH_OCSF_ENTRIES (part 12, default
  * 200000), BENCH_OCSF_MEMORY (part 12: both exports with that --memory), BENCH_DEST_ENTRIES /
- * BENCH_DEST_ROUNDS (part 13, default 200000 / 1), BENCH_NO_README=1 (README untouched). Part 13 run
- * full-size also replaces its own section of bench/README.md (between its markers).
+ * BENCH_DEST_ROUNDS (part 13, default 200000 / 1), BENCH_SIGN_ENTRIES / BENCH_SIGN_ROUNDS (part 14, default
+ * 200000 / 5), BENCH_NO_README=1 (README untouched). Parts 13 and 14 run full-size also replace their own
+ * sections of bench/README.md (between their markers).
  */
 import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
@@ -36,12 +37,13 @@ import { ocsfBench } from "./ocsfBench.js";
 import { postgresBench } from "./postgresBench.js";
 import { type RateRow, rateBench } from "./rateBench.js";
 import { reportBench, reportBenchTable } from "./reportBench.js";
+import { type SignedBenchResult, signedBench, signedTargets, writeSignedReadme } from "./signedBench.js";
 import { watchBench, watchBenchMarkdown } from "./watchBench.js";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const quick = process.env.BENCH_QUICK === "1";
 const parts = new Set(
-  (process.env.BENCH_PARTS ?? "1,2,3,4,5,6,7,8,9,10,11,12,13").split(",").map((s) => s.trim()),
+  (process.env.BENCH_PARTS ?? "1,2,3,4,5,6,7,8,9,10,11,12,13,14").split(",").map((s) => s.trim()),
 );
 const rounds = Number(process.env.BENCH_ROUNDS ?? (quick ? 3 : 9));
 const sliceMs = quick ? 40 : 150;
@@ -210,6 +212,8 @@ function targets(results: Record<string, unknown>): string[] {
       `| requests served ≤ ⌈entries / per_page⌉ + planned slices + 2 (no split adds a page) | ${rate.length - overPlanned} of ${rate.length} rows | ${mark(overPlanned === 0)} |`,
     );
   }
+  const signed = results.signed as SignedBenchResult | undefined;
+  if (signed) rows.push(...signedTargets(signed));
   if (rows.length === 0) return [];
   return ["### Targets", "", "| target | measured | |", "| --- | ---: | --- |", ...rows, ""];
 }
@@ -439,6 +443,19 @@ async function main(): Promise<void> {
     results.destinations = r;
     md.push(r.markdown);
     if (!quick && process.env.BENCH_NO_README !== "1") writeDestinationsReadme(`${ROOT}bench/README.md`, r);
+  }
+
+  // Signed logs (issue 25): export --sign, sync --sign, verify beside sha256sum (bench/signedBench.ts).
+  if (parts.has("14")) {
+    const r = await signedBench({ quick, log });
+    results.signed = r;
+    md.push(r.markdown);
+    if (!quick && process.env.BENCH_NO_README !== "1")
+      writeSignedReadme(
+        `${ROOT}bench/README.md`,
+        r,
+        `${process.env.BENCH_PARTS === undefined ? "" : `BENCH_PARTS=${process.env.BENCH_PARTS} `}npm run bench`,
+      );
   }
 
   md.push(...targets(results));

@@ -12,7 +12,7 @@ import type { LoadedDigest } from "./chain.js";
 import { classifyLeaves, isPrefix, type LeafLists } from "./classify.js";
 import { fail } from "./problem.js";
 import { type ByteRange, type RangeResult, RangeWalker } from "./ranges.js";
-import type { ChainTree } from "./tree.js";
+import type { LeafTree } from "./tree.js";
 
 /** A range of the file, with the digest (and its file entry) that describes it. */
 interface DigestRange extends ByteRange {
@@ -65,7 +65,7 @@ function rangesOf(digests: readonly LoadedDigest[]): DigestRange[] {
 export async function checkExportData(
   path: string,
   digests: readonly LoadedDigest[],
-  tree: ChainTree,
+  tree: LeafTree,
   signal?: AbortSignal,
 ): Promise<ExportData> {
   const ranges = rangesOf(digests);
@@ -97,9 +97,14 @@ export async function checkExportData(
       mismatch = r.index;
       throw STOP;
     }
-    tree.add(r.leaves);
     const next = ranges[r.index + 1];
     if (next === undefined || next.digest !== range.digest) closeThrough(range.digest);
+  };
+  // Leaves go to the tree as they are found (a range's are checked by its hash at its end: if it
+  // differs, the run stops there and the tree's checks so far are all that count).
+  const onLeaves = (index: number, hashes: Buffer, count: number) => {
+    closeThrough((ranges[index] as DigestRange).digest - 1);
+    tree.add(hashes, count);
   };
   const gzip = await isGzip(path);
   let format: LeafFormat = "jsonl";
@@ -109,18 +114,25 @@ export async function checkExportData(
     if (walker === undefined) {
       format = formatOf(chunk);
       walker = new RangeWalker(format, ranges, onRange);
+      walker.onLeaves = onLeaves;
     }
     return walker.push(chunk);
   };
   try {
     await (gzip ? readGzip : readPlain)(path, feed);
-    walker ??= new RangeWalker(format, ranges, onRange);
+    if (walker === undefined) {
+      walker = new RangeWalker(format, ranges, onRange);
+      walker.onLeaves = onLeaves;
+    }
     walker.end();
   } catch (error) {
     if (error !== STOP) throw error;
   }
+  // A problem the tree found in a commit before the first range that differs comes first.
+  await tree.settle();
   if (mismatch !== undefined) await locate(path, gzip, format, ranges, mismatch, digests);
   closeThrough(digests.length - 1);
+  await tree.settle();
   const extra = walker?.extra;
   if (extra !== undefined && !path.endsWith(".partial"))
     fail(

@@ -137,7 +137,7 @@ export async function checkLakeData(
         if (found.sha256 !== f.sha256) fileProblem(f, found, leaves, d, firstLeaf);
         if ("error" in leaves)
           fail("file-replaced", f.path, `${f.path}: DuckDB cannot read it (${leaves.error})`, at());
-        tree.add(leaves);
+        tree.add(leaves.hashes(), leaves.count);
         bytes += found.bytes;
         firstLeaf += f.entries;
       }

@@ -6,6 +6,7 @@
  */
 import { createHash, type Hash } from "node:crypto";
 import { forEachLeaf, type LeafFormat, LeafHashes } from "@clarifai-audit/client/internal/digest/leaves.js";
+import { HASH_BYTES } from "@clarifai-audit/client/internal/digest/merkle.js";
 
 /** A range of the file a digest describes. */
 export interface ByteRange {
@@ -60,6 +61,13 @@ export class RangeWalker {
   #carryLength = 0;
   /** Where bytes after the last range start (byte offset and line), once seen. */
   extra: { offset: number; line: number } | undefined;
+  /**
+   * When set, called with the leaf hashes of range `index` as they are found (after each chunk
+   * and before the range's result), in order: a tree can grow while the file is read.
+   */
+  onLeaves: ((index: number, hashes: Buffer, count: number) => void) | undefined;
+  /** Leaves of the current range already passed to {@link onLeaves}. */
+  #sent = 0;
 
   readonly #from: number;
 
@@ -98,7 +106,17 @@ export class RangeWalker {
       this.#found += take;
       if (this.#pos === this.#end) this.#finish(true);
     }
+    this.#passLeaves();
     return true;
+  }
+
+  /** Passes the current range's leaves not passed yet to {@link onLeaves}. */
+  #passLeaves(): void {
+    const count = this.#leaves.count;
+    const from = this.#sent;
+    if (this.onLeaves === undefined || count === from || this.#r >= this.#ranges.length) return;
+    this.#sent = count;
+    this.onLeaves(this.#r, this.#leaves.hashes().subarray(from * HASH_BYTES), count - from);
   }
 
   /** The file ended: the range it ended in (if any) is reported incomplete. */
@@ -123,6 +141,7 @@ export class RangeWalker {
       this.#line(this.#carry, 0, this.#carryLength);
       this.#carryLength = 0;
     }
+    this.#passLeaves();
     const result: RangeResult = {
       index: this.#r,
       sha256: this.#hash.digest("hex"),
@@ -138,6 +157,7 @@ export class RangeWalker {
     this.#hash = createHash("sha256");
     this.#found = 0;
     this.#leaves = new LeafHashes();
+    this.#sent = 0;
     this.#onRange(result);
     if (complete && next) this.#begin();
     else if (!complete) this.#r = this.#ranges.length;
@@ -198,7 +218,8 @@ export class RangeWalker {
       this.#lines = grown;
     }
     this.#lines[i] = this.#newlines + 1;
-    this.#leaves.add(bytes, s, e);
+    // The chunks are the verifier's own (read or gunzipped for it, hashed before their leaves).
+    this.#leaves.addInPlace(bytes, s, e);
   }
 
   /** Appends `c[from, to)` to the carry. */

@@ -3,7 +3,7 @@
  * event line, a lake row's `entry` column), without its newline. One splitter for the signer and
  * the verifier, so both see the same leaves in the same bytes.
  */
-import { HASH_BYTES, leafHashInto } from "./merkle.js";
+import { HASH_BYTES, leafHashInPlace, leafHashInto } from "./merkle.js";
 
 /** Formats whose bytes a signed export's leaves are read from (CSV has no JSON line per entry). */
 export type LeafFormat = "jsonl" | "json" | "ocsf";
@@ -60,6 +60,16 @@ export class LeafHashes {
     this.#count++;
   }
 
+  /**
+   * {@link add} hashing the leaf where it is: `bytes[start - 1]` is changed during the call and put
+   * back ({@link leafHashInPlace}); for the caller's own buffer only.
+   */
+  addInPlace(bytes: Uint8Array, start: number, end: number): void {
+    this.#room();
+    leafHashInPlace(bytes, start, end, this.#hashes, this.#count * HASH_BYTES);
+    this.#count++;
+  }
+
   /** Adds a leaf hash computed elsewhere. */
   addHash(hash: Uint8Array): void {
     this.#room();
@@ -75,9 +85,13 @@ export class LeafHashes {
     this.#hashes = grown;
   }
 
-  /** Adds every leaf of `bytes[from, to)` of a file of `format` ({@link forEachLeaf}). */
-  addText(format: LeafFormat, bytes: Uint8Array, from = 0, to = bytes.length): void {
-    forEachLeaf(format, bytes, (s, e) => this.add(bytes, s, e), from, to);
+  /**
+   * Adds every leaf of `bytes[from, to)` of a file of `format` ({@link forEachLeaf}); `inPlace`: the
+   * bytes are the caller's to change during the call ({@link addInPlace}).
+   */
+  addText(format: LeafFormat, bytes: Uint8Array, from = 0, to = bytes.length, inPlace = false): void {
+    if (inPlace) forEachLeaf(format, bytes, (s, e) => this.addInPlace(bytes, s, e), from, to);
+    else forEachLeaf(format, bytes, (s, e) => this.add(bytes, s, e), from, to);
   }
 
   /** The hashes laid end to end ({@link HASH_BYTES} each). */

@@ -37,6 +37,31 @@ export function leafHashInto(bytes: Uint8Array, start: number, end: number, out:
   sha256Into(scratch.subarray(0, n + 1), out, at);
 }
 
+/**
+ * {@link leafHashInto} without copying the leaf: the byte before it (`bytes[start - 1]`) holds the
+ * prefix 0x00 for the call and is put back after (at `start` 0, the copy). Only for bytes that nothing
+ * else reads meanwhile (the caller's own buffer): a copy per leaf was ~40% of a leaf's hashing.
+ */
+export function leafHashInPlace(
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+  out: Buffer,
+  at: number,
+): void {
+  if (start === 0) {
+    leafHashInto(bytes, start, end, out, at);
+    return;
+  }
+  const keep = bytes[start - 1] as number;
+  bytes[start - 1] = 0;
+  try {
+    sha256Into(bytes.subarray(start - 1, end), out, at);
+  } finally {
+    bytes[start - 1] = keep;
+  }
+}
+
 /** SHA-256(0x00 || bytes[start, end)): the hash of one leaf. */
 export function leafHash(bytes: Uint8Array, start = 0, end = bytes.length): Buffer {
   const out = Buffer.allocUnsafe(HASH_BYTES);

@@ -20,7 +20,6 @@ import {
   seqOfDigestName,
 } from "@clarifai-audit/client/internal/digest/document.js";
 import type { LeafHashes } from "@clarifai-audit/client/internal/digest/leaves.js";
-import { leafHash } from "@clarifai-audit/client/internal/digest/merkle.js";
 import { StateFileError } from "@clarifai-audit/client/internal/state/stateReader.js";
 import { type SyncState, SyncUsageError } from "../store.js";
 import { DIGESTS_DIR, digestPath, isHiddenDigestName, type LakeManifest, tempPath } from "./manifest.js";
@@ -43,7 +42,7 @@ export function addRowLeaves(rows: StagedRows, leaves: LeafHashes): void {
   const { jsonl, ends } = rows;
   for (const line of rows.lines) {
     const start = line === 0 ? 0 : (ends[line - 1] as number) + 1;
-    leaves.addHash(leafHash(jsonl, start, ends[line]));
+    leaves.add(jsonl, start, ends[line]);
   }
 }
 

@@ -199,7 +199,9 @@ export class CommitSigner {
   observe(bytes: Uint8Array): void {
     if (bytes.length === 0) return;
     this.#hash.update(bytes);
-    this.#leaves.addText(this.#format, bytes);
+    // The bytes are on disk and nothing reads them until this returns (PartialWriter's write is
+    // awaited): their leaves are hashed where they are (each leaf's preceding byte lent for its prefix).
+    this.#leaves.addText(this.#format, bytes, 0, bytes.length, true);
     this.#bytes += bytes.length;
   }
 
