@@ -3,10 +3,8 @@
  * (PKCS#8 PEM, mode 0600 from its creation) and KEY.pub (SPKI PEM); its key id on stdout. An
  * existing key is replaced only with --force, and only a regular file.
  */
-import { open, rename, unlink } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
 import { generateSigningKey } from "@clarifai-audit/client/internal/digest/keys.js";
-import { fsyncDir, pathExists } from "@clarifai-audit/client/internal/state/durableFile.js";
+import { pathExists, writeFileAtomic } from "@clarifai-audit/client/internal/state/durableFile.js";
 import { checkOutputPath } from "@clarifai-audit/client/internal/state/outputPath.js";
 import { UsageError } from "./exitCodes.js";
 import type { CommandContext, CommandResult } from "./runner.js";
@@ -16,26 +14,6 @@ export interface KeysGenerateFlags {
   out: string;
   force?: boolean;
   json?: boolean;
-}
-
-/** Writes `text` to `path` atomically, the file created with `mode` (never wider, whatever was there). */
-async function writeKeyFile(path: string, text: string, mode: number): Promise<void> {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
-  try {
-    const fh = await open(tmp, "wx", mode);
-    try {
-      await fh.chmod(mode);
-      await fh.writeFile(text);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, path);
-  } catch (error) {
-    await unlink(tmp).catch(() => undefined);
-    throw error;
-  }
-  await fsyncDir(dirname(path));
 }
 
 /** Runs `keys generate`. */
@@ -51,8 +29,8 @@ export async function runKeysGenerate(ctx: CommandContext, flags: KeysGenerateFl
       );
   }
   const made = generateSigningKey();
-  await writeKeyFile(key, made.privatePem, 0o600);
-  await writeKeyFile(pub, made.publicPem, 0o644);
+  await writeFileAtomic(key, made.privatePem, 0o600);
+  await writeFileAtomic(pub, made.publicPem, 0o644);
   ctx.io.stdout.write(`${made.keyId}\n`);
   return {
     summary: `keys generate: wrote ${key} (private, mode 0600) and ${pub}; key id ${made.keyId}`,

@@ -98,10 +98,10 @@ export async function sweepDeadWriters(path: string, tag: RegExp): Promise<void>
 const swept = new Set<string>();
 
 /**
- * Atomically replaces `path` with `text`: temp file, fsync, rename, fsync of the directory. The
- * first write of a path in a process also removes temp files of writers killed mid-write.
+ * Atomically replaces `path` with `text`: temp file, fsync, rename, fsync of the directory; with
+ * `mode`, the file has those permissions from its creation (a private key's 0600). The first write of a path in a process also removes temp files of writers killed mid-write.
  */
-export async function writeFileAtomic(path: string, text: string): Promise<void> {
+export async function writeFileAtomic(path: string, text: string, mode?: number): Promise<void> {
   if (!swept.has(path)) {
     swept.add(path);
     await sweepDeadWriters(path, /^tmp$/);
@@ -110,8 +110,10 @@ export async function writeFileAtomic(path: string, text: string): Promise<void>
   await checkRegularOrAbsent("", path);
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
   try {
-    const fh = await openRegular("", tmp, "truncate");
+    const fh = await openRegular("", tmp, "truncate", mode);
     try {
+      // A temp file left by a killed writer keeps its permissions: `mode` is set before the text.
+      if (mode !== undefined) await fh.chmod(mode);
       await fh.writeFile(text);
       await fh.sync();
     } finally {

@@ -111,13 +111,15 @@ export async function openRegular(
   option: string,
   path: string,
   how: "append" | "truncate",
+  /** The permissions of a file it creates (before the umask). */
+  permissions = 0o666,
 ): Promise<Awaited<ReturnType<typeof open>>> {
   await checkRegularOrAbsent(option, path);
   const mode = how === "append" ? constants.O_APPEND : constants.O_TRUNC;
   const fh = await open(
     path,
     constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_NONBLOCK | mode,
-    0o666,
+    permissions,
   ).catch((error: unknown) => {
     throw new OutputPathError(option, path, `cannot open ${path} (${codeOf(error)})`);
   });
