@@ -117,6 +117,39 @@ async function loadOne(
 }
 
 /**
+ * Checks every signature of `doc` made by a key in `given` (`signature-invalid` when one does not
+ * match) and that at least one is (`key-unknown`); `shown` names the file, `what` the digest in it.
+ */
+export function checkSignatures(
+  doc: DigestDocument,
+  given: readonly VerifyingKey[],
+  shown: string,
+  what: string,
+  at: { digest: string },
+): void {
+  let checked = 0;
+  for (const sig of doc.signatures) {
+    const key = given.find((k) => k.keyId === sig.keyId);
+    if (key === undefined) continue;
+    checked++;
+    if (!checkSignature(doc.digest, sig, key))
+      fail(
+        "signature-invalid",
+        shown,
+        `${what}: the signature of key ${sig.keyId} (${key.source}) does not match the digest: it was changed after signing`,
+        at,
+      );
+  }
+  if (checked === 0)
+    fail(
+      "key-unknown",
+      shown,
+      `${what} is signed by key ${keys(doc.signatures.map((s) => s.keyId))}, which is none of the keys given (${keys(given.map((k) => k.keyId))})`,
+      at,
+    );
+}
+
+/**
  * Checks signatures and links of the chain.
  * @throws NotVerified key-unknown, signature-invalid, chain-broken, key-change-unsigned, identity-changed.
  */
@@ -127,27 +160,7 @@ export function checkChain(digests: readonly LoadedDigest[], given: readonly Ver
   for (const d of digests) {
     const { doc, shown, name } = d;
     const at = { digest: name };
-    const signedBy = doc.signatures.map((s) => s.keyId);
-    let checked = 0;
-    for (const sig of doc.signatures) {
-      const key = given.find((k) => k.keyId === sig.keyId);
-      if (key === undefined) continue;
-      checked++;
-      if (!checkSignature(doc.digest, sig, key))
-        fail(
-          "signature-invalid",
-          shown,
-          `${shown}: the signature of key ${sig.keyId} (${key.source}) does not match the digest: it was changed after signing`,
-          at,
-        );
-    }
-    if (checked === 0)
-      fail(
-        "key-unknown",
-        shown,
-        `${shown} is signed by key ${keys(signedBy)}, which is none of the keys given (${keys(given.map((k) => k.keyId))})`,
-        at,
-      );
+    checkSignatures(doc, given, shown, `${shown}`, at);
     if (prev !== undefined) {
       const link = doc.digest.previous;
       if (link === null || link.sha256 !== prev.hash)

@@ -10,7 +10,7 @@ import {
   digestName,
   validateDigest,
 } from "@clarifai-audit/client/internal/digest/document.js";
-import { checkSignature, type VerifyingKey } from "@clarifai-audit/client/internal/digest/keys.js";
+import type { VerifyingKey } from "@clarifai-audit/client/internal/digest/keys.js";
 import type { LeafHashes } from "@clarifai-audit/client/internal/digest/leaves.js";
 import {
   HASH_BYTES,
@@ -19,7 +19,7 @@ import {
   rootFromInclusionProof,
 } from "@clarifai-audit/client/internal/digest/merkle.js";
 import { StateFileError } from "@clarifai-audit/client/internal/state/stateReader.js";
-import type { LoadedDigest } from "./chain.js";
+import { checkSignatures, type LoadedDigest } from "./chain.js";
 import { fail } from "./problem.js";
 import type { InclusionProofDocument } from "./types.js";
 
@@ -101,26 +101,7 @@ export async function checkProof(
   }
   const name = digestName(digest.digest.seq);
   const hash = digestHash(digest.digest);
-  let checked = 0;
-  for (const sig of digest.signatures) {
-    const key = keys.find((k) => k.keyId === sig.keyId);
-    if (key === undefined) continue;
-    checked++;
-    if (!checkSignature(digest.digest, sig, key))
-      fail(
-        "signature-invalid",
-        source,
-        `${source}: the signature of key ${sig.keyId} does not match its digest ${name}: it was changed after signing`,
-        { digest: name },
-      );
-  }
-  if (checked === 0)
-    fail(
-      "key-unknown",
-      source,
-      `${source}: its digest ${name} is signed by key ${digest.digest.keyIds.join(" and ")}, none of the keys given`,
-      { digest: name },
-    );
+  checkSignatures(digest, keys, source, `${source}: its digest ${name}`, { digest: name });
   if (expectHead !== undefined && expectHead.trim().toLowerCase() !== hash)
     fail(
       "head-not-found",
