@@ -26,6 +26,7 @@ export const FLAG_OF_OPTION: Readonly<Record<string, string>> = {
   operations: "--operation",
   out: "--out",
   pdf: "--pdf",
+  proof: "--proof",
   perPage: "--per-page",
   resume: "--resume",
   rules: "--rules",

@@ -4,19 +4,21 @@
  * its signatures good, each chained to the one before (its hash and signatures), one identity, and a
  * key change only at a digest both keys signed.
  */
-import { lstat, readdir, readFile } from "node:fs/promises";
+import { lstat, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import {
   type DigestDocument,
   type DigestLog,
   digestHash,
   digestName,
+  MAX_DIGEST_BYTES,
   parseDigest,
   seqOfDigestName,
 } from "@clarifai-audit/client/internal/digest/document.js";
 import { checkSignature, type VerifyingKey } from "@clarifai-audit/client/internal/digest/keys.js";
 import { decodeLeafPrefixes } from "@clarifai-audit/client/internal/digest/leaves.js";
 import { canonicalJson } from "@clarifai-audit/client/internal/domain/canonicalJson.js";
+import { readRegularFile } from "@clarifai-audit/client/internal/state/regularFile.js";
 import { StateFileError } from "@clarifai-audit/client/internal/state/stateReader.js";
 import { fail, listed } from "./problem.js";
 
@@ -103,7 +105,15 @@ async function loadOne(
   if (!info.isFile()) bad("is not a regular file");
   let doc: DigestDocument;
   try {
-    doc = await parseDigest(await readFile(path), shown);
+    // Bounded and never waiting on a FIFO: a copied log is input like any other.
+    const bytes = await readRegularFile(
+      path,
+      MAX_DIGEST_BYTES,
+      (problem) => new StateFileError(shown, undefined, problem),
+      "a digest",
+    );
+    if (bytes === undefined) return bad("does not exist");
+    doc = await parseDigest(bytes, shown);
   } catch (error) {
     if (error instanceof StateFileError) fail("digest-invalid", shown, error.message, { digest: name });
     throw error;

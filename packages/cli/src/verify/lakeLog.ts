@@ -5,12 +5,13 @@
  * and the state file's head (`_clarifai_sync.json`) may not be newer than the newest digest.
  */
 import { createHash } from "node:crypto";
-import { lstat, open, readdir, readFile } from "node:fs/promises";
+import { lstat, open, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { digestName } from "@clarifai-audit/client/internal/digest/document.js";
 import type { LeafHashes } from "@clarifai-audit/client/internal/digest/leaves.js";
 import { LEAF_PREFIX_BYTES } from "@clarifai-audit/client/internal/digest/leaves.js";
-import { digestPath, STATE_FILE, TABLE_DIR, tempPath } from "../sync/lake/manifest.js";
+import { readRegularFile } from "@clarifai-audit/client/internal/state/regularFile.js";
+import { digestPath, MAX_LAKE_STATE_BYTES, STATE_FILE, TABLE_DIR, tempPath } from "../sync/lake/manifest.js";
 import type { LoadedDigest } from "./chain.js";
 import { classifyLeaves } from "./classify.js";
 import { LakeRows } from "./lakeRows.js";
@@ -47,7 +48,14 @@ async function hashFile(path: string): Promise<{ sha256: string; bytes: number }
 async function checkStateHead(dir: string, newest: LoadedDigest): Promise<Set<string> | undefined> {
   let state: unknown;
   try {
-    state = JSON.parse(await readFile(join(dir, STATE_FILE), "utf8"));
+    const bytes = await readRegularFile(
+      join(dir, STATE_FILE),
+      MAX_LAKE_STATE_BYTES,
+      (problem) => new Error(problem),
+      "a lake state file",
+    );
+    if (bytes === undefined) return undefined;
+    state = JSON.parse(bytes.toString("utf8"));
   } catch {
     return undefined; // No state file (a copy of the data and digests alone): nothing to compare with.
   }

@@ -2,8 +2,10 @@
  * A saved file of inclusion proofs (one proof document, or one a line as verify prints them),
  * checked offline without the log: each proof's path leads to its digest's signed tree root.
  */
-import { readFile } from "node:fs/promises";
+
 import type { VerifyingKey } from "@clarifai-audit/client/internal/digest/keys.js";
+import { AuditUsageError } from "@clarifai-audit/client/internal/domain/errors.js";
+import { readRegularFile } from "@clarifai-audit/client/internal/state/regularFile.js";
 import { fail, NotVerified } from "./problem.js";
 import { checkProof } from "./proof.js";
 import type { VerifyProblem } from "./types.js";
@@ -39,6 +41,9 @@ function documentsOf(text: string, path: string): unknown[] {
   return out;
 }
 
+/** Largest proof file read (a proof holds one signed digest: at most 64 MiB each). */
+const MAX_PROOF_FILE_BYTES = 256 * 1024 * 1024;
+
 /**
  * Checks every proof of the file at `path` against `keys` (and `expectHead`, the hash their
  * digest must have, when given).
@@ -49,7 +54,11 @@ export async function verifyProofFile(
 ): Promise<ProofReport> {
   const report: ProofReport = { path, verified: false, proofs: [] };
   try {
-    const docs = documentsOf(await readFile(path, "utf8"), path);
+    const refuse = (problem: string) =>
+      new AuditUsageError({ input: "proof", problem: `${path} ${problem}` });
+    const bytes = await readRegularFile(path, MAX_PROOF_FILE_BYTES, refuse, "a proof file");
+    if (bytes === undefined) throw refuse("does not exist");
+    const docs = documentsOf(bytes.toString("utf8"), path);
     for (const [i, doc] of docs.entries())
       report.proofs.push(
         await checkProof(
