@@ -14,7 +14,6 @@ import { checkChain, findHead, type LoadedDigest, loadDigests } from "./chain.js
 import { checkExportData } from "./exportLog.js";
 import { fail, NotVerified } from "./problem.js";
 import { checkProof, makeProof } from "./proof.js";
-import { checkTimestamps } from "./timestamps.js";
 import { ChainTree } from "./tree.js";
 import type { VerifyOptions, VerifyReport } from "./types.js";
 
@@ -91,7 +90,8 @@ export async function verifyLog(path: string, options: VerifyOptions): Promise<V
     if (options.expectHead !== undefined)
       report.expectedHead = findHead(digests, options.expectHead, shownDir);
     if (options.tsaCerts !== undefined && options.tsaCerts.length > 0)
-      report.timestamps = await checkTimestamps(digests, options.tsaCerts);
+      // Loaded only when asked: the CMS and ASN.1 libraries are a third of a small verify's start-up.
+      report.timestamps = await (await import("./timestamps.js")).checkTimestamps(digests, options.tsaCerts);
     const wantProofs = options.entries !== undefined && options.entries.length > 0;
     const tree = new ChainTree(wantProofs);
     let data: { files: number; bytes: number };
